@@ -1,0 +1,140 @@
+/* eseal crypto: SM2, SM3, random and X.509 helpers. The only part of eseal that calls
+ * OpenSSL (src/crypto/); nothing here exposes an OpenSSL type.
+ *
+ * SM2 public keys are 65-byte uncompressed points (0x04 || x || y). Signature values are
+ * handled as two 32-byte big-endian numbers r and s; es_sm2_sig_decode reads every encoding
+ * real producers write.
+ *
+ * Thread safety: every function is safe to call from several threads on distinct objects.
+ */
+#ifndef ESEAL_CRYPTO_H
+#define ESEAL_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eseal/err.h"
+#include "eseal/quirk.h"
+#include "eseal/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ES_SM3_LEN 32
+#define ES_SM2_PUB_LEN 65
+/* GB/T 35276 default signer identity. */
+#define ES_SM2_DEFAULT_ID "1234567812345678"
+#define ES_SM2_MAX_ID 8191 /* ENTL is a 16-bit count of bits */
+
+/* OIDs used across eseal (dotted). */
+#define ES_OID_SM2          "1.2.156.10197.1.301"
+#define ES_OID_SM2_1        "1.2.156.10197.1.301.1"
+#define ES_OID_SM3          "1.2.156.10197.1.401"
+#define ES_OID_SM2_SM3      "1.2.156.10197.1.501"
+#define ES_OID_GM_DATA      "1.2.156.10197.6.1.4.2.1"
+#define ES_OID_GM_SIGNED    "1.2.156.10197.6.1.4.2.2"
+#define ES_OID_PKCS7_DATA   "1.2.840.113549.1.7.1"
+#define ES_OID_PKCS7_SIGNED "1.2.840.113549.1.7.2"
+#define ES_OID_MSG_DIGEST   "1.2.840.113549.1.9.4"
+#define ES_OID_SIGNING_TIME "1.2.840.113549.1.9.5"
+#define ES_OID_CONTENT_TYPE "1.2.840.113549.1.9.3"
+
+/* SM3 in one call. */
+es_err es_sm3(const void *p, size_t len, uint8_t out[ES_SM3_LEN]) ES_MUST_CHECK;
+
+/* Streaming SM3 (owned object). */
+typedef struct es_sm3_ctx es_sm3_ctx;
+es_err es_sm3_new(es_sm3_ctx **out) ES_MUST_CHECK;
+es_err es_sm3_update(es_sm3_ctx *c, const void *p, size_t len) ES_MUST_CHECK;
+es_err es_sm3_final(es_sm3_ctx *c, uint8_t out[ES_SM3_LEN]) ES_MUST_CHECK;
+void es_sm3_free(es_sm3_ctx *c);
+
+/* Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) (GB/T 32918.2 5.5). */
+es_err es_sm2_z(const uint8_t pub[ES_SM2_PUB_LEN], const void *id, size_t idlen,
+                uint8_t z[ES_SM3_LEN]) ES_MUST_CHECK;
+/* e = SM3(Z || M): the digest every SM2 device signs. */
+es_err es_sm2_digest(const uint8_t pub[ES_SM2_PUB_LEN], const void *id, size_t idlen,
+                     const void *msg, size_t len, uint8_t e[ES_SM3_LEN]) ES_MUST_CHECK;
+
+/* Verifies (r, s) over the digest e with pub. ES_OK when valid, ES_ERR_VERIFY when not. */
+es_err es_sm2_verify_digest(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t e[ES_SM3_LEN],
+                            const uint8_t r[32], const uint8_t s[32]) ES_MUST_CHECK;
+
+/* Reads a signature value: DER SEQUENCE{r, s} (integers read as unsigned, tolerant of a
+ * missing sign octet or zero padding) or raw 64-byte r||s. Tolerated forms are OR-ed into
+ * quirks (may be NULL). ES_ERR_SIG_FORMAT when it is neither. */
+es_err es_sm2_sig_decode(es_slice value, uint8_t r[32], uint8_t s[32],
+                         es_quirks *quirks) ES_MUST_CHECK;
+/* Appends canonical DER SEQUENCE{r, s}. */
+es_err es_sm2_sig_encode(const uint8_t r[32], const uint8_t s[32], es_buf *out) ES_MUST_CHECK;
+
+/* Random bytes from the system generator. */
+es_err es_random(void *p, size_t len) ES_MUST_CHECK;
+
+/* --- Private keys held in memory (the "soft" case; devices come through es_signer) --- */
+typedef struct es_sm2_key es_sm2_key;
+/* Generates a fresh SM2 key pair. */
+es_err es_sm2_key_generate(es_sm2_key **out) ES_MUST_CHECK;
+/* Reads a PEM private key (PKCS#8, optionally encrypted with pass; "EC PRIVATE KEY" too)
+ * or DER PKCS#8. pass may be NULL. ES_ERR_KEY when it is not an SM2 key. */
+es_err es_sm2_key_from_pem(const uint8_t *p, size_t len, const char *pass,
+                           es_sm2_key **out) ES_MUST_CHECK;
+/* Appends the private key as PEM PKCS#8 (unencrypted when pass is NULL or empty,
+ * otherwise encrypted with SM4-CBC under a PBKDF2 key). */
+es_err es_sm2_key_to_pem(const es_sm2_key *k, const char *pass, es_buf *out) ES_MUST_CHECK;
+/* Appends the public key as PEM SubjectPublicKeyInfo. */
+es_err es_sm2_key_pub_pem(const es_sm2_key *k, es_buf *out) ES_MUST_CHECK;
+void es_sm2_key_pub(const es_sm2_key *k, uint8_t pub[ES_SM2_PUB_LEN]);
+/* Signs the 32-byte digest e. */
+es_err es_sm2_key_sign_digest(const es_sm2_key *k, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
+                              uint8_t s[32]) ES_MUST_CHECK;
+void es_sm2_key_free(es_sm2_key *k);
+
+/* --- Certificates --- */
+#define ES_KU_DIGITAL_SIGNATURE 0x80
+#define ES_KU_NON_REPUDIATION   0x40
+#define ES_KU_KEY_CERT_SIGN     0x04
+#define ES_KU_CRL_SIGN          0x02
+
+/* What eseal needs to know about a certificate. Strings are owned by the struct. */
+typedef struct es_cert_info {
+    char *subject;  /* one line, RFC 2253 order, UTF-8 */
+    char *issuer;
+    char serial[41 * 2 + 1]; /* hex */
+    es_time not_before;
+    es_time not_after;
+    int is_sm2;                    /* the key is an SM2 point */
+    uint8_t pub[ES_SM2_PUB_LEN];   /* valid when is_sm2 */
+    int is_ca;                     /* basicConstraints cA */
+    int has_key_usage;
+    unsigned key_usage;            /* ES_KU_* bits, when has_key_usage */
+    char sig_alg[64];              /* dotted OID of the certificate's signature algorithm */
+} es_cert_info;
+
+/* Parses a DER certificate. ES_ERR_CERT when it is not one. */
+es_err es_cert_parse(es_slice der, es_cert_info *out) ES_MUST_CHECK;
+void es_cert_info_cleanup(es_cert_info *ci);
+/* Converts PEM (first CERTIFICATE block) or DER to DER; appends to out. */
+es_err es_cert_to_der(const uint8_t *p, size_t len, es_buf *out) ES_MUST_CHECK;
+/* ES_OK when the private key belongs to the certificate's public key. */
+es_err es_cert_matches_pub(es_slice cert_der, const uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+
+/* Trust anchors and chain validation (SM2 certificates are checked with the default ID). */
+typedef struct es_trust es_trust;
+es_err es_trust_new(es_trust **out) ES_MUST_CHECK;
+/* Adds every certificate found in the PEM or DER bytes. Returns how many in *added. */
+es_err es_trust_add(es_trust *t, const uint8_t *p, size_t len, int *added) ES_MUST_CHECK;
+size_t es_trust_count(const es_trust *t);
+/* Validates cert up to an anchor at time at (ES_TIME_NONE: now), with untrusted helpers
+ * extra (may be NULL/0). ES_OK when trusted; ES_ERR_NOT_FOUND when no path to an anchor
+ * exists; ES_ERR_VERIFY when a path exists but is invalid (signature, validity, usage). The
+ * reason is written to why. */
+es_err es_trust_verify(const es_trust *t, es_slice cert, const es_slice *extra, size_t n_extra,
+                       es_time at, char *why, size_t whylen) ES_MUST_CHECK;
+void es_trust_free(es_trust *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

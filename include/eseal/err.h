@@ -1,0 +1,61 @@
+/* eseal: error codes shared by every layer.
+ *
+ * One enum for the whole library, grouped in ranges so that a code tells which layer
+ * refused. ES_OK is 0; every other value is an error. es_err_str() never returns NULL.
+ */
+#ifndef ESEAL_ERR_H
+#define ESEAL_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ES_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define ES_MUST_CHECK
+#endif
+
+typedef enum es_err {
+    ES_OK = 0,
+
+    /* 1xx: API use and resources */
+    ES_ERR_ARG = 100,  /* a parameter is invalid (NULL, out of range) */
+    ES_ERR_NOMEM = 101,
+    ES_ERR_LIMIT = 102, /* a named size limit was exceeded */
+    ES_ERR_IO = 103,    /* a file could not be read or written */
+    ES_ERR_NOT_FOUND = 104,
+    ES_ERR_UNSUPPORTED = 105,
+    ES_ERR_BUFFER = 106, /* the caller's buffer is too small */
+
+    /* 2xx: encoded data */
+    ES_ERR_DER = 200,          /* malformed DER/BER: bad tag, length past input */
+    ES_ERR_DER_DEPTH = 201,    /* nesting past ES_DER_MAX_DEPTH */
+    ES_ERR_DER_TAG = 202,      /* an element has another tag than the structure requires */
+    ES_ERR_DER_TRAILING = 203, /* bytes after the last element where none are allowed */
+    ES_ERR_FORMAT = 204,       /* well-formed DER but not the structure expected */
+    ES_ERR_TIME = 205,         /* a time value that cannot be read */
+    ES_ERR_BASE64 = 206,
+    ES_ERR_HEX = 207,
+    ES_ERR_PEM = 208,
+
+    /* 3xx: cryptography */
+    ES_ERR_CRYPTO = 300,   /* the crypto library failed for an internal reason */
+    ES_ERR_KEY = 301,      /* a key could not be read or is not SM2 */
+    ES_ERR_CERT = 302,     /* a certificate could not be read */
+    ES_ERR_SIG_FORMAT = 303, /* a signature value that is neither DER nor raw r||s */
+    ES_ERR_VERIFY = 304,   /* a signature does not verify */
+    ES_ERR_KEY_MISMATCH = 305, /* a private key does not belong to the certificate */
+    ES_ERR_SIGNER = 306,   /* a signer device refused or failed */
+} es_err;
+
+/* Returns a short English description of rv; never NULL, static storage. */
+const char *es_err_str(es_err rv);
+
+/* Returns a stable machine name for rv ("der", "verify", ...); never NULL. */
+const char *es_err_name(es_err rv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

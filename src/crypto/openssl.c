@@ -1,0 +1,640 @@
+/* The OpenSSL adapter: every OpenSSL call of eseal is in this file (as curl keeps its own in
+ * lib/vtls/openssl.c). EVP and OSSL_PARAM only; nothing deprecated. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "eseal/crypto.h"
+#include "eseal/der.h"
+
+/* GB/T 32918.5 curve parameters a, b, xG, yG, as Z needs them. */
+static const uint8_t sm2_abg[128] = {
+    0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFC,
+    0x28, 0xE9, 0xFA, 0x9E, 0x9D, 0x9F, 0x5E, 0x34, 0x4D, 0x5A, 0x9E, 0x4B, 0xCF, 0x65, 0x09, 0xA7,
+    0xF3, 0x97, 0x89, 0xF5, 0x15, 0xAB, 0x8F, 0x92, 0xDD, 0xBC, 0xBD, 0x41, 0x4D, 0x94, 0x0E, 0x93,
+    0x32, 0xC4, 0xAE, 0x2C, 0x1F, 0x19, 0x81, 0x19, 0x5F, 0x99, 0x04, 0x46, 0x6A, 0x39, 0xC9, 0x94,
+    0x8F, 0xE3, 0x0B, 0xBF, 0xF2, 0x66, 0x0B, 0xE1, 0x71, 0x5A, 0x45, 0x89, 0x33, 0x4C, 0x74, 0xC7,
+    0xBC, 0x37, 0x36, 0xA2, 0xF4, 0xF6, 0x77, 0x9C, 0x59, 0xBD, 0xCE, 0xE3, 0x6B, 0x69, 0x21, 0x53,
+    0xD0, 0xA9, 0x87, 0x7C, 0xC6, 0x2A, 0x47, 0x40, 0x02, 0xDF, 0x32, 0xE5, 0x21, 0x39, 0xF0, 0xA0,
+};
+
+/* SM3 is fetched once: EVP_MD objects are immutable and may be shared between threads. */
+static EVP_MD *g_sm3;
+static CRYPTO_ONCE g_sm3_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void fetch_sm3(void)
+{
+    g_sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
+}
+
+static const EVP_MD *sm3_md(void)
+{
+    if (!CRYPTO_THREAD_run_once(&g_sm3_once, fetch_sm3)) return NULL;
+    return g_sm3;
+}
+
+es_err es_sm3(const void *p, size_t len, uint8_t out[ES_SM3_LEN])
+{
+    const EVP_MD *md = sm3_md();
+    unsigned int n = 0;
+    if (!md || !EVP_Digest(p, len, out, &n, md, NULL) || n != ES_SM3_LEN) return ES_ERR_CRYPTO;
+    return ES_OK;
+}
+
+struct es_sm3_ctx {
+    EVP_MD_CTX *md;
+};
+
+es_err es_sm3_new(es_sm3_ctx **out)
+{
+    const EVP_MD *md = sm3_md();
+    es_sm3_ctx *c = calloc(1, sizeof *c);
+    if (!c) return ES_ERR_NOMEM;
+    c->md = EVP_MD_CTX_new();
+    if (!md || !c->md || !EVP_DigestInit_ex(c->md, md, NULL)) {
+        es_sm3_free(c);
+        return ES_ERR_CRYPTO;
+    }
+    *out = c;
+    return ES_OK;
+}
+
+es_err es_sm3_update(es_sm3_ctx *c, const void *p, size_t len)
+{
+    return EVP_DigestUpdate(c->md, p, len) ? ES_OK : ES_ERR_CRYPTO;
+}
+
+es_err es_sm3_final(es_sm3_ctx *c, uint8_t out[ES_SM3_LEN])
+{
+    unsigned int n = 0;
+    return EVP_DigestFinal_ex(c->md, out, &n) && n == ES_SM3_LEN ? ES_OK : ES_ERR_CRYPTO;
+}
+
+void es_sm3_free(es_sm3_ctx *c)
+{
+    if (!c) return;
+    EVP_MD_CTX_free(c->md);
+    free(c);
+}
+
+es_err es_sm2_z(const uint8_t pub[ES_SM2_PUB_LEN], const void *id, size_t idlen,
+                uint8_t z[ES_SM3_LEN])
+{
+    if (pub[0] != 0x04 || idlen > ES_SM2_MAX_ID) return ES_ERR_ARG;
+    const EVP_MD *md = sm3_md();
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    uint8_t entl[2] = {(uint8_t)((idlen * 8) >> 8), (uint8_t)(idlen * 8)};
+    unsigned int n = 0;
+    int ok = md && c && EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, entl, 2) &&
+             EVP_DigestUpdate(c, id, idlen) && EVP_DigestUpdate(c, sm2_abg, sizeof sm2_abg) &&
+             EVP_DigestUpdate(c, pub + 1, 64) && EVP_DigestFinal_ex(c, z, &n);
+    EVP_MD_CTX_free(c);
+    return ok && n == ES_SM3_LEN ? ES_OK : ES_ERR_CRYPTO;
+}
+
+es_err es_sm2_digest(const uint8_t pub[ES_SM2_PUB_LEN], const void *id, size_t idlen,
+                     const void *msg, size_t len, uint8_t e[ES_SM3_LEN])
+{
+    uint8_t z[ES_SM3_LEN];
+    es_err rv = es_sm2_z(pub, id, idlen, z);
+    if (rv != ES_OK) return rv;
+    const EVP_MD *md = sm3_md();
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    int ok = md && c && EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, z, sizeof z) &&
+             EVP_DigestUpdate(c, msg, len) && EVP_DigestFinal_ex(c, e, &n);
+    EVP_MD_CTX_free(c);
+    return ok && n == ES_SM3_LEN ? ES_OK : ES_ERR_CRYPTO;
+}
+
+/* An SM2 EVP_PKEY from an uncompressed point; NULL when the point is not on the curve. */
+static EVP_PKEY *pkey_from_pub(const uint8_t pub[ES_SM2_PUB_LEN])
+{
+    EVP_PKEY *pk = NULL;
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub,
+                                                  ES_SM2_PUB_LEN);
+    params[2] = OSSL_PARAM_construct_end();
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        pk = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return pk;
+}
+
+es_err es_sm2_sig_encode(const uint8_t r[32], const uint8_t s[32], es_buf *out)
+{
+    es_der_w w;
+    es_der_w_init(&w, out);
+    es_der_w_begin(&w, ES_DER_SEQUENCE);
+    es_der_w_uint(&w, r, 32);
+    es_der_w_uint(&w, s, 32);
+    es_der_w_end(&w);
+    return es_der_w_finish(&w);
+}
+
+es_err es_sm2_sig_decode(es_slice value, uint8_t r[32], uint8_t s[32], es_quirks *quirks)
+{
+    if (value.len == 64) {
+        if (quirks) *quirks |= ES_QUIRK(ES_QUIRK_RAW_SIGNATURE);
+        memcpy(r, value.p, 32);
+        memcpy(s, value.p + 32, 32);
+        return ES_OK;
+    }
+    es_der d, seq;
+    es_der_tlv t;
+    es_slice ri, si;
+    es_quirks q = 0;
+    es_der_init(&d, value, &q);
+    if (es_der_open(&d, ES_DER_SEQUENCE, &t, &seq) != ES_OK ||
+        es_der_read_int_bytes(&seq, &ri) != ES_OK || es_der_read_int_bytes(&seq, &si) != ES_OK ||
+        es_der_done(&seq) != ES_OK || es_der_done(&d) != ES_OK ||
+        es_der_uint32_bytes(ri, r, &q) != ES_OK || es_der_uint32_bytes(si, s, &q) != ES_OK)
+        return ES_ERR_SIG_FORMAT;
+    if (quirks) *quirks |= q;
+    return ES_OK;
+}
+
+es_err es_sm2_verify_digest(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t e[ES_SM3_LEN],
+                            const uint8_t r[32], const uint8_t s[32])
+{
+    es_buf sig;
+    es_buf_init(&sig, 80);
+    es_err rv = es_sm2_sig_encode(r, s, &sig);
+    if (rv != ES_OK) goto out;
+    EVP_PKEY *pk = pkey_from_pub(pub);
+    if (!pk) {
+        rv = ES_ERR_KEY;
+        goto out;
+    }
+    /* The SM2 signature provider takes tbs as the digest e when no message digest is set. */
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+    int ok = ctx && EVP_PKEY_verify_init(ctx) > 0 &&
+             EVP_PKEY_verify(ctx, sig.p, sig.len, e, ES_SM3_LEN) == 1;
+    rv = ok ? ES_OK : ES_ERR_VERIFY;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+out:
+    es_buf_cleanup(&sig);
+    ERR_clear_error();
+    return rv;
+}
+
+es_err es_random(void *p, size_t len)
+{
+    return RAND_bytes(p, (int)len) == 1 ? ES_OK : ES_ERR_CRYPTO;
+}
+
+/* --- private keys --- */
+
+struct es_sm2_key {
+    EVP_PKEY *pk;
+    uint8_t pub[ES_SM2_PUB_LEN];
+};
+
+/* Fills k->pub and checks the key is on the SM2 curve. */
+static es_err key_finish(es_sm2_key *k)
+{
+    char group[32] = "";
+    size_t n = 0;
+    if (!EVP_PKEY_get_utf8_string_param(k->pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                        NULL) ||
+        strcmp(group, "SM2") != 0)
+        return ES_ERR_KEY;
+    if (!EVP_PKEY_get_octet_string_param(k->pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, k->pub,
+                                         sizeof k->pub, &n) ||
+        n != ES_SM2_PUB_LEN)
+        return ES_ERR_KEY;
+    return ES_OK;
+}
+
+/* OpenSSL 3.0 decodes an EC key on the SM2 curve as type "EC" in some paths; SM2 signing
+ * wants type "SM2". Re-import the key material under the SM2 type. */
+static EVP_PKEY *as_sm2(EVP_PKEY *pk)
+{
+    if (EVP_PKEY_is_a(pk, "SM2")) return pk;
+    EVP_PKEY *out = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (EVP_PKEY_todata(pk, EVP_PKEY_KEYPAIR, &params) == 1 &&
+        (ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL)) != NULL &&
+        EVP_PKEY_fromdata_init(ctx) > 0)
+        EVP_PKEY_fromdata(ctx, &out, EVP_PKEY_KEYPAIR, params);
+    OSSL_PARAM_free(params);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    return out;
+}
+
+es_err es_sm2_key_generate(es_sm2_key **out)
+{
+    es_sm2_key *k = calloc(1, sizeof *k);
+    if (!k) return ES_ERR_NOMEM;
+    k->pk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+    if (!k->pk || key_finish(k) != ES_OK) {
+        es_sm2_key_free(k);
+        return ES_ERR_CRYPTO;
+    }
+    *out = k;
+    return ES_OK;
+}
+
+static int pass_cb(char *buf, int size, int rwflag, void *u)
+{
+    (void)rwflag;
+    const char *pass = u;
+    if (!pass) return -1;
+    size_t n = strlen(pass);
+    if (n > (size_t)size) return -1;
+    memcpy(buf, pass, n);
+    return (int)n;
+}
+
+es_err es_sm2_key_from_pem(const uint8_t *p, size_t len, const char *pass, es_sm2_key **out)
+{
+    if (len > ES_MAX_KEY_FILE) return ES_ERR_LIMIT;
+    BIO *bio = BIO_new_mem_buf(p, (int)len);
+    if (!bio) return ES_ERR_NOMEM;
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey_ex(bio, NULL, pass_cb, (void *)pass, NULL, NULL);
+    if (!pk) {
+        /* DER PKCS#8 */
+        const unsigned char *q = p;
+        pk = d2i_AutoPrivateKey(NULL, &q, (long)len);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (!pk) return ES_ERR_KEY;
+    pk = as_sm2(pk);
+    if (!pk) return ES_ERR_KEY;
+    es_sm2_key *k = calloc(1, sizeof *k);
+    if (!k) {
+        EVP_PKEY_free(pk);
+        return ES_ERR_NOMEM;
+    }
+    k->pk = pk;
+    if (key_finish(k) != ES_OK) {
+        es_sm2_key_free(k);
+        return ES_ERR_KEY;
+    }
+    *out = k;
+    return ES_OK;
+}
+
+static es_err bio_to_buf(BIO *bio, es_buf *out)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n < 0) return ES_ERR_CRYPTO;
+    return es_buf_append(out, data, (size_t)n);
+}
+
+es_err es_sm2_key_to_pem(const es_sm2_key *k, const char *pass, es_buf *out)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    EVP_CIPHER *cipher = NULL;
+    es_err rv = ES_ERR_CRYPTO;
+    if (!bio) return ES_ERR_NOMEM;
+    if (pass && *pass) {
+        cipher = EVP_CIPHER_fetch(NULL, "SM4-CBC", NULL);
+        if (!cipher) goto out;
+    }
+    if (PEM_write_bio_PrivateKey_ex(bio, k->pk, cipher, NULL, 0, pass_cb, (void *)pass, NULL,
+                                    NULL) != 1)
+        goto out;
+    rv = bio_to_buf(bio, out);
+out:
+    EVP_CIPHER_free(cipher);
+    BIO_free(bio);
+    ERR_clear_error();
+    return rv;
+}
+
+es_err es_sm2_key_pub_pem(const es_sm2_key *k, es_buf *out)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio) return ES_ERR_NOMEM;
+    es_err rv = PEM_write_bio_PUBKEY(bio, k->pk) == 1 ? bio_to_buf(bio, out) : ES_ERR_CRYPTO;
+    BIO_free(bio);
+    return rv;
+}
+
+void es_sm2_key_pub(const es_sm2_key *k, uint8_t pub[ES_SM2_PUB_LEN])
+{
+    memcpy(pub, k->pub, ES_SM2_PUB_LEN);
+}
+
+es_err es_sm2_key_sign_digest(const es_sm2_key *k, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
+                              uint8_t s[32])
+{
+    uint8_t sig[80];
+    size_t siglen = sizeof sig;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pk, NULL);
+    int ok = ctx && EVP_PKEY_sign_init(ctx) > 0 &&
+             EVP_PKEY_sign(ctx, sig, &siglen, e, ES_SM3_LEN) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) return ES_ERR_CRYPTO;
+    return es_sm2_sig_decode(es_slice_make(sig, siglen), r, s, NULL) == ES_OK ? ES_OK
+                                                                              : ES_ERR_CRYPTO;
+}
+
+void es_sm2_key_free(es_sm2_key *k)
+{
+    if (!k) return;
+    EVP_PKEY_free(k->pk);
+    free(k);
+}
+
+/* --- certificates --- */
+
+/* Reads the fields eseal relies on with our own DER reader, so that a certificate OpenSSL
+ * refuses (real vendors write some) still yields its key and validity. */
+static es_err cert_der_fields(es_slice der, es_cert_info *ci)
+{
+    es_der d, cert, tbs, val, spki, alg;
+    es_der_tlv t;
+    es_slice serial, oid, bits;
+    uint8_t unused;
+    es_err rv;
+    es_der_init(&d, der, NULL);
+    if ((rv = es_der_open(&d, ES_DER_SEQUENCE, &t, &cert)) != ES_OK) return rv;
+    if ((rv = es_der_open(&cert, ES_DER_SEQUENCE, &t, &tbs)) != ES_OK) return rv;
+    if (es_der_peek(&tbs) == ES_DER_CTX(0) && (rv = es_der_read(&tbs, &t)) != ES_OK) return rv;
+    if ((rv = es_der_read_int_bytes(&tbs, &serial)) != ES_OK) return rv;
+    size_t sl = serial.len > 41 ? 41 : serial.len;
+    es_hex_encode(serial.p, sl, ci->serial);
+    if ((rv = es_der_expect(&tbs, ES_DER_SEQUENCE, &t)) != ES_OK) return rv; /* signature */
+    if ((rv = es_der_expect(&tbs, ES_DER_SEQUENCE, &t)) != ES_OK) return rv; /* issuer */
+    if ((rv = es_der_open(&tbs, ES_DER_SEQUENCE, &t, &val)) != ES_OK) return rv;
+    if ((rv = es_der_read_time(&val, &ci->not_before, NULL)) != ES_OK) return rv;
+    if ((rv = es_der_read_time(&val, &ci->not_after, NULL)) != ES_OK) return rv;
+    if ((rv = es_der_expect(&tbs, ES_DER_SEQUENCE, &t)) != ES_OK) return rv; /* subject */
+    if ((rv = es_der_open(&tbs, ES_DER_SEQUENCE, &t, &spki)) != ES_OK) return rv;
+    if ((rv = es_der_open(&spki, ES_DER_SEQUENCE, &t, &alg)) != ES_OK) return rv;
+    if ((rv = es_der_read_oid(&alg, &oid)) != ES_OK) return rv;
+    if ((rv = es_der_read_bits(&spki, &bits, &unused)) != ES_OK) return rv;
+    if (bits.len == ES_SM2_PUB_LEN && bits.p[0] == 0x04) {
+        /* id-ecPublicKey with the SM2 curve parameter, or the SM2 OID itself */
+        es_slice param = ES_SLICE_NULL;
+        if (es_der_peek(&alg) == ES_DER_OID && es_der_read_oid(&alg, &param) != ES_OK)
+            return ES_ERR_CERT;
+        static const uint8_t sm2_oid[] = {0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d};
+        es_slice sm2 = es_slice_make(sm2_oid, sizeof sm2_oid);
+        if (es_slice_eq(param, sm2) || es_slice_eq(oid, sm2)) {
+            ci->is_sm2 = 1;
+            memcpy(ci->pub, bits.p, ES_SM2_PUB_LEN);
+        }
+    }
+    es_der_tlv sa;
+    if (es_der_expect(&cert, ES_DER_SEQUENCE, &sa) == ES_OK) {
+        es_der sad;
+        es_slice sao;
+        if (es_der_enter(&cert, &sa, &sad) == ES_OK && es_der_read_oid(&sad, &sao) == ES_OK &&
+            es_oid_to_text(sao, ci->sig_alg, sizeof ci->sig_alg) != ES_OK)
+            ci->sig_alg[0] = 0;
+    }
+    return ES_OK;
+}
+
+static char *name_str(const X509_NAME *n)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *s = NULL, *data = NULL;
+    if (!bio) return NULL;
+    /* RFC 2253 but with UTF-8 kept as is, so Chinese names stay readable. */
+    unsigned long flags = (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
+    if (X509_NAME_print_ex(bio, n, 0, flags) >= 0) {
+        long len = BIO_get_mem_data(bio, &data);
+        if (len >= 0 && (s = malloc((size_t)len + 1)) != NULL) {
+            memcpy(s, data, (size_t)len);
+            s[len] = 0;
+        }
+    }
+    BIO_free(bio);
+    return s;
+}
+
+es_err es_cert_parse(es_slice der, es_cert_info *ci)
+{
+    memset(ci, 0, sizeof *ci);
+    if (der.len == 0 || der.len > ES_MAX_CERT_DER) return ES_ERR_CERT;
+    if (cert_der_fields(der, ci) != ES_OK) return ES_ERR_CERT;
+    const unsigned char *q = der.p;
+    X509 *x = d2i_X509(NULL, &q, (long)der.len);
+    if (x) {
+        ci->subject = name_str(X509_get_subject_name(x));
+        ci->issuer = name_str(X509_get_issuer_name(x));
+        uint32_t flags = X509_get_extension_flags(x);
+        ci->is_ca = (flags & EXFLAG_CA) != 0;
+        if (flags & EXFLAG_KUSAGE) {
+            ci->has_key_usage = 1;
+            ci->key_usage = X509_get_key_usage(x) & 0xff;
+        }
+        X509_free(x);
+    }
+    ERR_clear_error();
+    if (!ci->subject) ci->subject = strdup("(unreadable)");
+    if (!ci->issuer) ci->issuer = strdup("(unreadable)");
+    if (!ci->subject || !ci->issuer) {
+        es_cert_info_cleanup(ci);
+        return ES_ERR_NOMEM;
+    }
+    return ES_OK;
+}
+
+void es_cert_info_cleanup(es_cert_info *ci)
+{
+    free(ci->subject);
+    free(ci->issuer);
+    ci->subject = ci->issuer = NULL;
+}
+
+es_err es_cert_to_der(const uint8_t *p, size_t len, es_buf *out)
+{
+    if (len > ES_MAX_CERT_DER * 4) return ES_ERR_LIMIT;
+    BIO *bio = BIO_new_mem_buf(p, (int)len);
+    if (!bio) return ES_ERR_NOMEM;
+    X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    ERR_clear_error();
+    if (!x) {
+        /* Not PEM: take DER as it is, if it parses as a certificate. */
+        es_der d;
+        es_der_tlv t;
+        es_der_init(&d, es_slice_make(p, len), NULL);
+        if (es_der_expect(&d, ES_DER_SEQUENCE, &t) != ES_OK) return ES_ERR_CERT;
+        es_cert_info ci;
+        if (es_cert_parse(t.raw, &ci) != ES_OK) return ES_ERR_CERT;
+        es_cert_info_cleanup(&ci);
+        return es_buf_append(out, t.raw.p, t.raw.len);
+    }
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    X509_free(x);
+    if (n <= 0) return ES_ERR_CERT;
+    es_err rv = es_buf_append(out, der, (size_t)n);
+    OPENSSL_free(der);
+    return rv;
+}
+
+es_err es_cert_matches_pub(es_slice cert_der, const uint8_t pub[ES_SM2_PUB_LEN])
+{
+    es_cert_info ci;
+    es_err rv = es_cert_parse(cert_der, &ci);
+    if (rv != ES_OK) return rv;
+    rv = ci.is_sm2 && CRYPTO_memcmp(ci.pub, pub, ES_SM2_PUB_LEN) == 0 ? ES_OK
+                                                                      : ES_ERR_KEY_MISMATCH;
+    es_cert_info_cleanup(&ci);
+    return rv;
+}
+
+/* --- trust --- */
+
+struct es_trust {
+    X509_STORE *store;
+    size_t n;
+};
+
+/* OpenSSL 3.0 checks an SM2 signature on a certificate only when the certificate carries
+ * the distinguishing ID that the issuer used: set the GB/T 35276 default. */
+static int set_distid(X509 *x)
+{
+    ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+    if (!id || !ASN1_OCTET_STRING_set(id, (const unsigned char *)ES_SM2_DEFAULT_ID,
+                                      (int)strlen(ES_SM2_DEFAULT_ID))) {
+        ASN1_OCTET_STRING_free(id);
+        return 0;
+    }
+    X509_set0_distinguishing_id(x, id);
+    return 1;
+}
+
+es_err es_trust_new(es_trust **out)
+{
+    es_trust *t = calloc(1, sizeof *t);
+    if (!t) return ES_ERR_NOMEM;
+    t->store = X509_STORE_new();
+    if (!t->store) {
+        free(t);
+        return ES_ERR_NOMEM;
+    }
+    *out = t;
+    return ES_OK;
+}
+
+static es_err trust_add_x509(es_trust *t, X509 *x)
+{
+    int ok = set_distid(x) && X509_STORE_add_cert(t->store, x) == 1;
+    X509_free(x);
+    ERR_clear_error();
+    if (!ok) return ES_ERR_CERT;
+    t->n++;
+    return ES_OK;
+}
+
+es_err es_trust_add(es_trust *t, const uint8_t *p, size_t len, int *added)
+{
+    int count = 0;
+    es_err rv = ES_OK;
+    BIO *bio = BIO_new_mem_buf(p, (int)len);
+    if (!bio) return ES_ERR_NOMEM;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if ((rv = trust_add_x509(t, x)) != ES_OK) break;
+        count++;
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (count == 0 && rv == ES_OK) {
+        const unsigned char *q = p;
+        x = d2i_X509(NULL, &q, (long)len);
+        if (!x) return ES_ERR_CERT;
+        if ((rv = trust_add_x509(t, x)) == ES_OK) count++;
+    }
+    if (added) *added = count;
+    return rv;
+}
+
+size_t es_trust_count(const es_trust *t)
+{
+    return t->n;
+}
+
+static X509 *x509_from(es_slice der)
+{
+    const unsigned char *q = der.p;
+    X509 *x = d2i_X509(NULL, &q, (long)der.len);
+    if (x && !set_distid(x)) {
+        X509_free(x);
+        x = NULL;
+    }
+    return x;
+}
+
+es_err es_trust_verify(const es_trust *t, es_slice cert, const es_slice *extra, size_t n_extra,
+                       es_time at, char *why, size_t whylen)
+{
+    es_err rv = ES_ERR_VERIFY;
+    X509 *leaf = x509_from(cert);
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (why && whylen) why[0] = 0;
+    if (!leaf) {
+        if (why) snprintf(why, whylen, "certificate not readable by the chain builder");
+        rv = ES_ERR_CERT;
+        goto out;
+    }
+    if (!chain || !ctx) {
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n_extra; i++) {
+        X509 *x = x509_from(extra[i]);
+        if (x && !sk_X509_push(chain, x)) X509_free(x);
+    }
+    if (!X509_STORE_CTX_init(ctx, t->store, leaf, chain)) {
+        rv = ES_ERR_CRYPTO;
+        goto out;
+    }
+    if (at != ES_TIME_NONE) X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+    if (X509_verify_cert(ctx) == 1) {
+        rv = ES_OK;
+    } else {
+        int err = X509_STORE_CTX_get_error(ctx);
+        /* No path to an anchor is "unknown", not "invalid". */
+        if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+            err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+            err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+            err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN)
+            rv = ES_ERR_NOT_FOUND;
+        if (why) snprintf(why, whylen, "%s", X509_verify_cert_error_string(err));
+    }
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(chain, X509_free);
+    X509_free(leaf);
+    ERR_clear_error();
+    return rv;
+}
+
+void es_trust_free(es_trust *t)
+{
+    if (!t) return;
+    X509_STORE_free(t->store);
+    free(t);
+}

@@ -1,0 +1,148 @@
+/* The real-world corpus: every seal and signature file in ../shared/corpus/real gets the
+ * verdict EXPECTED.tsv gives (read from the file, never copied), and the report names the
+ * quirks the notes mention. OFD packages are the OFD layer's test. */
+#include "test.h"
+
+#include "eseal/seal.h"
+
+/* Quirks a note's words promise the report will name. */
+static const struct {
+    const char *words;
+    const char *quirk;
+} note_quirks[] = {
+    {"sign octet", "integer_no_sign_octet"},
+    {"raw 64-byte", "raw_signature"},
+    {"BER indefinite", "ber_indefinite"},
+    {"zero-padded", "integer_padded"},
+    {"unused-bits", "unused_bits"},
+};
+
+static int has_quirk(const es_entry *e, const char *name)
+{
+    for (int b = 0; b < ES_QUIRK_COUNT; b++)
+        if ((e->quirks & ES_QUIRK(b)) && strcmp(es_quirk_name(b), name) == 0) return 1;
+    return 0;
+}
+
+static int result_is(const es_entry *e, const char *check, es_result r)
+{
+    const es_check *c = es_entry_get(e, check);
+    return c && c->result == r;
+}
+
+/* The set of FAILED checks as "a,b,c" in report order. */
+static void failed_set(const es_entry *e, char *out, size_t n)
+{
+    out[0] = 0;
+    for (size_t i = 0; i < e->n_checks; i++) {
+        if (e->checks[i].result != ES_FAILED) continue;
+        if (out[0]) strncat(out, ",", n - strlen(out) - 1);
+        strncat(out, e->checks[i].name, n - strlen(out) - 1);
+    }
+}
+
+/* Same set regardless of order: every listed name failed and nothing else did. */
+static int same_failures(const es_entry *e, const char *list)
+{
+    size_t listed = 0;
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", list);
+    for (char *tok = strtok(tmp, ","); tok; tok = strtok(NULL, ",")) {
+        listed++;
+        if (!result_is(e, tok, ES_FAILED)) return 0;
+    }
+    size_t failed = 0;
+    for (size_t i = 0; i < e->n_checks; i++) failed += e->checks[i].result == ES_FAILED;
+    return failed == listed;
+}
+
+static void dump(const es_report *rep)
+{
+    es_buf out;
+    es_buf_init(&out, 1 << 20);
+    if (es_report_text(rep, &out) == ES_OK) fprintf(stderr, "%.*s", (int)out.len, (char *)out.p);
+    es_buf_cleanup(&out);
+}
+
+static void check_file(const char *name, const char *expected, const char *notes)
+{
+    es_buf b = t_read(t_path("ESEAL_CORPUS", name));
+    es_report rep;
+    es_verify_opts o;
+    memset(&o, 0, sizeof o);
+    o.now = ES_TIME_NONE;
+    es_report_init(&rep);
+    es_err rv = es_verify_any(es_slice_make(b.p, b.len), &o, &rep);
+    ok(rv == ES_OK && rep.n_entries == 1, "%s: a report with one entry (%s)", name, es_err_str(rv));
+    if (rv != ES_OK || rep.n_entries != 1) goto out;
+    es_report_finish(&rep);
+    const es_entry *e = &rep.entries[0];
+    char failed[256];
+    failed_set(e, failed, sizeof failed);
+    int good;
+
+    if (strncmp(expected, "valid", 5) == 0) {
+        int cms = strstr(expected, "35275") != NULL;
+        good = failed[0] == 0 && result_is(e, ES_CHECK_FORMAT, ES_PASSED) &&
+               (strncmp(name, "esl/", 4) == 0 || result_is(e, ES_CHECK_SIGNATURE, ES_PASSED)) &&
+               (cms || result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_PASSED)) &&
+               (cms == (strcmp(e->kind, "cms_signed_data") == 0)) &&
+               /* no trust anchors: the cryptography is valid, trust is unknown */
+               e->indication == ES_INDETERMINATE &&
+               result_is(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE);
+        ok(good, "%s: expected %s, failed checks [%s], indication %s", name, expected, failed,
+           es_result_name(e->indication));
+    } else if (strncmp(expected, "invalid:", 8) == 0) {
+        good = same_failures(e, expected + 8) && e->indication == ES_FAILED;
+        ok(good, "%s: expected %s, failed checks [%s]", name, expected, failed);
+    } else if (strcmp(expected, "unparseable") == 0) {
+        good = result_is(e, ES_CHECK_FORMAT, ES_FAILED) && e->indication == ES_FAILED;
+        ok(good, "%s: expected unparseable, failed checks [%s]", name, failed);
+    } else if (strcmp(expected, "no-signature") == 0) {
+        good = has_quirk(e, "no_signature") && result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_FAILED) &&
+               result_is(e, ES_CHECK_FORMAT, ES_PASSED);
+        ok(good, "%s: expected no-signature, failed checks [%s]", name, failed);
+    } else {
+        ok(0, "%s: unknown verdict '%s' in EXPECTED.tsv", name, expected);
+        good = 0;
+    }
+    for (size_t i = 0; i < sizeof note_quirks / sizeof note_quirks[0]; i++) {
+        if (!strstr(notes, note_quirks[i].words)) continue;
+        ok(has_quirk(e, note_quirks[i].quirk), "%s: notes say '%s', report lacks quirk %s", name,
+           note_quirks[i].words, note_quirks[i].quirk);
+    }
+    if (!good) dump(&rep);
+out:
+    es_report_cleanup(&rep);
+    es_buf_cleanup(&b);
+}
+
+int main(void)
+{
+    es_buf tsv = t_read(t_path("ESEAL_CORPUS", "EXPECTED.tsv"));
+    if (es_buf_nul(&tsv) != ES_OK) return 2;
+    int files = 0;
+    char *save = NULL;
+    for (char *line = strtok_r((char *)tsv.p, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *f[4] = {0};
+        int n = 0;
+        char *p = line;
+        while (n < 4) {
+            f[n++] = p;
+            char *tab = strchr(p, '\t');
+            if (!tab) break;
+            *tab = 0;
+            p = tab + 1;
+        }
+        if (n < 3 || strcmp(f[0], "file") == 0) continue;
+        if (strncmp(f[0], "esl/", 4) != 0 && strncmp(f[0], "signature/", 10) != 0) continue;
+        check_file(f[0], f[2], n > 3 ? f[3] : "");
+        files++;
+    }
+    /* The corpus has 35 seal and signature files; a short count means EXPECTED.tsv was not
+     * read as intended. */
+    ok(files >= 35, "corpus lines read: %d", files);
+    es_buf_cleanup(&tsv);
+    return t_done();
+}

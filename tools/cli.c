@@ -1,0 +1,195 @@
+/* Shared helpers of the eseal command line. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("eseal: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    return 0;
+}
+
+int cli_read(const char *path, size_t max, es_buf *out)
+{
+    es_buf_init(out, max);
+    es_err rv = es_file_read(path, out);
+    if (rv == ES_OK) return 0;
+    es_buf_cleanup(out);
+    if (rv == ES_ERR_LIMIT) return cli_error("%s: larger than %zu bytes", path, max);
+    if (rv == ES_ERR_NOT_FOUND) return cli_error("%s: no such file", path);
+    return cli_error("%s: %s (%s)", path, es_err_str(rv), strerror(errno));
+}
+
+int cli_write(const char *path, const void *p, size_t len)
+{
+    es_err rv = es_file_write(path, p, len);
+    if (rv != ES_OK) return cli_error("%s: cannot write: %s", path, strerror(errno));
+    return 0;
+}
+
+int cli_load_signer(const char *path, es_signer **out)
+{
+    es_buf b;
+    if (cli_read(path, ES_MAX_KEY_FILE, &b)) return EXIT_USAGE;
+    es_sm2_key *k = NULL;
+    const char *pass = getenv("ESEAL_PIN");
+    es_err rv = es_sm2_key_from_pem(b.p, b.len, pass, &k);
+    es_buf_cleanup_secret(&b);
+    if (rv != ES_OK)
+        return cli_error("%s: not an SM2 private key%s", path,
+                         pass ? "" : " (if it is encrypted, set ESEAL_PIN)");
+    if ((rv = es_signer_from_key(k, out)) != ES_OK) {
+        es_sm2_key_free(k);
+        return cli_error("%s: %s", path, es_err_str(rv));
+    }
+    return 0;
+}
+
+int cli_load_cert(const char *path, es_buf *out)
+{
+    es_buf b;
+    if (cli_read(path, ES_MAX_CERT_DER * 4, &b)) return EXIT_USAGE;
+    es_buf_init(out, ES_MAX_CERT_DER);
+    es_err rv = es_cert_to_der(b.p, b.len, out);
+    es_buf_cleanup(&b);
+    if (rv != ES_OK) {
+        es_buf_cleanup(out);
+        return cli_error("%s: not a certificate (PEM or DER)", path);
+    }
+    return 0;
+}
+
+static int trust_file(es_trust *t, const char *path, int *total)
+{
+    es_buf b;
+    if (cli_read(path, ES_MAX_CERT_DER * 64, &b)) return EXIT_USAGE;
+    int added = 0;
+    es_err rv = es_trust_add(t, b.p, b.len, &added);
+    es_buf_cleanup(&b);
+    if (rv != ES_OK) return cli_error("%s: no certificate could be read", path);
+    *total += added;
+    return 0;
+}
+
+int cli_load_trust(const char *path, es_trust **out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return cli_error("%s: %s", path, strerror(errno));
+    if (es_trust_new(out) != ES_OK) return cli_error("out of memory");
+    int total = 0;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d) return cli_error("%s: %s", path, strerror(errno));
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            const char *n = de->d_name;
+            size_t l = strlen(n);
+            if (l < 5 || (strcmp(n + l - 4, ".pem") && strcmp(n + l - 4, ".crt") &&
+                          strcmp(n + l - 4, ".cer") && strcmp(n + l - 4, ".der")))
+                continue;
+            char full[4096];
+            snprintf(full, sizeof full, "%s/%s", path, n);
+            if (trust_file(*out, full, &total)) {
+                closedir(d);
+                return EXIT_USAGE;
+            }
+        }
+        closedir(d);
+    } else if (trust_file(*out, path, &total)) {
+        return EXIT_USAGE;
+    }
+    if (total == 0) return cli_error("%s: no trust anchor found (.pem .crt .cer .der)", path);
+    return 0;
+}
+
+int cli_time(const char *opt, const char *s, es_time *out)
+{
+    if (es_time_parse_iso(s, out) != ES_OK)
+        return cli_error("%s: '%s' is not an ISO 8601 time (2026-01-01, 2026-01-01T08:00:00+08:00)",
+                         opt, s);
+    return 0;
+}
+
+int cli_long(const char *opt, const char *s, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !end || *end || end == s || v < 0)
+        return cli_error("%s: '%s' is not a non-negative whole number", opt, s);
+    *out = v;
+    return 0;
+}
+
+int cli_hash_file(const char *path, uint8_t out[ES_SM3_LEN], es_buf *keep)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return cli_error("%s: %s", path, strerror(errno));
+    es_sm3_ctx *c = NULL;
+    if (es_sm3_new(&c) != ES_OK) return cli_error("SM3 unavailable in the crypto library");
+    int ret = 0;
+    uint8_t chunk[1 << 16];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            ret = cli_error("%s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0) break;
+        if (es_sm3_update(c, chunk, (size_t)n) != ES_OK) {
+            ret = cli_error("SM3 failed");
+            break;
+        }
+        /* Keep small data: a SignedData without signed attributes signs the data itself. */
+        if (keep && keep->max && es_buf_append(keep, chunk, (size_t)n) != ES_OK) {
+            es_buf_cleanup(keep);
+            keep->max = 0;
+        }
+    }
+    if (ret == 0 && es_sm3_final(c, out) != ES_OK) ret = cli_error("SM3 failed");
+    es_sm3_free(c);
+    if (fd != STDIN_FILENO) close(fd);
+    return ret;
+}
+
+int cli_report(es_report *rep, int json)
+{
+    es_buf out;
+    es_buf_init(&out, ES_MAX_REPORT);
+    es_report_finish(rep);
+    es_err rv = json ? es_report_json(rep, &out) : es_report_text(rep, &out);
+    if (rv != ES_OK) {
+        es_buf_cleanup(&out);
+        return cli_error("cannot render the report: %s", es_err_str(rv));
+    }
+    fwrite(out.p, 1, out.len, stdout);
+    es_buf_cleanup(&out);
+    switch (rep->indication) {
+    case ES_PASSED:
+        return EXIT_PASSED;
+    case ES_FAILED:
+        return EXIT_FAILED;
+    default:
+        return EXIT_INDETERMINATE;
+    }
+}

@@ -1,0 +1,58 @@
+/* Shared helpers of the eseal command line: argument handling, file loading, report output.
+ * Tools only parse arguments and call the library (ARCHITECTURE.md). */
+#ifndef ESEAL_CLI_H
+#define ESEAL_CLI_H
+
+#include <stdio.h>
+
+#include "eseal/crypto.h"
+#include "eseal/seal.h"
+#include "eseal/signer.h"
+#include "eseal/util.h"
+
+/* Exit statuses (README, docs/verification.md). */
+#define EXIT_PASSED 0
+#define EXIT_FAILED 1
+#define EXIT_INDETERMINATE 2
+#define EXIT_USAGE 3
+
+typedef struct cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_cmd;
+
+/* Prints "eseal: <msg>" to stderr; returns EXIT_USAGE for convenience. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads a file (limit max) or reports the error naming it. */
+int cli_read(const char *path, size_t max, es_buf *out);
+/* Loads an SM2 private key file as a signer (passphrase from ESEAL_PIN when encrypted). */
+int cli_load_signer(const char *path, es_signer **out);
+/* Loads a certificate file (PEM or DER) as DER. */
+int cli_load_cert(const char *path, es_buf *out);
+/* Loads trust anchors from a file or every file of a directory. */
+int cli_load_trust(const char *path, es_trust **out);
+/* Parses an ISO 8601 time argument. */
+int cli_time(const char *opt, const char *s, es_time *out);
+/* Parses a positive integer argument. */
+int cli_long(const char *opt, const char *s, long *out);
+/* SM3 of a file, streamed; when keep is non-NULL and the file is small, its bytes too. */
+int cli_hash_file(const char *path, uint8_t out[ES_SM3_LEN], es_buf *keep);
+/* Prints the report (text or JSON) and returns the exit status for its indication. */
+int cli_report(es_report *rep, int json);
+/* Writes bytes to a path atomically, or reports why it could not. */
+int cli_write(const char *path, const void *p, size_t len);
+/* 1 when argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+/* Options shared by every verifying command (--json --trust --at --id, and --data when data
+ * is non-NULL). Returns 0 to go on, -1 after printing help, or an exit status. */
+int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,
+                    es_trust **trust, es_verify_opts *o, const char **data);
+
+int cmd_seal(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

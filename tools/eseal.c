@@ -1,0 +1,43 @@
+/* eseal: the command line. A table of subcommands; each lives in cmd_<name>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_cmd cmds[] = {
+    {"seal", cmd_seal, "make, show, verify a seal, or extract its picture"},
+    {"sign", cmd_sign, "sign a file with a seal (detached SES_Signature)"},
+    {"verify", cmd_verify, "verify a signature (SES_Signature or GB/T 35275 SignedData)"},
+    {"inspect", cmd_inspect, "recognise a seal, signature, certificate or SignedData and print it"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: eseal <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(f, "\nRun 'eseal <command> --help' for a command's options and examples.\n"
+               "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage or I/O error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("eseal 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0) return cmds[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "eseal: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
