@@ -9,13 +9,13 @@ static const char make_help[] =
     "usage: eseal seal make --maker-key K --maker-cert C --signer-cert C [--signer-cert C ...]\n"
     "                       --name NAME --es-id ID --type N --image FILE --width MM --height MM\n"
     "                       --valid-from T --valid-to T [--vid V] [--created T]\n"
-    "                       [--image-type PNG|GIF|JPG|BMP|SVG|ofd] -o OUT.esl\n"
+    "                       [--image-type PNG|GIF|JPG|BMP|SVG|ofd] [--id SM2-ID] -o OUT.esl\n"
     "\n"
     "Makes a GB/T 38540-2020 (version 4) seal in canonical DER, signed by the maker key.\n"
     "The maker key must belong to the maker certificate. Each --signer-cert is a certificate\n"
     "allowed to sign with the seal (certListType 1). Times are ISO 8601. The picture type is\n"
     "taken from the image bytes unless --image-type says otherwise. Encrypted PEM keys take\n"
-    "their passphrase from ESEAL_PIN.\n"
+    "their passphrase from ESEAL_PIN. --id sets the SM2 signer ID (default 1234567812345678).\n"
     "\n"
     "example:\n"
     "  eseal seal make --maker-key maker.key --maker-cert maker.crt --signer-cert signer.crt \\\n"
@@ -33,8 +33,8 @@ static int seal_make(int argc, char **argv)
         {"height", required_argument, 0, 'H'},     {"valid-from", required_argument, 0, 'f'},
         {"valid-to", required_argument, 0, 'T'},   {"vid", required_argument, 0, 'v'},
         {"created", required_argument, 0, 'c'},    {"image-type", required_argument, 0, 'y'},
-        {"output", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"output", required_argument, 0, 'o'},     {"id", required_argument, 0, 'I'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     const char *maker_key = NULL, *maker_cert = NULL, *image = NULL, *out = NULL;
     const char *signer_paths[ES_SEAL_MAX_CERTS];
     size_t n_signers = 0;
@@ -64,6 +64,7 @@ static int seal_make(int argc, char **argv)
         case 'c': if (cli_time("--created", optarg, &p.create_date)) return EXIT_USAGE; break;
         case 'v': p.vid = optarg; break;
         case 'y': p.picture_type = optarg; break;
+        case 'I': p.sm2_id = optarg; break;
         case 'o': out = optarg; break;
         case 'h': fputs(make_help, stdout); return 0;
         default: fputs(make_help, stderr); return EXIT_USAGE;

@@ -135,7 +135,7 @@ int cmd_verify(int argc, char **argv)
         o.data = es_slice_make(keep.p, keep.len);
     }
     if (es_report_set_file(&rep, file) != ES_OK ||
-        es_signature_verify(es_slice_make(b.p, b.len), &o, &rep) != ES_OK) {
+        es_verify_any(es_slice_make(b.p, b.len), &o, &rep) != ES_OK) {
         cli_error("out of memory");
         goto out;
     }

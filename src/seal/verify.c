@@ -432,9 +432,6 @@ static es_err ses_verify(es_slice in, const es_verify_opts *o, es_report *rep)
     maker_ok = es_cert_parse(s.seal.maker_cert, &maker) == ES_OK;
     if (s.seal.layout != s.layout && !(s.layout == ES_LAYOUT_V5 && s.seal.layout == ES_LAYOUT_V4))
         e->quirks |= ES_QUIRK(ES_QUIRK_VERSION_LAYOUT);
-    if (s.property_info.len && s.property_info.p[0] != '/' &&
-        !(s.property_info.len > 4 && memcmp(s.property_info.p + s.property_info.len - 4, ".xml", 4) == 0))
-        e->quirks |= ES_QUIRK(ES_QUIRK_PROPERTY_NOT_PATH);
     CHECK(check_format(e, s.layout, s.quirks, "signature"));
     CHECK(es_check_data_hash(e, s.data_hash, o));
     const char *why = "";

@@ -1,0 +1,56 @@
+# eseal: thin wrapper around CMake. `make help` lists the targets.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+WERROR     ?= OFF
+FUZZ_SECONDS ?= 60
+CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
+.PHONY: all build deps check check-asan run demo fuzz bench format clean help
+
+all: build
+
+help:
+	@echo "make            build everything into $(BUILD)/"
+	@echo "make run        the walk-through: root key, a seal, sign a file, verify it"
+	@echo "make check      install missing Debian packages, build, run every test"
+	@echo "make check-asan the tests under AddressSanitizer + UBSan ($(ASAN_BUILD)/)"
+	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
+	@echo "make bench      benchmark programs (figures, not tests)"
+	@echo "make format     clang-format the C sources"
+
+deps:
+	scripts/deps.sh
+
+$(BUILD)/build.ninja $(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESEAL_WERROR=$(WERROR)
+
+build: $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: deps
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESEAL_WERROR=$(WERROR)
+	cmake --build $(BUILD) -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan: deps
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DESEAL_SANITIZE=ON -DESEAL_WERROR=$(WERROR)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+run demo: deps build
+	scripts/demo.sh $(BUILD)/eseal
+
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: build
+	$(BUILD)/bench_seal
+
+format:
+	clang-format -i include/eseal/*.h src/*/*.c src/*/*.h tools/*.c tools/*.h tests/*.c tests/*.h \
+	    $(wildcard bench/*.c fuzz/*.c)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
