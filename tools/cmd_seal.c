@@ -271,8 +271,10 @@ static int seal_image(int argc, char **argv)
 {
     const char *file = NULL, *out = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+        if (strcmp(argv[i], "-o") == 0) {
+            if (i + 1 == argc) return cli_error("-o needs a file name");
+            out = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(image_help, stdout);
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) return cli_error("unknown option %s", argv[i]);
@@ -305,7 +307,11 @@ static const char seal_help[] =
     "  verify   verify a seal and print a report\n"
     "  image    write the seal's picture to a file\n"
     "\n"
-    "Run 'eseal seal <subcommand> --help' for details and examples.\n";
+    "Run 'eseal seal <subcommand> --help' for details and examples.\n"
+    "\n"
+    "example:\n"
+    "  eseal seal show seal.esl\n"
+    "  eseal seal verify seal.esl --trust root.crt\n";
 
 int cmd_seal(int argc, char **argv)
 {

@@ -12,12 +12,27 @@ static const char sign_help[] =
     "Signs DATA with a seal: makes a GB/T 38540 v4 SES_Signature whose dataHash is SM3 of\n"
     "DATA (read as a stream; DATA may be '-' for standard input). The signer certificate\n"
     "must be in the seal's certificate list and the key must belong to it. propertyInfo is\n"
-    "the file name of DATA unless --property says otherwise. Encrypted PEM keys take their\n"
+    "the file name of DATA (percent-encoded where it is not ASCII) unless --property says\n"
+    "otherwise. Encrypted PEM keys take their\n"
     "passphrase from ESEAL_PIN.\n"
     "\n"
     "example:\n"
     "  eseal sign --seal seal.esl --key signer.key --cert signer.crt contract.pdf -o contract.sig\n"
     "  eseal verify --data contract.pdf contract.sig\n";
+
+/* propertyInfo is an IA5String: a file name outside printable ASCII (a Chinese name, say)
+ * is written percent-encoded as RFC 3986 does, so that it survives and can be decoded. */
+static int percent_encode(const char *name, es_buf *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        int plain = *c > 0x20 && *c < 0x7f && *c != '%';
+        char enc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
+        if ((plain ? es_buf_append_byte(out, *c) : es_buf_append(out, enc, 3)) != ES_OK)
+            return cli_error("file name too long");
+    }
+    return es_buf_nul(out) == ES_OK ? 0 : cli_error("out of memory");
+}
 
 int cmd_sign(int argc, char **argv)
 {
@@ -55,13 +70,14 @@ int cmd_sign(int argc, char **argv)
 
     int ret = EXIT_USAGE;
     es_signer *signer = NULL;
-    es_buf sb, cb, der;
+    es_buf sb, cb, der, pname;
     uint8_t h[ES_SM3_LEN];
     char *dcopy = strdup(data);
     es_buf_init(&sb, 0);
     es_buf_init(&cb, 0);
     es_buf_init(&der, ES_MAX_SEAL_DER + 8192);
-    if (!dcopy) goto out;
+    es_buf_init(&pname, 4096);
+    if (!dcopy || (!prop && percent_encode(basename(dcopy), &pname))) goto out;
     if (cli_read(seal, ES_MAX_SEAL_DER, &sb) || cli_load_signer(key, &signer) ||
         cli_load_cert(cert, &cb) || cli_hash_file(data, h, NULL))
         goto out;
@@ -69,7 +85,7 @@ int cmd_sign(int argc, char **argv)
         .seal = es_slice_make(sb.p, sb.len),
         .time = when,
         .data_hash = h,
-        .property_info = prop ? prop : basename(dcopy),
+        .property_info = prop ? prop : (const char *)pname.p,
         .signer_cert = es_slice_make(cb.p, cb.len),
         .sm2_id = id,
     };
@@ -81,7 +97,9 @@ int cmd_sign(int argc, char **argv)
     case ES_ERR_UNSUPPORTED:
         cli_error("%s: only GB/T 38540 (v4/v5) seals with a maker signature can sign", seal);
         goto out;
-    case ES_ERR_ARG: cli_error("--property must be printable ASCII (IA5String)"); goto out;
+    case ES_ERR_ARG:
+        cli_error("--property must be printable ASCII (IA5String)");
+        goto out;
     default: cli_error("%s: %s", seal, es_err_str(rv)); goto out;
     }
     if (cli_write(out, der.p, der.len)) goto out;
@@ -89,6 +107,7 @@ int cmd_sign(int argc, char **argv)
     ret = 0;
 out:
     free(dcopy);
+    es_buf_cleanup(&pname);
     es_signer_free(signer);
     es_buf_cleanup(&sb);
     es_buf_cleanup(&cb);
@@ -134,6 +153,8 @@ int cmd_verify(int argc, char **argv)
         o.data_sm3 = h;
         o.data = es_slice_make(keep.p, keep.len);
     }
+    if (data && es_detect(es_slice_make(b.p, b.len)) == ES_KIND_SEAL)
+        fprintf(stderr, "eseal: %s is a seal, not a signature: --data is not used\n", file);
     if (es_report_set_file(&rep, file) != ES_OK ||
         es_verify_any(es_slice_make(b.p, b.len), &o, &rep) != ES_OK) {
         cli_error("out of memory");

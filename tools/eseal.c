@@ -17,7 +17,12 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(f, "\nRun 'eseal <command> --help' for a command's options and examples.\n"
-               "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage or I/O error.\n");
+               "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage or I/O error.\n"
+               "\nexample:\n"
+               "  eseal seal verify seal.esl --trust root.crt\n"
+               "  eseal sign --seal seal.esl --key signer.key --cert signer.crt contract.pdf -o "
+               "contract.sig\n"
+               "  eseal verify --data contract.pdf contract.sig --trust root.crt\n");
 }
 
 int main(int argc, char **argv)

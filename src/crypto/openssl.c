@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -121,7 +122,7 @@ es_err es_sm2_digest(const uint8_t pub[ES_SM2_PUB_LEN], const void *id, size_t i
 }
 
 /* An SM2 EVP_PKEY from an uncompressed point; NULL when the point is not on the curve. */
-static EVP_PKEY *pkey_from_pub(const uint8_t pub[ES_SM2_PUB_LEN])
+static EVP_PKEY *pkey_import(const uint8_t pub[ES_SM2_PUB_LEN])
 {
     EVP_PKEY *pk = NULL;
     OSSL_PARAM params[3];
@@ -134,6 +135,35 @@ static EVP_PKEY *pkey_from_pub(const uint8_t pub[ES_SM2_PUB_LEN])
         EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
         pk = NULL;
     EVP_PKEY_CTX_free(ctx);
+    return pk;
+}
+
+/* Importing a key builds its EC_GROUP from the curve name, which costs a fifth of an SM2
+ * verification (Montgomery setup, generator checks). A copy of a key that already has the
+ * group only copies it: one SM2 public key (the generator) is imported once, and each key is
+ * a duplicate of it given its own point. EVP_PKEY_set1_encoded_public_key decodes the point
+ * with EC_POINT_oct2point as the import does, so a point off the curve is refused alike.
+ * The template is never modified after it is made, so threads may duplicate it at once. */
+static EVP_PKEY *g_sm2_template;
+static CRYPTO_ONCE g_sm2_template_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void make_sm2_template(void)
+{
+    uint8_t g[ES_SM2_PUB_LEN];
+    g[0] = 0x04;
+    memcpy(g + 1, sm2_abg + 64, 64); /* xG || yG */
+    g_sm2_template = pkey_import(g);
+}
+
+static EVP_PKEY *pkey_from_pub(const uint8_t pub[ES_SM2_PUB_LEN])
+{
+    if (!CRYPTO_THREAD_run_once(&g_sm2_template_once, make_sm2_template) || !g_sm2_template)
+        return pkey_import(pub);
+    EVP_PKEY *pk = EVP_PKEY_dup(g_sm2_template);
+    if (pk && EVP_PKEY_set1_encoded_public_key(pk, pub, ES_SM2_PUB_LEN) != 1) {
+        EVP_PKEY_free(pk);
+        pk = NULL;
+    }
     return pk;
 }
 
@@ -150,24 +180,27 @@ es_err es_sm2_sig_encode(const uint8_t r[32], const uint8_t s[32], es_buf *out)
 
 es_err es_sm2_sig_decode(es_slice value, uint8_t r[32], uint8_t s[32], es_quirks *quirks)
 {
+    es_der d, seq;
+    es_der_tlv t;
+    es_slice ri, si;
+    es_quirks q = 0;
+    /* DER first: a DER SEQUENCE{r, s} whose integers are short can be exactly 64 bytes long,
+     * and must not be taken for raw r||s. */
+    es_der_init(&d, value, &q);
+    if (es_der_open(&d, ES_DER_SEQUENCE, &t, &seq) == ES_OK &&
+        es_der_read_int_bytes(&seq, &ri) == ES_OK && es_der_read_int_bytes(&seq, &si) == ES_OK &&
+        es_der_done(&seq) == ES_OK && es_der_done(&d) == ES_OK &&
+        es_der_uint32_bytes(ri, r, &q) == ES_OK && es_der_uint32_bytes(si, s, &q) == ES_OK) {
+        if (quirks) *quirks |= q;
+        return ES_OK;
+    }
     if (value.len == 64) {
         if (quirks) *quirks |= ES_QUIRK(ES_QUIRK_RAW_SIGNATURE);
         memcpy(r, value.p, 32);
         memcpy(s, value.p + 32, 32);
         return ES_OK;
     }
-    es_der d, seq;
-    es_der_tlv t;
-    es_slice ri, si;
-    es_quirks q = 0;
-    es_der_init(&d, value, &q);
-    if (es_der_open(&d, ES_DER_SEQUENCE, &t, &seq) != ES_OK ||
-        es_der_read_int_bytes(&seq, &ri) != ES_OK || es_der_read_int_bytes(&seq, &si) != ES_OK ||
-        es_der_done(&seq) != ES_OK || es_der_done(&d) != ES_OK ||
-        es_der_uint32_bytes(ri, r, &q) != ES_OK || es_der_uint32_bytes(si, s, &q) != ES_OK)
-        return ES_ERR_SIG_FORMAT;
-    if (quirks) *quirks |= q;
-    return ES_OK;
+    return ES_ERR_SIG_FORMAT;
 }
 
 es_err es_sm2_verify_digest(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t e[ES_SM3_LEN],
@@ -429,13 +462,47 @@ static char *name_str(const X509_NAME *n)
     return s;
 }
 
+/* OpenSSL reads certificates here for their names and extensions only; the key eseal uses
+ * comes from cert_der_fields. OpenSSL 3.0 also decodes the public key of every certificate it
+ * reads, through the provider decoders, and that costs five times the rest of d2i_X509 (a
+ * quarter of a whole signature verification, two certificates each). Decoded in a library
+ * context that holds only the null provider, the certificate finds no key decoder: the key
+ * stays undecoded (d2i_X509 treats key decoding as opportunistic) and every other field is
+ * read as before. Made once; OSSL_LIB_CTX is safe to share between threads. */
+static OSSL_LIB_CTX *g_nokey;
+static CRYPTO_ONCE g_nokey_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void make_nokey(void)
+{
+    OSSL_LIB_CTX *c = OSSL_LIB_CTX_new();
+    if (c && !OSSL_PROVIDER_load(c, "null")) {
+        OSSL_LIB_CTX_free(c);
+        c = NULL;
+    }
+    g_nokey = c;
+}
+
+/* d2i_X509 without the key; NULL when OpenSSL cannot read the certificate. */
+static X509 *x509_without_key(es_slice der)
+{
+    const unsigned char *q = der.p;
+    if (!CRYPTO_THREAD_run_once(&g_nokey_once, make_nokey) || !g_nokey)
+        return d2i_X509(NULL, &q, (long)der.len);
+    X509 *x = X509_new_ex(g_nokey, NULL);
+    if (!x) return NULL;
+    /* Into an existing object, d2i_X509 also caches the extensions and returns NULL when one
+     * is invalid, while x stays decoded; d2i_X509(NULL, ...) would have returned it (and
+     * flagged EXFLAG_INVALID later), so keep it. A decoding error frees x and sets it NULL. */
+    (void)d2i_X509(&x, &q, (long)der.len);
+    return x;
+}
+
 es_err es_cert_parse(es_slice der, es_cert_info *ci)
 {
     memset(ci, 0, sizeof *ci);
     if (der.len == 0 || der.len > ES_MAX_CERT_DER) return ES_ERR_CERT;
     if (cert_der_fields(der, ci) != ES_OK) return ES_ERR_CERT;
-    const unsigned char *q = der.p;
-    X509 *x = d2i_X509(NULL, &q, (long)der.len);
+    X509 *x = x509_without_key(der);
     if (x) {
         ci->subject = name_str(X509_get_subject_name(x));
         ci->issuer = name_str(X509_get_issuer_name(x));

@@ -12,7 +12,8 @@ static void note(es_quirks *q, int bit)
 void es_der_init(es_der *d, es_slice in, es_quirks *quirks)
 {
     d->p = in.p;
-    d->end = in.p + in.len;
+    /* ES_SLICE_NULL is a valid empty input, and NULL + 0 is undefined in C. */
+    d->end = in.len ? in.p + in.len : in.p;
     d->depth = 0;
     d->indefinite = 0;
     d->quirks = quirks;
@@ -276,8 +277,8 @@ es_err es_der_uint32_bytes(es_slice v, uint8_t out[32], es_quirks *quirks)
     size_t i = 0;
     while (i < v.len && v.p[i] == 0) i++;
     /* One leading zero is the sign octet a value with its high bit set needs; more, or one
-     * before a value that does not need it, is padding. */
-    if (i > 1 || (i == 1 && (v.len == 1 || !(v.p[1] & 0x80)))) note(quirks, ES_QUIRK_INT_PADDED);
+     * before a value that does not need it, is padding. A lone 00 is zero, canonical. */
+    if (i > 1 || (i == 1 && v.len > 1 && !(v.p[1] & 0x80))) note(quirks, ES_QUIRK_INT_PADDED);
     if (v.len - i > 32) return ES_ERR_FORMAT;
     memset(out, 0, 32);
     memcpy(out + 32 - (v.len - i), v.p + i, v.len - i);
@@ -304,7 +305,8 @@ es_err es_oid_from_text(const char *text, es_buf *out)
             return ES_ERR_ARG;
         }
     }
-    if (n < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39)) return ES_ERR_ARG;
+    if (n < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39) || arcs[1] > ~0UL - 80)
+        return ES_ERR_ARG; /* the first two arcs share one sub-identifier: 40 * a + b */
     arcs[1] += arcs[0] * 40;
     for (int i = 1; i < n; i++) {
         uint8_t tmp[10];

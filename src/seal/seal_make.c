@@ -24,15 +24,45 @@ static int ia5(const char *s)
     return 1;
 }
 
+/* Well-formed UTF-8 (UTF8String must hold it), no overlong forms or surrogates. */
+static int utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+                                                    : (c & 0xf8) == 0xf0 ? 3 : 9;
+        if (n == 9 || (n == 1 && c < 0xc2)) return 0;
+        uint32_t cp = n ? c & (0x3f >> n) : c;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
 static es_err check_params(const es_seal_params *p, es_signer *maker)
 {
-    if (!p || !maker || !p->es_id || !*p->es_id || !ia5(p->es_id) || !p->name || !*p->name ||
+    if (!p || !maker || !p->es_id || !*p->es_id || !ia5(p->es_id) || !p->name || !*p->name || !utf8(p->name) ||
         (p->vid && !ia5(p->vid)) || !p->signer_certs || p->n_signer_certs == 0 ||
         p->n_signer_certs > ES_SEAL_MAX_CERTS || p->picture.len == 0 ||
         p->picture.len > ES_MAX_IMAGE || p->width_mm <= 0 || p->height_mm <= 0 ||
         p->valid_start == ES_TIME_NONE || p->valid_end == ES_TIME_NONE ||
-        p->valid_start >= p->valid_end || p->maker_cert.len == 0 || p->n_exts > ES_SEAL_MAX_EXTS)
+        p->valid_start >= p->valid_end || p->maker_cert.len == 0 || p->n_exts > ES_SEAL_MAX_EXTS ||
+        (p->picture_type && (!*p->picture_type || !ia5(p->picture_type))) ||
+        (p->n_exts && !p->exts))
         return ES_ERR_ARG;
+    /* Write nothing our own reader refuses: an OID has at least one octet and its last arc
+     * is complete (es_der_read_oid). */
+    for (size_t i = 0; i < p->n_exts; i++) {
+        es_slice oid = p->exts[i].oid;
+        if (oid.len == 0 || (oid.p[oid.len - 1] & 0x80)) return ES_ERR_ARG;
+    }
     for (size_t i = 0; i < p->n_signer_certs; i++) {
         es_cert_info ci;
         if (es_cert_parse(p->signer_certs[i], &ci) != ES_OK) return ES_ERR_CERT;
@@ -43,8 +73,9 @@ static es_err check_params(const es_seal_params *p, es_signer *maker)
 
 es_err es_seal_make(const es_seal_params *p, es_signer *maker, es_buf *out)
 {
-    es_err rv = check_params(p, maker);
+    es_err rv = out ? check_params(p, maker) : ES_ERR_ARG;
     if (rv != ES_OK) return rv;
+    size_t start = out->len; /* on failure, out is left as it was */
     es_buf info, sig;
     es_buf_init(&info, ES_MAX_SEAL_DER);
     es_buf_init(&sig, 128);
@@ -107,7 +138,7 @@ es_err es_seal_make(const es_seal_params *p, es_signer *maker, es_buf *out)
     es_der_w_oid_text(&w, ES_OID_SM2_SM3);
     es_der_w_bits(&w, sig.p, sig.len);
     es_der_w_end(&w);
-    rv = es_der_w_finish(&w);
+    if ((rv = es_der_w_finish(&w)) != ES_OK) out->len = start;
 out:
     es_buf_cleanup(&info);
     es_buf_cleanup(&sig);
@@ -118,7 +149,7 @@ es_err es_signature_make(const es_sign_params *p, es_signer *signer, es_buf *out
 {
     es_seal seal;
     es_err rv;
-    if (!p || !signer || !p->data_hash || p->signer_cert.len == 0) return ES_ERR_ARG;
+    if (!p || !signer || !out || !p->data_hash || p->signer_cert.len == 0) return ES_ERR_ARG;
     if ((rv = es_seal_from_der(p->seal, 0, &seal)) != ES_OK) return rv;
     /* A v4 signature embeds a v4 (or v5) seal: "与电子印章版本号保持一致". */
     if (seal.layout == ES_LAYOUT_GMT0031 || !seal.has_signature) return ES_ERR_UNSUPPORTED;
@@ -131,6 +162,7 @@ es_err es_signature_make(const es_sign_params *p, es_signer *signer, es_buf *out
     if (!ia5(prop)) return ES_ERR_ARG;
 
     es_buf tbs, sig;
+    size_t start = out->len; /* on failure, out is left as it was */
     es_buf_init(&tbs, ES_MAX_SEAL_DER + 4096);
     es_buf_init(&sig, 128);
     es_der_w w;
@@ -152,7 +184,7 @@ es_err es_signature_make(const es_sign_params *p, es_signer *signer, es_buf *out
     es_der_w_oid_text(&w, ES_OID_SM2_SM3);
     es_der_w_bits(&w, sig.p, sig.len);
     es_der_w_end(&w);
-    rv = es_der_w_finish(&w);
+    if ((rv = es_der_w_finish(&w)) != ES_OK) out->len = start;
 out:
     es_buf_cleanup(&tbs);
     es_buf_cleanup(&sig);

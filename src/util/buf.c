@@ -96,7 +96,10 @@ es_err es_buf_printf(es_buf *b, const char *fmt, ...)
 
 es_err es_buf_nul(es_buf *b)
 {
-    return reserve(b, 0);
+    es_err rv = reserve(b, 0);
+    /* reserve only makes room; a fresh or truncated buffer has no NUL there yet. */
+    if (rv == ES_OK) b->p[b->len] = 0;
+    return rv;
 }
 
 uint8_t *es_buf_steal(es_buf *b, size_t *len)
@@ -192,6 +195,8 @@ es_err es_base64_decode(const char *in, size_t len, es_buf *b)
             if (rv != ES_OK) return rv;
         }
     }
-    if (pad > 2 || bits >= 6) return ES_ERR_BASE64;
+    /* RFC 4648 3.2: padding, when present, completes the last group exactly (two '=' after
+     * two characters, one after three); missing padding is tolerated. */
+    if (bits >= 6 || (pad && pad != (bits == 4 ? 2 : bits == 2 ? 1 : -1))) return ES_ERR_BASE64;
     return ES_OK;
 }

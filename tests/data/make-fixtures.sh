@@ -24,3 +24,7 @@ issue other "/C=CN/O=eseal test/CN=someone else" digitalSignature,nonRepudiation
 openssl genpkey -algorithm SM2 -out otherroot.key
 openssl req -new -x509 -key otherroot.key -sm3 -sigopt "$ID" -days 36500 -subj "/CN=unrelated root" -out otherroot.crt
 rm otherroot.key
+# Interop fixture for test_crypto: a fixed message signed by the OpenSSL command line with
+# signer.key (SM2 with SM3, default ID), verified by eseal's es_sm2_digest + es_sm2_verify_digest.
+printf 'eseal interop: this message was signed by the OpenSSL command line with SM2/SM3.\n' > openssl_msg.bin
+openssl dgst -sm3 -sign signer.key -sigopt "$ID" -out openssl_msg.sig openssl_msg.bin

@@ -1,0 +1,573 @@
+/* util: bounded buffers, hex, base64, calendar arithmetic, ISO 8601 parsing, atomic files. */
+#include "test.h"
+
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eseal/quirk.h"
+
+/* A deterministic generator, so a failure can be reproduced. */
+static uint32_t rnd_state = 0x9e3779b9u;
+static uint32_t rnd(void)
+{
+    uint32_t x = rnd_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return rnd_state = x;
+}
+
+static int buf_is(const es_buf *b, const void *p, size_t n)
+{
+    return b->len == n && (n == 0 || memcmp(b->p, p, n) == 0);
+}
+
+static int buf_is_str(const es_buf *b, const char *s)
+{
+    return buf_is(b, s, strlen(s));
+}
+
+static void test_slice(void)
+{
+    es_slice a = es_slice_make("abc", 3), b = es_slice_make("abd", 3);
+    ok(es_slice_eq(a, a), "slice equals itself");
+    ok(!es_slice_eq(a, b), "slices with other bytes differ");
+    ok(!es_slice_eq(a, es_slice_make("ab", 2)), "slices of other length differ");
+    ok(es_slice_eq(ES_SLICE_NULL, es_slice_make("x", 0)), "empty slices are equal");
+    ok(es_slice_eq_str(a, "abc"), "eq_str same");
+    ok(!es_slice_eq_str(a, "abcd"), "eq_str longer string");
+    ok(!es_slice_eq_str(a, "ab"), "eq_str shorter string");
+}
+
+static void test_buf_growth(void)
+{
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    ok(b.p == NULL && b.len == 0 && b.max == 1u << 20, "init allocates nothing");
+    /* Grow through several reallocations and check every byte survives them. */
+    uint8_t ref[5000];
+    for (size_t i = 0; i < sizeof ref; i++) ref[i] = (uint8_t)(i * 7 + 3);
+    int good = 1;
+    for (size_t i = 0; i < sizeof ref; i += 37) {
+        size_t n = sizeof ref - i < 37 ? sizeof ref - i : 37;
+        if (es_buf_append(&b, ref + i, n) != ES_OK) good = 0;
+    }
+    ok(good, "appends in chunks succeed");
+    ok(buf_is(&b, ref, sizeof ref), "contents survive growth");
+    ok(b.cap > b.len && b.p[b.len] == 0, "NUL kept after the last byte (cap %zu len %zu)", b.cap,
+       b.len);
+    ok(es_buf_append(&b, NULL, 0) == ES_OK && b.len == sizeof ref, "empty append is a no-op");
+    ok(es_buf_append_byte(&b, 0x5a) == ES_OK && b.len == sizeof ref + 1 && b.p[sizeof ref] == 0x5a,
+       "append_byte");
+    ok(es_buf_append_str(&b, "xyz") == ES_OK && b.len == sizeof ref + 4 &&
+           memcmp(b.p + sizeof ref + 1, "xyz", 3) == 0,
+       "append_str");
+    es_buf_cleanup(&b);
+    ok(b.p == NULL && b.len == 0, "cleanup empties");
+    ok(es_buf_append_str(&b, "again") == ES_OK && buf_is_str(&b, "again"), "usable after cleanup");
+    es_buf_cleanup_secret(&b);
+    ok(b.p == NULL && b.len == 0, "cleanup_secret empties");
+
+    es_buf_init(&b, 100);
+    ok(es_buf_nul(&b) == ES_OK && b.p && b.p[0] == 0 && b.len == 0, "nul on an empty buffer");
+    ok(es_buf_append_str(&b, "abcd") == ES_OK, "append abcd");
+    b.len = 2; /* callers truncate by setting len */
+    ok(es_buf_nul(&b) == ES_OK && b.len == 2 && strcmp((char *)b.p, "ab") == 0,
+       "nul after truncation terminates at len");
+    es_buf_cleanup(&b);
+}
+
+static void test_buf_limit(void)
+{
+    es_buf b;
+    es_buf_init(&b, 10);
+    ok(es_buf_append(&b, "12345678", 8) == ES_OK, "8 of 10 bytes");
+    ok(es_buf_append(&b, "abc", 3) == ES_ERR_LIMIT, "11 of 10 bytes refused");
+    ok(buf_is(&b, "12345678", 8), "nothing appended past max (len %zu)", b.len);
+    ok(es_buf_printf(&b, "%s", "xyz") == ES_ERR_LIMIT, "printf past max refused");
+    ok(buf_is(&b, "12345678", 8), "printf appended nothing past max");
+    ok(es_buf_append_hex(&b, (const uint8_t *)"\x01\x02", 2) == ES_ERR_LIMIT,
+       "append_hex past max refused");
+    ok(buf_is(&b, "12345678", 8), "append_hex appended nothing past max");
+    ok(es_hex_decode("aabbcc", 6, &b) == ES_ERR_LIMIT, "hex_decode past max refused");
+    ok(b.len <= 10, "hex_decode stays within max");
+    b.len = 8;
+    ok(es_base64_decode("YWJj", 4, &b) == ES_ERR_LIMIT, "base64_decode past max refused");
+    ok(b.len <= 10, "base64_decode stays within max");
+    b.len = 8;
+    ok(es_base64_encode((const uint8_t *)"a", 1, &b) == ES_ERR_LIMIT, "base64_encode past max");
+    ok(b.len == 8, "base64_encode appended nothing past max");
+    ok(es_buf_append(&b, "9A", 2) == ES_OK && buf_is(&b, "123456789A", 10), "exactly max fits");
+    ok(es_buf_append_byte(&b, 'x') == ES_ERR_LIMIT && b.len == 10, "one past max refused");
+    ok(es_buf_append(&b, "", 0) == ES_OK && b.len == 10, "empty append at max is fine");
+    ok(es_buf_append(&b, "x", SIZE_MAX) == ES_ERR_LIMIT, "SIZE_MAX bytes refused, no overflow");
+    ok(es_buf_nul(&b) == ES_OK && b.p[10] == 0, "NUL fits even at max");
+    es_buf_cleanup(&b);
+
+    es_buf_init(&b, 0);
+    ok(es_buf_append_byte(&b, 1) == ES_ERR_LIMIT && b.len == 0, "max 0 holds nothing");
+    es_buf_cleanup(&b);
+}
+
+static void test_buf_printf_steal(void)
+{
+    es_buf b;
+    es_buf_init(&b, 4096);
+    ok(es_buf_printf(&b, "%d-%s-%02x", 42, "abc", 0xf) == ES_OK && buf_is_str(&b, "42-abc-0f"),
+       "printf formats");
+    ok(es_buf_printf(&b, "|%s|", "") == ES_OK && buf_is_str(&b, "42-abc-0f||"), "printf appends");
+    /* Longer than the first allocation: the formatted text must survive the reallocation. */
+    char longs[300];
+    memset(longs, 'q', sizeof longs - 1);
+    longs[sizeof longs - 1] = 0;
+    ok(es_buf_printf(&b, "%s%d", longs, 7) == ES_OK && b.len == 11 + 299 + 1 &&
+           memcmp(b.p + 11, longs, 299) == 0 && b.p[b.len - 1] == '7' && b.p[b.len] == 0,
+       "printf growing the buffer");
+    size_t len = 0;
+    size_t expect = b.len;
+    uint8_t *p = es_buf_steal(&b, &len);
+    ok(p && len == expect && memcmp(p, "42-abc-0f||", 11) == 0, "steal hands over the bytes");
+    ok(b.p == NULL && b.len == 0 && b.cap == 0, "steal leaves the buffer empty");
+    ok(b.max == 4096, "steal keeps the limit");
+    ok(es_buf_append_str(&b, "new") == ES_OK && buf_is_str(&b, "new"), "usable after steal");
+    ok(memcmp(p, "42-abc-0f||", 11) == 0, "stolen bytes untouched by later appends");
+    free(p);
+    p = es_buf_steal(&b, NULL);
+    ok(p && memcmp(p, "new", 3) == 0, "steal with NULL len");
+    free(p);
+    es_buf_cleanup(&b);
+}
+
+static void test_hex(void)
+{
+    static const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
+    char out[2 * sizeof bytes + 1];
+    memset(out, 'X', sizeof out);
+    es_hex_encode(bytes, sizeof bytes, out);
+    ok(strcmp(out, "00017f80abcdefff") == 0, "hex encode: %s", out);
+    es_hex_encode(bytes, 0, out);
+    ok(out[0] == 0, "hex encode of nothing is empty");
+
+    es_buf b;
+    es_buf_init(&b, 1024);
+    ok(es_buf_append_str(&b, "k=") == ES_OK && es_buf_append_hex(&b, bytes, 3) == ES_OK &&
+           buf_is_str(&b, "k=00017f") && b.p[b.len] == 0,
+       "append_hex");
+    b.len = 0;
+    ok(es_hex_decode("00017f80ABCDefFF", 16, &b) == ES_OK && buf_is(&b, bytes, sizeof bytes),
+       "hex decode, mixed case");
+    b.len = 0;
+    ok(es_hex_decode("", 0, &b) == ES_OK && b.len == 0, "hex decode of nothing");
+    /* Round trip over every byte value. */
+    uint8_t all[256];
+    char hex[513];
+    for (int i = 0; i < 256; i++) all[i] = (uint8_t)i;
+    es_hex_encode(all, 256, hex);
+    b.len = 0;
+    ok(es_hex_decode(hex, 512, &b) == ES_OK && buf_is(&b, all, 256), "hex round trip 0..255");
+
+    static const char *bad[] = {"0", "abc", "0g", "g0", "0x12", " 12", "12 ", "1-", "zz", ":)"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b.len = 0;
+        ok(es_hex_decode(bad[i], strlen(bad[i]), &b) == ES_ERR_HEX, "hex '%s' refused", bad[i]);
+    }
+    /* The length given is what is read: a NUL inside it is not a digit. */
+    b.len = 0;
+    ok(es_hex_decode("ab\0d", 4, &b) == ES_ERR_HEX, "hex with an embedded NUL refused");
+    es_buf_cleanup(&b);
+}
+
+static void test_base64(void)
+{
+    /* RFC 4648 section 10. */
+    static const char *vec[][2] = {{"", ""},
+                                   {"f", "Zg=="},
+                                   {"fo", "Zm8="},
+                                   {"foo", "Zm9v"},
+                                   {"foob", "Zm9vYg=="},
+                                   {"fooba", "Zm9vYmE="},
+                                   {"foobar", "Zm9vYmFy"}};
+    es_buf b;
+    es_buf_init(&b, 1 << 16);
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+        b.len = 0;
+        ok(es_base64_encode((const uint8_t *)vec[i][0], strlen(vec[i][0]), &b) == ES_OK &&
+               buf_is_str(&b, vec[i][1]),
+           "base64 encode '%s'", vec[i][0]);
+        b.len = 0;
+        ok(es_base64_decode(vec[i][1], strlen(vec[i][1]), &b) == ES_OK && buf_is_str(&b, vec[i][0]),
+           "base64 decode '%s'", vec[i][1]);
+    }
+    /* The whole alphabet, including + and /. */
+    static const uint8_t alpha_bytes[] = {0xfb, 0xff, 0xbf, 0x00, 0x10, 0x83};
+    b.len = 0;
+    ok(es_base64_encode(alpha_bytes, sizeof alpha_bytes, &b) == ES_OK && buf_is_str(&b, "+/+/ABCD"),
+       "base64 uses + and /");
+    b.len = 0;
+    ok(es_base64_decode("+/+/ABCD", 8, &b) == ES_OK && buf_is(&b, alpha_bytes, 6),
+       "base64 decodes + and /");
+
+    /* Round trips over every length 0..100, with and without line breaks. */
+    es_buf enc, dec, wrapped;
+    es_buf_init(&enc, 1 << 16);
+    es_buf_init(&dec, 1 << 16);
+    es_buf_init(&wrapped, 1 << 16);
+    int rt_ok = 1, len_ok = 1, wrap_ok = 1;
+    for (size_t n = 0; n <= 100; n++) {
+        uint8_t data[100];
+        for (size_t i = 0; i < n; i++) data[i] = (uint8_t)rnd();
+        enc.len = dec.len = wrapped.len = 0;
+        if (es_base64_encode(data, n, &enc) != ES_OK ||
+            es_base64_decode((const char *)enc.p, enc.len, &dec) != ES_OK ||
+            !buf_is(&dec, data, n)) {
+            rt_ok = 0;
+            fprintf(stderr, "base64 round trip fails at length %zu\n", n);
+        }
+        if (enc.len != (n + 2) / 3 * 4) len_ok = 0;
+        for (size_t i = 0; i < enc.len; i++) {
+            if (i && i % 7 == 0 && es_buf_append_str(&wrapped, i % 14 ? "\r\n" : " \t") != ES_OK)
+                wrap_ok = 0;
+            if (es_buf_append_byte(&wrapped, enc.p[i]) != ES_OK) wrap_ok = 0;
+        }
+        dec.len = 0;
+        if (es_base64_decode((const char *)wrapped.p, wrapped.len, &dec) != ES_OK ||
+            !buf_is(&dec, data, n))
+            wrap_ok = 0;
+    }
+    ok(rt_ok, "base64 round trips, lengths 0..100");
+    ok(len_ok, "base64 length is 4*ceil(n/3)");
+    ok(wrap_ok, "base64 decode skips white space");
+    es_buf_cleanup(&enc);
+    es_buf_cleanup(&dec);
+    es_buf_cleanup(&wrapped);
+
+    static const char *bad[] = {
+        "Z",        /* a single character holds no byte */
+        "Zm9vY",    /* same after a full group */
+        "Zm9v!",    /* outside the alphabet */
+        "Zm-v",     /* base64url is not base64 */
+        "Zm_v",     /* base64url is not base64 */
+        "Zg==Zg==", /* data after padding */
+        "Zg=a",     /* data after padding */
+        "Zm9v====", /* padding where none belongs */
+        "Zm9v=",    /* padding where none belongs */
+        "=",        /* padding alone */
+        "====",     /* padding alone */
+        "Zg===",    /* too much padding */
+        "Zm8==",    /* padding longer than the group */
+        "Zg=",      /* one '=' where the group needs two */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b.len = 0;
+        ok(es_base64_decode(bad[i], strlen(bad[i]), &b) == ES_ERR_BASE64, "base64 '%s' refused",
+           bad[i]);
+    }
+    b.len = 0;
+    ok(es_base64_decode("Zm\0v", 4, &b) == ES_ERR_BASE64, "base64 with an embedded NUL refused");
+    es_buf_cleanup(&b);
+}
+
+static es_time fields(int y, int mo, int d, int h, int mi, int s)
+{
+    es_time t = ES_TIME_NONE;
+    if (es_time_from_fields(y, mo, d, h, mi, s, &t) != ES_OK) return ES_TIME_NONE;
+    return t;
+}
+
+static void test_time_fields(void)
+{
+    static const struct {
+        int y, mo, d, h, mi, s;
+        int64_t t;
+    } known[] = {
+        {1970, 1, 1, 0, 0, 0, 0},
+        {1969, 12, 31, 23, 59, 59, -1},
+        {2026, 1, 1, 0, 0, 0, 1767225600},
+        {2026, 1, 1, 8, 0, 0, 1767254400},
+        {2000, 2, 29, 0, 0, 0, 951782400},
+        {2024, 2, 29, 23, 59, 59, 1709251199},
+        {1900, 3, 1, 0, 0, 0, -2203891200},
+        {2400, 2, 29, 12, 0, 0, 13574606400},
+        {2038, 1, 19, 3, 14, 8, 2147483648},
+        {1, 1, 1, 0, 0, 0, -62135596800},
+        {9999, 12, 31, 23, 59, 59, 253402300799},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        es_time t =
+            fields(known[i].y, known[i].mo, known[i].d, known[i].h, known[i].mi, known[i].s);
+        ok(t == known[i].t, "%04d-%02d-%02d %02d:%02d:%02d -> %lld, expected %lld", known[i].y,
+           known[i].mo, known[i].d, known[i].h, known[i].mi, known[i].s, (long long)t,
+           (long long)known[i].t);
+        int y, mo, d, h, mi, s;
+        es_time_to_fields(known[i].t, &y, &mo, &d, &h, &mi, &s);
+        ok(y == known[i].y && mo == known[i].mo && d == known[i].d && h == known[i].h &&
+               mi == known[i].mi && s == known[i].s,
+           "to_fields(%lld) = %04d-%02d-%02d %02d:%02d:%02d", (long long)known[i].t, y, mo, d, h,
+           mi, s);
+    }
+
+    /* Every day from year 1 to 9999 (at a varying time of day): to_fields agrees with the C
+     * library's gmtime_r, and from_fields takes the fields back to the same second. */
+    es_time lo = -62135596800, hi = 253402300799;
+    long bad_rt = 0, bad_libc = 0, days = 0;
+    int have_libc = sizeof(time_t) >= 8;
+    for (es_time t = lo + 3599; t <= hi; t += 86400 + 13, days++) {
+        int y, mo, d, h, mi, s;
+        es_time_to_fields(t, &y, &mo, &d, &h, &mi, &s);
+        es_time back = ES_TIME_NONE;
+        if (es_time_from_fields(y, mo, d, h, mi, s, &back) != ES_OK || back != t) {
+            if (bad_rt++ < 5) fprintf(stderr, "round trip fails at %lld\n", (long long)t);
+        }
+        if (have_libc) {
+            time_t tt = (time_t)t;
+            struct tm tm;
+            if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 != y || tm.tm_mon + 1 != mo ||
+                tm.tm_mday != d || tm.tm_hour != h || tm.tm_min != mi || tm.tm_sec != s) {
+                if (bad_libc++ < 5) fprintf(stderr, "gmtime differs at %lld\n", (long long)t);
+            }
+        }
+    }
+    ok(days > 3600000, "swept %ld days", days);
+    ok(bad_rt == 0, "from_fields(to_fields(t)) == t over years 1..9999 (%ld failures)", bad_rt);
+    ok(bad_libc == 0, "to_fields agrees with gmtime_r over years 1..9999 (%ld failures)", bad_libc);
+
+    /* Consecutive days step by exactly 86400 s, across month, year and leap boundaries. */
+    long bad_step = 0;
+    for (int y = 1896; y <= 2104; y++) {
+        for (int mo = 1; mo <= 12; mo++) {
+            for (int d = 1; d <= 31; d++) {
+                es_time t;
+                if (es_time_from_fields(y, mo, d, 0, 0, 0, &t) != ES_OK) continue;
+                int ny, nmo, nd, h, mi, s;
+                es_time_to_fields(t + 86400, &ny, &nmo, &nd, &h, &mi, &s);
+                int expect_next_month = nd == 1;
+                if (expect_next_month ? !((nmo == mo % 12 + 1) && (ny == y + (mo == 12)))
+                                      : !(ny == y && nmo == mo && nd == d + 1))
+                    bad_step++;
+            }
+        }
+    }
+    ok(bad_step == 0, "day after day, 1896..2104 (%ld failures)", bad_step);
+
+    ok(fields(2000, 2, 29, 0, 0, 0) != ES_TIME_NONE, "2000-02-29 exists (400-year rule)");
+    ok(fields(2024, 2, 29, 0, 0, 0) != ES_TIME_NONE, "2024-02-29 exists");
+    ok(fields(2400, 2, 29, 0, 0, 0) != ES_TIME_NONE, "2400-02-29 exists");
+    ok(fields(2000, 3, 1, 0, 0, 0) - fields(2000, 2, 28, 0, 0, 0) == 2 * 86400,
+       "2000 has a leap day");
+    ok(fields(1900, 3, 1, 0, 0, 0) - fields(1900, 2, 28, 0, 0, 0) == 86400, "1900 has no leap day");
+
+    static const int invalid[][6] = {
+        {1900, 2, 29, 0, 0, 0}, {2100, 2, 29, 0, 0, 0},  {2023, 2, 29, 0, 0, 0},
+        {2024, 2, 30, 0, 0, 0}, {2026, 4, 31, 0, 0, 0},  {2026, 6, 31, 0, 0, 0},
+        {2026, 9, 31, 0, 0, 0}, {2026, 11, 31, 0, 0, 0}, {2026, 1, 32, 0, 0, 0},
+        {2026, 1, 0, 0, 0, 0},  {2026, 0, 1, 0, 0, 0},   {2026, 13, 1, 0, 0, 0},
+        {2026, -1, 1, 0, 0, 0}, {2026, 1, 1, 24, 0, 0},  {2026, 1, 1, -1, 0, 0},
+        {2026, 1, 1, 0, 60, 0}, {2026, 1, 1, 0, -1, 0},  {2026, 1, 1, 0, 0, 61},
+        {2026, 1, 1, 0, 0, -1}, {0, 1, 1, 0, 0, 0},      {10000, 1, 1, 0, 0, 0},
+        {-5, 1, 1, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        const int *f = invalid[i];
+        es_time t = 12345;
+        ok(es_time_from_fields(f[0], f[1], f[2], f[3], f[4], f[5], &t) == ES_ERR_TIME,
+           "%d-%d-%d %d:%d:%d refused", f[0], f[1], f[2], f[3], f[4], f[5]);
+    }
+}
+
+static void test_time_iso(void)
+{
+    static const struct {
+        const char *s;
+        int64_t t;
+    } good[] = {
+        {"2026-01-01", 1767225600},
+        {"2026-01-01T08:00:00Z", 1767254400},
+        {"2026-01-01T08:00:00+08:00", 1767225600},
+        {"2026-01-01T08:00:00+0800", 1767225600},
+        {"2026-01-01T08:00:00-05:30", 1767274200},
+        {"2026-01-01T08:00:00+00:00", 1767254400},
+        {"2026-01-01 08:00:00", 1767254400},
+        {"2026-01-01T08:00:00", 1767254400},
+        {"2026-01-01T08:00:00.5Z", 1767254400},
+        {"2026-01-01T08:00:00.999999999Z", 1767254400},
+        {"2026-01-01T08:00:00,25+08:00", 1767225600},
+        {"2026-01-01T07:59:59Z", 1767254399},
+        {"2024-02-29T23:59:59Z", 1709251199},
+        {"2000-02-29", 951782400},
+        {"1970-01-01T00:00:00Z", 0},
+        {"1970-01-01T07:59:59+08:00", -1},
+        {"2026-01-01T00:30:00+01:00", 1767225600 - 1800},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        es_time t = ES_TIME_NONE;
+        es_err rv = es_time_parse_iso(good[i].s, &t);
+        ok(rv == ES_OK && t == good[i].t, "parse '%s' -> %s %lld, expected %lld", good[i].s,
+           es_err_name(rv), (long long)t, (long long)good[i].t);
+    }
+    static const char *bad[] = {
+        "",
+        "2026",
+        "2026-01",
+        "2026-1-01",
+        "2026-01-1",
+        "26-01-01",
+        "2026/01/01",
+        "20260101",
+        "2026-01-01T",
+        "2026-01-01T08",
+        "2026-01-01T8:00:00Z",
+        "2026-01-01T08:00:00X",
+        "2026-01-01T08:00:00ZZ",
+        "2026-01-01T08:00:00Z ",
+        " 2026-01-01",
+        "2026-01-01Z",
+        "2026-01-01x",
+        "2026-01-01T08:00:00.Z",
+        "2026-01-01T08:00:00+",
+        "2026-01-01T08:00:00+8:00",
+        "2026-01-01T08:00:00+24:00",
+        "2026-01-01T08:00:00+08:60",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-02-30",
+        "2023-02-29",
+        "2026-01-01T24:00:00Z",
+        "2026-01-01T23:60:00Z",
+        "2026-01-01T23:59:61Z",
+        "abcd-ef-gh",
+        "0000-01-01",
+        "yesterday",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        es_time t = 0;
+        ok(es_time_parse_iso(bad[i], &t) == ES_ERR_TIME, "parse '%s' refused", bad[i]);
+    }
+    es_time t = 0;
+    ok(es_time_parse_iso(NULL, &t) == ES_ERR_TIME, "parse NULL refused");
+}
+
+static void test_time_format(void)
+{
+    char iso[32], gen[16];
+    static const struct {
+        int64_t t;
+        const char *iso, *gen;
+    } v[] = {
+        {0, "1970-01-01T00:00:00Z", "19700101000000Z"},
+        {-1, "1969-12-31T23:59:59Z", "19691231235959Z"},
+        {1767254400, "2026-01-01T08:00:00Z", "20260101080000Z"},
+        {951782400 + 3723, "2000-02-29T01:02:03Z", "20000229010203Z"},
+        {253402300799, "9999-12-31T23:59:59Z", "99991231235959Z"},
+        {-62135596800, "0001-01-01T00:00:00Z", "00010101000000Z"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        memset(iso, 'X', sizeof iso);
+        memset(gen, 'X', sizeof gen);
+        es_time_format_iso(v[i].t, iso);
+        es_time_format_gentime(v[i].t, gen);
+        ok(strcmp(iso, v[i].iso) == 0, "format_iso(%lld) = %s", (long long)v[i].t, iso);
+        ok(strcmp(gen, v[i].gen) == 0, "format_gentime(%lld) = %s", (long long)v[i].t, gen);
+    }
+    /* parse(format(t)) == t across the range. */
+    long bad = 0;
+    for (es_time t = -62135596800 + 17; t <= 253402300799; t += 7777777) {
+        es_time back = ES_TIME_NONE;
+        es_time_format_iso(t, iso);
+        if (es_time_parse_iso(iso, &back) != ES_OK || back != t) bad++;
+    }
+    ok(bad == 0, "parse_iso(format_iso(t)) == t (%ld failures)", bad);
+    ok(es_time_now() > 1767225600 - 86400 * 365 * 2, "now is a plausible time");
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
+static void test_file(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], path[4200], bad[4300];
+    snprintf(dir, sizeof dir, "%s/eseal-test-util-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        ok(0, "mkdtemp %s", dir);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+
+    uint8_t data[200000];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)rnd();
+    ok(es_file_write(path, data, sizeof data) == ES_OK, "write %zu bytes", sizeof data);
+    es_buf b;
+    es_buf_init(&b, 1 << 20);
+    ok(es_file_read(path, &b) == ES_OK && buf_is(&b, data, sizeof data), "read back the same");
+    /* A shorter second write replaces the file as a whole. */
+    ok(es_file_write(path, "short", 5) == ES_OK, "overwrite");
+    b.len = 0;
+    ok(es_file_read(path, &b) == ES_OK && buf_is_str(&b, "short"), "read back the replacement");
+    ok(count_entries(dir) == 1, "no temporary file left behind (%d entries)", count_entries(dir));
+    ok(es_file_write(path, NULL, 0) == ES_OK, "write an empty file");
+    b.len = 0;
+    ok(es_file_read(path, &b) == ES_OK && b.len == 0, "read back the empty file");
+
+    /* A limit smaller than the file. */
+    ok(es_file_write(path, data, 1000) == ES_OK, "write 1000 bytes");
+    es_buf small;
+    es_buf_init(&small, 999);
+    ok(es_file_read(path, &small) == ES_ERR_LIMIT, "read past the buffer limit refused");
+    es_buf_cleanup(&small);
+
+    snprintf(bad, sizeof bad, "%s/no/such/dir/out.bin", dir);
+    ok(es_file_write(bad, "x", 1) == ES_ERR_IO, "write into a missing directory: ES_ERR_IO");
+    snprintf(bad, sizeof bad, "%s/missing.bin", dir);
+    b.len = 0;
+    ok(es_file_read(bad, &b) == ES_ERR_NOT_FOUND, "read of a missing file: ES_ERR_NOT_FOUND");
+    ok(es_file_write(dir, "x", 1) == ES_ERR_IO, "write over a directory: ES_ERR_IO");
+    ok(count_entries(dir) == 1, "failed writes leave nothing behind (%d entries)",
+       count_entries(dir));
+    es_buf_cleanup(&b);
+
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_err(void)
+{
+    ok(strcmp(es_err_name(ES_OK), "ok") == 0, "ES_OK is named ok");
+    ok(strcmp(es_err_name(ES_ERR_LIMIT), "limit") == 0, "ES_ERR_LIMIT is named limit");
+    ok(es_err_str((es_err)9999) != NULL && es_err_name((es_err)9999) != NULL,
+       "unknown codes still have a text");
+    ok(es_quirk_name(ES_QUIRK_RAW_SIGNATURE) &&
+           strcmp(es_quirk_name(ES_QUIRK_RAW_SIGNATURE), "raw_signature") == 0,
+       "quirk names are stable");
+    int named = 1;
+    for (int q = 0; q < ES_QUIRK_COUNT; q++)
+        if (!es_quirk_name(q) || !es_quirk_text(q)) named = 0;
+    ok(named, "every quirk has a name and a text");
+    ok(es_quirk_name(ES_QUIRK_COUNT) == NULL && es_quirk_name(-1) == NULL,
+       "unknown quirk bits have no name");
+}
+
+int main(void)
+{
+    test_slice();
+    test_buf_growth();
+    test_buf_limit();
+    test_buf_printf_steal();
+    test_hex();
+    test_base64();
+    test_time_fields();
+    test_time_iso();
+    test_time_format();
+    test_file();
+    test_err();
+    return t_done();
+}
