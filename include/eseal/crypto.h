@@ -80,8 +80,9 @@ es_err es_sm2_key_generate(es_sm2_key **out) ES_MUST_CHECK;
  * or DER PKCS#8. pass may be NULL. ES_ERR_KEY when it is not an SM2 key. */
 es_err es_sm2_key_from_pem(const uint8_t *p, size_t len, const char *pass,
                            es_sm2_key **out) ES_MUST_CHECK;
-/* Appends the private key as PEM PKCS#8 (unencrypted when pass is NULL or empty,
- * otherwise encrypted with SM4-CBC under a PBKDF2 key). */
+/* Appends the private key as PEM PKCS#8: unencrypted when pass is NULL or empty, otherwise
+ * an EncryptedPrivateKeyInfo (PBES2: scrypt N=2^14 r=8 p=1, SM4-CBC), which
+ * `openssl pkey -passin` reads as well. */
 es_err es_sm2_key_to_pem(const es_sm2_key *k, const char *pass, es_buf *out) ES_MUST_CHECK;
 /* Appends the public key as PEM SubjectPublicKeyInfo. */
 es_err es_sm2_key_pub_pem(const es_sm2_key *k, es_buf *out) ES_MUST_CHECK;
@@ -90,6 +91,25 @@ void es_sm2_key_pub(const es_sm2_key *k, uint8_t pub[ES_SM2_PUB_LEN]);
 es_err es_sm2_key_sign_digest(const es_sm2_key *k, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
                               uint8_t s[32]) ES_MUST_CHECK;
 void es_sm2_key_free(es_sm2_key *k);
+/* The key pair of the private scalar d (big-endian); ES_ERR_KEY when d is 0 or >= n. For
+ * software devices and envelope import only: private scalars never leave a device. */
+es_err es_sm2_key_from_private(const uint8_t d[32], es_sm2_key **out) ES_MUST_CHECK;
+es_err es_sm2_key_private(const es_sm2_key *k, uint8_t d[32]) ES_MUST_CHECK;
+
+/* SM2 encryption to a public key; appends the GM/T 0009 DER SM2Ciphertext
+ * SEQUENCE { x INTEGER, y INTEGER, hash OCTET STRING (C3), ciphertext OCTET STRING (C2) }. */
+es_err es_sm2_encrypt(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t *in, size_t len,
+                      es_buf *out) ES_MUST_CHECK;
+/* Decrypts such a ciphertext; ES_ERR_VERIFY when it does not decrypt (wrong key, C3). */
+es_err es_sm2_key_decrypt(const es_sm2_key *k, const uint8_t *in, size_t len,
+                          es_buf *out) ES_MUST_CHECK;
+
+/* SM4-ECB without padding (len a multiple of 16), for GB/T 35291 envelopes. */
+es_err es_sm4_ecb(int encrypt, const uint8_t key[16], const uint8_t *in, size_t len,
+                  uint8_t *out) ES_MUST_CHECK;
+/* scrypt (RFC 7914). */
+es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
+                 uint64_t n, uint32_t r, uint32_t p, uint8_t *out, size_t outlen) ES_MUST_CHECK;
 
 /* --- Certificates --- */
 #define ES_KU_DIGITAL_SIGNATURE 0x80

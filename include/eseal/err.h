@@ -47,6 +47,17 @@ typedef enum es_err {
     ES_ERR_VERIFY = 304,   /* a signature does not verify */
     ES_ERR_KEY_MISMATCH = 305, /* a private key does not belong to the certificate */
     ES_ERR_SIGNER = 306,   /* a signer device refused or failed */
+
+    /* 4xx: key devices (keydev) */
+    ES_ERR_PIN = 400,        /* wrong PIN or passphrase (retries may remain) */
+    ES_ERR_PIN_LOCKED = 401, /* the PIN is locked: unlock with the SO PIN */
+    ES_ERR_DEVICE = 402,     /* the device or its library reported a failure */
+    ES_ERR_LOAD = 403,       /* the device library could not be loaded */
+    ES_ERR_SYMBOL = 404,     /* the device library lacks a function the operation needs */
+    ES_ERR_KEYREF = 405,     /* a key reference that cannot be parsed */
+    ES_ERR_NO_KEY = 406,     /* no key at that index, container or name */
+    ES_ERR_EXISTS = 407,     /* something already exists where it would be created */
+    ES_ERR_LOGIN = 408,      /* the operation needs a login first */
 } es_err;
 
 /* Returns a short English description of rv; never NULL, static storage. */

@@ -16,6 +16,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <openssl/ec.h>
+#include <openssl/kdf.h>
+#include <openssl/pkcs12.h>
+#include <openssl/obj_mac.h>
+#include <limits.h>
 
 #include "eseal/crypto.h"
 #include "eseal/der.h"
@@ -336,21 +341,43 @@ static es_err bio_to_buf(BIO *bio, es_buf *out)
     return es_buf_append(out, data, (size_t)n);
 }
 
+/* scrypt parameters for keys at rest: N = 2^14, r = 8, p = 1 (16 MiB; OpenSSL refuses
+ * 32 MiB and more by default, so other readers can decrypt these files too). */
+#define KEY_SCRYPT_N (1u << 14)
+#define KEY_SCRYPT_R 8
+#define KEY_SCRYPT_P 1
+
 es_err es_sm2_key_to_pem(const es_sm2_key *k, const char *pass, es_buf *out)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     EVP_CIPHER *cipher = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    X509_ALGOR *pbe = NULL;
+    X509_SIG *enc = NULL;
     es_err rv = ES_ERR_CRYPTO;
+    unsigned char salt[16];
     if (!bio) return ES_ERR_NOMEM;
-    if (pass && *pass) {
-        cipher = EVP_CIPHER_fetch(NULL, "SM4-CBC", NULL);
-        if (!cipher) goto out;
-    }
-    if (PEM_write_bio_PrivateKey_ex(bio, k->pk, cipher, NULL, 0, pass_cb, (void *)pass, NULL,
-                                    NULL) != 1)
+    if (!pass || !*pass) {
+        if (PEM_write_bio_PrivateKey(bio, k->pk, NULL, NULL, 0, NULL, NULL) == 1)
+            rv = bio_to_buf(bio, out);
         goto out;
-    rv = bio_to_buf(bio, out);
+    }
+    /* PKCS#8 EncryptedPrivateKeyInfo, PBES2 with scrypt (memory-hard) and SM4-CBC: readable
+     * by `openssl pkey -passin` as well. */
+    if (RAND_bytes(salt, sizeof salt) != 1 ||
+        (cipher = EVP_CIPHER_fetch(NULL, "SM4-CBC", NULL)) == NULL ||
+        (p8 = EVP_PKEY2PKCS8(k->pk)) == NULL ||
+        (pbe = PKCS5_pbe2_set_scrypt(cipher, salt, sizeof salt, NULL, KEY_SCRYPT_N, KEY_SCRYPT_R,
+                                     KEY_SCRYPT_P)) == NULL)
+        goto out;
+    enc = PKCS8_set0_pbe_ex(pass, (int)strlen(pass), p8, pbe, NULL, NULL);
+    if (!enc) goto out;
+    pbe = NULL; /* owned by enc now */
+    if (PEM_write_bio_PKCS8(bio, enc) == 1) rv = bio_to_buf(bio, out);
 out:
+    X509_SIG_free(enc);
+    X509_ALGOR_free(pbe);
+    PKCS8_PRIV_KEY_INFO_free(p8);
     EVP_CIPHER_free(cipher);
     BIO_free(bio);
     ERR_clear_error();
@@ -704,4 +731,144 @@ void es_trust_free(es_trust *t)
     if (!t) return;
     X509_STORE_free(t->store);
     free(t);
+}
+
+/* --- raw key material (for software devices' own storage and envelope import) --- */
+
+es_err es_sm2_key_from_private(const uint8_t d[32], es_sm2_key **out)
+{
+    es_err rv = ES_ERR_KEY;
+    BIGNUM *bn = BN_bin2bn(d, 32, NULL);
+    EC_GROUP *g = NULL;
+    EC_POINT *pt = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pk = NULL;
+    uint8_t pub[ES_SM2_PUB_LEN];
+    if (!bn || BN_is_zero(bn)) goto out;
+    /* The public point d*G, computed with the EC group (not deprecated in 3.0). */
+    if ((g = EC_GROUP_new_by_curve_name(NID_sm2)) == NULL || (pt = EC_POINT_new(g)) == NULL ||
+        BN_cmp(bn, EC_GROUP_get0_order(g)) >= 0 ||
+        !EC_POINT_mul(g, pt, bn, NULL, NULL, NULL) ||
+        EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, NULL) !=
+            sizeof pub)
+        goto out;
+    if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub) ||
+        (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+        (ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL)) == NULL ||
+        EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) <= 0)
+        goto out;
+    es_sm2_key *k = calloc(1, sizeof *k);
+    if (!k) {
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    k->pk = pk;
+    pk = NULL;
+    if ((rv = key_finish(k)) != ES_OK) {
+        es_sm2_key_free(k);
+        goto out;
+    }
+    *out = k;
+out:
+    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    EC_POINT_free(pt);
+    EC_GROUP_free(g);
+    BN_clear_free(bn);
+    ERR_clear_error();
+    return rv;
+}
+
+es_err es_sm2_key_private(const es_sm2_key *k, uint8_t d[32])
+{
+    BIGNUM *bn = NULL;
+    es_err rv = ES_ERR_KEY;
+    if (EVP_PKEY_get_bn_param(k->pk, OSSL_PKEY_PARAM_PRIV_KEY, &bn) == 1 &&
+        BN_bn2binpad(bn, d, 32) == 32)
+        rv = ES_OK;
+    BN_clear_free(bn);
+    ERR_clear_error();
+    return rv;
+}
+
+/* --- SM2 encryption (GB/T 32918.4), ciphertext as GM/T 0009 DER --- */
+
+es_err es_sm2_encrypt(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t *in, size_t len,
+                      es_buf *out)
+{
+    EVP_PKEY *pk = pkey_from_pub(pub);
+    EVP_PKEY_CTX *ctx = NULL;
+    es_err rv = ES_ERR_CRYPTO;
+    size_t n = 0;
+    if (!pk) return ES_ERR_KEY;
+    if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) != NULL &&
+        EVP_PKEY_encrypt_init(ctx) > 0 && EVP_PKEY_encrypt(ctx, NULL, &n, in, len) > 0) {
+        uint8_t *buf = malloc(n);
+        if (buf && EVP_PKEY_encrypt(ctx, buf, &n, in, len) > 0) rv = es_buf_append(out, buf, n);
+        free(buf);
+    }
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    ERR_clear_error();
+    return rv;
+}
+
+es_err es_sm2_key_decrypt(const es_sm2_key *k, const uint8_t *in, size_t len, es_buf *out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pk, NULL);
+    es_err rv = ES_ERR_VERIFY;
+    size_t n = 0;
+    if (ctx && EVP_PKEY_decrypt_init(ctx) > 0 && EVP_PKEY_decrypt(ctx, NULL, &n, in, len) > 0) {
+        uint8_t *buf = malloc(n ? n : 1);
+        if (buf && EVP_PKEY_decrypt(ctx, buf, &n, in, len) > 0) rv = es_buf_append(out, buf, n);
+        if (buf) OPENSSL_cleanse(buf, n);
+        free(buf);
+    }
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return rv;
+}
+
+/* --- SM4 and scrypt --- */
+
+es_err es_sm4_ecb(int encrypt, const uint8_t key[16], const uint8_t *in, size_t len, uint8_t *out)
+{
+    if (len % 16 || len > INT_MAX) return ES_ERR_ARG;
+    EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, "SM4-ECB", NULL);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, m = 0;
+    int ok = c && ctx && EVP_CipherInit_ex2(ctx, c, key, NULL, encrypt, NULL) &&
+             EVP_CIPHER_CTX_set_padding(ctx, 0) &&
+             EVP_CipherUpdate(ctx, out, &n, in, (int)len) && EVP_CipherFinal_ex(ctx, out + n, &m);
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(c);
+    ERR_clear_error();
+    return ok && (size_t)(n + m) == len ? ES_OK : ES_ERR_CRYPTO;
+}
+
+es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
+                 uint64_t n, uint32_t r, uint32_t p, uint8_t *out, size_t outlen)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[6];
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pass, passlen);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+    params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
+    params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
+    params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
+    params[5] = OSSL_PARAM_construct_end();
+    int ok = ctx && EVP_KDF_derive(ctx, out, outlen, params) == 1;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    ERR_clear_error();
+    return ok ? ES_OK : ES_ERR_CRYPTO;
 }

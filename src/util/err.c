@@ -33,6 +33,15 @@ static const struct {
     {ES_ERR_VERIFY, "verify", "signature does not verify"},
     {ES_ERR_KEY_MISMATCH, "key_mismatch", "private key does not match the certificate"},
     {ES_ERR_SIGNER, "signer", "signing device failure"},
+    {ES_ERR_PIN, "pin", "wrong PIN or passphrase"},
+    {ES_ERR_PIN_LOCKED, "pin_locked", "PIN locked"},
+    {ES_ERR_DEVICE, "device", "key device failure"},
+    {ES_ERR_LOAD, "load", "device library cannot be loaded"},
+    {ES_ERR_SYMBOL, "symbol", "device library lacks a required function"},
+    {ES_ERR_KEYREF, "keyref", "invalid key reference"},
+    {ES_ERR_NO_KEY, "no_key", "no such key"},
+    {ES_ERR_EXISTS, "exists", "already exists"},
+    {ES_ERR_LOGIN, "login", "login required"},
 };
 
 const char *es_err_str(es_err rv)
