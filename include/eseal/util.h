@@ -108,6 +108,8 @@ es_time es_time_now(void);
 es_err es_file_read(const char *path, es_buf *b) ES_MUST_CHECK;
 /* Writes len bytes to path atomically (temporary file, fsync, rename); "-" is standard output. */
 es_err es_file_write(const char *path, const void *p, size_t len) ES_MUST_CHECK;
+/* The same with the given permission bits (0600 for secrets), whatever the umask. */
+es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned mode) ES_MUST_CHECK;
 
 #ifdef __cplusplus
 }

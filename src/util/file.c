@@ -43,6 +43,14 @@ static es_err write_all(int fd, const uint8_t *p, size_t len)
 
 es_err es_file_write(const char *path, const void *p, size_t len)
 {
+    /* Published files are ordinary data: 0644 less the umask. */
+    mode_t um = umask(0);
+    umask(um);
+    return es_file_write_mode(path, p, len, 0644 & ~um);
+}
+
+es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned mode)
+{
     if (strcmp(path, "-") == 0) return write_all(STDOUT_FILENO, p, len);
     size_t n = strlen(path);
     char *tmp = malloc(n + 16);
@@ -51,10 +59,7 @@ es_err es_file_write(const char *path, const void *p, size_t len)
     es_err rv = ES_ERR_IO;
     int fd = mkstemp(tmp);
     if (fd < 0) goto out;
-    /* mkstemp makes 0600; published files are ordinary data: 0644 less the umask. */
-    mode_t um = umask(0);
-    umask(um);
-    if (fchmod(fd, 0644 & ~um) != 0 || write_all(fd, p, len) != ES_OK || fsync(fd) != 0) {
+    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, p, len) != ES_OK || fsync(fd) != 0) {
         close(fd);
         unlink(tmp);
         goto out;
@@ -62,6 +67,14 @@ es_err es_file_write(const char *path, const void *p, size_t len)
     if (close(fd) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
         goto out;
+    }
+    /* The rename is durable once the directory entry is. */
+    char *slash = strrchr(tmp, '/');
+    if (slash) *slash = 0;
+    int dfd = open(slash ? (slash == tmp ? "/" : tmp) : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
     rv = ES_OK;
 out:
