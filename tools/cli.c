@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -46,8 +47,90 @@ int cli_write(const char *path, const void *p, size_t len)
     return 0;
 }
 
+/* PINs: the environment variable when set, otherwise a prompt on the terminal with echo off.
+ * Never the command line. */
+static es_err prompt_get(void *ctx, const char *what, char *buf, size_t cap)
+{
+    const char *var = ctx ? ctx : "ESEAL_PIN";
+    const char *v = getenv(var);
+    if (v) {
+        if (strlen(v) >= cap) return ES_ERR_LIMIT;
+        strcpy(buf, v);
+        return ES_OK;
+    }
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return ES_ERR_PIN; /* no terminal and no variable */
+    struct termios old, quiet;
+    int have_term = tcgetattr(fd, &old) == 0;
+    if (have_term) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    dprintf(fd, "%s: ", what);
+    size_t n = 0;
+    char c;
+    es_err rv = ES_OK;
+    while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r') {
+        if (n + 1 >= cap) {
+            rv = ES_ERR_LIMIT;
+            break;
+        }
+        buf[n++] = c;
+    }
+    buf[n] = 0;
+    if (have_term) tcsetattr(fd, TCSAFLUSH, &old);
+    dprintf(fd, "\n");
+    close(fd);
+    if (rv != ES_OK) es_wipe(buf, cap);
+    return rv;
+}
+
+es_secret_src cli_secret(const char *env)
+{
+    es_secret_src s = {prompt_get, (void *)env};
+    return s;
+}
+
+int cli_is_keyref(const char *arg)
+{
+    return strncmp(arg, "soft:", 5) == 0 || strncmp(arg, "sdf:", 4) == 0 ||
+           strncmp(arg, "skf:", 4) == 0;
+}
+
+int cli_keydev_error(const char *ref, es_err rv, int retries)
+{
+    switch (rv) {
+    case ES_ERR_PIN:
+        if (retries >= 0)
+            return cli_error("%s: wrong PIN, %d %s left", ref, retries,
+                             retries == 1 ? "try" : "tries");
+        return cli_error("%s: wrong PIN or passphrase, or none given (set ESEAL_PIN or run on "
+                         "a terminal)",
+                         ref);
+    case ES_ERR_PIN_LOCKED:
+        return cli_error("%s: the PIN is locked; unlock it with the SO PIN (eseal token unlock)",
+                         ref);
+    case ES_ERR_KEYREF:
+        return cli_error("%s: not a key reference (soft:DIR#NAME, sdf:LIB#INDEX, "
+                         "skf:LIB#DEVICE/APPLICATION/CONTAINER)",
+                         ref);
+    case ES_ERR_NO_KEY:
+        return cli_error("%s: no such key", ref);
+    case ES_ERR_NOT_FOUND:
+        return cli_error("%s: no such key store or device", ref);
+    default:
+        return cli_error("%s: %s", ref, es_err_str(rv));
+    }
+}
+
 int cli_load_signer(const char *path, es_signer **out)
 {
+    if (cli_is_keyref(path)) {
+        es_secret_src src = cli_secret(NULL);
+        es_err rv = es_keydev_signer(path, &src, out);
+        return rv == ES_OK ? 0 : cli_keydev_error(path, rv, -1);
+    }
     es_buf b;
     if (cli_read(path, ES_MAX_KEY_FILE, &b)) return EXIT_USAGE;
     es_sm2_key *k = NULL;

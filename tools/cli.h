@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "eseal/crypto.h"
+#include "eseal/keydev.h"
 #include "eseal/seal.h"
 #include "eseal/signer.h"
 #include "eseal/util.h"
@@ -26,8 +27,16 @@ typedef struct cli_cmd {
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a file (limit max) or reports the error naming it. */
 int cli_read(const char *path, size_t max, es_buf *out);
-/* Loads an SM2 private key file as a signer (passphrase from ESEAL_PIN when encrypted). */
+/* Loads a signer: a key reference (soft:, sdf:, skf:; PIN from ESEAL_PIN or a prompt) or an
+ * SM2 private key file (passphrase from ESEAL_PIN when encrypted). */
 int cli_load_signer(const char *path, es_signer **out);
+/* A PIN source: the environment variable env (ESEAL_PIN when NULL), else a no-echo prompt on
+ * the terminal. */
+es_secret_src cli_secret(const char *env);
+/* 1 when arg looks like a key reference. */
+int cli_is_keyref(const char *arg);
+/* Explains a key-device error (retries >= 0 when known); returns EXIT_USAGE. */
+int cli_keydev_error(const char *ref, es_err rv, int retries);
 /* Loads a certificate file (PEM or DER) as DER. */
 int cli_load_cert(const char *path, es_buf *out);
 /* Loads trust anchors from a file or every file of a directory. */
@@ -54,5 +63,6 @@ int cmd_seal(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 #endif

@@ -111,6 +111,11 @@ es_err es_sm4_ecb(int encrypt, const uint8_t key[16], const uint8_t *in, size_t 
 es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
                  uint64_t n, uint32_t r, uint32_t p, uint8_t *out, size_t outlen) ES_MUST_CHECK;
 
+/* DER SubjectPublicKeyInfo (id-ecPublicKey, SM2 curve) of a public key; appended. */
+es_err es_sm2_pub_spki(const uint8_t pub[ES_SM2_PUB_LEN], es_buf *out) ES_MUST_CHECK;
+/* PEM armour ("-----BEGIN label-----", base64 in 64-column lines); appended. */
+es_err es_pem_encode(const char *label, const uint8_t *der, size_t len, es_buf *out) ES_MUST_CHECK;
+
 /* --- Certificates --- */
 #define ES_KU_DIGITAL_SIGNATURE 0x80
 #define ES_KU_NON_REPUDIATION   0x40
