@@ -97,6 +97,12 @@ es_err es_entry_set(es_entry *e, const char *name, es_result result, const char 
 const es_check *es_entry_get(const es_entry *e, const char *name);
 es_err es_kv_add(es_kvlist *l, const char *key, const char *value) ES_MUST_CHECK;
 es_err es_kv_add_num(es_kvlist *l, const char *key, long long v) ES_MUST_CHECK;
+/* A slice as text (invalid UTF-8 and control characters replaced), a time as ISO 8601. */
+es_err es_kv_add_slice(es_kvlist *l, const char *key, es_slice v) ES_MUST_CHECK;
+es_err es_kv_add_time(es_kvlist *l, const char *key, es_time t) ES_MUST_CHECK;
+/* Copies a slice into a new NUL-terminated string (free()), invalid UTF-8 and control
+ * characters replaced; NULL when out of memory. */
+char *es_slice_strdup(es_slice s);
 /* Empty string when absent. */
 const char *es_kv_get(const es_kvlist *l, const char *key);
 /* Computes every entry's indication and the file's. */

@@ -114,6 +114,8 @@ typedef enum es_kind {
     ES_KIND_CMS,
 } es_kind;
 es_kind es_detect(es_slice in);
+/* "GM/T 0031-2014", "GB/T 38540-2020 v4", "GM/T 0031-2025 v5". */
+const char *es_layout_name(es_layout l);
 const char *es_kind_name(es_kind k);
 
 /* --- Making --- */

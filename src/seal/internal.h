@@ -12,8 +12,6 @@ int es_picture_type_matches(es_slice type, const char *sniffed);
 /* The message the maker signed: SES_SealInfo as stored (v4/v5), or for GM/T 0031 the DER of
  * SEQUENCE { SealInfo, cert, signatureAlgorithm } (canonicalised when stored as BER). */
 es_err es_seal_tbs(const es_seal *s, es_buf *out) ES_MUST_CHECK;
-/* Copies a slice into a NUL-terminated string for reports (invalid UTF-8 is replaced). */
-char *es_slice_strdup(es_slice s);
 
 /* GB/T 35275 CMS SignedData (in a ContentInfo or bare): adds one entry to rep. */
 es_err es_cms_verify(es_slice in, const es_verify_opts *o, es_report *rep) ES_MUST_CHECK;

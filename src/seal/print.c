@@ -12,22 +12,6 @@
         if ((rv = (x)) != ES_OK) goto out;                                                         \
     } while (0)
 
-static es_err add_str(es_kvlist *l, const char *k, es_slice v)
-{
-    char *s = es_slice_strdup(v);
-    if (!s) return ES_ERR_NOMEM;
-    es_err rv = es_kv_add(l, k, s);
-    free(s);
-    return rv;
-}
-
-static es_err add_time(es_kvlist *l, const char *k, es_time t)
-{
-    char buf[32] = "unknown";
-    if (t != ES_TIME_NONE) es_time_format_iso(t, buf);
-    return es_kv_add(l, k, buf);
-}
-
 static es_err add_hex(es_kvlist *l, const char *k, es_slice v, size_t max)
 {
     es_buf b;
@@ -89,7 +73,7 @@ static es_err ext_fields(es_kvlist *l, const char *prefix, const es_ext *exts, s
         snprintf(k, sizeof k, "%s[%zu].critical", prefix, i + 1);
         CHECK(es_kv_add(l, k, exts[i].critical ? "true" : "false"));
         snprintf(k, sizeof k, "%s[%zu].value", prefix, i + 1);
-        CHECK(printable(exts[i].value) ? add_str(l, k, exts[i].value)
+        CHECK(printable(exts[i].value) ? es_kv_add_slice(l, k, exts[i].value)
                                        : add_hex(l, k, exts[i].value, 64));
     }
 out:
@@ -115,14 +99,12 @@ static es_err seal_fields(const es_seal *s, es_kvlist *l, const char *pre)
     es_err rv;
     char k[64];
 #define K(name) (snprintf(k, sizeof k, "%s%s", pre, name), k)
-    CHECK(es_kv_add(l, K("layout"), s->layout == ES_LAYOUT_GMT0031 ? "GM/T 0031-2014"
-                                    : s->layout == ES_LAYOUT_V5    ? "GM/T 0031-2025 v5"
-                                                                   : "GB/T 38540-2020 v4"));
+    CHECK(es_kv_add(l, K("layout"), es_layout_name(s->layout)));
     CHECK(es_kv_add_num(l, K("version"), s->version));
-    CHECK(add_str(l, K("vid"), s->vid));
-    CHECK(add_str(l, K("es_id"), s->es_id));
+    CHECK(es_kv_add_slice(l, K("vid"), s->vid));
+    CHECK(es_kv_add_slice(l, K("es_id"), s->es_id));
     CHECK(es_kv_add_num(l, K("type"), s->type));
-    CHECK(add_str(l, K("name"), s->name));
+    CHECK(es_kv_add_slice(l, K("name"), s->name));
     CHECK(es_kv_add_num(l, K("cert_list_type"), s->cert_list_type));
     for (size_t i = 0; i < s->n_certs; i++) {
         char ck[64];
@@ -130,17 +112,17 @@ static es_err seal_fields(const es_seal *s, es_kvlist *l, const char *pre)
         if (s->cert_list_type == 2) {
             char tk[80];
             snprintf(tk, sizeof tk, "%s.type", ck);
-            CHECK(add_str(l, tk, s->cert_digest_type[i]));
+            CHECK(es_kv_add_slice(l, tk, s->cert_digest_type[i]));
             snprintf(tk, sizeof tk, "%s.digest", ck);
             CHECK(add_hex(l, tk, s->certs[i], 64));
         } else {
             CHECK(add_cert(l, ck, s->certs[i]));
         }
     }
-    CHECK(add_time(l, K("create_date"), s->create_date));
-    CHECK(add_time(l, K("valid_start"), s->valid_start));
-    CHECK(add_time(l, K("valid_end"), s->valid_end));
-    CHECK(add_str(l, K("picture.type"), s->picture_type));
+    CHECK(es_kv_add_time(l, K("create_date"), s->create_date));
+    CHECK(es_kv_add_time(l, K("valid_start"), s->valid_start));
+    CHECK(es_kv_add_time(l, K("valid_end"), s->valid_end));
+    CHECK(es_kv_add_slice(l, K("picture.type"), s->picture_type));
     CHECK(es_kv_add_num(l, K("picture.bytes"), (long long)s->picture.len));
     CHECK(es_kv_add_num(l, K("picture.width_mm"), s->picture_width));
     CHECK(es_kv_add_num(l, K("picture.height_mm"), s->picture_height));
@@ -217,14 +199,12 @@ static es_err print_signature(const es_signature *s, int json, es_buf *out)
     es_kvlist l = {0};
     es_err rv;
     CHECK(es_kv_add(&l, "kind", "signature"));
-    CHECK(es_kv_add(&l, "layout", s->layout == ES_LAYOUT_GMT0031 ? "GM/T 0031-2014"
-                                  : s->layout == ES_LAYOUT_V5    ? "GM/T 0031-2025 v5"
-                                                                 : "GB/T 38540-2020 v4"));
+    CHECK(es_kv_add(&l, "layout", es_layout_name(s->layout)));
     CHECK(es_kv_add_num(&l, "version", s->version));
-    CHECK(add_time(&l, "time_info", s->time_info));
-    CHECK(add_str(&l, "time_info_raw", s->time_info_raw));
+    CHECK(es_kv_add_time(&l, "time_info", s->time_info));
+    CHECK(es_kv_add_slice(&l, "time_info_raw", s->time_info_raw));
     CHECK(add_hex(&l, "data_hash", s->data_hash, 64));
-    CHECK(add_str(&l, "property_info", s->property_info));
+    CHECK(es_kv_add_slice(&l, "property_info", s->property_info));
     CHECK(ext_fields(&l, "ext", s->exts, s->n_exts));
     CHECK(add_cert(&l, "signer_cert", s->cert));
     CHECK(add_oid(&l, "sign_alg", s->sign_alg));

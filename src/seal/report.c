@@ -161,6 +161,19 @@ es_err es_kv_add_num(es_kvlist *l, const char *key, long long v)
     return kv_push(l, key, strdup(tmp), 1);
 }
 
+es_err es_kv_add_slice(es_kvlist *l, const char *key, es_slice v)
+{
+    char *s = es_slice_strdup(v);
+    return s ? kv_push(l, key, s, 0) : ES_ERR_NOMEM;
+}
+
+es_err es_kv_add_time(es_kvlist *l, const char *key, es_time t)
+{
+    char buf[32] = "unknown";
+    if (t != ES_TIME_NONE) es_time_format_iso(t, buf);
+    return es_kv_add(l, key, buf);
+}
+
 const char *es_kv_get(const es_kvlist *l, const char *key)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -301,4 +314,28 @@ es_err es_report_text(const es_report *r, es_buf *out)
         }
     }
     return ES_OK;
+}
+
+char *es_slice_strdup(es_slice s)
+{
+    char *out = malloc(s.len + 1);
+    if (!out) return NULL;
+    size_t i = 0, o = 0;
+    while (i < s.len) {
+        uint8_t c = s.p[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                                       : (c & 0xf8) == 0xf0 ? 4 : 0;
+        int ok = n > 0 && i + n <= s.len && !(n == 1 && (c < 0x20 || c == 0x7f));
+        for (size_t k = 1; ok && k < n; k++) ok = (s.p[i + k] & 0xc0) == 0x80;
+        if (ok) {
+            memcpy(out + o, s.p + i, n);
+            o += n;
+            i += n;
+        } else {
+            out[o++] = c == 0 ? ' ' : '?';
+            i++;
+        }
+    }
+    out[o] = 0;
+    return out;
 }

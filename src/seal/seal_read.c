@@ -436,6 +436,19 @@ es_kind es_detect(es_slice in)
     return ES_KIND_UNKNOWN;
 }
 
+const char *es_layout_name(es_layout l)
+{
+    switch (l) {
+    case ES_LAYOUT_GMT0031:
+        return "GM/T 0031-2014";
+    case ES_LAYOUT_V4:
+        return "GB/T 38540-2020 v4";
+    case ES_LAYOUT_V5:
+        return "GM/T 0031-2025 v5";
+    }
+    return "?";
+}
+
 const char *es_kind_name(es_kind k)
 {
     switch (k) {

@@ -18,30 +18,6 @@
         if ((rv = (x)) != ES_OK) goto out;                                                         \
     } while (0)
 
-char *es_slice_strdup(es_slice s)
-{
-    char *out = malloc(s.len + 1);
-    if (!out) return NULL;
-    size_t i = 0, o = 0;
-    while (i < s.len) {
-        uint8_t c = s.p[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                                       : (c & 0xf8) == 0xf0 ? 4 : 0;
-        int ok = n > 0 && i + n <= s.len && !(n == 1 && (c < 0x20 || c == 0x7f));
-        for (size_t k = 1; ok && k < n; k++) ok = (s.p[i + k] & 0xc0) == 0x80;
-        if (ok) {
-            memcpy(out + o, s.p + i, n);
-            o += n;
-            i += n;
-        } else {
-            out[o++] = c == 0 ? ' ' : '?';
-            i++;
-        }
-    }
-    out[o] = 0;
-    return out;
-}
-
 es_err es_seal_tbs(const es_seal *s, es_buf *out)
 {
     if (s->layout != ES_LAYOUT_GMT0031) return es_buf_append(out, s->seal_info.p, s->seal_info.len);
@@ -58,18 +34,6 @@ es_err es_seal_tbs(const es_seal *s, es_buf *out)
     return es_der_w_finish(&w);
 }
 
-static const char *layout_name(es_layout l)
-{
-    switch (l) {
-    case ES_LAYOUT_GMT0031:
-        return "GM/T 0031-2014";
-    case ES_LAYOUT_V4:
-        return "GB/T 38540-2020 v4";
-    case ES_LAYOUT_V5:
-        return "GM/T 0031-2025 v5";
-    }
-    return "?";
-}
 
 static int alg_is_sm2_sm3(es_slice oid)
 {
@@ -129,37 +93,21 @@ static void fmt_time(es_time t, char out[32])
         es_time_format_iso(t, out);
 }
 
-static es_err add_time(es_kvlist *l, const char *key, es_time t)
-{
-    char buf[32];
-    fmt_time(t, buf);
-    return es_kv_add(l, key, buf);
-}
-
-static es_err add_slice(es_kvlist *l, const char *key, es_slice s)
-{
-    char *v = es_slice_strdup(s);
-    if (!v) return ES_ERR_NOMEM;
-    es_err rv = es_kv_add(l, key, v);
-    free(v);
-    return rv;
-}
-
 static es_err describe_seal(es_kvlist *l, const es_seal *s, const es_cert_info *maker, int ok)
 {
     es_err rv;
-    CHECK(es_kv_add(l, "layout", layout_name(s->layout)));
+    CHECK(es_kv_add(l, "layout", es_layout_name(s->layout)));
     CHECK(es_kv_add_num(l, "version", s->version));
-    CHECK(add_slice(l, "vid", s->vid));
-    CHECK(add_slice(l, "es_id", s->es_id));
-    CHECK(add_slice(l, "name", s->name));
+    CHECK(es_kv_add_slice(l, "vid", s->vid));
+    CHECK(es_kv_add_slice(l, "es_id", s->es_id));
+    CHECK(es_kv_add_slice(l, "name", s->name));
     CHECK(es_kv_add_num(l, "type", s->type));
     CHECK(es_kv_add_num(l, "cert_list_type", s->cert_list_type));
     CHECK(es_kv_add_num(l, "certs", (long long)s->n_certs));
-    CHECK(add_time(l, "create_date", s->create_date));
-    CHECK(add_time(l, "valid_start", s->valid_start));
-    CHECK(add_time(l, "valid_end", s->valid_end));
-    CHECK(add_slice(l, "picture_type", s->picture_type));
+    CHECK(es_kv_add_time(l, "create_date", s->create_date));
+    CHECK(es_kv_add_time(l, "valid_start", s->valid_start));
+    CHECK(es_kv_add_time(l, "valid_end", s->valid_end));
+    CHECK(es_kv_add_slice(l, "picture_type", s->picture_type));
     CHECK(es_kv_add_num(l, "picture_width", s->picture_width));
     CHECK(es_kv_add_num(l, "picture_height", s->picture_height));
     CHECK(es_kv_add_num(l, "picture_bytes", (long long)s->picture.len));
@@ -259,9 +207,9 @@ static es_err check_format(es_entry *e, es_layout layout, es_quirks q, const cha
 {
     if (q & ES_QUIRK(ES_QUIRK_TRAILING_BYTES))
         return es_entry_set(e, ES_CHECK_FORMAT, ES_WARNING,
-                            "%s %s, followed by bytes that belong to no structure", layout_name(layout),
+                            "%s %s, followed by bytes that belong to no structure", es_layout_name(layout),
                             what);
-    return es_entry_set(e, ES_CHECK_FORMAT, ES_PASSED, "%s %s", layout_name(layout), what);
+    return es_entry_set(e, ES_CHECK_FORMAT, ES_PASSED, "%s %s", es_layout_name(layout), what);
 }
 
 static es_err format_failed(es_report *rep, const char *kind, es_err why)
@@ -371,9 +319,9 @@ es_err es_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_time 
     CHECK(es_kv_add(l, "subject", ok ? ci->subject : "(unreadable certificate)"));
     CHECK(es_kv_add(l, "issuer", ok ? ci->issuer : ""));
     CHECK(es_kv_add(l, "serial", ok ? ci->serial : ""));
-    CHECK(add_time(l, "not_before", ok ? ci->not_before : ES_TIME_NONE));
-    CHECK(add_time(l, "not_after", ok ? ci->not_after : ES_TIME_NONE));
-    CHECK(add_time(l, "signing_time", t));
+    CHECK(es_kv_add_time(l, "not_before", ok ? ci->not_before : ES_TIME_NONE));
+    CHECK(es_kv_add_time(l, "not_after", ok ? ci->not_after : ES_TIME_NONE));
+    CHECK(es_kv_add_time(l, "signing_time", t));
 out:
     return rv;
 }
@@ -449,7 +397,7 @@ static es_err ses_verify(es_slice in, const es_verify_opts *o, es_report *rep)
     CHECK(check_status(e));
     CHECK(describe_seal(&e->seal, &s.seal, &maker, maker_ok));
     CHECK(es_describe_signer(&e->signer, &signer, signer_ok, s.time_info));
-    CHECK(add_slice(&e->signer, "property_info", s.property_info));
+    CHECK(es_kv_add_slice(&e->signer, "property_info", s.property_info));
     {
         es_buf hex;
         es_buf_init(&hex, 256);
