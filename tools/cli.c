@@ -119,8 +119,11 @@ int cli_keydev_error(const char *ref, es_err rv, int retries)
         return cli_error("%s: no such key", ref);
     case ES_ERR_NOT_FOUND:
         return cli_error("%s: no such key store or device", ref);
-    default:
-        return cli_error("%s: %s", ref, es_err_str(rv));
+    default: {
+        const char *why = es_keydev_last_error();
+        return cli_error("%s: %s%s%s", ref, es_err_str(rv), why && *why ? ": " : "",
+                         why ? why : "");
+    }
     }
 }
 

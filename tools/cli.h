@@ -64,5 +64,6 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_token(int, char **);
 
 #endif

@@ -116,6 +116,12 @@ es_err es_keydev_put_cert(es_keydev *d, const es_keyref *ref, es_slice der) ES_M
 es_err es_keydev_get_cert(es_keydev *d, const es_keyref *ref, es_buf *out) ES_MUST_CHECK;
 void es_keydev_close(es_keydev *d);
 
+/* What the last failing keydev call on this thread had to say beyond its code: the loader's
+ * message for ES_ERR_LOAD, the missing function for ES_ERR_SYMBOL, the device's return code
+ * for ES_ERR_DEVICE; "" when nothing. Backends that say nothing leave it unchanged;
+ * es_keydev_open clears it. Thread-local static storage, never NULL. */
+const char *es_keydev_last_error(void);
+
 /* The common case: open the device of ref, log in with src, and return a signer for its key.
  * The signer owns the device (closed by es_signer_free). */
 es_err es_keydev_signer(const char *ref, const es_secret_src *src, es_signer **out) ES_MUST_CHECK;

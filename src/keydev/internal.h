@@ -29,6 +29,14 @@ typedef struct es_keydev_ops {
     void (*close)(void *state);
 } es_keydev_ops;
 
+/* Sets the text es_keydev_last_error returns (truncated to a few hundred bytes). Never put
+ * a PIN in it. */
+void es_keydev_set_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
 extern const es_keydev_ops es_keydev_soft_ops;
 extern const es_keydev_ops es_keydev_sdf_ops;
 extern const es_keydev_ops es_keydev_skf_ops;

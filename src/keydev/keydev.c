@@ -1,4 +1,5 @@
 /* Key references, PIN sources, dispatch to the backends, and signers over device keys. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,21 @@ struct es_keydev {
     const es_keydev_ops *ops;
     void *st;
 };
+
+static _Thread_local char last_error[512];
+
+void es_keydev_set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
+const char *es_keydev_last_error(void)
+{
+    return last_error;
+}
 
 /* Copies [p, p+n) into out (cap bytes) or fails. */
 static int copy_part(char *out, size_t cap, const char *p, size_t n)
@@ -117,6 +133,7 @@ es_err es_keydev_open(const es_keyref *ref, es_keydev **out)
 {
     const es_keydev_ops *ops = ref ? ops_for(ref->kind) : NULL;
     if (!ops || !out) return ES_ERR_ARG;
+    last_error[0] = 0;
     es_keydev *d = calloc(1, sizeof *d);
     if (!d) return ES_ERR_NOMEM;
     d->ops = ops;
