@@ -65,5 +65,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_token(int, char **);
+int cmd_ca(int argc, char **argv);
 
 #endif

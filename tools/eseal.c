@@ -9,6 +9,7 @@ static const cli_cmd cmds[] = {
     {"sign", cmd_sign, "sign a file with a seal (detached SES_Signature)"},
     {"verify", cmd_verify, "verify a signature (SES_Signature or GB/T 35275 SignedData)"},
     {"token", cmd_token, "USBKeys (GB/T 35291 SKF): applications, PINs, key import, certificates"},
+    {"ca", cmd_ca, "certification authority: init, issue, revoke, crl, list (docs/ca.md)"},
     {"key", cmd_key, "generate and use keys in key devices (soft, SDF, SKF)"},
     {"inspect", cmd_inspect, "recognise a seal, signature, certificate or SignedData and print it"},
 };

@@ -159,6 +159,9 @@ es_err es_trust_verify(const es_trust *t, es_slice cert, const es_slice *extra, 
                        es_time at, char *why, size_t whylen) ES_MUST_CHECK;
 void es_trust_free(es_trust *t);
 
+/* ES_OK when pub is an uncompressed point on the SM2 curve, ES_ERR_KEY otherwise. */
+es_err es_sm2_pub_check(const uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif

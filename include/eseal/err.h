@@ -58,6 +58,10 @@ typedef enum es_err {
     ES_ERR_NO_KEY = 406,     /* no key at that index, container or name */
     ES_ERR_EXISTS = 407,     /* something already exists where it would be created */
     ES_ERR_LOGIN = 408,      /* the operation needs a login first */
+
+    /* 5xx: certification authority (pki) */
+    ES_ERR_LINT = 500,   /* a certificate request fails the CA's checks (see the lint list) */
+    ES_ERR_CONFIG = 501, /* a configuration or profiles file that cannot be used */
 } es_err;
 
 /* Returns a short English description of rv; never NULL, static storage. */

@@ -422,141 +422,8 @@ void es_sm2_key_free(es_sm2_key *k)
 
 /* --- certificates --- */
 
-/* Reads the fields eseal relies on with our own DER reader, so that a certificate OpenSSL
- * refuses (real vendors write some) still yields its key and validity. */
-static es_err cert_der_fields(es_slice der, es_cert_info *ci)
-{
-    es_der d, cert, tbs, val, spki, alg;
-    es_der_tlv t;
-    es_slice serial, oid, bits;
-    uint8_t unused;
-    es_err rv;
-    es_der_init(&d, der, NULL);
-    if ((rv = es_der_open(&d, ES_DER_SEQUENCE, &t, &cert)) != ES_OK) return rv;
-    if ((rv = es_der_open(&cert, ES_DER_SEQUENCE, &t, &tbs)) != ES_OK) return rv;
-    if (es_der_peek(&tbs) == ES_DER_CTX(0) && (rv = es_der_read(&tbs, &t)) != ES_OK) return rv;
-    if ((rv = es_der_read_int_bytes(&tbs, &serial)) != ES_OK) return rv;
-    size_t sl = serial.len > 41 ? 41 : serial.len;
-    es_hex_encode(serial.p, sl, ci->serial);
-    if ((rv = es_der_expect(&tbs, ES_DER_SEQUENCE, &t)) != ES_OK) return rv; /* signature */
-    if ((rv = es_der_expect(&tbs, ES_DER_SEQUENCE, &t)) != ES_OK) return rv; /* issuer */
-    if ((rv = es_der_open(&tbs, ES_DER_SEQUENCE, &t, &val)) != ES_OK) return rv;
-    if ((rv = es_der_read_time(&val, &ci->not_before, NULL)) != ES_OK) return rv;
-    if ((rv = es_der_read_time(&val, &ci->not_after, NULL)) != ES_OK) return rv;
-    if ((rv = es_der_expect(&tbs, ES_DER_SEQUENCE, &t)) != ES_OK) return rv; /* subject */
-    if ((rv = es_der_open(&tbs, ES_DER_SEQUENCE, &t, &spki)) != ES_OK) return rv;
-    if ((rv = es_der_open(&spki, ES_DER_SEQUENCE, &t, &alg)) != ES_OK) return rv;
-    if ((rv = es_der_read_oid(&alg, &oid)) != ES_OK) return rv;
-    if ((rv = es_der_read_bits(&spki, &bits, &unused)) != ES_OK) return rv;
-    if (bits.len == ES_SM2_PUB_LEN && bits.p[0] == 0x04) {
-        /* id-ecPublicKey with the SM2 curve parameter, or the SM2 OID itself */
-        es_slice param = ES_SLICE_NULL;
-        if (es_der_peek(&alg) == ES_DER_OID && es_der_read_oid(&alg, &param) != ES_OK)
-            return ES_ERR_CERT;
-        static const uint8_t sm2_oid[] = {0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d};
-        es_slice sm2 = es_slice_make(sm2_oid, sizeof sm2_oid);
-        if (es_slice_eq(param, sm2) || es_slice_eq(oid, sm2)) {
-            ci->is_sm2 = 1;
-            memcpy(ci->pub, bits.p, ES_SM2_PUB_LEN);
-        }
-    }
-    es_der_tlv sa;
-    if (es_der_expect(&cert, ES_DER_SEQUENCE, &sa) == ES_OK) {
-        es_der sad;
-        es_slice sao;
-        if (es_der_enter(&cert, &sa, &sad) == ES_OK && es_der_read_oid(&sad, &sao) == ES_OK &&
-            es_oid_to_text(sao, ci->sig_alg, sizeof ci->sig_alg) != ES_OK)
-            ci->sig_alg[0] = 0;
-    }
-    return ES_OK;
-}
-
-static char *name_str(const X509_NAME *n)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *s = NULL, *data = NULL;
-    if (!bio) return NULL;
-    /* RFC 2253 but with UTF-8 kept as is, so Chinese names stay readable. */
-    unsigned long flags = (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | ASN1_STRFLGS_UTF8_CONVERT;
-    if (X509_NAME_print_ex(bio, n, 0, flags) >= 0) {
-        long len = BIO_get_mem_data(bio, &data);
-        if (len >= 0 && (s = malloc((size_t)len + 1)) != NULL) {
-            memcpy(s, data, (size_t)len);
-            s[len] = 0;
-        }
-    }
-    BIO_free(bio);
-    return s;
-}
-
-/* OpenSSL reads certificates here for their names and extensions only; the key eseal uses
- * comes from cert_der_fields. OpenSSL 3.0 also decodes the public key of every certificate it
- * reads, through the provider decoders, and that costs five times the rest of d2i_X509 (a
- * quarter of a whole signature verification, two certificates each). Decoded in a library
- * context that holds only the null provider, the certificate finds no key decoder: the key
- * stays undecoded (d2i_X509 treats key decoding as opportunistic) and every other field is
- * read as before. Made once; OSSL_LIB_CTX is safe to share between threads. */
-static OSSL_LIB_CTX *g_nokey;
-static CRYPTO_ONCE g_nokey_once = CRYPTO_ONCE_STATIC_INIT;
-
-static void make_nokey(void)
-{
-    OSSL_LIB_CTX *c = OSSL_LIB_CTX_new();
-    if (c && !OSSL_PROVIDER_load(c, "null")) {
-        OSSL_LIB_CTX_free(c);
-        c = NULL;
-    }
-    g_nokey = c;
-}
-
-/* d2i_X509 without the key; NULL when OpenSSL cannot read the certificate. */
-static X509 *x509_without_key(es_slice der)
-{
-    const unsigned char *q = der.p;
-    if (!CRYPTO_THREAD_run_once(&g_nokey_once, make_nokey) || !g_nokey)
-        return d2i_X509(NULL, &q, (long)der.len);
-    X509 *x = X509_new_ex(g_nokey, NULL);
-    if (!x) return NULL;
-    /* Into an existing object, d2i_X509 also caches the extensions and returns NULL when one
-     * is invalid, while x stays decoded; d2i_X509(NULL, ...) would have returned it (and
-     * flagged EXFLAG_INVALID later), so keep it. A decoding error frees x and sets it NULL. */
-    (void)d2i_X509(&x, &q, (long)der.len);
-    return x;
-}
-
-es_err es_cert_parse(es_slice der, es_cert_info *ci)
-{
-    memset(ci, 0, sizeof *ci);
-    if (der.len == 0 || der.len > ES_MAX_CERT_DER) return ES_ERR_CERT;
-    if (cert_der_fields(der, ci) != ES_OK) return ES_ERR_CERT;
-    X509 *x = x509_without_key(der);
-    if (x) {
-        ci->subject = name_str(X509_get_subject_name(x));
-        ci->issuer = name_str(X509_get_issuer_name(x));
-        uint32_t flags = X509_get_extension_flags(x);
-        ci->is_ca = (flags & EXFLAG_CA) != 0;
-        if (flags & EXFLAG_KUSAGE) {
-            ci->has_key_usage = 1;
-            ci->key_usage = X509_get_key_usage(x) & 0xff;
-        }
-        X509_free(x);
-    }
-    ERR_clear_error();
-    if (!ci->subject) ci->subject = strdup("(unreadable)");
-    if (!ci->issuer) ci->issuer = strdup("(unreadable)");
-    if (!ci->subject || !ci->issuer) {
-        es_cert_info_cleanup(ci);
-        return ES_ERR_NOMEM;
-    }
-    return ES_OK;
-}
-
-void es_cert_info_cleanup(es_cert_info *ci)
-{
-    free(ci->subject);
-    free(ci->issuer);
-    ci->subject = ci->issuer = NULL;
-}
+/* Certificate fields are read in cert.c (our DER reader); OpenSSL converts PEM here and
+ * validates chains below. */
 
 es_err es_cert_to_der(const uint8_t *p, size_t len, es_buf *out)
 {
@@ -583,17 +450,6 @@ es_err es_cert_to_der(const uint8_t *p, size_t len, es_buf *out)
     if (n <= 0) return ES_ERR_CERT;
     es_err rv = es_buf_append(out, der, (size_t)n);
     OPENSSL_free(der);
-    return rv;
-}
-
-es_err es_cert_matches_pub(es_slice cert_der, const uint8_t pub[ES_SM2_PUB_LEN])
-{
-    es_cert_info ci;
-    es_err rv = es_cert_parse(cert_der, &ci);
-    if (rv != ES_OK) return rv;
-    rv = ci.is_sm2 && CRYPTO_memcmp(ci.pub, pub, ES_SM2_PUB_LEN) == 0 ? ES_OK
-                                                                      : ES_ERR_KEY_MISMATCH;
-    es_cert_info_cleanup(&ci);
     return rv;
 }
 
@@ -871,4 +727,19 @@ es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t s
     EVP_KDF_free(kdf);
     ERR_clear_error();
     return ok ? ES_OK : ES_ERR_CRYPTO;
+}
+
+/* --- public key validation (pki: lint before a CA certifies a key) --- */
+
+/* A point decodes only when it is on the SM2 curve (EC_POINT_oct2point checks it), and an
+ * uncompressed encoding cannot name the point at infinity; so a successful import is the
+ * check GB/T 32918.1 6.2 asks for, short of the order check that a cofactor of 1 makes moot. */
+es_err es_sm2_pub_check(const uint8_t pub[ES_SM2_PUB_LEN])
+{
+    if (!pub || pub[0] != 0x04) return ES_ERR_KEY;
+    EVP_PKEY *pk = pkey_from_pub(pub);
+    ERR_clear_error();
+    if (!pk) return ES_ERR_KEY;
+    EVP_PKEY_free(pk);
+    return ES_OK;
 }

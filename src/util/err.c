@@ -42,6 +42,8 @@ static const struct {
     {ES_ERR_NO_KEY, "no_key", "no such key"},
     {ES_ERR_EXISTS, "exists", "already exists"},
     {ES_ERR_LOGIN, "login", "login required"},
+    {ES_ERR_LINT, "lint", "refused by the certificate checks"},
+    {ES_ERR_CONFIG, "config", "unusable configuration"},
 };
 
 const char *es_err_str(es_err rv)
@@ -97,6 +99,27 @@ static const struct {
                                     "propertyInfo is not a path (JSON, GUID or other)"},
     [ES_QUIRK_STRING_TYPE] = {"string_type", "string with another ASN.1 type than required"},
     [ES_QUIRK_DER_BOOLEAN] = {"der_boolean", "BOOLEAN TRUE encoded other than 0xFF"},
+    [ES_QUIRK_OFD_PATH_SLASHES] = {"ofd_path_slashes",
+                                   "OFD path with doubled slashes or backslashes (normalised)"},
+    [ES_QUIRK_OFD_PATH_ROOT] = {"ofd_path_root",
+                                "relative OFD path that resolves only against the package root"},
+    [ES_QUIRK_OFD_PATH_CASE] = {"ofd_path_case",
+                                "OFD path names a file only when letter case is ignored"},
+    [ES_QUIRK_OFD_CHECK_METHOD] = {"ofd_check_method",
+                                   "CheckMethod is not the SM3 OID 1.2.156.10197.1.401 (read as "
+                                   "SM3)"},
+    [ES_QUIRK_OFD_NAMESPACE] = {"ofd_namespace",
+                                "OFD elements outside the namespace http://www.ofdspec.org/2016"},
+    [ES_QUIRK_OFD_ELEMENT_ORDER] = {"ofd_element_order",
+                                    "Signature.xml elements in another order than the XSD's"},
+    [ES_QUIRK_OFD_PROVIDER_ELEMENTS] = {"ofd_provider_elements",
+                                        "Provider with child elements instead of attributes"},
+    [ES_QUIRK_OFD_COVERS_LIST] = {"ofd_covers_list",
+                                  "the signature covers the signature list, which every later "
+                                  "signature changes"},
+    [ES_QUIRK_OFD_SEAL_FILE] = {"ofd_seal_file",
+                                "Seal.esl differs from the seal inside the signature (the "
+                                "signature's seal is the one verified)"},
 };
 
 const char *es_quirk_name(int bit)

@@ -1,0 +1,86 @@
+/* libFuzzer target: the pki parsers that take outside input, on arbitrary bytes: PKCS#10
+ * requests (and their proof of possession), certificates, CRLs, names, GeneralNames, PEM,
+ * SubjectPublicKeyInfo, profiles files and subject text. Invariants: a Name read from DER and
+ * written again reads back to the same attributes; a profiles file that parses has profiles
+ * that find themselves by name. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eseal/pki.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void name_round_trip(es_slice der)
+{
+    static es_name n, back;
+    es_buf b;
+    if (es_pki_name_from_der(der, &n) != ES_OK) return;
+    es_buf_init(&b, 1 << 20);
+    if (es_pki_name_to_der(&n, &b) == ES_OK) {
+        if (es_pki_name_from_der(es_slice_make(b.p, b.len), &back) != ES_OK || back.n != n.n)
+            abort();
+        for (size_t i = 0; i < n.n; i++)
+            if (back.a[i].type != n.a[i].type || strcmp(back.a[i].value, n.a[i].value) != 0)
+                abort();
+    }
+    b.len = 0;
+    (void)es_pki_name_print(&n, &b);
+    es_buf_cleanup(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    es_slice in = es_slice_make(data, size);
+    es_buf tmp;
+    es_buf_init(&tmp, 1 << 20);
+
+    es_pki_csr csr;
+    if (es_pki_csr_parse(data, size, &tmp, &csr) == ES_OK) {
+        (void)es_pki_csr_verify(&csr);
+        name_round_trip(csr.subject);
+        if (csr.san.len) {
+            es_pki_san san[ES_PKI_SAN_MAX];
+            size_t n;
+            (void)es_pki_san_from_der(csr.san, san, ES_PKI_SAN_MAX, &n);
+        }
+    }
+    es_pki_cert c;
+    if (es_pki_cert_parse(in, &c) == ES_OK) {
+        name_round_trip(c.subject);
+        name_round_trip(c.issuer);
+        if (c.is_sm2) (void)es_pki_cert_verify(&c, c.pub);
+        if (c.san.len) {
+            es_pki_san san[ES_PKI_SAN_MAX];
+            size_t n;
+            (void)es_pki_san_from_der(c.san, san, ES_PKI_SAN_MAX, &n);
+        }
+    }
+    es_pki_crl crl;
+    tmp.len = 0;
+    if (es_pki_crl_parse(data, size, &tmp, &crl) == ES_OK) es_pki_crl_cleanup(&crl);
+    name_round_trip(in);
+    uint8_t pub[ES_SM2_PUB_LEN];
+    (void)es_pki_spki_read(data, size, pub);
+
+    /* Text inputs: a profiles file, a subject, a SAN. */
+    static es_profiles ps;
+    char why[256];
+    if (es_pki_profiles_parse(in, &ps, why, sizeof why) == ES_OK)
+        for (size_t i = 0; i < ps.n; i++)
+            if (es_pki_profile_find(&ps, ps.p[i].name) != &ps.p[i]) abort();
+    char *text = malloc(size + 1);
+    if (text) {
+        memcpy(text, data, size);
+        text[size] = 0;
+        static es_name n;
+        es_pki_san s;
+        (void)es_pki_name_parse(text, &n, why, sizeof why);
+        (void)es_pki_san_parse(text, &s);
+        (void)es_pki_uscc_check(text, strlen(text), NULL);
+        free(text);
+    }
+    es_buf_cleanup(&tmp);
+    return 0;
+}

@@ -1,0 +1,915 @@
+/* The CA kept in a directory (docs/ca.md):
+ *
+ *   DIR/config         [ca] key = REF, crl_days, crl_url, crl_sm2_id (written last by init)
+ *   DIR/profiles.conf  the certificate profiles this CA issues under (read at every start)
+ *   DIR/ca.crt         the CA certificate (PEM); DIR/chain.crt its issuers (intermediates)
+ *   DIR/index.txt      one line per issued certificate (rewritten atomically)
+ *   DIR/crlnumber      the number of the next CRL
+ *   DIR/certs/S.pem    every certificate issued, by serial; DIR/crl.pem the latest CRL
+ *   DIR/lock           held (fcntl) while an es_ca is open
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pki/internal.h"
+
+#define CA_PATH_MAX 4096
+#define DAY         86400
+#define MAX_INDEX   (256u * 1024 * 1024)
+#define SERIAL_HEX  (2 * ES_PKI_SERIAL_MAX + 1)
+
+typedef struct ca_config {
+    char key_ref[2 * ES_KEYREF_MAX_PATH];
+    char crl_url[1024];
+    long crl_days;
+    char crl_sm2_id[256];
+} ca_config;
+
+struct es_ca {
+    char dir[CA_PATH_MAX];
+    int lock_fd;
+    ca_config cfg;
+    es_buf cert; /* DER */
+    es_pki_cert ci;
+    es_buf chain; /* PEM */
+    es_buf profiles_text;
+    es_profiles profiles;
+    es_ca_entry *entries;
+    size_t n, cap;
+    uint64_t crl_number;
+    uint8_t key_id[ES_PKI_KEY_ID_LEN];
+    size_t key_id_len;
+    es_signer *signer;
+};
+
+static const char index_header[] =
+    "# eseal CA index (docs/ca.md). One certificate a line, tab-separated: serial (hex), status\n"
+    "# (V valid, R revoked), notAfter, revocation time or -, reason or -, profile, subject.\n";
+
+static es_err path_of(const char *dir, const char *name, char out[CA_PATH_MAX])
+{
+    int n = snprintf(out, CA_PATH_MAX, "%s/%s", dir, name);
+    return n < 0 || n >= CA_PATH_MAX ? ES_ERR_LIMIT : ES_OK;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* --- config --- */
+
+static es_err config_key(void *ctx, const char *section, const char *key, const char *v, char *why,
+                         size_t whylen)
+{
+    ca_config *c = ctx;
+    if (strcmp(section, "ca") != 0) {
+        snprintf(why, whylen, "unknown section [%s] (only [ca])", section);
+        return ES_ERR_CONFIG;
+    }
+    if (!key) return ES_OK;
+    size_t l = strlen(v);
+    if (!strcmp(key, "key") && l < sizeof c->key_ref) {
+        memcpy(c->key_ref, v, l + 1);
+    } else if (!strcmp(key, "crl_url") && l < sizeof c->crl_url) {
+        memcpy(c->crl_url, v, l + 1);
+    } else if (!strcmp(key, "crl_sm2_id") && l < sizeof c->crl_sm2_id) {
+        memcpy(c->crl_sm2_id, v, l + 1);
+    } else if (!strcmp(key, "crl_days")) {
+        char *end = NULL;
+        c->crl_days = strtol(v, &end, 10);
+        if (!*v || *end || c->crl_days < 1 || c->crl_days > 3650) {
+            snprintf(why, whylen, "crl_days: 1 to 3650");
+            return ES_ERR_CONFIG;
+        }
+    } else {
+        snprintf(why, whylen, "unknown or too long key '%s'", key);
+        return ES_ERR_CONFIG;
+    }
+    return ES_OK;
+}
+
+static es_err config_write(const char *dir, const ca_config *c)
+{
+    char path[CA_PATH_MAX];
+    es_buf b;
+    es_buf_init(&b, 16384);
+    es_err rv = path_of(dir, "config", path);
+    if (rv == ES_OK)
+        rv = es_buf_printf(&b,
+                           "# eseal CA configuration, written by `eseal ca init` (docs/ca.md).\n"
+                           "[ca]\n"
+                           "# the CA key: soft:DIR#NAME, sdf:LIB#INDEX or skf:LIB#DEV/APP/CON\n"
+                           "key = %s\n"
+                           "# days from thisUpdate to nextUpdate of the CRLs\n"
+                           "crl_days = %ld\n"
+                           "# where the CRL is published (cRLDistributionPoints); empty: none\n"
+                           "crl_url = %s\n"
+                           "# SM2 ID of CRL signatures: the GB/T 35276 default; empty signs\n"
+                           "# with the empty ID, the only one OpenSSL 3.0 verifies CRLs with\n"
+                           "crl_sm2_id = %s\n",
+                           c->key_ref, c->crl_days, c->crl_url, c->crl_sm2_id);
+    if (rv == ES_OK) rv = es_file_write_mode(path, b.p, b.len, 0644);
+    es_buf_cleanup(&b);
+    return rv;
+}
+
+/* --- index --- */
+
+static void entries_free(es_ca *ca)
+{
+    for (size_t i = 0; i < ca->n; i++) free(ca->entries[i].subject);
+    free(ca->entries);
+    ca->entries = NULL;
+    ca->n = ca->cap = 0;
+}
+
+static es_err entry_push(es_ca *ca, const es_ca_entry *e)
+{
+    if (ca->n == ca->cap) {
+        size_t ncap = ca->cap ? ca->cap * 2 : 64;
+        es_ca_entry *n = realloc(ca->entries, ncap * sizeof *n);
+        if (!n) return ES_ERR_NOMEM;
+        ca->entries = n;
+        ca->cap = ncap;
+    }
+    ca->entries[ca->n++] = *e;
+    return ES_OK;
+}
+
+static int hex_ok(const char *s)
+{
+    if (!*s || strlen(s) % 2 || strlen(s) > 2 * (ES_PKI_SERIAL_MAX + 1)) return 0;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return 0;
+    return 1;
+}
+
+static es_err parse_gentime(const char *s, es_time *out)
+{
+    if (strlen(s) != 15) return ES_ERR_TIME;
+    return es_der_parse_time(es_slice_make(s, 15), ES_DER_GEN_TIME, out, NULL);
+}
+
+static es_err index_parse(es_ca *ca, es_slice text, char *why, size_t whylen)
+{
+    const uint8_t *p = text.p, *end = text.p + text.len;
+    int lineno = 0;
+    char *line = NULL;
+    es_err rv = ES_OK;
+    while (rv == ES_OK && p < end) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        lineno++;
+        free(line);
+        if (!(line = malloc(n + 1))) return ES_ERR_NOMEM;
+        memcpy(line, p, n);
+        line[n] = 0;
+        p += n + (nl ? 1 : 0);
+        if (!line[0] || line[0] == '#') continue;
+        char *f[7];
+        int k = 0;
+        for (char *s = line; k < 7; k++) {
+            f[k] = s;
+            char *tab = strchr(s, '\t');
+            if (!tab) {
+                k++;
+                break;
+            }
+            *tab = 0;
+            s = tab + 1;
+        }
+        es_ca_entry e;
+        memset(&e, 0, sizeof e);
+        e.revoked_at = ES_TIME_NONE;
+        if (k != 7 || !hex_ok(f[0]) || strlen(f[0]) >= sizeof e.serial || f[1][1] ||
+            (f[1][0] != 'V' && f[1][0] != 'R') || parse_gentime(f[2], &e.not_after) != ES_OK ||
+            strlen(f[5]) >= sizeof e.profile) {
+            rv = ES_ERR_CONFIG;
+            break;
+        }
+        memcpy(e.serial, f[0], strlen(f[0]) + 1);
+        e.status = f[1][0];
+        if (e.status == ES_CA_REVOKED) {
+            if (parse_gentime(f[3], &e.revoked_at) != ES_OK ||
+                (e.reason = es_pki_reason_from_name(f[4])) < 0) {
+                rv = ES_ERR_CONFIG;
+                break;
+            }
+        } else if (strcmp(f[3], "-") || strcmp(f[4], "-")) {
+            rv = ES_ERR_CONFIG;
+            break;
+        }
+        memcpy(e.profile, f[5], strlen(f[5]) + 1);
+        if (!(e.subject = strdup(f[6]))) {
+            rv = ES_ERR_NOMEM;
+            break;
+        }
+        if ((rv = entry_push(ca, &e)) != ES_OK) free(e.subject);
+    }
+    free(line);
+    if (rv == ES_ERR_CONFIG && why) snprintf(why, whylen, "index.txt line %d: unreadable", lineno);
+    return rv;
+}
+
+static es_err index_write(const es_ca *ca)
+{
+    char path[CA_PATH_MAX], a[16], b[16];
+    es_buf out;
+    es_buf_init(&out, MAX_INDEX);
+    es_err rv = path_of(ca->dir, "index.txt", path);
+    if (rv == ES_OK) rv = es_buf_append_str(&out, index_header);
+    for (size_t i = 0; i < ca->n && rv == ES_OK; i++) {
+        const es_ca_entry *e = &ca->entries[i];
+        es_time_format_gentime(e->not_after, a);
+        if (e->status == ES_CA_REVOKED) es_time_format_gentime(e->revoked_at, b);
+        rv = es_buf_printf(&out, "%s\t%c\t%s\t%s\t%s\t%s\t%s\n", e->serial, e->status, a,
+                           e->status == ES_CA_REVOKED ? b : "-",
+                           e->status == ES_CA_REVOKED ? es_pki_reason_name(e->reason) : "-",
+                           e->profile, e->subject);
+    }
+    if (rv == ES_OK) rv = es_file_write_mode(path, out.p, out.len, 0644);
+    es_buf_cleanup(&out);
+    return rv;
+}
+
+/* Hex without leading zero octets, for comparing serials written with or without a sign
+ * octet. */
+static const char *hex_trim(const char *s)
+{
+    while (s[0] == '0' && s[1] == '0' && s[2]) s += 2;
+    return s;
+}
+
+static es_ca_entry *entry_find(es_ca *ca, const char *hex)
+{
+    const char *h = hex_trim(hex);
+    for (size_t i = 0; i < ca->n; i++)
+        if (strcmp(hex_trim(ca->entries[i].serial), h) == 0) return &ca->entries[i];
+    return NULL;
+}
+
+/* --- open, close, login --- */
+
+/* Reads DIR/name; on failure why names the file. */
+static es_err read_file(const char *dir, const char *name, size_t max, es_buf *b, char *why,
+                        size_t whylen)
+{
+    char path[CA_PATH_MAX];
+    es_buf_init(b, max);
+    es_err rv = path_of(dir, name, path);
+    if (rv == ES_OK) rv = es_file_read(path, b);
+    if (rv != ES_OK && why)
+        snprintf(why, whylen, "%s: %s", name,
+                 rv == ES_ERR_NOT_FOUND ? "missing"
+                 : rv == ES_ERR_LIMIT   ? "too large"
+                                        : "cannot be read");
+    return rv;
+}
+
+static es_err lock_dir(es_ca *ca)
+{
+    char path[CA_PATH_MAX];
+    es_err rv = path_of(ca->dir, "lock", path);
+    if (rv != ES_OK) return rv;
+    ca->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (ca->lock_fd < 0) return ES_ERR_IO;
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    while (fcntl(ca->lock_fd, F_SETLKW, &fl) != 0)
+        if (errno != EINTR) return ES_ERR_IO;
+    return ES_OK;
+}
+
+static es_err load_cert(es_ca *ca, es_slice pem)
+{
+    es_err rv = es_pki_pem_decode(pem.p, pem.len, "CERTIFICATE", &ca->cert);
+    if (rv != ES_OK) return rv;
+    if (es_pki_cert_parse(es_slice_make(ca->cert.p, ca->cert.len), &ca->ci) != ES_OK ||
+        !ca->ci.is_sm2)
+        return ES_ERR_CERT;
+    if (ca->ci.ski.len && ca->ci.ski.len <= ES_PKI_KEY_ID_LEN) {
+        memcpy(ca->key_id, ca->ci.ski.p, ca->ci.ski.len);
+        ca->key_id_len = ca->ci.ski.len;
+    } else {
+        if ((rv = es_pki_key_id(ca->ci.pub, ca->key_id)) != ES_OK) return rv;
+        ca->key_id_len = ES_PKI_KEY_ID_LEN;
+    }
+    return ES_OK;
+}
+
+es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
+{
+    char path[CA_PATH_MAX];
+    es_buf b;
+    es_err rv;
+    if (why && whylen) why[0] = 0;
+    if (!dir || !out) return ES_ERR_ARG;
+    if (strlen(dir) >= CA_PATH_MAX - 64) return ES_ERR_LIMIT;
+    if ((rv = path_of(dir, "config", path)) != ES_OK) return rv;
+    if (!exists(path)) return ES_ERR_NOT_FOUND;
+    es_ca *ca = calloc(1, sizeof *ca);
+    if (!ca) return ES_ERR_NOMEM;
+    ca->lock_fd = -1;
+    snprintf(ca->dir, sizeof ca->dir, "%s", dir);
+    es_buf_init(&ca->cert, ES_MAX_CERT_DER);
+    es_buf_init(&ca->chain, ES_MAX_CERT_DER * 16);
+    es_buf_init(&ca->profiles_text, ES_PKI_MAX_PROFILES_FILE);
+    es_buf_init(&b, 0);
+    ca->cfg.crl_days = 7;
+    snprintf(ca->cfg.crl_sm2_id, sizeof ca->cfg.crl_sm2_id, "%s", ES_SM2_DEFAULT_ID);
+    if ((rv = lock_dir(ca)) != ES_OK) goto out;
+
+    if ((rv = read_file(dir, "config", 65536, &b, why, whylen)) != ES_OK) goto out;
+    char inner[256];
+    if ((rv = pki_ini_parse(es_slice_make(b.p, b.len), config_key, &ca->cfg, inner,
+                            sizeof inner)) != ES_OK) {
+        if (why) snprintf(why, whylen, "config: %s", inner);
+        goto out;
+    }
+    if (!ca->cfg.key_ref[0]) {
+        if (why) snprintf(why, whylen, "config: no key = REF");
+        rv = ES_ERR_CONFIG;
+        goto out;
+    }
+    es_buf_cleanup(&b);
+
+    if ((rv = read_file(dir, "profiles.conf", ES_PKI_MAX_PROFILES_FILE, &ca->profiles_text, why,
+                        whylen)) != ES_OK)
+        goto out;
+    if ((rv = es_pki_profiles_parse(es_slice_make(ca->profiles_text.p, ca->profiles_text.len),
+                                    &ca->profiles, inner, sizeof inner)) != ES_OK) {
+        if (why) snprintf(why, whylen, "profiles.conf: %s", inner);
+        goto out;
+    }
+
+    if ((rv = read_file(dir, "ca.crt", ES_MAX_CERT_DER * 4, &b, why, whylen)) != ES_OK) goto out;
+    if ((rv = load_cert(ca, es_slice_make(b.p, b.len))) != ES_OK) {
+        if (why) snprintf(why, whylen, "ca.crt: not an SM2 certificate");
+        rv = ES_ERR_CONFIG;
+        goto out;
+    }
+    es_buf_cleanup(&b);
+
+    if ((rv = path_of(dir, "chain.crt", path)) != ES_OK) goto out;
+    if (exists(path) && (rv = es_file_read(path, &ca->chain)) != ES_OK) goto out;
+
+    if ((rv = read_file(dir, "index.txt", MAX_INDEX, &b, why, whylen)) != ES_OK) goto out;
+    if ((rv = index_parse(ca, es_slice_make(b.p, b.len), why, whylen)) != ES_OK) goto out;
+    es_buf_cleanup(&b);
+
+    if ((rv = read_file(dir, "crlnumber", 64, &b, why, whylen)) != ES_OK) goto out;
+    if ((rv = es_buf_nul(&b)) != ES_OK) goto out;
+    char *end = NULL;
+    unsigned long long num = strtoull((const char *)b.p, &end, 10);
+    if (end == (char *)b.p || (*end && *end != '\n') || num == 0 || num >= (1ull << 62)) {
+        if (why) snprintf(why, whylen, "crlnumber: not a positive number");
+        rv = ES_ERR_CONFIG;
+        goto out;
+    }
+    ca->crl_number = num;
+out:
+    es_buf_cleanup(&b);
+    if (rv != ES_OK) {
+        es_ca_close(ca);
+        return rv;
+    }
+    *out = ca;
+    return ES_OK;
+}
+
+void es_ca_close(es_ca *ca)
+{
+    if (!ca) return;
+    es_signer_free(ca->signer);
+    entries_free(ca);
+    es_buf_cleanup(&ca->cert);
+    es_buf_cleanup(&ca->chain);
+    es_buf_cleanup(&ca->profiles_text);
+    if (ca->lock_fd >= 0) close(ca->lock_fd); /* releases the lock */
+    free(ca);
+}
+
+es_err es_ca_login(es_ca *ca, const es_secret_src *pin)
+{
+    if (!ca) return ES_ERR_ARG;
+    if (ca->signer) return ES_OK;
+    es_signer *s = NULL;
+    es_err rv = es_keydev_signer(ca->cfg.key_ref, pin, &s);
+    if (rv != ES_OK) return rv;
+    if (memcmp(s->pub, ca->ci.pub, ES_SM2_PUB_LEN) != 0) {
+        es_signer_free(s);
+        return ES_ERR_KEY_MISMATCH;
+    }
+    ca->signer = s;
+    return ES_OK;
+}
+
+es_slice es_ca_cert(const es_ca *ca)
+{
+    return es_slice_make(ca->cert.p, ca->cert.len);
+}
+
+es_slice es_ca_chain(const es_ca *ca)
+{
+    return es_slice_make(ca->chain.p, ca->chain.len);
+}
+
+const es_profiles *es_ca_profiles(const es_ca *ca)
+{
+    return &ca->profiles;
+}
+
+const char *es_ca_key_ref(const es_ca *ca)
+{
+    return ca->cfg.key_ref;
+}
+
+const es_ca_entry *es_ca_entries(const es_ca *ca, size_t *n)
+{
+    *n = ca->n;
+    return ca->entries;
+}
+
+/* --- issuing --- */
+
+/* 16 random octets, the top two bits 01: positive, 16 octets long in the encoding, and never
+ * zero. 126 random bits (RFC 5280 4.1.2.2 asks for at most 20 octets; CA/B for 64 bits). */
+static es_err random_serial(uint8_t s[ES_PKI_SERIAL_LEN])
+{
+    es_err rv = es_random(s, ES_PKI_SERIAL_LEN);
+    s[0] = (uint8_t)(0x40 | (s[0] & 0x3f));
+    return rv;
+}
+
+/* The hex of an INTEGER's content octets as es_der_w_uint writes a magnitude. */
+static void serial_hex(const uint8_t *s, size_t len, char out[SERIAL_HEX + 2])
+{
+    while (len > 1 && s[0] == 0) {
+        s++;
+        len--;
+    }
+    size_t k = 0;
+    if (s[0] & 0x80) {
+        out[k++] = '0';
+        out[k++] = '0';
+    }
+    es_hex_encode(s, len, out + k);
+}
+
+typedef struct issue_args {
+    const es_profile *profile;
+    const es_name *subject;
+    const uint8_t *pub;
+    const es_pki_san *san;
+    size_t n_san;
+    int seal_source;
+    long days;
+    es_time not_before;
+    const uint8_t *serial;
+    size_t serial_len;
+} issue_args;
+
+/* Lints, signs, checks and records one certificate issued by ca. */
+static es_err ca_issue(es_ca *ca, const issue_args *a, es_pki_lint *lint, es_buf *out,
+                       char *serial_out)
+{
+    es_pki_tbs t;
+    char hex[SERIAL_HEX + 2], path[CA_PATH_MAX], name[SERIAL_HEX + 16];
+    es_buf der, pem, subj;
+    es_err rv;
+    es_time now = es_time_now();
+    memset(&t, 0, sizeof t);
+    es_buf_init(&der, ES_MAX_CERT_DER);
+    es_buf_init(&pem, ES_MAX_CERT_DER * 2);
+    es_buf_init(&subj, 16384);
+    if (!ca->signer) return ES_ERR_LOGIN;
+    t.profile = a->profile;
+    t.subject = a->subject;
+    memcpy(t.pub, a->pub, ES_SM2_PUB_LEN);
+    t.issuer = ca->ci.subject;
+    memcpy(t.issuer_key_id, ca->key_id, ca->key_id_len);
+    t.issuer_key_id_len = ca->key_id_len;
+    t.san = a->san;
+    t.n_san = a->n_san;
+    t.seal_source = a->seal_source;
+    if (t.seal_source == ES_SEAL_SOURCE_NONE && a->profile->seal_source != ES_PRESENCE_NONE)
+        t.seal_source = a->profile->seal_source_default;
+    t.crl_url = ca->cfg.crl_url[0] ? ca->cfg.crl_url : NULL;
+    /* Whole seconds: the encodings carry no fractions. */
+    t.not_before = a->not_before == ES_TIME_NONE ? now : a->not_before;
+    long days = a->days ? a->days : a->profile->days;
+    t.not_after = t.not_before + (es_time)days * DAY;
+
+    int taken = 0;
+    if (a->serial && a->serial_len > ES_PKI_SERIAL_MAX)
+        pki_lint_add(lint, "serial: longer than 20 octets (RFC 5280 4.1.2.2)");
+    if (a->serial && a->serial_len <= ES_PKI_SERIAL_MAX) {
+        memcpy(t.serial, a->serial, a->serial_len);
+        t.serial_len = a->serial_len;
+        if (t.serial_len) {
+            serial_hex(t.serial, t.serial_len, hex);
+            taken = entry_find(ca, hex) != NULL;
+        }
+    } else {
+        /* A collision of 126 random bits is not expected; the index is the judge anyway. */
+        for (int tries = 0; tries < 8; tries++) {
+            if ((rv = random_serial(t.serial)) != ES_OK) return rv;
+            t.serial_len = ES_PKI_SERIAL_LEN;
+            serial_hex(t.serial, t.serial_len, hex);
+            if (!(taken = entry_find(ca, hex) != NULL)) break;
+        }
+    }
+
+    pki_lint_in in = {a->profile, &t, &ca->ci, 0, now, taken};
+    pki_lint(&in, lint);
+    if ((rv = es_pki_name_print(a->subject, &subj)) != ES_OK) goto out;
+    if (memchr(subj.p, '\t', subj.len) || memchr(subj.p, '\n', subj.len))
+        pki_lint_add(lint, "subject: holds a tab or line break");
+    if (lint->n) {
+        rv = ES_ERR_LINT;
+        goto out;
+    }
+    if ((rv = es_buf_nul(&subj)) != ES_OK) goto out;
+
+    if ((rv = es_pki_cert_make(&t, ca->signer, &der)) != ES_OK) goto out;
+    /* Check the signature before the certificate leaves: a faulty device must not put a
+     * certificate that does not verify into the world. */
+    es_pki_cert made;
+    if ((rv = es_pki_cert_parse(es_slice_make(der.p, der.len), &made)) != ES_OK ||
+        (rv = es_pki_cert_verify(&made, ca->ci.pub)) != ES_OK) {
+        rv = ES_ERR_SIGNER;
+        goto out;
+    }
+
+    /* Record: the certificate file first, then the index that names it. */
+    es_ca_entry e;
+    memset(&e, 0, sizeof e);
+    /* Lint allowed at most 20 content octets: 40 hex digits. */
+    serial_hex(t.serial, t.serial_len, hex);
+    snprintf(e.serial, sizeof e.serial, "%s", hex);
+    e.status = ES_CA_VALID;
+    e.not_after = t.not_after;
+    e.revoked_at = ES_TIME_NONE;
+    snprintf(e.profile, sizeof e.profile, "%s", a->profile->name);
+    snprintf(name, sizeof name, "certs/%s.pem", e.serial);
+    if ((rv = path_of(ca->dir, name, path)) != ES_OK) goto out;
+    if ((rv = es_pki_pem_encode("CERTIFICATE", es_slice_make(der.p, der.len), &pem)) != ES_OK ||
+        (rv = es_file_write_mode(path, pem.p, pem.len, 0644)) != ES_OK)
+        goto out;
+    if (!(e.subject = strdup((const char *)subj.p))) {
+        rv = ES_ERR_NOMEM;
+        unlink(path);
+        goto out;
+    }
+    if ((rv = entry_push(ca, &e)) != ES_OK) {
+        free(e.subject);
+        unlink(path);
+        goto out;
+    }
+    if ((rv = index_write(ca)) != ES_OK) {
+        free(ca->entries[--ca->n].subject);
+        unlink(path);
+        goto out;
+    }
+    if (serial_out) snprintf(serial_out, SERIAL_HEX, "%s", e.serial);
+    rv = es_buf_append(out, der.p, der.len);
+out:
+    es_buf_cleanup(&der);
+    es_buf_cleanup(&pem);
+    es_buf_cleanup(&subj);
+    return rv;
+}
+
+es_err es_ca_issue(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, es_buf *out,
+                   char serial[2 * ES_PKI_SERIAL_MAX + 1])
+{
+    es_pki_lint local;
+    es_name subject;
+    es_pki_san san[ES_PKI_SAN_MAX];
+    size_t n_san = 0;
+    es_buf csr_der;
+    es_pki_csr csr;
+    uint8_t pub[ES_SM2_PUB_LEN];
+    es_err rv = ES_OK;
+    if (!lint) lint = &local;
+    lint->n = 0;
+    if (!ca || !req || !out || !req->profile || (!req->csr && !req->pub)) return ES_ERR_ARG;
+    if (!ca->signer) return ES_ERR_LOGIN;
+    const es_profile *p = es_pki_profile_find(&ca->profiles, req->profile);
+    if (!p) return ES_ERR_NOT_FOUND;
+    es_buf_init(&csr_der, ES_MAX_CERT_DER);
+    if (req->csr) {
+        if ((rv = es_pki_csr_parse(req->csr, req->csr_len, &csr_der, &csr)) != ES_OK) goto out;
+        if ((rv = es_pki_csr_verify(&csr)) != ES_OK) goto out;
+        memcpy(pub, csr.pub, ES_SM2_PUB_LEN);
+        if (!req->subject && (rv = es_pki_name_from_der(csr.subject, &subject)) != ES_OK) {
+            rv = ES_ERR_FORMAT;
+            goto out;
+        }
+        if (!req->n_san && csr.san.len) {
+            es_err r2 = es_pki_san_from_der(csr.san, san, ES_PKI_SAN_MAX, &n_san);
+            if (r2 == ES_ERR_UNSUPPORTED)
+                pki_lint_add(lint, "subjectAltName: the request asks for a name type this CA "
+                                   "does not issue (only DNS, IP, URI, email)");
+            else if (r2 == ES_ERR_LIMIT)
+                pki_lint_add(lint, "subjectAltName: more than %d entries", ES_PKI_SAN_MAX);
+            else if (r2 != ES_OK)
+                pki_lint_add(lint, "subjectAltName: the request's cannot be read");
+        }
+    } else {
+        memcpy(pub, req->pub, ES_SM2_PUB_LEN);
+    }
+    if (req->subject) subject = *req->subject;
+    if (req->n_san) {
+        if (req->n_san > ES_PKI_SAN_MAX) {
+            rv = ES_ERR_ARG;
+            goto out;
+        }
+        memcpy(san, req->san, req->n_san * sizeof *san);
+        n_san = req->n_san;
+    }
+    issue_args a = {p,           &subject,         pub,       san,
+                    n_san,       req->seal_source, req->days, req->not_before,
+                    req->serial, req->serial_len};
+    /* Failures found in the request so far stay in lint: ca_issue adds the rest and refuses
+     * when there is any. */
+    rv = ca_issue(ca, &a, lint, out, serial);
+out:
+    es_buf_cleanup(&csr_der);
+    return rv;
+}
+
+/* --- revocation and CRLs --- */
+
+/* Lower-case hex without "0x" and ':' separators; 0 when it is not hex. */
+static int serial_normalise(const char *in, char out[SERIAL_HEX + 2])
+{
+    size_t k = 0;
+    if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X')) in += 2;
+    for (; *in; in++) {
+        char c = *in;
+        if (c == ':') continue;
+        if (c >= 'A' && c <= 'F') c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || k >= SERIAL_HEX) return 0;
+        out[k++] = c;
+    }
+    out[k] = 0;
+    if (k % 2) { /* "abc" is 0x0abc */
+        memmove(out + 1, out, k + 1);
+        out[0] = '0';
+        k++;
+    }
+    return k > 0;
+}
+
+es_err es_ca_revoke(es_ca *ca, const char *serial, int reason, es_time at)
+{
+    char hex[SERIAL_HEX + 2];
+    if (!ca || !serial || !es_pki_reason_name(reason)) return ES_ERR_ARG;
+    /* removeFromCRL belongs to delta CRLs, which this CA does not issue. */
+    if (reason == ES_REASON_REMOVE_FROM_CRL) return ES_ERR_ARG;
+    if (!serial_normalise(serial, hex)) return ES_ERR_ARG;
+    es_ca_entry *e = entry_find(ca, hex);
+    if (!e) return ES_ERR_NOT_FOUND;
+    if (e->status == ES_CA_REVOKED && e->reason != ES_REASON_CERTIFICATE_HOLD) return ES_ERR_EXISTS;
+    es_ca_entry saved = *e;
+    /* A certificate taken off hold keeps its revocation date. */
+    if (e->status != ES_CA_REVOKED) e->revoked_at = at == ES_TIME_NONE ? es_time_now() : at;
+    e->status = ES_CA_REVOKED;
+    e->reason = reason;
+    es_err rv = index_write(ca);
+    if (rv != ES_OK) *e = saved;
+    return rv;
+}
+
+es_err es_ca_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out)
+{
+    char path[CA_PATH_MAX], num[32];
+    es_pki_revoked *r = NULL;
+    size_t n = 0;
+    es_buf tmp, pem;
+    es_err rv = ES_OK;
+    if (!ca || !out || days < 0) return ES_ERR_ARG;
+    if (!ca->signer) return ES_ERR_LOGIN;
+    es_buf_init(&tmp, 64);
+    es_buf_init(&pem, 2 * ES_PKI_MAX_CRL);
+    for (size_t i = 0; i < ca->n; i++) n += ca->entries[i].status == ES_CA_REVOKED;
+    if (n && !(r = calloc(n, sizeof *r))) return ES_ERR_NOMEM;
+    n = 0;
+    /* Every revoked certificate stays listed, expired or not: seals made and documents
+     * signed long ago are still verified against it. */
+    for (size_t i = 0; i < ca->n && rv == ES_OK; i++) {
+        const es_ca_entry *e = &ca->entries[i];
+        if (e->status != ES_CA_REVOKED) continue;
+        tmp.len = 0;
+        if ((rv = es_hex_decode(e->serial, strlen(e->serial), &tmp)) != ES_OK) break;
+        if (tmp.len > ES_PKI_SERIAL_MAX + 1 || tmp.len == 0) {
+            rv = ES_ERR_CONFIG;
+            break;
+        }
+        size_t skip = tmp.len > ES_PKI_SERIAL_MAX ? 1 : 0;
+        memcpy(r[n].serial, tmp.p + skip, tmp.len - skip);
+        r[n].serial_len = tmp.len - skip;
+        r[n].when = e->revoked_at;
+        r[n].reason = e->reason;
+        n++;
+    }
+    if (rv != ES_OK) goto out;
+    /* The number is spent before the CRL exists: CRL numbers only ever grow (RFC 5280
+     * 5.2.3), even when signing fails after this point. */
+    uint64_t number = ca->crl_number;
+    snprintf(num, sizeof num, "%llu\n", (unsigned long long)(number + 1));
+    if ((rv = path_of(ca->dir, "crlnumber", path)) != ES_OK ||
+        (rv = es_file_write_mode(path, num, strlen(num), 0644)) != ES_OK)
+        goto out;
+    ca->crl_number = number + 1;
+    es_pki_tbs_crl t;
+    memset(&t, 0, sizeof t);
+    t.issuer = ca->ci.subject;
+    memcpy(t.issuer_key_id, ca->key_id, ca->key_id_len);
+    t.issuer_key_id_len = ca->key_id_len;
+    t.this_update = es_time_now();
+    t.next_update = t.this_update + (es_time)(days ? days : ca->cfg.crl_days) * DAY;
+    t.crl_number = number;
+    t.revoked = r;
+    t.n_revoked = n;
+    t.sm2_id = sm2_id ? sm2_id : ca->cfg.crl_sm2_id;
+    size_t start = out->len;
+    if ((rv = es_pki_crl_make(&t, ca->signer, out)) != ES_OK) goto out;
+    es_slice der = es_slice_make(out->p + start, out->len - start);
+    if ((rv = es_pki_pem_encode("X509 CRL", der, &pem)) != ES_OK ||
+        (rv = path_of(ca->dir, "crl.pem", path)) != ES_OK ||
+        (rv = es_file_write_mode(path, pem.p, pem.len, 0644)) != ES_OK)
+        out->len = start;
+out:
+    free(r);
+    es_buf_cleanup(&tmp);
+    es_buf_cleanup(&pem);
+    return rv;
+}
+
+/* --- init --- */
+
+/* A soft key reference with a relative directory is made absolute, so that the CA works from
+ * any working directory. */
+static es_err canonical_ref(const char *ref, char *out, size_t outlen)
+{
+    es_keyref r;
+    es_err rv = es_keyref_parse(ref, &r);
+    if (rv != ES_OK) return rv;
+    if (r.kind == ES_KEYDEV_SOFT && r.path[0] != '/') {
+        char cwd[ES_KEYREF_MAX_PATH], abs[ES_KEYREF_MAX_PATH];
+        if (!getcwd(cwd, sizeof cwd)) return ES_ERR_IO;
+        int n = snprintf(abs, sizeof abs, "%s/%s", cwd, r.path);
+        if (n < 0 || (size_t)n >= sizeof abs) return ES_ERR_LIMIT;
+        memcpy(r.path, abs, (size_t)n + 1);
+    }
+    es_keyref_format(&r, out, outlen);
+    return ES_OK;
+}
+
+static es_err generate_key(const char *ref, const es_secret_src *pin)
+{
+    es_keyref r;
+    es_keydev *dev = NULL;
+    uint8_t pub[ES_SM2_PUB_LEN];
+    es_err rv = es_keyref_parse(ref, &r);
+    if (rv != ES_OK) return rv;
+    if (r.kind == ES_KEYDEV_SOFT && mkdir(r.path, 0700) != 0 && errno != EEXIST) return ES_ERR_IO;
+    if ((rv = es_keydev_open(&r, &dev)) != ES_OK) return rv;
+    rv = es_keydev_generate(dev, &r, pin, pub);
+    es_keydev_close(dev);
+    return rv;
+}
+
+static es_err write_text(const char *dir, const char *name, const void *p, size_t len)
+{
+    char path[CA_PATH_MAX];
+    es_err rv = path_of(dir, name, path);
+    return rv == ES_OK ? es_file_write_mode(path, p, len, 0644) : rv;
+}
+
+es_err es_ca_init(const es_ca_init_params *p, es_pki_lint *lint)
+{
+    es_pki_lint local;
+    char path[CA_PATH_MAX];
+    es_profiles profiles;
+    ca_config cfg;
+    es_signer *signer = NULL;
+    es_buf der, pem, subj;
+    es_err rv;
+    if (!lint) lint = &local;
+    lint->n = 0;
+    if (!p || !p->dir || !p->key_ref || !p->subject) return ES_ERR_ARG;
+    if (strlen(p->dir) >= CA_PATH_MAX - 64) return ES_ERR_LIMIT;
+    if ((rv = path_of(p->dir, "config", path)) != ES_OK) return rv;
+    if (exists(path)) return ES_ERR_EXISTS;
+    es_buf_init(&der, ES_MAX_CERT_DER);
+    es_buf_init(&pem, ES_MAX_CERT_DER * 32);
+    es_buf_init(&subj, 16384);
+
+    es_slice text = p->profiles.len ? p->profiles : es_pki_profiles_builtin();
+    char why[256];
+    if ((rv = es_pki_profiles_parse(text, &profiles, why, sizeof why)) != ES_OK) {
+        pki_lint_add(lint, "profiles: %s", why);
+        goto out;
+    }
+    const char *pname = p->profile ? p->profile : p->parent ? "intermediate" : "root";
+    const es_profile *prof =
+        es_pki_profile_find(p->parent ? &p->parent->profiles : &profiles, pname);
+    if (!prof) {
+        pki_lint_add(lint, "profile: no [%s] in the %s profiles", pname,
+                     p->parent ? "issuing CA's" : "new CA's");
+        rv = ES_ERR_NOT_FOUND;
+        goto out;
+    }
+    if (!prof->is_ca) {
+        pki_lint_add(lint, "profile: [%s] is not a CA profile (ca = yes)", pname);
+        rv = ES_ERR_LINT;
+        goto out;
+    }
+
+    if (mkdir(p->dir, 0700) != 0 && errno != EEXIST) {
+        rv = ES_ERR_IO;
+        goto out;
+    }
+    if ((rv = path_of(p->dir, "certs", path)) != ES_OK) goto out;
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        rv = ES_ERR_IO;
+        goto out;
+    }
+    if (p->generate_key && (rv = generate_key(p->key_ref, p->pin)) != ES_OK) goto out;
+    memset(&cfg, 0, sizeof cfg);
+    if ((rv = canonical_ref(p->key_ref, cfg.key_ref, sizeof cfg.key_ref)) != ES_OK) goto out;
+    if ((rv = es_keydev_signer(cfg.key_ref, p->pin, &signer)) != ES_OK) goto out;
+
+    if (p->parent) {
+        /* An intermediate: the parent issues (and records) it under its own profile. */
+        issue_args a = {prof,    p->subject,   signer->pub, NULL, 0, ES_SEAL_SOURCE_NONE,
+                        p->days, ES_TIME_NONE, NULL,        0};
+        if ((rv = ca_issue(p->parent, &a, lint, &der, NULL)) != ES_OK) goto out;
+    } else {
+        es_pki_tbs t;
+        memset(&t, 0, sizeof t);
+        if ((rv = es_pki_name_to_der(p->subject, &subj)) != ES_OK) goto out;
+        t.profile = prof;
+        t.subject = p->subject;
+        t.issuer = es_slice_make(subj.p, subj.len);
+        memcpy(t.pub, signer->pub, ES_SM2_PUB_LEN);
+        if ((rv = es_pki_key_id(signer->pub, t.issuer_key_id)) != ES_OK) goto out;
+        t.issuer_key_id_len = ES_PKI_KEY_ID_LEN;
+        t.not_before = es_time_now();
+        t.not_after = t.not_before + (es_time)(p->days ? p->days : prof->days) * DAY;
+        if ((rv = random_serial(t.serial)) != ES_OK) goto out;
+        t.serial_len = ES_PKI_SERIAL_LEN;
+        pki_lint_in in = {prof, &t, NULL, 1, t.not_before, 0};
+        pki_lint(&in, lint);
+        if (lint->n) {
+            rv = ES_ERR_LINT;
+            goto out;
+        }
+        if ((rv = es_pki_cert_make(&t, signer, &der)) != ES_OK) goto out;
+        es_pki_cert made;
+        if (es_pki_cert_parse(es_slice_make(der.p, der.len), &made) != ES_OK ||
+            es_pki_cert_verify(&made, signer->pub) != ES_OK) {
+            rv = ES_ERR_SIGNER;
+            goto out;
+        }
+    }
+
+    if ((rv = es_pki_pem_encode("CERTIFICATE", es_slice_make(der.p, der.len), &pem)) != ES_OK ||
+        (rv = write_text(p->dir, "ca.crt", pem.p, pem.len)) != ES_OK)
+        goto out;
+    if (p->parent) {
+        /* The issuers, nearest first: the parent's certificate, then its own chain. */
+        pem.len = 0;
+        if ((rv = es_pki_pem_encode("CERTIFICATE", es_ca_cert(p->parent), &pem)) != ES_OK ||
+            (rv = es_buf_append(&pem, p->parent->chain.p, p->parent->chain.len)) != ES_OK ||
+            (rv = write_text(p->dir, "chain.crt", pem.p, pem.len)) != ES_OK)
+            goto out;
+    }
+    if ((rv = write_text(p->dir, "profiles.conf", text.p, text.len)) != ES_OK ||
+        (rv = write_text(p->dir, "index.txt", index_header, strlen(index_header))) != ES_OK ||
+        (rv = write_text(p->dir, "crlnumber", "1\n", 2)) != ES_OK)
+        goto out;
+    cfg.crl_days = p->crl_days ? p->crl_days : 7;
+    snprintf(cfg.crl_url, sizeof cfg.crl_url, "%s", p->crl_url ? p->crl_url : "");
+    snprintf(cfg.crl_sm2_id, sizeof cfg.crl_sm2_id, "%s", ES_SM2_DEFAULT_ID);
+    /* Last: a directory with a config is a CA. */
+    rv = config_write(p->dir, &cfg);
+out:
+    es_signer_free(signer);
+    es_buf_cleanup(&der);
+    es_buf_cleanup(&pem);
+    es_buf_cleanup(&subj);
+    return rv;
+}

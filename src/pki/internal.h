@@ -1,0 +1,76 @@
+/* Private to pki: DER helpers shared by certificates, requests and CRLs, the INI reader, and
+ * the name tables of key usages. */
+#ifndef ESEAL_PKI_INTERNAL_H
+#define ESEAL_PKI_INTERNAL_H
+
+#include "eseal/der.h"
+#include "eseal/pki.h"
+
+/* Content octets of ES_OID_SEAL_SOURCE: its 128-bit UUID arc does not fit es_oid_from_text's
+ * 64-bit arcs, so it is kept encoded (computed once from the dotted form in pki.h). */
+extern const uint8_t es_pki_oid_seal_source[22];
+
+/* The profiles file embedded at build time (cmake/pki.cmake, from etc/profiles.conf). */
+extern const unsigned char es_pki_profiles_text[];
+extern const size_t es_pki_profiles_text_len;
+
+/* AlgorithmIdentifier SEQUENCE { 1.2.156.10197.1.501 } (no parameters, as OpenSSL writes). */
+void pki_w_sig_alg(es_der_w *w);
+/* UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5). */
+void pki_w_time(es_der_w *w, es_time t);
+/* Extension SEQUENCE { extnID, critical (only when TRUE), extnValue OCTET STRING { ... } }:
+ * begin writes up to the opened OCTET STRING, end closes both. oid_der: content octets. */
+void pki_w_ext_begin(es_der_w *w, const uint8_t *oid_der, size_t oid_len, int critical);
+void pki_w_ext_begin_text(es_der_w *w, const char *oid, int critical);
+void pki_w_ext_end(es_der_w *w);
+/* IP text to octets (4 or 16); 0 when it is neither form. */
+size_t pki_ip_parse(const char *s, uint8_t out[16]);
+/* GeneralName of a SAN entry ([1] [2] [6] IA5String, [7] 4 or 16 octets). */
+es_err pki_w_general_name(es_der_w *w, const es_pki_san *s) ES_MUST_CHECK;
+/* The signature over tbs with the signer's key and id (NULL: default), as a BIT STRING
+ * holding DER SEQUENCE{r, s}, followed by nothing: caller wraps. */
+es_err pki_sign_bits(es_der_w *w, es_signer *signer, const char *id, es_slice tbs) ES_MUST_CHECK;
+/* Verifies sig (DER SEQUENCE{r,s} or raw r||s) over msg with pub and id. */
+es_err pki_verify(const uint8_t pub[ES_SM2_PUB_LEN], const char *id, es_slice msg,
+                  es_slice sig) ES_MUST_CHECK;
+/* 1 when oid (content octets) equals the dotted text. */
+int pki_oid_is(es_slice oid, const char *dotted);
+/* Reads SubjectPublicKeyInfo from a cursor; ES_ERR_KEY when it is not SM2. */
+es_err pki_read_spki(es_der *d, uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+
+/* Key usage and extended key usage names ("digitalSignature", "serverAuth"). */
+unsigned pki_ku_from_name(const char *name);  /* 0 when unknown */
+unsigned pki_eku_from_name(const char *name); /* 0 when unknown */
+const char *pki_eku_oid(unsigned bit);        /* dotted OID of one ES_EKU_* bit */
+/* Appends "digitalSignature, nonRepudiation" for a mask. */
+es_err pki_ku_print(unsigned ku, es_buf *out) ES_MUST_CHECK;
+
+/* A tiny INI reader: "[section]", "key = value", comments starting with '#' or ';' on their
+ * own line, blank lines. Values are trimmed; no quoting, no continuation lines. cb returns
+ * ES_OK to go on; anything else stops the parse with its why. */
+typedef es_err (*pki_ini_cb)(void *ctx, const char *section, const char *key, const char *value,
+                             char *why, size_t whylen);
+es_err pki_ini_parse(es_slice text, pki_ini_cb cb, void *ctx, char *why,
+                     size_t whylen) ES_MUST_CHECK;
+
+/* Adds a lint message (printf-style); drops messages past ES_PKI_LINT_MAX but counts them in
+ * the last one. */
+void pki_lint_add(es_pki_lint *l, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Everything lint looks at. */
+typedef struct pki_lint_in {
+    const es_profile *profile;
+    const es_pki_tbs *tbs;
+    const es_pki_cert *issuer; /* NULL for a self-signed certificate */
+    int self_signed;
+    es_time now;
+    int serial_taken; /* the serial is in the index already */
+} pki_lint_in;
+/* Runs every rule of docs/ca.md, adding one message per failure. */
+void pki_lint(const pki_lint_in *in, es_pki_lint *l);
+
+#endif
