@@ -240,14 +240,18 @@ int main(void)
        "trust the test root");
     es_buf_cleanup(&root);
 
-    backend bs[4] = {{.name = "memory"}, {.name = "soft"}, {.name = "sdf"}, {.name = "skf"}};
+    /* The last: the maker's key on a crypto card, the signer's on a USBKey (issue 5). */
+    backend bs[5] = {{.name = "memory"}, {.name = "soft"}, {.name = "sdf"}, {.name = "skf"},
+                     {.name = "maker sdf + signer skf"}};
     snprintf(bs[1].maker, sizeof bs[1].maker, "soft:%s#maker", soft_dir);
     snprintf(bs[1].signer, sizeof bs[1].signer, "soft:%s#signer", soft_dir);
     snprintf(bs[2].maker, sizeof bs[2].maker, "sdf:%s#1", sdf);
     snprintf(bs[2].signer, sizeof bs[2].signer, "sdf:%s#2", sdf);
     snprintf(bs[3].maker, sizeof bs[3].maker, "skf:%s#TOKEN1/SEAL/MAKER", skf);
     snprintf(bs[3].signer, sizeof bs[3].signer, "skf:%s#TOKEN1/SEAL/SIGNER", skf);
-    for (int i = 0; i < 4; i++) run(&bs[i], trust);
+    snprintf(bs[4].maker, sizeof bs[4].maker, "%s", bs[2].maker);
+    snprintf(bs[4].signer, sizeof bs[4].signer, "%s", bs[3].signer);
+    for (int i = 0; i < 5; i++) run(&bs[i], trust);
     es_trust_free(trust);
 
     char cmd[512];
