@@ -555,7 +555,7 @@ static es_err ca_issue(es_ca *ca, const issue_args *a, es_pki_lint *lint, es_buf
     memset(&e, 0, sizeof e);
     /* Lint allowed at most 20 content octets: 40 hex digits. */
     serial_hex(t.serial, t.serial_len, hex);
-    snprintf(e.serial, sizeof e.serial, "%s", hex);
+    snprintf(e.serial, sizeof e.serial, "%.40s", hex); /* at most 40: see above */
     e.status = ES_CA_VALID;
     e.not_after = t.not_after;
     e.revoked_at = ES_TIME_NONE;
