@@ -258,6 +258,11 @@ int cli_hash_file(const char *path, uint8_t out[ES_SM3_LEN], es_buf *keep)
     return ret;
 }
 
+void cli_out(const void *p, size_t len)
+{
+    if (len) fwrite(p, 1, len, stdout); /* an empty buffer's p may be NULL */
+}
+
 int cli_report(es_report *rep, int json)
 {
     es_buf out;
@@ -268,7 +273,7 @@ int cli_report(es_report *rep, int json)
         es_buf_cleanup(&out);
         return cli_error("cannot render the report: %s", es_err_str(rv));
     }
-    fwrite(out.p, 1, out.len, stdout);
+    cli_out(out.p, out.len);
     es_buf_cleanup(&out);
     switch (rep->indication) {
     case ES_PASSED:

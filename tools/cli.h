@@ -51,6 +51,8 @@ int cli_hash_file(const char *path, uint8_t out[ES_SM3_LEN], es_buf *keep);
 int cli_report(es_report *rep, int json);
 /* Writes bytes to a path atomically, or reports why it could not. */
 int cli_write(const char *path, const void *p, size_t len);
+/* Writes bytes to standard output (nothing for len 0, whatever p is). */
+void cli_out(const void *p, size_t len);
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
@@ -63,6 +65,7 @@ int cmd_seal(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_ofd(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_token(int, char **);
 int cmd_ca(int argc, char **argv);

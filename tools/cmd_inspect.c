@@ -32,7 +32,7 @@ static int print_cert(es_slice der, int json)
                                "\"key\":\"%s\",\"ca\":%s}\n",
                                ci.serial, a, b, ci.is_sm2 ? "SM2" : "other",
                                ci.is_ca ? "true" : "false");
-        if (rv == ES_OK) fwrite(o.p, 1, o.len, stdout);
+        if (rv == ES_OK) cli_out(o.p, o.len);
         es_buf_cleanup(&o);
     } else {
         printf("kind                         certificate\n"
@@ -113,7 +113,7 @@ int cmd_inspect(int argc, char **argv)
         ret = cli_error("%s: not a seal, signature, certificate or SignedData", file);
     }
     if (rv != ES_OK) ret = cli_error("%s: %s", file, es_err_str(rv));
-    else fwrite(out.p, 1, out.len, stdout);
+    else cli_out(out.p, out.len);
     es_buf_cleanup(&out);
     es_buf_cleanup(&der);
     es_buf_cleanup(&b);

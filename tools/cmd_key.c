@@ -35,7 +35,7 @@ static int print_pub(const uint8_t pub[ES_SM2_PUB_LEN], const char *out)
     int ret = EXIT_USAGE;
     if (es_sm2_pub_spki(pub, &der) == ES_OK &&
         es_pem_encode("PUBLIC KEY", der.p, der.len, &pem) == ES_OK)
-        ret = out ? cli_write(out, pem.p, pem.len) : (fwrite(pem.p, 1, pem.len, stdout), 0);
+        ret = out ? cli_write(out, pem.p, pem.len) : (cli_out(pem.p, pem.len), 0);
     else
         cli_error("cannot encode the public key");
     es_buf_cleanup(&der);
@@ -105,7 +105,7 @@ int cmd_key(int argc, char **argv)
         es_buf b;
         es_buf_init(&b, 1 << 20);
         if ((rv = es_keydev_list(dev, &b)) == ES_OK) {
-            fwrite(b.p, 1, b.len, stdout);
+            cli_out(b.p, b.len);
             ret = 0;
         } else {
             ret = cli_keydev_error(refs, rv, -1);
@@ -134,7 +134,7 @@ int cmd_key(int argc, char **argv)
                 ret = rv == ES_OK ? 0 : cli_keydev_error(refs, rv, retries);
             }
         } else if ((rv = es_keydev_get_cert(dev, &ref, &b)) == ES_OK) {
-            ret = out ? cli_write(out, b.p, b.len) : (fwrite(b.p, 1, b.len, stdout), 0);
+            ret = out ? cli_write(out, b.p, b.len) : (cli_out(b.p, b.len), 0);
         } else {
             ret = cli_keydev_error(refs, rv, -1);
         }

@@ -190,7 +190,7 @@ static int seal_show(int argc, char **argv)
     if (load_seal(file, &b, &s)) return EXIT_USAGE;
     es_buf_init(&out, ES_MAX_REPORT);
     es_err rv = json ? es_seal_print_json(&s, &out) : es_seal_print(&s, &out);
-    if (rv == ES_OK) fwrite(out.p, 1, out.len, stdout);
+    if (rv == ES_OK) cli_out(out.p, out.len);
     es_buf_cleanup(&out);
     es_buf_cleanup(&b);
     return rv == ES_OK ? 0 : cli_error("cannot print: %s", es_err_str(rv));

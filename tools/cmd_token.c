@@ -265,7 +265,7 @@ static int print_pem(const char *label, const uint8_t *der, size_t len, const ch
     es_buf pem;
     es_buf_init(&pem, 4 * ES_MAX_CERT_DER);
     int ret = es_pem_encode(label, der, len, &pem) == ES_OK
-                  ? (out ? cli_write(out, pem.p, pem.len) : (fwrite(pem.p, 1, pem.len, stdout), 0))
+                  ? (out ? cli_write(out, pem.p, pem.len) : (cli_out(pem.p, pem.len), 0))
                   : cli_error("cannot encode %s", label);
     es_buf_cleanup(&pem);
     return ret;
@@ -566,7 +566,7 @@ static int list_device(const opts *o, const es_keyref *r)
     es_err rv = es_token_open(r, &t);
     if (rv != ES_OK) return fail(o->ref, rv, -1);
     es_buf_init(&b, 1 << 20);
-    if ((rv = es_token_list(t, 1, &b)) == ES_OK) fwrite(b.p, 1, b.len, stdout);
+    if ((rv = es_token_list(t, 1, &b)) == ES_OK) cli_out(b.p, b.len);
     es_buf_cleanup(&b);
     es_token_close(t);
     return rv == ES_OK ? 0 : fail(o->ref, rv, -1);
