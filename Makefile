@@ -6,7 +6,7 @@ WERROR     ?= OFF
 FUZZ_SECONDS ?= 60
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all build deps check check-asan run demo fuzz bench format clean help
+.PHONY: all build deps check check-asan run demo fuzz bench bench-ofd format clean help
 
 all: build
 
@@ -16,7 +16,8 @@ help:
 	@echo "make check      install missing Debian packages, build, run every test"
 	@echo "make check-asan the tests under AddressSanitizer + UBSan ($(ASAN_BUILD)/)"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
-	@echo "make bench      benchmark programs (figures, not tests)"
+	@echo "make bench      benchmark programs (figures, not tests): seal, key devices, CA"
+	@echo "make bench-ofd  sign and verify a generated 200 MB OFD"
 	@echo "make format     clang-format the C sources"
 
 deps:
@@ -47,6 +48,12 @@ fuzz: deps
 
 bench: build
 	$(BUILD)/bench_seal
+	$(BUILD)/bench_keydev
+	$(BUILD)/bench_ca
+
+# Generates a 200 MB OFD in a temporary directory: minutes, and 400 MB of disk.
+bench-ofd: build
+	$(BUILD)/bench_ofd
 
 format:
 	clang-format -i include/eseal/*.h src/*/*.c src/*/*.h tools/*.c tools/*.h tests/*.c tests/*.h \

@@ -11,6 +11,7 @@ static const cli_cmd cmds[] = {
     {"token", cmd_token, "USBKeys (GB/T 35291 SKF): applications, PINs, key import, certificates"},
     {"ca", cmd_ca, "certification authority: init, issue, revoke, crl, list (docs/ca.md)"},
     {"key", cmd_key, "generate and use keys in key devices (soft, SDF, SKF)"},
+    {"ofd", cmd_ofd, "sign, verify and show OFD documents (GB/T 33190), extract their seals"},
     {"inspect", cmd_inspect, "recognise a seal, signature, certificate or SignedData and print it"},
 };
 

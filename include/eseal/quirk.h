@@ -44,13 +44,13 @@ enum {
     ES_QUIRK_DER_BOOLEAN,          /* BOOLEAN TRUE encoded other than 0xFF */
     /* OFD packages (GB/T 33190; docs/ofd.md) */
     ES_QUIRK_OFD_PATH_SLASHES,     /* a path with doubled slashes or backslashes */
-    ES_QUIRK_OFD_PATH_ROOT,        /* a relative path that resolves only against the package root */
+    ES_QUIRK_OFD_PATH_ROOT,        /* a relative path found only against the package root */
     ES_QUIRK_OFD_PATH_CASE,        /* a path that names a file only when case is ignored */
-    ES_QUIRK_OFD_CHECK_METHOD,     /* CheckMethod other than the SM3 OID ("SM3", "sm3", absent) */
-    ES_QUIRK_OFD_NAMESPACE,        /* elements outside the namespace http://www.ofdspec.org/2016 */
+    ES_QUIRK_OFD_CHECK_METHOD,     /* CheckMethod other than the SM3 OID ("SM3", "sm3", none) */
+    ES_QUIRK_OFD_NAMESPACE,        /* elements outside http://www.ofdspec.org/2016 */
     ES_QUIRK_OFD_ELEMENT_ORDER,    /* Signature.xml elements in another order than the XSD's */
-    ES_QUIRK_OFD_PROVIDER_ELEMENTS, /* Provider with child elements instead of attributes */
-    ES_QUIRK_OFD_COVERS_LIST,      /* the signature covers the signature list (Signatures.xml) */
+    ES_QUIRK_OFD_PROVIDER_CHILD,   /* Provider with child elements instead of attributes */
+    ES_QUIRK_OFD_COVERS_LIST,      /* the signature covers the signature list */
     ES_QUIRK_OFD_SEAL_FILE,        /* Seal.esl differs from the seal inside the signature */
     ES_QUIRK_COUNT
 };

@@ -112,8 +112,8 @@ static const struct {
                                 "OFD elements outside the namespace http://www.ofdspec.org/2016"},
     [ES_QUIRK_OFD_ELEMENT_ORDER] = {"ofd_element_order",
                                     "Signature.xml elements in another order than the XSD's"},
-    [ES_QUIRK_OFD_PROVIDER_ELEMENTS] = {"ofd_provider_elements",
-                                        "Provider with child elements instead of attributes"},
+    [ES_QUIRK_OFD_PROVIDER_CHILD] = {"ofd_provider_elements",
+                                     "Provider with child elements instead of attributes"},
     [ES_QUIRK_OFD_COVERS_LIST] = {"ofd_covers_list",
                                   "the signature covers the signature list, which every later "
                                   "signature changes"},
