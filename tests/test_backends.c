@@ -137,17 +137,26 @@ static void run(const backend *b, const es_trust *trust)
     es_buf_init(&sig, 1 << 20);
     es_slice certs[1] = {es_slice_make(scert.p, scert.len)};
     es_time now = es_time_now();
-    es_seal_params p = {.es_id = "37030000009999", .type = 1, .name = "后端测试章",
-                        .signer_certs = certs, .n_signer_certs = 1, .create_date = ES_TIME_NONE,
-                        .valid_start = now - 3600, .valid_end = now + 86400,
-                        .picture = es_slice_make(img.p, img.len), .width_mm = 40,
-                        .height_mm = 40, .maker_cert = es_slice_make(mcert.p, mcert.len)};
+    es_seal_params p = {.es_id = "37030000009999",
+                        .type = 1,
+                        .name = "后端测试章",
+                        .signer_certs = certs,
+                        .n_signer_certs = 1,
+                        .create_date = ES_TIME_NONE,
+                        .valid_start = now - 3600,
+                        .valid_end = now + 86400,
+                        .picture = es_slice_make(img.p, img.len),
+                        .width_mm = 40,
+                        .height_mm = 40,
+                        .maker_cert = es_slice_make(mcert.p, mcert.len)};
     ok(es_seal_make(&p, maker, &seal) == ES_OK, "%s: make a seal", b->name);
 
     uint8_t h[32], other_h[32];
     ok(es_sm3("contract", 8, h) == ES_OK && es_sm3("contracT", 8, other_h) == ES_OK, "hashes");
-    es_sign_params sp = {.seal = es_slice_make(seal.p, seal.len), .time = ES_TIME_NONE,
-                         .data_hash = h, .property_info = "contract.txt",
+    es_sign_params sp = {.seal = es_slice_make(seal.p, seal.len),
+                         .time = ES_TIME_NONE,
+                         .data_hash = h,
+                         .property_info = "contract.txt",
                          .signer_cert = es_slice_make(scert.p, scert.len)};
     ok(es_signature_make(&sp, signer, &sig) == ES_OK, "%s: sign", b->name);
 
@@ -241,7 +250,10 @@ int main(void)
     es_buf_cleanup(&root);
 
     /* The last: the maker's key on a crypto card, the signer's on a USBKey (issue 5). */
-    backend bs[5] = {{.name = "memory"}, {.name = "soft"}, {.name = "sdf"}, {.name = "skf"},
+    backend bs[5] = {{.name = "memory"},
+                     {.name = "soft"},
+                     {.name = "sdf"},
+                     {.name = "skf"},
                      {.name = "maker sdf + signer skf"}};
     snprintf(bs[1].maker, sizeof bs[1].maker, "soft:%s#maker", soft_dir);
     snprintf(bs[1].signer, sizeof bs[1].signer, "soft:%s#signer", soft_dir);

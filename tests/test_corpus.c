@@ -10,10 +10,8 @@ static const struct {
     const char *words;
     const char *quirk;
 } note_quirks[] = {
-    {"sign octet", "integer_no_sign_octet"},
-    {"raw 64-byte", "raw_signature"},
-    {"BER indefinite", "ber_indefinite"},
-    {"zero-padded", "integer_padded"},
+    {"sign octet", "integer_no_sign_octet"}, {"raw 64-byte", "raw_signature"},
+    {"BER indefinite", "ber_indefinite"},    {"zero-padded", "integer_padded"},
     {"unused-bits", "unused_bits"},
 };
 

@@ -505,7 +505,8 @@ static void test_key_pem(void)
     es_buf_init(&der, ES_MAX_KEY_FILE);
     /* PBES2 with scrypt (memory-hard) and SM4-CBC, as the contract says. */
     static const uint8_t pbes2[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d};
-    static const uint8_t pbkdf2[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x04, 0x0b}; /* scrypt 1.3.6.1.4.1.11591.4.11 */
+    static const uint8_t pbkdf2[] = {0x2b, 0x06, 0x01, 0x04, 0x01,
+                                     0xda, 0x47, 0x04, 0x0b}; /* scrypt 1.3.6.1.4.1.11591.4.11 */
     static const uint8_t sm4cbc[] = {0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x68, 0x02};
     ok(pem_body(pem.p, pem.len, &der) && find(der.p, der.len, pbes2, sizeof pbes2) &&
            find(der.p, der.len, pbkdf2, sizeof pbkdf2) &&

@@ -47,11 +47,27 @@ static void test_keyref(void)
     ok(es_keyref_parse("soft:/tmp/a#b#key", &r) == ES_OK && strcmp(r.path, "/tmp/a#b") == 0 &&
            strcmp(r.name, "key") == 0,
        "the last # separates");
-    static const char *bad[] = {
-        NULL, "", "soft", "soft:", "soft:dir", "soft:#name", "soft:dir#", "soft:dir#../x",
-        "soft:dir#a/b", "soft:dir#.hidden", "sdf:lib#0", "sdf:lib#x", "sdf:lib#1x",
-        "sdf:lib#70000", "sdf:lib#-1", "skf:lib#a/b", "skf:lib#a/b/c/d", "skf:lib#a//c",
-        "skf:lib#a/b/", "pkcs11:lib#1", "SOFT:dir#k"};
+    static const char *bad[] = {NULL,
+                                "",
+                                "soft",
+                                "soft:",
+                                "soft:dir",
+                                "soft:#name",
+                                "soft:dir#",
+                                "soft:dir#../x",
+                                "soft:dir#a/b",
+                                "soft:dir#.hidden",
+                                "sdf:lib#0",
+                                "sdf:lib#x",
+                                "sdf:lib#1x",
+                                "sdf:lib#70000",
+                                "sdf:lib#-1",
+                                "skf:lib#a/b",
+                                "skf:lib#a/b/c/d",
+                                "skf:lib#a//c",
+                                "skf:lib#a/b/",
+                                "pkcs11:lib#1",
+                                "SOFT:dir#k"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ok(es_keyref_parse(bad[i], &r) == ES_ERR_KEYREF, "refused: %s", bad[i] ? bad[i] : "NULL");
     char longref[3000];
@@ -85,8 +101,7 @@ static void test_soft(const char *dir)
     ok(es_keydev_open(&ref, &d) == ES_OK, "open the store");
     if (!d) return;
     es_keydev_info info;
-    ok(es_keydev_info_get(d, &info) == ES_OK && strcmp(info.kind, "soft") == 0 &&
-           info.can_generate,
+    ok(es_keydev_info_get(d, &info) == ES_OK && strcmp(info.kind, "soft") == 0 && info.can_generate,
        "info");
     es_secret_src shortpass = pin("short");
     ok(es_keydev_generate(d, &ref, &shortpass, pub) == ES_ERR_PIN, "a short passphrase refused");
@@ -202,11 +217,18 @@ static void test_signer(const char *dir)
                es_cert_to_der(sc.p, sc.len, &sder) == ES_OK,
            "certificates");
         certs[0] = es_slice_make(sder.p, sder.len);
-        es_seal_params p = {
-            .es_id = "37030000009999", .type = 1, .name = "测试印章", .signer_certs = certs,
-            .n_signer_certs = 1, .create_date = ES_TIME_NONE, .valid_start = es_time_now() - 60,
-            .valid_end = es_time_now() + 86400, .picture = es_slice_make(img.p, img.len),
-            .width_mm = 40, .height_mm = 40, .maker_cert = es_slice_make(mder.p, mder.len)};
+        es_seal_params p = {.es_id = "37030000009999",
+                            .type = 1,
+                            .name = "测试印章",
+                            .signer_certs = certs,
+                            .n_signer_certs = 1,
+                            .create_date = ES_TIME_NONE,
+                            .valid_start = es_time_now() - 60,
+                            .valid_end = es_time_now() + 86400,
+                            .picture = es_slice_make(img.p, img.len),
+                            .width_mm = 40,
+                            .height_mm = 40,
+                            .maker_cert = es_slice_make(mder.p, mder.len)};
         ok(es_seal_make(&p, signer, &seal) == ES_OK, "seal made through the soft device");
         es_report rep;
         es_report_init(&rep);

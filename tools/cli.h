@@ -12,10 +12,10 @@
 #include "eseal/util.h"
 
 /* Exit statuses (README, docs/verification.md). */
-#define EXIT_PASSED 0
-#define EXIT_FAILED 1
+#define EXIT_PASSED        0
+#define EXIT_FAILED        1
 #define EXIT_INDETERMINATE 2
-#define EXIT_USAGE 3
+#define EXIT_USAGE         3
 
 typedef struct cli_cmd {
     const char *name;

@@ -52,13 +52,17 @@ int cmd_inspect(int argc, char **argv)
     const char *file = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = 1;
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(help, stdout);
             return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) return cli_error("unknown option %s", argv[i]);
-        else if (file) return cli_error("one file at a time");
-        else file = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return cli_error("unknown option %s", argv[i]);
+        else if (file)
+            return cli_error("one file at a time");
+        else
+            file = argv[i];
     }
     if (!file) {
         fputs(help, stderr);
@@ -112,8 +116,10 @@ int cmd_inspect(int argc, char **argv)
     default:
         ret = cli_error("%s: not a seal, signature, certificate or SignedData", file);
     }
-    if (rv != ES_OK) ret = cli_error("%s: %s", file, es_err_str(rv));
-    else cli_out(out.p, out.len);
+    if (rv != ES_OK)
+        ret = cli_error("%s: %s", file, es_err_str(rv));
+    else
+        cli_out(out.p, out.len);
     es_buf_cleanup(&out);
     es_buf_cleanup(&der);
     es_buf_cleanup(&b);

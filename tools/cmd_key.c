@@ -80,11 +80,13 @@ int cmd_key(int argc, char **argv)
 
     if (strcmp(sub, "gen") == 0) {
         /* A device key needs a login first (SKF user PIN); a soft key needs a new passphrase. */
-        if (ref.kind != ES_KEYDEV_SOFT && (rv = es_keydev_login(dev, &ref, &src, &retries)) != ES_OK)
+        if (ref.kind != ES_KEYDEV_SOFT &&
+            (rv = es_keydev_login(dev, &ref, &src, &retries)) != ES_OK)
             ret = cli_keydev_error(refs, rv, retries);
         else if ((rv = es_keydev_generate(dev, &ref, &src, pub)) == ES_ERR_UNSUPPORTED)
             ret = cli_error("%s: this device cannot generate and keep a key at a reference; "
-                            "use its own management tool", refs);
+                            "use its own management tool",
+                            refs);
         else if (rv == ES_ERR_PIN)
             ret = cli_error("a passphrase of 8 characters at least is needed (ESEAL_PIN or a "
                             "prompt)");
@@ -128,8 +130,7 @@ int cmd_key(int argc, char **argv)
         es_buf_init(&b, ES_MAX_CERT_DER);
         if (put) {
             if (cli_load_cert(put, &b) == 0) {
-                if (ref.kind != ES_KEYDEV_SOFT)
-                    rv = es_keydev_login(dev, &ref, &src, &retries);
+                if (ref.kind != ES_KEYDEV_SOFT) rv = es_keydev_login(dev, &ref, &src, &retries);
                 if (rv == ES_OK) rv = es_keydev_put_cert(dev, &ref, es_slice_make(b.p, b.len));
                 ret = rv == ES_OK ? 0 : cli_keydev_error(refs, rv, retries);
             }

@@ -25,16 +25,24 @@ static const char make_help[] =
 
 static int seal_make(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"maker-key", required_argument, 0, 'k'},  {"maker-cert", required_argument, 0, 'm'},
-        {"signer-cert", required_argument, 0, 's'}, {"name", required_argument, 0, 'n'},
-        {"es-id", required_argument, 0, 'i'},      {"type", required_argument, 0, 't'},
-        {"image", required_argument, 0, 'p'},      {"width", required_argument, 0, 'W'},
-        {"height", required_argument, 0, 'H'},     {"valid-from", required_argument, 0, 'f'},
-        {"valid-to", required_argument, 0, 'T'},   {"vid", required_argument, 0, 'v'},
-        {"created", required_argument, 0, 'c'},    {"image-type", required_argument, 0, 'y'},
-        {"output", required_argument, 0, 'o'},     {"id", required_argument, 0, 'I'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    static const struct option opts[] = {{"maker-key", required_argument, 0, 'k'},
+                                         {"maker-cert", required_argument, 0, 'm'},
+                                         {"signer-cert", required_argument, 0, 's'},
+                                         {"name", required_argument, 0, 'n'},
+                                         {"es-id", required_argument, 0, 'i'},
+                                         {"type", required_argument, 0, 't'},
+                                         {"image", required_argument, 0, 'p'},
+                                         {"width", required_argument, 0, 'W'},
+                                         {"height", required_argument, 0, 'H'},
+                                         {"valid-from", required_argument, 0, 'f'},
+                                         {"valid-to", required_argument, 0, 'T'},
+                                         {"vid", required_argument, 0, 'v'},
+                                         {"created", required_argument, 0, 'c'},
+                                         {"image-type", required_argument, 0, 'y'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"id", required_argument, 0, 'I'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *maker_key = NULL, *maker_cert = NULL, *image = NULL, *out = NULL;
     const char *signer_paths[ES_SEAL_MAX_CERTS];
     size_t n_signers = 0;
@@ -46,37 +54,78 @@ static int seal_make(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': maker_key = optarg; break;
-        case 'm': maker_cert = optarg; break;
+        case 'k':
+            maker_key = optarg;
+            break;
+        case 'm':
+            maker_cert = optarg;
+            break;
         case 's':
             if (n_signers == ES_SEAL_MAX_CERTS)
                 return cli_error("at most %d --signer-cert", ES_SEAL_MAX_CERTS);
             signer_paths[n_signers++] = optarg;
             break;
-        case 'n': p.name = optarg; break;
-        case 'i': p.es_id = optarg; break;
-        case 't': if (cli_long("--type", optarg, &p.type)) return EXIT_USAGE; break;
-        case 'p': image = optarg; break;
-        case 'W': if (cli_long("--width", optarg, &p.width_mm)) return EXIT_USAGE; break;
-        case 'H': if (cli_long("--height", optarg, &p.height_mm)) return EXIT_USAGE; break;
-        case 'f': if (cli_time("--valid-from", optarg, &p.valid_start)) return EXIT_USAGE; break;
-        case 'T': if (cli_time("--valid-to", optarg, &p.valid_end)) return EXIT_USAGE; break;
-        case 'c': if (cli_time("--created", optarg, &p.create_date)) return EXIT_USAGE; break;
-        case 'v': p.vid = optarg; break;
-        case 'y': p.picture_type = optarg; break;
-        case 'I': p.sm2_id = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(make_help, stdout); return 0;
-        default: fputs(make_help, stderr); return EXIT_USAGE;
+        case 'n':
+            p.name = optarg;
+            break;
+        case 'i':
+            p.es_id = optarg;
+            break;
+        case 't':
+            if (cli_long("--type", optarg, &p.type)) return EXIT_USAGE;
+            break;
+        case 'p':
+            image = optarg;
+            break;
+        case 'W':
+            if (cli_long("--width", optarg, &p.width_mm)) return EXIT_USAGE;
+            break;
+        case 'H':
+            if (cli_long("--height", optarg, &p.height_mm)) return EXIT_USAGE;
+            break;
+        case 'f':
+            if (cli_time("--valid-from", optarg, &p.valid_start)) return EXIT_USAGE;
+            break;
+        case 'T':
+            if (cli_time("--valid-to", optarg, &p.valid_end)) return EXIT_USAGE;
+            break;
+        case 'c':
+            if (cli_time("--created", optarg, &p.create_date)) return EXIT_USAGE;
+            break;
+        case 'v':
+            p.vid = optarg;
+            break;
+        case 'y':
+            p.picture_type = optarg;
+            break;
+        case 'I':
+            p.sm2_id = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(make_help, stdout);
+            return 0;
+        default:
+            fputs(make_help, stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind != argc) return cli_error("unexpected argument '%s'", argv[optind]);
-    const char *missing = !maker_key ? "--maker-key" : !maker_cert ? "--maker-cert"
-                          : !n_signers ? "--signer-cert" : !p.name ? "--name"
-                          : !p.es_id ? "--es-id" : p.type < 0 ? "--type" : !image ? "--image"
-                          : !p.width_mm ? "--width" : !p.height_mm ? "--height"
+    const char *missing = !maker_key                      ? "--maker-key"
+                          : !maker_cert                   ? "--maker-cert"
+                          : !n_signers                    ? "--signer-cert"
+                          : !p.name                       ? "--name"
+                          : !p.es_id                      ? "--es-id"
+                          : p.type < 0                    ? "--type"
+                          : !image                        ? "--image"
+                          : !p.width_mm                   ? "--width"
+                          : !p.height_mm                  ? "--height"
                           : p.valid_start == ES_TIME_NONE ? "--valid-from"
-                          : p.valid_end == ES_TIME_NONE ? "--valid-to" : !out ? "-o" : NULL;
+                          : p.valid_end == ES_TIME_NONE   ? "--valid-to"
+                          : !out                          ? "-o"
+                                                          : NULL;
     if (missing) {
         fputs(make_help, stderr);
         return cli_error("missing %s", missing);
@@ -173,13 +222,17 @@ static int seal_show(int argc, char **argv)
     int json = 0;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = 1;
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(show_help, stdout);
             return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) return cli_error("unknown option %s", argv[i]);
-        else if (file) return cli_error("one file at a time");
-        else file = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return cli_error("unknown option %s", argv[i]);
+        else if (file)
+            return cli_error("one file at a time");
+        else
+            file = argv[i];
     }
     if (!file) {
         fputs(show_help, stderr);
@@ -199,11 +252,13 @@ static int seal_show(int argc, char **argv)
 int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,
                     es_trust **trust, es_verify_opts *o, const char **data)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'}, {"trust", required_argument, 0, 't'},
-        {"at", required_argument, 0, 'a'}, {"id", required_argument, 0, 'i'},
-        {"data", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"trust", required_argument, 0, 't'},
+                                         {"at", required_argument, 0, 'a'},
+                                         {"id", required_argument, 0, 'i'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c;
     memset(o, 0, sizeof *o);
     o->now = ES_TIME_NONE;
@@ -213,19 +268,29 @@ int cli_verify_opts(int argc, char **argv, const char *help, const char **file, 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': *json = 1; break;
+        case 'j':
+            *json = 1;
+            break;
         case 't':
             if (*trust) return cli_error("--trust once (a directory holds several anchors)");
             if (cli_load_trust(optarg, trust)) return EXIT_USAGE;
             break;
-        case 'a': if (cli_time("--at", optarg, &o->now)) return EXIT_USAGE; break;
-        case 'i': o->sm2_id = optarg; break;
+        case 'a':
+            if (cli_time("--at", optarg, &o->now)) return EXIT_USAGE;
+            break;
+        case 'i':
+            o->sm2_id = optarg;
+            break;
         case 'd':
             if (!data) return cli_error("--data does not apply here");
             *data = optarg;
             break;
-        case 'h': fputs(help, stdout); return -1;
-        default: fputs(help, stderr); return EXIT_USAGE;
+        case 'h':
+            fputs(help, stdout);
+            return -1;
+        default:
+            fputs(help, stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind + 1 != argc) {
@@ -277,9 +342,12 @@ static int seal_image(int argc, char **argv)
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(image_help, stdout);
             return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) return cli_error("unknown option %s", argv[i]);
-        else if (file) return cli_error("one file at a time");
-        else file = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return cli_error("unknown option %s", argv[i]);
+        else if (file)
+            return cli_error("one file at a time");
+        else
+            file = argv[i];
     }
     if (!file || !out) {
         fputs(image_help, stderr);
@@ -299,19 +367,18 @@ static int seal_image(int argc, char **argv)
     return ret;
 }
 
-static const char seal_help[] =
-    "usage: eseal seal <make|show|verify|image> ...\n"
-    "\n"
-    "  make     make a GB/T 38540 v4 seal signed by a maker key\n"
-    "  show     print every field of a seal\n"
-    "  verify   verify a seal and print a report\n"
-    "  image    write the seal's picture to a file\n"
-    "\n"
-    "Run 'eseal seal <subcommand> --help' for details and examples.\n"
-    "\n"
-    "example:\n"
-    "  eseal seal show seal.esl\n"
-    "  eseal seal verify seal.esl --trust root.crt\n";
+static const char seal_help[] = "usage: eseal seal <make|show|verify|image> ...\n"
+                                "\n"
+                                "  make     make a GB/T 38540 v4 seal signed by a maker key\n"
+                                "  show     print every field of a seal\n"
+                                "  verify   verify a seal and print a report\n"
+                                "  image    write the seal's picture to a file\n"
+                                "\n"
+                                "Run 'eseal seal <subcommand> --help' for details and examples.\n"
+                                "\n"
+                                "example:\n"
+                                "  eseal seal show seal.esl\n"
+                                "  eseal seal verify seal.esl --trust root.crt\n";
 
 int cmd_seal(int argc, char **argv)
 {

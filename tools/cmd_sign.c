@@ -36,31 +36,56 @@ static int percent_encode(const char *name, es_buf *out)
 
 int cmd_sign(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"seal", required_argument, 0, 's'},     {"key", required_argument, 0, 'k'},
-        {"cert", required_argument, 0, 'c'},     {"property", required_argument, 0, 'p'},
-        {"time", required_argument, 0, 't'},     {"output", required_argument, 0, 'o'},
-        {"id", required_argument, 0, 'i'},       {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"seal", required_argument, 0, 's'},
+                                         {"key", required_argument, 0, 'k'},
+                                         {"cert", required_argument, 0, 'c'},
+                                         {"property", required_argument, 0, 'p'},
+                                         {"time", required_argument, 0, 't'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"id", required_argument, 0, 'i'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *seal = NULL, *key = NULL, *cert = NULL, *prop = NULL, *out = NULL, *id = NULL;
     es_time when = ES_TIME_NONE;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': seal = optarg; break;
-        case 'k': key = optarg; break;
-        case 'c': cert = optarg; break;
-        case 'p': prop = optarg; break;
-        case 't': if (cli_time("--time", optarg, &when)) return EXIT_USAGE; break;
-        case 'o': out = optarg; break;
-        case 'i': id = optarg; break;
-        case 'h': fputs(sign_help, stdout); return 0;
-        default: fputs(sign_help, stderr); return EXIT_USAGE;
+        case 's':
+            seal = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'p':
+            prop = optarg;
+            break;
+        case 't':
+            if (cli_time("--time", optarg, &when)) return EXIT_USAGE;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'i':
+            id = optarg;
+            break;
+        case 'h':
+            fputs(sign_help, stdout);
+            return 0;
+        default:
+            fputs(sign_help, stderr);
+            return EXIT_USAGE;
         }
     }
-    const char *missing = !seal ? "--seal" : !key ? "--key" : !cert ? "--cert"
-                          : optind >= argc ? "DATA" : !out ? "-o" : NULL;
+    const char *missing = !seal            ? "--seal"
+                          : !key           ? "--key"
+                          : !cert          ? "--cert"
+                          : optind >= argc ? "DATA"
+                          : !out           ? "-o"
+                                           : NULL;
     if (missing) {
         fputs(sign_help, stderr);
         return cli_error("missing %s", missing);
@@ -91,16 +116,23 @@ int cmd_sign(int argc, char **argv)
     };
     es_err rv = es_signature_make(&p, signer, &der);
     switch (rv) {
-    case ES_OK: break;
-    case ES_ERR_CERT: cli_error("%s is not in the seal's certificate list", cert); goto out;
-    case ES_ERR_KEY_MISMATCH: cli_error("%s does not belong to %s", key, cert); goto out;
+    case ES_OK:
+        break;
+    case ES_ERR_CERT:
+        cli_error("%s is not in the seal's certificate list", cert);
+        goto out;
+    case ES_ERR_KEY_MISMATCH:
+        cli_error("%s does not belong to %s", key, cert);
+        goto out;
     case ES_ERR_UNSUPPORTED:
         cli_error("%s: only GB/T 38540 (v4/v5) seals with a maker signature can sign", seal);
         goto out;
     case ES_ERR_ARG:
         cli_error("--property must be printable ASCII (IA5String)");
         goto out;
-    default: cli_error("%s: %s", seal, es_err_str(rv)); goto out;
+    default:
+        cli_error("%s: %s", seal, es_err_str(rv));
+        goto out;
     }
     if (cli_write(out, der.p, der.len)) goto out;
     fprintf(stderr, "wrote %s (%zu bytes)\n", out, der.len);

@@ -21,11 +21,11 @@
 extern "C" {
 #endif
 
-#define ES_SM3_LEN 32
+#define ES_SM3_LEN     32
 #define ES_SM2_PUB_LEN 65
 /* GB/T 35276 default signer identity. */
 #define ES_SM2_DEFAULT_ID "1234567812345678"
-#define ES_SM2_MAX_ID 8191 /* ENTL is a 16-bit count of bits */
+#define ES_SM2_MAX_ID     8191 /* ENTL is a 16-bit count of bits */
 
 /* OIDs used across eseal (dotted). */
 #define ES_OID_SM2          "1.2.156.10197.1.301"
@@ -108,8 +108,8 @@ es_err es_sm2_key_decrypt(const es_sm2_key *k, const uint8_t *in, size_t len,
 es_err es_sm4_ecb(int encrypt, const uint8_t key[16], const uint8_t *in, size_t len,
                   uint8_t *out) ES_MUST_CHECK;
 /* scrypt (RFC 7914). */
-es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
-                 uint64_t n, uint32_t r, uint32_t p, uint8_t *out, size_t outlen) ES_MUST_CHECK;
+es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen, uint64_t n,
+                 uint32_t r, uint32_t p, uint8_t *out, size_t outlen) ES_MUST_CHECK;
 
 /* DER SubjectPublicKeyInfo (id-ecPublicKey, SM2 curve) of a public key; appended. */
 es_err es_sm2_pub_spki(const uint8_t pub[ES_SM2_PUB_LEN], es_buf *out) ES_MUST_CHECK;
@@ -124,17 +124,17 @@ es_err es_pem_encode(const char *label, const uint8_t *der, size_t len, es_buf *
 
 /* What eseal needs to know about a certificate. Strings are owned by the struct. */
 typedef struct es_cert_info {
-    char *subject;  /* one line, RFC 2253 order, UTF-8 */
+    char *subject; /* one line, RFC 2253 order, UTF-8 */
     char *issuer;
     char serial[41 * 2 + 1]; /* hex */
     es_time not_before;
     es_time not_after;
-    int is_sm2;                    /* the key is an SM2 point */
-    uint8_t pub[ES_SM2_PUB_LEN];   /* valid when is_sm2 */
-    int is_ca;                     /* basicConstraints cA */
+    int is_sm2;                  /* the key is an SM2 point */
+    uint8_t pub[ES_SM2_PUB_LEN]; /* valid when is_sm2 */
+    int is_ca;                   /* basicConstraints cA */
     int has_key_usage;
-    unsigned key_usage;            /* ES_KU_* bits, when has_key_usage */
-    char sig_alg[64];              /* dotted OID of the certificate's signature algorithm */
+    unsigned key_usage; /* ES_KU_* bits, when has_key_usage */
+    char sig_alg[64];   /* dotted OID of the certificate's signature algorithm */
 } es_cert_info;
 
 /* Parses a DER certificate. ES_ERR_CERT when it is not one. */

@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define ES_DER_MAX_DEPTH 32
+#define ES_DER_MAX_DEPTH       32
 #define ES_DER_MAX_WRITE_DEPTH 32
 
 /* Identifier octets (low tag number form only). */
@@ -99,7 +99,8 @@ es_err es_der_read_string(es_der *d, es_slice *out, unsigned *tag_out) ES_MUST_C
 /* GeneralizedTime or UTCTime, tolerant of the forms real producers write (see der.c). */
 es_err es_der_read_time(es_der *d, es_time *out, unsigned *tag_out) ES_MUST_CHECK;
 /* Parses time text as found in GeneralizedTime/UTCTime contents (tag says which). */
-es_err es_der_parse_time(es_slice text, unsigned tag, es_time *out, es_quirks *quirks) ES_MUST_CHECK;
+es_err es_der_parse_time(es_slice text, unsigned tag, es_time *out,
+                         es_quirks *quirks) ES_MUST_CHECK;
 
 /* Reads an INTEGER's content octets as an unsigned big-endian number into a 32-byte
  * right-aligned field. Tolerates a missing sign octet and zero padding (recorded as quirks).

@@ -20,7 +20,7 @@ typedef enum es_err {
     ES_OK = 0,
 
     /* 1xx: API use and resources */
-    ES_ERR_ARG = 100,  /* a parameter is invalid (NULL, out of range) */
+    ES_ERR_ARG = 100, /* a parameter is invalid (NULL, out of range) */
     ES_ERR_NOMEM = 101,
     ES_ERR_LIMIT = 102, /* a named size limit was exceeded */
     ES_ERR_IO = 103,    /* a file could not be read or written */
@@ -40,13 +40,13 @@ typedef enum es_err {
     ES_ERR_PEM = 208,
 
     /* 3xx: cryptography */
-    ES_ERR_CRYPTO = 300,   /* the crypto library failed for an internal reason */
-    ES_ERR_KEY = 301,      /* a key could not be read or is not SM2 */
-    ES_ERR_CERT = 302,     /* a certificate could not be read */
-    ES_ERR_SIG_FORMAT = 303, /* a signature value that is neither DER nor raw r||s */
-    ES_ERR_VERIFY = 304,   /* a signature does not verify */
+    ES_ERR_CRYPTO = 300,       /* the crypto library failed for an internal reason */
+    ES_ERR_KEY = 301,          /* a key could not be read or is not SM2 */
+    ES_ERR_CERT = 302,         /* a certificate could not be read */
+    ES_ERR_SIG_FORMAT = 303,   /* a signature value that is neither DER nor raw r||s */
+    ES_ERR_VERIFY = 304,       /* a signature does not verify */
     ES_ERR_KEY_MISMATCH = 305, /* a private key does not belong to the certificate */
-    ES_ERR_SIGNER = 306,   /* a signer device refused or failed */
+    ES_ERR_SIGNER = 306,       /* a signer device refused or failed */
 
     /* 4xx: key devices (keydev) */
     ES_ERR_PIN = 400,        /* wrong PIN or passphrase (retries may remain) */

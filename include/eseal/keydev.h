@@ -43,10 +43,10 @@ typedef enum es_keydev_kind {
 
 typedef struct es_keyref {
     es_keydev_kind kind;
-    char path[ES_KEYREF_MAX_PATH];       /* soft: DIR; sdf/skf: LIB */
-    char name[ES_KEYREF_MAX_NAME];       /* soft: NAME */
-    unsigned index;                      /* sdf: key index (1..) */
-    char device[ES_KEYREF_MAX_NAME];     /* skf */
+    char path[ES_KEYREF_MAX_PATH];   /* soft: DIR; sdf/skf: LIB */
+    char name[ES_KEYREF_MAX_NAME];   /* soft: NAME */
+    unsigned index;                  /* sdf: key index (1..) */
+    char device[ES_KEYREF_MAX_NAME]; /* skf */
     char application[ES_KEYREF_MAX_NAME];
     char container[ES_KEYREF_MAX_NAME];
 } es_keyref;
@@ -72,13 +72,13 @@ es_secret_src es_secret_env(const char *name);
 typedef struct es_keydev es_keydev;
 
 typedef struct es_keydev_info {
-    char kind[8];          /* "soft", "sdf", "skf" */
+    char kind[8]; /* "soft", "sdf", "skf" */
     char manufacturer[65];
     char label[65];
     char serial[65];
-    int can_generate;      /* the device can generate and keep a key pair at a reference */
-    int can_import;        /* envelope import (ENVELOPEDKEYBLOB) */
-    int can_decrypt;       /* SM2 decryption with a stored key */
+    int can_generate; /* the device can generate and keep a key pair at a reference */
+    int can_import;   /* envelope import (ENVELOPEDKEYBLOB) */
+    int can_decrypt;  /* SM2 decryption with a stored key */
 } es_keydev_info;
 
 /* Opens the device a reference names (loads the library, connects, opens a session) without

@@ -87,8 +87,8 @@ es_err es_report_set_file(es_report *r, const char *file) ES_MUST_CHECK;
 es_err es_report_add_entry(es_report *r, const char *id, const char *kind,
                            es_entry **out) ES_MUST_CHECK;
 /* Sets a check on an entry: replaces the result and detail when the name is present. */
-es_err es_entry_set(es_entry *e, const char *name, es_result result, const char *fmt, ...)
-    ES_MUST_CHECK
+es_err es_entry_set(es_entry *e, const char *name, es_result result, const char *fmt,
+                    ...) ES_MUST_CHECK
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif

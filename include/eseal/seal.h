@@ -54,7 +54,7 @@ typedef struct es_seal {
     es_slice name;
     long cert_list_type; /* 1 certs, 2 digests; 0 for GM/T 0031 (no field) */
     size_t n_certs;
-    es_slice certs[ES_SEAL_MAX_CERTS];      /* DER certs, or digest values for type 2 */
+    es_slice certs[ES_SEAL_MAX_CERTS];            /* DER certs, or digest values for type 2 */
     es_slice cert_digest_type[ES_SEAL_MAX_CERTS]; /* type 2 only */
     es_time create_date;
     es_time valid_start;
@@ -68,9 +68,9 @@ typedef struct es_seal {
     es_ext exts[ES_SEAL_MAX_EXTS];
     /* maker's signature */
     int has_signature;
-    es_slice maker_cert; /* DER */
-    es_slice sign_alg;   /* OID content octets */
-    es_slice signed_value; /* BIT STRING content after the unused-bits octet */
+    es_slice maker_cert;         /* DER */
+    es_slice sign_alg;           /* OID content octets */
+    es_slice signed_value;       /* BIT STRING content after the unused-bits octet */
     es_slice sign_info_cert_tlv; /* GM/T 0031: cert element as stored (for the signed message) */
     es_slice sign_alg_tlv;       /* the signAlgID element as stored */
     es_slice timestamp;          /* v5 [0] timestamp, may be empty */
@@ -93,8 +93,8 @@ typedef struct es_signature {
     es_slice time_info_raw; /* contents as stored (text for GM/T 0031) */
     es_slice data_hash;
     es_slice property_info;
-    es_slice cert;     /* signer certificate DER */
-    es_slice sign_alg; /* OID content octets */
+    es_slice cert;      /* signer certificate DER */
+    es_slice sign_alg;  /* OID content octets */
     es_slice signature; /* BIT STRING content after the unused-bits octet */
     es_slice timestamp; /* [0] timestamp, may be empty */
     size_t n_exts;
@@ -120,10 +120,10 @@ const char *es_kind_name(es_kind k);
 
 /* --- Making --- */
 typedef struct es_seal_params {
-    const char *vid;    /* vendor id; default "eseal" */
-    const char *es_id;  /* seal code */
+    const char *vid;   /* vendor id; default "eseal" */
+    const char *es_id; /* seal code */
     long type;
-    const char *name;   /* UTF-8 */
+    const char *name;             /* UTF-8 */
     const es_slice *signer_certs; /* DER, at least one */
     size_t n_signer_certs;
     es_time create_date; /* ES_TIME_NONE: now */
@@ -145,8 +145,8 @@ typedef struct es_seal_params {
 es_err es_seal_make(const es_seal_params *p, es_signer *maker, es_buf *out) ES_MUST_CHECK;
 
 typedef struct es_sign_params {
-    es_slice seal;        /* the SESeal DER, embedded byte for byte */
-    es_time time;         /* ES_TIME_NONE: now */
+    es_slice seal;            /* the SESeal DER, embedded byte for byte */
+    es_time time;             /* ES_TIME_NONE: now */
     const uint8_t *data_hash; /* 32 bytes: SM3 of the protected data */
     const char *property_info;
     es_slice signer_cert; /* DER; must be in the seal's certificate list */
@@ -164,12 +164,12 @@ const char *es_picture_sniff(es_slice data);
 
 /* --- Verification --- */
 typedef struct es_verify_opts {
-    const char *sm2_id;        /* NULL: default */
-    const es_trust *trust;     /* NULL: chain_trust INDETERMINATE */
-    es_time now;               /* ES_TIME_NONE: the current time (bare-seal validity) */
-    const uint8_t *data_sm3;   /* SM3 of the protected data, or NULL: data_hash SKIPPED */
-    es_slice data;             /* the data itself when at hand (CMS without signed
-                                  attributes signs the data directly), else empty */
+    const char *sm2_id;      /* NULL: default */
+    const es_trust *trust;   /* NULL: chain_trust INDETERMINATE */
+    es_time now;             /* ES_TIME_NONE: the current time (bare-seal validity) */
+    const uint8_t *data_sm3; /* SM3 of the protected data, or NULL: data_hash SKIPPED */
+    es_slice data;           /* the data itself when at hand (CMS without signed
+                                attributes signs the data directly), else empty */
 } es_verify_opts;
 
 /* Verifies a bare seal; adds one entry to rep. Returns ES_OK whenever a report was made

@@ -35,12 +35,12 @@ int es_slice_eq(es_slice a, es_slice b);
 int es_slice_eq_str(es_slice s, const char *str);
 
 /* Named limits (bytes). Every buffer that grows from outside input names one of these. */
-#define ES_MAX_SEAL_DER   (16u * 1024 * 1024) /* a seal or signature file */
-#define ES_MAX_CERT_DER   (64u * 1024)
-#define ES_MAX_KEY_FILE   (64u * 1024)
-#define ES_MAX_IMAGE      (16u * 1024 * 1024)
-#define ES_MAX_DATA_FILE  ((size_t)1 << 40) /* data to be signed is streamed, never held */
-#define ES_MAX_REPORT     (64u * 1024 * 1024) /* a rendered report */
+#define ES_MAX_SEAL_DER  (16u * 1024 * 1024) /* a seal or signature file */
+#define ES_MAX_CERT_DER  (64u * 1024)
+#define ES_MAX_KEY_FILE  (64u * 1024)
+#define ES_MAX_IMAGE     (16u * 1024 * 1024)
+#define ES_MAX_DATA_FILE ((size_t)1 << 40)   /* data to be signed is streamed, never held */
+#define ES_MAX_REPORT    (64u * 1024 * 1024) /* a rendered report */
 
 /* A growable buffer that refuses to grow past max. Owned memory. */
 typedef struct es_buf {

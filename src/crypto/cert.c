@@ -103,8 +103,7 @@ static es_err put_value(es_buf *b, unsigned tag, es_slice v)
         if (cp < 0x20 || cp == 0x7f)
             rv = es_buf_printf(b, "\\%02X", (unsigned)cp);
         else if (cp == ',' || cp == '+' || cp == '"' || cp == '\\' || cp == '<' || cp == '>' ||
-                 cp == ';' || (k == 0 && (cp == '#' || cp == ' ')) ||
-                 (k + 1 == count && cp == ' '))
+                 cp == ';' || (k == 0 && (cp == '#' || cp == ' ')) || (k + 1 == count && cp == ' '))
             rv = es_buf_printf(b, "\\%c", (char)cp);
         else
             rv = put_utf8(b, cp);

@@ -132,8 +132,8 @@ static EVP_PKEY *pkey_import(const uint8_t pub[ES_SM2_PUB_LEN])
     EVP_PKEY *pk = NULL;
     OSSL_PARAM params[3];
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub,
-                                                  ES_SM2_PUB_LEN);
+    params[1] =
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, ES_SM2_PUB_LEN);
     params[2] = OSSL_PARAM_construct_end();
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
     if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
@@ -404,8 +404,8 @@ es_err es_sm2_key_sign_digest(const es_sm2_key *k, const uint8_t e[ES_SM3_LEN], 
     uint8_t sig[80];
     size_t siglen = sizeof sig;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pk, NULL);
-    int ok = ctx && EVP_PKEY_sign_init(ctx) > 0 &&
-             EVP_PKEY_sign(ctx, sig, &siglen, e, ES_SM3_LEN) == 1;
+    int ok =
+        ctx && EVP_PKEY_sign_init(ctx) > 0 && EVP_PKEY_sign(ctx, sig, &siglen, e, ES_SM3_LEN) == 1;
     EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
     if (!ok) return ES_ERR_CRYPTO;
@@ -605,8 +605,7 @@ es_err es_sm2_key_from_private(const uint8_t d[32], es_sm2_key **out)
     if (!bn || BN_is_zero(bn)) goto out;
     /* The public point d*G, computed with the EC group (not deprecated in 3.0). */
     if ((g = EC_GROUP_new_by_curve_name(NID_sm2)) == NULL || (pt = EC_POINT_new(g)) == NULL ||
-        BN_cmp(bn, EC_GROUP_get0_order(g)) >= 0 ||
-        !EC_POINT_mul(g, pt, bn, NULL, NULL, NULL) ||
+        BN_cmp(bn, EC_GROUP_get0_order(g)) >= 0 || !EC_POINT_mul(g, pt, bn, NULL, NULL, NULL) ||
         EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, NULL) !=
             sizeof pub)
         goto out;
@@ -657,8 +656,7 @@ es_err es_sm2_key_private(const es_sm2_key *k, uint8_t d[32])
 
 /* --- SM2 encryption (GB/T 32918.4), ciphertext as GM/T 0009 DER --- */
 
-es_err es_sm2_encrypt(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t *in, size_t len,
-                      es_buf *out)
+es_err es_sm2_encrypt(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t *in, size_t len, es_buf *out)
 {
     EVP_PKEY *pk = pkey_from_pub(pub);
     EVP_PKEY_CTX *ctx = NULL;
@@ -702,16 +700,16 @@ es_err es_sm4_ecb(int encrypt, const uint8_t key[16], const uint8_t *in, size_t 
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, m = 0;
     int ok = c && ctx && EVP_CipherInit_ex2(ctx, c, key, NULL, encrypt, NULL) &&
-             EVP_CIPHER_CTX_set_padding(ctx, 0) &&
-             EVP_CipherUpdate(ctx, out, &n, in, (int)len) && EVP_CipherFinal_ex(ctx, out + n, &m);
+             EVP_CIPHER_CTX_set_padding(ctx, 0) && EVP_CipherUpdate(ctx, out, &n, in, (int)len) &&
+             EVP_CipherFinal_ex(ctx, out + n, &m);
     EVP_CIPHER_CTX_free(ctx);
     EVP_CIPHER_free(c);
     ERR_clear_error();
     return ok && (size_t)(n + m) == len ? ES_OK : ES_ERR_CRYPTO;
 }
 
-es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,
-                 uint64_t n, uint32_t r, uint32_t p, uint8_t *out, size_t outlen)
+es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen, uint64_t n,
+                 uint32_t r, uint32_t p, uint8_t *out, size_t outlen)
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
     EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;

@@ -5,8 +5,7 @@
 
 #include "eseal/signer.h"
 
-static es_err key_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
-                       uint8_t s[32])
+static es_err key_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32], uint8_t s[32])
 {
     return es_sm2_key_sign_digest(self->ctx, e, r, s);
 }

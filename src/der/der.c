@@ -133,8 +133,8 @@ es_err es_der_read_long(es_der *d, long *out)
     if (rv != ES_OK) return rv;
     /* Allow redundant leading sign octets (non-minimal) but not values past a long. */
     size_t i = 0;
-    while (i + 1 < v.len && ((v.p[i] == 0 && !(v.p[i + 1] & 0x80)) ||
-                             (v.p[i] == 0xff && (v.p[i + 1] & 0x80))))
+    while (i + 1 < v.len &&
+           ((v.p[i] == 0 && !(v.p[i + 1] & 0x80)) || (v.p[i] == 0xff && (v.p[i + 1] & 0x80))))
         i++;
     if (v.len - i > sizeof(long)) return ES_ERR_FORMAT;
     unsigned long u = (v.p[i] & 0x80) ? ~0UL : 0;
@@ -447,8 +447,8 @@ void es_der_w_long(es_der_w *w, long v)
     unsigned long u = (unsigned long)v;
     for (size_t i = n; i-- > 0; u >>= 8) tmp[i] = (uint8_t)u;
     size_t i = 0;
-    while (i + 1 < n && ((tmp[i] == 0 && !(tmp[i + 1] & 0x80)) ||
-                         (tmp[i] == 0xff && (tmp[i + 1] & 0x80))))
+    while (i + 1 < n &&
+           ((tmp[i] == 0 && !(tmp[i + 1] & 0x80)) || (tmp[i] == 0xff && (tmp[i + 1] & 0x80))))
         i++;
     es_der_w_prim(w, ES_DER_INTEGER, tmp + i, n - i);
 }

@@ -22,8 +22,7 @@ typedef struct es_keydev_ops {
                    uint8_t s[32]);
     es_err (*decrypt)(void *state, const es_keyref *ref, const uint8_t *in, size_t len,
                       es_buf *out);
-    es_err (*import_envelope)(void *state, const es_keyref *ref, const uint8_t *blob,
-                              size_t len);
+    es_err (*import_envelope)(void *state, const es_keyref *ref, const uint8_t *blob, size_t len);
     es_err (*put_cert)(void *state, const es_keyref *ref, es_slice der);
     es_err (*get_cert)(void *state, const es_keyref *ref, es_buf *out);
     void (*close)(void *state);

@@ -68,16 +68,14 @@ es_err es_keyref_parse(const char *s, es_keyref *out)
         if (!end || *end || rest[0] < '0' || rest[0] > '9' || v == 0 || v > 0xffffu)
             return ES_ERR_KEYREF;
         out->index = (unsigned)v;
-        return copy_part(out->name, sizeof out->name, rest, strlen(rest)) ? ES_OK
-                                                                          : ES_ERR_KEYREF;
+        return copy_part(out->name, sizeof out->name, rest, strlen(rest)) ? ES_OK : ES_ERR_KEYREF;
     }
     case ES_KEYDEV_SKF: {
         const char *s1 = strchr(rest, '/');
         const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
         if (!s1 || !s2 || strchr(s2 + 1, '/') || s2 == s1 + 1 || !s2[1]) return ES_ERR_KEYREF;
         if (!copy_part(out->device, sizeof out->device, rest, (size_t)(s1 - rest)) ||
-            !copy_part(out->application, sizeof out->application, s1 + 1,
-                       (size_t)(s2 - s1 - 1)) ||
+            !copy_part(out->application, sizeof out->application, s1 + 1, (size_t)(s2 - s1 - 1)) ||
             !copy_part(out->container, sizeof out->container, s2 + 1, strlen(s2 + 1)) ||
             !copy_part(out->name, sizeof out->name, rest, strlen(rest)))
             return ES_ERR_KEYREF;
@@ -89,7 +87,9 @@ es_err es_keyref_parse(const char *s, es_keyref *out)
 
 void es_keyref_format(const es_keyref *r, char *out, size_t outlen)
 {
-    const char *kind = r->kind == ES_KEYDEV_SOFT ? "soft" : r->kind == ES_KEYDEV_SDF ? "sdf" : "skf";
+    const char *kind = r->kind == ES_KEYDEV_SOFT  ? "soft"
+                       : r->kind == ES_KEYDEV_SDF ? "sdf"
+                                                  : "skf";
     if (r->kind == ES_KEYDEV_SDF)
         snprintf(out, outlen, "%s:%s#%u", kind, r->path, r->index);
     else if (r->kind == ES_KEYDEV_SKF)
@@ -197,7 +197,8 @@ es_err es_keydev_generate(es_keydev *d, const es_keyref *ref, const es_secret_sr
     if (!d->ops->generate) return ES_ERR_UNSUPPORTED;
     char pin[ES_SECRET_MAX] = "";
     es_err rv = ES_OK;
-    if (ref->kind == ES_KEYDEV_SOFT) rv = with_secret(src, "passphrase for the new key", pin, sizeof pin);
+    if (ref->kind == ES_KEYDEV_SOFT)
+        rv = with_secret(src, "passphrase for the new key", pin, sizeof pin);
     if (rv == ES_OK) rv = d->ops->generate(d->st, ref, pin, pub);
     es_wipe(pin, sizeof pin);
     return rv;
@@ -239,8 +240,7 @@ typedef struct dev_signer {
     es_keyref ref;
 } dev_signer;
 
-static es_err dev_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
-                       uint8_t s[32])
+static es_err dev_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32], uint8_t s[32])
 {
     dev_signer *ds = self->ctx;
     return es_keydev_sign(ds->dev, &ds->ref, e, r, s);

@@ -21,12 +21,12 @@
 #define CMS_MAX_CERTS 16
 
 typedef struct cms {
-    es_slice content;  /* eContent octets; empty when detached */
+    es_slice content; /* eContent octets; empty when detached */
     int has_content;
     es_slice certs[CMS_MAX_CERTS];
     size_t n_certs;
-    es_slice sid_issuer; /* issuerAndSerialNumber, raw Name element */
-    es_slice sid_serial; /* INTEGER contents */
+    es_slice sid_issuer;   /* issuerAndSerialNumber, raw Name element */
+    es_slice sid_serial;   /* INTEGER contents */
     es_slice signed_attrs; /* the [0] element as stored; empty when absent */
     es_slice digest_alg;
     es_slice sig_alg;

@@ -86,8 +86,7 @@ static es_err quirk_field(es_kvlist *l, es_quirks q)
     es_buf_init(&b, 4096);
     es_err rv = ES_OK;
     for (int i = 0; i < ES_QUIRK_COUNT && rv == ES_OK; i++)
-        if (q & ES_QUIRK(i))
-            rv = es_buf_printf(&b, "%s%s", b.len ? " " : "", es_quirk_name(i));
+        if (q & ES_QUIRK(i)) rv = es_buf_printf(&b, "%s%s", b.len ? " " : "", es_quirk_name(i));
     if (rv == ES_OK) rv = es_buf_nul(&b);
     if (rv == ES_OK) rv = es_kv_add(l, "quirks", b.len ? (const char *)b.p : "");
     es_buf_cleanup(&b);

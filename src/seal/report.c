@@ -263,8 +263,8 @@ es_err es_report_json(const es_report *r, es_buf *out)
             if (j) TRY(es_buf_append_byte(out, ','));
             TRY(es_buf_append_str(out, "{\"name\":"));
             TRY(json_cstr(out, e->checks[j].name));
-            TRY(es_buf_printf(out, ",\"result\":\"%s\",\"detail\":",
-                              es_result_name(e->checks[j].result)));
+            TRY(es_buf_printf(
+                out, ",\"result\":\"%s\",\"detail\":", es_result_name(e->checks[j].result)));
             TRY(json_cstr(out, e->checks[j].detail));
             TRY(es_buf_append_byte(out, '}'));
         }
@@ -323,8 +323,11 @@ char *es_slice_strdup(es_slice s)
     size_t i = 0, o = 0;
     while (i < s.len) {
         uint8_t c = s.p[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                                       : (c & 0xf8) == 0xf0 ? 4 : 0;
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xe0) == 0xc0 ? 2
+                   : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4
+                                        : 0;
         int ok = n > 0 && i + n <= s.len && !(n == 1 && (c < 0x20 || c == 0x7f));
         for (size_t k = 1; ok && k < n; k++) ok = (s.p[i + k] & 0xc0) == 0x80;
         if (ok) {

@@ -30,8 +30,11 @@ static int utf8(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned c = *p;
-        size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
-                                                    : (c & 0xf8) == 0xf0 ? 3 : 9;
+        size_t n = c < 0x80             ? 0
+                   : (c & 0xe0) == 0xc0 ? 1
+                   : (c & 0xf0) == 0xe0 ? 2
+                   : (c & 0xf8) == 0xf0 ? 3
+                                        : 9;
         if (n == 9 || (n == 1 && c < 0xc2)) return 0;
         uint32_t cp = n ? c & (0x3f >> n) : c;
         for (size_t i = 1; i <= n; i++) {
@@ -48,8 +51,8 @@ static int utf8(const char *s)
 
 static es_err check_params(const es_seal_params *p, es_signer *maker)
 {
-    if (!p || !maker || !p->es_id || !*p->es_id || !ia5(p->es_id) || !p->name || !*p->name || !utf8(p->name) ||
-        (p->vid && !ia5(p->vid)) || !p->signer_certs || p->n_signer_certs == 0 ||
+    if (!p || !maker || !p->es_id || !*p->es_id || !ia5(p->es_id) || !p->name || !*p->name ||
+        !utf8(p->name) || (p->vid && !ia5(p->vid)) || !p->signer_certs || p->n_signer_certs == 0 ||
         p->n_signer_certs > ES_SEAL_MAX_CERTS || p->picture.len == 0 ||
         p->picture.len > ES_MAX_IMAGE || p->width_mm <= 0 || p->height_mm <= 0 ||
         p->valid_start == ES_TIME_NONE || p->valid_end == ES_TIME_NONE ||

@@ -21,7 +21,8 @@
 es_err es_seal_tbs(const es_seal *s, es_buf *out)
 {
     if (s->layout != ES_LAYOUT_GMT0031) return es_buf_append(out, s->seal_info.p, s->seal_info.len);
-    /* GM/T 0031: "制章人对...印章信息、制章人证书、签名算法标识符按SEQUENCE方式组成的信息内容的数字签名" */
+    /* GM/T 0031:
+     * "制章人对...印章信息、制章人证书、签名算法标识符按SEQUENCE方式组成的信息内容的数字签名" */
     es_der_w w;
     es_err rv;
     es_der_w_init(&w, out);
@@ -33,7 +34,6 @@ es_err es_seal_tbs(const es_seal *s, es_buf *out)
     es_der_w_end(&w);
     return es_der_w_finish(&w);
 }
-
 
 static int alg_is_sm2_sm3(es_slice oid)
 {
@@ -145,9 +145,8 @@ static es_err check_seal(es_entry *e, const es_seal *s, const es_verify_opts *o,
     } else {
         const char *why = "";
         CHECK(es_seal_tbs(s, &tbs));
-        es_result r = verify_with_cert(s->maker_cert, maker, maker_ok, s->sign_alg,
-                                       s->signed_value, es_slice_make(tbs.p, tbs.len), id_of(o),
-                                       &e->quirks, &why);
+        es_result r = verify_with_cert(s->maker_cert, maker, maker_ok, s->sign_alg, s->signed_value,
+                                       es_slice_make(tbs.p, tbs.len), id_of(o), &e->quirks, &why);
         if (r == ES_PASSED)
             CHECK(es_entry_set(e, ES_CHECK_SEAL_SIGNATURE, ES_PASSED,
                                "maker signature over %s verifies with the maker certificate",
@@ -207,8 +206,8 @@ static es_err check_format(es_entry *e, es_layout layout, es_quirks q, const cha
 {
     if (q & ES_QUIRK(ES_QUIRK_TRAILING_BYTES))
         return es_entry_set(e, ES_CHECK_FORMAT, ES_WARNING,
-                            "%s %s, followed by bytes that belong to no structure", es_layout_name(layout),
-                            what);
+                            "%s %s, followed by bytes that belong to no structure",
+                            es_layout_name(layout), what);
     return es_entry_set(e, ES_CHECK_FORMAT, ES_PASSED, "%s %s", es_layout_name(layout), what);
 }
 
@@ -241,9 +240,9 @@ es_err es_seal_verify(es_slice in, const es_verify_opts *o, es_report *rep)
     } else {
         char why[160];
         es_result r = chain_one(o->trust, s.maker_cert, &s, s.create_date, why, sizeof why);
-        CHECK(es_entry_set(e, ES_CHECK_CHAIN_TRUST, r, r == ES_PASSED
-                                                           ? "maker certificate chains to a trust anchor"
-                                                           : "maker certificate: %s",
+        CHECK(es_entry_set(e, ES_CHECK_CHAIN_TRUST, r,
+                           r == ES_PASSED ? "maker certificate chains to a trust anchor"
+                                          : "maker certificate: %s",
                            why));
     }
     CHECK(check_status(e));
@@ -350,13 +349,13 @@ es_err es_check_chain(es_entry *e, const es_verify_opts *o, es_slice signer_cert
     es_seal none;
     memset(&none, 0, sizeof none);
     const es_seal *s = seal ? seal : &none;
-    es_result r1 = chain_one(o->trust, signer_cert, s, at == ES_TIME_NONE ? es_time_now() : at,
-                             why, sizeof why);
+    es_result r1 = chain_one(o->trust, signer_cert, s, at == ES_TIME_NONE ? es_time_now() : at, why,
+                             sizeof why);
     es_result r2 = ES_PASSED;
     if (seal) r2 = chain_one(o->trust, seal->maker_cert, s, seal->create_date, why2, sizeof why2);
-    es_result r = r1 == ES_FAILED || r2 == ES_FAILED ? ES_FAILED
+    es_result r = r1 == ES_FAILED || r2 == ES_FAILED                 ? ES_FAILED
                   : r1 == ES_INDETERMINATE || r2 == ES_INDETERMINATE ? ES_INDETERMINATE
-                                                                      : ES_PASSED;
+                                                                     : ES_PASSED;
     if (r == ES_PASSED)
         return es_entry_set(e, ES_CHECK_CHAIN_TRUST, ES_PASSED,
                             seal ? "signer and maker certificates chain to a trust anchor"

@@ -43,11 +43,11 @@ static int days_in_month(int y, int m)
 es_err es_time_from_fields(int year, int mon, int day, int hour, int min, int sec, es_time *out)
 {
     if (year < 1 || year > 9999 || mon < 1 || mon > 12 || day < 1 ||
-        day > days_in_month(year, mon) || hour < 0 || hour > 23 || min < 0 || min > 59 ||
-        sec < 0 || sec > 60)
+        day > days_in_month(year, mon) || hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 ||
+        sec > 60)
         return ES_ERR_TIME;
-    *out = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 +
-           sec;
+    *out =
+        days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hour * 3600 + min * 60 + sec;
     return ES_OK;
 }
 
