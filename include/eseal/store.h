@@ -1,0 +1,113 @@
+/* eseal store: persistence behind one interface, two backends with the same behaviour
+ * (ARCHITECTURE.md: the daemon keeps no state outside the store).
+ *
+ *   sqlite:PATH                       SQLite 3, WAL, synchronous=FULL (a commit is durable)
+ *   postgresql://... or postgres://... PostgreSQL through libpq (a conninfo URI)
+ *
+ * SQL is written once with '?' placeholders; the PostgreSQL backend numbers them ($1, $2...).
+ * Where the dialects differ (types, upserts), a migration carries one text per backend.
+ * Values are typed (es_value): integers, text, blobs (BLOB / BYTEA) and NULL.
+ *
+ * Thread safety: an es_store is one connection, used by one thread at a time. The daemon
+ * opens one per worker. Transactions: es_store_begin .. es_store_commit / es_store_rollback;
+ * writes outside a transaction are refused (ES_ERR_ARG) so every change is atomic with its
+ * audit record. SQLite begins IMMEDIATE (one writer); PostgreSQL uses READ COMMITTED and
+ * explicit row locks where order matters (the audit head).
+ */
+#ifndef ESEAL_STORE_H
+#define ESEAL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eseal/err.h"
+#include "eseal/util.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct es_store es_store;
+
+/* Opens a connection. ES_ERR_CONFIG for a URL of no known backend, ES_ERR_IO when the
+ * database cannot be reached or opened (es_store_last_error says why). */
+es_err es_store_open(const char *url, es_store **out) ES_MUST_CHECK;
+void es_store_close(es_store *s);
+/* "sqlite" or "postgresql". */
+const char *es_store_kind(const es_store *s);
+/* The backend's message for the last failure on this connection ("" when none). */
+const char *es_store_last_error(const es_store *s);
+
+/* Brings the schema to the newest version, one transaction per migration, and returns the
+ * version in *version (may be NULL). Safe to run from several processes at once. */
+es_err es_store_migrate(es_store *s, int *version) ES_MUST_CHECK;
+
+es_err es_store_begin(es_store *s) ES_MUST_CHECK;
+es_err es_store_commit(es_store *s) ES_MUST_CHECK;
+/* Never fails in a way the caller can act on; safe to call when no transaction is open. */
+void es_store_rollback(es_store *s);
+/* 1 inside a transaction. */
+int es_store_in_tx(const es_store *s);
+
+typedef enum es_vtype {
+    ES_V_NULL = 0,
+    ES_V_INT,
+    ES_V_TEXT,
+    ES_V_BLOB,
+} es_vtype;
+
+typedef struct es_value {
+    es_vtype type;
+    int64_t i;
+    const void *p; /* text (UTF-8) or blob bytes, borrowed */
+    size_t len;
+} es_value;
+
+static inline es_value es_v_int(int64_t i)
+{
+    es_value v = {ES_V_INT, i, NULL, 0};
+    return v;
+}
+es_value es_v_text(const char *s); /* NULL gives ES_V_NULL */
+static inline es_value es_v_blob(const void *p, size_t len)
+{
+    es_value v = {ES_V_BLOB, 0, p, len};
+    return v;
+}
+static inline es_value es_v_null(void)
+{
+    es_value v = {ES_V_NULL, 0, NULL, 0};
+    return v;
+}
+
+/* Runs a statement that returns no rows; *changes (may be NULL) gets the rows affected.
+ * ES_ERR_EXISTS on a unique-constraint violation, ES_ERR_IO on other database errors. */
+es_err es_store_exec(es_store *s, const char *sql, const es_value *params, size_t n,
+                     int64_t *changes) ES_MUST_CHECK;
+
+/* A row handed to a query callback; valid during the callback only. */
+typedef struct es_row es_row;
+int es_row_columns(const es_row *r);
+int es_row_is_null(const es_row *r, int col);
+int64_t es_row_int(const es_row *r, int col);
+/* Text of a column (NUL-terminated, borrowed); "" for NULL. len may be NULL. */
+const char *es_row_text(const es_row *r, int col, size_t *len);
+/* Blob bytes (borrowed; decoded from BYTEA for PostgreSQL). */
+es_slice es_row_blob(const es_row *r, int col);
+
+/* Returns ES_OK to go on; any other value stops the query and is returned by it. */
+typedef es_err (*es_row_cb)(void *ctx, const es_row *row);
+
+/* Runs a query and calls cb for each row, in order. */
+es_err es_store_query(es_store *s, const char *sql, const es_value *params, size_t n,
+                      es_row_cb cb, void *ctx) ES_MUST_CHECK;
+
+/* Convenience: the first column of the first row as an integer (ES_ERR_NOT_FOUND with no
+ * row). */
+es_err es_store_query_int(es_store *s, const char *sql, const es_value *params, size_t n,
+                          int64_t *out) ES_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
