@@ -6,7 +6,8 @@ set -eu
 # Build and test tools, and the libraries of ARCHITECTURE.md that the code uses so far.
 PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
 libssl-dev openssl python3 \
-libzip-dev libxml2-dev zip unzip"
+libzip-dev libxml2-dev zip unzip \
+libargon2-dev"
 
 missing=""
 for p in $PKGS; do
