@@ -111,6 +111,14 @@ es_err es_file_write(const char *path, const void *p, size_t len) ES_MUST_CHECK;
 /* The same with the given permission bits (0600 for secrets), whatever the umask. */
 es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned mode) ES_MUST_CHECK;
 
+/* INI-like files: for each "[section]" line cb is called with key and value NULL, and for
+ * each "key = value" line with both (blanks trimmed; keys are letters, digits, '_' and '-').
+ * A callback error stops the reading; *why (whylen bytes) then says "line N: ..." with the
+ * callback's own message. ES_ERR_CONFIG on any error. */
+typedef es_err (*es_ini_cb)(void *ctx, const char *section, const char *key, const char *value,
+                            char *why, size_t whylen);
+es_err es_ini_parse(es_slice text, es_ini_cb cb, void *ctx, char *why, size_t whylen) ES_MUST_CHECK;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-/* Private to pki: DER helpers shared by certificates, requests and CRLs, the INI reader, and
+/* Private to pki: DER helpers shared by certificates, requests and CRLs, and
  * the name tables of key usages. */
 #ifndef ESEAL_PKI_INTERNAL_H
 #define ESEAL_PKI_INTERNAL_H
@@ -44,14 +44,6 @@ unsigned pki_eku_from_name(const char *name); /* 0 when unknown */
 const char *pki_eku_oid(unsigned bit);        /* dotted OID of one ES_EKU_* bit */
 /* Appends "digitalSignature, nonRepudiation" for a mask. */
 es_err pki_ku_print(unsigned ku, es_buf *out) ES_MUST_CHECK;
-
-/* A tiny INI reader: "[section]", "key = value", comments starting with '#' or ';' on their
- * own line, blank lines. Values are trimmed; no quoting, no continuation lines. cb returns
- * ES_OK to go on; anything else stops the parse with its why. */
-typedef es_err (*pki_ini_cb)(void *ctx, const char *section, const char *key, const char *value,
-                             char *why, size_t whylen);
-es_err pki_ini_parse(es_slice text, pki_ini_cb cb, void *ctx, char *why,
-                     size_t whylen) ES_MUST_CHECK;
 
 /* Adds a lint message (printf-style); drops messages past ES_PKI_LINT_MAX but counts them in
  * the last one. */
