@@ -1,0 +1,84 @@
+/* eseal config: the daemon's one configuration file (docs/esealsd.md, etc/esealsd.conf).
+ *
+ * INI-like (es_ini_parse). Every key has an embedded default, so esealsd runs with no file
+ * at all: SQLite under ./var/, the software key store under ./var/keys, listening on
+ * 127.0.0.1:8440, tier "province", every system of that tier enabled. Unknown sections and
+ * keys are errors that name the line: a typo never silently falls back to a default.
+ */
+#ifndef ESEAL_CONFIG_H
+#define ESEAL_CONFIG_H
+
+#include <stddef.h>
+
+#include "eseal/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum es_tier {
+    ES_TIER_MINISTRY = 0,
+    ES_TIER_PROVINCE,
+    ES_TIER_CITY,
+    ES_TIER_NATIONAL_SIMULATOR, /* stands in for the unreachable national platform (tests) */
+} es_tier;
+
+/* The systems of LD/T 01.1 6 / 7.2 a daemon may run. */
+enum {
+    ES_SYS_MAKING = 1 << 0,      /* 制作系统 */
+    ES_SYS_STATUS = 1 << 1,      /* 状态发布系统 */
+    ES_SYS_APP = 1 << 2,         /* 应用系统 */
+    ES_SYS_MGMT = 1 << 3,        /* 服务管理系统 (ministry) */
+    ES_SYS_CONFORMANCE = 1 << 4, /* 接入测试系统 (ministry) */
+};
+
+#define ES_CONFIG_PATH 1024
+
+typedef struct es_config {
+    /* [server] */
+    char listen[128]; /* ADDR:PORT; port 0 = any free port */
+    es_tier tier;
+    unsigned systems;             /* ES_SYS_* */
+    char site_name[256];          /* e.g. 福建省人力资源和社会保障电子印章系统 */
+    char division[8];             /* 6-digit GB/T 2260 division code of the site */
+    char web_dir[ES_CONFIG_PATH]; /* console files; empty: the copy built into esealsd */
+    /* [store] */
+    char store_url[ES_CONFIG_PATH];
+    /* [keys] key references (keydev.h) and where their PINs come from */
+    char var_dir[ES_CONFIG_PATH];
+    char key_root[ES_CONFIG_PATH + 64];   /* the seal root (CA) key */
+    char key_system[ES_CONFIG_PATH + 64]; /* the daemon's system key (signed messages) */
+    char key_audit[ES_CONFIG_PATH + 64];  /* signs the audit trail */
+    char pin_env[64];                     /* environment variable holding the key PIN(s) */
+    char pin_file[ES_CONFIG_PATH]; /* else this file (0600); the embedded default makes one */
+    /* [limits] */
+    unsigned threads;
+    unsigned max_connections;
+    unsigned timeout_seconds;
+    unsigned long max_body; /* bytes */
+    unsigned page_max;      /* largest page a list returns */
+    /* [accounts] */
+    unsigned session_minutes;
+    unsigned lockout_failures;
+    unsigned lockout_minutes;
+    /* [log] */
+    char log_level[16]; /* error | warn | info | debug */
+} es_config;
+
+/* Fills every field with the embedded defaults, with var_dir (NULL: "var") as the base of the
+ * store, key and PIN paths. */
+void es_config_defaults(es_config *c, const char *var_dir);
+/* Reads a configuration file over the defaults already in *c. ES_ERR_CONFIG with a sentence
+ * naming the line in why; ES_ERR_IO / ES_ERR_NOT_FOUND when the file cannot be read. */
+es_err es_config_load(const char *path, es_config *c, char *why, size_t whylen) ES_MUST_CHECK;
+/* Parses configuration text (what es_config_load reads). */
+es_err es_config_parse(const char *text, size_t len, es_config *c, char *why,
+                       size_t whylen) ES_MUST_CHECK;
+const char *es_tier_name(es_tier t);
+/* "making,status,app" for a mask; out at least 64 bytes. */
+void es_systems_format(unsigned systems, char *out, size_t outlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
