@@ -1,0 +1,222 @@
+/* First start of a site: directories, key passphrase, keys, the seal root (site.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eseal/auth.h"
+#include "eseal/pki.h"
+#include "eseal/site.h"
+
+static void say(es_site_log log, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(es_site_log log, void *ctx, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    if (!log) return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log(ctx, line);
+}
+
+static int make_dir(const char *path, unsigned mode)
+{
+    if (mkdir(path, (mode_t)mode) == 0) return 1;
+    struct stat st;
+    return errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static es_err memory_get(void *ctx, const char *what, char *buf, size_t cap)
+{
+    (void)what;
+    size_t n = strlen(ctx);
+    if (n >= cap) return ES_ERR_LIMIT;
+    memcpy(buf, ctx, n + 1);
+    return ES_OK;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* The PIN: the environment first, then the passphrase file, else a new file when every key
+ * is a soft key of this site. */
+static es_err prepare_pin(es_site *s, int all_soft, es_site_log log, void *ctx, char *why,
+                          size_t whylen)
+{
+    const es_config *c = &s->cfg;
+    if (getenv(c->pin_env)) {
+        s->pin = es_secret_env(c->pin_env);
+        return ES_OK;
+    }
+    es_buf b;
+    es_buf_init(&b, ES_SECRET_MAX - 1);
+    es_err rv = es_file_read(c->pin_file, &b);
+    if (rv == ES_OK) {
+        size_t n = b.len;
+        while (n && (b.p[n - 1] == '\n' || b.p[n - 1] == '\r')) n--;
+        if (n == 0) {
+            snprintf(why, whylen, "%s is empty", c->pin_file);
+            rv = ES_ERR_PIN;
+        } else {
+            memcpy(s->pin_buf, b.p, n);
+            s->pin_buf[n] = 0;
+        }
+    } else if (rv == ES_ERR_NOT_FOUND && all_soft) {
+        char gen[32];
+        if ((rv = es_password_generate(gen)) == ES_OK) {
+            char line[40];
+            int k = snprintf(line, sizeof line, "%s\n", gen);
+            rv = es_file_write_mode(c->pin_file, line, (size_t)k, 0600);
+            es_wipe(line, sizeof line);
+        }
+        if (rv == ES_OK) {
+            snprintf(s->pin_buf, sizeof s->pin_buf, "%s", gen);
+            say(log, ctx, "created the key passphrase file %s (mode 0600)", c->pin_file);
+            s->created = 1;
+        } else {
+            snprintf(why, whylen, "cannot write %s: %s", c->pin_file, es_err_str(rv));
+        }
+        es_wipe(gen, sizeof gen);
+    } else if (rv == ES_ERR_NOT_FOUND) {
+        snprintf(why, whylen, "no key PIN: set %s (or write it to %s)", c->pin_env, c->pin_file);
+        rv = ES_ERR_PIN;
+    } else {
+        snprintf(why, whylen, "%s: %s", c->pin_file, es_err_str(rv));
+    }
+    es_buf_cleanup_secret(&b);
+    if (rv != ES_OK) return rv;
+    s->pin.get = memory_get;
+    s->pin.ctx = s->pin_buf;
+    return ES_OK;
+}
+
+/* Generates a missing soft key; opens every key to check the PIN. */
+static es_err prepare_key(es_site *s, const char *role, const char *text,
+                          uint8_t pub[ES_SM2_PUB_LEN], es_site_log log, void *ctx, char *why,
+                          size_t whylen)
+{
+    es_keyref ref;
+    es_keydev *d = NULL;
+    es_err rv = es_keyref_parse(text, &ref);
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "[keys] %s: '%s' is not a key reference", role, text);
+        return ES_ERR_CONFIG;
+    }
+    if (ref.kind == ES_KEYDEV_SOFT) {
+        char path[ES_KEYREF_MAX_PATH + ES_KEYREF_MAX_NAME + 8];
+        snprintf(path, sizeof path, "%s/%s.key", ref.path, ref.name);
+        if (!make_dir(ref.path, 0700)) {
+            snprintf(why, whylen, "cannot create %s: %s", ref.path, strerror(errno));
+            return ES_ERR_IO;
+        }
+        if (!file_exists(path)) {
+            if ((rv = es_keydev_open(&ref, &d)) == ES_OK)
+                rv = es_keydev_generate(d, &ref, &s->pin, pub);
+            es_keydev_close(d);
+            d = NULL;
+            if (rv != ES_OK) {
+                snprintf(why, whylen, "cannot generate the %s key %s: %s", role, text,
+                         es_err_str(rv));
+                return rv;
+            }
+            say(log, ctx, "generated the %s key %s", role, text);
+            s->created = 1;
+        }
+    }
+    int retries = -1;
+    if ((rv = es_keydev_open(&ref, &d)) == ES_OK &&
+        (rv = es_keydev_login(d, &ref, &s->pin, &retries)) == ES_OK)
+        rv = es_keydev_public_key(d, &ref, pub);
+    es_keydev_close(d);
+    if (rv != ES_OK)
+        snprintf(why, whylen, "the %s key %s: %s%s", role, text, es_err_str(rv),
+                 rv == ES_ERR_PIN ? " (the PIN or passphrase does not open it)" : "");
+    return rv;
+}
+
+static es_err prepare_ca(es_site *s, es_site_log log, void *ctx, char *why, size_t whylen)
+{
+    char cfg[ES_CONFIG_PATH + 16];
+    snprintf(cfg, sizeof cfg, "%s/config", s->ca_dir);
+    if (file_exists(cfg)) return ES_OK;
+    es_name subject;
+    es_pki_lint lint;
+    char cn[ES_PKI_VALUE_MAX + 1];
+    memset(&subject, 0, sizeof subject);
+    memset(&lint, 0, sizeof lint);
+    /* "<site> 电子印章根": the seal root of this site (LD/T 01.1 6: issued seal certificates
+     * chain to it). */
+    snprintf(cn, sizeof cn, "%.*s 电子印章根", (int)(sizeof cn - 32), s->cfg.site_name);
+    es_err rv = es_pki_name_add(&subject, ES_NAME_C, "CN");
+    if (rv == ES_OK) rv = es_pki_name_add(&subject, ES_NAME_O, s->cfg.site_name);
+    if (rv == ES_OK) rv = es_pki_name_add(&subject, ES_NAME_CN, cn);
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "[server] name cannot be a certificate name: %s", es_err_str(rv));
+        return ES_ERR_CONFIG;
+    }
+    es_ca_init_params p = {
+        .dir = s->ca_dir, .key_ref = s->cfg.key_root, .pin = &s->pin, .subject = &subject};
+    rv = es_ca_init(&p, &lint);
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "cannot create the seal root in %s: %s%s%s", s->ca_dir,
+                 es_err_str(rv), lint.n ? ": " : "", lint.n ? lint.msg[0] : "");
+        return rv;
+    }
+    say(log, ctx, "created the seal root CA in %s", s->ca_dir);
+    s->created = 1;
+    return ES_OK;
+}
+
+es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ctx, char *why,
+                       size_t whylen)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *c;
+    snprintf(s->ca_dir, sizeof s->ca_dir, "%s/ca", c->var_dir);
+    snprintf(s->audit_pub_path, sizeof s->audit_pub_path, "%s/keys/audit.pub", c->var_dir);
+    char keys[ES_CONFIG_PATH + 8];
+    snprintf(keys, sizeof keys, "%s/keys", c->var_dir);
+    if (!make_dir(c->var_dir, 0750) || !make_dir(keys, 0700)) {
+        snprintf(why, whylen, "cannot create %s: %s", keys, strerror(errno));
+        return ES_ERR_IO;
+    }
+    const char *refs[3] = {c->key_root, c->key_system, c->key_audit};
+    const char *roles[3] = {"root", "system", "audit"};
+    int all_soft = 1;
+    for (int i = 0; i < 3; i++) all_soft &= strncmp(refs[i], "soft:", 5) == 0;
+    es_err rv = prepare_pin(s, all_soft, log, ctx, why, whylen);
+    uint8_t pub[ES_SM2_PUB_LEN];
+    for (int i = 0; rv == ES_OK && i < 3; i++) {
+        rv = prepare_key(s, roles[i], refs[i], pub, log, ctx, why, whylen);
+        if (rv == ES_OK && i == 2) memcpy(s->audit_pub, pub, sizeof pub);
+    }
+    if (rv == ES_OK && !file_exists(s->audit_pub_path)) {
+        es_buf der, pem;
+        es_buf_init(&der, 256);
+        es_buf_init(&pem, 1024);
+        rv = es_sm2_pub_spki(s->audit_pub, &der);
+        if (rv == ES_OK) rv = es_pem_encode("PUBLIC KEY", der.p, der.len, &pem);
+        if (rv == ES_OK) rv = es_file_write_mode(s->audit_pub_path, pem.p, pem.len, 0644);
+        if (rv == ES_OK)
+            say(log, ctx, "wrote the audit public key %s", s->audit_pub_path);
+        else
+            snprintf(why, whylen, "cannot write %s", s->audit_pub_path);
+        es_buf_cleanup(&der);
+        es_buf_cleanup(&pem);
+    }
+    if (rv == ES_OK) rv = prepare_ca(s, log, ctx, why, whylen);
+    if (rv != ES_OK) es_site_cleanup(s);
+    return rv;
+}
+
+void es_site_cleanup(es_site *s)
+{
+    es_wipe(s->pin_buf, sizeof s->pin_buf);
+}
