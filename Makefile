@@ -57,7 +57,7 @@ bench-ofd: build
 
 format:
 	clang-format -i include/eseal/*.h src/*/*.c src/*/*.h tools/*.c tools/*.h tests/*.c tests/*.h \
-	    $(wildcard bench/*.c fuzz/*.c)
+	    $(wildcard bench/*.c bench/*.h fuzz/*.c)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

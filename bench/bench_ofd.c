@@ -23,103 +23,25 @@
  */
 #define _DEFAULT_SOURCE /* wait4 */
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#define BENCH_NAME "bench_ofd"
+#include "bench.h"
 
 #include "../tests/ofd_gen.h"
 #include "eseal/ofd.h"
-#include "eseal/seal.h"
 
 static const char *testdata = "tests/data";
 static es_buf seal_der, signer_der;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, es_err rv)
-{
-    fprintf(stderr, "bench_ofd: %s: %s\n", what, es_err_str(rv));
-    exit(1);
-}
-
-static void read_file(const char *name, es_buf *b)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", testdata, name);
-    es_buf_init(b, ES_MAX_SEAL_DER);
-    es_err rv = es_file_read(path, b);
-    if (rv != ES_OK) die(path, rv);
-}
-
-static es_signer *load_signer(const char *name)
-{
-    es_buf b;
-    es_sm2_key *k;
-    es_signer *s;
-    read_file(name, &b);
-    es_err rv = es_sm2_key_from_pem(b.p, b.len, NULL, &k);
-    es_buf_cleanup_secret(&b);
-    if (rv != ES_OK) die(name, rv);
-    if ((rv = es_signer_from_key(k, &s)) != ES_OK) die(name, rv);
-    return s;
-}
-
-static void load_cert(const char *name, es_buf *der)
-{
-    es_buf b;
-    read_file(name, &b);
-    es_buf_init(der, ES_MAX_CERT_DER);
-    es_err rv = es_cert_to_der(b.p, b.len, der);
-    es_buf_cleanup(&b);
-    if (rv != ES_OK) die(name, rv);
-}
-
-static void make_seal(void)
-{
-    es_buf maker_crt, png;
-    es_signer *maker = load_signer("maker.key");
-    load_cert("maker.crt", &maker_crt);
-    load_cert("signer.crt", &signer_der);
-    read_file("seal.png", &png);
-    es_slice certs[1] = {es_slice_make(signer_der.p, signer_der.len)};
-    es_seal_params p = {0};
-    p.es_id = "3701000000001";
-    p.type = 1;
-    p.name = "eseal bench seal";
-    p.signer_certs = certs;
-    p.n_signer_certs = 1;
-    p.create_date = ES_TIME_NONE;
-    p.valid_start = es_time_now() - 86400;
-    p.valid_end = es_time_now() + 365 * 86400;
-    p.picture = es_slice_make(png.p, png.len);
-    p.width_mm = 40;
-    p.height_mm = 40;
-    p.maker_cert = es_slice_make(maker_crt.p, maker_crt.len);
-    es_buf_init(&seal_der, ES_MAX_SEAL_DER);
-    es_err rv = es_seal_make(&p, maker, &seal_der);
-    if (rv != ES_OK) die("es_seal_make", rv);
-    es_signer_free(maker);
-    es_buf_cleanup(&maker_crt);
-    es_buf_cleanup(&png);
-}
-
 /* The operations, each run in a child process. */
 static int op_sign(const char *in, const char *out)
 {
-    es_signer *s = load_signer("signer.key");
+    es_signer *s = bench_signer(testdata, "signer.key");
     es_ofd_sign_params p;
     memset(&p, 0, sizeof p);
     p.seal = es_slice_make(seal_der.p, seal_der.len);
@@ -139,7 +61,7 @@ static int op_verify(const char *in, const char *unused)
 {
     (void)unused;
     es_buf root;
-    read_file("root.crt", &root);
+    bench_read(testdata, "root.crt", &root);
     es_trust *t = NULL;
     int added = 0;
     if (es_trust_new(&t) != ES_OK || es_trust_add(t, root.p, root.len, &added) != ES_OK) return 1;
@@ -204,13 +126,13 @@ static result run_child(int (*op)(const char *, const char *), const char *a, co
 {
     result r = {0, 0, 0};
     fflush(NULL);
-    double t0 = now_s();
+    double t0 = bench_now();
     pid_t pid = fork();
     if (pid == 0) _exit(op(a, b));
     int st = 0;
     struct rusage ru;
     if (pid < 0 || wait4(pid, &st, 0, &ru) != pid) return r;
-    r.secs = now_s() - t0;
+    r.secs = bench_now() - t0;
     r.rss_kb = ru.ru_maxrss;
     r.ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
     return r;
@@ -247,12 +169,12 @@ static void bench_size(const char *dir, const char *label, int mib, int pages, i
     snprintf(plain, sizeof plain, "%s/%s.ofd", dir, label);
     snprintf(signed_, sizeof signed_, "%s/%s-signed.ofd", dir, label);
     uint64_t image = ((uint64_t)mib << 20) / (uint64_t)images + 1;
-    double t0 = now_s();
+    double t0 = bench_now();
     if (gen_ofd(plain, pages, images, image) != 0) {
         fprintf(stderr, "bench_ofd: cannot generate %s\n", plain);
         exit(1);
     }
-    double gen = now_s() - t0;
+    double gen = bench_now() - t0;
     /* ROUNDS rounds, the operations interleaved, the fastest of each kept: a change of load
      * on the machine during the run then shifts every figure alike. */
     result s = {1e30, 0, 1}, v = s, h = s, c = s;
@@ -275,7 +197,7 @@ static void bench_size(const char *dir, const char *label, int mib, int pages, i
 int main(int argc, char **argv)
 {
     int mib = 200, pages = 1000, images = 400, keep = 0;
-    const char *tmpbase = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *tmpbase = NULL; /* $TMPDIR or /tmp */
     if (getenv("ESEAL_TESTDATA")) testdata = getenv("ESEAL_TESTDATA");
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
@@ -301,21 +223,15 @@ int main(int argc, char **argv)
         return 2;
     }
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/eseal-bench-ofd.XXXXXX", tmpbase);
-    if (!mkdtemp(dir)) {
-        perror("bench_ofd: mkdtemp");
-        return 1;
-    }
-    make_seal();
+    bench_tmpdir(tmpbase, dir, sizeof dir);
+    bench_make_seal(testdata, &signer_der, &seal_der);
     printf("bench_ofd: OFD sign and verify against SM3 over the same bytes (one core each)\n");
     bench_size(dir, "small", mib / 10, pages, images);
     bench_size(dir, "large", mib, pages, images);
     if (keep) {
         printf("\ndocuments kept in %s\n", dir);
     } else {
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0) fprintf(stderr, "bench_ofd: could not remove %s\n", dir);
+        bench_rmdir(dir);
     }
     es_buf_cleanup(&seal_der);
     es_buf_cleanup(&signer_der);

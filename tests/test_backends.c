@@ -12,43 +12,15 @@
 #include "eseal/seal.h"
 #include "eseal/token.h"
 
-static es_err fixed_get(void *ctx, const char *what, char *buf, size_t cap)
-{
-    (void)what;
-    snprintf(buf, cap, "%s", (const char *)ctx);
-    return ES_OK;
-}
-
 static const char PASS[] = "backend passphrase";
 static const char SO_PIN[] = "12345678";
-static es_secret_src src_pass = {fixed_get, (void *)PASS};
-static es_secret_src src_so = {fixed_get, (void *)SO_PIN};
-
-static es_buf der_of(const char *name)
-{
-    es_buf pem = t_read(t_path("ESEAL_TESTDATA", name)), der;
-    es_buf_init(&der, 65536);
-    if (es_cert_to_der(pem.p, pem.len, &der) != ES_OK) {
-        fprintf(stderr, "cannot read %s\n", name);
-        exit(2);
-    }
-    es_buf_cleanup(&pem);
-    return der;
-}
-
-static es_sm2_key *key_of(const char *name)
-{
-    es_buf pem = t_read(t_path("ESEAL_TESTDATA", name));
-    es_sm2_key *k = NULL;
-    if (es_sm2_key_from_pem(pem.p, pem.len, NULL, &k) != ES_OK) exit(2);
-    es_buf_cleanup(&pem);
-    return k;
-}
+static es_secret_src src_pass = {t_pin_get, (void *)PASS};
+static es_secret_src src_so = {t_pin_get, (void *)SO_PIN};
 
 /* Writes name's key encrypted under PASS to dir/file. */
 static void store_key(const char *name, const char *dir, const char *file)
 {
-    es_sm2_key *k = key_of(name);
+    es_sm2_key *k = t_key(name);
     es_buf pem;
     char path[4096];
     es_buf_init(&pem, 65536);
@@ -76,7 +48,7 @@ static int provision_skf(const char *lib, const char *dir)
         snprintf(text, sizeof text, "skf:%s#TOKEN1/SEAL/%s", lib, containers[i]);
         if (es_keyref_parse(text, &ref) != ES_OK || es_token_open(&ref, &t) != ES_OK) return 0;
         if (i == 0 && es_token_app_create(t, "SEAL", &src_so, 0, &src_pass, 0) != ES_OK) return 0;
-        es_sm2_key *k = key_of(keys[i]);
+        es_sm2_key *k = t_key(keys[i]);
         es_buf blob;
         es_buf_init(&blob, 4096);
         int good = es_token_login(t, "SEAL", &src_pass, NULL) == ES_OK &&
@@ -101,7 +73,7 @@ static es_signer *open_signer(const backend *b, const char *ref, const char *pem
 {
     es_signer *s = NULL;
     if (!ref[0]) {
-        if (es_signer_from_key(key_of(pemfile), &s) != ES_OK) return NULL;
+        if (es_signer_from_key(t_key(pemfile), &s) != ES_OK) return NULL;
         return s;
     }
     es_err rv = es_keydev_signer(ref, &src_pass, &s);
@@ -130,7 +102,7 @@ static void run(const backend *b, const es_trust *trust)
         es_signer_free(signer);
         return;
     }
-    es_buf mcert = der_of("maker.crt"), scert = der_of("signer.crt"), ocert = der_of("other.crt");
+    es_buf mcert = t_cert("maker.crt"), scert = t_cert("signer.crt"), ocert = t_cert("other.crt");
     es_buf img = t_read(t_path("ESEAL_TESTDATA", "seal.png"));
     es_buf seal, sig;
     es_buf_init(&seal, 1 << 20);

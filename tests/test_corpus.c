@@ -15,19 +15,6 @@ static const struct {
     {"unused-bits", "unused_bits"},
 };
 
-static int has_quirk(const es_entry *e, const char *name)
-{
-    for (int b = 0; b < ES_QUIRK_COUNT; b++)
-        if ((e->quirks & ES_QUIRK(b)) && strcmp(es_quirk_name(b), name) == 0) return 1;
-    return 0;
-}
-
-static int result_is(const es_entry *e, const char *check, es_result r)
-{
-    const es_check *c = es_entry_get(e, check);
-    return c && c->result == r;
-}
-
 /* The set of FAILED checks as "a,b,c" in report order. */
 static void failed_set(const es_entry *e, char *out, size_t n)
 {
@@ -47,19 +34,11 @@ static int same_failures(const es_entry *e, const char *list)
     snprintf(tmp, sizeof tmp, "%s", list);
     for (char *tok = strtok(tmp, ","); tok; tok = strtok(NULL, ",")) {
         listed++;
-        if (!result_is(e, tok, ES_FAILED)) return 0;
+        if (!t_result_is(e, tok, ES_FAILED)) return 0;
     }
     size_t failed = 0;
     for (size_t i = 0; i < e->n_checks; i++) failed += e->checks[i].result == ES_FAILED;
     return failed == listed;
-}
-
-static void dump(const es_report *rep)
-{
-    es_buf out;
-    es_buf_init(&out, 1 << 20);
-    if (es_report_text(rep, &out) == ES_OK) fprintf(stderr, "%.*s", (int)out.len, (char *)out.p);
-    es_buf_cleanup(&out);
 }
 
 static void check_file(const char *name, const char *expected, const char *notes)
@@ -81,24 +60,25 @@ static void check_file(const char *name, const char *expected, const char *notes
 
     if (strncmp(expected, "valid", 5) == 0) {
         int cms = strstr(expected, "35275") != NULL;
-        good = failed[0] == 0 && result_is(e, ES_CHECK_FORMAT, ES_PASSED) &&
-               (strncmp(name, "esl/", 4) == 0 || result_is(e, ES_CHECK_SIGNATURE, ES_PASSED)) &&
-               (cms || result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_PASSED)) &&
+        good = failed[0] == 0 && t_result_is(e, ES_CHECK_FORMAT, ES_PASSED) &&
+               (strncmp(name, "esl/", 4) == 0 || t_result_is(e, ES_CHECK_SIGNATURE, ES_PASSED)) &&
+               (cms || t_result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_PASSED)) &&
                (cms == (strcmp(e->kind, "cms_signed_data") == 0)) &&
                /* no trust anchors: the cryptography is valid, trust is unknown */
                e->indication == ES_INDETERMINATE &&
-               result_is(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE);
+               t_result_is(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE);
         ok(good, "%s: expected %s, failed checks [%s], indication %s", name, expected, failed,
            es_result_name(e->indication));
     } else if (strncmp(expected, "invalid:", 8) == 0) {
         good = same_failures(e, expected + 8) && e->indication == ES_FAILED;
         ok(good, "%s: expected %s, failed checks [%s]", name, expected, failed);
     } else if (strcmp(expected, "unparseable") == 0) {
-        good = result_is(e, ES_CHECK_FORMAT, ES_FAILED) && e->indication == ES_FAILED;
+        good = t_result_is(e, ES_CHECK_FORMAT, ES_FAILED) && e->indication == ES_FAILED;
         ok(good, "%s: expected unparseable, failed checks [%s]", name, failed);
     } else if (strcmp(expected, "no-signature") == 0) {
-        good = has_quirk(e, "no_signature") && result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_FAILED) &&
-               result_is(e, ES_CHECK_FORMAT, ES_PASSED);
+        good = t_has_quirk(e, "no_signature") &&
+               t_result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_FAILED) &&
+               t_result_is(e, ES_CHECK_FORMAT, ES_PASSED);
         ok(good, "%s: expected no-signature, failed checks [%s]", name, failed);
     } else {
         ok(0, "%s: unknown verdict '%s' in EXPECTED.tsv", name, expected);
@@ -106,10 +86,10 @@ static void check_file(const char *name, const char *expected, const char *notes
     }
     for (size_t i = 0; i < sizeof note_quirks / sizeof note_quirks[0]; i++) {
         if (!strstr(notes, note_quirks[i].words)) continue;
-        ok(has_quirk(e, note_quirks[i].quirk), "%s: notes say '%s', report lacks quirk %s", name,
+        ok(t_has_quirk(e, note_quirks[i].quirk), "%s: notes say '%s', report lacks quirk %s", name,
            note_quirks[i].words, note_quirks[i].quirk);
     }
-    if (!good) dump(&rep);
+    if (!good) t_dump(&rep);
 out:
     es_report_cleanup(&rep);
     es_buf_cleanup(&b);

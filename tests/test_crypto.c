@@ -9,15 +9,8 @@
 
 #define Q(bit) ES_QUIRK(bit)
 
+/* t_rnd's state: a fixed seed, so that a failure can be reproduced. */
 static uint32_t rnd_state = 0x2545f491u;
-static uint32_t rnd(void)
-{
-    uint32_t x = rnd_state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return rnd_state = x;
-}
 
 static int unhex(const char *hex, uint8_t *out, size_t n)
 {
@@ -44,40 +37,9 @@ static const uint8_t *find(const uint8_t *hay, size_t n, const void *needle, siz
     return NULL;
 }
 
-static es_buf data_file(const char *name)
-{
-    return t_read(t_path("ESEAL_TESTDATA", name));
-}
-
-static es_sm2_key *load_key(const char *name)
-{
-    es_buf b = data_file(name);
-    es_sm2_key *k = NULL;
-    es_err rv = es_sm2_key_from_pem(b.p, b.len, NULL, &k);
-    es_buf_cleanup(&b);
-    if (rv != ES_OK) {
-        fprintf(stderr, "cannot load %s: %s\n", name, es_err_str(rv));
-        exit(2);
-    }
-    return k;
-}
-
-/* A fixture certificate as DER. */
-static es_buf cert_der(const char *name)
-{
-    es_buf pem = data_file(name), der;
-    es_buf_init(&der, ES_MAX_CERT_DER);
-    if (es_cert_to_der(pem.p, pem.len, &der) != ES_OK) {
-        fprintf(stderr, "cannot read certificate %s\n", name);
-        exit(2);
-    }
-    es_buf_cleanup(&pem);
-    return der;
-}
-
 static void cert_pub(const char *name, uint8_t pub[ES_SM2_PUB_LEN])
 {
-    es_buf der = cert_der(name);
+    es_buf der = t_cert(name);
     es_cert_info ci;
     if (es_cert_parse(es_slice_make(der.p, der.len), &ci) != ES_OK || !ci.is_sm2) {
         fprintf(stderr, "no SM2 key in %s\n", name);
@@ -126,10 +88,11 @@ static void test_sm3(void)
 
     /* Streaming equals one-shot over random splits of random data. */
     static uint8_t data[5000];
-    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)t_rnd(&rnd_state);
     int same = 1;
     for (int trial = 0; trial < 60; trial++) {
-        size_t n = trial < 10 ? (size_t)trial * 64 + (size_t)trial : rnd() % (sizeof data + 1);
+        size_t n =
+            trial < 10 ? (size_t)trial * 64 + (size_t)trial : t_rnd(&rnd_state) % (sizeof data + 1);
         uint8_t one[32], two[32];
         if (es_sm3(data, n, one) != ES_OK || es_sm3_new(&c) != ES_OK) {
             same = 0;
@@ -137,7 +100,7 @@ static void test_sm3(void)
         }
         size_t pos = 0;
         while (pos < n) {
-            size_t k = rnd() % 3 == 0 ? rnd() % 3 : rnd() % 200;
+            size_t k = t_rnd(&rnd_state) % 3 == 0 ? t_rnd(&rnd_state) % 3 : t_rnd(&rnd_state) % 200;
             if (k > n - pos) k = n - pos;
             if (es_sm3_update(c, data + pos, k) != ES_OK) same = 0;
             pos += k;
@@ -200,7 +163,7 @@ static void test_z_digest(void)
 
 static void test_openssl_interop(void)
 {
-    es_buf msg = data_file("openssl_msg.bin"), sig = data_file("openssl_msg.sig");
+    es_buf msg = t_data("openssl_msg.bin"), sig = t_data("openssl_msg.sig");
     uint8_t pub[65], e[32], r[32], s[32];
     cert_pub("signer.crt", pub);
     es_quirks q = 0;
@@ -318,7 +281,7 @@ static void test_sign_verify(void)
         snprintf(kf, sizeof kf, "%s.key", names[i]);
         snprintf(cf, sizeof cf, "%s.crt", names[i]);
         snprintf(of, sizeof of, "%s.crt", names[(i + 1) % 4]);
-        es_sm2_key *k = load_key(kf);
+        es_sm2_key *k = t_key(kf);
         uint8_t pub[65], cp[65], op[65];
         es_sm2_key_pub(k, pub);
         cert_pub(cf, cp);
@@ -548,10 +511,10 @@ static void test_key_pem(void)
        "a P-256 key is refused");
     ok(es_sm2_key_from_pem((const uint8_t *)"garbage", 7, NULL, &k2) == ES_ERR_KEY,
        "garbage is refused");
-    es_buf plain = data_file("signer.key");
+    es_buf plain = t_data("signer.key");
     ok(es_sm2_key_from_pem(plain.p, plain.len / 2, NULL, &k2) == ES_ERR_KEY,
        "a truncated PEM key is refused");
-    es_buf crt = data_file("signer.crt");
+    es_buf crt = t_data("signer.crt");
     ok(es_sm2_key_from_pem(crt.p, crt.len, NULL, &k2) == ES_ERR_KEY, "a certificate is not a key");
     es_buf_cleanup(&crt);
     es_buf_cleanup(&plain);
@@ -561,7 +524,7 @@ static void test_key_pem(void)
 
 static void test_cert(void)
 {
-    es_buf pem = data_file("signer.crt");
+    es_buf pem = t_data("signer.crt");
     es_buf der;
     es_buf_init(&der, ES_MAX_CERT_DER);
     ok(es_cert_to_der(pem.p, pem.len, &der) == ES_OK && der.len > 100 && der.p[0] == 0x30,
@@ -574,9 +537,9 @@ static void test_cert(void)
     ok(es_cert_to_der((const uint8_t *)"not a cert", 10, &der2) == ES_ERR_CERT,
        "es_cert_to_der of garbage: ES_ERR_CERT");
     /* A bundle: the first certificate. */
-    es_buf root_pem = data_file("root.crt"), bundle;
+    es_buf root_pem = t_data("root.crt"), bundle;
     es_buf_init(&bundle, 1 << 20);
-    es_buf root = cert_der("root.crt");
+    es_buf root = t_cert("root.crt");
     der2.len = 0;
     ok(es_buf_append(&bundle, root_pem.p, root_pem.len) == ES_OK &&
            es_buf_append(&bundle, pem.p, pem.len) == ES_OK &&
@@ -596,7 +559,7 @@ static void test_cert(void)
     ok(ci.issuer && strstr(ci.issuer, "CN=eseal test seal root"), "issuer is the root: %s",
        ci.issuer ? ci.issuer : "(null)");
     ok(ci.is_sm2, "SM2 key");
-    es_sm2_key *k = load_key("signer.key");
+    es_sm2_key *k = t_key("signer.key");
     uint8_t pub[65];
     es_sm2_key_pub(k, pub);
     es_sm2_key_free(k);
@@ -656,7 +619,7 @@ static void test_cert(void)
 static es_trust *trust_of(const char *name, int *added)
 {
     es_trust *t = NULL;
-    es_buf b = data_file(name);
+    es_buf b = t_data(name);
     if (es_trust_new(&t) != ES_OK || es_trust_add(t, b.p, b.len, added) != ES_OK) {
         fprintf(stderr, "cannot make a trust store of %s\n", name);
         exit(2);
@@ -670,7 +633,7 @@ static void test_trust(void)
     int added = 0;
     es_trust *t = trust_of("root.crt", &added);
     ok(added == 1 && es_trust_count(t) == 1, "one anchor added from PEM");
-    es_buf leaf = cert_der("signer.crt");
+    es_buf leaf = t_cert("signer.crt");
     es_slice ls = es_slice_make(leaf.p, leaf.len);
     es_cert_info ci;
     if (es_cert_parse(ls, &ci) != ES_OK) exit(2);
@@ -681,7 +644,7 @@ static void test_trust(void)
        "signer.crt chains to root.crt (%s)", why);
     static const char *others[] = {"maker.crt", "other.crt", "root.crt"};
     for (size_t i = 0; i < 3; i++) {
-        es_buf o = cert_der(others[i]);
+        es_buf o = t_cert(others[i]);
         ok(es_trust_verify(t, es_slice_make(o.p, o.len), NULL, 0, during, why, sizeof why) == ES_OK,
            "%s chains to root.crt (%s)", others[i], why);
         es_buf_cleanup(&o);
@@ -730,7 +693,7 @@ static void test_trust(void)
     ok(es_trust_verify(t, ls, NULL, 0, during, why, sizeof why) == ES_ERR_NOT_FOUND && why[0],
        "against otherroot.crt: ES_ERR_NOT_FOUND (%s)", why);
     /* The real root as an untrusted helper does not make a path to an anchor either. */
-    es_buf root = cert_der("root.crt");
+    es_buf root = t_cert("root.crt");
     es_slice extra = es_slice_make(root.p, root.len);
     ok(es_trust_verify(t, ls, &extra, 1, during, why, sizeof why) == ES_ERR_NOT_FOUND,
        "root.crt as an untrusted helper: ES_ERR_NOT_FOUND (%s)", why);
@@ -745,7 +708,7 @@ static void test_trust(void)
     es_trust_free(NULL);
 
     /* A PEM bundle of two anchors. */
-    es_buf r1 = data_file("root.crt"), r2 = data_file("otherroot.crt");
+    es_buf r1 = t_data("root.crt"), r2 = t_data("otherroot.crt");
     ok(es_trust_new(&t) == ES_OK && es_buf_append(&r1, r2.p, r2.len) == ES_OK &&
            es_trust_add(t, r1.p, r1.len, &added) == ES_OK && added == 2 && es_trust_count(t) == 2,
        "a PEM bundle adds both");
@@ -763,7 +726,7 @@ static void test_signer(void)
     es_signer *sg = NULL;
     uint8_t cp[65];
     cert_pub("signer.crt", cp);
-    ok(es_signer_from_key(load_key("signer.key"), &sg) == ES_OK, "signer from signer.key");
+    ok(es_signer_from_key(t_key("signer.key"), &sg) == ES_OK, "signer from signer.key");
     ok(memcmp(sg->pub, cp, 65) == 0, "the signer's public key is the certificate's");
 
     static const char msg[] = "a message to seal";

@@ -9,20 +9,6 @@
 #include "eseal/keydev.h"
 #include "eseal/seal.h"
 
-static es_err fixed_get(void *ctx, const char *what, char *buf, size_t cap)
-{
-    (void)what;
-    if (!ctx) return ES_ERR_PIN;
-    snprintf(buf, cap, "%s", (const char *)ctx);
-    return ES_OK;
-}
-
-static es_secret_src pin(const char *p)
-{
-    es_secret_src s = {fixed_get, (void *)p};
-    return s;
-}
-
 static void test_keyref(void)
 {
     es_keyref r;
@@ -103,11 +89,11 @@ static void test_soft(const char *dir)
     es_keydev_info info;
     ok(es_keydev_info_get(d, &info) == ES_OK && strcmp(info.kind, "soft") == 0 && info.can_generate,
        "info");
-    es_secret_src shortpass = pin("short");
+    es_secret_src shortpass = t_pin("short");
     ok(es_keydev_generate(d, &ref, &shortpass, pub) == ES_ERR_PIN, "a short passphrase refused");
-    es_secret_src nopass = pin(NULL);
+    es_secret_src nopass = t_pin(NULL);
     ok(es_keydev_generate(d, &ref, &nopass, pub) == ES_ERR_PIN, "no passphrase refused");
-    es_secret_src good = pin("correct horse battery");
+    es_secret_src good = t_pin("correct horse battery");
     ok(es_keydev_generate(d, &ref, &good, pub) == ES_OK && pub[0] == 0x04, "generate");
     ok(es_keydev_generate(d, &ref, &good, pub2) == ES_ERR_EXISTS, "never overwrites a key");
 
@@ -122,7 +108,7 @@ static void test_soft(const char *dir)
 
     ok(es_keydev_public_key(d, &ref, pub2) == ES_ERR_LOGIN, "public key needs a login");
     ok(es_keydev_sign(d, &ref, e, r, s) == ES_ERR_LOGIN, "sign needs a login");
-    es_secret_src wrong = pin("wrong horse battery");
+    es_secret_src wrong = t_pin("wrong horse battery");
     int retries = 7;
     ok(es_keydev_login(d, &ref, &wrong, &retries) == ES_ERR_PIN && retries == -1,
        "wrong passphrase: ES_ERR_PIN, no retry counter");
@@ -199,10 +185,10 @@ static void test_signer(const char *dir)
     char ref[4200];
     snprintf(ref, sizeof ref, "soft:%s#maker", dir);
     es_signer *signer = NULL;
-    es_secret_src bad = pin("not the passphrase");
+    es_secret_src bad = t_pin("not the passphrase");
     ok(es_keydev_signer(ref, &bad, &signer) == ES_ERR_PIN && signer == NULL,
        "signer with a wrong passphrase refused");
-    es_secret_src good = pin("maker passphrase");
+    es_secret_src good = t_pin("maker passphrase");
     ok(es_keydev_signer(ref, &good, &signer) == ES_OK && signer, "device signer");
     if (signer) {
         es_buf mc = t_read(t_path("ESEAL_TESTDATA", "maker.crt"));

@@ -42,15 +42,6 @@ static es_slice sl(const es_buf *b)
     return es_slice_make(b->p, b->len);
 }
 
-static es_sm2_key *load_plain_key(const char *name)
-{
-    es_buf b = t_read(t_path("ESEAL_TESTDATA", name));
-    es_sm2_key *k = NULL;
-    if (es_sm2_key_from_pem(b.p, b.len, NULL, &k) != ES_OK) die(name);
-    es_buf_cleanup_secret(&b);
-    return k;
-}
-
 static void path_in_dir(char *out, size_t n, const char *file)
 {
     snprintf(out, n, "%s/%s", dir, file);
@@ -96,8 +87,8 @@ static void setup(void)
     snprintf(dir, sizeof dir, "%s/eseal-sdf-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) die("mkdtemp");
     if (setenv("SOFTSDF_DIR", dir, 1) != 0) die("setenv");
-    maker_key = load_plain_key("maker.key");
-    signer_key = load_plain_key("signer.key");
+    maker_key = t_key("maker.key");
+    signer_key = t_key("signer.key");
     if (es_sm2_key_generate(&enc1_key) != ES_OK || es_sm2_key_generate(&key3) != ES_OK)
         die("generate");
     es_sm2_key_pub(maker_key, maker_pub);
@@ -128,22 +119,6 @@ static void teardown(void)
     es_sm2_key_free(signer_key);
     es_sm2_key_free(enc1_key);
     es_sm2_key_free(key3);
-}
-
-/* A secret source that returns the string in ctx. */
-static es_err fixed_get(void *ctx, const char *what, char *buf, size_t cap)
-{
-    (void)what;
-    size_t n = strlen(ctx);
-    if (n >= cap) return ES_ERR_LIMIT;
-    memcpy(buf, ctx, n + 1);
-    return ES_OK;
-}
-
-static es_secret_src pin(const char *p)
-{
-    es_secret_src s = {fixed_get, (void *)p};
-    return s;
 }
 
 static void ref_of(char *out, size_t n, const char *library, unsigned index)
@@ -443,7 +418,7 @@ static void test_login(void)
     char ref[1200];
     es_keyref kr, k9;
     es_keydev *d = NULL;
-    es_secret_src good = pin(PASS1), bad = pin("not the password"), none = {NULL, NULL};
+    es_secret_src good = t_pin(PASS1), bad = t_pin("not the password"), none = {NULL, NULL};
     int retries = 5;
     uint8_t pub[ES_SM2_PUB_LEN], e[32], r[32], s[32];
     ref_of(ref, sizeof ref, lib, 1);
@@ -534,7 +509,7 @@ static void test_decrypt(void)
     char ref[1200];
     es_keyref kr, k2;
     es_keydev *d = NULL;
-    es_secret_src good = pin(PASS1), good2 = pin(PASS2);
+    es_secret_src good = t_pin(PASS1), good2 = t_pin(PASS2);
     es_buf ct, pt;
     static const char msg[] = "SM4 key 0123456789abcdef, wrapped for the device";
     es_buf_init(&ct, 1 << 16);
@@ -579,21 +554,12 @@ static void test_decrypt(void)
 
 /* --- seals and signatures made through sdf: signers --- */
 
-static es_buf load_cert(const char *name)
-{
-    es_buf pem = t_read(t_path("ESEAL_TESTDATA", name)), der;
-    es_buf_init(&der, ES_MAX_CERT_DER);
-    if (es_cert_to_der(pem.p, pem.len, &der) != ES_OK) die(name);
-    es_buf_cleanup(&pem);
-    return der;
-}
-
 static void test_seal(void)
 {
     char ref1[1200], ref2[1200];
-    es_secret_src p1 = pin(PASS1), p2 = pin(PASS2), bad = pin("nope");
+    es_secret_src p1 = t_pin(PASS1), p2 = t_pin(PASS2), bad = t_pin("nope");
     es_signer *maker = NULL, *signer = NULL, *x = NULL;
-    es_buf maker_cert = load_cert("maker.crt"), signer_cert = load_cert("signer.crt");
+    es_buf maker_cert = t_cert("maker.crt"), signer_cert = t_cert("signer.crt");
     es_buf png = t_read(t_path("ESEAL_TESTDATA", "seal.png"));
     es_buf rootpem = t_read(t_path("ESEAL_TESTDATA", "root.crt"));
     es_buf seal, sig;
@@ -693,7 +659,7 @@ typedef struct worker {
 static void *work(void *arg)
 {
     worker *w = arg;
-    es_secret_src src = pin(w->pass);
+    es_secret_src src = t_pin(w->pass);
     es_signer *s = NULL;
     uint8_t e[32], r[32], sv[32];
     w->good = 0;
@@ -737,7 +703,7 @@ static void test_failures(void)
     es_keyref kr;
     es_keydev *d = NULL;
     es_signer *s = NULL;
-    es_secret_src p1 = pin(PASS1);
+    es_secret_src p1 = t_pin(PASS1);
 
     /* A file that is not a library. */
     ref_of(ref, sizeof ref, t_path("ESEAL_TESTDATA", "maker.crt"), 1);

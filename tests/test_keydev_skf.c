@@ -25,20 +25,6 @@
 static const char *lib;
 static char root[] = "/tmp/eseal-skf-XXXXXX";
 
-static es_err fixed_get(void *ctx, const char *what, char *buf, size_t cap)
-{
-    (void)what;
-    if (!ctx) return ES_ERR_PIN;
-    snprintf(buf, cap, "%s", (const char *)ctx);
-    return ES_OK;
-}
-
-static es_secret_src pin(const char *p)
-{
-    es_secret_src s = {fixed_get, (void *)p};
-    return s;
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "setup: %s (%s)\n", what, es_keydev_last_error());
@@ -119,7 +105,7 @@ static void test_load(void)
         es_buf_cleanup(&names);
     }
     es_signer *s = NULL;
-    es_secret_src p = pin(USER_PIN);
+    es_secret_src p = t_pin(USER_PIN);
     ok(es_keydev_signer("skf:/nonexistent/libnothing.so#A/B/C", &p, &s) == ES_ERR_LOAD && !s,
        "a signer over a missing library: ES_ERR_LOAD");
 }
@@ -130,7 +116,7 @@ static void test_refs(void)
 {
     es_keydev *d = NULL;
     es_keyref r;
-    es_secret_src p = pin(USER_PIN);
+    es_secret_src p = t_pin(USER_PIN);
     es_signer *s = NULL;
     static const char *const bad[] = {"TOKEN1/SEAL", "TOKEN1/SEAL/", "TOKEN1//CON",
                                       "TOKEN1/SEAL/CON/X", ""};
@@ -175,7 +161,8 @@ static void test_init(void)
 {
     es_keyref r = ref_of("TOKEN1/SEAL/CON");
     es_token *t = NULL;
-    es_secret_src so = pin(SO_PIN), user = pin(USER_PIN), shortpin = pin("123"), none = pin(NULL);
+    es_secret_src so = t_pin(SO_PIN), user = t_pin(USER_PIN), shortpin = t_pin("123"),
+                  none = t_pin(NULL);
     if (es_token_open(&r, &t) != ES_OK) die("open TOKEN1");
     ok(es_token_app_create(t, "SEAL", &so, 0, &user, 0) == ES_OK, "create an application");
     ok(es_token_app_create(t, "SEAL", &so, 0, &user, 0) == ES_ERR_EXISTS,
@@ -216,7 +203,7 @@ static void test_init(void)
 static void test_pins(void)
 {
     es_keyref r = ref_of("TOKEN1/SEAL/CON");
-    es_secret_src wrong = pin("00000000"), right = pin(USER_PIN), none = pin(NULL);
+    es_secret_src wrong = t_pin("00000000"), right = t_pin(USER_PIN), none = t_pin(NULL);
     int retries = 99;
     es_keydev *d = open_dev("TOKEN1/SEAL/CON");
     ok(es_keydev_login(d, &r, &wrong, &retries) == ES_ERR_PIN && retries == 5,
@@ -259,7 +246,8 @@ static void test_pins(void)
     ok(remaining("SMALL", 0) == 0, "the lock is on disk");
 
     es_token *t = NULL;
-    es_secret_src so = pin(SO_PIN), badso = pin("not-the-so-pin"), newpin = pin("new-pin-2468");
+    es_secret_src so = t_pin(SO_PIN), badso = t_pin("not-the-so-pin"),
+                  newpin = t_pin("new-pin-2468");
     if (es_token_open(&small, &t) != ES_OK) die("open");
     ok(es_token_unblock(t, "SMALL", &badso, &newpin, &retries) == ES_ERR_PIN && retries == 1,
        "unlock with a wrong SO PIN: ES_ERR_PIN, 1 SO try left");
@@ -286,7 +274,7 @@ static void test_pins(void)
 static void test_generate(void)
 {
     es_keyref r = ref_of("TOKEN1/SEAL/GEN");
-    es_secret_src right = pin(USER_PIN);
+    es_secret_src right = t_pin(USER_PIN);
     uint8_t pub[ES_SM2_PUB_LEN], pub2[ES_SM2_PUB_LEN], e[32] = {0x5a, 1, 2}, rr[32], ss[32];
     es_keydev *d = open_dev("TOKEN1/SEAL/GEN");
     es_keydev_info info;
@@ -392,7 +380,7 @@ static es_buf envelope_for(const es_sm2_key *key, const uint8_t wrap_pub[ES_SM2_
 static void test_import(void)
 {
     es_keyref r = ref_of("TOKEN1/SEAL/IMP");
-    es_secret_src right = pin(USER_PIN);
+    es_secret_src right = t_pin(USER_PIN);
     uint8_t tpub[ES_SM2_PUB_LEN], kpub[ES_SM2_PUB_LEN], got[ES_SM2_PUB_LEN], e[32] = {7};
     uint8_t rr[32], ss[32], d[32];
     es_sm2_key *key = NULL, *stranger = NULL;
@@ -507,7 +495,7 @@ static void test_import(void)
 static void test_certs(void)
 {
     es_keyref r = ref_of("TOKEN1/SEAL/GEN");
-    es_secret_src right = pin(USER_PIN);
+    es_secret_src right = t_pin(USER_PIN);
     es_buf pem = t_read(t_path("ESEAL_TESTDATA", "signer.crt")), der, got;
     es_buf_init(&der, ES_MAX_CERT_DER);
     es_buf_init(&got, ES_MAX_CERT_DER);
@@ -545,7 +533,7 @@ static void test_certs(void)
 static void test_seal_signer(void)
 {
     es_keyref r = ref_of("TOKEN1/SEAL/SIGNER");
-    es_secret_src right = pin(USER_PIN), wrong = pin("87654321");
+    es_secret_src right = t_pin(USER_PIN), wrong = t_pin("87654321");
     uint8_t tpub[ES_SM2_PUB_LEN];
     es_buf kpem = t_read(t_path("ESEAL_TESTDATA", "signer.key"));
     es_buf scpem = t_read(t_path("ESEAL_TESTDATA", "signer.crt"));

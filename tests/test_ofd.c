@@ -35,19 +35,6 @@ static const struct {
     {"unused-bits", "unused_bits"},
 };
 
-static int has_quirk(const es_entry *e, const char *name)
-{
-    for (int b = 0; b < ES_QUIRK_COUNT; b++)
-        if ((e->quirks & ES_QUIRK(b)) && strcmp(es_quirk_name(b), name) == 0) return 1;
-    return 0;
-}
-
-static int result_is(const es_entry *e, const char *check, es_result r)
-{
-    const es_check *c = es_entry_get(e, check);
-    return c && c->result == r;
-}
-
 static size_t n_failed(const es_entry *e)
 {
     size_t n = 0;
@@ -60,10 +47,7 @@ static void dump_entry(const es_report *rep, size_t i)
     es_report one = *rep;
     one.entries = &rep->entries[i];
     one.n_entries = 1;
-    es_buf out;
-    es_buf_init(&out, 1 << 20);
-    if (es_report_text(&one, &out) == ES_OK) fprintf(stderr, "%.*s", (int)out.len, (char *)out.p);
-    es_buf_cleanup(&out);
+    t_dump(&one);
 }
 
 /* Verifies a package; returns 0 and fills rep/res, or the error. */
@@ -131,7 +115,7 @@ static int invalid_matches(const es_entry *e, const es_ofd_sig *s, const char *l
             if (close) *close = 0;
             if (strcmp(tok, "references") != 0 || !same_bad_files(s, paren + 1)) return 0;
         }
-        if (!result_is(e, tok, ES_FAILED)) return 0;
+        if (!t_result_is(e, tok, ES_FAILED)) return 0;
         listed++;
         p = *end == ',' ? end + 1 : end;
     }
@@ -176,37 +160,37 @@ static void check_ofd(const char *file, char lines[][3][1024], size_t n)
         int good;
         if (strncmp(expected, "valid", 5) == 0) {
             int cms = strstr(expected, "35275") != NULL;
-            good = n_failed(e) == 0 && result_is(e, ES_CHECK_FORMAT, ES_PASSED) &&
-                   result_is(e, ES_CHECK_SIGNATURE, ES_PASSED) &&
-                   result_is(e, ES_CHECK_DATA_HASH, ES_PASSED) &&
-                   result_is(e, ES_CHECK_REFERENCES, ES_PASSED) &&
-                   result_is(e, ES_CHECK_CHANGES, ES_PASSED) &&
-                   (cms || result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_PASSED)) &&
+            good = n_failed(e) == 0 && t_result_is(e, ES_CHECK_FORMAT, ES_PASSED) &&
+                   t_result_is(e, ES_CHECK_SIGNATURE, ES_PASSED) &&
+                   t_result_is(e, ES_CHECK_DATA_HASH, ES_PASSED) &&
+                   t_result_is(e, ES_CHECK_REFERENCES, ES_PASSED) &&
+                   t_result_is(e, ES_CHECK_CHANGES, ES_PASSED) &&
+                   (cms || t_result_is(e, ES_CHECK_SEAL_SIGNATURE, ES_PASSED)) &&
                    cms == (strcmp(e->kind, "cms_signed_data") == 0) &&
                    e->indication == ES_INDETERMINATE &&
-                   result_is(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE) && s->n_bad == 0;
+                   t_result_is(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE) && s->n_bad == 0;
         } else if (strncmp(expected, "invalid:", 8) == 0) {
             good = invalid_matches(e, s, expected + 8) && e->indication == ES_FAILED;
             if (strstr(expected, "references(")) {
                 /* Told apart: a change made by adding a later signature, or tampering. */
                 int later = strstr(notes, "modified by a later signature") != NULL;
-                good &= later ? result_is(e, ES_CHECK_CHANGES, ES_WARNING) && s->changed_by_later
-                              : result_is(e, ES_CHECK_CHANGES, ES_INDETERMINATE) &&
+                good &= later ? t_result_is(e, ES_CHECK_CHANGES, ES_WARNING) && s->changed_by_later
+                              : t_result_is(e, ES_CHECK_CHANGES, ES_INDETERMINATE) &&
                                     !s->changed_by_later;
             }
         } else if (strncmp(expected, "indeterminate", 13) == 0) {
             good = n_failed(e) == 0 && e->indication == ES_INDETERMINATE &&
-                   result_is(e, ES_CHECK_REFERENCES, ES_PASSED);
+                   t_result_is(e, ES_CHECK_REFERENCES, ES_PASSED);
             if (strstr(expected, "bare SM2"))
                 good &= strcmp(e->kind, "sm2_signature") == 0 &&
-                        result_is(e, ES_CHECK_SIGNATURE, ES_INDETERMINATE);
+                        t_result_is(e, ES_CHECK_SIGNATURE, ES_INDETERMINATE);
         } else {
             good = 0;
         }
         ok(good, "%s %s: expected %s", file, id, expected);
         for (size_t i = 0; i < sizeof note_quirks / sizeof note_quirks[0]; i++)
             if (strstr(notes, note_quirks[i].words))
-                ok(has_quirk(e, note_quirks[i].quirk), "%s %s: notes say '%s', no quirk %s", file,
+                ok(t_has_quirk(e, note_quirks[i].quirk), "%s %s: notes say '%s', no quirk %s", file,
                    id, note_quirks[i].words, note_quirks[i].quirk);
         if (!good) dump_entry(&rep, s->entry);
     }
@@ -300,34 +284,11 @@ static es_buf seal_der;
 static es_buf signer_cert;
 static es_trust *trust;
 
-static es_signer *load_signer(const char *name)
-{
-    es_buf k = t_read(t_path("ESEAL_TESTDATA", name));
-    es_sm2_key *key = NULL;
-    es_signer *s = NULL;
-    if (es_sm2_key_from_pem(k.p, k.len, NULL, &key) != ES_OK ||
-        es_signer_from_key(key, &s) != ES_OK) {
-        fprintf(stderr, "cannot load %s\n", name);
-        exit(2);
-    }
-    es_buf_cleanup(&k);
-    return s;
-}
-
-static void der_of(const char *name, es_buf *out)
-{
-    es_buf pem = t_read(t_path("ESEAL_TESTDATA", name));
-    es_buf_init(out, ES_MAX_CERT_DER);
-    if (es_cert_to_der(pem.p, pem.len, out) != ES_OK) exit(2);
-    es_buf_cleanup(&pem);
-}
-
 static void make_seal(void)
 {
-    es_buf maker_cert, pic = t_read(t_path("ESEAL_TESTDATA", "seal.png"));
-    der_of("maker.crt", &maker_cert);
-    der_of("signer.crt", &signer_cert);
-    es_signer *maker = load_signer("maker.key");
+    es_buf maker_cert = t_cert("maker.crt"), pic = t_data("seal.png");
+    signer_cert = t_cert("signer.crt");
+    es_signer *maker = t_signer("maker.key");
     es_slice certs[1] = {es_slice_make(signer_cert.p, signer_cert.len)};
     es_time from, to;
     if (es_time_from_fields(2026, 1, 1, 0, 0, 0, &from) != ES_OK ||
@@ -363,7 +324,7 @@ static void make_seal(void)
 static es_err sign_file(const char *in, const char *out, long page, long rfrom, long rto, char *why,
                         size_t whylen)
 {
-    es_signer *s = load_signer("signer.key");
+    es_signer *s = t_signer("signer.key");
     es_ofd_sign_params p;
     memset(&p, 0, sizeof p);
     p.seal = es_slice_make(seal_der.p, seal_der.len);
@@ -383,9 +344,9 @@ static es_err sign_file(const char *in, const char *out, long page, long rfrom, 
 static int ours_passed(const es_report *rep, const es_ofd_result *res, size_t i)
 {
     const es_entry *e = &rep->entries[res->sigs[i].entry];
-    return e->indication == ES_PASSED && result_is(e, ES_CHECK_REFERENCES, ES_PASSED) &&
-           result_is(e, ES_CHECK_SEAL_FILE, ES_PASSED) &&
-           result_is(e, ES_CHECK_DATA_HASH, ES_PASSED) &&
+    return e->indication == ES_PASSED && t_result_is(e, ES_CHECK_REFERENCES, ES_PASSED) &&
+           t_result_is(e, ES_CHECK_SEAL_FILE, ES_PASSED) &&
+           t_result_is(e, ES_CHECK_DATA_HASH, ES_PASSED) &&
            strcmp(es_kv_get(&e->signer, "property_info"), res->sigs[i].signature_xml) == 0;
 }
 
@@ -477,7 +438,7 @@ static void test_sign_generated(void)
     if (rv == ES_OK && res.n_sigs == 1) {
         ok(res.sigs[0].stamps[0].page == 2 && strcmp(res.sigs[0].stamps[0].page_ref, "1001") == 0,
            "page 2 is the page with ID 1001");
-        ok(res.n_uncovered == 0 && result_is(&rep.entries[0], ES_CHECK_COVERAGE, ES_PASSED),
+        ok(res.n_uncovered == 0 && t_result_is(&rep.entries[0], ES_CHECK_COVERAGE, ES_PASSED),
            "every file covered");
         ok(strcmp(res.sigs[0].id, "1") == 0, "first ID is 1");
     }
@@ -540,7 +501,7 @@ static void test_sign_generated(void)
     ok(rv == ES_ERR_ARG && strstr(why, "page 6"), "page 6 of 5 refused: %s", why);
     ok(access(tmp("bad.ofd"), F_OK) != 0, "no output on refusal");
     {
-        es_signer *other = load_signer("other.key");
+        es_signer *other = t_signer("other.key");
         es_ofd_sign_params p;
         memset(&p, 0, sizeof p);
         p.seal = es_slice_make(seal_der.p, seal_der.len);
@@ -690,7 +651,7 @@ static void test_tamper(void)
         ok(gen_replace(pkg, tmp("tampered.ofd"), "Doc_0/Signs/Sign_1/SignedValue.dat", sv, n) ==
                    0 &&
                verify_file(tmp("tampered.ofd"), trust, &rep, &res, why, sizeof why) == ES_OK &&
-               res.n_sigs == 2 && has_quirk(&rep.entries[res.sigs[1].entry], "unused_bits"),
+               res.n_sigs == 2 && t_has_quirk(&rep.entries[res.sigs[1].entry], "unused_bits"),
            "a changed unused-bits octet is named in the report (unused_bits)");
         es_ofd_result_cleanup(&res);
         es_report_cleanup(&rep);
@@ -711,9 +672,9 @@ static void test_tamper(void)
     free(c);
     for (size_t i = 0; i < res.n_sigs; i++) {
         const es_entry *e = &rep.entries[res.sigs[i].entry];
-        ok(n_failed(e) == 1 && result_is(e, ES_CHECK_REFERENCES, ES_FAILED) &&
+        ok(n_failed(e) == 1 && t_result_is(e, ES_CHECK_REFERENCES, ES_FAILED) &&
                same_bad_files(&res.sigs[i], "/Doc_0/Pages/Page_1/Content.xml") &&
-               result_is(e, ES_CHECK_CHANGES, ES_INDETERMINATE) && !res.sigs[i].changed_by_later,
+               t_result_is(e, ES_CHECK_CHANGES, ES_INDETERMINATE) && !res.sigs[i].changed_by_later,
            "signature %zu: references FAILED naming the page only; tampering", i);
     }
     es_ofd_result_cleanup(&res);
@@ -736,7 +697,8 @@ static void test_tamper(void)
     ok(gen_replace(pkg, tmp("tampered.ofd"), "Doc_0/Res/extra.png", "x", 1) == 0 &&
            verify_file(tmp("tampered.ofd"), trust, &rep, &res, why, sizeof why) == ES_OK &&
            res.n_uncovered == 1 && strcmp(res.uncovered[0], "Doc_0/Res/extra.png") == 0 &&
-           rep.indication == ES_PASSED && result_is(&rep.entries[0], ES_CHECK_COVERAGE, ES_WARNING),
+           rep.indication == ES_PASSED &&
+           t_result_is(&rep.entries[0], ES_CHECK_COVERAGE, ES_WARNING),
        "an added file is listed as covered by no signature (WARNING)");
     es_ofd_result_cleanup(&res);
     es_report_cleanup(&rep);
@@ -966,7 +928,7 @@ static void test_case_and_show(void)
            "renamed a page's entry to other letter case");
         free(page);
         ok(verify_file(tmp("case.ofd"), trust, &rep, &res, why, sizeof why) == ES_OK &&
-               rep.indication == ES_PASSED && has_quirk(&rep.entries[0], "ofd_path_case"),
+               rep.indication == ES_PASSED && t_has_quirk(&rep.entries[0], "ofd_path_case"),
            "found without case, quirk ofd_path_case, PASSED");
         es_ofd_result_cleanup(&res);
         es_report_cleanup(&rep);

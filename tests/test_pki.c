@@ -20,20 +20,6 @@
 #define USCC_A "91350100M000100Y43"
 #define UNIT   "某某市人力资源和社会保障局"
 
-static es_err fixed_get(void *ctx, const char *what, char *buf, size_t cap)
-{
-    (void)what;
-    if (!ctx) return ES_ERR_PIN;
-    snprintf(buf, cap, "%s", (const char *)ctx);
-    return ES_OK;
-}
-
-static es_secret_src pin(const char *p)
-{
-    es_secret_src s = {fixed_get, (void *)p};
-    return s;
-}
-
 static es_signer *mem_signer(void)
 {
     es_sm2_key *k = NULL;
@@ -508,14 +494,7 @@ static void test_csr(void)
     ok(es_pki_csr_parse(der.p, der.len, &tmp, &c) == ES_OK, "parse again");
     es_buf req;
     es_buf_init(&req, ES_MAX_CERT_DER);
-    es_der_w w;
-    es_der_w_init(&w, &req);
-    es_der_w_begin(&w, ES_DER_SEQUENCE);
-    es_der_w_raw(&w, c.info.p, c.info.len);
-    pki_w_sig_alg(&w);
-    ok(pki_sign_bits(&w, key, "", c.info) == ES_OK, "sign with the empty ID");
-    es_der_w_end(&w);
-    ok(es_der_w_finish(&w) == ES_OK, "request with the empty ID");
+    ok(pki_w_signed(&req, c.info, key, "") == ES_OK, "request signed with the empty ID");
     es_pki_csr e;
     tmp.len = 0;
     ok(es_pki_csr_parse(req.p, req.len, &tmp, &e) == ES_OK && es_pki_csr_verify(&e) == ES_OK &&
@@ -574,7 +553,7 @@ static const char *const maker_san[] = {"IP:10.1.2.3", "URI:https://10.1.2.3:844
 static void test_ca(void)
 {
     char dir[512], keys[512], ref[600], sub[512], why[256];
-    es_secret_src good = pin(PASS), wrong = pin("not-the-passphrase");
+    es_secret_src good = t_pin(PASS), wrong = t_pin("not-the-passphrase");
     path_in(dir, sizeof dir, "root");
     path_in(keys, sizeof keys, "keys");
     path_in(sub, sizeof sub, "sub");

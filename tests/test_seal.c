@@ -30,26 +30,6 @@ static void die(const char *what)
     exit(2);
 }
 
-static es_signer *load_signer(const char *name)
-{
-    es_buf b = t_read(t_path("ESEAL_TESTDATA", name));
-    es_sm2_key *k = NULL;
-    es_signer *s = NULL;
-    if (es_sm2_key_from_pem(b.p, b.len, NULL, &k) != ES_OK) die(name);
-    if (es_signer_from_key(k, &s) != ES_OK) die(name);
-    es_buf_cleanup_secret(&b);
-    return s;
-}
-
-static es_buf load_cert(const char *name)
-{
-    es_buf pem = t_read(t_path("ESEAL_TESTDATA", name)), der;
-    es_buf_init(&der, ES_MAX_CERT_DER);
-    if (es_cert_to_der(pem.p, pem.len, &der) != ES_OK) die(name);
-    es_buf_cleanup(&pem);
-    return der;
-}
-
 static es_trust *load_trust(const char *name)
 {
     es_buf pem = t_read(t_path("ESEAL_TESTDATA", name));
@@ -136,14 +116,6 @@ static int res(const es_report *rep, const char *check)
     return c ? (int)c->result : -1;
 }
 
-static void dump(const es_report *rep)
-{
-    es_buf out;
-    es_buf_init(&out, 1 << 20);
-    if (es_report_text(rep, &out) == ES_OK) fprintf(stderr, "%.*s", (int)out.len, (char *)out.p);
-    es_buf_cleanup(&out);
-}
-
 /* One ok() per expected result; on failure the detail of the check is printed. */
 static int want(const es_report *rep, const char *label, const char *check, es_result r)
 {
@@ -160,15 +132,12 @@ static void want_indication(const es_report *rep, const char *label, es_result r
     ok(good, "%s: indication %s, expected %s", label,
        rep->n_entries == 1 ? es_result_name(rep->entries[0].indication) : "(no entry)",
        es_result_name(r));
-    if (!good) dump(rep);
+    if (!good) t_dump(rep);
 }
 
 static int has_quirk(const es_report *rep, const char *name)
 {
-    if (rep->n_entries != 1) return 0;
-    for (int b = 0; b < ES_QUIRK_COUNT; b++)
-        if ((rep->entries[0].quirks & ES_QUIRK(b)) && strcmp(es_quirk_name(b), name) == 0) return 1;
-    return 0;
+    return rep->n_entries == 1 && t_has_quirk(&rep->entries[0], name);
 }
 
 /* --- a small JSON syntax checker (RFC 8259), enough to catch broken escaping --- */
@@ -1449,12 +1418,12 @@ static void test_print(void)
 int main(void)
 {
     now = es_time_now();
-    maker = load_signer("maker.key");
-    signer = load_signer("signer.key");
-    other = load_signer("other.key");
-    maker_cert = load_cert("maker.crt");
-    signer_cert = load_cert("signer.crt");
-    other_cert = load_cert("other.crt");
+    maker = t_signer("maker.key");
+    signer = t_signer("signer.key");
+    other = t_signer("other.key");
+    maker_cert = t_cert("maker.crt");
+    signer_cert = t_cert("signer.crt");
+    other_cert = t_cert("other.crt");
     png = t_read(t_path("ESEAL_TESTDATA", "seal.png"));
     trust_root = load_trust("root.crt");
     trust_other = load_trust("otherroot.crt");

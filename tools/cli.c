@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,148 @@ int cli_hash_file(const char *path, uint8_t out[ES_SM3_LEN], es_buf *keep)
 void cli_out(const void *p, size_t len)
 {
     if (len) fwrite(p, 1, len, stdout); /* an empty buffer's p may be NULL */
+}
+
+int cli_emit(const char *out, const void *p, size_t len)
+{
+    if (out) return cli_write(out, p, len);
+    cli_out(p, len);
+    return 0;
+}
+
+int cli_print_pem(const char *label, const uint8_t *der, size_t len, const char *out)
+{
+    es_buf pem;
+    es_buf_init(&pem, 2 * len + 256); /* base64, a newline every 64, the two lines */
+    int ret = es_pem_encode(label, der, len, &pem) == ES_OK ? cli_emit(out, pem.p, pem.len)
+                                                            : cli_error("cannot encode %s", label);
+    es_buf_cleanup(&pem);
+    return ret;
+}
+
+int cli_print_pub(const uint8_t pub[ES_SM2_PUB_LEN], const char *out)
+{
+    es_buf der;
+    es_buf_init(&der, 256);
+    int ret = es_sm2_pub_spki(pub, &der) == ES_OK ? cli_print_pem("PUBLIC KEY", der.p, der.len, out)
+                                                  : cli_error("cannot encode the public key");
+    es_buf_cleanup(&der);
+    return ret;
+}
+
+int cli_sub_help(int argc, char **argv, const char *help)
+{
+    if (argc < 2) {
+        fputs(help, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(help, stdout);
+        return 0;
+    }
+    return -1;
+}
+
+int cli_dispatch(int argc, char **argv, const char *cmd, const char *help, const cli_cmd *subs,
+                 size_t n)
+{
+    int r = cli_sub_help(argc, argv, help);
+    if (r >= 0) return r;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].run(argc - 1, argv + 1);
+    fputs(help, stderr);
+    return cli_error("unknown subcommand '%s %s'", cmd, argv[1]);
+}
+
+int cli_file_args(int argc, char **argv, const char *help, const char **file, int *json,
+                  const char **out, const char *out_what)
+{
+    *file = NULL;
+    if (json) *json = 0;
+    if (out) *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (json && strcmp(argv[i], "--json") == 0) {
+            *json = 1;
+        } else if (out && strcmp(argv[i], "-o") == 0) {
+            if (i + 1 == argc) return cli_error("-o needs %s", out_what);
+            *out = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(help, stdout);
+            return -1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_error("unknown option %s", argv[i]);
+        } else if (*file) {
+            return cli_error("one file at a time");
+        } else {
+            *file = argv[i];
+        }
+    }
+    return 0;
+}
+
+/* On any return but 0 the trust anchors loaded so far are freed (and *trust is NULL), so that
+ * a command only returns the status. */
+int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,
+                    es_trust **trust, es_verify_opts *o, const char **data)
+{
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"trust", required_argument, 0, 't'},
+                                         {"at", required_argument, 0, 'a'},
+                                         {"id", required_argument, 0, 'i'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c, ret = 0;
+    memset(o, 0, sizeof *o);
+    o->now = ES_TIME_NONE;
+    *json = 0;
+    *trust = NULL;
+    *file = NULL;
+    optind = 1;
+    while (ret == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            *json = 1;
+            break;
+        case 't':
+            if (*trust)
+                ret = cli_error("--trust once (a directory holds several anchors)");
+            else if (cli_load_trust(optarg, trust))
+                ret = EXIT_USAGE;
+            break;
+        case 'a':
+            if (cli_time("--at", optarg, &o->now)) ret = EXIT_USAGE;
+            break;
+        case 'i':
+            o->sm2_id = optarg;
+            break;
+        case 'd':
+            if (!data)
+                ret = cli_error("--data does not apply here");
+            else
+                *data = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            ret = -1;
+            break;
+        default:
+            fputs(help, stderr);
+            ret = EXIT_USAGE;
+        }
+    }
+    if (ret == 0 && optind + 1 != argc) {
+        fputs(help, stderr);
+        ret = cli_error(optind == argc ? "missing FILE" : "one file at a time");
+    }
+    if (ret != 0) {
+        es_trust_free(*trust);
+        *trust = NULL;
+        return ret;
+    }
+    *file = argv[optind];
+    o->trust = *trust;
+    return 0;
 }
 
 int cli_report(es_report *rep, int json)

@@ -56,6 +56,29 @@ void cli_out(const void *p, size_t len);
 /* 1 when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
+/* The first argument of a command with subcommands: none prints help on stderr and returns
+ * EXIT_USAGE, -h or --help prints it on stdout and returns 0; otherwise returns -1 (argv[1]
+ * names the subcommand). */
+int cli_sub_help(int argc, char **argv, const char *help);
+/* Runs the subcommand of subs (n of them) that argv[1] names, with argv[1] as its argv[0];
+ * help as cli_sub_help; an unknown one is "unknown subcommand 'CMD SUB'" after help on stderr.
+ * Returns the exit status. */
+int cli_dispatch(int argc, char **argv, const char *cmd, const char *help, const cli_cmd *subs,
+                 size_t n);
+/* Arguments of a command that takes one FILE: -h/--help, --json when json is non-NULL, and
+ * -o OUT when out is non-NULL (out_what names OUT in "-o needs <out_what>"). Anything else
+ * starting with '-' is an unknown option. Returns 0 to go on (*file NULL when no FILE was
+ * given), -1 after printing help, or an exit status after printing why. */
+int cli_file_args(int argc, char **argv, const char *help, const char **file, int *json,
+                  const char **out, const char *out_what);
+/* Writes bytes to the file out, or to standard output when out is NULL. Returns 0 or an exit
+ * status. */
+int cli_emit(const char *out, const void *p, size_t len);
+/* DER as PEM with the given label (CERTIFICATE, PUBLIC KEY...), through cli_emit. */
+int cli_print_pem(const char *label, const uint8_t *der, size_t len, const char *out);
+/* An SM2 public key as a PEM SubjectPublicKeyInfo, through cli_emit. */
+int cli_print_pub(const uint8_t pub[ES_SM2_PUB_LEN], const char *out);
+
 /* Options shared by every verifying command (--json --trust --at --id, and --data when data
  * is non-NULL). Returns 0 to go on, -1 after printing help, or an exit status. */
 int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,
@@ -69,5 +92,7 @@ int cmd_ofd(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_token(int, char **);
 int cmd_ca(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
 
 #endif

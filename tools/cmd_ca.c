@@ -156,13 +156,7 @@ static int parse_subject(const char *text, es_name *out)
 /* Writes DER or PEM. */
 static int write_out(const char *path, const char *label, es_slice der, int as_der)
 {
-    if (as_der) return cli_write(path, der.p, der.len);
-    es_buf pem;
-    es_buf_init(&pem, ES_PKI_MAX_CRL * 2);
-    int ret = es_pki_pem_encode(label, der, &pem) == ES_OK ? cli_write(path, pem.p, pem.len)
-                                                           : cli_error("out of memory");
-    es_buf_cleanup(&pem);
-    return ret;
+    return as_der ? cli_write(path, der.p, der.len) : cli_print_pem(label, der.p, der.len, path);
 }
 
 static int ca_init(int argc, char **argv)
@@ -639,15 +633,10 @@ static int ca_list(int argc, char **argv)
 
 int cmd_ca(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        fputs(ca_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
-    if (strcmp(argv[1], "init") == 0) return ca_init(argc - 1, argv + 1);
-    if (strcmp(argv[1], "issue") == 0) return ca_issue(argc - 1, argv + 1);
-    if (strcmp(argv[1], "revoke") == 0) return ca_revoke(argc - 1, argv + 1);
-    if (strcmp(argv[1], "crl") == 0) return ca_crl(argc - 1, argv + 1);
-    if (strcmp(argv[1], "list") == 0) return ca_list(argc - 1, argv + 1);
-    fputs(ca_help, stderr);
-    return cli_error("unknown subcommand 'ca %s'", argv[1]);
+    static const cli_cmd subs[] = {{"init", ca_init, NULL},
+                                   {"issue", ca_issue, NULL},
+                                   {"revoke", ca_revoke, NULL},
+                                   {"crl", ca_crl, NULL},
+                                   {"list", ca_list, NULL}};
+    return cli_dispatch(argc, argv, "ca", ca_help, subs, sizeof subs / sizeof subs[0]);
 }

@@ -49,21 +49,10 @@ static int print_cert(es_slice der, int json)
 
 int cmd_inspect(int argc, char **argv)
 {
-    const char *file = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(help, stdout);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return cli_error("unknown option %s", argv[i]);
-        else if (file)
-            return cli_error("one file at a time");
-        else
-            file = argv[i];
-    }
+    const char *file;
+    int json;
+    int r = cli_file_args(argc, argv, help, &file, &json, NULL, NULL);
+    if (r) return r < 0 ? 0 : r;
     if (!file) {
         fputs(help, stderr);
         return EXIT_USAGE;

@@ -27,28 +27,10 @@ static const char help[] =
     "  eseal key pub sdf:/opt/vendor/libsdf.so#3\n"
     "  eseal seal make --maker-key soft:keys#maker --maker-cert maker.crt ...\n";
 
-static int print_pub(const uint8_t pub[ES_SM2_PUB_LEN], const char *out)
-{
-    es_buf der, pem;
-    es_buf_init(&der, 256);
-    es_buf_init(&pem, 1024);
-    int ret = EXIT_USAGE;
-    if (es_sm2_pub_spki(pub, &der) == ES_OK &&
-        es_pem_encode("PUBLIC KEY", der.p, der.len, &pem) == ES_OK)
-        ret = out ? cli_write(out, pem.p, pem.len) : (cli_out(pem.p, pem.len), 0);
-    else
-        cli_error("cannot encode the public key");
-    es_buf_cleanup(&der);
-    es_buf_cleanup(&pem);
-    return ret;
-}
-
 int cmd_key(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        fputs(help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
+    int r = cli_sub_help(argc, argv, help);
+    if (r >= 0) return r;
     const char *sub = argv[1], *refs = NULL, *out = NULL, *put = NULL;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
@@ -95,14 +77,14 @@ int cmd_key(int argc, char **argv)
         else if (rv != ES_OK)
             ret = cli_keydev_error(refs, rv, -1);
         else
-            ret = print_pub(pub, out);
+            ret = cli_print_pub(pub, out);
     } else if (strcmp(sub, "pub") == 0) {
         rv = es_keydev_public_key(dev, &ref, pub);
         if (rv == ES_ERR_LOGIN) {
             if ((rv = es_keydev_login(dev, &ref, &src, &retries)) == ES_OK)
                 rv = es_keydev_public_key(dev, &ref, pub);
         }
-        ret = rv == ES_OK ? print_pub(pub, out) : cli_keydev_error(refs, rv, retries);
+        ret = rv == ES_OK ? cli_print_pub(pub, out) : cli_keydev_error(refs, rv, retries);
     } else if (strcmp(sub, "list") == 0) {
         es_buf b;
         es_buf_init(&b, 1 << 20);
@@ -135,7 +117,7 @@ int cmd_key(int argc, char **argv)
                 ret = rv == ES_OK ? 0 : cli_keydev_error(refs, rv, retries);
             }
         } else if ((rv = es_keydev_get_cert(dev, &ref, &b)) == ES_OK) {
-            ret = out ? cli_write(out, b.p, b.len) : (cli_out(b.p, b.len), 0);
+            ret = cli_emit(out, b.p, b.len);
         } else {
             ret = cli_keydev_error(refs, rv, -1);
         }

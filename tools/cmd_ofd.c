@@ -92,10 +92,7 @@ static int ofd_verify(int argc, char **argv)
     es_trust *trust;
     es_verify_opts o;
     int r = cli_verify_opts(argc, argv, verify_help, &file, &json, &trust, &o, NULL);
-    if (r) {
-        es_trust_free(trust);
-        return r < 0 ? 0 : r;
-    }
+    if (r) return r < 0 ? 0 : r;
     es_ofd *pkg = NULL;
     es_report rep;
     es_report_init(&rep);
@@ -122,21 +119,10 @@ out:
 
 static int ofd_show(int argc, char **argv)
 {
-    const char *file = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(show_help, stdout);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return cli_error("unknown option %s", argv[i]);
-        else if (file)
-            return cli_error("one file at a time");
-        else
-            file = argv[i];
-    }
+    const char *file;
+    int json;
+    int r = cli_file_args(argc, argv, show_help, &file, &json, NULL, NULL);
+    if (r) return r < 0 ? 0 : r;
     if (!file) {
         fputs(show_help, stderr);
         return cli_error("missing FILE");
@@ -188,21 +174,9 @@ static const char *picture_ext(const es_seal *s)
 
 static int ofd_seal(int argc, char **argv)
 {
-    const char *file = NULL, *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0) {
-            if (i + 1 == argc) return cli_error("-o needs a directory");
-            dir = argv[++i];
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(seal_help, stdout);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return cli_error("unknown option %s", argv[i]);
-        else if (file)
-            return cli_error("one file at a time");
-        else
-            file = argv[i];
-    }
+    const char *file, *dir;
+    int r = cli_file_args(argc, argv, seal_help, &file, NULL, &dir, "a directory");
+    if (r) return r < 0 ? 0 : r;
     if (!file || !dir) {
         fputs(seal_help, stderr);
         return cli_error(!file ? "missing FILE" : "missing -o DIR");
@@ -378,14 +352,9 @@ done:
 
 int cmd_ofd(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        fputs(ofd_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
-    if (strcmp(argv[1], "sign") == 0) return ofd_sign(argc - 1, argv + 1);
-    if (strcmp(argv[1], "verify") == 0) return ofd_verify(argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0) return ofd_show(argc - 1, argv + 1);
-    if (strcmp(argv[1], "seal") == 0) return ofd_seal(argc - 1, argv + 1);
-    fputs(ofd_help, stderr);
-    return cli_error("unknown subcommand 'ofd %s'", argv[1]);
+    static const cli_cmd subs[] = {{"sign", ofd_sign, NULL},
+                                   {"verify", ofd_verify, NULL},
+                                   {"show", ofd_show, NULL},
+                                   {"seal", ofd_seal, NULL}};
+    return cli_dispatch(argc, argv, "ofd", ofd_help, subs, sizeof subs / sizeof subs[0]);
 }

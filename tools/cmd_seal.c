@@ -219,21 +219,10 @@ static int load_seal(const char *path, es_buf *b, es_seal *s)
 
 static int seal_show(int argc, char **argv)
 {
-    int json = 0;
-    const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(show_help, stdout);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return cli_error("unknown option %s", argv[i]);
-        else if (file)
-            return cli_error("one file at a time");
-        else
-            file = argv[i];
-    }
+    int json;
+    const char *file;
+    int r = cli_file_args(argc, argv, show_help, &file, &json, NULL, NULL);
+    if (r) return r < 0 ? 0 : r;
     if (!file) {
         fputs(show_help, stderr);
         return EXIT_USAGE;
@@ -249,59 +238,6 @@ static int seal_show(int argc, char **argv)
     return rv == ES_OK ? 0 : cli_error("cannot print: %s", es_err_str(rv));
 }
 
-int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,
-                    es_trust **trust, es_verify_opts *o, const char **data)
-{
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                         {"trust", required_argument, 0, 't'},
-                                         {"at", required_argument, 0, 'a'},
-                                         {"id", required_argument, 0, 'i'},
-                                         {"data", required_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int c;
-    memset(o, 0, sizeof *o);
-    o->now = ES_TIME_NONE;
-    *json = 0;
-    *trust = NULL;
-    *file = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            *json = 1;
-            break;
-        case 't':
-            if (*trust) return cli_error("--trust once (a directory holds several anchors)");
-            if (cli_load_trust(optarg, trust)) return EXIT_USAGE;
-            break;
-        case 'a':
-            if (cli_time("--at", optarg, &o->now)) return EXIT_USAGE;
-            break;
-        case 'i':
-            o->sm2_id = optarg;
-            break;
-        case 'd':
-            if (!data) return cli_error("--data does not apply here");
-            *data = optarg;
-            break;
-        case 'h':
-            fputs(help, stdout);
-            return -1;
-        default:
-            fputs(help, stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        fputs(help, stderr);
-        return cli_error(optind == argc ? "missing FILE" : "one file at a time");
-    }
-    *file = argv[optind];
-    o->trust = *trust;
-    return 0;
-}
-
 static int seal_verify(int argc, char **argv)
 {
     const char *file;
@@ -309,10 +245,7 @@ static int seal_verify(int argc, char **argv)
     es_trust *trust;
     es_verify_opts o;
     int r = cli_verify_opts(argc, argv, verify_help, &file, &json, &trust, &o, NULL);
-    if (r) {
-        es_trust_free(trust);
-        return r < 0 ? 0 : r;
-    }
+    if (r) return r < 0 ? 0 : r;
     es_buf b;
     if (cli_read(file, ES_MAX_SEAL_DER, &b)) {
         es_trust_free(trust);
@@ -334,21 +267,9 @@ static int seal_verify(int argc, char **argv)
 
 static int seal_image(int argc, char **argv)
 {
-    const char *file = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0) {
-            if (i + 1 == argc) return cli_error("-o needs a file name");
-            out = argv[++i];
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(image_help, stdout);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1])
-            return cli_error("unknown option %s", argv[i]);
-        else if (file)
-            return cli_error("one file at a time");
-        else
-            file = argv[i];
-    }
+    const char *file, *out;
+    int r = cli_file_args(argc, argv, image_help, &file, NULL, &out, "a file name");
+    if (r) return r < 0 ? 0 : r;
     if (!file || !out) {
         fputs(image_help, stderr);
         return cli_error(!file ? "missing FILE" : "missing -o OUT");
@@ -382,14 +303,9 @@ static const char seal_help[] = "usage: eseal seal <make|show|verify|image> ...\
 
 int cmd_seal(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        fputs(seal_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
-    if (strcmp(argv[1], "make") == 0) return seal_make(argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0) return seal_show(argc - 1, argv + 1);
-    if (strcmp(argv[1], "verify") == 0) return seal_verify(argc - 1, argv + 1);
-    if (strcmp(argv[1], "image") == 0) return seal_image(argc - 1, argv + 1);
-    fputs(seal_help, stderr);
-    return cli_error("unknown subcommand 'seal %s'", argv[1]);
+    static const cli_cmd subs[] = {{"make", seal_make, NULL},
+                                   {"show", seal_show, NULL},
+                                   {"verify", seal_verify, NULL},
+                                   {"image", seal_image, NULL}};
+    return cli_dispatch(argc, argv, "seal", seal_help, subs, sizeof subs / sizeof subs[0]);
 }

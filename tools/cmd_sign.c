@@ -168,10 +168,7 @@ int cmd_verify(int argc, char **argv)
     es_trust *trust;
     es_verify_opts o;
     int r = cli_verify_opts(argc, argv, verify_help, &file, &json, &trust, &o, &data);
-    if (r) {
-        es_trust_free(trust);
-        return r < 0 ? 0 : r;
-    }
+    if (r) return r < 0 ? 0 : r;
     es_buf b, keep;
     uint8_t h[ES_SM3_LEN];
     int ret = EXIT_USAGE;

@@ -260,27 +260,6 @@ static int parse_opts(int argc, char **argv, const char *usage, opts *o)
     return 0;
 }
 
-static int print_pem(const char *label, const uint8_t *der, size_t len, const char *out)
-{
-    es_buf pem;
-    es_buf_init(&pem, 4 * ES_MAX_CERT_DER);
-    int ret = es_pem_encode(label, der, len, &pem) == ES_OK
-                  ? (out ? cli_write(out, pem.p, pem.len) : (cli_out(pem.p, pem.len), 0))
-                  : cli_error("cannot encode %s", label);
-    es_buf_cleanup(&pem);
-    return ret;
-}
-
-static int print_pub(const uint8_t pub[ES_SM2_PUB_LEN], const char *out)
-{
-    es_buf der;
-    es_buf_init(&der, 256);
-    int ret = es_sm2_pub_spki(pub, &der) == ES_OK ? print_pem("PUBLIC KEY", der.p, der.len, out)
-                                                  : cli_error("cannot encode the public key");
-    es_buf_cleanup(&der);
-    return ret;
-}
-
 /* Opens the token of a reference; with --create-device, plugs in a softskf device first. */
 static int open_token(const opts *o, const es_keyref *r, es_token **t)
 {
@@ -396,7 +375,7 @@ static int token_gen(const opts *o, es_token *t, const es_keyref *r, const char 
     if (rv != ES_OK) return fail(o->ref, rv, -1);
     fprintf(stderr, "generated the signing key pair of %s/%s/%s\n", dev, r->application,
             r->container);
-    return print_pub(pub, o->out);
+    return cli_print_pub(pub, o->out);
 }
 
 /* A container whose signing key is certified is not imported into by accident. */
@@ -479,7 +458,7 @@ static int token_import(const opts *o, es_token *t, const es_keyref *r, const ch
     }
     fprintf(stderr, "imported into %s/%s/%s: its signing key is\n", dev, r->application,
             r->container);
-    ret = print_pub(pub, o->out);
+    ret = cli_print_pub(pub, o->out);
 out:
     es_sm2_key_free(k);
     es_buf_cleanup_secret(&file);
@@ -508,8 +487,8 @@ static int token_cert(const opts *o, es_token *t, const es_keyref *r, const char
         } else if (rv != ES_OK)
             ret = fail(o->ref, rv, -1);
         else
-            ret =
-                o->out ? cli_write(o->out, b.p, b.len) : print_pem("CERTIFICATE", b.p, b.len, NULL);
+            ret = o->out ? cli_write(o->out, b.p, b.len)
+                         : cli_print_pem("CERTIFICATE", b.p, b.len, NULL);
     }
     es_buf_cleanup(&b);
     return ret;
@@ -610,10 +589,8 @@ static const struct {
 
 int cmd_token(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        fputs(help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
+    int ret = cli_sub_help(argc, argv, help);
+    if (ret >= 0) return ret;
     size_t i = 0;
     while (i < sizeof subs / sizeof subs[0] && strcmp(argv[1], subs[i].name) != 0) i++;
     if (i == sizeof subs / sizeof subs[0]) {
@@ -622,7 +599,7 @@ int cmd_token(int argc, char **argv)
     }
     opts o;
     es_keyref r;
-    int ret = parse_opts(argc - 1, argv + 1, subs[i].help, &o);
+    ret = parse_opts(argc - 1, argv + 1, subs[i].help, &o);
     if (ret) return ret < 0 ? 0 : ret;
     /* info takes a device and, optionally, an application. */
     int need = subs[i].need;

@@ -36,6 +36,21 @@ void es_keydev_set_error(const char *fmt, ...)
 #endif
     ;
 
+/* An entry point of a vendor library (SDF, SKF): its name, the offset of its pointer in the
+ * backend's table of function pointers, and whether the backend needs it. */
+typedef struct es_keydev_sym {
+    const char *name;
+    size_t off;
+    int required;
+} es_keydev_sym;
+
+/* Loads the vendor library at path (RTLD_NOW | RTLD_LOCAL) into *lib and fills the table fns
+ * from syms (a function the library lacks is left NULL). ES_ERR_LOAD, with the loader's words
+ * as the last error, when it does not load; ES_ERR_SYMBOL with *missing naming the first
+ * required function it lacks (the caller words the error, and dlcloses *lib as on success). */
+es_err es_keydev_dlopen(const char *path, const es_keydev_sym *syms, size_t n, void *fns,
+                        void **lib, const char **missing) ES_MUST_CHECK;
+
 extern const es_keydev_ops es_keydev_soft_ops;
 extern const es_keydev_ops es_keydev_sdf_ops;
 extern const es_keydev_ops es_keydev_skf_ops;

@@ -1,4 +1,5 @@
 /* Key references, PIN sources, dispatch to the backends, and signers over device keys. */
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,29 @@ void es_keydev_set_error(const char *fmt, ...)
 const char *es_keydev_last_error(void)
 {
     return last_error;
+}
+
+es_err es_keydev_dlopen(const char *path, const es_keydev_sym *syms, size_t n, void *fns,
+                        void **lib, const char **missing)
+{
+    /* RTLD_LOCAL: a vendor library's own symbols must not leak into the process or into a
+     * second vendor library loaded next to it. */
+    *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!*lib) {
+        const char *why = dlerror();
+        es_keydev_set_error("%s", why ? why : path);
+        return ES_ERR_LOAD;
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *p = dlsym(*lib, syms[i].name);
+        if (!p && syms[i].required) {
+            *missing = syms[i].name;
+            return ES_ERR_SYMBOL;
+        }
+        /* dlsym returns a data pointer; POSIX guarantees it converts to a function pointer. */
+        memcpy((char *)fns + syms[i].off, &p, sizeof p);
+    }
+    return ES_OK;
 }
 
 /* Copies [p, p+n) into out (cap bytes) or fails. */

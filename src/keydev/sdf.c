@@ -42,11 +42,7 @@ typedef struct sdf_fns {
 /* dlsym returns a data pointer; POSIX guarantees it converts to a function pointer. */
 _Static_assert(sizeof(void *) == sizeof(SDF_OpenDevice_fn), "function pointers are data-sized");
 
-static const struct {
-    const char *name;
-    size_t off;
-    int required;
-} symbols[] = {
+static const es_keydev_sym symbols[] = {
 #define SYM(n, req)                                                                                \
     {                                                                                              \
         "SDF_" #n, offsetof(sdf_fns, n), req                                                       \
@@ -137,24 +133,11 @@ static es_err sdf_open(const es_keyref *ref, void **state)
     int rc;
     sdf *s = calloc(1, sizeof *s);
     if (!s) return ES_ERR_NOMEM;
-    /* RTLD_LOCAL: a vendor library's own symbols must not leak into the process or into a
-     * second vendor library loaded next to it. */
-    s->lib = dlopen(ref->path, RTLD_NOW | RTLD_LOCAL);
-    if (!s->lib) {
-        const char *why = dlerror();
-        es_keydev_set_error("%s", why ? why : ref->path);
-        rv = ES_ERR_LOAD;
-        goto out;
-    }
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        void *p = dlsym(s->lib, symbols[i].name);
-        if (!p && symbols[i].required) {
-            es_keydev_set_error("%s: no %s", ref->path, symbols[i].name);
-            rv = ES_ERR_SYMBOL;
-            goto out;
-        }
-        memcpy((char *)&s->f + symbols[i].off, &p, sizeof p);
-    }
+    const char *missing = NULL;
+    rv = es_keydev_dlopen(ref->path, symbols, sizeof symbols / sizeof symbols[0], &s->f, &s->lib,
+                          &missing);
+    if (rv == ES_ERR_SYMBOL) es_keydev_set_error("%s: no %s", ref->path, missing);
+    if (rv != ES_OK) goto out;
     if ((rc = s->f.OpenDevice(&s->dev)) != SDR_OK) {
         s->dev = NULL;
         rv = device_error("SDF_OpenDevice", rc, ES_ERR_DEVICE);

@@ -66,11 +66,7 @@ _Static_assert(sizeof(ECCPUBLICKEYBLOB) == 132, "ECCPUBLICKEYBLOB is 132 bytes")
 _Static_assert(sizeof(ECCSIGNATUREBLOB) == 128, "ECCSIGNATUREBLOB is 128 bytes");
 _Static_assert(offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.Cipher) == 372, "ENVELOPEDKEYBLOB");
 
-static const struct {
-    const char *name;
-    size_t off;
-    int required;
-} symbols[] = {
+static const es_keydev_sym symbols[] = {
 #define SYM(n, req)                                                                                \
     {                                                                                              \
         "SKF_" #n, offsetof(skf_fns, n), req                                                       \
@@ -233,23 +229,11 @@ static es_err load(const char *path, es_token *t)
         es_keydev_set_error("no library named");
         return ES_ERR_LOAD;
     }
-    /* RTLD_LOCAL: a vendor library's own symbols must not leak into the process or into a
-     * second vendor library loaded next to it. */
-    t->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!t->lib) {
-        const char *why = dlerror();
-        es_keydev_set_error("%s", why ? why : path);
-        return ES_ERR_LOAD;
-    }
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        void *p = dlsym(t->lib, symbols[i].name);
-        if (!p && symbols[i].required) {
-            es_keydev_set_error("%s does not export %s", path, symbols[i].name);
-            return ES_ERR_SYMBOL;
-        }
-        memcpy((char *)&t->f + symbols[i].off, &p, sizeof p);
-    }
-    return ES_OK;
+    const char *missing = NULL;
+    es_err rv = es_keydev_dlopen(path, symbols, sizeof symbols / sizeof symbols[0], &t->f, &t->lib,
+                                 &missing);
+    if (rv == ES_ERR_SYMBOL) es_keydev_set_error("%s does not export %s", path, missing);
+    return rv;
 }
 
 /* --- name lists (multi-strings) --- */

@@ -136,15 +136,7 @@ es_err es_pki_cert_make(const es_pki_tbs *t, es_signer *issuer, es_buf *out)
     if ((rv = es_der_w_finish(&w)) != ES_OK) goto out;
 
     /* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } */
-    size_t start = out->len;
-    es_der_w_init(&w, out);
-    es_der_w_begin(&w, ES_DER_SEQUENCE);
-    es_der_w_raw(&w, tbs.p, tbs.len);
-    pki_w_sig_alg(&w);
-    rv = pki_sign_bits(&w, issuer, NULL, es_slice_make(tbs.p, tbs.len));
-    es_der_w_end(&w);
-    if (rv == ES_OK) rv = es_der_w_finish(&w);
-    if (rv != ES_OK) out->len = start; /* nothing half-written is left behind */
+    rv = pki_w_signed(out, es_slice_make(tbs.p, tbs.len), issuer, NULL);
 out:
     es_buf_cleanup(&tbs);
     es_buf_cleanup(&part);
@@ -253,15 +245,8 @@ es_err es_pki_cert_parse(es_slice der, es_pki_cert *c)
             es_der_open(&wrap, ES_DER_SEQUENCE, &t, &exts) != ES_OK)
             return ES_ERR_CERT;
         while (es_der_more(&exts)) {
-            es_der ext;
             es_slice oid, value;
-            int critical = 0;
-            if (es_der_open(&exts, ES_DER_SEQUENCE, &t, &ext) != ES_OK ||
-                es_der_read_oid(&ext, &oid) != ES_OK)
-                return ES_ERR_CERT;
-            if (es_der_peek(&ext) == ES_DER_BOOLEAN && es_der_read_bool(&ext, &critical) != ES_OK)
-                return ES_ERR_CERT;
-            if (es_der_read_octets(&ext, &value) != ES_OK || read_ext(c, oid, value) != ES_OK)
+            if (pki_read_ext(&exts, &oid, &value) != ES_OK || read_ext(c, oid, value) != ES_OK)
                 return ES_ERR_CERT;
         }
     }

@@ -290,14 +290,39 @@ es_err pki_w_general_name(es_der_w *w, const es_pki_san *s)
     return ES_ERR_UNSUPPORTED;
 }
 
-es_err pki_sign_bits(es_der_w *w, es_signer *signer, const char *id, es_slice tbs)
+es_err pki_w_signed(es_buf *out, es_slice tbs, es_signer *signer, const char *id)
 {
+    es_der_w w;
     es_buf sig;
+    size_t start = out->len;
     es_buf_init(&sig, 128);
     es_err rv = es_signer_sign_message(signer, id, tbs.p, tbs.len, &sig);
-    if (rv == ES_OK) es_der_w_bits(w, sig.p, sig.len);
+    if (rv == ES_OK) {
+        es_der_w_init(&w, out);
+        es_der_w_begin(&w, ES_DER_SEQUENCE);
+        es_der_w_raw(&w, tbs.p, tbs.len);
+        pki_w_sig_alg(&w);
+        es_der_w_bits(&w, sig.p, sig.len);
+        es_der_w_end(&w);
+        rv = es_der_w_finish(&w);
+    }
+    if (rv != ES_OK) out->len = start; /* nothing half-written is left behind */
     es_buf_cleanup(&sig);
     return rv;
+}
+
+es_err pki_read_ext(es_der *list, es_slice *oid, es_slice *value)
+{
+    es_der ext;
+    es_der_tlv t;
+    int critical;
+    if (es_der_open(list, ES_DER_SEQUENCE, &t, &ext) != ES_OK ||
+        es_der_read_oid(&ext, oid) != ES_OK)
+        return ES_ERR_FORMAT;
+    if (es_der_peek(&ext) == ES_DER_BOOLEAN && es_der_read_bool(&ext, &critical) != ES_OK)
+        return ES_ERR_FORMAT;
+    if (es_der_read_octets(&ext, value) != ES_OK) return ES_ERR_FORMAT;
+    return ES_OK;
 }
 
 es_err pki_verify(const uint8_t pub[ES_SM2_PUB_LEN], const char *id, es_slice msg, es_slice sig)
@@ -353,16 +378,7 @@ es_err es_pki_key_id(const uint8_t pub[ES_SM2_PUB_LEN], uint8_t out[ES_PKI_KEY_I
 
 es_err es_pki_spki_to_der(const uint8_t pub[ES_SM2_PUB_LEN], es_buf *out)
 {
-    es_der_w w;
-    es_der_w_init(&w, out);
-    es_der_w_begin(&w, ES_DER_SEQUENCE);
-    es_der_w_begin(&w, ES_DER_SEQUENCE);
-    es_der_w_oid_text(&w, ES_OID_EC_PUBLIC_KEY);
-    es_der_w_oid_text(&w, ES_OID_SM2);
-    es_der_w_end(&w);
-    es_der_w_bits(&w, pub, ES_SM2_PUB_LEN);
-    es_der_w_end(&w);
-    return es_der_w_finish(&w);
+    return es_sm2_pub_spki(pub, out);
 }
 
 es_err es_pki_spki_read(const uint8_t *p, size_t len, uint8_t pub[ES_SM2_PUB_LEN])
@@ -385,18 +401,7 @@ es_err es_pki_spki_read(const uint8_t *p, size_t len, uint8_t pub[ES_SM2_PUB_LEN
 
 es_err es_pki_pem_encode(const char *label, es_slice der, es_buf *out)
 {
-    es_buf b64;
-    es_buf_init(&b64, 2 * ES_PKI_MAX_CRL);
-    es_err rv = es_base64_encode(der.p, der.len, &b64);
-    if (rv == ES_OK) rv = es_buf_printf(out, "-----BEGIN %s-----\n", label);
-    for (size_t i = 0; rv == ES_OK && i < b64.len; i += 64) {
-        size_t n = b64.len - i < 64 ? b64.len - i : 64;
-        rv = es_buf_append(out, b64.p + i, n);
-        if (rv == ES_OK) rv = es_buf_append_byte(out, '\n');
-    }
-    if (rv == ES_OK) rv = es_buf_printf(out, "-----END %s-----\n", label);
-    es_buf_cleanup(&b64);
-    return rv;
+    return es_pem_encode(label, der.p, der.len, out);
 }
 
 /* Finds needle in [p, p+len); NULL when absent. */

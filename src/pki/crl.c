@@ -61,15 +61,8 @@ es_err es_pki_crl_make(const es_pki_tbs_crl *t, es_signer *issuer, es_buf *out)
     es_der_w_end(&w);
     if ((rv = es_der_w_finish(&w)) != ES_OK) goto out;
 
-    size_t start = out->len;
-    es_der_w_init(&w, out);
-    es_der_w_begin(&w, ES_DER_SEQUENCE);
-    es_der_w_raw(&w, tbs.p, tbs.len);
-    pki_w_sig_alg(&w);
-    rv = pki_sign_bits(&w, issuer, t->sm2_id, es_slice_make(tbs.p, tbs.len));
-    es_der_w_end(&w);
-    if (rv == ES_OK) rv = es_der_w_finish(&w);
-    if (rv != ES_OK) out->len = start;
+    /* CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue } */
+    rv = pki_w_signed(out, es_slice_make(tbs.p, tbs.len), issuer, t->sm2_id);
 out:
     es_buf_cleanup(&tbs);
     return rv;
@@ -85,7 +78,7 @@ void es_pki_crl_cleanup(es_pki_crl *c)
 
 static es_err read_entry(es_der *list, es_pki_revoked *r)
 {
-    es_der e, exts, ext;
+    es_der e, exts;
     es_der_tlv t;
     es_slice serial;
     memset(r, 0, sizeof *r);
@@ -105,13 +98,7 @@ static es_err read_entry(es_der *list, es_pki_revoked *r)
         if (es_der_open(&e, ES_DER_SEQUENCE, &t, &exts) != ES_OK) return ES_ERR_FORMAT;
         while (es_der_more(&exts)) {
             es_slice oid, value;
-            int critical;
-            if (es_der_open(&exts, ES_DER_SEQUENCE, &t, &ext) != ES_OK ||
-                es_der_read_oid(&ext, &oid) != ES_OK)
-                return ES_ERR_FORMAT;
-            if (es_der_peek(&ext) == ES_DER_BOOLEAN && es_der_read_bool(&ext, &critical) != ES_OK)
-                return ES_ERR_FORMAT;
-            if (es_der_read_octets(&ext, &value) != ES_OK) return ES_ERR_FORMAT;
+            if (pki_read_ext(&exts, &oid, &value) != ES_OK) return ES_ERR_FORMAT;
             if (pki_oid_is(oid, ES_OID_CE_REASON)) {
                 es_der v;
                 es_der_init(&v, value, NULL);
@@ -125,20 +112,14 @@ static es_err read_entry(es_der *list, es_pki_revoked *r)
 
 static es_err read_crl_exts(es_der *tbs, es_pki_crl *c)
 {
-    es_der wrap, exts, ext, v;
+    es_der wrap, exts, v;
     es_der_tlv t;
     if (es_der_open(tbs, ES_DER_CTX(0), &t, &wrap) != ES_OK ||
         es_der_open(&wrap, ES_DER_SEQUENCE, &t, &exts) != ES_OK)
         return ES_ERR_FORMAT;
     while (es_der_more(&exts)) {
         es_slice oid, value;
-        int critical;
-        if (es_der_open(&exts, ES_DER_SEQUENCE, &t, &ext) != ES_OK ||
-            es_der_read_oid(&ext, &oid) != ES_OK)
-            return ES_ERR_FORMAT;
-        if (es_der_peek(&ext) == ES_DER_BOOLEAN && es_der_read_bool(&ext, &critical) != ES_OK)
-            return ES_ERR_FORMAT;
-        if (es_der_read_octets(&ext, &value) != ES_OK) return ES_ERR_FORMAT;
+        if (pki_read_ext(&exts, &oid, &value) != ES_OK) return ES_ERR_FORMAT;
         es_der_init(&v, value, NULL);
         if (pki_oid_is(oid, ES_OID_CE_CRL_NUMBER)) {
             es_slice n;

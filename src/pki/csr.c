@@ -6,19 +6,13 @@
 /* The subjectAltName of an extensionRequest attribute's Extensions, if any. */
 static es_err read_ext_request(es_der *values, es_slice *san)
 {
-    es_der exts, ext;
+    es_der exts;
     es_der_tlv t;
     while (es_der_more(values)) {
         if (es_der_open(values, ES_DER_SEQUENCE, &t, &exts) != ES_OK) return ES_ERR_FORMAT;
         while (es_der_more(&exts)) {
             es_slice oid, value;
-            int critical;
-            if (es_der_open(&exts, ES_DER_SEQUENCE, &t, &ext) != ES_OK ||
-                es_der_read_oid(&ext, &oid) != ES_OK)
-                return ES_ERR_FORMAT;
-            if (es_der_peek(&ext) == ES_DER_BOOLEAN && es_der_read_bool(&ext, &critical) != ES_OK)
-                return ES_ERR_FORMAT;
-            if (es_der_read_octets(&ext, &value) != ES_OK) return ES_ERR_FORMAT;
+            if (pki_read_ext(&exts, &oid, &value) != ES_OK) return ES_ERR_FORMAT;
             if (pki_oid_is(oid, ES_OID_CE_SAN)) *san = value;
         }
     }
@@ -119,15 +113,9 @@ es_err es_pki_csr_make(const es_name *subject, const es_pki_san *san, size_t n_s
     es_der_w_end(&w);
     if ((rv = es_der_w_finish(&w)) != ES_OK) goto out;
 
-    size_t start = out->len;
-    es_der_w_init(&w, out);
-    es_der_w_begin(&w, ES_DER_SEQUENCE);
-    es_der_w_raw(&w, info.p, info.len);
-    pki_w_sig_alg(&w);
-    rv = pki_sign_bits(&w, key, NULL, es_slice_make(info.p, info.len));
-    es_der_w_end(&w);
-    if (rv == ES_OK) rv = es_der_w_finish(&w);
-    if (rv != ES_OK) out->len = start;
+    /* CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm,
+     * signature } */
+    rv = pki_w_signed(out, es_slice_make(info.p, info.len), key, NULL);
 out:
     es_buf_cleanup(&info);
     es_buf_cleanup(&part);

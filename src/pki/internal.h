@@ -27,9 +27,15 @@ void pki_w_ext_end(es_der_w *w);
 size_t pki_ip_parse(const char *s, uint8_t out[16]);
 /* GeneralName of a SAN entry ([1] [2] [6] IA5String, [7] 4 or 16 octets). */
 es_err pki_w_general_name(es_der_w *w, const es_pki_san *s) ES_MUST_CHECK;
-/* The signature over tbs with the signer's key and id (NULL: default), as a BIT STRING
- * holding DER SEQUENCE{r, s}, followed by nothing: caller wraps. */
-es_err pki_sign_bits(es_der_w *w, es_signer *signer, const char *id, es_slice tbs) ES_MUST_CHECK;
+/* Appends the signed structure SEQUENCE { tbs, AlgorithmIdentifier SM2-with-SM3, BIT STRING
+ * holding the signature DER SEQUENCE{r, s} } that certificates, CRLs and requests share, signed
+ * with the signer's key and id (NULL: default). On failure nothing is left appended. */
+es_err pki_w_signed(es_buf *out, es_slice tbs, es_signer *signer, const char *id) ES_MUST_CHECK;
+/* Reads one Extension SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET
+ * STRING } from a list (critical is checked for form and not kept: the readers act on each
+ * extension they know, whatever its flag). oid and value are borrowed. ES_ERR_FORMAT when it
+ * is not one. */
+es_err pki_read_ext(es_der *list, es_slice *oid, es_slice *value) ES_MUST_CHECK;
 /* Verifies sig (DER SEQUENCE{r,s} or raw r||s) over msg with pub and id. */
 es_err pki_verify(const uint8_t pub[ES_SM2_PUB_LEN], const char *id, es_slice msg,
                   es_slice sig) ES_MUST_CHECK;

@@ -8,9 +8,6 @@
 # Prints one line per check and ends with "N passed, M failed"; exit status 1 when any failed.
 set -u
 
-ESEAL=${1:?usage: ca.sh /path/to/eseal}
-case $ESEAL in /*) ;; *) ESEAL=$PWD/$ESEAL ;; esac
-D=$(cd "${ESEAL_TESTDATA:?ESEAL_TESTDATA is not set}" && pwd) || exit 3
 ID=distid:1234567812345678
 USCC=91350100M000100Y43
 UNIT='某某市人力资源和社会保障局'
@@ -19,38 +16,11 @@ SUB_SUBJ='/C=CN/ST=福建省/O=福建省人力资源和社会保障厅/CN=福建
 MAKER_SUBJ='/C=CN/ST=福建省/L=福州市/O=福州市人力资源和社会保障局/CN=福州市电子印章制作系统'
 STATUS_SUBJ='/C=CN/ST=福建省/O=福建省人力资源和社会保障厅/CN=福建省电子印章状态发布系统'
 export ESEAL_PIN=correct-horse-battery
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh" ca "$@"
+ERR_LINES=8
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/eseal-ca.XXXXXX") || exit 3
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 3
-
-pass=0
-fail=0
-rc=0
-
-check() {
-    local desc=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok   $desc"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $desc"
-        if [ -s err ]; then sed 's/^/       stderr: /' err | head -n 8; fi
-    fi
-}
-run() {
-    "$ESEAL" "$@" >out 2>err
-    rc=$?
-}
-expect() {
-    local want=$1 desc=$2
-    shift 2
-    run "$@"
-    check "$desc (exit $rc, want $want)" [ "$rc" -eq "$want" ]
-}
-has() { grep -q -- "$1" "$2"; }
+# has_example, where an example may set ESEAL_PIN first.
 has_example() { grep -q '^example' "$1" && grep -Eq '^  +(ESEAL_PIN=[^ ]+ )?eseal ' "$1"; }
 
 # ossl_verify CA LEAF [openssl verify options]: openssl's verdict, "OK" expected.
@@ -60,26 +30,6 @@ ossl_verify() {
     openssl verify -vfyopt "$ID" "$@" -CAfile "$ca" "$leaf" >ossl 2>&1 && grep -q ": OK" ossl
 }
 
-# A small DER walker (standard library only): the TBS element and the signature of a
-# certificate or CRL, for checking signatures with openssl dgst.
-cat >der.py <<'EOF'
-import sys
-def tlv(b, off):
-    n = b[off + 1]; hl = 2
-    if n & 0x80:
-        k = n & 0x7F; n = int.from_bytes(b[off + 2:off + 2 + k], "big"); hl = 2 + k
-    return off, hl, n
-b = open(sys.argv[2], "rb").read()
-o, hl, n = tlv(b, 0)
-kids, p = [], o + hl
-while p < o + hl + n:
-    c = tlv(b, p); kids.append(c); p = c[0] + c[1] + c[2]
-out = sys.stdout.buffer
-if sys.argv[1] == "tbs":
-    c = kids[0]; out.write(b[c[0]:c[0] + c[1] + c[2]])
-elif sys.argv[1] == "sig":
-    c = kids[2]; assert b[c[0] + c[1]] == 0; out.write(b[c[0] + c[1] + 1:c[0] + c[1] + c[2]])
-EOF
 
 # --- help and usage ---
 for args in "ca --help" "ca init --help" "ca issue --help" "ca revoke --help" "ca crl --help" \
@@ -150,7 +100,7 @@ check "seal.crt: a 16-octet positive serial" sh -c \
     'openssl x509 -in seal.crt -noout -serial | grep -Eq "^serial=[4-7][0-9A-F]{31}$"'
 check "seal.crt: signed over TBSCertificate with the default ID (openssl dgst)" sh -c "
     openssl x509 -in seal.crt -outform DER -out seal.der &&
-    python3 der.py tbs seal.der >seal.tbs && python3 der.py sig seal.der >seal.sig &&
+    python3 der.py elem seal.der 0 >seal.tbs && python3 der.py bits seal.der 2 >seal.sig &&
     openssl x509 -in root/ca.crt -pubkey -noout >root.pub &&
     openssl dgst -sm3 -verify root.pub -signature seal.sig -sigopt $ID seal.tbs | grep -q 'Verified OK'"
 check "seal.crt kept in root/certs" sh -c 'ls root/certs/*.pem | grep -q .'
@@ -326,7 +276,7 @@ check "after.crl: nextUpdate 3 days after thisUpdate" sh -c '
 # The standard CRL (default ID), checked by openssl dgst over TBSCertList.
 expect 0 "crl, default ID, DER" ca crl --dir root --der -o std.crl
 check "std.crl: signature over TBSCertList verifies with the default ID" sh -c "
-    python3 der.py tbs std.crl >crl.tbs && python3 der.py sig std.crl >crl.sig &&
+    python3 der.py elem std.crl 0 >crl.tbs && python3 der.py bits std.crl 2 >crl.sig &&
     openssl dgst -sm3 -verify root.pub -signature crl.sig -sigopt $ID crl.tbs | grep -q 'Verified OK'"
 check "std.crl: not with the empty ID (OpenSSL 3.0 cannot check it)" sh -c "
     ! openssl crl -inform DER -in std.crl -CAfile root/ca.crt -noout 2>&1 | grep -q 'verify OK'"
@@ -372,5 +322,4 @@ check "intermediate chain: chain_trust PASSED" grep -Eq 'chain_trust +PASSED' ou
 run seal verify seal4.esl --trust root/ca.crt
 check "the root alone (intermediate unknown): not PASSED (exit $rc)" [ "$rc" -eq 2 ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -11,53 +11,12 @@
 # Prints one line per check and ends with "N passed, M failed"; exit status 1 when any failed.
 set -u
 
-ESEAL=${1:?usage: ofd.sh /path/to/eseal}
-case $ESEAL in /*) ;; *) ESEAL=$PWD/$ESEAL ;; esac
-D=$(cd "${ESEAL_TESTDATA:?ESEAL_TESTDATA is not set}" && pwd) || exit 3
 C=$(cd "${ESEAL_CORPUS:?ESEAL_CORPUS is not set}" && pwd) || exit 3
 ID=distid:1234567812345678
 NAME='某某市人力资源和社会保障局'
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/eseal-ofd.XXXXXX") || exit 3
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 3
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh" ofd "$@"
 unset ESEAL_PIN
-
-pass=0
-fail=0
-rc=0
-
-check() {
-    local desc=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok   $desc"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $desc"
-        if [ -s err ]; then sed 's/^/       stderr: /' err | head -n 5; fi
-    fi
-}
-
-# run ARGS...: runs eseal; stdout in ./out, stderr in ./err, status in $rc.
-run() {
-    "$ESEAL" "$@" >out 2>err
-    rc=$?
-}
-
-# expect WANT DESC ARGS...: runs eseal ARGS and checks the exit status.
-expect() {
-    local want=$1 desc=$2
-    shift 2
-    run "$@"
-    check "$desc (exit $rc, want $want)" [ "$rc" -eq "$want" ]
-}
-
-has() { grep -q -- "$1" "$2"; }
-valid_json() { python3 -m json.tool "$1" >/dev/null 2>&1; }
-has_example() { grep -q '^example' "$1" && grep -Eq '^  +eseal ' "$1"; }
-no_crash() { [ "$rc" -lt 128 ]; }
 
 # Package surgery with Python's zipfile only (independent of libzip).
 cat >pkg.py <<'EOF'
@@ -114,38 +73,6 @@ elif cmd == "refs":     # every CheckValue of a Signature.xml is base64(SM3(file
 EOF
 pkg() { python3 pkg.py "$@"; }
 
-# A DER walker for the interop checks (the one tests/cli/run.sh uses, reduced).
-cat >der.py <<'EOF'
-import sys
-def tlv(b, off):
-    tag, n = b[off], b[off + 1]
-    hl = 2
-    if n & 0x80:
-        k = n & 0x7F
-        n = int.from_bytes(b[off + 2:off + 2 + k], "big")
-        hl = 2 + k
-    return tag, off, hl, n
-def child(b, path):
-    tag, off, hl, n = tlv(b, 0)
-    for idx in [int(i) for i in path.split(".")]:
-        p = off + hl
-        for _ in range(idx):
-            _, _, h2, n2 = tlv(b, p)
-            p += h2 + n2
-        tag, off, hl, n = tlv(b, p)
-    return tag, off, hl, n
-cmd, path = sys.argv[1], sys.argv[2]
-b = open(path, "rb").read()
-out = sys.stdout.buffer
-tag, off, hl, n = child(b, sys.argv[3])
-if cmd == "elem":
-    out.write(b[off:off + hl + n])
-elif cmd == "bits":
-    out.write(b[off + hl + 1:off + hl + n])
-elif cmd == "octets":
-    out.write(b[off + hl:off + hl + n])
-EOF
-der() { python3 der.py "$@"; }
 
 # --- help and usage ---
 for args in "ofd --help" "ofd sign --help" "ofd verify --help" "ofd show --help" \
@@ -398,5 +325,4 @@ run ofd verify noofdxml.ofd
 check "no OFD.xml: said so" has "OFD.xml" err
 check "broken packages: nothing signed" test ! -e signed-broken.ofd
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,109 +7,14 @@
 # Prints one line per check and ends with "N passed, M failed"; exit status 1 when any failed.
 set -u
 
-ESEAL=${1:?usage: run.sh /path/to/eseal}
-case $ESEAL in /*) ;; *) ESEAL=$PWD/$ESEAL ;; esac
-D=$(cd "${ESEAL_TESTDATA:?ESEAL_TESTDATA is not set}" && pwd) || exit 3
 C=$(cd "${ESEAL_CORPUS:?ESEAL_CORPUS is not set}" && pwd) || exit 3
 ID=distid:1234567812345678
 NAME='某某市人力资源和社会保障局'
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh" cli "$@"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/eseal-cli.XXXXXX") || exit 3
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 3
-
-pass=0
-fail=0
-rc=0
-
-# check DESC COMMAND...: the command's status decides.
-check() {
-    local desc=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok   $desc"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $desc"
-        if [ -s err ]; then sed 's/^/       stderr: /' err | head -n 5; fi
-    fi
-}
-
-# run ARGS...: runs eseal; stdout in ./out, stderr in ./err, status in $rc.
-run() {
-    "$ESEAL" "$@" >out 2>err
-    rc=$?
-}
-
-# expect WANT DESC ARGS...: runs eseal ARGS and checks the exit status.
-expect() {
-    local want=$1 desc=$2
-    shift 2
-    run "$@"
-    check "$desc (exit $rc, want $want)" [ "$rc" -eq "$want" ]
-}
-
-has() { grep -q -- "$1" "$2"; }
 nonempty() { [ -s "$1" ]; }
-valid_json() { python3 -m json.tool "$1" >/dev/null 2>&1; }
-# an example command line: a line "example:" followed by an indented "eseal ..." line
-has_example() { grep -q '^example' "$1" && grep -Eq '^  +eseal ' "$1"; }
-no_crash() { [ "$rc" -lt 128 ]; }
 
-# A small DER walker (standard library only), for the interop checks and for tampering.
-cat >der.py <<'EOF'
-import sys
-
-def tlv(b, off):
-    tag, n = b[off], b[off + 1]
-    hl = 2
-    if n & 0x80:
-        k = n & 0x7F
-        n = int.from_bytes(b[off + 2:off + 2 + k], "big")
-        hl = 2 + k
-    if off + hl + n > len(b):
-        raise SystemExit("element past the end")
-    return tag, off, hl, n
-
-def child(b, path):
-    """The element at a dotted path of child indexes, e.g. "0.1": (tag, offset, hl, len)."""
-    tag, off, hl, n = tlv(b, 0)
-    for idx in [int(i) for i in path.split(".")]:
-        p, end = off + hl, off + hl + n
-        for _ in range(idx):
-            _, _, h2, n2 = tlv(b, p)
-            p += h2 + n2
-        if p >= end:
-            raise SystemExit("no such child")
-        tag, off, hl, n = tlv(b, p)
-    return tag, off, hl, n
-
-cmd, path = sys.argv[1], sys.argv[2]
-b = open(path, "rb").read()
-out = sys.stdout.buffer
-if cmd == "elem":      # the whole element (TLV) at a path
-    tag, off, hl, n = child(b, sys.argv[3])
-    out.write(b[off:off + hl + n])
-elif cmd == "octets":  # an OCTET STRING's contents
-    tag, off, hl, n = child(b, sys.argv[3])
-    assert tag == 0x04, "not an OCTET STRING"
-    out.write(b[off + hl:off + hl + n])
-elif cmd == "bits":    # a BIT STRING's contents after the unused-bits octet (which must be 0)
-    tag, off, hl, n = child(b, sys.argv[3])
-    assert tag == 0x03, "not a BIT STRING"
-    assert b[off + hl] == 0, "unused bits"
-    out.write(b[off + hl + 1:off + hl + n])
-elif cmd == "offset":  # offset of a UTF-8 string in the file
-    print(b.index(sys.argv[3].encode()))
-elif cmd == "flip":    # flip the low bit of the byte at an offset: path offset out
-    c = bytearray(b)
-    c[int(sys.argv[3])] ^= 1
-    open(sys.argv[4], "wb").write(c)
-elif cmd == "head":    # the first N bytes: path N out
-    open(sys.argv[4], "wb").write(b[:int(sys.argv[3])])
-EOF
-der() { python3 der.py "$@"; }
 
 # first_child_asn1 FILE OUT: the first element inside the outer SEQUENCE, located with
 # `openssl asn1parse` offsets and cut out with dd (a second, independent way to find it).
@@ -453,5 +358,4 @@ der bits embedded_seal.esl 3 >inner_sig.der
 check "interop: openssl verifies the embedded seal's maker signature" \
     sm2_verify maker_pub.pem inner_sig.der inner_info.bin
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

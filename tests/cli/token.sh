@@ -11,15 +11,10 @@
 # Prints one line per check and ends with "N passed, M failed"; exit status 1 when any failed.
 set -u
 
-ESEAL=${1:?usage: token.sh /path/to/eseal}
-case $ESEAL in /*) ;; *) ESEAL=$PWD/$ESEAL ;; esac
-D=$(cd "${ESEAL_TESTDATA:?ESEAL_TESTDATA is not set}" && pwd) || exit 3
 LIB=${ESEAL_SOFTSKF:?ESEAL_SOFTSKF is not set}
 BROKEN=${ESEAL_SKF_BROKEN:-}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/eseal-token.XXXXXX") || exit 3
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 3
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh" token "$@"
 export SOFTSKF_DIR=$T/bus
 mkdir bus
 unset ESEAL_PIN ESEAL_SO_PIN ESEAL_NEW_PIN ESEAL_KEY_PASS SOFTSKF_IMPORT
@@ -28,25 +23,7 @@ USER_PIN=12345678
 SO_PIN=so-pin-87654321
 TOK="skf:$LIB#TOKEN1"
 
-pass=0
-fail=0
-rc=0
-
-check() {
-    local desc=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok   $desc"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $desc"
-        if [ -s err ]; then sed 's/^/       stderr: /' err | head -n 5; fi
-    fi
-}
-
-# run ARGS...: runs eseal without a controlling terminal (so that no PIN prompt can wait);
-# stdout in ./out, stderr in ./err, status in $rc.
+# run ARGS...: lib.sh's run without a controlling terminal (so that no PIN prompt can wait).
 run() {
     if command -v setsid >/dev/null; then
         setsid -w "$ESEAL" "$@" >out 2>err </dev/null
@@ -56,14 +33,7 @@ run() {
     rc=$?
 }
 
-expect() {
-    local want=$1 desc=$2
-    shift 2
-    run "$@"
-    check "$desc (exit $rc, want $want)" [ "$rc" -eq "$want" ]
-}
-
-has() { grep -q -- "$1" "$2"; }
+# has_example, where an example may set ESEAL_ variables or be an export line.
 has_example() { grep -q '^example' "$1" && grep -Eq '^  +(ESEAL_[A-Z_]+=\S+ )*eseal |^  +export ' "$1"; }
 same() { cmp -s "$1" "$2"; }
 pub_of() { openssl pkey -in "$1" -pubout 2>/dev/null; }
@@ -266,5 +236,4 @@ expect 3 "a device not present" token info "$TOK-NOT"
 check "no PIN in clear under SOFTSKF_DIR at the end" \
     sh -c "! grep -rqF -e '$USER_PIN' -e '$SO_PIN' -e new-pin-2468 bus"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
