@@ -7,7 +7,9 @@ set -eu
 PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
 libssl-dev openssl python3 \
 libzip-dev libxml2-dev zip unzip \
-libargon2-dev"
+libsqlite3-dev libpq-dev postgresql postgresql-client libjansson-dev \
+libargon2-dev \
+libmicrohttpd-dev chromium fonts-noto-cjk"
 
 missing=""
 for p in $PKGS; do
@@ -15,6 +17,11 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# The console's browser test drives Chromium with playwright-core from npm. Node.js may come
+# from elsewhere than Debian (NodeSource bundles npm and conflicts with Debian's npm package):
+# install Debian's only when no node or npm is on the PATH.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -z "$missing" ]; then
     echo "deps: all packages present"
     exit 0

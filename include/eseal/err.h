@@ -62,6 +62,11 @@ typedef enum es_err {
     /* 5xx: certification authority (pki) */
     ES_ERR_LINT = 500,   /* a certificate request fails the CA's checks (see the lint list) */
     ES_ERR_CONFIG = 501, /* a configuration or profiles file that cannot be used */
+
+    /* 6xx: accounts and access (auth.h, accounts.h) */
+    ES_ERR_AUTH = 600,   /* sign-in or request authentication failed (HTTP 401) */
+    ES_ERR_DENIED = 601, /* authenticated, but the roles do not allow it (HTTP 403) */
+    ES_ERR_LOCKED = 602, /* the account is locked after failed sign-ins, or disabled */
 } es_err;
 
 /* Returns a short English description of rv; never NULL, static storage. */

@@ -42,6 +42,9 @@ static const struct {
     {ES_ERR_NO_KEY, "no_key", "no such key"},
     {ES_ERR_EXISTS, "exists", "already exists"},
     {ES_ERR_LOGIN, "login", "login required"},
+    {ES_ERR_AUTH, "unauthorized", "authentication failed"},
+    {ES_ERR_DENIED, "forbidden", "not allowed for this account's roles"},
+    {ES_ERR_LOCKED, "locked", "account locked or disabled"},
     {ES_ERR_LINT, "lint", "refused by the certificate checks"},
     {ES_ERR_CONFIG, "config", "unusable configuration"},
 };

@@ -1,0 +1,309 @@
+/* http: the request context (accessors) and the reply helpers: JSON, errors, the es_err to
+ * status table, headers, cookies. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+
+/* ---- Accessors. */
+
+const char *es_http_req_method(const es_http_req *r)
+{
+    return r->method;
+}
+
+const char *es_http_req_path(const es_http_req *r)
+{
+    return r->path;
+}
+
+const char *es_http_req_route(const es_http_req *r)
+{
+    return r->route ? r->route->pattern : NULL;
+}
+
+int es_http_req_is_public(const es_http_req *r)
+{
+    if (r->route) return (r->route->flags & ES_HTTP_PUBLIC) != 0;
+    return r->is_static;
+}
+
+const char *es_http_req_param(const es_http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (strcmp(r->params[i].name, name) == 0) return r->params[i].value;
+    return NULL;
+}
+
+const char *es_http_req_query(const es_http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nquery; i++)
+        if (strcmp(r->query[i].name, name) == 0) return r->query[i].value;
+    return NULL;
+}
+
+const char *es_http_req_header(const es_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *es_http_req_cookie(const es_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+es_slice es_http_req_body(const es_http_req *r)
+{
+    return es_slice_make(r->body.p, r->body.len);
+}
+
+const char *es_http_req_client(const es_http_req *r)
+{
+    return r->client;
+}
+
+void es_http_req_set_user(es_http_req *r, void *user, void (*free_fn)(void *))
+{
+    if (r->user && r->user_free && r->user != user) r->user_free(r->user);
+    r->user = user;
+    r->user_free = free_fn;
+}
+
+void *es_http_req_user(const es_http_req *r)
+{
+    return r->user;
+}
+
+/* ---- Replies. */
+
+void es_http_reply_reset(es_http_req *r)
+{
+    r->replied = 0;
+    r->status = 0;
+    free(r->ctype);
+    r->ctype = NULL;
+    es_buf_cleanup(&r->out);
+    r->out_static = NULL;
+    r->out_static_len = 0;
+    if (r->out_fd >= 0) close(r->out_fd);
+    r->out_fd = -1;
+    r->out_fd_len = 0;
+    r->cache_console = 0;
+}
+
+es_err es_http_reply_start(es_http_req *r, unsigned status, const char *ctype)
+{
+    if (status < 100 || status > 599) return ES_ERR_ARG;
+    es_http_reply_reset(r);
+    if (ctype && !(r->ctype = strdup(ctype))) return ES_ERR_NOMEM;
+    r->status = status;
+    r->replied = 1;
+    return ES_OK;
+}
+
+es_err es_http_reply_bytes(es_http_req *r, unsigned status, const char *content_type, const void *p,
+                           size_t len)
+{
+    es_err rv;
+    if ((rv = es_http_reply_start(r, status, content_type)) != ES_OK) return rv;
+    if (len && (rv = es_buf_append(&r->out, p, len)) != ES_OK) {
+        es_http_reply_reset(r);
+        return rv;
+    }
+    return ES_OK;
+}
+
+es_err es_http_reply_empty(es_http_req *r, unsigned status)
+{
+    return es_http_reply_start(r, status, NULL);
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    return es_buf_append(data, buffer, size) == ES_OK ? 0 : -1;
+}
+
+es_err es_http_reply_json(es_http_req *r, unsigned status, const json_t *body)
+{
+    es_err rv;
+    if (!body) return ES_ERR_ARG;
+    if ((rv = es_http_reply_start(r, status, "application/json")) != ES_OK) return rv;
+    /* Compact, keys in insertion order, non-ASCII kept as UTF-8 (Chinese names stay readable),
+     * "/" not escaped. A reply is built by the server, so it is never larger than memory. */
+    r->out.max = SIZE_MAX;
+    if (json_dump_callback(body, dump_cb, &r->out, JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
+        es_buf_append_byte(&r->out, '\n') != ES_OK) {
+        es_http_reply_reset(r);
+        return ES_ERR_NOMEM;
+    }
+    return ES_OK;
+}
+
+es_err es_http_reply_json_new(es_http_req *r, unsigned status, json_t *body)
+{
+    es_err rv = es_http_reply_json(r, status, body);
+    json_decref(body);
+    return rv;
+}
+
+es_err es_http_reply_error(es_http_req *r, unsigned status, const char *code, const char *message)
+{
+    json_t *o = json_object();
+    if (!o) return ES_ERR_NOMEM;
+    /* json_string refuses invalid UTF-8 (a message quoting a client's bytes): say so rather
+     * than fail the reply. */
+    json_t *m = json_string(message ? message : "");
+    if (!m) m = json_string("(message not valid UTF-8)");
+    if (json_object_set_new(o, "error", json_string(code ? code : "internal")) != 0 ||
+        json_object_set_new(o, "message", m) != 0) {
+        json_decref(o);
+        return ES_ERR_NOMEM;
+    }
+    return es_http_reply_json_new(r, status, o);
+}
+
+es_err es_http_reply_errorf(es_http_req *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return es_http_reply_error(r, status, code, msg);
+}
+
+/* docs/http.md, "Errors": keep the two in step. */
+static const struct {
+    es_err rv;
+    unsigned status;
+    const char *code;
+} err_map[] = {
+    {ES_ERR_ARG, 400, "invalid_argument"},
+    {ES_ERR_UNSUPPORTED, 400, "unsupported"},
+    {ES_ERR_DER, 400, "der"},
+    {ES_ERR_DER_DEPTH, 400, "der_depth"},
+    {ES_ERR_DER_TAG, 400, "der_tag"},
+    {ES_ERR_DER_TRAILING, 400, "der_trailing"},
+    {ES_ERR_FORMAT, 400, "format"},
+    {ES_ERR_TIME, 400, "time"},
+    {ES_ERR_BASE64, 400, "base64"},
+    {ES_ERR_HEX, 400, "hex"},
+    {ES_ERR_PEM, 400, "pem"},
+    {ES_ERR_KEY, 400, "key"},
+    {ES_ERR_CERT, 400, "cert"},
+    {ES_ERR_SIG_FORMAT, 400, "sig_format"},
+    {ES_ERR_KEYREF, 400, "keyref"},
+    {ES_ERR_AUTH, 401, "unauthorized"},
+    {ES_ERR_LOGIN, 401, "unauthorized"},
+    {ES_ERR_DENIED, 403, "forbidden"},
+    {ES_ERR_PIN, 403, "pin"},
+    {ES_ERR_NOT_FOUND, 404, "not_found"},
+    {ES_ERR_NO_KEY, 404, "not_found"},
+    {ES_ERR_EXISTS, 409, "conflict"},
+    {ES_ERR_LIMIT, 413, "too_large"},
+    {ES_ERR_VERIFY, 422, "verify"},
+    {ES_ERR_KEY_MISMATCH, 422, "key_mismatch"},
+    {ES_ERR_LINT, 422, "lint"},
+    {ES_ERR_LOCKED, 423, "locked"},
+    {ES_ERR_PIN_LOCKED, 423, "pin_locked"},
+    {ES_ERR_IO, 503, "unavailable"},
+    {ES_ERR_NOMEM, 503, "unavailable"},
+    {ES_ERR_DEVICE, 503, "unavailable"},
+    {ES_ERR_SIGNER, 503, "unavailable"},
+};
+
+void es_http_err_status(es_err rv, unsigned *status, const char **code)
+{
+    for (size_t i = 0; i < sizeof err_map / sizeof err_map[0]; i++) {
+        if (err_map[i].rv == rv) {
+            *status = err_map[i].status;
+            *code = err_map[i].code;
+            return;
+        }
+    }
+    *status = 500;
+    *code = "internal";
+}
+
+es_err es_http_reply_err(es_http_req *r, es_err rv, const char *message)
+{
+    unsigned status;
+    const char *code;
+    es_http_err_status(rv, &status, &code);
+    if (status == 503)
+        message = "service unavailable";
+    else if (status >= 500)
+        message = "internal error";
+    else if (!message)
+        message = es_err_str(rv);
+    return es_http_reply_error(r, status, code, message);
+}
+
+/* RFC 9110 5.6.2 token characters. */
+static int is_token(const char *s)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (!*s) return 0;
+    for (; *s; s++) {
+        char c = *s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
+        if (strchr(extra, c)) continue;
+        return 0;
+    }
+    return 1;
+}
+
+static es_err add_header(es_http_req *r, const char *name, const char *value)
+{
+    http_kv *n = realloc(r->hdrs, (r->nhdrs + 1) * sizeof *n);
+    if (!n) return ES_ERR_NOMEM;
+    r->hdrs = n;
+    char *a = strdup(name), *b = strdup(value);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return ES_ERR_NOMEM;
+    }
+    r->hdrs[r->nhdrs].name = a;
+    r->hdrs[r->nhdrs].value = b;
+    r->nhdrs++;
+    return ES_OK;
+}
+
+es_err es_http_add_header(es_http_req *r, const char *name, const char *value)
+{
+    if (!name || !value || !is_token(name)) return ES_ERR_ARG;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p < 0x20 && *p != '\t') return ES_ERR_ARG;
+    if (strlen(value) > 8192) return ES_ERR_ARG;
+    return add_header(r, name, value);
+}
+
+/* RFC 6265 4.1.1 cookie-octet. */
+static int cookie_value_ok(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
+        unsigned c = *p;
+        if (c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
+            (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e))
+            continue;
+        return 0;
+    }
+    return n <= 4096;
+}
+
+es_err es_http_set_cookie(es_http_req *r, const char *name, const char *value, long max_age)
+{
+    char buf[4096 + 256];
+    char age[48] = "";
+    if (!name || !value || !is_token(name) || strlen(name) > 128 || !cookie_value_ok(value))
+        return ES_ERR_ARG;
+    if (max_age >= 0) snprintf(age, sizeof age, "; Max-Age=%ld", max_age);
+    snprintf(buf, sizeof buf, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s", name, value,
+             r->h->cfg.secure_cookies ? "; Secure" : "", age);
+    return add_header(r, "Set-Cookie", buf);
+}

@@ -1,0 +1,736 @@
+/* http: the server over libmicrohttpd: configuration, lifecycle, the request's way through
+ * (headers, body, authentication, routing, reply), the platform endpoints.
+ *
+ * libmicrohttpd calls, per request: the URI log callback once the request line is in (our
+ * context is made there, with the raw, still percent-encoded target); the access handler once
+ * the headers are in, once per piece of body, and once at the end; the completion callback
+ * when the request is over, however it ended. Only the last access call runs the application,
+ * so a request cut short (fewer bytes than Content-Length, a stalled client) never reaches a
+ * handler. A body announced larger than the limit is refused with 413 at the first call,
+ * before any of it is read (libmicrohttpd then closes the connection).
+ */
+#define _XOPEN_SOURCE 700 /* realpath */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+
+#define DEFAULT_THREADS     4
+#define DEFAULT_CONNECTIONS 256
+#define DEFAULT_TIMEOUT     30
+/* Query parameters of one request: more is a malformed query. */
+#define HTTP_MAX_QUERY 64
+/* Request line and headers of one request (libmicrohttpd's per-connection memory pool). */
+#define HEADER_MEMORY (64u * 1024)
+
+/* docs/http.md, "Security headers". The console needs nothing from elsewhere: no CDN, no
+ * inline script or style, no frames. */
+static const char *const security_headers[][2] = {
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+     "frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+    {"Cross-Origin-Resource-Policy", "same-origin"},
+};
+
+static const char fallback_body[] = "{\"error\":\"internal\",\"message\":\"internal error\"}\n";
+
+/* Ignores a reply helper's result where the only fallback is the one queue() takes anyway
+ * (no reply made: a 500). */
+static void try_reply(es_err rv)
+{
+    (void)rv;
+}
+
+/* ---- Configuration. */
+
+void es_http_config_init(es_http_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->listen = ES_HTTP_LISTEN;
+    c->threads = DEFAULT_THREADS;
+    c->max_connections = DEFAULT_CONNECTIONS;
+    c->timeout = DEFAULT_TIMEOUT;
+    c->max_body = ES_MAX_HTTP_BODY;
+}
+
+/* "ADDR:PORT" (IPv4 or "localhost"), "[ADDR]:PORT" (IPv6). */
+static es_err parse_listen(const char *s, es_http *h)
+{
+    char host[64];
+    const char *colon, *port;
+    if (!s) return ES_ERR_CONFIG;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof host) return ES_ERR_CONFIG;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = '\0';
+        port = end + 2;
+        h->ipv6 = 1;
+    } else {
+        if (!(colon = strrchr(s, ':')) || (size_t)(colon - s) >= sizeof host) return ES_ERR_CONFIG;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port = colon + 1;
+        h->ipv6 = 0;
+    }
+    unsigned long p = 0;
+    size_t i;
+    for (i = 0; port[i] >= '0' && port[i] <= '9' && i < 6; i++)
+        p = p * 10 + (unsigned)(port[i] - '0');
+    if (i == 0 || port[i] != '\0' || p > 65535) return ES_ERR_CONFIG;
+
+    memset(&h->addr, 0, sizeof h->addr);
+    if (h->ipv6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&h->addr;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)p);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1) return ES_ERR_CONFIG;
+        h->addr_len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&h->addr;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)p);
+        if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return ES_ERR_CONFIG;
+        h->addr_len = sizeof *a;
+    }
+    return ES_OK;
+}
+
+/* ---- Platform endpoints. */
+
+static es_err h_healthz(es_http_req *r, void *arg)
+{
+    es_http *h = arg;
+    if (h->health && h->health(h->health_arg) != ES_OK)
+        return es_http_reply_error(r, 503, "unavailable", "service unavailable");
+    json_t *o = json_pack("{s:s}", "status", "ok");
+    if (!o) return ES_ERR_NOMEM;
+    return es_http_reply_json_new(r, 200, o);
+}
+
+static es_err h_metrics(es_http_req *r, void *arg)
+{
+    es_err rv;
+    es_buf b;
+    es_buf_init(&b, 64u << 20);
+    if ((rv = es_http_metrics_text(arg, &b)) == ES_OK)
+        rv = es_http_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+    es_buf_cleanup(&b);
+    return rv;
+}
+
+static es_err h_openapi(es_http_req *r, void *arg)
+{
+    es_err rv;
+    (void)arg;
+    if ((rv = es_http_reply_start(r, 200, "application/json")) != ES_OK) return rv;
+    r->out_static = es_http_openapi_json;
+    r->out_static_len = es_http_openapi_json_len;
+    return ES_OK;
+}
+
+/* ---- Lifecycle. */
+
+es_err es_http_new(const es_http_config *cfg, es_http **out)
+{
+    es_err rv;
+    es_http *h;
+
+    *out = NULL;
+    if (!cfg) return ES_ERR_ARG;
+    if (!(h = calloc(1, sizeof *h))) return ES_ERR_NOMEM;
+    h->cfg = *cfg;
+    if (!h->cfg.threads) h->cfg.threads = DEFAULT_THREADS;
+    if (!h->cfg.max_connections) h->cfg.max_connections = DEFAULT_CONNECTIONS;
+    if (!h->cfg.timeout) h->cfg.timeout = DEFAULT_TIMEOUT;
+    if (!h->cfg.max_body) h->cfg.max_body = ES_MAX_HTTP_BODY;
+    if ((rv = parse_listen(cfg->listen, h)) != ES_OK) goto out;
+    if (!(h->listen = strdup(cfg->listen))) {
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    h->cfg.listen = h->listen;
+    h->cfg.static_dir = NULL;
+    if (cfg->static_dir && !cfg->no_static) {
+        /* Resolved once: every file served must resolve to a path below this one. */
+        if (!(h->static_dir = realpath(cfg->static_dir, NULL))) {
+            rv = ES_ERR_CONFIG;
+            goto out;
+        }
+        h->cfg.static_dir = h->static_dir;
+    }
+    if ((rv = es_http_route(h, "GET", "/healthz", h_healthz, h, ES_HTTP_PUBLIC)) != ES_OK ||
+        (rv = es_http_route(h, "GET", "/metrics", h_metrics, h, ES_HTTP_PUBLIC)) != ES_OK ||
+        (rv = es_http_route(h, "GET", "/api/v1/openapi.json", h_openapi, h, ES_HTTP_PUBLIC)) !=
+            ES_OK)
+        goto out;
+    *out = h;
+    return ES_OK;
+out:
+    es_http_free(h);
+    return rv;
+}
+
+void es_http_free(es_http *h)
+{
+    if (!h) return;
+    es_http_stop(h, 0);
+    es_http_router_cleanup(&h->router);
+    if (h->metrics_ready) es_http_metrics_cleanup(&h->metrics);
+    free(h->listen);
+    free(h->static_dir);
+    free(h);
+}
+
+es_err es_http_route(es_http *h, const char *method, const char *pattern, es_http_handler fn,
+                     void *arg, unsigned flags)
+{
+    if (!h || h->d) return ES_ERR_ARG;
+    return es_http_router_add(&h->router, method, pattern, fn, arg, flags);
+}
+
+void es_http_set_auth(es_http *h, es_http_auth_fn fn, void *arg)
+{
+    h->auth = fn;
+    h->auth_arg = arg;
+}
+
+void es_http_set_health(es_http *h, es_http_health_fn fn, void *arg)
+{
+    h->health = fn;
+    h->health_arg = arg;
+}
+
+es_err es_http_metrics_text(es_http *h, es_buf *out)
+{
+    if (!h->metrics_ready) return ES_OK;
+    return es_http_metrics_print(&h->metrics, &h->router, out);
+}
+
+unsigned es_http_port(const es_http *h)
+{
+    return h && h->d ? h->port : 0;
+}
+
+/* ---- Requests. */
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void req_free(es_http_req *r)
+{
+    for (size_t i = 0; i < r->nsegs; i++) free(r->segs[i]);
+    free(r->segs);
+    for (size_t i = 0; i < r->nquery; i++) {
+        free(r->query[i].name);
+        free(r->query[i].value);
+    }
+    free(r->query);
+    free(r->params);
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        free(r->hdrs[i].name);
+        free(r->hdrs[i].value);
+    }
+    free(r->hdrs);
+    es_http_req_set_user(r, NULL, NULL);
+    es_http_reply_reset(r);
+    es_buf_cleanup(&r->body);
+    free(r->method);
+    free(r->path);
+    free(r->uri);
+    free(r);
+}
+
+/* Splits the raw target into the path (kept raw), its decoded segments, and the decoded query
+ * parameters. Anything malformed sets bad_path / bad_query (the request gets a 400). */
+static es_err parse_target(es_http_req *r)
+{
+    const char *q = strchr(r->uri, '?');
+    size_t plen = q ? (size_t)(q - r->uri) : strlen(r->uri);
+    int bad;
+
+    if (!(r->path = strndup(r->uri, plen))) return ES_ERR_NOMEM;
+    /* origin-form only (RFC 9112 3.2.1): "*" and absolute URIs are not for this server. */
+    if (r->path[0] != '/') {
+        r->bad_path = 1;
+        return ES_OK;
+    }
+    if (plen > 1) {
+        size_t n = 0;
+        for (size_t i = 0; i < plen; i++) n += r->path[i] == '/';
+        if (!(r->segs = calloc(n, sizeof *r->segs))) return ES_ERR_NOMEM;
+        const char *p = r->path + 1;
+        for (size_t k = 0; k < n; k++) {
+            const char *e = strchr(p, '/');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            if (!(r->segs[k] = es_http_pct_decode(p, len, 0, &bad))) {
+                if (bad) {
+                    r->bad_path = 1;
+                    return ES_OK;
+                }
+                return ES_ERR_NOMEM;
+            }
+            r->nsegs = k + 1;
+            p += len + 1;
+        }
+    }
+    if (!q) return ES_OK;
+    for (const char *p = q + 1; *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len) {
+            if (r->nquery == HTTP_MAX_QUERY) {
+                r->bad_query = 1;
+                return ES_OK;
+            }
+            const char *eq = memchr(p, '=', len);
+            size_t nlen = eq ? (size_t)(eq - p) : len;
+            http_kv *nq = realloc(r->query, (r->nquery + 1) * sizeof *nq);
+            if (!nq) return ES_ERR_NOMEM;
+            r->query = nq;
+            char *name = es_http_pct_decode(p, nlen, 1, &bad);
+            char *value =
+                name ? es_http_pct_decode(eq ? eq + 1 : p + len, eq ? len - nlen - 1 : 0, 1, &bad)
+                     : NULL;
+            if (!name || !value) {
+                free(name);
+                if (bad) {
+                    r->bad_query = 1;
+                    return ES_OK;
+                }
+                return ES_ERR_NOMEM;
+            }
+            r->query[r->nquery].name = name;
+            r->query[r->nquery].value = value;
+            r->nquery++;
+        }
+        p += len + (amp ? 1 : 0);
+    }
+    return ES_OK;
+}
+
+static void finish(es_http *h, es_http_req *r);
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    es_http *h = cls;
+    es_http_req *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->h = h;
+    r->conn = c;
+    r->out_fd = -1;
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    es_buf_init(&r->body, h->cfg.max_body);
+    es_buf_init(&r->out, SIZE_MAX);
+    strcpy(r->client, "-");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client,
+                      sizeof r->client);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client,
+                      sizeof r->client);
+    }
+    const union MHD_ConnectionInfo *si =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (si && si->socket_context) {
+        http_conn *hc = si->socket_context;
+        if (hc->cur) finish(h, hc->cur); /* a request of this connection that never ended */
+        hc->cur = r;
+        r->conn_ctx = hc;
+    }
+    es_http_metrics_begin(&h->metrics);
+    /* A target we cannot keep is answered 400 like a malformed one (bad_path). */
+    if (!(r->uri = strdup(uri ? uri : "")) || parse_target(r) != ES_OK) r->bad_path = 1;
+    return r;
+}
+
+static size_t metrics_label(const es_http_req *r)
+{
+    const http_router *rt = &r->h->router;
+    if (r->route) return (size_t)(r->route - rt->routes);
+    return r->is_static ? rt->n : rt->n + 1;
+}
+
+/* The end of a request, however it ended: metrics, the log line, the memory. */
+static void finish(es_http *h, es_http_req *r)
+{
+    double secs = elapsed(&r->t0);
+    unsigned status = r->queued ? r->sent_status : 0;
+    if (r->conn_ctx) r->conn_ctx->cur = NULL;
+    if (h->cfg.log) {
+        es_http_log_entry e = {
+            .method = r->method ? r->method : "-",
+            .path = r->path ? r->path : "-",
+            .route = r->route       ? r->route->pattern
+                     : r->is_static ? "static"
+                                    : "unmatched",
+            .client = r->client,
+            .status = status,
+            .body_len = r->body_len,
+            .seconds = secs,
+        };
+        h->cfg.log(h->cfg.log_arg, &e);
+    }
+    /* Last: once in flight drops, es_http_stop may return and the caller free h. */
+    es_http_metrics_end(&h->metrics, metrics_label(r), r->method ? r->method_idx : M_OTHER, status,
+                        secs);
+    req_free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    es_http_req *r = *con_cls;
+    (void)c;
+    (void)toe;
+    if (!r) return;
+    *con_cls = NULL;
+    finish(cls, r);
+}
+
+/* Connections: a safety net. Should libmicrohttpd not report the end of a request (its
+ * completion callback depends on the connection's state when it closes), the end of the
+ * connection finishes what is left, so that no context leaks and the in-flight gauge stays
+ * true. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_conn *hc = *socket_context;
+    (void)c;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(http_conn));
+        return;
+    }
+    if (!hc) return;
+    if (hc->cur) finish(cls, hc->cur);
+    free(hc);
+    *socket_context = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    es_http *h = cls;
+    char msg[512];
+    if (!h->cfg.msg) return;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    h->cfg.msg(h->cfg.msg_arg, msg);
+}
+
+static int add_headers(struct MHD_Response *resp, const es_http_req *r)
+{
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
+        if (MHD_add_response_header(resp, security_headers[i][0], security_headers[i][1]) !=
+            MHD_YES)
+            return 0;
+    if (!r) return MHD_add_response_header(resp, "Cache-Control", "no-store") == MHD_YES;
+    if (MHD_add_response_header(resp, "Cache-Control",
+                                r->cache_console ? "no-cache" : "no-store") != MHD_YES)
+        return 0;
+    if (r->ctype && MHD_add_response_header(resp, "Content-Type", r->ctype) != MHD_YES) return 0;
+    for (size_t i = 0; i < r->nhdrs; i++)
+        if (MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value) != MHD_YES) return 0;
+    return 1;
+}
+
+static struct MHD_Response *build_response(es_http_req *r)
+{
+    struct MHD_Response *resp;
+    if (r->out_fd >= 0) {
+        resp = MHD_create_response_from_fd64(r->out_fd_len, r->out_fd);
+        if (resp) r->out_fd = -1; /* the response closes it */
+    } else if (r->out_static) {
+        resp = MHD_create_response_from_buffer(r->out_static_len, (void *)r->out_static,
+                                               MHD_RESPMEM_PERSISTENT);
+    } else if (r->out.len) {
+        resp = MHD_create_response_from_buffer(r->out.len, r->out.p, MHD_RESPMEM_MUST_FREE);
+        if (resp) es_buf_init(&r->out, SIZE_MAX); /* the response frees it */
+    } else {
+        resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp && !add_headers(resp, r)) {
+        MHD_destroy_response(resp);
+        resp = NULL;
+    }
+    return resp;
+}
+
+static enum MHD_Result queue(es_http_req *r)
+{
+    struct MHD_Response *resp = NULL;
+    unsigned status = 500;
+    enum MHD_Result ok;
+
+    if (r->replied && (resp = build_response(r))) status = r->status;
+    if (!resp) {
+        resp = MHD_create_response_from_buffer(sizeof fallback_body - 1, (void *)fallback_body,
+                                               MHD_RESPMEM_PERSISTENT);
+        if (!resp) return MHD_NO;
+        if (!add_headers(resp, NULL) ||
+            MHD_add_response_header(resp, "Content-Type", "application/json") != MHD_YES) {
+            MHD_destroy_response(resp);
+            return MHD_NO;
+        }
+    }
+    ok = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ok == MHD_YES) {
+        r->queued = 1;
+        r->sent_status = status;
+    }
+    return ok;
+}
+
+/* Message framing (RFC 9112 6.3): one Content-Length, or Transfer-Encoding: chunked alone.
+ * Two lengths, or a length with a transfer coding, are how requests are smuggled past a proxy
+ * that reads them differently; they are refused. */
+typedef struct framing {
+    int n_length;
+    int n_coding;
+    int bad_coding;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    framing *f = cls;
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0) f->n_length++;
+    if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->n_coding++;
+        if (!value || strcasecmp(value, "chunked") != 0) f->bad_coding = 1;
+    }
+    return MHD_YES;
+}
+
+/* The first access call: the method is known and the headers are in. */
+static es_err begin(es_http_req *r, const char *method)
+{
+    es_http *h = r->h;
+    if (!(r->method = strdup(method))) return ES_ERR_NOMEM;
+    r->method_idx = es_http_method_index(method);
+    if (r->bad_path) return ES_OK;
+    r->route = es_http_router_match(&h->router, r->method_idx, r->segs, r->nsegs, &r->allow);
+    if (r->route) {
+        const http_route *rt = r->route;
+        if (!(r->params = calloc(rt->nsegs ? rt->nsegs : 1, sizeof *r->params)))
+            return ES_ERR_NOMEM;
+        for (size_t i = 0; i < rt->nsegs; i++) {
+            if (!rt->is_param[i]) continue;
+            r->params[r->nparams].name = rt->segs[i];
+            r->params[r->nparams].value = r->segs[i];
+            r->nparams++;
+        }
+    } else if (!r->allow && !h->cfg.no_static &&
+               (r->method_idx == M_GET || r->method_idx == M_HEAD) &&
+               !(r->nsegs > 0 && strcmp(r->segs[0], "api") == 0)) {
+        /* The console: any GET outside /api/ that no route takes. */
+        r->is_static = 1;
+    }
+    return ES_OK;
+}
+
+static void serve_static(es_http_req *r)
+{
+    const struct es_http_asset *asset;
+    const char *name = NULL;
+    int fd;
+    uint64_t size;
+    if (es_http_static_open(r->h->cfg.static_dir, r->segs, r->nsegs, &asset, &fd, &size, &name) !=
+        ES_OK) {
+        try_reply(es_http_reply_error(r, 404, "not_found", "no such file"));
+        return;
+    }
+    if (es_http_reply_start(r, 200, es_http_content_type(name)) != ES_OK) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    if (asset) {
+        r->out_static = asset->data;
+        r->out_static_len = asset->len;
+    } else {
+        r->out_fd = fd;
+        r->out_fd_len = size;
+    }
+    r->cache_console = 1;
+}
+
+static void allow_header(es_http_req *r)
+{
+    char buf[128] = "";
+    for (int m = 0; m < M_OTHER; m++) {
+        if (!(r->allow & (1u << m))) continue;
+        if (buf[0]) strcat(buf, ", ");
+        strcat(buf, es_http_method_name(m));
+    }
+    try_reply(es_http_add_header(r, "Allow", buf));
+}
+
+/* The last access call: the whole request is in. */
+static void dispatch(es_http_req *r)
+{
+    es_http *h = r->h;
+    es_err rv;
+
+    if (h->auth && (rv = h->auth(r, h->auth_arg)) != ES_OK) {
+        if (r->replied) return;
+        /* A refusal says 401, 403 or 423 (ES_ERR_AUTH, ES_ERR_DENIED, ES_ERR_LOCKED), or that
+         * the hook could not decide (its store down: 5xx); other codes are a plain 401. */
+        unsigned status;
+        const char *code;
+        es_http_err_status(rv, &status, &code);
+        if (status == 401 || status == 403 || status == 423 || status >= 500)
+            try_reply(es_http_reply_err(r, rv, NULL));
+        else
+            try_reply(es_http_reply_error(r, 401, "unauthorized", "authentication required"));
+        return;
+    }
+    /* A hook that lets a request through does not answer it (its headers, a refreshed
+     * session cookie say, stay). */
+    es_http_reply_reset(r);
+    if (r->route) {
+        rv = r->route->fn(r, r->route->arg);
+        if (!r->replied) {
+            if (rv == ES_OK)
+                try_reply(es_http_reply_error(r, 500, "internal", "internal error"));
+            else
+                try_reply(es_http_reply_err(r, rv, NULL));
+        }
+    } else if (r->allow) {
+        allow_header(r);
+        try_reply(es_http_reply_errorf(r, 405, "method_not_allowed",
+                                       "method %.16s is not allowed here", r->method));
+    } else if (r->is_static) {
+        serve_static(r);
+    } else {
+        try_reply(es_http_reply_error(r, 404, "not_found", "no such resource"));
+    }
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    es_http *h = cls;
+    es_http_req *r = *con_cls;
+    (void)url; /* decoded by libmicrohttpd; we route on the raw target (r->uri) */
+    (void)version;
+
+    if (!r) return MHD_NO; /* no memory for a context: close the connection */
+    if (!r->started) {
+        r->started = 1;
+        r->conn = c;
+        if (begin(r, method) != ES_OK) return MHD_NO;
+        if (r->bad_path || r->bad_query) {
+            try_reply(es_http_reply_error(r, 400, "bad_request",
+                                          r->bad_path ? "malformed request path"
+                                                      : "malformed query string"));
+            return queue(r);
+        }
+        framing f = {0};
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+        if (f.n_length > 1 || f.n_coding > 1 || (f.n_length && f.n_coding) || f.bad_coding) {
+            try_reply(es_http_reply_error(r, 400, "bad_request",
+                                          "conflicting or unsupported message framing "
+                                          "(Content-Length, Transfer-Encoding)"));
+            return queue(r);
+        }
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            /* libmicrohttpd has checked it is a number; too many digits is too large. */
+            errno = 0;
+            unsigned long long n = strtoull(cl, NULL, 10);
+            if (errno == ERANGE || n > h->cfg.max_body) {
+                try_reply(es_http_reply_errorf(r, 413, "too_large",
+                                               "the request body is larger than %zu bytes",
+                                               h->cfg.max_body));
+                return queue(r);
+            }
+        }
+        return MHD_YES;
+    }
+    if (r->queued) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        r->body_len += *upload_data_size;
+        /* Only a chunked body gets here past the limit; nothing can be answered in the middle
+         * of a body, so the connection is closed. */
+        if (es_buf_append(&r->body, upload_data, *upload_data_size) != ES_OK) return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    dispatch(r);
+    return queue(r);
+}
+
+es_err es_http_start(es_http *h)
+{
+    es_err rv;
+    if (!h || h->d) return ES_ERR_ARG;
+    if (h->metrics_ready) es_http_metrics_cleanup(&h->metrics);
+    h->metrics_ready = 0;
+    if ((rv = es_http_metrics_init(&h->metrics, h->router.n)) != ES_OK) return rv;
+    h->metrics_ready = 1;
+    /* Internal threads with a pool, each polling its share of the connections with poll().
+     * Not epoll: libmicrohttpd 0.9.75 waits edge-triggered, and a request whose bytes and FIN
+     * arrive in one read (a truncated body) then hangs until the timeout instead of ending at
+     * once. MHD_USE_ITC lets es_http_stop quiesce the listening socket first. */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    if (h->ipv6) flags |= MHD_USE_IPv6;
+    uint16_t port = h->ipv6 ? ntohs(((struct sockaddr_in6 *)&h->addr)->sin6_port)
+                            : ntohs(((struct sockaddr_in *)&h->addr)->sin_port);
+    h->d = MHD_start_daemon(
+        flags, port, NULL, NULL, on_access, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)h->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)h->cfg.timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+    if (!h->d) return ES_ERR_IO;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : port;
+    return ES_OK;
+}
+
+void es_http_stop(es_http *h, unsigned grace_ms)
+{
+    if (!h || !h->d) return;
+    MHD_socket s = MHD_quiesce_daemon(h->d);
+    for (unsigned waited = 0; waited < grace_ms && es_http_metrics_in_flight(&h->metrics) > 0;
+         waited += 10) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(h->d);
+    h->d = NULL;
+    h->port = 0;
+    /* libmicrohttpd: close the quiesced socket only once its threads are gone. */
+    if (s != MHD_INVALID_SOCKET) close(s);
+}
