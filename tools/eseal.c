@@ -13,6 +13,8 @@ static const cli_cmd cmds[] = {
     {"key", cmd_key, "generate and use keys in key devices (soft, SDF, SKF)"},
     {"ofd", cmd_ofd, "sign, verify and show OFD documents (GB/T 33190), extract their seals"},
     {"inspect", cmd_inspect, "recognise a seal, signature, certificate or SignedData and print it"},
+    {"audit", cmd_audit, "verify, export and list the signed audit trail (docs/audit.md)"},
+    {"admin", cmd_admin, "back up and restore a daemon's store (docs/store.md)"},
 };
 
 static void usage(FILE *f)

@@ -12,7 +12,16 @@
  * opens one per worker. Transactions: es_store_begin .. es_store_commit / es_store_rollback;
  * writes outside a transaction are refused (ES_ERR_ARG) so every change is atomic with its
  * audit record. SQLite begins IMMEDIATE (one writer); PostgreSQL uses READ COMMITTED and
- * explicit row locks where order matters (the audit head).
+ * explicit row locks where order matters (the audit head). Reads need no transaction;
+ * es_store_begin_read gives several reads one consistent snapshot.
+ *
+ * Both backends behave the same where PostgreSQL is the stricter one: any failed statement
+ * inside a transaction aborts it (later statements are refused with ES_ERR_ARG and
+ * es_store_commit rolls back and fails) until es_store_rollback. Use
+ * "INSERT ... ON CONFLICT DO NOTHING" and the change count where a duplicate is expected.
+ * SQLite tables are STRICT, so a value of the wrong type is refused as PostgreSQL refuses it.
+ *
+ * docs/store.md describes the schema, the migrations and backup / restore.
  */
 #ifndef ESEAL_STORE_H
 #define ESEAL_STORE_H
@@ -30,19 +39,33 @@ extern "C" {
 typedef struct es_store es_store;
 
 /* Opens a connection. ES_ERR_CONFIG for a URL of no known backend, ES_ERR_IO when the
- * database cannot be reached or opened (es_store_last_error says why). */
+ * database cannot be reached or opened (es_store_last_error(NULL) says why). A new SQLite
+ * file is created with mode 0600. */
 es_err es_store_open(const char *url, es_store **out) ES_MUST_CHECK;
+/* Rolls back an open transaction and closes; NULL is a no-op. */
 void es_store_close(es_store *s);
 /* "sqlite" or "postgresql". */
 const char *es_store_kind(const es_store *s);
-/* The backend's message for the last failure on this connection ("" when none). */
+/* The backend's message for the last failure on this connection ("" when none); with NULL,
+ * why the last es_store_open of this thread failed. Borrowed, valid until the next call. */
 const char *es_store_last_error(const es_store *s);
 
 /* Brings the schema to the newest version, one transaction per migration, and returns the
- * version in *version (may be NULL). Safe to run from several processes at once. */
+ * version in *version (may be NULL). Safe to run from several processes at once (SQLite:
+ * BEGIN IMMEDIATE; PostgreSQL: pg_advisory_xact_lock). ES_ERR_UNSUPPORTED when the database
+ * has a newer schema than this build knows. */
 es_err es_store_migrate(es_store *s, int *version) ES_MUST_CHECK;
+/* The newest schema version this build knows. */
+int es_store_schema_latest(void);
+/* The schema version of the database (0 for a database never migrated). */
+es_err es_store_schema_version(es_store *s, int *version) ES_MUST_CHECK;
 
+/* Opens a read-write transaction. ES_ERR_ARG when one is already open. */
 es_err es_store_begin(es_store *s) ES_MUST_CHECK;
+/* Opens a read-only transaction over one consistent snapshot (SQLite: a deferred
+ * transaction in WAL mode; PostgreSQL: REPEATABLE READ READ ONLY). Writes are refused with
+ * ES_ERR_ARG; end it with es_store_commit or es_store_rollback. */
+es_err es_store_begin_read(es_store *s) ES_MUST_CHECK;
 es_err es_store_commit(es_store *s) ES_MUST_CHECK;
 /* Never fails in a way the caller can act on; safe to call when no transaction is open. */
 void es_store_rollback(es_store *s);
@@ -92,20 +115,42 @@ int es_row_is_null(const es_row *r, int col);
 int64_t es_row_int(const es_row *r, int col);
 /* Text of a column (NUL-terminated, borrowed); "" for NULL. len may be NULL. */
 const char *es_row_text(const es_row *r, int col, size_t *len);
-/* Blob bytes (borrowed; decoded from BYTEA for PostgreSQL). */
+/* Blob bytes (borrowed; decoded from BYTEA for PostgreSQL); p is non-NULL unless the value is
+ * NULL (an empty blob has len 0 and a valid p). */
 es_slice es_row_blob(const es_row *r, int col);
 
 /* Returns ES_OK to go on; any other value stops the query and is returned by it. */
 typedef es_err (*es_row_cb)(void *ctx, const es_row *row);
 
 /* Runs a query and calls cb for each row, in order. */
-es_err es_store_query(es_store *s, const char *sql, const es_value *params, size_t n,
-                      es_row_cb cb, void *ctx) ES_MUST_CHECK;
+es_err es_store_query(es_store *s, const char *sql, const es_value *params, size_t n, es_row_cb cb,
+                      void *ctx) ES_MUST_CHECK;
 
 /* Convenience: the first column of the first row as an integer (ES_ERR_NOT_FOUND with no
  * row). */
 es_err es_store_query_int(es_store *s, const char *sql, const es_value *params, size_t n,
                           int64_t *out) ES_MUST_CHECK;
+
+/* Backup and restore (docs/store.md). The only store functions that write files.
+ *
+ * es_store_backup takes a consistent online backup of the database into the file path
+ * (replaced atomically, mode 0600): SQLite through its online backup API (the file is a
+ * SQLite database), PostgreSQL through pg_dump -Fc (a password in the URL reaches pg_dump in
+ * its environment, never on its command line). Writers go on meanwhile. Not inside a
+ * transaction (ES_ERR_ARG).
+ *
+ * es_store_restore replaces the contents of the database with a backup of the same backend:
+ * ES_ERR_EXISTS when the database already holds tables, unless force; ES_ERR_FORMAT when
+ * the file is not a backup for this backend; ES_ERR_IO when the restore fails (nothing is
+ * changed then: SQLite restores in one step, pg_restore runs as a single transaction).
+ * Other connections to the database should be closed first.
+ *
+ * PostgreSQL: pg_dump and pg_restore are looked up in $ESEAL_PG_BINDIR, then the newest
+ * /usr/lib/postgresql/N/bin, then PATH. */
+es_err es_store_backup(es_store *s, const char *path) ES_MUST_CHECK;
+es_err es_store_restore(es_store *s, const char *path, int force) ES_MUST_CHECK;
+/* 1 when the database holds no tables at all (a restore target). */
+es_err es_store_is_empty(es_store *s, int *empty) ES_MUST_CHECK;
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,400 @@
+/* The SQLite backend: one sqlite3 connection per es_store, WAL with synchronous=FULL (a
+ * commit is on disk when es_store_commit returns), foreign keys on, a busy timeout so that
+ * writers queue instead of failing. Backups use the online backup API. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/internal.h"
+
+/* How long a writer waits for another's transaction before giving up (ms). */
+#define SQ_BUSY_TIMEOUT_MS 30000
+
+typedef struct sq {
+    sqlite3 *db;
+} sq;
+
+static sqlite3 *db_of(const es_store *s)
+{
+    return ((sq *)s->impl)->db;
+}
+
+static es_err sq_fail(es_store *s, sqlite3 *db, const char *what)
+{
+    int ext = sqlite3_extended_errcode(db);
+    es_store_set_error(s, "%s: %s", what, sqlite3_errmsg(db));
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return ES_ERR_EXISTS;
+    return ES_ERR_IO;
+}
+
+static es_err sq_script_db(es_store *s, sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return ES_OK;
+    int ext = sqlite3_extended_errcode(db);
+    es_store_set_error(s, "%s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return ES_ERR_EXISTS;
+    return ES_ERR_IO;
+}
+
+static int text_cb(void *ctx, int n, char **vals, char **names)
+{
+    (void)names;
+    if (n > 0 && vals[0]) snprintf(ctx, 32, "%s", vals[0]);
+    return 0;
+}
+
+static es_err sq_open(es_store *s, const char *url)
+{
+    const char *path = url + strlen("sqlite:");
+    if (!*path) {
+        es_store_set_error(s, "sqlite: needs a file name (sqlite:PATH)");
+        return ES_ERR_CONFIG;
+    }
+    /* The database holds password hashes and session digests: created private. */
+    if (strcmp(path, ":memory:") != 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+        else if (errno != EEXIST) {
+            es_store_set_error(s, "%s: %s", path, strerror(errno));
+            return ES_ERR_IO;
+        }
+    }
+    sq *q = calloc(1, sizeof *q);
+    if (!q) return ES_ERR_NOMEM;
+    s->impl = q;
+    es_err rv = ES_ERR_IO;
+    if (sqlite3_open_v2(path, &q->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        es_store_set_error(s, "%s: %s", path, q->db ? sqlite3_errmsg(q->db) : "cannot open");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(q->db, 1);
+    sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS);
+    char mode[32] = "";
+    char *msg = NULL;
+    /* Turning a new database to WAL needs an exclusive lock. Two connections doing it at
+     * once would deadlock upgrading their shared locks, so SQLite answers BUSY at once,
+     * without the busy handler: wait and try again here. */
+    int rc, tries = 0;
+    while ((rc = sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", text_cb, mode, &msg)) ==
+               SQLITE_BUSY &&
+           ++tries < SQ_BUSY_TIMEOUT_MS / 10) {
+        sqlite3_free(msg);
+        msg = NULL;
+        sqlite3_sleep(10);
+    }
+    if (rc != SQLITE_OK) {
+        es_store_set_error(s, "%s: %s", path, msg ? msg : sqlite3_errmsg(q->db));
+        sqlite3_free(msg);
+        goto fail;
+    }
+    if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
+        es_store_set_error(s, "%s: WAL mode refused (journal_mode is %s)", path, mode);
+        goto fail;
+    }
+    if ((rv = sq_script_db(s, q->db,
+                           "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                           "PRAGMA trusted_schema=OFF")) != ES_OK)
+        goto fail;
+    return ES_OK;
+fail:
+    sqlite3_close(q->db);
+    free(q);
+    s->impl = NULL;
+    return rv == ES_OK ? ES_ERR_IO : rv;
+}
+
+static void sq_close(es_store *s)
+{
+    sq *q = s->impl;
+    if (!q) return;
+    sqlite3_close(q->db);
+    free(q);
+    s->impl = NULL;
+}
+
+static es_err sq_begin(es_store *s, tx_mode mode)
+{
+    if (mode == TX_WRITE) return sq_script_db(s, db_of(s), "BEGIN IMMEDIATE");
+    /* A deferred transaction takes its snapshot at its first read: read now. */
+    es_err rv = sq_script_db(s, db_of(s), "BEGIN; SELECT count(*) FROM sqlite_master");
+    if (rv != ES_OK && !sqlite3_get_autocommit(db_of(s)))
+        sqlite3_exec(db_of(s), "ROLLBACK", 0, 0, 0);
+    return rv;
+}
+
+static void sq_rollback(es_store *s)
+{
+    if (!sqlite3_get_autocommit(db_of(s))) sqlite3_exec(db_of(s), "ROLLBACK", NULL, NULL, NULL);
+}
+
+static es_err sq_commit(es_store *s)
+{
+    es_err rv = sq_script_db(s, db_of(s), "COMMIT");
+    if (rv != ES_OK) sq_rollback(s);
+    return rv;
+}
+
+static es_err sq_lock_migrations(es_store *s)
+{
+    (void)s; /* BEGIN IMMEDIATE holds the write lock already */
+    return ES_OK;
+}
+
+static es_err sq_script(es_store *s, const char *sql)
+{
+    return sq_script_db(s, db_of(s), sql);
+}
+
+/* Prepares one statement and binds its parameters. */
+static es_err prepare(es_store *s, const char *sql, const es_value *params, size_t n,
+                      sqlite3_stmt **out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    *out = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, &tail) != SQLITE_OK) return sq_fail(s, db, "prepare");
+    if (!st) {
+        es_store_set_error(s, "empty statement");
+        return ES_ERR_ARG;
+    }
+    /* One statement at a time: what follows may only be blank or comments. */
+    sqlite3_stmt *more = NULL;
+    if (tail && *tail && (sqlite3_prepare_v2(db, tail, -1, &more, NULL) != SQLITE_OK || more)) {
+        sqlite3_finalize(more);
+        sqlite3_finalize(st);
+        es_store_set_error(s, "one statement at a time");
+        return ES_ERR_ARG;
+    }
+    if ((size_t)sqlite3_bind_parameter_count(st) != n) {
+        es_store_set_error(s, "the statement has %d placeholders, %zu values given",
+                           sqlite3_bind_parameter_count(st), n);
+        sqlite3_finalize(st);
+        return ES_ERR_ARG;
+    }
+    if (s->tx != TX_WRITE && !sqlite3_stmt_readonly(st)) {
+        es_store_set_error(s, s->tx == TX_READ ? "a read-only transaction refuses writes"
+                                               : "writes need a transaction (es_store_begin)");
+        sqlite3_finalize(st);
+        return ES_ERR_ARG;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int k = (int)i + 1, rc = SQLITE_OK;
+        const es_value *v = &params[i];
+        switch (v->type) {
+        case ES_V_NULL:
+            rc = sqlite3_bind_null(st, k);
+            break;
+        case ES_V_INT:
+            rc = sqlite3_bind_int64(st, k, v->i);
+            break;
+        case ES_V_TEXT:
+            rc = sqlite3_bind_text64(st, k, v->p ? v->p : "", v->len, SQLITE_STATIC, SQLITE_UTF8);
+            break;
+        case ES_V_BLOB:
+            /* A NULL pointer would bind SQL NULL: an empty blob is a zero-length blob. */
+            rc = v->len ? sqlite3_bind_blob64(st, k, v->p, v->len, SQLITE_STATIC)
+                        : sqlite3_bind_zeroblob(st, k, 0);
+            break;
+        }
+        if (rc != SQLITE_OK) {
+            es_err rv = sq_fail(s, db, "bind");
+            sqlite3_finalize(st);
+            return rv;
+        }
+    }
+    *out = st;
+    return ES_OK;
+}
+
+static es_err sq_exec(es_store *s, const char *sql, const es_value *params, size_t n,
+                      int64_t *changes)
+{
+    sqlite3_stmt *st = NULL;
+    es_err rv = prepare(s, sql, params, n, &st);
+    if (rv != ES_OK) return rv;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    if (rc == SQLITE_DONE) {
+        if (changes) *changes = sqlite3_changes64(db_of(s));
+    } else {
+        rv = sq_fail(s, db_of(s), "exec");
+    }
+    sqlite3_finalize(st);
+    return rv;
+}
+
+static es_err sq_query(es_store *s, const char *sql, const es_value *params, size_t n, es_row_cb cb,
+                       void *ctx, int *stopped)
+{
+    sqlite3_stmt *st = NULL;
+    es_err rv = prepare(s, sql, params, n, &st);
+    if (rv != ES_OK) return rv;
+    es_row row = {s, st, sqlite3_column_count(st)};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rv = cb(ctx, &row)) != ES_OK) {
+            *stopped = 1;
+            break;
+        }
+    }
+    if (rv == ES_OK && rc != SQLITE_DONE) rv = sq_fail(s, db_of(s), "query");
+    sqlite3_finalize(st);
+    return rv;
+}
+
+static int sq_row_is_null(const es_row *r, int col)
+{
+    return sqlite3_column_type(r->h, col) == SQLITE_NULL;
+}
+
+static int64_t sq_row_int(const es_row *r, int col)
+{
+    return sqlite3_column_int64(r->h, col);
+}
+
+static const char *sq_row_text(const es_row *r, int col, size_t *len)
+{
+    const unsigned char *t = sqlite3_column_text(r->h, col);
+    if (len) *len = t ? (size_t)sqlite3_column_bytes(r->h, col) : 0;
+    return t ? (const char *)t : "";
+}
+
+static es_slice sq_row_blob(const es_row *r, int col)
+{
+    const void *p = sqlite3_column_blob(r->h, col);
+    size_t n = p ? (size_t)sqlite3_column_bytes(r->h, col) : 0;
+    /* SQLite gives NULL for an empty blob: callers get a pointer they may pass to memcpy. */
+    if (!p && sqlite3_column_type(r->h, col) != SQLITE_NULL) p = "";
+    return es_slice_make(p, n);
+}
+
+static es_err sq_is_empty(es_store *s, int *empty)
+{
+    int64_t n = 0;
+    es_err rv = es_store_query_int(s, "SELECT count(*) FROM sqlite_master", NULL, 0, &n);
+    if (rv == ES_OK) *empty = n == 0;
+    return rv;
+}
+
+/* Copies src into dst in one step (one read transaction on src: a consistent copy), waiting
+ * while the destination is busy. */
+static es_err copy_db(es_store *s, sqlite3 *dst, sqlite3 *src, const char *what)
+{
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) return sq_fail(s, dst, what);
+    int rc, tries = 0;
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        if (++tries > SQ_BUSY_TIMEOUT_MS / 10) break;
+        sqlite3_sleep(10);
+    }
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        es_store_set_error(s, "%s: %s", what, sqlite3_errstr(rc));
+        return ES_ERR_IO;
+    }
+    if (sqlite3_errcode(dst) != SQLITE_OK) return sq_fail(s, dst, what);
+    return ES_OK;
+}
+
+static es_err sq_backup(es_store *s, const char *path)
+{
+    char *tmp = NULL;
+    int fd = -1;
+    if (es_store_tmp_path(path, &tmp, &fd) != ES_OK) {
+        es_store_set_error(s, "%s: %s", path, strerror(errno));
+        return ES_ERR_IO;
+    }
+    close(fd);
+    sqlite3 *dst = NULL;
+    es_err rv = ES_ERR_IO;
+    if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        es_store_set_error(s, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "cannot open");
+        goto out;
+    }
+    if ((rv = copy_db(s, dst, db_of(s), "backup")) != ES_OK) goto out;
+    /* A backup is one self-contained file: no WAL beside it. */
+    if ((rv = sq_script_db(s, dst, "PRAGMA journal_mode=DELETE")) != ES_OK) goto out;
+    sqlite3_close(dst);
+    dst = NULL;
+    if ((rv = es_store_commit_file(tmp, path)) != ES_OK)
+        es_store_set_error(s, "%s: %s", path, strerror(errno));
+out:
+    sqlite3_close(dst);
+    if (rv != ES_OK) unlink(tmp);
+    free(tmp);
+    return rv;
+}
+
+static es_err sq_restore(es_store *s, const char *path, int force)
+{
+    /* The file must be an intact SQLite database before anything is touched. */
+    char magic[16] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        es_store_set_error(s, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? ES_ERR_NOT_FOUND : ES_ERR_IO;
+    }
+    ssize_t got = read(fd, magic, sizeof magic);
+    close(fd);
+    if (got != (ssize_t)sizeof magic || memcmp(magic, "SQLite format 3", 16) != 0) {
+        es_store_set_error(s, "%s: not a SQLite backup", path);
+        return ES_ERR_FORMAT;
+    }
+    sqlite3 *src = NULL;
+    es_err rv = ES_ERR_IO;
+    char check[32] = "";
+    if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(src, "PRAGMA quick_check", text_cb, check, NULL) != SQLITE_OK ||
+        strcmp(check, "ok") != 0) {
+        es_store_set_error(s, "%s: a damaged SQLite database (%s)", path,
+                           src ? sqlite3_errmsg(src) : "cannot open");
+        rv = ES_ERR_FORMAT;
+        goto out;
+    }
+    int empty = 0;
+    if ((rv = sq_is_empty(s, &empty)) != ES_OK) goto out;
+    if (!empty && !force) {
+        es_store_set_error(s, "the database is not empty (restoring would overwrite it)");
+        rv = ES_ERR_EXISTS;
+        goto out;
+    }
+    rv = copy_db(s, db_of(s), src, "restore");
+out:
+    sqlite3_close(src);
+    return rv;
+}
+
+const store_ops es_store_sqlite_ops = {
+    .kind = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .lock_migrations = sq_lock_migrations,
+    .script = sq_script,
+    .exec = sq_exec,
+    .query = sq_query,
+    .row_is_null = sq_row_is_null,
+    .row_int = sq_row_int,
+    .row_text = sq_row_text,
+    .row_blob = sq_row_blob,
+    .is_empty = sq_is_empty,
+    .backup = sq_backup,
+    .restore = sq_restore,
+};

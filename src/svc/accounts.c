@@ -1,0 +1,546 @@
+/* Console accounts, sign-in and sessions over the store, every change audited in its own
+ * transaction (include/eseal/accounts.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eseal/accounts.h"
+#include "eseal/audit.h"
+#include "eseal/crypto.h"
+
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if ((rv = (x)) != ES_OK) goto out;                                                         \
+    } while (0)
+
+int es_account_name_valid(const char *n)
+{
+    size_t len = n ? strlen(n) : 0;
+    if (len < 2 || len > ES_ACCOUNT_NAME_MAX || n[0] < 'a' || n[0] > 'z') return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+es_actor es_actor_of(const es_user *u)
+{
+    es_actor a = {u->name, u->roles, u->id, 0};
+    return a;
+}
+
+static void roles_text(es_roles r, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = 0;
+    for (int i = 0; i < ES_ROLE_COUNT; i++) {
+        if (!(r & ES_ROLE_BIT(i))) continue;
+        int w = snprintf(out + k, n - k, "%s%s", k ? "," : "", es_role_name((es_role)i));
+        if (w < 0 || (size_t)w >= n - k) break;
+        k += (size_t)w;
+    }
+}
+
+/* Appends one audit record inside the open transaction. */
+static es_err audit(es_accounts *a, const es_actor *by, const char *action, const char *object,
+                    const char *detail)
+{
+    char role[256];
+    roles_text(by ? by->roles : 0, role, sizeof role);
+    es_audit_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.actor = by ? by->name : "anonymous";
+    rec.role = by && by->is_system ? "system" : role;
+    rec.action = action;
+    rec.object = object ? object : "";
+    rec.detail = detail ? detail : "";
+    return es_audit_append(a->store, a->audit, &rec);
+}
+
+/* A record in a transaction of its own (events that change nothing else). */
+static es_err audit_alone(es_accounts *a, const es_actor *by, const char *action,
+                          const char *object, const char *detail)
+{
+    es_err rv = es_store_begin(a->store);
+    if (rv == ES_OK) rv = audit(a, by, action, object, detail);
+    if (rv == ES_OK) return es_store_commit(a->store);
+    es_store_rollback(a->store);
+    return rv;
+}
+
+es_err es_acct_audit_denied(es_accounts *a, const es_actor *by, const char *what)
+{
+    return audit_alone(a, by, "access.denied", what,
+                       "refused: the account's roles do not allow it");
+}
+
+static es_err deny(es_accounts *a, const es_actor *by, const char *what)
+{
+    es_err rv = es_acct_audit_denied(a, by, what);
+    return rv == ES_OK ? ES_ERR_DENIED : rv;
+}
+
+static int may_manage(const es_actor *by)
+{
+    return by && (by->is_system || es_roles_allow(by->roles, ES_PERM_ACCOUNTS));
+}
+
+/* --- reading users --- */
+
+#define USER_COLS                                                                                  \
+    "id, name, display_name, must_change_password, disabled, failed_logins, "                      \
+    "COALESCE(locked_until, 0), created_at"
+
+static es_err user_row(void *ctx, const es_row *r)
+{
+    es_user *u = ctx;
+    memset(u, 0, sizeof *u);
+    u->id = es_row_int(r, 0);
+    snprintf(u->name, sizeof u->name, "%s", es_row_text(r, 1, NULL));
+    snprintf(u->display_name, sizeof u->display_name, "%s", es_row_text(r, 2, NULL));
+    u->must_change_password = (int)es_row_int(r, 3);
+    u->disabled = (int)es_row_int(r, 4);
+    u->failed_logins = (int)es_row_int(r, 5);
+    u->locked_until = es_row_int(r, 6);
+    u->created_at = es_row_int(r, 7);
+    return ES_OK;
+}
+
+static es_err role_row(void *ctx, const es_row *r)
+{
+    es_role role;
+    if (es_role_parse(es_row_text(r, 0, NULL), &role) == ES_OK)
+        *(es_roles *)ctx |= ES_ROLE_BIT(role);
+    return ES_OK;
+}
+
+static es_err load_roles(es_accounts *a, es_user *u)
+{
+    es_value p[1] = {es_v_int(u->id)};
+    u->roles = 0;
+    return es_store_query(a->store, "SELECT role FROM user_roles WHERE user_id = ?", p, 1, role_row,
+                          &u->roles);
+}
+
+static es_err load_user(es_accounts *a, const char *col, es_value key, es_user *u)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users WHERE %s = ?", col);
+    u->id = 0;
+    es_err rv = es_store_query(a->store, sql, &key, 1, user_row, u);
+    if (rv == ES_OK && u->id == 0) rv = ES_ERR_NOT_FOUND;
+    return rv == ES_OK ? load_roles(a, u) : rv;
+}
+
+static es_err text_row(void *ctx, const es_row *r)
+{
+    snprintf(ctx, ES_PASSWORD_HASH_MAX, "%s", es_row_text(r, 0, NULL));
+    return ES_OK;
+}
+
+static es_err write_roles(es_accounts *a, int64_t id, es_roles roles)
+{
+    es_value p[2] = {es_v_int(id), es_v_null()};
+    es_err rv = es_store_exec(a->store, "DELETE FROM user_roles WHERE user_id = ?", p, 1, NULL);
+    for (int i = 0; rv == ES_OK && i < ES_ROLE_COUNT; i++) {
+        if (!(roles & ES_ROLE_BIT(i))) continue;
+        p[1] = es_v_text(es_role_name((es_role)i));
+        rv = es_store_exec(a->store, "INSERT INTO user_roles (user_id, role) VALUES (?, ?)", p, 2,
+                           NULL);
+    }
+    return rv;
+}
+
+static es_err end_sessions(es_accounts *a, int64_t id)
+{
+    es_value p[1] = {es_v_int(id)};
+    return es_store_exec(a->store, "DELETE FROM sessions WHERE user_id = ?", p, 1, NULL);
+}
+
+/* --- managing accounts --- */
+
+es_err es_acct_create(es_accounts *a, const es_actor *by, const char *name,
+                      const char *display_name, es_roles roles, const char *password,
+                      char onetime[32], es_user *out, const char **why)
+{
+    char hash[ES_PASSWORD_HASH_MAX], object[64], detail[300], gen[32];
+    const char *reason = NULL;
+    es_err rv;
+    if (why) *why = NULL;
+    if (!may_manage(by)) return deny(a, by, "user.create");
+    if (!es_account_name_valid(name)) {
+        if (why) *why = "account names are 2 to 32 of a-z 0-9 . _ - starting with a letter";
+        return ES_ERR_ARG;
+    }
+    if (!display_name) display_name = "";
+    if (strlen(display_name) > ES_ACCOUNT_DISPLAY_MAX) {
+        if (why) *why = "display name longer than 128 bytes";
+        return ES_ERR_ARG;
+    }
+    if (es_roles_check(roles, &reason) != ES_OK) {
+        if (why) *why = reason;
+        return ES_ERR_ARG;
+    }
+    if (password && es_password_policy(password, name, &reason) != ES_OK) {
+        if (why) *why = reason;
+        return ES_ERR_ARG;
+    }
+    if (!password) {
+        if (!onetime || (rv = es_password_generate(gen)) != ES_OK) return onetime ? rv : ES_ERR_ARG;
+        password = gen;
+    }
+    if ((rv = es_password_hash(password, hash)) != ES_OK) goto wipe;
+    es_time now = es_time_now();
+    es_value p[4] = {es_v_text(name), es_v_text(display_name), es_v_text(hash), es_v_int(now)};
+    CHECK(es_store_begin(a->store));
+    CHECK(es_store_exec(a->store,
+                        "INSERT INTO users (name, display_name, password_hash, "
+                        "must_change_password, created_at) VALUES (?, ?, ?, 1, ?)",
+                        p, 4, NULL));
+    es_user u;
+    CHECK(load_user(a, "name", es_v_text(name), &u));
+    CHECK(write_roles(a, u.id, roles));
+    u.roles = roles;
+    char rt[256];
+    roles_text(roles, rt, sizeof rt);
+    snprintf(object, sizeof object, "user:%s", name);
+    snprintf(detail, sizeof detail, "roles=%s", rt);
+    CHECK(audit(a, by, "user.create", object, detail));
+    CHECK(es_store_commit(a->store));
+    if (out) *out = u;
+    if (password == gen) memcpy(onetime, gen, sizeof gen);
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+wipe:
+    es_wipe(gen, sizeof gen);
+    es_wipe(hash, sizeof hash);
+    return rv;
+}
+
+/* Loads the target and refuses what nobody may do to themselves. */
+static es_err target(es_accounts *a, const es_actor *by, const char *what, const char *name,
+                     es_user *u)
+{
+    if (!may_manage(by)) return deny(a, by, what);
+    es_err rv = load_user(a, "name", es_v_text(name), u);
+    if (rv != ES_OK) return rv;
+    if (!by->is_system && by->user_id == u->id) return deny(a, by, what);
+    return ES_OK;
+}
+
+es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, es_roles roles,
+                         const char **why)
+{
+    es_user u;
+    const char *reason = NULL;
+    char object[64], detail[600], from[256], to[256];
+    if (why) *why = NULL;
+    es_err rv = target(a, by, "user.roles", name, &u);
+    if (rv != ES_OK) return rv;
+    if (es_roles_check(roles, &reason) != ES_OK) {
+        if (why) *why = reason;
+        return ES_ERR_ARG;
+    }
+    roles_text(u.roles, from, sizeof from);
+    roles_text(roles, to, sizeof to);
+    snprintf(object, sizeof object, "user:%s", name);
+    snprintf(detail, sizeof detail, "roles %s -> %s", from[0] ? from : "(none)",
+             to[0] ? to : "(none)");
+    CHECK(es_store_begin(a->store));
+    CHECK(write_roles(a, u.id, roles));
+    CHECK(audit(a, by, "user.roles", object, detail));
+    CHECK(es_store_commit(a->store));
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+    return rv;
+}
+
+es_err es_acct_set_disabled(es_accounts *a, const es_actor *by, const char *name, int disabled)
+{
+    es_user u;
+    char object[64];
+    es_err rv = target(a, by, disabled ? "user.disable" : "user.enable", name, &u);
+    if (rv != ES_OK) return rv;
+    es_value p[2] = {es_v_int(disabled ? 1 : 0), es_v_int(u.id)};
+    snprintf(object, sizeof object, "user:%s", name);
+    CHECK(es_store_begin(a->store));
+    CHECK(es_store_exec(a->store, "UPDATE users SET disabled = ? WHERE id = ?", p, 2, NULL));
+    if (disabled) CHECK(end_sessions(a, u.id));
+    CHECK(audit(a, by, disabled ? "user.disable" : "user.enable", object, ""));
+    CHECK(es_store_commit(a->store));
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+    return rv;
+}
+
+es_err es_acct_reset_password(es_accounts *a, const es_actor *by, const char *name,
+                              char onetime[32])
+{
+    es_user u;
+    char gen[32], hash[ES_PASSWORD_HASH_MAX], object[64];
+    es_err rv = target(a, by, "user.password_reset", name, &u);
+    if (rv != ES_OK) return rv;
+    if ((rv = es_password_generate(gen)) != ES_OK || (rv = es_password_hash(gen, hash)) != ES_OK)
+        goto wipe;
+    es_value p[2] = {es_v_text(hash), es_v_int(u.id)};
+    snprintf(object, sizeof object, "user:%s", name);
+    CHECK(es_store_begin(a->store));
+    CHECK(es_store_exec(a->store,
+                        "UPDATE users SET password_hash = ?, must_change_password = 1, "
+                        "failed_logins = 0, locked_until = NULL WHERE id = ?",
+                        p, 2, NULL));
+    CHECK(end_sessions(a, u.id));
+    CHECK(audit(a, by, "user.password_reset", object, ""));
+    CHECK(es_store_commit(a->store));
+    memcpy(onetime, gen, sizeof gen);
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+wipe:
+    es_wipe(gen, sizeof gen);
+    es_wipe(hash, sizeof hash);
+    return rv;
+}
+
+es_err es_acct_get(es_accounts *a, const es_actor *by, const char *name, es_user *out)
+{
+    if (!may_manage(by) && !(by && strcmp(by->name, name) == 0)) return deny(a, by, "user.get");
+    return load_user(a, "name", es_v_text(name), out);
+}
+
+typedef struct collect {
+    es_user *u;
+    size_t n, cap;
+} collect;
+
+static es_err collect_row(void *ctx, const es_row *r)
+{
+    collect *c = ctx;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        es_user *u = realloc(c->u, cap * sizeof *u);
+        if (!u) return ES_ERR_NOMEM;
+        c->u = u;
+        c->cap = cap;
+    }
+    return user_row(&c->u[c->n++], r);
+}
+
+es_err es_acct_list(es_accounts *a, const es_actor *by, const char *after, int64_t limit,
+                    es_user_cb cb, void *ctx)
+{
+    if (!may_manage(by)) return deny(a, by, "user.list");
+    es_value p[2] = {es_v_text(after ? after : ""), es_v_int(limit > 0 ? limit : INT64_MAX)};
+    collect c = {NULL, 0, 0};
+    /* Rows first, roles after: no query runs inside another's callback on one connection. */
+    es_err rv = es_store_query(
+        a->store, "SELECT " USER_COLS " FROM users WHERE name > ? ORDER BY name LIMIT ?", p, 2,
+        collect_row, &c);
+    for (size_t i = 0; rv == ES_OK && i < c.n; i++) {
+        rv = load_roles(a, &c.u[i]);
+        if (rv == ES_OK) rv = cb(ctx, &c.u[i]);
+    }
+    free(c.u);
+    return rv;
+}
+
+/* --- sign-in and sessions --- */
+
+static void token_id(const uint8_t raw[32], uint8_t id[ES_SM3_LEN])
+{
+    if (es_sm3(raw, 32, id) != ES_OK) memset(id, 0, ES_SM3_LEN);
+}
+
+es_err es_acct_login(es_accounts *a, const char *name, const char *password, const char *from,
+                     char token[ES_SESSION_TOKEN_HEX + 1], es_user *out)
+{
+    es_user u;
+    char hash[ES_PASSWORD_HASH_MAX] = "", object[64], detail[200];
+    es_actor anon = {name && es_account_name_valid(name) ? name : "anonymous", 0, 0, 0};
+    es_err rv;
+    snprintf(object, sizeof object, "user:%.32s", anon.name);
+    snprintf(detail, sizeof detail, "from %.120s", from ? from : "?");
+    if (!name || !password || !es_account_name_valid(name) ||
+        load_user(a, "name", es_v_text(name), &u) != ES_OK) {
+        /* The same work and the same answer as a wrong password: no account probing. */
+        char dummy[ES_PASSWORD_HASH_MAX];
+        if (es_password_hash("eseal-dummy-password", dummy) == ES_OK &&
+            es_password_verify(dummy, password ? password : "") == ES_OK)
+            dummy[0] = 0; /* the result does not matter; the work does */
+        rv = audit_alone(a, &anon, "session.login_failed", object, "unknown account");
+        return rv == ES_OK ? ES_ERR_AUTH : rv;
+    }
+    es_actor self = es_actor_of(&u);
+    es_time now = es_time_now();
+    if (u.disabled || u.locked_until > now) {
+        rv = audit_alone(a, &self, "session.login_refused", object,
+                         u.disabled ? "account disabled" : "account locked");
+        return rv == ES_OK ? ES_ERR_LOCKED : rv;
+    }
+    es_value idp[1] = {es_v_int(u.id)};
+    if ((rv = es_store_query(a->store, "SELECT password_hash FROM users WHERE id = ?", idp, 1,
+                             text_row, hash)) != ES_OK)
+        return rv;
+    if (es_password_verify(hash, password) != ES_OK) {
+        int failures = u.failed_logins + 1;
+        int lock = (unsigned)failures >= a->lockout_failures;
+        es_value p[3] = {es_v_int(failures),
+                         lock ? es_v_int(now + 60 * (int64_t)a->lockout_minutes) : es_v_null(),
+                         es_v_int(u.id)};
+        CHECK(es_store_begin(a->store));
+        CHECK(es_store_exec(a->store,
+                            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", p,
+                            3, NULL));
+        CHECK(audit(a, &self, "session.login_failed", object, "wrong password"));
+        if (lock) {
+            snprintf(detail, sizeof detail, "locked for %u minutes after %d failed sign-ins",
+                     a->lockout_minutes, failures);
+            CHECK(audit(a, &self, "user.locked", object, detail));
+        }
+        CHECK(es_store_commit(a->store));
+        return ES_ERR_AUTH;
+    }
+    uint8_t raw[32], id[ES_SM3_LEN];
+    if ((rv = es_random(raw, sizeof raw)) != ES_OK) return rv;
+    token_id(raw, id);
+    es_value s[5] = {es_v_blob(id, sizeof id), es_v_int(u.id), es_v_int(now),
+                     es_v_int(now + 60 * (int64_t)a->session_minutes), es_v_int(now)};
+    CHECK(es_store_begin(a->store));
+    CHECK(es_store_exec(a->store,
+                        "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", idp,
+                        1, NULL));
+    CHECK(es_store_exec(a->store,
+                        "INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        s, 5, NULL));
+    CHECK(audit(a, &self, "session.login", object, detail));
+    CHECK(es_store_commit(a->store));
+    es_hex_encode(raw, sizeof raw, token);
+    u.failed_logins = 0;
+    if (out) *out = u;
+out:
+    es_wipe(raw, sizeof raw);
+    es_wipe(hash, sizeof hash);
+    if (rv != ES_OK) es_store_rollback(a->store);
+    return rv;
+}
+
+typedef struct sess {
+    int64_t user_id, expires_at, last_seen;
+} sess;
+
+static es_err sess_row(void *ctx, const es_row *r)
+{
+    sess *s = ctx;
+    s->user_id = es_row_int(r, 0);
+    s->expires_at = es_row_int(r, 1);
+    s->last_seen = es_row_int(r, 2);
+    return ES_OK;
+}
+
+/* The session row of a hex token. */
+static es_err find_session(es_accounts *a, const char *token, uint8_t id[ES_SM3_LEN], sess *s)
+{
+    es_buf raw;
+    es_buf_init(&raw, 32);
+    if (!token || strlen(token) != ES_SESSION_TOKEN_HEX ||
+        es_hex_decode(token, ES_SESSION_TOKEN_HEX, &raw) != ES_OK || raw.len != 32) {
+        es_buf_cleanup(&raw);
+        return ES_ERR_AUTH;
+    }
+    token_id(raw.p, id);
+    es_buf_cleanup_secret(&raw);
+    es_value p[1] = {es_v_blob(id, ES_SM3_LEN)};
+    memset(s, 0, sizeof *s);
+    es_err rv =
+        es_store_query(a->store, "SELECT user_id, expires_at, last_seen FROM sessions WHERE id = ?",
+                       p, 1, sess_row, s);
+    if (rv == ES_OK && s->user_id == 0) rv = ES_ERR_AUTH;
+    return rv;
+}
+
+es_err es_acct_session(es_accounts *a, const char *token, es_user *out)
+{
+    uint8_t id[ES_SM3_LEN];
+    sess s;
+    es_err rv = find_session(a, token, id, &s);
+    if (rv != ES_OK) return rv;
+    es_time now = es_time_now();
+    if (s.expires_at <= now) return ES_ERR_AUTH;
+    if ((rv = load_user(a, "id", es_v_int(s.user_id), out)) != ES_OK)
+        return rv == ES_ERR_NOT_FOUND ? ES_ERR_AUTH : rv;
+    if (out->disabled) return ES_ERR_AUTH;
+    /* Sliding expiry, written at most once a minute per session. */
+    if (now - s.last_seen >= 60) {
+        es_value p[3] = {es_v_int(now + 60 * (int64_t)a->session_minutes), es_v_int(now),
+                         es_v_blob(id, sizeof id)};
+        if (es_store_begin(a->store) == ES_OK) {
+            if (es_store_exec(a->store,
+                              "UPDATE sessions SET expires_at = ?, last_seen = ? WHERE id = ?", p,
+                              3, NULL) == ES_OK &&
+                es_store_commit(a->store) == ES_OK)
+                return ES_OK;
+            es_store_rollback(a->store);
+        }
+    }
+    return ES_OK;
+}
+
+es_err es_acct_logout(es_accounts *a, const char *token)
+{
+    uint8_t id[ES_SM3_LEN];
+    sess s;
+    es_user u;
+    char object[64];
+    es_err rv = find_session(a, token, id, &s);
+    if (rv != ES_OK) return rv;
+    if ((rv = load_user(a, "id", es_v_int(s.user_id), &u)) != ES_OK) return rv;
+    es_actor self = es_actor_of(&u);
+    es_value p[1] = {es_v_blob(id, sizeof id)};
+    snprintf(object, sizeof object, "user:%s", u.name);
+    CHECK(es_store_begin(a->store));
+    CHECK(es_store_exec(a->store, "DELETE FROM sessions WHERE id = ?", p, 1, NULL));
+    CHECK(audit(a, &self, "session.logout", object, ""));
+    CHECK(es_store_commit(a->store));
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+    return rv;
+}
+
+es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *old_password,
+                               const char *new_password, const char **why)
+{
+    char hash[ES_PASSWORD_HASH_MAX] = "", nhash[ES_PASSWORD_HASH_MAX] = "", object[64];
+    const char *reason = NULL;
+    es_err rv;
+    if (why) *why = NULL;
+    if (!by || by->is_system || by->user_id == 0) return ES_ERR_ARG;
+    es_value idp[1] = {es_v_int(by->user_id)};
+    snprintf(object, sizeof object, "user:%s", by->name);
+    if ((rv = es_store_query(a->store, "SELECT password_hash FROM users WHERE id = ?", idp, 1,
+                             text_row, hash)) != ES_OK)
+        return rv;
+    if (!old_password || es_password_verify(hash, old_password) != ES_OK) {
+        rv = audit_alone(a, by, "user.password_change_failed", object, "wrong current password");
+        return rv == ES_OK ? ES_ERR_AUTH : rv;
+    }
+    if (es_password_policy(new_password, by->name, &reason) != ES_OK ||
+        strcmp(new_password, old_password) == 0) {
+        if (why) *why = reason ? reason : "the new password must differ from the current one";
+        return ES_ERR_ARG;
+    }
+    if ((rv = es_password_hash(new_password, nhash)) != ES_OK) return rv;
+    es_value p[2] = {es_v_text(nhash), es_v_int(by->user_id)};
+    CHECK(es_store_begin(a->store));
+    CHECK(es_store_exec(a->store,
+                        "UPDATE users SET password_hash = ?, must_change_password = 0 WHERE id = ?",
+                        p, 2, NULL));
+    CHECK(audit(a, by, "user.password_change", object, ""));
+    CHECK(es_store_commit(a->store));
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+    es_wipe(hash, sizeof hash);
+    es_wipe(nhash, sizeof nhash);
+    return rv;
+}

@@ -1,0 +1,787 @@
+/* audit: the signed trail on SQLite and on PostgreSQL: appends only inside a transaction,
+ * chained and signed (checked here by recomputing hash and signature independently),
+ * rollback takes the record with the change, the database refuses edits of its own,
+ * concurrent appenders on their own connections give a gapless sequence, listing with
+ * filters, tampering below the API (changed fields, a removed record, two records swapped,
+ * the tail cut, the head changed, a forged signature, a record re-hashed) each found and
+ * named, exports verified offline (and tampered exports), backup -> restore -> verify. */
+#include <pthread.h>
+#include <stdint.h>
+
+#include "test.h"
+
+#include "audit/internal.h"
+#include "eseal/audit.h"
+#include "eseal/der.h"
+#include "store_test.h"
+
+static const char *label;
+static const char *(*fresh)(const char *name);
+static es_signer *audit_key;
+
+#define UNIT "某某市人力资源和社会保障局"
+
+/* Appends records 1..n (one transaction each, with a business row in the same one). */
+static void make_trail(es_store *s, int from, int to)
+{
+    static const char *const actors[] = {"alice", "bob", "张三"};
+    static const char *const actions[] = {"user.create", "session.login", "seal.make"};
+    for (int i = from; i <= to; i++) {
+        char obj[32], detail[64], key[32];
+        snprintf(obj, sizeof obj, "user:u%d", i);
+        snprintf(detail, sizeof detail, "detail-%d %s", i, UNIT);
+        snprintf(key, sizeof key, "row-%d", i);
+        es_audit_record r = {0};
+        r.actor = actors[i % 3];
+        r.role = "business_admin";
+        r.action = actions[i % 3];
+        r.object = obj;
+        r.detail = detail;
+        es_value kv[2] = {es_v_text(key), es_v_text("v")};
+        if (es_store_begin(s) != ES_OK ||
+            es_store_exec(s, "INSERT INTO settings (key, value) VALUES (?, ?)", kv, 2, NULL) !=
+                ES_OK ||
+            es_audit_append(s, audit_key, &r) != ES_OK || es_store_commit(s) != ES_OK)
+            st_die("append %d: %s", i, es_store_last_error(s));
+    }
+}
+
+static es_store *trail(const char *name, int n)
+{
+    es_store *s = st_open_migrated(fresh(name));
+    make_trail(s, 1, n);
+    return s;
+}
+
+static int64_t count_of(es_store *s, const char *sql)
+{
+    int64_t n = -1;
+    if (es_store_query_int(s, sql, NULL, 0, &n) != ES_OK) return -1;
+    return n;
+}
+
+/* Verifies and returns the report (cleaned up by the caller). */
+static es_audit_report verify(es_store *s, const uint8_t *pub)
+{
+    es_audit_report rep;
+    if (es_audit_verify_store(s, pub ? pub : audit_key->pub, &rep) != ES_OK)
+        st_die("verify: %s", es_store_last_error(s));
+    return rep;
+}
+
+/* 1 when the report holds a finding of kind about seq (head: about the head). */
+static int has(const es_audit_report *r, es_audit_kind kind, int64_t seq, int head)
+{
+    for (size_t i = 0; i < r->n_kept; i++)
+        if (r->findings[i].kind == kind && r->findings[i].seq == seq && r->findings[i].head == head)
+            return 1;
+    return 0;
+}
+
+static void show(const es_audit_report *r)
+{
+    es_buf b;
+    es_buf_init(&b, 1 << 20);
+    if (es_audit_report_print(r, 0, &b) == ES_OK && es_buf_nul(&b) == ES_OK)
+        fprintf(stderr, "%s", (const char *)b.p);
+    es_buf_cleanup(&b);
+}
+
+typedef struct got {
+    int n;
+    int64_t seq[64];
+    char actor[64][32];
+    uint8_t prev[64][32], hash[64][32];
+    es_buf sig[64];
+    int64_t at[64];
+    char detail[64][128];
+} got;
+
+static es_err collect(void *ctx, const es_audit_record *r)
+{
+    got *g = ctx;
+    if (g->n >= 64) return ES_OK;
+    int i = g->n++;
+    g->seq[i] = r->seq;
+    g->at[i] = r->at;
+    snprintf(g->actor[i], sizeof g->actor[i], "%s", r->actor);
+    snprintf(g->detail[i], sizeof g->detail[i], "%s", r->detail);
+    if (r->prev.len == 32) memcpy(g->prev[i], r->prev.p, 32);
+    if (r->hash.len == 32) memcpy(g->hash[i], r->hash.p, 32);
+    es_buf_init(&g->sig[i], 256);
+    if (es_buf_append(&g->sig[i], r->sig.p, r->sig.len) != ES_OK) return ES_ERR_NOMEM;
+    return ES_OK;
+}
+
+static void got_cleanup(got *g)
+{
+    for (int i = 0; i < g->n && i < 64; i++) es_buf_cleanup(&g->sig[i]);
+}
+
+/* The definition of docs/audit.md, written out again with the DER writer. */
+static int independent_check(const got *g, int i, const char *role, const char *action,
+                             const char *object)
+{
+    es_buf b;
+    es_buf_init(&b, 4096);
+    es_der_w w;
+    if (es_buf_append(&b, g->prev[i], 32) != ES_OK) return 0;
+    es_der_w_init(&w, &b);
+    es_der_w_begin(&w, ES_DER_SEQUENCE);
+    es_der_w_long(&w, (long)g->seq[i]);
+    es_der_w_long(&w, (long)g->at[i]);
+    const char *f[5] = {g->actor[i], role, action, object, g->detail[i]};
+    for (int k = 0; k < 5; k++) es_der_w_prim(&w, ES_DER_UTF8_STRING, f[k], strlen(f[k]));
+    es_der_w_end(&w);
+    uint8_t h[32], e[32], r[32], s[32];
+    int good = es_der_w_finish(&w) == ES_OK && es_sm3(b.p, b.len, h) == ES_OK &&
+               !memcmp(h, g->hash[i], 32);
+    good = good && es_sm2_digest(audit_key->pub, ES_SM2_DEFAULT_ID, 16, h, 32, e) == ES_OK &&
+           es_sm2_sig_decode(es_slice_make(g->sig[i].p, g->sig[i].len), r, s, NULL) == ES_OK &&
+           es_sm2_verify_digest(audit_key->pub, e, r, s) == ES_OK;
+    es_buf_cleanup(&b);
+    return good;
+}
+
+static void t_append(void)
+{
+    es_store *s = st_open_migrated(fresh("append"));
+    es_audit_record r = {0};
+    r.actor = "alice";
+    r.role = "system_admin";
+    r.action = "user.create";
+    r.object = "user:bob";
+    r.detail = "{\"display_name\":\"" UNIT "\"}";
+    ok(es_audit_append(s, audit_key, &r) == ES_ERR_ARG, "%s: refused outside a transaction", label);
+    ok(count_of(s, "SELECT count(*) FROM audit") == 0, "%s: nothing written", label);
+    ok(es_store_begin_read(s) == ES_OK && es_audit_append(s, audit_key, &r) != ES_OK,
+       "%s: refused in a read-only transaction", label);
+    es_store_rollback(s);
+
+    ok(es_store_begin(s) == ES_OK, "%s: begin", label);
+    ok(es_audit_append(s, audit_key, &r) == ES_OK, "%s: append: %s", label, es_store_last_error(s));
+    ok(r.seq == 1 && r.at > 1700000000000LL, "%s: seq 1, at now in ms (%lld)", label,
+       (long long)r.at);
+    static const uint8_t zero[32];
+    ok(r.prev.len == 32 && !memcmp(r.prev.p, zero, 32), "%s: record 1 chains to zeros", label);
+    ok(r.hash.len == 32 && r.sig.len >= 8, "%s: hash and signature returned", label);
+    ok(es_store_commit(s) == ES_OK, "%s: commit", label);
+
+    /* Rolled back with the change it recorded. */
+    es_audit_record r2 = r;
+    r2.at = 0;
+    ok(es_store_begin(s) == ES_OK && es_audit_append(s, audit_key, &r2) == ES_OK && r2.seq == 2,
+       "%s: a second append", label);
+    es_store_rollback(s);
+    es_audit_head h;
+    ok(es_audit_head_get(s, &h) == ES_OK && h.seq == 1, "%s: rolled back: the head is at 1", label);
+    ok(count_of(s, "SELECT count(*) FROM audit") == 1, "%s: one record", label);
+
+    /* Texts: limits, UTF-8, NULL as "". */
+    char big[ES_AUDIT_MAX_FIELD + 2];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    es_audit_record bad = r;
+    bad.actor = big;
+    ok(es_store_begin(s) == ES_OK && es_audit_append(s, audit_key, &bad) == ES_ERR_LIMIT,
+       "%s: an actor over the limit", label);
+    bad = r;
+    bad.detail = "\xc3\x28 not UTF-8";
+    ok(es_audit_append(s, audit_key, &bad) == ES_ERR_ARG, "%s: text that is not UTF-8", label);
+    bad.detail = "\xed\xa0\x80 a surrogate";
+    ok(es_audit_append(s, audit_key, &bad) == ES_ERR_ARG, "%s: a UTF-16 surrogate", label);
+    bad.detail = "\xe5\x8d";
+    ok(es_audit_append(s, audit_key, &bad) == ES_ERR_ARG, "%s: a cut sequence", label);
+    es_audit_record nul = {0};
+    nul.action = "system.start";
+    nul.at = 1767225600123LL; /* a given time is kept */
+    ok(es_audit_append(s, audit_key, &nul) == ES_OK && nul.seq == 2 && nul.at == 1767225600123LL,
+       "%s: NULL texts read as empty, a given time is kept", label);
+    ok(es_store_commit(s) == ES_OK, "%s: commit", label);
+
+    make_trail(s, 3, 12);
+    got g = {0};
+    ok(es_audit_list(s, NULL, collect, &g) == ES_OK && g.n == 12, "%s: 12 records listed (%d)",
+       label, g.n);
+    int chain = 1;
+    for (int i = 1; i < g.n; i++)
+        chain &= g.seq[i] == i + 1 && !memcmp(g.prev[i], g.hash[i - 1], 32);
+    ok(chain, "%s: each prev is the hash before it", label);
+    ok(independent_check(&g, 0, "system_admin", "user.create", "user:bob"),
+       "%s: record 1 as docs/audit.md defines it (SM3 over prev || DER, SM2 signature)", label);
+    ok(independent_check(&g, 4, "business_admin", "seal.make", "user:u5"), "%s: record 5 too",
+       label);
+    got_cleanup(&g);
+
+    es_audit_report rep = verify(s, NULL);
+    ok(es_audit_report_ok(&rep) && rep.records == 12 && rep.first == 1 && rep.last == 12 &&
+           rep.has_head && rep.head.seq == 12 && rep.complete,
+       "%s: the trail verifies: %zu findings", label, rep.n_findings);
+    if (!es_audit_report_ok(&rep)) show(&rep);
+    es_audit_report_cleanup(&rep);
+
+    es_signer *other = st_signer();
+    rep = verify(s, other->pub);
+    ok(rep.counts[ES_AUDIT_BAD_SIGNATURE] == 13 && has(&rep, ES_AUDIT_BAD_SIGNATURE, 12, 1),
+       "%s: another key: every record and the head refused (%zu)", label,
+       rep.counts[ES_AUDIT_BAD_SIGNATURE]);
+    es_audit_report_cleanup(&rep);
+    es_signer_free(other);
+
+    /* The database itself refuses edits (append-only triggers). */
+    ok(es_store_begin(s) == ES_OK &&
+           es_store_exec(s, "UPDATE audit SET detail = 'x' WHERE seq = 3", NULL, 0, NULL) != ES_OK,
+       "%s: UPDATE of a record refused by the database", label);
+    es_store_rollback(s);
+    ok(es_store_begin(s) == ES_OK &&
+           es_store_exec(s, "DELETE FROM audit WHERE seq = 12", NULL, 0, NULL) != ES_OK,
+       "%s: DELETE refused", label);
+    es_store_rollback(s);
+    ok(es_store_begin(s) == ES_OK &&
+           es_store_exec(s, "UPDATE audit_head SET seq = 5 WHERE id = 1", NULL, 0, NULL) != ES_OK,
+       "%s: setting the head back refused", label);
+    es_store_rollback(s);
+    ok(es_store_begin(s) == ES_OK &&
+           es_store_exec(s,
+                         "INSERT INTO audit (seq, at, actor, role, action, object, detail, prev, "
+                         "hash, sig) SELECT seq + 5, at, actor, role, action, object, detail, "
+                         "prev, hash, sig FROM audit WHERE seq = 12",
+                         NULL, 0, NULL) != ES_OK,
+       "%s: a record out of sequence refused", label);
+    es_store_rollback(s);
+    rep = verify(s, NULL);
+    ok(es_audit_report_ok(&rep), "%s: still intact", label);
+    es_audit_report_cleanup(&rep);
+    es_store_close(s);
+}
+
+static void t_list(void)
+{
+    es_store *s = trail("list", 12);
+    got g = {0};
+    es_audit_filter f = {0};
+    f.actor = "张三"; /* i % 3 == 2: 2, 5, 8, 11 */
+    ok(es_audit_list(s, &f, collect, &g) == ES_OK && g.n == 4 && g.seq[0] == 2 && g.seq[3] == 11,
+       "%s: by actor (%d)", label, g.n);
+    got_cleanup(&g);
+    memset(&g, 0, sizeof g);
+    f = (es_audit_filter){0};
+    f.action = "session.login"; /* i % 3 == 1 */
+    f.after = 4;
+    f.limit = 2;
+    ok(es_audit_list(s, &f, collect, &g) == ES_OK && g.n == 2 && g.seq[0] == 7 && g.seq[1] == 10,
+       "%s: by action, after 4, limit 2", label);
+    got_cleanup(&g);
+    memset(&g, 0, sizeof g);
+    ok(es_audit_list(s, NULL, collect, &g) == ES_OK && g.n == 12, "%s: all", label);
+    int64_t at5 = g.at[4];
+    int mono = 1;
+    for (int i = 1; i < g.n; i++) mono &= g.at[i] >= g.at[i - 1];
+    ok(mono, "%s: time never goes back along the chain", label);
+    int64_t last = g.at[11];
+    got_cleanup(&g);
+    memset(&g, 0, sizeof g);
+    f = (es_audit_filter){0};
+    f.from = at5;
+    f.to = last + 1;
+    ok(es_audit_list(s, &f, collect, &g) == ES_OK && g.n >= 8 && g.seq[g.n - 1] == 12,
+       "%s: by time (%d)", label, g.n);
+    got_cleanup(&g);
+    es_store_close(s);
+}
+
+typedef struct app_arg {
+    const char *url;
+    int n, id;
+    pthread_barrier_t *go;
+    int failures;
+    char why[256];
+} app_arg;
+
+static void *append_thread(void *p)
+{
+    app_arg *a = p;
+    es_store *s = NULL;
+    if (es_store_open(a->url, &s) != ES_OK) {
+        a->failures = a->n;
+        pthread_barrier_wait(a->go);
+        return NULL;
+    }
+    pthread_barrier_wait(a->go);
+    for (int i = 0; i < a->n; i++) {
+        char key[32], obj[32];
+        snprintf(key, sizeof key, "t%d-%d", a->id, i);
+        snprintf(obj, sizeof obj, "thread:%d", a->id);
+        es_value kv[2] = {es_v_text(key), es_v_text("v")};
+        es_audit_record r = {0};
+        r.actor = "worker";
+        r.action = "test.write";
+        r.object = obj;
+        r.detail = key;
+        es_err rv = es_store_begin(s);
+        if (rv == ES_OK)
+            rv = es_store_exec(s, "INSERT INTO settings (key, value) VALUES (?, ?)", kv, 2, NULL);
+        if (rv == ES_OK) rv = es_audit_append(s, audit_key, &r);
+        if (rv == ES_OK) rv = es_store_commit(s);
+        if (rv != ES_OK) {
+            a->failures++;
+            snprintf(a->why, sizeof a->why, "%s: %s", es_err_name(rv), es_store_last_error(s));
+            es_store_rollback(s);
+        }
+    }
+    es_store_close(s);
+    return NULL;
+}
+
+static void t_concurrent(void)
+{
+    enum { THREADS = 8, EACH = 25 };
+    const char *url = fresh("concurrent");
+    es_store *s = st_open_migrated(url);
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, THREADS);
+    pthread_t th[THREADS];
+    app_arg a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (app_arg){url, EACH, i, &go, 0, ""};
+        pthread_create(&th[i], NULL, append_thread, &a[i]);
+    }
+    int failures = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        failures += a[i].failures;
+        if (a[i].failures) fprintf(stderr, "thread %d: %s\n", i, a[i].why);
+    }
+    pthread_barrier_destroy(&go);
+    ok(failures == 0, "%s: %d appenders x %d, no failure (%d)", label, THREADS, EACH, failures);
+    const int64_t n = THREADS * EACH;
+    ok(count_of(s, "SELECT count(*) FROM audit") == n, "%s: %lld records", label, (long long)n);
+    ok(count_of(s, "SELECT count(DISTINCT seq) FROM audit") == n, "%s: no duplicate seq", label);
+    ok(count_of(s, "SELECT min(seq) FROM audit") == 1 &&
+           count_of(s, "SELECT max(seq) FROM audit") == n,
+       "%s: seq 1..%lld without gaps", label, (long long)n);
+    ok(count_of(s, "SELECT count(*) FROM settings") == n, "%s: each with its change", label);
+    es_audit_report rep = verify(s, NULL);
+    ok(es_audit_report_ok(&rep) && rep.records == n && rep.head.seq == n,
+       "%s: the chain verifies (%zu findings)", label, rep.n_findings);
+    if (!es_audit_report_ok(&rep)) show(&rep);
+    es_audit_report_cleanup(&rep);
+    es_store_close(s);
+}
+
+/* A trail of 10, tampered with by sql (after the guards are dropped), then verified. */
+static es_audit_report tampered(const char *name, const char *const *sql)
+{
+    es_store *s = trail(name, 10);
+    st_unguard(s);
+    for (; *sql; sql++) st_sql(s, *sql);
+    es_audit_report rep = verify(s, NULL);
+    es_store_close(s);
+    return rep;
+}
+
+#define SQL(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void t_tamper(void)
+{
+    es_audit_report r;
+
+    r = tampered("t_detail", SQL("UPDATE audit SET detail = 'nothing happened' WHERE seq = 4"));
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_CHANGED, 4, 0), "%s: a changed detail: record 4",
+       label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_at", SQL("UPDATE audit SET at = at - 86400000 WHERE seq = 5"));
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_CHANGED, 5, 0), "%s: a changed time: record 5", label);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_actor", SQL("UPDATE audit SET actor = 'mallory' WHERE seq = 6"));
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_CHANGED, 6, 0), "%s: a changed actor: record 6",
+       label);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_delete", SQL("DELETE FROM audit WHERE seq = 5"));
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_REMOVED, 5, 0), "%s: a removed record: 5", label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_delete_first", SQL("DELETE FROM audit WHERE seq <= 2"));
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_REMOVED, 1, 0) && r.findings[0].seq_end == 2,
+       "%s: the first two removed: 1..2", label);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_swap", SQL("UPDATE audit SET seq = 1003 WHERE seq = 3",
+                               "UPDATE audit SET seq = 3 WHERE seq = 6",
+                               "UPDATE audit SET seq = 6 WHERE seq = 1003"));
+    ok(r.n_findings == 2 && has(&r, ES_AUDIT_REORDERED, 3, 0) && has(&r, ES_AUDIT_REORDERED, 6, 0),
+       "%s: records 3 and 6 swapped: both reordered", label);
+    ok(r.n_kept == 2 && r.findings[0].other == 6 && r.findings[1].other == 3,
+       "%s: each named as the other", label);
+    if (r.n_findings != 2) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_swap_adj", SQL("UPDATE audit SET seq = 1007 WHERE seq = 7",
+                                   "UPDATE audit SET seq = 7 WHERE seq = 8",
+                                   "UPDATE audit SET seq = 8 WHERE seq = 1007"));
+    ok(r.n_findings == 2 && has(&r, ES_AUDIT_REORDERED, 7, 0) && has(&r, ES_AUDIT_REORDERED, 8, 0),
+       "%s: neighbours 7 and 8 swapped", label);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_tail", SQL("DELETE FROM audit WHERE seq >= 9"));
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_TRUNCATED, 9, 1) && r.findings[0].seq_end == 10,
+       "%s: the tail cut: 9..10 truncated", label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_tail_head",
+                 SQL("DELETE FROM audit WHERE seq >= 9",
+                     "UPDATE audit_head SET seq = 8, hash = (SELECT hash FROM audit WHERE seq = "
+                     "8), at = (SELECT at FROM audit WHERE seq = 8)"));
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_BAD_SIGNATURE, 8, 1),
+       "%s: the tail cut and the head moved back: the head's signature fails", label);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_head", SQL("UPDATE audit_head SET seq = 11"));
+    ok(has(&r, ES_AUDIT_BAD_SIGNATURE, 11, 1) && has(&r, ES_AUDIT_TRUNCATED, 11, 1) &&
+           r.n_findings == 2,
+       "%s: a changed head: signature and count", label);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_head_gone", SQL("DELETE FROM audit_head"));
+    ok(r.n_findings == 1 && r.counts[ES_AUDIT_TRUNCATED] == 1 && !r.has_head, "%s: no head at all",
+       label);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_appended", SQL("INSERT INTO audit SELECT seq + 1, at, actor, role, action, "
+                                   "object, detail, hash, hash, sig FROM audit WHERE seq = 10"));
+    ok(r.n_findings == 2 && has(&r, ES_AUDIT_TRUNCATED, 11, 1) && has(&r, ES_AUDIT_CHANGED, 11, 0),
+       "%s: a copy of record 10 slipped in after the head", label);
+    if (r.n_findings != 2) show(&r);
+    es_audit_report_cleanup(&r);
+
+    /* A signature by another key. */
+    {
+        es_store *s = trail("t_forge", 10);
+        st_unguard(s);
+        got g = {0};
+        es_audit_filter f = {0};
+        f.after = 6;
+        f.limit = 1;
+        es_signer *mallory = st_signer();
+        es_buf sig;
+        es_buf_init(&sig, 128);
+        ok(es_audit_list(s, &f, collect, &g) == ES_OK && g.n == 1 &&
+               es_signer_sign_message(mallory, NULL, g.hash[0], 32, &sig) == ES_OK,
+           "%s: a forged signature of record 7", label);
+        es_value p = es_v_blob(sig.p, sig.len);
+        ok(es_store_begin(s) == ES_OK &&
+               es_store_exec(s, "UPDATE audit SET sig = ? WHERE seq = 7", &p, 1, NULL) == ES_OK &&
+               es_store_commit(s) == ES_OK,
+           "%s: put in place", label);
+        es_audit_report rep = verify(s, NULL);
+        ok(rep.n_findings == 1 && has(&rep, ES_AUDIT_BAD_SIGNATURE, 7, 0),
+           "%s: a forged signature: record 7", label);
+        es_audit_report_cleanup(&rep);
+
+        /* Record 4 changed and re-hashed (no key to sign it): its signature fails, and the
+         * link after it is not reported twice. */
+        es_slice fields[AF_COUNT] = {es_slice_make("alice", 5), es_slice_make("business_admin", 14),
+                                     es_slice_make("user.create", 11), es_slice_make("user:u4", 7),
+                                     es_slice_make("nothing", 7)};
+        got g4 = {0};
+        f.after = 3;
+        uint8_t h[32];
+        ok(es_audit_list(s, &f, collect, &g4) == ES_OK && g4.n == 1 &&
+               audit_record_hash(g4.prev[0], 32, 4, g4.at[0], fields, h) == ES_OK,
+           "%s: record 4 re-hashed", label);
+        es_value q[6] = {es_v_text("alice"),   es_v_text("user.create"), es_v_text("user:u4"),
+                         es_v_text("nothing"), es_v_blob(h, 32),         es_v_int(4)};
+        ok(es_store_begin(s) == ES_OK &&
+               es_store_exec(s,
+                             "UPDATE audit SET actor = ?, action = ?, object = ?, detail = ?, "
+                             "hash = ? WHERE seq = ?",
+                             q, 6, NULL) == ES_OK &&
+               es_store_commit(s) == ES_OK,
+           "%s: put in place", label);
+        rep = verify(s, NULL);
+        ok(rep.n_findings == 2 && has(&rep, ES_AUDIT_BAD_SIGNATURE, 4, 0) &&
+               has(&rep, ES_AUDIT_BAD_SIGNATURE, 7, 0),
+           "%s: a re-hashed record: 4 (and 7 still)", label);
+        if (rep.n_findings != 2) show(&rep);
+        es_audit_report_cleanup(&rep);
+        got_cleanup(&g);
+        got_cleanup(&g4);
+        es_buf_cleanup(&sig);
+        es_signer_free(mallory);
+        es_store_close(s);
+    }
+}
+
+/* --- Exports --- */
+
+static es_err to_buf(void *ctx, const void *p, size_t len)
+{
+    return es_buf_append(ctx, p, len);
+}
+
+static es_audit_report verify_text(const char *text)
+{
+    es_audit_report rep;
+    if (es_audit_verify_export_mem((const uint8_t *)text, strlen(text), audit_key->pub, &rep) !=
+        ES_OK)
+        st_die("verify export failed");
+    return rep;
+}
+
+/* Line n (0-based) of text, removed or swapped with line m, or edited by replacing from with
+ * to. Returns a new string (free()). */
+static char *edit_lines(const char *text, int drop, int swap_a, int swap_b)
+{
+    char *lines[256];
+    int n = 0;
+    char *copy = strdup(text), *save = NULL;
+    for (char *l = strtok_r(copy, "\n", &save); l && n < 256; l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    if (swap_a >= 0) {
+        char *t = lines[swap_a];
+        lines[swap_a] = lines[swap_b];
+        lines[swap_b] = t;
+    }
+    es_buf b;
+    es_buf_init(&b, 1 << 24);
+    for (int i = 0; i < n; i++) {
+        if (i == drop) continue;
+        if (es_buf_append_str(&b, lines[i]) != ES_OK || es_buf_append_byte(&b, '\n') != ES_OK)
+            st_die("edit");
+    }
+    free(copy);
+    if (es_buf_nul(&b) != ES_OK) st_die("edit");
+    size_t len;
+    return (char *)es_buf_steal(&b, &len);
+}
+
+static char *replace(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    if (!at) st_die("'%s' not in the export", from);
+    size_t n = strlen(text) + strlen(to) + 1;
+    char *out = malloc(n);
+    snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return out;
+}
+
+static void t_export(void)
+{
+    es_store *s = trail("export", 10);
+    es_buf b;
+    es_buf_init(&b, 1 << 24);
+    int64_t n = 0;
+    ok(es_audit_export(s, NULL, to_buf, &b, &n) == ES_OK && n == 10, "%s: export of 10 records",
+       label);
+    ok(es_buf_nul(&b) == ES_OK, "nul");
+    const char *text = (const char *)b.p;
+    static const char hdr[] =
+        "{\"type\":\"header\",\"format\":\"eseal-audit-export\",\"version\":1,";
+    ok(!strncmp(text, hdr, sizeof hdr - 1), "%s: the header line first", label);
+    ok(strstr(text, "\n{\"type\":\"head\",\"seq\":10,") != NULL, "%s: the head line last", label);
+    ok(strstr(text, UNIT) != NULL, "%s: UTF-8 as it is", label);
+    es_audit_report r = verify_text(text);
+    ok(es_audit_report_ok(&r) && r.records == 10 && r.complete && !strcmp(r.scope, "full") &&
+           r.head.seq == 10,
+       "%s: the export verifies offline", label);
+    if (!es_audit_report_ok(&r)) show(&r);
+    es_audit_report_cleanup(&r);
+
+    char *t = replace(text, "detail-4 ", "detail-X ");
+    r = verify_text(t);
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_CHANGED, 4, 0), "%s: export: changed detail 4", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    t = edit_lines(text, 5, -1, -1); /* line 5: record 5 */
+    r = verify_text(t);
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_REMOVED, 5, 0), "%s: export: record 5 removed", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    t = edit_lines(text, -1, 3, 4); /* records 3 and 4 swapped */
+    r = verify_text(t);
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_REORDERED, 3, 0), "%s: export: 3 after 4", label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    t = edit_lines(text, 10, -1, -1); /* the last record */
+    r = verify_text(t);
+    ok(r.n_findings == 1 && has(&r, ES_AUDIT_TRUNCATED, 10, 1), "%s: export: the last cut", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    t = edit_lines(text, 11, -1, -1); /* the head */
+    r = verify_text(t);
+    ok(r.n_findings == 1 && r.counts[ES_AUDIT_TRUNCATED] == 1 && !r.has_head, "%s: export: no head",
+       label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    t = edit_lines(text, 0, -1, -1); /* the header */
+    r = verify_text(t);
+    ok(r.n_findings == 1 && r.counts[ES_AUDIT_MALFORMED] == 1 && r.complete,
+       "%s: export: no header, checked as full", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    t = replace(text, "\"scope\":\"full\"", "\"scope\":\"selection\"");
+    r = verify_text(t);
+    ok(r.counts[ES_AUDIT_MALFORMED] == 1, "%s: export: a scope its filter does not say", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    char dup[1 << 16];
+    const char *l3 = strstr(text, "{\"type\":\"record\",\"seq\":3,");
+    const char *l3e = strchr(l3, '\n');
+    snprintf(dup, sizeof dup, "%s%.*s\n", text, (int)(l3e - l3), l3);
+    r = verify_text(dup);
+    ok(has(&r, ES_AUDIT_DUPLICATE, 3, 0), "%s: export: a record twice", label);
+    es_audit_report_cleanup(&r);
+
+    t = replace(text, "\"seq\":6,", "\"seq\":\"6\",");
+    r = verify_text(t);
+    ok(r.counts[ES_AUDIT_MALFORMED] == 1 && has(&r, ES_AUDIT_REMOVED, 6, 0),
+       "%s: export: an unreadable record (and so a gap)", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    t = replace(text, "\"time\":\"", "\"time\":\"1999");
+    r = verify_text(t);
+    ok(r.counts[ES_AUDIT_MALFORMED] == 1, "%s: export: a time that is not its at", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+
+    /* A selection: each record verifies, completeness is not claimed. */
+    es_buf sel;
+    es_buf_init(&sel, 1 << 24);
+    es_audit_filter f = {0};
+    f.actor = "bob";
+    ok(es_audit_export(s, &f, to_buf, &sel, &n) == ES_OK && n == 4 && es_buf_nul(&sel) == ES_OK,
+       "%s: export of one actor (%lld)", label, (long long)n);
+    r = verify_text((const char *)sel.p);
+    ok(es_audit_report_ok(&r) && !r.complete && !strcmp(r.scope, "selection"),
+       "%s: a selection verifies, not as complete", label);
+    es_audit_report_cleanup(&r);
+    t = replace((const char *)sel.p, "\"actor\":\"bob\",\"role", "\"actor\":\"eve\",\"role");
+    r = verify_text(t);
+    ok(r.n_findings == 1 && r.counts[ES_AUDIT_CHANGED] == 1, "%s: a changed record in it", label);
+    es_audit_report_cleanup(&r);
+    free(t);
+    es_buf_cleanup(&sel);
+
+    /* A range up to now: contiguous, ends at the head. */
+    got g = {0};
+    ok(es_audit_list(s, NULL, collect, &g) == ES_OK, "list");
+    es_buf rng;
+    es_buf_init(&rng, 1 << 24);
+    f = (es_audit_filter){0};
+    f.from = g.at[3];
+    ok(es_audit_export(s, &f, to_buf, &rng, &n) == ES_OK && n >= 7 && es_buf_nul(&rng) == ES_OK,
+       "%s: export of a time range", label);
+    r = verify_text((const char *)rng.p);
+    ok(es_audit_report_ok(&r) && !r.complete && !strcmp(r.scope, "range"), "%s: a range verifies",
+       label);
+    es_audit_report_cleanup(&r);
+    got_cleanup(&g);
+    es_buf_cleanup(&rng);
+
+    /* The JSON report. */
+    r = verify_text(text);
+    es_buf out;
+    es_buf_init(&out, 1 << 20);
+    ok(es_audit_report_print(&r, 1, &out) == ES_OK && es_buf_nul(&out) == ES_OK &&
+           strstr((const char *)out.p, "\"intact\": true"),
+       "%s: JSON report", label);
+    es_audit_report_cleanup(&r);
+    es_buf_cleanup(&out);
+
+    /* An empty trail exports and verifies. */
+    es_store *e = st_open_migrated(fresh("export_empty"));
+    es_buf eb;
+    es_buf_init(&eb, 1 << 20);
+    ok(es_audit_export(e, NULL, to_buf, &eb, &n) == ES_OK && n == 0 && es_buf_nul(&eb) == ES_OK,
+       "%s: an empty export", label);
+    r = verify_text((const char *)eb.p);
+    ok(es_audit_report_ok(&r) && r.records == 0, "%s: verifies", label);
+    es_audit_report_cleanup(&r);
+    es_buf_cleanup(&eb);
+    es_store_close(e);
+
+    es_buf_cleanup(&b);
+    es_store_close(s);
+}
+
+static void t_backup(void)
+{
+    es_store *s = trail("bk", 10);
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s-audit.backup", st_tmp(), label);
+    ok(es_store_backup(s, path) == ES_OK, "%s: backup: %s", label, es_store_last_error(s));
+    make_trail(s, 11, 12); /* after the backup: not in it */
+
+    es_store *t = st_open(fresh("bk_restored"));
+    ok(es_store_restore(t, path, 0) == ES_OK, "%s: restore: %s", label, es_store_last_error(t));
+    es_audit_report r = verify(t, NULL);
+    ok(es_audit_report_ok(&r) && r.records == 10 && r.head.seq == 10,
+       "%s: the chain verifies after the restore", label);
+    if (!es_audit_report_ok(&r)) show(&r);
+    es_audit_report_cleanup(&r);
+    ok(es_store_restore(t, path, 0) == ES_ERR_EXISTS, "%s: restore refuses a non-empty target",
+       label);
+    /* Appending goes on from the restored head. */
+    make_trail(t, 11, 11);
+    r = verify(t, NULL);
+    ok(es_audit_report_ok(&r) && r.records == 11, "%s: and appending goes on after it", label);
+    es_audit_report_cleanup(&r);
+    ok(es_store_restore(t, path, 1) == ES_OK, "%s: forced: %s", label, es_store_last_error(t));
+    r = verify(t, NULL);
+    ok(es_audit_report_ok(&r) && r.records == 10, "%s: back to the backup's 10", label);
+    es_audit_report_cleanup(&r);
+    es_store_close(t);
+    es_store_close(s);
+}
+
+static void suite(const char *name, const char *(*fresh_db)(const char *))
+{
+    label = name;
+    fresh = fresh_db;
+    t_append();
+    t_list();
+    t_concurrent();
+    t_tamper();
+    t_export();
+    t_backup();
+}
+
+int main(void)
+{
+    audit_key = st_signer();
+    int before = t_pass;
+    suite("sqlite", st_sqlite_db);
+    printf("sqlite: %d checks passed\n", t_pass - before);
+    if (st_pg_ready()) {
+        before = t_pass;
+        suite("postgresql", st_pg_db);
+        printf("postgresql: %d checks passed\n", t_pass - before);
+        /* A backup of one backend is not restored into the other. */
+        es_store *pg = st_open(st_pg_db("cross"));
+        char path[700];
+        snprintf(path, sizeof path, "%s/sqlite-audit.backup", st_tmp());
+        ok(es_store_restore(pg, path, 0) == ES_ERR_FORMAT, "a SQLite backup into PostgreSQL");
+        es_store_close(pg);
+        es_store *sq = st_open(st_sqlite_db("cross"));
+        snprintf(path, sizeof path, "%s/postgresql-audit.backup", st_tmp());
+        ok(es_store_restore(sq, path, 0) == ES_ERR_FORMAT, "a PostgreSQL backup into SQLite");
+        es_store_close(sq);
+    }
+    es_signer_free(audit_key);
+    return t_done();
+}
