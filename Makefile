@@ -4,6 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR     ?= OFF
 FUZZ_SECONDS ?= 60
+LISTEN     ?= 127.0.0.1:8440
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps check check-asan run demo fuzz bench bench-ofd format clean help
@@ -12,7 +13,8 @@ all: build
 
 help:
 	@echo "make            build everything into $(BUILD)/"
-	@echo "make run        the walk-through: root key, a seal, sign a file, verify it"
+	@echo "make run        build and start esealsd on embedded defaults (var/), LISTEN=$(LISTEN)"
+	@echo "make demo       the walk-through: root key, a seal, sign a file, verify it"
 	@echo "make check      install missing Debian packages, build, run every test"
 	@echo "make check-asan the tests under AddressSanitizer + UBSan ($(ASAN_BUILD)/)"
 	@echo "make fuzz       libFuzzer targets for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
@@ -40,7 +42,12 @@ check-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
-run demo: deps build
+# The daemon on embedded defaults: the site (keys, SQLite) in var/ of the repository. The first
+# start prints the console URL and the administrator's one-time password.
+run: deps build
+	$(BUILD)/esealsd --var var --listen $(LISTEN)
+
+demo: deps build
 	scripts/demo.sh $(BUILD)/eseal
 
 fuzz: deps

@@ -64,4 +64,4 @@ target_link_libraries(e2e_serve PRIVATE eseal)
 add_test(NAME e2e_console
          COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:e2e_serve>
                  ${CMAKE_BINARY_DIR}/e2e)
-set_tests_properties(e2e_console PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+set_tests_properties(e2e_console PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)

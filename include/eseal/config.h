@@ -42,6 +42,7 @@ typedef struct es_config {
     char site_name[256];          /* e.g. 福建省人力资源和社会保障电子印章系统 */
     char division[8];             /* 6-digit GB/T 2260 division code of the site */
     char web_dir[ES_CONFIG_PATH]; /* console files; empty: the copy built into esealsd */
+    int secure_cookies;           /* 1: session cookies carry Secure (served behind TLS) */
     /* [store] */
     char store_url[ES_CONFIG_PATH];
     /* [keys] key references (keydev.h) and where their PINs come from */

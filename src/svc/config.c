@@ -162,6 +162,14 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
         return STR(division);
     }
     if (IS("server", "web_dir")) return STR(web_dir);
+    if (IS("server", "secure_cookies")) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+            c->secure_cookies = strcmp(v, "true") == 0;
+            return ES_OK;
+        }
+        snprintf(why, whylen, "secure_cookies is true or false");
+        return ES_ERR_CONFIG;
+    }
     if (IS("store", "url")) {
         if (strncmp(v, "sqlite:", 7) && strncmp(v, "postgresql://", 13) &&
             strncmp(v, "postgres://", 11)) {

@@ -41,7 +41,7 @@ if [ "$have" != "$PLAYWRIGHT_VERSION" ]; then
     echo "e2e: installing playwright-core@$PLAYWRIGHT_VERSION into $NODE_DIR"
     mkdir -p "$NODE_DIR" || exit 1
     # No browser download: playwright-core never fetches one; Chromium is Debian's.
-    if ! (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error \
+    if ! (cd "$NODE_DIR" && flock "$NODE_DIR/.install.lock" npm install --no-audit --no-fund --loglevel=error \
         "playwright-core@$PLAYWRIGHT_VERSION" >"$WORK/npm.log" 2>&1); then
         echo "e2e: FAIL: npm install playwright-core@$PLAYWRIGHT_VERSION failed:"
         tail -n 20 "$WORK/npm.log"

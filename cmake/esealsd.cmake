@@ -1,0 +1,23 @@
+# esealsd: the daemon (tools/esealsd.c and tools/esealsd_*.c, docs/esealsd.md), and its API
+# tests (tests/test_api.c: the real daemon on 127.0.0.1 with an ephemeral port, on SQLite
+# and on the PostgreSQL of the "pg" fixture).
+file(GLOB ESEALSD_PARTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tools/esealsd_*.c)
+add_executable(esealsd ${CMAKE_SOURCE_DIR}/tools/esealsd.c ${ESEALSD_PARTS})
+target_include_directories(esealsd PRIVATE ${CMAKE_SOURCE_DIR}/tools)
+target_link_libraries(esealsd PRIVATE eseal)
+
+# tests/test_api.c (test "api", made by the main CMakeLists.txt after this part is read) runs
+# the daemon built here, on SQLite and on the PostgreSQL of the "pg" fixture.
+function(_eseal_api_test)
+  if(TEST api)
+    add_dependencies(test_api esealsd)
+    set_tests_properties(api PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 900
+                         ENVIRONMENT "${ESEAL_TEST_ENV};ESEALSD=$<TARGET_FILE:esealsd>")
+  endif()
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_api_test)
+
+# The console against the real daemon in headless Chromium (tests/e2e/daemon.sh).
+add_test(NAME e2e_daemon COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
+                                 ${CMAKE_BINARY_DIR}/e2e)
+set_tests_properties(e2e_daemon PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)

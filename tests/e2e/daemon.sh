@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The console against the real esealsd (tests/e2e/daemon.mjs): a fresh site in a temporary
+# --var on 127.0.0.1 with an ephemeral port; the admin's one-time password read from its stdout.
+# playwright-core and Chromium as in tests/e2e/run.sh (same node directory under WORKDIR).
+#
+# usage: tests/e2e/daemon.sh /path/to/esealsd WORKDIR
+# Exit 0 passed, 1 failed, 77 skipped (Chromium, node or npm missing and CI unset).
+set -u
+
+SD=${1:?usage: daemon.sh /path/to/esealsd WORKDIR}
+WORK=${2:?usage: daemon.sh /path/to/esealsd WORKDIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CHROMIUM=${ESEAL_CHROMIUM:-/usr/bin/chromium}
+PLAYWRIGHT_VERSION=1.65.1
+
+in_ci() {
+    case "${CI:-}" in "" | false | 0) return 1 ;; *) return 0 ;; esac
+}
+missing() {
+    if in_ci; then
+        echo "e2e: FAIL: $1 (CI=${CI}: the console test must run)"
+        exit 1
+    fi
+    echo "e2e: SKIP: $1 (scripts/deps.sh installs it; with CI set this is a failure)"
+    exit 77
+}
+
+[ -x "$CHROMIUM" ] || missing "Chromium not found at $CHROMIUM"
+command -v node >/dev/null 2>&1 || missing "node not found"
+command -v npm >/dev/null 2>&1 || missing "npm not found"
+[ -x "$SD" ] || { echo "e2e: FAIL: $SD is not built"; exit 1; }
+
+mkdir -p "$WORK" || exit 1
+WORK=$(cd "$WORK" && pwd)
+NODE_DIR=$WORK/node
+have=$(node -p "try { require('$NODE_DIR/node_modules/playwright-core/package.json').version } catch (e) { '' }" 2>/dev/null)
+if [ "$have" != "$PLAYWRIGHT_VERSION" ]; then
+    mkdir -p "$NODE_DIR" || exit 1
+    if ! (cd "$NODE_DIR" && flock "$NODE_DIR/.install.lock" npm install --no-audit --no-fund --loglevel=error \
+        "playwright-core@$PLAYWRIGHT_VERSION" >"$WORK/npm-daemon.log" 2>&1); then
+        echo "e2e: FAIL: npm install playwright-core@$PLAYWRIGHT_VERSION failed"
+        tail -n 20 "$WORK/npm-daemon.log"
+        exit 1
+    fi
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/eseal-e2e-sd.XXXXXX") || exit 1
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+mkdir -p "$TMP/profile"
+
+env -u ESEAL_PIN "$SD" --var "$TMP/var" --listen 127.0.0.1:0 >"$TMP/sd.out" 2>"$WORK/esealsd.log" &
+SERVER_PID=$!
+PORT=
+for _ in $(seq 1 600); do
+    PORT=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$TMP/sd.out" 2>/dev/null)
+    [ -n "$PORT" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+done
+OTP=$(sed -n 's/^one-time password for admin: \(.*\)$/\1/p' "$TMP/sd.out")
+if [ -z "$PORT" ] || [ -z "$OTP" ]; then
+    echo "e2e: FAIL: esealsd did not start"
+    cat "$TMP/sd.out" "$WORK/esealsd.log"
+    exit 1
+fi
+echo "e2e: esealsd at http://127.0.0.1:$PORT/"
+
+ESEAL_URL="http://127.0.0.1:$PORT" \
+    ESEAL_ADMIN_OTP="$OTP" \
+    ESEAL_NODE_DIR="$NODE_DIR" \
+    ESEAL_CHROMIUM="$CHROMIUM" \
+    ESEAL_PROFILE="$TMP/profile" \
+    ESEAL_SHOTS="$WORK" \
+    node "$HERE/daemon.mjs"
+rc=$?
+
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"
+src=$?
+SERVER_PID=
+if [ "$src" -ne 0 ]; then
+    echo "e2e: FAIL: esealsd exited $src on SIGTERM"
+    rc=1
+fi
+[ "$rc" -ne 0 ] && tail -n 30 "$WORK/esealsd.log"
+exit "$rc"

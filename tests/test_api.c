@@ -1,0 +1,780 @@
+/* esealsd's API against the real daemon on 127.0.0.1 with an ephemeral port, on SQLite and on
+ * the PostgreSQL of the "pg" fixture: first start and its one-time password, sign-in, the
+ * forced password change, every role against every endpoint family it must not use (refused
+ * and audited), separation of duties, bad input that changes nothing, audit verification,
+ * restart, kill -9 during a stream of writes, and many clients at once. */
+#include "test.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "eseal/audit.h"
+#include "eseal/auth.h"
+#include "eseal/site.h"
+#include "http_client.h"
+#include "store_test.h"
+
+#define ADMIN_PASS "Admin-Pass-2026!"
+#define USER_PASS  "User-Pass-2026!x"
+#define MAX_BODY   65536
+
+static const char *esealsd;
+
+typedef struct daemon {
+    pid_t pid;
+    unsigned port;
+    char var[512], out[600], otp[64];
+} daemon_t;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts esealsd on 127.0.0.1:0 with var and config (may be NULL); waits for its port. */
+static int daemon_start(daemon_t *d, const char *var, const char *config)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->var, sizeof d->var, "%s", var);
+    snprintf(d->out, sizeof d->out, "%s.out", var);
+    char err[600];
+    snprintf(err, sizeof err, "%s.err", var);
+    unlink(d->out); /* never read the previous run's port */
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        if (!freopen(d->out, "w", stdout) || !freopen(err, "a", stderr)) _exit(126);
+        if (config)
+            execl(esealsd, esealsd, "--listen", "127.0.0.1:0", "--var", var, "--config", config,
+                  (char *)NULL);
+        else
+            execl(esealsd, esealsd, "--listen", "127.0.0.1:0", "--var", var, (char *)NULL);
+        _exit(127);
+    }
+    d->pid = pid;
+    for (int i = 0; i < 1200; i++) { /* 120 s: ASan builds make keys slowly */
+        es_buf b;
+        es_buf_init(&b, 1u << 20);
+        if (es_file_read(d->out, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+            const char *p = strstr((char *)b.p, "\nport ");
+            static const char said[] = "one-time password for admin: ";
+            const char *o = strstr((char *)b.p, said);
+            if (o) sscanf(o + sizeof said - 1, "%63s", d->otp);
+            if (p) d->port = (unsigned)strtoul(p + 6, NULL, 10);
+        }
+        es_buf_cleanup(&b);
+        if (d->port) return 0;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            d->pid = 0;
+            fprintf(stderr, "esealsd exited early; see %s\n", err);
+            return -1;
+        }
+        sleep_ms(100);
+    }
+    return -1;
+}
+
+/* Sends sig and returns the exit status (128 + signal when killed). */
+static int daemon_stop(daemon_t *d, int sig)
+{
+    int st = 0;
+    if (!d->pid) return -1;
+    kill(d->pid, sig);
+    waitpid(d->pid, &st, 0);
+    d->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* A request with a bearer token (may be NULL) and a JSON body (may be NULL). */
+static int call(const daemon_t *d, const char *method, const char *path, const char *token,
+                const char *body, t_resp *r)
+{
+    char h[256] = "";
+    size_t n = 0;
+    if (token) n += (size_t)snprintf(h + n, sizeof h - n, "Authorization: Bearer %s\r\n", token);
+    if (body) snprintf(h + n, sizeof h - n, "Content-Type: application/json\r\n");
+    t_resp_init(r);
+    return t_req(d->port, method, path, h, body, r);
+}
+
+static json_t *body_json(const t_resp *r)
+{
+    return json_loadb((const char *)r->body.p, r->body.len, 0, NULL);
+}
+
+/* status of a call, the response freed. */
+static int status_of(const daemon_t *d, const char *method, const char *path, const char *token,
+                     const char *body)
+{
+    t_resp r;
+    int st = call(d, method, path, token, body, &r);
+    t_resp_free(&r);
+    return st;
+}
+
+static int is_error(const t_resp *r, int status, const char *code)
+{
+    json_t *v = body_json(r);
+    int good = r->status == status && v && json_object_size(v) == 2 &&
+               json_is_string(json_object_get(v, "message")) &&
+               json_string_length(json_object_get(v, "message")) > 0 &&
+               json_is_string(json_object_get(v, "error")) &&
+               strcmp(json_string_value(json_object_get(v, "error")), code) == 0;
+    if (!good)
+        fprintf(stderr, "  expected %d %s, got %d %.*s\n", status, code, r->status,
+                (int)r->body.len, (const char *)r->body.p);
+    json_decref(v);
+    return good;
+}
+
+/* Signs in; the token into tok (65 bytes). Returns the status. */
+static int sign_in(const daemon_t *d, const char *name, const char *pass, char *tok, int *must)
+{
+    char body[512];
+    t_resp r;
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name, pass);
+    int st = call(d, "POST", "/api/v1/sessions", NULL, body, &r);
+    json_t *v = body_json(&r);
+    tok[0] = 0;
+    if (st == 201 && v) {
+        snprintf(tok, 65, "%s", json_string_value(json_object_get(v, "token")));
+        if (must)
+            *must =
+                json_is_true(json_object_get(json_object_get(v, "user"), "must_change_password"));
+    }
+    json_decref(v);
+    t_resp_free(&r);
+    return st;
+}
+
+static int change_password(const daemon_t *d, const char *tok, const char *old, const char *new_)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"old_password\":\"%s\",\"new_password\":\"%s\"}", old, new_);
+    return status_of(d, "POST", "/api/v1/users/me/password", tok, body);
+}
+
+/* Creates name with roles (a JSON array text); the one-time password into otp (may be NULL).
+ * Returns the status. */
+static int create_user(const daemon_t *d, const char *tok, const char *name, const char *roles,
+                       char *otp)
+{
+    char body[512];
+    t_resp r;
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"display_name\":\"%s\",\"roles\":%s}", name,
+             name, roles);
+    int st = call(d, "POST", "/api/v1/users", tok, body, &r);
+    if (otp) {
+        otp[0] = 0;
+        json_t *v = body_json(&r);
+        if (st == 201 && v)
+            snprintf(otp, 64, "%s", json_string_value(json_object_get(v, "one_time_password")));
+        json_decref(v);
+    }
+    t_resp_free(&r);
+    return st;
+}
+
+/* A new account of roles, signed in with its password changed; its token into tok. */
+static int make_account(const daemon_t *d, const char *admin, const char *name, const char *roles,
+                        char *tok)
+{
+    char otp[64];
+    int must = 0;
+    if (create_user(d, admin, name, roles, otp) != 201) return 0;
+    if (sign_in(d, name, otp, tok, &must) != 201 || !must) return 0;
+    return change_password(d, tok, otp, USER_PASS) == 200;
+}
+
+/* Every user name, through the pages of GET /users. */
+static int list_users(const daemon_t *d, const char *tok, json_t *names)
+{
+    char path[400], cursor[300] = "";
+    for (;;) {
+        t_resp r;
+        snprintf(path, sizeof path, "/api/v1/users?limit=7%s%s", cursor[0] ? "&cursor=" : "",
+                 cursor);
+        if (call(d, "GET", path, tok, NULL, &r) != 200) {
+            t_resp_free(&r);
+            return -1;
+        }
+        json_t *v = body_json(&r), *it;
+        size_t i;
+        json_array_foreach(json_object_get(v, "items"), i, it)
+            json_array_append(names, json_object_get(it, "name"));
+        json_t *next = json_object_get(v, "next_cursor");
+        int more = json_is_string(next);
+        if (more) snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+        json_decref(v);
+        t_resp_free(&r);
+        if (!more) return (int)json_array_size(names);
+    }
+}
+
+static int has_name(const json_t *names, const char *name)
+{
+    size_t i;
+    json_t *v;
+    int n = 0;
+    json_array_foreach(names, i, v) n += strcmp(json_string_value(v), name) == 0;
+    return n;
+}
+
+static int count_users(const daemon_t *d, const char *tok)
+{
+    json_t *names = json_array();
+    int n = list_users(d, tok, names);
+    json_decref(names);
+    return n;
+}
+
+/* Records of GET /audit with a query (all pages). */
+static int audit_count(const daemon_t *d, const char *auditor, const char *query)
+{
+    char path[600], cursor[64] = "";
+    int n = 0;
+    for (;;) {
+        t_resp r;
+        snprintf(path, sizeof path, "/api/v1/audit?limit=500&%s%s%s", query,
+                 cursor[0] ? "&cursor=" : "", cursor);
+        if (call(d, "GET", path, auditor, NULL, &r) != 200) {
+            t_resp_free(&r);
+            return -1;
+        }
+        json_t *v = body_json(&r);
+        n += (int)json_array_size(json_object_get(v, "items"));
+        json_t *next = json_object_get(v, "next_cursor");
+        int more = json_is_string(next);
+        if (more) snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+        json_decref(v);
+        t_resp_free(&r);
+        if (!more) return n;
+    }
+}
+
+/* GET /audit/verify: 1 intact, 0 not; *last gets the newest seq. */
+static int audit_verify(const daemon_t *d, const char *auditor, int64_t *last)
+{
+    t_resp r;
+    int good = 0;
+    if (call(d, "GET", "/api/v1/audit/verify", auditor, NULL, &r) == 200) {
+        json_t *v = body_json(&r);
+        good = json_is_true(json_object_get(v, "intact")) &&
+               json_is_true(json_object_get(v, "complete"));
+        if (last) *last = json_integer_value(json_object_get(v, "last"));
+        json_decref(v);
+    }
+    t_resp_free(&r);
+    return good;
+}
+
+/* The trail verified directly in the store (es_audit_verify_store) with the site's key. */
+static int store_verifies(const char *var, const char *url, int64_t *records)
+{
+    es_config c;
+    es_site site;
+    char why[256];
+    es_store *s = NULL;
+    es_audit_report rep;
+    int good = 0;
+    es_config_defaults(&c, var);
+    if (es_site_prepare(&c, &site, NULL, NULL, why, sizeof why) != ES_OK) return 0;
+    if (es_store_open(url, &s) == ES_OK &&
+        es_audit_verify_store(s, site.audit_pub, &rep) == ES_OK) {
+        good = es_audit_report_ok(&rep) && rep.complete;
+        if (records) *records = rep.records;
+        es_audit_report_cleanup(&rep);
+    }
+    es_store_close(s);
+    es_site_cleanup(&site);
+    return good;
+}
+
+/* ---- Roles against endpoint families. */
+
+typedef struct endpoint {
+    const char *method, *path, *body;
+} endpoint;
+
+static const endpoint users_family[] = {
+    {"GET", "/api/v1/users", NULL},
+    {"POST", "/api/v1/users", "{\"name\":\"intruder\",\"roles\":[\"operator\"]}"},
+    {"GET", "/api/v1/users/admin", NULL},
+    {"PUT", "/api/v1/users/admin/roles", "{\"roles\":[\"operator\"]}"},
+    {"POST", "/api/v1/users/admin/disable", NULL},
+    {"POST", "/api/v1/users/admin/enable", NULL},
+    {"POST", "/api/v1/users/admin/reset-password", NULL},
+};
+static const endpoint audit_family[] = {
+    {"GET", "/api/v1/audit", NULL},
+    {"GET", "/api/v1/audit/verify", NULL},
+    {"GET", "/api/v1/audit/export", NULL},
+};
+
+static int try_family(const daemon_t *d, const char *tok, const endpoint *e, size_t n,
+                      const char *who)
+{
+    int refused = 0;
+    for (size_t i = 0; i < n; i++) {
+        t_resp r;
+        call(d, e[i].method, e[i].path, tok, e[i].body, &r);
+        int good = is_error(&r, 403, "forbidden");
+        ok(good, "%s: %s %s refused", who, e[i].method, e[i].path);
+        refused += good;
+        t_resp_free(&r);
+    }
+    return refused;
+}
+
+/* ---- Crash safety and concurrency. */
+
+typedef struct writer {
+    const daemon_t *d;
+    const char *tok;
+    const char *prefix;
+    int id, count;
+    atomic_int *stop;
+    char acked[256][40];
+    int nacked, created, conflicts, other;
+} writer;
+
+static void *write_stream(void *arg)
+{
+    writer *w = arg;
+    for (int i = 0; i < w->count && !(w->stop && atomic_load(w->stop)); i++) {
+        char name[40];
+        snprintf(name, sizeof name, "%s%d-%d", w->prefix, w->id, i);
+        int st = create_user(w->d, w->tok, name, "[\"operator\"]", NULL);
+        if (st == 201 && w->nacked < 256) snprintf(w->acked[w->nacked++], 40, "%s", name);
+        if (st == 201)
+            w->created++;
+        else if (st == 409)
+            w->conflicts++;
+        else
+            w->other++;
+    }
+    return NULL;
+}
+
+typedef struct racer {
+    const daemon_t *d;
+    const char *tok;
+    int created, conflicts, other;
+} racer;
+
+/* Every racer creates the same names: each exactly once across all. */
+static void *race(void *arg)
+{
+    racer *r = arg;
+    for (int i = 0; i < 4; i++) {
+        char name[40];
+        snprintf(name, sizeof name, "race-%d", i);
+        int st = create_user(r->d, r->tok, name, "[\"reviewer\"]", NULL);
+        if (st == 201)
+            r->created++;
+        else if (st == 409)
+            r->conflicts++;
+        else
+            r->other++;
+    }
+    return NULL;
+}
+
+/* ---- The suite. */
+
+static void write_config(const char *path, const char *url)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "# test_api\n[store]\n%s%s%s\n[limits]\nmax_body = %d\nthreads = 8\n"
+             "[log]\nlevel = warn\n",
+             url ? "url = " : "", url ? url : "", url ? "" : "", MAX_BODY);
+    if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
+}
+
+static void suite(const char *kind, const char *url)
+{
+    char var[600], cfg[640];
+    daemon_t d;
+    snprintf(var, sizeof var, "%s/%s-var", st_tmp(), kind);
+    snprintf(cfg, sizeof cfg, "%s/%s.conf", st_tmp(), kind);
+    write_config(cfg, url);
+    const char *store_url = url;
+    char sqlite_url[700];
+    if (!url) {
+        snprintf(sqlite_url, sizeof sqlite_url, "sqlite:%s/eseal.db", var);
+        store_url = sqlite_url;
+    }
+
+    /* First start. */
+    ok(daemon_start(&d, var, cfg) == 0, "%s: esealsd starts on an ephemeral port", kind);
+    if (!d.port) return;
+    ok(strlen(d.otp) >= 12, "%s: first start prints the admin's one-time password", kind);
+    ok(status_of(&d, "GET", "/healthz", NULL, NULL) == 200, "%s: /healthz", kind);
+    ok(status_of(&d, "GET", "/api/v1/openapi.json", NULL, NULL) == 200, "%s: openapi.json", kind);
+    ok(status_of(&d, "GET", "/api/v1/users", NULL, NULL) == 401, "%s: anonymous: 401", kind);
+
+    /* Sign in, forced password change. */
+    char admin[65], tok[65];
+    int must = 0;
+    ok(sign_in(&d, "admin", "wrong-password-1A", admin, NULL) == 401, "%s: a wrong password: 401",
+       kind);
+    t_resp r;
+    call(&d, "POST", "/api/v1/sessions", NULL,
+         "{\"username\":\"admin\",\"password\":\"wrong-password-1A\"}", &r);
+    ok(is_error(&r, 401, "unauthorized"), "%s: 401 in the error shape", kind);
+    t_resp_free(&r);
+    t_resp_init(&r);
+    char body[512];
+    snprintf(body, sizeof body, "{\"username\":\"admin\",\"password\":\"%s\"}", d.otp);
+    call(&d, "POST", "/api/v1/sessions", NULL, body, &r);
+    const char *cookie = t_hdr(&r, "Set-Cookie");
+    ok(r.status == 201 && cookie && strstr(cookie, "eseal_session=") &&
+           strstr(cookie, "HttpOnly") && strstr(cookie, "SameSite=Strict"),
+       "%s: sign in with the one-time password: 201 and a session cookie", kind);
+    json_t *v = body_json(&r);
+    snprintf(admin, sizeof admin, "%s", v ? json_string_value(json_object_get(v, "token")) : "");
+    must = json_is_true(json_object_get(json_object_get(v, "user"), "must_change_password"));
+    ok(must && strlen(admin) == 64, "%s: a token, and a password change is due", kind);
+    json_decref(v);
+    t_resp_free(&r);
+    call(&d, "GET", "/api/v1/users", admin, NULL, &r);
+    ok(is_error(&r, 403, "password_change_required"), "%s: nothing else before the change", kind);
+    t_resp_free(&r);
+    ok(status_of(&d, "GET", "/api/v1/sessions/current", admin, NULL) == 200,
+       "%s: the session can be read", kind);
+    call(&d, "POST", "/api/v1/users/me/password", admin,
+         "{\"old_password\":\"x\",\"new_password\":\"" ADMIN_PASS "\"}", &r);
+    ok(is_error(&r, 400, "wrong_password"), "%s: a wrong current password: 400", kind);
+    t_resp_free(&r);
+    snprintf(body, sizeof body, "{\"old_password\":\"%s\",\"new_password\":\"short\"}", d.otp);
+    call(&d, "POST", "/api/v1/users/me/password", admin, body, &r);
+    ok(is_error(&r, 400, "invalid_argument"), "%s: a weak new password: 400 with the reason", kind);
+    t_resp_free(&r);
+    ok(change_password(&d, admin, d.otp, ADMIN_PASS) == 200, "%s: the password is changed", kind);
+    ok(status_of(&d, "GET", "/api/v1/users", admin, NULL) == 200, "%s: now the users list", kind);
+    ok(status_of(&d, "GET", "/api/v1/roles", admin, NULL) == 200, "%s: the roles table", kind);
+
+    /* One account per role. */
+    char toks[ES_ROLE_COUNT][65];
+    char names[ES_ROLE_COUNT][40];
+    int made = 1;
+    snprintf(toks[ES_ROLE_SYSTEM_ADMIN], 65, "%s", admin);
+    snprintf(names[ES_ROLE_SYSTEM_ADMIN], 40, "admin");
+    for (int i = 1; i < ES_ROLE_COUNT; i++) {
+        char roles[64];
+        snprintf(names[i], 40, "r-%s", es_role_name((es_role)i));
+        for (char *c = names[i]; *c; c++)
+            if (*c == '_') *c = '-';
+        snprintf(roles, sizeof roles, "[\"%s\"]", es_role_name((es_role)i));
+        made &= make_account(&d, admin, names[i], roles, toks[i]);
+    }
+    ok(made, "%s: an account of each role, signed in", kind);
+    const char *auditor = toks[ES_ROLE_AUDIT_ADMIN];
+
+    /* The role matrix: each family a role must not use, refused and audited. */
+    for (int i = 0; i < ES_ROLE_COUNT; i++) {
+        es_roles roles = ES_ROLE_BIT(i);
+        int expect = 0, refused = 0;
+        if (!es_roles_allow(roles, ES_PERM_ACCOUNTS)) {
+            expect += (int)(sizeof users_family / sizeof users_family[0]);
+            refused += try_family(&d, toks[i], users_family,
+                                  sizeof users_family / sizeof users_family[0], names[i]);
+        }
+        if (!es_roles_allow(roles, ES_PERM_AUDIT)) {
+            expect += (int)(sizeof audit_family / sizeof audit_family[0]);
+            refused += try_family(&d, toks[i], audit_family,
+                                  sizeof audit_family / sizeof audit_family[0], names[i]);
+        }
+        char q[128];
+        snprintf(q, sizeof q, "action=access.denied&actor=%.39s", names[i]);
+        int audited = audit_count(&d, auditor, q);
+        ok(expect > 0 && refused == expect && audited == expect,
+           "%s: %s: %d of %d refusals, %d audited as access.denied", kind, names[i], refused,
+           expect, audited);
+    }
+    ok(status_of(&d, "GET", "/api/v1/users/intruder", admin, NULL) == 404,
+       "%s: the refused creation stored nothing", kind);
+    ok(status_of(&d, "GET", "/api/v1/users/r-operator", toks[ES_ROLE_OPERATOR], NULL) == 200,
+       "%s: an account reads itself", kind);
+
+    /* Separation of duties. */
+    call(&d, "POST", "/api/v1/users", admin,
+         "{\"name\":\"mixer\",\"roles\":[\"audit_admin\",\"seal_issuer\"]}", &r);
+    ok(is_error(&r, 400, "invalid_argument"), "%s: audit + business duties: 400", kind);
+    t_resp_free(&r);
+    call(&d, "PUT", "/api/v1/users/r-operator/roles", admin,
+         "{\"roles\":[\"system_admin\",\"approver\"]}", &r);
+    ok(is_error(&r, 400, "invalid_argument"), "%s: system + business duties: 400", kind);
+    t_resp_free(&r);
+    call(&d, "PUT", "/api/v1/users/admin/roles", admin, "{\"roles\":[\"audit_admin\"]}", &r);
+    ok(is_error(&r, 403, "forbidden"), "%s: one's own roles: 403", kind);
+    t_resp_free(&r);
+    call(&d, "POST", "/api/v1/users/admin/disable", admin, NULL, &r);
+    ok(is_error(&r, 403, "forbidden"), "%s: disabling oneself: 403", kind);
+    t_resp_free(&r);
+    call(&d, "PUT", "/api/v1/users/r-operator/roles", admin, "{\"roles\":[\"approver\"]}", &r);
+    v = body_json(&r);
+    ok(r.status == 200 && strcmp(json_string_value(json_array_get(
+                                     json_object_get(json_object_get(v, "user"), "roles"), 0)),
+                                 "approver") == 0,
+       "%s: roles changed", kind);
+    json_decref(v);
+    t_resp_free(&r);
+    ok(status_of(&d, "POST", "/api/v1/users/r-approver/disable", admin, NULL) == 200 &&
+           sign_in(&d, "r-approver", USER_PASS, tok, NULL) == 423 &&
+           status_of(&d, "GET", "/api/v1/sessions/current", toks[ES_ROLE_APPROVER], NULL) == 401,
+       "%s: a disabled account cannot sign in (423) and its sessions ended", kind);
+    ok(status_of(&d, "POST", "/api/v1/users/r-approver/enable", admin, NULL) == 200 &&
+           sign_in(&d, "r-approver", USER_PASS, toks[ES_ROLE_APPROVER], NULL) == 201,
+       "%s: enabled again", kind);
+    call(&d, "POST", "/api/v1/users/r-reviewer/reset-password", admin, NULL, &r);
+    v = body_json(&r);
+    const char *reset = json_string_value(json_object_get(v, "one_time_password"));
+    ok(r.status == 200 && reset && sign_in(&d, "r-reviewer", reset, tok, &must) == 201 && must,
+       "%s: a reset gives a one-time password that must be changed", kind);
+    json_decref(v);
+    t_resp_free(&r);
+    call(&d, "POST", "/api/v1/users", admin, "{\"name\":\"r-operator\",\"roles\":[]}", &r);
+    ok(is_error(&r, 409, "conflict"), "%s: a duplicate name: 409", kind);
+    t_resp_free(&r);
+    ok(status_of(&d, "GET", "/api/v1/users/nobody", admin, NULL) == 404, "%s: 404", kind);
+
+    /* Bad input changes nothing. */
+    int64_t head0 = 0, head1 = 0;
+    int users0 = count_users(&d, admin);
+    ok(audit_verify(&d, auditor, &head0), "%s: the trail verifies", kind);
+    static const struct {
+        const char *body, *code;
+        int status;
+    } bad[] = {
+        {"{\"name\":", "bad_json", 400},
+        {"{\"name\":\"bad1\",\"roles\":[]} x", "bad_json", 400},
+        {"{\"name\":\"bad2\",\"name\":\"bad3\",\"roles\":[]}", "bad_json", 400},
+        {"[\"bad4\"]", "not_object", 400},
+        {"{\"name\":5,\"roles\":[]}", "wrong_type", 400},
+        {"{\"name\":\"bad5\",\"roles\":\"operator\"}", "wrong_type", 400},
+        {"{\"name\":\"bad6\",\"roles\":[7]}", "wrong_type", 400},
+        {"{\"name\":\"bad7\",\"roles\":[\"emperor\"]}", "invalid_argument", 400},
+        {"{\"name\":\"bad8\",\"roles\":[],\"admin\":true}", "unknown_field", 400},
+        {"{\"roles\":[]}", "missing_field", 400},
+        {"{\"name\":\"Bad Name\",\"roles\":[]}", "invalid_argument", 400},
+        {"{\"name\":\"bad9\",\"roles\":[],\"display_name\":null}", "wrong_type", 400},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        call(&d, "POST", "/api/v1/users", admin, bad[i].body, &r);
+        ok(is_error(&r, bad[i].status, bad[i].code), "%s: %s: %d %s", kind, bad[i].body,
+           bad[i].status, bad[i].code);
+        t_resp_free(&r);
+    }
+    t_resp_init(&r);
+    char hdr[200];
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nContent-Type: text/plain\r\n", admin);
+    t_req(d.port, "POST", "/api/v1/users", hdr, "{\"name\":\"bad10\",\"roles\":[]}", &r);
+    ok(is_error(&r, 415, "unsupported_media_type"), "%s: not JSON: 415", kind);
+    t_resp_free(&r);
+    {
+        size_t n = 2 * MAX_BODY;
+        char *big = malloc(n + 64);
+        int k = snprintf(big, 64, "{\"name\":\"bad11\",\"roles\":[],\"display_name\":\"");
+        memset(big + k, 'a', n - (size_t)k - 2);
+        memcpy(big + n - 2, "\"}", 3);
+        call(&d, "POST", "/api/v1/users", admin, big, &r);
+        ok(is_error(&r, 413, "too_large"), "%s: an oversized body: 413", kind);
+        t_resp_free(&r);
+        free(big);
+    }
+    {
+        /* Truncated: fewer bytes than Content-Length, then the client stops sending. */
+        char req[600];
+        int n = snprintf(req, sizeof req,
+                         "POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                         "%s\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+                         "{\"name\":\"bad12\",\"roles\":[]}",
+                         admin);
+        int fd = t_connect(d.port);
+        t_resp_init(&r);
+        int st = -1;
+        if (fd >= 0) {
+            t_send(fd, req, (size_t)n);
+            shutdown(fd, SHUT_WR);
+            st = t_response(fd, 0, &r);
+            close(fd);
+        }
+        ok(st == -1 || (st >= 400 && st < 500), "%s: a truncated request is not served (%d)", kind,
+           st);
+        t_resp_free(&r);
+    }
+    sleep_ms(200);
+    ok(count_users(&d, admin) == users0, "%s: bad input stored no user (%d)", kind, users0);
+    ok(audit_verify(&d, auditor, &head1) && head1 == head0,
+       "%s: and no audit record (head %lld, was %lld)", kind, (long long)head1, (long long)head0);
+    call(&d, "GET", "/api/v1/users?limit=abc", admin, NULL, &r);
+    ok(is_error(&r, 400, "invalid_parameter"), "%s: a bad limit: 400", kind);
+    t_resp_free(&r);
+    call(&d, "GET", "/api/v1/audit?from=yesterday", auditor, NULL, &r);
+    ok(is_error(&r, 400, "invalid_parameter"), "%s: a bad from: 400", kind);
+    t_resp_free(&r);
+
+    /* Audit reading, filters, export. */
+    ok(audit_count(&d, auditor, "action=user.create") == ES_ROLE_COUNT,
+       "%s: the creations are in the trail (%d)", kind,
+       audit_count(&d, auditor, "action=user.create"));
+    ok(audit_count(&d, auditor, "actor=admin&action=session.login") == 1,
+       "%s: filter by actor and action", kind);
+    ok(audit_count(&d, auditor, "from=4102444800000") == 0, "%s: filter by time", kind);
+    call(&d, "GET", "/api/v1/audit/export", auditor, NULL, &r);
+    ok(r.status == 200 && r.body.len > 0 && strstr((char *)r.body.p, ES_AUDIT_EXPORT_FORMAT),
+       "%s: the export (JSON Lines)", kind);
+    {
+        es_audit_report rep;
+        es_config c;
+        es_site site;
+        char why[256];
+        es_config_defaults(&c, var);
+        int good = 0;
+        if (es_site_prepare(&c, &site, NULL, NULL, why, sizeof why) == ES_OK) {
+            if (es_audit_verify_export_mem(r.body.p, r.body.len, site.audit_pub, &rep) == ES_OK) {
+                good = es_audit_report_ok(&rep);
+                es_audit_report_cleanup(&rep);
+            }
+            es_site_cleanup(&site);
+        }
+        ok(good, "%s: the export verifies offline", kind);
+    }
+    t_resp_free(&r);
+
+    /* Sign out. */
+    ok(status_of(&d, "DELETE", "/api/v1/sessions/current", tok, NULL) == 204 &&
+           status_of(&d, "GET", "/api/v1/sessions/current", tok, NULL) == 401,
+       "%s: sign out ends the session", kind);
+
+    /* Restart: no new admin, the same audit key, the chain still verifies. */
+    char pub0[4096] = "", pub1[4096] = "", pubpath[700];
+    snprintf(pubpath, sizeof pubpath, "%s/keys/audit.pub", var);
+    es_buf pb;
+    es_buf_init(&pb, sizeof pub0 - 1);
+    if (es_file_read(pubpath, &pb) == ES_OK) memcpy(pub0, pb.p, pb.len);
+    es_buf_cleanup(&pb);
+    ok(daemon_stop(&d, SIGTERM) == 0, "%s: SIGTERM stops it cleanly (exit 0)", kind);
+    ok(daemon_start(&d, var, cfg) == 0 && d.otp[0] == 0, "%s: restart: no new administrator", kind);
+    es_buf_init(&pb, sizeof pub1 - 1);
+    if (es_file_read(pubpath, &pb) == ES_OK) memcpy(pub1, pb.p, pb.len);
+    es_buf_cleanup(&pb);
+    ok(pub0[0] && strcmp(pub0, pub1) == 0, "%s: the same audit key", kind);
+    ok(sign_in(&d, "admin", ADMIN_PASS, admin, &must) == 201 && !must,
+       "%s: the administrator signs in with the new password", kind);
+    ok(sign_in(&d, "r-audit-admin", USER_PASS, toks[ES_ROLE_AUDIT_ADMIN], NULL) == 201 &&
+           audit_verify(&d, auditor, NULL),
+       "%s: the chain verifies after the restart", kind);
+
+    /* Crash safety: kill -9 during a stream of writes. */
+    atomic_int stop = 0;
+    writer w[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i] = (writer){&d, admin, "crash", i, 200, &stop, {{0}}, 0, 0, 0, 0};
+        pthread_create(&th[i], NULL, write_stream, &w[i]);
+    }
+    for (int t = 0; t < 600; t++) {
+        int n = 0;
+        for (int i = 0; i < 4; i++) n += w[i].created;
+        if (n >= 12) break;
+        sleep_ms(50);
+    }
+    ok(daemon_stop(&d, SIGKILL) == 128 + SIGKILL, "%s: kill -9 in the middle of writes", kind);
+    atomic_store(&stop, 1);
+    int acked = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        acked += w[i].nacked;
+    }
+    ok(acked >= 12, "%s: %d writes acknowledged before the kill", kind, acked);
+    ok(daemon_start(&d, var, cfg) == 0 && d.otp[0] == 0, "%s: restarts after kill -9", kind);
+    ok(sign_in(&d, "admin", ADMIN_PASS, admin, NULL) == 201, "%s: sign in again", kind);
+    json_t *all = json_array();
+    list_users(&d, admin, all);
+    int present = 0;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < w[i].nacked; j++) present += has_name(all, w[i].acked[j]) == 1;
+    ok(present == acked, "%s: every acknowledged write is there (%d of %d)", kind, present, acked);
+    json_decref(all);
+    int64_t recs = 0;
+    ok(store_verifies(var, store_url, &recs), "%s: the chain verifies in the store (%lld records)",
+       kind, (long long)recs);
+
+    /* Concurrency: many clients at once. */
+    writer cw[12];
+    pthread_t ct[12];
+    racer rc[6];
+    pthread_t rt[6];
+    for (int i = 0; i < 12; i++) {
+        cw[i] = (writer){&d, admin, "many", i, 4, NULL, {{0}}, 0, 0, 0, 0};
+        pthread_create(&ct[i], NULL, write_stream, &cw[i]);
+    }
+    for (int i = 0; i < 6; i++) {
+        rc[i] = (racer){&d, admin, 0, 0, 0};
+        pthread_create(&rt[i], NULL, race, &rc[i]);
+    }
+    int created = 0, failed = 0, rcreated = 0, rconflicts = 0;
+    for (int i = 0; i < 12; i++) {
+        pthread_join(ct[i], NULL);
+        created += cw[i].created;
+        failed += cw[i].other + cw[i].conflicts;
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(rt[i], NULL);
+        rcreated += rc[i].created;
+        rconflicts += rc[i].conflicts;
+        failed += rc[i].other;
+    }
+    ok(created == 48 && failed == 0, "%s: 48 creations from 12 clients at once (%d, %d failed)",
+       kind, created, failed);
+    ok(rcreated == 4 && rconflicts == 20,
+       "%s: 6 clients racing for 4 names: each made once (%d made, %d conflicts)", kind, rcreated,
+       rconflicts);
+    all = json_array();
+    list_users(&d, admin, all);
+    int exact = 1;
+    for (int i = 0; i < 12; i++)
+        for (int j = 0; j < 4; j++) {
+            char name[40];
+            snprintf(name, sizeof name, "many%d-%d", i, j);
+            exact &= has_name(all, name) == 1;
+        }
+    for (int j = 0; j < 4; j++) {
+        char name[40];
+        snprintf(name, sizeof name, "race-%d", j);
+        exact &= has_name(all, name) == 1;
+    }
+    ok(exact, "%s: no lost writes, no duplicates", kind);
+    json_decref(all);
+    int total = count_users(&d, admin);
+    int creations = audit_count(&d, auditor, "action=user.create");
+    ok(total == creations && total >= ES_ROLE_COUNT + acked + 52,
+       "%s: one user.create record per account (%d accounts, %d records)", kind, total, creations);
+    ok(audit_verify(&d, auditor, NULL) && store_verifies(var, store_url, NULL),
+       "%s: the chain verifies after the concurrent writes", kind);
+    ok(daemon_stop(&d, SIGTERM) == 0, "%s: stops cleanly", kind);
+}
+
+int main(void)
+{
+    esealsd = getenv("ESEALSD");
+    if (!esealsd || !*esealsd) {
+        fprintf(stderr, "ESEALSD is not set (run through ctest)\n");
+        return 2;
+    }
+    unsetenv("ESEAL_PIN");
+    signal(SIGPIPE, SIG_IGN);
+    suite("sqlite", NULL);
+    if (st_pg_ready()) suite("postgresql", st_pg_db("api"));
+    return t_done();
+}

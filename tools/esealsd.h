@@ -1,0 +1,36 @@
+/* esealsd: what the daemon's files share (tools/esealsd.c: start, stop, store connections;
+ * tools/esealsd_api.c: the platform API under /api/v1). docs/esealsd.md describes it. */
+#ifndef ESEALSD_H
+#define ESEALSD_H
+
+#include <pthread.h>
+
+#include "eseal/config.h"
+#include "eseal/http.h"
+#include "eseal/signer.h"
+#include "eseal/site.h"
+#include "eseal/store.h"
+
+/* Log levels of [log] level. */
+enum { SD_LOG_ERROR = 0, SD_LOG_WARN, SD_LOG_INFO, SD_LOG_DEBUG };
+
+typedef struct sd_app {
+    es_config cfg;
+    es_site site;
+    /* The audit key (site.key_audit), shared by every worker: its signing is serialised by a
+     * mutex (a key device handle is used by one thread at a time). */
+    es_signer *audit;
+    /* One store connection per worker thread, opened on first use and closed when the
+     * thread ends (es_store: one connection, one thread at a time). */
+    pthread_key_t store_key;
+    int log_level;
+} sd_app;
+
+/* The calling thread's store connection; NULL when the store cannot be reached (the reason
+ * goes to the log). Never closed by the caller. */
+es_store *sd_store(sd_app *app);
+
+/* Registers the /api/v1 routes and the authentication hook. */
+es_err sd_api_register(es_http *h, sd_app *app) ES_MUST_CHECK;
+
+#endif
