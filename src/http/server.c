@@ -706,13 +706,16 @@ es_err es_http_start(es_http *h)
     uint16_t port = h->ipv6 ? ntohs(((struct sockaddr_in6 *)&h->addr)->sin6_port)
                             : ntohs(((struct sockaddr_in *)&h->addr)->sin_port);
     h->d = MHD_start_daemon(
-        flags, port, NULL, NULL, on_access, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)h->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)h->cfg.timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
-        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+        flags, port, NULL, NULL, on_access, h,
+        /* The logger first: libmicrohttpd warns otherwise, and logs earlier options' errors
+         * itself. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&h->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)h->cfg.threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)h->cfg.timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY, MHD_OPTION_STRICT_FOR_CLIENT,
+        (int)1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
     if (!h->d) return ES_ERR_IO;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : port;
