@@ -57,6 +57,7 @@ bench: build
 	$(BUILD)/bench_seal
 	$(BUILD)/bench_keydev
 	$(BUILD)/bench_ca
+	bench/bench_api.sh $(BUILD)/esealsd
 
 # Generates a 200 MB OFD in a temporary directory: minutes, and 400 MB of disk.
 bench-ofd: build
