@@ -16,6 +16,11 @@
 
 #include "eseal/util.h"
 
+/* Seconds a response may take; a test of slow paths may define it lower first. */
+#ifndef T_HTTP_TIMEOUT_S
+#define T_HTTP_TIMEOUT_S 60
+#endif
+
 typedef struct t_resp {
     int status;
     char head[16384]; /* status line and headers, NUL-terminated */
@@ -42,7 +47,7 @@ static inline int t_connect(unsigned port)
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {60, 0};
+    struct timeval tv = {T_HTTP_TIMEOUT_S, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {

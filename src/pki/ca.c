@@ -330,8 +330,8 @@ es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
 
     if ((rv = read_file(dir, "config", 65536, &b, why, whylen)) != ES_OK) goto out;
     char inner[256];
-    if ((rv = es_ini_parse(es_slice_make(b.p, b.len), config_key, &ca->cfg, inner,
-                            sizeof inner)) != ES_OK) {
+    if ((rv = es_ini_parse(es_slice_make(b.p, b.len), config_key, &ca->cfg, inner, sizeof inner)) !=
+        ES_OK) {
         if (why) snprintf(why, whylen, "config: %s", inner);
         goto out;
     }

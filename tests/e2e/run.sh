@@ -12,42 +12,9 @@ set -u
 SERVE=${1:?usage: run.sh /path/to/e2e_serve WORKDIR}
 WORK=${2:?usage: run.sh /path/to/e2e_serve WORKDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
-CHROMIUM=${ESEAL_CHROMIUM:-/usr/bin/chromium}
-PLAYWRIGHT_VERSION=1.65.1
-
-in_ci() {
-    case "${CI:-}" in "" | false | 0) return 1 ;; *) return 0 ;; esac
-}
-
-missing() {
-    if in_ci; then
-        echo "e2e: FAIL: $1 (CI=${CI}: the console test must run; scripts/deps.sh installs it)"
-        exit 1
-    fi
-    echo "e2e: SKIP: $1 (scripts/deps.sh installs it; with CI set this is a failure)"
-    exit 77
-}
-
-[ -x "$CHROMIUM" ] || missing "Chromium not found at $CHROMIUM"
-command -v node >/dev/null 2>&1 || missing "node not found"
-command -v npm >/dev/null 2>&1 || missing "npm not found"
+# shellcheck source=tests/e2e/lib.sh
+. "$HERE/lib.sh"
 [ -x "$SERVE" ] || { echo "e2e: FAIL: $SERVE is not built"; exit 1; }
-
-mkdir -p "$WORK" || exit 1
-WORK=$(cd "$WORK" && pwd)
-NODE_DIR=$WORK/node
-have=$(node -p "try { require('$NODE_DIR/node_modules/playwright-core/package.json').version } catch (e) { '' }" 2>/dev/null)
-if [ "$have" != "$PLAYWRIGHT_VERSION" ]; then
-    echo "e2e: installing playwright-core@$PLAYWRIGHT_VERSION into $NODE_DIR"
-    mkdir -p "$NODE_DIR" || exit 1
-    # No browser download: playwright-core never fetches one; Chromium is Debian's.
-    if ! (cd "$NODE_DIR" && flock "$NODE_DIR/.install.lock" npm install --no-audit --no-fund --loglevel=error \
-        "playwright-core@$PLAYWRIGHT_VERSION" >"$WORK/npm.log" 2>&1); then
-        echo "e2e: FAIL: npm install playwright-core@$PLAYWRIGHT_VERSION failed:"
-        tail -n 20 "$WORK/npm.log"
-        exit 1
-    fi
-fi
 
 PROFILE=$(mktemp -d "${TMPDIR:-/tmp}/eseal-e2e-profile.XXXXXX") || exit 1
 SERVER_PID=
