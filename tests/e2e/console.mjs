@@ -1,50 +1,10 @@
 // The console in headless Chromium (playwright-core, Debian's chromium): the sign-in form
 // renders with no script or CSP errors, a failed sign-in shows the server's own message, and
 // screenshots go to $ESEAL_SHOTS. Run by tests/e2e/run.sh, which sets the environment.
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { base, check, runBrowser, shots } from './harness.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (run tests/e2e/run.sh)`);
-  return v;
-};
-const base = env('ESEAL_URL');
-const shots = env('ESEAL_SHOTS');
-const require = createRequire(join(env('ESEAL_NODE_DIR'), 'package.json'));
-const { chromium } = require('playwright-core');
-
-let passed = 0;
-let failed = 0;
-function check(cond, what) {
-  if (cond) {
-    passed++;
-    console.log(`ok   ${what}`);
-  } else {
-    failed++;
-    console.log(`FAIL ${what}`);
-  }
-}
-
-// The flags this machine needs (no sandbox as root, no network beyond loopback).
-const context = await chromium.launchPersistentContext(env('ESEAL_PROFILE'), {
-  executablePath: env('ESEAL_CHROMIUM'),
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-  viewport: { width: 1024, height: 720 },
-});
-
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
+await runBrowser({ width: 1024, height: 720 }, async (context, page) => {
   const problems = [];
   page.on('console', (m) => {
     // The refused sign-in is meant to fail; Chromium logs it as a failed resource.
@@ -115,12 +75,4 @@ try {
   await page.screenshot({ path: join(shots, 'console-error.png'), fullPage: true });
 
   check(problems.length === 0, `no script, CSP or network errors${problems.length ? ': ' + problems.join('; ') : ''}`);
-} catch (e) {
-  failed++;
-  console.log(`FAIL ${e.stack || e}`);
-} finally {
-  await context.close();
-}
-
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+});

@@ -3,38 +3,8 @@
 // shown once) and sees it listed; the audit administrator signs in, changes its password, sees
 // only the audit page, and verifies the chain. No script, CSP or network errors. Run by
 // tests/e2e/daemon.sh, which sets the environment.
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (run tests/e2e/daemon.sh)`);
-  return v;
-};
-const base = env('ESEAL_URL');
-const shots = env('ESEAL_SHOTS');
-const require = createRequire(join(env('ESEAL_NODE_DIR'), 'package.json'));
-const { chromium } = require('playwright-core');
-
-let passed = 0;
-let failed = 0;
-function check(cond, what) {
-  if (cond) {
-    passed++;
-    console.log(`ok   ${what}`);
-  } else {
-    failed++;
-    console.log(`FAIL ${what}`);
-  }
-}
-
-const context = await chromium.launchPersistentContext(env('ESEAL_PROFILE'), {
-  executablePath: env('ESEAL_CHROMIUM'),
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1200, height: 800 },
-});
+import { base, check, env, runBrowser, shots } from './harness.mjs';
 
 const ADMIN_PASS = 'Admin-Console-2026!';
 const AUDIT_PASS = 'Audit-Console-2026!';
@@ -53,8 +23,7 @@ async function changePassword(page, oldp, newp) {
   await page.click('#pw-submit');
 }
 
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
+await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const problems = [];
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
@@ -131,12 +100,4 @@ try {
   // The mixed-duties refusal is a 400 the console logged as a failed resource: expected.
   const unexpected = problems.filter((p) => !p.includes('400'));
   check(unexpected.length === 0, `no script, CSP or network errors${unexpected.length ? ': ' + unexpected.join('; ') : ''}`);
-} catch (e) {
-  failed++;
-  console.log(`FAIL ${e.stack || e}`);
-} finally {
-  await context.close();
-}
-
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+});
