@@ -1,10 +1,11 @@
-/* eseal key gen | pub | list | info | cert: keys in any key device, by key reference. */
+/* eseal key gen | pub | csr | list | info | cert: keys in any key device, by key reference. */
 #include <string.h>
 
 #include "cli.h"
+#include "eseal/pki.h"
 
 static const char help[] =
-    "usage: eseal key <gen|pub|list|info|cert> REF [options]\n"
+    "usage: eseal key <gen|pub|csr|list|info|cert> REF [options]\n"
     "\n"
     "Keys live in key devices, named by a key reference:\n"
     "  soft:DIR#NAME                           software key store (DIR/NAME.key, encrypted)\n"
@@ -17,6 +18,12 @@ static const char help[] =
     "  gen REF [-o PUB.pem]      generate an SM2 key pair at REF (soft: the passphrase protects\n"
     "                            it, 8 characters at least; sdf: not possible by the standard)\n"
     "  pub REF [-o PUB.pem]      print the public key (PEM SubjectPublicKeyInfo)\n"
+    "  csr REF --subject /C=CN/O=.../CN=... [--san TYPE:VALUE]... [-o FILE]\n"
+    "                            a PKCS#10 request (PEM) signed by the key (--san "
+    "URI:https://h:8443/,\n"
+    "                            DNS:host, IP:10.0.0.1, email:a@b), for a CA: `eseal ca\n"
+    "                            issue --csr`, or the registration of a business system\n"
+    "                            (POST /api/v1/clients, docs/api-clients.md)\n"
     "  list REF                  list the keys of the device REF is on\n"
     "  info REF                  describe the device\n"
     "  cert REF --put CERT       store a certificate with the key\n"
@@ -25,17 +32,54 @@ static const char help[] =
     "examples:\n"
     "  mkdir -p keys && ESEAL_PIN='correct horse' eseal key gen soft:keys#maker -o maker.pub\n"
     "  eseal key pub sdf:/opt/vendor/libsdf.so#3\n"
+    "  eseal key csr soft:keys#erp --subject '/C=CN/O=某市人社局/CN=erp' -o erp.csr\n"
     "  eseal seal make --maker-key soft:keys#maker --maker-cert maker.crt ...\n";
+
+/* eseal key csr: a PKCS#10 request signed through the key's device. */
+static int key_csr(const char *refs, const char *subject, const char **san, size_t n_san,
+                   const char *out)
+{
+    es_name name;
+    es_pki_san sans[8];
+    char why[256] = "";
+    if (!subject) return cli_error("csr needs --subject, e.g. '/C=CN/O=unit/CN=name'");
+    if (es_pki_name_parse(subject, &name, why, sizeof why) != ES_OK)
+        return cli_error("--subject: %s", why);
+    for (size_t i = 0; i < n_san; i++)
+        if (es_pki_san_parse(san[i], &sans[i]) != ES_OK)
+            return cli_error("--san %s: not URI:..., DNS:..., IP:... or email:...", san[i]);
+    es_signer *key = NULL;
+    if (cli_load_signer(refs, &key)) return EXIT_USAGE;
+    es_buf der, pem;
+    es_buf_init(&der, 64u << 10);
+    es_buf_init(&pem, 128u << 10);
+    es_err rv = es_pki_csr_make(&name, n_san ? sans : NULL, n_san, key, &der);
+    if (rv == ES_OK)
+        rv = es_pki_pem_encode("CERTIFICATE REQUEST", es_slice_make(der.p, der.len), &pem);
+    int ret = rv == ES_OK ? cli_emit(out, pem.p, pem.len)
+                          : cli_error("cannot make the request: %s", es_err_str(rv));
+    es_signer_free(key);
+    es_buf_cleanup(&der);
+    es_buf_cleanup(&pem);
+    return ret;
+}
 
 int cmd_key(int argc, char **argv)
 {
     int r = cli_sub_help(argc, argv, help);
     if (r >= 0) return r;
-    const char *sub = argv[1], *refs = NULL, *out = NULL, *put = NULL;
+    const char *sub = argv[1], *refs = NULL, *out = NULL, *put = NULL, *subject = NULL;
+    const char *san[8];
+    size_t n_san = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
             out = argv[++i];
-        else if (strcmp(argv[i], "--put") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--subject") == 0 && i + 1 < argc)
+            subject = argv[++i];
+        else if (strcmp(argv[i], "--san") == 0 && i + 1 < argc) {
+            if (n_san == sizeof san / sizeof san[0]) return cli_error("at most 8 --san");
+            san[n_san++] = argv[++i];
+        } else if (strcmp(argv[i], "--put") == 0 && i + 1 < argc)
             put = argv[++i];
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(help, stdout);
@@ -51,6 +95,8 @@ int cmd_key(int argc, char **argv)
         fputs(help, stderr);
         return cli_error("missing REF");
     }
+    if (strcmp(sub, "csr") == 0) return key_csr(refs, subject, san, n_san, out);
+    if (subject || n_san) return cli_error("--subject and --san go with csr");
     es_keyref ref;
     es_err rv = es_keyref_parse(refs, &ref);
     if (rv != ES_OK) return cli_keydev_error(refs, rv, -1);

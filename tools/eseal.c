@@ -15,6 +15,7 @@ static const cli_cmd cmds[] = {
     {"inspect", cmd_inspect, "recognise a seal, signature, certificate or SignedData and print it"},
     {"audit", cmd_audit, "verify, export and list the signed audit trail (docs/audit.md)"},
     {"admin", cmd_admin, "back up and restore a daemon's store (docs/store.md)"},
+    {"api", cmd_api, "sign a business system's requests to esealsd (docs/api-clients.md)"},
 };
 
 static void usage(FILE *f)

@@ -41,9 +41,7 @@ static void usage(FILE *f)
           f);
 }
 
-static void logf_(sd_app *app, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(sd_app *app, int level, const char *fmt, ...)
+void sd_log(sd_app *app, int level, const char *fmt, ...)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};
     if (level > app->log_level) return;
@@ -71,7 +69,7 @@ es_store *sd_store(sd_app *app)
     es_store *s = pthread_getspecific(app->store_key);
     if (s) return s;
     if (es_store_open(app->cfg.store_url, &s) != ES_OK) {
-        logf_(app, SD_LOG_ERROR, "cannot open the store: %s", es_store_last_error(NULL));
+        sd_log(app, SD_LOG_ERROR, "cannot open the store: %s", es_store_last_error(NULL));
         return NULL;
     }
     if (pthread_setspecific(app->store_key, s) != 0) {
@@ -131,12 +129,12 @@ static void on_request(void *arg, const es_http_log_entry *e)
 {
     sd_app *app = arg;
     int level = e->status >= 500 || e->status == 0 ? SD_LOG_WARN : SD_LOG_INFO;
-    logf_(app, level, "%s %s %u %s %.3fs", e->method, e->path, e->status, e->client, e->seconds);
+    sd_log(app, level, "%s %s %u %s %.3fs", e->method, e->path, e->status, e->client, e->seconds);
 }
 
 static void on_msg(void *arg, const char *msg)
 {
-    logf_(arg, SD_LOG_WARN, "http: %s", msg);
+    sd_log(arg, SD_LOG_WARN, "http: %s", msg);
 }
 
 static es_err health(void *arg)
@@ -170,8 +168,8 @@ static es_err bootstrap(sd_app *app, es_store *s)
                         ES_ROLE_BIT(ES_ROLE_SYSTEM_ADMIN), NULL, otp, NULL, &why);
     if (rv == ES_ERR_EXISTS) return ES_OK; /* another daemon on the same store was faster */
     if (rv != ES_OK) {
-        logf_(app, SD_LOG_ERROR, "cannot create the initial administrator: %s",
-              why ? why : es_err_str(rv));
+        sd_log(app, SD_LOG_ERROR, "cannot create the initial administrator: %s",
+               why ? why : es_err_str(rv));
         return rv;
     }
     /* stdout only, once: it is in no log and never shown again. */
@@ -181,7 +179,7 @@ static es_err bootstrap(sd_app *app, es_store *s)
            otp);
     fflush(stdout);
     es_wipe(otp, sizeof otp);
-    logf_(app, SD_LOG_INFO, "first start: created the system administrator \"admin\"");
+    sd_log(app, SD_LOG_INFO, "first start: created the system administrator \"admin\"");
     return ES_OK;
 }
 
@@ -249,7 +247,9 @@ int main(int argc, char **argv)
         snprintf(app.cfg.listen, sizeof app.cfg.listen, "%s", listen);
     }
     app.log_level = level_of(app.cfg.log_level);
-    if (pthread_key_create(&app.store_key, store_close) != 0) return 1;
+    if (pthread_key_create(&app.store_key, store_close) != 0 ||
+        pthread_mutex_init(&app.ca_lock, NULL) != 0)
+        return 1;
     key_made = 1;
 
     char systems[64];
@@ -302,6 +302,16 @@ int main(int argc, char **argv)
     es_store_close(store);
     store = NULL;
 
+    /* Room for the addresses and names of a busy day; the table never grows. */
+    if ((rv = es_ratelimit_new(1u << 16, app.cfg.signin_rate_address, app.cfg.signin_rate_address,
+                               &app.signin_address)) != ES_OK ||
+        (rv = es_ratelimit_new(1u << 16, app.cfg.signin_rate_account, app.cfg.signin_rate_account,
+                               &app.signin_account)) != ES_OK ||
+        (rv = es_gate_new(app.cfg.signin_parallel, &app.hash_gate)) != ES_OK) {
+        fprintf(stderr, "esealsd: %s\n", es_err_str(rv));
+        goto out;
+    }
+
     es_http_config hc;
     es_http_config_init(&hc);
     hc.listen = app.cfg.listen;
@@ -340,19 +350,41 @@ int main(int argc, char **argv)
     }
     char addr[160];
     with_port(app.cfg.listen, es_http_port(http), addr, sizeof addr);
+    /* The system certificate names the address other systems use, port included: known
+     * only now when the configuration asked for any free port. */
+    if (app.cfg.public_url[0])
+        snprintf(app.public_url, sizeof app.public_url, "%s", app.cfg.public_url);
+    else
+        snprintf(app.public_url, sizeof app.public_url, "http://%s/", addr);
+    if ((rv = es_site_system_cert(&app.site, app.public_url, on_site, NULL, why, sizeof why)) !=
+        ES_OK) {
+        fprintf(stderr, "esealsd: %s\n", why[0] ? why : es_err_str(rv));
+        goto out;
+    }
+    if ((rv = es_ca_open(app.site.ca_dir, &app.ca, why, sizeof why)) != ES_OK ||
+        (rv = es_ca_login(app.ca, &app.site.pin)) != ES_OK) {
+        fprintf(stderr, "esealsd: the seal root in %s: %s\n", app.site.ca_dir,
+                why[0] ? why : es_err_str(rv));
+        goto out;
+    }
+    atomic_store(&app.ready, 1);
     printf("listening on %s\nport %u\nconsole: http://%s/\n", addr, es_http_port(http), addr);
     fflush(stdout);
-    logf_(&app, SD_LOG_INFO, "serving on %s (store %s)", addr,
-          strncmp(app.cfg.store_url, "sqlite:", 7) == 0 ? app.cfg.store_url : "postgresql");
+    sd_log(&app, SD_LOG_INFO, "serving on %s (store %s)", addr,
+           strncmp(app.cfg.store_url, "sqlite:", 7) == 0 ? app.cfg.store_url : "postgresql");
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0) {
     }
-    logf_(&app, SD_LOG_INFO, "signal %d: stopping", sig);
+    sd_log(&app, SD_LOG_INFO, "signal %d: stopping", sig);
     es_http_stop(http, 10000);
     code = 0;
 out:
     es_http_free(http);
+    es_ca_close(app.ca);
+    es_ratelimit_free(app.signin_address);
+    es_ratelimit_free(app.signin_account);
+    es_gate_free(app.hash_gate);
     es_store_close(store);
     es_signer_free(audit);
     if (site_ready) es_site_cleanup(&app.site);

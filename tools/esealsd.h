@@ -4,9 +4,12 @@
 #define ESEALSD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "eseal/config.h"
 #include "eseal/http.h"
+#include "eseal/pki.h"
+#include "eseal/ratelimit.h"
 #include "eseal/signer.h"
 #include "eseal/site.h"
 #include "eseal/store.h"
@@ -24,7 +27,23 @@ typedef struct sd_app {
      * thread ends (es_store: one connection, one thread at a time). */
     pthread_key_t store_key;
     int log_level;
+    /* The seal root, open and logged in, for certificates the API issues (clients); one
+     * caller at a time. */
+    es_ca *ca;
+    pthread_mutex_t ca_lock;
+    /* How other systems reach this one (the system certificate's URI). */
+    char public_url[600];
+    /* 1 once the system certificate and the CA are in place (set after the server binds,
+     * when the port is known); until then the endpoints that need them answer 503. */
+    atomic_int ready;
+    /* Sign-in attempts per client address and per account name, and the password hashes
+     * (argon2id, 64 MiB each) running at once ([accounts] signin_*). */
+    es_ratelimit *signin_address, *signin_account;
+    es_gate *hash_gate;
 } sd_app;
+
+/* Log lines (stderr, with the level). */
+void sd_log(sd_app *app, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The calling thread's store connection; NULL when the store cannot be reached (the reason
  * goes to the log). Never closed by the caller. */

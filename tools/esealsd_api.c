@@ -14,6 +14,7 @@
 #include "eseal/accounts.h"
 #include "eseal/audit.h"
 #include "eseal/auth.h"
+#include "eseal/clients.h"
 #include "esealsd.h"
 
 #define SD_COOKIE     "eseal_session"
@@ -22,11 +23,22 @@
 /* An export is built in memory before it is sent. */
 #define SD_MAX_EXPORT (256u << 20)
 
-/* The authenticated account of a request (es_http_req_user). */
+/* The authenticated account of a request (es_http_req_user): a signed-in user, or a
+ * business system whose request was signed (is_client; u holds its name and roles). */
 typedef struct sd_user {
     es_user u;
     char token[ES_SESSION_TOKEN_HEX + 1];
+    int is_client;
+    es_client client;
+    char actor[ES_CLIENT_NAME_MAX + 8]; /* the audit trail's name: "alice", "client:erp" */
 } sd_user;
+
+/* Who acts in a request, for the services. */
+static es_actor actor_of(const sd_user *su)
+{
+    es_actor a = {su->actor, su->u.roles, su->u.id, 0};
+    return a;
+}
 
 static void sd_user_free(void *p)
 {
@@ -89,15 +101,47 @@ static int allowed_before_change(es_http_req *req)
     return 0;
 }
 
+/* A business system's signed request (docs/api-clients.md). */
+static es_err authenticate_client(es_http_req *req, sd_app *app, const char *header)
+{
+    es_accounts a;
+    es_client c;
+    const char *why = NULL;
+    es_err rv = accounts_of(app, &a);
+    if (rv != ES_OK) return rv;
+    rv = es_client_authenticate(&a, header, es_http_req_method(req), es_http_req_target(req),
+                                es_http_req_body(req), es_time_now(), app->cfg.clock_skew_seconds,
+                                &c, &why);
+    if (rv == ES_ERR_AUTH) {
+        sd_log(app, SD_LOG_WARN, "signed request refused (%s %s from %s): %s",
+               es_http_req_method(req), es_http_req_path(req), es_http_req_client(req),
+               why ? why : "?");
+        REFUSE(es_http_reply_error(req, 401, "unauthorized", why ? why : "refused"), ES_ERR_AUTH);
+    }
+    if (rv != ES_OK) return rv;
+    sd_user *su = calloc(1, sizeof *su);
+    if (!su) return ES_ERR_NOMEM;
+    su->is_client = 1;
+    su->client = c;
+    snprintf(su->u.name, sizeof su->u.name, "%s", c.name);
+    su->u.roles = c.roles;
+    snprintf(su->actor, sizeof su->actor, "client:%s", c.name);
+    es_http_req_set_user(req, su, sd_user_free);
+    return ES_OK;
+}
+
 static es_err authenticate(es_http_req *req, void *arg)
 {
     sd_app *app = arg;
     int cookie = 0;
-    const char *tok = token_of(req, &cookie);
+    const char *tok = NULL;
     es_accounts a;
     es_user u;
     es_err rv;
     if (es_http_req_is_public(req)) return ES_OK;
+    const char *h = es_http_req_header(req, "Authorization");
+    if (h && es_client_auth_is_signed(h)) return authenticate_client(req, app, h);
+    tok = token_of(req, &cookie);
     if (!tok) REFUSE(es_http_reply_error(req, 401, "unauthorized", "sign in first"), ES_ERR_AUTH);
     if ((rv = accounts_of(app, &a)) != ES_OK) return rv;
     rv = es_acct_session(&a, tok, &u);
@@ -112,6 +156,7 @@ static es_err authenticate(es_http_req *req, void *arg)
     if (!su) return ES_ERR_NOMEM;
     su->u = u;
     snprintf(su->token, sizeof su->token, "%.64s", tok);
+    snprintf(su->actor, sizeof su->actor, "%s", u.name);
     es_http_req_set_user(req, su, sd_user_free);
     if (u.must_change_password && !allowed_before_change(req)) {
         REFUSE(es_http_reply_error(
@@ -176,7 +221,7 @@ static es_err require(es_http_req *req, es_accounts *a, es_perm p, const char *w
 {
     const sd_user *su = user_of(req);
     if (su && es_roles_allow(su->u.roles, p)) return ES_OK;
-    es_actor by = su ? es_actor_of(&su->u) : (es_actor){"anonymous", 0, 0, 0};
+    es_actor by = su ? actor_of(su) : (es_actor){"anonymous", 0, 0, 0};
     es_err rv = es_acct_audit_denied(a, &by, what);
     if (rv != ES_OK) return rv; /* not audited: not answered either (503) */
     REFUSE(es_http_reply_errorf(req, 403, "forbidden", "your roles do not allow %s (needs %s)",
@@ -228,6 +273,16 @@ static es_err roles_of(es_http_req *req, const json_t *arr, es_roles *out)
     return ES_OK;
 }
 
+/* Sessions and passwords are for people: a business system signs each request instead. */
+static es_err people_only(es_http_req *req)
+{
+    const sd_user *su = user_of(req);
+    if (!su || !su->is_client) return ES_OK;
+    REFUSE(es_http_reply_error(req, 403, "forbidden",
+                               "API clients sign each request: they have no session or password"),
+           ES_ERR_DENIED);
+}
+
 #define BEGIN(app_, a_)                                                                            \
     sd_app *app_ = arg;                                                                            \
     es_accounts a_;                                                                                \
@@ -242,6 +297,43 @@ static const es_json_field session_schema[] = {
     {NULL},
 };
 
+/* Waits (10 s at most) for one of the [accounts] signin_parallel places of a password hash;
+ * when none frees up it has replied 503 with Retry-After. */
+static es_err hash_enter(es_http_req *req, sd_app *app)
+{
+    if (es_gate_enter(app->hash_gate, 10000) == ES_OK) return ES_OK;
+    es_err rv = es_http_add_header(req, "Retry-After", "1");
+    if (rv == ES_OK)
+        rv = es_http_reply_error(req, 503, "busy", "too many sign-ins at once: try again");
+    return rv == ES_OK ? ES_ERR_LIMIT : rv;
+}
+
+/* Sign-in attempts a minute per client address and per account name ([accounts]
+ * signin_rate_address, signin_rate_account) (an argon2id hash costs 64 MiB and a few hundred ms;
+ * guessing is slowed further by the lockout). On a refusal it has replied 429 with Retry-After. */
+static es_err signin_allowed(es_http_req *req, sd_app *app, const char *name)
+{
+    char key[ES_RATELIMIT_MAX_KEY + 1];
+    unsigned retry = 0;
+    snprintf(key, sizeof key, "ip:%s", es_http_req_client(req));
+    es_err rv = es_ratelimit_take_now(app->signin_address, key, &retry);
+    const char *who = "this address";
+    if (rv == ES_OK) {
+        snprintf(key, sizeof key, "user:%.50s", name);
+        rv = es_ratelimit_take_now(app->signin_account, key, &retry);
+        who = "this account";
+    }
+    if (rv != ES_ERR_LIMIT) return rv;
+    char ra[16];
+    snprintf(ra, sizeof ra, "%u", retry);
+    sd_log(app, SD_LOG_WARN, "sign-in attempts over the limit for %s (%s, account \"%.50s\")", who,
+           es_http_req_client(req), name);
+    if ((rv = es_http_add_header(req, "Retry-After", ra)) != ES_OK) return rv;
+    REFUSE(es_http_reply_errorf(req, 429, "too_many_requests",
+                                "too many sign-in attempts for %s: try again in %u s", who, retry),
+           ES_ERR_LIMIT);
+}
+
 static es_err sessions_create(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
@@ -249,9 +341,19 @@ static es_err sessions_create(es_http_req *req, void *arg)
     char token[ES_SESSION_TOKEN_HEX + 1] = "";
     es_user u;
     if ((rv = es_http_req_json(req, session_schema, &in)) != ES_OK) return rv;
-    rv = es_acct_login(&a, json_string_value(json_object_get(in, "username")),
-                       json_string_value(json_object_get(in, "password")), es_http_req_client(req),
-                       token, &u);
+    const char *name = json_string_value(json_object_get(in, "username"));
+    if ((rv = signin_allowed(req, app, name)) != ES_OK || (rv = hash_enter(req, app)) != ES_OK) {
+        json_decref(in);
+        return rv;
+    }
+    rv = es_acct_login(&a, name, json_string_value(json_object_get(in, "password")),
+                       es_http_req_client(req), token, &u);
+    es_gate_leave(app->hash_gate);
+    if (rv == ES_OK) {
+        char key[ES_RATELIMIT_MAX_KEY + 1];
+        snprintf(key, sizeof key, "user:%.50s", name);
+        es_ratelimit_reset(app->signin_account, key);
+    }
     json_decref(in);
     if (rv == ES_ERR_AUTH) return fail(req, rv, "wrong user name or password");
     if (rv == ES_ERR_LOCKED)
@@ -276,6 +378,8 @@ static es_err sessions_current(es_http_req *req, void *arg)
 {
     (void)arg;
     const sd_user *su = user_of(req);
+    es_err rv = people_only(req);
+    if (rv != ES_OK) return rv;
     json_t *user = user_json(&su->u);
     json_object_set_new(user, "permissions", perms_json(su->u.roles));
     json_t *out = json_object();
@@ -287,6 +391,7 @@ static es_err sessions_delete(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
     const sd_user *su = user_of(req);
+    if ((rv = people_only(req)) != ES_OK) return rv;
     if ((rv = es_acct_logout(&a, su->token)) != ES_OK) return rv;
     if ((rv = es_http_set_cookie(req, SD_COOKIE, "", 0)) != ES_OK) return rv;
     return es_http_reply_empty(req, 204);
@@ -304,10 +409,16 @@ static es_err password_change(es_http_req *req, void *arg)
     const sd_user *su = user_of(req);
     json_t *in = NULL;
     const char *why = NULL;
+    if ((rv = people_only(req)) != ES_OK) return rv;
     if ((rv = es_http_req_json(req, password_schema, &in)) != ES_OK) return rv;
-    es_actor by = es_actor_of(&su->u);
+    es_actor by = actor_of(su);
+    if ((rv = hash_enter(req, app)) != ES_OK) {
+        json_decref(in);
+        return rv;
+    }
     rv = es_acct_change_password(&a, &by, json_string_value(json_object_get(in, "old_password")),
                                  json_string_value(json_object_get(in, "new_password")), &why);
+    es_gate_leave(app->hash_gate);
     json_decref(in);
     /* A wrong current password is not a failed authentication of the session: 400. */
     if (rv == ES_ERR_AUTH)
@@ -347,7 +458,7 @@ static es_err users_list(es_http_req *req, void *arg)
     es_http_page page;
     if ((rv = require(req, &a, ES_PERM_ACCOUNTS, "user.list")) != ES_OK) return rv;
     if ((rv = es_http_req_page(req, SD_PAGE_USERS, app->cfg.page_max, &page)) != ES_OK) return rv;
-    es_actor by = es_actor_of(&user_of(req)->u);
+    es_actor by = actor_of(user_of(req));
     page_ctx p = {json_array(), page.limit, 0, "", 0};
     if (!p.items) return ES_ERR_NOMEM;
     rv = es_acct_list(&a, &by, page.cursor, (int64_t)page.limit + 1, page_user, &p);
@@ -378,7 +489,7 @@ static es_err users_create(es_http_req *req, void *arg)
     if ((rv = roles_of(req, json_object_get(in, "roles"), &roles)) != ES_OK) goto out;
     const char *name = json_string_value(json_object_get(in, "name"));
     const char *display = json_string_value(json_object_get(in, "display_name"));
-    es_actor by = es_actor_of(&user_of(req)->u);
+    es_actor by = actor_of(user_of(req));
     rv = es_acct_create(&a, &by, name, display ? display : "", roles, NULL, otp, &u, &why);
     if (rv == ES_ERR_EXISTS) {
         rv = es_http_reply_errorf(req, 409, "conflict", "an account named \"%s\" exists", name);
@@ -423,10 +534,10 @@ static es_err users_get(es_http_req *req, void *arg)
     const sd_user *su = user_of(req);
     const char *name = es_http_req_param(req, "name");
     /* One's own account, or any with the accounts permission. */
-    if (strcmp(name, su->u.name) != 0 &&
+    if ((su->is_client || strcmp(name, su->u.name) != 0) &&
         (rv = require(req, &a, ES_PERM_ACCOUNTS, "user.get")) != ES_OK)
         return rv;
-    es_actor by = es_actor_of(&su->u);
+    es_actor by = actor_of(su);
     return reply_user(req, &a, &by, name, NULL);
 }
 
@@ -446,7 +557,7 @@ static es_err users_set_roles(es_http_req *req, void *arg)
     rv = roles_of(req, json_object_get(in, "roles"), &roles);
     json_decref(in);
     if (rv != ES_OK) return rv;
-    es_actor by = es_actor_of(&user_of(req)->u);
+    es_actor by = actor_of(user_of(req));
     rv = es_acct_set_roles(&a, &by, name, roles, &why);
     if (rv == ES_ERR_DENIED) return fail(req, rv, "nobody changes their own roles");
     if (rv != ES_OK) return fail(req, rv, why);
@@ -461,7 +572,7 @@ static es_err set_disabled(es_http_req *req, void *arg, int disabled)
         ES_OK)
         return rv;
     if ((rv = no_body(req)) != ES_OK) return rv;
-    es_actor by = es_actor_of(&user_of(req)->u);
+    es_actor by = actor_of(user_of(req));
     rv = es_acct_set_disabled(&a, &by, name, disabled);
     if (rv == ES_ERR_DENIED) return fail(req, rv, "nobody disables or enables their own account");
     if (rv != ES_OK) return rv;
@@ -485,7 +596,7 @@ static es_err users_reset(es_http_req *req, void *arg)
     char otp[32] = "";
     if ((rv = require(req, &a, ES_PERM_ACCOUNTS, "user.password_reset")) != ES_OK) return rv;
     if ((rv = no_body(req)) != ES_OK) return rv;
-    es_actor by = es_actor_of(&user_of(req)->u);
+    es_actor by = actor_of(user_of(req));
     rv = es_acct_reset_password(&a, &by, name, otp);
     if (rv == ES_ERR_DENIED) return fail(req, rv, "change your own password instead");
     if (rv == ES_OK) rv = reply_user(req, &a, &by, name, otp);
@@ -658,6 +769,360 @@ static es_err audit_export(es_http_req *req, void *arg)
     return rv;
 }
 
+/* ---- The site: what a business system or another tier needs to know of this one. */
+
+static json_t *pem_json(const char *label, const uint8_t *der, size_t len)
+{
+    es_buf b;
+    json_t *o = NULL;
+    es_buf_init(&b, 64u << 10);
+    if (es_pki_pem_encode(label, es_slice_make(der, len), &b) == ES_OK)
+        o = json_stringn((const char *)b.p, b.len);
+    es_buf_cleanup(&b);
+    return o ? o : json_null();
+}
+
+static es_err not_ready(es_http_req *req)
+{
+    REFUSE(es_http_reply_error(req, 503, "unavailable", "starting: try again in a moment"),
+           ES_ERR_IO);
+}
+
+static es_err system_get(es_http_req *req, void *arg)
+{
+    sd_app *app = arg;
+    char systems[64];
+    if (!atomic_load(&app->ready)) return not_ready(req);
+    es_systems_format(app->cfg.systems, systems, sizeof systems);
+    es_slice root = es_ca_cert(app->ca);
+    json_t *o = json_object(), *sys = json_array(), *auth = json_object();
+    for (char *save = NULL, *t = strtok_r(systems, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(sys, json_string(t));
+    json_object_set_new(o, "name", json_string(app->cfg.site_name));
+    json_object_set_new(o, "tier", json_string(es_tier_name(app->cfg.tier)));
+    json_object_set_new(o, "division", json_string(app->cfg.division));
+    json_object_set_new(o, "systems", sys);
+    json_object_set_new(o, "public_url", json_string(app->public_url));
+    json_object_set_new(
+        o, "system_certificate",
+        pem_json("CERTIFICATE", app->site.system_cert.p, app->site.system_cert.len));
+    json_object_set_new(o, "root_certificate", pem_json("CERTIFICATE", root.p, root.len));
+    es_buf spki;
+    es_buf_init(&spki, 256);
+    if (es_sm2_pub_spki(app->site.audit_pub, &spki) == ES_OK)
+        json_object_set_new(o, "audit_public_key", pem_json("PUBLIC KEY", spki.p, spki.len));
+    es_buf_cleanup(&spki);
+    json_object_set_new(auth, "scheme", json_string(ES_CLIENT_SCHEME));
+    json_object_set_new(auth, "sm2_id", json_string(ES_SM2_DEFAULT_ID));
+    json_object_set_new(auth, "clock_skew_seconds", json_integer(app->cfg.clock_skew_seconds));
+    json_object_set_new(o, "api_auth", auth);
+    return es_http_reply_json_new(req, 200, o);
+}
+
+/* ---- API clients (business systems): registered by a business administrator. */
+
+static json_t *client_json(const es_client *c)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "name", json_string(c->name));
+    json_object_set_new(o, "roles", roles_json(c->roles));
+    json_object_set_new(o, "serial", json_string(c->serial));
+    json_object_set_new(o, "subject", json_string(c->subject));
+    json_object_set_new(o, "not_before", iso_time(c->not_before));
+    json_object_set_new(o, "not_after", iso_time(c->not_after));
+    json_object_set_new(o, "disabled", json_boolean(c->disabled));
+    json_object_set_new(o, "revoked", json_boolean(c->revoked));
+    json_object_set_new(o, "created_at", iso_time(c->created_at));
+    json_object_set_new(o, "created_by", json_string(c->created_by));
+    return o;
+}
+
+typedef struct client_page {
+    json_t *items;
+    unsigned limit, n;
+    char last[ES_CLIENT_NAME_MAX + 1];
+    int more;
+} client_page;
+
+static es_err page_client(void *ctx, const es_client *c)
+{
+    client_page *p = ctx;
+    if (p->n == p->limit) {
+        p->more = 1;
+        return ES_OK;
+    }
+    p->n++;
+    snprintf(p->last, sizeof p->last, "%s", c->name);
+    return json_array_append_new(p->items, client_json(c)) == 0 ? ES_OK : ES_ERR_NOMEM;
+}
+
+static es_err clients_list(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    es_http_page page;
+    if ((rv = require(req, &a, ES_PERM_CLIENTS, "client.list")) != ES_OK) return rv;
+    if ((rv = es_http_req_page(req, SD_PAGE_USERS, app->cfg.page_max, &page)) != ES_OK) return rv;
+    es_actor by = actor_of(user_of(req));
+    client_page p = {json_array(), page.limit, 0, "", 0};
+    if (!p.items) return ES_ERR_NOMEM;
+    rv = es_client_list(&a, &by, page.cursor, (int64_t)page.limit + 1, page_client, &p);
+    if (rv != ES_OK) {
+        json_decref(p.items);
+        return rv;
+    }
+    return es_http_reply_page(req, p.items, p.more ? p.last : NULL);
+}
+
+/* {"client": ..., "certificate": PEM}. */
+static es_err reply_client(es_http_req *req, unsigned status, const es_client *c, es_slice cert)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "client", client_json(c));
+    json_object_set_new(o, "certificate", pem_json("CERTIFICATE", cert.p, cert.len));
+    return es_http_reply_json_new(req, status, o);
+}
+
+static const es_json_field client_create_schema[] = {
+    {"name", ES_JSON_STRING, ES_JSON_REQUIRED, 64},
+    {"roles", ES_JSON_ARRAY, ES_JSON_REQUIRED, ES_ROLE_COUNT},
+    {"csr", ES_JSON_STRING, 0, 16384},
+    {"certificate", ES_JSON_STRING, 0, 16384},
+    {"subject", ES_JSON_STRING, 0, 1024},
+    {"days", ES_JSON_INTEGER, 0, 0},
+    {NULL},
+};
+
+/* Issues a client certificate from the site's CA for a PKCS#10 request: profile "user".
+ * On a refusal it has replied 400 with the CA's reasons. */
+static es_err issue_client_cert(es_http_req *req, sd_app *app, const json_t *in, es_buf *der,
+                                char serial[2 * ES_PKI_SERIAL_MAX + 1])
+{
+    const char *csr = json_string_value(json_object_get(in, "csr"));
+    const char *subj = json_string_value(json_object_get(in, "subject"));
+    json_t *days = json_object_get(in, "days");
+    es_name name;
+    es_pki_lint lint;
+    char why[256] = "";
+    memset(&lint, 0, sizeof lint);
+    if (subj && es_pki_name_parse(subj, &name, why, sizeof why) != ES_OK)
+        REFUSE(es_http_reply_errorf(req, 400, "invalid_argument", "subject: %s", why), ES_ERR_ARG);
+    if (days && (json_integer_value(days) < 1 || json_integer_value(days) > 3650))
+        REFUSE(es_http_reply_error(req, 400, "invalid_argument", "days is 1 to 3650"), ES_ERR_ARG);
+    es_ca_request r = {.profile = "user",
+                       .subject = subj ? &name : NULL,
+                       .csr = (const uint8_t *)csr,
+                       .csr_len = strlen(csr),
+                       .days = days ? (long)json_integer_value(days) : 0,
+                       .not_before = ES_TIME_NONE};
+    pthread_mutex_lock(&app->ca_lock);
+    es_err rv = es_ca_issue(app->ca, &r, &lint, der, serial);
+    pthread_mutex_unlock(&app->ca_lock);
+    if (rv == ES_ERR_LINT) {
+        json_t *o = json_object(), *list = json_array();
+        for (size_t i = 0; i < lint.n; i++) json_array_append_new(list, json_string(lint.msg[i]));
+        json_object_set_new(o, "error", json_string("invalid_argument"));
+        json_object_set_new(o, "message",
+                            json_string("the certificate request fails the CA's checks"));
+        json_object_set_new(o, "problems", list);
+        REFUSE(es_http_reply_json_new(req, 400, o), ES_ERR_ARG);
+    }
+    if (rv == ES_ERR_VERIFY)
+        REFUSE(es_http_reply_error(req, 400, "invalid_argument",
+                                   "the certificate request's signature does not verify"),
+               ES_ERR_ARG);
+    if (rv == ES_ERR_FORMAT || rv == ES_ERR_CERT || rv == ES_ERR_ARG)
+        REFUSE(es_http_reply_error(req, 400, "invalid_argument",
+                                   "csr is not a PKCS#10 certificate request (PEM or DER)"),
+               ES_ERR_ARG);
+    return rv;
+}
+
+static es_err clients_create(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    json_t *in = NULL;
+    es_roles roles = 0;
+    const char *why = NULL;
+    char serial[2 * ES_PKI_SERIAL_MAX + 1] = "", loc[96];
+    es_buf der;
+    es_client c;
+    es_buf_init(&der, 64u << 10);
+    if (!atomic_load(&app->ready)) return not_ready(req);
+    if ((rv = require(req, &a, ES_PERM_CLIENTS, "client.register")) != ES_OK) return rv;
+    if ((rv = es_http_req_json(req, client_create_schema, &in)) != ES_OK) return rv;
+    if ((rv = roles_of(req, json_object_get(in, "roles"), &roles)) != ES_OK) goto out;
+    const char *name = json_string_value(json_object_get(in, "name"));
+    const char *csr = json_string_value(json_object_get(in, "csr"));
+    const char *pem = json_string_value(json_object_get(in, "certificate"));
+    es_actor by = actor_of(user_of(req));
+    if (!csr == !pem) {
+        rv = es_http_reply_error(req, 400, "invalid_argument",
+                                 "give either csr (the CA issues the certificate) or certificate "
+                                 "(one the site's CA issued)");
+        if (rv == ES_OK) rv = ES_ERR_ARG;
+        goto out;
+    }
+    if (pem && (json_object_get(in, "subject") || json_object_get(in, "days"))) {
+        rv = es_http_reply_error(req, 400, "invalid_argument",
+                                 "subject and days go with csr, not with certificate");
+        if (rv == ES_OK) rv = ES_ERR_ARG;
+        goto out;
+    }
+    /* Refuse what registration would refuse before the CA issues anything. */
+    if (!es_account_name_valid(name) || es_client_roles_check(roles, &why) != ES_OK) {
+        rv = fail(req, ES_ERR_ARG,
+                  why ? why : "client names are 2 to 32 of a-z 0-9 . _ - starting with a letter");
+        goto out;
+    }
+    if (strcmp(name, "me") == 0) {
+        rv = fail(req, ES_ERR_ARG, "\"me\" is reserved (GET /api/v1/clients/me)");
+        goto out;
+    }
+    if (csr) {
+        es_client old;
+        if ((rv = es_client_get(&a, &by, name, &old, NULL)) == ES_OK) {
+            rv = es_http_reply_errorf(req, 409, "conflict", "a client named \"%s\" exists", name);
+            if (rv == ES_OK) rv = ES_ERR_EXISTS;
+            goto out;
+        }
+        if (rv != ES_ERR_NOT_FOUND) goto out;
+        if ((rv = issue_client_cert(req, app, in, &der, serial)) != ES_OK) goto out;
+    } else if (es_cert_to_der((const uint8_t *)pem, strlen(pem), &der) != ES_OK) {
+        rv = fail(req, ES_ERR_ARG, "certificate is not a PEM or base64 X.509 certificate");
+        goto out;
+    }
+    rv = es_client_register(&a, &by, name, roles, es_slice_make(der.p, der.len),
+                            es_ca_cert(app->ca), &c, &why);
+    if (rv != ES_OK && serial[0]) {
+        /* Issued for a registration that did not happen: never usable. */
+        pthread_mutex_lock(&app->ca_lock);
+        es_err r2 = es_ca_revoke(app->ca, serial, ES_REASON_CESSATION, ES_TIME_NONE);
+        pthread_mutex_unlock(&app->ca_lock);
+        if (r2 != ES_OK)
+            sd_log(app, SD_LOG_ERROR, "cannot revoke the unused client certificate %s: %s", serial,
+                   es_err_str(r2));
+    }
+    if (rv == ES_ERR_EXISTS) {
+        rv = es_http_reply_error(req, 409, "conflict", why);
+        if (rv == ES_OK) rv = ES_ERR_EXISTS;
+        goto out;
+    }
+    if (rv != ES_OK) {
+        rv = fail(req, rv, why);
+        goto out;
+    }
+    snprintf(loc, sizeof loc, "/api/v1/clients/%s", c.name);
+    if ((rv = es_http_add_header(req, "Location", loc)) != ES_OK) goto out;
+    rv = reply_client(req, 201, &c, es_slice_make(der.p, der.len));
+out:
+    json_decref(in);
+    es_buf_cleanup(&der);
+    return rv;
+}
+
+static es_err clients_get(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    es_client c;
+    es_buf der;
+    if ((rv = require(req, &a, ES_PERM_CLIENTS, "client.get")) != ES_OK) return rv;
+    es_actor by = actor_of(user_of(req));
+    es_buf_init(&der, 64u << 10);
+    rv = es_client_get(&a, &by, es_http_req_param(req, "name"), &c, &der);
+    if (rv == ES_OK) rv = reply_client(req, 200, &c, es_slice_make(der.p, der.len));
+    es_buf_cleanup(&der);
+    return rv;
+}
+
+/* A business system's own record. */
+static es_err clients_me(es_http_req *req, void *arg)
+{
+    (void)arg;
+    const sd_user *su = user_of(req);
+    if (!su->is_client)
+        return es_http_reply_error(req, 400, "not_a_client",
+                                   "only a signed request of an API client has a client record");
+    json_t *o = json_object(), *c = client_json(&su->client);
+    json_object_set_new(c, "permissions", perms_json(su->client.roles));
+    json_object_set_new(o, "client", c);
+    return es_http_reply_json_new(req, 200, o);
+}
+
+static es_err client_set_disabled(es_http_req *req, void *arg, int disabled)
+{
+    BEGIN(app, a);
+    const char *name = es_http_req_param(req, "name");
+    es_client c;
+    if ((rv = require(req, &a, ES_PERM_CLIENTS, disabled ? "client.disable" : "client.enable")) !=
+        ES_OK)
+        return rv;
+    if ((rv = no_body(req)) != ES_OK) return rv;
+    es_actor by = actor_of(user_of(req));
+    rv = es_client_set_disabled(&a, &by, name, disabled);
+    if (rv == ES_ERR_ARG) return fail(req, rv, "a revoked client cannot be enabled");
+    if (rv == ES_OK) rv = es_client_get(&a, &by, name, &c, NULL);
+    if (rv != ES_OK) return rv;
+    json_t *o = json_object();
+    json_object_set_new(o, "client", client_json(&c));
+    return es_http_reply_json_new(req, 200, o);
+}
+
+static es_err clients_disable(es_http_req *req, void *arg)
+{
+    return client_set_disabled(req, arg, 1);
+}
+
+static es_err clients_enable(es_http_req *req, void *arg)
+{
+    return client_set_disabled(req, arg, 0);
+}
+
+static const es_json_field revoke_schema[] = {
+    {"reason", ES_JSON_STRING, 0, 64},
+    {NULL},
+};
+
+/* Revokes for good: the client is refused from now on and its certificate is revoked at the
+ * CA (it appears on the next CRL). */
+static es_err clients_revoke(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    const char *name = es_http_req_param(req, "name");
+    json_t *in = NULL;
+    es_client c;
+    int reason = ES_REASON_CESSATION;
+    if (!atomic_load(&app->ready)) return not_ready(req);
+    if ((rv = require(req, &a, ES_PERM_CLIENTS, "client.revoke")) != ES_OK) return rv;
+    if (es_http_req_body(req).len && (rv = es_http_req_json(req, revoke_schema, &in)) != ES_OK)
+        return rv;
+    const char *rname = json_string_value(json_object_get(in, "reason"));
+    if (rname && ((reason = es_pki_reason_from_name(rname)) < 0 ||
+                  reason == ES_REASON_REMOVE_FROM_CRL || reason == ES_REASON_CERTIFICATE_HOLD)) {
+        json_decref(in);
+        return es_http_reply_error(req, 400, "invalid_argument",
+                                   "reason is an RFC 5280 revocation reason such as "
+                                   "keyCompromise, superseded or cessationOfOperation");
+    }
+    es_actor by = actor_of(user_of(req));
+    rv = es_client_revoke(&a, &by, name, es_pki_reason_name(reason));
+    json_decref(in);
+    if (rv == ES_ERR_EXISTS) return fail(req, ES_ERR_EXISTS, "the client is revoked already");
+    if (rv == ES_OK) rv = es_client_get(&a, &by, name, &c, NULL);
+    if (rv != ES_OK) return rv;
+    pthread_mutex_lock(&app->ca_lock);
+    es_err crv = es_ca_revoke(app->ca, c.serial, reason, ES_TIME_NONE);
+    pthread_mutex_unlock(&app->ca_lock);
+    if (crv != ES_OK && crv != ES_ERR_EXISTS)
+        sd_log(app, SD_LOG_WARN, "client %s revoked; its certificate %s not at the CA: %s", name,
+               c.serial, es_err_str(crv));
+    json_t *o = json_object();
+    json_object_set_new(o, "client", client_json(&c));
+    json_object_set_new(o, "certificate_revoked",
+                        json_boolean(crv == ES_OK || crv == ES_ERR_EXISTS));
+    return es_http_reply_json_new(req, 200, o);
+}
+
 /* ---- The table. */
 
 es_err sd_api_register(es_http *h, sd_app *app)
@@ -682,6 +1147,14 @@ es_err sd_api_register(es_http *h, sd_app *app)
         {"GET", "/api/v1/audit", audit_list, 0},
         {"GET", "/api/v1/audit/verify", audit_verify, 0},
         {"GET", "/api/v1/audit/export", audit_export, 0},
+        {"GET", "/api/v1/system", system_get, ES_HTTP_PUBLIC},
+        {"GET", "/api/v1/clients", clients_list, 0},
+        {"POST", "/api/v1/clients", clients_create, 0},
+        {"GET", "/api/v1/clients/me", clients_me, 0},
+        {"GET", "/api/v1/clients/{name}", clients_get, 0},
+        {"POST", "/api/v1/clients/{name}/disable", clients_disable, 0},
+        {"POST", "/api/v1/clients/{name}/enable", clients_enable, 0},
+        {"POST", "/api/v1/clients/{name}/revoke", clients_revoke, 0},
     };
     es_err rv;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)

@@ -43,6 +43,9 @@ typedef struct es_config {
     char division[8];             /* 6-digit GB/T 2260 division code of the site */
     char web_dir[ES_CONFIG_PATH]; /* console files; empty: the copy built into esealsd */
     int secure_cookies;           /* 1: session cookies carry Secure (served behind TLS) */
+    char public_url[512];         /* how other systems reach this one (the system certificate's
+                                     URI); empty: http://LISTEN/ with the port in use */
+    char province[64];            /* ST of the system certificate; empty: from the division */
     /* [store] */
     char store_url[ES_CONFIG_PATH];
     /* [keys] key references (keydev.h) and where their PINs come from */
@@ -62,6 +65,11 @@ typedef struct es_config {
     unsigned session_minutes;
     unsigned lockout_failures;
     unsigned lockout_minutes;
+    unsigned signin_rate_address; /* sign-in attempts a minute from one client address */
+    unsigned signin_rate_account; /* sign-in attempts a minute for one account name */
+    unsigned signin_parallel;     /* password hashes (64 MiB each) running at once */
+    /* [api] */
+    unsigned clock_skew_seconds; /* a signed request's timestamp: at most this far off */
     /* [log] */
     char log_level[16]; /* error | warn | info | debug */
 } es_config;

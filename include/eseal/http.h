@@ -136,6 +136,9 @@ es_err es_http_metrics_text(es_http *h, es_buf *out) ES_MUST_CHECK;
 const char *es_http_req_method(const es_http_req *r);
 /* The path as received, percent-encoded, without the query string. */
 const char *es_http_req_path(const es_http_req *r);
+/* The request target as received: the percent-encoded path and, when present, "?" and the
+ * query string, byte for byte (what a signed request signs). */
+const char *es_http_req_target(const es_http_req *r);
 /* The matched route's pattern; NULL when no route matched (static file, 404, 405). */
 const char *es_http_req_route(const es_http_req *r);
 /* 1 when the target needs no authentication: an ES_HTTP_PUBLIC route or a console file. */

@@ -6,6 +6,8 @@
  *                             and every key is a soft key (a test site; production keeps keys
  *                             in a crypto card and the PIN in the service's environment)
  *   VAR/keys/audit.pub        the audit key's public key (PEM): `eseal audit verify --pub`
+ *   VAR/keys/system.crt       the daemon's system certificate (PEM), issued by the seal root
+ *                             for the system key (es_site_system_cert)
  *   VAR/ca/                   the seal root CA (pki.h): ca.crt, profiles, index, CRL number
  *
  * Keys named by sdf: or skf: references are never generated: they must exist. Everything is
@@ -32,7 +34,10 @@ typedef struct es_site {
     char ca_dir[ES_CONFIG_PATH + 8];
     char audit_pub_path[ES_CONFIG_PATH + 32];
     uint8_t audit_pub[ES_SM2_PUB_LEN];
-    int created; /* 1 when this start created anything */
+    uint8_t system_pub[ES_SM2_PUB_LEN];
+    char system_cert_path[ES_CONFIG_PATH + 32];
+    es_buf system_cert; /* DER, after es_site_system_cert */
+    int created;        /* 1 when this start created anything */
 } es_site;
 
 /* Makes what is missing (keys, passphrase, CA) and checks what exists (every key opens with
@@ -41,6 +46,19 @@ typedef struct es_site {
 es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ctx, char *why,
                        size_t whylen) ES_MUST_CHECK;
 void es_site_cleanup(es_site *s);
+
+/* The daemon's system certificate (LD/T 01.1 7.3.2, 7.3.3): kept when VAR/keys/system.crt is
+ * for the system key, names url in its subjectAltName and is valid for 30 days more;
+ * otherwise issued from the seal root (profile maker-system when the making system runs,
+ * else status-system; subject C=CN, ST=the province, O=the site name, CN=the site name and
+ * the system) and written there, the certificate it replaces revoked as superseded. url is
+ * how other systems reach this one, with its port ("http://10.1.2.3:8440/"). The DER is left
+ * in s->system_cert. */
+es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *ctx, char *why,
+                           size_t whylen) ES_MUST_CHECK;
+/* The province (ST) named by the first two digits of a GB/T 2260 division code; NULL when
+ * they name none (000000). */
+const char *es_division_province(const char *division);
 
 #ifdef __cplusplus
 }

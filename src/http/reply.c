@@ -20,6 +20,11 @@ const char *es_http_req_path(const es_http_req *r)
     return r->path;
 }
 
+const char *es_http_req_target(const es_http_req *r)
+{
+    return r->uri;
+}
+
 const char *es_http_req_route(const es_http_req *r)
 {
     return r->route ? r->route->pattern : NULL;

@@ -190,9 +190,28 @@ static const char v1_pg[] =
     "  value TEXT NOT NULL"
     ");";
 
+/* Version 2: API clients (business systems) get what request authentication needs: their
+ * roles, the certificate's serial, subject and validity (read at registration), who
+ * registered them; one certificate identifies one client. */
+#define V2_COMMON(INT)                                                                             \
+    "ALTER TABLE api_clients ADD COLUMN roles TEXT NOT NULL DEFAULT '';"                           \
+    "ALTER TABLE api_clients ADD COLUMN serial TEXT NOT NULL DEFAULT '';"                          \
+    "ALTER TABLE api_clients ADD COLUMN subject TEXT NOT NULL DEFAULT '';"                         \
+    "ALTER TABLE api_clients ADD COLUMN not_before " INT " NOT NULL DEFAULT 0;"                    \
+    "ALTER TABLE api_clients ADD COLUMN not_after " INT " NOT NULL DEFAULT 0;"                     \
+    "ALTER TABLE api_clients ADD COLUMN created_by TEXT NOT NULL DEFAULT '';"                      \
+    "ALTER TABLE api_clients ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 "                       \
+    "CHECK (revoked IN (0, 1));"                                                                   \
+    "CREATE UNIQUE INDEX api_clients_serial ON api_clients (serial) WHERE serial <> '';"
+
+static const char v2_sqlite[] = V2_COMMON("INTEGER");
+static const char v2_pg[] = V2_COMMON("BIGINT");
+
 const store_migration es_store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", v1_sqlite,
      v1_pg},
+    {2, "API clients: roles, certificate serial, subject and validity, registrar, revocation",
+     v2_sqlite, v2_pg},
 };
 
 const size_t es_store_n_migrations = sizeof es_store_migrations / sizeof es_store_migrations[0];

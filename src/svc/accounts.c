@@ -7,6 +7,7 @@
 #include "eseal/accounts.h"
 #include "eseal/audit.h"
 #include "eseal/crypto.h"
+#include "svc/internal.h"
 
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -31,7 +32,7 @@ es_actor es_actor_of(const es_user *u)
     return a;
 }
 
-static void roles_text(es_roles r, char *out, size_t n)
+void svc_roles_text(es_roles r, char *out, size_t n)
 {
     size_t k = 0;
     out[0] = 0;
@@ -43,12 +44,11 @@ static void roles_text(es_roles r, char *out, size_t n)
     }
 }
 
-/* Appends one audit record inside the open transaction. */
-static es_err audit(es_accounts *a, const es_actor *by, const char *action, const char *object,
-                    const char *detail)
+es_err svc_audit(es_accounts *a, const es_actor *by, const char *action, const char *object,
+                 const char *detail)
 {
     char role[256];
-    roles_text(by ? by->roles : 0, role, sizeof role);
+    svc_roles_text(by ? by->roles : 0, role, sizeof role);
     es_audit_record rec;
     memset(&rec, 0, sizeof rec);
     rec.actor = by ? by->name : "anonymous";
@@ -59,12 +59,11 @@ static es_err audit(es_accounts *a, const es_actor *by, const char *action, cons
     return es_audit_append(a->store, a->audit, &rec);
 }
 
-/* A record in a transaction of its own (events that change nothing else). */
-static es_err audit_alone(es_accounts *a, const es_actor *by, const char *action,
-                          const char *object, const char *detail)
+es_err svc_audit_alone(es_accounts *a, const es_actor *by, const char *action, const char *object,
+                       const char *detail)
 {
     es_err rv = es_store_begin(a->store);
-    if (rv == ES_OK) rv = audit(a, by, action, object, detail);
+    if (rv == ES_OK) rv = svc_audit(a, by, action, object, detail);
     if (rv == ES_OK) return es_store_commit(a->store);
     es_store_rollback(a->store);
     return rv;
@@ -72,8 +71,8 @@ static es_err audit_alone(es_accounts *a, const es_actor *by, const char *action
 
 es_err es_acct_audit_denied(es_accounts *a, const es_actor *by, const char *what)
 {
-    return audit_alone(a, by, "access.denied", what,
-                       "refused: the account's roles do not allow it");
+    return svc_audit_alone(a, by, "access.denied", what,
+                           "refused: the account's roles do not allow it");
 }
 
 static es_err deny(es_accounts *a, const es_actor *by, const char *what)
@@ -204,10 +203,10 @@ es_err es_acct_create(es_accounts *a, const es_actor *by, const char *name,
     CHECK(write_roles(a, u.id, roles));
     u.roles = roles;
     char rt[256];
-    roles_text(roles, rt, sizeof rt);
+    svc_roles_text(roles, rt, sizeof rt);
     snprintf(object, sizeof object, "user:%s", name);
     snprintf(detail, sizeof detail, "roles=%s", rt);
-    CHECK(audit(a, by, "user.create", object, detail));
+    CHECK(svc_audit(a, by, "user.create", object, detail));
     CHECK(es_store_commit(a->store));
     if (out) *out = u;
     if (password == gen) memcpy(onetime, gen, sizeof gen);
@@ -243,14 +242,14 @@ es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, e
         if (why) *why = reason;
         return ES_ERR_ARG;
     }
-    roles_text(u.roles, from, sizeof from);
-    roles_text(roles, to, sizeof to);
+    svc_roles_text(u.roles, from, sizeof from);
+    svc_roles_text(roles, to, sizeof to);
     snprintf(object, sizeof object, "user:%s", name);
     snprintf(detail, sizeof detail, "roles %s -> %s", from[0] ? from : "(none)",
              to[0] ? to : "(none)");
     CHECK(es_store_begin(a->store));
     CHECK(write_roles(a, u.id, roles));
-    CHECK(audit(a, by, "user.roles", object, detail));
+    CHECK(svc_audit(a, by, "user.roles", object, detail));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
@@ -268,7 +267,7 @@ es_err es_acct_set_disabled(es_accounts *a, const es_actor *by, const char *name
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store, "UPDATE users SET disabled = ? WHERE id = ?", p, 2, NULL));
     if (disabled) CHECK(end_sessions(a, u.id));
-    CHECK(audit(a, by, disabled ? "user.disable" : "user.enable", object, ""));
+    CHECK(svc_audit(a, by, disabled ? "user.disable" : "user.enable", object, ""));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
@@ -292,7 +291,7 @@ es_err es_acct_reset_password(es_accounts *a, const es_actor *by, const char *na
                         "failed_logins = 0, locked_until = NULL WHERE id = ?",
                         p, 2, NULL));
     CHECK(end_sessions(a, u.id));
-    CHECK(audit(a, by, "user.password_reset", object, ""));
+    CHECK(svc_audit(a, by, "user.password_reset", object, ""));
     CHECK(es_store_commit(a->store));
     memcpy(onetime, gen, sizeof gen);
 out:
@@ -368,14 +367,14 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
         if (es_password_hash("eseal-dummy-password", dummy) == ES_OK &&
             es_password_verify(dummy, password ? password : "") == ES_OK)
             dummy[0] = 0; /* the result does not matter; the work does */
-        rv = audit_alone(a, &anon, "session.login_failed", object, "unknown account");
+        rv = svc_audit_alone(a, &anon, "session.login_failed", object, "unknown account");
         return rv == ES_OK ? ES_ERR_AUTH : rv;
     }
     es_actor self = es_actor_of(&u);
     es_time now = es_time_now();
     if (u.disabled || u.locked_until > now) {
-        rv = audit_alone(a, &self, "session.login_refused", object,
-                         u.disabled ? "account disabled" : "account locked");
+        rv = svc_audit_alone(a, &self, "session.login_refused", object,
+                             u.disabled ? "account disabled" : "account locked");
         return rv == ES_OK ? ES_ERR_LOCKED : rv;
     }
     es_value idp[1] = {es_v_int(u.id)};
@@ -392,11 +391,11 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
         CHECK(es_store_exec(a->store,
                             "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", p,
                             3, NULL));
-        CHECK(audit(a, &self, "session.login_failed", object, "wrong password"));
+        CHECK(svc_audit(a, &self, "session.login_failed", object, "wrong password"));
         if (lock) {
             snprintf(detail, sizeof detail, "locked for %u minutes after %d failed sign-ins",
                      a->lockout_minutes, failures);
-            CHECK(audit(a, &self, "user.locked", object, detail));
+            CHECK(svc_audit(a, &self, "user.locked", object, detail));
         }
         CHECK(es_store_commit(a->store));
         return ES_ERR_AUTH;
@@ -414,7 +413,7 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
                         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen) "
                         "VALUES (?, ?, ?, ?, ?)",
                         s, 5, NULL));
-    CHECK(audit(a, &self, "session.login", object, detail));
+    CHECK(svc_audit(a, &self, "session.login", object, detail));
     CHECK(es_store_commit(a->store));
     es_hex_encode(raw, sizeof raw, token);
     u.failed_logins = 0;
@@ -501,7 +500,7 @@ es_err es_acct_logout(es_accounts *a, const char *token)
     snprintf(object, sizeof object, "user:%s", u.name);
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store, "DELETE FROM sessions WHERE id = ?", p, 1, NULL));
-    CHECK(audit(a, &self, "session.logout", object, ""));
+    CHECK(svc_audit(a, &self, "session.logout", object, ""));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
@@ -522,7 +521,8 @@ es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *o
                              text_row, hash)) != ES_OK)
         return rv;
     if (!old_password || es_password_verify(hash, old_password) != ES_OK) {
-        rv = audit_alone(a, by, "user.password_change_failed", object, "wrong current password");
+        rv =
+            svc_audit_alone(a, by, "user.password_change_failed", object, "wrong current password");
         return rv == ES_OK ? ES_ERR_AUTH : rv;
     }
     if (es_password_policy(new_password, by->name, &reason) != ES_OK ||
@@ -536,7 +536,7 @@ es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *o
     CHECK(es_store_exec(a->store,
                         "UPDATE users SET password_hash = ?, must_change_password = 0 WHERE id = ?",
                         p, 2, NULL));
-    CHECK(audit(a, by, "user.password_change", object, ""));
+    CHECK(svc_audit(a, by, "user.password_change", object, ""));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);

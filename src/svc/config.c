@@ -64,6 +64,10 @@ void es_config_defaults(es_config *c, const char *var)
     c->session_minutes = 30;
     c->lockout_failures = 5;
     c->lockout_minutes = 15;
+    c->signin_rate_address = 60;
+    c->signin_rate_account = 10;
+    c->signin_parallel = 2;
+    c->clock_skew_seconds = 300;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
@@ -102,7 +106,8 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     parse_state *ps = ctx;
     es_config *c = ps->c;
     unsigned long u;
-    static const char *const sections[] = {"server", "store", "keys", "limits", "accounts", "log"};
+    static const char *const sections[] = {"server",   "store", "keys", "limits",
+                                           "accounts", "api",   "log"};
     if (!key) {
         for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
             if (strcmp(section, sections[i]) == 0) return ES_OK;
@@ -162,6 +167,14 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
         return STR(division);
     }
     if (IS("server", "web_dir")) return STR(web_dir);
+    if (IS("server", "public_url")) {
+        if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+            snprintf(why, whylen, "public_url is http://HOST:PORT/ or https://HOST:PORT/");
+            return ES_ERR_CONFIG;
+        }
+        return STR(public_url);
+    }
+    if (IS("server", "province")) return STR(province);
     if (IS("server", "secure_cookies")) {
         if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
             c->secure_cookies = strcmp(v, "true") == 0;
@@ -191,6 +204,10 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("accounts", "session_minutes")) return NUM(session_minutes, 1, 24 * 60);
     if (IS("accounts", "lockout_failures")) return NUM(lockout_failures, 1, 100);
     if (IS("accounts", "lockout_minutes")) return NUM(lockout_minutes, 1, 24 * 60);
+    if (IS("accounts", "signin_rate_address")) return NUM(signin_rate_address, 1, 1000000);
+    if (IS("accounts", "signin_rate_account")) return NUM(signin_rate_account, 1, 1000000);
+    if (IS("accounts", "signin_parallel")) return NUM(signin_parallel, 1, 64);
+    if (IS("api", "clock_skew_seconds")) return NUM(clock_skew_seconds, 1, 3600);
     if (IS("log", "level")) {
         if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug")) {
             snprintf(why, whylen, "level is error, warn, info or debug");

@@ -181,6 +181,8 @@ es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ct
     s->cfg = *c;
     snprintf(s->ca_dir, sizeof s->ca_dir, "%s/ca", c->var_dir);
     snprintf(s->audit_pub_path, sizeof s->audit_pub_path, "%s/keys/audit.pub", c->var_dir);
+    snprintf(s->system_cert_path, sizeof s->system_cert_path, "%s/keys/system.crt", c->var_dir);
+    es_buf_init(&s->system_cert, 64u << 10);
     char keys[ES_CONFIG_PATH + 8];
     snprintf(keys, sizeof keys, "%s/keys", c->var_dir);
     if (!make_dir(c->var_dir, 0750) || !make_dir(keys, 0700)) {
@@ -195,6 +197,7 @@ es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ct
     uint8_t pub[ES_SM2_PUB_LEN];
     for (int i = 0; rv == ES_OK && i < 3; i++) {
         rv = prepare_key(s, roles[i], refs[i], pub, log, ctx, why, whylen);
+        if (rv == ES_OK && i == 1) memcpy(s->system_pub, pub, sizeof pub);
         if (rv == ES_OK && i == 2) memcpy(s->audit_pub, pub, sizeof pub);
     }
     if (rv == ES_OK && !file_exists(s->audit_pub_path)) {
@@ -219,4 +222,134 @@ es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ct
 void es_site_cleanup(es_site *s)
 {
     es_wipe(s->pin_buf, sizeof s->pin_buf);
+    es_buf_cleanup(&s->system_cert);
+}
+
+const char *es_division_province(const char *division)
+{
+    static const struct {
+        char code[3];
+        const char *name;
+    } t[] = {
+        {"11", "北京市"},           {"12", "天津市"},         {"13", "河北省"},
+        {"14", "山西省"},           {"15", "内蒙古自治区"},   {"21", "辽宁省"},
+        {"22", "吉林省"},           {"23", "黑龙江省"},       {"31", "上海市"},
+        {"32", "江苏省"},           {"33", "浙江省"},         {"34", "安徽省"},
+        {"35", "福建省"},           {"36", "江西省"},         {"37", "山东省"},
+        {"41", "河南省"},           {"42", "湖北省"},         {"43", "湖南省"},
+        {"44", "广东省"},           {"45", "广西壮族自治区"}, {"46", "海南省"},
+        {"50", "重庆市"},           {"51", "四川省"},         {"52", "贵州省"},
+        {"53", "云南省"},           {"54", "西藏自治区"},     {"61", "陕西省"},
+        {"62", "甘肃省"},           {"63", "青海省"},         {"64", "宁夏回族自治区"},
+        {"65", "新疆维吾尔自治区"}, {"71", "台湾省"},         {"81", "香港特别行政区"},
+        {"82", "澳门特别行政区"},
+    };
+    if (!division || strlen(division) < 2) return NULL;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (division[0] == t[i].code[0] && division[1] == t[i].code[1]) return t[i].name;
+    return NULL;
+}
+
+/* 1 when the certificate in der is for pub, names url and is valid for 30 days more. */
+static int system_cert_current(es_slice der, const uint8_t pub[ES_SM2_PUB_LEN], const char *url,
+                               char serial[2 * ES_PKI_SERIAL_MAX + 1])
+{
+    es_pki_cert c;
+    es_pki_san san[16];
+    size_t n = 0;
+    serial[0] = 0;
+    if (es_pki_cert_parse(der, &c) != ES_OK || !c.is_sm2) return 0;
+    es_slice sn = c.serial;
+    while (sn.len > 1 && sn.p[0] == 0) {
+        sn.p++;
+        sn.len--;
+    }
+    if (sn.len <= ES_PKI_SERIAL_MAX) es_hex_encode(sn.p, sn.len, serial);
+    if (memcmp(c.pub, pub, ES_SM2_PUB_LEN) != 0) return 0;
+    if (c.not_after < es_time_now() + 30 * 86400) return 0;
+    if (c.san.len == 0 || es_pki_san_from_der(c.san, san, 16, &n) != ES_OK) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (san[i].type == ES_SAN_URI && strcmp(san[i].value, url) == 0) return 1;
+    return 0;
+}
+
+es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *ctx, char *why,
+                           size_t whylen)
+{
+    es_buf file, der;
+    char old_serial[2 * ES_PKI_SERIAL_MAX + 1] = "", serial[2 * ES_PKI_SERIAL_MAX + 1];
+    es_ca *ca = NULL;
+    es_err rv;
+    es_buf_init(&file, 64u << 10);
+    es_buf_init(&der, 64u << 10);
+    s->system_cert.len = 0;
+    rv = es_file_read(s->system_cert_path, &file);
+    if (rv == ES_OK && es_cert_to_der(file.p, file.len, &der) == ES_OK &&
+        system_cert_current(es_slice_make(der.p, der.len), s->system_pub, url, old_serial)) {
+        rv = es_buf_append(&s->system_cert, der.p, der.len);
+        goto out;
+    }
+    const int making = (s->cfg.systems & ES_SYS_MAKING) != 0;
+    const char *profile = making ? "maker-system" : "status-system";
+    const char *st = s->cfg.province[0] ? s->cfg.province : es_division_province(s->cfg.division);
+    char cn[ES_PKI_VALUE_MAX + 1];
+    es_name subject;
+    es_pki_san san;
+    es_pki_lint lint;
+    memset(&subject, 0, sizeof subject);
+    memset(&lint, 0, sizeof lint);
+    snprintf(cn, sizeof cn, "%.*s %s", (int)(sizeof cn - 40), s->cfg.site_name,
+             making ? "电子印章制作系统" : "电子印章状态发布系统");
+    rv = es_pki_name_add(&subject, ES_NAME_C, "CN");
+    /* The ministry's division code 000000 names no province: the certificate says 全国. */
+    if (rv == ES_OK) rv = es_pki_name_add(&subject, ES_NAME_ST, st ? st : "全国");
+    if (rv == ES_OK) rv = es_pki_name_add(&subject, ES_NAME_O, s->cfg.site_name);
+    if (rv == ES_OK) rv = es_pki_name_add(&subject, ES_NAME_CN, cn);
+    memset(&san, 0, sizeof san);
+    san.type = ES_SAN_URI;
+    if (rv == ES_OK && strlen(url) >= sizeof san.value) rv = ES_ERR_CONFIG;
+    if (rv == ES_OK) snprintf(san.value, sizeof san.value, "%s", url);
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "the system certificate cannot name '%s' / '%s'", s->cfg.site_name,
+                 url);
+        rv = ES_ERR_CONFIG;
+        goto out;
+    }
+    if ((rv = es_ca_open(s->ca_dir, &ca, why, whylen)) != ES_OK) goto out;
+    if ((rv = es_ca_login(ca, &s->pin)) != ES_OK) {
+        snprintf(why, whylen, "the seal root key does not open: %s", es_err_str(rv));
+        goto out;
+    }
+    es_ca_request req = {.profile = profile,
+                         .subject = &subject,
+                         .pub = s->system_pub,
+                         .san = &san,
+                         .n_san = 1,
+                         .not_before = ES_TIME_NONE};
+    der.len = 0;
+    rv = es_ca_issue(ca, &req, &lint, &der, serial);
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "cannot issue the system certificate (%s): %s%s%s", profile,
+                 es_err_str(rv), lint.n ? ": " : "", lint.n ? lint.msg[0] : "");
+        goto out;
+    }
+    file.len = 0;
+    if ((rv = es_pem_encode("CERTIFICATE", der.p, der.len, &file)) != ES_OK ||
+        (rv = es_file_write_mode(s->system_cert_path, file.p, file.len, 0644)) != ES_OK) {
+        snprintf(why, whylen, "cannot write %s: %s", s->system_cert_path, es_err_str(rv));
+        goto out;
+    }
+    say(log, ctx, "issued the system certificate %s (%s, serial %s, %s)", s->system_cert_path,
+        profile, serial, url);
+    s->created = 1;
+    /* The one it replaces, when this CA issued it, is superseded. */
+    if (old_serial[0] && es_ca_revoke(ca, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE) == ES_OK)
+        say(log, ctx, "revoked the system certificate it replaces (serial %s, superseded)",
+            old_serial);
+    rv = es_buf_append(&s->system_cert, der.p, der.len);
+out:
+    es_ca_close(ca);
+    es_buf_cleanup(&file);
+    es_buf_cleanup(&der);
+    return rv;
 }
