@@ -19,5 +19,10 @@ cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_api_test)
 
 # The console against the real daemon in headless Chromium (tests/e2e/daemon.sh).
 add_test(NAME e2e_daemon COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
-                                 ${CMAKE_BINARY_DIR}/e2e)
+                                 ${CMAKE_BINARY_DIR}/e2e $<TARGET_FILE:eseal_cli>)
 set_tests_properties(e2e_daemon PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)
+
+# Business systems' signed requests with curl and the openssl command line (tests/cli/api.sh).
+add_test(NAME cli_api COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/api.sh $<TARGET_FILE:eseal_cli>
+                              $<TARGET_FILE:esealsd>)
+set_tests_properties(cli_api PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}" TIMEOUT 600)

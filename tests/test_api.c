@@ -14,6 +14,8 @@
 
 #include "eseal/audit.h"
 #include "eseal/auth.h"
+#include "eseal/clients.h"
+#include "eseal/pki.h"
 #include "eseal/site.h"
 #include "http_client.h"
 #include "store_test.h"
@@ -311,6 +313,14 @@ static const endpoint users_family[] = {
     {"POST", "/api/v1/users/admin/enable", NULL},
     {"POST", "/api/v1/users/admin/reset-password", NULL},
 };
+static const endpoint clients_family[] = {
+    {"GET", "/api/v1/clients", NULL},
+    {"POST", "/api/v1/clients", "{\"name\":\"intruder\",\"roles\":[\"operator\"],\"csr\":\"x\"}"},
+    {"GET", "/api/v1/clients/erp", NULL},
+    {"POST", "/api/v1/clients/erp/disable", NULL},
+    {"POST", "/api/v1/clients/erp/enable", NULL},
+    {"POST", "/api/v1/clients/erp/revoke", NULL},
+};
 static const endpoint audit_family[] = {
     {"GET", "/api/v1/audit", NULL},
     {"GET", "/api/v1/audit/verify", NULL},
@@ -330,6 +340,372 @@ static int try_family(const daemon_t *d, const char *tok, const endpoint *e, siz
         t_resp_free(&r);
     }
     return refused;
+}
+
+/* ---- Business systems: signed requests. */
+
+typedef struct api_client {
+    char name[40];
+    es_signer *key;
+} api_client;
+
+/* A request signed as c (ts, nonce NULL: now, random); hdr_out (may be NULL, 1100 bytes)
+ * receives the Authorization line sent. sign_body: the body the signature covers (NULL:
+ * body). */
+static int scall(const daemon_t *d, const api_client *c, const char *method, const char *target,
+                 const char *body, const char *sign_body, const char *ts, const char *nonce,
+                 char *hdr_out, t_resp *r)
+{
+    es_buf auth;
+    char h[1400];
+    const char *sb = sign_body ? sign_body : body ? body : "";
+    es_buf_init(&auth, ES_CLIENT_HEADER_MAX);
+    t_resp_init(r);
+    if (es_client_sign_request(c->key, c->name, method, target, es_slice_make(sb, strlen(sb)), ts,
+                               nonce, &auth) != ES_OK)
+        return -1;
+    int n = snprintf(h, sizeof h, "Authorization: %.*s\r\n", (int)auth.len, (const char *)auth.p);
+    es_buf_cleanup(&auth);
+    if (hdr_out) {
+        size_t l = strlen(h) < 1099 ? strlen(h) : 1099;
+        memcpy(hdr_out, h, l);
+        hdr_out[l] = 0;
+    }
+    if (body) snprintf(h + n, sizeof h - (size_t)n, "Content-Type: application/json\r\n");
+    return t_req(d->port, method, target, h, body, r);
+}
+
+static int sstatus(const daemon_t *d, const api_client *c, const char *method, const char *target,
+                   const char *body)
+{
+    t_resp r;
+    int st = scall(d, c, method, target, body, NULL, NULL, NULL, NULL, &r);
+    t_resp_free(&r);
+    return st;
+}
+
+/* The same request sent twice with the same Authorization line. */
+static int resend(const daemon_t *d, const char *method, const char *target, const char *hdr,
+                  t_resp *r)
+{
+    t_resp_init(r);
+    return t_req(d->port, method, target, hdr, NULL, r);
+}
+
+/* A key pair and its PKCS#10 request as a JSON string value (PEM, escaped). */
+static es_signer *new_key_csr(const char *cn, char **csr_json)
+{
+    es_sm2_key *k = NULL;
+    es_signer *s = NULL;
+    es_name n;
+    char why[128], subj[128];
+    es_buf der, pem;
+    *csr_json = NULL;
+    snprintf(subj, sizeof subj, "/C=CN/O=某市人力资源和社会保障局/CN=%s", cn);
+    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &s) != ES_OK) return NULL;
+    es_buf_init(&der, 4096);
+    es_buf_init(&pem, 8192);
+    if (es_pki_name_parse(subj, &n, why, sizeof why) == ES_OK &&
+        es_pki_csr_make(&n, NULL, 0, s, &der) == ES_OK &&
+        es_pki_pem_encode("CERTIFICATE REQUEST", es_slice_make(der.p, der.len), &pem) == ES_OK) {
+        json_t *str = json_stringn((const char *)pem.p, pem.len);
+        *csr_json = json_dumps(str, JSON_ENCODE_ANY);
+        json_decref(str);
+    }
+    es_buf_cleanup(&der);
+    es_buf_cleanup(&pem);
+    return s;
+}
+
+static int register_client(const daemon_t *d, const char *tok, const char *name, const char *roles,
+                           const char *csr_json, t_resp *r)
+{
+    size_t n = strlen(csr_json) + 256;
+    char *body = malloc(n);
+    snprintf(body, n, "{\"name\":\"%s\",\"roles\":%s,\"csr\":%s}", name, roles, csr_json);
+    int st = call(d, "POST", "/api/v1/clients", tok, body, r);
+    free(body);
+    return st;
+}
+
+static int count_clients(const daemon_t *d, const char *tok)
+{
+    t_resp r;
+    call(d, "GET", "/api/v1/clients?limit=500", tok, NULL, &r);
+    json_t *v = body_json(&r);
+    int n = r.status == 200 ? (int)json_array_size(json_object_get(v, "items")) : -1;
+    json_decref(v);
+    t_resp_free(&r);
+    return n;
+}
+
+static int try_family_signed(const daemon_t *d, const api_client *c, const endpoint *e, size_t n)
+{
+    int refused = 0;
+    for (size_t i = 0; i < n; i++) {
+        t_resp r;
+        scall(d, c, e[i].method, e[i].path, e[i].body, NULL, NULL, NULL, NULL, &r);
+        int good = is_error(&r, 403, "forbidden");
+        ok(good, "client:%s: %s %s refused", c->name, e[i].method, e[i].path);
+        refused += good;
+        t_resp_free(&r);
+    }
+    return refused;
+}
+
+/* The 401 of a refused signed request, with the reason's words in its message. */
+static int refused_because(const t_resp *r, const char *words)
+{
+    int good = is_error(r, 401, "unauthorized") && strstr((const char *)r->body.p, words);
+    if (!good) fprintf(stderr, "  expected a 401 saying \"%s\"\n", words);
+    return good;
+}
+
+static void clients_suite(const char *kind, const daemon_t *d, const char *bizadmin,
+                          const char *auditor)
+{
+    t_resp r;
+    char *csr = NULL, *csr2 = NULL, hdr[1100], when[32];
+    api_client erp = {"erp", new_key_csr("erp", &csr)};
+    api_client hr = {"hr-portal", new_key_csr("hr-portal", &csr2)};
+    ok(erp.key && csr && hr.key && csr2, "%s: two business systems' keys and requests", kind);
+    if (!erp.key || !csr || !hr.key || !csr2) return;
+
+    /* The site: public, its system certificate from the seal root, naming the port. */
+    call(d, "GET", "/api/v1/system", NULL, NULL, &r);
+    json_t *v = body_json(&r);
+    {
+        es_buf sys, root;
+        es_pki_cert sc, rc;
+        es_pki_san san[4];
+        size_t nsan = 0;
+        char want[64];
+        snprintf(want, sizeof want, "http://127.0.0.1:%u/", d->port);
+        es_buf_init(&sys, 65536);
+        es_buf_init(&root, 65536);
+        const char *sp = json_string_value(json_object_get(v, "system_certificate"));
+        const char *rp = json_string_value(json_object_get(v, "root_certificate"));
+        int good = r.status == 200 && sp && rp &&
+                   es_cert_to_der((const uint8_t *)sp, strlen(sp), &sys) == ES_OK &&
+                   es_cert_to_der((const uint8_t *)rp, strlen(rp), &root) == ES_OK &&
+                   es_pki_cert_parse(es_slice_make(sys.p, sys.len), &sc) == ES_OK &&
+                   es_pki_cert_parse(es_slice_make(root.p, root.len), &rc) == ES_OK &&
+                   es_pki_cert_verify(&sc, rc.pub) == ES_OK &&
+                   es_pki_san_from_der(sc.san, san, 4, &nsan) == ES_OK && nsan == 1 &&
+                   strcmp(san[0].value, want) == 0;
+        ok(good, "%s: GET /api/v1/system: the system certificate, issued by the root, names %s",
+           kind, want);
+        ok(json_is_string(json_object_get(v, "audit_public_key")) &&
+               strcmp(json_string_value(json_object_get(json_object_get(v, "api_auth"), "scheme")),
+                      ES_CLIENT_SCHEME) == 0,
+           "%s: and the audit key and the request signing scheme", kind);
+        es_buf_cleanup(&sys);
+        es_buf_cleanup(&root);
+    }
+    json_decref(v);
+    t_resp_free(&r);
+
+    /* Registration by the business administrator: the CA issues from the request. */
+    register_client(d, bizadmin, "erp", "[\"operator\"]", csr, &r);
+    v = body_json(&r);
+    const char *serial = json_string_value(json_object_get(json_object_get(v, "client"), "serial"));
+    ok(r.status == 201 && t_hdr(&r, "Location") &&
+           strcmp(t_hdr(&r, "Location"), "/api/v1/clients/erp") == 0 && serial &&
+           strlen(serial) >= 16 &&
+           strncmp(json_string_value(json_object_get(v, "certificate"))
+                       ? json_string_value(json_object_get(v, "certificate"))
+                       : "",
+                   "-----BEGIN CERTIFICATE-----", 27) == 0,
+       "%s: a client registered from its request: 201, Location, the certificate", kind);
+    json_decref(v);
+    t_resp_free(&r);
+    ok(register_client(d, bizadmin, "hr-portal", "[\"operator\",\"approver\"]", csr2, &r) == 201,
+       "%s: a second client", kind);
+    t_resp_free(&r);
+
+    /* Refused registrations store nothing. */
+    int64_t head0 = 0, head1 = 0;
+    int n0 = count_clients(d, bizadmin);
+    audit_verify(d, auditor, &head0);
+    static const struct {
+        const char *name, *roles, *extra, *code;
+        int status;
+    } bad[] = {
+        {"dup", "[\"operator\"]", NULL, "conflict", 409}, /* erp's request again */
+        {"erp", "[\"operator\"]", NULL, "conflict", 409},
+        {"auditor-bot", "[\"audit_admin\"]", NULL, "invalid_argument", 400},
+        {"boss-bot", "[\"business_admin\"]", NULL, "invalid_argument", 400},
+        {"noroles", "[]", NULL, "invalid_argument", 400},
+        {"me", "[\"operator\"]", NULL, "invalid_argument", 400},
+        {"Bad Name", "[\"operator\"]", NULL, "invalid_argument", 400},
+        {"garbage", "[\"operator\"]", "\"csr\":\"-----BEGIN CERTIFICATE REQUEST-----\\nAAAA\"",
+         "invalid_argument", 400},
+        {"both", "[\"operator\"]", "\"csr\":\"x\",\"certificate\":\"y\"", "invalid_argument", 400},
+        {"neither", "[\"operator\"]", "", "invalid_argument", 400},
+        {"notacert", "[\"operator\"]", "\"certificate\":\"hello\"", "invalid_argument", 400},
+        {"badsubj", "[\"operator\"]", "\"subject\":\"CN=x\",\"csr\":\"x\"", "invalid_argument",
+         400},
+        {"extra", "[\"operator\"]", "\"csr\":\"x\",\"admin\":true", "unknown_field", 400},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[4096];
+        if (bad[i].extra)
+            snprintf(body, sizeof body, "{\"name\":\"%s\",\"roles\":%s%s%s}", bad[i].name,
+                     bad[i].roles, bad[i].extra[0] ? "," : "", bad[i].extra);
+        else
+            snprintf(body, sizeof body, "{\"name\":\"%s\",\"roles\":%s,\"csr\":%s}", bad[i].name,
+                     bad[i].roles, csr);
+        call(d, "POST", "/api/v1/clients", bizadmin, body, &r);
+        ok(is_error(&r, bad[i].status, bad[i].code), "%s: registering %s: %d %s", kind, bad[i].name,
+           bad[i].status, bad[i].code);
+        t_resp_free(&r);
+    }
+    {
+        /* A request whose signature is broken: the CA refuses it. */
+        char *broken = strdup(csr);
+        char *mid = strstr(broken, "\\n") + 40;
+        *mid = *mid == 'A' ? 'B' : 'A';
+        register_client(d, bizadmin, "tampered", "[\"operator\"]", broken, &r);
+        ok(r.status == 400, "%s: a tampered request: 400 (%d)", kind, r.status);
+        t_resp_free(&r);
+        free(broken);
+    }
+    ok(count_clients(d, bizadmin) == n0 && audit_verify(d, auditor, &head1) && head1 == head0,
+       "%s: refused registrations stored nothing, no audit record (head %lld)", kind,
+       (long long)head1);
+
+    /* Signed requests. */
+    call(d, "GET", "/api/v1/clients/me", NULL, NULL, &r);
+    ok(r.status == 401, "%s: unsigned: 401", kind);
+    t_resp_free(&r);
+    scall(d, &erp, "GET", "/api/v1/clients/me", NULL, NULL, NULL, NULL, hdr, &r);
+    v = body_json(&r);
+    ok(r.status == 200 && json_is_string(json_object_get(json_object_get(v, "client"), "name")) &&
+           strcmp(json_string_value(json_object_get(json_object_get(v, "client"), "name")),
+                  "erp") == 0,
+       "%s: a signed request: 200, the client's own record", kind);
+    json_decref(v);
+    t_resp_free(&r);
+    resend(d, "GET", "/api/v1/clients/me", hdr, &r);
+    ok(refused_because(&r, "replayed"), "%s: the same request again: refused as a replay", kind);
+    t_resp_free(&r);
+    ok(sstatus(d, &erp, "GET", "/api/v1/clients/me?x=1", NULL) == 200, "%s: with a query string",
+       kind);
+    es_time_format_iso(es_time_now() - 3600, when);
+    scall(d, &erp, "GET", "/api/v1/clients/me", NULL, NULL, when, NULL, NULL, &r);
+    ok(refused_because(&r, "stale"), "%s: an hour old: refused as stale", kind);
+    t_resp_free(&r);
+    es_time_format_iso(es_time_now() + 3600, when);
+    scall(d, &erp, "GET", "/api/v1/clients/me", NULL, NULL, when, NULL, NULL, &r);
+    ok(refused_because(&r, "stale"), "%s: an hour ahead: refused", kind);
+    t_resp_free(&r);
+    es_time_format_iso(es_time_now() - 200, when);
+    ok(scall(d, &erp, "GET", "/api/v1/clients/me", NULL, NULL, when, NULL, NULL, &r) == 200,
+       "%s: 200 s old: within the skew", kind);
+    t_resp_free(&r);
+    scall(d, &erp, "POST", "/api/v1/clients/erp/disable", "{}", "{ }", NULL, NULL, NULL, &r);
+    ok(refused_because(&r, "signature"), "%s: a body other than the signed one: refused", kind);
+    t_resp_free(&r);
+    {
+        /* Signed for one target, sent to another. */
+        char line[1100];
+        scall(d, &erp, "GET", "/api/v1/clients/me", NULL, NULL, NULL, NULL, line, &r);
+        t_resp_free(&r);
+        char *nonce = strstr(line, "nonce=\"") + 7;
+        nonce[0] = nonce[0] == 'a' ? 'b' : 'a'; /* a fresh nonce, the old signature */
+        resend(d, "GET", "/api/v1/clients/me?admin=1", line, &r);
+        ok(refused_because(&r, "signature"), "%s: another target or nonce: refused", kind);
+        t_resp_free(&r);
+    }
+    api_client ghost = {"ghost", erp.key};
+    scall(d, &ghost, "GET", "/api/v1/clients/me", NULL, NULL, NULL, NULL, NULL, &r);
+    ok(refused_because(&r, "unknown client"), "%s: an unknown client: refused", kind);
+    t_resp_free(&r);
+    api_client impostor = {"erp", hr.key};
+    scall(d, &impostor, "GET", "/api/v1/clients/me", NULL, NULL, NULL, NULL, NULL, &r);
+    ok(refused_because(&r, "signature"), "%s: erp's name with another key: refused", kind);
+    t_resp_free(&r);
+    t_resp_init(&r);
+    t_req(d->port, "GET", "/api/v1/clients/me",
+          "Authorization: ESEAL-SM2 client=\"erp\", nonce=\"0123456789abcdef\"\r\n", NULL, &r);
+    ok(is_error(&r, 401, "unauthorized"), "%s: a malformed header: 401", kind);
+    t_resp_free(&r);
+    ok(audit_count(d, auditor, "action=client.auth_failed&actor=client:erp") == 6,
+       "%s: each refusal of erp audited (%d)", kind,
+       audit_count(d, auditor, "action=client.auth_failed&actor=client:erp"));
+
+    /* What a business system may not do: refused and audited under its name. */
+    int expect = (int)(sizeof users_family / sizeof users_family[0] +
+                       sizeof audit_family / sizeof audit_family[0] +
+                       sizeof clients_family / sizeof clients_family[0]);
+    int refused =
+        try_family_signed(d, &erp, users_family, sizeof users_family / sizeof users_family[0]) +
+        try_family_signed(d, &erp, audit_family, sizeof audit_family / sizeof audit_family[0]) +
+        try_family_signed(d, &erp, clients_family,
+                          sizeof clients_family / sizeof clients_family[0]);
+    int audited = audit_count(d, auditor, "action=access.denied&actor=client:erp");
+    ok(refused == expect && audited == expect, "%s: client:erp: %d of %d refusals, %d audited",
+       kind, refused, expect, audited);
+    t_resp_init(&r);
+    scall(d, &erp, "GET", "/api/v1/sessions/current", NULL, NULL, NULL, NULL, NULL, &r);
+    ok(is_error(&r, 403, "forbidden"), "%s: a client has no session", kind);
+    t_resp_free(&r);
+    scall(d, &erp, "POST", "/api/v1/users/me/password",
+          "{\"old_password\":\"a\",\"new_password\":\"b\"}", NULL, NULL, NULL, NULL, &r);
+    ok(is_error(&r, 403, "forbidden"), "%s: nor a password", kind);
+    t_resp_free(&r);
+    ok(sstatus(d, &erp, "GET", "/api/v1/users/erp", NULL) == 403,
+       "%s: nor reads an account that shares its name", kind);
+
+    /* Disable, enable, revoke. */
+    ok(status_of(d, "POST", "/api/v1/clients/erp/disable", bizadmin, NULL) == 200, "%s: disable",
+       kind);
+    scall(d, &erp, "GET", "/api/v1/clients/me", NULL, NULL, NULL, NULL, NULL, &r);
+    ok(refused_because(&r, "disabled"), "%s: a disabled client is refused", kind);
+    t_resp_free(&r);
+    ok(status_of(d, "POST", "/api/v1/clients/erp/enable", bizadmin, NULL) == 200 &&
+           sstatus(d, &erp, "GET", "/api/v1/clients/me", NULL) == 200,
+       "%s: enabled again, it is served", kind);
+    call(d, "POST", "/api/v1/clients/hr-portal/revoke", bizadmin, "{\"reason\":\"keyCompromise\"}",
+         &r);
+    v = body_json(&r);
+    ok(r.status == 200 && json_is_true(json_object_get(v, "certificate_revoked")) &&
+           json_is_true(json_object_get(json_object_get(v, "client"), "revoked")),
+       "%s: revoke: the client and its certificate at the CA", kind);
+    json_decref(v);
+    t_resp_free(&r);
+    scall(d, &hr, "GET", "/api/v1/clients/me", NULL, NULL, NULL, NULL, NULL, &r);
+    ok(refused_because(&r, "revoked"), "%s: a revoked client is refused", kind);
+    t_resp_free(&r);
+    call(d, "POST", "/api/v1/clients/hr-portal/enable", bizadmin, NULL, &r);
+    ok(is_error(&r, 400, "invalid_argument"), "%s: and cannot be enabled again", kind);
+    t_resp_free(&r);
+    call(d, "POST", "/api/v1/clients/hr-portal/revoke", bizadmin, "{\"reason\":\"nonsense\"}", &r);
+    ok(is_error(&r, 400, "invalid_argument"), "%s: an unknown revocation reason: 400", kind);
+    t_resp_free(&r);
+    ok(audit_count(d, auditor, "action=client.register") == 2 &&
+           audit_count(d, auditor, "action=client.revoke") == 1 &&
+           audit_count(d, auditor, "action=client.disable") == 1,
+       "%s: registrations, the revocation and the disabling are in the trail", kind);
+    ok(status_of(d, "GET", "/api/v1/clients/erp", bizadmin, NULL) == 200 &&
+           status_of(d, "GET", "/api/v1/clients/nobody", bizadmin, NULL) == 404,
+       "%s: GET a client; 404", kind);
+
+    /* Sign-in attempts for one account name are limited: 429 with Retry-After. */
+    int limited = 0;
+    for (int i = 0; i < 12 && !limited; i++) {
+        call(d, "POST", "/api/v1/sessions", NULL,
+             "{\"username\":\"no-such-user\",\"password\":\"Wrong-Password-1\"}", &r);
+        limited = r.status == 429 && t_hdr(&r, "Retry-After") && atoi(t_hdr(&r, "Retry-After")) > 0;
+        if (limited) ok(is_error(&r, 429, "too_many_requests"), "%s: the 429 shape", kind);
+        t_resp_free(&r);
+    }
+    ok(limited, "%s: the 11th sign-in attempt for one name in a minute: 429 with Retry-After",
+       kind);
+    es_signer_free(erp.key);
+    es_signer_free(hr.key);
+    free(csr);
+    free(csr2);
 }
 
 /* ---- Crash safety and concurrency. */
@@ -393,6 +769,7 @@ static void write_config(const char *path, const char *url)
     char text[2048];
     snprintf(text, sizeof text,
              "# test_api\n[store]\n%s%s%s\n[limits]\nmax_body = %d\nthreads = 8\n"
+             "[accounts]\nsignin_rate_address = 100000\nsignin_rate_account = 10\n"
              "[log]\nlevel = warn\n",
              url ? "url = " : "", url ? url : "", url ? "" : "", MAX_BODY);
     if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
@@ -486,6 +863,11 @@ static void suite(const char *kind, const char *url)
             expect += (int)(sizeof users_family / sizeof users_family[0]);
             refused += try_family(&d, toks[i], users_family,
                                   sizeof users_family / sizeof users_family[0], names[i]);
+        }
+        if (!es_roles_allow(roles, ES_PERM_CLIENTS)) {
+            expect += (int)(sizeof clients_family / sizeof clients_family[0]);
+            refused += try_family(&d, toks[i], clients_family,
+                                  sizeof clients_family / sizeof clients_family[0], names[i]);
         }
         if (!es_roles_allow(roles, ES_PERM_AUDIT)) {
             expect += (int)(sizeof audit_family / sizeof audit_family[0]);
@@ -621,6 +1003,8 @@ static void suite(const char *kind, const char *url)
     call(&d, "GET", "/api/v1/audit?from=yesterday", auditor, NULL, &r);
     ok(is_error(&r, 400, "invalid_parameter"), "%s: a bad from: 400", kind);
     t_resp_free(&r);
+
+    clients_suite(kind, &d, toks[ES_ROLE_BUSINESS_ADMIN], auditor);
 
     /* Audit reading, filters, export. */
     ok(audit_count(&d, auditor, "action=user.create") == ES_ROLE_COUNT,

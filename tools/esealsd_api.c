@@ -931,7 +931,7 @@ static es_err issue_client_cert(es_http_req *req, sd_app *app, const json_t *in,
         REFUSE(es_http_reply_error(req, 400, "invalid_argument",
                                    "the certificate request's signature does not verify"),
                ES_ERR_ARG);
-    if (rv == ES_ERR_FORMAT || rv == ES_ERR_CERT || rv == ES_ERR_ARG)
+    if (rv != ES_OK && rv != ES_ERR_IO && rv != ES_ERR_NOMEM && rv != ES_ERR_LIMIT)
         REFUSE(es_http_reply_error(req, 400, "invalid_argument",
                                    "csr is not a PKCS#10 certificate request (PEM or DER)"),
                ES_ERR_ARG);

@@ -192,7 +192,8 @@ static const char v1_pg[] =
 
 /* Version 2: API clients (business systems) get what request authentication needs: their
  * roles, the certificate's serial, subject and validity (read at registration), who
- * registered them; one certificate identifies one client. */
+ * registered them, revocation; one certificate and one key (key_id: SM3 of the public key,
+ * hex) identify one client. */
 #define V2_COMMON(INT)                                                                             \
     "ALTER TABLE api_clients ADD COLUMN roles TEXT NOT NULL DEFAULT '';"                           \
     "ALTER TABLE api_clients ADD COLUMN serial TEXT NOT NULL DEFAULT '';"                          \
@@ -202,7 +203,9 @@ static const char v1_pg[] =
     "ALTER TABLE api_clients ADD COLUMN created_by TEXT NOT NULL DEFAULT '';"                      \
     "ALTER TABLE api_clients ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 "                       \
     "CHECK (revoked IN (0, 1));"                                                                   \
-    "CREATE UNIQUE INDEX api_clients_serial ON api_clients (serial) WHERE serial <> '';"
+    "ALTER TABLE api_clients ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"                          \
+    "CREATE UNIQUE INDEX api_clients_serial ON api_clients (serial) WHERE serial <> '';"           \
+    "CREATE UNIQUE INDEX api_clients_key ON api_clients (key_id) WHERE key_id <> '';"
 
 static const char v2_sqlite[] = V2_COMMON("INTEGER");
 static const char v2_pg[] = V2_COMMON("BIGINT");

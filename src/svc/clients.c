@@ -168,7 +168,7 @@ es_err es_client_register(es_accounts *a, const es_actor *by, const char *name, 
                           es_slice cert, es_slice issuer_cert, es_client *out, const char **why)
 {
     es_pki_cert pc;
-    char subject[ES_CLIENT_SUBJECT_MAX + 1], serial[41], rt[256], object[64], detail[800];
+    char subject[ES_CLIENT_SUBJECT_MAX + 1], serial[41], rt[256], object[64], detail[1024];
     const char *reason = NULL;
     es_err rv;
     if (why) *why = NULL;
@@ -189,18 +189,24 @@ es_err es_client_register(es_accounts *a, const es_actor *by, const char *name, 
         sn.len--;
     }
     es_hex_encode(sn.p, sn.len, serial);
+    uint8_t kid[ES_SM3_LEN];
+    char key_id[2 * ES_SM3_LEN + 1];
+    if ((rv = es_sm3(pc.pub, sizeof pc.pub, kid)) != ES_OK) return rv;
+    es_hex_encode(kid, sizeof kid, key_id);
     svc_roles_text(roles, rt, sizeof rt);
     es_time now = es_time_now();
-    es_value p[9] = {es_v_text(name),         es_v_blob(cert.p, cert.len), es_v_int(now),
-                     es_v_text(rt),           es_v_text(serial),           es_v_text(subject),
-                     es_v_int(pc.not_before), es_v_int(pc.not_after),      es_v_text(by->name)};
+    es_value p[10] = {es_v_text(name),         es_v_blob(cert.p, cert.len), es_v_int(now),
+                      es_v_text(rt),           es_v_text(serial),           es_v_text(subject),
+                      es_v_int(pc.not_before), es_v_int(pc.not_after),      es_v_text(by->name),
+                      es_v_text(key_id)};
     snprintf(object, sizeof object, "client:%s", name);
     snprintf(detail, sizeof detail, "roles=%s serial=%s subject=%s", rt, serial, subject);
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store,
                         "INSERT INTO api_clients (name, cert, created_at, roles, serial, subject, "
-                        "not_before, not_after, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        p, 9, NULL));
+                        "not_before, not_after, created_by, key_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        p, 10, NULL));
     CHECK(svc_audit(a, by, "client.register", object, detail));
     es_client c;
     CHECK(load_client(a, name, &c, NULL));
@@ -209,7 +215,7 @@ es_err es_client_register(es_accounts *a, const es_actor *by, const char *name, 
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
     if (rv == ES_ERR_EXISTS && why)
-        *why = "a client of that name, or with that certificate, is registered already";
+        *why = "a client of that name, or with that certificate or key, is registered already";
     return rv;
 }
 
