@@ -10,8 +10,8 @@ static const char help[] =
     "                      [--value] [--show] METHOD TARGET\n"
     "\n"
     "Prints the Authorization header a registered business system (API client) sends with a\n"
-    "request to esealsd: SM2 (ID 1234567812345678) over the scheme, METHOD, TARGET (the path\n"
-    "and ?query exactly as sent), timestamp, nonce and the SM3 of the body\n"
+    "request to esealsd: SM2 (ID 1234567812345678) over the scheme, the client's name, METHOD,\n"
+    "TARGET (the path and ?query exactly as sent), timestamp, nonce and the SM3 of the body\n"
     "(docs/api-clients.md). Each header is good for one request: the nonce cannot be reused,\n"
     "and the timestamp must be within the daemon's clock skew (300 s by default).\n"
     "\n"
@@ -101,7 +101,7 @@ int cmd_api(int argc, char **argv)
     if (show) {
         es_buf sts;
         es_buf_init(&sts, 1u << 16);
-        if (es_client_string_to_sign(pos[0], pos[1], ts, nonce, bs, &sts) == ES_OK)
+        if (es_client_string_to_sign(client, pos[0], pos[1], ts, nonce, bs, &sts) == ES_OK)
             fprintf(stderr, "%.*s\n", (int)sts.len, (const char *)sts.p);
         es_buf_cleanup(&sts);
     }

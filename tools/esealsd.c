@@ -307,6 +307,8 @@ int main(int argc, char **argv)
                                &app.signin_address)) != ES_OK ||
         (rv = es_ratelimit_new(1u << 16, app.cfg.signin_rate_account, app.cfg.signin_rate_account,
                                &app.signin_account)) != ES_OK ||
+        (rv = es_ratelimit_new(1u << 12, SD_REFUSAL_AUDIT_RATE, SD_REFUSAL_AUDIT_RATE,
+                               &app.refusal_audit)) != ES_OK ||
         (rv = es_gate_new(app.cfg.signin_parallel, &app.hash_gate)) != ES_OK) {
         fprintf(stderr, "esealsd: %s\n", es_err_str(rv));
         goto out;
@@ -384,6 +386,7 @@ out:
     es_ca_close(app.ca);
     es_ratelimit_free(app.signin_address);
     es_ratelimit_free(app.signin_account);
+    es_ratelimit_free(app.refusal_audit);
     es_gate_free(app.hash_gate);
     es_store_close(store);
     es_signer_free(audit);

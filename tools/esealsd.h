@@ -14,6 +14,8 @@
 #include "eseal/site.h"
 #include "eseal/store.h"
 
+#define SD_REFUSAL_AUDIT_RATE 60
+
 /* Log levels of [log] level. */
 enum { SD_LOG_ERROR = 0, SD_LOG_WARN, SD_LOG_INFO, SD_LOG_DEBUG };
 
@@ -39,6 +41,9 @@ typedef struct sd_app {
     /* Sign-in attempts per client address and per account name, and the password hashes
      * (argon2id, 64 MiB each) running at once ([accounts] signin_*). */
     es_ratelimit *signin_address, *signin_account;
+    /* Audited refusals of signed requests, per client (SD_REFUSAL_AUDIT_RATE a minute): the
+     * rest are refused and logged, not audited (docs/api-clients.md). */
+    es_ratelimit *refusal_audit;
     es_gate *hash_gate;
 } sd_app;
 

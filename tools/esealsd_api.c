@@ -111,7 +111,7 @@ static es_err authenticate_client(es_http_req *req, sd_app *app, const char *hea
     if (rv != ES_OK) return rv;
     rv = es_client_authenticate(&a, header, es_http_req_method(req), es_http_req_target(req),
                                 es_http_req_body(req), es_time_now(), app->cfg.clock_skew_seconds,
-                                &c, &why);
+                                app->refusal_audit, &c, &why);
     if (rv == ES_ERR_AUTH) {
         sd_log(app, SD_LOG_WARN, "signed request refused (%s %s from %s): %s",
                es_http_req_method(req), es_http_req_path(req), es_http_req_client(req),

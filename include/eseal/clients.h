@@ -9,9 +9,10 @@
  *                  nonce="16 to 64 of A-Z a-z 0-9 _ -", signature="BASE64"
  *
  * where the signature is SM2 with SM3 and the default ID 1234567812345678 (GM/T 0009) over
- * the string to sign, six lines joined by "\n" (no trailing newline):
+ * the string to sign, seven lines joined by "\n" (no trailing newline):
  *
  *   ESEAL-SM2
+ *   NAME                    the client's name, as in the header
  *   METHOD                  upper case, as sent
  *   TARGET                  the request target as sent: path and "?query" when there is one
  *   TIMESTAMP               the header's timestamp, byte for byte
@@ -23,7 +24,8 @@
  * malformed, the client is unknown, disabled or revoked, its certificate is outside its
  * validity, the timestamp is further than the allowed skew from the server's clock, the nonce
  * was seen before from this client (a replay), or the signature does not verify. Refusals of a
- * known client are audited ("client.auth_failed"); nonces are kept for twice the skew.
+ * known client are audited ("client.auth_failed", at most as fast as a rate limit allows);
+ * nonces are kept for twice the skew.
  *
  * Client roles: business duties that act on documents only (operator, approver, reviewer,
  * seal_issuer); administration and audit are done by people, in the console.
@@ -37,6 +39,7 @@
 #include "eseal/accounts.h"
 #include "eseal/crypto.h"
 #include "eseal/err.h"
+#include "eseal/ratelimit.h"
 #include "eseal/signer.h"
 #include "eseal/util.h"
 
@@ -110,17 +113,23 @@ int es_client_auth_is_signed(const char *header);
 /* Parses the header. ES_ERR_FORMAT with a static sentence in *why. */
 es_err es_client_auth_parse(const char *header, es_client_auth *out,
                             const char **why) ES_MUST_CHECK;
-/* Appends the string to sign (the six lines above). */
-es_err es_client_string_to_sign(const char *method, const char *target, const char *timestamp,
-                                const char *nonce, es_slice body, es_buf *out) ES_MUST_CHECK;
+/* Appends the string to sign (the seven lines above). */
+es_err es_client_string_to_sign(const char *client, const char *method, const char *target,
+                                const char *timestamp, const char *nonce, es_slice body,
+                                es_buf *out) ES_MUST_CHECK;
 
 /* Authenticates a request: parses the header, loads the client, checks its state and
  * certificate validity, the timestamp against now within skew seconds, the signature, and
  * records the nonce (a replay is refused). ES_OK with the client in out; ES_ERR_AUTH with the
- * reason in why (a static sentence); ES_ERR_IO when the store fails. */
+ * reason in why (a static sentence); ES_ERR_IO when the store fails. audit_limit (may be
+ * NULL: audit every refusal) bounds the audited refusals per client (key "client:NAME");
+ * those over it are refused all the same and counted (es_client_unaudited_refusals). */
 es_err es_client_authenticate(es_accounts *a, const char *header, const char *method,
                               const char *target, es_slice body, es_time now, unsigned skew,
-                              es_client *out, const char **why) ES_MUST_CHECK;
+                              es_ratelimit *audit_limit, es_client *out,
+                              const char **why) ES_MUST_CHECK;
+/* Refusals not audited because of an audit_limit, since the process started. */
+uint64_t es_client_unaudited_refusals(void);
 
 /* Makes the Authorization header value of a request (for integrators, the CLI and tests):
  * timestamp NULL: now; nonce NULL: 32 random hex digits. Appends to out (no NUL). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "eseal/audit.h"
 #include "eseal/clients.h"
@@ -125,14 +126,17 @@ static es_err check_cert(es_slice cert, es_slice issuer, es_pki_cert *pc, char *
     es_buf text;
     es_time now = es_time_now();
     if (es_pki_cert_parse(cert, pc) != ES_OK) {
-        *why = "the certificate is not a DER or PEM X.509 certificate";
+        *why = "the certificate is not an X.509 certificate";
         return ES_ERR_ARG;
     }
     if (!pc->is_sm2) {
         *why = "the certificate's key is not an SM2 key";
         return ES_ERR_ARG;
     }
-    if (es_pki_cert_parse(issuer, &ic) != ES_OK || !ic.is_sm2) return ES_ERR_FORMAT;
+    if (es_pki_cert_parse(issuer, &ic) != ES_OK || !ic.is_sm2) {
+        *why = "the site's CA certificate cannot be read";
+        return ES_ERR_CONFIG;
+    }
     if (pc->issuer.len != ic.subject.len || memcmp(pc->issuer.p, ic.subject.p, ic.subject.len) ||
         es_pki_cert_verify(pc, ic.pub) != ES_OK) {
         *why = "the certificate was not issued by this site's CA (GET /api/v1/system names it)";
@@ -295,10 +299,13 @@ out:
 
 /* --- signed requests --- */
 
+static atomic_uint_fast64_t unaudited_refusals;
+
 int es_client_auth_is_signed(const char *h)
 {
     size_t n = strlen(ES_CLIENT_SCHEME);
-    return h && strncmp(h, ES_CLIENT_SCHEME, n) == 0 && (h[n] == ' ' || h[n] == '\t');
+    /* RFC 9110 11.1: the scheme is case-insensitive. */
+    return h && strncasecmp(h, ES_CLIENT_SCHEME, n) == 0 && (h[n] == ' ' || h[n] == '\t');
 }
 
 static int nonce_char(char c)
@@ -397,37 +404,52 @@ es_err es_client_auth_parse(const char *header, es_client_auth *out, const char 
     return ES_OK;
 }
 
-es_err es_client_string_to_sign(const char *method, const char *target, const char *timestamp,
-                                const char *nonce, es_slice body, es_buf *out)
+es_err es_client_string_to_sign(const char *client, const char *method, const char *target,
+                                const char *timestamp, const char *nonce, es_slice body,
+                                es_buf *out)
 {
     uint8_t h[ES_SM3_LEN];
     char hex[2 * ES_SM3_LEN + 1];
     es_err rv = es_sm3(body.len ? body.p : (const uint8_t *)"", body.len, h);
     if (rv != ES_OK) return rv;
     es_hex_encode(h, sizeof h, hex);
-    const char *parts[6] = {ES_CLIENT_SCHEME, method, target, timestamp, nonce, hex};
-    for (int i = 0; i < 6 && rv == ES_OK; i++) {
+    const char *parts[7] = {ES_CLIENT_SCHEME, client, method, target, timestamp, nonce, hex};
+    for (int i = 0; i < 7 && rv == ES_OK; i++) {
         if (i) rv = es_buf_append(out, "\n", 1);
         if (rv == ES_OK) rv = es_buf_append(out, parts[i], strlen(parts[i]));
     }
     return rv;
 }
 
-static es_err refuse(es_accounts *a, const es_client *c, const char *reason, const char **why)
+/* Refuses a known client's request: audited, unless limit says this client's refusals are
+ * coming faster than it allows (then only counted: anyone who knows a client's name can make
+ * refusals, and must not be able to grow the trail without bound). */
+static es_err refuse(es_accounts *a, const es_client *c, es_ratelimit *limit, const char *reason,
+                     const char **why)
 {
     char name[ES_CLIENT_NAME_MAX + 8], object[64];
+    unsigned retry = 0;
     es_actor by = es_actor_of_client(c, name, sizeof name);
     snprintf(object, sizeof object, "client:%s", c->name);
     *why = reason;
+    if (limit && es_ratelimit_take_now(limit, object, &retry) == ES_ERR_LIMIT) {
+        atomic_fetch_add(&unaudited_refusals, 1);
+        return ES_ERR_AUTH;
+    }
     es_err rv = svc_audit_alone(a, &by, "client.auth_failed", object, reason);
     return rv == ES_OK ? ES_ERR_AUTH : rv;
+}
+
+uint64_t es_client_unaudited_refusals(void)
+{
+    return atomic_load(&unaudited_refusals);
 }
 
 static atomic_uint prune_counter;
 
 es_err es_client_authenticate(es_accounts *a, const char *header, const char *method,
                               const char *target, es_slice body, es_time now, unsigned skew,
-                              es_client *out, const char **why)
+                              es_ratelimit *audit_limit, es_client *out, const char **why)
 {
     es_client_auth h;
     es_client c;
@@ -444,25 +466,25 @@ es_err es_client_authenticate(es_accounts *a, const char *header, const char *me
         return ES_ERR_AUTH;
     }
     if (rv != ES_OK) return rv;
-    if (c.revoked) return refuse(a, &c, "the client is revoked", why);
-    if (c.disabled) return refuse(a, &c, "the client is disabled", why);
+    if (c.revoked) return refuse(a, &c, audit_limit, "the client is revoked", why);
+    if (c.disabled) return refuse(a, &c, audit_limit, "the client is disabled", why);
     if (now < c.not_before || now > c.not_after)
-        return refuse(a, &c, "the client's certificate is outside its validity", why);
+        return refuse(a, &c, audit_limit, "the client's certificate is outside its validity", why);
     if (es_time_parse_iso(h.timestamp, &ts) != ES_OK)
-        return refuse(a, &c, "the timestamp is not an ISO 8601 time such as 2026-11-26T19:00:00Z",
-                      why);
+        return refuse(a, &c, audit_limit,
+                      "the timestamp is not an ISO 8601 time such as 2026-11-26T19:00:00Z", why);
     if (ts > now + (es_time)skew || ts < now - (es_time)skew)
-        return refuse(a, &c, "stale request: the timestamp is too far from the server's clock",
-                      why);
-    es_buf_init(&msg, 256 + strlen(method) + strlen(target));
-    rv = es_client_string_to_sign(method, target, h.timestamp, h.nonce, body, &msg);
+        return refuse(a, &c, audit_limit,
+                      "stale request: the timestamp is too far from the server's clock", why);
+    es_buf_init(&msg, 256 + ES_CLIENT_NAME_MAX + strlen(method) + strlen(target));
+    rv = es_client_string_to_sign(h.client, method, target, h.timestamp, h.nonce, body, &msg);
     if (rv == ES_OK)
         rv = es_sm2_digest(c.pub, ES_SM2_DEFAULT_ID, strlen(ES_SM2_DEFAULT_ID), msg.p, msg.len, e);
     es_buf_cleanup(&msg);
     if (rv != ES_OK) return rv;
     if (es_sm2_verify_digest(c.pub, e, h.r, h.s) != ES_OK)
-        return refuse(a, &c,
-                      "the signature does not verify (method, target, timestamp, nonce "
+        return refuse(a, &c, audit_limit,
+                      "the signature does not verify (client, method, target, timestamp, nonce "
                       "and body must be signed as sent)",
                       why);
     /* The nonce last: only a request that verifies uses one up. */
@@ -472,7 +494,7 @@ es_err es_client_authenticate(es_accounts *a, const char *header, const char *me
                        seen, 3, NULL);
     if (rv == ES_ERR_EXISTS) {
         es_store_rollback(a->store);
-        return refuse(a, &c, "replayed request: this nonce was used before", why);
+        return refuse(a, &c, audit_limit, "replayed request: this nonce was used before", why);
     }
     if (rv != ES_OK) goto out;
     if (atomic_fetch_add(&prune_counter, 1) % NONCE_PRUNE_EVERY == 0) {
@@ -504,10 +526,10 @@ es_err es_client_sign_request(es_signer *key, const char *client, const char *me
         es_hex_encode(rnd, sizeof rnd, nb);
         nonce = nb;
     }
-    es_buf_init(&msg, 256 + strlen(method) + strlen(target));
+    es_buf_init(&msg, 256 + ES_CLIENT_NAME_MAX + strlen(method) + strlen(target));
     es_buf_init(&sig, 128);
     es_buf_init(&b64, 256);
-    rv = es_client_string_to_sign(method, target, timestamp, nonce, body, &msg);
+    rv = es_client_string_to_sign(client, method, target, timestamp, nonce, body, &msg);
     if (rv == ES_OK) rv = es_signer_sign_message(key, ES_SM2_DEFAULT_ID, msg.p, msg.len, &sig);
     if (rv == ES_OK) rv = es_base64_encode(sig.p, sig.len, &b64);
     if (rv == ES_OK) {

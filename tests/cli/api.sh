@@ -97,7 +97,7 @@ osign() { # METHOD TARGET BODYFILE: prints the header
     ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     nonce=$(openssl rand -hex 16)
     bh=$(openssl dgst -sm3 -r "$3" | cut -d' ' -f1)
-    printf 'ESEAL-SM2\n%s\n%s\n%s\n%s\n%s' "$1" "$2" "$ts" "$nonce" "$bh" >sts
+    printf 'ESEAL-SM2\nerp\n%s\n%s\n%s\n%s\n%s' "$1" "$2" "$ts" "$nonce" "$bh" >sts
     printf 'Authorization: ESEAL-SM2 client="erp", timestamp="%s", nonce="%s", signature="%s"' \
         "$ts" "$nonce" "$(openssl dgst -sm3 -sign erp.key -sigopt "distid:$ID" sts | base64 -w0)"
 }
@@ -112,7 +112,7 @@ st=$(curl -s -o resp -w '%{http_code}' -X POST "$U/api/v1/clients/erp/disable" -
     -H "$(osign POST /api/v1/clients/erp/disable body.json)" --data-binary '{ }')
 check "another body than the signed one: 401 ($st)" refused "$st" signature
 run api sign --client erp --key erp.key --timestamp 2026-01-01T00:00:00Z --nonce 0123456789abcdef0123 --show GET /x
-check "--show prints the string to sign" [ "$(cat err)" = "$(printf 'ESEAL-SM2\nGET\n/x\n2026-01-01T00:00:00Z\n0123456789abcdef0123\n1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b')" ]
+check "--show prints the string to sign" [ "$(cat err)" = "$(printf 'ESEAL-SM2\nerp\nGET\n/x\n2026-01-01T00:00:00Z\n0123456789abcdef0123\n1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b')" ]
 st=$(curl -s -o resp -w '%{http_code}' "$U/api/v1/clients/me" -H "$(sed 's/timestamp="[^"]*"/timestamp="2026-01-01T00:00:00Z"/' out)")
 check "an old timestamp is stale ($st)" refused "$st" stale
 

@@ -2,17 +2,22 @@
 # The console against the real esealsd (tests/e2e/daemon.mjs): a fresh site in a temporary
 # --var on 127.0.0.1 with an ephemeral port; the admin's one-time password read from its stdout.
 # playwright-core and Chromium as in tests/e2e/run.sh (same node directory under WORKDIR).
+# The eseal CLI (keys, certificate requests and signed requests of a business system) is the
+# third argument, by default the eseal next to esealsd; openssl makes the test's SM2 keys.
 #
-# usage: tests/e2e/daemon.sh /path/to/esealsd WORKDIR
+# usage: tests/e2e/daemon.sh /path/to/esealsd WORKDIR [/path/to/eseal]
 # Exit 0 passed, 1 failed, 77 skipped (Chromium, node or npm missing and CI unset).
 set -u
 
 SD=${1:?usage: daemon.sh /path/to/esealsd WORKDIR}
 WORK=${2:?usage: daemon.sh /path/to/esealsd WORKDIR}
+CLI=${3:-$(dirname "$SD")/eseal}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$HERE/lib.sh"
 [ -x "$SD" ] || { echo "e2e: FAIL: $SD is not built"; exit 1; }
+[ -x "$CLI" ] || { echo "e2e: FAIL: $CLI (the eseal CLI) is not built"; exit 1; }
+command -v openssl >/dev/null 2>&1 || { echo "e2e: FAIL: openssl not found"; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/eseal-e2e-sd.XXXXXX") || exit 1
 SERVER_PID=
@@ -24,7 +29,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-mkdir -p "$TMP/profile"
+mkdir -p "$TMP/profile" "$TMP/keys"
 
 env -u ESEAL_PIN "$SD" --var "$TMP/var" --listen 127.0.0.1:0 >"$TMP/sd.out" 2>"$WORK/esealsd.log" &
 SERVER_PID=$!
@@ -45,6 +50,8 @@ echo "e2e: esealsd at http://127.0.0.1:$PORT/"
 
 ESEAL_URL="http://127.0.0.1:$PORT" \
     ESEAL_ADMIN_OTP="$OTP" \
+    ESEAL_CLI="$CLI" \
+    ESEAL_KEYS="$TMP/keys" \
     ESEAL_NODE_DIR="$NODE_DIR" \
     ESEAL_CHROMIUM="$CHROMIUM" \
     ESEAL_PROFILE="$TMP/profile" \

@@ -27,6 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Emptied here, not only by the redirection below: that happens in the child, which may open
+# the file after the loop has read the previous run's port from it.
+: >"$WORK/serve.out"
 "$SERVE" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 SERVER_PID=$!
 PORT=

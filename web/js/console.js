@@ -7,10 +7,12 @@
 'use strict';
 
 class ApiError extends Error {
-  constructor(code, message, status) {
+  constructor(code, message, status, problems) {
     super(message);
     this.code = code;
     this.status = status;
+    // The reasons behind a refusal when the server lists them (the CA's checks of a request).
+    this.problems = Array.isArray(problems) ? problems.filter((p) => typeof p === 'string') : [];
   }
 }
 
@@ -41,7 +43,7 @@ async function api(method, path, body) {
   if (!res.ok) {
     const code = data && typeof data.error === 'string' ? data.error : 'http_' + res.status;
     const message = data && typeof data.message === 'string' ? data.message : 'HTTP ' + res.status;
-    throw new ApiError(code, message, res.status);
+    throw new ApiError(code, message, res.status, data && data.problems);
   }
   return data;
 }
@@ -146,13 +148,17 @@ function showPasswordChange() {
   $('pw-old').focus();
 }
 
+const VIEWS = ['users', 'clients', 'audit', 'system'];
+
+// The pages of the roles' permissions (the first is where one lands), then what everyone has.
 function buildNav() {
   const nav = $('nav');
   nav.replaceChildren();
   const pages = [];
   if (can('accounts')) pages.push(['users', '用户管理']);
+  if (can('clients')) pages.push(['clients', '业务系统']);
   if (can('audit')) pages.push(['audit', '审计日志']);
-  for (const [id, text] of pages) {
+  for (const [id, text] of [...pages, ['system', '系统信息']]) {
     const b = el('button', text);
     b.type = 'button';
     b.id = `nav-${id}`;
@@ -183,8 +189,7 @@ function showApp(session) {
   $('view-title').textContent = '欢迎';
   $('welcome').textContent = `角色：${(me.roles || []).map(roleLabel).join('，') || '无'}`;
   $('welcome').hidden = false;
-  $('users-view').hidden = true;
-  $('audit-view').hidden = true;
+  for (const v of VIEWS) $(`${v}-view`).hidden = true;
 }
 
 function showPage(id) {
@@ -193,15 +198,24 @@ function showPage(id) {
     else b.removeAttribute('aria-current');
   }
   $('welcome').hidden = true;
-  $('users-view').hidden = id !== 'users';
-  $('audit-view').hidden = id !== 'audit';
+  for (const v of VIEWS) $(`${v}-view`).hidden = v !== id;
   if (id === 'users') {
     $('view-title').textContent = '用户管理';
     loadUsers(true);
     fillRoles($('user-roles'), 'new-role', []).catch((e) => handle(e, $('user-error')));
+  } else if (id === 'clients') {
+    $('view-title').textContent = '业务系统';
+    $('revoke-form').hidden = true;
+    revokeTarget = null;
+    clientResult('');
+    fillClientRoles();
+    loadClients(true);
   } else if (id === 'audit') {
     $('view-title').textContent = '审计日志';
     loadAudit(true);
+  } else if (id === 'system') {
+    $('view-title').textContent = '系统信息';
+    loadSystem();
   }
 }
 
@@ -221,9 +235,19 @@ let usersCursor = null;
 function userRow(u) {
   const tr = el('tr');
   tr.dataset.name = u.name;
-  const state = u.disabled ? '已禁用' : u.locked ? '已锁定' : u.must_change_password ? '待改密码' : '正常';
-  tr.append(el('td', u.name), el('td', u.display_name), el('td', (u.roles || []).map(roleLabel).join('，')),
-    el('td', state));
+  const state = u.disabled
+    ? '已禁用'
+    : u.locked
+      ? '已锁定'
+      : u.must_change_password
+        ? '待改密码'
+        : '正常';
+  tr.append(
+    el('td', u.name),
+    el('td', u.display_name),
+    el('td', (u.roles || []).map(roleLabel).join('，')),
+    el('td', state),
+  );
   const actions = el('td');
   if (u.name !== me.name) {
     const mk = (text, cls, fn) => {
@@ -326,6 +350,291 @@ async function userAction(name, action) {
   }
 }
 
+// ---- Files for download and copying (no inline script, no data from elsewhere: a blob URL of
+// this page's own making).
+
+const blobUrls = new Map();
+
+function offerDownload(a, text, filename) {
+  if (blobUrls.has(a)) URL.revokeObjectURL(blobUrls.get(a));
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/x-pem-file' }));
+  blobUrls.set(a, url);
+  a.href = url;
+  a.download = filename;
+}
+
+async function copyText(textarea, status) {
+  let done = false;
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(textarea.value);
+      done = true;
+    }
+  } catch (e) {
+    done = false;
+  }
+  if (!done) {
+    textarea.focus();
+    textarea.select();
+    try {
+      done = document.execCommand('copy');
+    } catch (e) {
+      done = false;
+    }
+  }
+  status.textContent = done ? '已复制' : '无法访问剪贴板：证书已选中，请按 Ctrl+C 复制';
+}
+
+// ---- Business systems (API clients; business administrators).
+
+// The roles a business system may hold: business duties on documents only (the server enforces
+// it; administration and audit are people's, in this console).
+const CLIENT_ROLES = ['operator', 'approver', 'reviewer', 'seal_issuer'];
+let clientsCursor = null;
+
+function fillClientRoles() {
+  const fieldset = $('client-roles');
+  if (fieldset.querySelector('input')) return;
+  for (const r of CLIENT_ROLES) {
+    const label = el('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = r;
+    box.id = `client-role-${r}`;
+    label.htmlFor = box.id;
+    label.append(box, el('span', roleLabel(r)));
+    fieldset.appendChild(label);
+  }
+}
+
+const day = (iso) => (typeof iso === 'string' ? iso.slice(0, 10) : '');
+
+function clientState(c) {
+  if (c.revoked) return '已吊销';
+  if (c.disabled) return '已禁用';
+  const now = Date.now();
+  if (Date.parse(c.not_after) < now) return '证书已过期';
+  if (Date.parse(c.not_before) > now) return '证书未生效';
+  return '正常';
+}
+
+function clientRow(c) {
+  const tr = el('tr');
+  tr.dataset.name = c.name;
+  const validity = el('td', `${day(c.not_before)} 至 ${day(c.not_after)}`);
+  validity.title = `${c.not_before} – ${c.not_after}`;
+  const name = el('td', c.name);
+  if (c.subject) name.title = c.subject;
+  tr.append(
+    name,
+    el('td', (c.roles || []).map(roleLabel).join('，')),
+    el('td', c.serial, 'mono'),
+    validity,
+    el('td', clientState(c), c.revoked ? 'state bad' : c.disabled ? 'state off' : 'state'),
+  );
+  const actions = el('td');
+  const mk = (text, cls, fn) => {
+    const b = el('button', text, 'small ' + cls);
+    b.type = 'button';
+    b.addEventListener('click', fn);
+    actions.appendChild(b);
+  };
+  mk('证书', 'act-cert', () => showClientCert(c.name));
+  if (!c.revoked) {
+    if (c.disabled) mk('启用', 'act-enable', () => clientAction(c.name, 'enable'));
+    else mk('禁用', 'act-disable', () => clientAction(c.name, 'disable'));
+    mk('吊销', 'act-revoke', () => askRevoke(c.name));
+  }
+  tr.appendChild(actions);
+  return tr;
+}
+
+async function loadClients(first) {
+  const body = $('clients-table').tBodies[0];
+  showError($('clients-error'), '');
+  try {
+    if (first) clientsCursor = null;
+    const q = clientsCursor ? `?limit=50&cursor=${encodeURIComponent(clientsCursor)}` : '?limit=50';
+    const page = await api('GET', '/api/v1/clients' + q);
+    if (first) body.replaceChildren();
+    for (const c of page.items) body.appendChild(clientRow(c));
+    clientsCursor = page.next_cursor;
+    $('clients-more').hidden = !clientsCursor;
+  } catch (e) {
+    handle(e, $('clients-error'));
+  }
+}
+
+function showProblems(list) {
+  const ul = $('client-problems');
+  ul.replaceChildren(...list.map((p) => el('li', p)));
+  ul.hidden = list.length === 0;
+}
+
+function showCert(client, pem) {
+  $('cert-client').textContent = client.name;
+  $('cert-serial').textContent = client.serial;
+  $('cert-pem').value = pem;
+  $('cert-status').textContent = '';
+  offerDownload($('cert-download'), pem, `${client.name}.crt`);
+  $('cert-box').hidden = false;
+}
+
+// A PEM request or certificate: which of the two the server is given follows its label; no
+// label (DER in base64, or anything else) goes as a request and the server says what is wrong.
+function pemKind(text) {
+  return /-----BEGIN (X509 |TRUSTED )?CERTIFICATE-----/.test(text) ? 'certificate' : 'csr';
+}
+
+async function createClient(ev) {
+  ev.preventDefault();
+  const err = $('client-error');
+  const name = $('client-name').value.trim();
+  const pem = $('client-pem').value.trim();
+  const subject = $('client-subject').value.trim();
+  const days = $('client-days').value.trim();
+  const roles = checkedRoles($('client-roles'));
+  showProblems([]);
+  if (!name) return showError(err, '请输入系统名称');
+  if (!roles.length) return showError(err, '请至少选择一个角色');
+  if (!pem) return showError(err, '请粘贴证书请求（CSR）或证书');
+  showError(err, '');
+  const body = { name, roles };
+  body[pemKind(pem)] = pem + '\n';
+  if (subject) body.subject = subject;
+  if (days) body.days = Number(days);
+  $('client-create').disabled = true;
+  try {
+    const res = await api('POST', '/api/v1/clients', body);
+    for (const id of ['client-name', 'client-pem', 'client-subject', 'client-days', 'client-file'])
+      $(id).value = '';
+    for (const b of $('client-roles').querySelectorAll('input')) b.checked = false;
+    showCert(res.client, res.certificate);
+    await loadClients(true);
+  } catch (e) {
+    handle(e, err);
+    if (e instanceof ApiError) showProblems(e.problems);
+  } finally {
+    $('client-create').disabled = false;
+  }
+}
+
+async function showClientCert(name) {
+  showError($('clients-error'), '');
+  try {
+    const res = await api('GET', `/api/v1/clients/${encodeURIComponent(name)}`);
+    showCert(res.client, res.certificate);
+  } catch (e) {
+    handle(e, $('clients-error'));
+  }
+}
+
+function clientResult(text, bad) {
+  const out = $('clients-result');
+  out.textContent = text;
+  out.className = bad ? 'result bad' : 'result';
+  out.hidden = !text;
+}
+
+async function clientAction(name, action) {
+  showError($('clients-error'), '');
+  clientResult('');
+  try {
+    await api('POST', `/api/v1/clients/${encodeURIComponent(name)}/${action}`);
+    clientResult(`业务系统 ${name} 已${action === 'enable' ? '启用' : '禁用'}`);
+    await loadClients(true);
+  } catch (e) {
+    handle(e, $('clients-error'));
+  }
+}
+
+let revokeTarget = null;
+
+function askRevoke(name) {
+  revokeTarget = name;
+  $('revoke-client').textContent = name;
+  $('revoke-reason').value = 'cessationOfOperation';
+  showError($('revoke-error'), '');
+  $('revoke-form').hidden = false;
+  $('revoke-reason').focus();
+}
+
+async function confirmRevoke(ev) {
+  ev.preventDefault();
+  const name = revokeTarget;
+  if (!name) return;
+  clientResult('');
+  $('revoke-confirm').disabled = true;
+  try {
+    const res = await api('POST', `/api/v1/clients/${encodeURIComponent(name)}/revoke`, {
+      reason: $('revoke-reason').value,
+    });
+    $('revoke-form').hidden = true;
+    revokeTarget = null;
+    if (res.certificate_revoked) clientResult(`业务系统 ${name} 已吊销，其证书已在 CA 吊销`);
+    else clientResult(`业务系统 ${name} 已吊销，但其证书未能在 CA 吊销（见服务日志）`, true);
+    await loadClients(true);
+  } catch (e) {
+    handle(e, $('revoke-error'));
+  } finally {
+    $('revoke-confirm').disabled = false;
+  }
+}
+
+function readPemFile() {
+  const f = $('client-file').files[0];
+  if (!f) return;
+  if (f.size > 16384) return showError($('client-error'), '文件过大：证书请求或证书应小于 16 KB');
+  const reader = new FileReader();
+  reader.onload = () => {
+    $('client-pem').value = String(reader.result);
+    showError($('client-error'), '');
+  };
+  reader.onerror = () => showError($('client-error'), '无法读取文件');
+  reader.readAsText(f);
+}
+
+// ---- About this site (every signed-in user; GET /api/v1/system is public).
+
+const TIER_NAMES = {
+  ministry: '部级',
+  province: '省级',
+  city: '地市级',
+  'national-simulator': '全国模拟',
+};
+const SYSTEM_NAMES = {
+  making: '电子印章制作',
+  status: '电子印章状态',
+  app: '电子印章应用',
+  mgmt: '电子印章管理',
+  conformance: '符合性检测',
+};
+const named = (table, v) => (table[v] ? `${table[v]} (${v})` : v);
+
+async function loadSystem() {
+  showError($('system-error'), '');
+  try {
+    const s = await api('GET', '/api/v1/system');
+    $('sys-name').textContent = s.name || '';
+    $('sys-tier').textContent = s.tier ? named(TIER_NAMES, s.tier) : '';
+    $('sys-division').textContent = s.division || '';
+    $('sys-systems').textContent = Array.isArray(s.systems)
+      ? s.systems.map((x) => named(SYSTEM_NAMES, x)).join('，')
+      : '';
+    $('sys-url').textContent = s.public_url || '';
+    const auth = s.api_auth || {};
+    $('sys-auth').textContent = auth.scheme
+      ? `${auth.scheme}（SM2 ID ${auth.sm2_id}，时钟偏差不超过 ${auth.clock_skew_seconds} 秒）`
+      : '';
+    const root = s.root_certificate || '';
+    $('sys-root').value = root;
+    const file = `${(s.name || 'eseal').replace(/[^A-Za-z0-9_.-]+/g, '_')}-root.crt`;
+    offerDownload($('sys-root-download'), root, file);
+  } catch (e) {
+    handle(e, $('system-error'));
+  }
+}
+
 // ---- Audit (audit administrators).
 
 let auditCursor = null;
@@ -336,7 +645,10 @@ function auditQuery() {
   const action = $('audit-action').value.trim();
   if (actor) q.set('actor', actor);
   if (action) q.set('action', action);
-  for (const [id, key] of [['audit-from', 'from'], ['audit-to', 'to']]) {
+  for (const [id, key] of [
+    ['audit-from', 'from'],
+    ['audit-to', 'to'],
+  ]) {
     const v = $(id).value;
     if (v) q.set(key, String(new Date(v).getTime()));
   }
@@ -356,8 +668,15 @@ async function loadAudit(first) {
     for (const r of page.items) {
       const tr = el('tr');
       const detail = el('td', r.detail, 'detail');
-      tr.append(el('td', r.seq), el('td', r.time), el('td', r.actor), el('td', r.role),
-        el('td', r.action), el('td', r.object), detail);
+      tr.append(
+        el('td', r.seq),
+        el('td', r.time),
+        el('td', r.actor),
+        el('td', r.role),
+        el('td', r.action),
+        el('td', r.object),
+        detail,
+      );
       body.appendChild(tr);
     }
     auditCursor = page.next_cursor;
@@ -455,6 +774,19 @@ document.addEventListener('DOMContentLoaded', () => {
   $('roles-form').addEventListener('submit', saveRoles);
   $('roles-cancel').addEventListener('click', () => {
     $('roles-form').hidden = true;
+  });
+  $('client-form').addEventListener('submit', createClient);
+  $('client-file').addEventListener('change', readPemFile);
+  $('clients-more').addEventListener('click', () => loadClients(false));
+  $('cert-copy').addEventListener('click', () => copyText($('cert-pem'), $('cert-status')));
+  $('cert-close').addEventListener('click', () => {
+    $('cert-box').hidden = true;
+    $('cert-pem').value = '';
+  });
+  $('revoke-form').addEventListener('submit', confirmRevoke);
+  $('revoke-cancel').addEventListener('click', () => {
+    $('revoke-form').hidden = true;
+    revokeTarget = null;
   });
   $('audit-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
