@@ -222,4 +222,14 @@ static inline void st_unguard(es_store *s)
     for (const char *const *q = pg ? pg_sql : sqlite_sql; *q; q++) st_sql(s, *q);
 }
 
+/* Audit records with this action; -1 when the store cannot say. */
+static inline int st_audit_count(es_store *s, const char *action)
+{
+    int64_t n = -1;
+    es_value p[1] = {es_v_text(action)};
+    if (es_store_query_int(s, "SELECT COUNT(*) FROM audit WHERE action = ?", p, 1, &n) != ES_OK)
+        return -1;
+    return (int)n;
+}
+
 #endif

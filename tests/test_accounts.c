@@ -6,15 +6,6 @@
 #include "eseal/audit.h"
 #include "store_test.h"
 
-static int audit_count(es_store *s, const char *action)
-{
-    int64_t n = -1;
-    es_value p[1] = {es_v_text(action)};
-    if (es_store_query_int(s, "SELECT COUNT(*) FROM audit WHERE action = ?", p, 1, &n) != ES_OK)
-        return -1;
-    return (int)n;
-}
-
 static es_err count_user(void *ctx, const es_user *u)
 {
     (void)u;
@@ -68,7 +59,7 @@ static void suite(const char *kind, const char *url)
     ok(es_acct_create(&a, &by, "auditor", "", ES_ROLE_BIT(ES_ROLE_AUDIT_ADMIN), "Audit-Pass-2026",
                       NULL, NULL, &why) == ES_OK,
        "%s: an audit administrator with a given password", kind);
-    int denied0 = audit_count(s, "access.denied");
+    int denied0 = st_audit_count(s, "access.denied");
     ok(es_acct_set_roles(&a, &by, "admin", ES_ROLE_BIT(ES_ROLE_AUDIT_ADMIN), &why) == ES_ERR_DENIED,
        "%s: nobody changes their own roles", kind);
     ok(es_acct_set_disabled(&a, &by, "admin", 1) == ES_ERR_DENIED, "%s: nobody disables themselves",
@@ -83,8 +74,8 @@ static void suite(const char *kind, const char *url)
     int n = 0;
     ok(es_acct_list(&a, &bizby, NULL, 0, count_user, &n) == ES_ERR_DENIED && n == 0,
        "%s: nor list them", kind);
-    ok(audit_count(s, "access.denied") == denied0 + 4, "%s: every refusal is audited (%d)", kind,
-       audit_count(s, "access.denied") - denied0);
+    ok(st_audit_count(s, "access.denied") == denied0 + 4, "%s: every refusal is audited (%d)", kind,
+       st_audit_count(s, "access.denied") - denied0);
     n = 0;
     ok(es_acct_list(&a, &by, NULL, 0, count_user, &n) == ES_OK && n == 3, "%s: list (%d)", kind, n);
     n = 0;
@@ -103,7 +94,7 @@ static void suite(const char *kind, const char *url)
            "%s: wrong password %d", kind, i + 1);
     ok(es_acct_login(&a, "auditor", "Audit-Pass-2026", "x", tok3, NULL) == ES_ERR_LOCKED,
        "%s: locked after 3 failures", kind);
-    ok(audit_count(s, "user.locked") == 1 && audit_count(s, "session.login_failed") >= 4,
+    ok(st_audit_count(s, "user.locked") == 1 && st_audit_count(s, "session.login_failed") >= 4,
        "%s: the failures and the lock are audited", kind);
     char otp4[32];
     ok(es_acct_reset_password(&a, &by, "auditor", otp4) == ES_OK &&

@@ -50,15 +50,6 @@ static int64_t head_seq(es_store *s)
     return es_audit_head_get(s, &h) == ES_OK ? h.seq : -1;
 }
 
-static int audit_count(es_store *s, const char *action)
-{
-    int64_t n = -1;
-    es_value p[1] = {es_v_text(action)};
-    if (es_store_query_int(s, "SELECT COUNT(*) FROM audit WHERE action = ?", p, 1, &n) != ES_OK)
-        return -1;
-    return (int)n;
-}
-
 typedef struct audit_rec {
     char actor[96], action[64], object[96], detail[512];
 } audit_rec;
@@ -684,12 +675,12 @@ static void suite(const char *kind, const char *url)
     es_buf c2 = client_cert(&ca, "app two", k2->pub, T - 3600, T + 7200, 0x12);
     int64_t rows0 = count(s, "SELECT COUNT(*) FROM api_clients");
     seq0 = head_seq(s);
-    int denied0 = audit_count(s, "access.denied");
+    int denied0 = st_audit_count(s, "access.denied");
     ok(es_client_register(a, &op, "app2", ES_ROLE_BIT(ES_ROLE_OPERATOR), sl(&c2), issuer, &c,
                           &why) == ES_ERR_DENIED,
        "%s: an operator cannot register a client", kind);
     r = last_audit(s);
-    ok(head_seq(s) == seq0 + 1 && audit_count(s, "access.denied") == denied0 + 1 &&
+    ok(head_seq(s) == seq0 + 1 && st_audit_count(s, "access.denied") == denied0 + 1 &&
            strcmp(r.action, "access.denied") == 0 && strcmp(r.actor, "op") == 0 &&
            strcmp(r.object, "client.register") == 0 &&
            count(s, "SELECT COUNT(*) FROM api_clients") == rows0,
@@ -1102,7 +1093,7 @@ static void suite(const char *kind, const char *url)
         next_nonce(&e, nonce);
         sign_hdr(k1, "app1", "POST", "/api/v1/race", "{}", rts, nonce, hdr, sizeof hdr);
         n0 = count(s, "SELECT COUNT(*) FROM nonces");
-        int failed0 = audit_count(s, "client.auth_failed");
+        int failed0 = st_audit_count(s, "client.auth_failed");
         pthread_barrier_init(&go, NULL, THREADS);
         for (int i = 0; i < THREADS; i++) {
             rc[i] = (race){url, audit_key, hdr, &go, ES_ERR_ARG, NULL};
@@ -1126,7 +1117,7 @@ static void suite(const char *kind, const char *url)
            "%s: %d connections at once: %d accepted, %d replays, %d other", kind, THREADS, good,
            replays, other);
         ok(count(s, "SELECT COUNT(*) FROM nonces") == n0 + 1 &&
-               audit_count(s, "client.auth_failed") == failed0 + THREADS - 1,
+               st_audit_count(s, "client.auth_failed") == failed0 + THREADS - 1,
            "%s: one nonce stored, %d replays audited", kind, THREADS - 1);
     }
 

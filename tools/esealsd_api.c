@@ -433,6 +433,8 @@ static es_err password_change(es_http_req *req, void *arg)
 
 /* ---- Users. */
 
+/* A page of a list in name order: the service is asked for limit + 1 items; the extra one
+ * only says there is a next page, whose cursor is the last name kept. */
 typedef struct page_ctx {
     json_t *items;
     unsigned limit, n;
@@ -440,16 +442,22 @@ typedef struct page_ctx {
     int more;
 } page_ctx;
 
-static es_err page_user(void *ctx, const es_user *u)
+/* Adds obj (taking the reference) unless the page is full. */
+static es_err page_add(page_ctx *p, const char *name, json_t *obj)
 {
-    page_ctx *p = ctx;
     if (p->n == p->limit) {
+        json_decref(obj);
         p->more = 1;
         return ES_OK;
     }
     p->n++;
-    snprintf(p->last, sizeof p->last, "%s", u->name);
-    return json_array_append_new(p->items, user_json(u)) == 0 ? ES_OK : ES_ERR_NOMEM;
+    snprintf(p->last, sizeof p->last, "%s", name);
+    return json_array_append_new(p->items, obj) == 0 ? ES_OK : ES_ERR_NOMEM;
+}
+
+static es_err page_user(void *ctx, const es_user *u)
+{
+    return page_add(ctx, u->name, user_json(u));
 }
 
 static es_err users_list(es_http_req *req, void *arg)
@@ -838,23 +846,9 @@ static json_t *client_json(const es_client *c)
     return o;
 }
 
-typedef struct client_page {
-    json_t *items;
-    unsigned limit, n;
-    char last[ES_CLIENT_NAME_MAX + 1];
-    int more;
-} client_page;
-
 static es_err page_client(void *ctx, const es_client *c)
 {
-    client_page *p = ctx;
-    if (p->n == p->limit) {
-        p->more = 1;
-        return ES_OK;
-    }
-    p->n++;
-    snprintf(p->last, sizeof p->last, "%s", c->name);
-    return json_array_append_new(p->items, client_json(c)) == 0 ? ES_OK : ES_ERR_NOMEM;
+    return page_add(ctx, c->name, client_json(c));
 }
 
 static es_err clients_list(es_http_req *req, void *arg)
@@ -864,7 +858,7 @@ static es_err clients_list(es_http_req *req, void *arg)
     if ((rv = require(req, &a, ES_PERM_CLIENTS, "client.list")) != ES_OK) return rv;
     if ((rv = es_http_req_page(req, SD_PAGE_USERS, app->cfg.page_max, &page)) != ES_OK) return rv;
     es_actor by = actor_of(user_of(req));
-    client_page p = {json_array(), page.limit, 0, "", 0};
+    page_ctx p = {json_array(), page.limit, 0, "", 0};
     if (!p.items) return ES_ERR_NOMEM;
     rv = es_client_list(&a, &by, page.cursor, (int64_t)page.limit + 1, page_client, &p);
     if (rv != ES_OK) {
