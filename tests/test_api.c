@@ -1010,6 +1010,8 @@ static void suite(const char *kind, const char *url)
     ok(audit_count(&d, auditor, "action=user.create") == ES_ROLE_COUNT,
        "%s: the creations are in the trail (%d)", kind,
        audit_count(&d, auditor, "action=user.create"));
+    ok(audit_count(&d, auditor, "action=ca.issue&actor=system") == 1,
+       "%s: the seal root issuing the system certificate is in the trail", kind);
     ok(audit_count(&d, auditor, "actor=admin&action=session.login") == 1,
        "%s: filter by actor and action", kind);
     ok(audit_count(&d, auditor, "from=4102444800000") == 0, "%s: filter by time", kind);
@@ -1046,6 +1048,7 @@ static void suite(const char *kind, const char *url)
     es_buf_init(&pb, sizeof pub0 - 1);
     if (es_file_read(pubpath, &pb) == ES_OK) memcpy(pub0, pb.p, pb.len);
     es_buf_cleanup(&pb);
+    unsigned port0 = d.port;
     ok(daemon_stop(&d, SIGTERM) == 0, "%s: SIGTERM stops it cleanly (exit 0)", kind);
     ok(daemon_start(&d, var, cfg) == 0 && d.otp[0] == 0, "%s: restart: no new administrator", kind);
     es_buf_init(&pb, sizeof pub1 - 1);
@@ -1057,6 +1060,10 @@ static void suite(const char *kind, const char *url)
     ok(sign_in(&d, "r-audit-admin", USER_PASS, toks[ES_ROLE_AUDIT_ADMIN], NULL) == 201 &&
            audit_verify(&d, auditor, NULL),
        "%s: the chain verifies after the restart", kind);
+    /* Another port: the system certificate must name it, so it is issued again, the old one
+     * superseded; the same port: kept. */
+    ok(audit_count(&d, auditor, "action=ca.issue") == (d.port == port0 ? 1 : 2),
+       "%s: the system certificate follows the address (port %u, was %u)", kind, d.port, port0);
 
     /* Crash safety: kill -9 during a stream of writes. */
     atomic_int stop = 0;

@@ -183,6 +183,22 @@ static es_err bootstrap(sd_app *app, es_store *s)
     return ES_OK;
 }
 
+/* The seal root's key was used outside the store (the system certificate): on the record. */
+static es_err audit_system_cert(sd_app *app)
+{
+    es_store *s = sd_store(app);
+    if (!s) return ES_ERR_IO;
+    es_accounts a = {s, app->audit, app->cfg.session_minutes, app->cfg.lockout_failures,
+                     app->cfg.lockout_minutes};
+    es_actor sys = {"system", 0, 0, 1};
+    char object[64], detail[sizeof app->public_url + 128];
+    snprintf(object, sizeof object, "certificate:%s", app->site.system_serial);
+    snprintf(detail, sizeof detail, "system certificate issued by the seal root for %s%s%s",
+             app->public_url, app->site.system_replaced[0] ? "; superseded " : "",
+             app->site.system_replaced);
+    return es_acct_audit_event(&a, &sys, "ca.issue", object, detail);
+}
+
 static int level_of(const char *name)
 {
     if (strcmp(name, "error") == 0) return SD_LOG_ERROR;
@@ -361,6 +377,10 @@ int main(int argc, char **argv)
     if ((rv = es_site_system_cert(&app.site, app.public_url, on_site, NULL, why, sizeof why)) !=
         ES_OK) {
         fprintf(stderr, "esealsd: %s\n", why[0] ? why : es_err_str(rv));
+        goto out;
+    }
+    if (app.site.system_issued && (rv = audit_system_cert(&app)) != ES_OK) {
+        fprintf(stderr, "esealsd: cannot audit the system certificate: %s\n", es_err_str(rv));
         goto out;
     }
     if ((rv = es_ca_open(app.site.ca_dir, &app.ca, why, sizeof why)) != ES_OK ||

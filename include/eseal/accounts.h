@@ -99,6 +99,10 @@ es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *o
 
 /* Records a refusal (an API call the actor's roles do not allow) in the audit trail. */
 es_err es_acct_audit_denied(es_accounts *a, const es_actor *by, const char *what) ES_MUST_CHECK;
+/* Records an event that changes nothing in the store (a key used outside it: the seal root
+ * issuing the daemon's system certificate, say) in a transaction of its own. */
+es_err es_acct_audit_event(es_accounts *a, const es_actor *by, const char *action,
+                           const char *object, const char *detail) ES_MUST_CHECK;
 
 /* An actor from a user. */
 es_actor es_actor_of(const es_user *u);

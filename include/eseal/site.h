@@ -37,7 +37,11 @@ typedef struct es_site {
     uint8_t system_pub[ES_SM2_PUB_LEN];
     char system_cert_path[ES_CONFIG_PATH + 32];
     es_buf system_cert; /* DER, after es_site_system_cert */
-    int created;        /* 1 when this start created anything */
+    /* What es_site_system_cert did: issued (1) the certificate of serial system_serial, and
+     * revoked the one of system_replaced (empty: none). */
+    int system_issued;
+    char system_serial[41], system_replaced[41];
+    int created; /* 1 when this start created anything */
 } es_site;
 
 /* Makes what is missing (keys, passphrase, CA) and checks what exists (every key opens with

@@ -69,6 +69,12 @@ es_err svc_audit_alone(es_accounts *a, const es_actor *by, const char *action, c
     return rv;
 }
 
+es_err es_acct_audit_event(es_accounts *a, const es_actor *by, const char *action,
+                           const char *object, const char *detail)
+{
+    return svc_audit_alone(a, by, action, object, detail);
+}
+
 es_err es_acct_audit_denied(es_accounts *a, const es_actor *by, const char *what)
 {
     return svc_audit_alone(a, by, "access.denied", what,

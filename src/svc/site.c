@@ -283,6 +283,8 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     es_buf_init(&file, 64u << 10);
     es_buf_init(&der, 64u << 10);
     s->system_cert.len = 0;
+    s->system_issued = 0;
+    s->system_serial[0] = s->system_replaced[0] = 0;
     rv = es_file_read(s->system_cert_path, &file);
     if (rv == ES_OK && es_cert_to_der(file.p, file.len, &der) == ES_OK &&
         system_cert_current(es_slice_make(der.p, der.len), s->system_pub, url, old_serial)) {
@@ -342,10 +344,15 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     say(log, ctx, "issued the system certificate %s (%s, serial %s, %s)", s->system_cert_path,
         profile, serial, url);
     s->created = 1;
+    s->system_issued = 1;
+    snprintf(s->system_serial, sizeof s->system_serial, "%s", serial);
     /* The one it replaces, when this CA issued it, is superseded. */
-    if (old_serial[0] && es_ca_revoke(ca, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE) == ES_OK)
+    if (old_serial[0] &&
+        es_ca_revoke(ca, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE) == ES_OK) {
         say(log, ctx, "revoked the system certificate it replaces (serial %s, superseded)",
             old_serial);
+        snprintf(s->system_replaced, sizeof s->system_replaced, "%s", old_serial);
+    }
     rv = es_buf_append(&s->system_cert, der.p, der.len);
 out:
     es_ca_close(ca);
