@@ -970,6 +970,12 @@ static void suite(const char *kind, const char *url)
         call(&d, "POST", "/api/v1/users", admin, big, &r);
         ok(is_error(&r, 413, "too_large"), "%s: an oversized body: 413", kind);
         t_resp_free(&r);
+        /* Under the server's limit, over the sign-in route's own (8 KiB). */
+        big[9000] = 0;
+        memcpy(big + 8990, "\"}", 3);
+        call(&d, "POST", "/api/v1/sessions", NULL, big, &r);
+        ok(is_error(&r, 413, "too_large"), "%s: 9000 bytes to sign in: 413 (route limit)", kind);
+        t_resp_free(&r);
         free(big);
     }
     {

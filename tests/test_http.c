@@ -302,6 +302,10 @@ static es_http *start_app(es_http_config *cfg)
             ES_OK &&
         es_http_route(h, "POST", "/api/v1/things", h_create, NULL, ES_HTTP_PUBLIC) == ES_OK &&
         es_http_route(h, "POST", "/api/v1/echo", h_echo_len, NULL, ES_HTTP_PUBLIC) == ES_OK &&
+        es_http_route(h, "POST", "/api/v1/echo-small", h_echo_len, NULL, ES_HTTP_PUBLIC) == ES_OK &&
+        es_http_route_body_limit(h, "POST", "/api/v1/echo-small", 100) == ES_OK &&
+        es_http_route_body_limit(h, "POST", "/api/v1/nowhere", 100) == ES_ERR_NOT_FOUND &&
+        es_http_route_body_limit(h, "GET", "/api/v1/echo-small", 100) == ES_ERR_NOT_FOUND &&
         es_http_route(h, "GET", "/api/v1/errors/{name}", h_error, NULL, ES_HTTP_PUBLIC) == ES_OK &&
         es_http_route(h, "GET", "/api/v1/query", h_query, NULL, ES_HTTP_PUBLIC) == ES_OK &&
         es_http_route(h, "POST", "/api/v1/cookie", h_cookie, NULL, ES_HTTP_PUBLIC) == ES_OK &&
@@ -838,6 +842,29 @@ static void test_body_limit(es_http *h, unsigned port)
     pthread_mutex_lock(&log_lock);
     ok(log_413 - l413 == 3, "the log callback saw the three 413s (%d)", log_413 - l413);
     pthread_mutex_unlock(&log_lock);
+
+    /* A route's own, lower limit. */
+    char body[102];
+    memset(body, 'y', 100);
+    body[100] = 0;
+    ok(t_req(port, "POST", "/api/v1/echo-small", NULL, body, &r) == 200 &&
+           strstr((char *)r.body.p, "\"len\":100"),
+       "a route's own limit: exactly 100 bytes accepted");
+    strcat(body, "y");
+    ok(t_req(port, "POST", "/api/v1/echo-small", NULL, body, &r) == 413 &&
+           t_is_error(&r, 413, "too_large") && strstr((char *)r.body.p, "100 bytes"),
+       "101 bytes: 413, naming the route's limit");
+    ok(t_req(port, "POST", "/api/v1/echo", NULL, body, &r) == 200,
+       "the same body on a route without its own limit: accepted");
+    fd = t_connect(port);
+    const char *ch2 = "POST /api/v1/echo-small HTTP/1.1\r\nHost: x\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n40\r\n";
+    sent = fd >= 0 && t_send(fd, ch2, strlen(ch2)) == 0 && t_send(fd, body, 64) == 0 &&
+           t_send(fd, "\r\n40\r\n", 8) == 0 && t_send(fd, body, 64) == 0 &&
+           t_send(fd, "\r\n0\r\n\r\n", 7) == 0;
+    ok(fd >= 0 && t_response(fd, 0, &r) == -1,
+       "a chunked body over the route's limit: connection closed");
+    if (fd >= 0) close(fd);
     t_resp_free(&r);
 }
 

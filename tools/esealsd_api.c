@@ -1121,39 +1121,45 @@ static es_err clients_revoke(es_http_req *req, void *arg)
 
 es_err sd_api_register(es_http *h, sd_app *app)
 {
+    /* Body limits by route: what a valid request can need, with room (the server's
+     * [limits] max_body applies to routes not listed). */
+    enum { SMALL = 1024, FORM = 8192, PEM = 65536 };
     static const struct {
         const char *method, *pattern;
         es_http_handler fn;
         unsigned flags;
+        size_t max_body;
     } routes[] = {
-        {"POST", "/api/v1/sessions", sessions_create, ES_HTTP_PUBLIC},
-        {"GET", "/api/v1/sessions/current", sessions_current, 0},
-        {"DELETE", "/api/v1/sessions/current", sessions_delete, 0},
-        {"POST", "/api/v1/users/me/password", password_change, 0},
-        {"GET", "/api/v1/users", users_list, 0},
-        {"POST", "/api/v1/users", users_create, 0},
-        {"GET", "/api/v1/users/{name}", users_get, 0},
-        {"PUT", "/api/v1/users/{name}/roles", users_set_roles, 0},
-        {"POST", "/api/v1/users/{name}/disable", users_disable, 0},
-        {"POST", "/api/v1/users/{name}/enable", users_enable, 0},
-        {"POST", "/api/v1/users/{name}/reset-password", users_reset, 0},
-        {"GET", "/api/v1/roles", roles_list, 0},
-        {"GET", "/api/v1/audit", audit_list, 0},
-        {"GET", "/api/v1/audit/verify", audit_verify, 0},
-        {"GET", "/api/v1/audit/export", audit_export, 0},
-        {"GET", "/api/v1/system", system_get, ES_HTTP_PUBLIC},
-        {"GET", "/api/v1/clients", clients_list, 0},
-        {"POST", "/api/v1/clients", clients_create, 0},
-        {"GET", "/api/v1/clients/me", clients_me, 0},
-        {"GET", "/api/v1/clients/{name}", clients_get, 0},
-        {"POST", "/api/v1/clients/{name}/disable", clients_disable, 0},
-        {"POST", "/api/v1/clients/{name}/enable", clients_enable, 0},
-        {"POST", "/api/v1/clients/{name}/revoke", clients_revoke, 0},
+        {"POST", "/api/v1/sessions", sessions_create, ES_HTTP_PUBLIC, FORM},
+        {"GET", "/api/v1/sessions/current", sessions_current, 0, SMALL},
+        {"DELETE", "/api/v1/sessions/current", sessions_delete, 0, SMALL},
+        {"POST", "/api/v1/users/me/password", password_change, 0, FORM},
+        {"GET", "/api/v1/users", users_list, 0, SMALL},
+        {"POST", "/api/v1/users", users_create, 0, FORM},
+        {"GET", "/api/v1/users/{name}", users_get, 0, SMALL},
+        {"PUT", "/api/v1/users/{name}/roles", users_set_roles, 0, FORM},
+        {"POST", "/api/v1/users/{name}/disable", users_disable, 0, SMALL},
+        {"POST", "/api/v1/users/{name}/enable", users_enable, 0, SMALL},
+        {"POST", "/api/v1/users/{name}/reset-password", users_reset, 0, SMALL},
+        {"GET", "/api/v1/roles", roles_list, 0, SMALL},
+        {"GET", "/api/v1/audit", audit_list, 0, SMALL},
+        {"GET", "/api/v1/audit/verify", audit_verify, 0, SMALL},
+        {"GET", "/api/v1/audit/export", audit_export, 0, SMALL},
+        {"GET", "/api/v1/system", system_get, ES_HTTP_PUBLIC, SMALL},
+        {"GET", "/api/v1/clients", clients_list, 0, SMALL},
+        {"POST", "/api/v1/clients", clients_create, 0, PEM},
+        {"GET", "/api/v1/clients/me", clients_me, 0, SMALL},
+        {"GET", "/api/v1/clients/{name}", clients_get, 0, SMALL},
+        {"POST", "/api/v1/clients/{name}/disable", clients_disable, 0, SMALL},
+        {"POST", "/api/v1/clients/{name}/enable", clients_enable, 0, SMALL},
+        {"POST", "/api/v1/clients/{name}/revoke", clients_revoke, 0, SMALL},
     };
     es_err rv;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if ((rv = es_http_route(h, routes[i].method, routes[i].pattern, routes[i].fn, app,
-                                routes[i].flags)) != ES_OK)
+                                routes[i].flags)) != ES_OK ||
+            ((rv = es_http_route_body_limit(h, routes[i].method, routes[i].pattern,
+                                            routes[i].max_body)) != ES_OK))
             return rv;
     es_http_set_auth(h, authenticate, app);
     return ES_OK;

@@ -102,6 +102,13 @@ typedef es_err (*es_http_handler)(es_http_req *req, void *arg);
 es_err es_http_route(es_http *h, const char *method, const char *pattern, es_http_handler fn,
                      void *arg, unsigned flags) ES_MUST_CHECK;
 
+/* Lowers the body limit of one route (method and pattern as given to es_http_route) below the
+ * server's max_body: a longer Content-Length is 413 before any byte of the body is read, a
+ * longer chunked body closes the connection. 0: the server's. ES_ERR_NOT_FOUND for no such
+ * route. Not after es_http_start. */
+es_err es_http_route_body_limit(es_http *h, const char *method, const char *pattern,
+                                size_t max) ES_MUST_CHECK;
+
 /* The authentication hook: called for every request once its body is in and before it is
  * routed (404 and 405 included, so that an unauthenticated client learns nothing of the API).
  * es_http_req_is_public tells whether the target needs authentication. Return ES_OK to let the

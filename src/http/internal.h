@@ -46,6 +46,7 @@ typedef struct http_route {
     es_http_handler fn;
     void *arg;
     unsigned flags;
+    size_t max_body; /* 0: the server's */
 } http_route;
 
 typedef struct http_router {

@@ -204,6 +204,20 @@ es_err es_http_route(es_http *h, const char *method, const char *pattern, es_htt
     return es_http_router_add(&h->router, method, pattern, fn, arg, flags);
 }
 
+es_err es_http_route_body_limit(es_http *h, const char *method, const char *pattern, size_t max)
+{
+    if (!h || h->d || !method || !pattern) return ES_ERR_ARG;
+    int m = es_http_method_index(method);
+    for (size_t i = 0; i < h->router.n; i++) {
+        http_route *r = &h->router.routes[i];
+        if (r->method == m && strcmp(r->pattern, pattern) == 0) {
+            r->max_body = max;
+            return ES_OK;
+        }
+    }
+    return ES_ERR_NOT_FOUND;
+}
+
 void es_http_set_auth(es_http *h, es_http_auth_fn fn, void *arg)
 {
     h->auth = fn;
@@ -635,7 +649,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
 {
-    es_http *h = cls;
+    (void)cls;
     es_http_req *r = *con_cls;
     (void)url; /* decoded by libmicrohttpd; we route on the raw target (r->uri) */
     (void)version;
@@ -659,15 +673,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                                           "(Content-Length, Transfer-Encoding)"));
             return queue(r);
         }
+        /* A route may take less than the server's limit (a sign-in is a few hundred bytes). */
+        if (r->route && r->route->max_body && r->route->max_body < r->body.max)
+            r->body.max = r->route->max_body;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             /* libmicrohttpd has checked it is a number; too many digits is too large. */
             errno = 0;
             unsigned long long n = strtoull(cl, NULL, 10);
-            if (errno == ERANGE || n > h->cfg.max_body) {
-                try_reply(es_http_reply_errorf(r, 413, "too_large",
-                                               "the request body is larger than %zu bytes",
-                                               h->cfg.max_body));
+            if (errno == ERANGE || n > r->body.max) {
+                try_reply(es_http_reply_errorf(
+                    r, 413, "too_large", "the request body is larger than %zu bytes", r->body.max));
                 return queue(r);
             }
         }
