@@ -860,7 +860,7 @@ static void test_body_limit(es_http *h, unsigned port)
     const char *ch2 = "POST /api/v1/echo-small HTTP/1.1\r\nHost: x\r\n"
                       "Transfer-Encoding: chunked\r\n\r\n40\r\n";
     sent = fd >= 0 && t_send(fd, ch2, strlen(ch2)) == 0 && t_send(fd, body, 64) == 0 &&
-           t_send(fd, "\r\n40\r\n", 8) == 0 && t_send(fd, body, 64) == 0 &&
+           t_send(fd, "\r\n40\r\n", 6) == 0 && t_send(fd, body, 64) == 0 &&
            t_send(fd, "\r\n0\r\n\r\n", 7) == 0;
     ok(fd >= 0 && t_response(fd, 0, &r) == -1,
        "a chunked body over the route's limit: connection closed");
