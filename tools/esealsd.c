@@ -36,8 +36,17 @@ static void usage(FILE *f)
           "                     default ./var\n"
           "  --help, --version\n"
           "\n"
-          "On first start esealsd makes the site's keys and the initial system administrator\n"
-          "\"admin\", whose one-time password it prints once. SIGINT or SIGTERM stop it.\n",
+          "On first start esealsd makes the site's keys, its seal root CA, its system certificate\n"
+          "(var/keys/system.crt, naming the address it serves) and the initial system\n"
+          "administrator \"admin\", whose one-time password it prints once. SIGINT or SIGTERM\n"
+          "stop it.\n"
+          "\n"
+          "examples:\n"
+          "  esealsd                                  # ./var, 127.0.0.1:8440, SQLite\n"
+          "  esealsd --listen 127.0.0.1:0 --var /tmp/site\n"
+          "  ESEAL_PIN=... esealsd --config /etc/eseal/esealsd.conf\n"
+          "\n"
+          "docs/esealsd.md: the daemon; docs/api-clients.md: business systems' signed requests.\n",
           f);
 }
 
