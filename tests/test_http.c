@@ -1297,6 +1297,13 @@ static void test_graceful_stop(void)
     es_http_free(h);
 }
 
+/* The server's own messages (libmicrohttpd's): on stderr, to explain a failure. */
+static void on_server_msg(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "server: %s\n", msg);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/eseal-http.XXXXXX";
@@ -1312,6 +1319,7 @@ int main(void)
     cfg.max_body = MAX_BODY;
     cfg.threads = 4;
     cfg.log = on_log;
+    cfg.msg = on_server_msg;
     es_http *h = start_app(&cfg);
     ok(h != NULL, "the test application starts");
     if (h) {
