@@ -163,8 +163,12 @@ static inline int t_req(unsigned port, const char *method, const char *path, con
     es_buf_init(&q, 64u << 20);
     size_t blen = body ? strlen(body) : 0;
     int rv = -1;
-    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s", method,
-                      path, headers ? headers : "") != ES_OK)
+    /* No "Connection: close": the client closes once it has the response, so the TIME_WAIT
+     * of each connection stays on this side, where connect() knows it. With the server
+     * closing first, thousands of server-side TIME_WAITs on loopback let connect() pick a
+     * port whose old connection the server still remembers, and that connection fails. */
+    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s", method, path,
+                      headers ? headers : "") != ES_OK)
         goto out;
     if (body && es_buf_printf(&q, "Content-Length: %zu\r\n", blen) != ES_OK) goto out;
     if (es_buf_append_str(&q, "\r\n") != ES_OK || es_buf_append(&q, body, blen) != ES_OK) goto out;
