@@ -2,7 +2,8 @@
  * schema_version, in its own transaction. A migration, once released, is never edited:
  * changes come as a new version at the end of the list. docs/store.md describes the schema.
  *
- * Conventions: times are BIGINT milliseconds since 1970-01-01T00:00:00Z; counters are BIGINT
+ * Conventions: times are BIGINT since 1970-01-01T00:00:00Z, seconds (es_time) except the audit
+ * trail's, which are milliseconds; counters are BIGINT
  * on PostgreSQL (64 bits, as SQLite's INTEGER); flags are INTEGER 0 or 1 (the same on both
  * backends); blobs are BLOB / BYTEA. SQLite tables are STRICT. */
 #include "store/internal.h"
