@@ -226,7 +226,8 @@ static es_err h_cookie(es_http_req *r, void *arg)
     atomic_fetch_add(&handled, 1);
     if (es_http_set_cookie(r, "bad", "a;b", -1) != ES_ERR_ARG ||
         es_http_set_cookie(r, "bad name", "x", -1) != ES_ERR_ARG ||
-        es_http_add_header(r, "X-Bad", "a\r\nInjected: 1") != ES_ERR_ARG)
+        es_http_add_header(r, "X-Bad", "a\r\nInjected: 1") != ES_ERR_ARG ||
+        es_http_add_header(r, "X-Bad", "a\x7f") != ES_ERR_ARG)
         return es_http_reply_error(r, 500, "internal", "a bad cookie or header was accepted");
     if ((rv = es_http_set_cookie(r, "sid", "abc123", -1)) != ES_OK ||
         (rv = es_http_set_cookie(r, "old", "", 0)) != ES_OK ||

@@ -281,8 +281,9 @@ static es_err add_header(es_http_req *r, const char *name, const char *value)
 es_err es_http_add_header(es_http_req *r, const char *name, const char *value)
 {
     if (!name || !value || !is_token(name)) return ES_ERR_ARG;
+    /* RFC 9110 5.5: no control character but HTAB (DEL is one too). */
     for (const unsigned char *p = (const unsigned char *)value; *p; p++)
-        if (*p < 0x20 && *p != '\t') return ES_ERR_ARG;
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return ES_ERR_ARG;
     if (strlen(value) > 8192) return ES_ERR_ARG;
     return add_header(r, name, value);
 }
