@@ -672,8 +672,44 @@ static void clients_suite(const char *kind, const daemon_t *d, const char *bizad
     ok(r.status == 200 && json_is_true(json_object_get(v, "certificate_revoked")) &&
            json_is_true(json_object_get(json_object_get(v, "client"), "revoked")),
        "%s: revoke: the client and its certificate at the CA", kind);
+    char hr_serial[48];
+    snprintf(hr_serial, sizeof hr_serial, "%s",
+             json_string_value(json_object_get(json_object_get(v, "client"), "serial"))
+                 ? json_string_value(json_object_get(json_object_get(v, "client"), "serial"))
+                 : "");
     json_decref(v);
     t_resp_free(&r);
+    {
+        /* The seal root's CRL, public: signed by the root, listing the revoked client. */
+        t_resp rr;
+        call(d, "GET", "/api/v1/ca/root", NULL, NULL, &rr);
+        call(d, "GET", "/api/v1/ca/crl", NULL, NULL, &r);
+        es_pki_cert root;
+        es_pki_crl crl;
+        es_buf tmp;
+        es_buf_init(&tmp, 1u << 20);
+        int listed = 0, parsed = 0, verified = 0;
+        const char *ct = t_hdr(&r, "Content-Type");
+        if (rr.status == 200 && r.status == 200 && ct && strcmp(ct, "application/pkix-crl") == 0 &&
+            es_pki_cert_parse(es_slice_make(rr.body.p, rr.body.len), &root) == ES_OK &&
+            es_pki_crl_parse(r.body.p, r.body.len, &tmp, &crl) == ES_OK) {
+            parsed = 1;
+            verified = es_pki_crl_verify(&crl, root.pub, NULL) == ES_OK;
+            for (size_t i = 0; i < crl.n_revoked; i++) {
+                char hex[2 * ES_PKI_SERIAL_MAX + 1];
+                es_hex_encode(crl.revoked[i].serial, crl.revoked[i].serial_len, hex);
+                listed += strcmp(hex, hr_serial) == 0 &&
+                          crl.revoked[i].reason == ES_REASON_KEY_COMPROMISE;
+            }
+            es_pki_crl_cleanup(&crl);
+        }
+        ok(parsed && verified && listed == 1,
+           "%s: GET /ca/crl: a CRL signed by the root (GET /ca/root) listing %s as keyCompromise",
+           kind, hr_serial);
+        es_buf_cleanup(&tmp);
+        t_resp_free(&rr);
+        t_resp_free(&r);
+    }
     scall(d, &hr, "GET", "/api/v1/clients/me", NULL, NULL, NULL, NULL, NULL, &r);
     ok(refused_because(&r, "revoked"), "%s: a revoked client is refused", kind);
     t_resp_free(&r);

@@ -272,6 +272,7 @@ int main(int argc, char **argv)
         snprintf(app.cfg.listen, sizeof app.cfg.listen, "%s", listen);
     }
     app.log_level = level_of(app.cfg.log_level);
+    es_buf_init(&app.crl, 64u << 20);
     if (pthread_key_create(&app.store_key, store_close) != 0 ||
         pthread_mutex_init(&app.ca_lock, NULL) != 0)
         return 1;
@@ -413,6 +414,7 @@ int main(int argc, char **argv)
 out:
     es_http_free(http);
     es_ca_close(app.ca);
+    es_buf_cleanup(&app.crl);
     es_ratelimit_free(app.signin_address);
     es_ratelimit_free(app.signin_account);
     es_ratelimit_free(app.refusal_audit);

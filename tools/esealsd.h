@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "eseal/config.h"
 #include "eseal/http.h"
@@ -15,6 +16,8 @@
 #include "eseal/store.h"
 
 #define SD_REFUSAL_AUDIT_RATE 60
+/* A CRL served by GET /api/v1/ca/crl is signed again after this long (seconds). */
+#define SD_CRL_REFRESH 3600
 
 /* Log levels of [log] level. */
 enum { SD_LOG_ERROR = 0, SD_LOG_WARN, SD_LOG_INFO, SD_LOG_DEBUG };
@@ -33,6 +36,10 @@ typedef struct sd_app {
      * caller at a time. */
     es_ca *ca;
     pthread_mutex_t ca_lock;
+    /* The last CRL signed (DER) and when (under ca_lock); a revocation empties it, so the
+     * next GET /api/v1/ca/crl signs a fresh one. */
+    es_buf crl;
+    time_t crl_at;
     /* How other systems reach this one (the system certificate's URI). */
     char public_url[600];
     /* 1 once the system certificate and the CA are in place (set after the server binds,

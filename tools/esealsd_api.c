@@ -827,6 +827,43 @@ static es_err system_get(es_http_req *req, void *arg)
     return es_http_reply_json_new(req, 200, o);
 }
 
+/* The seal root's certificate (DER). */
+static es_err ca_root(es_http_req *req, void *arg)
+{
+    sd_app *app = arg;
+    if (!atomic_load(&app->ready)) return not_ready(req);
+    es_slice root = es_ca_cert(app->ca);
+    if (es_http_add_header(req, "Content-Disposition", "attachment; filename=\"root.crt\"") !=
+        ES_OK)
+        return ES_ERR_NOMEM;
+    return es_http_reply_bytes(req, 200, "application/pkix-cert", root.p, root.len);
+}
+
+/* The seal root's full CRL (DER, RFC 5280): every certificate it revoked (clients, superseded
+ * system certificates). Signed again after SD_CRL_REFRESH seconds or a revocation; each
+ * signing takes the next cRLNumber. */
+static es_err ca_crl(es_http_req *req, void *arg)
+{
+    sd_app *app = arg;
+    es_err rv = ES_OK;
+    if (!atomic_load(&app->ready)) return not_ready(req);
+    pthread_mutex_lock(&app->ca_lock);
+    time_t now = time(NULL);
+    if (app->crl.len == 0 || now - app->crl_at >= SD_CRL_REFRESH) {
+        app->crl.len = 0;
+        rv = es_ca_crl(app->ca, 0, NULL, &app->crl);
+        if (rv == ES_OK)
+            app->crl_at = now;
+        else
+            app->crl.len = 0;
+    }
+    if (rv == ES_OK)
+        rv = es_http_reply_bytes(req, 200, "application/pkix-crl", app->crl.p, app->crl.len);
+    pthread_mutex_unlock(&app->ca_lock);
+    if (rv != ES_OK) sd_log(app, SD_LOG_ERROR, "cannot sign the CRL: %s", es_err_str(rv));
+    return rv;
+}
+
 /* ---- API clients (business systems): registered by a business administrator. */
 
 static json_t *client_json(const es_client *c)
@@ -992,6 +1029,7 @@ static es_err clients_create(es_http_req *req, void *arg)
         /* Issued for a registration that did not happen: never usable. */
         pthread_mutex_lock(&app->ca_lock);
         es_err r2 = es_ca_revoke(app->ca, serial, ES_REASON_CESSATION, ES_TIME_NONE);
+        app->crl.len = 0;
         pthread_mutex_unlock(&app->ca_lock);
         if (r2 != ES_OK)
             sd_log(app, SD_LOG_ERROR, "cannot revoke the unused client certificate %s: %s", serial,
@@ -1106,6 +1144,7 @@ static es_err clients_revoke(es_http_req *req, void *arg)
     if (rv != ES_OK) return rv;
     pthread_mutex_lock(&app->ca_lock);
     es_err crv = es_ca_revoke(app->ca, c.serial, reason, ES_TIME_NONE);
+    app->crl.len = 0;
     pthread_mutex_unlock(&app->ca_lock);
     if (crv != ES_OK && crv != ES_ERR_EXISTS)
         sd_log(app, SD_LOG_WARN, "client %s revoked; its certificate %s not at the CA: %s", name,
@@ -1146,6 +1185,8 @@ es_err sd_api_register(es_http *h, sd_app *app)
         {"GET", "/api/v1/audit/verify", audit_verify, 0, SMALL},
         {"GET", "/api/v1/audit/export", audit_export, 0, SMALL},
         {"GET", "/api/v1/system", system_get, ES_HTTP_PUBLIC, SMALL},
+        {"GET", "/api/v1/ca/root", ca_root, ES_HTTP_PUBLIC, SMALL},
+        {"GET", "/api/v1/ca/crl", ca_crl, ES_HTTP_PUBLIC, SMALL},
         {"GET", "/api/v1/clients", clients_list, 0, SMALL},
         {"POST", "/api/v1/clients", clients_create, 0, PEM},
         {"GET", "/api/v1/clients/me", clients_me, 0, SMALL},

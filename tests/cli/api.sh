@@ -126,5 +126,20 @@ expect 0 "api --help" api --help
 check "with an example" has_example out
 expect 3 "an unknown subcommand" api call
 
+# Revocation: the client is refused, and its certificate is on the root's CRL, which openssl reads.
+st=$(post /api/v1/clients/erp/revoke "$B" '{"reason":"keyCompromise"}')
+check "the business administrator revokes the client ($st)" [ "$st" = 200 ]
+serial=$(jget resp client serial)
+st=$(curl -s -o resp -w '%{http_code}' "$U/api/v1/clients/me" -H "$(osign GET /api/v1/clients/me empty)")
+check "a revoked client is refused ($st)" refused "$st" revoked
+curl -s -o crl.der "$U/api/v1/ca/crl"
+openssl crl -inform DER -in crl.der -noout -text >crl.txt 2>err
+check "openssl reads the root's CRL" [ -s crl.txt ]
+check "it lists the client's certificate" grep -qi "Serial Number: $serial" crl.txt
+check "as keyCompromise" grep -q "Key Compromise" crl.txt
+curl -s -o root.der "$U/api/v1/ca/root"
+check "GET /api/v1/ca/root is the root of /api/v1/system" \
+    cmp -s root.der <(openssl x509 -in root.pem -outform DER)
+
 stop_daemon
 finish
