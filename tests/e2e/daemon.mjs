@@ -360,6 +360,17 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
       rootSubject.startsWith('subject='),
     `the root certificate downloads (${rootFile.name}: ${rootSubject.trim()})`,
   );
+  const [crlDl] = await Promise.all([
+    page.waitForEvent('download', { timeout: 10000 }),
+    page.click('#sys-crl-download'),
+  ]);
+  const crlPath = join(KEYS, 'root.crl');
+  await crlDl.saveAs(crlPath);
+  const crlIssuer = run('openssl', ['crl', '-inform', 'DER', '-in', crlPath, '-noout', '-issuer']);
+  check(
+    crlIssuer.startsWith('issuer=') && crlIssuer.slice(7).trim() === rootSubject.slice(8).trim(),
+    `the root's CRL downloads and openssl reads it (${crlIssuer.trim()})`,
+  );
   await page.screenshot({ path: join(shots, 'daemon-system.png'), fullPage: true });
 
   await page.click('#nav-signout');
