@@ -892,6 +892,28 @@ static void test_ca(void)
     es_signer_free(k2);
 }
 
+/* Empty PEM blocks (found by fuzz_pki: an empty block left no buffer, and the DER reader got
+ * NULL + 0): refused as malformed. */
+static void test_empty_pem(void)
+{
+    static const char *const in[] = {
+        "-----BEGIN X509 CRL----------END X509 CRL-----",
+        "-----BEGIN X509 CRL-----\n-----END X509 CRL-----\n",
+        "-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n",
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        es_buf tmp;
+        es_buf_init(&tmp, 4096);
+        es_pki_crl crl;
+        es_pki_csr csr;
+        es_err a = es_pki_crl_parse((const uint8_t *)in[i], strlen(in[i]), &tmp, &crl);
+        tmp.len = 0;
+        es_err b = es_pki_csr_parse((const uint8_t *)in[i], strlen(in[i]), &tmp, &csr);
+        ok(a != ES_OK && b != ES_OK, "an empty PEM block is no CRL and no request (%zu)", i);
+        es_buf_cleanup(&tmp);
+    }
+}
+
 int main(void)
 {
     snprintf(g_tmp, sizeof g_tmp, "%s/eseal-pki.XXXXXX",
@@ -906,6 +928,7 @@ int main(void)
     test_certs();
     test_csr();
     test_ca();
+    test_empty_pem();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);

@@ -405,11 +405,18 @@ es_err es_pki_pem_encode(const char *label, es_slice der, es_buf *out)
 }
 
 /* Finds needle in [p, p+len); NULL when absent. */
+/* The first needle in p[0..len): memchr to each candidate first byte, then one memcmp (a
+ * memcmp at every offset made PEM detection the hot spot of fuzz_pki on 58 KB seals). */
 static const uint8_t *find(const uint8_t *p, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
-    for (size_t i = 0; n <= len && i <= len - n; i++)
-        if (memcmp(p + i, needle, n) == 0) return p + i;
+    const uint8_t *end = p + len, *q = p;
+    if (n == 0 || n > len) return n == 0 ? p : NULL;
+    while ((size_t)(end - q) >= n &&
+           (q = memchr(q, (unsigned char)needle[0], (size_t)(end - q) - n + 1)) != NULL) {
+        if (memcmp(q, needle, n) == 0) return q;
+        q++;
+    }
     return NULL;
 }
 

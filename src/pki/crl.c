@@ -151,6 +151,8 @@ es_err es_pki_crl_parse(const uint8_t *p, size_t len, es_buf *der_out, es_pki_cr
     size_t start = der_out->len;
     es_err rv = es_pki_pem_decode(p, len, "X509 CRL", der_out);
     if (rv != ES_OK) return rv;
+    /* An empty PEM block leaves nothing (and maybe no buffer at all). */
+    if (der_out->len == start) return ES_ERR_FORMAT;
     es_der_init(&d, es_slice_make(der_out->p + start, der_out->len - start), NULL);
     if (es_der_open(&d, ES_DER_SEQUENCE, &t, &crl) != ES_OK || es_der_done(&d) != ES_OK ||
         es_der_open(&crl, ES_DER_SEQUENCE, &t, &tbs) != ES_OK)

@@ -30,6 +30,8 @@ es_err es_pki_csr_parse(const uint8_t *p, size_t len, es_buf *der_out, es_pki_cs
     es_err rv = es_pki_pem_decode(p, len, "CERTIFICATE REQUEST", der_out);
     if (rv == ES_ERR_PEM) rv = es_pki_pem_decode(p, len, "NEW CERTIFICATE REQUEST", der_out);
     if (rv != ES_OK) return rv;
+    /* An empty PEM block leaves nothing (and maybe no buffer at all). */
+    if (der_out->len == start) return ES_ERR_FORMAT;
     es_der_init(&d, es_slice_make(der_out->p + start, der_out->len - start), NULL);
     if (es_der_open(&d, ES_DER_SEQUENCE, &t, &req) != ES_OK || es_der_done(&d) != ES_OK ||
         es_der_open(&req, ES_DER_SEQUENCE, &t, &info) != ES_OK)
