@@ -59,6 +59,73 @@ int main(void)
     ok(memcmp(first_pub, s.audit_pub, sizeof first_pub) == 0, "the same audit key");
     es_site_cleanup(&s);
 
+    /* The system certificate: issued for the system key by the root, naming the URL; kept
+     * while it does; issued again (the old one revoked) for another URL, or when the file is
+     * garbage or for another key. */
+    rv = es_site_prepare(&c, &s, NULL, NULL, why, sizeof why);
+    ok(rv == ES_OK, "prepared again (%s)", why);
+    const char *url1 = "http://10.0.0.1:8440/", *url2 = "https://eseal.example:8443/";
+    char path[700], first[41] = "";
+    snprintf(path, sizeof path, "%s/keys/system.crt", var);
+    es_pki_cert sc, root;
+    es_pki_san san[4];
+    size_t nsan = 0;
+    es_name subj;
+    rv = es_site_system_cert(&s, url1, NULL, NULL, why, sizeof why);
+    ca = NULL;
+    int good = rv == ES_OK && s.system_issued && s.system_serial[0] &&
+               es_ca_open(s.ca_dir, &ca, why, sizeof why) == ES_OK &&
+               es_pki_cert_parse(es_ca_cert(ca), &root) == ES_OK &&
+               es_pki_cert_parse(es_slice_make(s.system_cert.p, s.system_cert.len), &sc) == ES_OK &&
+               es_pki_cert_verify(&sc, root.pub) == ES_OK &&
+               memcmp(sc.pub, s.system_pub, ES_SM2_PUB_LEN) == 0 &&
+               es_pki_san_from_der(sc.san, san, 4, &nsan) == ES_OK && nsan == 1 &&
+               strcmp(san[0].value, url1) == 0 && es_pki_name_from_der(sc.subject, &subj) == ES_OK;
+    es_ca_close(ca);
+    ok(good, "the system certificate: the root's, for the system key, naming %s (%s)", url1, why);
+    int st_ok = 0;
+    for (size_t i = 0; good && i < subj.n; i++)
+        st_ok |= subj.a[i].type == ES_NAME_ST && strcmp(subj.a[i].value, "全国") == 0;
+    ok(st_ok, "ST 全国 for the division 000000");
+    ok(mode_of(var, "keys/system.crt") != 0, "written to keys/system.crt");
+    snprintf(first, sizeof first, "%s", s.system_serial);
+    rv = es_site_system_cert(&s, url1, NULL, NULL, why, sizeof why);
+    ok(rv == ES_OK && !s.system_issued, "the same URL: kept");
+    rv = es_site_system_cert(&s, url2, NULL, NULL, why, sizeof why);
+    ok(rv == ES_OK && s.system_issued && strcmp(s.system_replaced, first) == 0 &&
+           strcmp(s.system_serial, first) != 0,
+       "another URL: issued again, %s superseded", first);
+    int revoked = 0;
+    if (es_ca_open(s.ca_dir, &ca, why, sizeof why) == ES_OK) {
+        size_t n = 0;
+        const es_ca_entry *e = es_ca_entries(ca, &n);
+        for (size_t i = 0; i < n; i++)
+            revoked += strcmp(e[i].serial, first) == 0 && e[i].status == ES_CA_REVOKED &&
+                       e[i].reason == ES_REASON_SUPERSEDED;
+        es_ca_close(ca);
+    }
+    ok(revoked == 1, "the CA records it revoked as superseded");
+    ok(es_file_write(path, "garbage", 7) == ES_OK &&
+           es_site_system_cert(&s, url2, NULL, NULL, why, sizeof why) == ES_OK && s.system_issued &&
+           !s.system_replaced[0],
+       "a garbage file: issued again");
+    char ca_crt[700];
+    es_buf other_cert;
+    es_buf_init(&other_cert, 1 << 16);
+    snprintf(ca_crt, sizeof ca_crt, "%s/ca/ca.crt", var);
+    ok(es_file_read(ca_crt, &other_cert) == ES_OK &&
+           es_file_write(path, other_cert.p, other_cert.len) == ES_OK &&
+           es_site_system_cert(&s, url2, NULL, NULL, why, sizeof why) == ES_OK && s.system_issued,
+       "a certificate for another key: issued again");
+    es_buf_cleanup(&other_cert);
+    char long_url[600];
+    memset(long_url, 'a', sizeof long_url - 1);
+    long_url[sizeof long_url - 1] = 0;
+    memcpy(long_url, "http://", 7);
+    ok(es_site_system_cert(&s, long_url, NULL, NULL, why, sizeof why) == ES_ERR_CONFIG,
+       "a URL no certificate can hold: refused (%s)", why);
+    es_site_cleanup(&s);
+
     /* A PIN in the environment wins over the file; a wrong one is refused, naming the key. */
     setenv("ESEAL_SITE_TEST_PIN", "not the passphrase at all", 1);
     why[0] = 0;

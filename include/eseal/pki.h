@@ -377,7 +377,8 @@ void es_pki_crl_cleanup(es_pki_crl *c);
 /* Appends PEM (64-column base64) of der under label ("CERTIFICATE", "X509 CRL", ...). */
 es_err es_pki_pem_encode(const char *label, es_slice der, es_buf *out) ES_MUST_CHECK;
 /* Appends the DER of the first PEM block with that label; when p holds no "-----BEGIN" line
- * it is taken as DER and appended as is. ES_ERR_PEM when the block is broken. */
+ * it is taken as DER and appended as is. ES_ERR_PEM when the block is broken
+ * or empty. */
 es_err es_pki_pem_decode(const uint8_t *p, size_t len, const char *label,
                          es_buf *out) ES_MUST_CHECK;
 

@@ -433,6 +433,8 @@ es_err es_pki_pem_decode(const uint8_t *p, size_t len, const char *label, es_buf
     if (!e) return ES_ERR_PEM;
     /* RFC 7468 allows no headers in these types; refuse a "Proc-Type" (encrypted) block. */
     if (find(b, (size_t)(e - b), ":")) return ES_ERR_PEM;
+    size_t before = out->len;
     es_err rv = es_base64_decode((const char *)b, (size_t)(e - b), out);
-    return rv == ES_OK ? ES_OK : ES_ERR_PEM;
+    /* An empty block holds nothing of the label's type. */
+    return rv == ES_OK && out->len > before ? ES_OK : ES_ERR_PEM;
 }

@@ -73,6 +73,11 @@ expect 0 "eseal key csr with an openssl key" key csr erp.key --subject '/C=CN/O=
 check "openssl verifies the request's signature" \
     openssl req -in erp.csr -noout -verify -vfyopt "distid:$ID"
 expect 3 "eseal key csr without --subject" key csr erp.key
+expect 3 "eseal key csr with a bad --san" key csr erp.key --subject /CN=x --san nonsense
+check "it names the bad --san" has "nonsense" err
+expect 3 "eseal key csr with a bad --subject" key csr erp.key --subject 'CN=x'
+expect 3 "--subject without csr" key pub erp.key --subject /CN=x
+check "it says --subject goes with csr" has "go with csr" err
 check "it says what is missing" has "subject" err
 python3 -c 'import json;print(json.dumps({"name":"erp","roles":["operator"],"csr":open("erp.csr").read()}))' >reg.json
 st=$(post /api/v1/clients "$B" "$(cat reg.json)")
