@@ -3,13 +3,15 @@
 # Usage: scripts/deps.sh            (run as root, or with sudo available)
 set -eu
 
-# Build and test tools, and the libraries of ARCHITECTURE.md that the code uses so far.
+# Build and test tools, and the libraries of ARCHITECTURE.md that the code uses so far; curl
+# sends the business-system requests of tests/cli/api.sh, wrk loads the daemon in bench/.
 PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
 libssl-dev openssl python3 \
 libzip-dev libxml2-dev zip unzip \
 libsqlite3-dev libpq-dev postgresql postgresql-client libjansson-dev \
 libargon2-dev \
-libmicrohttpd-dev chromium fonts-noto-cjk"
+libmicrohttpd-dev chromium fonts-noto-cjk \
+curl wrk"
 
 missing=""
 for p in $PKGS; do
