@@ -1,18 +1,16 @@
-# esealsd: the daemon (tools/esealsd.c and tools/esealsd_*.c, docs/esealsd.md), and its API
-# tests (tests/test_api.c: the real daemon on 127.0.0.1 with an ephemeral port, on SQLite
-# and on the PostgreSQL of the "pg" fixture).
-file(GLOB ESEALSD_PARTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tools/esealsd_*.c)
-add_executable(esealsd ${CMAKE_SOURCE_DIR}/tools/esealsd.c ${ESEALSD_PARTS})
-target_include_directories(esealsd PRIVATE ${CMAKE_SOURCE_DIR}/tools)
+# esealsd: the daemon (tools/esealsd.c: argument parsing and es_node_run of src/node/,
+# docs/esealsd.md), and its API tests (tests/test_api.c: a node inside the test binary on
+# 127.0.0.1 with an ephemeral port, on SQLite and on the PostgreSQL of the "pg" fixture).
+
+add_executable(esealsd ${CMAKE_SOURCE_DIR}/tools/esealsd.c)
+
 target_link_libraries(esealsd PRIVATE eseal)
 
-# tests/test_api.c (test "api", made by the main CMakeLists.txt after this part is read) runs
-# the daemon built here, on SQLite and on the PostgreSQL of the "pg" fixture.
+# tests/test_api.c (test "api", made by the main CMakeLists.txt after this part is read) needs
+# the PostgreSQL of the "pg" fixture.
 function(_eseal_api_test)
   if(TEST api)
-    add_dependencies(test_api esealsd)
-    set_tests_properties(api PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 900
-                         ENVIRONMENT "${ESEAL_TEST_ENV};ESEALSD=$<TARGET_FILE:esealsd>")
+    set_tests_properties(api PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 900)
   endif()
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_api_test)

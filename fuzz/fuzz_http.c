@@ -204,7 +204,7 @@ static es_err h_items(es_http_req *r, void *arg)
         errno = 0;
         start = pg.cursor[0] == 'c' ? strtol(pg.cursor + 1, &end, 10) : -1;
         if (start < 0 || start > ITEMS || errno || *end)
-            return es_http_reply_error(r, 400, "invalid_parameter", "no such cursor");
+            return es_http_reply_err_field(r, ES_ERR_ARG, "cursor", "no such cursor");
     }
     json_t *items = json_array();
     long i;
@@ -255,7 +255,7 @@ static es_err h_error(es_http_req *r, void *arg)
         if (strcmp(n, map[i].name) == 0) return map[i].rv;
     if (strcmp(n, "message") == 0) return es_http_reply_err(r, ES_ERR_VERIFY, "does not verify");
     if (strcmp(n, "teapot") == 0) {
-        if (es_http_reply_error(r, 418, "teapot", "short and stout") != ES_OK) return ES_ERR_NOMEM;
+        if (es_http_reply_err(r, ES_ERR_EXISTS, "short and stout") != ES_OK) return ES_ERR_NOMEM;
         return ES_ERR_ARG; /* the reply stands */
     }
     return ES_OK; /* no reply: a 500 */
@@ -281,7 +281,7 @@ static es_err auth_signed(es_http_req *r, const char *a)
     es_err rv;
     if (es_client_auth_parse(a, &ca, &why) != ES_OK) {
         if (!why) abort(); /* a refusal says why */
-        if (es_http_reply_error(r, 401, "unauthorized", why) != ES_OK) return ES_ERR_NOMEM;
+        if (es_http_reply_err(r, ES_ERR_AUTH, why) != ES_OK) return ES_ERR_NOMEM;
         return ES_ERR_AUTH;
     }
     es_buf_init(&sts, 1u << 20);
@@ -305,7 +305,7 @@ static es_err auth(es_http_req *r, void *arg)
         const char *t = a + 7;
         if (strcmp(t, "good") == 0) return set_user(r, "alice");
         if (strcmp(t, "forbidden") == 0) {
-            if (es_http_reply_error(r, 403, "forbidden", "not for this account") != ES_OK)
+            if (es_http_reply_err(r, ES_ERR_DENIED, "not for this account") != ES_OK)
                 return ES_ERR_NOMEM;
             return ES_ERR_LOGIN;
         }

@@ -31,7 +31,7 @@ static void suite(const char *kind, const char *url)
            strlen(tok) == 64,
        "%s: sign in with it; a password change is due", kind);
     es_actor by = es_actor_of(&u);
-    ok(es_acct_change_password(&a, &by, "wrong", "Brand-New-Pass-1", &why) == ES_ERR_AUTH,
+    ok(es_acct_change_password(&a, &by, "wrong", "Brand-New-Pass-1", &why) == ES_ERR_PASSWORD,
        "%s: change with a wrong current password refused", kind);
     ok(es_acct_change_password(&a, &by, otp, "short", &why) == ES_ERR_ARG && why,
        "%s: the policy applies: %s", kind, why ? why : "");

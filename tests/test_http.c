@@ -53,14 +53,25 @@ static const char *t_json_str(const t_resp *r, const char *key)
     return rv;
 }
 
-/* The error shape: exactly {"error": code, "message": non-empty string}. */
+/* The error shape of the one table (include/eseal/err.h): {"error": code, "message": English,
+ * "message_zh": Chinese} and optionally "field" and "detail" (strings), nothing else. */
 static int t_is_error(const t_resp *r, int status, const char *code)
 {
     json_t *v = json_loadb((const char *)r->body.p, r->body.len, 0, NULL);
-    int good = v && json_is_object(v) && json_object_size(v) == 2 &&
+    size_t extra = 0;
+    const char *k;
+    json_t *m;
+    if (v && json_is_object(v)) json_object_foreach(v, k, m)
+        {
+            if (strcmp(k, "field") == 0 || strcmp(k, "detail") == 0)
+                extra += json_is_string(m) && json_string_length(m) > 0 ? 1 : 100;
+        }
+    int good = v && json_is_object(v) && json_object_size(v) == 3 + extra &&
                json_is_string(json_object_get(v, "error")) &&
                json_is_string(json_object_get(v, "message")) &&
                json_string_length(json_object_get(v, "message")) > 0 &&
+               json_is_string(json_object_get(v, "message_zh")) &&
+               json_string_length(json_object_get(v, "message_zh")) > 0 &&
                strcmp(json_string_value(json_object_get(v, "error")), code) == 0 &&
                r->status == status;
     const char *ct = t_hdr(r, "Content-Type");
@@ -191,7 +202,7 @@ static es_err h_error(es_http_req *r, void *arg)
     if (strcmp(n, "verify") == 0)
         return es_http_reply_err(r, ES_ERR_VERIFY, "the seal's signature does not verify");
     if (strcmp(n, "replied") == 0) {
-        if (es_http_reply_error(r, 418, "teapot", "short and stout") != ES_OK) return ES_ERR_NOMEM;
+        if (es_http_reply_err(r, ES_ERR_EXISTS, "short and stout") != ES_OK) return ES_ERR_NOMEM;
         return ES_ERR_ARG; /* the reply stands */
     }
     return ES_OK; /* no reply: a 500 */
@@ -228,7 +239,7 @@ static es_err h_cookie(es_http_req *r, void *arg)
         es_http_set_cookie(r, "bad name", "x", -1) != ES_ERR_ARG ||
         es_http_add_header(r, "X-Bad", "a\r\nInjected: 1") != ES_ERR_ARG ||
         es_http_add_header(r, "X-Bad", "a\x7f") != ES_ERR_ARG)
-        return es_http_reply_error(r, 500, "internal", "a bad cookie or header was accepted");
+        return es_http_reply_err(r, ES_ERR_INTERNAL, "a bad cookie or header was accepted");
     if ((rv = es_http_set_cookie(r, "sid", "abc123", -1)) != ES_OK ||
         (rv = es_http_set_cookie(r, "old", "", 0)) != ES_OK ||
         (rv = es_http_add_header(r, "X-Extra", "yes")) != ES_OK)
@@ -247,7 +258,7 @@ static es_err h_items(es_http_req *r, void *arg)
     long start = 0;
     if (pg.cursor) {
         if (pg.cursor[0] != 'c')
-            return es_http_reply_error(r, 400, "invalid_parameter", "bad cursor");
+            return es_http_reply_err_field(r, ES_ERR_ARG, "cursor", "bad cursor");
         start = strtol(pg.cursor + 1, NULL, 10);
     }
     json_t *items = json_array();
@@ -275,7 +286,7 @@ static es_err auth(es_http_req *r, void *arg)
         return ES_OK;
     }
     if (a && strcmp(a, "Bearer forbidden") == 0) {
-        if (es_http_reply_error(r, 403, "forbidden", "this account may not do that") != ES_OK)
+        if (es_http_reply_err(r, ES_ERR_DENIED, "this account may not do that") != ES_OK)
             return ES_ERR_NOMEM;
         return ES_ERR_LOGIN;
     }
@@ -284,7 +295,7 @@ static es_err auth(es_http_req *r, void *arg)
     if (a && strcmp(a, "Bearer storedown") == 0) return ES_ERR_IO;
     if (a && strcmp(a, "Bearer odd") == 0) return ES_ERR_NOT_FOUND;
     if (a) return ES_ERR_AUTH;
-    return es_http_req_is_public(r) ? ES_OK : ES_ERR_LOGIN;
+    return es_http_req_is_public(r) ? ES_OK : ES_ERR_AUTH;
 }
 
 #define MAX_BODY 4096
@@ -407,7 +418,12 @@ static void test_err_table(void)
         {ES_ERR_ARG, 400, "invalid_argument"},
         {ES_ERR_BASE64, 400, "base64"},
         {ES_ERR_DER, 400, "der"},
-        {ES_ERR_LOGIN, 401, "unauthorized"},
+        {ES_ERR_LOGIN, 500, "internal"}, /* a key device not logged in: the server's fault */
+        {ES_ERR_AUTH, 401, "unauthorized"},
+        {ES_ERR_PASSWORD, 400, "wrong_password"},
+        {ES_ERR_PIN, 403, "pin"},
+        {ES_ERR_REVOKED, 409, "revoked"},
+        {ES_ERR_BUSY, 503, "busy"},
         {ES_ERR_NOT_FOUND, 404, "not_found"},
         {ES_ERR_EXISTS, 409, "conflict"},
         {ES_ERR_LIMIT, 413, "too_large"},
@@ -431,7 +447,9 @@ static void test_json_check(void)
 {
     static const struct {
         const char *json;
-        const char *code; /* NULL: accepted */
+        /* NULL: accepted; "json": ES_ERR_JSON (no object); "-": ES_ERR_ARG, no field (an
+         * unknown member); else ES_ERR_ARG with that field */
+        const char *code;
         const char *in_msg;
     } cases[] = {
         {"{\"name\":\"a\"}", NULL, NULL},
@@ -439,38 +457,41 @@ static void test_json_check(void)
          "\"note\":null}",
          NULL, NULL},
         {"{\"name\":\"a\",\"ratio\":2}", NULL, NULL},
-        {"{\"name\":\"a\",\"nmae\":\"b\"}", "unknown_field", "\"nmae\""},
-        {"{}", "missing_field", "\"name\""},
-        {"{\"name\":1}", "wrong_type", "must be a string, not an integer"},
-        {"{\"name\":\"a\",\"count\":\"3\"}", "wrong_type",
-         "\"count\" must be an integer, not a string"},
-        {"{\"name\":\"a\",\"count\":1.0}", "wrong_type", "not a number with a fraction"},
-        {"{\"name\":\"a\",\"count\":null}", "wrong_type", "not null"},
-        {"{\"name\":\"a\",\"enabled\":1}", "wrong_type", "boolean"},
-        {"{\"name\":\"a\",\"tags\":{}}", "wrong_type", "array"},
-        {"{\"name\":\"a\",\"meta\":[]}", "wrong_type", "object"},
-        {"{\"name\":\"a\",\"tags\":[1,2,3,4]}", "too_long", "more than 3"},
-        {"{\"name\":\"0123456789abcdefX\"}", "too_long", "longer than 16"},
-        {"[]", "not_object", "not an array"},
-        {"\"x\"", "not_object", "not a string"},
+        {"{\"name\":\"a\",\"nmae\":\"b\"}", "-", "\"nmae\""},
+        {"{}", "name", "\"name\""},
+        {"{\"name\":1}", "name", "must be a string, not an integer"},
+        {"{\"name\":\"a\",\"count\":\"3\"}", "count", "\"count\" must be an integer, not a string"},
+        {"{\"name\":\"a\",\"count\":1.0}", "count", "not a number with a fraction"},
+        {"{\"name\":\"a\",\"count\":null}", "count", "not null"},
+        {"{\"name\":\"a\",\"enabled\":1}", "enabled", "boolean"},
+        {"{\"name\":\"a\",\"tags\":{}}", "tags", "array"},
+        {"{\"name\":\"a\",\"meta\":[]}", "meta", "object"},
+        {"{\"name\":\"a\",\"tags\":[1,2,3,4]}", "tags", "more than 3"},
+        {"{\"name\":\"0123456789abcdefX\"}", "name", "longer than 16"},
+        {"[]", "json", "not an array"},
+        {"\"x\"", "json", "not a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *v = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
-        const char *code = NULL;
+        const char *field = NULL, *want = cases[i].code;
         char msg[256] = "";
-        es_err rv = es_json_check(v, thing_schema, &code, msg, sizeof msg);
-        if (!cases[i].code)
+        es_err rv = es_json_check(v, thing_schema, &field, msg, sizeof msg);
+        if (!want)
             ok(rv == ES_OK, "schema accepts %s (%s)", cases[i].json, msg);
+        else if (strcmp(want, "json") == 0)
+            ok(rv == ES_ERR_JSON && !field && strstr(msg, cases[i].in_msg),
+               "schema refuses %s: bad_json / %s", cases[i].json, msg);
         else
-            ok(rv == ES_ERR_FORMAT && code && strcmp(code, cases[i].code) == 0 &&
+            ok(rv == ES_ERR_ARG &&
+                   (strcmp(want, "-") == 0 ? !field : field && strcmp(field, want) == 0) &&
                    strstr(msg, cases[i].in_msg),
-               "schema refuses %s: %s / %s", cases[i].json, code ? code : "-", msg);
+               "schema refuses %s: field %s / %s", cases[i].json, field ? field : "-", msg);
         json_decref(v);
     }
     json_t *v = json_loads("{\"anything\":1}", 0, NULL);
     ok(es_json_check(v, NULL, NULL, NULL, 0) == ES_OK, "no schema: any members");
     json_decref(v);
-    ok(es_json_check(NULL, thing_schema, NULL, NULL, 0) == ES_ERR_FORMAT, "NULL is no object");
+    ok(es_json_check(NULL, thing_schema, NULL, NULL, 0) == ES_ERR_JSON, "NULL is no object");
 }
 
 static void test_platform(unsigned port)
@@ -556,9 +577,9 @@ static void test_routing(unsigned port)
        "an unknown method on a routed path is 405");
     ok(t_req(port, "PUT", "/api/v1/things/1", NULL, "", &r) == 204 && r.body.len == 0, "204");
     ok(t_req(port, "DELETE", "/api/v1/things/1", NULL, NULL, &r) == 204, "DELETE routed");
-    ok(t_get(port, "/api/v1/things/%zz", &r) == 400 && t_is_error(&r, 400, "bad_request"),
+    ok(t_get(port, "/api/v1/things/%zz", &r) == 400 && t_is_error(&r, 400, "invalid_argument"),
        "a bad escape is 400");
-    ok(t_get(port, "/api/v1/things/a%00b", &r) == 400 && t_is_error(&r, 400, "bad_request"),
+    ok(t_get(port, "/api/v1/things/a%00b", &r) == 400 && t_is_error(&r, 400, "invalid_argument"),
        "an encoded NUL is 400");
     ok(t_get(port, "/api/v1/things/a%2", &r) == 400, "a cut escape is 400");
     ok(t_raw(port, "GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 46, &r) == 400,
@@ -585,9 +606,10 @@ static void test_errors(unsigned port)
            (s = t_json_str(&r, "message")) && strcmp(s, "internal error") == 0,
        "ES_ERR_CRYPTO: 500 internal, nothing of the inside");
     ok(t_get(port, "/api/v1/errors/verify", &r) == 422 && t_is_error(&r, 422, "verify") &&
-           (s = t_json_str(&r, "message")) && strstr(s, "does not verify"),
+           (s = t_json_str(&r, "detail")) && strstr(s, "does not verify"),
        "es_http_reply_err with a message");
-    ok(t_get(port, "/api/v1/errors/replied", &r) == 418 && t_is_error(&r, 418, "teapot"),
+    ok(t_get(port, "/api/v1/errors/replied", &r) == 409 && t_is_error(&r, 409, "conflict") &&
+           (s = t_json_str(&r, "detail")) && strcmp(s, "short and stout") == 0,
        "a handler's own reply stands over its error");
     ok(t_get(port, "/api/v1/errors/none", &r) == 500 && t_is_error(&r, 500, "internal"),
        "a handler that does not reply: 500");
@@ -615,16 +637,16 @@ static void test_json_bodies(unsigned port)
         {"{\"name\":\"a\\u0000b\"}", "bad_json", "NUL"},
         {"{\"name\":\"\xff\"}", "bad_json", "decode byte"},
         {"{'name':'a'}", "bad_json", "column"},
-        {"{\"name\":\"a\",\"colour\":\"red\"}", "unknown_field", "unknown field \"colour\""},
-        {"{\"name\":\"a\",\"count\":\"3\"}", "wrong_type", "\"count\" must be an integer"},
-        {"{\"name\":\"a\",\"count\":3.5}", "wrong_type", "\"count\" must be an integer"},
+        {"{\"name\":\"a\",\"colour\":\"red\"}", "invalid_argument", "unknown field \"colour\""},
+        {"{\"name\":\"a\",\"count\":\"3\"}", "invalid_argument", "\"count\" must be an integer"},
+        {"{\"name\":\"a\",\"count\":3.5}", "invalid_argument", "\"count\" must be an integer"},
         {"{\"name\":\"a\",\"count\":99999999999999999999}", "bad_json", "too big"},
-        {"{\"count\":3}", "missing_field", "\"name\" is required"},
-        {"[{\"name\":\"a\"}]", "not_object", "object"},
+        {"{\"count\":3}", "invalid_argument", "\"name\" is required"},
+        {"[{\"name\":\"a\"}]", "bad_json", "object"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int st = t_post(port, "/api/v1/things", bad[i].body, &r);
-        s = t_json_str(&r, "message");
+        s = t_json_str(&r, "detail");
         ok(st == 400 && t_is_error(&r, 400, bad[i].code) && s && strstr(s, bad[i].in_msg),
            "body %s: 400 %s (%d %s)", bad[i].body, bad[i].code, st, s ? s : "-");
     }
@@ -635,7 +657,7 @@ static void test_json_bodies(unsigned port)
     for (int i = 0; i < 100; i++) built = built && es_buf_append_str(&lb, "印") == ES_OK;
     built = built && es_buf_append_str(&lb, "\":1}") == ES_OK && es_buf_nul(&lb) == ES_OK;
     ok(built && t_post(port, "/api/v1/things", (const char *)lb.p, &r) == 400 &&
-           t_is_error(&r, 400, "unknown_field") && (s = t_json_str(&r, "message")) &&
+           t_is_error(&r, 400, "invalid_argument") && (s = t_json_str(&r, "detail")) &&
            strstr(s, "印印...\"") && strlen(s) < 100,
        "a long unknown field name is clipped at a character boundary");
     es_buf_cleanup(&lb);
@@ -652,7 +674,7 @@ static void test_json_bodies(unsigned port)
              "{\"name\":\"a\"}", &r) == 201,
        "application/json with a charset is accepted");
     ok(t_post(port, "/api/v1/things", "", &r) == 400 && t_is_error(&r, 400, "bad_json") &&
-           (s = t_json_str(&r, "message")) && strstr(s, "empty"),
+           (s = t_json_str(&r, "detail")) && strstr(s, "empty"),
        "an empty body: 400 bad_json");
     t_resp_free(&r);
 }
@@ -675,7 +697,7 @@ static void test_query_cookies_auth(unsigned port)
     ok((s = t_json_str(&r, "client")) && strcmp(s, "127.0.0.1") == 0, "client address");
     ok((s = t_json_str(&r, "path")) && strcmp(s, "/api/v1/query") == 0, "raw path, no query");
     ok(!t_json_str(&r, "user"), "no user without the auth hook setting one");
-    ok(t_get(port, "/api/v1/query?a=%G1", &r) == 400 && t_is_error(&r, 400, "bad_request"),
+    ok(t_get(port, "/api/v1/query?a=%G1", &r) == 400 && t_is_error(&r, 400, "invalid_argument"),
        "a bad escape in the query: 400");
 
     ok(t_post(port, "/api/v1/cookie", "", &r) == 204, "cookie route");
@@ -749,7 +771,7 @@ static void test_pagination(unsigned port)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[128];
         snprintf(path, sizeof path, "/api/v1/items?%s", bad[i]);
-        ok(t_get(port, path, &r) == 400 && t_is_error(&r, 400, "invalid_parameter"), "?%s: 400",
+        ok(t_get(port, path, &r) == 400 && t_is_error(&r, 400, "invalid_argument"), "?%s: 400",
            bad[i]);
     }
     char path[400] = "/api/v1/items?cursor=c";
@@ -929,7 +951,7 @@ static void test_truncated_malformed(es_http *h, unsigned port)
     for (int i = 0; built && i < 65; i++) built = es_buf_printf(&big, "p%d=1&", i) == ES_OK;
     built = built && es_buf_append_str(&big, " HTTP/1.1\r\nHost: x\r\n\r\n") == ES_OK;
     ok(built && t_raw(port, (const char *)big.p, big.len, &r) == 400 &&
-           t_is_error(&r, 400, "bad_request"),
+           t_is_error(&r, 400, "invalid_argument"),
        "more than 64 query parameters: 400");
     es_buf_cleanup(&big);
 
@@ -942,7 +964,7 @@ static void test_truncated_malformed(es_http *h, unsigned port)
     };
     for (size_t i = 0; i < sizeof smuggle / sizeof smuggle[0]; i++)
         ok(t_raw(port, smuggle[i], strlen(smuggle[i]), &r) == 400 &&
-               t_is_error(&r, 400, "bad_request"),
+               t_is_error(&r, 400, "invalid_argument"),
            "ambiguous framing %zu: 400", i);
     ok(t_get(port, "/healthz", &r) == 200, "the server still answers");
     settle(h);

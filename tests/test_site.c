@@ -91,6 +91,21 @@ int main(void)
     snprintf(first, sizeof first, "%s", s.system_serial);
     rv = es_site_system_cert(&s, url1, NULL, NULL, why, sizeof why);
     ok(rv == ES_OK && !s.system_issued, "the same URL: kept");
+    /* An ephemeral port (system_any_port): the same URL on another port keeps it; without the
+     * flag it would be issued again (not tried here: url2 below does that). */
+    s.system_any_port = 1;
+    rv = es_site_system_cert(&s, "http://10.0.0.1:39001/", NULL, NULL, why, sizeof why);
+    ok(rv == ES_OK && !s.system_issued,
+       "an ephemeral port: another port on the same host keeps it");
+    rv = es_site_system_cert(&s, "http://10.0.0.2:8440/", NULL, NULL, why, sizeof why);
+    ok(rv == ES_OK && s.system_issued && strcmp(s.system_replaced, first) == 0,
+       "an ephemeral port: another host is issued again");
+    snprintf(first, sizeof first, "%s", s.system_serial);
+    rv = es_site_system_cert(&s, "http://10.0.0.2:8440/x", NULL, NULL, why, sizeof why);
+    ok(rv == ES_OK && s.system_issued && strcmp(s.system_replaced, first) == 0,
+       "an ephemeral port: another path is issued again");
+    snprintf(first, sizeof first, "%s", s.system_serial);
+    s.system_any_port = 0;
     rv = es_site_system_cert(&s, url2, NULL, NULL, why, sizeof why);
     ok(rv == ES_OK && s.system_issued && strcmp(s.system_replaced, first) == 0 &&
            strcmp(s.system_serial, first) != 0,

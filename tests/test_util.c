@@ -534,7 +534,29 @@ static void test_file(void)
 static void test_err(void)
 {
     ok(strcmp(es_err_name(ES_OK), "ok") == 0, "ES_OK is named ok");
-    ok(strcmp(es_err_name(ES_ERR_LIMIT), "limit") == 0, "ES_ERR_LIMIT is named limit");
+    ok(strcmp(es_err_name(ES_ERR_LIMIT), "too_large") == 0, "ES_ERR_LIMIT is named too_large");
+    /* The one table: every row a distinct code and name, both texts, a real HTTP status, and
+     * es_err_from_name its inverse. */
+    es_err a, b;
+    int rows = 0, distinct = 1, texts = 1, inverse = 1;
+    for (size_t i = 0; es_err_at(i, &a); i++, rows++) {
+        for (size_t j = 0; j < i && es_err_at(j, &b); j++)
+            if (a == b || strcmp(es_err_name(a), es_err_name(b)) == 0) distinct = 0;
+        if (!es_err_str(a)[0] || !es_err_str_zh(a)[0] ||
+            strcmp(es_err_str(a), "unknown error") == 0 || es_err_http_status(a) < 200 ||
+            es_err_http_status(a) > 599)
+            texts = 0;
+        if (es_err_from_name(es_err_name(a)) != a) inverse = 0;
+    }
+    ok(rows > 40 && distinct, "the error table: %d rows, codes and names distinct", rows);
+    ok(texts, "every row has English, Chinese and an HTTP status");
+    ok(inverse, "es_err_from_name is es_err_name's inverse");
+    ok(es_err_from_name("no_such_name") == ES_ERR_INTERNAL &&
+           es_err_from_name(NULL) == ES_ERR_INTERNAL,
+       "an unknown name is ES_ERR_INTERNAL");
+    ok(es_err_http_status(ES_ERR_PASSWORD) == 400 && es_err_http_status(ES_ERR_PIN) != 400 &&
+           ES_ERR_PASSWORD != ES_ERR_PIN && ES_ERR_REVOKED != ES_ERR_EXISTS,
+       "a wrong password is not a PIN; revoked is not exists");
     ok(es_err_str((es_err)9999) != NULL && es_err_name((es_err)9999) != NULL,
        "unknown codes still have a text");
     ok(es_quirk_name(ES_QUIRK_RAW_SIGNATURE) &&

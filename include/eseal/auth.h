@@ -77,7 +77,7 @@ int es_roles_allow(es_roles roles, es_perm p);
 
 /* Hashes a password into the PHC string ("$argon2id$v=19$m=...,t=...,p=...$salt$hash"). */
 es_err es_password_hash(const char *password, char out[ES_PASSWORD_HASH_MAX]) ES_MUST_CHECK;
-/* ES_OK when password matches; ES_ERR_PIN when not; ES_ERR_FORMAT for a broken hash. */
+/* ES_OK when password matches; ES_ERR_PASSWORD when not; ES_ERR_FORMAT for a broken hash. */
 es_err es_password_verify(const char *encoded, const char *password) ES_MUST_CHECK;
 /* Password rules: ES_PASSWORD_MIN..MAX bytes, not the account name, at least three of
  * lower case, upper case, digits, other characters. ES_ERR_ARG with a static reason. */

@@ -96,7 +96,7 @@ es_err es_client_list(es_accounts *a, const es_actor *by, const char *after, int
 es_err es_client_set_disabled(es_accounts *a, const es_actor *by, const char *name,
                               int disabled) ES_MUST_CHECK;
 /* Marks a client revoked and disabled for good (its certificate is revoked at the CA by the
- * caller, who holds the CA). */
+ * caller, who holds the CA). ES_ERR_REVOKED when it is revoked already. */
 es_err es_client_revoke(es_accounts *a, const es_actor *by, const char *name,
                         const char *reason) ES_MUST_CHECK;
 

@@ -1,7 +1,16 @@
-/* eseal: error codes shared by every layer.
+/* eseal: error codes shared by every layer, and the one table that names them.
  *
  * One enum for the whole library, grouped in ranges so that a code tells which layer
- * refused. ES_OK is 0; every other value is an error. es_err_str() never returns NULL.
+ * refused. ES_OK is 0; every other value is an error. Each code has exactly one row in the
+ * table of src/util/err.c: a stable machine name (the "error" of an HTTP reply, the name the
+ * CLI prints with --json), the HTTP status the API answers it with, an English text and a
+ * Chinese text. One condition has one code; no code means two things.
+ *
+ * Detail travels one way: a function returns the code, and the detail that names the
+ * particular thing at fault (a field, a line, a serial) in an optional caller buffer
+ * (`char *why, size_t whylen`, English, no secrets). The CLI prints "text: detail"; the API
+ * replies {"error": name, "message": English, "message_zh": Chinese, "detail": detail}.
+ * docs/errors.md lists the table.
  */
 #ifndef ESEAL_ERR_H
 #define ESEAL_ERR_H
@@ -16,6 +25,16 @@ extern "C" {
 #define ES_MUST_CHECK
 #endif
 
+/* The library is built with -fvisibility=hidden: what a public header declares between
+ * ES_API_BEGIN and ES_API_END is exported, everything else stays inside its layer. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ES_API_BEGIN _Pragma("GCC visibility push(default)")
+#define ES_API_END   _Pragma("GCC visibility pop")
+#else
+#define ES_API_BEGIN
+#define ES_API_END
+#endif
+
 typedef enum es_err {
     ES_OK = 0,
 
@@ -26,7 +45,10 @@ typedef enum es_err {
     ES_ERR_IO = 103,    /* a file could not be read or written */
     ES_ERR_NOT_FOUND = 104,
     ES_ERR_UNSUPPORTED = 105,
-    ES_ERR_BUFFER = 106, /* the caller's buffer is too small */
+    ES_ERR_BUFFER = 106,      /* the caller's buffer is too small */
+    ES_ERR_INTERNAL = 107,    /* a bug or an unexpected failure (HTTP 500, no detail shown) */
+    ES_ERR_BUSY = 108,        /* a shared resource is taken (lock, gate): try again shortly */
+    ES_ERR_UNAVAILABLE = 109, /* a service the operation needs is not ready or unreachable */
 
     /* 2xx: encoded data */
     ES_ERR_DER = 200,          /* malformed DER/BER: bad tag, length past input */
@@ -60,20 +82,41 @@ typedef enum es_err {
     ES_ERR_LOGIN = 408,      /* the operation needs a login first */
 
     /* 5xx: certification authority (pki) */
-    ES_ERR_LINT = 500,   /* a certificate request fails the CA's checks (see the lint list) */
-    ES_ERR_CONFIG = 501, /* a configuration or profiles file that cannot be used */
+    ES_ERR_LINT = 500,    /* a certificate request fails the CA's checks (see the lint list) */
+    ES_ERR_CONFIG = 501,  /* a configuration or profiles file that cannot be used */
+    ES_ERR_REVOKED = 502, /* the certificate (or client) is revoked already */
 
     /* 6xx: accounts and access (auth.h, accounts.h) */
-    ES_ERR_AUTH = 600,   /* sign-in or request authentication failed (HTTP 401) */
-    ES_ERR_DENIED = 601, /* authenticated, but the roles do not allow it (HTTP 403) */
-    ES_ERR_LOCKED = 602, /* the account is locked after failed sign-ins, or disabled */
+    ES_ERR_AUTH = 600,        /* sign-in or request authentication failed (HTTP 401) */
+    ES_ERR_DENIED = 601,      /* authenticated, but the roles do not allow it (HTTP 403) */
+    ES_ERR_LOCKED = 602,      /* the account is locked after failed sign-ins, or disabled */
+    ES_ERR_PASSWORD = 603,    /* a wrong password (a person's; PINs of devices are ES_ERR_PIN) */
+    ES_ERR_RATE = 604,        /* too many attempts: wait (HTTP 429 with Retry-After) */
+    ES_ERR_MUST_CHANGE = 605, /* a one-time password must be changed before anything else */
+
+    /* 7xx: the HTTP exchange (http) */
+    ES_ERR_JSON = 700,       /* the body is not the JSON the route takes */
+    ES_ERR_MEDIA_TYPE = 701, /* the body's content type is not one the route takes */
+    ES_ERR_METHOD = 702,     /* the resource exists, but not with this method */
 } es_err;
 
 /* Returns a short English description of rv; never NULL, static storage. */
 const char *es_err_str(es_err rv);
 
+/* Returns the Chinese description of rv; never NULL, static storage (UTF-8). */
+const char *es_err_str_zh(es_err rv);
+
 /* Returns a stable machine name for rv ("der", "verify", ...); never NULL. */
 const char *es_err_name(es_err rv);
+
+/* Returns the HTTP status the API answers rv with (500 for a code not in the table). */
+unsigned es_err_http_status(es_err rv);
+
+/* Finds the code named name (es_err_name's inverse); ES_ERR_INTERNAL when unknown. */
+es_err es_err_from_name(const char *name);
+
+/* Iterates over the table: *rv gets the i-th code; returns 0 past the end. */
+int es_err_at(size_t i, es_err *rv);
 
 #ifdef __cplusplus
 }

@@ -179,19 +179,20 @@ void *es_http_req_user(const es_http_req *r);
  * failure, as jansson's json_object_set_new does. */
 es_err es_http_reply_json(es_http_req *r, unsigned status, const json_t *body) ES_MUST_CHECK;
 es_err es_http_reply_json_new(es_http_req *r, unsigned status, json_t *body) ES_MUST_CHECK;
-/* {"error": code, "message": message}. */
-es_err es_http_reply_error(es_http_req *r, unsigned status, const char *code,
-                           const char *message) ES_MUST_CHECK;
-es_err es_http_reply_errorf(es_http_req *r, unsigned status, const char *code, const char *fmt,
-                            ...) ES_MUST_CHECK
+/* The error reply for rv, from the one error table (include/eseal/err.h):
+ * {"error": name, "message": English, "message_zh": Chinese[, "field": field][, "detail":
+ * detail]} with the table's HTTP status. detail is English and names the thing at fault; field
+ * is the JSON field or query parameter at fault (NULL: none). A 5xx reply never carries
+ * detail or field (internal details stay inside) and names only "busy",
+ * "internal" or "unavailable". */
+es_err es_http_reply_err(es_http_req *r, es_err rv, const char *detail) ES_MUST_CHECK;
+es_err es_http_reply_errf(es_http_req *r, es_err rv, const char *fmt, ...) ES_MUST_CHECK
 #if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
+    __attribute__((format(printf, 3, 4)))
 #endif
     ;
-/* The error reply for rv: status and code from es_http_err_status; message, or the generic
- * text of the status class when NULL. 5xx replies never carry message (it goes to no client:
- * internal details stay inside), they say "internal error" or "service unavailable". */
-es_err es_http_reply_err(es_http_req *r, es_err rv, const char *message) ES_MUST_CHECK;
+es_err es_http_reply_err_field(es_http_req *r, es_err rv, const char *field,
+                               const char *detail) ES_MUST_CHECK;
 /* Bytes with a content type (copied). */
 es_err es_http_reply_bytes(es_http_req *r, unsigned status, const char *content_type, const void *p,
                            size_t len) ES_MUST_CHECK;
@@ -234,16 +235,18 @@ typedef struct es_json_field {
 } es_json_field;
 
 /* Checks that obj is an object whose members are all in schema, of the right types, with every
- * required one present. On failure returns ES_ERR_FORMAT with *code ("unknown_field",
- * "missing_field", "wrong_type", "too_long", "not_object"; static strings) and a message naming
- * the field into msg. code and msg may be NULL. */
-es_err es_json_check(const json_t *obj, const es_json_field *schema, const char **code, char *msg,
+ * required one present. On failure returns ES_ERR_JSON (not an object) or ES_ERR_ARG (an
+ * unknown member, a wrong type, too long, a required member missing) with *field the schema's
+ * name of the member at fault (NULL for an unknown member or no object) and a message naming
+ * it into msg. field and msg may be NULL. */
+es_err es_json_check(const json_t *obj, const es_json_field *schema, const char **field, char *msg,
                      size_t msglen) ES_MUST_CHECK;
 
 /* Parses the request body as one JSON object (application/json, UTF-8, no duplicate keys, no
  * trailing bytes) and checks it against schema (NULL: any members). On success *out is a new
  * reference (json_decref it). On failure it has replied (415 "unsupported_media_type", 400
- * "bad_json" with the parser's line and column, 400 with es_json_check's code and message)
+ * "bad_json" with the parser's line and column, 400 "invalid_argument" with es_json_check's
+ * field and message)
  * and returns ES_ERR_FORMAT: the handler returns that. */
 es_err es_http_req_json(es_http_req *r, const es_json_field *schema, json_t **out) ES_MUST_CHECK;
 
@@ -256,7 +259,7 @@ typedef struct es_http_page {
 } es_http_page;
 
 /* Reads limit (default def; a larger value than max is lowered to max) and cursor. On a bad
- * value it has replied 400 "invalid_parameter" and returns ES_ERR_ARG. */
+ * value it has replied 400 "invalid_argument" (field "limit" or "cursor") and returns ES_ERR_ARG. */
 es_err es_http_req_page(es_http_req *r, unsigned def, unsigned max,
                         es_http_page *out) ES_MUST_CHECK;
 /* 200 {"items": items, "next_cursor": next or null}. Takes the reference to items. */

@@ -42,6 +42,10 @@ typedef struct es_site {
     int system_issued;
     char system_serial[41], system_replaced[41];
     int created; /* 1 when this start created anything */
+    /* Set by the caller of es_site_system_cert when the configured port is ephemeral (0): a
+     * certificate naming the same URL with another port is kept (it would otherwise be issued
+     * again at every start); [server] public_url names the real address. */
+    int system_any_port;
 } es_site;
 
 /* Makes what is missing (keys, passphrase, CA) and checks what exists (every key opens with

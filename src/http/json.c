@@ -80,32 +80,34 @@ static const char *clip(const char *name, char out[72])
     return out;
 }
 
-static es_err fail(const char **code, const char *c, char *msg, size_t msglen, const char *fmt, ...)
+static es_err fail(es_err rv, const char **field, const char *f, char *msg, size_t msglen,
+                   const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
+    __attribute__((format(printf, 6, 7)))
 #endif
     ;
 
-static es_err fail(const char **code, const char *c, char *msg, size_t msglen, const char *fmt, ...)
+static es_err fail(es_err rv, const char **field, const char *f, char *msg, size_t msglen,
+                   const char *fmt, ...)
 {
-    if (code) *code = c;
+    if (field) *field = f;
     if (msg && msglen) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, msglen, fmt, ap);
         va_end(ap);
     }
-    return ES_ERR_FORMAT;
+    return rv;
 }
 
-es_err es_json_check(const json_t *obj, const es_json_field *schema, const char **code, char *msg,
+es_err es_json_check(const json_t *obj, const es_json_field *schema, const char **field, char *msg,
                      size_t msglen)
 {
     const char *key;
     json_t *v;
 
     if (!json_is_object(obj))
-        return fail(code, "not_object", msg, msglen, "the body must be a JSON object, not %s",
+        return fail(ES_ERR_JSON, field, NULL, msg, msglen, "the body must be a JSON object, not %s",
                     obj ? value_name(obj) : "nothing");
     if (!schema) return ES_OK;
     /* Members first, in the body's order: an unknown member is the likeliest mistake (a typo)
@@ -117,26 +119,26 @@ es_err es_json_check(const json_t *obj, const es_json_field *schema, const char 
             if (strcmp(f->name, key) == 0) break;
         if (!f->name) {
             char buf[72];
-            return fail(code, "unknown_field", msg, msglen, "unknown field \"%s\"", clip(key, buf));
+            return fail(ES_ERR_ARG, field, NULL, msg, msglen, "unknown field \"%s\"", clip(key, buf));
         }
         if (json_is_null(v)) {
             if (f->flags & ES_JSON_NULLABLE) continue;
-            return fail(code, "wrong_type", msg, msglen, "field \"%s\" must be %s, not null",
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" must be %s, not null",
                         f->name, type_name(f->type));
         }
         if (!type_ok(f->type, v))
-            return fail(code, "wrong_type", msg, msglen, "field \"%s\" must be %s, not %s", f->name,
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" must be %s, not %s", f->name,
                         type_name(f->type), value_name(v));
         if (f->max && f->type == ES_JSON_STRING && json_string_length(v) > f->max)
-            return fail(code, "too_long", msg, msglen, "field \"%s\" is longer than %zu bytes",
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" is longer than %zu bytes",
                         f->name, f->max);
         if (f->max && f->type == ES_JSON_ARRAY && json_array_size(v) > f->max)
-            return fail(code, "too_long", msg, msglen, "field \"%s\" has more than %zu elements",
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" has more than %zu elements",
                         f->name, f->max);
     }
     for (const es_json_field *f = schema; f->name; f++)
         if ((f->flags & ES_JSON_REQUIRED) && !json_object_get(obj, f->name))
-            return fail(code, "missing_field", msg, msglen, "field \"%s\" is required", f->name);
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" is required", f->name);
     return ES_OK;
 }
 
@@ -156,18 +158,17 @@ es_err es_http_req_json(es_http_req *r, const es_json_field *schema, json_t **ou
 {
     json_error_t jerr;
     char msg[256];
-    const char *code = NULL;
+    const char *field = NULL;
     json_t *v;
 
     *out = NULL;
     if (!is_json_type(es_http_req_header(r, "Content-Type"))) {
-        if (es_http_reply_error(r, 415, "unsupported_media_type",
-                                "the body must be application/json") != ES_OK)
+        if (es_http_reply_err(r, ES_ERR_MEDIA_TYPE, "the body must be application/json") != ES_OK)
             return ES_ERR_NOMEM;
         return ES_ERR_FORMAT;
     }
     if (r->body.len == 0) {
-        if (es_http_reply_error(r, 400, "bad_json", "the request body is empty") != ES_OK)
+        if (es_http_reply_err(r, ES_ERR_JSON, "the request body is empty") != ES_OK)
             return ES_ERR_NOMEM;
         return ES_ERR_FORMAT;
     }
@@ -175,14 +176,15 @@ es_err es_http_req_json(es_http_req *r, const es_json_field *schema, json_t **ou
      * UTF-8 (jansson's defaults without JSON_DISABLE_EOF_CHECK and JSON_ALLOW_NUL). */
     v = json_loadb((const char *)r->body.p, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
-        if (es_http_reply_errorf(r, 400, "bad_json", "malformed JSON at line %d, column %d: %s",
-                                 jerr.line, jerr.column, jerr.text) != ES_OK)
+        if (es_http_reply_errf(r, ES_ERR_JSON, "malformed JSON at line %d, column %d: %s",
+                               jerr.line, jerr.column, jerr.text) != ES_OK)
             return ES_ERR_NOMEM;
         return ES_ERR_FORMAT;
     }
-    if (es_json_check(v, schema, &code, msg, sizeof msg) != ES_OK) {
+    es_err crv = es_json_check(v, schema, &field, msg, sizeof msg);
+    if (crv != ES_OK) {
         json_decref(v);
-        if (es_http_reply_error(r, 400, code, msg) != ES_OK) return ES_ERR_NOMEM;
+        if (es_http_reply_err_field(r, crv, field, msg) != ES_OK) return ES_ERR_NOMEM;
         return ES_ERR_FORMAT;
     }
     *out = v;
@@ -222,8 +224,9 @@ es_err es_http_req_page(es_http_req *r, unsigned def, unsigned max, es_http_page
     }
     if (c) {
         if (!cursor_ok(c)) {
-            if (es_http_reply_errorf(r, 400, "invalid_parameter",
-                                     "cursor must be the next_cursor of a previous page") != ES_OK)
+            if (es_http_reply_err_field(r, ES_ERR_ARG, "cursor",
+                                        "cursor must be the next_cursor of a previous page") !=
+                ES_OK)
                 return ES_ERR_NOMEM;
             return ES_ERR_ARG;
         }
@@ -231,9 +234,9 @@ es_err es_http_req_page(es_http_req *r, unsigned def, unsigned max, es_http_page
     }
     return ES_OK;
 bad_limit:
-    if (es_http_reply_errorf(r, 400, "invalid_parameter", "limit must be an integer from 1 to %u",
-                             max) != ES_OK)
-        return ES_ERR_NOMEM;
+    char why[64];
+    snprintf(why, sizeof why, "limit must be an integer from 1 to %u", max);
+    if (es_http_reply_err_field(r, ES_ERR_ARG, "limit", why) != ES_OK) return ES_ERR_NOMEM;
     return ES_ERR_ARG;
 }
 

@@ -154,97 +154,65 @@ es_err es_http_reply_json_new(es_http_req *r, unsigned status, json_t *body)
     return rv;
 }
 
-es_err es_http_reply_error(es_http_req *r, unsigned status, const char *code, const char *message)
+/* What a client is told for rv: a server-side failure has three names only ("busy",
+ * "unavailable", "internal"), whatever the cause. */
+static es_err public_code(es_err rv)
 {
+    unsigned status = es_err_http_status(rv);
+    if (status < 500 || rv == ES_ERR_BUSY) return rv;
+    return status == 503 ? ES_ERR_UNAVAILABLE : ES_ERR_INTERNAL;
+}
+
+void es_http_err_status(es_err rv, unsigned *status, const char **code)
+{
+    rv = public_code(rv);
+    *status = es_err_http_status(rv);
+    *code = es_err_name(rv);
+}
+
+/* Sets key to a string, replacing bytes that are not UTF-8 (a detail quoting a client's
+ * bytes) by a note rather than failing the reply. */
+static int set_text(json_t *o, const char *key, const char *text)
+{
+    json_t *m = json_string(text);
+    if (!m) m = json_string("(text not valid UTF-8)");
+    return json_object_set_new(o, key, m);
+}
+
+es_err es_http_reply_err_field(es_http_req *r, es_err rv, const char *field, const char *detail)
+{
+    if (es_err_http_status(rv) >= 500) {
+        /* No detail of a server-side failure leaves the server. */
+        rv = public_code(rv);
+        field = detail = NULL;
+    }
     json_t *o = json_object();
     if (!o) return ES_ERR_NOMEM;
-    /* json_string refuses invalid UTF-8 (a message quoting a client's bytes): say so rather
-     * than fail the reply. */
-    json_t *m = json_string(message ? message : "");
-    if (!m) m = json_string("(message not valid UTF-8)");
-    if (json_object_set_new(o, "error", json_string(code ? code : "internal")) != 0 ||
-        json_object_set_new(o, "message", m) != 0) {
+    int bad = json_object_set_new(o, "error", json_string(es_err_name(rv))) != 0 ||
+              set_text(o, "message", es_err_str(rv)) != 0 ||
+              set_text(o, "message_zh", es_err_str_zh(rv)) != 0;
+    if (!bad && field && *field) bad = set_text(o, "field", field) != 0;
+    if (!bad && detail && *detail) bad = set_text(o, "detail", detail) != 0;
+    if (bad) {
         json_decref(o);
         return ES_ERR_NOMEM;
     }
-    return es_http_reply_json_new(r, status, o);
+    return es_http_reply_json_new(r, es_err_http_status(rv), o);
 }
 
-es_err es_http_reply_errorf(es_http_req *r, unsigned status, const char *code, const char *fmt, ...)
+es_err es_http_reply_err(es_http_req *r, es_err rv, const char *detail)
+{
+    return es_http_reply_err_field(r, rv, NULL, detail);
+}
+
+es_err es_http_reply_errf(es_http_req *r, es_err rv, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return es_http_reply_error(r, status, code, msg);
-}
-
-/* docs/http.md, "Errors": keep the two in step. */
-static const struct {
-    es_err rv;
-    unsigned status;
-    const char *code;
-} err_map[] = {
-    {ES_ERR_ARG, 400, "invalid_argument"},
-    {ES_ERR_UNSUPPORTED, 400, "unsupported"},
-    {ES_ERR_DER, 400, "der"},
-    {ES_ERR_DER_DEPTH, 400, "der_depth"},
-    {ES_ERR_DER_TAG, 400, "der_tag"},
-    {ES_ERR_DER_TRAILING, 400, "der_trailing"},
-    {ES_ERR_FORMAT, 400, "format"},
-    {ES_ERR_TIME, 400, "time"},
-    {ES_ERR_BASE64, 400, "base64"},
-    {ES_ERR_HEX, 400, "hex"},
-    {ES_ERR_PEM, 400, "pem"},
-    {ES_ERR_KEY, 400, "key"},
-    {ES_ERR_CERT, 400, "cert"},
-    {ES_ERR_SIG_FORMAT, 400, "sig_format"},
-    {ES_ERR_KEYREF, 400, "keyref"},
-    {ES_ERR_AUTH, 401, "unauthorized"},
-    {ES_ERR_LOGIN, 401, "unauthorized"},
-    {ES_ERR_DENIED, 403, "forbidden"},
-    {ES_ERR_PIN, 403, "pin"},
-    {ES_ERR_NOT_FOUND, 404, "not_found"},
-    {ES_ERR_NO_KEY, 404, "not_found"},
-    {ES_ERR_EXISTS, 409, "conflict"},
-    {ES_ERR_LIMIT, 413, "too_large"},
-    {ES_ERR_VERIFY, 422, "verify"},
-    {ES_ERR_KEY_MISMATCH, 422, "key_mismatch"},
-    {ES_ERR_LINT, 422, "lint"},
-    {ES_ERR_LOCKED, 423, "locked"},
-    {ES_ERR_PIN_LOCKED, 423, "pin_locked"},
-    {ES_ERR_IO, 503, "unavailable"},
-    {ES_ERR_NOMEM, 503, "unavailable"},
-    {ES_ERR_DEVICE, 503, "unavailable"},
-    {ES_ERR_SIGNER, 503, "unavailable"},
-};
-
-void es_http_err_status(es_err rv, unsigned *status, const char **code)
-{
-    for (size_t i = 0; i < sizeof err_map / sizeof err_map[0]; i++) {
-        if (err_map[i].rv == rv) {
-            *status = err_map[i].status;
-            *code = err_map[i].code;
-            return;
-        }
-    }
-    *status = 500;
-    *code = "internal";
-}
-
-es_err es_http_reply_err(es_http_req *r, es_err rv, const char *message)
-{
-    unsigned status;
-    const char *code;
-    es_http_err_status(rv, &status, &code);
-    if (status == 503)
-        message = "service unavailable";
-    else if (status >= 500)
-        message = "internal error";
-    else if (!message)
-        message = es_err_str(rv);
-    return es_http_reply_error(r, status, code, message);
+    return es_http_reply_err_field(r, rv, NULL, msg);
 }
 
 /* RFC 9110 5.6.2 token characters. */

@@ -117,7 +117,7 @@ static es_err h_healthz(es_http_req *r, void *arg)
 {
     es_http *h = arg;
     if (h->health && h->health(h->health_arg) != ES_OK)
-        return es_http_reply_error(r, 503, "unavailable", "service unavailable");
+        return es_http_reply_err(r, ES_ERR_UNAVAILABLE, NULL);
     json_t *o = json_pack("{s:s}", "status", "ok");
     if (!o) return ES_ERR_NOMEM;
     return es_http_reply_json_new(r, 200, o);
@@ -576,7 +576,7 @@ static void serve_static(es_http_req *r)
     uint64_t size;
     if (es_http_static_open(r->h->cfg.static_dir, r->segs, r->nsegs, &asset, &fd, &size, &name) !=
         ES_OK) {
-        try_reply(es_http_reply_error(r, 404, "not_found", "no such file"));
+        try_reply(es_http_reply_err(r, ES_ERR_NOT_FOUND, "no such file"));
         return;
     }
     if (es_http_reply_start(r, 200, es_http_content_type(name)) != ES_OK) {
@@ -620,7 +620,7 @@ static void dispatch(es_http_req *r)
         if (status == 401 || status == 403 || status == 423 || status >= 500)
             try_reply(es_http_reply_err(r, rv, NULL));
         else
-            try_reply(es_http_reply_error(r, 401, "unauthorized", "authentication required"));
+            try_reply(es_http_reply_err(r, ES_ERR_AUTH, "authentication required"));
         return;
     }
     /* A hook that lets a request through does not answer it (its headers, a refreshed
@@ -630,18 +630,17 @@ static void dispatch(es_http_req *r)
         rv = r->route->fn(r, r->route->arg);
         if (!r->replied) {
             if (rv == ES_OK)
-                try_reply(es_http_reply_error(r, 500, "internal", "internal error"));
+                try_reply(es_http_reply_err(r, ES_ERR_INTERNAL, NULL));
             else
                 try_reply(es_http_reply_err(r, rv, NULL));
         }
     } else if (r->allow) {
         allow_header(r);
-        try_reply(es_http_reply_errorf(r, 405, "method_not_allowed",
-                                       "method %.16s is not allowed here", r->method));
+        try_reply(es_http_reply_errf(r, ES_ERR_METHOD, "method %.16s is not allowed here", r->method));
     } else if (r->is_static) {
         serve_static(r);
     } else {
-        try_reply(es_http_reply_error(r, 404, "not_found", "no such resource"));
+        try_reply(es_http_reply_err(r, ES_ERR_NOT_FOUND, "no such resource"));
     }
 }
 
@@ -660,17 +659,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->conn = c;
         if (begin(r, method) != ES_OK) return MHD_NO;
         if (r->bad_path || r->bad_query) {
-            try_reply(es_http_reply_error(r, 400, "bad_request",
-                                          r->bad_path ? "malformed request path"
-                                                      : "malformed query string"));
+            try_reply(es_http_reply_err(r, ES_ERR_ARG,
+                                        r->bad_path ? "malformed request path"
+                                                    : "malformed query string"));
             return queue(r);
         }
         framing f = {0};
         MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
         if (f.n_length > 1 || f.n_coding > 1 || (f.n_length && f.n_coding) || f.bad_coding) {
-            try_reply(es_http_reply_error(r, 400, "bad_request",
-                                          "conflicting or unsupported message framing "
-                                          "(Content-Length, Transfer-Encoding)"));
+            try_reply(es_http_reply_err(r, ES_ERR_ARG,
+                                        "conflicting or unsupported message framing "
+                                        "(Content-Length, Transfer-Encoding)"));
             return queue(r);
         }
         /* A route may take less than the server's limit (a sign-in is a few hundred bytes). */
@@ -682,8 +681,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             errno = 0;
             unsigned long long n = strtoull(cl, NULL, 10);
             if (errno == ERANGE || n > r->body.max) {
-                try_reply(es_http_reply_errorf(
-                    r, 413, "too_large", "the request body is larger than %zu bytes", r->body.max));
+                try_reply(es_http_reply_errf(r, ES_ERR_LIMIT, "the request body is larger than %zu bytes",
+                                             r->body.max));
                 return queue(r);
             }
         }

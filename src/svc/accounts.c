@@ -529,7 +529,7 @@ es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *o
     if (!old_password || es_password_verify(hash, old_password) != ES_OK) {
         rv =
             svc_audit_alone(a, by, "user.password_change_failed", object, "wrong current password");
-        return rv == ES_OK ? ES_ERR_AUTH : rv;
+        return rv == ES_OK ? ES_ERR_PASSWORD : rv;
     }
     if (es_password_policy(new_password, by->name, &reason) != ES_OK ||
         strcmp(new_password, old_password) == 0) {

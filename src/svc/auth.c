@@ -108,10 +108,10 @@ es_err es_password_hash(const char *password, char out[ES_PASSWORD_HASH_MAX])
 es_err es_password_verify(const char *encoded, const char *password)
 {
     if (!encoded || !password || strncmp(encoded, "$argon2id$", 10) != 0) return ES_ERR_FORMAT;
-    if (strlen(password) > ES_PASSWORD_MAX) return ES_ERR_PIN;
+    if (strlen(password) > ES_PASSWORD_MAX) return ES_ERR_PASSWORD;
     int rc = argon2id_verify(encoded, password, strlen(password));
     if (rc == ARGON2_OK) return ES_OK;
-    return rc == ARGON2_VERIFY_MISMATCH ? ES_ERR_PIN : ES_ERR_FORMAT;
+    return rc == ARGON2_VERIFY_MISMATCH ? ES_ERR_PASSWORD : ES_ERR_FORMAT;
 }
 
 es_err es_password_policy(const char *pw, const char *account, const char **why)

@@ -283,7 +283,7 @@ es_err es_client_revoke(es_accounts *a, const es_actor *by, const char *name, co
     if (!may_manage(by)) return deny(a, by, "client.revoke");
     es_err rv = load_client(a, name, &c, NULL);
     if (rv != ES_OK) return rv;
-    if (c.revoked) return ES_ERR_EXISTS;
+    if (c.revoked) return ES_ERR_REVOKED;
     es_value p[1] = {es_v_int(c.id)};
     snprintf(object, sizeof object, "client:%s", name);
     snprintf(detail, sizeof detail, "serial=%s reason=%.64s", c.serial, reason ? reason : "");

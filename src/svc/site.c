@@ -251,8 +251,22 @@ const char *es_division_province(const char *division)
 }
 
 /* 1 when the certificate in der is for pub, names url and is valid for 30 days more. */
+/* 1 when a and b are the same URL but for the port ("http://h:1/x" and "http://h:2/x"). */
+static int same_but_port(const char *a, const char *b)
+{
+    const char *ha = strstr(a, "://"), *hb = strstr(b, "://");
+    if (!ha || !hb) return 0;
+    const char *pa = strchr(ha + 3, '/'), *pb = strchr(hb + 3, '/');
+    if (!pa) pa = a + strlen(a);
+    if (!pb) pb = b + strlen(b);
+    const char *ca = memchr(ha + 3, ':', (size_t)(pa - ha - 3));
+    const char *cb = memchr(hb + 3, ':', (size_t)(pb - hb - 3));
+    if (!ca || !cb || ca - a != cb - b || memcmp(a, b, (size_t)(ca - a)) != 0) return 0;
+    return strcmp(pa, pb) == 0;
+}
+
 static int system_cert_current(es_slice der, const uint8_t pub[ES_SM2_PUB_LEN], const char *url,
-                               char serial[2 * ES_PKI_SERIAL_MAX + 1])
+                               int any_port, char serial[2 * ES_PKI_SERIAL_MAX + 1])
 {
     es_pki_cert c;
     es_pki_san san[16];
@@ -269,7 +283,9 @@ static int system_cert_current(es_slice der, const uint8_t pub[ES_SM2_PUB_LEN], 
     if (c.not_after < es_time_now() + 30 * 86400) return 0;
     if (c.san.len == 0 || es_pki_san_from_der(c.san, san, 16, &n) != ES_OK) return 0;
     for (size_t i = 0; i < n; i++)
-        if (san[i].type == ES_SAN_URI && strcmp(san[i].value, url) == 0) return 1;
+        if (san[i].type == ES_SAN_URI &&
+            (strcmp(san[i].value, url) == 0 || (any_port && same_but_port(san[i].value, url))))
+            return 1;
     return 0;
 }
 
@@ -287,7 +303,8 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     s->system_serial[0] = s->system_replaced[0] = 0;
     rv = es_file_read(s->system_cert_path, &file);
     if (rv == ES_OK && es_cert_to_der(file.p, file.len, &der) == ES_OK &&
-        system_cert_current(es_slice_make(der.p, der.len), s->system_pub, url, old_serial)) {
+        system_cert_current(es_slice_make(der.p, der.len), s->system_pub, url, s->system_any_port,
+                            old_serial)) {
         rv = es_buf_append(&s->system_cert, der.p, der.len);
         goto out;
     }

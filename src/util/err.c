@@ -1,66 +1,124 @@
 /* Error and quirk names. */
 #include <stddef.h>
+#include <string.h>
 
 #include "eseal/err.h"
 #include "eseal/quirk.h"
 
+/* The one error table (include/eseal/err.h): code, name, HTTP status, English, Chinese.
+ * docs/errors.md is generated from the same rows by `eseal errors --markdown`; keep the names
+ * stable (clients match on them). */
 static const struct {
     es_err code;
     const char *name;
+    unsigned status;
     const char *text;
+    const char *zh;
 } errs[] = {
-    {ES_OK, "ok", "success"},
-    {ES_ERR_ARG, "argument", "invalid argument"},
-    {ES_ERR_NOMEM, "memory", "out of memory"},
-    {ES_ERR_LIMIT, "limit", "size limit exceeded"},
-    {ES_ERR_IO, "io", "input/output error"},
-    {ES_ERR_NOT_FOUND, "not_found", "not found"},
-    {ES_ERR_UNSUPPORTED, "unsupported", "not supported"},
-    {ES_ERR_BUFFER, "buffer", "buffer too small"},
-    {ES_ERR_DER, "der", "malformed DER/BER encoding"},
-    {ES_ERR_DER_DEPTH, "der_depth", "DER nesting too deep"},
-    {ES_ERR_DER_TAG, "der_tag", "unexpected element in DER structure"},
-    {ES_ERR_DER_TRAILING, "der_trailing", "unexpected bytes after DER structure"},
-    {ES_ERR_FORMAT, "format", "not the expected structure"},
-    {ES_ERR_TIME, "time", "invalid time value"},
-    {ES_ERR_BASE64, "base64", "invalid base64"},
-    {ES_ERR_HEX, "hex", "invalid hex"},
-    {ES_ERR_PEM, "pem", "invalid PEM"},
-    {ES_ERR_CRYPTO, "crypto", "cryptographic library failure"},
-    {ES_ERR_KEY, "key", "unreadable or non-SM2 key"},
-    {ES_ERR_CERT, "cert", "unreadable certificate"},
-    {ES_ERR_SIG_FORMAT, "sig_format", "signature value is neither DER nor raw r||s"},
-    {ES_ERR_VERIFY, "verify", "signature does not verify"},
-    {ES_ERR_KEY_MISMATCH, "key_mismatch", "private key does not match the certificate"},
-    {ES_ERR_SIGNER, "signer", "signing device failure"},
-    {ES_ERR_PIN, "pin", "wrong PIN or passphrase"},
-    {ES_ERR_PIN_LOCKED, "pin_locked", "PIN locked"},
-    {ES_ERR_DEVICE, "device", "key device failure"},
-    {ES_ERR_LOAD, "load", "device library cannot be loaded"},
-    {ES_ERR_SYMBOL, "symbol", "device library lacks a required function"},
-    {ES_ERR_KEYREF, "keyref", "invalid key reference"},
-    {ES_ERR_NO_KEY, "no_key", "no such key"},
-    {ES_ERR_EXISTS, "exists", "already exists"},
-    {ES_ERR_LOGIN, "login", "login required"},
-    {ES_ERR_AUTH, "unauthorized", "authentication failed"},
-    {ES_ERR_DENIED, "forbidden", "not allowed for this account's roles"},
-    {ES_ERR_LOCKED, "locked", "account locked or disabled"},
-    {ES_ERR_LINT, "lint", "refused by the certificate checks"},
-    {ES_ERR_CONFIG, "config", "unusable configuration"},
+    {ES_OK, "ok", 200, "success", "成功"},
+    {ES_ERR_ARG, "invalid_argument", 400, "invalid argument", "参数无效"},
+    {ES_ERR_NOMEM, "memory", 503, "out of memory", "内存不足"},
+    {ES_ERR_LIMIT, "too_large", 413, "size limit exceeded", "超出大小限制"},
+    {ES_ERR_IO, "io", 503, "input/output error", "读写错误"},
+    {ES_ERR_NOT_FOUND, "not_found", 404, "not found", "未找到"},
+    {ES_ERR_UNSUPPORTED, "unsupported", 400, "not supported", "不支持"},
+    {ES_ERR_BUFFER, "buffer", 500, "buffer too small", "缓冲区不足"},
+    {ES_ERR_INTERNAL, "internal", 500, "internal error", "内部错误"},
+    {ES_ERR_BUSY, "busy", 503, "busy: try again in a moment", "系统繁忙，请稍后重试"},
+    {ES_ERR_UNAVAILABLE, "unavailable", 503, "service unavailable", "服务暂不可用"},
+    {ES_ERR_DER, "der", 400, "malformed DER/BER encoding", "DER/BER 编码格式错误"},
+    {ES_ERR_DER_DEPTH, "der_depth", 400, "DER nesting too deep", "DER 嵌套层数过深"},
+    {ES_ERR_DER_TAG, "der_tag", 400, "unexpected element in DER structure",
+     "DER 结构中出现意外元素"},
+    {ES_ERR_DER_TRAILING, "der_trailing", 400, "unexpected bytes after DER structure",
+     "DER 结构之后有多余数据"},
+    {ES_ERR_FORMAT, "format", 400, "not the expected structure", "数据结构不符合要求"},
+    {ES_ERR_TIME, "time", 400, "invalid time value", "时间值无效"},
+    {ES_ERR_BASE64, "base64", 400, "invalid base64", "Base64 编码无效"},
+    {ES_ERR_HEX, "hex", 400, "invalid hex", "十六进制编码无效"},
+    {ES_ERR_PEM, "pem", 400, "invalid PEM", "PEM 格式无效"},
+    {ES_ERR_CRYPTO, "crypto", 500, "cryptographic library failure", "密码运算失败"},
+    {ES_ERR_KEY, "key", 400, "unreadable or non-SM2 key", "密钥无法读取或不是 SM2 密钥"},
+    {ES_ERR_CERT, "cert", 400, "unreadable certificate", "证书无法读取"},
+    {ES_ERR_SIG_FORMAT, "sig_format", 400, "signature value is neither DER nor raw r||s",
+     "签名值既不是 DER 也不是 r||s 格式"},
+    {ES_ERR_VERIFY, "verify", 422, "signature does not verify", "签名验证不通过"},
+    {ES_ERR_KEY_MISMATCH, "key_mismatch", 422, "private key does not match the certificate",
+     "私钥与证书不匹配"},
+    {ES_ERR_SIGNER, "signer", 503, "signing device failure", "签名设备故障"},
+    {ES_ERR_PIN, "pin", 403, "wrong PIN or passphrase", "口令（PIN）错误"},
+    {ES_ERR_PIN_LOCKED, "pin_locked", 423, "PIN locked", "口令（PIN）已锁定"},
+    {ES_ERR_DEVICE, "device", 503, "key device failure", "密码设备故障"},
+    {ES_ERR_LOAD, "load", 503, "device library cannot be loaded", "无法加载密码设备库"},
+    {ES_ERR_SYMBOL, "symbol", 503, "device library lacks a required function",
+     "密码设备库缺少所需接口"},
+    {ES_ERR_KEYREF, "keyref", 400, "invalid key reference", "密钥引用格式无效"},
+    {ES_ERR_NO_KEY, "no_key", 404, "no such key", "密钥不存在"},
+    {ES_ERR_EXISTS, "conflict", 409, "already exists", "已存在"},
+    {ES_ERR_LOGIN, "login_required", 500, "login required", "需要先登录"},
+    {ES_ERR_LINT, "lint", 422, "refused by the certificate checks", "未通过证书检查"},
+    {ES_ERR_CONFIG, "config", 500, "unusable configuration", "配置无法使用"},
+    {ES_ERR_REVOKED, "revoked", 409, "already revoked", "已被吊销"},
+    {ES_ERR_AUTH, "unauthorized", 401, "authentication failed", "身份认证失败"},
+    {ES_ERR_DENIED, "forbidden", 403, "not allowed for this account's roles",
+     "当前角色无权执行此操作"},
+    {ES_ERR_LOCKED, "locked", 423, "account locked or disabled", "账户已锁定或停用"},
+    {ES_ERR_PASSWORD, "wrong_password", 400, "wrong password", "密码错误"},
+    {ES_ERR_RATE, "too_many_requests", 429, "too many attempts: wait and try again",
+     "尝试次数过多，请稍后再试"},
+    {ES_ERR_MUST_CHANGE, "password_change_required", 403, "change the one-time password first",
+     "请先修改一次性密码"},
+    {ES_ERR_JSON, "bad_json", 400, "the body is not the JSON expected", "请求内容不是有效的 JSON"},
+    {ES_ERR_MEDIA_TYPE, "unsupported_media_type", 415, "unsupported content type",
+     "不支持的内容类型"},
+    {ES_ERR_METHOD, "method_not_allowed", 405, "method not allowed", "不允许的请求方法"},
 };
+
+#define NERRS (sizeof errs / sizeof errs[0])
+
+static size_t find(es_err rv)
+{
+    for (size_t i = 0; i < NERRS; i++)
+        if (errs[i].code == rv) return i;
+    return NERRS;
+}
 
 const char *es_err_str(es_err rv)
 {
-    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
-        if (errs[i].code == rv) return errs[i].text;
-    return "unknown error";
+    size_t i = find(rv);
+    return i < NERRS ? errs[i].text : "unknown error";
+}
+
+const char *es_err_str_zh(es_err rv)
+{
+    size_t i = find(rv);
+    return i < NERRS ? errs[i].zh : "未知错误";
 }
 
 const char *es_err_name(es_err rv)
 {
-    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++)
-        if (errs[i].code == rv) return errs[i].name;
-    return "unknown";
+    size_t i = find(rv);
+    return i < NERRS ? errs[i].name : "unknown";
+}
+
+unsigned es_err_http_status(es_err rv)
+{
+    size_t i = find(rv);
+    return i < NERRS ? errs[i].status : 500;
+}
+
+es_err es_err_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < NERRS; i++)
+        if (strcmp(errs[i].name, name) == 0) return errs[i].code;
+    return ES_ERR_INTERNAL;
+}
+
+int es_err_at(size_t i, es_err *rv)
+{
+    if (i >= NERRS) return 0;
+    *rv = errs[i].code;
+    return 1;
 }
 
 static const struct {

@@ -53,6 +53,20 @@ expect 0 "eseal --version" --version
 expect 3 "eseal without arguments"
 check "eseal without arguments: usage on stderr" has usage err
 
+# --- the error table ---
+DOCS=$(cd "$(dirname "$0")/../../docs" && pwd)
+expect 0 "eseal errors --markdown" errors --markdown
+check "docs/errors.md is the table's --markdown output (regenerate it: eseal errors --markdown)" \
+    cmp -s out "$DOCS/errors.md"
+expect 0 "eseal errors wrong_password" errors wrong_password
+check "eseal errors NAME: that row only, with its Chinese" \
+    eval '[ "$(wc -l <out)" -eq 1 ] && grep -q "603" out && grep -q "密码错误" out'
+expect 0 "eseal errors --json" errors --json
+check "eseal errors --json: one array, every name once" \
+    python3 -c 'import json,sys; d=json.load(open("out")); n=[e["name"] for e in d]; sys.exit(0 if len(d) > 40 and len(n) == len(set(n)) and all(e["message_zh"] for e in d) else 1)'
+expect 3 "eseal errors with an unknown name" errors no_such_error
+check "an unknown name: said on stderr" has no_such_error err
+
 # --- usage errors ---
 expect 3 "unknown command" frobnicate
 check "unknown command: named on stderr" has frobnicate err

@@ -55,8 +55,11 @@ await runBrowser({ width: 1024, height: 720 }, async (context, page) => {
   ]);
   check(resp.status() === 401, 'the sign-in is refused with 401');
   const body = await resp.json();
-  check(body.error === 'unauthorized' && typeof body.message === 'string',
-        'the refusal is {"error","message"}');
+  check(body.error === 'unauthorized' && typeof body.message === 'string' &&
+          typeof body.message_zh === 'string',
+        'the refusal is {"error","message","message_zh",...}');
+  // The console shows the table's Chinese text and the detail.
+  const shown = body.detail ? body.message_zh + '：' + body.detail : body.message_zh;
   const req = sessions[sessions.length - 1];
   check(req && req.method() === 'POST' &&
           (req.headers()['content-type'] || '').startsWith('application/json'),
@@ -65,11 +68,11 @@ await runBrowser({ width: 1024, height: 720 }, async (context, page) => {
           JSON.stringify({ username: 'operator', password: 'wrong password' }),
         'the body holds exactly the user name and password');
   await page.waitForFunction(
-    (m) => document.getElementById('signin-error').textContent === m, body.message,
+    (m) => document.getElementById('signin-error').textContent === m, shown,
     { timeout: 5000 });
   check(await page.locator('#signin-error').isVisible(), 'the error is shown');
-  check((await page.textContent('#signin-error')) === body.message,
-        `the page shows the server's message (${body.message})`);
+  check((await page.textContent('#signin-error')) === shown,
+        `the page shows the server's message (${shown})`);
   check((await page.inputValue('#password')) === '', 'the password field is cleared');
   check(await page.locator('#app').isHidden(), 'still signed out');
   await page.screenshot({ path: join(shots, 'console-error.png'), fullPage: true });

@@ -257,13 +257,13 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const badBody = await bad.json();
   check(
     bad.status() === 400 &&
-      typeof badBody.message === 'string' &&
-      badBody.message.includes('audit duties cannot be combined'),
-    `operator + audit_admin refused with 400 and the reason (${bad.status()} ${badBody.message})`,
+      typeof badBody.detail === 'string' &&
+      badBody.detail.includes('audit duties cannot be combined'),
+    `operator + audit_admin refused with 400 and the reason (${bad.status()} ${badBody.detail})`,
   );
   await page.waitForFunction(
     (m) => document.getElementById('roles-error').textContent === m,
-    badBody.message,
+    badBody.message_zh + '：' + badBody.detail,
     { timeout: 10000 },
   );
   check(
@@ -523,12 +523,12 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const junk = await register('junk1', ['operator'], 'garbage, not a request');
   const junkBody = await junk.json();
   check(
-    junk.status() === 400 && typeof junkBody.message === 'string',
-    `garbage is refused with 400 (${junkBody.message})`,
+    junk.status() === 400 && junkBody.field === 'csr' && typeof junkBody.detail === 'string',
+    `garbage is refused with 400 (${junkBody.detail})`,
   );
   await page.waitForFunction(
     (m) => document.getElementById('client-error').textContent === m,
-    junkBody.message,
+    junkBody.message_zh + '：' + junkBody.detail,
     { timeout: 10000 },
   );
   check(
@@ -550,7 +550,10 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const lint = await register('hrsys', ['approver'], hrCsr);
   const lintBody = await lint.json();
   check(
-    lint.status() === 400 && Array.isArray(lintBody.problems) && lintBody.problems.length > 0,
+    lint.status() === 422 &&
+      lintBody.error === 'lint' &&
+      Array.isArray(lintBody.problems) &&
+      lintBody.problems.length > 0,
     `a request without CN fails the CA's checks (${JSON.stringify(lintBody.problems)})`,
   );
   await page.locator('#client-problems li').first().waitFor({ timeout: 10000 });
@@ -558,7 +561,7 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     ls.map((l) => l.textContent),
   );
   check(
-    (await page.textContent('#client-error')) === lintBody.message &&
+    (await page.textContent('#client-error')) === lintBody.message_zh &&
       JSON.stringify(shownProblems) === JSON.stringify(lintBody.problems),
     `the page shows the message and the CA's problems (${shownProblems})`,
   );
@@ -583,11 +586,11 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const dupBody = await dup.json();
   check(
     dup.status() === 409 && dupBody.error === 'conflict',
-    `a second "erp" is refused with 409 conflict (${dupBody.message})`,
+    `a second "erp" is refused with 409 conflict (${dupBody.detail})`,
   );
   await page.waitForFunction(
     (m) => document.getElementById('client-error').textContent === m,
-    dupBody.message,
+    dupBody.message_zh + '：' + dupBody.detail,
     { timeout: 10000 },
   );
   check(true, "the page shows the conflict's message");
@@ -668,8 +671,8 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   );
   const reEnable = await call(page, 'POST', '/clients/erp/enable');
   check(
-    reEnable.status === 400 && /revoked/.test(reEnable.body.message),
-    `and the API refuses to enable it (${reEnable.status} ${reEnable.body.message})`,
+    reEnable.status === 400 && /revoked/.test(reEnable.body.detail),
+    `and the API refuses to enable it (${reEnable.status} ${reEnable.body.detail})`,
   );
   const me4 = await signedCall('erp', erpKey, 'GET', '/api/v1/clients/me');
   check(me4.status === 401, `the revoked client's signed requests are refused (${me4.status})`);
@@ -798,7 +801,7 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const unexpected = problems.filter(
     (p) =>
       !/status of 40[03]\b.*\/api\/v1\/users(\/[a-z0-9]+\/roles)?\)$/.test(p) &&
-      !/status of 40[039]\b.*\/api\/v1\/clients(\/erp\/enable)?\)$/.test(p) &&
+      !/status of (40[039]|422)\b.*\/api\/v1\/clients(\/erp\/enable)?\)$/.test(p) &&
       !/status of 404\b.*\/api\/v1\/clients\/junk1\)$/.test(p),
   );
   check(

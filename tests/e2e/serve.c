@@ -27,7 +27,7 @@ static es_err stub_sessions(es_http_req *req, void *arg)
     (void)arg;
     if ((rv = es_http_req_json(req, signin_schema, &body)) != ES_OK) return rv;
     json_decref(body);
-    return es_http_reply_error(req, 401, "unauthorized", STUB_MESSAGE);
+    return es_http_reply_err(req, ES_ERR_AUTH, STUB_MESSAGE);
 }
 
 static void log_request(void *arg, const es_http_log_entry *e)

@@ -42,7 +42,11 @@ async function api(method, path, body) {
   }
   if (!res.ok) {
     const code = data && typeof data.error === 'string' ? data.error : 'http_' + res.status;
-    const message = data && typeof data.message === 'string' ? data.message : 'HTTP ' + res.status;
+    // The error table's Chinese text, and the detail naming what is at fault (docs/http.md).
+    const text = data && (data.message_zh || data.message);
+    const detail = data && typeof data.detail === 'string' ? data.detail : '';
+    const message =
+      typeof text === 'string' ? (detail ? text + '：' + detail : text) : 'HTTP ' + res.status;
     throw new ApiError(code, message, res.status, data && data.problems);
   }
   return data;

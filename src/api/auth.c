@@ -1,0 +1,107 @@
+/* The API's authentication hook (docs/esealsd.md, docs/api-clients.md): a session token from
+ * the "eseal_session" cookie or "Authorization: Bearer TOKEN", or a business system's
+ * SM2-signed request. An account that must change its password may only change it, read or end
+ * its session. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+
+static const char *token_of(es_http_req *req, int *from_cookie)
+{
+    const char *c = es_http_req_cookie(req, API_COOKIE);
+    *from_cookie = 0;
+    if (c && *c) {
+        *from_cookie = 1;
+        return c;
+    }
+    const char *h = es_http_req_header(req, "Authorization");
+    if (h && strncmp(h, "Bearer ", 7) == 0) {
+        h += 7;
+        while (*h == ' ') h++;
+        return *h ? h : NULL;
+    }
+    return NULL;
+}
+
+/* What an account that must change its password may still do. */
+static int allowed_before_change(es_http_req *req)
+{
+    static const char *const ok[][2] = {
+        {"POST", "/api/v1/users/me/password"},
+        {"GET", "/api/v1/sessions/current"},
+        {"DELETE", "/api/v1/sessions/current"},
+        {"POST", "/api/v1/sessions"},
+    };
+    const char *route = es_http_req_route(req), *method = es_http_req_method(req);
+    if (!route) return 1; /* 404 / 405: nothing to protect */
+    if (strcmp(method, "HEAD") == 0) method = "GET";
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(method, ok[i][0]) == 0 && strcmp(route, ok[i][1]) == 0) return 1;
+    return 0;
+}
+
+/* A business system's signed request (docs/api-clients.md). */
+static es_err authenticate_client(es_http_req *req, es_api_ctx *app, const char *header)
+{
+    es_accounts a;
+    es_client c;
+    const char *why = NULL;
+    es_err rv = api_accounts(app, &a);
+    if (rv != ES_OK) return rv;
+    rv = es_client_authenticate(&a, header, es_http_req_method(req), es_http_req_target(req),
+                                es_http_req_body(req), es_time_now(), app->cfg.clock_skew_seconds,
+                                app->refusal_audit, &c, &why);
+    if (rv == ES_ERR_AUTH) {
+        es_api_log(app, ES_LOG_WARN, "signed request refused (%s %s from %s): %s",
+                   es_http_req_method(req), es_http_req_path(req), es_http_req_client(req),
+                   why ? why : "?");
+        REFUSE(es_http_reply_err(req, ES_ERR_AUTH, why ? why : "refused"), ES_ERR_AUTH);
+    }
+    if (rv != ES_OK) return rv;
+    api_user *su = calloc(1, sizeof *su);
+    if (!su) return ES_ERR_NOMEM;
+    su->is_client = 1;
+    su->client = c;
+    snprintf(su->u.name, sizeof su->u.name, "%s", c.name);
+    su->u.roles = c.roles;
+    snprintf(su->actor, sizeof su->actor, "client:%s", c.name);
+    es_http_req_set_user(req, su, api_user_free);
+    return ES_OK;
+}
+
+es_err api_authenticate(es_http_req *req, void *arg)
+{
+    es_api_ctx *app = arg;
+    int cookie = 0;
+    const char *tok = NULL;
+    es_accounts a;
+    es_user u;
+    es_err rv;
+    if (es_http_req_is_public(req)) return ES_OK;
+    const char *h = es_http_req_header(req, "Authorization");
+    if (h && es_client_auth_is_signed(h)) return authenticate_client(req, app, h);
+    tok = token_of(req, &cookie);
+    if (!tok) REFUSE(es_http_reply_err(req, ES_ERR_AUTH, "sign in first"), ES_ERR_AUTH);
+    if ((rv = api_accounts(app, &a)) != ES_OK) return rv;
+    rv = es_acct_session(&a, tok, &u);
+    if (rv == ES_ERR_AUTH || rv == ES_ERR_NOT_FOUND) {
+        if (cookie && (rv = es_http_set_cookie(req, API_COOKIE, "", 0)) != ES_OK) return rv;
+        REFUSE(es_http_reply_err(req, ES_ERR_AUTH,
+                                 "the session is unknown or has ended: sign in again"),
+               ES_ERR_AUTH);
+    }
+    if (rv != ES_OK) return rv;
+    api_user *su = calloc(1, sizeof *su);
+    if (!su) return ES_ERR_NOMEM;
+    su->u = u;
+    snprintf(su->token, sizeof su->token, "%.64s", tok);
+    snprintf(su->actor, sizeof su->actor, "%s", u.name);
+    es_http_req_set_user(req, su, api_user_free);
+    if (u.must_change_password && !allowed_before_change(req)) {
+        REFUSE(es_http_reply_err(req, ES_ERR_MUST_CHANGE, "POST /api/v1/users/me/password"),
+               ES_ERR_MUST_CHANGE);
+    }
+    return ES_OK;
+}

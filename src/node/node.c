@@ -1,0 +1,405 @@
+/* One daemon (include/eseal/node.h, docs/esealsd.md). */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "eseal/accounts.h"
+#include "eseal/api.h"
+#include "eseal/audit.h"
+#include "eseal/keydev.h"
+#include "eseal/node.h"
+
+struct es_node {
+    es_api_ctx ctx;
+    FILE *out;
+    es_signer *audit;
+    es_http *http;
+    es_sched *sched;
+    int ctx_ready, site_ready;
+    char addr[160];
+};
+
+/* ---- The audit signer, serialised (a key device handle is used by one thread at a time). */
+
+typedef struct locked {
+    es_signer *inner;
+    pthread_mutex_t mu;
+} locked;
+
+static es_err locked_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
+                          uint8_t s[32])
+{
+    locked *l = self->ctx;
+    pthread_mutex_lock(&l->mu);
+    es_err rv = es_signer_sign_digest(l->inner, e, r, s);
+    pthread_mutex_unlock(&l->mu);
+    return rv;
+}
+
+static void locked_destroy(es_signer *self)
+{
+    locked *l = self->ctx;
+    es_signer_free(l->inner);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static es_err locked_signer(es_signer *inner, es_signer **out)
+{
+    es_signer *s = calloc(1, sizeof *s);
+    locked *l = calloc(1, sizeof *l);
+    if (!s || !l || pthread_mutex_init(&l->mu, NULL) != 0) {
+        free(s);
+        free(l);
+        return ES_ERR_NOMEM;
+    }
+    l->inner = inner;
+    memcpy(s->pub, inner->pub, sizeof s->pub);
+    s->sign_digest = locked_sign;
+    s->destroy = locked_destroy;
+    s->ctx = l;
+    *out = s;
+    return ES_OK;
+}
+
+/* ---- Callbacks of the HTTP server, the site and the scheduler. */
+
+static void on_request(void *arg, const es_http_log_entry *e)
+{
+    es_api_ctx *ctx = arg;
+    es_log_level level = e->status >= 500 || e->status == 0 ? ES_LOG_WARN : ES_LOG_INFO;
+    es_api_log(ctx, level, "%s %s %u %s %.3fs", e->method, e->path, e->status, e->client,
+               e->seconds);
+}
+
+static void on_msg(void *arg, const char *msg)
+{
+    es_api_log(arg, ES_LOG_WARN, "http: %s", msg);
+}
+
+static void on_sched(void *arg, const char *line)
+{
+    es_api_log(arg, ES_LOG_ERROR, "scheduler: %s", line);
+}
+
+static es_err health(void *arg)
+{
+    es_store *s = es_api_store(arg);
+    int64_t v = 0;
+    if (!s) return ES_ERR_UNAVAILABLE;
+    return es_store_query_int(s, "SELECT 1", NULL, 0, &v);
+}
+
+static void on_site(void *arg, const char *line)
+{
+    es_node *n = arg;
+    fprintf(n->out, "site: %s\n", line);
+    fflush(n->out);
+}
+
+static es_err job_crl(void *arg)
+{
+    return es_api_crl_refresh(arg);
+}
+
+/* ---- Start. */
+
+static es_err accounts_on(es_node *n, es_store *s, es_accounts *a)
+{
+    if (!s) return ES_ERR_UNAVAILABLE;
+    *a = (es_accounts){s, n->ctx.audit, n->ctx.cfg.session_minutes, n->ctx.cfg.lockout_failures,
+                       n->ctx.cfg.lockout_minutes};
+    return ES_OK;
+}
+
+/* First start: the initial system administrator, when the site has no account at all. */
+static es_err bootstrap(es_node *n, es_store *s, char *why, size_t whylen)
+{
+    int64_t count = 0;
+    es_accounts a;
+    es_err rv = es_store_query_int(s, "SELECT COUNT(*) FROM users", NULL, 0, &count);
+    if (rv != ES_OK || count > 0) return rv;
+    if ((rv = accounts_on(n, s, &a)) != ES_OK) return rv;
+    es_actor sys = {"system", 0, 0, 1};
+    char otp[32] = "";
+    const char *reason = NULL;
+    rv = es_acct_create(&a, &sys, "admin", "System administrator",
+                        ES_ROLE_BIT(ES_ROLE_SYSTEM_ADMIN), NULL, otp, NULL, &reason);
+    if (rv == ES_ERR_EXISTS) return ES_OK; /* another daemon on the same store was faster */
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "cannot create the initial administrator: %s",
+                 reason ? reason : es_err_str(rv));
+        return rv;
+    }
+    /* The operator's output only, once: it is in no log and never shown again. */
+    fprintf(n->out,
+            "first start: created the system administrator \"admin\"\n"
+            "one-time password for admin: %s\n"
+            "  (shown once; sign in with it and choose a new password)\n",
+            otp);
+    fflush(n->out);
+    es_wipe(otp, sizeof otp);
+    es_api_log(&n->ctx, ES_LOG_INFO, "first start: created the system administrator \"admin\"");
+    return ES_OK;
+}
+
+/* The seal root's key was used outside the store (the system certificate): on the record. */
+static es_err audit_system_cert(es_node *n, const char *url)
+{
+    es_accounts a;
+    es_err rv = accounts_on(n, es_api_store(&n->ctx), &a);
+    if (rv != ES_OK) return rv;
+    es_actor sys = {"system", 0, 0, 1};
+    char object[64], detail[ES_CONFIG_PATH + 700];
+    snprintf(object, sizeof object, "certificate:%s", n->ctx.site.system_serial);
+    snprintf(detail, sizeof detail, "system certificate issued by the seal root for %s%s%s", url,
+             n->ctx.site.system_replaced[0] ? "; superseded " : "", n->ctx.site.system_replaced);
+    return es_acct_audit_event(&a, &sys, "ca.issue", object, detail);
+}
+
+static es_log_level level_of(const char *name)
+{
+    if (strcmp(name, "error") == 0) return ES_LOG_ERROR;
+    if (strcmp(name, "warn") == 0) return ES_LOG_WARN;
+    if (strcmp(name, "debug") == 0) return ES_LOG_DEBUG;
+    return ES_LOG_INFO;
+}
+
+/* "127.0.0.1:0" with port 8440 gives "127.0.0.1:8440". */
+static void with_port(const char *listen, unsigned port, char *out, size_t outlen)
+{
+    const char *colon = strrchr(listen, ':');
+    int host = colon ? (int)(colon - listen) : (int)strlen(listen);
+    snprintf(out, outlen, "%.*s:%u", host, listen, port);
+}
+
+/* 1 when the configured port is ephemeral (port 0). */
+static int ephemeral(const es_config *c)
+{
+    const char *colon = strrchr(c->listen, ':');
+    return colon && strcmp(colon, ":0") == 0;
+}
+
+static es_err open_store(es_node *n, char *why, size_t whylen)
+{
+    es_store *store = NULL;
+    int version = 0;
+    es_err rv = es_store_open(n->ctx.cfg.store_url, &store);
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "cannot open the store: %s", es_store_last_error(NULL));
+        return rv;
+    }
+    if ((rv = es_store_migrate(store, &version)) != ES_OK) {
+        snprintf(why, whylen, "cannot migrate the store: %s (%s)", es_err_str(rv),
+                 es_store_last_error(store));
+        goto out;
+    }
+    fprintf(n->out, "store: %s, schema version %d\n", es_store_kind(store), version);
+    fflush(n->out);
+    es_signer *inner = NULL;
+    if ((rv = es_keydev_signer(n->ctx.cfg.key_audit, &n->ctx.site.pin, &inner)) != ES_OK) {
+        snprintf(why, whylen, "cannot open the audit key %s: %s", n->ctx.cfg.key_audit,
+                 es_err_str(rv));
+        goto out;
+    }
+    if (memcmp(inner->pub, n->ctx.site.audit_pub, sizeof inner->pub) != 0) {
+        snprintf(why, whylen, "the audit key does not match %s", n->ctx.site.audit_pub_path);
+        es_signer_free(inner);
+        rv = ES_ERR_KEY_MISMATCH;
+        goto out;
+    }
+    if ((rv = locked_signer(inner, &n->audit)) != ES_OK) {
+        es_signer_free(inner);
+        goto out;
+    }
+    n->ctx.audit = n->audit;
+    if ((rv = bootstrap(n, store, why, whylen)) != ES_OK && !why[0])
+        snprintf(why, whylen, "first start failed: %s (%s)", es_err_str(rv),
+                 es_store_last_error(store));
+out:
+    es_store_close(store);
+    return rv;
+}
+
+static es_err open_http(es_node *n, char *why, size_t whylen)
+{
+    es_config *c = &n->ctx.cfg;
+    es_http_config hc;
+    es_http_config_init(&hc);
+    hc.listen = c->listen;
+    hc.threads = c->threads;
+    hc.max_connections = c->max_connections;
+    hc.timeout = c->timeout_seconds;
+    hc.max_body = c->max_body;
+    hc.static_dir = c->web_dir[0] ? c->web_dir : NULL;
+    hc.secure_cookies = c->secure_cookies;
+    hc.log = on_request;
+    hc.log_arg = &n->ctx;
+    hc.msg = on_msg;
+    hc.msg_arg = &n->ctx;
+    es_err rv = es_http_new(&hc, &n->http);
+    if (rv != ES_OK) {
+        snprintf(why, whylen, "cannot make the HTTP server (listen %s, web_dir '%s'): %s",
+                 c->listen, c->web_dir, es_err_str(rv));
+        return rv;
+    }
+    es_http_set_health(n->http, health, &n->ctx);
+    if ((rv = es_api_register(n->http, &n->ctx)) != ES_OK) {
+        snprintf(why, whylen, "cannot register the API: %s", es_err_str(rv));
+        return rv;
+    }
+    if ((rv = es_http_start(n->http)) != ES_OK) {
+        snprintf(why, whylen, "cannot listen on %s: %s", c->listen, es_err_str(rv));
+        return rv;
+    }
+    with_port(c->listen, es_http_port(n->http), n->addr, sizeof n->addr);
+    return ES_OK;
+}
+
+/* After the server binds: the system certificate, the seal root open, then ready. */
+static es_err open_ca(es_node *n, char *why, size_t whylen)
+{
+    es_api_ctx *x = &n->ctx;
+    const char *url = x->public_url;
+    if (x->cfg.public_url[0])
+        snprintf(x->public_url, sizeof x->public_url, "%s", x->cfg.public_url);
+    else
+        snprintf(x->public_url, sizeof x->public_url, "http://%s/", n->addr);
+    /* The certificate names the address other systems use, port included (the profile
+     * requires it). A port chosen at start (0) changes at every start: the certificate of an
+     * earlier start on the same host is kept rather than issued again each time. */
+    x->site.system_any_port = !x->cfg.public_url[0] && ephemeral(&x->cfg);
+    es_err rv = es_site_system_cert(&x->site, url, on_site, n, why, whylen);
+    if (rv != ES_OK) return rv;
+    if (x->site.system_issued && (rv = audit_system_cert(n, url)) != ES_OK) {
+        snprintf(why, whylen, "cannot audit the system certificate: %s", es_err_str(rv));
+        return rv;
+    }
+    if ((rv = es_ca_open(x->site.ca_dir, &x->ca, why, whylen)) != ES_OK ||
+        (rv = es_ca_login(x->ca, &x->site.pin)) != ES_OK) {
+        char inner[400];
+        snprintf(inner, sizeof inner, "%s", why[0] ? why : es_err_str(rv));
+        snprintf(why, whylen, "the seal root in %s: %s", x->site.ca_dir, inner);
+        return rv;
+    }
+    return ES_OK;
+}
+
+es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t whylen)
+{
+    char scratch[8];
+    if (!why || whylen == 0) {
+        why = scratch;
+        whylen = sizeof scratch;
+    }
+    why[0] = 0;
+    *out = NULL;
+    es_node *n = calloc(1, sizeof *n);
+    if (!n) return ES_ERR_NOMEM;
+    n->out = o->out ? o->out : stdout;
+    es_api_ctx *x = &n->ctx;
+    es_err rv;
+    es_config_defaults(&x->cfg, o->var);
+    if (o->config && (rv = es_config_load(o->config, &x->cfg, why, whylen)) != ES_OK) {
+        char inner[400];
+        snprintf(inner, sizeof inner, "%s", why);
+        snprintf(why, whylen, "%s: %s", o->config, inner);
+        rv = ES_ERR_CONFIG;
+        goto fail;
+    }
+    if (o->listen) {
+        const char *colon = strrchr(o->listen, ':');
+        if (!colon || colon == o->listen || !colon[1] ||
+            strlen(o->listen) >= sizeof x->cfg.listen) {
+            snprintf(why, whylen, "--listen is ADDRESS:PORT, e.g. 127.0.0.1:8440");
+            rv = ES_ERR_CONFIG;
+            goto fail;
+        }
+        snprintf(x->cfg.listen, sizeof x->cfg.listen, "%s", o->listen);
+    }
+    x->log_level = level_of(x->cfg.log_level);
+    if ((rv = es_api_ctx_init(x)) != ES_OK) goto fail;
+    n->ctx_ready = 1;
+
+    char systems[64];
+    es_systems_format(x->cfg.systems, systems, sizeof systems);
+    fprintf(n->out, "esealsd %s: tier %s, systems %s\n", ES_NODE_VERSION, es_tier_name(x->cfg.tier),
+            systems);
+    fflush(n->out);
+    if ((rv = es_site_prepare(&x->cfg, &x->site, on_site, n, why, whylen)) != ES_OK) {
+        if (!why[0]) snprintf(why, whylen, "the site cannot be prepared: %s", es_err_str(rv));
+        goto fail;
+    }
+    n->site_ready = 1;
+    if ((rv = open_store(n, why, whylen)) != ES_OK) goto fail;
+    if ((rv = open_http(n, why, whylen)) != ES_OK) goto fail;
+    if ((rv = open_ca(n, why, whylen)) != ES_OK) goto fail;
+    atomic_store(&x->ready, 1);
+
+    if ((rv = es_sched_new(&n->sched)) != ES_OK ||
+        (rv = es_sched_add(n->sched, "crl", ES_API_CRL_REFRESH, job_crl, x)) != ES_OK ||
+        (rv = es_sched_start(n->sched, on_sched, x)) != ES_OK) {
+        snprintf(why, whylen, "cannot start the scheduler: %s", es_err_str(rv));
+        goto fail;
+    }
+    fprintf(n->out, "listening on %s\nport %u\nconsole: http://%s/\n", n->addr,
+            es_http_port(n->http), n->addr);
+    fflush(n->out);
+    es_api_log(x, ES_LOG_INFO, "serving on %s (store %s)", n->addr,
+               strncmp(x->cfg.store_url, "sqlite:", 7) == 0 ? x->cfg.store_url : "postgresql");
+    *out = n;
+    return ES_OK;
+fail:
+    es_node_stop(n);
+    return rv;
+}
+
+unsigned es_node_port(const es_node *n)
+{
+    return n && n->http ? es_http_port(n->http) : 0;
+}
+
+void es_node_stop(es_node *n)
+{
+    if (!n) return;
+    es_sched_free(n->sched);
+    if (n->http) es_http_stop(n->http, 10000);
+    es_http_free(n->http);
+    if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
+    es_signer_free(n->audit);
+    if (n->site_ready) es_site_cleanup(&n->ctx.site);
+    es_wipe(n, sizeof *n);
+    free(n);
+}
+
+int es_node_run(const es_node_opts *o)
+{
+    /* The workers inherit this mask: the signals reach sigwait below only. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char why[600] = "";
+    es_node *n = NULL;
+    es_err rv = es_node_start(o, &n, why, sizeof why);
+    if (rv != ES_OK) {
+        fprintf(stderr, "esealsd: %s\n", why[0] ? why : es_err_str(rv));
+        return rv == ES_ERR_CONFIG ? 2 : 1;
+    }
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0) {
+    }
+    es_api_log(&n->ctx, ES_LOG_INFO, "signal %d: stopping", sig);
+    FILE *out = n->out;
+    es_node_stop(n);
+    fprintf(out, "stopped\n");
+    fflush(out);
+    return 0;
+}

@@ -1,0 +1,145 @@
+/* The node layer: the scheduler (jobs by period, run now, failures logged, a clean stop while a
+ * job runs) and a node started and stopped inside this process twice on the same site (no
+ * new administrator, no new system certificate), with a bad --listen and a bad configuration
+ * refused before anything is made. */
+#include "test.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eseal/node.h"
+#include "http_client.h"
+
+static atomic_int runs_a, runs_slow, logged;
+
+static es_err job_a(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&runs_a, 1);
+    return ES_OK;
+}
+
+static es_err job_fail(void *arg)
+{
+    (void)arg;
+    return ES_ERR_IO;
+}
+
+static es_err job_slow(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    atomic_fetch_add(&runs_slow, 1);
+    return ES_OK;
+}
+
+static void on_log(void *arg, const char *line)
+{
+    (void)arg;
+    if (strstr(line, "job broken failed")) atomic_fetch_add(&logged, 1);
+}
+
+static void test_sched(void)
+{
+    es_sched *s = NULL;
+    ok(es_sched_new(&s) == ES_OK, "a scheduler");
+    ok(es_sched_add(s, "a", 3600, job_a, NULL) == ES_OK &&
+           es_sched_add(s, "broken", 3600, job_fail, NULL) == ES_OK &&
+           es_sched_add(s, "slow", 1, job_slow, NULL) == ES_OK,
+       "three jobs");
+    ok(es_sched_add(s, "zero", 0, job_a, NULL) == ES_ERR_ARG, "period 0 refused");
+    ok(es_sched_run_now(s, "a") == ES_ERR_UNAVAILABLE, "run now before start: unavailable");
+    ok(es_sched_start(s, on_log, NULL) == ES_OK, "started");
+    ok(es_sched_add(s, "late", 10, job_a, NULL) == ES_ERR_ARG, "no job added after the start");
+    ok(atomic_load(&runs_a) == 0, "a job waits for its period");
+    ok(es_sched_run_now(s, "a") == ES_OK && atomic_load(&runs_a) == 1 && es_sched_runs(s, "a") == 1,
+       "run now: ran once, counted");
+    ok(es_sched_run_now(s, "broken") == ES_ERR_IO && atomic_load(&logged) == 1,
+       "a failing job: its error returned and logged");
+    ok(es_sched_run_now(s, "nope") == ES_ERR_NOT_FOUND, "an unknown job");
+    /* The 1 s job runs by itself. */
+    for (int i = 0; i < 50 && atomic_load(&runs_slow) < 2; i++) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ok(atomic_load(&runs_slow) >= 2, "a 1 s job ran by its period (%d)", atomic_load(&runs_slow));
+    ok(atomic_load(&runs_a) == 1, "the hourly job did not run again");
+    es_sched_free(s); /* may be in the middle of the slow job: it finishes first */
+    int after = atomic_load(&runs_slow);
+    struct timespec ts = {1, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    ok(atomic_load(&runs_slow) == after, "nothing runs after the stop");
+    es_sched_free(NULL);
+}
+
+static int count_in(const char *path, const char *needle)
+{
+    es_buf b;
+    int n = 0;
+    es_buf_init(&b, 1u << 20);
+    if (es_file_read(path, &b) == ES_OK && es_buf_nul(&b) == ES_OK)
+        for (const char *p = (const char *)b.p; (p = strstr(p, needle)); p++) n++;
+    es_buf_cleanup(&b);
+    return n;
+}
+
+static void test_node(void)
+{
+    char var[] = "/tmp/eseal-node-XXXXXX", out[64], why[600] = "";
+    if (!mkdtemp(var)) return;
+    snprintf(out, sizeof out, "%s.out", var);
+    FILE *f = fopen(out, "w");
+    es_node *n = NULL;
+    es_node_opts o = {NULL, "127.0.0.1:0", var, f};
+
+    es_node_opts bad = {NULL, "nonsense", var, f};
+    ok(es_node_start(&bad, &n, why, sizeof why) == ES_ERR_CONFIG && !n && strstr(why, "--listen"),
+       "a bad --listen: ES_ERR_CONFIG (%s)", why);
+    struct stat st;
+    ok(stat(var, &st) == 0 && count_in(out, "site:") == 0, "nothing made for it");
+    char cfg[128];
+    snprintf(cfg, sizeof cfg, "%s.conf", var);
+    if (es_file_write(cfg, "[limits]\nthreads = many\n", 24) != ES_OK) return;
+    es_node_opts badcfg = {cfg, "127.0.0.1:0", var, f};
+    ok(es_node_start(&badcfg, &n, why, sizeof why) == ES_ERR_CONFIG && !n && strstr(why, cfg),
+       "a bad configuration: ES_ERR_CONFIG naming the file (%s)", why);
+
+    ok(es_node_start(&o, &n, why, sizeof why) == ES_OK && n, "a node starts in-process (%s)", why);
+    unsigned port = es_node_port(n);
+    t_resp r;
+    t_resp_init(&r);
+    ok(port > 0 && t_req(port, "GET", "/healthz", NULL, NULL, &r) == 200, "it serves /healthz");
+    ok(t_req(port, "GET", "/api/v1/ca/crl", NULL, NULL, &r) == 200 && r.body.len > 100,
+       "and the CRL");
+    t_resp_free(&r);
+    es_node_stop(n);
+    fflush(f);
+    ok(count_in(out, "one-time password for admin") == 1 &&
+           count_in(out, "issued the system certificate") >= 1,
+       "first start: the administrator and the system certificate");
+    int certs = count_in(out, "issued the system certificate");
+    n = NULL;
+    ok(es_node_start(&o, &n, why, sizeof why) == ES_OK, "started again (%s)", why);
+    es_node_stop(n);
+    fflush(f);
+    ok(count_in(out, "one-time password for admin") == 1, "no second administrator");
+    ok(count_in(out, "issued the system certificate") == certs,
+       "no new system certificate on another ephemeral port");
+    es_node_stop(NULL);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", var, out, cfg);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
+}
+
+int main(void)
+{
+    unsetenv("ESEAL_PIN");
+    test_sched();
+    test_node();
+    return t_done();
+}
