@@ -35,7 +35,10 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
 
   const form = page.locator('#signin-form');
   await form.waitFor({ state: 'visible', timeout: 5000 });
-  check((await page.title()) === '登录 · 电子印章系统', `the title, in Chinese (${await page.title()})`);
+  check(
+    (await page.title()) === '登录 · 电子印章系统',
+    `the title, in Chinese (${await page.title()})`,
+  );
   check(
     (await page.getAttribute('html', 'lang')) === 'zh-CN' &&
       (await text('label[for=username]')) === '用户名' &&
@@ -65,7 +68,10 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   // Empty fields: the page says so without asking the server.
   await page.click('#signin-submit');
   await page.locator('#signin-error').waitFor({ state: 'visible', timeout: 5000 });
-  check((await text('#signin-error .msg')) === '请输入用户名和密码', 'empty fields: a local message');
+  check(
+    (await text('#signin-error .msg')) === '请输入用户名和密码',
+    'empty fields: a local message',
+  );
   check(sessions.length === 0, 'empty fields: no request sent');
 
   // A failed sign-in: the server's Chinese message is what the page shows.
@@ -130,7 +136,8 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   await page.reload({ waitUntil: 'load' });
   await form.waitFor({ state: 'visible', timeout: 5000 });
   check(
-    (await text('#signin-submit')) === 'Sign in' && (await page.getAttribute('html', 'lang')) === 'en',
+    (await text('#signin-submit')) === 'Sign in' &&
+      (await page.getAttribute('html', 'lang')) === 'en',
     'English is remembered across a reload',
   );
 

@@ -198,7 +198,7 @@ async function atPhone(page, name) {
       (await page.locator('#nav-signout').isHidden()),
     `${name} at 390 px: the menu is collapsed behind its button`,
   );
-  await page.screenshot({ path: join(shots, `daemon-${name}-phone.png`), fullPage: true });
+  await page.screenshot({ path: join(shots, `daemon-${name}-phone.png`) });
   await page.click('#nav-toggle');
   check(
     (await page.locator('#nav-signout').isVisible()) &&
@@ -913,7 +913,10 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
       return (
-        r.length > 0 && Array.from(r).every((t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'user.create')
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'user.create',
+        )
       );
     },
     null,
@@ -932,7 +935,12 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   await page.waitForFunction(
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
-      return r.length > 0 && Array.from(r).every((t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'user.roles');
+      return (
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'user.roles',
+        )
+      );
     },
     null,
     { timeout: 10000 },
@@ -951,7 +959,10 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
       return (
-        r.length > 0 && Array.from(r).every((t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'access.denied')
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'access.denied',
+        )
       );
     },
     null,
@@ -968,7 +979,10 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
       return (
-        r.length > 0 && Array.from(r).every((t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'client.revoke')
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'client.revoke',
+        )
       );
     },
     null,
@@ -987,7 +1001,8 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   // Action codes named in Chinese, the code beside; times in Beijing time, the zone named.
   check(
     (await page.textContent('#audit-table tbody tr:first-child .action-name')) === '吊销业务系统' &&
-      (await page.textContent('#audit-table tbody tr:first-child .action .code')) === 'client.revoke',
+      (await page.textContent('#audit-table tbody tr:first-child .action .code')) ===
+        'client.revoke',
     'the action is named in Chinese (吊销业务系统) with its code',
   );
   const recs = await call(page, 'GET', '/audit?action=client.revoke');
@@ -1001,7 +1016,8 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   );
   await page.selectOption('#zone-select', 'UTC');
   await page.waitForFunction(
-    () => (document.querySelector('#audit-table thead th:nth-child(2)') || {}).textContent ===
+    () =>
+      (document.querySelector('#audit-table thead th:nth-child(2)') || {}).textContent ===
       '时间（协调世界时 (UTC)）',
     null,
     { timeout: 10000 },
@@ -1024,10 +1040,14 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   await page.fill('#audit-action', 'client.revoke');
   await page.click('#audit-search');
   const exp = await download(page, '#audit-export');
-  const lines = exp.text.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = exp.text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const expRecs = lines.filter((l) => l.type === 'record');
   check(
-    expRecs.length === 1 && expRecs[0].action === 'client.revoke' &&
+    expRecs.length === 1 &&
+      expRecs[0].action === 'client.revoke' &&
       // The list gives whole seconds, the export milliseconds.
       Math.floor(Date.parse(expRecs[0].time) / 1000) === Date.parse(recTime) / 1000,
     `export: JSON Lines of the selection (${exp.name}, ${lines.length} lines: ${

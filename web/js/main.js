@@ -51,10 +51,15 @@ function createShell() {
     nav.replaceChildren();
     for (const p of router.pages) {
       nav.append(
-        button(t(p.title), 'nav-item', () => {
-          setMenu(false);
-          router.go(p.id);
-        }, { id: `nav-${p.id}` }),
+        button(
+          t(p.title),
+          'nav-item',
+          () => {
+            setMenu(false);
+            router.go(p.id);
+          },
+          { id: `nav-${p.id}` },
+        ),
       );
     }
     nav.append(button(t('sign_out'), 'nav-item', signOut, { id: 'nav-signout' }));

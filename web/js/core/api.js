@@ -14,7 +14,9 @@ export class ApiError extends Error {
     this.field = str(d.field);
     this.detail = str(d.detail);
     // The reasons behind a refusal when the server lists them (the CA's checks of a request).
-    this.problems = Array.isArray(d.problems) ? d.problems.filter((p) => typeof p === 'string') : [];
+    this.problems = Array.isArray(d.problems)
+      ? d.problems.filter((p) => typeof p === 'string')
+      : [];
   }
 }
 

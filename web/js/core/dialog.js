@@ -18,7 +18,10 @@ export function confirmDialog(opts) {
     const form = el('form', null, null, { method: 'dialog' });
     form.append(el('h2', opts.title, null, { id: 'confirm-title' }));
     const obj = el('p', null, 'confirm-object');
-    obj.append(el('span', t('confirm_object')), el('strong', opts.object, null, { id: 'confirm-name' }));
+    obj.append(
+      el('span', t('confirm_object')),
+      el('strong', opts.object, null, { id: 'confirm-name' }),
+    );
     form.append(obj, el('p', opts.body, 'note', { id: 'confirm-body' }));
     if (opts.extra) form.append(opts.extra);
     let typed = null;
@@ -27,7 +30,11 @@ export function confirmDialog(opts) {
       form.append(
         el('label', t('confirm_type', { name: opts.typeName }), null, { htmlFor: 'confirm-type' }),
       );
-      typed = el('input', null, null, { id: 'confirm-type', autocomplete: 'off', spellcheck: false });
+      typed = el('input', null, null, {
+        id: 'confirm-type',
+        autocomplete: 'off',
+        spellcheck: false,
+      });
       form.append(typed);
     }
     let answered = false;

@@ -61,10 +61,15 @@ export async function copyText(text, select) {
 
 // A copy button for what text() gives, reporting in `status`.
 export function copyButton(id, text, select, status) {
-  return button(t('copy'), 'secondary', async () => {
-    const done = await copyText(text(), select);
-    status.textContent = done ? t('copied') : t('copy_failed');
-  }, { id });
+  return button(
+    t('copy'),
+    'secondary',
+    async () => {
+      const done = await copyText(text(), select);
+      status.textContent = done ? t('copied') : t('copy_failed');
+    },
+    { id },
+  );
 }
 
 const blobUrls = new WeakMap();

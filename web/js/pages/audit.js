@@ -40,7 +40,10 @@ export default {
       g.append(l, i);
       return g;
     };
-    const exportLink = el('a', t('audit_export'), 'button secondary', { id: 'audit-export', href: '#' });
+    const exportLink = el('a', t('audit_export'), 'button secondary', {
+      id: 'audit-export',
+      href: '#',
+    });
     const buttons = el('div', null, 'actions');
     buttons.append(
       el('button', t('search'), null, { id: 'audit-search', type: 'submit' }),
@@ -54,7 +57,9 @@ export default {
       group(toL, toI),
       buttons,
     );
-    const zoneNote = el('p', t('audit_zone_note', { zone: zoneName() }), 'note', { id: 'audit-zone' });
+    const zoneNote = el('p', t('audit_zone_note', { zone: zoneName() }), 'note', {
+      id: 'audit-zone',
+    });
     const result = el('p', null, 'result', { id: 'audit-result', role: 'status' });
     result.hidden = true;
     const err = errorBox('audit-error');
@@ -95,7 +100,7 @@ export default {
         { title: 'col_role', cell: (r) => r.role },
         { title: 'col_action', cell: (r) => actionCell(r.action) },
         { title: 'col_object', cell: (r) => r.object },
-        { title: 'col_detail', cell: (r) => r.detail, cls: 'detail', },
+        { title: 'col_detail', cell: (r) => r.detail, cls: 'detail' },
       ],
       load: (cursor) => page('/api/v1/audit', { ...query(), limit: '100' }, cursor),
       onError: (e) => ctx.fail(e, err),

@@ -59,7 +59,12 @@ export default {
     const [pemL, pemI] = field(
       'client-pem',
       'client_pem',
-      { rows: 8, spellcheck: false, placeholder: '-----BEGIN CERTIFICATE REQUEST-----', 'data-field': 'csr' },
+      {
+        rows: 8,
+        spellcheck: false,
+        placeholder: '-----BEGIN CERTIFICATE REQUEST-----',
+        'data-field': 'csr',
+      },
       'textarea',
     );
     const [fileL, fileI] = field('client-file', 'client_file', {
@@ -102,25 +107,39 @@ export default {
     certBox.hidden = true;
     const certClient = el('span', null, null, { id: 'cert-client' });
     const certSerial = el('code', null, 'mono', { id: 'cert-serial' });
-    const certPem = el('textarea', null, null, { id: 'cert-pem', rows: 12, readOnly: true, spellcheck: false });
+    const certPem = el('textarea', null, null, {
+      id: 'cert-pem',
+      rows: 12,
+      readOnly: true,
+      spellcheck: false,
+    });
     const certStatus = el('span', null, 'note', { id: 'cert-status', role: 'status' });
-    const certDownload = el('a', t('download_cert'), 'button secondary', { id: 'cert-download', href: '#' });
+    const certDownload = el('a', t('download_cert'), 'button secondary', {
+      id: 'cert-download',
+      href: '#',
+    });
     const h = el('h2');
     h.append(el('span', t('cert_pre') + ' '), certClient, el('span', ' ' + t('cert_post')));
     const serialLine = el('p', null, 'note');
-    serialLine.append(el('span', t('cert_serial') + ' '), certSerial, el('span', '。' + t('cert_note')));
+    serialLine.append(el('span', t('cert_serial') + ' '), certSerial);
+    const noteLine = el('p', t('cert_note'), 'note');
     const certActions = el('div', null, 'actions');
     certActions.append(
       copyButton('cert-copy', () => certPem.value, certPem, certStatus),
       certDownload,
-      button(t('close'), 'secondary', () => {
-        certBox.hidden = true;
-        certPem.value = '';
-        dropDownload(certDownload);
-      }, { id: 'cert-close' }),
+      button(
+        t('close'),
+        'secondary',
+        () => {
+          certBox.hidden = true;
+          certPem.value = '';
+          dropDownload(certDownload);
+        },
+        { id: 'cert-close' },
+      ),
       certStatus,
     );
-    certBox.append(h, serialLine, certPem, certActions);
+    certBox.append(h, serialLine, noteLine, certPem, certActions);
     v.certDownload = certDownload;
     const showCert = (client, pem) => {
       certClient.textContent = client.name;
@@ -139,15 +158,23 @@ export default {
       const td = el('span', null, 'row-actions');
       td.append(button(t('act_cert'), 'small secondary act-cert', () => showClientCert(c.name)));
       if (!c.revoked) {
-        if (c.disabled) td.append(button(t('act_enable'), 'small act-enable', () => act(c, 'enable')));
-        else td.append(button(t('act_disable'), 'small danger act-disable', () => act(c, 'disable')));
-        td.append(button(t('act_revoke'), 'small danger act-revoke', () => revoke(c)));
+        if (c.disabled)
+          td.append(button(t('act_enable'), 'small secondary act-enable', () => act(c, 'enable')));
+        else
+          td.append(button(t('act_disable'), 'small danger act-disable', () => act(c, 'disable')));
+        td.append(button(t('act_revoke'), 'small danger strong act-revoke', () => revoke(c)));
       }
       return td;
     };
     const validity = (c) => {
-      const s = el('span', t('validity_to', { from: formatDay(c.not_before), to: formatDay(c.not_after) }));
-      s.title = t('validity_to', { from: formatTimeZoned(c.not_before), to: formatTimeZoned(c.not_after) });
+      const s = el(
+        'span',
+        t('validity_to', { from: formatDay(c.not_before), to: formatDay(c.not_after) }),
+      );
+      s.title = t('validity_to', {
+        from: formatTimeZoned(c.not_before),
+        to: formatTimeZoned(c.not_after),
+      });
       return s;
     };
     const nameCell = (c) => {
@@ -160,7 +187,10 @@ export default {
       rowKey: (c) => c.name,
       columns: [
         { title: 'col_client', cell: nameCell },
-        { title: 'col_roles', cell: (c) => (c.roles || []).map((r) => named('role_', r)).join(t('list_sep')) },
+        {
+          title: 'col_roles',
+          cell: (c) => (c.roles || []).map((r) => named('role_', r)).join(t('list_sep')),
+        },
         { title: 'col_serial', cell: (c) => c.serial, cls: 'mono' },
         { title: 'col_validity', cell: validity },
         {
@@ -210,7 +240,8 @@ export default {
       showError(listErr, null);
       showResult(result, '');
       const reason = el('select', null, null, { id: 'revoke-reason' });
-      for (const r of REASONS) reason.append(el('option', `${t('reason_' + r)} (${r})`, null, { value: r }));
+      for (const r of REASONS)
+        reason.append(el('option', `${t('reason_' + r)} (${r})`, null, { value: r }));
       const extra = el('div', null, 'confirm-extra');
       extra.append(el('label', t('revoke_reason'), null, { htmlFor: 'revoke-reason' }), reason);
       const ok = await confirmDialog({
@@ -223,7 +254,9 @@ export default {
       });
       if (!ok || !v.alive) return;
       try {
-        const res = await api('POST', `/api/v1/clients/${enc(c.name)}/revoke`, { reason: reason.value });
+        const res = await api('POST', `/api/v1/clients/${enc(c.name)}/revoke`, {
+          reason: reason.value,
+        });
         if (res.certificate_revoked) showResult(result, t('client_done_revoke', { name: c.name }));
         else showResult(result, t('client_done_revoke_ca', { name: c.name }), true);
         await table.reload();

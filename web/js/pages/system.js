@@ -32,9 +32,17 @@ export default {
     const site = el('div', null, 'panel');
     site.append(el('h2', t('sys_site')), facts);
 
-    const rootPem = el('textarea', null, null, { id: 'sys-root', rows: 15, readOnly: true, spellcheck: false });
+    const rootPem = el('textarea', null, null, {
+      id: 'sys-root',
+      rows: 15,
+      readOnly: true,
+      spellcheck: false,
+    });
     const status = el('span', null, 'note', { id: 'sys-root-status', role: 'status' });
-    const download = el('a', t('download_root'), 'button secondary', { id: 'sys-root-download', href: '#' });
+    const download = el('a', t('download_root'), 'button secondary', {
+      id: 'sys-root-download',
+      href: '#',
+    });
     const crl = el('a', t('download_crl'), 'button secondary', {
       id: 'sys-crl-download',
       href: '/api/v1/ca/crl',
@@ -42,9 +50,19 @@ export default {
     });
     v.download = download;
     const actions = el('div', null, 'actions');
-    actions.append(copyButton('sys-root-copy', () => rootPem.value, rootPem, status), download, crl, status);
+    actions.append(
+      copyButton('sys-root-copy', () => rootPem.value, rootPem, status),
+      download,
+      crl,
+      status,
+    );
     const rootPanel = el('div', null, 'panel');
-    rootPanel.append(el('h2', t('sys_root')), el('p', t('sys_root_note'), 'note'), rootPem, actions);
+    rootPanel.append(
+      el('h2', t('sys_root')),
+      el('p', t('sys_root_note'), 'note'),
+      rootPem,
+      actions,
+    );
     const err = errorBox('system-error');
     root.append(site, rootPanel, err);
 
@@ -60,7 +78,11 @@ export default {
         dd['sys-url'].textContent = s.public_url || '';
         const auth = s.api_auth || {};
         dd['sys-auth'].textContent = auth.scheme
-          ? t('sys_auth_value', { scheme: auth.scheme, id: auth.sm2_id, skew: auth.clock_skew_seconds })
+          ? t('sys_auth_value', {
+              scheme: auth.scheme,
+              id: auth.sm2_id,
+              skew: auth.clock_skew_seconds,
+            })
           : '';
         const pem = s.root_certificate || '';
         rootPem.value = pem;

@@ -28,7 +28,8 @@ export default {
     const roleList = (roles) => (roles || []).map((r) => named('role_', r)).join(t('list_sep'));
     let roleNames = null;
     const allRoles = async () => {
-      if (!roleNames) roleNames = ((await api('GET', '/api/v1/roles')).roles || []).map((r) => r.name);
+      if (!roleNames)
+        roleNames = ((await api('GET', '/api/v1/roles')).roles || []).map((r) => r.name);
       return roleNames;
     };
 
@@ -56,11 +57,16 @@ export default {
     const otpActions = el('div', null, 'actions');
     otpActions.append(
       copyButton('otp-copy', () => otpValue.textContent, otpValue, otpStatus),
-      button(t('otp_done'), 'secondary', () => {
-        otpValue.textContent = '';
-        otpStatus.textContent = '';
-        otpBox.hidden = true;
-      }, { id: 'otp-close' }),
+      button(
+        t('otp_done'),
+        'secondary',
+        () => {
+          otpValue.textContent = '';
+          otpStatus.textContent = '';
+          otpBox.hidden = true;
+        },
+        { id: 'otp-close' },
+      ),
       otpStatus,
     );
     const otpP = el('p');
@@ -84,10 +90,15 @@ export default {
     const rolesActions = el('div', null, 'actions');
     rolesActions.append(
       el('button', t('save'), null, { id: 'roles-save', type: 'submit' }),
-      button(t('cancel'), 'secondary', () => {
-        rolesForm.hidden = true;
-        v.rolesTarget = null;
-      }, { id: 'roles-cancel' }),
+      button(
+        t('cancel'),
+        'secondary',
+        () => {
+          rolesForm.hidden = true;
+          v.rolesTarget = null;
+        },
+        { id: 'roles-cancel' },
+      ),
     );
     rolesForm.append(rolesTitle, rolesEdit, rolesErr, rolesActions);
 
@@ -98,8 +109,9 @@ export default {
     const actions = (u) => {
       const td = el('span', null, 'row-actions');
       if (u.name === ctx.me().name) return td;
-      td.append(button(t('act_roles'), 'small act-roles', () => editRoles(u)));
-      if (u.disabled) td.append(button(t('act_enable'), 'small act-enable', () => act(u, 'enable')));
+      td.append(button(t('act_roles'), 'small secondary act-roles', () => editRoles(u)));
+      if (u.disabled)
+        td.append(button(t('act_enable'), 'small secondary act-enable', () => act(u, 'enable')));
       else td.append(button(t('act_disable'), 'small danger act-disable', () => act(u, 'disable')));
       td.append(button(t('act_reset'), 'small danger act-reset', () => act(u, 'reset-password')));
       return td;
