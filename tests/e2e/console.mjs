@@ -65,6 +65,26 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   check(bg === 'rgb(255, 255, 255)', `the stylesheet is applied (${bg})`);
   await page.screenshot({ path: join(shots, 'console.png'), fullPage: true });
 
+  // The two tables have the same keys, every string non-empty.
+  const tables = await page.evaluate(async () => [
+    (await import('/js/core/i18n-zh.js')).zh,
+    (await import('/js/core/i18n-en.js')).en,
+  ]);
+  const zhKeys = Object.keys(tables[0]).sort();
+  const enKeys = Object.keys(tables[1]).sort();
+  const onlyOne = zhKeys
+    .filter((k) => !(k in tables[1]))
+    .concat(enKeys.filter((k) => !(k in tables[0])));
+  check(
+    zhKeys.length > 200 &&
+      onlyOne.length === 0 &&
+      // Text around a name may be empty in one language ("业务系统 X 的证书").
+      [...Object.entries(tables[0]), ...Object.entries(tables[1])].every(
+        ([k, v]) => typeof v === 'string' && (v.length > 0 || /_(pre|post)$/.test(k)),
+      ),
+    `Chinese and English have the same ${zhKeys.length} keys${onlyOne.length ? ': ' + onlyOne : ''}`,
+  );
+
   // Empty fields: the page says so without asking the server.
   await page.click('#signin-submit');
   await page.locator('#signin-error').waitFor({ state: 'visible', timeout: 5000 });

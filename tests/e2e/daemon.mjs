@@ -193,6 +193,18 @@ async function atPhone(page, name) {
       .slice(0, 5),
   );
   check(wide.length === 0, `${name} at 390 px: every element within the screen (${wide})`);
+  // A string missing from the tables shows as its key: none on the page.
+  const keys = await page.evaluate(() => {
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const out = [];
+    const key =
+      /^(page|col|act|state|err|action|role|tier|system|reason|sys|audit|user|client|cert|confirm|pw|signin|zone|lang|nav|download|otp)_[A-Za-z_-]+$/;
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      if (key.test(n.textContent.trim())) out.push(n.textContent.trim());
+    }
+    return out;
+  });
+  check(keys.length === 0, `${name}: no untranslated key shown (${keys})`);
   check(
     (await page.locator('#nav-toggle').isVisible()) &&
       (await page.locator('#nav-signout').isHidden()),

@@ -4,7 +4,7 @@
 import { api, page } from '../core/api.js';
 import { button, el } from '../core/dom.js';
 import { errorBox, field, showError, showResult } from '../core/form.js';
-import { has, t } from '../core/i18n.js';
+import { has, named, t } from '../core/i18n.js';
 import { formatTime, formatTimeZoned, localInputToMs, zoneName } from '../core/time.js';
 import { pagedTable } from '../core/table.js';
 
@@ -97,7 +97,7 @@ export default {
         { title: 'col_seq', cell: (r) => r.seq },
         { title: () => t('col_time', { zone: zoneName() }), cell: timeCell, cls: 'time' },
         { title: 'col_actor', cell: (r) => r.actor },
-        { title: 'col_role', cell: (r) => r.role },
+        { title: 'col_role', cell: (r) => named('role_', r.role) },
         { title: 'col_action', cell: (r) => actionCell(r.action) },
         { title: 'col_object', cell: (r) => r.object },
         { title: 'col_detail', cell: (r) => r.detail, cls: 'detail' },
