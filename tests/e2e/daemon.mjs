@@ -407,6 +407,15 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
     'cancelled: nothing sent, clerk1 still enabled',
   );
   await disableBtn.click();
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
+  await page.keyboard.press('Escape');
+  await page.locator('#confirm-dialog').waitFor({ state: 'detached', timeout: 10000 });
+  check(
+    userPosts.length === 0 &&
+      (await call(page, 'GET', '/users/clerk1')).body.user.disabled === false,
+    'Escape cancels too: nothing sent',
+  );
+  await disableBtn.click();
   await page.click('#confirm-ok');
   await page.waitForFunction(
     () => {
@@ -551,6 +560,16 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
     `the root's CRL downloads and openssl reads it (${crlIssuer.trim()})`,
   );
   await page.screenshot({ path: join(shots, 'daemon-system.png'), fullPage: true });
+  // A reload keeps the session (the cookie) and the page (the hash).
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForFunction(() => document.getElementById('sys-root')?.value !== '', null, {
+    timeout: 10000,
+  });
+  check(
+    new URL(page.url()).hash === '#/system' &&
+      (await page.getAttribute('#nav-system', 'aria-current')) === 'page',
+    'a reload comes back to the same page, still signed in',
+  );
   await atPhone(page, 'system');
   // On a phone the menu opens, and a page is one tap away.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -1094,6 +1113,17 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   await page.locator('#audit-table tbody tr').first().waitFor({ timeout: 10000 });
   await atPhone(page, 'audit');
 
+  // The session ends elsewhere: the next call leads back to the sign-in page, which says why.
+  const ended = await call(page, 'DELETE', '/sessions/current');
+  await page.click('#audit-search');
+  await page.locator('#signin-form').waitFor({ state: 'visible', timeout: 10000 });
+  check(
+    ended.status === 204 &&
+      (await page.textContent('#signin-error .msg')) === '会话已结束，请重新登录' &&
+      (await page.locator('#nav').isHidden()),
+    'a session that ended: back to the sign-in page with the reason',
+  );
+
   // The mixed-duties refusals (400), the own-roles attempt (403), the system administrator's
   // look at the business systems (403), the refused registrations (400, 409), the look for the
   // one refused (404) and the attempt to enable a revoked client (400) are logged by Chromium as failed resources: expected, and
@@ -1102,7 +1132,9 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
     (p) =>
       !/status of 40[03]\b.*\/api\/v1\/users(\/[a-z0-9]+\/roles)?\)$/.test(p) &&
       !/status of 40[039]\b.*\/api\/v1\/clients(\/erp\/enable)?\)$/.test(p) &&
-      !/status of 404\b.*\/api\/v1\/clients\/junk1\)$/.test(p),
+      !/status of 404\b.*\/api\/v1\/clients\/junk1\)$/.test(p) &&
+      // The search after the session ended.
+      !/status of 401\b.*\/api\/v1\/audit\?/.test(p),
   );
   check(
     unexpected.length === 0,
