@@ -589,6 +589,13 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
 
   // ---- The business administrator: business systems (API clients).
   await signIn(page, 'bizadmin1', bizOtp);
+  // The password form on a phone: it fits.
+  await page.locator('#pw-form').waitFor({ state: 'visible', timeout: 10000 });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const pwOver = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(pwOver <= 390, `the password change at 390 px: no horizontal overflow (${pwOver})`);
+  await page.screenshot({ path: join(shots, 'daemon-password-phone.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
   await changePassword(page, bizOtp, BIZ_PASS);
   await page.locator('#clients-view').waitFor({ state: 'visible', timeout: 10000 });
   check(
@@ -710,6 +717,10 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   );
   await clientRow('erp').waitFor({ timeout: 10000 });
   const erpCells = await cells('erp');
+  check(
+    (await page.textContent('#clients-table thead th:nth-child(4)')) === '有效期（北京时间）',
+    'the validity column names its zone',
+  );
   check(
     erpCells[0] === 'erp' &&
       erpCells[1].includes('operator') &&

@@ -108,7 +108,7 @@ export const en = {
   download_cert: 'Download the certificate',
   col_client: 'System',
   col_serial: 'Certificate serial',
-  col_validity: 'Validity',
+  col_validity: 'Validity ({zone})',
   validity_to: '{from} to {to}',
   state_revoked: 'Revoked',
   state_expired: 'Certificate expired',

@@ -113,7 +113,7 @@ export const zh = {
   download_cert: '下载证书',
   col_client: '系统名称',
   col_serial: '证书序列号',
-  col_validity: '有效期',
+  col_validity: '有效期（{zone}）',
   validity_to: '{from} 至 {to}',
   state_revoked: '已吊销',
   state_expired: '证书已过期',

@@ -7,7 +7,7 @@ import { button, copyButton, dropDownload, el, offerDownload } from '../core/dom
 import { confirmDialog } from '../core/dialog.js';
 import { checkboxes, checkedValues, errorBox, field, showError, showResult } from '../core/form.js';
 import { named, t } from '../core/i18n.js';
-import { formatDay, formatTimeZoned } from '../core/time.js';
+import { formatDay, formatTimeZoned, zoneName } from '../core/time.js';
 import { pagedTable } from '../core/table.js';
 
 // Business duties on documents only (the server enforces it; administration and audit are
@@ -192,7 +192,7 @@ export default {
           cell: (c) => (c.roles || []).map((r) => named('role_', r)).join(t('list_sep')),
         },
         { title: 'col_serial', cell: (c) => c.serial, cls: 'mono' },
-        { title: 'col_validity', cell: validity },
+        { title: () => t('col_validity', { zone: zoneName() }), cell: validity },
         {
           title: 'col_state',
           cell: (c) => clientState(c),
