@@ -15,7 +15,7 @@
 /* The error reply of the contract the console reads (docs/http.md): a stable name, English,
  * and Chinese different from the console's own text for "unauthorized", so that the test sees
  * which one is shown. */
-#define STUB_MESSAGE "wrong user name or password (stub)"
+#define STUB_MESSAGE    "wrong user name or password (stub)"
 #define STUB_MESSAGE_ZH "用户名或密码不正确（测试桩）"
 
 static const es_json_field signin_schema[] = {
