@@ -12,8 +12,13 @@
 // duplicate name are refused with the server's messages; disable and enable; revoke after a
 // confirmation with a reason, after which it cannot be enabled. Requests signed with `eseal api
 // sign` prove from node that a console-registered client works (and a revoked or disabled one
-// does not). No script, CSP or network errors. Run by tests/e2e/daemon.sh, which sets the
-// environment.
+// does not). The console's own rules are checked along the way: every page at 1280 and 390 px
+// (no horizontal overflow, the menu collapsed behind its button, no untranslated key),
+// destructive actions red and confirmed in a dialog naming the object (cancel and Escape send
+// nothing; revoke needs the name typed), error replies shown in Chinese with the server's
+// English under them, one-time passwords copied, audit actions named in Chinese and times in
+// Beijing time (then UTC), the export, English, a reload, a session ended elsewhere. No script,
+// CSP or network errors. Run by tests/e2e/daemon.sh, which sets the environment.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
