@@ -1252,9 +1252,9 @@ static void test_static_embedded(unsigned port)
     ok(t_get(port, "/css/console.css", &r) == 200 && (s = t_hdr(&r, "Content-Type")) &&
            strcmp(s, "text/css; charset=utf-8") == 0,
        "console.css: text/css");
-    ok(t_get(port, "/js/console.js", &r) == 200 && (s = t_hdr(&r, "Content-Type")) &&
+    ok(t_get(port, "/js/main.js", &r) == 200 && (s = t_hdr(&r, "Content-Type")) &&
            strcmp(s, "text/javascript; charset=utf-8") == 0,
-       "console.js: text/javascript");
+       "main.js: text/javascript");
     ok(t_get(port, "/nope.html", &r) == 404 && t_is_error(&r, 404, "not_found"),
        "a missing console file: 404 JSON");
     ok(t_get(port, "/css/../index.html", &r) == 404 && t_get(port, "/%2e%2e/index.html", &r) == 404,

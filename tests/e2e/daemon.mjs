@@ -12,8 +12,13 @@
 // duplicate name are refused with the server's messages; disable and enable; revoke after a
 // confirmation with a reason, after which it cannot be enabled. Requests signed with `eseal api
 // sign` prove from node that a console-registered client works (and a revoked or disabled one
-// does not). No script, CSP or network errors. Run by tests/e2e/daemon.sh, which sets the
-// environment.
+// does not). The console's own rules are checked along the way: every page at 1280 and 390 px
+// (no horizontal overflow, the menu collapsed behind its button, no untranslated key),
+// destructive actions red and confirmed in a dialog naming the object (cancel and Escape send
+// nothing; revoke needs the name typed), error replies shown in Chinese with the server's
+// English under them, one-time passwords copied, audit actions named in Chinese and times in
+// Beijing time (then UTC), the export, English, a reload, a session ended elsewhere. No script,
+// CSP or network errors. Run by tests/e2e/daemon.sh, which sets the environment.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,14 +131,103 @@ const rolesOf = async (page, name) => {
 };
 
 async function changePassword(page, oldp, newp) {
-  await page.locator('#pwchange').waitFor({ state: 'visible', timeout: 10000 });
+  await page.locator('#pw-form').waitFor({ state: 'visible', timeout: 10000 });
   await page.fill('#pw-old', oldp);
   await page.fill('#pw-new', newp);
   await page.fill('#pw-new2', newp);
   await page.click('#pw-submit');
 }
 
-await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
+// The console's Chinese table (the page's own module), for the text an error name falls back to.
+let ZH = null;
+const zhTable = async (page) =>
+  ZH || (ZH = await page.evaluate(async () => (await import('/js/core/i18n-zh.js')).zh));
+
+// What the console must show, in Chinese, for an error reply: its message_zh, else the console's
+// text for its name; the English message then shows under it, small.
+async function waitError(page, box, body) {
+  const zh = await zhTable(page);
+  const want = body.message_zh || zh['err_' + body.error];
+  await page.waitForFunction(
+    ([b, m]) => (document.querySelector(`#${b} .msg`) || {}).textContent === m,
+    [box, want],
+    { timeout: 10000 },
+  );
+  const detail = await page
+    .locator(`#${box} .detail`)
+    .evaluateAll((ds) => ds.map((d) => d.textContent).join(' '));
+  return {
+    want,
+    ok:
+      typeof want === 'string' &&
+      want.length > 0 &&
+      /[\u4e00-\u9fff]/.test(want) &&
+      (body.message_zh ? !body.detail || detail.includes(body.detail) : detail.includes(body.message)),
+    detail,
+  };
+}
+
+// A time as the console shows it in a zone: "2026-12-07 15:04:05".
+function wall(iso, zone) {
+  const f = new Intl.DateTimeFormat('en-CA', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  const o = {};
+  for (const x of f.formatToParts(new Date(iso))) o[x.type] = x.value;
+  return `${o.year}-${o.month}-${o.day} ${o.hour}:${o.minute}:${o.second}`;
+}
+
+// The page at 390 px: nothing wider than the screen, the menu collapsed behind its button (and
+// opening), a screenshot; then back to the desktop width.
+async function atPhone(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(100);
+  const over = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(over <= 390, `${name} at 390 px: no horizontal overflow (scrollWidth ${over})`);
+  const wide = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('#outlet *'))
+      .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > 391)
+      .map((e) => e.id || e.tagName + '.' + e.className)
+      .slice(0, 5),
+  );
+  check(wide.length === 0, `${name} at 390 px: every element within the screen (${wide})`);
+  // A string missing from the tables shows as its key: none on the page.
+  const keys = await page.evaluate(() => {
+    const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const out = [];
+    const key =
+      /^(page|col|act|state|err|action|role|tier|system|reason|sys|audit|user|client|cert|confirm|pw|signin|zone|lang|nav|download|otp)_[A-Za-z_-]+$/;
+    for (let n = w.nextNode(); n; n = w.nextNode()) {
+      if (key.test(n.textContent.trim())) out.push(n.textContent.trim());
+    }
+    return out;
+  });
+  check(keys.length === 0, `${name}: no untranslated key shown (${keys})`);
+  check(
+    (await page.locator('#nav-toggle').isVisible()) &&
+      (await page.locator('#nav-signout').isHidden()),
+    `${name} at 390 px: the menu is collapsed behind its button`,
+  );
+  await page.screenshot({ path: join(shots, `daemon-${name}-phone.png`) });
+  await page.click('#nav-toggle');
+  check(
+    (await page.locator('#nav-signout').isVisible()) &&
+      (await page.getAttribute('#nav-toggle', 'aria-expanded')) === 'true',
+    `${name} at 390 px: the button opens the menu`,
+  );
+  await page.click('#nav-toggle');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.waitForTimeout(100);
+}
+
+await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   const problems = [];
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
@@ -146,8 +240,8 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
 
   // The administrator: one-time password, forced change.
   await signIn(page, 'admin', env('ESEAL_ADMIN_OTP'));
-  await page.locator('#pwchange').waitFor({ state: 'visible', timeout: 10000 });
-  check(await page.locator('#app').isHidden(), 'first sign-in: the password change comes first');
+  await page.locator('#pw-form').waitFor({ state: 'visible', timeout: 10000 });
+  check(await page.locator('#nav').isHidden(), 'first sign-in: the password change comes first');
   await changePassword(page, env('ESEAL_ADMIN_OTP'), ADMIN_PASS);
   await page.locator('#users-view').waitFor({ state: 'visible', timeout: 10000 });
   check(true, 'after the change: the users page');
@@ -261,10 +355,10 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
       badBody.detail.includes('audit duties cannot be combined'),
     `operator + audit_admin refused with 400 and the reason (${bad.status()} ${badBody.detail})`,
   );
-  await page.waitForFunction(
-    (m) => document.getElementById('roles-error').textContent === m,
-    badBody.message_zh + '：' + badBody.detail,
-    { timeout: 10000 },
+  const rolesErr = await waitError(page, 'roles-error', badBody);
+  check(
+    rolesErr.ok,
+    `the reason in Chinese (${rolesErr.want}), the server's English under it (${rolesErr.detail})`,
   );
   check(
     (await page.locator('#roles-error').isVisible()) &&
@@ -283,6 +377,105 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   );
   await page.click('#roles-cancel');
   check(await page.locator('#roles-form').isHidden(), 'cancel closes the editor');
+
+  // Disable: destructive, so styled as such and confirmed in a dialog naming the user; cancel
+  // sends nothing and changes nothing.
+  const userPosts = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().includes('/api/v1/users/clerk1/')) userPosts.push(r.url());
+  });
+  const disableBtn = clerk.locator('button.act-disable');
+  const colour = await disableBtn.evaluate((b) => getComputedStyle(b).color);
+  const createColour = await page
+    .locator('#user-create')
+    .evaluate((b) => getComputedStyle(b).backgroundColor);
+  check(
+    (await disableBtn.getAttribute('class')).includes('danger') &&
+      colour === 'rgb(179, 38, 30)' &&
+      createColour !== 'rgb(179, 38, 30)',
+    `"disable" looks dangerous (red ${colour}), unlike the main action (${createColour})`,
+  );
+  await disableBtn.click();
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
+  check(
+    (await page.textContent('#confirm-name')) === '用户 clerk1' &&
+      (await page.textContent('#confirm-title')) === '禁用用户' &&
+      userPosts.length === 0,
+    `disable asks first, naming the user (${await page.textContent('#confirm-name')})`,
+  );
+  await page.screenshot({ path: join(shots, 'daemon-users-confirm.png') });
+  await page.click('#confirm-cancel');
+  await page.locator('#confirm-dialog').waitFor({ state: 'detached', timeout: 10000 });
+  const still = await call(page, 'GET', '/users/clerk1');
+  check(
+    userPosts.length === 0 && still.body.user.disabled === false,
+    'cancelled: nothing sent, clerk1 still enabled',
+  );
+  await disableBtn.click();
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
+  await page.keyboard.press('Escape');
+  await page.locator('#confirm-dialog').waitFor({ state: 'detached', timeout: 10000 });
+  check(
+    userPosts.length === 0 &&
+      (await call(page, 'GET', '/users/clerk1')).body.user.disabled === false,
+    'Escape cancels too: nothing sent',
+  );
+  await disableBtn.click();
+  await page.click('#confirm-ok');
+  await page.waitForFunction(
+    () => {
+      const t = document.querySelector('#users-table tbody tr[data-name="clerk1"]');
+      return t && t.children[3].textContent === '已禁用';
+    },
+    null,
+    { timeout: 10000 },
+  );
+  check(
+    (await call(page, 'GET', '/users/clerk1')).body.user.disabled === true &&
+      (await page.textContent('#users-result')) === '用户 clerk1 已禁用',
+    'confirmed: clerk1 is disabled, and the page says so',
+  );
+  await clerk.locator('button.act-enable').click();
+  await page.waitForFunction(
+    () => {
+      const t = document.querySelector('#users-table tbody tr[data-name="clerk1"]');
+      return t && t.children[3].textContent !== '已禁用' && t.querySelector('button.act-disable');
+    },
+    null,
+    { timeout: 10000 },
+  );
+  check(
+    (await call(page, 'GET', '/users/clerk1')).body.user.disabled === false,
+    'enable needs no confirmation',
+  );
+
+  // Reset a password: confirmed, then the one-time password with a copy button.
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  await clerk.locator('button.act-reset').click();
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
+  check(
+    (await page.textContent('#confirm-name')) === '用户 clerk1',
+    'a password reset asks first, naming the user',
+  );
+  await page.click('#confirm-ok');
+  await page.locator('#otp-box').waitFor({ state: 'visible', timeout: 10000 });
+  const resetOtp = (await page.textContent('#otp-value')).trim();
+  await page.click('#otp-copy');
+  await page.waitForFunction(() => document.getElementById('otp-status').textContent !== '', null, {
+    timeout: 10000,
+  });
+  const otpCopied = await page.evaluate(() => navigator.clipboard.readText());
+  check(
+    resetOtp.length >= 12 &&
+      (await page.textContent('#otp-user')) === 'clerk1' &&
+      otpCopied === resetOtp &&
+      (await page.textContent('#otp-status')) === '已复制',
+    'the new one-time password is shown once and its copy button copies it',
+  );
+  await page.screenshot({ path: join(shots, 'daemon-users-otp.png'), fullPage: true });
+  await page.click('#otp-close');
+
+  await atPhone(page, 'users');
 
   // One's own roles: no control for them, and the API refuses (403, audited) anyway.
   const self = page.locator('#users-table tbody tr[data-name="admin"]');
@@ -372,6 +565,28 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     `the root's CRL downloads and openssl reads it (${crlIssuer.trim()})`,
   );
   await page.screenshot({ path: join(shots, 'daemon-system.png'), fullPage: true });
+  // A reload keeps the session (the cookie) and the page (the hash).
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForFunction(() => document.getElementById('sys-root')?.value !== '', null, {
+    timeout: 10000,
+  });
+  check(
+    new URL(page.url()).hash === '#/system' &&
+      (await page.getAttribute('#nav-system', 'aria-current')) === 'page',
+    'a reload comes back to the same page, still signed in',
+  );
+  await atPhone(page, 'system');
+  // On a phone the menu opens, and a page is one tap away.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.click('#nav-toggle');
+  await page.click('#nav-users');
+  await page.locator('#users-table').waitFor({ timeout: 10000 });
+  check(
+    (await page.locator('#nav-signout').isHidden()) &&
+      (await page.getAttribute('#nav-users', 'aria-current')) === 'page',
+    'at 390 px the menu leads to a page and closes',
+  );
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await page.click('#nav-signout');
   await page.locator('#signin').waitFor({ state: 'visible', timeout: 10000 });
@@ -379,6 +594,13 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
 
   // ---- The business administrator: business systems (API clients).
   await signIn(page, 'bizadmin1', bizOtp);
+  // The password form on a phone: it fits.
+  await page.locator('#pw-form').waitFor({ state: 'visible', timeout: 10000 });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const pwOver = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(pwOver <= 390, `the password change at 390 px: no horizontal overflow (${pwOver})`);
+  await page.screenshot({ path: join(shots, 'daemon-password-phone.png') });
+  await page.setViewportSize({ width: 1280, height: 800 });
   await changePassword(page, bizOtp, BIZ_PASS);
   await page.locator('#clients-view').waitFor({ state: 'visible', timeout: 10000 });
   check(
@@ -501,11 +723,15 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   await clientRow('erp').waitFor({ timeout: 10000 });
   const erpCells = await cells('erp');
   check(
+    (await page.textContent('#clients-table thead th:nth-child(4)')) === '有效期（北京时间）',
+    'the validity column names its zone',
+  );
+  check(
     erpCells[0] === 'erp' &&
       erpCells[1].includes('operator') &&
       erpCells[2] === regBody.client.serial &&
-      erpCells[3].includes(regBody.client.not_before.slice(0, 10)) &&
-      erpCells[3].includes(regBody.client.not_after.slice(0, 10)) &&
+      erpCells[3].includes(wall(regBody.client.not_before, 'Asia/Shanghai').slice(0, 10)) &&
+      erpCells[3].includes(wall(regBody.client.not_after, 'Asia/Shanghai').slice(0, 10)) &&
       erpCells[4] === '正常',
     `erp is listed with roles, serial, validity and state (${erpCells.join(' | ')})`,
   );
@@ -523,17 +749,14 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const junk = await register('junk1', ['operator'], 'garbage, not a request');
   const junkBody = await junk.json();
   check(
-    junk.status() === 400 && junkBody.field === 'csr' && typeof junkBody.detail === 'string',
-    `garbage is refused with 400 (${junkBody.detail})`,
+    junk.status() === 400 && typeof junkBody.message === 'string',
+    `garbage is refused with 400 (${junkBody.message})`,
   );
-  await page.waitForFunction(
-    (m) => document.getElementById('client-error').textContent === m,
-    junkBody.message_zh + '：' + junkBody.detail,
-    { timeout: 10000 },
-  );
+  const junkErr = await waitError(page, 'client-error', junkBody);
+  check(junkErr.ok, `garbage: in Chinese (${junkErr.want}; ${junkErr.detail})`);
   check(
     (await page.locator('#client-error').isVisible()) &&
-      (await page.locator('#client-problems').isHidden()) &&
+      (await page.locator('#client-error ul.problems').count()) === 0 &&
       (await page.locator('#cert-box').isHidden()),
     "the page shows the server's message (and no certificate)",
   );
@@ -552,17 +775,20 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   check(
     lint.status() === 422 &&
       lintBody.error === 'lint' &&
+      lintBody.field === 'csr' &&
       Array.isArray(lintBody.problems) &&
       lintBody.problems.length > 0,
     `a request without CN fails the CA's checks (${JSON.stringify(lintBody.problems)})`,
   );
-  await page.locator('#client-problems li').first().waitFor({ timeout: 10000 });
-  const shownProblems = await page.$$eval('#client-problems li', (ls) =>
+  await page.locator('#client-error ul.problems li').first().waitFor({ timeout: 10000 });
+  const shownProblems = await page.$$eval('#client-error ul.problems li', (ls) =>
     ls.map((l) => l.textContent),
   );
+  const lintErr = await waitError(page, 'client-error', lintBody);
   check(
-    (await page.textContent('#client-error')) === lintBody.message_zh &&
-      JSON.stringify(shownProblems) === JSON.stringify(lintBody.problems),
+    lintErr.ok &&
+      JSON.stringify(shownProblems) === JSON.stringify(lintBody.problems) &&
+      (await page.getAttribute('#client-pem', 'aria-invalid')) === 'true',
     `the page shows the message and the CA's problems (${shownProblems})`,
   );
   await page.screenshot({ path: join(shots, 'daemon-clients-problems.png'), fullPage: true });
@@ -576,7 +802,7 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   );
   check(
     (await page.locator('#client-error').isHidden()) &&
-      (await page.locator('#client-problems').isHidden()),
+      (await page.locator('#client-error ul.problems').count()) === 0,
     'the error and the problems are gone',
   );
   await page.click('#cert-close');
@@ -586,14 +812,10 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   const dupBody = await dup.json();
   check(
     dup.status() === 409 && dupBody.error === 'conflict',
-    `a second "erp" is refused with 409 conflict (${dupBody.detail})`,
+    `a second "erp" is refused with 409 conflict (${dupBody.message})`,
   );
-  await page.waitForFunction(
-    (m) => document.getElementById('client-error').textContent === m,
-    dupBody.message_zh + '：' + dupBody.detail,
-    { timeout: 10000 },
-  );
-  check(true, "the page shows the conflict's message");
+  const dupErr = await waitError(page, 'client-error', dupBody);
+  check(dupErr.ok, `the page shows the conflict in Chinese (${dupErr.want}; ${dupErr.detail})`);
   check(
     (await clientRow('erp').count()) === 1 && !(await cells('erp'))[1].includes('reviewer'),
     'erp is unchanged',
@@ -606,6 +828,12 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     `erp signs a request (${me1.status})`,
   );
   await clientRow('erp').locator('button.act-disable').click();
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
+  check(
+    (await page.textContent('#confirm-name')) === '业务系统 erp',
+    'disabling a business system asks first, naming it',
+  );
+  await page.click('#confirm-ok');
   await waitState('erp', '已禁用');
   check(
     (await clientRow('erp').locator('button.act-enable').count()) === 1 &&
@@ -625,27 +853,38 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   // Revoke: a confirmation with a reason first; cancelled, nothing happens.
   const postsBefore = clientPosts.length;
   await clientRow('erp').locator('button.act-revoke').click();
-  await page.locator('#revoke-form').waitFor({ state: 'visible', timeout: 10000 });
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
   check(
-    (await page.textContent('#revoke-client')) === 'erp' && clientPosts.length === postsBefore,
-    'revoke asks for a confirmation first (nothing sent)',
+    (await page.textContent('#confirm-name')) === '业务系统 erp' &&
+      clientPosts.length === postsBefore,
+    'revoke asks for a confirmation first, naming the system (nothing sent)',
   );
-  await page.click('#revoke-cancel');
   check(
-    (await page.locator('#revoke-form').isHidden()) &&
+    (await page.locator('#confirm-ok').isDisabled()) &&
+      (await page.locator('#confirm-type').isVisible()),
+    'irreversible: the confirm button waits for the name to be typed',
+  );
+  await page.fill('#confirm-type', 'er');
+  check(await page.locator('#confirm-ok').isDisabled(), 'a wrong name does not confirm');
+  await page.screenshot({ path: join(shots, 'daemon-clients-revoke.png') });
+  await page.click('#confirm-cancel');
+  await page.locator('#confirm-dialog').waitFor({ state: 'detached', timeout: 10000 });
+  check(
+    (await page.locator('#confirm-dialog').count()) === 0 &&
       clientPosts.length === postsBefore &&
       (await cells('erp'))[4] === '正常',
     'cancelled: nothing revoked',
   );
   await clientRow('erp').locator('button.act-revoke').click();
-  await page.locator('#revoke-form').waitFor({ state: 'visible', timeout: 10000 });
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
   await page.selectOption('#revoke-reason', 'keyCompromise');
+  await page.fill('#confirm-type', 'erp');
   const [rev] = await Promise.all([
     page.waitForResponse(
       (r) => r.url().endsWith('/api/v1/clients/erp/revoke') && r.request().method() === 'POST',
       { timeout: 20000 },
     ),
-    page.click('#revoke-confirm'),
+    page.click('#confirm-ok'),
   ]);
   const revBody = await rev.json();
   check(
@@ -658,7 +897,7 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   await waitState('erp', '已吊销');
   const revRow = clientRow('erp');
   check(
-    (await page.locator('#revoke-form').isHidden()) &&
+    (await page.locator('#confirm-dialog').count()) === 0 &&
       (await revRow.locator('button.act-enable').count()) === 0 &&
       (await revRow.locator('button.act-disable').count()) === 0 &&
       (await revRow.locator('button.act-revoke').count()) === 0 &&
@@ -697,6 +936,8 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     "a listed client's certificate can be shown again",
   );
   await page.screenshot({ path: join(shots, 'daemon-clients.png'), fullPage: true });
+  await page.click('#cert-close');
+  await atPhone(page, 'clients');
 
   await page.click('#nav-signout');
   await page.locator('#signin').waitFor({ state: 'visible', timeout: 10000 });
@@ -723,7 +964,10 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
       return (
-        r.length > 0 && Array.from(r).every((t) => t.children[4].textContent === 'user.create')
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'user.create',
+        )
       );
     },
     null,
@@ -742,7 +986,12 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   await page.waitForFunction(
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
-      return r.length > 0 && Array.from(r).every((t) => t.children[4].textContent === 'user.roles');
+      return (
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'user.roles',
+        )
+      );
     },
     null,
     { timeout: 10000 },
@@ -761,7 +1010,10 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
       return (
-        r.length > 0 && Array.from(r).every((t) => t.children[4].textContent === 'access.denied')
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'access.denied',
+        )
       );
     },
     null,
@@ -778,7 +1030,10 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     () => {
       const r = document.querySelectorAll('#audit-table tbody tr');
       return (
-        r.length > 0 && Array.from(r).every((t) => t.children[4].textContent === 'client.revoke')
+        r.length > 0 &&
+        Array.from(r).every(
+          (t) => t.children[4].querySelector('[data-action]')?.dataset.action === 'client.revoke',
+        )
       );
     },
     null,
@@ -794,6 +1049,101 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
   );
   await page.screenshot({ path: join(shots, 'daemon-audit.png'), fullPage: true });
 
+  // Action codes named in Chinese, the code beside; times in Beijing time, the zone named.
+  check(
+    (await page.textContent('#audit-table tbody tr:first-child .action-name')) === '吊销业务系统' &&
+      (await page.textContent('#audit-table tbody tr:first-child .action .code')) ===
+        'client.revoke',
+    'the action is named in Chinese (吊销业务系统) with its code',
+  );
+  const recs = await call(page, 'GET', '/audit?action=client.revoke');
+  const recTime = recs.body.items[0].time;
+  const shownTime = () => page.textContent('#audit-table tbody tr:first-child td.time');
+  check(
+    (await page.textContent('#audit-table thead th:nth-child(2)')) === '时间（北京时间）' &&
+      (await shownTime()) === wall(recTime, 'Asia/Shanghai') &&
+      (await page.textContent('#audit-zone')).includes('北京时间'),
+    `times in Beijing time, named (${recTime} shown as ${await shownTime()})`,
+  );
+  await page.selectOption('#zone-select', 'UTC');
+  await page.waitForFunction(
+    () =>
+      (document.querySelector('#audit-table thead th:nth-child(2)') || {}).textContent ===
+      '时间（协调世界时 (UTC)）',
+    null,
+    { timeout: 10000 },
+  );
+  await page.locator('#audit-table tbody tr').first().waitFor({ timeout: 10000 });
+  await page.fill('#audit-action', 'client.revoke');
+  await page.click('#audit-search');
+  await page.waitForFunction(
+    () => document.querySelectorAll('#audit-table tbody tr').length === 1,
+    null,
+    { timeout: 10000 },
+  );
+  check(
+    (await shownTime()) === wall(recTime, 'UTC'),
+    `switched to UTC: the same record at ${await shownTime()}`,
+  );
+  await page.selectOption('#zone-select', 'Asia/Shanghai');
+
+  // The selection exported (JSON Lines, the filter applied).
+  await page.fill('#audit-action', 'client.revoke');
+  await page.click('#audit-search');
+  const exp = await download(page, '#audit-export');
+  const lines = exp.text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const expRecs = lines.filter((l) => l.type === 'record');
+  check(
+    expRecs.length === 1 &&
+      expRecs[0].action === 'client.revoke' &&
+      // The list gives whole seconds, the export milliseconds.
+      Math.floor(Date.parse(expRecs[0].time) / 1000) === Date.parse(recTime) / 1000,
+    `export: JSON Lines of the selection (${exp.name}, ${lines.length} lines: ${
+      expRecs.length && expRecs[0].action
+    } ${expRecs.length && expRecs[0].time} ${recTime})`,
+  );
+
+  // English: the page's strings and the action names change; the choice stays.
+  await page.click('#lang-switch');
+  await page.waitForFunction(() => document.documentElement.lang === 'en', null, { timeout: 5000 });
+  await page.fill('#audit-action', 'client.revoke');
+  await page.click('#audit-search');
+  await page.waitForFunction(
+    () =>
+      (document.querySelector('#audit-table tbody tr:first-child .action-name') || {})
+        .textContent === 'Business system revoked',
+    null,
+    { timeout: 10000 },
+  );
+  check(
+    (await page.textContent('#view-title')) === 'Audit log' &&
+      (await page.textContent('#nav-audit')) === 'Audit log' &&
+      (await page.textContent('#audit-table thead th:nth-child(2)')) === 'Time (Beijing time)',
+    'in English: title, menu, columns and action names',
+  );
+  await page.screenshot({ path: join(shots, 'daemon-audit-en.png'), fullPage: true });
+  await page.click('#lang-switch');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN', null, {
+    timeout: 5000,
+  });
+  check((await page.textContent('#view-title')) === '审计日志', 'and back to Chinese');
+  await page.locator('#audit-table tbody tr').first().waitFor({ timeout: 10000 });
+  await atPhone(page, 'audit');
+
+  // The session ends elsewhere: the next call leads back to the sign-in page, which says why.
+  const ended = await call(page, 'DELETE', '/sessions/current');
+  await page.click('#audit-search');
+  await page.locator('#signin-form').waitFor({ state: 'visible', timeout: 10000 });
+  check(
+    ended.status === 204 &&
+      (await page.textContent('#signin-error .msg')) === '会话已结束，请重新登录' &&
+      (await page.locator('#nav').isHidden()),
+    'a session that ended: back to the sign-in page with the reason',
+  );
+
   // The mixed-duties refusals (400), the own-roles attempt (403), the system administrator's
   // look at the business systems (403), the refused registrations (400, 409), the look for the
   // one refused (404) and the attempt to enable a revoked client (400) are logged by Chromium as failed resources: expected, and
@@ -802,7 +1152,9 @@ await runBrowser({ width: 1200, height: 800 }, async (context, page) => {
     (p) =>
       !/status of 40[03]\b.*\/api\/v1\/users(\/[a-z0-9]+\/roles)?\)$/.test(p) &&
       !/status of (40[039]|422)\b.*\/api\/v1\/clients(\/erp\/enable)?\)$/.test(p) &&
-      !/status of 404\b.*\/api\/v1\/clients\/junk1\)$/.test(p),
+      !/status of 404\b.*\/api\/v1\/clients\/junk1\)$/.test(p) &&
+      // The search after the session ended.
+      !/status of 401\b.*\/api\/v1\/audit\?/.test(p),
   );
   check(
     unexpected.length === 0,

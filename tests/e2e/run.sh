@@ -46,7 +46,7 @@ if [ -z "$PORT" ]; then
 fi
 echo "e2e: console at http://127.0.0.1:$PORT/"
 
-rm -f "$WORK/console.png" "$WORK/console-error.png"
+rm -f "$WORK"/console*.png
 ESEAL_URL="http://127.0.0.1:$PORT" \
     ESEAL_NODE_DIR="$NODE_DIR" \
     ESEAL_CHROMIUM="$CHROMIUM" \

@@ -12,7 +12,11 @@
 
 #include "eseal/http.h"
 
-#define STUB_MESSAGE "用户名或密码错误"
+/* The error reply of the contract the console reads (docs/http.md): a stable name, English,
+ * and Chinese different from the console's own text for "unauthorized", so that the test sees
+ * which one is shown. */
+#define STUB_MESSAGE    "wrong user name or password (stub)"
+#define STUB_MESSAGE_ZH "用户名或密码不正确（测试桩）"
 
 static const es_json_field signin_schema[] = {
     {"username", ES_JSON_STRING, ES_JSON_REQUIRED, 64},
@@ -27,7 +31,10 @@ static es_err stub_sessions(es_http_req *req, void *arg)
     (void)arg;
     if ((rv = es_http_req_json(req, signin_schema, &body)) != ES_OK) return rv;
     json_decref(body);
-    return es_http_reply_err(req, ES_ERR_AUTH, STUB_MESSAGE);
+    json_t *reply = json_pack("{s:s, s:s, s:s}", "error", "unauthorized", "message", STUB_MESSAGE,
+                              "message_zh", STUB_MESSAGE_ZH);
+    if (!reply) return ES_ERR_NOMEM;
+    return es_http_reply_json_new(req, 401, reply);
 }
 
 static void log_request(void *arg, const es_http_log_entry *e)

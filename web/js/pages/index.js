@@ -1,0 +1,9 @@
+// The console's pages in menu order: a new page is its own module here plus one line below. The
+// shell shows a page only to a viewer holding its permission (null: every signed-in user); the
+// first one allowed is where the viewer lands.
+import users from './users.js';
+import clients from './clients.js';
+import audit from './audit.js';
+import system from './system.js';
+
+export const pages = [users, clients, audit, system];
