@@ -5,7 +5,7 @@ find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 pkg_check_modules(ESEAL_MHD REQUIRED IMPORTED_TARGET libmicrohttpd>=0.9.71)
 pkg_check_modules(ESEAL_HTTP_JANSSON REQUIRED IMPORTED_TARGET jansson>=2.12)
-target_link_libraries(eseal PUBLIC PkgConfig::ESEAL_MHD PkgConfig::ESEAL_HTTP_JANSSON Threads::Threads)
+eseal_layer_link(http PkgConfig::ESEAL_MHD PkgConfig::ESEAL_HTTP_JANSSON Threads::Threads)
 
 # Embedding: every file of web/ (hidden ones excepted: the server never serves them) and
 # docs/openapi.json become byte arrays in http_assets.c, so the daemon needs no share
@@ -51,7 +51,7 @@ const size_t es_http_openapi_json_len = ${_len};
 ")
 file(WRITE ${CMAKE_BINARY_DIR}/http_assets.c.tmp "${_eseal_assets}")
 configure_file(${CMAKE_BINARY_DIR}/http_assets.c.tmp ${CMAKE_BINARY_DIR}/http_assets.c COPYONLY)
-target_sources(eseal PRIVATE ${CMAKE_BINARY_DIR}/http_assets.c)
+target_sources(eseal_http_obj PRIVATE ${CMAKE_BINARY_DIR}/http_assets.c)
 
 # tests/test_http.c compares the embedded console with web/ and the OpenAPI file.
 list(APPEND ESEAL_TEST_ENV "ESEAL_WEB=${CMAKE_SOURCE_DIR}/web" "ESEAL_OPENAPI=${ESEAL_OPENAPI}")
@@ -65,3 +65,6 @@ add_test(NAME e2e_console
          COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/run.sh $<TARGET_FILE:e2e_serve>
                  ${CMAKE_BINARY_DIR}/e2e)
 set_tests_properties(e2e_console PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)
+
+# The API builds its replies with jansson itself.
+eseal_layer_link(api PkgConfig::ESEAL_HTTP_JANSSON)

@@ -3,7 +3,7 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 find_package(LibXml2 REQUIRED)
-target_link_libraries(eseal PUBLIC PkgConfig::LIBZIP LibXml2::LibXml2)
+eseal_layer_link(doc PkgConfig::LIBZIP LibXml2::LibXml2)
 
 if(EXISTS ${CMAKE_SOURCE_DIR}/tests/cli/ofd.sh)
   add_test(NAME cli_ofd COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/ofd.sh $<TARGET_FILE:eseal_cli>)

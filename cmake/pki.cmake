@@ -14,7 +14,7 @@ file(WRITE ${CMAKE_BINARY_DIR}/pki_profiles.c.tmp
   "const unsigned char es_pki_profiles_text[] = {${_eseal_profiles_hex} 0x00};\n"
   "const size_t es_pki_profiles_text_len = ${_eseal_profiles_n};\n")
 configure_file(${CMAKE_BINARY_DIR}/pki_profiles.c.tmp ${CMAKE_BINARY_DIR}/pki_profiles.c COPYONLY)
-target_sources(eseal PRIVATE ${CMAKE_BINARY_DIR}/pki_profiles.c)
+target_sources(eseal_pki_obj PRIVATE ${CMAKE_BINARY_DIR}/pki_profiles.c)
 
 # The CA command line against the openssl command line (tests/cli/ca.sh).
 if(EXISTS ${CMAKE_SOURCE_DIR}/tests/cli/ca.sh)

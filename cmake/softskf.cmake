@@ -1,10 +1,10 @@
-# libsoftskf.so: a GB/T 35291 (SKF) token in files (tools/softskf/softskf.c), built as a real
+# libsoftskf.so: a GB/T 35291 (SKF) token in files (devices/softskf/softskf.c), built as a real
 # shared object with the standard C ABI and loaded by dlopen as a vendor's library is. It links
 # the eseal library statically (position-independent) and exports the SKF_ functions only.
 set(SOFTSKF_EXPORTS ${CMAKE_BINARY_DIR}/softskf.map)
 file(WRITE ${SOFTSKF_EXPORTS} "{\n  global: SKF_*;\n  local: *;\n};\n")
 
-add_library(softskf SHARED ${CMAKE_SOURCE_DIR}/tools/softskf/softskf.c)
+add_library(softskf SHARED ${CMAKE_SOURCE_DIR}/devices/softskf/softskf.c)
 target_include_directories(softskf PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(softskf PRIVATE eseal)
 # -z nodelete: the eseal crypto layer inside keeps process-lifetime OpenSSL objects made once

@@ -6,8 +6,8 @@ find_package(Threads REQUIRED)
 pkg_check_modules(ESEAL_SQLITE3 REQUIRED IMPORTED_TARGET sqlite3>=3.37)
 pkg_check_modules(ESEAL_LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(ESEAL_JANSSON REQUIRED IMPORTED_TARGET jansson)
-target_link_libraries(eseal PUBLIC PkgConfig::ESEAL_SQLITE3 PkgConfig::ESEAL_LIBPQ
-                      PkgConfig::ESEAL_JANSSON Threads::Threads)
+eseal_layer_link(store PkgConfig::ESEAL_SQLITE3 PkgConfig::ESEAL_LIBPQ PkgConfig::ESEAL_JANSSON
+                 Threads::Threads)
 
 # The test cluster: initdb'd into a directory of its own, reached on a Unix socket there
 # (no TCP). The path depends on the build directory only, so that two build trees never
@@ -43,3 +43,6 @@ function(_eseal_store_fixtures)
   endforeach()
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_store_fixtures)
+
+# The audit trail's export and reports are JSON.
+eseal_layer_link(audit PkgConfig::ESEAL_JANSSON)

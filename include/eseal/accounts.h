@@ -28,6 +28,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 #define ES_ACCOUNT_NAME_MAX    32
 #define ES_ACCOUNT_DISPLAY_MAX 128
 #define ES_SESSION_TOKEN_HEX   64
@@ -107,6 +109,8 @@ es_err es_acct_audit_event(es_accounts *a, const es_actor *by, const char *actio
 
 /* An actor from a user. */
 es_actor es_actor_of(const es_user *u);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

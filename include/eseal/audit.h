@@ -40,6 +40,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 /* Limits (bytes) of a record's text fields. */
 #define ES_AUDIT_MAX_FIELD  1024u         /* actor, role, action, object */
 #define ES_AUDIT_MAX_DETAIL (64u * 1024)  /* detail (free text or JSON) */
@@ -190,6 +192,8 @@ es_err es_audit_verify_export_mem(const uint8_t *p, size_t len, const uint8_t pu
 
 /* The JSON Lines form of one record (no newline), as an export writes it. */
 es_err es_audit_record_json(const es_audit_record *rec, es_buf *out) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

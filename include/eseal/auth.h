@@ -24,6 +24,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 typedef enum es_role {
     ES_ROLE_SYSTEM_ADMIN = 0, /* "system_admin" */
     ES_ROLE_BUSINESS_ADMIN,   /* "business_admin" */
@@ -86,6 +88,8 @@ es_err es_password_policy(const char *password, const char *account,
 /* A random one-time password that satisfies the policy (for the first administrator and
  * resets); out holds at least 25 bytes. */
 es_err es_password_generate(char out[32]) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

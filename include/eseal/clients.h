@@ -47,6 +47,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 #define ES_CLIENT_SCHEME       "ESEAL-SM2"
 #define ES_CLIENT_NAME_MAX     ES_ACCOUNT_NAME_MAX
 #define ES_CLIENT_NONCE_MIN    16
@@ -140,6 +142,8 @@ es_err es_client_sign_request(es_signer *key, const char *client, const char *me
 /* The actor of a client: name "client:NAME", its roles. name_buf holds the name (at least
  * ES_CLIENT_NAME_MAX + 8 bytes) and must outlive the actor. */
 es_actor es_actor_of_client(const es_client *c, char *name_buf, size_t cap);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

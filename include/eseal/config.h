@@ -16,6 +16,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 typedef enum es_tier {
     ES_TIER_MINISTRY = 0,
     ES_TIER_PROVINCE,
@@ -86,6 +88,8 @@ es_err es_config_parse(const char *text, size_t len, es_config *c, char *why,
 const char *es_tier_name(es_tier t);
 /* "making,status,app" for a mask; out at least 64 bytes. */
 void es_systems_format(unsigned systems, char *out, size_t outlen);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

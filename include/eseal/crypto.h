@@ -21,6 +21,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 #define ES_SM3_LEN     32
 #define ES_SM2_PUB_LEN 65
 /* GB/T 35276 default signer identity. */
@@ -161,6 +163,8 @@ void es_trust_free(es_trust *t);
 
 /* ES_OK when pub is an uncompressed point on the SM2 curve, ES_ERR_KEY otherwise. */
 es_err es_sm2_pub_check(const uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 #define ES_DER_MAX_DEPTH       32
 #define ES_DER_MAX_WRITE_DEPTH 32
 
@@ -140,6 +142,8 @@ void es_der_w_bool(es_der_w *w, int v);
 void es_der_w_raw(es_der_w *w, const void *p, size_t len);
 /* ES_OK when everything was written and every begin has its end. */
 es_err es_der_w_finish(es_der_w *w) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

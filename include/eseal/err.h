@@ -35,6 +35,8 @@ extern "C" {
 #define ES_API_END
 #endif
 
+ES_API_BEGIN
+
 typedef enum es_err {
     ES_OK = 0,
 
@@ -117,6 +119,8 @@ es_err es_err_from_name(const char *name);
 
 /* Iterates over the table: *rv gets the i-th code; returns 0 past the end. */
 int es_err_at(size_t i, es_err *rv);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

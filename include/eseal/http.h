@@ -34,6 +34,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 /* Named limits. */
 #define ES_MAX_HTTP_BODY   (1u << 20)  /* default request body limit (bytes) */
 #define ES_MAX_HTTP_CURSOR 256         /* a pagination cursor (bytes) */
@@ -264,6 +266,8 @@ es_err es_http_req_page(es_http_req *r, unsigned def, unsigned max,
                         es_http_page *out) ES_MUST_CHECK;
 /* 200 {"items": items, "next_cursor": next or null}. Takes the reference to items. */
 es_err es_http_reply_page(es_http_req *r, json_t *items, const char *next_cursor) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 typedef enum es_keydev_kind {
     ES_KEYDEV_SOFT = 1,
     ES_KEYDEV_SDF = 2,
@@ -125,6 +127,8 @@ const char *es_keydev_last_error(void);
 /* The common case: open the device of ref, log in with src, and return a signer for its key.
  * The signer owns the device (closed by es_signer_free). */
 es_err es_keydev_signer(const char *ref, const es_secret_src *src, es_signer **out) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 /* Default limits (es_ofd_limits_default). */
 #define ES_OFD_MAX_ENTRIES    100000               /* files in a package */
 #define ES_OFD_MAX_ENTRY_SIZE ((uint64_t)4 << 30)  /* uncompressed bytes of one file */
@@ -214,6 +216,8 @@ typedef struct es_ofd_sign_params {
  * respect to out (one writer per file). */
 es_err es_ofd_sign(const char *in, const char *out, const es_ofd_sign_params *p, es_signer *signer,
                    const es_ofd_limits *lim, char *why, size_t whylen) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 /* Limits. */
 #define ES_PKI_SERIAL_MAX        20  /* RFC 5280 4.1.2.2: at most 20 octets */
 #define ES_PKI_SERIAL_LEN        16  /* what this CA issues: 16 octets, 126 random bits */
@@ -474,6 +476,8 @@ es_err es_ca_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out) ES_MUST_
 
 /* The index (borrowed, in issuing order). */
 const es_ca_entry *es_ca_entries(const es_ca *ca, size_t *n);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

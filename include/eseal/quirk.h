@@ -8,10 +8,13 @@
 #define ESEAL_QUIRK_H
 
 #include <stdint.h>
+#include "eseal/err.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+ES_API_BEGIN
 
 typedef uint64_t es_quirks;
 
@@ -61,6 +64,8 @@ enum {
 const char *es_quirk_name(int bit);
 /* One-line English explanation; NULL for an unknown bit. */
 const char *es_quirk_text(int bit);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

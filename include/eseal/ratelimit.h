@@ -34,6 +34,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 /* Longest key (bytes, without the NUL): "ip:" and an IPv6 address, or "user:" and an account
  * name, fit with room to spare. */
 #define ES_RATELIMIT_MAX_KEY 63u
@@ -95,6 +97,8 @@ es_err es_gate_enter(es_gate *g, unsigned timeout_ms) ES_MUST_CHECK;
 void es_gate_leave(es_gate *g);
 /* How many callers are inside now (for metrics). */
 unsigned es_gate_inside(es_gate *g);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 typedef enum es_result {
     ES_PASSED = 0,
     ES_FAILED,
@@ -114,6 +116,8 @@ es_err es_report_text(const es_report *r, es_buf *out) ES_MUST_CHECK;
 
 /* JSON string escaping helper (appends "..." with the quotes). */
 es_err es_json_str(es_buf *out, const char *s, size_t len) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* GB/T 36322-2018 / GM/T 0018 (SDF): the C ABI of a crypto device library, as a vendor
  * header declares it. eseal loads such a library with dlopen (src/keydev/sdf.c) and builds
- * one, libsoftsdf.so (tools/softsdf/), that keeps its keys in files for tests.
+ * one, libsoftsdf.so (devices/softsdf/), that keeps its keys in files for tests.
  *
  * Only what eseal uses is declared: device and session, device information, random, key
  * access rights, ECC public key export, internal signing, external verification, ECC

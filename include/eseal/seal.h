@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 typedef enum es_layout {
     ES_LAYOUT_GMT0031 = 1, /* GM/T 0031-2014: SESeal{SealInfo, SignInfo} */
     ES_LAYOUT_V4 = 4,      /* GB/T 38540-2020 */
@@ -185,6 +187,8 @@ es_err es_seal_print(const es_seal *s, es_buf *out) ES_MUST_CHECK;
 es_err es_seal_print_json(const es_seal *s, es_buf *out) ES_MUST_CHECK;
 es_err es_signature_print(const es_signature *s, es_buf *out) ES_MUST_CHECK;
 es_err es_signature_print_json(const es_signature *s, es_buf *out) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

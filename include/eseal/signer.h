@@ -15,6 +15,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 typedef struct es_signer es_signer;
 
 struct es_signer {
@@ -41,6 +43,8 @@ es_err es_signer_sign_message(es_signer *s, const char *id, const void *msg, siz
 
 /* Calls destroy and frees the struct; NULL is a no-op. */
 void es_signer_free(es_signer *s);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -20,10 +20,13 @@
 
 #include "eseal/config.h"
 #include "eseal/keydev.h"
+#include "eseal/err.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+ES_API_BEGIN
 
 typedef void (*es_site_log)(void *ctx, const char *line);
 
@@ -67,6 +70,8 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
 /* The province (ST) named by the first two digits of a GB/T 2260 division code; NULL when
  * they name none (000000). */
 const char *es_division_province(const char *division);
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* GB/T 35291-2017 / GM/T 0016 (SKF): the C ABI of a smart cryptographic key (USBKey) library,
  * as a vendor header declares it. eseal loads such a library with dlopen (src/keydev/skf.c)
- * and builds one, libsoftskf.so (tools/softskf/), that keeps its state in files for tests.
+ * and builds one, libsoftskf.so (devices/softskf/), that keeps its state in files for tests.
  *
  * Only what eseal uses is declared: devices, applications, PINs, containers, ECC key pairs,
  * signatures, certificates, and the vendor extension SKF_ECCDecrypt. The layout follows the

@@ -36,6 +36,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 typedef struct es_store es_store;
 
 /* Opens a connection. ES_ERR_CONFIG for a URL of no known backend, ES_ERR_IO when the
@@ -151,6 +153,8 @@ es_err es_store_backup(es_store *s, const char *path) ES_MUST_CHECK;
 es_err es_store_restore(es_store *s, const char *path, int force) ES_MUST_CHECK;
 /* 1 when the database holds no tables at all (a restore target). */
 es_err es_store_is_empty(es_store *s, int *empty) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

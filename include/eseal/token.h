@@ -32,6 +32,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 /* eseal's default PIN retry counters for a new application. */
 #define ES_TOKEN_USER_RETRIES 6
 #define ES_TOKEN_SO_RETRIES   10
@@ -131,6 +133,8 @@ es_err es_token_import(es_token *t, const es_keyref *ref, const uint8_t *blob,
  * container (DER). Storing needs es_token_login. Reading: ES_ERR_NO_KEY when there is none. */
 es_err es_token_put_cert(es_token *t, const es_keyref *ref, int sign, es_slice der) ES_MUST_CHECK;
 es_err es_token_get_cert(es_token *t, const es_keyref *ref, int sign, es_buf *out) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
 extern "C" {
 #endif
 
+ES_API_BEGIN
+
 /* A borrowed view into someone else's bytes. p may be NULL only when len is 0. */
 typedef struct es_slice {
     const uint8_t *p;
@@ -118,6 +120,8 @@ es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned 
 typedef es_err (*es_ini_cb)(void *ctx, const char *section, const char *key, const char *value,
                             char *why, size_t whylen);
 es_err es_ini_parse(es_slice text, es_ini_cb cb, void *ctx, char *why, size_t whylen) ES_MUST_CHECK;
+
+ES_API_END
 
 #ifdef __cplusplus
 }
