@@ -333,7 +333,7 @@ static void test_envelope_layout(void)
     if (es_sm2_key_generate(&key) != ES_OK || es_sm2_key_generate(&wrap) != ES_OK) die("keys");
     es_sm2_key_pub(wrap, wpub);
     es_sm2_key_pub(key, pub);
-    ok(es_envelope_make(key, wpub, &blob) == ES_OK && blob.len == 372 + 16,
+    ok(envelope_make(key, wpub, &blob) == ES_OK && blob.len == 372 + 16,
        "an envelope of 372 + 16 bytes (got %zu)", blob.len);
     if (blob.len == 388) {
         ENVELOPEDKEYBLOB env;
@@ -345,8 +345,8 @@ static void test_envelope_layout(void)
            "PubKey right-aligned");
         const ECCCIPHERBLOB *cb = (const ECCCIPHERBLOB *)(blob.p + 12 + 64 + 132);
         ok(cb->CipherLen == 16, "ECCCipherBlob holds a 16-byte key");
-        ok(es_sm2_cipher_to_der(cb->XCoordinate + 32, cb->YCoordinate + 32, cb->HASH, cb->Cipher,
-                                16, &der) == ES_OK &&
+        ok(sm2_cipher_to_der(cb->XCoordinate + 32, cb->YCoordinate + 32, cb->HASH, cb->Cipher, 16,
+                             &der) == ES_OK &&
                es_sm2_key_decrypt(wrap, der.p, der.len, &pt) == ES_OK && pt.len == 16,
            "the wrapping key decrypts it");
         if (pt.len == 16) memcpy(symm, pt.p, 16);
@@ -360,7 +360,7 @@ static void test_envelope_layout(void)
     }
     blob.len = 0;
     uint8_t notapoint[ES_SM2_PUB_LEN] = {4};
-    ok(es_envelope_make(key, notapoint, &blob) != ES_OK && blob.len == 0,
+    ok(envelope_make(key, notapoint, &blob) != ES_OK && blob.len == 0,
        "no envelope to a public key that is not a point");
     es_sm2_key_free(key);
     es_sm2_key_free(wrap);

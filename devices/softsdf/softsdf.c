@@ -41,7 +41,7 @@
 #include "eseal/der.h"
 #include "eseal/sdf.h"
 #include "eseal/util.h"
-#include "keydev/internal.h" /* es_sm2_cipher_from_der / _to_der */
+#include "keydev/internal.h" /* sm2_cipher_from_der / _to_der */
 
 #define DEV_MAGIC    0x53444644u /* "SDFD" */
 #define SESS_MAGIC   0x53444653u /* "SDFS" */
@@ -450,7 +450,7 @@ SDF_API int SDF_ExternalEncrypt_ECC(void *hSessionHandle, unsigned int uiAlgID,
     es_buf_init(&der, MAX_PLAIN + 256);
     int rc = SDR_PKOPERR;
     if (es_sm2_encrypt(pub, pucData, uiDataLength, &der) == ES_OK &&
-        es_sm2_cipher_from_der(es_slice_make(der.p, der.len), &parts) == ES_OK &&
+        sm2_cipher_from_der(es_slice_make(der.p, der.len), &parts) == ES_OK &&
         parts.c.len == uiDataLength) {
         put_field(pucEncData->x, parts.x);
         put_field(pucEncData->y, parts.y);
@@ -483,9 +483,9 @@ SDF_API int SDF_InternalDecrypt_ECC(void *hSessionHandle, unsigned int uiISKInde
     es_buf_init(&der, MAX_PLAIN + 256);
     es_buf_init(&plain, MAX_PLAIN);
     int rc = SDR_ENCDATAERR;
-    if (es_sm2_cipher_to_der(
-            pucEncData->x + ECCref_MAX_LEN - 32, pucEncData->y + ECCref_MAX_LEN - 32, pucEncData->M,
-            (const unsigned char *)pucEncData + offsetof(ECCCipher, C), len, &der) != ES_OK)
+    if (sm2_cipher_to_der(pucEncData->x + ECCref_MAX_LEN - 32, pucEncData->y + ECCref_MAX_LEN - 32,
+                          pucEncData->M, (const unsigned char *)pucEncData + offsetof(ECCCipher, C),
+                          len, &der) != ES_OK)
         rc = SDR_NOBUFFER;
     else if (es_sm2_key_decrypt(k, der.p, der.len, &plain) == ES_OK && plain.len == len) {
         memcpy(pucData, plain.p, plain.len);

@@ -916,10 +916,9 @@ static ULONG unwrap(const obj *c, const ENVELOPEDKEYBLOB *env, es_sm2_key **out)
         return SAR_INDATAERR;
     if (env->ulSymmAlgID != SGD_SM4_ECB) return SAR_NOTSUPPORTYETERR; /* no SM1 here */
     if ((rc = key_read(c, 1, &sk)) != SAR_OK) return rc;
-    if (es_sm2_cipher_to_der(env->ECCCipherBlob.XCoordinate + 32,
-                             env->ECCCipherBlob.YCoordinate + 32, env->ECCCipherBlob.HASH,
-                             env->ECCCipherBlob.Cipher, env->ECCCipherBlob.CipherLen,
-                             &der) != ES_OK ||
+    if (sm2_cipher_to_der(env->ECCCipherBlob.XCoordinate + 32, env->ECCCipherBlob.YCoordinate + 32,
+                          env->ECCCipherBlob.HASH, env->ECCCipherBlob.Cipher,
+                          env->ECCCipherBlob.CipherLen, &der) != ES_OK ||
         es_sm2_key_decrypt(sk, der.p, der.len, &pt) != ES_OK || pt.len != sizeof symm) {
         rc = SAR_INDATAERR;
         goto out;
@@ -1048,8 +1047,8 @@ static ULONG ecc_decrypt(HCONTAINER h, const ECCCIPHERBLOB *cb, BYTE *plain, ULO
     es_buf der, pt;
     es_buf_init(&der, SOFT_MAX_PLAIN + 4096);
     es_buf_init(&pt, SOFT_MAX_PLAIN);
-    if (es_sm2_cipher_to_der(cb->XCoordinate + 32, cb->YCoordinate + 32, cb->HASH, cb->Cipher,
-                             cb->CipherLen, &der) != ES_OK ||
+    if (sm2_cipher_to_der(cb->XCoordinate + 32, cb->YCoordinate + 32, cb->HASH, cb->Cipher,
+                          cb->CipherLen, &der) != ES_OK ||
         es_sm2_key_decrypt(k, der.p, der.len, &pt) != ES_OK || pt.len > *len) {
         rc = SAR_INDATAERR;
     } else {

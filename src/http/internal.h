@@ -33,8 +33,8 @@ enum {
     M_OTHER, /* anything else: never routed, one metrics label */
     M_COUNT
 };
-int es_http_method_index(const char *method);
-const char *es_http_method_name(int m);
+int http_method_index(const char *method);
+const char *http_method_name(int m);
 
 /* A parsed route. segs are literals or, for "{name}" segments, the name with is_param set. */
 typedef struct http_route {
@@ -54,18 +54,18 @@ typedef struct http_router {
     size_t n;
 } http_router;
 
-void es_http_router_cleanup(http_router *rt);
-es_err es_http_router_add(http_router *rt, const char *method, const char *pattern,
-                          es_http_handler fn, void *arg, unsigned flags);
+void http_router_cleanup(http_router *rt);
+es_err http_router_add(http_router *rt, const char *method, const char *pattern, es_http_handler fn,
+                       void *arg, unsigned flags);
 /* Finds the route for method and the decoded path segments: the most specific one (literal
  * segments before parameters); *allow gets the methods of every route whose pattern matches
  * the path (bits 1 << M_*; GET adds HEAD). NULL when none matches the method. */
-const http_route *es_http_router_match(const http_router *rt, int method, char *const *segs,
-                                       size_t nsegs, unsigned *allow);
+const http_route *http_router_match(const http_router *rt, int method, char *const *segs,
+                                    size_t nsegs, unsigned *allow);
 
 /* Percent-decodes in[0..len) into a new NUL-terminated string; plus: '+' is a space (query).
  * NULL for a bad escape, a decoded NUL or no memory (*bad tells which: 1 bad input). */
-char *es_http_pct_decode(const char *in, size_t len, int plus, int *bad);
+char *http_pct_decode(const char *in, size_t len, int plus, int *bad);
 
 /* Metrics (metrics.c). Labels: a route index 0..nroutes-1, then "static", then "unmatched". */
 typedef struct http_series {
@@ -91,23 +91,22 @@ typedef struct http_metrics {
     uint64_t aborted;
 } http_metrics;
 
-es_err es_http_metrics_init(http_metrics *m, size_t nroutes);
-void es_http_metrics_cleanup(http_metrics *m);
-void es_http_metrics_begin(http_metrics *m);
+es_err http_metrics_init(http_metrics *m, size_t nroutes);
+void http_metrics_cleanup(http_metrics *m);
+void http_metrics_begin(http_metrics *m);
 /* status 0: no response was sent. */
-void es_http_metrics_end(http_metrics *m, size_t label, int method, unsigned status,
-                         double seconds);
-long es_http_metrics_in_flight(http_metrics *m);
-es_err es_http_metrics_print(http_metrics *m, const http_router *rt, es_buf *out);
+void http_metrics_end(http_metrics *m, size_t label, int method, unsigned status, double seconds);
+long http_metrics_in_flight(http_metrics *m);
+es_err http_metrics_print(http_metrics *m, const http_router *rt, es_buf *out);
 
 /* Static files (static.c). */
-const char *es_http_content_type(const char *name);
+const char *http_content_type(const char *name);
 /* Resolves decoded segments to an embedded asset or a file under dir (NULL: embedded). On
  * ES_OK either *asset is set, or *fd is an open regular file of *size bytes. ES_ERR_NOT_FOUND
  * for anything that is not a servable file (missing, directory, hidden, outside dir). */
-es_err es_http_static_open(const char *dir, char *const *segs, size_t nsegs,
-                           const struct es_http_asset **asset, int *fd, uint64_t *size,
-                           const char **name);
+es_err http_static_open(const char *dir, char *const *segs, size_t nsegs,
+                        const struct es_http_asset **asset, int *fd, uint64_t *size,
+                        const char **name);
 
 struct es_http {
     es_http_config cfg;
@@ -191,8 +190,8 @@ struct es_http_req {
 };
 
 /* Resets the reply part of r (not the extra headers). */
-void es_http_reply_reset(es_http_req *r);
+void http_reply_reset(es_http_req *r);
 /* Starts a reply with an empty body: status (100..599) and content type (NULL: none). */
-es_err es_http_reply_start(es_http_req *r, unsigned status, const char *ctype);
+es_err http_reply_start(es_http_req *r, unsigned status, const char *ctype);
 
 #endif

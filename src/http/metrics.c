@@ -16,7 +16,7 @@ static const char *const bucket_txt[HTTP_BUCKETS] = {"0.0005", "0.001", "0.0025"
                                                      "0.025",  "0.05",  "0.1",    "0.25",  "0.5",
                                                      "1",      "2.5",   "5"};
 
-es_err es_http_metrics_init(http_metrics *m, size_t nroutes)
+es_err http_metrics_init(http_metrics *m, size_t nroutes)
 {
     memset(m, 0, sizeof *m);
     m->nlabels = nroutes + 2;
@@ -30,7 +30,7 @@ es_err es_http_metrics_init(http_metrics *m, size_t nroutes)
     return ES_OK;
 }
 
-void es_http_metrics_cleanup(http_metrics *m)
+void http_metrics_cleanup(http_metrics *m)
 {
     if (!m->hist) return;
     pthread_mutex_destroy(&m->lock);
@@ -38,14 +38,14 @@ void es_http_metrics_cleanup(http_metrics *m)
     m->hist = NULL;
 }
 
-void es_http_metrics_begin(http_metrics *m)
+void http_metrics_begin(http_metrics *m)
 {
     pthread_mutex_lock(&m->lock);
     m->in_flight++;
     pthread_mutex_unlock(&m->lock);
 }
 
-void es_http_metrics_end(http_metrics *m, size_t label, int method, unsigned status, double seconds)
+void http_metrics_end(http_metrics *m, size_t label, int method, unsigned status, double seconds)
 {
     if (label >= m->nlabels) label = m->nlabels - 1;
     if (method < 0 || method >= M_COUNT) method = M_OTHER;
@@ -80,7 +80,7 @@ out:
     pthread_mutex_unlock(&m->lock);
 }
 
-long es_http_metrics_in_flight(http_metrics *m)
+long http_metrics_in_flight(http_metrics *m)
 {
     pthread_mutex_lock(&m->lock);
     long n = m->in_flight;
@@ -95,7 +95,7 @@ static const char *label_name(const http_router *rt, size_t label)
 }
 
 /* Label values are patterns we validated (no quote, backslash or newline) or fixed words. */
-es_err es_http_metrics_print(http_metrics *m, const http_router *rt, es_buf *out)
+es_err http_metrics_print(http_metrics *m, const http_router *rt, es_buf *out)
 {
     es_err rv = ES_OK;
     http_hist *snap = NULL;
@@ -121,7 +121,7 @@ es_err es_http_metrics_print(http_metrics *m, const http_router *rt, es_buf *out
         const http_hist *hs = &snap[i];
         for (size_t k = 0; k < hs->nstatus; k++)
             P("eseal_http_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
-              label_name(rt, i / M_COUNT), es_http_method_name((int)(i % M_COUNT)),
+              label_name(rt, i / M_COUNT), http_method_name((int)(i % M_COUNT)),
               hs->status[k].status, (unsigned long long)hs->status[k].count);
     }
     P("# HELP eseal_http_request_duration_seconds Time from the request line to the end of the "
@@ -131,7 +131,7 @@ es_err es_http_metrics_print(http_metrics *m, const http_router *rt, es_buf *out
         const http_hist *hs = &snap[i];
         if (!hs->count) continue;
         const char *route = label_name(rt, i / M_COUNT);
-        const char *method = es_http_method_name((int)(i % M_COUNT));
+        const char *method = http_method_name((int)(i % M_COUNT));
         uint64_t cum = 0;
         for (size_t b = 0; b < HTTP_BUCKETS; b++) {
             cum += hs->bucket[b];

@@ -84,7 +84,7 @@ void *es_http_req_user(const es_http_req *r)
 
 /* ---- Replies. */
 
-void es_http_reply_reset(es_http_req *r)
+void http_reply_reset(es_http_req *r)
 {
     r->replied = 0;
     r->status = 0;
@@ -99,10 +99,10 @@ void es_http_reply_reset(es_http_req *r)
     r->cache_console = 0;
 }
 
-es_err es_http_reply_start(es_http_req *r, unsigned status, const char *ctype)
+es_err http_reply_start(es_http_req *r, unsigned status, const char *ctype)
 {
     if (status < 100 || status > 599) return ES_ERR_ARG;
-    es_http_reply_reset(r);
+    http_reply_reset(r);
     if (ctype && !(r->ctype = strdup(ctype))) return ES_ERR_NOMEM;
     r->status = status;
     r->replied = 1;
@@ -113,9 +113,9 @@ es_err es_http_reply_bytes(es_http_req *r, unsigned status, const char *content_
                            size_t len)
 {
     es_err rv;
-    if ((rv = es_http_reply_start(r, status, content_type)) != ES_OK) return rv;
+    if ((rv = http_reply_start(r, status, content_type)) != ES_OK) return rv;
     if (len && (rv = es_buf_append(&r->out, p, len)) != ES_OK) {
-        es_http_reply_reset(r);
+        http_reply_reset(r);
         return rv;
     }
     return ES_OK;
@@ -123,7 +123,7 @@ es_err es_http_reply_bytes(es_http_req *r, unsigned status, const char *content_
 
 es_err es_http_reply_empty(es_http_req *r, unsigned status)
 {
-    return es_http_reply_start(r, status, NULL);
+    return http_reply_start(r, status, NULL);
 }
 
 static int dump_cb(const char *buffer, size_t size, void *data)
@@ -135,13 +135,13 @@ es_err es_http_reply_json(es_http_req *r, unsigned status, const json_t *body)
 {
     es_err rv;
     if (!body) return ES_ERR_ARG;
-    if ((rv = es_http_reply_start(r, status, "application/json")) != ES_OK) return rv;
+    if ((rv = http_reply_start(r, status, "application/json")) != ES_OK) return rv;
     /* Compact, keys in insertion order, non-ASCII kept as UTF-8 (Chinese names stay readable),
      * "/" not escaped. A reply is built by the server, so it is never larger than memory. */
     r->out.max = SIZE_MAX;
     if (json_dump_callback(body, dump_cb, &r->out, JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
         es_buf_append_byte(&r->out, '\n') != ES_OK) {
-        es_http_reply_reset(r);
+        http_reply_reset(r);
         return ES_ERR_NOMEM;
     }
     return ES_OK;

@@ -10,7 +10,7 @@ static const char *const method_names[M_COUNT] = {
     [M_PATCH] = "PATCH", [M_DELETE] = "DELETE", [M_OTHER] = "other",
 };
 
-int es_http_method_index(const char *method)
+int http_method_index(const char *method)
 {
     /* RFC 9110 9.1: methods are case-sensitive. */
     for (int m = 0; m < M_OTHER; m++)
@@ -18,7 +18,7 @@ int es_http_method_index(const char *method)
     return M_OTHER;
 }
 
-const char *es_http_method_name(int m)
+const char *http_method_name(int m)
 {
     return m >= 0 && m < M_COUNT ? method_names[m] : "other";
 }
@@ -31,7 +31,7 @@ static int hexval(char c)
     return -1;
 }
 
-char *es_http_pct_decode(const char *in, size_t len, int plus, int *bad)
+char *http_pct_decode(const char *in, size_t len, int plus, int *bad)
 {
     *bad = 0;
     char *out = malloc(len + 1);
@@ -94,7 +94,7 @@ static void route_cleanup(http_route *r)
     free(r->pattern);
 }
 
-void es_http_router_cleanup(http_router *rt)
+void http_router_cleanup(http_router *rt)
 {
     for (size_t i = 0; i < rt->n; i++) route_cleanup(&rt->routes[i]);
     free(rt->routes);
@@ -148,13 +148,13 @@ static int same_shape(const http_route *a, const http_route *b)
     return 1;
 }
 
-es_err es_http_router_add(http_router *rt, const char *method, const char *pattern,
-                          es_http_handler fn, void *arg, unsigned flags)
+es_err http_router_add(http_router *rt, const char *method, const char *pattern, es_http_handler fn,
+                       void *arg, unsigned flags)
 {
     es_err rv;
     http_route r = {0};
     if (!method || !pattern || !fn) return ES_ERR_ARG;
-    r.method = es_http_method_index(method);
+    r.method = http_method_index(method);
     if (r.method == M_OTHER || r.method == M_HEAD) return ES_ERR_ARG;
     if (rt->n >= ES_MAX_HTTP_ROUTES) return ES_ERR_LIMIT;
     if ((rv = parse_pattern(pattern, &r)) != ES_OK) goto out;
@@ -205,8 +205,8 @@ static int more_specific(const http_route *a, const http_route *b)
     return 0;
 }
 
-const http_route *es_http_router_match(const http_router *rt, int method, char *const *segs,
-                                       size_t nsegs, unsigned *allow)
+const http_route *http_router_match(const http_router *rt, int method, char *const *segs,
+                                    size_t nsegs, unsigned *allow)
 {
     const http_route *best = NULL;
     int want = method == M_HEAD ? M_GET : method;

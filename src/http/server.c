@@ -138,7 +138,7 @@ static es_err h_openapi(es_http_req *r, void *arg)
 {
     es_err rv;
     (void)arg;
-    if ((rv = es_http_reply_start(r, 200, "application/json")) != ES_OK) return rv;
+    if ((rv = http_reply_start(r, 200, "application/json")) != ES_OK) return rv;
     r->out_static = es_http_openapi_json;
     r->out_static_len = es_http_openapi_json_len;
     return ES_OK;
@@ -190,8 +190,8 @@ void es_http_free(es_http *h)
 {
     if (!h) return;
     es_http_stop(h, 0);
-    es_http_router_cleanup(&h->router);
-    if (h->metrics_ready) es_http_metrics_cleanup(&h->metrics);
+    http_router_cleanup(&h->router);
+    if (h->metrics_ready) http_metrics_cleanup(&h->metrics);
     free(h->listen);
     free(h->static_dir);
     free(h);
@@ -201,13 +201,13 @@ es_err es_http_route(es_http *h, const char *method, const char *pattern, es_htt
                      void *arg, unsigned flags)
 {
     if (!h || h->d) return ES_ERR_ARG;
-    return es_http_router_add(&h->router, method, pattern, fn, arg, flags);
+    return http_router_add(&h->router, method, pattern, fn, arg, flags);
 }
 
 es_err es_http_route_body_limit(es_http *h, const char *method, const char *pattern, size_t max)
 {
     if (!h || h->d || !method || !pattern) return ES_ERR_ARG;
-    int m = es_http_method_index(method);
+    int m = http_method_index(method);
     for (size_t i = 0; i < h->router.n; i++) {
         http_route *r = &h->router.routes[i];
         if (r->method == m && strcmp(r->pattern, pattern) == 0) {
@@ -233,7 +233,7 @@ void es_http_set_health(es_http *h, es_http_health_fn fn, void *arg)
 es_err es_http_metrics_text(es_http *h, es_buf *out)
 {
     if (!h->metrics_ready) return ES_OK;
-    return es_http_metrics_print(&h->metrics, &h->router, out);
+    return http_metrics_print(&h->metrics, &h->router, out);
 }
 
 unsigned es_http_port(const es_http *h)
@@ -266,7 +266,7 @@ static void req_free(es_http_req *r)
     }
     free(r->hdrs);
     es_http_req_set_user(r, NULL, NULL);
-    es_http_reply_reset(r);
+    http_reply_reset(r);
     es_buf_cleanup(&r->body);
     free(r->method);
     free(r->path);
@@ -296,7 +296,7 @@ static es_err parse_target(es_http_req *r)
         for (size_t k = 0; k < n; k++) {
             const char *e = strchr(p, '/');
             size_t len = e ? (size_t)(e - p) : strlen(p);
-            if (!(r->segs[k] = es_http_pct_decode(p, len, 0, &bad))) {
+            if (!(r->segs[k] = http_pct_decode(p, len, 0, &bad))) {
                 if (bad) {
                     r->bad_path = 1;
                     return ES_OK;
@@ -321,9 +321,9 @@ static es_err parse_target(es_http_req *r)
             http_kv *nq = realloc(r->query, (r->nquery + 1) * sizeof *nq);
             if (!nq) return ES_ERR_NOMEM;
             r->query = nq;
-            char *name = es_http_pct_decode(p, nlen, 1, &bad);
+            char *name = http_pct_decode(p, nlen, 1, &bad);
             char *value =
-                name ? es_http_pct_decode(eq ? eq + 1 : p + len, eq ? len - nlen - 1 : 0, 1, &bad)
+                name ? http_pct_decode(eq ? eq + 1 : p + len, eq ? len - nlen - 1 : 0, 1, &bad)
                      : NULL;
             if (!name || !value) {
                 free(name);
@@ -375,7 +375,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
         hc->cur = r;
         r->conn_ctx = hc;
     }
-    es_http_metrics_begin(&h->metrics);
+    http_metrics_begin(&h->metrics);
     /* A target we cannot keep is answered 400 like a malformed one (bad_path). */
     if (!(r->uri = strdup(uri ? uri : "")) || parse_target(r) != ES_OK) r->bad_path = 1;
     return r;
@@ -409,8 +409,8 @@ static void finish(es_http *h, es_http_req *r)
         h->cfg.log(h->cfg.log_arg, &e);
     }
     /* Last: once in flight drops, es_http_stop may return and the caller free h. */
-    es_http_metrics_end(&h->metrics, metrics_label(r), r->method ? r->method_idx : M_OTHER, status,
-                        secs);
+    http_metrics_end(&h->metrics, metrics_label(r), r->method ? r->method_idx : M_OTHER, status,
+                     secs);
     req_free(r);
 }
 
@@ -546,9 +546,9 @@ static es_err begin(es_http_req *r, const char *method)
 {
     es_http *h = r->h;
     if (!(r->method = strdup(method))) return ES_ERR_NOMEM;
-    r->method_idx = es_http_method_index(method);
+    r->method_idx = http_method_index(method);
     if (r->bad_path) return ES_OK;
-    r->route = es_http_router_match(&h->router, r->method_idx, r->segs, r->nsegs, &r->allow);
+    r->route = http_router_match(&h->router, r->method_idx, r->segs, r->nsegs, &r->allow);
     if (r->route) {
         const http_route *rt = r->route;
         if (!(r->params = calloc(rt->nsegs ? rt->nsegs : 1, sizeof *r->params)))
@@ -574,12 +574,12 @@ static void serve_static(es_http_req *r)
     const char *name = NULL;
     int fd;
     uint64_t size;
-    if (es_http_static_open(r->h->cfg.static_dir, r->segs, r->nsegs, &asset, &fd, &size, &name) !=
+    if (http_static_open(r->h->cfg.static_dir, r->segs, r->nsegs, &asset, &fd, &size, &name) !=
         ES_OK) {
         try_reply(es_http_reply_err(r, ES_ERR_NOT_FOUND, "no such file"));
         return;
     }
-    if (es_http_reply_start(r, 200, es_http_content_type(name)) != ES_OK) {
+    if (http_reply_start(r, 200, http_content_type(name)) != ES_OK) {
         if (fd >= 0) close(fd);
         return;
     }
@@ -599,7 +599,7 @@ static void allow_header(es_http_req *r)
     for (int m = 0; m < M_OTHER; m++) {
         if (!(r->allow & (1u << m))) continue;
         if (buf[0]) strcat(buf, ", ");
-        strcat(buf, es_http_method_name(m));
+        strcat(buf, http_method_name(m));
     }
     try_reply(es_http_add_header(r, "Allow", buf));
 }
@@ -625,7 +625,7 @@ static void dispatch(es_http_req *r)
     }
     /* A hook that lets a request through does not answer it (its headers, a refreshed
      * session cookie say, stay). */
-    es_http_reply_reset(r);
+    http_reply_reset(r);
     if (r->route) {
         rv = r->route->fn(r, r->route->arg);
         if (!r->replied) {
@@ -636,7 +636,8 @@ static void dispatch(es_http_req *r)
         }
     } else if (r->allow) {
         allow_header(r);
-        try_reply(es_http_reply_errf(r, ES_ERR_METHOD, "method %.16s is not allowed here", r->method));
+        try_reply(
+            es_http_reply_errf(r, ES_ERR_METHOD, "method %.16s is not allowed here", r->method));
     } else if (r->is_static) {
         serve_static(r);
     } else {
@@ -659,9 +660,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->conn = c;
         if (begin(r, method) != ES_OK) return MHD_NO;
         if (r->bad_path || r->bad_query) {
-            try_reply(es_http_reply_err(r, ES_ERR_ARG,
-                                        r->bad_path ? "malformed request path"
-                                                    : "malformed query string"));
+            try_reply(es_http_reply_err(
+                r, ES_ERR_ARG, r->bad_path ? "malformed request path" : "malformed query string"));
             return queue(r);
         }
         framing f = {0};
@@ -681,8 +681,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             errno = 0;
             unsigned long long n = strtoull(cl, NULL, 10);
             if (errno == ERANGE || n > r->body.max) {
-                try_reply(es_http_reply_errf(r, ES_ERR_LIMIT, "the request body is larger than %zu bytes",
-                                             r->body.max));
+                try_reply(es_http_reply_errf(
+                    r, ES_ERR_LIMIT, "the request body is larger than %zu bytes", r->body.max));
                 return queue(r);
             }
         }
@@ -708,9 +708,9 @@ es_err es_http_start(es_http *h)
 {
     es_err rv;
     if (!h || h->d) return ES_ERR_ARG;
-    if (h->metrics_ready) es_http_metrics_cleanup(&h->metrics);
+    if (h->metrics_ready) http_metrics_cleanup(&h->metrics);
     h->metrics_ready = 0;
-    if ((rv = es_http_metrics_init(&h->metrics, h->router.n)) != ES_OK) return rv;
+    if ((rv = http_metrics_init(&h->metrics, h->router.n)) != ES_OK) return rv;
     h->metrics_ready = 1;
     /* Internal threads with a pool, each polling its share of the connections with poll().
      * Not epoll: libmicrohttpd 0.9.75 waits edge-triggered, and a request whose bytes and FIN
@@ -741,7 +741,7 @@ void es_http_stop(es_http *h, unsigned grace_ms)
 {
     if (!h || !h->d) return;
     MHD_socket s = MHD_quiesce_daemon(h->d);
-    for (unsigned waited = 0; waited < grace_ms && es_http_metrics_in_flight(&h->metrics) > 0;
+    for (unsigned waited = 0; waited < grace_ms && http_metrics_in_flight(&h->metrics) > 0;
          waited += 10) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -43,7 +43,7 @@ static const struct {
     {"ofd", "application/ofd"},
 };
 
-const char *es_http_content_type(const char *name)
+const char *http_content_type(const char *name)
 {
     const char *dot = strrchr(name, '.');
     const char *slash = strrchr(name, '/');
@@ -62,9 +62,9 @@ static int segment_ok(const char *s)
     return 1;
 }
 
-es_err es_http_static_open(const char *dir, char *const *segs, size_t nsegs,
-                           const struct es_http_asset **asset, int *fd, uint64_t *size,
-                           const char **name)
+es_err http_static_open(const char *dir, char *const *segs, size_t nsegs,
+                        const struct es_http_asset **asset, int *fd, uint64_t *size,
+                        const char **name)
 {
     static char *const index_seg[] = {"index.html"};
     es_err rv = ES_ERR_NOT_FOUND;

@@ -9,7 +9,7 @@
 
 #define ENV_SYMM_KEY_LEN 16
 
-es_err es_envelope_make(const es_sm2_key *key, const uint8_t wrap_pub[ES_SM2_PUB_LEN], es_buf *out)
+es_err envelope_make(const es_sm2_key *key, const uint8_t wrap_pub[ES_SM2_PUB_LEN], es_buf *out)
 {
     uint8_t d[32], field[64], symm[ENV_SYMM_KEY_LEN], pub[ES_SM2_PUB_LEN];
     es_buf ct;
@@ -29,7 +29,7 @@ es_err es_envelope_make(const es_sm2_key *key, const uint8_t wrap_pub[ES_SM2_PUB
     memcpy(field + 32, d, 32);
     /* The symmetric key goes to the container's signing public key (GB/T 35291 6.4.10). */
     if ((rv = es_sm2_encrypt(wrap_pub, symm, sizeof symm, &ct)) != ES_OK) goto out;
-    if ((rv = es_sm2_cipher_from_der(es_slice_make(ct.p, ct.len), &parts)) != ES_OK) goto out;
+    if ((rv = sm2_cipher_from_der(es_slice_make(ct.p, ct.len), &parts)) != ES_OK) goto out;
     if (parts.c.len != sizeof symm) {
         rv = ES_ERR_CRYPTO;
         goto out;

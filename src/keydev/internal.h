@@ -30,7 +30,7 @@ typedef struct es_keydev_ops {
 
 /* Sets the text es_keydev_last_error returns (truncated to a few hundred bytes). Never put
  * a PIN in it. */
-void es_keydev_set_error(const char *fmt, ...)
+void keydev_set_error(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
@@ -48,12 +48,12 @@ typedef struct es_keydev_sym {
  * from syms (a function the library lacks is left NULL). ES_ERR_LOAD, with the loader's words
  * as the last error, when it does not load; ES_ERR_SYMBOL with *missing naming the first
  * required function it lacks (the caller words the error, and dlcloses *lib as on success). */
-es_err es_keydev_dlopen(const char *path, const es_keydev_sym *syms, size_t n, void *fns,
-                        void **lib, const char **missing) ES_MUST_CHECK;
+es_err keydev_dlopen(const char *path, const es_keydev_sym *syms, size_t n, void *fns, void **lib,
+                     const char **missing) ES_MUST_CHECK;
 
-extern const es_keydev_ops es_keydev_soft_ops;
-extern const es_keydev_ops es_keydev_sdf_ops;
-extern const es_keydev_ops es_keydev_skf_ops;
+extern const es_keydev_ops keydev_soft_ops;
+extern const es_keydev_ops keydev_sdf_ops;
+extern const es_keydev_ops keydev_skf_ops;
 
 /* SM2 ciphertext conversions between GM/T 0009 DER and the device structures' parts
  * (x, y right-aligned 32 bytes; hash C3; ciphertext C2). Borrowed slices. */
@@ -63,15 +63,15 @@ typedef struct es_sm2_cipher_parts {
     uint8_t hash[32];
     es_slice c;
 } es_sm2_cipher_parts;
-es_err es_sm2_cipher_from_der(es_slice der, es_sm2_cipher_parts *out) ES_MUST_CHECK;
-es_err es_sm2_cipher_to_der(const uint8_t x[32], const uint8_t y[32], const uint8_t hash[32],
-                            const uint8_t *c, size_t clen, es_buf *out) ES_MUST_CHECK;
+es_err sm2_cipher_from_der(es_slice der, es_sm2_cipher_parts *out) ES_MUST_CHECK;
+es_err sm2_cipher_to_der(const uint8_t x[32], const uint8_t y[32], const uint8_t hash[32],
+                         const uint8_t *c, size_t clen, es_buf *out) ES_MUST_CHECK;
 
 /* Builds a GB/T 35291 ENVELOPEDKEYBLOB (Version 1, SGD_SM4_ECB, 256 bits) that wraps the key
  * pair `key` for a device whose container signing public key is wrap_pub: the private scalar
  * SM4-ECB encrypted under a random key, that key SM2-encrypted to wrap_pub. Appends the blob
  * in the layout of include/eseal/skf.h (32-bit ULONG). */
-es_err es_envelope_make(const es_sm2_key *key, const uint8_t wrap_pub[ES_SM2_PUB_LEN],
-                        es_buf *out) ES_MUST_CHECK;
+es_err envelope_make(const es_sm2_key *key, const uint8_t wrap_pub[ES_SM2_PUB_LEN],
+                     es_buf *out) ES_MUST_CHECK;
 
 #endif

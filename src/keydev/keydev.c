@@ -15,7 +15,7 @@ struct es_keydev {
 
 static _Thread_local char last_error[512];
 
-void es_keydev_set_error(const char *fmt, ...)
+void keydev_set_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -28,15 +28,15 @@ const char *es_keydev_last_error(void)
     return last_error;
 }
 
-es_err es_keydev_dlopen(const char *path, const es_keydev_sym *syms, size_t n, void *fns,
-                        void **lib, const char **missing)
+es_err keydev_dlopen(const char *path, const es_keydev_sym *syms, size_t n, void *fns, void **lib,
+                     const char **missing)
 {
     /* RTLD_LOCAL: a vendor library's own symbols must not leak into the process or into a
      * second vendor library loaded next to it. */
     *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!*lib) {
         const char *why = dlerror();
-        es_keydev_set_error("%s", why ? why : path);
+        keydev_set_error("%s", why ? why : path);
         return ES_ERR_LOAD;
     }
     for (size_t i = 0; i < n; i++) {
@@ -144,11 +144,11 @@ static const es_keydev_ops *ops_for(es_keydev_kind k)
 {
     switch (k) {
     case ES_KEYDEV_SOFT:
-        return &es_keydev_soft_ops;
+        return &keydev_soft_ops;
     case ES_KEYDEV_SDF:
-        return &es_keydev_sdf_ops;
+        return &keydev_sdf_ops;
     case ES_KEYDEV_SKF:
-        return &es_keydev_skf_ops;
+        return &keydev_skf_ops;
     }
     return NULL;
 }
@@ -310,7 +310,7 @@ fail:
 
 /* --- SM2 ciphertext conversions --- */
 
-es_err es_sm2_cipher_from_der(es_slice der, es_sm2_cipher_parts *out)
+es_err sm2_cipher_from_der(es_slice der, es_sm2_cipher_parts *out)
 {
     es_der d, seq;
     es_der_tlv t;
@@ -327,8 +327,8 @@ es_err es_sm2_cipher_from_der(es_slice der, es_sm2_cipher_parts *out)
     return ES_OK;
 }
 
-es_err es_sm2_cipher_to_der(const uint8_t x[32], const uint8_t y[32], const uint8_t hash[32],
-                            const uint8_t *c, size_t clen, es_buf *out)
+es_err sm2_cipher_to_der(const uint8_t x[32], const uint8_t y[32], const uint8_t hash[32],
+                         const uint8_t *c, size_t clen, es_buf *out)
 {
     es_der_w w;
     es_der_w_init(&w, out);

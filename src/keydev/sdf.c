@@ -94,7 +94,7 @@ static const char *sdr_name(int rc)
 /* Records what the device said and returns code (the eseal error it maps to). */
 static es_err device_error(const char *fn, int rc, es_err code)
 {
-    es_keydev_set_error("%s: 0x%08x (%s)", fn, (unsigned)rc, sdr_name(rc));
+    keydev_set_error("%s: 0x%08x (%s)", fn, (unsigned)rc, sdr_name(rc));
     return code;
 }
 
@@ -134,9 +134,9 @@ static es_err sdf_open(const es_keyref *ref, void **state)
     sdf *s = calloc(1, sizeof *s);
     if (!s) return ES_ERR_NOMEM;
     const char *missing = NULL;
-    rv = es_keydev_dlopen(ref->path, symbols, sizeof symbols / sizeof symbols[0], &s->f, &s->lib,
-                          &missing);
-    if (rv == ES_ERR_SYMBOL) es_keydev_set_error("%s: no %s", ref->path, missing);
+    rv = keydev_dlopen(ref->path, symbols, sizeof symbols / sizeof symbols[0], &s->f, &s->lib,
+                       &missing);
+    if (rv == ES_ERR_SYMBOL) keydev_set_error("%s: no %s", ref->path, missing);
     if (rv != ES_OK) goto out;
     if ((rc = s->f.OpenDevice(&s->dev)) != SDR_OK) {
         s->dev = NULL;
@@ -233,9 +233,9 @@ static es_err export_pub(sdf *s, unsigned index, uint8_t pub[ES_SM2_PUB_LEN])
     int rc = s->f.ExportSignPublicKey_ECC(s->sess, index, &pk);
     if (rc != SDR_OK) return key_error("SDF_ExportSignPublicKey_ECC", rc);
     if (pk.bits != 256 || !right_aligned(pk.x) || !right_aligned(pk.y)) {
-        es_keydev_set_error("SDF_ExportSignPublicKey_ECC: not a right-aligned 256-bit key "
-                            "(bits %u)",
-                            pk.bits);
+        keydev_set_error("SDF_ExportSignPublicKey_ECC: not a right-aligned 256-bit key "
+                         "(bits %u)",
+                         pk.bits);
         return ES_ERR_DEVICE;
     }
     pub[0] = 0x04;
@@ -255,7 +255,7 @@ static es_err sdf_list(void *state, es_buf *out)
     uint8_t pub[ES_SM2_PUB_LEN];
     for (unsigned i = 1; rv == ES_OK && i <= SDF_LIST_MAX; i++)
         if (export_pub(state, i, pub) == ES_OK) rv = es_buf_printf(out, "%u\n", i);
-    es_keydev_set_error("%s", "");
+    keydev_set_error("%s", "");
     return rv;
 }
 
@@ -271,7 +271,7 @@ static es_err sdf_sign(void *state, const es_keyref *ref, const uint8_t e[ES_SM3
     if (rc == (int)SDR_SIGNERR) return device_error("SDF_InternalSign_ECC", rc, ES_ERR_SIGNER);
     if (rc != SDR_OK) return key_error("SDF_InternalSign_ECC", rc);
     if (!right_aligned(sig.r) || !right_aligned(sig.s)) {
-        es_keydev_set_error("SDF_InternalSign_ECC: r or s is not a right-aligned 256-bit number");
+        keydev_set_error("SDF_InternalSign_ECC: r or s is not a right-aligned 256-bit number");
         return ES_ERR_DEVICE;
     }
     memcpy(r, sig.r + ECCref_MAX_LEN - 32, 32);
@@ -292,9 +292,9 @@ static es_err sdf_sign(void *state, const es_keyref *ref, const uint8_t e[ES_SM3
         d->rights[i].has_pub = 1;
     }
     if (es_sm2_verify_digest(pub, e, r, s) != ES_OK) {
-        es_keydev_set_error("SDF_InternalSign_ECC: the signature does not verify with the "
-                            "public key of index %u",
-                            ref->index);
+        keydev_set_error("SDF_InternalSign_ECC: the signature does not verify with the "
+                         "public key of index %u",
+                         ref->index);
         es_wipe(r, 32);
         es_wipe(s, 32);
         return ES_ERR_SIGNER;
@@ -309,10 +309,10 @@ static es_err sdf_decrypt(void *state, const es_keyref *ref, const uint8_t *in, 
     es_sm2_cipher_parts parts;
     es_err rv = ES_OK;
     if (!s->f.InternalDecrypt_ECC) {
-        es_keydev_set_error("no SDF_InternalDecrypt_ECC");
+        keydev_set_error("no SDF_InternalDecrypt_ECC");
         return ES_ERR_SYMBOL;
     }
-    if ((rv = es_sm2_cipher_from_der(es_slice_make(in, len), &parts)) != ES_OK) return rv;
+    if ((rv = sm2_cipher_from_der(es_slice_make(in, len), &parts)) != ES_OK) return rv;
     if (parts.c.len == 0) return ES_ERR_FORMAT;
     if (parts.c.len > SDF_MAX_PLAIN) return ES_ERR_LIMIT;
     size_t clen = parts.c.len;
@@ -340,7 +340,7 @@ static es_err sdf_decrypt(void *state, const es_keyref *ref, const uint8_t *in, 
     else if (rc != SDR_OK)
         rv = key_error("SDF_InternalDecrypt_ECC", rc);
     else if (plen != clen) { /* SM2: the plaintext is exactly as long as C2 */
-        es_keydev_set_error("SDF_InternalDecrypt_ECC: %u bytes out of %zu", plen, clen);
+        keydev_set_error("SDF_InternalDecrypt_ECC: %u bytes out of %zu", plen, clen);
         rv = ES_ERR_DEVICE;
     } else
         rv = es_buf_append(out, plain, plen);
@@ -351,7 +351,7 @@ out:
     return rv;
 }
 
-const es_keydev_ops es_keydev_sdf_ops = {
+const es_keydev_ops keydev_sdf_ops = {
     .kind = "sdf",
     .open = sdf_open,
     .info = sdf_info,

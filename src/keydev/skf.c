@@ -198,7 +198,7 @@ static es_err sar_error(const char *fn, ULONG rc)
         code = ES_ERR_DEVICE;
         break;
     }
-    es_keydev_set_error("%s: 0x%08lx (%s)", fn, (unsigned long)rc, sar_name(rc));
+    keydev_set_error("%s: 0x%08lx (%s)", fn, (unsigned long)rc, sar_name(rc));
     return code;
 }
 
@@ -218,7 +218,7 @@ static es_err pin_result(const char *fn, ULONG rc, ULONG left, int *retries)
 static es_err need(const es_token *t, const void *fn, const char *name)
 {
     if (fn) return ES_OK;
-    es_keydev_set_error("%s is not exported by %s", name, t->lib_path);
+    keydev_set_error("%s is not exported by %s", name, t->lib_path);
     return ES_ERR_SYMBOL;
 }
 
@@ -226,13 +226,13 @@ static es_err load(const char *path, es_token *t)
 {
     snprintf(t->lib_path, sizeof t->lib_path, "%s", path);
     if (!path[0]) {
-        es_keydev_set_error("no library named");
+        keydev_set_error("no library named");
         return ES_ERR_LOAD;
     }
     const char *missing = NULL;
-    es_err rv = es_keydev_dlopen(path, symbols, sizeof symbols / sizeof symbols[0], &t->f, &t->lib,
-                                 &missing);
-    if (rv == ES_ERR_SYMBOL) es_keydev_set_error("%s does not export %s", path, missing);
+    es_err rv =
+        keydev_dlopen(path, symbols, sizeof symbols / sizeof symbols[0], &t->f, &t->lib, &missing);
+    if (rv == ES_ERR_SYMBOL) keydev_set_error("%s does not export %s", path, missing);
     return rv;
 }
 
@@ -262,7 +262,7 @@ static es_err names(const es_token *t, int what, void *h, es_buf *out)
     es_err rv;
     if (rc != SAR_OK) return sar_error(fn[what], rc);
     if (size > SKF_MAX_LIST) {
-        es_keydev_set_error("%s: a list of %lu bytes", fn[what], (unsigned long)size);
+        keydev_set_error("%s: a list of %lu bytes", fn[what], (unsigned long)size);
         return ES_ERR_LIMIT;
     }
     char *buf = calloc(1, (size_t)size + 2);
@@ -333,7 +333,7 @@ static void close_app(es_token *t)
 static es_err check_name(const char *what, const char *name)
 {
     if (!name || !name[0] || strlen(name) >= ES_KEYREF_MAX_NAME) {
-        es_keydev_set_error("no %s named", what);
+        keydev_set_error("no %s named", what);
         return ES_ERR_ARG;
     }
     return ES_OK;
@@ -353,7 +353,7 @@ static es_err use_app(es_token *t, const char *name)
         rv = sar_error("SKF_OpenApplication", rc);
         /* Vendors differ in the code for a missing application: ask the list. */
         if (!listed(t, LIST_APP, t->dev, name)) {
-            es_keydev_set_error("no application %s on %s", name, t->device);
+            keydev_set_error("no application %s on %s", name, t->device);
             rv = ES_ERR_NOT_FOUND;
         }
         return rv;
@@ -375,7 +375,7 @@ static es_err use_con(es_token *t, const es_keyref *ref, int create)
     HCONTAINER h = NULL;
     if (!listed(t, LIST_CON, t->app, ref->container)) {
         if (!create) {
-            es_keydev_set_error("no container %s in %s/%s", ref->container, t->device, t->app_name);
+            keydev_set_error("no container %s in %s/%s", ref->container, t->device, t->app_name);
             return ES_ERR_NO_KEY;
         }
         if ((rv = need(t, (const void *)t->f.CreateContainer, "SKF_CreateContainer")) != ES_OK)
@@ -401,12 +401,12 @@ static es_err connect_dev(es_token *t, const char *device)
         name = device && device[0] ? (has_name(&b, device) ? device : NULL) : first_name(&b);
         if (!name) {
             if (device && device[0])
-                es_keydev_set_error("no device %s present", device);
+                keydev_set_error("no device %s present", device);
             else
-                es_keydev_set_error("no device present");
+                keydev_set_error("no device present");
             rv = ES_ERR_NOT_FOUND;
         } else if (strlen(name) >= sizeof t->device) {
-            es_keydev_set_error("a device name longer than %zu bytes", sizeof t->device - 1);
+            keydev_set_error("a device name longer than %zu bytes", sizeof t->device - 1);
             rv = ES_ERR_LIMIT;
         }
     }
@@ -545,7 +545,7 @@ static es_err get_secret(const es_secret_src *src, const char *what, char pin[ES
     es_err rv = src && src->get ? src->get(src->ctx, what, pin, ES_SECRET_MAX) : ES_ERR_PIN;
     if (rv != ES_OK) {
         es_wipe(pin, ES_SECRET_MAX);
-        es_keydev_set_error("no %s given", what);
+        keydev_set_error("no %s given", what);
     }
     return rv;
 }
@@ -679,8 +679,8 @@ static es_err blob_to_pub(const char *fn, const ECCPUBLICKEYBLOB *b, uint8_t pub
     static const uint8_t zero[32];
     if (b->BitLen != 256 || memcmp(b->XCoordinate, zero, 32) != 0 ||
         memcmp(b->YCoordinate, zero, 32) != 0) {
-        es_keydev_set_error("%s: not a 256-bit ECC public key (BitLen %lu)", fn,
-                            (unsigned long)b->BitLen);
+        keydev_set_error("%s: not a 256-bit ECC public key (BitLen %lu)", fn,
+                         (unsigned long)b->BitLen);
         return ES_ERR_DEVICE;
     }
     pub[0] = 0x04;
@@ -706,8 +706,8 @@ static es_err export_pub(es_token *t, int sign, uint8_t pub[ES_SM2_PUB_LEN])
         return rv;
     }
     if (len != sizeof b) {
-        es_keydev_set_error("SKF_ExportPublicKey: %lu bytes, not an ECCPUBLICKEYBLOB",
-                            (unsigned long)len);
+        keydev_set_error("SKF_ExportPublicKey: %lu bytes, not an ECCPUBLICKEYBLOB",
+                         (unsigned long)len);
         return ES_ERR_DEVICE;
     }
     return blob_to_pub("SKF_ExportPublicKey", &b, pub);
@@ -736,8 +736,8 @@ es_err es_token_generate(es_token *t, const es_keyref *ref, uint8_t pub[ES_SM2_P
     if (rv != ES_OK) return rv;
     /* Never overwrite a signing key: a seal certificate may certify it. */
     if (export_pub(t, 1, old) == ES_OK) {
-        es_keydev_set_error("%s/%s/%s already holds a signing key", t->device, t->app_name,
-                            t->con_name);
+        keydev_set_error("%s/%s/%s already holds a signing key", t->device, t->app_name,
+                         t->con_name);
         return ES_ERR_EXISTS;
     }
     ECCPUBLICKEYBLOB b;
@@ -753,7 +753,7 @@ es_err es_token_generate(es_token *t, const es_keyref *ref, uint8_t pub[ES_SM2_P
 
 es_err es_token_envelope(const es_sm2_key *key, const uint8_t wrap_pub[ES_SM2_PUB_LEN], es_buf *out)
 {
-    return es_envelope_make(key, wrap_pub, out);
+    return envelope_make(key, wrap_pub, out);
 }
 
 es_err es_token_import(es_token *t, const es_keyref *ref, const uint8_t *blob, size_t len)
@@ -785,21 +785,21 @@ es_err es_token_import(es_token *t, const es_keyref *ref, const uint8_t *blob, s
     if ((rv = es_token_public_key(t, ref, 1, got)) == ES_OK && memcmp(got, want, sizeof got) == 0)
         goto out;
     if (export_pub(t, 0, got) == ES_OK && memcmp(got, want, sizeof got) == 0) {
-        es_keydev_set_error("the device stored the imported key pair as the encryption key pair "
-                            "of %s/%s/%s (GM/T 0016 7.6.12); SKF_ECCSignData signs with the "
-                            "signing pair, so the key cannot sign there",
-                            t->device, t->app_name, t->con_name);
+        keydev_set_error("the device stored the imported key pair as the encryption key pair "
+                         "of %s/%s/%s (GM/T 0016 7.6.12); SKF_ECCSignData signs with the "
+                         "signing pair, so the key cannot sign there",
+                         t->device, t->app_name, t->con_name);
         rv = ES_ERR_UNSUPPORTED;
     } else {
-        es_keydev_set_error("after SKF_ImportECCKeyPair the container's signing public key is "
-                            "not the envelope's");
+        keydev_set_error("after SKF_ImportECCKeyPair the container's signing public key is "
+                         "not the envelope's");
         rv = ES_ERR_DEVICE;
     }
     goto out;
 bad:
-    es_keydev_set_error("not a GB/T 35291 ENVELOPEDKEYBLOB (Version 1, 32-bit ULONG, %zu bytes "
-                        "and the wrapped key)",
-                        fixed);
+    keydev_set_error("not a GB/T 35291 ENVELOPEDKEYBLOB (Version 1, 32-bit ULONG, %zu bytes "
+                     "and the wrapped key)",
+                     fixed);
     rv = ES_ERR_FORMAT;
 out:
     free(env);
@@ -830,13 +830,13 @@ es_err es_token_get_cert(es_token *t, const es_keyref *ref, int sign, es_buf *ou
     ULONG len = ES_MAX_CERT_DER;
     ULONG rc = t->f.ExportCertificate(t->con, sign ? TRUE : FALSE, buf, &len);
     if (rc == SAR_BUFFER_TOO_SMALL) {
-        es_keydev_set_error("SKF_ExportCertificate: larger than %u bytes", ES_MAX_CERT_DER);
+        keydev_set_error("SKF_ExportCertificate: larger than %u bytes", ES_MAX_CERT_DER);
         rv = ES_ERR_LIMIT;
     } else if (rc != SAR_OK) {
         rv = sar_error("SKF_ExportCertificate", rc);
     } else if (len == 0 || len > ES_MAX_CERT_DER) {
         /* Some devices answer an empty slot with SAR_OK and no bytes. */
-        es_keydev_set_error("SKF_ExportCertificate: no certificate");
+        keydev_set_error("SKF_ExportCertificate: no certificate");
         rv = ES_ERR_NO_KEY;
     } else {
         rv = es_buf_append(out, buf, len);
@@ -913,9 +913,9 @@ static es_err skf_sign(void *state, const es_keyref *ref, const uint8_t e[ES_SM3
     memcpy(r, sig.r, 32);
     memcpy(s, sig.s, 32);
     if (es_sm2_verify_digest(pub, e, r, s) == ES_OK) return ES_OK;
-    es_keydev_set_error("SKF_ECCSignData: the signature does not verify with the signing public "
-                        "key of %s/%s/%s",
-                        t->device, t->app_name, t->con_name);
+    keydev_set_error("SKF_ECCSignData: the signature does not verify with the signing public "
+                     "key of %s/%s/%s",
+                     t->device, t->app_name, t->con_name);
     return ES_ERR_SIGNER;
 }
 
@@ -925,10 +925,10 @@ static es_err skf_decrypt(void *state, const es_keyref *ref, const uint8_t *in, 
     es_token *t = state;
     es_sm2_cipher_parts parts;
     if (!t->f.ECCDecrypt) {
-        es_keydev_set_error("%s does not export SKF_ECCDecrypt (a vendor extension)", t->lib_path);
+        keydev_set_error("%s does not export SKF_ECCDecrypt (a vendor extension)", t->lib_path);
         return ES_ERR_UNSUPPORTED;
     }
-    es_err rv = es_sm2_cipher_from_der(es_slice_make(in, len), &parts);
+    es_err rv = sm2_cipher_from_der(es_slice_make(in, len), &parts);
     if (rv != ES_OK) return rv;
     if (parts.c.len == 0 || parts.c.len > SKF_MAX_PLAIN) return ES_ERR_LIMIT;
     if ((rv = use_con(t, ref, 0)) != ES_OK) return rv;
@@ -975,7 +975,7 @@ static es_err skf_get_cert(void *state, const es_keyref *ref, es_buf *out)
     return es_token_get_cert(state, ref, 1, out);
 }
 
-const es_keydev_ops es_keydev_skf_ops = {
+const es_keydev_ops keydev_skf_ops = {
     .kind = "skf",
     .open = skf_open,
     .info = skf_info,

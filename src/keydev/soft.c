@@ -161,7 +161,7 @@ static es_err soft_get_cert(void *state, const es_keyref *ref, es_buf *out)
     return rv == ES_ERR_NOT_FOUND ? ES_ERR_NO_KEY : rv;
 }
 
-const es_keydev_ops es_keydev_soft_ops = {
+const es_keydev_ops keydev_soft_ops = {
     .kind = "soft",
     .open = soft_open,
     .info = soft_info,
