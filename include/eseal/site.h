@@ -8,7 +8,8 @@
  *   VAR/keys/audit.pub        the audit key's public key (PEM): `eseal audit verify --pub`
  *   VAR/keys/system.crt       the daemon's system certificate (PEM), issued by the seal root
  *                             for the system key (es_site_system_cert)
- *   VAR/ca/                   the seal root CA (pki.h): ca.crt, profiles, index, CRL number
+ *   VAR/ca/                   the seal root CA (pki.h, castore.h): ca.crt, profiles, its state
+ *                             in VAR/ca/ca.db
  *
  * Keys named by sdf: or skf: references are never generated: they must exist. Everything is
  * idempotent: a second start finds the files and changes nothing.
@@ -18,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "eseal/castore.h"
 #include "eseal/config.h"
 #include "eseal/keydev.h"
 
