@@ -27,7 +27,7 @@ typedef enum es_err {
     ES_ERR_NOT_FOUND = 104,
     ES_ERR_UNSUPPORTED = 105,
     ES_ERR_BUFFER = 106, /* the caller's buffer is too small */
-    ES_ERR_BUSY = 108,   /* a lock or gate is taken: try again shortly */
+    ES_ERR_BUSY = 108,
 
     /* 2xx: encoded data */
     ES_ERR_DER = 200,          /* malformed DER/BER: bad tag, length past input */
@@ -61,9 +61,9 @@ typedef enum es_err {
     ES_ERR_LOGIN = 408,      /* the operation needs a login first */
 
     /* 5xx: certification authority (pki) */
-    ES_ERR_LINT = 500,    /* a certificate request fails the CA's checks (see the lint list) */
-    ES_ERR_CONFIG = 501,  /* a configuration or profiles file that cannot be used */
-    ES_ERR_REVOKED = 502, /* already revoked */
+    ES_ERR_LINT = 500,   /* a certificate request fails the CA's checks (see the lint list) */
+    ES_ERR_CONFIG = 501, /* a configuration or profiles file that cannot be used */
+    ES_ERR_REVOKED = 502,
 
     /* 6xx: accounts and access (auth.h, accounts.h) */
     ES_ERR_AUTH = 600,   /* sign-in or request authentication failed (HTTP 401) */
