@@ -430,6 +430,28 @@ static void suite(const char *kind, const char *(*db)(const char *))
     ok(distinct, "%s: two threads, 20 certificates each, all serials distinct (%d, %d)", kind,
        tj[0].issued, tj[1].issued);
 
+    /* eseal admin backup holds the CA's state: restored elsewhere, the same certificates. */
+    char bpath[700];
+    snprintf(bpath, sizeof bpath, "%s/castore-%s.backup", st_tmp(), kind);
+    es_store *r2 = st_open(db("castore_restored"));
+    ok(es_store_backup(s, bpath) == ES_OK && es_store_restore(r2, bpath, 0) == ES_OK,
+       "%s: backup and restore: %s", kind, es_store_last_error(r2));
+    es_castore rcs = {r2, NULL, NULL, NULL};
+    es_ca_state rst = es_castore_state(&rcs);
+    int restored = 0, live = 0;
+    ok(es_ca_list(ca, &rst, count_cb, &restored) == ES_OK &&
+           es_ca_list(ca, &st, count_cb, &live) == ES_OK && restored == live && live > 40,
+       "%s: the restored store holds the CA's %d certificates (%d)", kind, live, restored);
+    ok(es_ca_get(ca, &rst, s1, copy_cb, &got) == ES_OK && got.e.status == ES_CA_REVOKED &&
+           got.e.reason == ES_REASON_KEY_COMPROMISE,
+       "%s: and the revocations", kind);
+    crl.len = tmp.len = 0;
+    ok(es_ca_crl_in(ca, &rst, 0, NULL, &crl) == ES_OK &&
+           es_pki_crl_parse(crl.p, crl.len, &tmp, &c) == ES_OK && c.crl_number == 3,
+       "%s: and the CRL numbering", kind);
+    es_pki_crl_cleanup(&c);
+    es_store_close(r2);
+
     es_buf_cleanup(&tmp);
     es_buf_cleanup(&out);
     es_buf_cleanup(&crl);
