@@ -149,9 +149,10 @@ int es_ca_serial_norm(const char *in, char out[SERIAL_HEX])
     }
     /* No leading zero octets; a sign octet before a first octet >= 0x80 (INTEGER content). */
     while (p[0] == '0' && p[1] == '0' && p[2]) p += 2;
-    int sign = p[0] >= '8';
-    if (strlen(p) + (sign ? 2 : 0) > 2 * ES_PKI_SERIAL_MAX) return 0;
-    snprintf(out, SERIAL_HEX, "%s%s", sign ? "00" : "", p);
+    size_t sign = p[0] >= '8' ? 2 : 0, len = strlen(p);
+    if (len + sign > 2 * ES_PKI_SERIAL_MAX) return 0;
+    memcpy(out, "00", sign);
+    memcpy(out + sign, p, len + 1);
     return 1;
 }
 
