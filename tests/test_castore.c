@@ -640,6 +640,17 @@ static void t_dir_mode(void)
            es_ca_revoke(ca, s1, 0, 0) == ES_ERR_REVOKED,
        "dir: reopened, the certificate is there");
     es_ca_close(ca);
+    /* A state newer than this build is refused, not used. */
+    char url[900];
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    es_store *s = st_open(url);
+    st_sql(s, "INSERT INTO schema_version (version, applied_at, what) VALUES (99, 0, 'future')");
+    ok(es_ca_open(g_dir, &ca, why, sizeof why) == ES_ERR_UNSUPPORTED && strstr(why, "schema"),
+       "dir: a newer state refused: %s", why);
+    st_sql(s, "DELETE FROM schema_version WHERE version = 99");
+    es_store_close(s);
+    ok(es_ca_open(g_dir, &ca, why, sizeof why) == ES_OK, "dir: usable again");
+    es_ca_close(ca);
     /* A directory without a CA. */
     ok(es_ca_open(st_tmp(), &ca, why, sizeof why) == ES_ERR_NOT_FOUND, "dir: no CA there");
     es_buf_cleanup(&out);

@@ -395,10 +395,11 @@ static es_err open_with(const char *dir, const char *url, es_signer *audit_key, 
         goto fail;
     }
     /* Migrating takes the write lock even when there is nothing to do: a current schema is
-     * only read, so that a read never waits behind a writer. */
+     * only read, so that a read never waits behind a writer. (A newer schema goes to the
+     * migrator too, which refuses it.) */
     int version = 0;
     if ((rv = es_store_schema_version(os->cs.store, &version)) == ES_OK &&
-        version < es_store_schema_latest())
+        version != es_store_schema_latest())
         rv = es_store_migrate(os->cs.store, NULL);
     if (rv != ES_OK) {
         if (why) snprintf(why, whylen, "%s: %s", url, es_store_last_error(os->cs.store));
