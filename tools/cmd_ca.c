@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "eseal/castore.h"
@@ -167,10 +168,16 @@ static int open_ca_mode(const char *dir, es_ca **ca, int write)
     char why[256] = "", actor[128];
     es_err rv;
     if (g_store) {
+        char index[4096];
+        snprintf(index, sizeof index, "%s/index.txt", dir);
+        if (!g_audit_key && access(index, F_OK) == 0)
+            return cli_error("%s/index.txt would be imported into the store, an audited change: "
+                             "give --audit-key REF",
+                             dir);
         if (write && !g_audit_key)
             return cli_error("--store: changes to a daemon's store are audited: give --audit-key "
                              "REF (the site's audit key; PIN from ESEAL_AUDIT_PIN)");
-        if (write && !g_audit) {
+        if (g_audit_key && !g_audit) {
             es_secret_src pin = cli_secret("ESEAL_AUDIT_PIN");
             if ((rv = es_keydev_signer(g_audit_key, &pin, &g_audit)) != ES_OK)
                 return cli_keydev_error(g_audit_key, rv, -1);

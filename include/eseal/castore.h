@@ -51,6 +51,13 @@ es_ca_state es_castore_state(es_castore *cs);
 es_err es_castore_import(es_castore *cs, es_ca *ca, int *imported, char *why,
                          size_t whylen) ES_MUST_CHECK;
 
+/* For a daemon whose workers each bind their own connection: reads the CA in dir
+ * (es_ca_load, no key, no default state) and imports an old index.txt into cs's store
+ * (es_castore_import, audited with cs->audit). Then, per call, es_castore_state of the
+ * worker's own es_castore with es_ca_issue_in & co. */
+es_err es_castore_open(const char *dir, es_castore *cs, es_ca **out, char *why,
+                       size_t whylen) ES_MUST_CHECK;
+
 /* Opens the CA in dir with its state in DIR/ca.db (a SQLite store, created and migrated on
  * first use; an old index.txt is imported, es_castore_import). The state is the CA's default
  * (es_ca_issue, es_ca_revoke, es_ca_crl, es_ca_list(ca, NULL, ...)), owned and closed with

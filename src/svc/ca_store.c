@@ -421,6 +421,20 @@ fail:
     return rv;
 }
 
+es_err es_castore_open(const char *dir, es_castore *cs, es_ca **out, char *why, size_t whylen)
+{
+    es_ca *ca = NULL;
+    if (why && whylen) why[0] = 0;
+    if (!dir || !cs || !cs->store || !out) return ES_ERR_ARG;
+    es_err rv = es_ca_load(dir, &ca, why, whylen);
+    if (rv == ES_OK && (rv = es_castore_import(cs, ca, NULL, why, whylen)) != ES_OK) {
+        es_ca_close(ca);
+        ca = NULL;
+    }
+    *out = ca;
+    return rv;
+}
+
 es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
 {
     char url[CS_PATH_MAX + 16];

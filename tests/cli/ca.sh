@@ -399,5 +399,18 @@ check "--store: the audit record" python3 -c '
 import sqlite3, sys
 n = sqlite3.connect("daemon.db").execute("SELECT count(*) FROM audit WHERE action = ?", ("ca.issue",)).fetchone()[0]
 sys.exit(0 if n == 1 else 1)'
+mkdir -p old2/certs
+cp root/ca.crt root/config root/profiles.conf old/index.txt.migrated old2/
+mv old2/index.txt.migrated old2/index.txt
+expect 3 "--store: an old index is not imported unaudited" ca list --dir old2 --store sqlite:daemon.db
+check "--store old index: explained" has "would be imported into the store" err
+check "--store old index: left in place" test -e old2/index.txt
+ESEAL_AUDIT_PIN=audit-passphrase expect 0 "--store: an old index imported, audited" ca list \
+    --dir old2 --store sqlite:daemon.db --audit-key soft:keys#audit
+check "--store import: the rows" grep -Eq '^6e0b11 +revoked' out
+check "--store import: the ca.import record" python3 -c '
+import sqlite3, sys
+n = sqlite3.connect("daemon.db").execute("SELECT count(*) FROM audit WHERE action = ?", ("ca.import",)).fetchone()[0]
+sys.exit(0 if n == 1 else 1)'
 
 finish
