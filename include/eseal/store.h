@@ -5,7 +5,8 @@
  *   postgresql://... or postgres://... PostgreSQL through libpq (a conninfo URI)
  *
  * SQL is written once with '?' placeholders; the PostgreSQL backend numbers them ($1, $2...).
- * Where the dialects differ (types, upserts), a migration carries one text per backend.
+ * Migrations are written once, with dialect words for types ({INT64}, {BLOB}, {ID}, {STRICT},
+ * docs/store.md); one text per backend only where more differs (version 1's triggers).
  * Values are typed (es_value): integers, text, blobs (BLOB / BYTEA) and NULL.
  *
  * Thread safety: an es_store is one connection, used by one thread at a time. The daemon
