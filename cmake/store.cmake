@@ -33,10 +33,10 @@ add_test(NAME cli_audit COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/audit.sh $<TARGET_
                                 $<TARGET_FILE:audit_fixture>)
 set_tests_properties(cli_audit PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}" FIXTURES_REQUIRED pg)
 
-# test_store and test_audit are made by the main CMakeLists.txt after this part is read: they
+# test_store, test_audit and test_castore are made by the main CMakeLists.txt after this part is read: they
 # get the fixture once they exist. Any later test that needs PostgreSQL can require "pg" too.
 function(_eseal_store_fixtures)
-  foreach(t store audit)
+  foreach(t store audit castore)
     if(TEST ${t})
       set_tests_properties(${t} PROPERTIES FIXTURES_REQUIRED pg)
     endif()
@@ -46,3 +46,6 @@ cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_store_fixtures)
 
 # The audit trail's export and reports are JSON.
 eseal_layer_link(audit PkgConfig::ESEAL_JANSSON)
+
+# The CA state's audit details are JSON.
+eseal_layer_link(svc PkgConfig::ESEAL_JANSSON)

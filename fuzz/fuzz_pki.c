@@ -1,8 +1,9 @@
 /* libFuzzer target: the pki parsers that take outside input, on arbitrary bytes: PKCS#10
  * requests (and their proof of possession), certificates, CRLs, names, GeneralNames, PEM,
- * SubjectPublicKeyInfo, profiles files and subject text. Invariants: a Name read from DER and
- * written again reads back to the same attributes; a profiles file that parses has profiles
- * that find themselves by name. */
+ * SubjectPublicKeyInfo, profiles files, subject text, the old CA index and serials. Invariants: a
+ * Name read from DER and written again reads back to the same attributes; a profiles file that
+ * parses has profiles that find themselves by name; an index entry's serial is in normal form
+ * (normalising it again changes nothing) and a revoked entry has a revocation time. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,16 @@ static void name_round_trip(es_slice der)
     b.len = 0;
     (void)es_pki_name_print(&n, &b);
     es_buf_cleanup(&b);
+}
+
+static es_err index_entry(void *ctx, const es_ca_entry *e)
+{
+    char again[2 * ES_PKI_SERIAL_MAX + 1];
+    (void)ctx;
+    if (!es_ca_serial_norm(e->serial, again) || strcmp(again, e->serial) != 0) abort();
+    if ((e->status == ES_CA_REVOKED) != (e->revoked_at != ES_TIME_NONE)) abort();
+    if (!e->subject) abort();
+    return ES_OK;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,6 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t pub[ES_SM2_PUB_LEN];
     (void)es_pki_spki_read(data, size, pub);
 
+    /* The index of a CA directory of the old layout (imported into the store). */
+    char iwhy[256];
+    (void)es_ca_index_read(in, index_entry, NULL, iwhy, sizeof iwhy);
+
     /* Text inputs: a profiles file, a subject, a SAN. */
     static es_profiles ps;
     char why[256];
@@ -79,6 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)es_pki_name_parse(text, &n, why, sizeof why);
         (void)es_pki_san_parse(text, &s);
         (void)es_pki_uscc_check(text, strlen(text), NULL);
+        char serial[2 * ES_PKI_SERIAL_MAX + 1], again[2 * ES_PKI_SERIAL_MAX + 1];
+        if (es_ca_serial_norm(text, serial) &&
+            (!es_ca_serial_norm(serial, again) || strcmp(serial, again) != 0))
+            abort();
         free(text);
     }
     es_buf_cleanup(&tmp);

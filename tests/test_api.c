@@ -1123,6 +1123,9 @@ static void suite(const char *kind, const char *url)
     if (es_file_read(pubpath, &pb) == ES_OK) memcpy(pub0, pb.p, pb.len);
     es_buf_cleanup(&pb);
     unsigned port0 = d.port;
+    /* Every issuance of the seal root is audited (ca.issue): clients' certificates and the
+     * system certificate. */
+    int issued0 = audit_count(&d, auditor, "action=ca.issue");
     ok(daemon_stop(&d, SIGTERM) == 0, "%s: SIGTERM stops it cleanly (exit 0)", kind);
     ok(daemon_start(&d, var, cfg) == 0 && d.otp[0] == 0, "%s: restart: no new administrator", kind);
     es_buf_init(&pb, sizeof pub1 - 1);
@@ -1136,7 +1139,7 @@ static void suite(const char *kind, const char *url)
        "%s: the chain verifies after the restart", kind);
     /* An ephemeral port (127.0.0.1:0) is not named by the system certificate: kept, not issued
      * again at every start. */
-    ok(audit_count(&d, auditor, "action=ca.issue") == 1,
+    ok(issued0 >= 1 && audit_count(&d, auditor, "action=ca.issue") == issued0,
        "%s: the system certificate is kept across a restart on another port (%u, was %u)", kind,
        d.port, port0);
 

@@ -1,9 +1,12 @@
-/* eseal ca init | issue | revoke | crl | list: the certification authority (docs/ca.md). */
+/* eseal ca init | issue | revoke | crl | list | show: the certification authority
+ * (docs/ca.md). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "eseal/castore.h"
 #include "eseal/keydev.h"
 #include "eseal/pki.h"
 
@@ -11,16 +14,22 @@
 #define EXIT_REFUSED EXIT_FAILED
 
 static const char ca_help[] =
-    "usage: eseal ca <init|issue|revoke|crl|list> --dir DIR ...\n"
+    "usage: eseal ca <init|issue|revoke|crl|list|show> --dir DIR [--store URL] ...\n"
     "\n"
-    "A certification authority kept in a directory: the seal root (or an intermediate),\n"
-    "seal certificates, maker- and status-system certificates, user certificates, CRLs.\n"
+    "A certification authority: the seal root (or an intermediate), seal certificates,\n"
+    "maker- and status-system certificates, user certificates, CRLs. Its key and\n"
+    "configuration are in DIR; its state (certificates issued, revocations, CRL numbers) in\n"
+    "DIR/ca.db, or with --store URL in a daemon's store (sqlite:PATH, postgresql://...):\n"
+    "writes there are audited and need --audit-key REF (PIN from ESEAL_AUDIT_PIN). A CA\n"
+    "directory of an older eseal (index.txt) is imported on first use. A write while another\n"
+    "process holds the CA is refused at once: \"the CA is in use by another process\".\n"
     "\n"
     "  init     create a CA: key, self-signed (or parent-signed) certificate, profiles\n"
     "  issue    issue a certificate from a PKCS#10 request or a public key, after lint\n"
     "  revoke   mark a certificate revoked, with an RFC 5280 reason\n"
     "  crl      sign a full CRL of every revoked certificate\n"
-    "  list     print the CA's index\n"
+    "  list     print every certificate issued\n"
+    "  show     print one certificate (PEM) and its status\n"
     "\n"
     "The CA key is a key reference (soft:DIR#NAME, sdf:LIB#INDEX, skf:LIB#DEV/APP/CON); its\n"
     "PIN or passphrase comes from ESEAL_PIN. Run 'eseal ca <subcommand> --help' for details.\n"
@@ -38,7 +47,8 @@ static const char init_help[] =
     "                     [--crl-url URL] [--crl-days N]\n"
     "\n"
     "Creates a CA in DIR (made when missing; refused when it holds a CA already): ca.crt,\n"
-    "profiles.conf, index.txt, crlnumber and config. Without --parent the certificate is\n"
+    "profiles.conf and config (its state starts in DIR/ca.db). Without --parent the certificate "
+    "is\n"
     "self-signed under profile 'root'; with --parent DIR (or --intermediate --parent DIR)\n"
     "the CA in that directory issues it under its profile 'intermediate' and records it,\n"
     "and DIR/chain.crt holds the issuers. The subject is written /C=CN/O=.../CN=...\n"
@@ -98,15 +108,24 @@ static const char crl_help[] =
     "\n"
     "Signs a full version 2 CRL of every revoked certificate, with the next cRLNumber,\n"
     "authorityKeyIdentifier, thisUpdate now and nextUpdate after N days (default: the CA's\n"
-    "crl_days). A copy is kept in DIR/crl.pem. The signature uses the GB/T 35276 default SM2\n"
+    "crl_days). The CRL is kept in the CA's state. The signature uses the GB/T 35276 default SM2\n"
     "ID unless --sm2-id says otherwise; --sm2-id '' signs with the empty ID, the only one\n"
     "OpenSSL 3.0 verifies CRLs with (openssl verify -crl_check, openssl crl -CAfile).\n"
     "\n"
     "example:\n"
     "  eseal ca crl --dir ca -o ca.crl --days 7\n";
 
+static const char show_help[] =
+    "usage: eseal ca show --dir DIR [--store URL] SERIAL [-o OUT.crt] [--der]\n"
+    "\n"
+    "Prints the status of a certificate this CA issued on stderr and the certificate (PEM) on\n"
+    "standard output or in OUT.crt. Exit status 1 when it is revoked.\n"
+    "\n"
+    "example:\n"
+    "  eseal ca show --dir ca 5a0f3c... -o seal.crt\n";
+
 static const char list_help[] =
-    "usage: eseal ca list --dir DIR\n"
+    "usage: eseal ca list --dir DIR [--store URL]\n"
     "\n"
     "Prints the CA certificate and one line per certificate issued: serial, status (valid,\n"
     "revoked, expired), notAfter, revocation time and reason, profile and subject.\n"
@@ -114,14 +133,71 @@ static const char list_help[] =
     "example:\n"
     "  eseal ca list --dir ca\n";
 
-static int open_ca(const char *dir, es_ca **ca)
+/* --store URL and --audit-key REF, taken by every subcommand. */
+static const char *g_store, *g_audit_key;
+static es_signer *g_audit;
+
+static int common_opt(int c)
 {
-    char why[256];
-    es_err rv = es_ca_open(dir, ca, why, sizeof why);
+    if (c == 'U') {
+        g_store = optarg;
+        return 1;
+    }
+    if (c == 'A') {
+        g_audit_key = optarg;
+        return 1;
+    }
+    return 0;
+}
+
+#define COMMON_OPTS                                                                                \
+    {"store", required_argument, 0, 'U'},                                                          \
+    {                                                                                              \
+        "audit-key", required_argument, 0, 'A'                                                     \
+    }
+
+static int busy(const char *dir)
+{
+    return cli_error("%s: the CA is in use by another process: try again shortly", dir);
+}
+
+/* Opens the CA with its state in DIR/ca.db or the --store; write: it will change the state
+ * (a daemon's store then needs the audit key). */
+static int open_ca_mode(const char *dir, es_ca **ca, int write)
+{
+    char why[256] = "", actor[128];
+    es_err rv;
+    if (g_store) {
+        char index[4096];
+        snprintf(index, sizeof index, "%s/index.txt", dir);
+        if (!g_audit_key && access(index, F_OK) == 0)
+            return cli_error("%s/index.txt would be imported into the store, an audited change: "
+                             "give --audit-key REF",
+                             dir);
+        if (write && !g_audit_key)
+            return cli_error("--store: changes to a daemon's store are audited: give --audit-key "
+                             "REF (the site's audit key; PIN from ESEAL_AUDIT_PIN)");
+        if (g_audit_key && !g_audit) {
+            es_secret_src pin = cli_secret("ESEAL_AUDIT_PIN");
+            if ((rv = es_keydev_signer(g_audit_key, &pin, &g_audit)) != ES_OK)
+                return cli_keydev_error(g_audit_key, rv, -1);
+        }
+        const char *user = getenv("USER");
+        snprintf(actor, sizeof actor, "eseal-ca:%.100s", user && *user ? user : "cli");
+        rv = es_ca_open_url(dir, g_store, g_audit, actor, ca, why, sizeof why);
+    } else {
+        rv = es_ca_open(dir, ca, why, sizeof why);
+    }
     if (rv == ES_OK) return 0;
     if (rv == ES_ERR_NOT_FOUND && !why[0])
         return cli_error("%s: no CA here (create one with 'eseal ca init --dir %s')", dir, dir);
+    if (rv == ES_ERR_BUSY) return busy(dir);
     return cli_error("%s: %s", dir, why[0] ? why : es_err_str(rv));
+}
+
+static int open_ca(const char *dir, es_ca **ca)
+{
+    return open_ca_mode(dir, ca, 1);
 }
 
 static int login(es_ca *ca, const char *dir, const char *env)
@@ -161,19 +237,14 @@ static int write_out(const char *path, const char *label, es_slice der, int as_d
 
 static int ca_init(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
-                                         {"key", required_argument, 0, 'k'},
-                                         {"subject", required_argument, 0, 's'},
-                                         {"days", required_argument, 0, 'D'},
-                                         {"profile", required_argument, 0, 'p'},
-                                         {"profiles", required_argument, 0, 'P'},
-                                         {"generate-key", no_argument, 0, 'g'},
-                                         {"parent", required_argument, 0, 'r'},
-                                         {"intermediate", no_argument, 0, 'i'},
-                                         {"crl-url", required_argument, 0, 'u'},
-                                         {"crl-days", required_argument, 0, 'c'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},      {"key", required_argument, 0, 'k'},
+        {"subject", required_argument, 0, 's'},  {"days", required_argument, 0, 'D'},
+        {"profile", required_argument, 0, 'p'},  {"profiles", required_argument, 0, 'P'},
+        {"generate-key", no_argument, 0, 'g'},   {"parent", required_argument, 0, 'r'},
+        {"intermediate", no_argument, 0, 'i'},   {"crl-url", required_argument, 0, 'u'},
+        {"crl-days", required_argument, 0, 'c'}, COMMON_OPTS,
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     es_ca_init_params p;
     memset(&p, 0, sizeof p);
     const char *subject = NULL, *profiles = NULL, *parent = NULL;
@@ -213,6 +284,10 @@ static int ca_init(int argc, char **argv)
             break;
         case 'c':
             if (cli_long("--crl-days", optarg, &p.crl_days)) return EXIT_USAGE;
+            break;
+        case 'U':
+        case 'A':
+            common_opt(c);
             break;
         case 'h':
             fputs(init_help, stdout);
@@ -267,7 +342,8 @@ static int ca_init(int argc, char **argv)
             cli_error("cannot create the CA in %s: %s", p.dir, es_err_str(rv));
     } else {
         es_ca *ca = NULL;
-        if (open_ca(p.dir, &ca) == 0) {
+        char why[256];
+        if (es_ca_load(p.dir, &ca, why, sizeof why) == ES_OK) {
             es_cert_info ci;
             if (es_cert_parse(es_ca_cert(ca), &ci) == ES_OK) {
                 fprintf(stderr, "created CA in %s: %s (serial %s)\n", p.dir, ci.subject, ci.serial);
@@ -295,6 +371,7 @@ static int ca_issue(int argc, char **argv)
                                          {"days", required_argument, 0, 'D'},
                                          {"der", no_argument, 0, 'r'},
                                          {"output", required_argument, 0, 'o'},
+                                         COMMON_OPTS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *dir = NULL, *csr = NULL, *pubkey = NULL, *subject = NULL, *out = NULL;
@@ -340,6 +417,10 @@ static int ca_issue(int argc, char **argv)
             break;
         case 'o':
             out = optarg;
+            break;
+        case 'U':
+        case 'A':
+            common_opt(c);
             break;
         case 'h':
             fputs(issue_help, stdout);
@@ -431,6 +512,10 @@ static int ca_issue(int argc, char **argv)
         cli_error("%s: the request's subject cannot be read", csr ? csr : pubkey);
         goto out;
     }
+    if (rv == ES_ERR_BUSY) {
+        busy(dir);
+        goto out;
+    }
     if (rv != ES_OK) {
         cli_error("cannot issue: %s", es_err_str(rv));
         goto out;
@@ -454,6 +539,7 @@ static int ca_revoke(int argc, char **argv)
 {
     static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
                                          {"reason", required_argument, 0, 'r'},
+                                         COMMON_OPTS,
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *dir = NULL, *serial = NULL;
@@ -470,6 +556,10 @@ static int ca_revoke(int argc, char **argv)
                 return cli_error("--reason: '%s' is not an RFC 5280 reason this CA uses (see "
                                  "--help)",
                                  optarg);
+            break;
+        case 'U':
+        case 'A':
+            common_opt(c);
             break;
         case 'h':
             fputs(revoke_help, stdout);
@@ -493,10 +583,12 @@ static int ca_revoke(int argc, char **argv)
         fprintf(stderr, "revoked %s (%s)\n", serial, es_pki_reason_name(reason));
         ret = 0;
     } else if (rv == ES_ERR_NOT_FOUND) {
-        cli_error("%s: no certificate with serial %s in %s/index.txt", dir, serial, dir);
-    } else if (rv == ES_ERR_EXISTS) {
+        cli_error("%s: this CA issued no certificate with serial %s", dir, serial);
+    } else if (rv == ES_ERR_REVOKED) {
         cli_error("%s: %s is revoked already", dir, serial);
         ret = EXIT_REFUSED;
+    } else if (rv == ES_ERR_BUSY) {
+        busy(dir);
     } else if (rv == ES_ERR_ARG) {
         cli_error("'%s' is not a hexadecimal serial number", serial);
     } else {
@@ -508,13 +600,11 @@ static int ca_revoke(int argc, char **argv)
 
 static int ca_crl(int argc, char **argv)
 {
-    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
-                                         {"days", required_argument, 0, 'D'},
-                                         {"sm2-id", required_argument, 0, 'i'},
-                                         {"der", no_argument, 0, 'r'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},    {"days", required_argument, 0, 'D'},
+        {"sm2-id", required_argument, 0, 'i'}, {"der", no_argument, 0, 'r'},
+        {"output", required_argument, 0, 'o'}, COMMON_OPTS,
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *dir = NULL, *out = NULL, *id = NULL;
     long days = 0;
     int der = 0, c;
@@ -535,6 +625,10 @@ static int ca_crl(int argc, char **argv)
             break;
         case 'o':
             out = optarg;
+            break;
+        case 'U':
+        case 'A':
+            common_opt(c);
             break;
         case 'h':
             fputs(crl_help, stdout);
@@ -557,6 +651,10 @@ static int ca_crl(int argc, char **argv)
     int ret = EXIT_USAGE;
     if (open_ca(dir, &ca) || login(ca, dir, NULL)) goto out;
     es_err rv = es_ca_crl(ca, days, id, &crl);
+    if (rv == ES_ERR_BUSY) {
+        busy(dir);
+        goto out;
+    }
     if (rv != ES_OK) {
         cli_error("%s: cannot sign the CRL: %s", dir, es_err_str(rv));
         goto out;
@@ -580,63 +678,172 @@ out:
     return ret;
 }
 
+/* Reads the --dir and --store of list and show, and SERIAL for show. */
+static int read_args(int argc, char **argv, const char *help, const char **dir, const char **serial,
+                     const char **out, int *der)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'}, {"output", required_argument, 0, 'o'},
+        {"der", no_argument, 0, 'r'},       COMMON_OPTS,
+        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            *dir = optarg;
+            break;
+        case 'o':
+        case 'r':
+            if (!serial) {
+                fputs(help, stderr);
+                return cli_error("unknown argument %s", argv[optind - 1]);
+            }
+            if (c == 'o')
+                *out = optarg;
+            else
+                *der = 1;
+            break;
+        case 'U':
+        case 'A':
+            common_opt(c);
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return -1;
+        default:
+            fputs(help, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (serial && optind < argc) *serial = argv[optind++];
+    if (optind != argc) {
+        fputs(help, stderr);
+        return cli_error("unknown argument %s", argv[optind]);
+    }
+    if (!*dir || (serial && !*serial)) {
+        fputs(help, stderr);
+        return cli_error("missing %s", !*dir ? "--dir" : "SERIAL");
+    }
+    return 0;
+}
+
+static const char *status_name(const es_ca_entry *e, es_time now)
+{
+    return e->status == ES_CA_REVOKED ? "revoked" : e->not_after < now ? "expired" : "valid";
+}
+
+static es_err list_cb(void *ctx, const es_ca_entry *e)
+{
+    char a[32], b[32];
+    es_time now = *(const es_time *)ctx;
+    es_time_format_iso(e->not_after, a);
+    if (e->status == ES_CA_REVOKED) es_time_format_iso(e->revoked_at, b);
+    printf("%-40s %-8s %-20s %-20s %-20s %-14s %s\n", e->serial, status_name(e, now), a,
+           e->status == ES_CA_REVOKED ? b : "-",
+           e->status == ES_CA_REVOKED ? es_pki_reason_name(e->reason) : "-", e->profile,
+           e->subject);
+    return ES_OK;
+}
+
 static int ca_list(int argc, char **argv)
 {
     const char *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--dir") == 0) {
-            if (i + 1 == argc) return cli_error("--dir needs a directory");
-            dir = argv[++i];
-        } else if (strncmp(argv[i], "--dir=", 6) == 0) {
-            dir = argv[i] + 6;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(list_help, stdout);
-            return 0;
-        } else {
-            fputs(list_help, stderr);
-            return cli_error("unknown argument %s", argv[i]);
-        }
-    }
-    if (!dir) {
-        fputs(list_help, stderr);
-        return cli_error("missing --dir");
-    }
+    int r = read_args(argc, argv, list_help, &dir, NULL, NULL, NULL);
+    if (r) return r < 0 ? 0 : r;
     es_ca *ca = NULL;
-    if (open_ca(dir, &ca)) return EXIT_USAGE;
+    if (open_ca_mode(dir, &ca, 0)) return EXIT_USAGE;
     es_cert_info ci;
-    char a[32], b[32];
+    char a[32];
     if (es_cert_parse(es_ca_cert(ca), &ci) == ES_OK) {
         es_time_format_iso(ci.not_after, a);
         printf("CA       %s\nserial   %s\nvalid to %s\nkey      %s\n\n", ci.subject, ci.serial, a,
                es_ca_key_ref(ca));
         es_cert_info_cleanup(&ci);
     }
-    size_t n;
-    const es_ca_entry *e = es_ca_entries(ca, &n);
     es_time now = es_time_now();
     printf("%-40s %-8s %-20s %-20s %-20s %-14s %s\n", "serial", "status", "not_after", "revoked",
            "reason", "profile", "subject");
-    for (size_t i = 0; i < n; i++) {
-        const char *status = e[i].status == ES_CA_REVOKED ? "revoked"
-                             : e[i].not_after < now       ? "expired"
-                                                          : "valid";
-        es_time_format_iso(e[i].not_after, a);
-        if (e[i].status == ES_CA_REVOKED) es_time_format_iso(e[i].revoked_at, b);
-        printf("%-40s %-8s %-20s %-20s %-20s %-14s %s\n", e[i].serial, status, a,
-               e[i].status == ES_CA_REVOKED ? b : "-",
-               e[i].status == ES_CA_REVOKED ? es_pki_reason_name(e[i].reason) : "-", e[i].profile,
-               e[i].subject);
-    }
+    es_err rv = es_ca_list(ca, NULL, list_cb, &now);
     es_ca_close(ca);
+    if (rv != ES_OK) return cli_error("%s: cannot read the CA's state: %s", dir, es_err_str(rv));
     return 0;
+}
+
+typedef struct show_ctx {
+    es_ca_entry e;
+    es_buf subject, cert;
+} show_ctx;
+
+static es_err show_cb(void *ctx, const es_ca_entry *e)
+{
+    show_ctx *sc = ctx;
+    sc->e = *e;
+    es_err rv = es_buf_append_str(&sc->subject, e->subject);
+    if (rv == ES_OK) rv = es_buf_nul(&sc->subject);
+    if (rv == ES_OK) rv = es_buf_append(&sc->cert, e->cert.p, e->cert.len);
+    return rv;
+}
+
+static int ca_show(int argc, char **argv)
+{
+    const char *dir = NULL, *serial = NULL, *out = NULL;
+    int der = 0;
+    int r = read_args(argc, argv, show_help, &dir, &serial, &out, &der);
+    if (r) return r < 0 ? 0 : r;
+    es_ca *ca = NULL;
+    show_ctx sc;
+    memset(&sc, 0, sizeof sc);
+    es_buf_init(&sc.subject, 64u << 10);
+    es_buf_init(&sc.cert, ES_MAX_CERT_DER);
+    int ret = EXIT_USAGE;
+    if (open_ca_mode(dir, &ca, 0)) goto out;
+    es_err rv = es_ca_get(ca, NULL, serial, show_cb, &sc);
+    if (rv == ES_ERR_ARG) {
+        cli_error("'%s' is not a hexadecimal serial number", serial);
+        goto out;
+    }
+    if (rv == ES_ERR_NOT_FOUND) {
+        cli_error("%s: this CA issued no certificate with serial %s", dir, serial);
+        goto out;
+    }
+    if (rv != ES_OK) {
+        cli_error("%s: cannot read the CA's state: %s", dir, es_err_str(rv));
+        goto out;
+    }
+    char a[32], b[32];
+    es_time_format_iso(sc.e.not_after, a);
+    fprintf(stderr, "serial    %s\nstatus    %s\nnot_after %s\nprofile   %s\nsubject   %s\n",
+            sc.e.serial, status_name(&sc.e, es_time_now()), a, sc.e.profile,
+            (const char *)sc.subject.p);
+    if (sc.e.status == ES_CA_REVOKED) {
+        es_time_format_iso(sc.e.revoked_at, b);
+        fprintf(stderr, "revoked   %s (%s)\n", b, es_pki_reason_name(sc.e.reason));
+    }
+    if (!sc.cert.len) {
+        fprintf(stderr, "certificate: not kept (imported from an index without its file)\n");
+    } else if (out || !der) {
+        if (out ? write_out(out, "CERTIFICATE", es_slice_make(sc.cert.p, sc.cert.len), der)
+                : cli_print_pem("CERTIFICATE", sc.cert.p, sc.cert.len, NULL))
+            goto out;
+    } else {
+        cli_out(sc.cert.p, sc.cert.len);
+    }
+    ret = sc.e.status == ES_CA_REVOKED ? EXIT_REFUSED : 0;
+out:
+    es_ca_close(ca);
+    es_buf_cleanup(&sc.subject);
+    es_buf_cleanup(&sc.cert);
+    return ret;
 }
 
 int cmd_ca(int argc, char **argv)
 {
-    static const cli_cmd subs[] = {{"init", ca_init, NULL},
-                                   {"issue", ca_issue, NULL},
-                                   {"revoke", ca_revoke, NULL},
-                                   {"crl", ca_crl, NULL},
-                                   {"list", ca_list, NULL}};
-    return cli_dispatch(argc, argv, "ca", ca_help, subs, sizeof subs / sizeof subs[0]);
+    static const cli_cmd subs[] = {{"init", ca_init, NULL},     {"issue", ca_issue, NULL},
+                                   {"revoke", ca_revoke, NULL}, {"crl", ca_crl, NULL},
+                                   {"list", ca_list, NULL},     {"show", ca_show, NULL}};
+    int ret = cli_dispatch(argc, argv, "ca", ca_help, subs, sizeof subs / sizeof subs[0]);
+    es_signer_free(g_audit);
+    g_audit = NULL;
+    return ret;
 }

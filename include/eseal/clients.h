@@ -39,6 +39,7 @@
 #include "eseal/accounts.h"
 #include "eseal/crypto.h"
 #include "eseal/err.h"
+#include "eseal/pki.h"
 #include "eseal/ratelimit.h"
 #include "eseal/signer.h"
 #include "eseal/util.h"
@@ -86,6 +87,16 @@ es_err es_client_roles_check(es_roles roles, const char **why) ES_MUST_CHECK;
 es_err es_client_register(es_accounts *a, const es_actor *by, const char *name, es_roles roles,
                           es_slice cert, es_slice issuer_cert, es_client *out,
                           const char **why) ES_MUST_CHECK;
+/* Registers a client with a certificate that ca (open, logged in, its state in a->store) issues
+ * now for req (a PKCS#10 request, profile "user" for business systems): the certificate, the
+ * client and both audit records are one transaction holding the CA's lock, all or nothing (no
+ * certificate is ever issued for a registration that fails). ES_ERR_EXISTS for a taken name
+ * before anything is signed; ES_ERR_LINT with lint's problems; ES_ERR_BUSY when another
+ * process holds the CA (try again); ES_ERR_ARG (*why) as es_client_register. cert receives the
+ * DER (emptied on failure). */
+es_err es_client_register_issue(es_accounts *a, const es_actor *by, es_ca *ca, const char *name,
+                                es_roles roles, const es_ca_request *req, es_pki_lint *lint,
+                                es_buf *cert, es_client *out, const char **why) ES_MUST_CHECK;
 /* One client (ES_PERM_CLIENTS); cert (may be NULL) receives its certificate DER. */
 es_err es_client_get(es_accounts *a, const es_actor *by, const char *name, es_client *out,
                      es_buf *cert) ES_MUST_CHECK;
@@ -101,6 +112,13 @@ es_err es_client_set_disabled(es_accounts *a, const es_actor *by, const char *na
  * caller, who holds the CA). ES_ERR_REVOKED when it is revoked already. */
 es_err es_client_revoke(es_accounts *a, const es_actor *by, const char *name,
                         const char *reason) ES_MUST_CHECK;
+/* Revokes a client and its certificate at ca (reason: an RFC 5280 code) in one transaction
+ * holding the CA's lock, audited as client.revoke and ca.revoke. *cert_revoked (may be NULL)
+ * is 1 when the certificate is revoked (now or before), 0 when ca's index does not hold it
+ * (the client is revoked all the same). ES_ERR_REVOKED for a revoked client, ES_ERR_BUSY
+ * when another process holds the CA. */
+es_err es_client_revoke_ca(es_accounts *a, const es_actor *by, es_ca *ca, const char *name,
+                           int reason, int *cert_revoked) ES_MUST_CHECK;
 
 /* The parsed Authorization header of a signed request (strings NUL-terminated). */
 typedef struct es_client_auth {

@@ -2,7 +2,7 @@
  * §7.3.2-7.3.3): X.509 v3 certificates and v2 CRLs in canonical DER, signed through an
  * es_signer (SM2 with SM3, 1.2.156.10197.1.501, e = SM3(Z || TBS) with the GB/T 35276 default
  * ID, the GM/T 0015 convention), certificate profiles read from a file, PKCS#10 requests,
- * lint before signing, and a CA kept in a directory (docs/ca.md).
+ * lint before signing, and a CA whose state is kept behind an interface (docs/ca.md).
  *
  * Layers: pki sits on der, crypto and keydev; it calls no OpenSSL function itself.
  *
@@ -10,9 +10,7 @@
  * they were parsed from; es_pki_crl owns its entry array (es_pki_crl_cleanup). Output goes to
  * caller-provided es_buf (appended).
  *
- * Thread safety: the builders and parsers keep no global state. An es_ca is used by one
- * thread at a time; its directory is locked (fcntl) while it is open, so that two processes
- * never interleave issuance, revocation or CRL numbers.
+ * Thread safety: the builders and parsers keep no global state. es_ca: see below.
  */
 #ifndef ESEAL_PKI_H
 #define ESEAL_PKI_H
@@ -384,7 +382,18 @@ es_err es_pki_pem_encode(const char *label, es_slice der, es_buf *out) ES_MUST_C
 es_err es_pki_pem_decode(const uint8_t *p, size_t len, const char *label,
                          es_buf *out) ES_MUST_CHECK;
 
-/* --- the CA (a directory; docs/ca.md) --- */
+/* --- the CA (docs/ca.md) ---
+ *
+ * A CA is a directory (config, ca.crt, chain.crt, profiles.conf: what does not change) and a
+ * state (every certificate issued, revocations, the CRL number): pki defines the state as an
+ * interface (es_ca_state_ops) and keeps no state of its own; the store-backed implementation
+ * is svc's (include/eseal/castore.h), where es_ca_open opens a directory CA with its state in
+ * DIR/ca.db.
+ *
+ * Thread safety: an es_ca may be used from several threads at once, each with its own state
+ * binding (its own store connection): signatures are serialised on the CA's key, and writes
+ * of one es_ca (issue, revoke, CRL) are serialised in the process. The functions without a
+ * state argument use the CA's default state (es_ca_set_state), one caller at a time. */
 
 typedef struct es_ca es_ca;
 
@@ -393,16 +402,54 @@ typedef enum es_ca_status {
     ES_CA_REVOKED = 'R',
 } es_ca_status;
 
-/* One line of the index. */
+/* One certificate the CA issued. Handed to callbacks: borrowed, valid during the call. */
 typedef struct es_ca_entry {
-    char serial[2 * ES_PKI_SERIAL_MAX + 1]; /* lower-case hex */
+    char serial[2 * ES_PKI_SERIAL_MAX + 1]; /* lower-case hex (es_ca_serial_norm form) */
     int status;                             /* es_ca_status */
     es_time not_after;
     es_time revoked_at; /* ES_TIME_NONE unless revoked */
     int reason;         /* when revoked */
     char profile[32];
-    char *subject; /* "/C=CN/O=.../CN=...", owned by the CA */
+    const char *subject; /* "/C=CN/O=.../CN=..." */
+    es_slice cert;       /* DER; empty when unknown (imported without its certs/ file) */
+    es_time issued_at;   /* ES_TIME_NONE when unknown (imported) */
 } es_ca_entry;
+
+/* Returns ES_OK to go on; anything else stops the listing and is returned. */
+typedef es_err (*es_ca_entry_cb)(void *ctx, const es_ca_entry *e);
+
+/* The state of CAs (docs/ca.md "State"). ca names the CA: es_ca_id (one state may hold
+ * several CAs). Every call but begin runs between begin and commit / rollback.
+ *
+ * begin:      write = 1: a write unit holding the CA's lock, taken WITHOUT waiting:
+ *             ES_ERR_BUSY when another process (or connection) holds it. write = 0: a read
+ *             over one snapshot, which never waits for a writer.
+ * get:        calls cb once for the serial (es_ca_serial_norm form); ES_ERR_NOT_FOUND.
+ * list:       calls cb for each certificate in issuing order (revoked_only: only revoked).
+ * record:     adds e (status V, e->cert the DER); ES_ERR_EXISTS when the serial is taken.
+ * revoke:     sets e's status R, revoked_at and reason (the row must exist).
+ * crl_next:   takes the next CRL number (1 for a CA never seen) and moves it on.
+ * crl_record: keeps the CRL just signed.
+ * close:      frees ctx (es_ca_close calls it for an owned default state); may be NULL.
+ * An implementation may audit each change (record, revoke, crl_record) in the same unit. */
+typedef struct es_ca_state_ops {
+    es_err (*begin)(void *ctx, const char *ca, int write);
+    es_err (*commit)(void *ctx);
+    void (*rollback)(void *ctx);
+    es_err (*get)(void *ctx, const char *ca, const char *serial, es_ca_entry_cb cb, void *cbctx);
+    es_err (*list)(void *ctx, const char *ca, int revoked_only, es_ca_entry_cb cb, void *cbctx);
+    es_err (*record)(void *ctx, const char *ca, const es_ca_entry *e);
+    es_err (*revoke)(void *ctx, const char *ca, const es_ca_entry *e);
+    es_err (*crl_next)(void *ctx, const char *ca, uint64_t *number);
+    es_err (*crl_record)(void *ctx, const char *ca, uint64_t number, es_slice der, es_time at);
+    void (*close)(void *ctx);
+} es_ca_state_ops;
+
+/* A state binding: the operations and the caller's context (e.g. its store connection). */
+typedef struct es_ca_state {
+    const es_ca_state_ops *ops;
+    void *ctx;
+} es_ca_state;
 
 typedef struct es_ca_init_params {
     const char *dir;          /* created when missing; must not hold a CA yet */
@@ -413,31 +460,39 @@ typedef struct es_ca_init_params {
     const char *profile; /* NULL: "root", or "intermediate" with a parent */
     long days;           /* 0: the profile's */
     es_slice profiles;   /* the profiles text to keep in DIR; empty: the built-in one */
-    es_ca *parent;       /* an open, logged-in CA that signs; NULL: self-signed root */
+    es_ca *parent;       /* an open, logged-in CA that signs (and records, in its default
+                            state); NULL: self-signed root */
     const char *crl_url; /* NULL or "": no cRLDistributionPoints */
     long crl_days;       /* 0: 7 */
 } es_ca_init_params;
 
 /* Creates a CA in p->dir: ca.crt, chain.crt (for an intermediate: the parent's certificates),
- * profiles.conf, index.txt, crlnumber and config (written last). An intermediate's
- * certificate is issued by the parent (and recorded in its index). ES_ERR_LINT (lint filled)
- * when the CA certificate fails lint, ES_ERR_EXISTS when dir already holds a CA. */
+ * profiles.conf and config (written last). An intermediate's certificate is issued by the
+ * parent (and recorded in the parent's state). ES_ERR_LINT (lint filled) when the CA
+ * certificate fails lint, ES_ERR_EXISTS when dir already holds a CA. */
 es_err es_ca_init(const es_ca_init_params *p, es_pki_lint *lint) ES_MUST_CHECK;
 
-/* Opens and locks the CA in dir (without its key). ES_ERR_NOT_FOUND when there is none,
- * ES_ERR_CONFIG (why says which file and line) when a file cannot be used. */
-es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen) ES_MUST_CHECK;
+/* Reads the CA in dir (config, ca.crt, chain.crt, profiles.conf; without its key and without
+ * state). ES_ERR_NOT_FOUND when there is none, ES_ERR_CONFIG (why says which file and line)
+ * when a file cannot be used. */
+es_err es_ca_load(const char *dir, es_ca **out, char *why, size_t whylen) ES_MUST_CHECK;
+/* Sets the default state (NULL: none) of the calls without a state argument; when owned,
+ * es_ca_close calls st->ops->close(st->ctx). */
+void es_ca_set_state(es_ca *ca, const es_ca_state *st, int owned);
 /* Opens the CA key (es_keydev_signer) and checks that it belongs to ca.crt
  * (ES_ERR_KEY_MISMATCH). */
 es_err es_ca_login(es_ca *ca, const es_secret_src *pin) ES_MUST_CHECK;
 void es_ca_close(es_ca *ca);
 
 /* The CA certificate (DER, borrowed), its issuers (PEM text, borrowed, may be empty), its
- * profiles and key reference. */
+ * profiles, key reference, directory, and id: the hex of its key identifier, which names it
+ * in a state (borrowed). */
 es_slice es_ca_cert(const es_ca *ca);
 es_slice es_ca_chain(const es_ca *ca);
 const es_profiles *es_ca_profiles(const es_ca *ca);
 const char *es_ca_key_ref(const es_ca *ca);
+const char *es_ca_dir(const es_ca *ca);
+const char *es_ca_id(const es_ca *ca);
 
 /* A request to issue. */
 typedef struct es_ca_request {
@@ -456,26 +511,55 @@ typedef struct es_ca_request {
 } es_ca_request;
 
 /* Lints the request against the profile and the CA (every failure in lint), and when it
- * passes signs the certificate, checks the signature, records it in the index (and
- * DIR/certs/SERIAL.pem) and appends its DER to out; serial (may be NULL) receives the hex.
- * ES_ERR_LINT: refused, nothing issued. ES_ERR_VERIFY: the request's signature is wrong.
- * ES_ERR_NOT_FOUND: no such profile. Needs es_ca_login. */
-es_err es_ca_issue(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, es_buf *out,
-                   char serial[2 * ES_PKI_SERIAL_MAX + 1]) ES_MUST_CHECK;
+ * passes signs the certificate, checks the signature, records it in st (one write unit: a
+ * random serial found taken is drawn again) and appends its DER to out; serial (may be
+ * NULL) receives the hex. ES_ERR_LINT: refused, nothing issued. ES_ERR_VERIFY: the
+ * request's signature is wrong. ES_ERR_NOT_FOUND: no such profile. ES_ERR_BUSY: another
+ * process holds the CA. Needs es_ca_login. */
+es_err es_ca_issue_in(es_ca *ca, const es_ca_state *st, const es_ca_request *req, es_pki_lint *lint,
+                      es_buf *out, char serial[2 * ES_PKI_SERIAL_MAX + 1]) ES_MUST_CHECK;
 
 /* Marks a certificate revoked (serial: hex, any case, optional "0x" and ':'). A certificate
- * on hold (certificateHold) may be revoked again with another reason; otherwise a revoked
- * one is ES_ERR_EXISTS. ES_ERR_NOT_FOUND for a serial this CA did not issue. removeFromCRL
- * (delta CRLs only) is ES_ERR_ARG. at: ES_TIME_NONE means now. */
-es_err es_ca_revoke(es_ca *ca, const char *serial, int reason, es_time at) ES_MUST_CHECK;
+ * on hold (certificateHold) may be revoked again with another reason (its date stays);
+ * otherwise a revoked one is ES_ERR_REVOKED. ES_ERR_NOT_FOUND for a serial this CA did not
+ * issue. removeFromCRL (delta CRLs only) or a serial that is not hex is ES_ERR_ARG. at:
+ * ES_TIME_NONE means now. ES_ERR_BUSY: another process holds the CA. */
+es_err es_ca_revoke_in(es_ca *ca, const es_ca_state *st, const char *serial, int reason,
+                       es_time at) ES_MUST_CHECK;
 
 /* Signs a full CRL of every revoked certificate, numbered with the next cRLNumber, valid for
  * days (0: the configured crl_days), with sm2_id (NULL: the configured one, by default the
- * GB/T 35276 ID); keeps a copy in DIR/crl.pem. Needs es_ca_login. */
+ * GB/T 35276 ID); the number and the CRL are recorded in the same write unit, and the DER is
+ * appended to out once recorded. Needs es_ca_login. ES_ERR_BUSY as above. */
+es_err es_ca_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2_id,
+                    es_buf *out) ES_MUST_CHECK;
+
+/* Calls cb for each certificate in issuing order, from one snapshot (never waits for a
+ * writer). st NULL: the default state. */
+es_err es_ca_list(es_ca *ca, const es_ca_state *st, es_ca_entry_cb cb, void *ctx) ES_MUST_CHECK;
+/* Calls cb once with the certificate of that serial (any form es_ca_revoke takes).
+ * ES_ERR_NOT_FOUND, ES_ERR_ARG for a serial that is not hex. st NULL: the default state. */
+es_err es_ca_get(es_ca *ca, const es_ca_state *st, const char *serial, es_ca_entry_cb cb,
+                 void *ctx) ES_MUST_CHECK;
+
+/* The same four on the CA's default state (ES_ERR_ARG when it has none). */
+es_err es_ca_issue(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, es_buf *out,
+                   char serial[2 * ES_PKI_SERIAL_MAX + 1]) ES_MUST_CHECK;
+es_err es_ca_revoke(es_ca *ca, const char *serial, int reason, es_time at) ES_MUST_CHECK;
 es_err es_ca_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out) ES_MUST_CHECK;
 
-/* The index (borrowed, in issuing order). */
-const es_ca_entry *es_ca_entries(const es_ca *ca, size_t *n);
+/* A serial as the state keeps it: lower-case hex of the INTEGER's content octets, without
+ * leading zero octets but with 00 before a first octet >= 0x80 (what `openssl x509 -serial`
+ * prints, in lower case). Takes any case, "0x" and ':' separators. 0 when it is not hex or
+ * longer than 20 octets. */
+int es_ca_serial_norm(const char *in, char out[2 * ES_PKI_SERIAL_MAX + 1]);
+
+/* Reads the index.txt of a CA directory written before the state moved into the store
+ * (docs/ca.md "Index format") and calls cb for each line, in order (serials in
+ * es_ca_serial_norm form, no cert, issued_at ES_TIME_NONE). ES_ERR_CONFIG with "index.txt
+ * line N: ..." in why for a line that cannot be read. */
+es_err es_ca_index_read(es_slice text, es_ca_entry_cb cb, void *ctx, char *why,
+                        size_t whylen) ES_MUST_CHECK;
 
 ES_API_END
 

@@ -8,7 +8,8 @@
  *   VAR/keys/audit.pub        the audit key's public key (PEM): `eseal audit verify --pub`
  *   VAR/keys/system.crt       the daemon's system certificate (PEM), issued by the seal root
  *                             for the system key (es_site_system_cert)
- *   VAR/ca/                   the seal root CA (pki.h): ca.crt, profiles, index, CRL number
+ *   VAR/ca/                   the seal root CA (pki.h, castore.h): ca.crt, profiles, its state
+ *                             in VAR/ca/ca.db
  *
  * Keys named by sdf: or skf: references are never generated: they must exist. Everything is
  * idempotent: a second start finds the files and changes nothing.
@@ -18,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "eseal/castore.h"
 #include "eseal/config.h"
 #include "eseal/keydev.h"
 #include "eseal/err.h"
@@ -49,6 +51,11 @@ typedef struct es_site {
      * certificate naming the same URL with another port is kept (it would otherwise be issued
      * again at every start); [server] public_url names the real address. */
     int system_any_port;
+    /* Set by a daemon whose seal root keeps its state in the daemon's store (es_castore_open,
+     * logged in): es_site_system_cert issues and revokes there, on ca_state, instead of opening
+     * ca_dir with its state in ca_dir/ca.db. Not owned. */
+    es_ca *ca;
+    const es_ca_state *ca_state;
 } es_site;
 
 /* Makes what is missing (keys, passphrase, CA) and checks what exists (every key opens with

@@ -5,7 +5,8 @@
  *   postgresql://... or postgres://... PostgreSQL through libpq (a conninfo URI)
  *
  * SQL is written once with '?' placeholders; the PostgreSQL backend numbers them ($1, $2...).
- * Where the dialects differ (types, upserts), a migration carries one text per backend.
+ * Migrations are written once, with dialect words for types ({INT64}, {BLOB}, {ID}, {STRICT},
+ * docs/store.md); one text per backend only where more differs (version 1's triggers).
  * Values are typed (es_value): integers, text, blobs (BLOB / BYTEA) and NULL.
  *
  * Thread safety: an es_store is one connection, used by one thread at a time. The daemon
@@ -64,6 +65,15 @@ es_err es_store_schema_version(es_store *s, int *version) ES_MUST_CHECK;
 
 /* Opens a read-write transaction. ES_ERR_ARG when one is already open. */
 es_err es_store_begin(es_store *s) ES_MUST_CHECK;
+/* Opens a read-write transaction holding the named lock, without waiting for it: ES_ERR_BUSY
+ * (es_store_last_error says which lock) when another connection holds it. For writers that
+ * must say "in use" at once instead of hanging (the CA, docs/ca.md).
+ * SQLite: the lock is the database's write lock (BEGIN IMMEDIATE): writers of this process
+ * queue for at most ES_STORE_TRY_MS, another process's writer is waited for at most as long.
+ * PostgreSQL: BEGIN READ WRITE and pg_try_advisory_xact_lock on a 63-bit hash of lock, held
+ * until commit or rollback; other writers are not held up. */
+#define ES_STORE_TRY_MS 250
+es_err es_store_begin_try(es_store *s, const char *lock) ES_MUST_CHECK;
 /* Opens a read-only transaction over one consistent snapshot (SQLite: a deferred
  * transaction in WAL mode; PostgreSQL: REPEATABLE READ READ ONLY). Writes are refused with
  * ES_ERR_ARG; end it with es_store_commit or es_store_rollback. */

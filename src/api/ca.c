@@ -27,7 +27,12 @@ static es_err crl_fresh(es_api_ctx *app, int force)
     time_t now = time(NULL);
     if (!force && app->crl.len != 0 && now - app->crl_at < ES_API_CRL_REFRESH) return ES_OK;
     app->crl.len = 0;
-    es_err rv = es_ca_crl(app->ca, 0, NULL, &app->crl);
+    es_store *s = es_api_store(app);
+    if (!s) return ES_ERR_UNAVAILABLE;
+    /* Each signing takes the next cRLNumber in the store, audited as ca.crl. */
+    es_castore cs = {s, app->audit, "system", NULL};
+    es_ca_state st = es_castore_state(&cs);
+    es_err rv = es_ca_crl_in(app->ca, &st, 0, NULL, &app->crl);
     if (rv == ES_OK)
         app->crl_at = now;
     else

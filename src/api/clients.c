@@ -66,35 +66,14 @@ static const es_json_field client_create_schema[] = {
     {NULL},
 };
 
-/* Issues a client certificate from the site's CA for a PKCS#10 request: profile "user".
- * On a refusal it has replied 400 with the CA's reasons. */
-static es_err issue_client_cert(es_http_req *req, es_api_ctx *app, const json_t *in, es_buf *der,
-                                char serial[2 * ES_PKI_SERIAL_MAX + 1])
+/* The CA's refusal of a certificate request: the table's reply for ES_ERR_LINT with every
+ * problem, or 400 naming csr for a request that is not one or whose signature fails. Returns
+ * ES_OK when rv is none of these (nothing replied). */
+static es_err reply_csr_refusal(es_http_req *req, es_err rv, const es_pki_lint *lint)
 {
-    const char *csr = json_string_value(json_object_get(in, "csr"));
-    const char *subj = json_string_value(json_object_get(in, "subject"));
-    json_t *days = json_object_get(in, "days");
-    es_name name;
-    es_pki_lint lint;
-    char why[256] = "";
-    memset(&lint, 0, sizeof lint);
-    if (subj && es_pki_name_parse(subj, &name, why, sizeof why) != ES_OK)
-        REFUSE(es_http_reply_err_field(req, ES_ERR_ARG, "subject", why), ES_ERR_ARG);
-    if (days && (json_integer_value(days) < 1 || json_integer_value(days) > 3650))
-        REFUSE(es_http_reply_err_field(req, ES_ERR_ARG, "days", "1 to 3650"), ES_ERR_ARG);
-    es_ca_request r = {.profile = "user",
-                       .subject = subj ? &name : NULL,
-                       .csr = (const uint8_t *)csr,
-                       .csr_len = strlen(csr),
-                       .days = days ? (long)json_integer_value(days) : 0,
-                       .not_before = ES_TIME_NONE};
-    pthread_mutex_lock(&app->ca_lock);
-    es_err rv = es_ca_issue(app->ca, &r, &lint, der, serial);
-    pthread_mutex_unlock(&app->ca_lock);
     if (rv == ES_ERR_LINT) {
-        /* The table's reply for ES_ERR_LINT, with every problem the CA found. */
         json_t *o = json_object(), *list = json_array();
-        for (size_t i = 0; i < lint.n; i++) json_array_append_new(list, json_string(lint.msg[i]));
+        for (size_t i = 0; i < lint->n; i++) json_array_append_new(list, json_string(lint->msg[i]));
         json_object_set_new(o, "error", json_string(es_err_name(ES_ERR_LINT)));
         json_object_set_new(o, "message", json_string(es_err_str(ES_ERR_LINT)));
         json_object_set_new(o, "message_zh", json_string(es_err_str_zh(ES_ERR_LINT)));
@@ -106,11 +85,13 @@ static es_err issue_client_cert(es_http_req *req, es_api_ctx *app, const json_t 
         REFUSE(es_http_reply_err_field(req, ES_ERR_ARG, "csr",
                                        "the certificate request's signature does not verify"),
                ES_ERR_ARG);
-    if (rv != ES_OK && rv != ES_ERR_IO && rv != ES_ERR_NOMEM && rv != ES_ERR_LIMIT)
+    if (rv == ES_ERR_DER || rv == ES_ERR_DER_TAG || rv == ES_ERR_DER_DEPTH ||
+        rv == ES_ERR_DER_TRAILING || rv == ES_ERR_FORMAT || rv == ES_ERR_PEM ||
+        rv == ES_ERR_BASE64 || rv == ES_ERR_KEY || rv == ES_ERR_UNSUPPORTED)
         REFUSE(es_http_reply_err_field(req, ES_ERR_ARG, "csr",
                                        "not a PKCS#10 certificate request (PEM or DER)"),
                ES_ERR_ARG);
-    return rv;
+    return ES_OK;
 }
 
 static es_err clients_create(es_http_req *req, void *arg)
@@ -119,9 +100,12 @@ static es_err clients_create(es_http_req *req, void *arg)
     json_t *in = NULL;
     es_roles roles = 0;
     const char *why = NULL;
-    char serial[2 * ES_PKI_SERIAL_MAX + 1] = "", loc[96];
+    char loc[96], swhy[256] = "";
     es_buf der;
     es_client c;
+    es_pki_lint lint;
+    es_name subject;
+    memset(&lint, 0, sizeof lint);
     es_buf_init(&der, 64u << 10);
     if (!atomic_load(&app->ready)) return api_not_ready(req);
     if ((rv = api_require(req, &a, ES_PERM_CLIENTS, "client.register")) != ES_OK) return rv;
@@ -130,6 +114,8 @@ static es_err clients_create(es_http_req *req, void *arg)
     const char *name = json_string_value(json_object_get(in, "name"));
     const char *csr = json_string_value(json_object_get(in, "csr"));
     const char *pem = json_string_value(json_object_get(in, "certificate"));
+    const char *subj = json_string_value(json_object_get(in, "subject"));
+    json_t *days = json_object_get(in, "days");
     es_actor by = api_actor(api_user_of(req));
     if (!csr == !pem) {
         rv = es_http_reply_err(req, ES_ERR_ARG,
@@ -138,51 +124,52 @@ static es_err clients_create(es_http_req *req, void *arg)
         if (rv == ES_OK) rv = ES_ERR_ARG;
         goto out;
     }
-    if (pem && (json_object_get(in, "subject") || json_object_get(in, "days"))) {
+    if (pem && (subj || days)) {
         rv = es_http_reply_err(req, ES_ERR_ARG,
                                "subject and days go with csr, not with certificate");
         if (rv == ES_OK) rv = ES_ERR_ARG;
         goto out;
     }
-    /* Refuse what registration would refuse before the CA issues anything. */
-    if (!es_account_name_valid(name) || es_client_roles_check(roles, &why) != ES_OK) {
-        rv = api_fail(req, ES_ERR_ARG,
-                      why ? why
-                          : "client names are 2 to 32 of a-z 0-9 . _ - starting with a letter");
-        goto out;
-    }
-    if (strcmp(name, "me") == 0) {
-        rv = api_fail(req, ES_ERR_ARG, "\"me\" is reserved (GET /api/v1/clients/me)");
-        goto out;
-    }
     if (csr) {
-        es_client old;
-        if ((rv = es_client_get(&a, &by, name, &old, NULL)) == ES_OK) {
-            rv = es_http_reply_errf(req, ES_ERR_EXISTS, "a client named \"%s\" exists", name);
-            if (rv == ES_OK) rv = ES_ERR_EXISTS;
+        if (subj && es_pki_name_parse(subj, &subject, swhy, sizeof swhy) != ES_OK) {
+            rv = es_http_reply_err_field(req, ES_ERR_ARG, "subject", swhy);
+            if (rv == ES_OK) rv = ES_ERR_ARG;
             goto out;
         }
-        if (rv != ES_ERR_NOT_FOUND) goto out;
-        if ((rv = issue_client_cert(req, app, in, &der, serial)) != ES_OK) goto out;
+        if (days && (json_integer_value(days) < 1 || json_integer_value(days) > 3650)) {
+            rv = es_http_reply_err_field(req, ES_ERR_ARG, "days", "1 to 3650");
+            if (rv == ES_OK) rv = ES_ERR_ARG;
+            goto out;
+        }
+        es_ca_request r = {.profile = "user",
+                           .subject = subj ? &subject : NULL,
+                           .csr = (const uint8_t *)csr,
+                           .csr_len = strlen(csr),
+                           .days = days ? (long)json_integer_value(days) : 0,
+                           .not_before = ES_TIME_NONE};
+        /* The service issues and registers in one transaction (src/svc/clients.c). */
+        rv = es_client_register_issue(&a, &by, app->ca, name, roles, &r, &lint, &der, &c, &why);
+        es_err replied = reply_csr_refusal(req, rv, &lint);
+        if (replied != ES_OK) {
+            rv = replied;
+            goto out;
+        }
+        if (rv == ES_OK) {
+            pthread_mutex_lock(&app->ca_lock);
+            app->crl.len = 0; /* the CRL kept stays right, but the next one is signed anew */
+            pthread_mutex_unlock(&app->ca_lock);
+        }
     } else if (es_cert_to_der((const uint8_t *)pem, strlen(pem), &der) != ES_OK) {
         rv = api_fail(req, ES_ERR_ARG, "certificate is not a PEM or base64 X.509 certificate");
         goto out;
+    } else {
+        rv = es_client_register(&a, &by, name, roles, es_slice_make(der.p, der.len),
+                                es_ca_cert(app->ca), &c, &why);
     }
-    rv = es_client_register(&a, &by, name, roles, es_slice_make(der.p, der.len),
-                            es_ca_cert(app->ca), &c, &why);
-    if (rv != ES_OK && serial[0]) {
-        /* Issued for a registration that did not happen: never usable. */
-        pthread_mutex_lock(&app->ca_lock);
-        es_err r2 = es_ca_revoke(app->ca, serial, ES_REASON_CESSATION, ES_TIME_NONE);
-        app->crl.len = 0;
-        pthread_mutex_unlock(&app->ca_lock);
-        if (r2 != ES_OK)
-            es_api_log(app, ES_LOG_ERROR, "cannot revoke the unused client certificate %s: %s",
-                       serial, es_err_str(r2));
-    }
-    if (rv == ES_ERR_EXISTS) {
-        rv = es_http_reply_err(req, ES_ERR_EXISTS, why);
-        if (rv == ES_OK) rv = ES_ERR_EXISTS;
+    if (rv == ES_ERR_BUSY) {
+        rv = es_http_add_header(req, "Retry-After", "1");
+        if (rv == ES_OK) rv = es_http_reply_err(req, ES_ERR_BUSY, NULL);
+        if (rv == ES_OK) rv = ES_ERR_BUSY;
         goto out;
     }
     if (rv != ES_OK) {
@@ -284,22 +271,23 @@ static es_err clients_revoke(es_http_req *req, void *arg)
                ES_ERR_ARG);
     }
     es_actor by = api_actor(api_user_of(req));
-    rv = es_client_revoke(&a, &by, name, es_pki_reason_name(reason));
+    int cert_revoked = 0;
+    /* The client and its certificate in one transaction (src/svc/clients.c). */
+    rv = es_client_revoke_ca(&a, &by, app->ca, name, reason, &cert_revoked);
     json_decref(in);
     if (rv == ES_ERR_REVOKED) return api_fail(req, rv, "the client is revoked already");
+    if (rv == ES_ERR_BUSY) {
+        if ((rv = es_http_add_header(req, "Retry-After", "1")) != ES_OK) return rv;
+        REFUSE(es_http_reply_err(req, ES_ERR_BUSY, NULL), ES_ERR_BUSY);
+    }
     if (rv == ES_OK) rv = es_client_get(&a, &by, name, &c, NULL);
     if (rv != ES_OK) return rv;
     pthread_mutex_lock(&app->ca_lock);
-    es_err crv = es_ca_revoke(app->ca, c.serial, reason, ES_TIME_NONE);
-    app->crl.len = 0;
+    app->crl.len = 0; /* the next GET /ca/crl signs one that lists it */
     pthread_mutex_unlock(&app->ca_lock);
-    if (crv != ES_OK && crv != ES_ERR_EXISTS)
-        es_api_log(app, ES_LOG_WARN, "client %s revoked; its certificate %s not at the CA: %s",
-                   name, c.serial, es_err_str(crv));
     json_t *o = json_object();
     json_object_set_new(o, "client", client_json(&c));
-    json_object_set_new(o, "certificate_revoked",
-                        json_boolean(crv == ES_OK || crv == ES_ERR_EXISTS));
+    json_object_set_new(o, "certificate_revoked", json_boolean(cert_revoked));
     return es_http_reply_json_new(req, 200, o);
 }
 

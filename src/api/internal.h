@@ -9,6 +9,7 @@
 #include "eseal/api.h"
 #include "eseal/audit.h"
 #include "eseal/auth.h"
+#include "eseal/castore.h"
 #include "eseal/clients.h"
 
 #define API_COOKIE     "eseal_session"

@@ -10,6 +10,7 @@
 #include "eseal/accounts.h"
 #include "eseal/api.h"
 #include "eseal/audit.h"
+#include "eseal/castore.h"
 #include "eseal/keydev.h"
 #include "eseal/node.h"
 
@@ -147,20 +148,6 @@ static es_err bootstrap(es_node *n, es_store *s, char *why, size_t whylen)
     return ES_OK;
 }
 
-/* The seal root's key was used outside the store (the system certificate): on the record. */
-static es_err audit_system_cert(es_node *n, const char *url)
-{
-    es_accounts a;
-    es_err rv = accounts_on(n, es_api_store(&n->ctx), &a);
-    if (rv != ES_OK) return rv;
-    es_actor sys = {"system", 0, 0, 1};
-    char object[64], detail[ES_CONFIG_PATH + 700];
-    snprintf(object, sizeof object, "certificate:%s", n->ctx.site.system_serial);
-    snprintf(detail, sizeof detail, "system certificate issued by the seal root for %s%s%s", url,
-             n->ctx.site.system_replaced[0] ? "; superseded " : "", n->ctx.site.system_replaced);
-    return es_acct_audit_event(&a, &sys, "ca.issue", object, detail);
-}
-
 static es_log_level level_of(const char *name)
 {
     if (strcmp(name, "error") == 0) return ES_LOG_ERROR;
@@ -273,20 +260,29 @@ static es_err open_ca(es_node *n, char *why, size_t whylen)
      * requires it). A port chosen at start (0) changes at every start: the certificate of an
      * earlier start on the same host is kept rather than issued again each time. */
     x->site.system_any_port = !x->cfg.public_url[0] && ephemeral(&x->cfg);
-    es_err rv = es_site_system_cert(&x->site, url, on_site, n, why, whylen);
-    if (rv != ES_OK) return rv;
-    if (x->site.system_issued && (rv = audit_system_cert(n, url)) != ES_OK) {
-        snprintf(why, whylen, "cannot audit the system certificate: %s", es_err_str(rv));
-        return rv;
+    /* The seal root keeps its state (index, serials, revocations, CRL numbers) in this store,
+     * each change audited in its transaction; an index.txt of an older site is imported once. */
+    es_store *s = es_api_store(x);
+    if (!s) {
+        snprintf(why, whylen, "cannot open the store: %s", es_store_last_error(NULL));
+        return ES_ERR_UNAVAILABLE;
     }
-    if ((rv = es_ca_open(x->site.ca_dir, &x->ca, why, whylen)) != ES_OK ||
-        (rv = es_ca_login(x->ca, &x->site.pin)) != ES_OK) {
+    es_castore cs = {s, x->audit, "system", NULL};
+    es_err rv = es_castore_open(x->site.ca_dir, &cs, &x->ca, why, whylen);
+    if (rv == ES_OK) rv = es_ca_login(x->ca, &x->site.pin);
+    if (rv != ES_OK) {
         char inner[400];
         snprintf(inner, sizeof inner, "%s", why[0] ? why : es_err_str(rv));
         snprintf(why, whylen, "the seal root in %s: %s", x->site.ca_dir, inner);
         return rv;
     }
-    return ES_OK;
+    es_ca_state st = es_castore_state(&cs);
+    x->site.ca = x->ca;
+    x->site.ca_state = &st;
+    rv = es_site_system_cert(&x->site, url, on_site, n, why, whylen);
+    x->site.ca = NULL;
+    x->site.ca_state = NULL;
+    return rv;
 }
 
 es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t whylen)

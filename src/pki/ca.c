@@ -1,15 +1,14 @@
-/* The CA kept in a directory (docs/ca.md):
+/* The CA (docs/ca.md): what does not change is read from its directory,
  *
  *   DIR/config         [ca] key = REF, crl_days, crl_url, crl_sm2_id (written last by init)
  *   DIR/profiles.conf  the certificate profiles this CA issues under (read at every start)
  *   DIR/ca.crt         the CA certificate (PEM); DIR/chain.crt its issuers (intermediates)
- *   DIR/index.txt      one line per issued certificate (rewritten atomically)
- *   DIR/crlnumber      the number of the next CRL
- *   DIR/certs/S.pem    every certificate issued, by serial; DIR/crl.pem the latest CRL
- *   DIR/lock           held (fcntl) while an es_ca is open
- */
+ *
+ * and everything that changes (certificates issued, revocations, CRL numbers) goes through
+ * an es_ca_state the caller binds (svc keeps it in the store). Nothing here writes a file
+ * but es_ca_init. */
 #include <errno.h>
-#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 
 #define CA_PATH_MAX 4096
 #define DAY         86400
-#define MAX_INDEX   (256u * 1024 * 1024)
 #define SERIAL_HEX  (2 * ES_PKI_SERIAL_MAX + 1)
 
 typedef struct ca_config {
@@ -32,24 +30,22 @@ typedef struct ca_config {
 
 struct es_ca {
     char dir[CA_PATH_MAX];
-    int lock_fd;
+    char id[2 * ES_PKI_KEY_ID_LEN + 1];
     ca_config cfg;
     es_buf cert; /* DER */
     es_pki_cert ci;
     es_buf chain; /* PEM */
     es_buf profiles_text;
     es_profiles profiles;
-    es_ca_entry *entries;
-    size_t n, cap;
-    uint64_t crl_number;
     uint8_t key_id[ES_PKI_KEY_ID_LEN];
     size_t key_id_len;
     es_signer *signer;
+    es_ca_state state; /* the default state; ops NULL: none */
+    int state_owned;
+    int mutexes;              /* 1 once the two below are initialised */
+    pthread_mutex_t sign_mu;  /* one signature at a time on the CA's key */
+    pthread_mutex_t write_mu; /* one write unit of this es_ca at a time in the process */
 };
-
-static const char index_header[] =
-    "# eseal CA index (docs/ca.md). One certificate a line, tab-separated: serial (hex), status\n"
-    "# (V valid, R revoked), notAfter, revocation time or -, reason or -, profile, subject.\n";
 
 static es_err path_of(const char *dir, const char *name, char out[CA_PATH_MAX])
 {
@@ -120,28 +116,7 @@ static es_err config_write(const char *dir, const ca_config *c)
     return rv;
 }
 
-/* --- index --- */
-
-static void entries_free(es_ca *ca)
-{
-    for (size_t i = 0; i < ca->n; i++) free(ca->entries[i].subject);
-    free(ca->entries);
-    ca->entries = NULL;
-    ca->n = ca->cap = 0;
-}
-
-static es_err entry_push(es_ca *ca, const es_ca_entry *e)
-{
-    if (ca->n == ca->cap) {
-        size_t ncap = ca->cap ? ca->cap * 2 : 64;
-        es_ca_entry *n = realloc(ca->entries, ncap * sizeof *n);
-        if (!n) return ES_ERR_NOMEM;
-        ca->entries = n;
-        ca->cap = ncap;
-    }
-    ca->entries[ca->n++] = *e;
-    return ES_OK;
-}
+/* --- serials and the old index --- */
 
 static int hex_ok(const char *s)
 {
@@ -151,18 +126,50 @@ static int hex_ok(const char *s)
     return 1;
 }
 
+int es_ca_serial_norm(const char *in, char out[SERIAL_HEX])
+{
+    char t[2 * ES_PKI_SERIAL_MAX + 8];
+    size_t k = 0;
+    if (!in || !out) return 0;
+    if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X')) in += 2;
+    for (; *in; in++) {
+        char c = *in;
+        if (c == ':') continue;
+        if (c >= 'A' && c <= 'F') c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || k + 2 >= sizeof t) return 0;
+        t[k++] = c;
+    }
+    t[k] = 0;
+    if (!k) return 0;
+    const char *p = t;
+    if (k % 2) { /* "abc" is 0x0abc */
+        memmove(t + 1, t, k + 1);
+        t[0] = '0';
+        k++;
+    }
+    /* No leading zero octets; a sign octet before a first octet >= 0x80 (INTEGER content). */
+    while (p[0] == '0' && p[1] == '0' && p[2]) p += 2;
+    size_t sign = p[0] >= '8' ? 2 : 0, len = strlen(p);
+    if (len + sign > 2 * ES_PKI_SERIAL_MAX) return 0;
+    memcpy(out, "00", sign);
+    memcpy(out + sign, p, len + 1);
+    return 1;
+}
+
 static es_err parse_gentime(const char *s, es_time *out)
 {
     if (strlen(s) != 15) return ES_ERR_TIME;
     return es_der_parse_time(es_slice_make(s, 15), ES_DER_GEN_TIME, out, NULL);
 }
 
-static es_err index_parse(es_ca *ca, es_slice text, char *why, size_t whylen)
+es_err es_ca_index_read(es_slice text, es_ca_entry_cb cb, void *ctx, char *why, size_t whylen)
 {
     const uint8_t *p = text.p, *end = text.p + text.len;
     int lineno = 0;
     char *line = NULL;
     es_err rv = ES_OK;
+    if (why && whylen) why[0] = 0;
+    if (!cb || (!p && text.len)) return ES_ERR_ARG;
     while (rv == ES_OK && p < end) {
         const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -188,13 +195,13 @@ static es_err index_parse(es_ca *ca, es_slice text, char *why, size_t whylen)
         es_ca_entry e;
         memset(&e, 0, sizeof e);
         e.revoked_at = ES_TIME_NONE;
-        if (k != 7 || !hex_ok(f[0]) || strlen(f[0]) >= sizeof e.serial || f[1][1] ||
+        e.issued_at = ES_TIME_NONE;
+        if (k != 7 || !hex_ok(f[0]) || !es_ca_serial_norm(f[0], e.serial) || f[1][1] ||
             (f[1][0] != 'V' && f[1][0] != 'R') || parse_gentime(f[2], &e.not_after) != ES_OK ||
-            strlen(f[5]) >= sizeof e.profile) {
+            strlen(f[5]) >= sizeof e.profile || !f[5][0]) {
             rv = ES_ERR_CONFIG;
             break;
         }
-        memcpy(e.serial, f[0], strlen(f[0]) + 1);
         e.status = f[1][0];
         if (e.status == ES_CA_REVOKED) {
             if (parse_gentime(f[3], &e.revoked_at) != ES_OK ||
@@ -207,52 +214,12 @@ static es_err index_parse(es_ca *ca, es_slice text, char *why, size_t whylen)
             break;
         }
         memcpy(e.profile, f[5], strlen(f[5]) + 1);
-        if (!(e.subject = strdup(f[6]))) {
-            rv = ES_ERR_NOMEM;
-            break;
-        }
-        if ((rv = entry_push(ca, &e)) != ES_OK) free(e.subject);
+        e.subject = f[6];
+        if ((rv = cb(ctx, &e)) != ES_OK) break;
     }
     free(line);
     if (rv == ES_ERR_CONFIG && why) snprintf(why, whylen, "index.txt line %d: unreadable", lineno);
     return rv;
-}
-
-static es_err index_write(const es_ca *ca)
-{
-    char path[CA_PATH_MAX], a[16], b[16];
-    es_buf out;
-    es_buf_init(&out, MAX_INDEX);
-    es_err rv = path_of(ca->dir, "index.txt", path);
-    if (rv == ES_OK) rv = es_buf_append_str(&out, index_header);
-    for (size_t i = 0; i < ca->n && rv == ES_OK; i++) {
-        const es_ca_entry *e = &ca->entries[i];
-        es_time_format_gentime(e->not_after, a);
-        if (e->status == ES_CA_REVOKED) es_time_format_gentime(e->revoked_at, b);
-        rv = es_buf_printf(&out, "%s\t%c\t%s\t%s\t%s\t%s\t%s\n", e->serial, e->status, a,
-                           e->status == ES_CA_REVOKED ? b : "-",
-                           e->status == ES_CA_REVOKED ? es_pki_reason_name(e->reason) : "-",
-                           e->profile, e->subject);
-    }
-    if (rv == ES_OK) rv = es_file_write_mode(path, out.p, out.len, 0644);
-    es_buf_cleanup(&out);
-    return rv;
-}
-
-/* Hex without leading zero octets, for comparing serials written with or without a sign
- * octet. */
-static const char *hex_trim(const char *s)
-{
-    while (s[0] == '0' && s[1] == '0' && s[2]) s += 2;
-    return s;
-}
-
-static es_ca_entry *entry_find(es_ca *ca, const char *hex)
-{
-    const char *h = hex_trim(hex);
-    for (size_t i = 0; i < ca->n; i++)
-        if (strcmp(hex_trim(ca->entries[i].serial), h) == 0) return &ca->entries[i];
-    return NULL;
 }
 
 /* --- open, close, login --- */
@@ -273,22 +240,6 @@ static es_err read_file(const char *dir, const char *name, size_t max, es_buf *b
     return rv;
 }
 
-static es_err lock_dir(es_ca *ca)
-{
-    char path[CA_PATH_MAX];
-    es_err rv = path_of(ca->dir, "lock", path);
-    if (rv != ES_OK) return rv;
-    ca->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (ca->lock_fd < 0) return ES_ERR_IO;
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    while (fcntl(ca->lock_fd, F_SETLKW, &fl) != 0)
-        if (errno != EINTR) return ES_ERR_IO;
-    return ES_OK;
-}
-
 static es_err load_cert(es_ca *ca, es_slice pem)
 {
     es_err rv = es_pki_pem_decode(pem.p, pem.len, "CERTIFICATE", &ca->cert);
@@ -306,7 +257,7 @@ static es_err load_cert(es_ca *ca, es_slice pem)
     return ES_OK;
 }
 
-es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
+es_err es_ca_load(const char *dir, es_ca **out, char *why, size_t whylen)
 {
     char path[CA_PATH_MAX];
     es_buf b;
@@ -318,7 +269,6 @@ es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
     if (!exists(path)) return ES_ERR_NOT_FOUND;
     es_ca *ca = calloc(1, sizeof *ca);
     if (!ca) return ES_ERR_NOMEM;
-    ca->lock_fd = -1;
     snprintf(ca->dir, sizeof ca->dir, "%s", dir);
     es_buf_init(&ca->cert, ES_MAX_CERT_DER);
     es_buf_init(&ca->chain, ES_MAX_CERT_DER * 16);
@@ -326,7 +276,16 @@ es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
     es_buf_init(&b, 0);
     ca->cfg.crl_days = 7;
     snprintf(ca->cfg.crl_sm2_id, sizeof ca->cfg.crl_sm2_id, "%s", ES_SM2_DEFAULT_ID);
-    if ((rv = lock_dir(ca)) != ES_OK) goto out;
+    if (pthread_mutex_init(&ca->sign_mu, NULL) != 0) {
+        free(ca);
+        return ES_ERR_NOMEM;
+    }
+    if (pthread_mutex_init(&ca->write_mu, NULL) != 0) {
+        pthread_mutex_destroy(&ca->sign_mu);
+        free(ca);
+        return ES_ERR_NOMEM;
+    }
+    ca->mutexes = 1;
 
     if ((rv = read_file(dir, "config", 65536, &b, why, whylen)) != ES_OK) goto out;
     char inner[256];
@@ -362,20 +321,7 @@ es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
     if ((rv = path_of(dir, "chain.crt", path)) != ES_OK) goto out;
     if (exists(path) && (rv = es_file_read(path, &ca->chain)) != ES_OK) goto out;
 
-    if ((rv = read_file(dir, "index.txt", MAX_INDEX, &b, why, whylen)) != ES_OK) goto out;
-    if ((rv = index_parse(ca, es_slice_make(b.p, b.len), why, whylen)) != ES_OK) goto out;
-    es_buf_cleanup(&b);
-
-    if ((rv = read_file(dir, "crlnumber", 64, &b, why, whylen)) != ES_OK) goto out;
-    if ((rv = es_buf_nul(&b)) != ES_OK) goto out;
-    char *end = NULL;
-    unsigned long long num = strtoull((const char *)b.p, &end, 10);
-    if (end == (char *)b.p || (*end && *end != '\n') || num == 0 || num >= (1ull << 62)) {
-        if (why) snprintf(why, whylen, "crlnumber: not a positive number");
-        rv = ES_ERR_CONFIG;
-        goto out;
-    }
-    ca->crl_number = num;
+    es_hex_encode(ca->key_id, ca->key_id_len, ca->id);
 out:
     es_buf_cleanup(&b);
     if (rv != ES_OK) {
@@ -389,12 +335,16 @@ out:
 void es_ca_close(es_ca *ca)
 {
     if (!ca) return;
+    if (ca->state_owned && ca->state.ops && ca->state.ops->close)
+        ca->state.ops->close(ca->state.ctx);
     es_signer_free(ca->signer);
-    entries_free(ca);
     es_buf_cleanup(&ca->cert);
     es_buf_cleanup(&ca->chain);
     es_buf_cleanup(&ca->profiles_text);
-    if (ca->lock_fd >= 0) close(ca->lock_fd); /* releases the lock */
+    if (ca->mutexes) {
+        pthread_mutex_destroy(&ca->sign_mu);
+        pthread_mutex_destroy(&ca->write_mu);
+    }
     free(ca);
 }
 
@@ -433,10 +383,27 @@ const char *es_ca_key_ref(const es_ca *ca)
     return ca->cfg.key_ref;
 }
 
-const es_ca_entry *es_ca_entries(const es_ca *ca, size_t *n)
+const char *es_ca_dir(const es_ca *ca)
 {
-    *n = ca->n;
-    return ca->entries;
+    return ca->dir;
+}
+
+const char *es_ca_id(const es_ca *ca)
+{
+    return ca->id;
+}
+
+void es_ca_set_state(es_ca *ca, const es_ca_state *st, int owned)
+{
+    if (!ca) return;
+    if (ca->state_owned && ca->state.ops && ca->state.ops->close)
+        ca->state.ops->close(ca->state.ctx);
+    memset(&ca->state, 0, sizeof ca->state);
+    ca->state_owned = 0;
+    if (st && st->ops) {
+        ca->state = *st;
+        ca->state_owned = owned;
+    }
 }
 
 /* --- issuing --- */
@@ -478,18 +445,62 @@ typedef struct issue_args {
     size_t serial_len;
 } issue_args;
 
-/* Lints, signs, checks and records one certificate issued by ca. */
-static es_err ca_issue(es_ca *ca, const issue_args *a, es_pki_lint *lint, es_buf *out,
-                       char *serial_out)
+/* Whether a serial is recorded (get answering at all). */
+static es_err seen_cb(void *ctx, const es_ca_entry *e)
+{
+    (void)e;
+    *(int *)ctx = 1;
+    return ES_OK;
+}
+
+static es_err serial_taken(es_ca *ca, const es_ca_state *st, const char *hex, int *taken)
+{
+    *taken = 0;
+    es_err rv = st->ops->get(st->ctx, ca->id, hex, seen_cb, taken);
+    return rv == ES_ERR_NOT_FOUND ? ES_OK : rv;
+}
+
+static int state_ok(const es_ca_state *st)
+{
+    return st && st->ops && st->ops->begin && st->ops->commit && st->ops->rollback &&
+           st->ops->get && st->ops->list && st->ops->record && st->ops->revoke &&
+           st->ops->crl_next && st->ops->crl_record;
+}
+
+/* One write unit: the process's writers of this CA in turn, then the state's lock, which is
+ * never waited for (ES_ERR_BUSY). */
+static es_err write_begin(es_ca *ca, const es_ca_state *st)
+{
+    pthread_mutex_lock(&ca->write_mu);
+    es_err rv = st->ops->begin(st->ctx, ca->id, 1);
+    if (rv != ES_OK) pthread_mutex_unlock(&ca->write_mu);
+    return rv;
+}
+
+static es_err write_end(es_ca *ca, const es_ca_state *st, es_err rv)
+{
+    if (rv == ES_OK)
+        rv = st->ops->commit(st->ctx);
+    else
+        st->ops->rollback(st->ctx);
+    pthread_mutex_unlock(&ca->write_mu);
+    return rv;
+}
+
+/* Lints, signs, checks and records one certificate issued by ca, inside the caller's write
+ * unit. *collided is set when the state refused the serial as taken (the caller draws
+ * again). */
+static es_err ca_issue(es_ca *ca, const es_ca_state *st, const issue_args *a, es_pki_lint *lint,
+                       es_buf *out, char *serial_out, int *collided)
 {
     es_pki_tbs t;
-    char hex[SERIAL_HEX + 2], path[CA_PATH_MAX], name[SERIAL_HEX + 16];
-    es_buf der, pem, subj;
-    es_err rv;
+    char hex[SERIAL_HEX + 2];
+    es_buf der, subj;
+    es_err rv = ES_OK;
     es_time now = es_time_now();
+    *collided = 0;
     memset(&t, 0, sizeof t);
     es_buf_init(&der, ES_MAX_CERT_DER);
-    es_buf_init(&pem, ES_MAX_CERT_DER * 2);
     es_buf_init(&subj, 16384);
     if (!ca->signer) return ES_ERR_LOGIN;
     t.profile = a->profile;
@@ -517,15 +528,16 @@ static es_err ca_issue(es_ca *ca, const issue_args *a, es_pki_lint *lint, es_buf
         t.serial_len = a->serial_len;
         if (t.serial_len) {
             serial_hex(t.serial, t.serial_len, hex);
-            taken = entry_find(ca, hex) != NULL;
+            if ((rv = serial_taken(ca, st, hex, &taken)) != ES_OK) goto out;
         }
     } else {
-        /* A collision of 126 random bits is not expected; the index is the judge anyway. */
+        /* A collision of 126 random bits is not expected; the state is the judge anyway. */
         for (int tries = 0; tries < 8; tries++) {
-            if ((rv = random_serial(t.serial)) != ES_OK) return rv;
+            if ((rv = random_serial(t.serial)) != ES_OK) goto out;
             t.serial_len = ES_PKI_SERIAL_LEN;
             serial_hex(t.serial, t.serial_len, hex);
-            if (!(taken = entry_find(ca, hex) != NULL)) break;
+            if ((rv = serial_taken(ca, st, hex, &taken)) != ES_OK) goto out;
+            if (!taken) break;
         }
     }
 
@@ -540,7 +552,10 @@ static es_err ca_issue(es_ca *ca, const issue_args *a, es_pki_lint *lint, es_buf
     }
     if ((rv = es_buf_nul(&subj)) != ES_OK) goto out;
 
-    if ((rv = es_pki_cert_make(&t, ca->signer, &der)) != ES_OK) goto out;
+    pthread_mutex_lock(&ca->sign_mu);
+    rv = es_pki_cert_make(&t, ca->signer, &der);
+    pthread_mutex_unlock(&ca->sign_mu);
+    if (rv != ES_OK) goto out;
     /* Check the signature before the certificate leaves: a faulty device must not put a
      * certificate that does not verify into the world. */
     es_pki_cert made;
@@ -550,47 +565,51 @@ static es_err ca_issue(es_ca *ca, const issue_args *a, es_pki_lint *lint, es_buf
         goto out;
     }
 
-    /* Record: the certificate file first, then the index that names it. */
     es_ca_entry e;
     memset(&e, 0, sizeof e);
     /* Lint allowed at most 20 content octets: 40 hex digits. */
-    serial_hex(t.serial, t.serial_len, hex);
-    snprintf(e.serial, sizeof e.serial, "%.40s", hex); /* at most 40: see above */
+    snprintf(e.serial, sizeof e.serial, "%.40s", hex);
     e.status = ES_CA_VALID;
     e.not_after = t.not_after;
     e.revoked_at = ES_TIME_NONE;
+    e.issued_at = now;
     snprintf(e.profile, sizeof e.profile, "%s", a->profile->name);
-    snprintf(name, sizeof name, "certs/%s.pem", e.serial);
-    if ((rv = path_of(ca->dir, name, path)) != ES_OK) goto out;
-    if ((rv = es_pki_pem_encode("CERTIFICATE", es_slice_make(der.p, der.len), &pem)) != ES_OK ||
-        (rv = es_file_write_mode(path, pem.p, pem.len, 0644)) != ES_OK)
-        goto out;
-    if (!(e.subject = strdup((const char *)subj.p))) {
-        rv = ES_ERR_NOMEM;
-        unlink(path);
-        goto out;
-    }
-    if ((rv = entry_push(ca, &e)) != ES_OK) {
-        free(e.subject);
-        unlink(path);
-        goto out;
-    }
-    if ((rv = index_write(ca)) != ES_OK) {
-        free(ca->entries[--ca->n].subject);
-        unlink(path);
+    e.subject = (const char *)subj.p;
+    e.cert = es_slice_make(der.p, der.len);
+    if ((rv = st->ops->record(st->ctx, ca->id, &e)) != ES_OK) {
+        if (rv == ES_ERR_EXISTS && !a->serial) *collided = 1;
         goto out;
     }
     if (serial_out) snprintf(serial_out, SERIAL_HEX, "%s", e.serial);
     rv = es_buf_append(out, der.p, der.len);
 out:
     es_buf_cleanup(&der);
-    es_buf_cleanup(&pem);
     es_buf_cleanup(&subj);
     return rv;
 }
 
-es_err es_ca_issue(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, es_buf *out,
-                   char serial[2 * ES_PKI_SERIAL_MAX + 1])
+/* A whole issuance in one write unit; a random serial the state refuses as taken (another
+ * writer outside the lock, a restored state) is drawn again in a new unit. */
+static es_err ca_issue_unit(es_ca *ca, const es_ca_state *st, const issue_args *a,
+                            es_pki_lint *lint, es_buf *out, char *serial_out)
+{
+    es_err rv = ES_OK;
+    if (!ca->signer) return ES_ERR_LOGIN;
+    if (!state_ok(st)) return ES_ERR_ARG;
+    size_t start = out->len;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int collided = 0;
+        if ((rv = write_begin(ca, st)) != ES_OK) return rv;
+        rv = ca_issue(ca, st, a, lint, out, serial_out, &collided);
+        rv = write_end(ca, st, rv);
+        if (rv != ES_OK) out->len = start;
+        if (!collided) break;
+    }
+    return rv;
+}
+
+es_err es_ca_issue_in(es_ca *ca, const es_ca_state *st, const es_ca_request *req, es_pki_lint *lint,
+                      es_buf *out, char serial[2 * ES_PKI_SERIAL_MAX + 1])
 {
     es_pki_lint local;
     es_name subject;
@@ -603,6 +622,7 @@ es_err es_ca_issue(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, es_bu
     if (!lint) lint = &local;
     lint->n = 0;
     if (!ca || !req || !out || !req->profile || (!req->csr && !req->pub)) return ES_ERR_ARG;
+    if (!state_ok(st)) return ES_ERR_ARG;
     if (!ca->signer) return ES_ERR_LOGIN;
     const es_profile *p = es_pki_profile_find(&ca->profiles, req->profile);
     if (!p) return ES_ERR_NOT_FOUND;
@@ -642,96 +662,108 @@ es_err es_ca_issue(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, es_bu
                     req->serial, req->serial_len};
     /* Failures found in the request so far stay in lint: ca_issue adds the rest and refuses
      * when there is any. */
-    rv = ca_issue(ca, &a, lint, out, serial);
+    rv = ca_issue_unit(ca, st, &a, lint, out, serial);
 out:
     es_buf_cleanup(&csr_der);
     return rv;
 }
 
-/* --- revocation and CRLs --- */
-
-/* Lower-case hex without "0x" and ':' separators; 0 when it is not hex. */
-static int serial_normalise(const char *in, char out[SERIAL_HEX + 2])
+es_err es_ca_issue(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, es_buf *out,
+                   char serial[2 * ES_PKI_SERIAL_MAX + 1])
 {
-    size_t k = 0;
-    if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X')) in += 2;
-    for (; *in; in++) {
-        char c = *in;
-        if (c == ':') continue;
-        if (c >= 'A' && c <= 'F') c = (char)(c - 'A' + 'a');
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || k >= SERIAL_HEX) return 0;
-        out[k++] = c;
+    return es_ca_issue_in(ca, ca ? &ca->state : NULL, req, lint, out, serial);
+}
+
+/* --- revocation, CRLs, reading --- */
+
+static es_err copy_cb(void *ctx, const es_ca_entry *e)
+{
+    es_ca_entry *c = ctx;
+    *c = *e;
+    c->subject = NULL;
+    c->cert = ES_SLICE_NULL;
+    return ES_OK;
+}
+
+es_err es_ca_revoke_in(es_ca *ca, const es_ca_state *st, const char *serial, int reason, es_time at)
+{
+    char hex[SERIAL_HEX];
+    es_ca_entry e;
+    if (!ca || !serial || !es_pki_reason_name(reason) || !state_ok(st)) return ES_ERR_ARG;
+    /* removeFromCRL belongs to delta CRLs, which this CA does not issue. */
+    if (reason == ES_REASON_REMOVE_FROM_CRL) return ES_ERR_ARG;
+    if (!es_ca_serial_norm(serial, hex)) return ES_ERR_ARG;
+    es_err rv = write_begin(ca, st);
+    if (rv != ES_OK) return rv;
+    memset(&e, 0, sizeof e);
+    if ((rv = st->ops->get(st->ctx, ca->id, hex, copy_cb, &e)) != ES_OK) goto out;
+    if (e.status == ES_CA_REVOKED && e.reason != ES_REASON_CERTIFICATE_HOLD) {
+        rv = ES_ERR_REVOKED;
+        goto out;
     }
-    out[k] = 0;
-    if (k % 2) { /* "abc" is 0x0abc */
-        memmove(out + 1, out, k + 1);
-        out[0] = '0';
-        k++;
-    }
-    return k > 0;
+    /* A certificate taken off hold keeps its revocation date. */
+    if (e.status != ES_CA_REVOKED) e.revoked_at = at == ES_TIME_NONE ? es_time_now() : at;
+    e.status = ES_CA_REVOKED;
+    e.reason = reason;
+    rv = st->ops->revoke(st->ctx, ca->id, &e);
+out:
+    return write_end(ca, st, rv);
 }
 
 es_err es_ca_revoke(es_ca *ca, const char *serial, int reason, es_time at)
 {
-    char hex[SERIAL_HEX + 2];
-    if (!ca || !serial || !es_pki_reason_name(reason)) return ES_ERR_ARG;
-    /* removeFromCRL belongs to delta CRLs, which this CA does not issue. */
-    if (reason == ES_REASON_REMOVE_FROM_CRL) return ES_ERR_ARG;
-    if (!serial_normalise(serial, hex)) return ES_ERR_ARG;
-    es_ca_entry *e = entry_find(ca, hex);
-    if (!e) return ES_ERR_NOT_FOUND;
-    if (e->status == ES_CA_REVOKED && e->reason != ES_REASON_CERTIFICATE_HOLD) return ES_ERR_EXISTS;
-    es_ca_entry saved = *e;
-    /* A certificate taken off hold keeps its revocation date. */
-    if (e->status != ES_CA_REVOKED) e->revoked_at = at == ES_TIME_NONE ? es_time_now() : at;
-    e->status = ES_CA_REVOKED;
-    e->reason = reason;
-    es_err rv = index_write(ca);
-    if (rv != ES_OK) *e = saved;
+    return es_ca_revoke_in(ca, ca ? &ca->state : NULL, serial, reason, at);
+}
+
+typedef struct revoked_list {
+    es_pki_revoked *r;
+    size_t n, cap;
+} revoked_list;
+
+static es_err revoked_cb(void *ctx, const es_ca_entry *e)
+{
+    revoked_list *l = ctx;
+    es_buf tmp;
+    if (e->status != ES_CA_REVOKED) return ES_OK;
+    if (l->n == l->cap) {
+        if (l->cap >= ES_PKI_MAX_CRL_ENTRIES) return ES_ERR_LIMIT;
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        es_pki_revoked *n = realloc(l->r, ncap * sizeof *n);
+        if (!n) return ES_ERR_NOMEM;
+        l->r = n;
+        l->cap = ncap;
+    }
+    es_buf_init(&tmp, ES_PKI_SERIAL_MAX + 1);
+    es_err rv = es_hex_decode(e->serial, strlen(e->serial), &tmp);
+    if (rv == ES_OK && (tmp.len > ES_PKI_SERIAL_MAX + 1 || tmp.len == 0)) rv = ES_ERR_CONFIG;
+    if (rv == ES_OK) {
+        es_pki_revoked *r = &l->r[l->n++];
+        size_t skip = tmp.len > ES_PKI_SERIAL_MAX ? 1 : 0;
+        memcpy(r->serial, tmp.p + skip, tmp.len - skip);
+        r->serial_len = tmp.len - skip;
+        r->when = e->revoked_at;
+        r->reason = e->reason;
+    }
+    es_buf_cleanup(&tmp);
     return rv;
 }
 
-es_err es_ca_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out)
+es_err es_ca_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2_id, es_buf *out)
 {
-    char path[CA_PATH_MAX], num[32];
-    es_pki_revoked *r = NULL;
-    size_t n = 0;
-    es_buf tmp, pem;
-    es_err rv = ES_OK;
-    if (!ca || !out || days < 0) return ES_ERR_ARG;
+    revoked_list l = {NULL, 0, 0};
+    es_buf crl;
+    uint64_t number = 0;
+    if (!ca || !out || days < 0 || !state_ok(st)) return ES_ERR_ARG;
     if (!ca->signer) return ES_ERR_LOGIN;
-    es_buf_init(&tmp, 64);
-    es_buf_init(&pem, 2 * ES_PKI_MAX_CRL);
-    for (size_t i = 0; i < ca->n; i++) n += ca->entries[i].status == ES_CA_REVOKED;
-    if (n && !(r = calloc(n, sizeof *r))) return ES_ERR_NOMEM;
-    n = 0;
+    es_buf_init(&crl, ES_PKI_MAX_CRL);
+    es_err rv = write_begin(ca, st);
+    if (rv != ES_OK) return rv;
     /* Every revoked certificate stays listed, expired or not: seals made and documents
      * signed long ago are still verified against it. */
-    for (size_t i = 0; i < ca->n && rv == ES_OK; i++) {
-        const es_ca_entry *e = &ca->entries[i];
-        if (e->status != ES_CA_REVOKED) continue;
-        tmp.len = 0;
-        if ((rv = es_hex_decode(e->serial, strlen(e->serial), &tmp)) != ES_OK) break;
-        if (tmp.len > ES_PKI_SERIAL_MAX + 1 || tmp.len == 0) {
-            rv = ES_ERR_CONFIG;
-            break;
-        }
-        size_t skip = tmp.len > ES_PKI_SERIAL_MAX ? 1 : 0;
-        memcpy(r[n].serial, tmp.p + skip, tmp.len - skip);
-        r[n].serial_len = tmp.len - skip;
-        r[n].when = e->revoked_at;
-        r[n].reason = e->reason;
-        n++;
-    }
-    if (rv != ES_OK) goto out;
-    /* The number is spent before the CRL exists: CRL numbers only ever grow (RFC 5280
-     * 5.2.3), even when signing fails after this point. */
-    uint64_t number = ca->crl_number;
-    snprintf(num, sizeof num, "%llu\n", (unsigned long long)(number + 1));
-    if ((rv = path_of(ca->dir, "crlnumber", path)) != ES_OK ||
-        (rv = es_file_write_mode(path, num, strlen(num), 0644)) != ES_OK)
-        goto out;
-    ca->crl_number = number + 1;
+    if ((rv = st->ops->list(st->ctx, ca->id, 1, revoked_cb, &l)) != ES_OK) goto out;
+    /* Taken in the same unit as the CRL is recorded: numbers only grow (RFC 5280 5.2.3),
+     * and a CRL that was not recorded was never handed out. */
+    if ((rv = st->ops->crl_next(st->ctx, ca->id, &number)) != ES_OK) goto out;
     es_pki_tbs_crl t;
     memset(&t, 0, sizeof t);
     t.issuer = ca->ci.subject;
@@ -740,20 +772,49 @@ es_err es_ca_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out)
     t.this_update = es_time_now();
     t.next_update = t.this_update + (es_time)(days ? days : ca->cfg.crl_days) * DAY;
     t.crl_number = number;
-    t.revoked = r;
-    t.n_revoked = n;
+    t.revoked = l.r;
+    t.n_revoked = l.n;
     t.sm2_id = sm2_id ? sm2_id : ca->cfg.crl_sm2_id;
-    size_t start = out->len;
-    if ((rv = es_pki_crl_make(&t, ca->signer, out)) != ES_OK) goto out;
-    es_slice der = es_slice_make(out->p + start, out->len - start);
-    if ((rv = es_pki_pem_encode("X509 CRL", der, &pem)) != ES_OK ||
-        (rv = path_of(ca->dir, "crl.pem", path)) != ES_OK ||
-        (rv = es_file_write_mode(path, pem.p, pem.len, 0644)) != ES_OK)
-        out->len = start;
+    pthread_mutex_lock(&ca->sign_mu);
+    rv = es_pki_crl_make(&t, ca->signer, &crl);
+    pthread_mutex_unlock(&ca->sign_mu);
+    if (rv != ES_OK) goto out;
+    rv = st->ops->crl_record(st->ctx, ca->id, number, es_slice_make(crl.p, crl.len), t.this_update);
 out:
-    free(r);
-    es_buf_cleanup(&tmp);
-    es_buf_cleanup(&pem);
+    rv = write_end(ca, st, rv);
+    if (rv == ES_OK) rv = es_buf_append(out, crl.p, crl.len);
+    free(l.r);
+    es_buf_cleanup(&crl);
+    return rv;
+}
+
+es_err es_ca_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out)
+{
+    return es_ca_crl_in(ca, ca ? &ca->state : NULL, days, sm2_id, out);
+}
+
+/* Reads run over one snapshot and take no lock: they never wait for a writer. */
+es_err es_ca_list(es_ca *ca, const es_ca_state *st, es_ca_entry_cb cb, void *ctx)
+{
+    if (ca && !st) st = &ca->state;
+    if (!ca || !cb || !state_ok(st)) return ES_ERR_ARG;
+    es_err rv = st->ops->begin(st->ctx, ca->id, 0);
+    if (rv != ES_OK) return rv;
+    rv = st->ops->list(st->ctx, ca->id, 0, cb, ctx);
+    st->ops->rollback(st->ctx);
+    return rv;
+}
+
+es_err es_ca_get(es_ca *ca, const es_ca_state *st, const char *serial, es_ca_entry_cb cb, void *ctx)
+{
+    char hex[SERIAL_HEX];
+    if (ca && !st) st = &ca->state;
+    if (!ca || !serial || !cb || !state_ok(st)) return ES_ERR_ARG;
+    if (!es_ca_serial_norm(serial, hex)) return ES_ERR_ARG;
+    es_err rv = st->ops->begin(st->ctx, ca->id, 0);
+    if (rv != ES_OK) return rv;
+    rv = st->ops->get(st->ctx, ca->id, hex, cb, ctx);
+    st->ops->rollback(st->ctx);
     return rv;
 }
 
@@ -842,11 +903,6 @@ es_err es_ca_init(const es_ca_init_params *p, es_pki_lint *lint)
         rv = ES_ERR_IO;
         goto out;
     }
-    if ((rv = path_of(p->dir, "certs", path)) != ES_OK) goto out;
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        rv = ES_ERR_IO;
-        goto out;
-    }
     if (p->generate_key && (rv = generate_key(p->key_ref, p->pin)) != ES_OK) goto out;
     memset(&cfg, 0, sizeof cfg);
     if ((rv = canonical_ref(p->key_ref, cfg.key_ref, sizeof cfg.key_ref)) != ES_OK) goto out;
@@ -856,7 +912,8 @@ es_err es_ca_init(const es_ca_init_params *p, es_pki_lint *lint)
         /* An intermediate: the parent issues (and records) it under its own profile. */
         issue_args a = {prof,    p->subject,   signer->pub, NULL, 0, ES_SEAL_SOURCE_NONE,
                         p->days, ES_TIME_NONE, NULL,        0};
-        if ((rv = ca_issue(p->parent, &a, lint, &der, NULL)) != ES_OK) goto out;
+        if ((rv = ca_issue_unit(p->parent, &p->parent->state, &a, lint, &der, NULL)) != ES_OK)
+            goto out;
     } else {
         es_pki_tbs t;
         memset(&t, 0, sizeof t);
@@ -897,10 +954,7 @@ es_err es_ca_init(const es_ca_init_params *p, es_pki_lint *lint)
             (rv = write_text(p->dir, "chain.crt", pem.p, pem.len)) != ES_OK)
             goto out;
     }
-    if ((rv = write_text(p->dir, "profiles.conf", text.p, text.len)) != ES_OK ||
-        (rv = write_text(p->dir, "index.txt", index_header, strlen(index_header))) != ES_OK ||
-        (rv = write_text(p->dir, "crlnumber", "1\n", 2)) != ES_OK)
-        goto out;
+    if ((rv = write_text(p->dir, "profiles.conf", text.p, text.len)) != ES_OK) goto out;
     cfg.crl_days = p->crl_days ? p->crl_days : 7;
     snprintf(cfg.crl_url, sizeof cfg.crl_url, "%s", p->crl_url ? p->crl_url : "");
     snprintf(cfg.crl_sm2_id, sizeof cfg.crl_sm2_id, "%s", ES_SM2_DEFAULT_ID);

@@ -195,27 +195,56 @@ static const char v1_pg[] =
  * roles, the certificate's serial, subject and validity (read at registration), who
  * registered them, revocation; one certificate and one key (key_id: SM3 of the public key,
  * hex) identify one client. */
-#define V2_COMMON(INT)                                                                             \
-    "ALTER TABLE api_clients ADD COLUMN roles TEXT NOT NULL DEFAULT '';"                           \
-    "ALTER TABLE api_clients ADD COLUMN serial TEXT NOT NULL DEFAULT '';"                          \
-    "ALTER TABLE api_clients ADD COLUMN subject TEXT NOT NULL DEFAULT '';"                         \
-    "ALTER TABLE api_clients ADD COLUMN not_before " INT " NOT NULL DEFAULT 0;"                    \
-    "ALTER TABLE api_clients ADD COLUMN not_after " INT " NOT NULL DEFAULT 0;"                     \
-    "ALTER TABLE api_clients ADD COLUMN created_by TEXT NOT NULL DEFAULT '';"                      \
-    "ALTER TABLE api_clients ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 "                       \
-    "CHECK (revoked IN (0, 1));"                                                                   \
-    "ALTER TABLE api_clients ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"                          \
-    "CREATE UNIQUE INDEX api_clients_serial ON api_clients (serial) WHERE serial <> '';"           \
-    "CREATE UNIQUE INDEX api_clients_key ON api_clients (key_id) WHERE key_id <> '';"
+/* Version 2: API clients (business systems) get what request authentication needs: their
+ * roles, the certificate's serial, subject and validity (read at registration), who
+ * registered them, revocation; one certificate and one key (key_id: SM3 of the public key,
+ * hex) identify one client. */
+static const char v2[] =
+    "ALTER TABLE api_clients ADD COLUMN roles TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_clients ADD COLUMN serial TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_clients ADD COLUMN subject TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_clients ADD COLUMN not_before {INT64} NOT NULL DEFAULT 0;"
+    "ALTER TABLE api_clients ADD COLUMN not_after {INT64} NOT NULL DEFAULT 0;"
+    "ALTER TABLE api_clients ADD COLUMN created_by TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE api_clients ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (revoked IN (0, 1));"
+    "ALTER TABLE api_clients ADD COLUMN key_id TEXT NOT NULL DEFAULT '';"
+    "CREATE UNIQUE INDEX api_clients_serial ON api_clients (serial) WHERE serial <> '';"
+    "CREATE UNIQUE INDEX api_clients_key ON api_clients (key_id) WHERE key_id <> '';";
 
-static const char v2_sqlite[] = V2_COMMON("INTEGER");
-static const char v2_pg[] = V2_COMMON("BIGINT");
+/* Version 3: the CA's state (docs/ca.md): every certificate a CA issued, by CA (the hex key
+ * identifier of its certificate) and serial (lower-case hex, unique per CA), its status and
+ * revocation; and per CA the number of its next CRL and the latest CRL. */
+static const char v3[] =
+    "CREATE TABLE ca_certs ("
+    "  id {ID},"
+    "  ca TEXT NOT NULL,"
+    "  serial TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('V', 'R')),"
+    "  not_after {INT64} NOT NULL,"
+    "  revoked_at {INT64},"
+    "  reason INTEGER,"
+    "  profile TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  cert {BLOB},"
+    "  issued_at {INT64} NOT NULL,"
+    "  CHECK ((status = 'R') = (revoked_at IS NOT NULL AND reason IS NOT NULL))"
+    "){STRICT};"
+    "CREATE UNIQUE INDEX ca_certs_serial ON ca_certs (ca, serial);"
+    "CREATE INDEX ca_certs_status ON ca_certs (ca, status);"
+    "CREATE TABLE ca_state ("
+    "  ca TEXT PRIMARY KEY,"
+    "  crl_number {INT64} NOT NULL CHECK (crl_number > 0),"
+    "  crl {BLOB},"
+    "  crl_at {INT64}"
+    "){STRICT};";
 
 const store_migration es_store_migrations[] = {
-    {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", v1_sqlite,
-     v1_pg},
-    {2, "API clients: roles, certificate serial, subject and validity, registrar, revocation",
-     v2_sqlite, v2_pg},
+    {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
+     v1_sqlite, v1_pg},
+    {2, "API clients: roles, certificate serial, subject and validity, registrar, revocation", v2,
+     NULL, NULL},
+    {3, "CA: issued certificates, revocations, CRL numbers", v3, NULL, NULL},
 };
 
 const size_t es_store_n_migrations = sizeof es_store_migrations / sizeof es_store_migrations[0];

@@ -203,6 +203,32 @@ static es_err sq_begin(es_store *s, tx_mode mode)
     return rv;
 }
 
+static es_err sq_begin_try(es_store *s)
+{
+    sq *q = s->impl;
+    if (q->wlock) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)ES_STORE_TRY_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        if (pthread_mutex_timedlock(&q->wlock->mu, &until) != 0) {
+            es_store_set_error(s, "database is busy: another writer of this process holds it");
+            return ES_ERR_BUSY;
+        }
+        q->holding = 1;
+    }
+    sqlite3_busy_timeout(q->db, ES_STORE_TRY_MS);
+    es_err rv = sq_script_db(s, q->db, "BEGIN IMMEDIATE");
+    int busy = (sqlite3_extended_errcode(q->db) & 0xff) == SQLITE_BUSY;
+    sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS);
+    if (rv != ES_OK) {
+        wlock_release(q);
+        if (busy) rv = ES_ERR_BUSY;
+    }
+    return rv;
+}
+
 static void sq_rollback(es_store *s)
 {
     if (!sqlite3_get_autocommit(db_of(s))) sqlite3_exec(db_of(s), "ROLLBACK", NULL, NULL, NULL);
@@ -456,6 +482,7 @@ const store_ops es_store_sqlite_ops = {
     .open = sq_open,
     .close = sq_close,
     .begin = sq_begin,
+    .begin_try = sq_begin_try,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .lock_migrations = sq_lock_migrations,

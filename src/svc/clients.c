@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "eseal/audit.h"
+#include "eseal/castore.h"
 #include "eseal/clients.h"
 #include "eseal/pki.h"
 #include "svc/internal.h"
@@ -168,21 +169,36 @@ static es_err check_cert(es_slice cert, es_slice issuer, es_pki_cert *pc, char *
     return ES_OK;
 }
 
-es_err es_client_register(es_accounts *a, const es_actor *by, const char *name, es_roles roles,
-                          es_slice cert, es_slice issuer_cert, es_client *out, const char **why)
+/* The checks of a registration that need no certificate: the permission, the name, the roles.
+ * On a refusal *why says which (permission refusals are audited). */
+static es_err register_checks(es_accounts *a, const es_actor *by, const char *name, es_roles roles,
+                              const char **why)
+{
+    const char *reason = NULL;
+    if (!may_manage(by)) return deny(a, by, "client.register");
+    if (!es_account_name_valid(name) || strcmp(name, "me") == 0) {
+        if (why)
+            *why = strcmp(name ? name : "", "me") == 0
+                       ? "\"me\" is reserved (GET /api/v1/clients/me)"
+                       : "client names are 2 to 32 of a-z 0-9 . _ - starting with a letter";
+        return ES_ERR_ARG;
+    }
+    if (es_client_roles_check(roles, &reason) != ES_OK) {
+        if (why) *why = reason;
+        return ES_ERR_ARG;
+    }
+    return ES_OK;
+}
+
+/* The client's row and its audit record, inside the caller's transaction. */
+static es_err register_rows(es_accounts *a, const es_actor *by, const char *name, es_roles roles,
+                            es_slice cert, es_slice issuer_cert, es_client *out, const char **why)
 {
     es_pki_cert pc;
     char subject[ES_CLIENT_SUBJECT_MAX + 1], serial[41], rt[256], object[64], detail[1024];
     const char *reason = NULL;
     es_err rv;
-    if (why) *why = NULL;
-    if (!may_manage(by)) return deny(a, by, "client.register");
-    if (!es_account_name_valid(name)) {
-        if (why) *why = "client names are 2 to 32 of a-z 0-9 . _ - starting with a letter";
-        return ES_ERR_ARG;
-    }
-    if (es_client_roles_check(roles, &reason) != ES_OK ||
-        check_cert(cert, issuer_cert, &pc, subject, sizeof subject, &reason) != ES_OK) {
+    if (check_cert(cert, issuer_cert, &pc, subject, sizeof subject, &reason) != ES_OK) {
         if (why) *why = reason;
         return ES_ERR_ARG;
     }
@@ -205,21 +221,66 @@ es_err es_client_register(es_accounts *a, const es_actor *by, const char *name, 
                       es_v_text(key_id)};
     snprintf(object, sizeof object, "client:%s", name);
     snprintf(detail, sizeof detail, "roles=%s serial=%s subject=%s", rt, serial, subject);
-    CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store,
                         "INSERT INTO api_clients (name, cert, created_at, roles, serial, subject, "
                         "not_before, not_after, created_by, key_id) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         p, 10, NULL));
     CHECK(svc_audit(a, by, "client.register", object, detail));
+    CHECK(load_client(a, name, out, NULL));
+out:
+    if (rv == ES_ERR_EXISTS && why)
+        *why = "a client of that name, or with that certificate or key, is registered already";
+    return rv;
+}
+
+es_err es_client_register(es_accounts *a, const es_actor *by, const char *name, es_roles roles,
+                          es_slice cert, es_slice issuer_cert, es_client *out, const char **why)
+{
     es_client c;
-    CHECK(load_client(a, name, &c, NULL));
+    es_err rv;
+    if (why) *why = NULL;
+    if ((rv = register_checks(a, by, name, roles, why)) != ES_OK) return rv;
+    CHECK(es_store_begin(a->store));
+    CHECK(register_rows(a, by, name, roles, cert, issuer_cert, &c, why));
     CHECK(es_store_commit(a->store));
     if (out) *out = c;
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
-    if (rv == ES_ERR_EXISTS && why)
-        *why = "a client of that name, or with that certificate or key, is registered already";
+    return rv;
+}
+
+es_err es_client_register_issue(es_accounts *a, const es_actor *by, es_ca *ca, const char *name,
+                                es_roles roles, const es_ca_request *req, es_pki_lint *lint,
+                                es_buf *cert, es_client *out, const char **why)
+{
+    es_client c;
+    char serial[2 * ES_PKI_SERIAL_MAX + 1];
+    es_err rv;
+    if (why) *why = NULL;
+    if (!ca || !req || !cert) return ES_ERR_ARG;
+    if ((rv = register_checks(a, by, name, roles, why)) != ES_OK) return rv;
+    /* A taken name is refused before the CA signs anything. */
+    if (load_client(a, name, &c, NULL) == ES_OK) {
+        if (why) *why = "a client of that name is registered already";
+        return ES_ERR_EXISTS;
+    }
+    es_castore cs = {a->store, a->audit, by->name, NULL};
+    es_ca_state st = es_castore_joined_state(&cs);
+    cert->len = 0;
+    /* One transaction holding the CA's lock: the certificate, its audit record, the client
+     * and its audit record commit together or not at all. */
+    CHECK(es_castore_begin_joined(&cs, ca));
+    CHECK(es_ca_issue_in(ca, &st, req, lint, cert, serial));
+    CHECK(register_rows(a, by, name, roles, es_slice_make(cert->p, cert->len), es_ca_cert(ca), &c,
+                        why));
+    CHECK(es_store_commit(a->store));
+    if (out) *out = c;
+out:
+    if (rv != ES_OK) {
+        es_store_rollback(a->store);
+        cert->len = 0; /* never handed out: it is in no index */
+    }
     return rv;
 }
 
@@ -271,6 +332,41 @@ es_err es_client_set_disabled(es_accounts *a, const es_actor *by, const char *na
     CHECK(es_store_exec(a->store, "UPDATE api_clients SET disabled = ? WHERE id = ?", p, 2, NULL));
     CHECK(svc_audit(a, by, action, object, ""));
     CHECK(es_store_commit(a->store));
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+    return rv;
+}
+
+es_err es_client_revoke_ca(es_accounts *a, const es_actor *by, es_ca *ca, const char *name,
+                           int reason, int *cert_revoked)
+{
+    es_client c;
+    char object[64], detail[160];
+    int done = 0;
+    if (cert_revoked) *cert_revoked = 0;
+    if (!ca) return ES_ERR_ARG;
+    if (!may_manage(by)) return deny(a, by, "client.revoke");
+    es_err rv = load_client(a, name, &c, NULL);
+    if (rv != ES_OK) return rv;
+    if (c.revoked) return ES_ERR_REVOKED;
+    es_value p[1] = {es_v_int(c.id)};
+    snprintf(object, sizeof object, "client:%s", name);
+    snprintf(detail, sizeof detail, "serial=%s reason=%.64s", c.serial, es_pki_reason_name(reason));
+    es_castore cs = {a->store, a->audit, by->name, NULL};
+    es_ca_state st = es_castore_joined_state(&cs);
+    /* One transaction holding the CA's lock: the client and its certificate are revoked
+     * together, or neither. A certificate this CA's index does not hold (issued elsewhere,
+     * or before its state moved into this store) leaves only the client revoked. */
+    CHECK(es_castore_begin_joined(&cs, ca));
+    CHECK(es_store_exec(a->store, "UPDATE api_clients SET disabled = 1, revoked = 1 WHERE id = ?",
+                        p, 1, NULL));
+    CHECK(svc_audit(a, by, "client.revoke", object, detail));
+    rv = es_ca_revoke_in(ca, &st, c.serial, reason, ES_TIME_NONE);
+    done = rv == ES_OK || rv == ES_ERR_REVOKED;
+    if (rv == ES_ERR_REVOKED || rv == ES_ERR_NOT_FOUND) rv = ES_OK;
+    if (rv != ES_OK) goto out;
+    CHECK(es_store_commit(a->store));
+    if (cert_revoked) *cert_revoked = done;
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
     return rv;

@@ -334,11 +334,15 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
         rv = ES_ERR_CONFIG;
         goto out;
     }
-    if ((rv = es_ca_open(s->ca_dir, &ca, why, whylen)) != ES_OK) goto out;
-    if ((rv = es_ca_login(ca, &s->pin)) != ES_OK) {
-        snprintf(why, whylen, "the seal root key does not open: %s", es_err_str(rv));
-        goto out;
+    if (!s->ca) {
+        if ((rv = es_ca_open(s->ca_dir, &ca, why, whylen)) != ES_OK) goto out;
+        if ((rv = es_ca_login(ca, &s->pin)) != ES_OK) {
+            snprintf(why, whylen, "the seal root key does not open: %s", es_err_str(rv));
+            goto out;
+        }
     }
+    es_ca *use = s->ca ? s->ca : ca;
+    const es_ca_state *state = s->ca ? s->ca_state : NULL;
     es_ca_request req = {.profile = profile,
                          .subject = &subject,
                          .pub = s->system_pub,
@@ -346,7 +350,8 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
                          .n_san = 1,
                          .not_before = ES_TIME_NONE};
     der.len = 0;
-    rv = es_ca_issue(ca, &req, &lint, &der, serial);
+    rv = state ? es_ca_issue_in(use, state, &req, &lint, &der, serial)
+               : es_ca_issue(use, &req, &lint, &der, serial);
     if (rv != ES_OK) {
         snprintf(why, whylen, "cannot issue the system certificate (%s): %s%s%s", profile,
                  es_err_str(rv), lint.n ? ": " : "", lint.n ? lint.msg[0] : "");
@@ -365,7 +370,8 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     snprintf(s->system_serial, sizeof s->system_serial, "%s", serial);
     /* The one it replaces, when this CA issued it, is superseded. */
     if (old_serial[0] &&
-        es_ca_revoke(ca, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE) == ES_OK) {
+        (state ? es_ca_revoke_in(use, state, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE)
+               : es_ca_revoke(use, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE)) == ES_OK) {
         say(log, ctx, "revoked the system certificate it replaces (serial %s, superseded)",
             old_serial);
         snprintf(s->system_replaced, sizeof s->system_replaced, "%s", old_serial);

@@ -33,7 +33,7 @@ ossl_verify() {
 
 # --- help and usage ---
 for args in "ca --help" "ca init --help" "ca issue --help" "ca revoke --help" "ca crl --help" \
-    "ca list --help"; do
+    "ca list --help" "ca show --help"; do
     # shellcheck disable=SC2086
     expect 0 "eseal $args" $args
     check "eseal $args shows an example" has_example out
@@ -60,9 +60,10 @@ ESEAL_PIN=short expect 3 "ca init --generate-key with a short passphrase" ca ini
 check "short passphrase: no CA created" test ! -e root/config
 expect 0 "ca init root" ca init --dir root --key soft:keys#root --generate-key \
     --subject "$ROOT_SUBJ" --days 7300 --crl-url http://ca.example/root.crl
-for f in ca.crt config profiles.conf index.txt crlnumber certs; do
+for f in ca.crt config profiles.conf; do
     check "root/$f created" test -e "root/$f"
 done
+check "no index.txt: the state is in the store" test ! -e root/index.txt
 check "root/config names the key by an absolute path" grep -q "^key = soft:/.*keys#root" root/config
 check "root/profiles.conf is etc/profiles.conf" has "\[maker-system\]" root/profiles.conf
 expect 3 "ca init twice" ca init --dir root --key soft:keys#root --subject "$ROOT_SUBJ"
@@ -103,7 +104,14 @@ check "seal.crt: signed over TBSCertificate with the default ID (openssl dgst)" 
     python3 der.py elem seal.der 0 >seal.tbs && python3 der.py bits seal.der 2 >seal.sig &&
     openssl x509 -in root/ca.crt -pubkey -noout >root.pub &&
     openssl dgst -sm3 -verify root.pub -signature seal.sig -sigopt $ID seal.tbs | grep -q 'Verified OK'"
-check "seal.crt kept in root/certs" sh -c 'ls root/certs/*.pem | grep -q .'
+check "the state is in root/ca.db" test -s root/ca.db
+SEAL1=$(openssl x509 -in seal.crt -noout -serial | sed 's/^serial=//')
+expect 0 "ca show the seal certificate" ca show --dir root "$SEAL1" -o kept.crt
+check "ca show: the certificate as issued" cmp -s kept.crt seal.crt
+check "ca show: its status" has "^status    valid" err
+expect 3 "ca show an unknown serial" ca show --dir root 4abc
+check "ca show unknown: explained" has "issued no certificate with serial 4abc" err
+expect 3 "ca show a serial that is not hex" ca show --dir root xyz
 
 openssl req -new -utf8 -key seal.key -sm3 -subj "/C=CN/O=${USCC}${UNIT}/CN=35010000000002" \
     -out emptyid.csr
@@ -131,7 +139,7 @@ printf 'not a request\n' >garbage.csr
 expect 3 "issue from garbage" ca issue --dir root --profile seal --csr garbage.csr -o bad.crt
 
 # --- lint refusals ---
-n_before=$(grep -vc '^#' root/index.txt)
+n_before=$("$ESEAL" ca list --dir root | wc -l)
 openssl req -new -utf8 -key seal.key -sm3 -sigopt "$ID" \
     -subj "/C=CN/O=91350100M000100Y44${UNIT}/CN=3501000000001" -out badseal.csr
 expect 1 "issue a seal with a bad credit code and seal code" ca issue --dir root --profile seal \
@@ -146,7 +154,7 @@ expect 1 "issue a seal for 5000 days, with a SAN and bad C" ca issue --dir root 
 check "lint: max_days" has "more than max_days" err
 check "lint: C" has "two-letter" err
 check "lint: SAN not taken by the seal profile" has "profile seal takes none" err
-check "lint: nothing recorded" [ "$(grep -vc '^#' root/index.txt)" -eq "$n_before" ]
+check "lint: nothing recorded" [ "$("$ESEAL" ca list --dir root | wc -l)" -eq "$n_before" ]
 expect 0 "an industry seal code (RS + 14 digits)" ca issue --dir root --profile seal \
     --csr seal.csr --subject "/C=CN/O=${USCC}${UNIT}/CN=RS35010000000003" -o industry.crt
 expect 3 "issue under an unknown profile" ca issue --dir root --profile nosuch --csr seal.csr \
@@ -283,8 +291,10 @@ check "std.crl: not with the empty ID (OpenSSL 3.0 cannot check it)" sh -c "
 check "std.crl: CRL number 3, two revoked" sh -c \
     "openssl crl -inform DER -in std.crl -noout -text | grep -A1 'CRL Number' | grep -q '^ *3$' &&
      [ \$(openssl crl -inform DER -in std.crl -noout -text | grep -c 'Serial Number') -eq 2 ]"
-check "root/crl.pem is the latest CRL" bash -c \
-    'cmp -s <(openssl crl -in root/crl.pem -outform DER) std.crl'
+check "the latest CRL is kept in the CA's state" python3 -c '
+import sqlite3, sys
+row = sqlite3.connect("root/ca.db").execute("SELECT crl, crl_number FROM ca_state").fetchone()
+sys.exit(0 if row and bytes(row[0]) == open("std.crl", "rb").read() and row[1] == 4 else 1)'
 
 # --- an intermediate CA signed by the root ---
 expect 3 "--intermediate without --parent" ca init --dir sub --key soft:keys#sub \
@@ -296,7 +306,8 @@ check "sub/chain.crt holds the root" bash -c \
 check "sub/ca.crt: openssl verify against the root" ossl_verify root/ca.crt sub/ca.crt -x509_strict
 check "sub/ca.crt: CA, pathlen 0" sh -c \
     'openssl x509 -in sub/ca.crt -noout -text | grep -q "CA:TRUE, pathlen:0"'
-check "the root recorded the intermediate" grep -q "intermediate" root/index.txt
+run ca list --dir root
+check "the root recorded the intermediate" grep -Eq "valid .*intermediate " out
 openssl genpkey -algorithm SM2 -out maker2.key 2>/dev/null
 openssl pkey -in maker2.key -pubout -out maker2.pub
 expect 0 "the intermediate issues a maker-system certificate" ca issue --dir sub \
@@ -321,5 +332,85 @@ expect 0 "seal verify --trust root+intermediate: the chain verifies" seal verify
 check "intermediate chain: chain_trust PASSED" grep -Eq 'chain_trust +PASSED' out
 run seal verify seal4.esl --trust root/ca.crt
 check "the root alone (intermediate unknown): not PASSED (exit $rc)" [ "$rc" -eq 2 ]
+
+# --- a writer is refused at once while another process holds the CA; readers go on ---
+python3 - root/ca.db <<'EOF' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open("held", "w").close()
+time.sleep(8)
+c.execute("ROLLBACK")
+EOF
+HOLDER=$!
+for _ in $(seq 50); do [ -e held ] && break; sleep 0.1; done
+t0=$(date +%s%N)
+expect 3 "ca issue while another process holds the CA" ca issue --dir root --profile seal \
+    --csr seal.csr --subject "/C=CN/O=${USCC}${UNIT}/CN=35010000000077" -o busy.crt
+t1=$(date +%s%N)
+check "busy: said at once ($(((t1 - t0) / 1000000)) ms)" [ $(((t1 - t0) / 1000000)) -lt 3000 ]
+check "busy: explained" has "the CA is in use by another process" err
+check "busy: no certificate" test ! -e busy.crt
+expect 3 "ca revoke while another process holds the CA" ca revoke --dir root "$S2"
+check "busy revoke: explained" has "the CA is in use by another process" err
+expect 0 "ca list while another process holds the CA" ca list --dir root
+check "list under a writer: the certificates" grep -Eq "revoked .*keyCompromise" out
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
+
+# --- a directory of an older eseal (index.txt, crlnumber, certs/) is imported on first use ---
+LOW1=$(echo "$SEAL1" | tr 'A-F' 'a-f')
+mkdir -p old/certs
+cp root/ca.crt root/config root/profiles.conf old/
+printf '%s\n' "# eseal CA index (docs/ca.md)." >old/index.txt
+printf '%s\tV\t20291125170740Z\t-\t-\tseal\t/C=CN/O=%s%s/CN=35010000000001\n' \
+    "$LOW1" "$USCC" "$UNIT" >>old/index.txt
+printf '6e0b11\tR\t20291125170741Z\t20261126170800Z\tkeyCompromise\tseal\t/CN=x\n' \
+    >>old/index.txt
+printf '7\n' >old/crlnumber
+cp seal.crt "old/certs/$LOW1.pem"
+expect 0 "ca list of an old directory" ca list --dir old
+check "old: imported rows" sh -c "grep -Eq '^$LOW1 +valid' out && grep -Eq '^6e0b11 +revoked .*keyCompromise' out"
+check "old: index.txt renamed" sh -c 'test ! -e old/index.txt && test -e old/index.txt.migrated'
+expect 0 "old: the certificate came along" ca show --dir old "$SEAL1" -o oldkept.crt
+check "old: certificate kept" cmp -s oldkept.crt seal.crt
+expect 0 "old: a CRL continues the numbering" ca crl --dir old -o old.crl
+check "old: CRL number 7, the revoked one listed" sh -c \
+    "openssl crl -in old.crl -noout -text | grep -A1 'CRL Number' | grep -q '^ *7$' &&
+     openssl crl -in old.crl -noout -text | grep -qi 'Serial Number: 6E0B11'"
+mkdir -p bad
+cp root/ca.crt root/config root/profiles.conf bad/
+printf 'zz\tV\t20291125170740Z\t-\t-\tseal\t/CN=x\n' >bad/index.txt
+expect 3 "a broken old index" ca list --dir bad
+check "broken index: the line named" has "index.txt line 1" err
+check "broken index: left in place" test -e bad/index.txt
+
+# --- the state in a daemon's store (--store): writes need the audit key and are audited ---
+expect 3 "--store write without --audit-key" ca issue --dir root --store sqlite:daemon.db \
+    --profile seal --csr seal.csr --subject "/C=CN/O=${USCC}${UNIT}/CN=35010000000078" -o s.crt
+check "--store without the audit key: explained" has "audit-key" err
+ESEAL_PIN=audit-passphrase run key gen soft:keys#audit
+ESEAL_AUDIT_PIN=audit-passphrase expect 0 "--store: issue, audited" ca issue --dir root \
+    --store sqlite:daemon.db --audit-key soft:keys#audit --profile seal --csr seal.csr \
+    --subject "/C=CN/O=${USCC}${UNIT}/CN=35010000000078" -o s.crt
+expect 0 "--store: list" ca list --dir root --store sqlite:daemon.db
+check "--store: only what is in that store" sh -c "[ \$(grep -c ' valid ' out) -eq 1 ]"
+check "--store: the audit record" python3 -c '
+import sqlite3, sys
+n = sqlite3.connect("daemon.db").execute("SELECT count(*) FROM audit WHERE action = ?", ("ca.issue",)).fetchone()[0]
+sys.exit(0 if n == 1 else 1)'
+mkdir -p old2/certs
+cp root/ca.crt root/config root/profiles.conf old/index.txt.migrated old2/
+mv old2/index.txt.migrated old2/index.txt
+expect 3 "--store: an old index is not imported unaudited" ca list --dir old2 --store sqlite:daemon.db
+check "--store old index: explained" has "would be imported into the store" err
+check "--store old index: left in place" test -e old2/index.txt
+ESEAL_AUDIT_PIN=audit-passphrase expect 0 "--store: an old index imported, audited" ca list \
+    --dir old2 --store sqlite:daemon.db --audit-key soft:keys#audit
+check "--store import: the rows" grep -Eq '^6e0b11 +revoked' out
+check "--store import: the ca.import record" python3 -c '
+import sqlite3, sys
+n = sqlite3.connect("daemon.db").execute("SELECT count(*) FROM audit WHERE action = ?", ("ca.import",)).fetchone()[0]
+sys.exit(0 if n == 1 else 1)'
 
 finish
