@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include "eseal/quirk.h"
+#include "util/internal.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 /* t_rnd's state: a fixed seed, so that a failure can be reproduced. */
 static uint32_t rnd_state = 0x9e3779b9u;
@@ -68,6 +72,87 @@ static void test_buf_growth(void)
     ok(es_buf_nul(&b) == ES_OK && b.len == 2 && strcmp((char *)b.p, "ab") == 0,
        "nul after truncation terminates at len");
     es_buf_cleanup(&b);
+}
+
+/* es_buf_release_hook: every block es_buf gives up while growing must already be wiped. */
+static int released, released_dirty;
+static size_t released_bytes;
+
+static void on_release(const uint8_t *p, size_t n)
+{
+    released++;
+    released_bytes += n;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0) {
+            released_dirty++;
+            break;
+        }
+}
+
+static void test_buf_secret_growth(void)
+{
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    released = released_dirty = 0;
+    released_bytes = 0;
+    es_buf_release_hook = on_release;
+    /* A "secret" of 10000 non-zero bytes in pieces of 100: 128 (first) -> 16384 is 7 growths. */
+    uint8_t secret[10000];
+    for (size_t i = 0; i < sizeof secret; i++) secret[i] = (uint8_t)(0x80 | i);
+    int good = 1;
+    for (size_t i = 0; i < sizeof secret; i += 100)
+        if (es_buf_append(&b, secret + i, 100) != ES_OK) good = 0;
+    ok(good && buf_is(&b, secret, sizeof secret), "secret appended whole");
+    ok(released == 7, "each growth gives up the old block (%d, expected 7)", released);
+    ok(released_dirty == 0, "every block given up was wiped first (%d were not)", released_dirty);
+    /* printf and reserve grow the same way. */
+    int before = released;
+    ok(es_buf_printf(&b, "%020000d", 7) == ES_OK && b.len == sizeof secret + 20000,
+       "printf grows the buffer");
+    ok(es_buf_reserve(&b, 100000) == ES_OK && b.cap >= b.len + 100001 && b.len == 30000,
+       "reserve makes room without changing len (cap %zu)", b.cap);
+    ok(buf_is(&b, b.p, 30000) && memcmp(b.p, secret, sizeof secret) == 0,
+       "contents survive printf and reserve");
+    ok(released == before + 2 && released_dirty == 0, "printf and reserve wipe what they leave");
+    ok(es_buf_reserve(&b, (1u << 20) - 29999) == ES_ERR_LIMIT, "reserve past max refused");
+    es_buf_cleanup_secret(&b);
+
+    /* es_file_read from a pipe (no size hint): it grows, and leaves nothing unwiped. */
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], fifo[4200];
+    snprintf(dir, sizeof dir, "%s/eseal-test-fifo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        ok(0, "mkdtemp %s", dir);
+        es_buf_release_hook = NULL;
+        return;
+    }
+    snprintf(fifo, sizeof fifo, "%s/key.pipe", dir);
+    ok(mkfifo(fifo, 0600) == 0, "mkfifo");
+    static uint8_t big[300000];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(1 + i % 251);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = fopen(fifo, "wb");
+        size_t w = f ? fwrite(big, 1, sizeof big, f) : 0;
+        if (f) fclose(f);
+        _exit(w == sizeof big ? 0 : 1);
+    }
+    released = released_dirty = 0;
+    es_buf_init(&b, 1u << 20);
+    ok(es_buf_append_str(&b, "head:") == ES_OK, "a buffer that already holds bytes");
+    ok(es_file_read(fifo, &b) == ES_OK && b.len == 5 + sizeof big && memcmp(b.p, "head:", 5) == 0 &&
+           memcmp(b.p + 5, big, sizeof big) == 0,
+       "a pipe read whole after what the buffer held (%zu bytes)", b.len);
+    int status = 0;
+    ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "the writer finished");
+    ok(released > 0 && released_dirty == 0,
+       "reading a pipe grew the buffer %d times, wiping each old block (%d not)", released,
+       released_dirty);
+    es_buf_cleanup_secret(&b);
+    unlink(fifo);
+    rmdir(dir);
+    es_buf_release_hook = NULL;
 }
 
 static void test_buf_limit(void)
@@ -516,6 +601,16 @@ static void test_file(void)
     es_buf_init(&small, 999);
     ok(es_file_read(path, &small) == ES_ERR_LIMIT, "read past the buffer limit refused");
     es_buf_cleanup(&small);
+    /* A file of exactly the limit fits, in one allocation (the size is a hint). */
+    es_buf_init(&small, 1000);
+    released = 0;
+    es_buf_release_hook = on_release;
+    ok(es_file_read(path, &small) == ES_OK && buf_is(&small, data, 1000),
+       "a file of exactly the limit is read");
+    ok(released == 0, "a regular file is read without growing the buffer (%d)", released);
+    es_buf_release_hook = NULL;
+    ok(es_file_read(path, &small) == ES_ERR_LIMIT, "read again past the limit refused");
+    es_buf_cleanup(&small);
 
     snprintf(bad, sizeof bad, "%s/no/such/dir/out.bin", dir);
     ok(es_file_write(bad, "x", 1) == ES_ERR_IO, "write into a missing directory: ES_ERR_IO");
@@ -552,6 +647,7 @@ int main(void)
 {
     test_slice();
     test_buf_growth();
+    test_buf_secret_growth();
     test_buf_limit();
     test_buf_printf_steal();
     test_hex();

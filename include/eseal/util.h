@@ -66,6 +66,10 @@ es_err es_buf_printf(es_buf *b, const char *fmt, ...) ES_MUST_CHECK
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Makes room for n more bytes (and a NUL) without changing len, so a caller may write up to
+ * n bytes at p + len and then add them to len; ES_ERR_LIMIT past max, ES_ERR_NOMEM. Growing
+ * never leaves an unwiped copy of the old bytes in freed memory (es_buf_append too). */
+es_err es_buf_reserve(es_buf *b, size_t n) ES_MUST_CHECK;
 /* Makes sure the buffer holds a NUL after its last byte (not counted in len). */
 es_err es_buf_nul(es_buf *b) ES_MUST_CHECK;
 /* Detaches the bytes: the caller owns *p (free()); the buffer is empty afterwards. */

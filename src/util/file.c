@@ -1,6 +1,7 @@
 /* The only file I/O of the library: whole-file reads and atomic writes for the tools. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +10,52 @@
 
 #include "eseal/util.h"
 
+/* Reads straight into b, never through a stack chunk: the file may be a key or a PIN, and a
+ * copy in a stack frame would outlive the call. A regular file's size is a hint, so most files
+ * take one allocation. */
 es_err es_file_read(const char *path, es_buf *b)
 {
     int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno == ENOENT ? ES_ERR_NOT_FOUND : ES_ERR_IO;
     es_err rv = ES_OK;
-    uint8_t chunk[65536];
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        size_t left = b->max - b->len;
+        size_t hint = (uintmax_t)st.st_size < left ? (size_t)st.st_size : left;
+        if ((rv = es_buf_reserve(b, hint)) != ES_OK) goto out;
+    }
     for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
+        size_t left = b->max - b->len;
+        size_t room = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
+        if (room > left) room = left;
+        if (room == 0 && left > 0) {
+            if ((rv = es_buf_reserve(b, left < 65536 ? left : 65536)) != ES_OK) goto out;
+            room = b->cap - b->len - 1;
+            if (room > left) room = left;
+        }
+        if (room == 0) {
+            /* Full to max: one more byte means the file is too large. */
+            uint8_t probe;
+            ssize_t n = read(fd, &probe, 1);
+            if (n < 0 && errno == EINTR) continue;
+            es_wipe(&probe, sizeof probe);
+            if (n < 0)
+                rv = ES_ERR_IO;
+            else if (n > 0)
+                rv = ES_ERR_LIMIT;
+            goto out;
+        }
+        ssize_t n = read(fd, b->p + b->len, room);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             rv = ES_ERR_IO;
-            break;
+            goto out;
         }
         if (n == 0) break;
-        if ((rv = es_buf_append(b, chunk, (size_t)n)) != ES_OK) break;
+        b->len += (size_t)n;
+        b->p[b->len] = 0;
     }
+out:
     if (fd != STDIN_FILENO) close(fd);
     return rv;
 }
