@@ -155,6 +155,68 @@ static void test_buf_secret_growth(void)
     es_buf_release_hook = NULL;
 }
 
+/* The one UTF-8 decoder: each way bytes can fail to be UTF-8, and the encoder's round trip. */
+static void test_utf8(void)
+{
+    static const struct {
+        const char *bytes;
+        size_t len, want; /* want: length of the first character, 0 when not UTF-8 */
+        uint32_t cp;
+    } cases[] = {
+        {"A", 1, 1, 0x41},
+        {"\xc2\xa9", 2, 2, 0xa9},
+        {"\xe4\xb8\xad", 3, 3, 0x4e2d},       /* 中 */
+        {"\xf0\x9f\x98\x80", 4, 4, 0x1f600},  /* U+1F600 */
+        {"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff}, /* the last code point */
+        {"\xf4\x90\x80\x80", 4, 0, 0},        /* past U+10FFFF */
+        {"\xc0\xaf", 2, 0, 0},                /* overlong '/' */
+        {"\xc1\xbf", 2, 0, 0},                /* overlong */
+        {"\xe0\x80\xaf", 3, 0, 0},            /* overlong, 3 bytes */
+        {"\xf0\x80\x80\xaf", 4, 0, 0},        /* overlong, 4 bytes */
+        {"\xed\xa0\x80", 3, 0, 0},            /* surrogate U+D800 */
+        {"\xed\xbf\xbf", 3, 0, 0},            /* surrogate U+DFFF */
+        {"\xee\x80\x80", 3, 3, 0xe000},       /* just past the surrogates */
+        {"\x80", 1, 0, 0},                    /* a lone continuation byte */
+        {"\xe4\xb8", 2, 0, 0},                /* cut short */
+        {"\xe4\x41\xad", 3, 0, 0},            /* a non-continuation inside */
+        {"\xf8\x88\x80\x80\x80", 5, 0, 0},    /* 5-byte form */
+        {"\xff", 1, 0, 0},
+    };
+    int good = 1;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t cp = 0xdead;
+        size_t n = es_utf8_next((const uint8_t *)cases[i].bytes, cases[i].len, &cp);
+        if (n != cases[i].want || (n && cp != cases[i].cp)) {
+            good = 0;
+            fprintf(stderr, "case %zu: length %zu code point %x\n", i, n, (unsigned)cp);
+        }
+        if (es_utf8_valid(cases[i].bytes, cases[i].len) != (cases[i].want == cases[i].len))
+            good = 0;
+    }
+    ok(good, "es_utf8_next and es_utf8_valid on each case");
+    ok(es_utf8_next((const uint8_t *)"x", 0, NULL) == 0, "nothing is no character");
+    ok(es_utf8_valid("", 0), "the empty string is valid");
+    ok(es_utf8_valid("某某市人力资源和社会保障局", strlen("某某市人力资源和社会保障局")),
+       "Chinese text is valid");
+    ok(!es_utf8_valid("a\0b", 3), "a NUL inside is refused");
+    /* The encoder against the decoder, over every code point. */
+    int round = 1;
+    size_t none = 0;
+    for (uint32_t cp = 0; cp < 0x110000 + 16; cp++) {
+        uint8_t u[4];
+        uint32_t back = 0;
+        size_t n = es_utf8_put(cp, u);
+        if (n == 0) {
+            none++;
+            continue;
+        }
+        if (es_utf8_next(u, n, &back) != n || back != cp) round = 0;
+    }
+    ok(round, "every code point encodes and decodes back");
+    ok(none == 0x800 + 16, "exactly the surrogates and values past U+10FFFF have no form (%zu)",
+       none);
+}
+
 static void test_buf_limit(void)
 {
     es_buf b;
@@ -648,6 +710,7 @@ int main(void)
     test_slice();
     test_buf_growth();
     test_buf_secret_growth();
+    test_utf8();
     test_buf_limit();
     test_buf_printf_steal();
     test_hex();

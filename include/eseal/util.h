@@ -86,6 +86,17 @@ es_err es_base64_encode(const uint8_t *in, size_t len, es_buf *b) ES_MUST_CHECK;
 /* Decodes base64; white space is skipped, anything else wrong is ES_ERR_BASE64. */
 es_err es_base64_decode(const char *in, size_t len, es_buf *b) ES_MUST_CHECK;
 
+/* --- UTF-8 (RFC 3629): the one decoder, used wherever text is checked --- */
+/* The length (1 to 4) of the well-formed UTF-8 character at p[0..n), its code point in *cp
+ * (cp may be NULL); 0 when the bytes there are not one: a continuation byte, an overlong form,
+ * a surrogate, a value past U+10FFFF, a sequence cut short, or n == 0. */
+size_t es_utf8_next(const uint8_t *p, size_t n, uint32_t *cp);
+/* 1 when p[0..n) is well-formed UTF-8 holding no NUL; 0 otherwise. */
+int es_utf8_valid(const void *p, size_t n);
+/* Encodes cp into out; returns its length (1 to 4), or 0 for a surrogate or a value past
+ * U+10FFFF, which have no UTF-8 form. */
+size_t es_utf8_put(uint32_t cp, uint8_t out[4]);
+
 /* Wipes n bytes in a way the compiler keeps. */
 void es_wipe(void *p, size_t n);
 

@@ -15,34 +15,13 @@
 #include "eseal/crypto.h"
 #include "eseal/der.h"
 
-/* Appends a code point as UTF-8. */
+/* Appends a code point as UTF-8; '?' for one that has no UTF-8 form (a lone surrogate of a
+ * BMPString, a UniversalString value past U+10FFFF). */
 static es_err put_utf8(es_buf *b, uint32_t cp)
 {
     uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xc0 | cp >> 6);
-        u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xe0 | cp >> 12);
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else if (cp < 0x110000) {
-        u[0] = (uint8_t)(0xf0 | cp >> 18);
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    } else {
-        u[0] = '?';
-        n = 1;
-    }
-    return es_buf_append(b, u, n);
+    size_t n = es_utf8_put(cp, u);
+    return n ? es_buf_append(b, u, n) : es_buf_append_byte(b, '?');
 }
 
 /* Decodes a directory string to UTF-8 code points, escaping as RFC 2253 asks. */
@@ -62,10 +41,8 @@ static es_err put_value(es_buf *b, unsigned tag, es_slice v)
         } else if (tag == ES_DER_UTF8_STRING && v.p[i] >= 0x80) {
             /* A valid UTF-8 sequence is copied; a broken one is escaped byte by byte. */
             uint8_t c = v.p[i];
-            size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-            int good = n && i + n <= v.len;
-            for (size_t j = 1; good && j < n; j++) good = (v.p[i + j] & 0xc0) == 0x80;
-            if (good) {
+            size_t n = es_utf8_next(v.p + i, v.len - i, NULL);
+            if (n) {
                 rv = es_buf_append(b, v.p + i, n);
                 i += n;
                 k++;

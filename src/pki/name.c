@@ -109,16 +109,7 @@ static es_err bmp_to_utf8(es_slice in, char *out, size_t cap)
         unsigned c = (unsigned)in.p[i] << 8 | in.p[i + 1];
         if (c == 0 || (c >= 0xd800 && c <= 0xdfff)) return ES_ERR_FORMAT;
         if (k + 4 > cap) return ES_ERR_FORMAT;
-        if (c < 0x80) {
-            out[k++] = (char)c;
-        } else if (c < 0x800) {
-            out[k++] = (char)(0xc0 | c >> 6);
-            out[k++] = (char)(0x80 | (c & 0x3f));
-        } else {
-            out[k++] = (char)(0xe0 | c >> 12);
-            out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            out[k++] = (char)(0x80 | (c & 0x3f));
-        }
+        k += es_utf8_put(c, (uint8_t *)out + k); /* 1 to 3: c is neither 0 nor a surrogate */
     }
     out[k] = 0;
     return ES_OK;
