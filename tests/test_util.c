@@ -674,6 +674,38 @@ static void test_file(void)
     ok(es_file_read(path, &small) == ES_ERR_LIMIT, "read again past the limit refused");
     es_buf_cleanup(&small);
 
+    /* The streaming form: create next to the target, write, commit. */
+    char *tmpf = NULL;
+    int fd = -1;
+    ok(es_file_tmp_create(path, 0640, &tmpf, &fd) == ES_OK && fd >= 0 && tmpf &&
+           strncmp(tmpf, path, strlen(path)) == 0 && strstr(tmpf, ".tmp"),
+       "tmp_create: a temporary file next to the target (%s)", tmpf ? tmpf : "");
+    struct stat st;
+    ok(fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0640, "with the mode asked (%o)",
+       (unsigned)(st.st_mode & 0777));
+    ok(fd >= 0 && write(fd, "streamed", 8) == 8 && close(fd) == 0, "written and closed");
+    b.len = 0;
+    ok(es_file_read(path, &b) == ES_OK && buf_is(&b, data, 1000),
+       "the target is untouched until the commit (still its 1000 bytes)");
+    ok(es_file_tmp_commit(tmpf, path) == ES_OK, "commit");
+    b.len = 0;
+    ok(es_file_read(path, &b) == ES_OK && buf_is_str(&b, "streamed"), "the target is replaced");
+    ok(count_entries(dir) == 1 && access(tmpf, F_OK) != 0, "and the temporary name is gone");
+    free(tmpf);
+    /* A commit that cannot rename (over a directory) removes the temporary file. */
+    char sub[4300];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    ok(mkdir(sub, 0700) == 0, "mkdir");
+    tmpf = NULL;
+    ok(es_file_tmp_create(sub, 0600, &tmpf, &fd) == ES_OK && close(fd) == 0, "tmp next to a dir");
+    ok(es_file_tmp_commit(tmpf, sub) == ES_ERR_IO && access(tmpf, F_OK) != 0,
+       "a failed commit: ES_ERR_IO, and the temporary file is removed");
+    free(tmpf);
+    rmdir(sub);
+    ok(es_file_tmp_create("/no/such/dir/x", 0600, &tmpf, &fd) == ES_ERR_IO && tmpf == NULL &&
+           fd == -1,
+       "tmp_create in a missing directory: ES_ERR_IO, nothing to free");
+
     snprintf(bad, sizeof bad, "%s/no/such/dir/out.bin", dir);
     ok(es_file_write(bad, "x", 1) == ES_ERR_IO, "write into a missing directory: ES_ERR_IO");
     snprintf(bad, sizeof bad, "%s/missing.bin", dir);

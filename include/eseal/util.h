@@ -125,6 +125,15 @@ es_err es_file_read(const char *path, es_buf *b) ES_MUST_CHECK;
 es_err es_file_write(const char *path, const void *p, size_t len) ES_MUST_CHECK;
 /* The same with the given permission bits (0600 for secrets), whatever the umask. */
 es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned mode) ES_MUST_CHECK;
+/* The one way a file is replaced whole, for writers that stream (a backup, a zip, an export):
+ * es_file_tmp_create makes an empty temporary file next to path ("path.tmpXXXXXX", with
+ * mode; *tmp is malloc'd, the caller frees it; *fd is open for writing); the caller writes
+ * (and may close fd), then es_file_tmp_commit makes the file durable and renames it over path,
+ * so readers see the old file or the new one, never a part. When commit fails it removes tmp
+ * (errno says why). A caller that gives up removes tmp itself (unlink). ES_ERR_IO,
+ * ES_ERR_NOMEM. es_file_write_mode is built on these. */
+es_err es_file_tmp_create(const char *path, unsigned mode, char **tmp, int *fd) ES_MUST_CHECK;
+es_err es_file_tmp_commit(const char *tmp, const char *path) ES_MUST_CHECK;
 
 /* INI-like files: for each "[section]" line cb is called with key and value NULL, and for
  * each "key = value" line with both (blanks trimmed; keys are letters, digits, '_' and '-').

@@ -80,35 +80,74 @@ es_err es_file_write(const char *path, const void *p, size_t len)
     return es_file_write_mode(path, p, len, 0644 & ~um);
 }
 
-es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned mode)
+es_err es_file_tmp_create(const char *path, unsigned mode, char **tmp, int *fd)
 {
-    if (strcmp(path, "-") == 0) return write_all(STDOUT_FILENO, p, len);
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) return ES_ERR_NOMEM;
-    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
-    es_err rv = ES_ERR_IO;
-    int fd = mkstemp(tmp);
-    if (fd < 0) goto out;
-    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, p, len) != ES_OK || fsync(fd) != 0) {
-        close(fd);
-        unlink(tmp);
-        goto out;
+    *tmp = NULL;
+    *fd = -1;
+    size_t n = strlen(path) + 16;
+    char *t = malloc(n);
+    if (!t) return ES_ERR_NOMEM;
+    snprintf(t, n, "%s.tmpXXXXXX", path);
+    /* Next to path, so that the rename stays on one file system. mkstemp makes it 0600. */
+    int f = mkstemp(t);
+    if (f < 0) {
+        free(t);
+        return ES_ERR_IO;
     }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
+    if ((mode_t)mode != 0600 && fchmod(f, (mode_t)mode) != 0) {
+        close(f);
+        unlink(t);
+        free(t);
+        return ES_ERR_IO;
+    }
+    *tmp = t;
+    *fd = f;
+    return ES_OK;
+}
+
+es_err es_file_tmp_commit(const char *tmp, const char *path)
+{
+    /* The writer may have closed its descriptor (stdio, libzip, sqlite, pg_dump): open again
+     * to make the contents durable before the rename makes them visible. */
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    int bad = fd < 0 || fsync(fd) != 0;
+    if (fd >= 0) close(fd);
+    if (bad || rename(tmp, path) != 0) {
+        int e = errno;
         unlink(tmp);
-        goto out;
+        errno = e; /* callers quote strerror(errno) */
+        return ES_ERR_IO;
     }
     /* The rename is durable once the directory entry is. */
-    char *slash = strrchr(tmp, '/');
-    if (slash) *slash = 0;
-    int dfd = open(slash ? (slash == tmp ? "/" : tmp) : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);
         close(dfd);
     }
-    rv = ES_OK;
-out:
+    return ES_OK;
+}
+
+es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned mode)
+{
+    if (strcmp(path, "-") == 0) return write_all(STDOUT_FILENO, p, len);
+    char *tmp;
+    int fd;
+    es_err rv = es_file_tmp_create(path, mode, &tmp, &fd);
+    if (rv != ES_OK) return rv;
+    rv = write_all(fd, p, len);
+    if (close(fd) != 0 && rv == ES_OK) rv = ES_ERR_IO;
+    if (rv == ES_OK)
+        rv = es_file_tmp_commit(tmp, path); /* removes tmp when it fails */
+    else
+        unlink(tmp);
     free(tmp);
     return rv;
 }
