@@ -1,7 +1,10 @@
-/* eseal util: byte slices, bounded growable buffers, hex/base64, time.
+/* eseal util, the lowest layer (ARCHITECTURE.md): byte slices, bounded growable buffers,
+ * hex/base64, UTF-8, time, and whole-file I/O.
  *
- * No I/O except es_file_read/es_file_write, which the tools use; the library layers
- * above util never touch files.
+ * es_file_read, es_file_write* and es_file_tmp_* are how files are read and replaced whole;
+ * the layers that keep files (keydev's soft store, the CA directory, the store's backups, OFD
+ * signing, the site) and the tools use them. der, crypto and seal never touch files: they
+ * work on bytes in memory.
  */
 #ifndef ESEAL_UTIL_H
 #define ESEAL_UTIL_H
