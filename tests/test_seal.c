@@ -1171,6 +1171,21 @@ static void test_status(void)
     status_case("reason without NUL", es_signature_verify, sl(&sig), h, &f, ES_FAILED, ES_FAILED,
                 "xxxx");
 
+    /* A reason with broken UTF-8 and a line break: cleaned, and the JSON report stays valid. */
+    snprintf(f.ans.reason, sizeof f.ans.reason, "bad \xff\xfe bytes\nand a break");
+    ok(run_status(es_signature_verify, sl(&sig), h, &f, now + 7 * DAY, &rep), "report");
+    {
+        const es_check *c = es_entry_get(&rep.entries[0], ES_CHECK_STATUS);
+        es_buf js;
+        es_buf_init(&js, ES_MAX_REPORT);
+        ok(c && es_utf8_valid(c->detail, strlen(c->detail)) && !strchr(c->detail, '\n') &&
+               strstr(c->detail, "bad ?? bytes?and a break"),
+           "the reason is cleaned: %s", c ? c->detail : "(no check)");
+        ok(es_report_json(&rep, &js) == ES_OK && json_object(&js), "the JSON report is valid");
+        es_buf_cleanup(&js);
+    }
+    es_report_cleanup(&rep);
+
     /* The status check does not hide another failure: tampered data with a good status. */
     f.ans.state = ES_SEAL_GOOD;
     uint8_t other_h[ES_SM3_LEN];

@@ -217,8 +217,11 @@ static es_err check_status(es_entry *e, const es_seal *s, const es_verify_opts *
     if (rv != ES_OK)
         return es_entry_set(e, ES_CHECK_STATUS, ES_INDETERMINATE,
                             "status source gave no answer (as of %s): %s", asked, es_err_str(rv));
-    st.reason[sizeof st.reason - 1] = 0; /* whatever the source wrote */
-    const char *reason = st.reason;
+    /* The reason is the source's text: cut at the field's end whatever it wrote, and cleaned
+     * (invalid UTF-8 and control characters replaced) before it enters the report. */
+    st.reason[sizeof st.reason - 1] = 0;
+    char *reason = es_slice_strdup(es_slice_make(st.reason, strlen(st.reason)));
+    if (!reason) return ES_ERR_NOMEM;
     const char *sep = reason[0] ? ", reason: " : "";
     const char *what = at_is_signing ? "signing time" : "verification time";
     fmt_time(ref, when);
@@ -263,6 +266,7 @@ static es_err check_status(es_entry *e, const es_seal *s, const es_verify_opts *
                           "status source answered an unknown state %d", (int)st.state);
         break;
     }
+    free(reason);
     return rv;
 }
 
