@@ -8,8 +8,8 @@
  *   REGRESS_DIR: files "NAME-*" and files without a "fuzz_" prefix (for every target), as
  *   scripts/fuzz.sh seeds them; at least one must exist. SEED_DIR: every file, when the
  *   folder exists (the corpus is optional outside this repository's layout).
- * Each input is given in a buffer of exactly its size (ASan sees any read past it); the empty
- * input as NULL and 0, as libFuzzer may. Prints one line per folder and "N inputs replayed". */
+ * Each input is given in a heap buffer of exactly its size (ASan sees any read past it), as
+ * libFuzzer gives it. Prints one line per folder and "N inputs replayed". */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,12 +33,11 @@ static int replay_file(const char *path)
         es_buf_cleanup(&b);
         return 0;
     }
-    uint8_t *copy = NULL;
-    if (b.len) {
-        copy = malloc(b.len);
-        if (!copy) abort();
-        memcpy(copy, b.p, b.len);
-    }
+    /* As libFuzzer does: a heap copy of exactly the input's size, never NULL (an empty input
+     * is a valid pointer and 0). */
+    uint8_t *copy = malloc(b.len ? b.len : 1);
+    if (!copy) abort();
+    if (b.len) memcpy(copy, b.p, b.len);
     LLVMFuzzerTestOneInput(copy, b.len);
     free(copy);
     es_buf_cleanup(&b);
