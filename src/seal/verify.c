@@ -37,10 +37,8 @@ es_err es_seal_tbs(const es_seal *s, es_buf *out)
 
 static int alg_is_sm2_sm3(es_slice oid)
 {
-    char txt[64];
-    if (es_oid_to_text(oid, txt, sizeof txt) != ES_OK) return 0;
-    return strcmp(txt, ES_OID_SM2_SM3) == 0 || strcmp(txt, ES_OID_SM2_1) == 0 ||
-           strcmp(txt, ES_OID_SM2) == 0;
+    return es_oid_is(oid, ES_OID_ID_SM2_SM3) || es_oid_is(oid, ES_OID_ID_SM2_1) ||
+           es_oid_is(oid, ES_OID_ID_SM2);
 }
 
 static const char *id_of(const es_verify_opts *o)
