@@ -56,6 +56,28 @@ static void suite(const char *kind, const char *url)
        "%s: a duplicate name refused", kind);
     ok(es_acct_create(&a, &by, "Bad Name", "", 0, NULL, otp2, NULL, &why) == ES_ERR_ARG,
        "%s: a bad name refused", kind);
+    /* No role: refused in the service itself, whoever calls it, and nothing is stored. */
+    int users_before = 0;
+    ok(es_acct_list(&a, &by, NULL, 0, count_user, &users_before) == ES_OK && users_before == 2,
+       "%s: two accounts so far (%d)", kind, users_before);
+    why = NULL;
+    ok(es_acct_create(&a, &by, "noroles", "", 0, NULL, otp2, NULL, &why) == ES_ERR_ARG && why &&
+           strstr(why, "at least one role"),
+       "%s: an account with no role refused: %s", kind, why ? why : "(no reason)");
+    ok(es_acct_create(&a, &sys, "noroles", "", 0, "Some-Pass-2026", NULL, NULL, &why) == ES_ERR_ARG,
+       "%s: even by the system", kind);
+    int users_after = 0;
+    ok(es_acct_list(&a, &by, NULL, 0, count_user, &users_after) == ES_OK &&
+           users_after == users_before,
+       "%s: and no account was stored (%d)", kind, users_after);
+    why = NULL;
+    ok(es_acct_set_roles(&a, &by, "biz", 0, &why) == ES_ERR_ARG && why &&
+           strstr(why, "at least one role"),
+       "%s: taking every role away refused: %s", kind, why ? why : "(no reason)");
+    ok(es_acct_login(&a, "biz", otp2, "127.0.0.1", tok2, &u) == ES_OK &&
+           u.roles == ES_ROLE_BIT(ES_ROLE_BUSINESS_ADMIN),
+       "%s: the roles stay as they were", kind);
+    ok(es_acct_logout(&a, tok2) == ES_OK, "%s: logout", kind);
     ok(es_acct_create(&a, &by, "auditor", "", ES_ROLE_BIT(ES_ROLE_AUDIT_ADMIN), "Audit-Pass-2026",
                       NULL, NULL, &why) == ES_OK,
        "%s: an audit administrator with a given password", kind);

@@ -991,7 +991,8 @@ static void suite(const char *kind, const char *url)
        "%s: a reset gives a one-time password that must be changed", kind);
     json_decref(v);
     t_resp_free(&r);
-    call(&d, "POST", "/api/v1/users", admin, "{\"name\":\"r-operator\",\"roles\":[]}", &r);
+    call(&d, "POST", "/api/v1/users", admin, "{\"name\":\"r-operator\",\"roles\":[\"operator\"]}",
+         &r);
     ok(is_error(&r, 409, "conflict"), "%s: a duplicate name: 409", kind);
     t_resp_free(&r);
     ok(status_of(&d, "GET", "/api/v1/users/nobody", admin, NULL) == 404, "%s: 404", kind);
@@ -1016,6 +1017,7 @@ static void suite(const char *kind, const char *url)
         {"{\"roles\":[]}", "invalid_argument", 400},
         {"{\"name\":\"Bad Name\",\"roles\":[]}", "invalid_argument", 400},
         {"{\"name\":\"bad9\",\"roles\":[],\"display_name\":null}", "invalid_argument", 400},
+        {"{\"name\":\"bad11\",\"roles\":[]}", "invalid_argument", 400}, /* minItems 1 */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         call(&d, "POST", "/api/v1/users", admin, bad[i].body, &r);

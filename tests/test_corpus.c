@@ -3,6 +3,9 @@
  * quirks the notes mention. OFD packages are the OFD layer's test. */
 #include "test.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include "eseal/seal.h"
 
 /* Quirks a note's words promise the report will name. */
@@ -95,6 +98,48 @@ out:
     es_buf_cleanup(&b);
 }
 
+/* The files EXPECTED.tsv has a row for (OFD files have one row per signature). */
+#define MAX_ROWS 4096
+static const char *rows[MAX_ROWS];
+static size_t n_rows;
+
+static int has_row(const char *name)
+{
+    for (size_t i = 0; i < n_rows; i++)
+        if (strcmp(rows[i], name) == 0) return 1;
+    return 0;
+}
+
+/* Every file of the corpus's folders must have a row: a file added without its verdict would
+ * otherwise never be tested. Returns how many files were looked at. */
+static int check_every_file_has_a_row(void)
+{
+    static const char *const dirs[] = {"esl", "signature", "ofd"};
+    int seen = 0;
+    for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+        const char *dir = t_path("ESEAL_CORPUS", dirs[k]);
+        DIR *d = opendir(dir);
+        ok(d != NULL, "the corpus has a folder %s", dirs[k]);
+        if (!d) continue;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.') continue;
+            char rel[1024], full[4096];
+            snprintf(rel, sizeof rel, "%s/%s", dirs[k], de->d_name);
+            snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
+            struct stat st;
+            if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
+                ok(0, "%s: not a regular file (the corpus folders hold files only)", rel);
+                continue;
+            }
+            seen++;
+            ok(has_row(rel), "%s: no row in EXPECTED.tsv, so no verdict to test it against", rel);
+        }
+        closedir(d);
+    }
+    return seen;
+}
+
 int main(void)
 {
     es_buf tsv = t_read(t_path("ESEAL_CORPUS", "EXPECTED.tsv"));
@@ -114,6 +159,7 @@ int main(void)
             p = tab + 1;
         }
         if (n < 3 || strcmp(f[0], "file") == 0) continue;
+        if (n_rows < MAX_ROWS) rows[n_rows++] = f[0]; /* points into tsv, kept to the end */
         if (strncmp(f[0], "esl/", 4) != 0 && strncmp(f[0], "signature/", 10) != 0) continue;
         check_file(f[0], f[2], n > 3 ? f[3] : "");
         files++;
@@ -121,6 +167,9 @@ int main(void)
     /* The corpus has 35 seal and signature files; a short count means EXPECTED.tsv was not
      * read as intended. */
     ok(files >= 35, "corpus lines read: %d", files);
+    ok(n_rows < MAX_ROWS, "EXPECTED.tsv has fewer than %d rows", MAX_ROWS);
+    int on_disk = check_every_file_has_a_row();
+    ok(on_disk >= 60, "corpus files looked at: %d", on_disk);
     es_buf_cleanup(&tsv);
     return t_done();
 }

@@ -616,6 +616,76 @@ static void test_cert(void)
     es_buf_cleanup(&pem);
 }
 
+/* The one X.509 reader: strict (the CA's) and tolerant (verification's) over one grammar. */
+static void test_x509(void)
+{
+    es_buf der = t_cert("signer.crt");
+    es_x509 x, y;
+    ok(es_x509_parse(es_slice_make(der.p, der.len), ES_X509_STRICT, &x) == ES_OK,
+       "signer.crt parses strictly");
+    ok(es_x509_parse(es_slice_make(der.p, der.len), 0, &y) == ES_OK &&
+           memcmp(&x, &y, sizeof x) == 0,
+       "a well-formed certificate reads the same in both modes");
+    ok(x.is_sm2 && x.has_key_usage && !x.is_ca && x.pathlen == -1 &&
+           es_oid_is(x.sig_alg, ES_OID_ID_SM2_SM3) && x.sig.len > 60 && x.tbs.p == der.p + 4 &&
+           x.spki.len == 91,
+       "fields: SM2 key, keyUsage, not a CA, SM2-with-SM3, tbs inside the DER, spki of 91 bytes");
+    es_slice v;
+    ok(es_x509_ext_find(&x, ES_OID_ID_CE_KU, &v) == ES_OK && v.len == 4 && v.p[0] == 0x03,
+       "ext_find: keyUsage's BIT STRING");
+    ok(es_x509_ext_find(&x, ES_OID_ID_SEAL_SOURCE, &v) == ES_ERR_NOT_FOUND,
+       "ext_find: an absent extension is ES_ERR_NOT_FOUND");
+
+    /* Trailing bytes: read by verification, refused by the CA. */
+    es_buf tr;
+    es_buf_init(&tr, ES_MAX_CERT_DER);
+    if (es_buf_append(&tr, der.p, der.len) != ES_OK || es_buf_append(&tr, "\0\0", 2) != ES_OK)
+        exit(2);
+    ok(es_x509_parse(es_slice_make(tr.p, tr.len), 0, &y) == ES_OK && y.is_sm2,
+       "trailing bytes: tolerant reads the certificate");
+    ok(es_x509_parse(es_slice_make(tr.p, tr.len), ES_X509_STRICT, &y) == ES_ERR_CERT,
+       "trailing bytes: strict refuses");
+
+    /* A keyUsage whose value is an OCTET STRING, not a BIT STRING: tolerant leaves the
+     * extension out, strict refuses the certificate. */
+    tr.len = 0;
+    if (es_buf_append(&tr, der.p, der.len) != ES_OK) exit(2);
+    static const uint8_t ku[] = {0x06, 0x03, 0x55, 0x1d, 0x0f};
+    const uint8_t *at = find(tr.p, tr.len, ku, sizeof ku);
+    uint8_t *bits = NULL;
+    if (at) {
+        /* OID, [BOOLEAN], OCTET STRING { BIT STRING } */
+        uint8_t *q = tr.p + (at - tr.p) + sizeof ku;
+        if (q[0] == 0x01) q += 3;
+        if (q[0] == 0x04) bits = q + 2;
+    }
+    ok(bits && bits[0] == 0x03, "found keyUsage's BIT STRING in signer.crt");
+    if (bits) bits[0] = 0x04;
+    ok(es_x509_parse(es_slice_make(tr.p, tr.len), 0, &y) == ES_OK && !y.has_key_usage && y.is_sm2,
+       "malformed keyUsage: tolerant reads the rest");
+    ok(es_x509_parse(es_slice_make(tr.p, tr.len), ES_X509_STRICT, &y) == ES_ERR_CERT,
+       "malformed keyUsage: strict refuses");
+    es_cert_info ci;
+    ok(es_cert_parse(es_slice_make(tr.p, tr.len), &ci) == ES_OK && !ci.has_key_usage,
+       "es_cert_parse is the tolerant reader");
+    es_cert_info_cleanup(&ci);
+
+    /* Every truncation is refused in both modes. */
+    int refused = 1;
+    for (size_t n = 0; n < der.len; n++) {
+        uint8_t *cut = malloc(n ? n : 1);
+        if (!cut) exit(2);
+        memcpy(cut, der.p, n);
+        if (es_x509_parse(es_slice_make(cut, n), 0, &y) == ES_OK ||
+            es_x509_parse(es_slice_make(cut, n), ES_X509_STRICT, &y) == ES_OK)
+            refused = 0;
+        free(cut);
+    }
+    ok(refused, "every truncation refused in both modes");
+    es_buf_cleanup(&tr);
+    es_buf_cleanup(&der);
+}
+
 static es_trust *trust_of(const char *name, int *added)
 {
     es_trust *t = NULL;
@@ -783,6 +853,7 @@ int main(void)
     test_sig_codec();
     test_key_pem();
     test_cert();
+    test_x509();
     test_trust();
     test_signer();
     test_random();

@@ -915,6 +915,112 @@ static void test_oid_text(void)
     es_buf_cleanup(&b);
 }
 
+/* Decodes base-128 arcs of any size to dotted text, digit by digit (the test's own decoder, for
+ * the UUID arc that es_oid_to_text's 64-bit arcs cannot hold). */
+static void big_oid_text(const char *der, size_t n, char *out, size_t cap)
+{
+    uint8_t dec[200]; /* decimal digits, least significant first */
+    size_t nd = 0, pos = 0;
+    int first = 1;
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned carry = (uint8_t)der[i] & 0x7f;
+        for (size_t k = 0; k < nd; k++) { /* dec = dec * 128 + carry */
+            unsigned v = dec[k] * 128u + carry;
+            dec[k] = (uint8_t)(v % 10);
+            carry = v / 10;
+        }
+        while (carry && nd < sizeof dec) {
+            dec[nd++] = (uint8_t)(carry % 10);
+            carry /= 10;
+        }
+        if ((uint8_t)der[i] & 0x80) continue;
+        if (first) { /* first sub-identifier 40 * a + b: only arc 2 here (value >= 80) */
+            unsigned v = 0;
+            for (size_t k = nd; k-- > 0;) v = v * 10 + dec[k];
+            pos += (size_t)snprintf(out + pos, cap - pos, "%u.%u", v < 80 ? v / 40 : 2,
+                                    v < 80 ? v % 40 : v - 80);
+            first = 0;
+        } else {
+            out[pos++] = '.';
+            if (nd == 0) out[pos++] = '0';
+            for (size_t k = nd; k-- > 0;) out[pos++] = (char)('0' + dec[k]);
+            out[pos] = 0;
+        }
+        nd = 0;
+    }
+}
+
+static void test_oid_table(void)
+{
+    int rows_ok = 1, find_ok = 1, text_ok = 1, from_ok = 1, names_ok = 1;
+    for (int id = ES_OID_ID_NONE + 1; id < ES_OID_ID_COUNT; id++) {
+        const es_oid_info *o = es_oid_info_of((es_oid_id)id);
+        if (!o || o->id != (es_oid_id)id || !o->name || !o->dotted || o->der_len == 0) {
+            rows_ok = 0;
+            fprintf(stderr, "row %d is not its id's\n", id);
+            continue;
+        }
+        es_slice d = es_slice_make(o->der, o->der_len);
+        if (es_oid_find(d) != o || !es_oid_is(d, o->id) ||
+            es_oid_der(o->id).p != (const uint8_t *)o->der)
+            find_ok = 0;
+        char txt[128];
+        if (es_oid_to_text(d, txt, sizeof txt) != ES_OK)
+            big_oid_text(o->der, o->der_len, txt, sizeof txt);
+        if (strcmp(txt, o->dotted) != 0) {
+            text_ok = 0;
+            fprintf(stderr, "%s: octets read %s, dotted says %s\n", o->name, txt, o->dotted);
+        }
+        es_buf b;
+        es_buf_init(&b, 64);
+        if (es_oid_from_text(o->dotted, &b) == ES_OK &&
+            (b.len != o->der_len || memcmp(b.p, o->der, b.len) != 0))
+            from_ok = 0;
+        es_buf_cleanup(&b);
+        for (int j = id + 1; j < ES_OID_ID_COUNT; j++) {
+            const es_oid_info *q = es_oid_info_of((es_oid_id)j);
+            if (q && (strcmp(q->name, o->name) == 0 || strcmp(q->dotted, o->dotted) == 0))
+                names_ok = 0;
+        }
+    }
+    ok(rows_ok, "every row sits at its id");
+    ok(find_ok, "every row is found by its octets");
+    ok(text_ok, "every row's octets decode to its dotted form");
+    ok(from_ok, "every dotted form es_oid_from_text can hold encodes to the row's octets");
+    ok(names_ok, "names and dotted forms are unique");
+    ok(strcmp(es_oid_info_of(ES_OID_ID_SEAL_SOURCE)->dotted, ES_OID_SEAL_SOURCE) == 0 &&
+           es_oid_der(ES_OID_ID_SEAL_SOURCE).len == 22,
+       "the seal source's 128-bit arc is in the table (22 octets)");
+    ok(es_oid_info_of(ES_OID_ID_NONE) == NULL && es_oid_info_of(ES_OID_ID_COUNT) == NULL &&
+           es_oid_info_of((es_oid_id)-1) == NULL,
+       "ids outside the table have no row");
+    ok(es_oid_der(ES_OID_ID_NONE).len == 0, "no octets for ES_OID_ID_NONE");
+    /* Lookups compare whole OIDs: a prefix or an extension of a row is not that row. */
+    es_slice sm2 = es_oid_der(ES_OID_ID_SM2), sm2_1 = es_oid_der(ES_OID_ID_SM2_1);
+    ok(!es_oid_is(es_slice_make(sm2.p, sm2.len - 1), ES_OID_ID_SM2) &&
+           !es_oid_is(sm2_1, ES_OID_ID_SM2) && !es_oid_is(sm2, ES_OID_ID_SM2_1) &&
+           es_oid_find(es_slice_make(sm2.p, sm2.len - 1)) == NULL &&
+           !es_oid_is(ES_SLICE_NULL, ES_OID_ID_SM2) && es_oid_find(ES_SLICE_NULL) == NULL,
+       "prefixes, extensions and the empty OID do not match");
+    const es_oid_info *cn = es_oid_info_of(ES_OID_ID_AT_CN);
+    ok(cn && strcmp(cn->name, "CN") == 0 && strcmp(cn->dotted, "2.5.4.3") == 0, "CN is 2.5.4.3");
+    /* The writer: an OID of the table, and an id outside it is a sticky error. */
+    es_buf out;
+    es_buf_init(&out, 64);
+    es_der_w w;
+    es_der_w_init(&w, &out);
+    es_der_w_oid(&w, ES_OID_ID_SM2_SM3);
+    ok(es_der_w_finish(&w) == ES_OK && out.len == 10 && out.p[0] == ES_DER_OID && out.p[1] == 8 &&
+           es_oid_is(es_slice_make(out.p + 2, 8), ES_OID_ID_SM2_SM3),
+       "es_der_w_oid writes the row's octets");
+    out.len = 0;
+    es_der_w_init(&w, &out);
+    es_der_w_oid(&w, ES_OID_ID_NONE);
+    ok(es_der_w_finish(&w) == ES_ERR_ARG, "es_der_w_oid of an unknown id: ES_ERR_ARG");
+    es_buf_cleanup(&out);
+}
+
 static void test_writer(void)
 {
     es_buf b;
@@ -1233,6 +1339,7 @@ int main(void)
     test_time();
     test_uint32();
     test_oid_text();
+    test_oid_table();
     test_writer();
     test_canonical();
     return t_done();

@@ -1026,6 +1026,182 @@ static void test_validity(void)
     es_buf_cleanup(&later);
 }
 
+/* --- the status hook --- */
+typedef struct fake_status {
+    es_err rv;          /* what the source returns */
+    es_seal_status ans; /* what it answers */
+    int calls;
+    es_time asked_at;
+    char es_id[64];
+} fake_status;
+
+static es_err fake_source(void *ctx, const es_seal *s, es_time at, es_seal_status *out)
+{
+    fake_status *f = ctx;
+    f->calls++;
+    f->asked_at = at;
+    size_t n = s->es_id.len < sizeof f->es_id - 1 ? s->es_id.len : sizeof f->es_id - 1;
+    memcpy(f->es_id, s->es_id.p, n);
+    f->es_id[n] = 0;
+    if (f->rv != ES_OK) return f->rv;
+    *out = f->ans;
+    return ES_OK;
+}
+
+/* Verifies with the fake source; the report's status check and detail. */
+static int run_status(verify_fn fn, es_slice in, const uint8_t *sm3, fake_status *f, es_time at,
+                      es_report *rep)
+{
+    es_verify_opts o;
+    memset(&o, 0, sizeof o);
+    o.trust = trust_root;
+    o.data_sm3 = sm3;
+    o.now = ES_TIME_NONE;
+    o.status = fake_source;
+    o.status_ctx = f;
+    o.status_at = at;
+    f->calls = 0;
+    f->asked_at = 0;
+    f->es_id[0] = 0;
+    es_report_init(rep);
+    es_err rv = fn(in, &o, rep);
+    es_report_finish(rep);
+    return rv == ES_OK && rep->n_entries == 1;
+}
+
+static int detail_has(const es_report *rep, const char *check, const char *needle)
+{
+    const es_check *c = rep->n_entries == 1 ? es_entry_get(&rep->entries[0], check) : NULL;
+    return c && strstr(c->detail, needle) != NULL;
+}
+
+static void status_case(const char *label, verify_fn fn, es_slice in, const uint8_t *sm3,
+                        fake_status *f, es_result want_status, es_result want_ind,
+                        const char *needle)
+{
+    es_report rep;
+    ok(run_status(fn, in, sm3, f, now + 7 * DAY, &rep), "%s: report", label);
+    ok(f->calls == 1, "%s: the source was asked once (%d)", label, f->calls);
+    ok(f->asked_at == now + 7 * DAY, "%s: asked about the time given", label);
+    ok(strcmp(f->es_id, ES_ID) == 0, "%s: asked about the seal's code (%s)", label, f->es_id);
+    want(&rep, label, ES_CHECK_STATUS, want_status);
+    want_indication(&rep, label, want_ind);
+    if (needle)
+        ok(detail_has(&rep, ES_CHECK_STATUS, needle), "%s: the detail says \"%s\"", label, needle);
+    es_report_cleanup(&rep);
+}
+
+static void test_status(void)
+{
+    es_seal_params p;
+    es_report rep;
+    uint8_t h[ES_SM3_LEN];
+    memset(h, 0x33, sizeof h);
+    default_params(&p);
+    es_buf seal = make_seal(&p);
+    es_time signed_at = now + 3600;
+    es_buf sig = make_sig(sl(&seal), signed_at, h);
+    fake_status f;
+    memset(&f, 0, sizeof f);
+
+    /* No source: SKIPPED, saying why; the indication is what the other checks make it. */
+    ok(run(es_signature_verify, sl(&sig), trust_root, h, ES_TIME_NONE, &rep), "report");
+    want(&rep, "no status source", ES_CHECK_STATUS, ES_SKIPPED);
+    ok(detail_has(&rep, ES_CHECK_STATUS, "no status source"), "no source: the detail says why");
+    want_indication(&rep, "no status source", ES_PASSED);
+    es_report_cleanup(&rep);
+
+    f.ans.state = ES_SEAL_GOOD;
+    f.ans.since = ES_TIME_NONE;
+    status_case("good", es_signature_verify, sl(&sig), h, &f, ES_PASSED, ES_PASSED, "in force");
+    status_case("good, bare seal", es_seal_verify, sl(&seal), NULL, &f, ES_PASSED, ES_PASSED,
+                "in force");
+
+    /* Revoked before the signing time: the seal was used when it must not have been. */
+    f.ans.state = ES_SEAL_REVOKED;
+    f.ans.since = signed_at - 60;
+    snprintf(f.ans.reason, sizeof f.ans.reason, "单位注销");
+    status_case("revoked before signing", es_signature_verify, sl(&sig), h, &f, ES_FAILED,
+                ES_FAILED, "单位注销");
+    /* Exactly at the signing time: not after it, so FAILED too. */
+    f.ans.since = signed_at;
+    status_case("revoked at the signing time", es_signature_verify, sl(&sig), h, &f, ES_FAILED,
+                ES_FAILED, "not after");
+    /* Revoked at an unknown time: not provably after the signature. */
+    f.ans.since = ES_TIME_NONE;
+    status_case("revoked, time unknown", es_signature_verify, sl(&sig), h, &f, ES_FAILED, ES_FAILED,
+                "not provably after");
+    /* Revoked after the signing time: what was signed before stands, with a note. */
+    f.ans.since = signed_at + 60;
+    status_case("revoked after signing", es_signature_verify, sl(&sig), h, &f, ES_PASSED, ES_PASSED,
+                "after the signing time");
+    /* A bare seal revoked before now: FAILED. */
+    f.ans.since = now - 60;
+    status_case("bare seal revoked", es_seal_verify, sl(&seal), NULL, &f, ES_FAILED, ES_FAILED,
+                "revoked");
+
+    /* Suspended (reported lost) before the signing time: may be lifted, INDETERMINATE. */
+    f.ans.state = ES_SEAL_SUSPENDED;
+    f.ans.since = signed_at - 60;
+    f.ans.reason[0] = 0;
+    status_case("suspended before signing", es_signature_verify, sl(&sig), h, &f, ES_INDETERMINATE,
+                ES_INDETERMINATE, "suspended");
+    f.ans.since = signed_at + 60;
+    status_case("suspended after signing", es_signature_verify, sl(&sig), h, &f, ES_PASSED,
+                ES_PASSED, "after the signing time");
+
+    /* Unknown to the source, an unknown state, a failing source: INDETERMINATE. */
+    f.ans.state = ES_SEAL_UNKNOWN;
+    f.ans.since = ES_TIME_NONE;
+    status_case("unknown", es_signature_verify, sl(&sig), h, &f, ES_INDETERMINATE, ES_INDETERMINATE,
+                "does not know");
+    f.ans.state = (es_seal_state)42;
+    status_case("unknown state", es_signature_verify, sl(&sig), h, &f, ES_INDETERMINATE,
+                ES_INDETERMINATE, "unknown state");
+    f.ans.state = ES_SEAL_GOOD;
+    f.rv = ES_ERR_IO;
+    status_case("source fails", es_signature_verify, sl(&sig), h, &f, ES_INDETERMINATE,
+                ES_INDETERMINATE, es_err_str(ES_ERR_IO));
+    f.rv = ES_OK;
+
+    /* A reason that fills the whole field without a NUL is cut, not read past. */
+    f.ans.state = ES_SEAL_REVOKED;
+    f.ans.since = signed_at - 60;
+    memset(f.ans.reason, 'x', sizeof f.ans.reason);
+    status_case("reason without NUL", es_signature_verify, sl(&sig), h, &f, ES_FAILED, ES_FAILED,
+                "xxxx");
+
+    /* A reason with broken UTF-8 and a line break: cleaned, and the JSON report stays valid. */
+    snprintf(f.ans.reason, sizeof f.ans.reason, "bad \xff\xfe bytes\nand a break");
+    ok(run_status(es_signature_verify, sl(&sig), h, &f, now + 7 * DAY, &rep), "report");
+    {
+        const es_check *c = es_entry_get(&rep.entries[0], ES_CHECK_STATUS);
+        es_buf js;
+        es_buf_init(&js, ES_MAX_REPORT);
+        ok(c && es_utf8_valid(c->detail, strlen(c->detail)) && !strchr(c->detail, '\n') &&
+               strstr(c->detail, "bad ?? bytes?and a break"),
+           "the reason is cleaned: %s", c ? c->detail : "(no check)");
+        ok(es_report_json(&rep, &js) == ES_OK && json_object(&js), "the JSON report is valid");
+        es_buf_cleanup(&js);
+    }
+    es_report_cleanup(&rep);
+
+    /* The status check does not hide another failure: tampered data with a good status. */
+    f.ans.state = ES_SEAL_GOOD;
+    uint8_t other_h[ES_SM3_LEN];
+    memset(other_h, 0x44, sizeof other_h);
+    ok(run_status(es_signature_verify, sl(&sig), other_h, &f, ES_TIME_NONE, &rep), "report");
+    want(&rep, "good status, wrong data", ES_CHECK_STATUS, ES_PASSED);
+    want(&rep, "good status, wrong data", ES_CHECK_DATA_HASH, ES_FAILED);
+    want_indication(&rep, "good status, wrong data", ES_FAILED);
+    ok(f.asked_at != ES_TIME_NONE && f.asked_at > now - DAY,
+       "status_at ES_TIME_NONE: the source is asked about now");
+    es_report_cleanup(&rep);
+
+    es_buf_cleanup(&sig);
+    es_buf_cleanup(&seal);
+}
+
 /* Parameter errors: the right code and nothing appended. */
 static void test_make_errors(void)
 {
@@ -1434,6 +1610,7 @@ int main(void)
     test_signature();
     test_truncation();
     test_validity();
+    test_status();
     test_make_errors();
     test_detect();
     test_print();

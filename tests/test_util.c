@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include "eseal/quirk.h"
+#include "util/internal.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 /* t_rnd's state: a fixed seed, so that a failure can be reproduced. */
 static uint32_t rnd_state = 0x9e3779b9u;
@@ -68,6 +72,149 @@ static void test_buf_growth(void)
     ok(es_buf_nul(&b) == ES_OK && b.len == 2 && strcmp((char *)b.p, "ab") == 0,
        "nul after truncation terminates at len");
     es_buf_cleanup(&b);
+}
+
+/* es_buf_release_hook: every block es_buf gives up while growing must already be wiped. */
+static int released, released_dirty;
+static size_t released_bytes;
+
+static void on_release(const uint8_t *p, size_t n)
+{
+    released++;
+    released_bytes += n;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0) {
+            released_dirty++;
+            break;
+        }
+}
+
+static void test_buf_secret_growth(void)
+{
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    released = released_dirty = 0;
+    released_bytes = 0;
+    es_buf_release_hook = on_release;
+    /* A "secret" of 10000 non-zero bytes in pieces of 100: 128 (first) -> 16384 is 7 growths. */
+    uint8_t secret[10000];
+    for (size_t i = 0; i < sizeof secret; i++) secret[i] = (uint8_t)(0x80 | i);
+    int good = 1;
+    for (size_t i = 0; i < sizeof secret; i += 100)
+        if (es_buf_append(&b, secret + i, 100) != ES_OK) good = 0;
+    ok(good && buf_is(&b, secret, sizeof secret), "secret appended whole");
+    ok(released == 7, "each growth gives up the old block (%d, expected 7)", released);
+    ok(released_dirty == 0, "every block given up was wiped first (%d were not)", released_dirty);
+    /* printf and reserve grow the same way. */
+    int before = released;
+    ok(es_buf_printf(&b, "%020000d", 7) == ES_OK && b.len == sizeof secret + 20000,
+       "printf grows the buffer");
+    ok(es_buf_reserve(&b, 100000) == ES_OK && b.cap >= b.len + 100001 && b.len == 30000,
+       "reserve makes room without changing len (cap %zu)", b.cap);
+    ok(buf_is(&b, b.p, 30000) && memcmp(b.p, secret, sizeof secret) == 0,
+       "contents survive printf and reserve");
+    ok(released == before + 2 && released_dirty == 0, "printf and reserve wipe what they leave");
+    ok(es_buf_reserve(&b, (1u << 20) - 29999) == ES_ERR_LIMIT, "reserve past max refused");
+    es_buf_cleanup_secret(&b);
+
+    /* es_file_read from a pipe (no size hint): it grows, and leaves nothing unwiped. */
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], fifo[4200];
+    snprintf(dir, sizeof dir, "%s/eseal-test-fifo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        ok(0, "mkdtemp %s", dir);
+        es_buf_release_hook = NULL;
+        return;
+    }
+    snprintf(fifo, sizeof fifo, "%s/key.pipe", dir);
+    ok(mkfifo(fifo, 0600) == 0, "mkfifo");
+    static uint8_t big[300000];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(1 + i % 251);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = fopen(fifo, "wb");
+        size_t w = f ? fwrite(big, 1, sizeof big, f) : 0;
+        if (f) fclose(f);
+        _exit(w == sizeof big ? 0 : 1);
+    }
+    released = released_dirty = 0;
+    es_buf_init(&b, 1u << 20);
+    ok(es_buf_append_str(&b, "head:") == ES_OK, "a buffer that already holds bytes");
+    ok(es_file_read(fifo, &b) == ES_OK && b.len == 5 + sizeof big && memcmp(b.p, "head:", 5) == 0 &&
+           memcmp(b.p + 5, big, sizeof big) == 0,
+       "a pipe read whole after what the buffer held (%zu bytes)", b.len);
+    int status = 0;
+    ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+       "the writer finished");
+    ok(released > 0 && released_dirty == 0,
+       "reading a pipe grew the buffer %d times, wiping each old block (%d not)", released,
+       released_dirty);
+    es_buf_cleanup_secret(&b);
+    unlink(fifo);
+    rmdir(dir);
+    es_buf_release_hook = NULL;
+}
+
+/* The one UTF-8 decoder: each way bytes can fail to be UTF-8, and the encoder's round trip. */
+static void test_utf8(void)
+{
+    static const struct {
+        const char *bytes;
+        size_t len, want; /* want: length of the first character, 0 when not UTF-8 */
+        uint32_t cp;
+    } cases[] = {
+        {"A", 1, 1, 0x41},
+        {"\xc2\xa9", 2, 2, 0xa9},
+        {"\xe4\xb8\xad", 3, 3, 0x4e2d},       /* 中 */
+        {"\xf0\x9f\x98\x80", 4, 4, 0x1f600},  /* U+1F600 */
+        {"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff}, /* the last code point */
+        {"\xf4\x90\x80\x80", 4, 0, 0},        /* past U+10FFFF */
+        {"\xc0\xaf", 2, 0, 0},                /* overlong '/' */
+        {"\xc1\xbf", 2, 0, 0},                /* overlong */
+        {"\xe0\x80\xaf", 3, 0, 0},            /* overlong, 3 bytes */
+        {"\xf0\x80\x80\xaf", 4, 0, 0},        /* overlong, 4 bytes */
+        {"\xed\xa0\x80", 3, 0, 0},            /* surrogate U+D800 */
+        {"\xed\xbf\xbf", 3, 0, 0},            /* surrogate U+DFFF */
+        {"\xee\x80\x80", 3, 3, 0xe000},       /* just past the surrogates */
+        {"\x80", 1, 0, 0},                    /* a lone continuation byte */
+        {"\xe4\xb8", 2, 0, 0},                /* cut short */
+        {"\xe4\x41\xad", 3, 0, 0},            /* a non-continuation inside */
+        {"\xf8\x88\x80\x80\x80", 5, 0, 0},    /* 5-byte form */
+        {"\xff", 1, 0, 0},
+    };
+    int good = 1;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t cp = 0xdead;
+        size_t n = es_utf8_next((const uint8_t *)cases[i].bytes, cases[i].len, &cp);
+        if (n != cases[i].want || (n && cp != cases[i].cp)) {
+            good = 0;
+            fprintf(stderr, "case %zu: length %zu code point %x\n", i, n, (unsigned)cp);
+        }
+        if (es_utf8_valid(cases[i].bytes, cases[i].len) != (cases[i].want == cases[i].len))
+            good = 0;
+    }
+    ok(good, "es_utf8_next and es_utf8_valid on each case");
+    ok(es_utf8_next((const uint8_t *)"x", 0, NULL) == 0, "nothing is no character");
+    ok(es_utf8_valid("", 0), "the empty string is valid");
+    ok(es_utf8_valid("某某市人力资源和社会保障局", strlen("某某市人力资源和社会保障局")),
+       "Chinese text is valid");
+    ok(!es_utf8_valid("a\0b", 3), "a NUL inside is refused");
+    /* The encoder against the decoder, over every code point. */
+    int round = 1;
+    size_t none = 0;
+    for (uint32_t cp = 0; cp < 0x110000 + 16; cp++) {
+        uint8_t u[4];
+        uint32_t back = 0;
+        size_t n = es_utf8_put(cp, u);
+        if (n == 0) {
+            none++;
+            continue;
+        }
+        if (es_utf8_next(u, n, &back) != n || back != cp) round = 0;
+    }
+    ok(round, "every code point encodes and decodes back");
+    ok(none == 0x800 + 16, "exactly the surrogates and values past U+10FFFF have no form (%zu)",
+       none);
 }
 
 static void test_buf_limit(void)
@@ -516,6 +663,48 @@ static void test_file(void)
     es_buf_init(&small, 999);
     ok(es_file_read(path, &small) == ES_ERR_LIMIT, "read past the buffer limit refused");
     es_buf_cleanup(&small);
+    /* A file of exactly the limit fits, in one allocation (the size is a hint). */
+    es_buf_init(&small, 1000);
+    released = 0;
+    es_buf_release_hook = on_release;
+    ok(es_file_read(path, &small) == ES_OK && buf_is(&small, data, 1000),
+       "a file of exactly the limit is read");
+    ok(released == 0, "a regular file is read without growing the buffer (%d)", released);
+    es_buf_release_hook = NULL;
+    ok(es_file_read(path, &small) == ES_ERR_LIMIT, "read again past the limit refused");
+    es_buf_cleanup(&small);
+
+    /* The streaming form: create next to the target, write, commit. */
+    char *tmpf = NULL;
+    int fd = -1;
+    ok(es_file_tmp_create(path, 0640, &tmpf, &fd) == ES_OK && fd >= 0 && tmpf &&
+           strncmp(tmpf, path, strlen(path)) == 0 && strstr(tmpf, ".tmp"),
+       "tmp_create: a temporary file next to the target (%s)", tmpf ? tmpf : "");
+    struct stat st;
+    ok(fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0640, "with the mode asked (%o)",
+       (unsigned)(st.st_mode & 0777));
+    ok(fd >= 0 && write(fd, "streamed", 8) == 8 && close(fd) == 0, "written and closed");
+    b.len = 0;
+    ok(es_file_read(path, &b) == ES_OK && buf_is(&b, data, 1000),
+       "the target is untouched until the commit (still its 1000 bytes)");
+    ok(es_file_tmp_commit(tmpf, path) == ES_OK, "commit");
+    b.len = 0;
+    ok(es_file_read(path, &b) == ES_OK && buf_is_str(&b, "streamed"), "the target is replaced");
+    ok(count_entries(dir) == 1 && access(tmpf, F_OK) != 0, "and the temporary name is gone");
+    free(tmpf);
+    /* A commit that cannot rename (over a directory) removes the temporary file. */
+    char sub[4300];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    ok(mkdir(sub, 0700) == 0, "mkdir");
+    tmpf = NULL;
+    ok(es_file_tmp_create(sub, 0600, &tmpf, &fd) == ES_OK && close(fd) == 0, "tmp next to a dir");
+    ok(es_file_tmp_commit(tmpf, sub) == ES_ERR_IO && access(tmpf, F_OK) != 0,
+       "a failed commit: ES_ERR_IO, and the temporary file is removed");
+    free(tmpf);
+    rmdir(sub);
+    ok(es_file_tmp_create("/no/such/dir/x", 0600, &tmpf, &fd) == ES_ERR_IO && tmpf == NULL &&
+           fd == -1,
+       "tmp_create in a missing directory: ES_ERR_IO, nothing to free");
 
     snprintf(bad, sizeof bad, "%s/no/such/dir/out.bin", dir);
     ok(es_file_write(bad, "x", 1) == ES_ERR_IO, "write into a missing directory: ES_ERR_IO");
@@ -574,6 +763,8 @@ int main(void)
 {
     test_slice();
     test_buf_growth();
+    test_buf_secret_growth();
+    test_utf8();
     test_buf_limit();
     test_buf_printf_steal();
     test_hex();

@@ -240,14 +240,8 @@ static int sub_export(int argc, char **argv)
     char *tmp = NULL;
     FILE *f = stdout;
     if (!to_stdout) {
-        size_t n = strlen(o.out) + 16;
-        tmp = malloc(n);
         int fd = -1;
-        if (tmp) {
-            snprintf(tmp, n, "%s.tmpXXXXXX", o.out);
-            fd = mkstemp(tmp);
-        }
-        if (fd < 0 || !(f = fdopen(fd, "wb"))) {
+        if (es_file_tmp_create(o.out, 0600, &tmp, &fd) != ES_OK || !(f = fdopen(fd, "wb"))) {
             ret = cli_error("%s: cannot write: %s", o.out, strerror(errno));
             if (fd >= 0) {
                 close(fd);
@@ -262,9 +256,8 @@ static int sub_export(int argc, char **argv)
     es_err rv = es_audit_export(s, &o.f, file_write, f, &count);
     if (rv == ES_OK && fflush(f) != 0) rv = ES_ERR_IO;
     if (!to_stdout) {
-        if (rv == ES_OK && fsync(fileno(f)) != 0) rv = ES_ERR_IO;
         if (fclose(f) != 0 && rv == ES_OK) rv = ES_ERR_IO;
-        if (rv == ES_OK && rename(tmp, o.out) != 0) rv = ES_ERR_IO;
+        if (rv == ES_OK) rv = es_file_tmp_commit(tmp, o.out); /* fsync, rename; tmp gone if not */
         if (rv != ES_OK) unlink(tmp);
         free(tmp);
     }

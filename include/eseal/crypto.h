@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eseal/der.h"
 #include "eseal/err.h"
 #include "eseal/quirk.h"
 #include "eseal/util.h"
@@ -29,18 +30,7 @@ ES_API_BEGIN
 #define ES_SM2_DEFAULT_ID "1234567812345678"
 #define ES_SM2_MAX_ID     8191 /* ENTL is a 16-bit count of bits */
 
-/* OIDs used across eseal (dotted). */
-#define ES_OID_SM2          "1.2.156.10197.1.301"
-#define ES_OID_SM2_1        "1.2.156.10197.1.301.1"
-#define ES_OID_SM3          "1.2.156.10197.1.401"
-#define ES_OID_SM2_SM3      "1.2.156.10197.1.501"
-#define ES_OID_GM_DATA      "1.2.156.10197.6.1.4.2.1"
-#define ES_OID_GM_SIGNED    "1.2.156.10197.6.1.4.2.2"
-#define ES_OID_PKCS7_DATA   "1.2.840.113549.1.7.1"
-#define ES_OID_PKCS7_SIGNED "1.2.840.113549.1.7.2"
-#define ES_OID_MSG_DIGEST   "1.2.840.113549.1.9.4"
-#define ES_OID_SIGNING_TIME "1.2.840.113549.1.9.5"
-#define ES_OID_CONTENT_TYPE "1.2.840.113549.1.9.3"
+/* OIDs: the one table is in der.h. */
 
 /* SM3 in one call. */
 es_err es_sm3(const void *p, size_t len, uint8_t out[ES_SM3_LEN]) ES_MUST_CHECK;
@@ -139,7 +129,51 @@ typedef struct es_cert_info {
     char sig_alg[64];   /* dotted OID of the certificate's signature algorithm */
 } es_cert_info;
 
-/* Parses a DER certificate. ES_ERR_CERT when it is not one. */
+/* A certificate's fields as encoded. Every slice borrows the DER given to es_x509_parse. */
+typedef struct es_x509 {
+    es_slice tbs;             /* TBSCertificate TLV: what the signature covers */
+    es_slice serial;          /* INTEGER contents */
+    es_slice issuer, subject; /* Name TLVs */
+    es_time not_before, not_after;
+    es_slice spki; /* SubjectPublicKeyInfo TLV */
+    int is_sm2;    /* the key is an uncompressed SM2 point */
+    uint8_t pub[ES_SM2_PUB_LEN];
+    int has_basic_constraints, is_ca, pathlen; /* pathlen -1: none */
+    int has_key_usage;
+    unsigned key_usage; /* ES_KU_* bits (the first octet) */
+    int has_eku;
+    es_slice eku;      /* extKeyUsage: contents of its SEQUENCE OF OID */
+    es_slice ski, aki; /* key identifier octets; empty when absent */
+    es_slice san;      /* GeneralNames TLV; empty when absent */
+    es_slice crl_url;  /* the first URI of cRLDistributionPoints */
+    es_slice exts;     /* contents of the Extensions SEQUENCE (es_x509_ext_find) */
+    es_slice sig_alg;  /* signatureAlgorithm OID contents; empty when absent (tolerant) */
+    es_slice sig;      /* signatureValue contents; empty when absent (tolerant) */
+} es_x509;
+
+#define ES_X509_STRICT 1u /* refuse trailing bytes, unknown fields, malformed known extensions */
+
+/* The one X.509 reader. Fills *out (zeroed first, pathlen -1) from der. Without
+ * ES_X509_STRICT it reads what real producers write: an extension it cannot read is left out,
+ * fields after the key that are not extensions and bytes after the certificate are skipped,
+ * the signature is read when present. ES_ERR_CERT when der is not a certificate (in the mode
+ * asked). No allocation; thread-safe. */
+es_err es_x509_parse(es_slice der, unsigned flags, es_x509 *out) ES_MUST_CHECK;
+/* The extnValue contents of the extension id (borrowed from the certificate); ES_ERR_NOT_FOUND
+ * when the certificate has none, ES_ERR_CERT when its extension list is malformed. */
+es_err es_x509_ext_find(const es_x509 *c, es_oid_id id, es_slice *value) ES_MUST_CHECK;
+
+/* Reads one Extension SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET
+ * STRING } from a list (certificates, CRLs and requests share it; critical is checked for form,
+ * not kept). oid and value are borrowed. ES_ERR_CERT when it is not one. */
+es_err es_x509_ext_next(es_der *list, es_slice *oid, es_slice *value) ES_MUST_CHECK;
+/* The SM2 key of a SubjectPublicKeyInfo TLV: ES_ERR_FORMAT when it is not one, ES_ERR_KEY when
+ * the key is not an uncompressed SM2 point (strict: id-ecPublicKey with the SM2 curve or the
+ * SM2 OID, no unused bits, nothing after the key; tolerant: the curve alone decides). */
+es_err es_spki_sm2(es_slice spki, unsigned flags, uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+
+/* Parses a DER certificate (es_x509_parse, tolerant) into what verification shows: names as
+ * text, serial as hex. ES_ERR_CERT when it is not one, ES_ERR_NOMEM. */
 es_err es_cert_parse(es_slice der, es_cert_info *out) ES_MUST_CHECK;
 void es_cert_info_cleanup(es_cert_info *ci);
 /* Converts PEM (first CERTIFICATE block) or DER to DER; appends to out. */

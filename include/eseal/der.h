@@ -109,6 +109,142 @@ es_err es_der_parse_time(es_slice text, unsigned tag, es_time *out,
  * ES_ERR_FORMAT when the value needs more than 32 bytes or is empty. */
 es_err es_der_uint32_bytes(es_slice content, uint8_t out[32], es_quirks *quirks) ES_MUST_CHECK;
 
+/* --- The OID table: every OID eseal names, once, as {id, name, der} ---
+ *
+ * The dotted forms below are what writers take (es_der_w_oid_text) and what reports print;
+ * the table (src/der/oid.c) holds each one's id, short name and content octets, so readers
+ * compare bytes (es_oid_is) instead of converting to text. A new OID is one macro, one id and
+ * one row; test_der checks that every row's octets encode its dotted form. */
+#define ES_OID_SM2                  "1.2.156.10197.1.301"
+#define ES_OID_SM2_1                "1.2.156.10197.1.301.1"
+#define ES_OID_SM3                  "1.2.156.10197.1.401"
+#define ES_OID_SM2_SM3              "1.2.156.10197.1.501"
+#define ES_OID_GM_DATA              "1.2.156.10197.6.1.4.2.1"
+#define ES_OID_GM_SIGNED            "1.2.156.10197.6.1.4.2.2"
+#define ES_OID_PKCS7_DATA           "1.2.840.113549.1.7.1"
+#define ES_OID_PKCS7_SIGNED         "1.2.840.113549.1.7.2"
+#define ES_OID_CONTENT_TYPE         "1.2.840.113549.1.9.3"
+#define ES_OID_MSG_DIGEST           "1.2.840.113549.1.9.4"
+#define ES_OID_SIGNING_TIME         "1.2.840.113549.1.9.5"
+#define ES_OID_EXT_REQUEST          "1.2.840.113549.1.9.14"
+#define ES_OID_EC_PUBLIC_KEY        "1.2.840.10045.2.1"
+#define ES_OID_CE_SKI               "2.5.29.14"
+#define ES_OID_CE_KU                "2.5.29.15"
+#define ES_OID_CE_SAN               "2.5.29.17"
+#define ES_OID_CE_BC                "2.5.29.19"
+#define ES_OID_CE_CRL_NUMBER        "2.5.29.20"
+#define ES_OID_CE_REASON            "2.5.29.21"
+#define ES_OID_CE_CRL_DP            "2.5.29.31"
+#define ES_OID_CE_AKI               "2.5.29.35"
+#define ES_OID_CE_EKU               "2.5.29.37"
+#define ES_OID_KP_SERVER_AUTH       "1.3.6.1.5.5.7.3.1"
+#define ES_OID_KP_CLIENT_AUTH       "1.3.6.1.5.5.7.3.2"
+#define ES_OID_KP_CODE_SIGNING      "1.3.6.1.5.5.7.3.3"
+#define ES_OID_KP_EMAIL             "1.3.6.1.5.5.7.3.4"
+#define ES_OID_KP_TIME_STAMPING     "1.3.6.1.5.5.7.3.8"
+#define ES_OID_KP_OCSP_SIGNING      "1.3.6.1.5.5.7.3.9"
+#define ES_OID_AT_CN                "2.5.4.3"
+#define ES_OID_AT_SN                "2.5.4.4"
+#define ES_OID_AT_SERIAL            "2.5.4.5"
+#define ES_OID_AT_C                 "2.5.4.6"
+#define ES_OID_AT_L                 "2.5.4.7"
+#define ES_OID_AT_ST                "2.5.4.8"
+#define ES_OID_AT_STREET            "2.5.4.9"
+#define ES_OID_AT_O                 "2.5.4.10"
+#define ES_OID_AT_OU                "2.5.4.11"
+#define ES_OID_AT_TITLE             "2.5.4.12"
+#define ES_OID_AT_DESCRIPTION       "2.5.4.13"
+#define ES_OID_AT_BUSINESS_CATEGORY "2.5.4.15"
+#define ES_OID_AT_POSTAL_CODE       "2.5.4.17"
+#define ES_OID_AT_GN                "2.5.4.42"
+#define ES_OID_AT_INITIALS          "2.5.4.43"
+#define ES_OID_AT_DN_QUALIFIER      "2.5.4.46"
+#define ES_OID_AT_PSEUDONYM         "2.5.4.65"
+#define ES_OID_AT_ORG_ID            "2.5.4.97"
+#define ES_OID_AT_EMAIL             "1.2.840.113549.1.9.1"
+#define ES_OID_AT_DC                "0.9.2342.19200300.100.1.25"
+#define ES_OID_AT_UID               "0.9.2342.19200300.100.1.1"
+/* eseal's own arc: a UUID-derived OID (ITU-T X.667, arc 2.25), which needs no registration
+ * and cannot collide with anyone's. A PLACEHOLDER of our own until the template of ZWFW C
+ * 0122-2018 appendix D (LD/T 01.1 §7.2 g) can be followed; see docs/ca.md. */
+#define ES_OID_ESEAL_ARC "2.25.97887270171616313188964068687311209419"
+/* arc.1 certificate extensions; arc.1.1 the seal source (印章来源), ENUMERATED. */
+#define ES_OID_SEAL_SOURCE "2.25.97887270171616313188964068687311209419.1.1"
+
+typedef enum es_oid_id {
+    ES_OID_ID_NONE = 0, /* not in the table */
+    ES_OID_ID_SM2,
+    ES_OID_ID_SM2_1,
+    ES_OID_ID_SM3,
+    ES_OID_ID_SM2_SM3,
+    ES_OID_ID_GM_DATA,
+    ES_OID_ID_GM_SIGNED,
+    ES_OID_ID_PKCS7_DATA,
+    ES_OID_ID_PKCS7_SIGNED,
+    ES_OID_ID_CONTENT_TYPE,
+    ES_OID_ID_MSG_DIGEST,
+    ES_OID_ID_SIGNING_TIME,
+    ES_OID_ID_EXT_REQUEST,
+    ES_OID_ID_EC_PUBLIC_KEY,
+    ES_OID_ID_CE_SKI,
+    ES_OID_ID_CE_KU,
+    ES_OID_ID_CE_SAN,
+    ES_OID_ID_CE_BC,
+    ES_OID_ID_CE_CRL_NUMBER,
+    ES_OID_ID_CE_REASON,
+    ES_OID_ID_CE_CRL_DP,
+    ES_OID_ID_CE_AKI,
+    ES_OID_ID_CE_EKU,
+    ES_OID_ID_KP_SERVER_AUTH,
+    ES_OID_ID_KP_CLIENT_AUTH,
+    ES_OID_ID_KP_CODE_SIGNING,
+    ES_OID_ID_KP_EMAIL,
+    ES_OID_ID_KP_TIME_STAMPING,
+    ES_OID_ID_KP_OCSP_SIGNING,
+    ES_OID_ID_AT_CN, /* X.520 attribute types: AT_CN to AT_UID stay together (names print by them)
+                      */
+    ES_OID_ID_AT_SN,
+    ES_OID_ID_AT_SERIAL,
+    ES_OID_ID_AT_C,
+    ES_OID_ID_AT_L,
+    ES_OID_ID_AT_ST,
+    ES_OID_ID_AT_STREET,
+    ES_OID_ID_AT_O,
+    ES_OID_ID_AT_OU,
+    ES_OID_ID_AT_TITLE,
+    ES_OID_ID_AT_DESCRIPTION,
+    ES_OID_ID_AT_BUSINESS_CATEGORY,
+    ES_OID_ID_AT_POSTAL_CODE,
+    ES_OID_ID_AT_GN,
+    ES_OID_ID_AT_INITIALS,
+    ES_OID_ID_AT_DN_QUALIFIER,
+    ES_OID_ID_AT_PSEUDONYM,
+    ES_OID_ID_AT_ORG_ID,
+    ES_OID_ID_AT_EMAIL,
+    ES_OID_ID_AT_DC,
+    ES_OID_ID_AT_UID,
+    ES_OID_ID_SEAL_SOURCE,
+    ES_OID_ID_COUNT
+} es_oid_id;
+
+typedef struct es_oid_info {
+    es_oid_id id;
+    const char *name;   /* short name: "CN", "serverAuth", "basicConstraints" */
+    const char *dotted; /* the ES_OID_* text */
+    const char *der;    /* content octets (not NUL-terminated; der_len of them) */
+    size_t der_len;
+} es_oid_info;
+
+/* The row of id; NULL for ES_OID_ID_NONE or an id out of range. Static storage, thread-safe. */
+const es_oid_info *es_oid_info_of(es_oid_id id);
+/* The row whose octets are oid (content octets, as es_der_read_oid gives them); NULL when the
+ * OID is not in the table. */
+const es_oid_info *es_oid_find(es_slice oid);
+/* 1 when oid (content octets) is the OID id. */
+int es_oid_is(es_slice oid, es_oid_id id);
+/* The content octets of id (borrowed, static); empty for an unknown id. */
+es_slice es_oid_der(es_oid_id id);
+
 /* OIDs: dotted text to content octets and back. */
 es_err es_oid_from_text(const char *text, es_buf *out) ES_MUST_CHECK;
 /* Writes dotted text into out (NUL-terminated); ES_ERR_BUFFER when outlen is too small. */
@@ -136,6 +272,7 @@ void es_der_w_long(es_der_w *w, long v);
 void es_der_w_uint(es_der_w *w, const uint8_t *p, size_t len);
 void es_der_w_bits(es_der_w *w, const void *p, size_t len); /* BIT STRING, 0 unused bits */
 void es_der_w_oid_text(es_der_w *w, const char *dotted);
+void es_der_w_oid(es_der_w *w, es_oid_id id); /* an OID of the table */
 void es_der_w_gentime(es_der_w *w, es_time t);
 void es_der_w_bool(es_der_w *w, int v);
 /* Appends bytes that are already an encoded element. */

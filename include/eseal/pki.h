@@ -43,24 +43,7 @@ ES_API_BEGIN
 #define ES_PKI_MAX_CRL           (64u * 1024 * 1024)
 #define ES_PKI_MAX_CRL_ENTRIES   1000000u
 
-/* OIDs (dotted). */
-#define ES_OID_EC_PUBLIC_KEY "1.2.840.10045.2.1"
-#define ES_OID_CE_SKI        "2.5.29.14"
-#define ES_OID_CE_KU         "2.5.29.15"
-#define ES_OID_CE_SAN        "2.5.29.17"
-#define ES_OID_CE_BC         "2.5.29.19"
-#define ES_OID_CE_CRL_NUMBER "2.5.29.20"
-#define ES_OID_CE_REASON     "2.5.29.21"
-#define ES_OID_CE_CRL_DP     "2.5.29.31"
-#define ES_OID_CE_AKI        "2.5.29.35"
-#define ES_OID_CE_EKU        "2.5.29.37"
-#define ES_OID_EXT_REQUEST   "1.2.840.113549.1.9.14"
-/* eseal's own arc: a UUID-derived OID (ITU-T X.667, arc 2.25), which needs no registration
- * and cannot collide with anyone's. A PLACEHOLDER of our own until the template of ZWFW C
- * 0122-2018 appendix D (LD/T 01.1 §7.2 g) can be followed; see docs/ca.md. */
-#define ES_OID_ESEAL_ARC "2.25.97887270171616313188964068687311209419"
-/* arc.1 certificate extensions; arc.1.1 the seal source (印章来源), ENUMERATED. */
-#define ES_OID_SEAL_SOURCE "2.25.97887270171616313188964068687311209419.1.1"
+/* OIDs (ES_OID_*): the one table is in der.h. */
 
 /* Key usage bits not in crypto.h (named bits of RFC 5280 4.2.1.3, first octet). */
 #define ES_KU_KEY_ENCIPHERMENT  0x20

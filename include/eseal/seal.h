@@ -165,6 +165,28 @@ es_err es_signature_make(const es_sign_params *p, es_signer *signer, es_buf *out
 const char *es_picture_sniff(es_slice data);
 
 /* --- Verification --- */
+
+/* A seal's status as a status source reports it (LD/T 01.1 8.3: the status system). */
+typedef enum es_seal_state {
+    ES_SEAL_GOOD = 0,  /* known and in force */
+    ES_SEAL_REVOKED,   /* revoked (注销); final */
+    ES_SEAL_SUSPENDED, /* reported lost (挂失); may be lifted */
+    ES_SEAL_UNKNOWN,   /* the source does not know the seal */
+} es_seal_state;
+
+typedef struct es_seal_status {
+    es_seal_state state;
+    es_time since;   /* REVOKED / SUSPENDED: when it took effect; ES_TIME_NONE when unknown */
+    char reason[96]; /* REVOKED / SUSPENDED: why, UTF-8, NUL-terminated; may be empty */
+} es_seal_status;
+
+/* A status source. Asked about the seal s (parsed, borrowed for the call; s->es_id is the
+ * seal code and s->raw its DER) as of time at, it fills *out (zeroed by the caller, since =
+ * ES_TIME_NONE) and returns ES_OK; any other return means it could not answer, and the status
+ * check is INDETERMINATE with that code's text. Called from the verifying thread, once per
+ * seal; ctx is es_verify_opts.status_ctx. */
+typedef es_err (*es_status_fn)(void *ctx, const es_seal *s, es_time at, es_seal_status *out);
+
 typedef struct es_verify_opts {
     const char *sm2_id;      /* NULL: default */
     const es_trust *trust;   /* NULL: chain_trust INDETERMINATE */
@@ -172,7 +194,16 @@ typedef struct es_verify_opts {
     const uint8_t *data_sm3; /* SM3 of the protected data, or NULL: data_hash SKIPPED */
     es_slice data;           /* the data itself when at hand (CMS without signed
                                 attributes signs the data directly), else empty */
+    es_status_fn status;     /* NULL: status SKIPPED (offline verification) */
+    void *status_ctx;        /* passed to status */
+    es_time status_at;       /* the time to ask the source about; ES_TIME_NONE: now */
 } es_verify_opts;
+
+/* The status check (docs/verification.md): with no o->status, SKIPPED. Otherwise the source
+ * is asked about the seal as of o->status_at. For a signature (at_is_signing, at = its signing
+ * time): revoked or suspended before the signing time FAILED / INDETERMINATE, after it PASSED
+ * with a note; for a bare seal any revocation FAILED, a suspension INDETERMINATE. GOOD is
+ * PASSED, UNKNOWN and a failing source INDETERMINATE. */
 
 /* Verifies a bare seal; adds one entry to rep. Returns ES_OK whenever a report was made
  * (even a FAILED one); errors only for memory. */

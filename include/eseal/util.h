@@ -1,7 +1,10 @@
-/* eseal util: byte slices, bounded growable buffers, hex/base64, time.
+/* eseal util, the lowest layer (ARCHITECTURE.md): byte slices, bounded growable buffers,
+ * hex/base64, UTF-8, time, and whole-file I/O.
  *
- * No I/O except es_file_read/es_file_write, which the tools use; the library layers
- * above util never touch files.
+ * es_file_read, es_file_write* and es_file_tmp_* are how files are read and replaced whole;
+ * the layers that keep files (keydev's soft store, the CA directory, the store's backups, OFD
+ * signing, the site) and the tools use them. der, crypto and seal never touch files: they
+ * work on bytes in memory.
  */
 #ifndef ESEAL_UTIL_H
 #define ESEAL_UTIL_H
@@ -68,6 +71,10 @@ es_err es_buf_printf(es_buf *b, const char *fmt, ...) ES_MUST_CHECK
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Makes room for n more bytes (and a NUL) without changing len, so a caller may write up to
+ * n bytes at p + len and then add them to len; ES_ERR_LIMIT past max, ES_ERR_NOMEM. Growing
+ * never leaves an unwiped copy of the old bytes in freed memory (es_buf_append too). */
+es_err es_buf_reserve(es_buf *b, size_t n) ES_MUST_CHECK;
 /* Makes sure the buffer holds a NUL after its last byte (not counted in len). */
 es_err es_buf_nul(es_buf *b) ES_MUST_CHECK;
 /* Detaches the bytes: the caller owns *p (free()); the buffer is empty afterwards. */
@@ -83,6 +90,17 @@ es_err es_hex_decode(const char *in, size_t len, es_buf *b) ES_MUST_CHECK;
 es_err es_base64_encode(const uint8_t *in, size_t len, es_buf *b) ES_MUST_CHECK;
 /* Decodes base64; white space is skipped, anything else wrong is ES_ERR_BASE64. */
 es_err es_base64_decode(const char *in, size_t len, es_buf *b) ES_MUST_CHECK;
+
+/* --- UTF-8 (RFC 3629): the one decoder, used wherever text is checked --- */
+/* The length (1 to 4) of the well-formed UTF-8 character at p[0..n), its code point in *cp
+ * (cp may be NULL); 0 when the bytes there are not one: a continuation byte, an overlong form,
+ * a surrogate, a value past U+10FFFF, a sequence cut short, or n == 0. */
+size_t es_utf8_next(const uint8_t *p, size_t n, uint32_t *cp);
+/* 1 when p[0..n) is well-formed UTF-8 holding no NUL; 0 otherwise. */
+int es_utf8_valid(const void *p, size_t n);
+/* Encodes cp into out; returns its length (1 to 4), or 0 for a surrogate or a value past
+ * U+10FFFF, which have no UTF-8 form. */
+size_t es_utf8_put(uint32_t cp, uint8_t out[4]);
 
 /* Wipes n bytes in a way the compiler keeps. */
 void es_wipe(void *p, size_t n);
@@ -112,6 +130,15 @@ es_err es_file_read(const char *path, es_buf *b) ES_MUST_CHECK;
 es_err es_file_write(const char *path, const void *p, size_t len) ES_MUST_CHECK;
 /* The same with the given permission bits (0600 for secrets), whatever the umask. */
 es_err es_file_write_mode(const char *path, const void *p, size_t len, unsigned mode) ES_MUST_CHECK;
+/* The one way a file is replaced whole, for writers that stream (a backup, a zip, an export):
+ * es_file_tmp_create makes an empty temporary file next to path ("path.tmpXXXXXX", with
+ * mode; *tmp is malloc'd, the caller frees it; *fd is open for writing); the caller writes
+ * (and may close fd), then es_file_tmp_commit makes the file durable and renames it over path,
+ * so readers see the old file or the new one, never a part. When commit fails it removes tmp
+ * (errno says why). A caller that gives up removes tmp itself (unlink). ES_ERR_IO,
+ * ES_ERR_NOMEM. es_file_write_mode is built on these. */
+es_err es_file_tmp_create(const char *path, unsigned mode, char **tmp, int *fd) ES_MUST_CHECK;
+es_err es_file_tmp_commit(const char *tmp, const char *path) ES_MUST_CHECK;
 
 /* INI-like files: for each "[section]" line cb is called with key and value NULL, and for
  * each "key = value" line with both (blanks trimmed; keys are letters, digits, '_' and '-').

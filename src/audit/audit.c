@@ -69,39 +69,6 @@ es_err audit_sig_verify(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t *msg, s
     return es_sm2_verify_digest(pub, e, r, s);
 }
 
-int audit_utf8_ok(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c == 0) return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            k = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            k = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            k = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i <= k) return 0; /* truncated sequence */
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i + j] & 0x3f);
-        }
-        /* Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8. */
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 void audit_time_iso(int64_t at, char out[40])
 {
     int64_t sec = at / 1000, ms = at % 1000;
@@ -204,7 +171,7 @@ es_err es_audit_append(es_store *s, es_signer *signer, es_audit_record *rec)
         const char *t = txt[i] ? txt[i] : "";
         size_t n = strlen(t);
         if (n > (i == AF_DETAIL ? ES_AUDIT_MAX_DETAIL : ES_AUDIT_MAX_FIELD)) return ES_ERR_LIMIT;
-        if (!audit_utf8_ok((const uint8_t *)t, n)) return ES_ERR_ARG;
+        if (!es_utf8_valid(t, n)) return ES_ERR_ARG;
         f[i] = es_slice_make(t, n);
     }
     head_row h;

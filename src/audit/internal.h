@@ -24,8 +24,6 @@ es_err audit_head_tbs(int64_t seq, const uint8_t hash[ES_SM3_LEN], int64_t at,
 /* ES_OK when sig is the audit key's SM2 signature over msg (default ID). */
 es_err audit_sig_verify(const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t *msg, size_t len,
                         es_slice sig) ES_MUST_CHECK;
-/* 1 when p..p+n is well-formed UTF-8 without NUL bytes. */
-int audit_utf8_ok(const uint8_t *p, size_t n);
 /* "2026-01-01T08:00:00.123Z" for at (ms). */
 void audit_time_iso(int64_t at, char out[40]);
 

@@ -11,8 +11,8 @@ es_err es_sm2_pub_spki(const uint8_t pub[ES_SM2_PUB_LEN], es_buf *out)
     es_der_w_init(&w, out);
     es_der_w_begin(&w, ES_DER_SEQUENCE);
     es_der_w_begin(&w, ES_DER_SEQUENCE);
-    es_der_w_oid_text(&w, "1.2.840.10045.2.1"); /* id-ecPublicKey */
-    es_der_w_oid_text(&w, ES_OID_SM2);
+    es_der_w_oid(&w, ES_OID_ID_EC_PUBLIC_KEY);
+    es_der_w_oid(&w, ES_OID_ID_SM2);
     es_der_w_end(&w);
     es_der_w_bits(&w, pub, ES_SM2_PUB_LEN);
     es_der_w_end(&w);

@@ -208,20 +208,15 @@ static es_err add_reference(es_buf *x, const char *name, const uint8_t h[ES_SM3_
 /* Copies in to a new temporary file next to out; returns its malloc'd name. */
 static es_err copy_to_temp(const char *in, const char *out, char **tmp_out)
 {
-    size_t n = strlen(out);
-    char *tmp = malloc(n + 16);
-    if (!tmp) return ES_ERR_NOMEM;
-    snprintf(tmp, n + 16, "%s.tmpXXXXXX", out);
-    int ofd = mkstemp(tmp);
-    if (ofd < 0) {
-        free(tmp);
-        return ES_ERR_IO;
-    }
     mode_t um = umask(0);
     umask(um);
+    char *tmp;
+    int ofd;
+    es_err rv = es_file_tmp_create(out, 0644 & ~um, &tmp, &ofd);
+    if (rv != ES_OK) return rv;
     int ifd = open(in, O_RDONLY | O_CLOEXEC);
     uint8_t *chunk = malloc(OFD_CHUNK);
-    es_err rv = !chunk ? ES_ERR_NOMEM : ifd < 0 || fchmod(ofd, 0644 & ~um) != 0 ? ES_ERR_IO : ES_OK;
+    rv = !chunk ? ES_ERR_NOMEM : ifd < 0 ? ES_ERR_IO : ES_OK;
     while (rv == ES_OK) {
         ssize_t r = read(ifd, chunk, OFD_CHUNK);
         if (r < 0 && errno == EINTR) continue;
@@ -246,15 +241,6 @@ static es_err copy_to_temp(const char *in, const char *out, char **tmp_out)
     }
     *tmp_out = tmp;
     return ES_OK;
-}
-
-static es_err fsync_path(const char *path, int dir)
-{
-    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) return ES_ERR_IO;
-    int r = fsync(fd);
-    close(fd);
-    return r == 0 || dir ? ES_OK : ES_ERR_IO;
 }
 
 typedef struct new_entry {
@@ -304,14 +290,9 @@ static es_err write_package(const char *in, const char *out, const new_entry *ne
         goto fail;
     }
     z = NULL;
-    if ((rv = fsync_path(tmp, 0)) != ES_OK || rename(tmp, out) != 0) {
+    if (es_file_tmp_commit(tmp, out) != ES_OK) {
         rv = ofd_fail(why, whylen, ES_ERR_IO, "%s: cannot write: %s", out, strerror(errno));
         goto out;
-    }
-    {
-        char *d = dir_of(out);
-        if (d) fsync_path(*d ? d : (out[0] == '/' ? "/" : "."), 1);
-        free(d);
     }
     free(tmp);
     return ES_OK;

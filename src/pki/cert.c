@@ -93,7 +93,8 @@ static es_err w_extensions(es_der_w *w, const es_pki_tbs *t)
         if (p->seal_source_oid[0])
             pki_w_ext_begin_text(w, p->seal_source_oid, 0);
         else
-            pki_w_ext_begin(w, es_pki_oid_seal_source, sizeof es_pki_oid_seal_source, 0);
+            pki_w_ext_begin(w, (const uint8_t *)es_oid_der(ES_OID_ID_SEAL_SOURCE).p,
+                            es_oid_der(ES_OID_ID_SEAL_SOURCE).len, 0);
         uint8_t v = (uint8_t)t->seal_source;
         es_der_w_prim(w, 0x0a, &v, 1);
         pki_w_ext_end(w);
@@ -143,119 +144,53 @@ out:
     return rv;
 }
 
-/* --- reading --- */
-
-static es_err read_ext(es_pki_cert *c, es_slice oid, es_slice val)
-{
-    es_der d, seq;
-    es_der_tlv t;
-    es_der_init(&d, val, NULL);
-    if (pki_oid_is(oid, ES_OID_CE_BC)) {
-        if (es_der_open(&d, ES_DER_SEQUENCE, &t, &seq) != ES_OK) return ES_ERR_CERT;
-        c->has_basic_constraints = 1;
-        if (es_der_peek(&seq) == ES_DER_BOOLEAN && es_der_read_bool(&seq, &c->is_ca) != ES_OK)
-            return ES_ERR_CERT;
-        long pl;
-        if (es_der_peek(&seq) == ES_DER_INTEGER) {
-            if (es_der_read_long(&seq, &pl) != ES_OK || pl < 0 || pl > 255) return ES_ERR_CERT;
-            c->pathlen = (int)pl;
-        }
-    } else if (pki_oid_is(oid, ES_OID_CE_KU)) {
-        es_slice bits;
-        uint8_t unused;
-        if (es_der_read_bits(&d, &bits, &unused) != ES_OK) return ES_ERR_CERT;
-        c->has_key_usage = 1;
-        c->key_usage = bits.len ? bits.p[0] : 0;
-    } else if (pki_oid_is(oid, ES_OID_CE_EKU)) {
-        if (es_der_open(&d, ES_DER_SEQUENCE, &t, &seq) != ES_OK) return ES_ERR_CERT;
-        while (es_der_more(&seq)) {
-            es_slice o;
-            if (es_der_read_oid(&seq, &o) != ES_OK) return ES_ERR_CERT;
-            for (unsigned bit = 1; bit <= ES_EKU_OCSP_SIGNING; bit <<= 1)
-                if (pki_oid_is(o, pki_eku_oid(bit))) c->ext_key_usage |= bit;
-        }
-    } else if (pki_oid_is(oid, ES_OID_CE_SKI)) {
-        if (es_der_read_octets(&d, &c->ski) != ES_OK) return ES_ERR_CERT;
-    } else if (pki_oid_is(oid, ES_OID_CE_AKI)) {
-        if (es_der_open(&d, ES_DER_SEQUENCE, &t, &seq) != ES_OK) return ES_ERR_CERT;
-        if (es_der_peek(&seq) == ES_DER_CTX_PRIM(0)) {
-            if (es_der_read(&seq, &t) != ES_OK) return ES_ERR_CERT;
-            c->aki = t.val;
-        }
-    } else if (pki_oid_is(oid, ES_OID_CE_SAN)) {
-        if (es_der_expect(&d, ES_DER_SEQUENCE, &t) != ES_OK) return ES_ERR_CERT;
-        c->san = t.raw;
-    } else if (pki_oid_is(oid, ES_OID_CE_CRL_DP)) {
-        /* The first URI of the first fullName. */
-        es_der dp, n0, n1;
-        if (es_der_open(&d, ES_DER_SEQUENCE, &t, &seq) != ES_OK) return ES_ERR_CERT;
-        if (es_der_open(&seq, ES_DER_SEQUENCE, &t, &dp) == ES_OK &&
-            es_der_open(&dp, ES_DER_CTX(0), &t, &n0) == ES_OK &&
-            es_der_open(&n0, ES_DER_CTX(0), &t, &n1) == ES_OK) {
-            while (es_der_more(&n1) && es_der_read(&n1, &t) == ES_OK)
-                if (t.tag == ES_DER_CTX_PRIM(ES_SAN_URI)) {
-                    c->crl_url = t.val;
-                    break;
-                }
-        }
-    } else if (es_slice_eq(oid,
-                           es_slice_make(es_pki_oid_seal_source, sizeof es_pki_oid_seal_source))) {
-        if (es_der_expect(&d, 0x0a, &t) != ES_OK || t.val.len != 1) return ES_ERR_CERT;
-        c->seal_source = t.val.p[0];
-    }
-    return ES_OK;
-}
+/* --- reading: crypto's one X.509 reader, strict --- */
 
 es_err es_pki_cert_parse(es_slice der, es_pki_cert *c)
 {
-    es_der d, cert, tbs, val, exts, alg;
-    es_der_tlv t;
+    es_x509 x;
     memset(c, 0, sizeof *c);
     c->pathlen = -1;
-    if (der.len == 0 || der.len > ES_MAX_CERT_DER) return ES_ERR_CERT;
-    es_der_init(&d, der, NULL);
-    if (es_der_open(&d, ES_DER_SEQUENCE, &t, &cert) != ES_OK || es_der_done(&d) != ES_OK ||
-        es_der_open(&cert, ES_DER_SEQUENCE, &t, &tbs) != ES_OK)
-        return ES_ERR_CERT;
-    c->tbs = t.raw;
-    if (es_der_peek(&tbs) == ES_DER_CTX(0) && es_der_read(&tbs, &t) != ES_OK) return ES_ERR_CERT;
-    if (es_der_read_int_bytes(&tbs, &c->serial) != ES_OK ||
-        es_der_expect(&tbs, ES_DER_SEQUENCE, &t) != ES_OK)
-        return ES_ERR_CERT;
-    if (es_der_expect(&tbs, ES_DER_SEQUENCE, &t) != ES_OK) return ES_ERR_CERT;
-    c->issuer = t.raw;
-    if (es_der_open(&tbs, ES_DER_SEQUENCE, &t, &val) != ES_OK ||
-        es_der_read_time(&val, &c->not_before, NULL) != ES_OK ||
-        es_der_read_time(&val, &c->not_after, NULL) != ES_OK)
-        return ES_ERR_CERT;
-    if (es_der_expect(&tbs, ES_DER_SEQUENCE, &t) != ES_OK) return ES_ERR_CERT;
-    c->subject = t.raw;
-    if (es_der_expect(&tbs, ES_DER_SEQUENCE, &t) != ES_OK) return ES_ERR_CERT;
-    {
-        es_der one;
-        es_der_init(&one, t.raw, NULL);
-        c->is_sm2 = pki_read_spki(&one, c->pub) == ES_OK;
+    if (es_x509_parse(der, ES_X509_STRICT, &x) != ES_OK) return ES_ERR_CERT;
+    c->tbs = x.tbs;
+    c->serial = x.serial;
+    c->issuer = x.issuer;
+    c->subject = x.subject;
+    c->not_before = x.not_before;
+    c->not_after = x.not_after;
+    c->is_sm2 = x.is_sm2;
+    memcpy(c->pub, x.pub, sizeof c->pub);
+    c->has_basic_constraints = x.has_basic_constraints;
+    c->is_ca = x.is_ca;
+    c->pathlen = x.pathlen;
+    c->has_key_usage = x.has_key_usage;
+    c->key_usage = x.key_usage;
+    c->ski = x.ski;
+    c->aki = x.aki;
+    c->san = x.san;
+    c->crl_url = x.crl_url;
+    c->sig_alg = x.sig_alg;
+    c->sig = x.sig;
+    /* extKeyUsage: the purposes eseal names (ES_EKU_*); others are ignored. */
+    es_der eku;
+    es_der_init(&eku, x.eku, NULL);
+    while (es_der_more(&eku)) {
+        es_slice o;
+        if (es_der_read_oid(&eku, &o) != ES_OK) return ES_ERR_CERT;
+        c->ext_key_usage |= pki_eku_bit(o);
     }
-    /* issuerUniqueID [1], subjectUniqueID [2]: skipped. */
-    while (es_der_peek(&tbs) == ES_DER_CTX_PRIM(1) || es_der_peek(&tbs) == ES_DER_CTX_PRIM(2))
-        if (es_der_read(&tbs, &t) != ES_OK) return ES_ERR_CERT;
-    if (es_der_peek(&tbs) == ES_DER_CTX(3)) {
-        es_der wrap;
-        if (es_der_open(&tbs, ES_DER_CTX(3), &t, &wrap) != ES_OK ||
-            es_der_open(&wrap, ES_DER_SEQUENCE, &t, &exts) != ES_OK)
-            return ES_ERR_CERT;
-        while (es_der_more(&exts)) {
-            es_slice oid, value;
-            if (pki_read_ext(&exts, &oid, &value) != ES_OK || read_ext(c, oid, value) != ES_OK)
-                return ES_ERR_CERT;
-        }
-    }
-    if (es_der_done(&tbs) != ES_OK) return ES_ERR_CERT;
-    uint8_t unused;
-    if (es_der_open(&cert, ES_DER_SEQUENCE, &t, &alg) != ES_OK ||
-        es_der_read_oid(&alg, &c->sig_alg) != ES_OK ||
-        es_der_read_bits(&cert, &c->sig, &unused) != ES_OK || es_der_done(&cert) != ES_OK)
+    /* Our own extension (pki.h): SealSource ::= ENUMERATED, one octet. */
+    es_slice v;
+    es_err rv = es_x509_ext_find(&x, ES_OID_ID_SEAL_SOURCE, &v);
+    if (rv == ES_OK) {
+        es_der d;
+        es_der_tlv t;
+        es_der_init(&d, v, NULL);
+        if (es_der_expect(&d, 0x0a, &t) != ES_OK || t.val.len != 1) return ES_ERR_CERT;
+        c->seal_source = t.val.p[0];
+    } else if (rv != ES_ERR_NOT_FOUND) {
         return ES_ERR_CERT;
+    }
     return ES_OK;
 }
 

@@ -7,11 +7,6 @@
 
 #include "pki/internal.h"
 
-/* 2.25.97887270171616313188964068687311209419.1.1 (pki.h), base-128 encoded. */
-const uint8_t es_pki_oid_seal_source[22] = {0x69, 0x81, 0x93, 0xa4, 0xb3, 0xc2, 0x9d, 0xa4,
-                                            0xaa, 0xaf, 0xc1, 0x90, 0xe6, 0x86, 0x8f, 0x8f,
-                                            0xea, 0xcc, 0x87, 0x4b, 0x01, 0x01};
-
 /* --- names of enumerations --- */
 
 const char *es_pki_seal_source_name(int source)
@@ -74,16 +69,15 @@ static const struct {
 };
 
 static const struct {
-    const char *name;
     unsigned bit;
-    const char *oid;
+    es_oid_id oid; /* its name is the row's name in the OID table */
 } ekus[] = {
-    {"serverAuth", ES_EKU_SERVER_AUTH, "1.3.6.1.5.5.7.3.1"},
-    {"clientAuth", ES_EKU_CLIENT_AUTH, "1.3.6.1.5.5.7.3.2"},
-    {"codeSigning", ES_EKU_CODE_SIGNING, "1.3.6.1.5.5.7.3.3"},
-    {"emailProtection", ES_EKU_EMAIL, "1.3.6.1.5.5.7.3.4"},
-    {"timeStamping", ES_EKU_TIME_STAMP, "1.3.6.1.5.5.7.3.8"},
-    {"OCSPSigning", ES_EKU_OCSP_SIGNING, "1.3.6.1.5.5.7.3.9"},
+    {ES_EKU_SERVER_AUTH, ES_OID_ID_KP_SERVER_AUTH},
+    {ES_EKU_CLIENT_AUTH, ES_OID_ID_KP_CLIENT_AUTH},
+    {ES_EKU_CODE_SIGNING, ES_OID_ID_KP_CODE_SIGNING},
+    {ES_EKU_EMAIL, ES_OID_ID_KP_EMAIL},
+    {ES_EKU_TIME_STAMP, ES_OID_ID_KP_TIME_STAMPING},
+    {ES_EKU_OCSP_SIGNING, ES_OID_ID_KP_OCSP_SIGNING},
 };
 
 unsigned pki_ku_from_name(const char *name)
@@ -96,15 +90,22 @@ unsigned pki_ku_from_name(const char *name)
 unsigned pki_eku_from_name(const char *name)
 {
     for (size_t i = 0; i < sizeof ekus / sizeof ekus[0]; i++)
-        if (strcasecmp(ekus[i].name, name) == 0) return ekus[i].bit;
+        if (strcasecmp(es_oid_info_of(ekus[i].oid)->name, name) == 0) return ekus[i].bit;
     return 0;
 }
 
 const char *pki_eku_oid(unsigned bit)
 {
     for (size_t i = 0; i < sizeof ekus / sizeof ekus[0]; i++)
-        if (ekus[i].bit == bit) return ekus[i].oid;
+        if (ekus[i].bit == bit) return es_oid_info_of(ekus[i].oid)->dotted;
     return NULL;
+}
+
+unsigned pki_eku_bit(es_slice oid)
+{
+    for (size_t i = 0; i < sizeof ekus / sizeof ekus[0]; i++)
+        if (es_oid_is(oid, ekus[i].oid)) return ekus[i].bit;
+    return 0;
 }
 
 es_err pki_ku_print(unsigned ku, es_buf *out)
@@ -313,16 +314,7 @@ es_err pki_w_signed(es_buf *out, es_slice tbs, es_signer *signer, const char *id
 
 es_err pki_read_ext(es_der *list, es_slice *oid, es_slice *value)
 {
-    es_der ext;
-    es_der_tlv t;
-    int critical;
-    if (es_der_open(list, ES_DER_SEQUENCE, &t, &ext) != ES_OK ||
-        es_der_read_oid(&ext, oid) != ES_OK)
-        return ES_ERR_FORMAT;
-    if (es_der_peek(&ext) == ES_DER_BOOLEAN && es_der_read_bool(&ext, &critical) != ES_OK)
-        return ES_ERR_FORMAT;
-    if (es_der_read_octets(&ext, value) != ES_OK) return ES_ERR_FORMAT;
-    return ES_OK;
+    return es_x509_ext_next(list, oid, value) == ES_OK ? ES_OK : ES_ERR_FORMAT;
 }
 
 es_err pki_verify(const uint8_t pub[ES_SM2_PUB_LEN], const char *id, es_slice msg, es_slice sig)
@@ -348,24 +340,9 @@ int pki_oid_is(es_slice oid, const char *dotted)
 
 es_err pki_read_spki(es_der *d, uint8_t pub[ES_SM2_PUB_LEN])
 {
-    es_der spki, alg;
     es_der_tlv t;
-    es_slice oid, param = ES_SLICE_NULL, bits;
-    uint8_t unused;
-    if (es_der_open(d, ES_DER_SEQUENCE, &t, &spki) != ES_OK ||
-        es_der_open(&spki, ES_DER_SEQUENCE, &t, &alg) != ES_OK ||
-        es_der_read_oid(&alg, &oid) != ES_OK)
-        return ES_ERR_FORMAT;
-    if (es_der_peek(&alg) == ES_DER_OID && es_der_read_oid(&alg, &param) != ES_OK)
-        return ES_ERR_FORMAT;
-    if (es_der_read_bits(&spki, &bits, &unused) != ES_OK || es_der_done(&spki) != ES_OK)
-        return ES_ERR_FORMAT;
-    /* id-ecPublicKey with the SM2 curve (how SM2 keys are written), or the SM2 OID itself. */
-    int sm2 = (pki_oid_is(oid, ES_OID_EC_PUBLIC_KEY) && pki_oid_is(param, ES_OID_SM2)) ||
-              pki_oid_is(oid, ES_OID_SM2);
-    if (!sm2 || unused || bits.len != ES_SM2_PUB_LEN || bits.p[0] != 0x04) return ES_ERR_KEY;
-    memcpy(pub, bits.p, ES_SM2_PUB_LEN);
-    return ES_OK;
+    if (es_der_expect(d, ES_DER_SEQUENCE, &t) != ES_OK) return ES_ERR_FORMAT;
+    return es_spki_sm2(t.raw, ES_X509_STRICT, pub);
 }
 
 es_err es_pki_key_id(const uint8_t pub[ES_SM2_PUB_LEN], uint8_t out[ES_PKI_KEY_ID_LEN])

@@ -6,10 +6,6 @@
 #include "eseal/der.h"
 #include "eseal/pki.h"
 
-/* Content octets of ES_OID_SEAL_SOURCE: its 128-bit UUID arc does not fit es_oid_from_text's
- * 64-bit arcs, so it is kept encoded (computed once from the dotted form in pki.h). */
-extern const uint8_t es_pki_oid_seal_source[22];
-
 /* The profiles file embedded at build time (cmake/pki.cmake, from etc/profiles.conf). */
 extern const unsigned char es_pki_profiles_text[];
 extern const size_t es_pki_profiles_text_len;
@@ -48,6 +44,7 @@ es_err pki_read_spki(es_der *d, uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
 unsigned pki_ku_from_name(const char *name);  /* 0 when unknown */
 unsigned pki_eku_from_name(const char *name); /* 0 when unknown */
 const char *pki_eku_oid(unsigned bit);        /* dotted OID of one ES_EKU_* bit */
+unsigned pki_eku_bit(es_slice oid);           /* the ES_EKU_* bit of an OID; 0 for others */
 /* Appends "digitalSignature, nonRepudiation" for a mask. */
 es_err pki_ku_print(unsigned ku, es_buf *out) ES_MUST_CHECK;
 

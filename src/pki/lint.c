@@ -12,34 +12,14 @@
  * surrogates, past U+10FFFF) or holds a control character (C0, DEL, C1). */
 static long utf8_chars(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const uint8_t *p = (const uint8_t *)s;
+    size_t len = strlen(s), i = 0;
     long n = 0;
-    while (*p) {
-        unsigned c = *p, cp;
-        int extra;
-        if (c < 0x80) {
-            cp = c;
-            extra = 0;
-        } else if ((c & 0xe0) == 0xc0) {
-            cp = c & 0x1f;
-            extra = 1;
-        } else if ((c & 0xf0) == 0xe0) {
-            cp = c & 0x0f;
-            extra = 2;
-        } else if ((c & 0xf8) == 0xf0) {
-            cp = c & 0x07;
-            extra = 3;
-        } else {
-            return -1;
-        }
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80) return -1;
-            cp = cp << 6 | (*p & 0x3f);
-        }
-        static const unsigned min[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return -1;
-        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) return -1;
+    while (i < len) {
+        uint32_t cp;
+        size_t k = es_utf8_next(p + i, len - i, &cp);
+        if (k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) return -1;
+        i += k;
         n++;
     }
     return n;

@@ -7,17 +7,18 @@
 #include "pki/internal.h"
 
 static const struct {
-    const char *sn, *ln, *oid;
+    const char *sn, *ln;
+    es_oid_id oid;
     unsigned str_tag;
 } name_types[ES_NAME_TYPES] = {
-    [ES_NAME_C] = {"C", "countryName", "2.5.4.6", ES_DER_PRINTABLE},
-    [ES_NAME_ST] = {"ST", "stateOrProvinceName", "2.5.4.8", ES_DER_UTF8_STRING},
-    [ES_NAME_L] = {"L", "localityName", "2.5.4.7", ES_DER_UTF8_STRING},
-    [ES_NAME_O] = {"O", "organizationName", "2.5.4.10", ES_DER_UTF8_STRING},
-    [ES_NAME_OU] = {"OU", "organizationalUnitName", "2.5.4.11", ES_DER_UTF8_STRING},
-    [ES_NAME_CN] = {"CN", "commonName", "2.5.4.3", ES_DER_UTF8_STRING},
-    [ES_NAME_SERIAL] = {"serialNumber", "serialNumber", "2.5.4.5", ES_DER_PRINTABLE},
-    [ES_NAME_EMAIL] = {"emailAddress", "emailAddress", "1.2.840.113549.1.9.1", ES_DER_IA5_STRING},
+    [ES_NAME_C] = {"C", "countryName", ES_OID_ID_AT_C, ES_DER_PRINTABLE},
+    [ES_NAME_ST] = {"ST", "stateOrProvinceName", ES_OID_ID_AT_ST, ES_DER_UTF8_STRING},
+    [ES_NAME_L] = {"L", "localityName", ES_OID_ID_AT_L, ES_DER_UTF8_STRING},
+    [ES_NAME_O] = {"O", "organizationName", ES_OID_ID_AT_O, ES_DER_UTF8_STRING},
+    [ES_NAME_OU] = {"OU", "organizationalUnitName", ES_OID_ID_AT_OU, ES_DER_UTF8_STRING},
+    [ES_NAME_CN] = {"CN", "commonName", ES_OID_ID_AT_CN, ES_DER_UTF8_STRING},
+    [ES_NAME_SERIAL] = {"serialNumber", "serialNumber", ES_OID_ID_AT_SERIAL, ES_DER_PRINTABLE},
+    [ES_NAME_EMAIL] = {"emailAddress", "emailAddress", ES_OID_ID_AT_EMAIL, ES_DER_IA5_STRING},
 };
 
 const char *es_pki_name_type_str(int type)
@@ -108,16 +109,7 @@ static es_err bmp_to_utf8(es_slice in, char *out, size_t cap)
         unsigned c = (unsigned)in.p[i] << 8 | in.p[i + 1];
         if (c == 0 || (c >= 0xd800 && c <= 0xdfff)) return ES_ERR_FORMAT;
         if (k + 4 > cap) return ES_ERR_FORMAT;
-        if (c < 0x80) {
-            out[k++] = (char)c;
-        } else if (c < 0x800) {
-            out[k++] = (char)(0xc0 | c >> 6);
-            out[k++] = (char)(0x80 | (c & 0x3f));
-        } else {
-            out[k++] = (char)(0xe0 | c >> 12);
-            out[k++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            out[k++] = (char)(0x80 | (c & 0x3f));
-        }
+        k += es_utf8_put(c, (uint8_t *)out + k); /* 1 to 3: c is neither 0 nor a surrogate */
     }
     out[k] = 0;
     return ES_OK;
@@ -145,7 +137,7 @@ es_err es_pki_name_from_der(es_slice der, es_name *out)
             memset(a, 0, sizeof *a);
             a->type = ES_NAME_OTHER;
             for (int i = 0; i < ES_NAME_TYPES; i++)
-                if (pki_oid_is(oid, name_types[i].oid)) a->type = i;
+                if (es_oid_is(oid, name_types[i].oid)) a->type = i;
             if (a->type == ES_NAME_OTHER && es_oid_to_text(oid, a->oid, sizeof a->oid) != ES_OK)
                 snprintf(a->oid, sizeof a->oid, "(unreadable OID)");
             if (v.tag == ES_DER_BMP_STRING) {
@@ -177,7 +169,7 @@ es_err es_pki_name_to_der(const es_name *n, es_buf *out)
         es_der_w_begin(&w, ES_DER_SET);
         es_der_w_begin(&w, ES_DER_SEQUENCE);
         if (a->type >= 0 && a->type < ES_NAME_TYPES) {
-            es_der_w_oid_text(&w, name_types[a->type].oid);
+            es_der_w_oid(&w, name_types[a->type].oid);
             es_der_w_prim(&w, name_types[a->type].str_tag, a->value, strlen(a->value));
         } else {
             es_der_w_oid_text(&w, a->oid);

@@ -36,15 +36,10 @@ typedef struct cms {
     es_quirks quirks;
 } cms;
 
-static int oid_is(es_slice oid, const char *dotted)
-{
-    char txt[64];
-    return es_oid_to_text(oid, txt, sizeof txt) == ES_OK && strcmp(txt, dotted) == 0;
-}
-
 static int alg_ok(es_slice oid)
 {
-    return oid_is(oid, ES_OID_SM2_1) || oid_is(oid, ES_OID_SM2_SM3) || oid_is(oid, ES_OID_SM2);
+    return es_oid_is(oid, ES_OID_ID_SM2_1) || es_oid_is(oid, ES_OID_ID_SM2_SM3) ||
+           es_oid_is(oid, ES_OID_ID_SM2);
 }
 
 /* AlgorithmIdentifier: the OID, parameters ignored. */
@@ -68,9 +63,9 @@ static es_err read_attrs(es_der *d, const es_der_tlv *t, cms *c)
         CHECK(es_der_open(&set, ES_DER_SEQUENCE, &at, &attr));
         CHECK(es_der_read_oid(&attr, &oid));
         CHECK(es_der_open(&attr, ES_DER_SET, &vt, &vals));
-        if (oid_is(oid, ES_OID_MSG_DIGEST)) {
+        if (es_oid_is(oid, ES_OID_ID_MSG_DIGEST)) {
             CHECK(es_der_read_octets(&vals, &c->message_digest));
-        } else if (oid_is(oid, ES_OID_SIGNING_TIME)) {
+        } else if (es_oid_is(oid, ES_OID_ID_SIGNING_TIME)) {
             CHECK(es_der_read_time(&vals, &c->signing_time, NULL));
         }
     }
@@ -92,7 +87,7 @@ static es_err cms_parse(es_slice in, cms *c)
         /* ContentInfo { contentType, [0] EXPLICIT SignedData } */
         es_der wrap;
         CHECK(es_der_read_oid(&top, &oid));
-        if (!oid_is(oid, ES_OID_GM_SIGNED) && !oid_is(oid, ES_OID_PKCS7_SIGNED)) {
+        if (!es_oid_is(oid, ES_OID_ID_GM_SIGNED) && !es_oid_is(oid, ES_OID_ID_PKCS7_SIGNED)) {
             rv = ES_ERR_FORMAT;
             goto out;
         }

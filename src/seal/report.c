@@ -323,13 +323,10 @@ char *es_slice_strdup(es_slice s)
     size_t i = 0, o = 0;
     while (i < s.len) {
         uint8_t c = s.p[i];
-        size_t n = c < 0x80             ? 1
-                   : (c & 0xe0) == 0xc0 ? 2
-                   : (c & 0xf0) == 0xe0 ? 3
-                   : (c & 0xf8) == 0xf0 ? 4
-                                        : 0;
-        int ok = n > 0 && i + n <= s.len && !(n == 1 && (c < 0x20 || c == 0x7f));
-        for (size_t k = 1; ok && k < n; k++) ok = (s.p[i + k] & 0xc0) == 0x80;
+        uint32_t cp = 0;
+        size_t n = es_utf8_next(s.p + i, s.len - i, &cp);
+        /* Control characters would break the one-line report: replaced like broken bytes. */
+        int ok = n > 0 && !(cp < 0x20 || cp == 0x7f);
         if (ok) {
             memcpy(out + o, s.p + i, n);
             o += n;

@@ -27,26 +27,7 @@ static int ia5(const char *s)
 /* Well-formed UTF-8 (UTF8String must hold it), no overlong forms or surrogates. */
 static int utf8(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned c = *p;
-        size_t n = c < 0x80             ? 0
-                   : (c & 0xe0) == 0xc0 ? 1
-                   : (c & 0xf0) == 0xe0 ? 2
-                   : (c & 0xf8) == 0xf0 ? 3
-                                        : 9;
-        if (n == 9 || (n == 1 && c < 0xc2)) return 0;
-        uint32_t cp = n ? c & (0x3f >> n) : c;
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80) return 0;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
+    return es_utf8_valid(s, strlen(s));
 }
 
 static es_err check_params(const es_seal_params *p, es_signer *maker)

@@ -408,13 +408,11 @@ static int is_cms(es_slice in)
     es_der d, ci;
     es_der_tlv t;
     es_slice oid;
-    char txt[64];
     es_der_init(&d, in, NULL);
     if (es_der_open(&d, ES_DER_SEQUENCE, &t, &ci) != ES_OK) return 0;
     if (es_der_peek(&ci) == ES_DER_OID) {
-        if (es_der_read_oid(&ci, &oid) != ES_OK || es_oid_to_text(oid, txt, sizeof txt) != ES_OK)
-            return 0;
-        return strcmp(txt, ES_OID_GM_SIGNED) == 0 || strcmp(txt, ES_OID_PKCS7_SIGNED) == 0;
+        if (es_der_read_oid(&ci, &oid) != ES_OK) return 0;
+        return es_oid_is(oid, ES_OID_ID_GM_SIGNED) || es_oid_is(oid, ES_OID_ID_PKCS7_SIGNED);
     }
     /* A bare SignedData: version INTEGER, then a SET of digest algorithms. */
     long v;

@@ -553,39 +553,12 @@ es_err es_store_sql_scan(const char *sql, sql_scan *info, es_buf *out)
 
 es_err es_store_tmp_path(const char *path, char **tmp, int *fd)
 {
-    size_t n = strlen(path);
-    char *t = malloc(n + 16);
-    if (!t) return ES_ERR_NOMEM;
-    snprintf(t, n + 16, "%s.tmpXXXXXX", path);
-    int f = mkstemp(t);
-    if (f < 0) {
-        free(t);
-        return ES_ERR_IO;
-    }
-    *tmp = t;
-    *fd = f;
-    return ES_OK;
+    return es_file_tmp_create(path, 0600, tmp, fd);
 }
 
 es_err es_store_commit_file(const char *tmp, const char *path)
 {
-    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ES_ERR_IO;
-    int bad = fsync(fd) != 0;
-    close(fd);
-    if (bad || rename(tmp, path) != 0) return ES_ERR_IO;
-    /* The rename is durable once the directory entry is. */
-    char *dir = strdup(path);
-    if (!dir) return ES_ERR_NOMEM;
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    int dfd = open(slash ? (slash == dir ? "/" : dir) : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    free(dir);
-    return ES_OK;
+    return es_file_tmp_commit(tmp, path);
 }
 
 /* --- Backup and restore --- */

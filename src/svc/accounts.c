@@ -166,6 +166,18 @@ static es_err end_sessions(es_accounts *a, int64_t id)
 
 /* --- managing accounts --- */
 
+/* The roles an account may hold: at least one (an account without a duty has no business
+ * signing in: least privilege, LD/T 01.1 9.4; the API schema says minItems 1), and a
+ * combination that keeps the duties apart (es_roles_check). */
+static es_err account_roles_ok(es_roles roles, const char **why)
+{
+    if (roles == 0) {
+        if (why) *why = "an account needs at least one role";
+        return ES_ERR_ARG;
+    }
+    return es_roles_check(roles, why);
+}
+
 es_err es_acct_create(es_accounts *a, const es_actor *by, const char *name,
                       const char *display_name, es_roles roles, const char *password,
                       char onetime[32], es_user *out, const char **why)
@@ -184,7 +196,7 @@ es_err es_acct_create(es_accounts *a, const es_actor *by, const char *name,
         if (why) *why = "display name longer than 128 bytes";
         return ES_ERR_ARG;
     }
-    if (es_roles_check(roles, &reason) != ES_OK) {
+    if (account_roles_ok(roles, &reason) != ES_OK) {
         if (why) *why = reason;
         return ES_ERR_ARG;
     }
@@ -244,7 +256,7 @@ es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, e
     if (why) *why = NULL;
     es_err rv = target(a, by, "user.roles", name, &u);
     if (rv != ES_OK) return rv;
-    if (es_roles_check(roles, &reason) != ES_OK) {
+    if (account_roles_ok(roles, &reason) != ES_OK) {
         if (why) *why = reason;
         return ES_ERR_ARG;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eseal/util.h"
+#include "util/internal.h"
 
 int es_slice_eq(es_slice a, es_slice b)
 {
@@ -43,7 +44,12 @@ void es_buf_cleanup_secret(es_buf *b)
     es_buf_cleanup(b);
 }
 
-/* Makes room for n more bytes plus a NUL. */
+void (*es_buf_release_hook)(const uint8_t *p, size_t n);
+
+/* Makes room for n more bytes plus a NUL. A buffer may hold a secret (a key file, a PIN, a
+ * decrypted envelope) without knowing it, so it never leaves an old block behind unwiped:
+ * realloc may move the bytes and free the old block as it was. Growth is allocate, copy, wipe,
+ * free instead; capacity doubles, so the copies cost at most twice the final size. */
 static es_err reserve(es_buf *b, size_t n)
 {
     if (n > b->max || b->len > b->max - n) return ES_ERR_LIMIT;
@@ -51,11 +57,22 @@ static es_err reserve(es_buf *b, size_t n)
     if (need <= b->cap) return ES_OK;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t *p = malloc(cap);
     if (!p) return ES_ERR_NOMEM;
+    if (b->p) {
+        memcpy(p, b->p, b->cap);
+        es_wipe(b->p, b->cap);
+        if (es_buf_release_hook) es_buf_release_hook(b->p, b->cap);
+        free(b->p);
+    }
     b->p = p;
     b->cap = cap;
     return ES_OK;
+}
+
+es_err es_buf_reserve(es_buf *b, size_t n)
+{
+    return reserve(b, n);
 }
 
 es_err es_buf_append(es_buf *b, const void *p, size_t n)

@@ -36,6 +36,13 @@ run() {
 # has_example, where an example may set ESEAL_ variables or be an export line.
 has_example() { grep -q '^example' "$1" && grep -Eq '^  +(ESEAL_[A-Z_]+=\S+ )*eseal |^  +export ' "$1"; }
 same() { cmp -s "$1" "$2"; }
+# exited N CMD...: the last run exited with N and CMD holds, so that one check asserts both
+# (`check "..." [ ... ] && has ...` gives check only the first and runs the rest apart).
+exited() {
+    [ "$rc" -eq "$1" ] || return 1
+    shift
+    "$@"
+}
 pub_of() { openssl pkey -in "$1" -pubout 2>/dev/null; }
 
 # --- help and usage ---
@@ -104,18 +111,18 @@ check "SMALL: a wrong PIN, 1 try left" has "wrong PIN, 1 try left" err
 ESEAL_PIN=00000000 run token gen "$TOK/SMALL/C"
 check "SMALL: the second locks it" has "the PIN is locked" err
 run token gen "$TOK/SMALL/C"
-check "SMALL: locked, the right PIN is refused too (exit $rc)" [ "$rc" -eq 3 ] && has "locked" err
+check "SMALL: locked, the right PIN is refused too (exit $rc)" exited 3 has "locked" err
 run token info "$TOK/SMALL"
 check "SMALL: info shows it" has "^user PIN      0 of 2 tries left (locked)" out
 ESEAL_SO_PIN=wrong-so-pin ESEAL_NEW_PIN=new-pin-2468 run token unlock "$TOK/SMALL"
-check "unlock with a wrong SO PIN (exit $rc)" [ "$rc" -eq 3 ] && has "wrong SO PIN, 2 tries left" err
+check "unlock with a wrong SO PIN (exit $rc)" exited 3 has "wrong SO PIN, 2 tries left" err
 ESEAL_SO_PIN=$SO_PIN ESEAL_NEW_PIN=new-pin-2468 run token unlock "$TOK/SMALL"
 check "unlock with the SO PIN (exit $rc)" [ "$rc" -eq 0 ]
 check "  the counter is full" has "is set: 2 of 2 tries" out
 ESEAL_PIN=new-pin-2468 run token gen "$TOK/SMALL/C"
 check "the new user PIN works (exit $rc)" [ "$rc" -eq 0 ]
 ESEAL_PIN=new-pin-2468 ESEAL_NEW_PIN=other-pin-1357 run token passwd "$TOK/SMALL"
-check "passwd (exit $rc)" [ "$rc" -eq 0 ] && has "user PIN of TOKEN1/SMALL is changed" out
+check "passwd (exit $rc)" exited 0 has "user PIN of TOKEN1/SMALL is changed" out
 ESEAL_PIN=new-pin-2468 run token cert "$TOK/SMALL/C" --put "$D/signer.crt"
 check "  the old PIN no longer works" has "wrong PIN" err
 ESEAL_SO_PIN=$SO_PIN ESEAL_NEW_PIN=so-pin-new-1 run token passwd "$TOK/SMALL" --so
@@ -146,7 +153,7 @@ expect 0 "sign with the key in the token" sign --seal seal.esl --key "$TOK/SEAL/
 expect 0 "the signature verifies" verify --data contract.txt contract.sig --trust "$D/root.crt"
 ESEAL_PIN=00000000 run sign --seal seal.esl --key "$TOK/SEAL/SIGNER" --cert "$D/signer.crt" \
     contract.txt -o bad.sig
-check "signing with a wrong PIN fails (exit $rc)" [ "$rc" -eq 3 ] && [ ! -e bad.sig ]
+check "signing with a wrong PIN fails (exit $rc)" exited 3 [ ! -e bad.sig ]
 
 expect 0 "import over it with --replace" token import "$TOK/SEAL/SIGNER" --key "$D/other.key" \
     --replace -o other-imported.pub
