@@ -183,7 +183,7 @@ out:
     return rv;
 }
 
-es_err es_cms_verify(es_slice in, const es_verify_opts *o, es_report *rep)
+es_err seal_cms_verify(es_slice in, const es_verify_opts *o, es_report *rep)
 {
     cms c;
     es_entry *e;
@@ -258,21 +258,21 @@ es_err es_cms_verify(es_slice in, const es_verify_opts *o, es_report *rep)
         CHECK(es_entry_set(e, ES_CHECK_DATA_HASH, ES_SKIPPED,
                            "no data given to compare the signed hash with"));
     } else if (c.signed_attrs.len && !c.has_content) {
-        CHECK(es_check_data_hash(e, c.message_digest, o));
+        CHECK(seal_check_data_hash(e, c.message_digest, o));
     } else if (c.has_content && c.content.len == ES_SM3_LEN) {
         /* The hash as content (GM/T 0099, tongz): eContent = SM3(data). */
-        CHECK(es_check_data_hash(e, c.content, o));
+        CHECK(seal_check_data_hash(e, c.content, o));
     } else if (c.has_content) {
         uint8_t h[ES_SM3_LEN];
         CHECK(es_sm3(c.content.p, c.content.len, h));
-        CHECK(es_check_data_hash(e, es_slice_make(h, sizeof h), o));
+        CHECK(seal_check_data_hash(e, es_slice_make(h, sizeof h), o));
     } else {
         CHECK(es_entry_set(e, ES_CHECK_DATA_HASH, sig_r == ES_PASSED ? ES_PASSED : ES_FAILED,
                            "the signature is over the data itself"));
     }
     CHECK(set_skipped_seal_checks(e));
     if (c.signing_time != ES_TIME_NONE || !ci_ok) {
-        CHECK(es_check_cert_validity(e, &ci, ci_ok, c.signing_time, "signing time"));
+        CHECK(seal_check_cert_validity(e, &ci, ci_ok, c.signing_time, "signing time"));
     } else {
         /* No signed time: the best we can say is whether the certificate is valid now. */
         es_time now = o && o->now != ES_TIME_NONE ? o->now : es_time_now();
@@ -282,11 +282,11 @@ es_err es_cms_verify(es_slice in, const es_verify_opts *o, es_report *rep)
                            valid ? "valid" : "not valid"));
     }
     if (cert.len)
-        CHECK(es_check_chain(e, o, cert, c.signing_time, NULL));
+        CHECK(seal_check_chain(e, o, cert, c.signing_time, NULL));
     else
         CHECK(es_entry_set(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE, "no signer certificate"));
     CHECK(es_entry_set(e, ES_CHECK_STATUS, ES_SKIPPED, "not a seal signature"));
-    CHECK(es_describe_signer(&e->signer, &ci, ci_ok, c.signing_time));
+    CHECK(seal_describe_signer(&e->signer, &ci, ci_ok, c.signing_time));
 out:
     if (ci_ok) es_cert_info_cleanup(&ci);
     es_buf_cleanup(&msg);

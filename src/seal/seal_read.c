@@ -170,7 +170,7 @@ static es_err read_seal_info(es_der *d, es_seal *s)
     CHECK(es_der_read_long(&pic, &s->picture_height));
     CHECK(es_der_done(&pic));
     const char *sniffed = es_picture_sniff(s->picture);
-    if (sniffed && !es_picture_type_matches(s->picture_type, sniffed))
+    if (sniffed && !seal_picture_type_matches(s->picture_type, sniffed))
         note(&s->quirks, ES_QUIRK_PICTURE_TYPE);
 
     s->n_exts = 0;
@@ -220,7 +220,7 @@ static es_err read_bits_tolerant(es_der *d, es_slice *out, es_quirks *q)
     return rv;
 }
 
-es_err es_seal_read(es_der *d, es_seal *s)
+es_err seal_read(es_der *d, es_seal *s)
 {
     es_der seal, sig;
     es_der_tlv t;
@@ -292,7 +292,7 @@ es_err es_seal_from_der(es_slice in, int allow_trailing, es_seal *out)
     es_quirks q = 0;
     if (in.len > ES_MAX_SEAL_DER) return ES_ERR_LIMIT;
     es_der_init(&d, in, &q);
-    es_err rv = es_seal_read(&d, out);
+    es_err rv = seal_read(&d, out);
     if (rv != ES_OK) return rv;
     out->quirks |= q;
     if (es_der_more(&d)) {
@@ -359,7 +359,7 @@ es_err es_signature_from_der(es_slice in, int allow_trailing, es_signature *s)
     }
 
     CHECK(es_der_read_long(&tbs, &s->version));
-    CHECK(es_seal_read(&tbs, &s->seal));
+    CHECK(seal_read(&tbs, &s->seal));
     CHECK(read_time_info(&tbs, s));
     CHECK(read_bits_tolerant(&tbs, &s->data_hash, &s->quirks));
     CHECK(es_der_read_string(&tbs, &s->property_info, NULL));
@@ -484,7 +484,7 @@ const char *es_picture_sniff(es_slice d)
     return NULL;
 }
 
-int es_picture_type_matches(es_slice type, const char *sniffed)
+int seal_picture_type_matches(es_slice type, const char *sniffed)
 {
     char t[8];
     if (type.len == 0 || type.len >= sizeof t) return 0;

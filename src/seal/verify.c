@@ -18,7 +18,7 @@
         if ((rv = (x)) != ES_OK) goto out;                                                         \
     } while (0)
 
-es_err es_seal_tbs(const es_seal *s, es_buf *out)
+es_err seal_tbs(const es_seal *s, es_buf *out)
 {
     if (s->layout != ES_LAYOUT_GMT0031) return es_buf_append(out, s->seal_info.p, s->seal_info.len);
     /* GM/T 0031:
@@ -83,14 +83,6 @@ static es_result verify_with_cert(es_slice cert, const es_cert_info *ci, int ci_
     return ES_PASSED;
 }
 
-static void fmt_time(es_time t, char out[32])
-{
-    if (t == ES_TIME_NONE)
-        snprintf(out, 32, "unknown");
-    else
-        es_time_format_iso(t, out);
-}
-
 static es_err describe_seal(es_kvlist *l, const es_seal *s, const es_cert_info *maker, int ok)
 {
     es_err rv;
@@ -117,17 +109,6 @@ out:
 }
 
 /* Chain result for one certificate: PASSED, INDETERMINATE (no path to an anchor) or FAILED. */
-static es_result chain_one(const es_trust *t, es_slice cert, const es_seal *s, es_time at,
-                           char *why, size_t whylen)
-{
-    es_slice extra[ES_SEAL_MAX_CERTS + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < s->n_certs && s->cert_list_type != 2; i++) extra[n++] = s->certs[i];
-    extra[n++] = s->maker_cert;
-    es_err rv = es_trust_verify(t, cert, extra, n, at, why, whylen);
-    return rv == ES_OK ? ES_PASSED : rv == ES_ERR_NOT_FOUND ? ES_INDETERMINATE : ES_FAILED;
-}
-
 /* The checks about the seal itself: seal_signature and seal_validity at time at. */
 static es_err check_seal(es_entry *e, const es_seal *s, const es_verify_opts *o, es_time at,
                          int at_is_signing, es_cert_info *maker, int maker_ok)
@@ -142,7 +123,7 @@ static es_err check_seal(es_entry *e, const es_seal *s, const es_verify_opts *o,
                            "the seal holds no maker signature (only its to-be-signed part)"));
     } else {
         const char *why = "";
-        CHECK(es_seal_tbs(s, &tbs));
+        CHECK(seal_tbs(s, &tbs));
         es_result r = verify_with_cert(s->maker_cert, maker, maker_ok, s->sign_alg, s->signed_value,
                                        es_slice_make(tbs.p, tbs.len), id_of(o), &e->quirks, &why);
         if (r == ES_PASSED)
@@ -154,9 +135,9 @@ static es_err check_seal(es_entry *e, const es_seal *s, const es_verify_opts *o,
             CHECK(es_entry_set(e, ES_CHECK_SEAL_SIGNATURE, ES_FAILED, "maker signature: %s", why));
     }
 
-    fmt_time(s->valid_start, a);
-    fmt_time(s->valid_end, b);
-    fmt_time(at, c);
+    seal_fmt_time(s->valid_start, a);
+    seal_fmt_time(s->valid_end, b);
+    seal_fmt_time(at, c);
     const char *when = at_is_signing ? "signing time" : "now";
     if (s->valid_start > s->valid_end) {
         CHECK(es_entry_set(e, ES_CHECK_SEAL_VALIDITY, ES_FAILED,
@@ -180,7 +161,7 @@ static es_err check_seal(es_entry *e, const es_seal *s, const es_verify_opts *o,
     } else if (maker_ok && s->create_date != ES_TIME_NONE &&
                (s->create_date < maker->not_before || s->create_date > maker->not_after)) {
         char d[32];
-        fmt_time(s->create_date, d);
+        seal_fmt_time(s->create_date, d);
         CHECK(es_entry_set(e, ES_CHECK_SEAL_VALIDITY, ES_WARNING,
                            "%s %s is within %s to %s, but the seal was made (%s) outside its "
                            "maker certificate's validity",
@@ -210,7 +191,7 @@ static es_err check_status(es_entry *e, const es_seal *s, const es_verify_opts *
     st.since = ES_TIME_NONE;
     es_time at = o->status_at != ES_TIME_NONE ? o->status_at : es_time_now();
     char when[32], since[32], asked[32];
-    fmt_time(at, asked);
+    seal_fmt_time(at, asked);
     es_err rv = o->status(o->status_ctx, s, at, &st);
     if (rv != ES_OK)
         return es_entry_set(e, ES_CHECK_STATUS, ES_INDETERMINATE,
@@ -222,8 +203,8 @@ static es_err check_status(es_entry *e, const es_seal *s, const es_verify_opts *
     if (!reason) return ES_ERR_NOMEM;
     const char *sep = reason[0] ? ", reason: " : "";
     const char *what = at_is_signing ? "signing time" : "verification time";
-    fmt_time(ref, when);
-    fmt_time(st.since, since);
+    seal_fmt_time(ref, when);
+    seal_fmt_time(st.since, since);
     int before = st.since == ES_TIME_NONE || ref == ES_TIME_NONE || st.since <= ref;
     switch (st.state) {
     case ES_SEAL_GOOD:
@@ -305,7 +286,7 @@ es_err es_seal_verify(es_slice in, const es_verify_opts *o, es_report *rep)
                            "no trust anchors configured (--trust)"));
     } else {
         char why[160];
-        es_result r = chain_one(o->trust, s.maker_cert, &s, s.create_date, why, sizeof why);
+        es_result r = seal_chain_one(o->trust, s.maker_cert, &s, s.create_date, why, sizeof why);
         CHECK(es_entry_set(e, ES_CHECK_CHAIN_TRUST, r,
                            r == ES_PASSED ? "maker certificate chains to a trust anchor"
                                           : "maker certificate: %s",
@@ -350,87 +331,6 @@ static es_err check_cert_match(es_entry *e, const es_seal *s, es_slice cert)
                         usable);
 }
 
-es_err es_check_cert_validity(es_entry *e, const es_cert_info *ci, int ok, es_time at,
-                              const char *what)
-{
-    char a[32], b[32], c[32];
-    if (!ok)
-        return es_entry_set(e, ES_CHECK_SIGNER_CERT_VALIDITY, ES_FAILED,
-                            "signer certificate cannot be read");
-    fmt_time(ci->not_before, a);
-    fmt_time(ci->not_after, b);
-    fmt_time(at, c);
-    if (at == ES_TIME_NONE)
-        return es_entry_set(e, ES_CHECK_SIGNER_CERT_VALIDITY, ES_INDETERMINATE,
-                            "%s unknown; certificate valid %s to %s", what, a, b);
-    /* ETSI EN 319 102-1 reasoning: a certificate that had expired at the claimed signing
-     * time is INDETERMINATE (OUT_OF_BOUNDS_NO_POE: nothing proves the signature is older than
-     * the expiry); a claimed time before the certificate existed contradicts itself. */
-    if (at < ci->not_before)
-        return es_entry_set(e, ES_CHECK_SIGNER_CERT_VALIDITY, ES_FAILED,
-                            "%s %s is before the certificate's validity %s to %s", what, c, a, b);
-    if (at > ci->not_after)
-        return es_entry_set(e, ES_CHECK_SIGNER_CERT_VALIDITY, ES_INDETERMINATE,
-                            "%s %s is after the certificate expired (%s to %s); no proof that the "
-                            "signature existed while it was valid",
-                            what, c, a, b);
-    return es_entry_set(e, ES_CHECK_SIGNER_CERT_VALIDITY, ES_PASSED,
-                        "%s %s is within the certificate's validity %s to %s", what, c, a, b);
-}
-
-es_err es_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_time t)
-{
-    es_err rv;
-    CHECK(es_kv_add(l, "subject", ok ? ci->subject : "(unreadable certificate)"));
-    CHECK(es_kv_add(l, "issuer", ok ? ci->issuer : ""));
-    CHECK(es_kv_add(l, "serial", ok ? ci->serial : ""));
-    CHECK(es_kv_add_time(l, "not_before", ok ? ci->not_before : ES_TIME_NONE));
-    CHECK(es_kv_add_time(l, "not_after", ok ? ci->not_after : ES_TIME_NONE));
-    CHECK(es_kv_add_time(l, "signing_time", t));
-out:
-    return rv;
-}
-
-es_err es_check_data_hash(es_entry *e, es_slice stored, const es_verify_opts *o)
-{
-    if (!o || !o->data_sm3)
-        return es_entry_set(e, ES_CHECK_DATA_HASH, ES_SKIPPED,
-                            "no data given to compare the signed hash with");
-    if (stored.len != ES_SM3_LEN)
-        return es_entry_set(e, ES_CHECK_DATA_HASH, ES_FAILED,
-                            "signed hash is %zu bytes, not an SM3 value", stored.len);
-    if (memcmp(stored.p, o->data_sm3, ES_SM3_LEN) != 0)
-        return es_entry_set(e, ES_CHECK_DATA_HASH, ES_FAILED,
-                            "SM3 of the data differs from the signed hash: the data changed");
-    return es_entry_set(e, ES_CHECK_DATA_HASH, ES_PASSED, "SM3 of the data equals the signed hash");
-}
-
-es_err es_check_chain(es_entry *e, const es_verify_opts *o, es_slice signer_cert, es_time at,
-                      const es_seal *seal)
-{
-    if (!o || !o->trust)
-        return es_entry_set(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE,
-                            "no trust anchors configured (--trust)");
-    char why[160] = "", why2[160] = "";
-    es_seal none;
-    memset(&none, 0, sizeof none);
-    const es_seal *s = seal ? seal : &none;
-    es_result r1 = chain_one(o->trust, signer_cert, s, at == ES_TIME_NONE ? es_time_now() : at, why,
-                             sizeof why);
-    es_result r2 = ES_PASSED;
-    if (seal) r2 = chain_one(o->trust, seal->maker_cert, s, seal->create_date, why2, sizeof why2);
-    es_result r = r1 == ES_FAILED || r2 == ES_FAILED                 ? ES_FAILED
-                  : r1 == ES_INDETERMINATE || r2 == ES_INDETERMINATE ? ES_INDETERMINATE
-                                                                     : ES_PASSED;
-    if (r == ES_PASSED)
-        return es_entry_set(e, ES_CHECK_CHAIN_TRUST, ES_PASSED,
-                            seal ? "signer and maker certificates chain to a trust anchor"
-                                 : "signer certificate chains to a trust anchor");
-    return es_entry_set(e, ES_CHECK_CHAIN_TRUST, r, "%s%s%s%s%s", r1 != ES_PASSED ? "signer: " : "",
-                        r1 != ES_PASSED ? why : "", r1 != ES_PASSED && r2 != ES_PASSED ? "; " : "",
-                        r2 != ES_PASSED ? "maker: " : "", r2 != ES_PASSED ? why2 : "");
-}
-
 static es_err ses_verify(es_slice in, const es_verify_opts *o, es_report *rep)
 {
     es_signature s;
@@ -446,7 +346,7 @@ static es_err ses_verify(es_slice in, const es_verify_opts *o, es_report *rep)
     if (s.seal.layout != s.layout && !(s.layout == ES_LAYOUT_V5 && s.seal.layout == ES_LAYOUT_V4))
         e->quirks |= ES_QUIRK(ES_QUIRK_VERSION_LAYOUT);
     CHECK(check_format(e, s.layout, s.quirks, "signature"));
-    CHECK(es_check_data_hash(e, s.data_hash, o));
+    CHECK(seal_check_data_hash(e, s.data_hash, o));
     const char *why = "";
     es_result r = verify_with_cert(s.cert, &signer, signer_ok, s.sign_alg, s.signature, s.tbs,
                                    id_of(o), &e->quirks, &why);
@@ -457,11 +357,11 @@ static es_err ses_verify(es_slice in, const es_verify_opts *o, es_report *rep)
         CHECK(es_entry_set(e, ES_CHECK_SIGNATURE, ES_FAILED, "%s", why));
     CHECK(check_seal(e, &s.seal, o, s.time_info, 1, &maker, maker_ok));
     CHECK(check_cert_match(e, &s.seal, s.cert));
-    CHECK(es_check_cert_validity(e, &signer, signer_ok, s.time_info, "signing time"));
-    CHECK(es_check_chain(e, o, s.cert, s.time_info, &s.seal));
+    CHECK(seal_check_cert_validity(e, &signer, signer_ok, s.time_info, "signing time"));
+    CHECK(seal_check_chain(e, o, s.cert, s.time_info, &s.seal));
     CHECK(check_status(e, &s.seal, o, s.time_info, 1));
     CHECK(describe_seal(&e->seal, &s.seal, &maker, maker_ok));
-    CHECK(es_describe_signer(&e->signer, &signer, signer_ok, s.time_info));
+    CHECK(seal_describe_signer(&e->signer, &signer, signer_ok, s.time_info));
     CHECK(es_kv_add_slice(&e->signer, "property_info", s.property_info));
     {
         es_buf hex;
@@ -481,7 +381,7 @@ out:
 es_err es_signature_verify(es_slice in, const es_verify_opts *o, es_report *rep)
 {
     es_kind k = es_detect(in);
-    if (k == ES_KIND_CMS) return es_cms_verify(in, o, rep);
+    if (k == ES_KIND_CMS) return seal_cms_verify(in, o, rep);
     return ses_verify(in, o, rep);
 }
 
@@ -493,7 +393,7 @@ es_err es_verify_any(es_slice in, const es_verify_opts *o, es_report *rep)
     case ES_KIND_SIGNATURE:
         return ses_verify(in, o, rep);
     case ES_KIND_CMS:
-        return es_cms_verify(in, o, rep);
+        return seal_cms_verify(in, o, rep);
     default: {
         /* Say why the most likely reading failed. */
         es_seal s;
