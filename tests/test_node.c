@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eseal/castore.h"
 #include "eseal/node.h"
 #include "http_client.h"
 
@@ -130,6 +131,16 @@ static void test_node(void)
     ok(count_in(out, "issued the system certificate") == certs,
        "no new system certificate on another ephemeral port");
     es_node_stop(NULL);
+    /* The seal root keeps its state in the node's store: a directory open of var/ca would start
+     * a second state beside it, so it is refused, naming --store. */
+    char cadir[128];
+    es_ca *ca = NULL;
+    snprintf(cadir, sizeof cadir, "%s/ca", var);
+    ok(es_ca_open(cadir, &ca, why, sizeof why) == ES_ERR_CONFIG && !ca && strstr(why, "--store"),
+       "eseal ca --dir on the daemon's CA: refused (%s)", why);
+    struct stat db;
+    snprintf(cadir, sizeof cadir, "%s/ca/ca.db", var);
+    ok(stat(cadir, &db) != 0, "no ca.db beside the store's state");
     fclose(f);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", var, out, cfg);

@@ -65,7 +65,9 @@ es_err es_castore_import(es_castore *cs, es_ca *ca, int *imported, char *why,
 /* For a daemon whose workers each bind their own connection: reads the CA in dir
  * (es_ca_load, no key, no default state) and imports an old index.txt into cs's store
  * (es_castore_import, audited with cs->audit). Then, per call, es_castore_state of the
- * worker's own es_castore with es_ca_issue_in & co. */
+ * worker's own es_castore with es_ca_issue_in & co. Marks dir (DIR/state-in-store) so that a
+ * directory open of it (es_ca_open, eseal ca --dir) is refused from then on rather than
+ * starting a second state beside the store's. */
 es_err es_castore_open(const char *dir, es_castore *cs, es_ca **out, char *why,
                        size_t whylen) ES_MUST_CHECK;
 
@@ -73,7 +75,8 @@ es_err es_castore_open(const char *dir, es_castore *cs, es_ca **out, char *why,
  * first use; an old index.txt is imported, es_castore_import). The state is the CA's default
  * (es_ca_issue, es_ca_revoke, es_ca_crl, es_ca_list(ca, NULL, ...)), owned and closed with
  * the CA; without audit records. Errors as es_ca_load, plus ES_ERR_IO when ca.db cannot be
- * opened and ES_ERR_BUSY as above. */
+ * opened and ES_ERR_BUSY as above; ES_ERR_CONFIG (why says to use --store) for a CA whose
+ * state is in a daemon's store (es_castore_open marked it). */
 es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen) ES_MUST_CHECK;
 
 /* Opens the CA in dir with its state in the store at url (a daemon's store; migrated to the

@@ -466,6 +466,18 @@ fail:
     return rv;
 }
 
+/* DIR/STATE_MARK says that the CA's state is in a daemon's store, not in DIR/ca.db: a directory
+ * open (es_ca_open) would otherwise start a second, empty state beside it. */
+#define STATE_MARK "state-in-store"
+
+static int state_marked(const char *dir)
+{
+    char path[CS_PATH_MAX + 32];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/" STATE_MARK, dir);
+    return stat(path, &st) == 0;
+}
+
 es_err es_castore_open(const char *dir, es_castore *cs, es_ca **out, char *why, size_t whylen)
 {
     es_ca *ca = NULL;
@@ -476,6 +488,18 @@ es_err es_castore_open(const char *dir, es_castore *cs, es_ca **out, char *why, 
         es_ca_close(ca);
         ca = NULL;
     }
+    if (rv == ES_OK && !state_marked(dir)) {
+        static const char text[] =
+            "The state of this CA (index, serials, revocations, CRL numbers) is in a daemon's\n"
+            "store, not in ca.db here: use eseal ca --store URL with the daemon's [store] url.\n";
+        char path[CS_PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/" STATE_MARK, dir);
+        if ((rv = es_file_write(path, text, sizeof text - 1)) != ES_OK) {
+            if (why && whylen) snprintf(why, whylen, "cannot write %s", path);
+            es_ca_close(ca);
+            ca = NULL;
+        }
+    }
     *out = ca;
     return rv;
 }
@@ -485,6 +509,14 @@ es_err es_ca_open(const char *dir, es_ca **out, char *why, size_t whylen)
     char url[CS_PATH_MAX + 16];
     if (why && whylen) why[0] = 0;
     if (!dir || !out) return ES_ERR_ARG;
+    if (state_marked(dir)) {
+        if (why && whylen)
+            snprintf(why, whylen,
+                     "the state of the CA in %.200s is in a daemon's store (%.200s/" STATE_MARK
+                     "): use --store URL with the daemon's [store] url",
+                     dir, dir);
+        return ES_ERR_CONFIG;
+    }
     int n = snprintf(url, sizeof url, "sqlite:%s/ca.db", dir);
     if (n < 0 || (size_t)n >= sizeof url) return ES_ERR_LIMIT;
     return open_with(dir, url, NULL, NULL, out, why, whylen);
