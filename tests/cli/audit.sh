@@ -87,10 +87,13 @@ for line in open(sys.argv[1], encoding="utf-8"):
     if o["type"] == "record":
         recs[o["seq"]] = o
 r = recs[int(sys.argv[2])]
-body = integer(r["seq"]) + integer(r["at"])
-for f in ("actor", "role", "action", "object", "detail"):
-    body += tlv(0x0C, r[f].encode("utf-8"))
-data = bytes.fromhex(r["prev"]) + tlv(0x30, body)
+texts = b"".join(tlv(0x0C, r[f].encode("utf-8")) for f in ("actor", "role", "action", "object", "detail"))
+if r.get("version", 1) == 2:
+    # version 2: hash = SM3(prev || SEQUENCE { seq, content }), content as signed
+    content = tlv(0x30, integer(2) + tlv(0x04, bytes.fromhex(r["nonce"])) + integer(r["at"]) + texts)
+    data = bytes.fromhex(r["prev"]) + tlv(0x30, integer(r["seq"]) + content)
+else:
+    data = bytes.fromhex(r["prev"]) + tlv(0x30, integer(r["seq"]) + integer(r["at"]) + texts)
 h = subprocess.run(["openssl", "dgst", "-sm3", "-binary"], input=data, capture_output=True,
                    check=True).stdout.hex()
 prev_ok = recs[r["seq"] - 1]["hash"] == r["prev"] if r["seq"] > 1 else r["prev"] == "00" * 32
@@ -98,7 +101,8 @@ sys.exit(0 if h == r["hash"] and prev_ok else 1)
 EOF
 
 # ossl_verify EXPORT SEQ|head PUB: the signature, checked by the openssl command line (SM2 with
-# the default identity over the 32 hash bytes; for the head over its DER SEQUENCE).
+# the default identity over the record's content (version 2) or its 32 hash bytes (version 1);
+# for the head over its DER SEQUENCE).
 ossl_verify() {
     python3 - "$1" "$2" <<'EOF' || return 1
 import json, sys
@@ -112,7 +116,20 @@ if sys.argv[2] == "head":
     msg = bytes([0x30, len(body)]) + body
 else:
     o = [l for l in lines if l.get("seq") == int(sys.argv[2]) and l["type"] == "record"][0]
-    msg = bytes.fromhex(o["hash"])
+    def tlv(tag, body):
+        n = len(body)
+        if n < 0x80:
+            return bytes([tag, n]) + body
+        b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        return bytes([tag, 0x80 | len(b)]) + b + body
+    def integer(v):
+        return tlv(0x02, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big", signed=True))
+    if o.get("version", 1) == 2:
+        texts = b"".join(tlv(0x0C, o[f].encode("utf-8"))
+                         for f in ("actor", "role", "action", "object", "detail"))
+        msg = tlv(0x30, integer(2) + tlv(0x04, bytes.fromhex(o["nonce"])) + integer(o["at"]) + texts)
+    else:
+        msg = bytes.fromhex(o["hash"])
 open("msg.bin", "wb").write(msg)
 open("sig.der", "wb").write(bytes.fromhex(o["sig"]))
 EOF
@@ -159,11 +176,12 @@ backend() {
     expect 0 "$tag: verify --db" audit verify --db "$url" --pub "$tag.pub"
     check "$tag: INTACT" has "^INTACT" out
     check "$tag: 12 records" has "12 records, seq 1 to 12" out
+    check "$tag: one checkpoint" has "checkpoints: 1, each signed" out
     expect 0 "$tag: verify --json" audit verify --db "$url" --pub "$tag.pub" --json
     check "$tag: JSON" valid_json out
     check "$tag: intact in JSON" has '"intact": true' out
     expect 1 "$tag: verify with another key" audit verify --db "$url" --pub other.pub
-    check "$tag: bad signatures" has "bad_signature 13" out
+    check "$tag: bad signatures (12 records, the checkpoint, the head)" has "bad_signature 14" out
     check "$tag: FAILED" has "^FAILED" out
 
     expect 0 "$tag: list" audit list --db "$url"
