@@ -132,6 +132,71 @@ static es_err locked_signer(es_signer *inner, es_signer **out)
     return ES_OK;
 }
 
+/* ---- Audit checkpoints ([audit]; docs/audit.md): a thread of its own, with its own store
+ * connection, writes a signed checkpoint at least every checkpoint_records records or
+ * checkpoint_ms ms, and a last one when the daemon stops. */
+
+typedef struct cp_job {
+    sd_app *app;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, running;
+} cp_job;
+
+static void *cp_run(void *arg)
+{
+    cp_job *j = arg;
+    sd_app *app = j->app;
+    es_store *s = NULL;
+    /* Often enough to see N records come in, rarely enough to cost nothing. */
+    unsigned poll = app->cfg.audit_checkpoint_ms / 4;
+    if (poll > 100) poll = 100;
+    if (poll < 5) poll = 5;
+    int stop = 0;
+    while (!stop) {
+        pthread_mutex_lock(&j->mu);
+        if (!j->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)poll * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&j->cv, &j->mu, &until);
+        }
+        stop = j->stop;
+        pthread_mutex_unlock(&j->mu);
+        if (!s && es_store_open(app->cfg.store_url, &s) != ES_OK) {
+            sd_log(app, SD_LOG_WARN, "audit checkpoints: cannot open the store: %s",
+                   es_store_last_error(NULL));
+            continue;
+        }
+        int done = 0;
+        es_err rv = stop ? es_audit_checkpoint(s, app->audit, NULL)
+                         : es_audit_checkpoint_due(s, app->audit, app->cfg.audit_checkpoint_records,
+                                                   app->cfg.audit_checkpoint_ms, &done);
+        if (rv != ES_OK) {
+            sd_log(app, SD_LOG_WARN, "audit checkpoint failed: %s (%s)", es_err_str(rv),
+                   es_store_last_error(s));
+            es_store_close(s); /* opened again at the next turn */
+            s = NULL;
+        }
+    }
+    es_store_close(s);
+    return NULL;
+}
+
+static void cp_stop(cp_job *j)
+{
+    if (!j->running) return;
+    pthread_mutex_lock(&j->mu);
+    j->stop = 1;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    pthread_join(j->thread, NULL);
+    j->running = 0;
+}
+
 /* ---- HTTP callbacks. */
 
 static void on_request(void *arg, const es_http_log_entry *e)
@@ -251,6 +316,7 @@ int main(int argc, char **argv)
     }
 
     static sd_app app;
+    static cp_job cp = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     char why[512] = "";
     es_store *store = NULL;
     es_signer *audit = NULL;
@@ -325,6 +391,13 @@ int main(int argc, char **argv)
                 es_store_last_error(store));
         goto out;
     }
+    /* What was appended before a crash is checkpointed now (docs/audit.md). */
+    int64_t cp_seq = 0;
+    if ((rv = es_audit_checkpoint(store, audit, &cp_seq)) != ES_OK) {
+        fprintf(stderr, "esealsd: cannot checkpoint the audit trail: %s (%s)\n", es_err_str(rv),
+                es_store_last_error(store));
+        goto out;
+    }
     es_store_close(store);
     store = NULL;
 
@@ -371,6 +444,12 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    cp.app = &app; /* started with the signals blocked, as the workers are */
+    if (pthread_create(&cp.thread, NULL, cp_run, &cp) != 0) {
+        fprintf(stderr, "esealsd: cannot start the audit checkpoint thread\n");
+        goto out;
+    }
+    cp.running = 1;
 
     if ((rv = es_http_start(http)) != ES_OK) {
         fprintf(stderr, "esealsd: cannot listen on %s: %s\n", app.cfg.listen, es_err_str(rv));
@@ -413,6 +492,7 @@ int main(int argc, char **argv)
     code = 0;
 out:
     es_http_free(http);
+    cp_stop(&cp); /* after the last request: its record is in the last checkpoint */
     es_ca_close(app.ca);
     es_buf_cleanup(&app.crl);
     es_ratelimit_free(app.signin_address);
