@@ -1,15 +1,17 @@
 /* Audited writes per second at the audit layer, without HTTP: THREADS connections each run
  * transactions of one business row (INSERT INTO settings) and its audit record, for SECONDS
  * per mode, while a checkpoint thread runs as the daemon's does (every 1000 records or 1 s).
- * The audit key is an in-memory SM2 key behind a mutex, as the daemon serialises its key
- * device.
+ * The audit key is an in-memory SM2 key, opened SIGNERS times, each handle behind a mutex of
+ * its own, as the daemon uses its key device ([audit] signers).
  *
  *   inside:   es_audit_append signs inside the transaction (on SQLite: under the database's
  *             write lock; on PostgreSQL: before the chain's row lock);
  *   prepared: es_audit_prepare signs before es_store_begin, the transaction only chains.
  *
- * usage: bench_audit URL [THREADS] [SECONDS]   (e.g. sqlite:/tmp/a.db, postgresql://...)
- * The URL's database is migrated and written to; the trail is verified at the end.
+ * usage: bench_audit URL [THREADS] [SECONDS] [SIGNERS]   (sqlite:/tmp/a.db, postgresql://...)
+ *   defaults: 8 threads, 5 s per mode, 1 signer.
+ * The URL's database must hold no audit record yet (a new one); it is migrated and written
+ * to, and the trail is verified at the end.
  * A benchmark, not a test. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,23 +24,36 @@
 #include "eseal/signer.h"
 #include "eseal/store.h"
 
-typedef struct locked {
-    es_signer *inner;
-    pthread_mutex_t mu;
-} locked;
+#define MAX_SIGNERS 16
 
-static es_err locked_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
-                          uint8_t s[32])
+/* Handles of one key, one mutex each: a signature takes a free handle, or waits for one. */
+typedef struct pool {
+    int n;
+    es_signer *inner[MAX_SIGNERS];
+    pthread_mutex_t mu[MAX_SIGNERS];
+    atomic_uint next;
+} pool;
+
+static es_err pool_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32], uint8_t s[32])
 {
-    locked *l = self->ctx;
-    pthread_mutex_lock(&l->mu);
-    es_err rv = es_signer_sign_digest(l->inner, e, r, s);
-    pthread_mutex_unlock(&l->mu);
+    pool *p = self->ctx;
+    unsigned start = atomic_fetch_add(&p->next, 1u) % (unsigned)p->n;
+    int got = -1;
+    for (int i = 0; i < p->n && got < 0; i++) {
+        int k = (int)((start + (unsigned)i) % (unsigned)p->n);
+        if (pthread_mutex_trylock(&p->mu[k]) == 0) got = k;
+    }
+    if (got < 0) {
+        got = (int)start;
+        pthread_mutex_lock(&p->mu[got]);
+    }
+    es_err rv = es_signer_sign_digest(p->inner[got], e, r, s);
+    pthread_mutex_unlock(&p->mu[got]);
     return rv;
 }
 
 static es_signer key;
-static locked key_lock = {NULL, PTHREAD_MUTEX_INITIALIZER};
+static pool key_pool;
 static const char *url;
 static atomic_int stop;
 static atomic_long serial;
@@ -67,8 +82,8 @@ static void *work(void *p)
         return NULL;
     }
     while (!atomic_load(&stop)) {
-        char k[48];
-        snprintf(k, sizeof k, "bench-%ld", atomic_fetch_add(&serial, 1));
+        char k[64];
+        snprintf(k, sizeof k, "bench-%d-%ld", w->prepared, atomic_fetch_add(&serial, 1));
         es_value kv[2] = {es_v_text(k), es_v_text("v")};
         es_audit_record r = {0};
         r.actor = "bench";
@@ -151,22 +166,44 @@ int main(int argc, char **argv)
     url = argv[1];
     int threads = argc > 2 ? atoi(argv[2]) : 8;
     double seconds = argc > 3 ? atof(argv[3]) : 5;
-    if (threads < 1 || threads > 256 || seconds <= 0) return 2;
+    int signers = argc > 4 ? atoi(argv[4]) : 1;
+    if (threads < 1 || threads > 256 || seconds <= 0 || signers < 1 || signers > MAX_SIGNERS)
+        return 2;
     es_sm2_key *k = NULL;
     es_store *s = NULL;
     int v = 0;
-    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &key_lock.inner) != ES_OK) {
+    es_buf pem;
+    es_buf_init(&pem, ES_MAX_KEY_FILE);
+    if (es_sm2_key_generate(&k) != ES_OK || es_sm2_key_to_pem(k, NULL, &pem) != ES_OK) {
         fprintf(stderr, "bench_audit: no key\n");
         return 1;
     }
-    memcpy(key.pub, key_lock.inner->pub, sizeof key.pub);
-    key.sign_digest = locked_sign;
-    key.ctx = &key_lock;
-    if (es_store_open(url, &s) != ES_OK || es_store_migrate(s, &v) != ES_OK) {
+    es_sm2_key_free(k);
+    for (int i = 0; i < signers; i++) {
+        if (es_sm2_key_from_pem(pem.p, pem.len, NULL, &k) != ES_OK ||
+            es_signer_from_key(k, &key_pool.inner[i]) != ES_OK) {
+            fprintf(stderr, "bench_audit: no key\n");
+            return 1;
+        }
+        pthread_mutex_init(&key_pool.mu[i], NULL);
+    }
+    es_buf_cleanup_secret(&pem);
+    key_pool.n = signers;
+    memcpy(key.pub, key_pool.inner[0]->pub, sizeof key.pub);
+    key.sign_digest = pool_sign;
+    key.ctx = &key_pool;
+    int64_t records = -1;
+    if (es_store_open(url, &s) != ES_OK || es_store_migrate(s, &v) != ES_OK ||
+        es_store_query_int(s, "SELECT count(*) FROM audit", NULL, 0, &records) != ES_OK) {
         fprintf(stderr, "bench_audit: %s: %s\n", url, es_store_last_error(s));
         return 1;
     }
-    printf("bench_audit: %s, %s per mode\n", es_store_kind(s), argv[3] ? argv[3] : "5");
+    if (records != 0) {
+        fprintf(stderr, "bench_audit: %s holds audit records already: give a new database\n", url);
+        return 1;
+    }
+    printf("bench_audit: %s, %.1f s per mode, %d signer handle%s\n", es_store_kind(s), seconds,
+           signers, signers == 1 ? "" : "s");
     run(threads, seconds, 0);
     run(threads, seconds, 1);
     int64_t seq = 0;
@@ -182,6 +219,6 @@ int main(int argc, char **argv)
     int ok = es_audit_report_ok(&rep);
     es_audit_report_cleanup(&rep);
     es_store_close(s);
-    es_signer_free(key_lock.inner);
+    for (int i = 0; i < signers; i++) es_signer_free(key_pool.inner[i]);
     return ok ? 0 : 1;
 }
