@@ -571,7 +571,10 @@ static void t_concurrent(void)
     ok(c.failures == 0 && c.written >= 2,
        "%s: checkpoints written meanwhile (%d), no failure (%d%s%s)", label, c.written, c.failures,
        c.failures ? ": " : "", c.why);
-    checkpoint(s);
+    es_audit_head h0;
+    if (es_audit_head_get(s, &h0) != ES_OK) st_die("head: %s", es_store_last_error(s));
+    checkpoint(s); /* a last one, unless the thread's last one covered everything */
+    int last = h0.seq < THREADS * EACH;
     ok(failures == 0, "%s: %d appenders x %d, no failure (%d)", label, THREADS, EACH, failures);
     const int64_t n = THREADS * EACH;
     ok(count_of(s, "SELECT count(*) FROM audit") == n, "%s: %lld records", label, (long long)n);
@@ -582,7 +585,7 @@ static void t_concurrent(void)
     ok(count_of(s, "SELECT count(*) FROM settings") == n, "%s: each with its change", label);
     es_audit_report rep = verify(s, NULL);
     ok(es_audit_report_ok(&rep) && rep.records == n && rep.head.seq == n && rep.pending == 0 &&
-           rep.checkpoints == c.written + 1,
+           rep.checkpoints == c.written + last,
        "%s: one chain of %lld records and %lld checkpoints verifies INTACT (%zu findings)", label,
        (long long)n, (long long)rep.checkpoints, rep.n_findings);
     if (!es_audit_report_ok(&rep)) show(&rep);
