@@ -437,6 +437,7 @@ static void finish1(engine *e)
             finding(e, ES_AUDIT_TRUNCATED, e->max_seq + 1, e->max_seq + 1, 0, 1,
                     "there is no signed head: whether records were cut from the end cannot "
                     "be checked");
+        check_checkpoints(e); /* their signatures and records still */
         return;
     }
     const es_audit_head *h = &rep->head;
