@@ -13,7 +13,8 @@
 #
 # usage: bench/bench_api.sh [ESEALSD] [SECONDS] [CONNECTIONS]
 #   defaults: build/esealsd, 10 s, 16 connections, 2 wrk threads. Needs wrk (Debian's wrk).
-#   BENCH_ROWS=writes: only the baselines and the audited writes.
+#   BENCH_ROWS=writes: only the baselines and the audited writes;
+#   BENCH_BACKENDS="sqlite" (or "postgresql"): one backend only.
 # The baseline printed first is wrk against /healthz (no store, no crypto) in the same run;
 # every row gives its ratio to that baseline (the machine's load changes between runs, the
 # ratio less).
@@ -157,7 +158,7 @@ fi
 printf 'esealsd under wrk: %s s per row, %s connections, 2 wrk threads, loopback; %s cores\n' \
 	"$secs" "$conns" "$(nproc)"
 printf '%-50s %10s %10s %7s\n' "request" "req/s" "p99" "/healthz"
-for backend in sqlite postgresql; do
+for backend in ${BENCH_BACKENDS:-sqlite postgresql}; do
 	case $backend in
 	sqlite) start sqlite "sqlite:$work/sqlite/eseal.db" ;;
 	postgresql) [ -n "$pg_url" ] || continue; start postgresql "$pg_url" ;;
@@ -191,7 +192,7 @@ done
 # The trails the load left must verify (the daemons stopped first: their last checkpoint).
 for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 pids=""
-for backend in sqlite postgresql; do
+for backend in ${BENCH_BACKENDS:-sqlite postgresql}; do
 	case $backend in
 	sqlite) url="sqlite:$work/sqlite/eseal.db" ;;
 	postgresql) [ -n "$pg_url" ] || continue; url=$pg_url ;;
