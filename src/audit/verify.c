@@ -954,8 +954,7 @@ static es_err print_text(const es_audit_report *r, es_buf *out)
                            r->head.seq ? at : "-", hash);
     }
     if (rv == ES_OK && r->scope[0] == 'd')
-        rv = es_buf_printf(out, "checkpoints: %lld, each signed by the audit key\n",
-                           (long long)r->checkpoints);
+        rv = es_buf_printf(out, "signed checkpoints: %lld checked\n", (long long)r->checkpoints);
     if (rv == ES_OK && r->pending)
         rv = es_buf_printf(out,
                            "not yet checkpointed: %lld record%s after the head (seq %lld to "

@@ -176,7 +176,7 @@ backend() {
     expect 0 "$tag: verify --db" audit verify --db "$url" --pub "$tag.pub"
     check "$tag: INTACT" has "^INTACT" out
     check "$tag: 12 records" has "12 records, seq 1 to 12" out
-    check "$tag: one checkpoint" has "checkpoints: 1, each signed" out
+    check "$tag: one checkpoint" has "signed checkpoints: 1 checked" out
     expect 0 "$tag: verify --json" audit verify --db "$url" --pub "$tag.pub" --json
     check "$tag: JSON" valid_json out
     check "$tag: intact in JSON" has '"intact": true' out
