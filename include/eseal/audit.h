@@ -96,7 +96,8 @@ typedef struct es_audit_record {
  * while no lock is held (on SQLite a write transaction holds the database's only write
  * lock from its start). ES_ERR_LIMIT when a text is longer than its limit, ES_ERR_ARG when
  * a text is not UTF-8; a signer error is returned as it is. The texts must not change
- * afterwards (es_audit_append refuses the record then). Thread-safe if the signer is. */
+ * afterwards (es_audit_append refuses the record then). A prepared record is one record:
+ * append it once (again only after a rollback). Thread-safe if the signer is. */
 es_err es_audit_prepare(es_signer *signer, es_audit_record *rec) ES_MUST_CHECK;
 
 /* Appends a record inside the caller's open write transaction (ES_ERR_ARG outside one).

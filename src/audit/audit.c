@@ -342,6 +342,10 @@ es_err es_audit_append(es_store *s, es_signer *signer, es_audit_record *rec)
     if (!rec->prepared && (rv = es_audit_prepare(signer, rec)) != ES_OK) return rv;
     es_slice f[AF_COUNT];
     if ((rv = texts_of(rec, f)) != ES_OK) return rv;
+    if (rec->sig.len == 0 || rec->sig.len > ES_AUDIT_MAX_SIG) return ES_ERR_ARG;
+    /* The slices of a copied record would point into the original: own[] is the record's. */
+    rec->sig = es_slice_make(rec->own + OWN_SIG, rec->sig.len);
+    rec->nonce = es_slice_make(rec->own + OWN_NONCE, ES_AUDIT_NONCE_LEN);
     es_buf content;
     es_buf_init(&content, content_room(f));
     uint8_t digest[ES_SM3_LEN], hash[ES_SM3_LEN];
