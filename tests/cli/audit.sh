@@ -2,9 +2,10 @@
 # eseal audit (verify, export, list) and eseal admin (backup, restore), end to end, on SQLite
 # and on the PostgreSQL of tests/pg.sh (ESEAL_PG_URL, CTest fixture "pg"): help texts, usage
 # errors, an intact trail, exports verified offline, tampered exports and databases found and
-# named, a wrong key, backup -> more writes -> restore -> verify, a non-empty target refused.
+# named, a wrong key, backup -> more writes -> restore -> verify, a non-empty target refused;
+# with esealsd given: the daemon's checkpoints (at T ms, at start after a SIGKILL, at stop).
 #
-# usage: tests/cli/audit.sh /path/to/eseal /path/to/audit_fixture
+# usage: tests/cli/audit.sh /path/to/eseal /path/to/audit_fixture [/path/to/esealsd]
 # Prints one line per check and ends with "N passed, M failed"; exit status 1 when any failed.
 # Without PostgreSQL the PostgreSQL half is skipped with a message, unless CI is set: then it
 # fails.
@@ -14,6 +15,8 @@ ESEAL=${1:?usage: audit.sh /path/to/eseal /path/to/audit_fixture}
 FIX=${2:?usage: audit.sh /path/to/eseal /path/to/audit_fixture}
 case $ESEAL in /*) ;; *) ESEAL=$PWD/$ESEAL ;; esac
 case $FIX in /*) ;; *) FIX=$PWD/$FIX ;; esac
+SD=${3:-}
+case $SD in /* | "") ;; *) SD=$PWD/$SD ;; esac
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/eseal-audit.XXXXXX") || exit 3
 PGDBS=""
@@ -279,6 +282,61 @@ elif [ -n "${CI:-}" ]; then
     check "PostgreSQL is required in CI: $(cat fix.err)" false
 else
     echo "SKIP PostgreSQL: $(cat fix.err)"
+fi
+
+# --- the daemon's checkpoints (docs/audit.md) ---
+if [ -n "$SD" ]; then
+    mkdir -p site
+    printf '[store]\nurl = sqlite:%s/site/eseal.db\n[audit]\ncheckpoint_records = 1000\ncheckpoint_ms = 200\n[log]\nlevel = warn\n' \
+        "$T" >site/esealsd.conf
+    sdpid=""
+    # sd_start: runs esealsd on the site, waits for its port.
+    sd_start() {
+        env -u ESEAL_PIN "$SD" --config site/esealsd.conf --var "$T/site" --listen 127.0.0.1:0 \
+            >site/out.txt 2>site/log.txt &
+        sdpid=$!
+        port=""
+        for _ in $(seq 100); do
+            port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' site/out.txt 2>/dev/null)
+            [ -n "$port" ] && break
+            sleep 0.1
+        done
+        [ -n "$port" ]
+    }
+    # wrong_login N: N audited failures (session.login_failed).
+    wrong_login() {
+        for i in $(seq "$1"); do
+            curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+                -d '{"username":"admin","password":"not-the-password"}' "http://127.0.0.1:$port/api/v1/sessions"
+        done
+    }
+    dbv() { run audit verify --db "sqlite:$T/site/eseal.db" --pub "$T/site/keys/audit.pub"; }
+    check "daemon: started" sd_start
+    wrong_login 2
+    # The checkpoint thread wakes every 50 ms here: give it up to 10 s on a busy machine.
+    for _ in $(seq 100); do
+        dbv
+        grep -q 'not yet checkpointed' out || break
+        sleep 0.1
+    done
+    check "daemon: intact (exit $rc)" [ "$rc" -eq 0 ]
+    check "daemon: records checkpointed within T (200 ms)" sh -c "! grep -q 'not yet checkpointed' out"
+    check "daemon: its checkpoints signed and checked" has "signed checkpoints: [1-9]" out
+    # Killed between a write and its checkpoint: nothing lost, the rest at the next start.
+    wrong_login 2
+    kill -9 "$sdpid"
+    wait "$sdpid" 2>/dev/null
+    dbv
+    check "daemon: killed with SIGKILL: the trail verifies (exit $rc)" [ "$rc" -eq 0 ]
+    check "daemon: the failed sign-ins are in it" [ "$("$ESEAL" audit list --db "sqlite:$T/site/eseal.db" --action session.login_failed | wc -l)" -eq 4 ]
+    check "daemon: started again" sd_start
+    kill -TERM "$sdpid"
+    wait "$sdpid"
+    check "daemon: stopped cleanly" has "^stopped" site/out.txt
+    dbv
+    check "daemon: intact after the restart (exit $rc)" [ "$rc" -eq 0 ]
+    check "daemon: everything checkpointed (at start, at stop)" sh -c "! grep -q 'not yet checkpointed' out"
+    check "daemon: no checkpoint failed" sh -c "! grep -q 'checkpoint' site/log.txt"
 fi
 
 echo "$pass passed, $fail failed"
