@@ -43,7 +43,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 launch() { # var
 	"$sd" --config "$1/esealsd.conf" --var "$1" --listen 127.0.0.1:0 > "$1/out.txt" 2>&1 &
 	pids="$pids $!"
-	for _ in $(seq 100); do grep -q '^port ' "$1/out.txt" && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -qs '^port ' "$1/out.txt" && break; sleep 0.1; done
 	port=$(awk '/^port /{print $2}' "$1/out.txt")
 }
 
