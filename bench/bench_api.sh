@@ -1,16 +1,23 @@
 #!/bin/bash
 # Requests per second and latency of esealsd's API under load, with wrk on loopback:
 #   - an authenticated read: GET /api/v1/sessions/current (session lookup + user + roles);
-#   - an audited write: POST /api/v1/users/{name}/disable and /enable in turn (an UPDATE, its
-#     audit record: SM3 chain + SM2 signature, in one durable transaction);
+#   - an audited write: POST /api/v1/users/{name}/disable and /enable in turn over 16 accounts
+#     (an UPDATE, its audit record: SM2 signature + SM3 chain, in one durable transaction;
+#     the signed checkpoints of docs/audit.md meanwhile);
 #   - a business system's signed read: GET /api/v1/clients/me with an ESEAL-SM2 header (SM2
 #     verify + the nonce stored durably), headers signed beforehand by bench_signed_headers,
 #     each sent once (one wrk thread walks the list).
-# On SQLite, and on PostgreSQL when a URL is given (or tests/pg.sh can start one).
+# On SQLite, and on PostgreSQL when a URL is given (or tests/pg.sh can start one); on
+# PostgreSQL also with two daemons on the one database (same site keys, a copy of the site
+# directory), wrk against both at once, their req/s added up.
 #
 # usage: bench/bench_api.sh [ESEALSD] [SECONDS] [CONNECTIONS]
 #   defaults: build/esealsd, 10 s, 16 connections, 2 wrk threads. Needs wrk (Debian's wrk).
-# The baseline printed first is wrk against /healthz (no store, no crypto) in the same run.
+#   BENCH_ROWS=writes: only the baselines and the audited writes;
+#   BENCH_BACKENDS="sqlite" (or "postgresql"): one backend only.
+# The baseline printed first is wrk against /healthz (no store, no crypto) in the same run;
+# every row gives its ratio to that baseline (the machine's load changes between runs, the
+# ratio less).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 sd=${1:-$top/build/esealsd}
@@ -32,16 +39,21 @@ trap cleanup EXIT
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+# Runs esealsd on a free port for the site directory $1 with its esealsd.conf; sets port.
+launch() { # var
+	"$sd" --config "$1/esealsd.conf" --var "$1" --listen 127.0.0.1:0 > "$1/out.txt" 2>&1 &
+	pids="$pids $!"
+	for _ in $(seq 100); do grep -qs '^port ' "$1/out.txt" && break; sleep 0.1; done
+	port=$(awk '/^port /{print $2}' "$1/out.txt")
+}
+
 # Starts esealsd on a free port with the given store; sets port, token.
 start() { # name url
 	local var=$work/$1
 	mkdir -p "$var"
 	printf '[store]\nurl = %s\n[accounts]\nsession_minutes = 600\n[log]\nlevel = warn\n' "$2" \
 		> "$var/esealsd.conf"
-	"$sd" --config "$var/esealsd.conf" --var "$var" --listen 127.0.0.1:0 > "$var/out.txt" 2>&1 &
-	pids="$pids $!"
-	for _ in $(seq 100); do grep -q '^port ' "$var/out.txt" && break; sleep 0.1; done
-	port=$(awk '/^port /{print $2}' "$var/out.txt")
+	launch "$var"
 	local otp
 	otp=$(sed -n 's/^one-time password for admin: //p' "$var/out.txt")
 	local base=http://127.0.0.1:$port/api/v1
@@ -49,8 +61,10 @@ start() { # name url
 		-d "{\"username\":\"admin\",\"password\":\"$otp\"}" "$base/sessions" | json "d['token']")
 	curl -s -o /dev/null -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
 		-d "{\"old_password\":\"$otp\",\"new_password\":\"Bench-Pass-2026!\"}" "$base/users/me/password"
-	curl -s -o /dev/null -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-		-d '{"name":"target","display_name":"bench","roles":["operator"]}' "$base/users"
+	for i in $(seq 0 15); do
+		curl -s -o /dev/null -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+			-d "{\"name\":\"target$i\",\"display_name\":\"bench\",\"roles\":[\"operator\"]}" "$base/users"
+	done
 	# A business system: a business administrator registers it from its request.
 	local botp btoken
 	botp=$(curl -s -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
@@ -67,38 +81,55 @@ start() { # name url
 		--data-binary @"$var/reg.json" "$base/clients"
 }
 
+base_rps=""
+# One line: label, req/s, p99, ratio to the backend's /healthz baseline (base_rps).
+row() { # label rps p99 non2xx
+	local ratio=""
+	[ -n "$base_rps" ] && [ -n "$2" ] && ratio=$(awk -v a="$2" -v b="$base_rps" 'BEGIN{printf "%.3f", a/b}')
+	printf '%-50s %10s %10s %7s %s\n' "$1" "$2" "$3" "$ratio" "${4:+(non-2xx: $4)}"
+}
+
 # The signed run: one wrk thread walks the pre-signed headers, each sent once.
 run_signed() { # label url
 	local out
 	out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/signed.lua" "$2" -- "$work/headers.txt" 2>&1)
-	local rps p99 non2xx
-	rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-	p99=$(awk '$1=="99%"{print $2}' <<<"$out")
-	non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out")
-	printf '%-44s %10s %10s %s\n' "$1" "$rps" "$p99" "${non2xx:+(non-2xx: $non2xx)}"
+	row "$1" "$(awk '/Requests\/sec/{print $2}' <<<"$out")" "$(awk '$1=="99%"{print $2}' <<<"$out")" \
+		"$(awk '/Non-2xx/{print $NF}' <<<"$out")"
 }
 
 run() { # label url [lua]
 	local out
 	out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency ${3:+-s "$3"} -H "Authorization: Bearer $token" "$2" 2>&1)
-	local rps p99 non2xx
-	rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-	p99=$(awk '$1=="99%"{print $2}' <<<"$out")
-	non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out")
-	printf '%-44s %10s %10s %s\n' "$1" "$rps" "$p99" "${non2xx:+(non-2xx: $non2xx)}"
+	last_rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+	row "$1" "$last_rps" "$(awk '$1=="99%"{print $2}' <<<"$out")" "$(awk '/Non-2xx/{print $NF}' <<<"$out")"
+}
+
+# wrk against two daemons at once, half the connections each; req/s added up, p99 the worse.
+run2() { # label url1 url2 [lua]
+	local c=$((conns / 2))
+	wrk -t1 -c"$c" -d"${secs}s" --latency ${4:+-s "$4"} -H "Authorization: Bearer $token" "$2" > "$work/w1.txt" 2>&1 &
+	local w1=$!
+	wrk -t1 -c"$c" -d"${secs}s" --latency ${4:+-s "$4"} -H "Authorization: Bearer $token" "$3" > "$work/w2.txt" 2>&1
+	wait "$w1"
+	last_rps=$(cat "$work/w1.txt" "$work/w2.txt" | awk '/Requests\/sec/{s += $2} END{printf "%.2f", s}')
+	local p99 non2xx
+	p99=$(cat "$work/w1.txt" "$work/w2.txt" | awk '$1=="99%"{print $2}' | sort -h | tail -1)
+	non2xx=$(cat "$work/w1.txt" "$work/w2.txt" | awk '/Non-2xx/{s += $NF} END{if (s) print s}')
+	row "$1" "$last_rps" "$p99" "$non2xx"
 }
 
 cat > "$work/toggle.lua" <<'EOF'
--- Alternates disable and enable of one account: each request is an audited write.
+-- Disables and enables 16 accounts in turn: each request is an audited write.
 local n = 0
 request = function()
 	n = n + 1
-	local op = (n % 2 == 0) and "enable" or "disable"
+	local op = (math.floor(n / 16) % 2 == 0) and "disable" or "enable"
+	local who = "target" .. (n % 16)
 	-- wrk.format with a header table of its own would drop the -H Authorization header
 	local h = {}
 	for k, v in pairs(wrk.headers) do h[k] = v end
 	h["Content-Type"] = "application/json"
-	return wrk.format("POST", "/api/v1/users/target/" .. op, h, "")
+	return wrk.format("POST", "/api/v1/users/" .. who .. "/" .. op, h, "")
 end
 EOF
 
@@ -126,17 +157,31 @@ fi
 
 printf 'esealsd under wrk: %s s per row, %s connections, 2 wrk threads, loopback; %s cores\n' \
 	"$secs" "$conns" "$(nproc)"
-printf '%-44s %10s %10s\n' "request" "req/s" "p99"
-for backend in sqlite postgresql; do
+printf '%-50s %10s %10s %7s\n' "request" "req/s" "p99" "/healthz"
+for backend in ${BENCH_BACKENDS:-sqlite postgresql}; do
 	case $backend in
 	sqlite) start sqlite "sqlite:$work/sqlite/eseal.db" ;;
 	postgresql) [ -n "$pg_url" ] || continue; start postgresql "$pg_url" ;;
 	esac
 	base=http://127.0.0.1:$port
+	base_rps=""
 	run "$backend: GET /healthz (baseline)" "$base/healthz"
-	run "$backend: GET /sessions/current (auth read)" "$base/api/v1/sessions/current"
+	base_rps=$last_rps
+	[ "${BENCH_ROWS:-}" = writes ] || run "$backend: GET /sessions/current (auth read)" "$base/api/v1/sessions/current"
 	run "$backend: POST disable/enable (audited write)" "$base" "$work/toggle.lua"
-	if [ -x "$gen" ]; then
+	if [ "$backend" = postgresql ]; then
+		# A second daemon of the same site on the same database.
+		cp -a "$work/postgresql" "$work/postgresql2"
+		rm -f "$work/postgresql2/out.txt"
+		launch "$work/postgresql2"
+		base2=http://127.0.0.1:$port
+		base_rps=""
+		run2 "$backend x2: GET /healthz (baseline)" "$base/healthz" "$base2/healthz"
+		base_rps=$last_rps
+		run2 "$backend x2: POST disable/enable (audited write)" "$base" "$base2" "$work/toggle.lua"
+		base_rps=""
+	fi
+	if [ -x "$gen" ] && [ "${BENCH_ROWS:-}" != writes ]; then
 		# Enough headers for a few thousand requests a second; any beyond would be replays.
 		"$gen" erp "$work/$backend/erp.key" GET /api/v1/clients/me $((secs * 3000)) \
 			> "$work/headers.txt" 2>> "$work/gen.txt"
@@ -144,3 +189,14 @@ for backend in sqlite postgresql; do
 	fi
 done
 [ -s "$work/gen.txt" ] && sed 's/^/  /' "$work/gen.txt"
+# The trails the load left must verify (the daemons stopped first: their last checkpoint).
+for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+pids=""
+for backend in ${BENCH_BACKENDS:-sqlite postgresql}; do
+	case $backend in
+	sqlite) url="sqlite:$work/sqlite/eseal.db" ;;
+	postgresql) [ -n "$pg_url" ] || continue; url=$pg_url ;;
+	esac
+	out=$("$cli" audit verify --db "$url" --pub "$work/$backend/keys/audit.pub" 2>&1)
+	printf '%s: audit verify: %s\n' "$backend" "$(grep -E '^(INTACT|FAILED)|records, seq|checkpoints:' <<<"$out" | tr '\n' ' ')"
+done

@@ -30,7 +30,7 @@ target_include_directories(audit_fixture PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMA
 target_link_libraries(audit_fixture PRIVATE eseal)
 
 add_test(NAME cli_audit COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/audit.sh $<TARGET_FILE:eseal_cli>
-                                $<TARGET_FILE:audit_fixture>)
+                                $<TARGET_FILE:audit_fixture> $<TARGET_FILE:esealsd>)
 set_tests_properties(cli_audit PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}" FIXTURES_REQUIRED pg)
 
 # test_store, test_audit and test_castore are made by the main CMakeLists.txt after this part is read: they

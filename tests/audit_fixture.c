@@ -33,7 +33,7 @@ static void append(es_store *s, es_signer *key, int n)
     static const char *const actions[] = {"user.create", "session.login", "seal.make"};
     es_audit_head h;
     if (es_audit_head_get(s, &h) != ES_OK) st_die("no audit head: %s", es_store_last_error(s));
-    for (int i = (int)h.seq + 1; i <= (int)h.seq + n; i++) {
+    for (int i = (int)h.tip_seq + 1; i <= (int)h.tip_seq + n; i++) {
         char obj[32], detail[96];
         snprintf(obj, sizeof obj, "user:u%d", i);
         snprintf(detail, sizeof detail, "detail-%d 某某市人力资源和社会保障局", i);
@@ -47,6 +47,27 @@ static void append(es_store *s, es_signer *key, int n)
             es_store_commit(s) != ES_OK)
             st_die("append %d: %s", i, es_store_last_error(s));
     }
+    /* As the daemon does at least every N records or T ms. */
+    if (es_audit_checkpoint(s, key, NULL) != ES_OK)
+        st_die("checkpoint: %s", es_store_last_error(s));
+}
+
+/* st_unguard, and the guards of the checkpoints (schema version 3). */
+static void unguard(es_store *s)
+{
+    static const char *const sqlite_sql[] = {"DROP TRIGGER IF EXISTS audit_head_no_insert",
+                                             "DROP TRIGGER IF EXISTS audit_checkpoint_in_order",
+                                             "DROP TRIGGER IF EXISTS audit_checkpoint_no_update",
+                                             "DROP TRIGGER IF EXISTS audit_checkpoint_no_delete",
+                                             NULL};
+    static const char *const pg_sql[] = {
+        "DROP TRIGGER IF EXISTS audit_head_no_insert ON audit_head",
+        "DROP TRIGGER IF EXISTS audit_checkpoint_in_order ON audit_checkpoint",
+        "DROP TRIGGER IF EXISTS audit_checkpoint_no_change ON audit_checkpoint",
+        "DROP TRIGGER IF EXISTS audit_checkpoint_no_truncate ON audit_checkpoint", NULL};
+    st_unguard(s);
+    int pg = strcmp(es_store_kind(s), "postgresql") == 0;
+    for (const char *const *q = pg ? pg_sql : sqlite_sql; *q; q++) st_sql(s, *q);
 }
 
 static es_signer *load_key(const char *path)
@@ -115,7 +136,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "tamper") && argc >= 4) {
         es_store *s = st_open(argv[2]);
-        st_unguard(s);
+        unguard(s);
         for (int i = 3; i < argc; i++) st_sql(s, argv[i]);
         es_store_close(s);
         return 0;

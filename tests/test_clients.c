@@ -47,7 +47,7 @@ static int64_t count(es_store *s, const char *sql)
 static int64_t head_seq(es_store *s)
 {
     es_audit_head h;
-    return es_audit_head_get(s, &h) == ES_OK ? h.seq : -1;
+    return es_audit_head_get(s, &h) == ES_OK ? h.tip_seq : -1;
 }
 
 typedef struct audit_rec {

@@ -48,14 +48,14 @@ static void test_sched(void)
 {
     es_sched *s = NULL;
     ok(es_sched_new(&s) == ES_OK, "a scheduler");
-    ok(es_sched_add(s, "a", 3600, job_a, NULL) == ES_OK &&
-           es_sched_add(s, "broken", 3600, job_fail, NULL) == ES_OK &&
-           es_sched_add(s, "slow", 1, job_slow, NULL) == ES_OK,
+    ok(es_sched_add(s, "a", 3600000, job_a, NULL) == ES_OK &&
+           es_sched_add(s, "broken", 3600000, job_fail, NULL) == ES_OK &&
+           es_sched_add(s, "slow", 1000, job_slow, NULL) == ES_OK,
        "three jobs");
     ok(es_sched_add(s, "zero", 0, job_a, NULL) == ES_ERR_ARG, "period 0 refused");
     ok(es_sched_run_now(s, "a") == ES_ERR_UNAVAILABLE, "run now before start: unavailable");
     ok(es_sched_start(s, on_log, NULL) == ES_OK, "started");
-    ok(es_sched_add(s, "late", 10, job_a, NULL) == ES_ERR_ARG, "no job added after the start");
+    ok(es_sched_add(s, "late", 10000, job_a, NULL) == ES_ERR_ARG, "no job added after the start");
     ok(atomic_load(&runs_a) == 0, "a job waits for its period");
     ok(es_sched_run_now(s, "a") == ES_OK && atomic_load(&runs_a) == 1 && es_sched_runs(s, "a") == 1,
        "run now: ran once, counted");

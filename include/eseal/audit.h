@@ -1,28 +1,37 @@
 /* eseal audit: the signed audit trail (LD/T 01.1 9.4: key operations signed, traceable
- * afterwards). docs/audit.md defines the record, the hashes, the signatures and the export
- * format.
+ * afterwards). docs/audit.md defines the record, the hashes, the signatures, the checkpoints
+ * and the export format.
  *
  * Every state change and security event appends a record in the same store transaction as
- * the change. Records are numbered (seq = 1, 2, ...) and chained:
+ * the change. Records are numbered (seq = 1, 2, ...) and chained. A record of version 2
+ * (every record written now) is signed over its own content, before it takes its place in
+ * the chain, so that no signature is computed while the chain is locked:
  *
- *   hash = SM3(prev || DER SEQUENCE { seq INTEGER, at INTEGER (ms since 1970, UTC),
- *                                     actor UTF8String, role UTF8String,
- *                                     action UTF8String, object UTF8String,
- *                                     detail UTF8String })
- *   prev = the hash of record seq-1 (32 zero bytes for record 1)
- *   sig  = SM2 signature (default ID "1234567812345678", DER SEQUENCE{r, s}) over the
- *          32-byte hash, by the daemon's audit key
+ *   content = DER SEQUENCE { version INTEGER (2), nonce OCTET STRING (16 random bytes),
+ *                            at INTEGER (ms since 1970, UTC), actor UTF8String,
+ *                            role UTF8String, action UTF8String, object UTF8String,
+ *                            detail UTF8String }
+ *   sig     = SM2 signature (default ID "1234567812345678", DER SEQUENCE{r, s}) of content
+ *   hash    = SM3(prev || DER SEQUENCE { seq INTEGER, content })
+ *   prev    = the hash of record seq-1 (32 zero bytes for record 1)
  *
- * A head (one row) holds the newest seq and hash, signed over
- * DER SEQUENCE { seq INTEGER, hash OCTET STRING, at INTEGER }, so that removing records at
- * the end is detected as well.
+ * Records of version 1 (trails written before) are signed over their hash, which chains
+ * them: hash = SM3(prev || DER SEQUENCE { seq, at, actor, role, action, object, detail }),
+ * sig = SM2 signature of the 32 hash bytes. Both verify.
+ *
+ * Signed checkpoints, DER SEQUENCE { seq INTEGER, hash OCTET STRING, at INTEGER }, fix the
+ * chain up to a record (es_audit_checkpoint, run by the daemon at least every N records or
+ * T ms); the head row shows the newest one, so that removing checkpointed records, at the
+ * end or anywhere, is detected. Records after the newest checkpoint are reported as not yet
+ * checkpointed.
  *
  * There is no function to change or delete a record. What es_audit_verify detects is
  * tampering below the API, in the database or in an export: changed, removed, reordered
- * and truncated records, and signatures that are not the audit key's.
+ * and truncated records, checkpoints that no longer match, and signatures that are not the
+ * audit key's.
  *
- * Thread safety: as the store (one connection per thread); the verifier and report are
- * plain objects.
+ * Thread safety: as the store (one connection per thread) and the signer; the verifier and
+ * report are plain objects.
  */
 #ifndef ESEAL_AUDIT_H
 #define ESEAL_AUDIT_H
@@ -52,13 +61,19 @@ ES_API_BEGIN
 
 /* The export format's name (its header line says it). */
 #define ES_AUDIT_EXPORT_FORMAT  "eseal-audit-export"
-#define ES_AUDIT_EXPORT_VERSION 1
+#define ES_AUDIT_EXPORT_VERSION 2 /* 1 (no record of version 2) is read too */
+
+/* The record format written now, and the nonce of a record of that version. */
+#define ES_AUDIT_RECORD_VERSION 2
+#define ES_AUDIT_NONCE_LEN      16
 
 /* One record. Strings are UTF-8 without NUL bytes.
  *
- * For es_audit_append the caller fills at (0: now) and the five texts (NULL reads as "");
- * on success seq, at, prev, hash and sig are set (prev, hash and sig point into own[]).
- * Records handed to callbacks are borrowed and valid during the callback only. */
+ * For es_audit_prepare / es_audit_append the caller fills at (0: now) and the five texts
+ * (NULL reads as ""); es_audit_prepare sets version, nonce, at and sig; es_audit_append sets
+ * seq, prev and hash (and signs first when the record was not prepared). The slices point
+ * into own[]. Records handed to callbacks are borrowed and valid during the callback only
+ * (version 1 records have an empty nonce). */
 typedef struct es_audit_record {
     int64_t seq;
     int64_t at;         /* milliseconds since 1970-01-01T00:00:00Z */
@@ -70,17 +85,48 @@ typedef struct es_audit_record {
     es_slice prev;      /* 32 bytes */
     es_slice hash;      /* 32 bytes */
     es_slice sig;       /* DER SEQUENCE{r, s} */
-    uint8_t own[2 * ES_SM3_LEN + ES_AUDIT_MAX_SIG]; /* storage for the three above */
+    int version;        /* 1 or 2 (ES_AUDIT_RECORD_VERSION) */
+    es_slice nonce;     /* version 2: ES_AUDIT_NONCE_LEN bytes */
+    int prepared;       /* set by es_audit_prepare */
+    /* storage for prev, hash, sig, nonce, and the SM3 of the signed content (prepared) */
+    uint8_t own[3 * ES_SM3_LEN + ES_AUDIT_MAX_SIG + ES_AUDIT_NONCE_LEN];
 } es_audit_record;
 
-/* Appends a record inside the caller's open write transaction (ES_ERR_ARG outside one):
- * locks the head (PostgreSQL: SELECT ... FOR UPDATE; SQLite has one writer), numbers the
- * record head+1, chains, signs it with signer (the audit key; any es_signer), stores it and
- * moves the signed head. Concurrent appenders on other connections wait for the lock, so
- * the sequence has no gaps and no duplicates. ES_ERR_LIMIT when a text is longer than its
- * limit, ES_ERR_ARG when a text is not UTF-8; a signer error is returned as it is. On any
- * error the caller rolls back the transaction (the change and its record go together). */
+/* Signs a record (version 2) with signer (the audit key; any es_signer) before it is
+ * chained: a fresh random nonce, at (0: now), the signature of the content. Needs no store
+ * and no transaction: call it before es_store_begin so that the signature is computed
+ * while no lock is held (on SQLite a write transaction holds the database's only write
+ * lock from its start). ES_ERR_LIMIT when a text is longer than its limit, ES_ERR_ARG when
+ * a text is not UTF-8; a signer error is returned as it is. The texts must not change
+ * afterwards (es_audit_append refuses the record then). A prepared record is one record:
+ * append it once (again only after a rollback). Thread-safe if the signer is. */
+es_err es_audit_prepare(es_signer *signer, es_audit_record *rec) ES_MUST_CHECK;
+
+/* Appends a record inside the caller's open write transaction (ES_ERR_ARG outside one).
+ * A record not prepared yet is prepared first with signer (before the chain is locked; on
+ * SQLite inside the caller's write lock: prefer es_audit_prepare before es_store_begin);
+ * signer may be NULL for a prepared record. Then it locks the chain's tip (PostgreSQL:
+ * SELECT ... FOR UPDATE on the head row; SQLite has one writer), numbers the record tip+1,
+ * chains it (SM3 only), stores it and moves the tip. Concurrent appenders on other
+ * connections wait for the lock, so the sequence has no gaps and no duplicates. No
+ * signature is computed under the lock; the signed head moves with es_audit_checkpoint.
+ * ES_ERR_ARG for a prepared record whose texts or time changed since. On any error the
+ * caller rolls back the transaction (the change and its record go together). */
 es_err es_audit_append(es_store *s, es_signer *signer, es_audit_record *rec) ES_MUST_CHECK;
+
+/* Writes a signed checkpoint of the chain's tip: reads the tip, signs
+ * DER SEQUENCE { seq, hash, at (now, ms) } with signer outside any transaction, then in a
+ * short transaction stores it in audit_checkpoint and moves the signed head to it. Nothing
+ * is written when the tip is checkpointed already (or another daemon checkpointed further
+ * meanwhile). Not inside a transaction (ES_ERR_ARG). *seq (may be NULL) gets the seq the
+ * newest checkpoint covers afterwards. Safe from several connections and daemons at once. */
+es_err es_audit_checkpoint(es_store *s, es_signer *signer, int64_t *seq) ES_MUST_CHECK;
+
+/* es_audit_checkpoint when it is due: at least max_records records after the newest
+ * checkpoint, or the oldest of them at least max_ms old (by its at). 0 disables either
+ * rule. *done (may be NULL) is 1 when a checkpoint was written. */
+es_err es_audit_checkpoint_due(es_store *s, es_signer *signer, int64_t max_records, int64_t max_ms,
+                               int *done) ES_MUST_CHECK;
 
 /* Which records es_audit_list and es_audit_export give. Zero / NULL fields do not filter. */
 typedef struct es_audit_filter {
@@ -98,13 +144,16 @@ typedef es_err (*es_audit_record_cb)(void *ctx, const es_audit_record *rec);
 es_err es_audit_list(es_store *s, const es_audit_filter *filter, es_audit_record_cb cb,
                      void *ctx) ES_MUST_CHECK;
 
-/* The head as stored. */
+/* The head as stored: the newest signed checkpoint (seq, at, hash, sig) and the chain's
+ * tip (the newest record, unsigned). */
 typedef struct es_audit_head {
-    int64_t seq; /* 0: no record yet */
+    int64_t seq; /* the record the newest checkpoint covers; 0: none yet */
     int64_t at;
     uint8_t hash[ES_SM3_LEN];
     uint8_t sig[ES_AUDIT_MAX_SIG];
     size_t sig_len;
+    int64_t tip_seq; /* the newest record (0: none); -1 when not known (an export) */
+    uint8_t tip_hash[ES_SM3_LEN];
 } es_audit_head;
 es_err es_audit_head_get(es_store *s, es_audit_head *out) ES_MUST_CHECK;
 
@@ -131,11 +180,13 @@ typedef enum es_audit_kind {
                                signature is not the audit key's */
     ES_AUDIT_DUPLICATE,     /* the same seq twice (an export) */
     ES_AUDIT_MALFORMED,     /* a line or field that cannot be read */
+    ES_AUDIT_CHECKPOINT,    /* a signed checkpoint no longer matches the chain: records it
+                               covers were removed, rewritten or re-chained */
     ES_AUDIT_KIND_COUNT
 } es_audit_kind;
 
 /* "changed", "removed", "reordered", "truncated", "bad_signature", "duplicate",
- * "malformed". */
+ * "malformed", "checkpoint". */
 const char *es_audit_kind_name(es_audit_kind k);
 
 typedef struct es_audit_finding {
@@ -144,6 +195,7 @@ typedef struct es_audit_finding {
     int64_t seq_end; /* REMOVED, TRUNCATED: the last missing seq; otherwise seq */
     int64_t other;   /* REORDERED: the seq the record belongs at or follows; 0: unknown */
     int head;        /* 1 when the finding is about the head */
+    int checkpoint;  /* 1 when it is about the checkpoint of seq (a stored one) */
     char text[256];  /* one English sentence that names the record */
 } es_audit_finding;
 
@@ -157,6 +209,11 @@ typedef struct es_audit_report {
     int complete;
     char scope[16]; /* "database", "full", "range", "selection" */
     size_t counts[ES_AUDIT_KIND_COUNT];
+    int64_t checkpoints; /* signed checkpoints checked (a database) */
+    /* Records after the newest checkpoint (version 2): not yet covered by a signature that
+     * shows where the trail ends. Not a finding: the daemon checkpoints at least every N
+     * records or T ms; a cut of this tail is what a witness outside the site closes. */
+    int64_t pending;
     size_t n_findings;          /* all findings */
     size_t n_kept;              /* findings[0..n_kept) (at most ES_AUDIT_MAX_FINDINGS) */
     es_audit_finding *findings; /* owned */

@@ -72,6 +72,10 @@ typedef struct es_config {
     unsigned signin_parallel;     /* password hashes (64 MiB each) running at once */
     /* [api] */
     unsigned clock_skew_seconds; /* a signed request's timestamp: at most this far off */
+    /* [audit] a signed checkpoint at least every checkpoint_records records or
+     * checkpoint_ms milliseconds (docs/audit.md) */
+    unsigned audit_checkpoint_records;
+    unsigned audit_checkpoint_ms;
     /* [log] */
     char log_level[16]; /* error | warn | info | debug */
 } es_config;

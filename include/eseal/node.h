@@ -47,7 +47,7 @@ void es_node_stop(es_node *n);
  * a clean stop, 1 when it cannot start, 2 for a bad configuration). */
 int es_node_run(const es_node_opts *o);
 
-/* ---- The scheduler: background jobs of a node, each run every period seconds on one thread
+/* ---- The scheduler: background jobs of a node, each run every period_ms on one thread
  * (jobs never overlap). A job's failure goes to the log; it runs again at its next time. */
 
 typedef struct es_sched es_sched;
@@ -55,7 +55,7 @@ typedef es_err (*es_sched_fn)(void *arg);
 
 es_err es_sched_new(es_sched **out) ES_MUST_CHECK;
 /* Adds a job before es_sched_start; name is static text for the log. */
-es_err es_sched_add(es_sched *s, const char *name, unsigned period, es_sched_fn fn,
+es_err es_sched_add(es_sched *s, const char *name, unsigned period_ms, es_sched_fn fn,
                     void *arg) ES_MUST_CHECK;
 /* log (may be NULL) gets a line for each failure. */
 es_err es_sched_start(es_sched *s, void (*log)(void *arg, const char *line),

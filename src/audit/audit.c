@@ -9,6 +9,14 @@
 #include "audit/internal.h"
 #include "eseal/der.h"
 
+/* 0 when the two digests are equal (in constant time). */
+static int digest_differs(const uint8_t *a, const uint8_t *b)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < ES_SM3_LEN; i++) d |= (uint8_t)(a[i] ^ b[i]);
+    return d;
+}
+
 static const char *const field_name[AF_COUNT] = {"actor", "role", "action", "object", "detail"};
 
 /* INTEGER from an int64 (two's complement, minimal octets): seq and at. */
@@ -44,6 +52,70 @@ es_err audit_record_hash(const uint8_t *prev, size_t prev_len, int64_t seq, int6
     }
     if (rv == ES_OK) rv = es_sm3(b.p, b.len, out);
     es_buf_cleanup(&b);
+    return rv;
+}
+
+es_err audit_content_der(const uint8_t *nonce, size_t nonce_len, int64_t at,
+                         const es_slice f[AF_COUNT], es_buf *out)
+{
+    es_der_w w;
+    es_der_w_init(&w, out);
+    es_der_w_begin(&w, ES_DER_SEQUENCE);
+    w_int64(&w, ES_AUDIT_RECORD_VERSION);
+    es_der_w_prim(&w, ES_DER_OCTET_STRING, nonce, nonce_len);
+    w_int64(&w, at);
+    for (int i = 0; i < AF_COUNT; i++) es_der_w_prim(&w, ES_DER_UTF8_STRING, f[i].p, f[i].len);
+    es_der_w_end(&w);
+    return es_der_w_finish(&w);
+}
+
+es_err audit_record_hash2(const uint8_t *prev, size_t prev_len, int64_t seq, const uint8_t *content,
+                          size_t content_len, uint8_t out[ES_SM3_LEN])
+{
+    es_buf b;
+    es_buf_init(&b, prev_len + content_len + 32);
+    es_err rv = es_buf_append(&b, prev, prev_len);
+    if (rv == ES_OK) {
+        es_der_w w;
+        es_der_w_init(&w, &b);
+        es_der_w_begin(&w, ES_DER_SEQUENCE);
+        w_int64(&w, seq);
+        es_der_w_raw(&w, content, content_len);
+        es_der_w_end(&w);
+        rv = es_der_w_finish(&w);
+    }
+    if (rv == ES_OK) rv = es_sm3(b.p, b.len, out);
+    es_buf_cleanup(&b);
+    return rv;
+}
+
+/* Room for the content of a record with these texts. */
+static size_t content_room(const es_slice f[AF_COUNT])
+{
+    size_t room = 96;
+    for (int i = 0; i < AF_COUNT; i++) room += f[i].len + 8;
+    return room;
+}
+
+es_err audit_raw_hash(const audit_raw *r, int64_t seq, uint8_t out[ES_SM3_LEN])
+{
+    if (r->ver != 2) return audit_record_hash(r->prev.p, r->prev.len, seq, r->at, r->f, out);
+    es_buf c;
+    es_buf_init(&c, content_room(r->f));
+    es_err rv = audit_content_der(r->nonce.p, r->nonce.len, r->at, r->f, &c);
+    if (rv == ES_OK) rv = audit_record_hash2(r->prev.p, r->prev.len, seq, c.p, c.len, out);
+    es_buf_cleanup(&c);
+    return rv;
+}
+
+es_err audit_raw_sig_verify(const uint8_t pub[ES_SM2_PUB_LEN], const audit_raw *r)
+{
+    if (r->ver != 2) return audit_sig_verify(pub, r->hash.p, r->hash.len, r->sig);
+    es_buf c;
+    es_buf_init(&c, content_room(r->f));
+    es_err rv = audit_content_der(r->nonce.p, r->nonce.len, r->at, r->f, &c);
+    if (rv == ES_OK) rv = audit_sig_verify(pub, c.p, c.len, r->sig);
+    es_buf_cleanup(&c);
     return rv;
 }
 
@@ -96,15 +168,17 @@ void audit_raw_from_row(const es_row *row, audit_raw *out)
     out->prev = es_row_blob(row, 7);
     out->hash = es_row_blob(row, 8);
     out->sig = es_row_blob(row, 9);
+    out->ver = es_row_int(row, 10);
+    out->nonce = es_row_blob(row, 11);
 }
 
 /* --- Append --- */
 
 typedef struct head_row {
     int found;
-    int64_t seq, at;
-    es_slice hash;
+    int64_t seq, at, tip_seq;
     uint8_t hash_buf[ES_SM3_LEN];
+    uint8_t tip_hash[ES_SM3_LEN];
     uint8_t sig[ES_AUDIT_MAX_SIG];
     size_t sig_len;
     int bad;
@@ -118,11 +192,14 @@ static es_err head_cb(void *ctx, const es_row *row)
     es_slice hash = es_row_blob(row, 1);
     h->at = es_row_int(row, 2);
     es_slice sig = es_row_blob(row, 3);
-    if (hash.len != ES_SM3_LEN || sig.len > sizeof h->sig) {
+    h->tip_seq = es_row_int(row, 4);
+    es_slice tip = es_row_blob(row, 5);
+    if (hash.len != ES_SM3_LEN || tip.len != ES_SM3_LEN || sig.len > sizeof h->sig) {
         h->bad = 1;
         return ES_OK;
     }
     memcpy(h->hash_buf, hash.p, ES_SM3_LEN);
+    memcpy(h->tip_hash, tip.p, ES_SM3_LEN);
     if (sig.len) memcpy(h->sig, sig.p, sig.len);
     h->sig_len = sig.len;
     return ES_OK;
@@ -132,15 +209,15 @@ static es_err read_head(es_store *s, int lock, head_row *h)
 {
     memset(h, 0, sizeof *h);
     /* PostgreSQL: the row lock orders concurrent appenders (the next one waits here until
-     * this transaction ends, then reads the head it left). SQLite: BEGIN IMMEDIATE already
+     * this transaction ends, then reads the tip it left). SQLite: BEGIN IMMEDIATE already
      * made this connection the only writer. */
     int pg = strcmp(es_store_kind(s), "postgresql") == 0;
-    es_err rv =
-        es_store_query(s,
-                       lock && pg ? "SELECT seq, hash, at, sig FROM audit_head WHERE id = "
-                                    "1 FOR UPDATE"
-                                  : "SELECT seq, hash, at, sig FROM audit_head WHERE id = 1",
-                       NULL, 0, head_cb, h);
+    es_err rv = es_store_query(s,
+                               lock && pg ? "SELECT seq, hash, at, sig, tip_seq, tip_hash FROM "
+                                            "audit_head WHERE id = 1 FOR UPDATE"
+                                          : "SELECT seq, hash, at, sig, tip_seq, tip_hash FROM "
+                                            "audit_head WHERE id = 1",
+                               NULL, 0, head_cb, h);
     if (rv != ES_OK) return rv;
     if (!h->found || h->bad) return ES_ERR_FORMAT;
     return ES_OK;
@@ -158,15 +235,22 @@ es_err es_audit_head_get(es_store *s, es_audit_head *out)
     memcpy(out->hash, h.hash_buf, ES_SM3_LEN);
     memcpy(out->sig, h.sig, h.sig_len);
     out->sig_len = h.sig_len;
+    out->tip_seq = h.tip_seq;
+    memcpy(out->tip_hash, h.tip_hash, ES_SM3_LEN);
     return ES_OK;
 }
 
-es_err es_audit_append(es_store *s, es_signer *signer, es_audit_record *rec)
+static int64_t now_ms(void)
 {
-    if (!s || !signer || !rec) return ES_ERR_ARG;
-    if (!es_store_in_tx(s)) return ES_ERR_ARG; /* the record goes with the change it records */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The five texts of rec, checked against their limits. */
+static es_err texts_of(const es_audit_record *rec, es_slice f[AF_COUNT])
+{
     const char *txt[AF_COUNT] = {rec->actor, rec->role, rec->action, rec->object, rec->detail};
-    es_slice f[AF_COUNT];
     for (int i = 0; i < AF_COUNT; i++) {
         const char *t = txt[i] ? txt[i] : "";
         size_t n = strlen(t);
@@ -174,72 +258,195 @@ es_err es_audit_append(es_store *s, es_signer *signer, es_audit_record *rec)
         if (!es_utf8_valid(t, n)) return ES_ERR_ARG;
         f[i] = es_slice_make(t, n);
     }
-    head_row h;
-    es_err rv = read_head(s, 1, &h);
+    return ES_OK;
+}
+
+/* Where in rec->own each part lives. */
+#define OWN_PREV   0
+#define OWN_HASH   ES_SM3_LEN
+#define OWN_DIGEST (2 * ES_SM3_LEN)
+#define OWN_NONCE  (3 * ES_SM3_LEN)
+#define OWN_SIG    (3 * ES_SM3_LEN + ES_AUDIT_NONCE_LEN)
+
+es_err es_audit_prepare(es_signer *signer, es_audit_record *rec)
+{
+    if (!signer || !rec) return ES_ERR_ARG;
+    es_slice f[AF_COUNT];
+    es_err rv = texts_of(rec, f);
     if (rv != ES_OK) return rv;
-    int64_t seq = h.seq + 1;
-    /* The store's clock, never behind the record before: time follows seq even when
-     * several daemons with slightly different clocks share one PostgreSQL. */
-    int64_t at = rec->at;
-    if (!at) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-        if (at < h.at) at = h.at;
-    }
-    uint8_t hash[ES_SM3_LEN];
-    es_buf sig, head_tbs, head_sig;
+    uint8_t *nonce = rec->own + OWN_NONCE;
+    int64_t at = rec->at ? rec->at : now_ms();
+    es_buf content, sig;
+    es_buf_init(&content, content_room(f));
     es_buf_init(&sig, ES_AUDIT_MAX_SIG);
-    es_buf_init(&head_tbs, 256);
-    es_buf_init(&head_sig, ES_AUDIT_MAX_SIG);
-    if ((rv = audit_record_hash(h.hash_buf, ES_SM3_LEN, seq, at, f, hash)) != ES_OK) goto out;
-    if ((rv = es_signer_sign_message(signer, NULL, hash, sizeof hash, &sig)) != ES_OK) goto out;
-    es_value p[10] = {es_v_int(seq),
-                      es_v_int(at),
+    rec->prepared = 0;
+    if ((rv = es_random(nonce, ES_AUDIT_NONCE_LEN)) != ES_OK ||
+        (rv = audit_content_der(nonce, ES_AUDIT_NONCE_LEN, at, f, &content)) != ES_OK ||
+        (rv = es_signer_sign_message(signer, NULL, content.p, content.len, &sig)) != ES_OK ||
+        (rv = es_sm3(content.p, content.len, rec->own + OWN_DIGEST)) != ES_OK)
+        goto out;
+    memcpy(rec->own + OWN_SIG, sig.p, sig.len);
+    rec->at = at;
+    rec->version = ES_AUDIT_RECORD_VERSION;
+    rec->nonce = es_slice_make(nonce, ES_AUDIT_NONCE_LEN);
+    rec->sig = es_slice_make(rec->own + OWN_SIG, sig.len);
+    rec->prev = rec->hash = es_slice_make(NULL, 0);
+    rec->seq = 0;
+    rec->prepared = 1;
+out:
+    es_buf_cleanup(&content);
+    es_buf_cleanup(&sig);
+    return rv;
+}
+
+es_err es_audit_append(es_store *s, es_signer *signer, es_audit_record *rec)
+{
+    if (!s || !rec || (!signer && !rec->prepared)) return ES_ERR_ARG;
+    if (!es_store_in_tx(s)) return ES_ERR_ARG; /* the record goes with the change it records */
+    es_err rv;
+    /* Signed before the chain is locked: the signature covers the record's own content,
+     * not its place in the chain. */
+    if (!rec->prepared && (rv = es_audit_prepare(signer, rec)) != ES_OK) return rv;
+    es_slice f[AF_COUNT];
+    if ((rv = texts_of(rec, f)) != ES_OK) return rv;
+    if (rec->sig.len == 0 || rec->sig.len > ES_AUDIT_MAX_SIG) return ES_ERR_ARG;
+    /* The slices of a copied record would point into the original: own[] is the record's. */
+    rec->sig = es_slice_make(rec->own + OWN_SIG, rec->sig.len);
+    rec->nonce = es_slice_make(rec->own + OWN_NONCE, ES_AUDIT_NONCE_LEN);
+    es_buf content;
+    es_buf_init(&content, content_room(f));
+    uint8_t digest[ES_SM3_LEN], hash[ES_SM3_LEN];
+    /* The texts signed are the texts stored: a caller that changed them after preparing
+     * would store a record whose signature fails. */
+    if ((rv = audit_content_der(rec->own + OWN_NONCE, ES_AUDIT_NONCE_LEN, rec->at, f, &content)) !=
+            ES_OK ||
+        (rv = es_sm3(content.p, content.len, digest)) != ES_OK)
+        goto out;
+    if (digest_differs(digest, rec->own + OWN_DIGEST) != 0) {
+        rv = ES_ERR_ARG;
+        goto out;
+    }
+    head_row h;
+    if ((rv = read_head(s, 1, &h)) != ES_OK) goto out;
+    int64_t seq = h.tip_seq + 1;
+    if ((rv = audit_record_hash2(h.tip_hash, ES_SM3_LEN, seq, content.p, content.len, hash)) !=
+        ES_OK)
+        goto out;
+    es_value p[12] = {es_v_int(seq),
+                      es_v_int(rec->at),
                       es_v_blob(NULL, 0),
                       es_v_blob(NULL, 0),
                       es_v_blob(NULL, 0),
                       es_v_blob(NULL, 0),
                       es_v_blob(NULL, 0),
-                      es_v_blob(h.hash_buf, ES_SM3_LEN),
+                      es_v_blob(h.tip_hash, ES_SM3_LEN),
                       es_v_blob(hash, sizeof hash),
-                      es_v_blob(sig.p, sig.len)};
+                      es_v_blob(rec->sig.p, rec->sig.len),
+                      es_v_int(ES_AUDIT_RECORD_VERSION),
+                      es_v_blob(rec->own + OWN_NONCE, ES_AUDIT_NONCE_LEN)};
     for (int i = 0; i < AF_COUNT; i++) {
         p[2 + i].type = ES_V_TEXT;
         p[2 + i].p = f[i].p;
         p[2 + i].len = f[i].len;
     }
     if ((rv = es_store_exec(
-             s, "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p,
-             10, NULL)) != ES_OK)
+             s, "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             p, 12, NULL)) != ES_OK)
         goto out;
-    if ((rv = audit_head_tbs(seq, hash, at, &head_tbs)) != ES_OK ||
-        (rv = es_signer_sign_message(signer, NULL, head_tbs.p, head_tbs.len, &head_sig)) != ES_OK)
-        goto out;
-    es_value hp[4] = {es_v_int(seq), es_v_blob(hash, sizeof hash),
-                      es_v_blob(head_sig.p, head_sig.len), es_v_int(at)};
+    es_value hp[2] = {es_v_int(seq), es_v_blob(hash, sizeof hash)};
     int64_t changed = 0;
-    if ((rv = es_store_exec(s,
-                            "UPDATE audit_head SET seq = ?, hash = ?, sig = ?, at = ? WHERE id = 1",
-                            hp, 4, &changed)) != ES_OK)
+    if ((rv = es_store_exec(s, "UPDATE audit_head SET tip_seq = ?, tip_hash = ? WHERE id = 1", hp,
+                            2, &changed)) != ES_OK)
         goto out;
     if (changed != 1) {
         rv = ES_ERR_FORMAT;
         goto out;
     }
     rec->seq = seq;
-    rec->at = at;
-    memcpy(rec->own, h.hash_buf, ES_SM3_LEN);
-    memcpy(rec->own + ES_SM3_LEN, hash, ES_SM3_LEN);
-    memcpy(rec->own + 2 * ES_SM3_LEN, sig.p, sig.len);
-    rec->prev = es_slice_make(rec->own, ES_SM3_LEN);
-    rec->hash = es_slice_make(rec->own + ES_SM3_LEN, ES_SM3_LEN);
-    rec->sig = es_slice_make(rec->own + 2 * ES_SM3_LEN, sig.len);
+    memcpy(rec->own + OWN_PREV, h.tip_hash, ES_SM3_LEN);
+    memcpy(rec->own + OWN_HASH, hash, ES_SM3_LEN);
+    rec->prev = es_slice_make(rec->own + OWN_PREV, ES_SM3_LEN);
+    rec->hash = es_slice_make(rec->own + OWN_HASH, ES_SM3_LEN);
 out:
-    es_buf_cleanup(&sig);
-    es_buf_cleanup(&head_tbs);
-    es_buf_cleanup(&head_sig);
+    es_buf_cleanup(&content);
     return rv;
+}
+
+/* --- Checkpoints --- */
+
+es_err es_audit_checkpoint(es_store *s, es_signer *signer, int64_t *seq_out)
+{
+    if (!s || !signer) return ES_ERR_ARG;
+    if (es_store_in_tx(s)) return ES_ERR_ARG;
+    head_row h;
+    es_err rv = read_head(s, 0, &h);
+    if (rv != ES_OK) return rv;
+    if (seq_out) *seq_out = h.seq;
+    if (h.tip_seq <= h.seq) return ES_OK; /* nothing new */
+    /* Signed with no transaction open: the tip read is a state of the chain that stays
+     * (records are never changed), whatever is appended meanwhile. */
+    int64_t at = now_ms();
+    if (at < h.at) at = h.at;
+    es_buf tbs, sig;
+    es_buf_init(&tbs, 128);
+    es_buf_init(&sig, ES_AUDIT_MAX_SIG);
+    if ((rv = audit_head_tbs(h.tip_seq, h.tip_hash, at, &tbs)) != ES_OK ||
+        (rv = es_signer_sign_message(signer, NULL, tbs.p, tbs.len, &sig)) != ES_OK)
+        goto out;
+    if ((rv = es_store_begin(s)) != ES_OK) goto out;
+    head_row now;
+    if ((rv = read_head(s, 1, &now)) != ES_OK) goto out;
+    if (now.seq >= h.tip_seq) { /* another connection checkpointed as far or further */
+        es_store_rollback(s);
+        if (seq_out) *seq_out = now.seq;
+        goto out;
+    }
+    es_value cp[4] = {es_v_int(h.tip_seq), es_v_blob(h.tip_hash, ES_SM3_LEN), es_v_int(at),
+                      es_v_blob(sig.p, sig.len)};
+    int64_t changed = 0;
+    if ((rv = es_store_exec(s,
+                            "INSERT INTO audit_checkpoint (seq, hash, at, sig) VALUES (?, ?, ?, ?)",
+                            cp, 4, NULL)) != ES_OK ||
+        (rv = es_store_exec(s,
+                            "UPDATE audit_head SET seq = ?, hash = ?, at = ?, sig = ? WHERE id = 1",
+                            cp, 4, &changed)) != ES_OK)
+        goto out;
+    if (changed != 1) {
+        rv = ES_ERR_FORMAT;
+        goto out;
+    }
+    if ((rv = es_store_commit(s)) != ES_OK) goto out;
+    if (seq_out) *seq_out = h.tip_seq;
+out:
+    if (rv != ES_OK) es_store_rollback(s);
+    es_buf_cleanup(&tbs);
+    es_buf_cleanup(&sig);
+    return rv;
+}
+
+es_err es_audit_checkpoint_due(es_store *s, es_signer *signer, int64_t max_records, int64_t max_ms,
+                               int *done)
+{
+    if (done) *done = 0;
+    if (!s || !signer || max_records < 0 || max_ms < 0) return ES_ERR_ARG;
+    if (es_store_in_tx(s)) return ES_ERR_ARG;
+    head_row h;
+    es_err rv = read_head(s, 0, &h);
+    if (rv != ES_OK || h.tip_seq <= h.seq) return rv;
+    int due = max_records && h.tip_seq - h.seq >= max_records;
+    if (!due && max_ms) {
+        int64_t oldest = 0;
+        es_value p = es_v_int(h.seq + 1);
+        rv = es_store_query_int(s, "SELECT at FROM audit WHERE seq = ?", &p, 1, &oldest);
+        if (rv == ES_ERR_NOT_FOUND) rv = ES_OK, due = 1; /* the tip has no record: say so */
+        if (rv != ES_OK) return rv;
+        due = due || now_ms() - oldest >= max_ms;
+    }
+    if (!due) return ES_OK;
+    int64_t seq = 0;
+    if ((rv = es_audit_checkpoint(s, signer, &seq)) != ES_OK) return rv;
+    if (done) *done = seq > h.seq;
+    return ES_OK;
 }
 
 /* --- List --- */
@@ -259,13 +466,22 @@ static void where_build(const es_audit_filter *f, int paging, where *w)
         strncat(w->sql, cond, sizeof w->sql - strlen(w->sql) - 1);                                 \
         w->v[w->n++] = (val);                                                                      \
     } while (0)
-    if (f) {
+    /* An export by time only is one contiguous run of seq, from the first record at or
+     * after from to the last one before to: records of version 2 take the time they were
+     * signed, so two neighbours may be a few milliseconds out of order, and a range cut by
+     * at alone could leave a record out (a gap the verifier would call removed). */
+    int window = f && !paging && !f->actor && !f->action;
+    if (f && window) {
+        if (f->from)
+            ADD(" AND seq >= (SELECT min(seq) FROM audit WHERE at >= ?)", es_v_int(f->from));
+        if (f->to) ADD(" AND seq <= (SELECT max(seq) FROM audit WHERE at < ?)", es_v_int(f->to));
+    } else if (f) {
         if (f->from) ADD(" AND at >= ?", es_v_int(f->from));
         if (f->to) ADD(" AND at < ?", es_v_int(f->to));
         if (f->actor) ADD(" AND actor = ?", es_v_text(f->actor));
         if (f->action) ADD(" AND action = ?", es_v_text(f->action));
-        if (paging && f->after) ADD(" AND seq > ?", es_v_int(f->after));
     }
+    if (f && paging && f->after) ADD(" AND seq > ?", es_v_int(f->after));
     strncat(w->sql, " ORDER BY seq", sizeof w->sql - strlen(w->sql) - 1);
     if (paging && f && f->limit > 0) ADD(" LIMIT ?", es_v_int(f->limit));
 #undef ADD
@@ -293,6 +509,8 @@ static es_err list_cb(void *ctx, const es_row *row)
     rec.prev = r.prev;
     rec.hash = r.hash;
     rec.sig = r.sig;
+    rec.version = (int)r.ver;
+    rec.nonce = r.nonce;
     return l->cb(l->ctx, &rec);
 }
 
@@ -345,6 +563,10 @@ static es_err raw_json(const audit_raw *r, es_buf *out)
     bad |= json_object_set_new(o, "prev", hex_json(r->prev));
     bad |= json_object_set_new(o, "hash", hex_json(r->hash));
     bad |= json_object_set_new(o, "sig", hex_json(r->sig));
+    if (r->ver != 1) { /* version 1 lines are as they always were */
+        bad |= json_object_set_new(o, "version", json_integer(r->ver));
+        bad |= json_object_set_new(o, "nonce", hex_json(r->nonce));
+    }
     if (bad) {
         json_decref(o);
         return ES_ERR_FORMAT; /* json_stringn refuses text that is not UTF-8 */
@@ -364,6 +586,8 @@ es_err es_audit_record_json(const es_audit_record *rec, es_buf *out)
     r.prev = rec->prev;
     r.hash = rec->hash;
     r.sig = rec->sig;
+    r.ver = rec->version ? rec->version : 1;
+    r.nonce = rec->nonce;
     return raw_json(&r, out);
 }
 

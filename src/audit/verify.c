@@ -36,6 +36,18 @@ typedef struct range {
     int64_t a, b;
 } range;
 
+/* A stored checkpoint and what pass 1 saw at its seq. */
+typedef struct checkpoint {
+    int64_t seq, at;
+    uint8_t hash[ES_SM3_LEN];
+    uint8_t sig[ES_AUDIT_MAX_SIG];
+    size_t sig_len;
+    int bad;     /* not 32 bytes of hash, or a signature too long */
+    int seen;    /* the record of its seq was read */
+    int match;   /* and its stored hash is the checkpoint's */
+    int flagged; /* and that record was found changed, moved or re-signed itself */
+} checkpoint;
+
 typedef struct engine {
     uint8_t pub[ES_SM2_PUB_LEN];
     es_audit_report *rep;
@@ -49,14 +61,22 @@ typedef struct engine {
     size_t nmiss, capmiss;
     pending *pend;
     size_t npend, cappend;
-    int overflow; /* pending list full: classified at once, without pass 2 */
-    es_err err;   /* first internal error (memory, crypto) */
+    int overflow;       /* pending list full: classified at once, without pass 2 */
+    es_err err;         /* first internal error (memory, crypto) */
+    int64_t max_v1_seq; /* the newest record of version 1 */
+    checkpoint *cps;    /* the stored checkpoints in seq order (a database) */
+    size_t ncps, capcps, cpi;
+    int64_t want_seq; /* the seq of the head: its record's hash is wanted */
+    int want_found;
+    uint8_t want_hash[ES_SM3_LEN];
+    int head_reported; /* a finding about the end of the trail was made */
 } engine;
 
 const char *es_audit_kind_name(es_audit_kind k)
 {
     static const char *const names[ES_AUDIT_KIND_COUNT] = {
-        "changed", "removed", "reordered", "truncated", "bad_signature", "duplicate", "malformed"};
+        "changed",       "removed",   "reordered", "truncated",
+        "bad_signature", "duplicate", "malformed", "checkpoint"};
     return (unsigned)k < ES_AUDIT_KIND_COUNT ? names[k] : "unknown";
 }
 
@@ -101,6 +121,13 @@ static void engine_cleanup(engine *e)
 {
     free(e->miss);
     free(e->pend);
+    free(e->cps);
+}
+
+/* Marks the newest finding as one about a checkpoint. */
+static void about_checkpoint(engine *e)
+{
+    if (e->rep->n_kept) e->rep->findings[e->rep->n_kept - 1].checkpoint = 1;
 }
 
 static void add_missing(engine *e, int64_t a, int64_t b)
@@ -164,7 +191,8 @@ static void classify(engine *e, const pending *p)
 
 static int raw_ok(const audit_raw *r)
 {
-    return r->prev.len == ES_SM3_LEN && r->hash.len == ES_SM3_LEN;
+    return r->prev.len == ES_SM3_LEN && r->hash.len == ES_SM3_LEN &&
+           (r->ver == 1 || (r->ver == 2 && r->nonce.len == ES_AUDIT_NONCE_LEN));
 }
 
 /* Pass 1: one record, in the order of the input. */
@@ -177,7 +205,9 @@ static void feed1(engine *e, const audit_raw *r)
     if (!raw_ok(r) || r->seq <= 0) {
         finding(e, ES_AUDIT_MALFORMED, r->seq, r->seq, 0, 0, "record %lld: %s", (long long)r->seq,
                 r->seq <= 0 ? "its seq is not a positive number"
-                            : "its prev or hash is not 32 bytes");
+                : r->prev.len != ES_SM3_LEN || r->hash.len != ES_SM3_LEN
+                    ? "its prev or hash is not 32 bytes"
+                    : "an unknown version, or a nonce that is not 16 bytes");
         if (r->seq > 0 && (!e->have_last || r->seq > e->last_seq)) {
             if (e->check_gaps && e->have_last && r->seq > e->last_seq + 1)
                 add_missing(e, e->last_seq + 1, r->seq - 1);
@@ -191,13 +221,20 @@ static void feed1(engine *e, const audit_raw *r)
     }
 
     uint8_t h[ES_SM3_LEN];
-    es_err rv = audit_record_hash(r->prev.p, r->prev.len, r->seq, r->at, r->f, h);
+    es_err rv = audit_raw_hash(r, r->seq, h);
     if (rv != ES_OK) {
         e->err = rv;
         return;
     }
+    if (r->ver == 1 && r->seq > e->max_v1_seq) e->max_v1_seq = r->seq;
+    if (r->seq == e->want_seq) {
+        e->want_found = 1;
+        memcpy(e->want_hash, r->hash.p, ES_SM3_LEN);
+    }
     int hash_ok = memcmp(h, r->hash.p, ES_SM3_LEN) == 0;
-    int sig_ok = audit_sig_verify(e->pub, r->hash.p, ES_SM3_LEN, r->sig) == ES_OK;
+    /* Version 2 signs the content: a changed field fails the hash and the signature alike,
+     * and is reported once, as changed. */
+    int sig_ok = audit_raw_sig_verify(e->pub, r) == ES_OK || (r->ver == 2 && !hash_ok);
     int flagged = 0;
     if (!sig_ok) {
         finding(e, ES_AUDIT_BAD_SIGNATURE, r->seq, r->seq, 0, 0,
@@ -265,12 +302,23 @@ static void feed1(engine *e, const audit_raw *r)
     memcpy(e->last_hash, r->hash.p, ES_SM3_LEN);
     e->last_flagged = flagged;
     if (r->seq > e->max_seq) e->max_seq = r->seq;
+    while (e->cpi < e->ncps && e->cps[e->cpi].seq < r->seq) e->cpi++;
+    if (e->cpi < e->ncps && e->cps[e->cpi].seq == r->seq) {
+        checkpoint *c = &e->cps[e->cpi];
+        c->seen = 1;
+        c->match = memcmp(c->hash, r->hash.p, ES_SM3_LEN) == 0;
+        c->flagged = flagged;
+    }
 }
 
 /* Pass 2: the same records again, to explain the suspicious ones. */
 static void feed2(engine *e, const audit_raw *r)
 {
     if (!raw_ok(r)) return;
+    if (r->seq == e->want_seq && !e->want_found) {
+        e->want_found = 1;
+        memcpy(e->want_hash, r->hash.p, ES_SM3_LEN);
+    }
     pending *self = NULL;
     size_t nbad = 0;
     for (size_t i = 0; i < e->npend; i++) {
@@ -285,8 +333,7 @@ static void feed2(engine *e, const audit_raw *r)
         const pending *q = &e->pend[i];
         if (!q->hash_bad || q->seq == r->seq) continue;
         uint8_t h[ES_SM3_LEN];
-        if (audit_record_hash(r->prev.p, r->prev.len, q->seq, r->at, r->f, h) == ES_OK &&
-            memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
+        if (audit_raw_hash(r, q->seq, h) == ES_OK && memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
             self->moved_from = q->seq;
             return;
         }
@@ -298,7 +345,81 @@ static int genesis(const es_audit_head *h)
     return h->seq == 0 && h->sig_len == 0 && memcmp(h->hash, zero_hash, ES_SM3_LEN) == 0;
 }
 
-/* End of pass 1: gaps, the head. */
+/* A signature of the audit key over DER SEQUENCE{seq, hash, at} (a head, a checkpoint). */
+static int tbs_sig_ok(engine *e, int64_t seq, const uint8_t hash[ES_SM3_LEN], int64_t at,
+                      const uint8_t *sig, size_t sig_len)
+{
+    es_buf tbs;
+    es_buf_init(&tbs, 128);
+    es_err rv = audit_head_tbs(seq, hash, at, &tbs);
+    int good = rv == ES_OK &&
+               audit_sig_verify(e->pub, tbs.p, tbs.len, es_slice_make(sig, sig_len)) == ES_OK;
+    if (rv != ES_OK) e->err = rv;
+    es_buf_cleanup(&tbs);
+    return good;
+}
+
+/* The stored checkpoints: each signed by the audit key, each matching the record it covers;
+ * the head is the newest of them. */
+static void check_checkpoints(engine *e)
+{
+    es_audit_report *rep = e->rep;
+    const es_audit_head *h = &rep->head;
+    int64_t before = 0; /* the checkpoint before this one */
+    const checkpoint *cut = NULL;
+    for (size_t i = 0; i < e->ncps; i++) {
+        const checkpoint *c = &e->cps[i];
+        rep->checkpoints++;
+        if (c->bad) {
+            finding(e, ES_AUDIT_MALFORMED, c->seq, c->seq, 0, 0,
+                    "checkpoint %lld: its hash is not 32 bytes or its signature cannot be read",
+                    (long long)c->seq);
+            about_checkpoint(e);
+        } else if (!tbs_sig_ok(e, c->seq, c->hash, c->at, c->sig, c->sig_len)) {
+            finding(e, ES_AUDIT_BAD_SIGNATURE, c->seq, c->seq, 0, 0,
+                    "checkpoint %lld: the signature is not the audit key's", (long long)c->seq);
+            about_checkpoint(e);
+        } else if (c->seen && !c->match && !c->flagged) {
+            finding(e, ES_AUDIT_CHECKPOINT, before + 1, c->seq, 0, 0,
+                    "checkpoint %lld no longer matches record %lld: records %lld to %lld were "
+                    "removed, rewritten or re-chained after it was signed",
+                    (long long)c->seq, (long long)c->seq, (long long)(before + 1),
+                    (long long)c->seq);
+            about_checkpoint(e);
+        } else if (!c->seen && c->seq > e->max_seq && !cut) {
+            cut = c;
+        }
+        before = c->seq;
+    }
+    const checkpoint *last = e->ncps ? &e->cps[e->ncps - 1] : NULL;
+    int head_is_last = last && rep->has_head && h->seq == last->seq && h->at == last->at &&
+                       memcmp(h->hash, last->hash, ES_SM3_LEN) == 0 &&
+                       h->sig_len == last->sig_len && memcmp(h->sig, last->sig, h->sig_len) == 0;
+    /* A cut beyond a checkpoint that is also the head is the head's finding. */
+    if (cut && !(head_is_last && cut == last)) {
+        finding(e, ES_AUDIT_TRUNCATED, e->max_seq + 1, last->seq, 0, 0,
+                "checkpoint %lld covers records up to %lld but the trail ends at %lld: records "
+                "%lld to %lld were cut",
+                (long long)cut->seq, (long long)last->seq, (long long)e->max_seq,
+                (long long)(e->max_seq + 1), (long long)last->seq);
+        about_checkpoint(e);
+        e->head_reported = 1;
+    }
+    if (e->head_reported) return; /* the end of the trail is named already */
+    if (rep->has_head && last && !head_is_last) {
+        finding(e, ES_AUDIT_TRUNCATED, h->seq, h->seq, 0, 1,
+                "the head (seq %lld) is not the newest checkpoint (seq %lld): it was set back "
+                "or changed",
+                (long long)h->seq, (long long)last->seq);
+        e->head_reported = 1;
+    } else if (rep->has_head && !last && h->seq > 0) {
+        finding(e, ES_AUDIT_TRUNCATED, h->seq, h->seq, 0, 1,
+                "the head (seq %lld) is no stored checkpoint: there is none", (long long)h->seq);
+        e->head_reported = 1;
+    }
+}
+
+/* End of pass 1: gaps, the head, the checkpoints. */
 static void finish1(engine *e)
 {
     es_audit_report *rep = e->rep;
@@ -316,42 +437,55 @@ static void finish1(engine *e)
             finding(e, ES_AUDIT_TRUNCATED, e->max_seq + 1, e->max_seq + 1, 0, 1,
                     "there is no signed head: whether records were cut from the end cannot "
                     "be checked");
+        check_checkpoints(e); /* their signatures and records still */
         return;
     }
     const es_audit_head *h = &rep->head;
-    if (!genesis(h)) {
-        es_buf tbs;
-        es_buf_init(&tbs, 128);
-        es_err rv = audit_head_tbs(h->seq, h->hash, h->at, &tbs);
-        if (rv == ES_OK &&
-            audit_sig_verify(e->pub, tbs.p, tbs.len, es_slice_make(h->sig, h->sig_len)) != ES_OK)
-            finding(e, ES_AUDIT_BAD_SIGNATURE, h->seq, h->seq, 0, 1,
-                    "the head (seq %lld): the signature is not the audit key's", (long long)h->seq);
-        else if (rv != ES_OK)
-            e->err = rv;
-        es_buf_cleanup(&tbs);
-    }
+    if (!genesis(h) && !tbs_sig_ok(e, h->seq, h->hash, h->at, h->sig, h->sig_len))
+        finding(e, ES_AUDIT_BAD_SIGNATURE, h->seq, h->seq, 0, 1,
+                "the head (seq %lld): the signature is not the audit key's", (long long)h->seq);
     int have_end = e->have_last && e->last_seq == e->max_seq;
-    if (e->check_end && h->seq == e->max_seq + 1)
+    if (e->check_end && h->seq == e->max_seq + 1) {
         finding(e, ES_AUDIT_TRUNCATED, h->seq, h->seq, 0, 1,
                 "the signed head counts %lld records but the trail ends at %lld: record %lld "
                 "was cut",
                 (long long)h->seq, (long long)e->max_seq, (long long)h->seq);
-    else if (e->check_end && h->seq > e->max_seq)
+        e->head_reported = 1;
+    } else if (e->check_end && h->seq > e->max_seq) {
         finding(e, ES_AUDIT_TRUNCATED, e->max_seq + 1, h->seq, 0, 1,
                 "the signed head counts %lld records but the trail ends at %lld: records "
                 "%lld to %lld were cut",
                 (long long)h->seq, (long long)e->max_seq, (long long)(e->max_seq + 1),
                 (long long)h->seq);
-    else if (e->check_end && h->seq < e->max_seq)
+        e->head_reported = 1;
+    } else if (e->check_end && h->seq < e->max_seq && e->max_v1_seq > h->seq) {
+        /* A record of version 1 always moved the signed head with it. */
         finding(e, ES_AUDIT_TRUNCATED, h->seq + 1, e->max_seq, 0, 1,
                 "the trail goes on to record %lld after the signed head (seq %lld): the head "
                 "was set back, or records were added without it",
                 (long long)e->max_seq, (long long)h->seq);
-    else if (h->seq > 0 && h->seq == e->max_seq && have_end &&
-             memcmp(h->hash, e->last_hash, ES_SM3_LEN) != 0)
+        e->head_reported = 1;
+    } else if (e->check_end && h->seq < e->max_seq) {
+        rep->pending = e->max_seq - h->seq; /* checked against the head in finish2 */
+        if (h->seq > 0) e->want_seq = h->seq;
+    } else if (h->seq > 0 && h->seq == e->max_seq && have_end &&
+               memcmp(h->hash, e->last_hash, ES_SM3_LEN) != 0) {
         finding(e, ES_AUDIT_TRUNCATED, h->seq, h->seq, 0, 1,
                 "the head's hash is not the hash of record %lld, the last one", (long long)h->seq);
+        e->head_reported = 1;
+    }
+    if (e->ncps || !strcmp(rep->scope, "database")) check_checkpoints(e);
+    /* The tip (a database): the newest record as the appender left it. */
+    if (h->tip_seq >= 0 && !e->head_reported && e->check_end &&
+        (h->tip_seq != e->max_seq ||
+         (have_end && e->max_seq > 0 && memcmp(h->tip_hash, e->last_hash, ES_SM3_LEN) != 0))) {
+        finding(e, ES_AUDIT_TRUNCATED, h->tip_seq < e->max_seq ? h->tip_seq + 1 : e->max_seq + 1,
+                h->tip_seq < e->max_seq ? e->max_seq : h->tip_seq, 0, 1,
+                "the chain's tip in the head (record %lld) is not the last record (%lld): "
+                "records were cut from the end or added without it",
+                (long long)h->tip_seq, (long long)e->max_seq);
+        e->head_reported = 1;
+    }
 }
 
 static int finding_cmp(const void *a, const void *b)
@@ -366,6 +500,13 @@ static int finding_cmp(const void *a, const void *b)
 static void finish2(engine *e)
 {
     for (size_t i = 0; i < e->npend; i++) classify(e, &e->pend[i]);
+    /* Records after the head: the head must still be the hash of the record it covers. */
+    const es_audit_head *h = &e->rep->head;
+    if (e->want_seq && e->want_found && !e->head_reported &&
+        memcmp(e->want_hash, h->hash, ES_SM3_LEN) != 0)
+        finding(e, ES_AUDIT_TRUNCATED, h->seq, h->seq, 0, 1,
+                "the head's hash is not the hash of record %lld, which it covers",
+                (long long)h->seq);
     if (e->rep->n_kept > 1)
         qsort(e->rep->findings, e->rep->n_kept, sizeof *e->rep->findings, finding_cmp);
 }
@@ -408,6 +549,43 @@ static es_err store_row(void *ctx, const es_row *row)
     return src->e->err;
 }
 
+static es_err checkpoint_row(void *ctx, const es_row *row)
+{
+    engine *e = ctx;
+    if (e->ncps == e->capcps) {
+        size_t cap = e->capcps ? 2 * e->capcps : 64;
+        checkpoint *c = realloc(e->cps, cap * sizeof *c);
+        if (!c) return ES_ERR_NOMEM;
+        e->cps = c;
+        e->capcps = cap;
+    }
+    checkpoint *c = &e->cps[e->ncps++];
+    memset(c, 0, sizeof *c);
+    c->seq = es_row_int(row, 0);
+    es_slice hash = es_row_blob(row, 1);
+    c->at = es_row_int(row, 2);
+    es_slice sig = es_row_blob(row, 3);
+    if (hash.len != ES_SM3_LEN || sig.len > sizeof c->sig) {
+        c->bad = 1;
+        return ES_OK;
+    }
+    memcpy(c->hash, hash.p, ES_SM3_LEN);
+    memcpy(c->sig, sig.p, sig.len);
+    c->sig_len = sig.len;
+    return ES_OK;
+}
+
+static es_err want_row(void *ctx, const es_row *row)
+{
+    engine *e = ctx;
+    es_slice hash = es_row_blob(row, 0);
+    if (hash.len == ES_SM3_LEN) {
+        e->want_found = 1;
+        memcpy(e->want_hash, hash.p, ES_SM3_LEN);
+    }
+    return ES_OK;
+}
+
 es_err es_audit_verify_store(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN], es_audit_report *rep)
 {
     if (!s || !pub || !rep) return ES_ERR_ARG;
@@ -415,13 +593,13 @@ es_err es_audit_verify_store(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN], es_
     rep->complete = 1;
     engine e;
     engine_init(&e, pub, rep);
-    /* One snapshot for the records and the head: appends going on meanwhile are simply
-     * not seen. */
+    /* One snapshot for the records, the checkpoints and the head: appends and checkpoints
+     * going on meanwhile are simply not seen. */
     es_err rv = es_store_begin_read(s);
     if (rv != ES_OK) goto out;
-    store_src src = {&e, 1};
-    static const char q[] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq";
-    if ((rv = es_store_query(s, q, NULL, 0, store_row, &src)) != ES_OK) goto out;
+    if ((rv = es_store_query(s, "SELECT seq, hash, at, sig FROM audit_checkpoint ORDER BY seq",
+                             NULL, 0, checkpoint_row, &e)) != ES_OK)
+        goto out;
     rv = es_audit_head_get(s, &rep->head);
     if (rv == ES_OK)
         rep->has_head = 1;
@@ -429,7 +607,16 @@ es_err es_audit_verify_store(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN], es_
         rv = ES_OK;
     else
         goto out;
+    store_src src = {&e, 1};
+    static const char q[] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq";
+    if ((rv = es_store_query(s, q, NULL, 0, store_row, &src)) != ES_OK) goto out;
     finish1(&e);
+    if (e.want_seq) {
+        es_value p = es_v_int(e.want_seq);
+        if ((rv = es_store_query(s, "SELECT hash FROM audit WHERE seq = ?", &p, 1, want_row, &e)) !=
+            ES_OK)
+            goto out;
+    }
     if (e.npend) {
         src.pass = 2;
         if ((rv = es_store_query(s, q, NULL, 0, store_row, &src)) != ES_OK) goto out;
@@ -447,7 +634,7 @@ out:
 /* A line's JSON and the bytes its record points to. */
 typedef struct line_rec {
     json_t *j;
-    es_buf prev, hash, sig;
+    es_buf prev, hash, sig, nonce;
 } line_rec;
 
 static void line_rec_init(line_rec *l)
@@ -456,13 +643,14 @@ static void line_rec_init(line_rec *l)
     es_buf_init(&l->prev, 64);
     es_buf_init(&l->hash, 64);
     es_buf_init(&l->sig, 1024);
+    es_buf_init(&l->nonce, 64);
 }
 
 static void line_rec_clear(line_rec *l)
 {
     json_decref(l->j);
     l->j = NULL;
-    l->prev.len = l->hash.len = l->sig.len = 0;
+    l->prev.len = l->hash.len = l->sig.len = l->nonce.len = 0;
 }
 
 static void line_rec_cleanup(line_rec *l)
@@ -471,6 +659,7 @@ static void line_rec_cleanup(line_rec *l)
     es_buf_cleanup(&l->prev);
     es_buf_cleanup(&l->hash);
     es_buf_cleanup(&l->sig);
+    es_buf_cleanup(&l->nonce);
 }
 
 static int only_keys(json_t *o, const char *const *keys)
@@ -506,9 +695,9 @@ static int get_hex(json_t *o, const char *k, es_buf *out)
 /* Reads a record line into r (pointing into l). 0 with *why set when it is not one. */
 static int parse_record(line_rec *l, audit_raw *r, const char **why)
 {
-    static const char *const keys[] = {"type", "seq",    "at",     "time",   "actor",
-                                       "role", "action", "object", "detail", "prev",
-                                       "hash", "sig",    NULL};
+    static const char *const keys[] = {"type", "seq",    "at",      "time",   "actor",
+                                       "role", "action", "object",  "detail", "prev",
+                                       "hash", "sig",    "version", "nonce",  NULL};
     static const char *const fields[AF_COUNT] = {"actor", "role", "action", "object", "detail"};
     if (!only_keys(l->j, keys)) {
         *why = "a record with unknown fields";
@@ -540,6 +729,17 @@ static int parse_record(line_rec *l, audit_raw *r, const char **why)
             *why = "a record whose time is not its at";
             return 0;
         }
+    }
+    /* Version 1 lines have neither version nor nonce; version 2 lines have both. */
+    r->ver = 1;
+    r->nonce = es_slice_make(NULL, 0);
+    if (json_object_get(l->j, "version") || json_object_get(l->j, "nonce")) {
+        if (!get_int(l->j, "version", &r->ver) || r->ver != 2 ||
+            !get_hex(l->j, "nonce", &l->nonce)) {
+            *why = "a record whose version or nonce cannot be read";
+            return 0;
+        }
+        r->nonce = es_slice_make(l->nonce.p, l->nonce.len);
     }
     r->prev = es_slice_make(l->prev.p, l->prev.len);
     r->hash = es_slice_make(l->hash.p, l->hash.len);
@@ -574,7 +774,7 @@ static int parse_header(engine *e, json_t *j)
     int64_t version = 0;
     if (!only_keys(j, keys) || !json_is_string(fmt) ||
         strcmp(json_string_value(fmt), ES_AUDIT_EXPORT_FORMAT) != 0 ||
-        !get_int(j, "version", &version) || version != ES_AUDIT_EXPORT_VERSION ||
+        !get_int(j, "version", &version) || version < 1 || version > ES_AUDIT_EXPORT_VERSION ||
         !json_is_object(f) || !only_keys(f, fkeys))
         return 0;
     int from = !json_is_null(json_object_get(f, "from")) && json_object_get(f, "from");
@@ -654,6 +854,7 @@ static es_err export_pass(export_src *x, int pass)
                     finding(e, ES_AUDIT_MALFORMED, h.seq, h.seq, 0, 1, "line %ld: a second head",
                             n);
                 else {
+                    h.tip_seq = -1; /* an export does not hold the tip */
                     e->rep->head = h;
                     e->rep->has_head = 1;
                 }
@@ -689,7 +890,8 @@ es_err es_audit_verify_export(const es_audit_lines *in, const uint8_t pub[ES_SM2
     es_err rv = export_pass(&x, 1);
     if (rv == ES_OK && e.err == ES_OK) {
         finish1(&e);
-        if (e.npend && (rv = in->rewind(in->ctx)) == ES_OK) rv = export_pass(&x, 2);
+        if ((e.npend || (e.want_seq && !e.want_found)) && (rv = in->rewind(in->ctx)) == ES_OK)
+            rv = export_pass(&x, 2);
         finish2(&e);
     }
     if (rv == ES_OK) rv = e.err;
@@ -751,6 +953,14 @@ static es_err print_text(const es_audit_report *r, es_buf *out)
         rv = es_buf_printf(out, "head: seq %lld, %s, hash %s\n", (long long)r->head.seq,
                            r->head.seq ? at : "-", hash);
     }
+    if (rv == ES_OK && r->scope[0] == 'd')
+        rv = es_buf_printf(out, "signed checkpoints: %lld checked\n", (long long)r->checkpoints);
+    if (rv == ES_OK && r->pending)
+        rv = es_buf_printf(out,
+                           "not yet checkpointed: %lld record%s after the head (seq %lld to "
+                           "%lld): signed and chained, their end not yet fixed by a signature\n",
+                           (long long)r->pending, r->pending == 1 ? "" : "s",
+                           (long long)(r->last - r->pending + 1), (long long)r->last);
     if (rv != ES_OK) return rv;
     if (!r->n_findings) {
         return es_buf_printf(
@@ -795,6 +1005,8 @@ static es_err print_json(const es_audit_report *r, es_buf *out)
     json_object_set_new(o, "records", json_integer(r->records));
     json_object_set_new(o, "first", json_integer(r->first));
     json_object_set_new(o, "last", json_integer(r->last));
+    json_object_set_new(o, "checkpoints", json_integer(r->checkpoints));
+    json_object_set_new(o, "pending", json_integer(r->pending));
     if (r->has_head) {
         char hash[2 * ES_SM3_LEN + 1];
         es_hex_encode(r->head.hash, ES_SM3_LEN, hash);
@@ -811,10 +1023,11 @@ static es_err print_json(const es_audit_report *r, es_buf *out)
     json_object_set_new(o, "findings_total", json_integer((json_int_t)r->n_findings));
     for (size_t i = 0; i < r->n_kept; i++) {
         const es_audit_finding *f = &r->findings[i];
-        json_array_append_new(
-            list, json_pack("{s:s, s:I, s:I, s:I, s:b, s:s}", "kind", es_audit_kind_name(f->kind),
-                            "seq", (json_int_t)f->seq, "seq_end", (json_int_t)f->seq_end, "other",
-                            (json_int_t)f->other, "head", f->head, "text", f->text));
+        json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, s:b, s:b, s:s}", "kind",
+                                              es_audit_kind_name(f->kind), "seq",
+                                              (json_int_t)f->seq, "seq_end", (json_int_t)f->seq_end,
+                                              "other", (json_int_t)f->other, "head", f->head,
+                                              "checkpoint", f->checkpoint, "text", f->text));
     }
     json_object_set_new(o, "findings", list);
     char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -107,6 +107,24 @@ static es_err job_crl(void *arg)
     return es_api_crl_refresh(arg);
 }
 
+/* A signed checkpoint of the audit trail when due: at least every [audit] checkpoint_records
+ * records or checkpoint_ms ms (docs/audit.md). */
+static es_err job_checkpoint(void *arg)
+{
+    es_api_ctx *x = arg;
+    es_store *s = es_api_store(x);
+    if (!s) return ES_ERR_UNAVAILABLE;
+    return es_audit_checkpoint_due(s, x->audit, x->cfg.audit_checkpoint_records,
+                                   x->cfg.audit_checkpoint_ms, NULL);
+}
+
+/* How often the checkpoint job looks: a quarter of checkpoint_ms, 5 to 100 ms. */
+static unsigned checkpoint_poll(const es_config *c)
+{
+    int64_t p = c->audit_checkpoint_ms / 4;
+    return (unsigned)(p < 5 ? 5 : p > 100 ? 100 : p);
+}
+
 /* ---- Start. */
 
 static es_err accounts_on(es_node *n, es_store *s, es_accounts *a)
@@ -204,8 +222,15 @@ static es_err open_store(es_node *n, char *why, size_t whylen)
         goto out;
     }
     n->ctx.audit = n->audit;
-    if ((rv = bootstrap(n, store, why, whylen)) != ES_OK && !why[0])
-        snprintf(why, whylen, "first start failed: %s (%s)", es_err_str(rv),
+    if ((rv = bootstrap(n, store, why, whylen)) != ES_OK) {
+        if (!why[0])
+            snprintf(why, whylen, "first start failed: %s (%s)", es_err_str(rv),
+                     es_store_last_error(store));
+        goto out;
+    }
+    /* What was appended before a crash is checkpointed now (docs/audit.md). */
+    if ((rv = es_audit_checkpoint(store, n->audit, NULL)) != ES_OK)
+        snprintf(why, whylen, "cannot checkpoint the audit trail: %s (%s)", es_err_str(rv),
                  es_store_last_error(store));
 out:
     es_store_close(store);
@@ -337,7 +362,9 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
     atomic_store(&x->ready, 1);
 
     if ((rv = es_sched_new(&n->sched)) != ES_OK ||
-        (rv = es_sched_add(n->sched, "crl", ES_API_CRL_REFRESH, job_crl, x)) != ES_OK ||
+        (rv = es_sched_add(n->sched, "crl", ES_API_CRL_REFRESH * 1000u, job_crl, x)) != ES_OK ||
+        (rv = es_sched_add(n->sched, "audit-checkpoint", checkpoint_poll(&x->cfg), job_checkpoint,
+                           x)) != ES_OK ||
         (rv = es_sched_start(n->sched, on_sched, x)) != ES_OK) {
         snprintf(why, whylen, "cannot start the scheduler: %s", es_err_str(rv));
         goto fail;
@@ -365,6 +392,14 @@ void es_node_stop(es_node *n)
     es_sched_free(n->sched);
     if (n->http) es_http_stop(n->http, 10000);
     es_http_free(n->http);
+    /* After the last request: its record is in the last checkpoint. */
+    if (n->ctx_ready && n->audit && atomic_load(&n->ctx.ready)) {
+        es_store *s = es_api_store(&n->ctx);
+        es_err rv = s ? es_audit_checkpoint(s, n->audit, NULL) : ES_ERR_UNAVAILABLE;
+        if (rv != ES_OK)
+            es_api_log(&n->ctx, ES_LOG_WARN, "the last audit checkpoint failed: %s",
+                       es_err_str(rv));
+    }
     if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
     es_signer_free(n->audit);
     if (n->site_ready) es_site_cleanup(&n->ctx.site);

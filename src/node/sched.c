@@ -12,7 +12,7 @@
 
 typedef struct job {
     const char *name;
-    unsigned period;
+    unsigned period; /* ms */
     es_sched_fn fn;
     void *arg;
     struct timespec next;
@@ -38,6 +38,17 @@ struct es_sched {
 static void mono_now(struct timespec *t)
 {
     clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+/* t moved on by ms milliseconds. */
+static void add_ms(struct timespec *t, unsigned ms)
+{
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
 }
 
 static int before(const struct timespec *a, const struct timespec *b)
@@ -79,7 +90,7 @@ es_err es_sched_add(es_sched *s, const char *name, unsigned period, es_sched_fn 
     j->fn = fn;
     j->arg = arg;
     mono_now(&j->next);
-    j->next.tv_sec += period;
+    add_ms(&j->next, period);
     return ES_OK;
 }
 
@@ -91,14 +102,14 @@ static es_err run_job(es_sched *s, size_t i)
     es_err rv = j->fn(j->arg);
     if (rv != ES_OK && s->log) {
         char line[160];
-        snprintf(line, sizeof line, "job %s failed: %s (runs again in %u s)", j->name,
+        snprintf(line, sizeof line, "job %s failed: %s (runs again in %u ms)", j->name,
                  es_err_str(rv), j->period);
         s->log(s->log_arg, line);
     }
     pthread_mutex_lock(&s->mu);
     j->runs++;
     mono_now(&j->next);
-    j->next.tv_sec += j->period;
+    add_ms(&j->next, j->period);
     return rv;
 }
 

@@ -239,12 +239,121 @@ static const char v3[] =
     "  crl_at {INT64}"
     "){STRICT};";
 
+/* Version 4: the audit trail's throughput (docs/audit.md, "Records version 2 and
+ * checkpoints"). Records carry a format version (1: signed over the chained hash; 2: signed
+ * over their own content, before they take their place in the chain) and a nonce; the head
+ * row keeps the chain's tip (moved by each append, unsigned) apart from the newest signed
+ * checkpoint (seq, hash, at, sig: moved by es_audit_checkpoint); every checkpoint is kept in
+ * audit_checkpoint. The head of an existing trail is its first checkpoint (same signed
+ * structure). Triggers keep records, checkpoints and the head append-only, INSERT OR REPLACE
+ * included (its BEFORE INSERT trigger refuses the row before SQLite would delete the old
+ * one). */
+static const char v4_sqlite[] =
+    "DROP TRIGGER audit_in_order;"
+    "DROP TRIGGER audit_head_advance;"
+    "ALTER TABLE audit ADD COLUMN ver INTEGER NOT NULL DEFAULT 1 CHECK (ver IN (1, 2));"
+    "ALTER TABLE audit ADD COLUMN nonce BLOB NOT NULL DEFAULT X'';"
+    "ALTER TABLE audit_head ADD COLUMN tip_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE audit_head ADD COLUMN tip_hash BLOB NOT NULL DEFAULT X'';"
+    "UPDATE audit_head SET tip_seq = seq, tip_hash = hash;"
+    "CREATE TABLE audit_checkpoint ("
+    "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+    "  hash BLOB NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  sig BLOB NOT NULL"
+    ") STRICT;"
+    "INSERT INTO audit_checkpoint (seq, hash, at, sig) "
+    "  SELECT seq, hash, at, sig FROM audit_head WHERE id = 1 AND seq > 0;"
+    "CREATE TRIGGER audit_in_order BEFORE INSERT ON audit "
+    "WHEN NEW.seq IS NOT (SELECT tip_seq FROM audit_head WHERE id = 1) + 1 "
+    "  OR NEW.prev IS NOT (SELECT tip_hash FROM audit_head WHERE id = 1) "
+    "BEGIN SELECT RAISE(ABORT, 'an audit record out of sequence'); END;"
+    "CREATE TRIGGER audit_head_no_insert BEFORE INSERT ON audit_head "
+    "BEGIN SELECT RAISE(ABORT, 'the audit head cannot be replaced'); END;"
+    /* One move at a time: an append (the tip one forward, the signed part unchanged) or a
+     * checkpoint (the signed part forward to a stored checkpoint, the tip unchanged). */
+    "CREATE TRIGGER audit_head_advance BEFORE UPDATE ON audit_head "
+    "WHEN NEW.id IS NOT 1 OR NOT ("
+    "  (NEW.tip_seq IS OLD.tip_seq + 1 AND NEW.seq IS OLD.seq AND NEW.hash IS OLD.hash"
+    "   AND NEW.sig IS OLD.sig AND NEW.at IS OLD.at)"
+    "  OR (NEW.tip_seq IS OLD.tip_seq AND NEW.tip_hash IS OLD.tip_hash AND NEW.seq > OLD.seq"
+    "   AND EXISTS (SELECT 1 FROM audit_checkpoint c WHERE c.seq = NEW.seq AND c.hash = NEW.hash"
+    "               AND c.at = NEW.at AND c.sig = NEW.sig))) "
+    "BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward, one step at a time'); END;"
+    "CREATE TRIGGER audit_checkpoint_in_order BEFORE INSERT ON audit_checkpoint "
+    "WHEN NEW.seq <= coalesce((SELECT max(seq) FROM audit_checkpoint), 0) "
+    "  OR NEW.hash IS NOT (SELECT hash FROM audit WHERE seq = NEW.seq) "
+    "BEGIN SELECT RAISE(ABORT, 'an audit checkpoint out of order or of no record'); END;"
+    "CREATE TRIGGER audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint "
+    "BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
+    "CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint "
+    "BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;";
+
+static const char v4_pg[] =
+    "DROP TRIGGER audit_in_order ON audit;"
+    "DROP TRIGGER audit_head_advance ON audit_head;"
+    "ALTER TABLE audit ADD COLUMN ver INTEGER NOT NULL DEFAULT 1 CHECK (ver IN (1, 2));"
+    "ALTER TABLE audit ADD COLUMN nonce BYTEA NOT NULL DEFAULT ''::bytea;"
+    "ALTER TABLE audit_head ADD COLUMN tip_seq BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE audit_head ADD COLUMN tip_hash BYTEA NOT NULL DEFAULT ''::bytea;"
+    "UPDATE audit_head SET tip_seq = seq, tip_hash = hash;"
+    "CREATE TABLE audit_checkpoint ("
+    "  seq BIGINT PRIMARY KEY CHECK (seq > 0),"
+    "  hash BYTEA NOT NULL,"
+    "  at BIGINT NOT NULL,"
+    "  sig BYTEA NOT NULL"
+    ");"
+    "INSERT INTO audit_checkpoint (seq, hash, at, sig) "
+    "  SELECT seq, hash, at, sig FROM audit_head WHERE id = 1 AND seq > 0;"
+    "CREATE OR REPLACE FUNCTION audit_in_order() RETURNS trigger LANGUAGE plpgsql "
+    "SET search_path FROM CURRENT AS $$ DECLARE t RECORD; BEGIN "
+    "  SELECT tip_seq, tip_hash INTO t FROM audit_head WHERE id = 1; "
+    "  IF NEW.seq IS DISTINCT FROM t.tip_seq + 1 OR NEW.prev IS DISTINCT FROM t.tip_hash THEN "
+    "    RAISE EXCEPTION 'audit record % out of sequence', NEW.seq; "
+    "  END IF; "
+    "  RETURN NEW; "
+    "END $$;"
+    "CREATE OR REPLACE FUNCTION audit_head_advance() RETURNS trigger LANGUAGE plpgsql "
+    "SET search_path FROM CURRENT AS $$ BEGIN "
+    "  IF NEW.id <> 1 OR NOT ("
+    "    (NEW.tip_seq = OLD.tip_seq + 1 AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash"
+    "     AND NEW.sig = OLD.sig AND NEW.at = OLD.at)"
+    "    OR (NEW.tip_seq = OLD.tip_seq AND NEW.tip_hash = OLD.tip_hash AND NEW.seq > OLD.seq"
+    "     AND EXISTS (SELECT 1 FROM audit_checkpoint c WHERE c.seq = NEW.seq"
+    "                 AND c.hash = NEW.hash AND c.at = NEW.at AND c.sig = NEW.sig))) THEN "
+    "    RAISE EXCEPTION 'the audit head only moves forward, one step at a time'; "
+    "  END IF; "
+    "  RETURN NEW; "
+    "END $$;"
+    "CREATE FUNCTION audit_checkpoint_in_order() RETURNS trigger LANGUAGE plpgsql "
+    "SET search_path FROM CURRENT AS $$ BEGIN "
+    "  IF NEW.seq <= coalesce((SELECT max(seq) FROM audit_checkpoint), 0) "
+    "     OR NEW.hash IS DISTINCT FROM (SELECT hash FROM audit WHERE seq = NEW.seq) THEN "
+    "    RAISE EXCEPTION 'audit checkpoint % out of order or of no record', NEW.seq; "
+    "  END IF; "
+    "  RETURN NEW; "
+    "END $$;"
+    "CREATE TRIGGER audit_in_order BEFORE INSERT ON audit "
+    "  FOR EACH ROW EXECUTE FUNCTION audit_in_order();"
+    "CREATE TRIGGER audit_head_advance BEFORE UPDATE ON audit_head "
+    "  FOR EACH ROW EXECUTE FUNCTION audit_head_advance();"
+    "CREATE TRIGGER audit_head_no_insert BEFORE INSERT ON audit_head "
+    "  FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+    "CREATE TRIGGER audit_checkpoint_in_order BEFORE INSERT ON audit_checkpoint "
+    "  FOR EACH ROW EXECUTE FUNCTION audit_checkpoint_in_order();"
+    "CREATE TRIGGER audit_checkpoint_no_change BEFORE UPDATE OR DELETE ON audit_checkpoint "
+    "  FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+    "CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON audit_checkpoint "
+    "  FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();";
+
 const store_migration es_store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
     {2, "API clients: roles, certificate serial, subject and validity, registrar, revocation", v2,
      NULL, NULL},
     {3, "CA: issued certificates, revocations, CRL numbers", v3, NULL, NULL},
+    {4, "audit trail: records signed before they are chained (version 2), signed checkpoints", NULL,
+     v4_sqlite, v4_pg},
 };
 
 const size_t es_store_n_migrations = sizeof es_store_migrations / sizeof es_store_migrations[0];

@@ -59,11 +59,34 @@ es_err svc_audit(es_accounts *a, const es_actor *by, const char *action, const c
     return es_audit_append(a->store, a->audit, &rec);
 }
 
+es_err svc_audit_prepare(es_accounts *a, const es_actor *by, const char *action, const char *object,
+                         const char *detail, svc_rec *out)
+{
+    memset(out, 0, sizeof *out);
+    svc_roles_text(by ? by->roles : 0, out->role, sizeof out->role);
+    out->rec.actor = by ? by->name : "anonymous";
+    out->rec.role = by && by->is_system ? "system" : out->role;
+    out->rec.action = action;
+    out->rec.object = object ? object : "";
+    out->rec.detail = detail ? detail : "";
+    return es_audit_prepare(a->audit, &out->rec);
+}
+
+es_err svc_audit_append(es_accounts *a, svc_rec *r)
+{
+    return es_audit_append(a->store, NULL, &r->rec);
+}
+
 es_err svc_audit_alone(es_accounts *a, const es_actor *by, const char *action, const char *object,
                        const char *detail)
 {
-    es_err rv = es_store_begin(a->store);
-    if (rv == ES_OK) rv = svc_audit(a, by, action, object, detail);
+    svc_rec r;
+    es_err rv = svc_audit_prepare(a, by, action, object, detail, &r);
+    if (rv == ES_OK)
+        rv = es_store_begin(a->store);
+    else
+        return rv;
+    if (rv == ES_OK) rv = svc_audit_append(a, &r);
     if (rv == ES_OK) return es_store_commit(a->store);
     es_store_rollback(a->store);
     return rv;
@@ -211,6 +234,12 @@ es_err es_acct_create(es_accounts *a, const es_actor *by, const char *name,
     if ((rv = es_password_hash(password, hash)) != ES_OK) goto wipe;
     es_time now = es_time_now();
     es_value p[4] = {es_v_text(name), es_v_text(display_name), es_v_text(hash), es_v_int(now)};
+    char rt[256];
+    svc_roles_text(roles, rt, sizeof rt);
+    snprintf(object, sizeof object, "user:%s", name);
+    snprintf(detail, sizeof detail, "roles=%s", rt);
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, "user.create", object, detail, &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store,
                         "INSERT INTO users (name, display_name, password_hash, "
@@ -220,11 +249,7 @@ es_err es_acct_create(es_accounts *a, const es_actor *by, const char *name,
     CHECK(load_user(a, "name", es_v_text(name), &u));
     CHECK(write_roles(a, u.id, roles));
     u.roles = roles;
-    char rt[256];
-    svc_roles_text(roles, rt, sizeof rt);
-    snprintf(object, sizeof object, "user:%s", name);
-    snprintf(detail, sizeof detail, "roles=%s", rt);
-    CHECK(svc_audit(a, by, "user.create", object, detail));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
     if (out) *out = u;
     if (password == gen) memcpy(onetime, gen, sizeof gen);
@@ -265,9 +290,11 @@ es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, e
     snprintf(object, sizeof object, "user:%s", name);
     snprintf(detail, sizeof detail, "roles %s -> %s", from[0] ? from : "(none)",
              to[0] ? to : "(none)");
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, "user.roles", object, detail, &ar));
     CHECK(es_store_begin(a->store));
     CHECK(write_roles(a, u.id, roles));
-    CHECK(svc_audit(a, by, "user.roles", object, detail));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
@@ -282,10 +309,12 @@ es_err es_acct_set_disabled(es_accounts *a, const es_actor *by, const char *name
     if (rv != ES_OK) return rv;
     es_value p[2] = {es_v_int(disabled ? 1 : 0), es_v_int(u.id)};
     snprintf(object, sizeof object, "user:%s", name);
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, disabled ? "user.disable" : "user.enable", object, "", &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store, "UPDATE users SET disabled = ? WHERE id = ?", p, 2, NULL));
     if (disabled) CHECK(end_sessions(a, u.id));
-    CHECK(svc_audit(a, by, disabled ? "user.disable" : "user.enable", object, ""));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
@@ -303,13 +332,15 @@ es_err es_acct_reset_password(es_accounts *a, const es_actor *by, const char *na
         goto wipe;
     es_value p[2] = {es_v_text(hash), es_v_int(u.id)};
     snprintf(object, sizeof object, "user:%s", name);
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, "user.password_reset", object, "", &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store,
                         "UPDATE users SET password_hash = ?, must_change_password = 1, "
                         "failed_logins = 0, locked_until = NULL WHERE id = ?",
                         p, 2, NULL));
     CHECK(end_sessions(a, u.id));
-    CHECK(svc_audit(a, by, "user.password_reset", object, ""));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
     memcpy(onetime, gen, sizeof gen);
 out:
@@ -423,6 +454,8 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
     token_id(raw, id);
     es_value s[5] = {es_v_blob(id, sizeof id), es_v_int(u.id), es_v_int(now),
                      es_v_int(now + 60 * (int64_t)a->session_minutes), es_v_int(now)};
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, &self, "session.login", object, detail, &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store,
                         "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", idp,
@@ -431,7 +464,7 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
                         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen) "
                         "VALUES (?, ?, ?, ?, ?)",
                         s, 5, NULL));
-    CHECK(svc_audit(a, &self, "session.login", object, detail));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
     es_hex_encode(raw, sizeof raw, token);
     u.failed_logins = 0;
@@ -516,9 +549,11 @@ es_err es_acct_logout(es_accounts *a, const char *token)
     es_actor self = es_actor_of(&u);
     es_value p[1] = {es_v_blob(id, sizeof id)};
     snprintf(object, sizeof object, "user:%s", u.name);
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, &self, "session.logout", object, "", &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store, "DELETE FROM sessions WHERE id = ?", p, 1, NULL));
-    CHECK(svc_audit(a, &self, "session.logout", object, ""));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
@@ -550,11 +585,13 @@ es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *o
     }
     if ((rv = es_password_hash(new_password, nhash)) != ES_OK) return rv;
     es_value p[2] = {es_v_text(nhash), es_v_int(by->user_id)};
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, "user.password_change", object, "", &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store,
                         "UPDATE users SET password_hash = ?, must_change_password = 0 WHERE id = ?",
                         p, 2, NULL));
-    CHECK(svc_audit(a, by, "user.password_change", object, ""));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);

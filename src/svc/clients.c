@@ -328,9 +328,11 @@ es_err es_client_set_disabled(es_accounts *a, const es_actor *by, const char *na
     if (!disabled && c.revoked) return ES_ERR_ARG;
     es_value p[2] = {es_v_int(disabled ? 1 : 0), es_v_int(c.id)};
     snprintf(object, sizeof object, "client:%s", name);
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, action, object, "", &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store, "UPDATE api_clients SET disabled = ? WHERE id = ?", p, 2, NULL));
-    CHECK(svc_audit(a, by, action, object, ""));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);
@@ -357,10 +359,12 @@ es_err es_client_revoke_ca(es_accounts *a, const es_actor *by, es_ca *ca, const 
     /* One transaction holding the CA's lock: the client and its certificate are revoked
      * together, or neither. A certificate this CA's index does not hold (issued elsewhere,
      * or before its state moved into this store) leaves only the client revoked. */
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, "client.revoke", object, detail, &ar));
     CHECK(es_castore_begin_joined(&cs, ca));
     CHECK(es_store_exec(a->store, "UPDATE api_clients SET disabled = 1, revoked = 1 WHERE id = ?",
                         p, 1, NULL));
-    CHECK(svc_audit(a, by, "client.revoke", object, detail));
+    CHECK(svc_audit_append(a, &ar));
     rv = es_ca_revoke_in(ca, &st, c.serial, reason, ES_TIME_NONE);
     done = rv == ES_OK || rv == ES_ERR_REVOKED;
     if (rv == ES_ERR_REVOKED || rv == ES_ERR_NOT_FOUND) rv = ES_OK;
@@ -383,10 +387,12 @@ es_err es_client_revoke(es_accounts *a, const es_actor *by, const char *name, co
     es_value p[1] = {es_v_int(c.id)};
     snprintf(object, sizeof object, "client:%s", name);
     snprintf(detail, sizeof detail, "serial=%s reason=%.64s", c.serial, reason ? reason : "");
+    svc_rec ar;
+    CHECK(svc_audit_prepare(a, by, "client.revoke", object, detail, &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store, "UPDATE api_clients SET disabled = 1, revoked = 1 WHERE id = ?",
                         p, 1, NULL));
-    CHECK(svc_audit(a, by, "client.revoke", object, detail));
+    CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
     if (rv != ES_OK) es_store_rollback(a->store);

@@ -68,6 +68,8 @@ void es_config_defaults(es_config *c, const char *var)
     c->signin_rate_account = 10;
     c->signin_parallel = 2;
     c->clock_skew_seconds = 300;
+    c->audit_checkpoint_records = 1000;
+    c->audit_checkpoint_ms = 1000;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
@@ -106,8 +108,8 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     parse_state *ps = ctx;
     es_config *c = ps->c;
     unsigned long u;
-    static const char *const sections[] = {"server",   "store", "keys", "limits",
-                                           "accounts", "api",   "log"};
+    static const char *const sections[] = {"server",   "store", "keys",  "limits",
+                                           "accounts", "api",   "audit", "log"};
     if (!key) {
         for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
             if (strcmp(section, sections[i]) == 0) return ES_OK;
@@ -208,6 +210,8 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("accounts", "signin_rate_account")) return NUM(signin_rate_account, 1, 1000000);
     if (IS("accounts", "signin_parallel")) return NUM(signin_parallel, 1, 64);
     if (IS("api", "clock_skew_seconds")) return NUM(clock_skew_seconds, 1, 3600);
+    if (IS("audit", "checkpoint_records")) return NUM(audit_checkpoint_records, 1, 1000000);
+    if (IS("audit", "checkpoint_ms")) return NUM(audit_checkpoint_ms, 10, 3600 * 1000);
     if (IS("log", "level")) {
         if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug")) {
             snprintf(why, whylen, "level is error, warn, info or debug");

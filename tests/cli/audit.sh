@@ -2,9 +2,10 @@
 # eseal audit (verify, export, list) and eseal admin (backup, restore), end to end, on SQLite
 # and on the PostgreSQL of tests/pg.sh (ESEAL_PG_URL, CTest fixture "pg"): help texts, usage
 # errors, an intact trail, exports verified offline, tampered exports and databases found and
-# named, a wrong key, backup -> more writes -> restore -> verify, a non-empty target refused.
+# named, a wrong key, backup -> more writes -> restore -> verify, a non-empty target refused;
+# with esealsd given: the daemon's checkpoints (at T ms, at start after a SIGKILL, at stop).
 #
-# usage: tests/cli/audit.sh /path/to/eseal /path/to/audit_fixture
+# usage: tests/cli/audit.sh /path/to/eseal /path/to/audit_fixture [/path/to/esealsd]
 # Prints one line per check and ends with "N passed, M failed"; exit status 1 when any failed.
 # Without PostgreSQL the PostgreSQL half is skipped with a message, unless CI is set: then it
 # fails.
@@ -14,6 +15,8 @@ ESEAL=${1:?usage: audit.sh /path/to/eseal /path/to/audit_fixture}
 FIX=${2:?usage: audit.sh /path/to/eseal /path/to/audit_fixture}
 case $ESEAL in /*) ;; *) ESEAL=$PWD/$ESEAL ;; esac
 case $FIX in /*) ;; *) FIX=$PWD/$FIX ;; esac
+SD=${3:-}
+case $SD in /* | "") ;; *) SD=$PWD/$SD ;; esac
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/eseal-audit.XXXXXX") || exit 3
 PGDBS=""
@@ -87,10 +90,13 @@ for line in open(sys.argv[1], encoding="utf-8"):
     if o["type"] == "record":
         recs[o["seq"]] = o
 r = recs[int(sys.argv[2])]
-body = integer(r["seq"]) + integer(r["at"])
-for f in ("actor", "role", "action", "object", "detail"):
-    body += tlv(0x0C, r[f].encode("utf-8"))
-data = bytes.fromhex(r["prev"]) + tlv(0x30, body)
+texts = b"".join(tlv(0x0C, r[f].encode("utf-8")) for f in ("actor", "role", "action", "object", "detail"))
+if r.get("version", 1) == 2:
+    # version 2: hash = SM3(prev || SEQUENCE { seq, content }), content as signed
+    content = tlv(0x30, integer(2) + tlv(0x04, bytes.fromhex(r["nonce"])) + integer(r["at"]) + texts)
+    data = bytes.fromhex(r["prev"]) + tlv(0x30, integer(r["seq"]) + content)
+else:
+    data = bytes.fromhex(r["prev"]) + tlv(0x30, integer(r["seq"]) + integer(r["at"]) + texts)
 h = subprocess.run(["openssl", "dgst", "-sm3", "-binary"], input=data, capture_output=True,
                    check=True).stdout.hex()
 prev_ok = recs[r["seq"] - 1]["hash"] == r["prev"] if r["seq"] > 1 else r["prev"] == "00" * 32
@@ -98,7 +104,8 @@ sys.exit(0 if h == r["hash"] and prev_ok else 1)
 EOF
 
 # ossl_verify EXPORT SEQ|head PUB: the signature, checked by the openssl command line (SM2 with
-# the default identity over the 32 hash bytes; for the head over its DER SEQUENCE).
+# the default identity over the record's content (version 2) or its 32 hash bytes (version 1);
+# for the head over its DER SEQUENCE).
 ossl_verify() {
     python3 - "$1" "$2" <<'EOF' || return 1
 import json, sys
@@ -112,7 +119,20 @@ if sys.argv[2] == "head":
     msg = bytes([0x30, len(body)]) + body
 else:
     o = [l for l in lines if l.get("seq") == int(sys.argv[2]) and l["type"] == "record"][0]
-    msg = bytes.fromhex(o["hash"])
+    def tlv(tag, body):
+        n = len(body)
+        if n < 0x80:
+            return bytes([tag, n]) + body
+        b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        return bytes([tag, 0x80 | len(b)]) + b + body
+    def integer(v):
+        return tlv(0x02, v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big", signed=True))
+    if o.get("version", 1) == 2:
+        texts = b"".join(tlv(0x0C, o[f].encode("utf-8"))
+                         for f in ("actor", "role", "action", "object", "detail"))
+        msg = tlv(0x30, integer(2) + tlv(0x04, bytes.fromhex(o["nonce"])) + integer(o["at"]) + texts)
+    else:
+        msg = bytes.fromhex(o["hash"])
 open("msg.bin", "wb").write(msg)
 open("sig.der", "wb").write(bytes.fromhex(o["sig"]))
 EOF
@@ -159,11 +179,12 @@ backend() {
     expect 0 "$tag: verify --db" audit verify --db "$url" --pub "$tag.pub"
     check "$tag: INTACT" has "^INTACT" out
     check "$tag: 12 records" has "12 records, seq 1 to 12" out
+    check "$tag: one checkpoint" has "signed checkpoints: 1 checked" out
     expect 0 "$tag: verify --json" audit verify --db "$url" --pub "$tag.pub" --json
     check "$tag: JSON" valid_json out
     check "$tag: intact in JSON" has '"intact": true' out
     expect 1 "$tag: verify with another key" audit verify --db "$url" --pub other.pub
-    check "$tag: bad signatures" has "bad_signature 13" out
+    check "$tag: bad signatures (12 records, the checkpoint, the head)" has "bad_signature 14" out
     check "$tag: FAILED" has "^FAILED" out
 
     expect 0 "$tag: list" audit list --db "$url"
@@ -261,6 +282,61 @@ elif [ -n "${CI:-}" ]; then
     check "PostgreSQL is required in CI: $(cat fix.err)" false
 else
     echo "SKIP PostgreSQL: $(cat fix.err)"
+fi
+
+# --- the daemon's checkpoints (docs/audit.md) ---
+if [ -n "$SD" ]; then
+    mkdir -p site
+    printf '[store]\nurl = sqlite:%s/site/eseal.db\n[audit]\ncheckpoint_records = 1000\ncheckpoint_ms = 200\n[log]\nlevel = warn\n' \
+        "$T" >site/esealsd.conf
+    sdpid=""
+    # sd_start: runs esealsd on the site, waits for its port.
+    sd_start() {
+        env -u ESEAL_PIN "$SD" --config site/esealsd.conf --var "$T/site" --listen 127.0.0.1:0 \
+            >site/out.txt 2>site/log.txt &
+        sdpid=$!
+        port=""
+        for _ in $(seq 100); do
+            port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' site/out.txt 2>/dev/null)
+            [ -n "$port" ] && break
+            sleep 0.1
+        done
+        [ -n "$port" ]
+    }
+    # wrong_login N: N audited failures (session.login_failed).
+    wrong_login() {
+        for i in $(seq "$1"); do
+            curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+                -d '{"username":"admin","password":"not-the-password"}' "http://127.0.0.1:$port/api/v1/sessions"
+        done
+    }
+    dbv() { run audit verify --db "sqlite:$T/site/eseal.db" --pub "$T/site/keys/audit.pub"; }
+    check "daemon: started" sd_start
+    wrong_login 2
+    # The checkpoint thread wakes every 50 ms here: give it up to 10 s on a busy machine.
+    for _ in $(seq 100); do
+        dbv
+        grep -q 'not yet checkpointed' out || break
+        sleep 0.1
+    done
+    check "daemon: intact (exit $rc)" [ "$rc" -eq 0 ]
+    check "daemon: records checkpointed within T (200 ms)" sh -c "! grep -q 'not yet checkpointed' out"
+    check "daemon: its checkpoints signed and checked" has "signed checkpoints: [1-9]" out
+    # Killed between a write and its checkpoint: nothing lost, the rest at the next start.
+    wrong_login 2
+    kill -9 "$sdpid"
+    wait "$sdpid" 2>/dev/null
+    dbv
+    check "daemon: killed with SIGKILL: the trail verifies (exit $rc)" [ "$rc" -eq 0 ]
+    check "daemon: the failed sign-ins are in it" [ "$("$ESEAL" audit list --db "sqlite:$T/site/eseal.db" --action session.login_failed | wc -l)" -eq 4 ]
+    check "daemon: started again" sd_start
+    kill -TERM "$sdpid"
+    wait "$sdpid"
+    check "daemon: stopped cleanly" has "^stopped" site/out.txt
+    dbv
+    check "daemon: intact after the restart (exit $rc)" [ "$rc" -eq 0 ]
+    check "daemon: everything checkpointed (at start, at stop)" sh -c "! grep -q 'not yet checkpointed' out"
+    check "daemon: no checkpoint failed" sh -c "! grep -q 'checkpoint' site/log.txt"
 fi
 
 echo "$pass passed, $fail failed"
