@@ -1004,12 +1004,12 @@ static void migrate_to_v2(es_store *s)
                                "applied_at INTEGER NOT NULL, what TEXT NOT NULL) STRICT") != ES_OK)
         st_die("schema_version: %s", es_store_last_error(s));
     for (int i = 0; i < 2; i++) {
-        const store_migration *m = &es_store_migrations[i];
+        const store_migration *m = &store_migrations[i];
         es_value p[3] = {es_v_int(m->version), es_v_int(0), es_v_text(m->what)};
         es_buf text;
         es_buf_init(&text, 1u << 20);
         /* A migration is one text with dialect words, or one text per backend. */
-        if (m->sql ? es_store_sql_dialect(m->sql, pg, &text) != ES_OK
+        if (m->sql ? store_sql_dialect(m->sql, pg, &text) != ES_OK
                    : es_buf_append_str(&text, pg ? m->pg : m->sqlite) != ES_OK)
             st_die("migration %d: dialect", m->version);
         if (es_buf_nul(&text) != ES_OK) st_die("memory");

@@ -74,7 +74,7 @@ static void test_buf_growth(void)
     es_buf_cleanup(&b);
 }
 
-/* es_buf_release_hook: every block es_buf gives up while growing must already be wiped. */
+/* buf_release_hook: every block es_buf gives up while growing must already be wiped. */
 static int released, released_dirty;
 static size_t released_bytes;
 
@@ -95,7 +95,7 @@ static void test_buf_secret_growth(void)
     es_buf_init(&b, 1u << 20);
     released = released_dirty = 0;
     released_bytes = 0;
-    es_buf_release_hook = on_release;
+    buf_release_hook = on_release;
     /* A "secret" of 10000 non-zero bytes in pieces of 100: 128 (first) -> 16384 is 7 growths. */
     uint8_t secret[10000];
     for (size_t i = 0; i < sizeof secret; i++) secret[i] = (uint8_t)(0x80 | i);
@@ -123,7 +123,7 @@ static void test_buf_secret_growth(void)
     snprintf(dir, sizeof dir, "%s/eseal-test-fifo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
         ok(0, "mkdtemp %s", dir);
-        es_buf_release_hook = NULL;
+        buf_release_hook = NULL;
         return;
     }
     snprintf(fifo, sizeof fifo, "%s/key.pipe", dir);
@@ -152,7 +152,7 @@ static void test_buf_secret_growth(void)
     es_buf_cleanup_secret(&b);
     unlink(fifo);
     rmdir(dir);
-    es_buf_release_hook = NULL;
+    buf_release_hook = NULL;
 }
 
 /* The one UTF-8 decoder: each way bytes can fail to be UTF-8, and the encoder's round trip. */
@@ -666,11 +666,11 @@ static void test_file(void)
     /* A file of exactly the limit fits, in one allocation (the size is a hint). */
     es_buf_init(&small, 1000);
     released = 0;
-    es_buf_release_hook = on_release;
+    buf_release_hook = on_release;
     ok(es_file_read(path, &small) == ES_OK && buf_is(&small, data, 1000),
        "a file of exactly the limit is read");
     ok(released == 0, "a regular file is read without growing the buffer (%d)", released);
-    es_buf_release_hook = NULL;
+    buf_release_hook = NULL;
     ok(es_file_read(path, &small) == ES_ERR_LIMIT, "read again past the limit refused");
     es_buf_cleanup(&small);
 

@@ -63,11 +63,11 @@ struct store_ops {
     es_err (*restore)(es_store *s, const char *path, int force);
 };
 
-extern const store_ops es_store_sqlite_ops;
-extern const store_ops es_store_pg_ops;
+extern const store_ops store_sqlite_ops;
+extern const store_ops store_pg_ops;
 
 /* Records the backend's message for the last failure ("" clears it). */
-void es_store_set_error(es_store *s, const char *fmt, ...)
+void store_set_error(es_store *s, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -90,10 +90,10 @@ typedef struct store_migration {
 
 /* Appends sql with its dialect words replaced for one backend (pg: 1 for PostgreSQL).
  * ES_ERR_ARG for an unknown {WORD}. */
-es_err es_store_sql_dialect(const char *sql, int pg, es_buf *out) ES_MUST_CHECK;
+es_err store_sql_dialect(const char *sql, int pg, es_buf *out) ES_MUST_CHECK;
 
-extern const store_migration es_store_migrations[];
-extern const size_t es_store_n_migrations;
+extern const store_migration store_migrations[];
+extern const size_t store_n_migrations;
 
 /* SQL scanning shared by the backends: calls fn for each '?' placeholder outside string
  * literals, quoted identifiers, dollar quotes and comments, and reports whether more than
@@ -103,15 +103,15 @@ typedef struct sql_scan {
     int several; /* a ';' followed by more than white space and comments */
 } sql_scan;
 /* Rewrites '?' to $1, $2, ... (PostgreSQL) into out when out is not NULL. */
-es_err es_store_sql_scan(const char *sql, sql_scan *info, es_buf *out) ES_MUST_CHECK;
+es_err store_sql_scan(const char *sql, sql_scan *info, es_buf *out) ES_MUST_CHECK;
 
 /* Milliseconds since the epoch (UTC). */
-int64_t es_store_now_ms(void);
+int64_t store_now_ms(void);
 
 /* Writes the database into a temporary file next to path, then renames it (store.c helper
  * for backends): *tmp gets a fresh temporary name (owned) created with mode 0600. */
-es_err es_store_tmp_path(const char *path, char **tmp, int *fd) ES_MUST_CHECK;
+es_err store_tmp_path(const char *path, char **tmp, int *fd) ES_MUST_CHECK;
 /* fsync of a file and of the directory of path after a rename. */
-es_err es_store_commit_file(const char *tmp, const char *path) ES_MUST_CHECK;
+es_err store_commit_file(const char *tmp, const char *path) ES_MUST_CHECK;
 
 #endif

@@ -346,7 +346,7 @@ static const char v4_pg[] =
     "CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON audit_checkpoint "
     "  FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();";
 
-const store_migration es_store_migrations[] = {
+const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
     {2, "API clients: roles, certificate serial, subject and validity, registrar, revocation", v2,
@@ -356,4 +356,4 @@ const store_migration es_store_migrations[] = {
      v4_sqlite, v4_pg},
 };
 
-const size_t es_store_n_migrations = sizeof es_store_migrations / sizeof es_store_migrations[0];
+const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

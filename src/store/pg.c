@@ -51,14 +51,14 @@ static es_err result_err(es_store *s, const PGresult *r)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorMessage(r) : "";
     if (!msg || !*msg) msg = PQerrorMessage(conn_of(s));
-    es_store_set_error(s, "%s", msg);
+    store_set_error(s, "%s", msg);
     if (!state) return ES_ERR_IO;
     if (strcmp(state, "23505") == 0) return ES_ERR_EXISTS; /* unique_violation */
     if (strcmp(state, "25006") == 0) {                     /* read_only_sql_transaction */
-        es_store_set_error(s, "%s",
-                           s->tx == TX_READ ? "a read-only transaction refuses writes"
-                                            : "writes need a transaction "
-                                              "(es_store_begin)");
+        store_set_error(s, "%s",
+                        s->tx == TX_READ ? "a read-only transaction refuses writes"
+                                         : "writes need a transaction "
+                                           "(es_store_begin)");
         return ES_ERR_ARG;
     }
     if (strcmp(state, "25P02") == 0) return ES_ERR_ARG; /* in_failed_sql_transaction */
@@ -99,7 +99,7 @@ static es_err pg_open(es_store *s, const char *url)
     const char *const val[] = {"10", "eseal", "UTF8", url, NULL};
     c->conn = PQconnectdbParams(kw, val, 1);
     if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
-        es_store_set_error(s, "%s", c->conn ? PQerrorMessage(c->conn) : "out of memory");
+        store_set_error(s, "%s", c->conn ? PQerrorMessage(c->conn) : "out of memory");
         PQfinish(c->conn);
         free(c);
         s->impl = NULL;
@@ -141,7 +141,7 @@ static es_err reconnect(es_store *s)
     if (s->tx || PQstatus(conn_of(s)) != CONNECTION_BAD) return ES_OK;
     PQreset(conn_of(s));
     if (PQstatus(conn_of(s)) != CONNECTION_OK) {
-        es_store_set_error(s, "%s", PQerrorMessage(conn_of(s)));
+        store_set_error(s, "%s", PQerrorMessage(conn_of(s)));
         return ES_ERR_IO;
     }
     return session_setup(s);
@@ -168,7 +168,7 @@ static es_err pg_commit(es_store *s)
         rv = result_err(s, r);
     } else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
         /* COMMIT of an aborted transaction succeeds as a ROLLBACK. */
-        es_store_set_error(s, "the transaction was rolled back by the server");
+        store_set_error(s, "the transaction was rolled back by the server");
         rv = ES_ERR_IO;
     }
     PQclear(r);
@@ -213,7 +213,7 @@ static es_err params_make(es_store *s, const es_value *v, size_t n, params *p)
         if (v[i].type == ES_V_TEXT) {
             /* Text values travel NUL-terminated; PostgreSQL text cannot hold a NUL. */
             if (v[i].len && memchr(v[i].p, 0, v[i].len)) {
-                es_store_set_error(s, "parameter %zu: text with a NUL byte", i + 1);
+                store_set_error(s, "parameter %zu: text with a NUL byte", i + 1);
                 return ES_ERR_ARG;
             }
             room += v[i].len + 1;
@@ -267,15 +267,15 @@ static es_err translate(es_store *s, const char *sql, size_t n, es_buf *out)
 {
     sql_scan info;
     es_buf_init(out, 16u * 1024 * 1024);
-    es_err rv = es_store_sql_scan(sql, &info, out);
+    es_err rv = store_sql_scan(sql, &info, out);
     if (rv != ES_OK) return rv;
     if (info.several) {
-        es_store_set_error(s, "one statement at a time");
+        store_set_error(s, "one statement at a time");
         return ES_ERR_ARG;
     }
     if (info.placeholders != n) {
-        es_store_set_error(s, "the statement has %zu placeholders, %zu values given",
-                           info.placeholders, n);
+        store_set_error(s, "the statement has %zu placeholders, %zu values given",
+                        info.placeholders, n);
         return ES_ERR_ARG;
     }
     return ES_OK;
@@ -326,7 +326,7 @@ static es_err pg_query(es_store *s, const char *sql, const es_value *v, size_t n
         return rv;
     }
     if (!PQsendQueryParams(c->conn, (const char *)q.p, (int)n, p.type, p.val, p.len, p.fmt, 0)) {
-        es_store_set_error(s, "%s", PQerrorMessage(c->conn));
+        store_set_error(s, "%s", PQerrorMessage(c->conn));
         params_free(&p);
         es_buf_cleanup(&q);
         return ES_ERR_IO;
@@ -449,7 +449,7 @@ static es_err tool_conn(es_store *s, es_buf *conninfo, char **password)
     char *msg = NULL;
     PQconninfoOption *opts = PQconninfoParse(s->url, &msg);
     if (!opts) {
-        es_store_set_error(s, "%s", msg ? msg : "cannot parse the URL");
+        store_set_error(s, "%s", msg ? msg : "cannot parse the URL");
         PQfreemem(msg);
         return ES_ERR_CONFIG;
     }
@@ -518,8 +518,8 @@ static es_err run_tool(es_store *s, const char *name, char **argv, const char *p
     close(pfd[1]);
     pfd[1] = -1;
     if (err != 0) {
-        es_store_set_error(s, "%s: %s (install the PostgreSQL client or set ESEAL_PG_BINDIR)", tool,
-                           strerror(err));
+        store_set_error(s, "%s: %s (install the PostgreSQL client or set ESEAL_PG_BINDIR)", tool,
+                        strerror(err));
         goto out;
     }
     char msg[STORE_ERR_MAX] = "", buf[512];
@@ -543,7 +543,7 @@ static es_err run_tool(es_store *s, const char *name, char **argv, const char *p
     } else {
         for (char *c = msg; *c; c++)
             if (*c == '\n') *c = ' ';
-        es_store_set_error(s, "%s failed: %s", name, *msg ? msg : "no message");
+        store_set_error(s, "%s failed: %s", name, *msg ? msg : "no message");
     }
 out:
     if (have_fa) posix_spawn_file_actions_destroy(&fa);
@@ -565,8 +565,8 @@ static es_err pg_backup(es_store *s, const char *path)
     int fd = -1;
     es_err rv = tool_conn(s, &ci, &password);
     if (rv != ES_OK) goto out;
-    if ((rv = es_store_tmp_path(path, &tmp, &fd)) != ES_OK) {
-        es_store_set_error(s, "%s: %s", path, strerror(errno));
+    if ((rv = store_tmp_path(path, &tmp, &fd)) != ES_OK) {
+        store_set_error(s, "%s: %s", path, strerror(errno));
         goto out;
     }
     close(fd);
@@ -586,8 +586,8 @@ static es_err pg_backup(es_store *s, const char *path)
     rv = run_tool(s, "pg_dump", argv, password);
     free(fileopt);
     free(dbopt);
-    if (rv == ES_OK && (rv = es_store_commit_file(tmp, path)) != ES_OK)
-        es_store_set_error(s, "%s: %s", path, strerror(errno));
+    if (rv == ES_OK && (rv = store_commit_file(tmp, path)) != ES_OK)
+        store_set_error(s, "%s: %s", path, strerror(errno));
 out:
     if (tmp) {
         if (rv != ES_OK) unlink(tmp);
@@ -606,20 +606,20 @@ static es_err pg_restore(es_store *s, const char *path, int force)
     char magic[5] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        es_store_set_error(s, "%s: %s", path, strerror(errno));
+        store_set_error(s, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? ES_ERR_NOT_FOUND : ES_ERR_IO;
     }
     ssize_t got = read(fd, magic, sizeof magic);
     close(fd);
     if (got != (ssize_t)sizeof magic || memcmp(magic, "PGDMP", 5) != 0) {
-        es_store_set_error(s, "%s: not a PostgreSQL backup (pg_dump -Fc)", path);
+        store_set_error(s, "%s: not a PostgreSQL backup (pg_dump -Fc)", path);
         return ES_ERR_FORMAT;
     }
     int empty = 0;
     es_err rv = pg_is_empty(s, &empty);
     if (rv != ES_OK) return rv;
     if (!empty && !force) {
-        es_store_set_error(s, "the database is not empty (restoring would overwrite it)");
+        store_set_error(s, "the database is not empty (restoring would overwrite it)");
         return ES_ERR_EXISTS;
     }
     es_buf ci;
@@ -655,7 +655,7 @@ static es_err pg_restore(es_store *s, const char *path, int force)
     return rv;
 }
 
-const store_ops es_store_pg_ops = {
+const store_ops store_pg_ops = {
     .kind = "postgresql",
     .open = pg_open,
     .close = pg_close,

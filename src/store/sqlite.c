@@ -63,8 +63,8 @@ static es_err wlock_take(es_store *s, sq *q)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += SQ_BUSY_TIMEOUT_MS / 1000;
     if (pthread_mutex_timedlock(&q->wlock->mu, &until) != 0) {
-        es_store_set_error(s, "database is busy: another writer held it for %d s",
-                           SQ_BUSY_TIMEOUT_MS / 1000);
+        store_set_error(s, "database is busy: another writer held it for %d s",
+                        SQ_BUSY_TIMEOUT_MS / 1000);
         return ES_ERR_IO;
     }
     q->holding = 1;
@@ -86,7 +86,7 @@ static sqlite3 *db_of(const es_store *s)
 static es_err sq_fail(es_store *s, sqlite3 *db, const char *what)
 {
     int ext = sqlite3_extended_errcode(db);
-    es_store_set_error(s, "%s: %s", what, sqlite3_errmsg(db));
+    store_set_error(s, "%s: %s", what, sqlite3_errmsg(db));
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return ES_ERR_EXISTS;
     return ES_ERR_IO;
@@ -97,7 +97,7 @@ static es_err sq_script_db(es_store *s, sqlite3 *db, const char *sql)
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return ES_OK;
     int ext = sqlite3_extended_errcode(db);
-    es_store_set_error(s, "%s", msg ? msg : sqlite3_errmsg(db));
+    store_set_error(s, "%s", msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return ES_ERR_EXISTS;
@@ -115,7 +115,7 @@ static es_err sq_open(es_store *s, const char *url)
 {
     const char *path = url + strlen("sqlite:");
     if (!*path) {
-        es_store_set_error(s, "sqlite: needs a file name (sqlite:PATH)");
+        store_set_error(s, "sqlite: needs a file name (sqlite:PATH)");
         return ES_ERR_CONFIG;
     }
     /* The database holds password hashes and session digests: created private. */
@@ -124,7 +124,7 @@ static es_err sq_open(es_store *s, const char *url)
         if (fd >= 0)
             close(fd);
         else if (errno != EEXIST) {
-            es_store_set_error(s, "%s: %s", path, strerror(errno));
+            store_set_error(s, "%s: %s", path, strerror(errno));
             return ES_ERR_IO;
         }
     }
@@ -135,7 +135,7 @@ static es_err sq_open(es_store *s, const char *url)
     if (sqlite3_open_v2(path, &q->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
-        es_store_set_error(s, "%s: %s", path, q->db ? sqlite3_errmsg(q->db) : "cannot open");
+        store_set_error(s, "%s: %s", path, q->db ? sqlite3_errmsg(q->db) : "cannot open");
         goto fail;
     }
     if (strcmp(path, ":memory:") != 0) q->wlock = wlock_for(path);
@@ -155,12 +155,12 @@ static es_err sq_open(es_store *s, const char *url)
         sqlite3_sleep(10);
     }
     if (rc != SQLITE_OK) {
-        es_store_set_error(s, "%s: %s", path, msg ? msg : sqlite3_errmsg(q->db));
+        store_set_error(s, "%s: %s", path, msg ? msg : sqlite3_errmsg(q->db));
         sqlite3_free(msg);
         goto fail;
     }
     if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
-        es_store_set_error(s, "%s: WAL mode refused (journal_mode is %s)", path, mode);
+        store_set_error(s, "%s: WAL mode refused (journal_mode is %s)", path, mode);
         goto fail;
     }
     if ((rv = sq_script_db(s, q->db,
@@ -213,7 +213,7 @@ static es_err sq_begin_try(es_store *s)
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
         if (pthread_mutex_timedlock(&q->wlock->mu, &until) != 0) {
-            es_store_set_error(s, "database is busy: another writer of this process holds it");
+            store_set_error(s, "database is busy: another writer of this process holds it");
             return ES_ERR_BUSY;
         }
         q->holding = 1;
@@ -264,7 +264,7 @@ static es_err prepare(es_store *s, const char *sql, const es_value *params, size
     *out = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, &tail) != SQLITE_OK) return sq_fail(s, db, "prepare");
     if (!st) {
-        es_store_set_error(s, "empty statement");
+        store_set_error(s, "empty statement");
         return ES_ERR_ARG;
     }
     /* One statement at a time: what follows may only be blank or comments. */
@@ -272,18 +272,18 @@ static es_err prepare(es_store *s, const char *sql, const es_value *params, size
     if (tail && *tail && (sqlite3_prepare_v2(db, tail, -1, &more, NULL) != SQLITE_OK || more)) {
         sqlite3_finalize(more);
         sqlite3_finalize(st);
-        es_store_set_error(s, "one statement at a time");
+        store_set_error(s, "one statement at a time");
         return ES_ERR_ARG;
     }
     if ((size_t)sqlite3_bind_parameter_count(st) != n) {
-        es_store_set_error(s, "the statement has %d placeholders, %zu values given",
-                           sqlite3_bind_parameter_count(st), n);
+        store_set_error(s, "the statement has %d placeholders, %zu values given",
+                        sqlite3_bind_parameter_count(st), n);
         sqlite3_finalize(st);
         return ES_ERR_ARG;
     }
     if (s->tx != TX_WRITE && !sqlite3_stmt_readonly(st)) {
-        es_store_set_error(s, s->tx == TX_READ ? "a read-only transaction refuses writes"
-                                               : "writes need a transaction (es_store_begin)");
+        store_set_error(s, s->tx == TX_READ ? "a read-only transaction refuses writes"
+                                            : "writes need a transaction (es_store_begin)");
         sqlite3_finalize(st);
         return ES_ERR_ARG;
     }
@@ -400,7 +400,7 @@ static es_err copy_db(es_store *s, sqlite3 *dst, sqlite3 *src, const char *what)
     }
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) {
-        es_store_set_error(s, "%s: %s", what, sqlite3_errstr(rc));
+        store_set_error(s, "%s: %s", what, sqlite3_errstr(rc));
         return ES_ERR_IO;
     }
     if (sqlite3_errcode(dst) != SQLITE_OK) return sq_fail(s, dst, what);
@@ -411,8 +411,8 @@ static es_err sq_backup(es_store *s, const char *path)
 {
     char *tmp = NULL;
     int fd = -1;
-    if (es_store_tmp_path(path, &tmp, &fd) != ES_OK) {
-        es_store_set_error(s, "%s: %s", path, strerror(errno));
+    if (store_tmp_path(path, &tmp, &fd) != ES_OK) {
+        store_set_error(s, "%s: %s", path, strerror(errno));
         return ES_ERR_IO;
     }
     close(fd);
@@ -420,7 +420,7 @@ static es_err sq_backup(es_store *s, const char *path)
     es_err rv = ES_ERR_IO;
     if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
-        es_store_set_error(s, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "cannot open");
+        store_set_error(s, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "cannot open");
         goto out;
     }
     if ((rv = copy_db(s, dst, db_of(s), "backup")) != ES_OK) goto out;
@@ -428,8 +428,8 @@ static es_err sq_backup(es_store *s, const char *path)
     if ((rv = sq_script_db(s, dst, "PRAGMA journal_mode=DELETE")) != ES_OK) goto out;
     sqlite3_close(dst);
     dst = NULL;
-    if ((rv = es_store_commit_file(tmp, path)) != ES_OK)
-        es_store_set_error(s, "%s: %s", path, strerror(errno));
+    if ((rv = store_commit_file(tmp, path)) != ES_OK)
+        store_set_error(s, "%s: %s", path, strerror(errno));
 out:
     sqlite3_close(dst);
     if (rv != ES_OK) unlink(tmp);
@@ -443,13 +443,13 @@ static es_err sq_restore(es_store *s, const char *path, int force)
     char magic[16] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        es_store_set_error(s, "%s: %s", path, strerror(errno));
+        store_set_error(s, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? ES_ERR_NOT_FOUND : ES_ERR_IO;
     }
     ssize_t got = read(fd, magic, sizeof magic);
     close(fd);
     if (got != (ssize_t)sizeof magic || memcmp(magic, "SQLite format 3", 16) != 0) {
-        es_store_set_error(s, "%s: not a SQLite backup", path);
+        store_set_error(s, "%s: not a SQLite backup", path);
         return ES_ERR_FORMAT;
     }
     sqlite3 *src = NULL;
@@ -459,15 +459,15 @@ static es_err sq_restore(es_store *s, const char *path, int force)
             SQLITE_OK ||
         sqlite3_exec(src, "PRAGMA quick_check", text_cb, check, NULL) != SQLITE_OK ||
         strcmp(check, "ok") != 0) {
-        es_store_set_error(s, "%s: a damaged SQLite database (%s)", path,
-                           src ? sqlite3_errmsg(src) : "cannot open");
+        store_set_error(s, "%s: a damaged SQLite database (%s)", path,
+                        src ? sqlite3_errmsg(src) : "cannot open");
         rv = ES_ERR_FORMAT;
         goto out;
     }
     int empty = 0;
     if ((rv = sq_is_empty(s, &empty)) != ES_OK) goto out;
     if (!empty && !force) {
-        es_store_set_error(s, "the database is not empty (restoring would overwrite it)");
+        store_set_error(s, "the database is not empty (restoring would overwrite it)");
         rv = ES_ERR_EXISTS;
         goto out;
     }
@@ -477,7 +477,7 @@ out:
     return rv;
 }
 
-const store_ops es_store_sqlite_ops = {
+const store_ops store_sqlite_ops = {
     .kind = "sqlite",
     .open = sq_open,
     .close = sq_close,

@@ -20,7 +20,7 @@ es_value es_v_text(const char *s)
     return v;
 }
 
-void es_store_set_error(es_store *s, const char *fmt, ...)
+void store_set_error(es_store *s, const char *fmt, ...)
 {
     char *dst = s ? s->err : open_error;
     va_list ap;
@@ -32,7 +32,7 @@ void es_store_set_error(es_store *s, const char *fmt, ...)
     while (n && (dst[n - 1] == '\n' || dst[n - 1] == ' ')) dst[--n] = 0;
 }
 
-int64_t es_store_now_ms(void)
+int64_t store_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -46,11 +46,11 @@ es_err es_store_open(const char *url, es_store **out)
     open_error[0] = 0;
     const store_ops *ops = NULL;
     if (strncmp(url, "sqlite:", 7) == 0)
-        ops = &es_store_sqlite_ops;
+        ops = &store_sqlite_ops;
     else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-        ops = &es_store_pg_ops;
+        ops = &store_pg_ops;
     if (!ops) {
-        es_store_set_error(NULL, "not a store URL (sqlite:PATH or postgresql://...)");
+        store_set_error(NULL, "not a store URL (sqlite:PATH or postgresql://...)");
         return ES_ERR_CONFIG;
     }
     es_store *s = calloc(1, sizeof *s);
@@ -94,7 +94,7 @@ static es_err begin_mode(es_store *s, tx_mode mode)
 {
     if (!s) return ES_ERR_ARG;
     if (s->tx) {
-        es_store_set_error(s, "a transaction is already open");
+        store_set_error(s, "a transaction is already open");
         return ES_ERR_ARG;
     }
     s->err[0] = 0;
@@ -128,7 +128,7 @@ es_err es_store_begin_try(es_store *s, const char *lock)
 {
     if (!s || !lock || !*lock) return ES_ERR_ARG;
     if (s->tx) {
-        es_store_set_error(s, "a transaction is already open");
+        store_set_error(s, "a transaction is already open");
         return ES_ERR_ARG;
     }
     s->err[0] = 0;
@@ -151,7 +151,7 @@ es_err es_store_begin_try(es_store *s, const char *lock)
     rv = es_store_query_int(s, "SELECT CASE WHEN pg_try_advisory_xact_lock(?) THEN 1 ELSE 0 END", p,
                             1, &got);
     if (rv == ES_OK && !got) {
-        es_store_set_error(s, "the lock '%s' is held by another connection", lock);
+        store_set_error(s, "the lock '%s' is held by another connection", lock);
         rv = ES_ERR_BUSY;
     }
     if (rv != ES_OK) {
@@ -172,7 +172,7 @@ es_err es_store_commit(es_store *s)
 {
     if (!s) return ES_ERR_ARG;
     if (!s->tx) {
-        es_store_set_error(s, "no transaction is open");
+        store_set_error(s, "no transaction is open");
         return ES_ERR_ARG;
     }
     if (s->tx_failed) {
@@ -180,8 +180,8 @@ es_err es_store_commit(es_store *s)
         s->ops->rollback(s);
         s->tx = TX_NONE;
         s->tx_failed = 0;
-        es_store_set_error(s, "the transaction was aborted by an earlier error and was rolled "
-                              "back");
+        store_set_error(s, "the transaction was aborted by an earlier error and was rolled "
+                           "back");
         return ES_ERR_ARG;
     }
     es_err rv = s->ops->commit(s);
@@ -212,12 +212,12 @@ static es_err check_params(es_store *s, const char *sql, const es_value *params,
             v->type != ES_V_BLOB)
             return ES_ERR_ARG;
         if ((v->type == ES_V_TEXT || v->type == ES_V_BLOB) && !v->p && v->len) {
-            es_store_set_error(s, "parameter %zu: NULL pointer with a length", i + 1);
+            store_set_error(s, "parameter %zu: NULL pointer with a length", i + 1);
             return ES_ERR_ARG;
         }
     }
     if (s->tx_failed) {
-        es_store_set_error(s, "the transaction was aborted by an earlier error: roll it back");
+        store_set_error(s, "the transaction was aborted by an earlier error: roll it back");
         return ES_ERR_ARG;
     }
     return ES_OK;
@@ -231,8 +231,8 @@ es_err es_store_exec(es_store *s, const char *sql, const es_value *params, size_
     es_err rv = check_params(s, sql, params, n);
     if (rv != ES_OK) return rv;
     if (s->tx != TX_WRITE) {
-        es_store_set_error(s, s->tx == TX_READ ? "a read-only transaction refuses writes"
-                                               : "writes need a transaction (es_store_begin)");
+        store_set_error(s, s->tx == TX_READ ? "a read-only transaction refuses writes"
+                                            : "writes need a transaction (es_store_begin)");
         return ES_ERR_ARG;
     }
     s->err[0] = 0;
@@ -322,12 +322,12 @@ es_slice es_row_blob(const es_row *r, int col)
 
 int es_store_schema_latest(void)
 {
-    return (int)es_store_n_migrations;
+    return (int)store_n_migrations;
 }
 
 static int is_pg(const es_store *s)
 {
-    return s->ops == &es_store_pg_ops;
+    return s->ops == &store_pg_ops;
 }
 
 es_err es_store_schema_version(es_store *s, int *version)
@@ -368,8 +368,8 @@ static es_err migrate_step(es_store *s, int *version, int *done)
                                  &cur)) != ES_OK)
         goto out;
     if (cur > latest) {
-        es_store_set_error(s, "the database has schema version %lld; this build knows %d",
-                           (long long)cur, latest);
+        store_set_error(s, "the database has schema version %lld; this build knows %d",
+                        (long long)cur, latest);
         rv = ES_ERR_UNSUPPORTED;
         goto out;
     }
@@ -379,11 +379,11 @@ static es_err migrate_step(es_store *s, int *version, int *done)
         rv = es_store_commit(s);
         return rv;
     }
-    const store_migration *m = &es_store_migrations[cur];
+    const store_migration *m = &store_migrations[cur];
     es_buf text;
     es_buf_init(&text, 1u << 20);
     if (m->sql)
-        rv = es_store_sql_dialect(m->sql, is_pg(s), &text);
+        rv = store_sql_dialect(m->sql, is_pg(s), &text);
     else
         rv = es_buf_append_str(&text, is_pg(s) ? m->pg : m->sqlite);
     if (rv == ES_OK) rv = es_buf_nul(&text);
@@ -392,10 +392,10 @@ static es_err migrate_step(es_store *s, int *version, int *done)
     if (rv != ES_OK) {
         char why[STORE_ERR_MAX];
         memcpy(why, s->err, sizeof why);
-        es_store_set_error(s, "migration %d (%s): %s", m->version, m->what, why);
+        store_set_error(s, "migration %d (%s): %s", m->version, m->what, why);
         goto out;
     }
-    es_value p[3] = {es_v_int(m->version), es_v_int(es_store_now_ms()), es_v_text(m->what)};
+    es_value p[3] = {es_v_int(m->version), es_v_int(store_now_ms()), es_v_text(m->what)};
     if ((rv = es_store_exec(s,
                             "INSERT INTO schema_version (version, applied_at, what) VALUES "
                             "(?, ?, ?)",
@@ -409,7 +409,7 @@ out:
     return rv;
 }
 
-es_err es_store_sql_dialect(const char *sql, int pg, es_buf *out)
+es_err store_sql_dialect(const char *sql, int pg, es_buf *out)
 {
     static const struct {
         const char *word, *sqlite, *pg;
@@ -442,7 +442,7 @@ es_err es_store_migrate(es_store *s, int *version)
 {
     if (!s) return ES_ERR_ARG;
     if (s->tx) {
-        es_store_set_error(s, "migrations run outside any transaction");
+        store_set_error(s, "migrations run outside any transaction");
         return ES_ERR_ARG;
     }
     int v = 0, done = 0;
@@ -479,7 +479,7 @@ static const char *skip_blank(const char *p)
     }
 }
 
-es_err es_store_sql_scan(const char *sql, sql_scan *info, es_buf *out)
+es_err store_sql_scan(const char *sql, sql_scan *info, es_buf *out)
 {
     info->placeholders = 0;
     info->several = 0;
@@ -551,12 +551,12 @@ es_err es_store_sql_scan(const char *sql, sql_scan *info, es_buf *out)
 
 /* --- Files for backups --- */
 
-es_err es_store_tmp_path(const char *path, char **tmp, int *fd)
+es_err store_tmp_path(const char *path, char **tmp, int *fd)
 {
     return es_file_tmp_create(path, 0600, tmp, fd);
 }
 
-es_err es_store_commit_file(const char *tmp, const char *path)
+es_err store_commit_file(const char *tmp, const char *path)
 {
     return es_file_tmp_commit(tmp, path);
 }
@@ -573,7 +573,7 @@ es_err es_store_backup(es_store *s, const char *path)
 {
     if (!s || !path || !*path) return ES_ERR_ARG;
     if (s->tx) {
-        es_store_set_error(s, "a backup is not taken inside a transaction");
+        store_set_error(s, "a backup is not taken inside a transaction");
         return ES_ERR_ARG;
     }
     s->err[0] = 0;
@@ -584,7 +584,7 @@ es_err es_store_restore(es_store *s, const char *path, int force)
 {
     if (!s || !path || !*path) return ES_ERR_ARG;
     if (s->tx) {
-        es_store_set_error(s, "a restore does not run inside a transaction");
+        store_set_error(s, "a restore does not run inside a transaction");
         return ES_ERR_ARG;
     }
     s->err[0] = 0;

@@ -44,7 +44,7 @@ void es_buf_cleanup_secret(es_buf *b)
     es_buf_cleanup(b);
 }
 
-void (*es_buf_release_hook)(const uint8_t *p, size_t n);
+void (*buf_release_hook)(const uint8_t *p, size_t n);
 
 /* Makes room for n more bytes plus a NUL. A buffer may hold a secret (a key file, a PIN, a
  * decrypted envelope) without knowing it, so it never leaves an old block behind unwiped:
@@ -62,7 +62,7 @@ static es_err reserve(es_buf *b, size_t n)
     if (b->p) {
         memcpy(p, b->p, b->cap);
         es_wipe(b->p, b->cap);
-        if (es_buf_release_hook) es_buf_release_hook(b->p, b->cap);
+        if (buf_release_hook) buf_release_hook(b->p, b->cap);
         free(b->p);
     }
     b->p = p;
