@@ -1,5 +1,5 @@
 /* Sessions, passwords, users and roles (docs/esealsd.md): maps requests to the accounts
- * service (src/svc/accounts.c), which enforces the rules and writes the audit records. */
+ * service (src/svc/accounts/accounts.c), which enforces the rules and writes the audit records. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* API clients (business systems), registered by a business administrator
- * (docs/api-clients.md): maps requests to the clients service (src/svc/clients.c). */
+ * (docs/api-clients.md): maps requests to the clients service (src/svc/clients/clients.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +147,7 @@ static es_err clients_create(es_http_req *req, void *arg)
                            .csr_len = strlen(csr),
                            .days = days ? (long)json_integer_value(days) : 0,
                            .not_before = ES_TIME_NONE};
-        /* The service issues and registers in one transaction (src/svc/clients.c). */
+        /* The service issues and registers in one transaction (src/svc/clients/clients.c). */
         rv = es_client_register_issue(&a, &by, app->ca, name, roles, &r, &lint, &der, &c, &why);
         es_err replied = reply_csr_refusal(req, rv, &lint);
         if (replied != ES_OK) {
@@ -272,7 +272,7 @@ static es_err clients_revoke(es_http_req *req, void *arg)
     }
     es_actor by = api_actor(api_user_of(req));
     int cert_revoked = 0;
-    /* The client and its certificate in one transaction (src/svc/clients.c). */
+    /* The client and its certificate in one transaction (src/svc/clients/clients.c). */
     rv = es_client_revoke_ca(&a, &by, app->ca, name, reason, &cert_revoked);
     json_decref(in);
     if (rv == ES_ERR_REVOKED) return api_fail(req, rv, "the client is revoked already");
