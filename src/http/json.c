@@ -119,26 +119,28 @@ es_err es_json_check(const json_t *obj, const es_json_field *schema, const char 
             if (strcmp(f->name, key) == 0) break;
         if (!f->name) {
             char buf[72];
-            return fail(ES_ERR_ARG, field, NULL, msg, msglen, "unknown field \"%s\"", clip(key, buf));
+            return fail(ES_ERR_ARG, field, NULL, msg, msglen, "unknown field \"%s\"",
+                        clip(key, buf));
         }
         if (json_is_null(v)) {
             if (f->flags & ES_JSON_NULLABLE) continue;
-            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" must be %s, not null",
-                        f->name, type_name(f->type));
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen,
+                        "field \"%s\" must be %s, not null", f->name, type_name(f->type));
         }
         if (!type_ok(f->type, v))
-            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" must be %s, not %s", f->name,
-                        type_name(f->type), value_name(v));
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" must be %s, not %s",
+                        f->name, type_name(f->type), value_name(v));
         if (f->max && f->type == ES_JSON_STRING && json_string_length(v) > f->max)
-            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" is longer than %zu bytes",
-                        f->name, f->max);
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen,
+                        "field \"%s\" is longer than %zu bytes", f->name, f->max);
         if (f->max && f->type == ES_JSON_ARRAY && json_array_size(v) > f->max)
-            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" has more than %zu elements",
-                        f->name, f->max);
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen,
+                        "field \"%s\" has more than %zu elements", f->name, f->max);
     }
     for (const es_json_field *f = schema; f->name; f++)
         if ((f->flags & ES_JSON_REQUIRED) && !json_object_get(obj, f->name))
-            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" is required", f->name);
+            return fail(ES_ERR_ARG, field, f->name, msg, msglen, "field \"%s\" is required",
+                        f->name);
     return ES_OK;
 }
 
@@ -207,6 +209,7 @@ es_err es_http_req_page(es_http_req *r, unsigned def, unsigned max, es_http_page
 {
     const char *l = es_http_req_query(r, "limit");
     const char *c = es_http_req_query(r, "cursor");
+    char why[64];
     if (max == 0) max = 1;
     if (def == 0 || def > max) def = max;
     out->limit = def;
@@ -234,7 +237,6 @@ es_err es_http_req_page(es_http_req *r, unsigned def, unsigned max, es_http_page
     }
     return ES_OK;
 bad_limit:
-    char why[64];
     snprintf(why, sizeof why, "limit must be an integer from 1 to %u", max);
     if (es_http_reply_err_field(r, ES_ERR_ARG, "limit", why) != ES_OK) return ES_ERR_NOMEM;
     return ES_ERR_ARG;
