@@ -19,6 +19,7 @@
 
 #include "eseal/audit.h"
 #include "eseal/castore.h"
+#include "eseal/clients.h"
 #include "eseal/keydev.h"
 #include "eseal/pki.h"
 #include "store/internal.h"
@@ -228,6 +229,99 @@ static void *thread_issue(void *arg)
 
 /* --- the suite --- */
 
+/* A business system's request: a new SM2 key, a PKCS#10 request for CN=cn. */
+static es_err client_csr(const char *cn, es_signer **key, es_buf *csr)
+{
+    char subj[128];
+    snprintf(subj, sizeof subj, "/C=CN/O=" UNIT "/CN=%s", cn);
+    es_name n = name_of(subj);
+    es_err rv = ES_OK;
+    if (!*key) {
+        es_sm2_key *k = NULL;
+        rv = es_sm2_key_generate(&k);
+        if (rv == ES_OK) rv = es_signer_from_key(k, key); /* takes k */
+    }
+    csr->len = 0;
+    return rv == ES_OK ? es_pki_csr_make(&n, NULL, 0, *key, csr) : rv;
+}
+
+static es_err register_issue(es_accounts *a, const es_actor *by, es_ca *ca, const char *name,
+                             es_slice csr, es_buf *cert, es_client *c)
+{
+    es_ca_request r;
+    es_pki_lint lint;
+    const char *why = NULL;
+    memset(&r, 0, sizeof r);
+    r.profile = "user";
+    r.csr = csr.p;
+    r.csr_len = csr.len;
+    r.not_before = ES_TIME_NONE;
+    return es_client_register_issue(a, by, ca, name, ES_ROLE_BIT(ES_ROLE_OPERATOR), &r, &lint, cert,
+                                    c, &why);
+}
+
+/* A business system's certificate and its registration are one transaction; so are the
+ * revocation of the client and of its certificate (src/svc/clients/clients.c). */
+static void clients_suite(const char *kind, es_store *s, es_signer *audit, es_ca *ca)
+{
+    es_accounts a = {s, audit, 60, 5, 15};
+    es_actor boss = {"boss", ES_ROLE_BIT(ES_ROLE_BUSINESS_ADMIN), 0, 0};
+    es_actor clerk = {"clerk", ES_ROLE_BIT(ES_ROLE_OPERATOR), 0, 0};
+    es_signer *k1 = NULL, *k2 = NULL;
+    es_buf csr, cert;
+    es_client c;
+    es_buf_init(&csr, 8192);
+    es_buf_init(&cert, ES_MAX_CERT_DER);
+    if (client_csr("erp", &k1, &csr) != ES_OK) st_die("csr");
+    es_slice req = es_slice_make(csr.p, csr.len);
+    int64_t certs0 = count(s, "SELECT count(*) FROM ca_certs");
+    int64_t recs0 = count(s, "SELECT count(*) FROM audit");
+    ok(register_issue(&a, &clerk, ca, "erp", req, &cert, &c) == ES_ERR_DENIED && cert.len == 0,
+       "%s: an operator may not register a business system", kind);
+    ok(count(s, "SELECT count(*) FROM ca_certs") == certs0, "%s: and nothing was issued", kind);
+    recs0 = count(s, "SELECT count(*) FROM audit"); /* the refusal's access.denied record */
+    ok(register_issue(&a, &boss, ca, "erp", req, &cert, &c) == ES_OK && cert.len > 0 &&
+           strcmp(c.name, "erp") == 0,
+       "%s: issued and registered", kind);
+    ok(count(s, "SELECT count(*) FROM ca_certs") == certs0 + 1 &&
+           count(s, "SELECT count(*) FROM api_clients WHERE name = 'erp'") == 1 &&
+           count(s, "SELECT count(*) FROM audit") == recs0 + 2 &&
+           count(s, "SELECT count(*) FROM audit WHERE action = 'ca.issue' AND actor = 'boss'") ==
+               1 &&
+           count(s, "SELECT count(*) FROM audit WHERE action = 'client.register'") == 1,
+       "%s: the certificate, the client and both audit records", kind);
+    /* The same key under another name: the CA signs, the registration fails (the key is
+     * registered), and the transaction takes the certificate and its record with it. */
+    int64_t certs1 = count(s, "SELECT count(*) FROM ca_certs");
+    int64_t recs1 = count(s, "SELECT count(*) FROM audit");
+    ok(register_issue(&a, &boss, ca, "erp-two", req, &cert, &c) == ES_ERR_EXISTS && cert.len == 0,
+       "%s: the same key again: ES_ERR_EXISTS, no certificate handed out", kind);
+    ok(count(s, "SELECT count(*) FROM ca_certs") == certs1 &&
+           count(s, "SELECT count(*) FROM audit") == recs1 &&
+           count(s, "SELECT count(*) FROM api_clients WHERE name = 'erp-two'") == 0,
+       "%s: no certificate, no client, no audit record left", kind);
+    ok(register_issue(&a, &boss, ca, "erp", req, &cert, &c) == ES_ERR_EXISTS &&
+           count(s, "SELECT count(*) FROM ca_certs") == certs1,
+       "%s: a taken name: refused before the CA signs", kind);
+    /* Revocation: the client and its certificate together. */
+    int revoked = 0;
+    ok(es_client_revoke_ca(&a, &boss, ca, "erp", ES_REASON_KEY_COMPROMISE, &revoked) == ES_OK &&
+           revoked,
+       "%s: revoked with its certificate", kind);
+    ok(count(s, "SELECT count(*) FROM api_clients WHERE name = 'erp' AND revoked = 1") == 1 &&
+           count(s, "SELECT count(*) FROM audit WHERE action = 'client.revoke'") == 1 &&
+           count(s, "SELECT count(*) FROM audit WHERE action = 'ca.revoke' AND actor = 'boss'") ==
+               1,
+       "%s: both revoked, both audited", kind);
+    ok(es_client_revoke_ca(&a, &boss, ca, "erp", ES_REASON_KEY_COMPROMISE, &revoked) ==
+           ES_ERR_REVOKED,
+       "%s: again: ES_ERR_REVOKED", kind);
+    es_signer_free(k1);
+    es_signer_free(k2);
+    es_buf_cleanup(&csr);
+    es_buf_cleanup(&cert);
+}
+
 static void suite(const char *kind, const char *(*db)(const char *))
 {
     const char *url = db("castore");
@@ -364,6 +458,10 @@ static void suite(const char *kind, const char *(*db)(const char *))
        "%s: the audit trail verifies", kind);
     es_audit_report_cleanup(&rep);
 
+    clients_suite(kind, s, audit, ca);
+    after = 0;
+    if (es_ca_list(ca, &st, count_cb, &after) != ES_OK) st_die("list");
+
     /* Another process holds the CA: a writer is refused at once, a reader goes on. */
     int to_child[2], to_parent[2];
     ok(pipe(to_child) == 0 && pipe(to_parent) == 0, "pipes");
@@ -389,6 +487,27 @@ static void suite(const char *kind, const char *(*db)(const char *))
     es_err busy = issue(ca, &st, "35010000000006", &out, NULL);
     double took = now_s() - t0;
     ok(busy == ES_ERR_BUSY, "%s: a writer is refused: %s", kind, es_err_str(busy));
+    {
+        /* A business system's registration meets the same lock: refused at once, nothing
+         * stored. */
+        es_accounts ac = {s, audit, 60, 5, 15};
+        es_actor boss = {"boss", ES_ROLE_BIT(ES_ROLE_BUSINESS_ADMIN), 0, 0};
+        es_signer *k = NULL;
+        es_buf csr, cert;
+        es_client hr;
+        es_buf_init(&csr, 8192);
+        es_buf_init(&cert, ES_MAX_CERT_DER);
+        int64_t n0 = count(s, "SELECT count(*) FROM api_clients");
+        ok(client_csr("hr", &k, &csr) == ES_OK &&
+               register_issue(&ac, &boss, ca, "hr", es_slice_make(csr.p, csr.len), &cert, &hr) ==
+                   ES_ERR_BUSY &&
+               count(s, "SELECT count(*) FROM api_clients") == n0 && cert.len == 0,
+           "%s: a client registration while another holds the CA: ES_ERR_BUSY, nothing stored",
+           kind);
+        es_signer_free(k);
+        es_buf_cleanup(&csr);
+        es_buf_cleanup(&cert);
+    }
     ok(took < 2.0, "%s: at once (%.3f s)", kind, took);
     ok(es_ca_revoke_in(ca, &st, s3, ES_REASON_UNSPECIFIED, ES_TIME_NONE) == ES_ERR_BUSY &&
            es_ca_crl_in(ca, &st, 0, NULL, &crl) == ES_ERR_BUSY,
