@@ -10,6 +10,7 @@
 
 #include "test.h"
 
+#include "store/internal.h"
 #include "store_test.h"
 
 static const char *label;
@@ -583,6 +584,55 @@ static void t_pg_tools(void)
     es_store_close(s);
 }
 
+static es_err second_col(void *ctx, const es_row *r)
+{
+    *(int64_t *)ctx = es_row_int(r, 1);
+    return ES_OK;
+}
+
+/* Statements run many times (prepared once per connection on PostgreSQL) give the same answers,
+ * and a script that changes a table is never answered with a plan made before it. */
+static void t_prepared(void)
+{
+    es_store *s = st_open_migrated(fresh("prepared"));
+    int good = es_store_begin(s) == ES_OK &&
+               s->ops->script(s, "CREATE TABLE prep_t (a BIGINT NOT NULL)") == ES_OK;
+    for (int i = 0; good && i < 300; i++) {
+        es_value v[1] = {i % 2 ? es_v_int(i) : es_v_int(-i)};
+        good = es_store_exec(s, "INSERT INTO prep_t (a) VALUES (?)", v, 1, NULL) == ES_OK;
+    }
+    good = good && es_store_commit(s) == ES_OK;
+    ok(good, "%s: 300 inserts of one statement", label);
+    int64_t n = 0, sum = 0, again = 0;
+    for (int i = 0; i < 20; i++)
+        if (es_store_query_int(s, "SELECT count(*) FROM prep_t WHERE a >= ?",
+                               (es_value[]){es_v_int(0)}, 1, &n) != ES_OK)
+            n = -1;
+    ok(n == 151 && es_store_query_int(s, "SELECT sum(a) FROM prep_t", NULL, 0, &sum) == ES_OK &&
+           sum == 22500 - 22350,
+       "%s: the same query twenty times: %lld rows, sum %lld", label, (long long)n, (long long)sum);
+    /* A NULL where an integer was: another parameter type, another plan. */
+    es_value nv[1] = {es_v_null()};
+    ok(es_store_query_int(s, "SELECT count(*) FROM prep_t WHERE a >= ?", nv, 1, &again) == ES_OK &&
+           again == 0,
+       "%s: a NULL parameter in the same text", label);
+    int64_t b = 0;
+    ok(es_store_query(s, "SELECT * FROM prep_t WHERE a = 1", NULL, 0, second_col, &b) != ES_OK ||
+           b == 0,
+       "%s: one column before the change", label);
+    ok(es_store_begin(s) == ES_OK &&
+           s->ops->script(s, "ALTER TABLE prep_t ADD COLUMN b BIGINT NOT NULL DEFAULT 7") ==
+               ES_OK &&
+           es_store_commit(s) == ES_OK,
+       "%s: a script adds a column", label);
+    b = 0;
+    ok(es_store_query(s, "SELECT * FROM prep_t WHERE a = 1", NULL, 0, second_col, &b) == ES_OK &&
+           b == 7,
+       "%s: the same SELECT * sees the new column (%lld): no plan from before the change (%s)",
+       label, (long long)b, es_store_last_error(s));
+    es_store_close(s);
+}
+
 static void suite(const char *name, const char *(*fresh_db)(const char *))
 {
     label = name;
@@ -594,6 +644,7 @@ static void suite(const char *name, const char *(*fresh_db)(const char *))
     t_transactions();
     t_durable();
     t_sql_text();
+    t_prepared();
     t_backup_restore();
 }
 

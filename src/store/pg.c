@@ -1,6 +1,8 @@
 /* The PostgreSQL backend, through libpq.
  *
- * Statements go with PQexecParams ('?' numbered to $1, $2... outside quotes); integers as
+ * Statements go with PQexecParams ('?' numbered to $1, $2... outside quotes), prepared once per
+ * connection (the statement text and its parameter types are the key) and then executed by
+ * name, so that the server parses and plans each statement once; integers as
  * int8 text, text with its type left to the server, blobs as binary BYTEA. Results come in
  * text form and, for queries, in single-row mode so that a long result (an audit export)
  * is never held whole; BYTEA columns are decoded when read.
@@ -33,8 +35,13 @@ extern char **environ;
 /* The key of the advisory lock migrations take (any constant; "eseal" in ASCII). */
 #define MIGRATION_LOCK "435727720812"
 
+/* Prepared statements of a connection: the key is the parameter types then the text; slot i
+ * is the server's statement "es_i". Full: the rest go unprepared. */
+#define PREP_SLOTS 256
+
 typedef struct pgc {
     PGconn *conn;
+    char *prep[PREP_SLOTS];
     /* BYTEA values of the current row, decoded on demand (freed after each row). */
     unsigned char **blob;
     size_t *blob_len;
@@ -44,6 +51,16 @@ typedef struct pgc {
 static PGconn *conn_of(const es_store *s)
 {
     return ((pgc *)s->impl)->conn;
+}
+
+/* Forgets the prepared statements (the server's are gone with a reset connection, or
+ * deallocated after a script that may have changed tables). */
+static void prep_clear(pgc *c)
+{
+    for (int i = 0; i < PREP_SLOTS; i++) {
+        free(c->prep[i]);
+        c->prep[i] = NULL;
+    }
 }
 
 static es_err result_err(es_store *s, const PGresult *r)
@@ -129,6 +146,7 @@ static void pg_close(es_store *s)
     pgc *c = s->impl;
     if (!c) return;
     free_blobs(c);
+    prep_clear(c);
     PQfinish(c->conn);
     free(c);
     s->impl = NULL;
@@ -139,6 +157,7 @@ static void pg_close(es_store *s)
 static es_err reconnect(es_store *s)
 {
     if (s->tx || PQstatus(conn_of(s)) != CONNECTION_BAD) return ES_OK;
+    prep_clear(s->impl);
     PQreset(conn_of(s));
     if (PQstatus(conn_of(s)) != CONNECTION_OK) {
         store_set_error(s, "%s", PQerrorMessage(conn_of(s)));
@@ -183,7 +202,16 @@ static es_err pg_lock_migrations(es_store *s)
 
 static es_err pg_script(es_store *s, const char *sql)
 {
-    return simple(s, sql);
+    pgc *c = s->impl;
+    es_err rv = simple(s, sql);
+    /* A script may change tables: plans prepared before are dropped, not reused. */
+    int any = 0;
+    for (int i = 0; i < PREP_SLOTS && !any; i++) any = c->prep[i] != NULL;
+    if (any) {
+        PQclear(PQexec(c->conn, "DEALLOCATE ALL"));
+        prep_clear(c);
+    }
+    return rv;
 }
 
 /* Parameters in libpq's form. */
@@ -262,6 +290,49 @@ static es_err params_make(es_store *s, const es_value *v, size_t n, params *p)
     return ES_OK;
 }
 
+/* The name of the prepared statement for sql with p's types (prepared now if new) in name, or
+ * "" to run it unprepared (no free slot, or the server refused to prepare it: running it then
+ * gives the error). */
+static void prepared(pgc *c, const char *sql, size_t n, const params *p, char name[16])
+{
+    char types[8 * 24];
+    size_t tl = 0;
+    name[0] = 0;
+    if (n > 16) return;
+    for (size_t i = 0; i < n; i++)
+        tl += (size_t)snprintf(types + tl, sizeof types - tl, "%u,", (unsigned)p->type[i]);
+    size_t sl = strlen(sql);
+    char *key = malloc(tl + 1 + sl + 1);
+    if (!key) return;
+    memcpy(key, types, tl);
+    key[tl] = '|';
+    memcpy(key + tl + 1, sql, sl + 1);
+    uint64_t h = 1469598103934665603ull;
+    for (const char *k = key; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    for (unsigned probe = 0; probe < PREP_SLOTS; probe++) {
+        unsigned i = (unsigned)((h + probe) % PREP_SLOTS);
+        if (c->prep[i] && strcmp(c->prep[i], key) == 0) {
+            snprintf(name, 16, "es_%u", i);
+            free(key);
+            return;
+        }
+        if (!c->prep[i]) {
+            snprintf(name, 16, "es_%u", i);
+            PGresult *r = PQprepare(c->conn, name, sql, (int)n, p->type);
+            int good = PQresultStatus(r) == PGRES_COMMAND_OK;
+            PQclear(r);
+            if (!good) {
+                name[0] = 0;
+                free(key);
+                return;
+            }
+            c->prep[i] = key;
+            return;
+        }
+    }
+    free(key);
+}
+
 /* '?' to $n, with the checks both backends make. */
 static es_err translate(es_store *s, const char *sql, size_t n, es_buf *out)
 {
@@ -294,8 +365,14 @@ static es_err pg_exec(es_store *s, const char *sql, const es_value *v, size_t n,
         es_buf_cleanup(&q);
         return rv;
     }
-    PGresult *r =
-        PQexecParams(conn_of(s), (const char *)q.p, (int)n, p.type, p.val, p.len, p.fmt, 0);
+    char name[16];
+    /* Not inside a failed transaction: a Parse there would fail too, and be counted. */
+    name[0] = 0;
+    if (PQtransactionStatus(conn_of(s)) != PQTRANS_INERROR)
+        prepared(s->impl, (const char *)q.p, n, &p, name);
+    PGresult *r = name[0] ? PQexecPrepared(conn_of(s), name, (int)n, p.val, p.len, p.fmt, 0)
+                          : PQexecParams(conn_of(s), (const char *)q.p, (int)n, p.type, p.val,
+                                         p.len, p.fmt, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         if (changes) *changes = strtoll(PQcmdTuples(r), NULL, 10);
@@ -325,7 +402,13 @@ static es_err pg_query(es_store *s, const char *sql, const es_value *v, size_t n
         es_buf_cleanup(&q);
         return rv;
     }
-    if (!PQsendQueryParams(c->conn, (const char *)q.p, (int)n, p.type, p.val, p.len, p.fmt, 0)) {
+    char name[16];
+    name[0] = 0;
+    if (PQtransactionStatus(c->conn) != PQTRANS_INERROR)
+        prepared(c, (const char *)q.p, n, &p, name);
+    if (!(name[0] ? PQsendQueryPrepared(c->conn, name, (int)n, p.val, p.len, p.fmt, 0)
+                  : PQsendQueryParams(c->conn, (const char *)q.p, (int)n, p.type, p.val, p.len,
+                                      p.fmt, 0))) {
         store_set_error(s, "%s", PQerrorMessage(c->conn));
         params_free(&p);
         es_buf_cleanup(&q);
