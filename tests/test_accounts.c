@@ -31,15 +31,21 @@ static void suite(const char *kind, const char *url)
            strlen(tok) == 64,
        "%s: sign in with it; a password change is due", kind);
     es_actor by = es_actor_of(&u);
-    ok(es_acct_change_password(&a, &by, "wrong", "Brand-New-Pass-1", &why) == ES_ERR_PASSWORD,
+    char other[ES_SESSION_TOKEN_HEX + 1];
+    es_user ou;
+    ok(es_acct_login(&a, "admin", otp, "127.0.0.2", other, &ou) == ES_OK,
+       "%s: a second session of the same account", kind);
+    ok(es_acct_change_password(&a, &by, tok, "wrong", "Brand-New-Pass-1", &why) == ES_ERR_PASSWORD,
        "%s: change with a wrong current password refused", kind);
-    ok(es_acct_change_password(&a, &by, otp, "short", &why) == ES_ERR_ARG && why,
+    ok(es_acct_change_password(&a, &by, tok, otp, "short", &why) == ES_ERR_ARG && why,
        "%s: the policy applies: %s", kind, why ? why : "");
-    ok(es_acct_change_password(&a, &by, otp, "Brand-New-Pass-1", &why) == ES_OK,
+    ok(es_acct_change_password(&a, &by, tok, otp, "Brand-New-Pass-1", &why) == ES_OK,
        "%s: password changed", kind);
     ok(es_acct_session(&a, tok, &u) == ES_OK && !u.must_change_password &&
            u.roles == ES_ROLE_BIT(ES_ROLE_SYSTEM_ADMIN),
        "%s: the session knows the user and its roles", kind);
+    ok(es_acct_session(&a, other, &ou) == ES_ERR_AUTH,
+       "%s: the account's other session ended with the change (hardening 11)", kind);
 
     /* Separation of duties and least privilege. */
     char otp2[32];
@@ -135,6 +141,28 @@ static void suite(const char *kind, const char *url)
                            &u) == ES_ERR_AUTH &&
            es_acct_session(&a, NULL, &u) == ES_ERR_AUTH,
        "%s: malformed tokens refused", kind);
+
+    /* Guessing the current password through a session counts like sign-in failures
+     * (hardening 5): lockout_failures (3) wrong guesses lock the account; then even the right
+     * password changes nothing, and signing in is refused. */
+    {
+        char gotp[32] = "", gt[ES_SESSION_TOKEN_HEX + 1];
+        es_user g;
+        ok(es_acct_create(&a, &sys, "guesser", "", ES_ROLE_BIT(ES_ROLE_OPERATOR), NULL, gotp, NULL,
+                          &why) == ES_OK &&
+               es_acct_login(&a, "guesser", gotp, "x", gt, &g) == ES_OK,
+           "%s: an operator signs in", kind);
+        es_actor gb = es_actor_of(&g);
+        int refused = 0;
+        for (int i = 0; i < 3; i++)
+            refused += es_acct_change_password(&a, &gb, gt, "Not-The-Password-1",
+                                               "Another-Pass-2026", &why) == ES_ERR_PASSWORD;
+        ok(refused == 3, "%s: three wrong guesses refused", kind);
+        ok(es_acct_change_password(&a, &gb, gt, gotp, "Another-Pass-2026", &why) == ES_ERR_LOCKED,
+           "%s: then locked: even the right password changes nothing", kind);
+        ok(es_acct_login(&a, "guesser", gotp, "x", gt, &g) == ES_ERR_LOCKED,
+           "%s: and signing in is refused", kind);
+    }
 
     /* Everything above is in the audit trail, and it verifies. */
     es_audit_report rep;

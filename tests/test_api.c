@@ -22,7 +22,7 @@
 #include "http_client.h"
 #include "store_test.h"
 
-#define ADMIN_PASS "Admin-Pass-2026!"
+#define ADMIN_PASS "Strong-Pass-2026!"
 #define USER_PASS  "User-Pass-2026!x"
 #define MAX_BODY   65536
 

@@ -78,6 +78,12 @@ static void test_passwords(void)
     ok(es_password_policy("alllowercaseletters", NULL, &why) == ES_ERR_ARG, "one class");
     ok(es_password_policy("lowerandUPPERonly", NULL, &why) == ES_ERR_ARG, "two classes");
     ok(es_password_policy("lower UPPER 2026", NULL, NULL) == ES_OK, "three classes");
+    ok(es_password_policy("Alice-2026-Spring", "alice", &why) == ES_ERR_ARG && why &&
+           strstr(why, "account name"),
+       "the account name with a suffix, another case: refused (hardening 15)");
+    ok(es_password_policy("2026!ALICEisback", "alice", &why) == ES_ERR_ARG,
+       "the account name inside: refused");
+    ok(es_password_policy("Alic-2026-Spring", "alice", NULL) == ES_OK, "a part of it is fine");
     ok(es_password_policy("Admin-2026-xyz", "Admin-2026-xyz", &why) == ES_ERR_ARG,
        "the account name");
     char longpw[200];

@@ -95,10 +95,14 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
 /* The user of a live session (sliding expiry). ES_ERR_AUTH when unknown or expired. */
 es_err es_acct_session(es_accounts *a, const char *token, es_user *out) ES_MUST_CHECK;
 es_err es_acct_logout(es_accounts *a, const char *token) ES_MUST_CHECK;
-/* The signed-in user changes their own password (old one required: ES_ERR_PASSWORD when wrong;
- * ES_ERR_ARG with *why when the new one breaks the policy). */
-es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *old_password,
-                               const char *new_password, const char **why) ES_MUST_CHECK;
+/* The signed-in user changes their own password (old one required: ES_ERR_PASSWORD when wrong,
+ * counted as a failed sign-in: the account locks after lockout_failures of them; ES_ERR_LOCKED
+ * for a locked or disabled account; ES_ERR_ARG with *why when the new one breaks the policy).
+ * Every session of the account ends but keep_token's (the one the change is made in; NULL:
+ * all end). */
+es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *keep_token,
+                               const char *old_password, const char *new_password,
+                               const char **why) ES_MUST_CHECK;
 
 /* Records a refusal (an API call the actor's roles do not allow) in the audit trail. */
 es_err es_acct_audit_denied(es_accounts *a, const es_actor *by, const char *what) ES_MUST_CHECK;

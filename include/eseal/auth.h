@@ -81,7 +81,8 @@ int es_roles_allow(es_roles roles, es_perm p);
 es_err es_password_hash(const char *password, char out[ES_PASSWORD_HASH_MAX]) ES_MUST_CHECK;
 /* ES_OK when password matches; ES_ERR_PASSWORD when not; ES_ERR_FORMAT for a broken hash. */
 es_err es_password_verify(const char *encoded, const char *password) ES_MUST_CHECK;
-/* Password rules: ES_PASSWORD_MIN..MAX bytes, not the account name, at least three of
+/* Password rules: ES_PASSWORD_MIN..MAX bytes, not containing the account name (3 characters or
+ * more, any case), at least three of
  * lower case, upper case, digits, other characters. ES_ERR_ARG with a static reason. */
 es_err es_password_policy(const char *password, const char *account,
                           const char **why) ES_MUST_CHECK;

@@ -147,7 +147,8 @@ static es_err password_change(es_http_req *req, void *arg)
         json_decref(in);
         return rv;
     }
-    rv = es_acct_change_password(&a, &by, json_string_value(json_object_get(in, "old_password")),
+    rv = es_acct_change_password(&a, &by, su->token,
+                                 json_string_value(json_object_get(in, "old_password")),
                                  json_string_value(json_object_get(in, "new_password")), &why);
     es_gate_leave(app->hash_gate);
     json_decref(in);

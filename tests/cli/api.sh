@@ -59,13 +59,13 @@ check "its subjectAltName is the daemon's address and port" has "URI:$U/" san
 # A business administrator.
 signin admin "$OTP" >/dev/null
 A=$(jget resp token)
-post /api/v1/users/me/password "$A" "{\"old_password\":\"$OTP\",\"new_password\":\"Admin-Pass-2026!\"}" >/dev/null
+post /api/v1/users/me/password "$A" "{\"old_password\":\"$OTP\",\"new_password\":\"Strong-Pass-2026!\"}" >/dev/null
 st=$(post /api/v1/users "$A" '{"name":"biz","roles":["business_admin"]}')
 BOTP=$(jget resp one_time_password)
 check "a business administrator is created ($st)" [ "$st" = 201 ]
 signin biz "$BOTP" >/dev/null
 B=$(jget resp token)
-post /api/v1/users/me/password "$B" "{\"old_password\":\"$BOTP\",\"new_password\":\"Biz-Pass-2026!xx\"}" >/dev/null
+post /api/v1/users/me/password "$B" "{\"old_password\":\"$BOTP\",\"new_password\":\"Business-2026-Pass\"}" >/dev/null
 
 # The business system's key (openssl) and request (eseal key csr).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2 -out erp.key 2>err

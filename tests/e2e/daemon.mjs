@@ -24,7 +24,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base, check, env, runBrowser, shots } from './harness.mjs';
 
-const ADMIN_PASS = 'Admin-Console-2026!';
+const ADMIN_PASS = 'Console-Pass-2026!';
 const AUDIT_PASS = 'Audit-Console-2026!';
 const BIZ_PASS = 'Business-Console-2026!';
 const CLI = env('ESEAL_CLI');

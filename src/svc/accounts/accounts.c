@@ -560,41 +560,81 @@ out:
     return rv;
 }
 
-es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *old_password,
-                               const char *new_password, const char **why)
+es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *keep_token,
+                               const char *old_password, const char *new_password, const char **why)
 {
-    char hash[ES_PASSWORD_HASH_MAX] = "", nhash[ES_PASSWORD_HASH_MAX] = "", object[64];
+    char hash[ES_PASSWORD_HASH_MAX] = "", nhash[ES_PASSWORD_HASH_MAX] = "", object[64], detail[128];
     const char *reason = NULL;
+    uint8_t keep[ES_SM3_LEN];
+    sess ks;
+    es_user u;
     es_err rv;
     if (why) *why = NULL;
     if (!by || by->is_system || by->user_id == 0) return ES_ERR_ARG;
     es_value idp[1] = {es_v_int(by->user_id)};
     snprintf(object, sizeof object, "user:%s", by->name);
+    if ((rv = load_user(a, "id", es_v_int(by->user_id), &u)) != ES_OK) return rv;
+    es_time now = es_time_now();
+    /* A guess of the current password counts as a failed sign-in: the account locks after
+     * [accounts] lockout_failures of them, and a locked account changes nothing. */
+    if (u.disabled || u.locked_until > now) {
+        rv = svc_audit_alone(a, by, "user.password_change_refused", object,
+                             u.disabled ? "account disabled" : "account locked");
+        return rv == ES_OK ? ES_ERR_LOCKED : rv;
+    }
     if ((rv = es_store_query(a->store, "SELECT password_hash FROM users WHERE id = ?", idp, 1,
                              text_row, hash)) != ES_OK)
         return rv;
     if (!old_password || es_password_verify(hash, old_password) != ES_OK) {
-        rv =
-            svc_audit_alone(a, by, "user.password_change_failed", object, "wrong current password");
-        return rv == ES_OK ? ES_ERR_PASSWORD : rv;
+        int failures = u.failed_logins + 1;
+        int lock = (unsigned)failures >= a->lockout_failures;
+        es_value fp[3] = {es_v_int(failures),
+                          lock ? es_v_int(now + 60 * (int64_t)a->lockout_minutes) : es_v_null(),
+                          es_v_int(u.id)};
+        svc_rec f1, f2;
+        snprintf(detail, sizeof detail, "locked for %u minutes after %d failed attempts",
+                 a->lockout_minutes, failures);
+        CHECK(svc_audit_prepare(a, by, "user.password_change_failed", object,
+                                "wrong current password", &f1));
+        if (lock) CHECK(svc_audit_prepare(a, by, "user.locked", object, detail, &f2));
+        CHECK(es_store_begin(a->store));
+        CHECK(es_store_exec(a->store,
+                            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", fp,
+                            3, NULL));
+        CHECK(svc_audit_append(a, &f1));
+        if (lock) CHECK(svc_audit_append(a, &f2));
+        CHECK(es_store_commit(a->store));
+        rv = ES_ERR_PASSWORD;
+        goto out;
     }
     if (es_password_policy(new_password, by->name, &reason) != ES_OK ||
         strcmp(new_password, old_password) == 0) {
         if (why) *why = reason ? reason : "the new password must differ from the current one";
         return ES_ERR_ARG;
     }
+    /* The session the change is made in stays; every other session of the account ends. */
+    int have_keep =
+        keep_token && find_session(a, keep_token, keep, &ks) == ES_OK && ks.user_id == u.id;
     if ((rv = es_password_hash(new_password, nhash)) != ES_OK) return rv;
     es_value p[2] = {es_v_text(nhash), es_v_int(by->user_id)};
+    es_value sp[2] = {es_v_int(u.id), es_v_blob(keep, sizeof keep)};
     svc_rec ar;
-    CHECK(svc_audit_prepare(a, by, "user.password_change", object, "", &ar));
+    CHECK(svc_audit_prepare(a, by, "user.password_change", object,
+                            have_keep ? "other sessions ended" : "every session ended", &ar));
     CHECK(es_store_begin(a->store));
     CHECK(es_store_exec(a->store,
-                        "UPDATE users SET password_hash = ?, must_change_password = 0 WHERE id = ?",
+                        "UPDATE users SET password_hash = ?, must_change_password = 0, "
+                        "failed_logins = 0, locked_until = NULL WHERE id = ?",
                         p, 2, NULL));
+    if (have_keep)
+        CHECK(es_store_exec(a->store, "DELETE FROM sessions WHERE user_id = ? AND id <> ?", sp, 2,
+                            NULL));
+    else
+        CHECK(end_sessions(a, u.id));
     CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
-    if (rv != ES_OK) es_store_rollback(a->store);
+    if (rv != ES_OK && rv != ES_ERR_PASSWORD) es_store_rollback(a->store);
     es_wipe(hash, sizeof hash);
     es_wipe(nhash, sizeof nhash);
     return rv;

@@ -114,6 +114,24 @@ es_err es_password_verify(const char *encoded, const char *password)
     return rc == ARGON2_VERIFY_MISMATCH ? ES_ERR_PASSWORD : ES_ERR_FORMAT;
 }
 
+/* 1 when hay contains needle, ASCII letters compared without case. */
+static int contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i]) {
+            unsigned char a = (unsigned char)hay[i], b = (unsigned char)needle[i];
+            if (a >= 'A' && a <= 'Z') a = (unsigned char)(a - 'A' + 'a');
+            if (b >= 'A' && b <= 'Z') b = (unsigned char)(b - 'A' + 'a');
+            if (a != b) break;
+            i++;
+        }
+        if (i == n) return 1;
+    }
+    return 0;
+}
+
 es_err es_password_policy(const char *pw, const char *account, const char **why)
 {
     const char *reason = NULL;
@@ -134,8 +152,8 @@ es_err es_password_policy(const char *pw, const char *account, const char **why)
         reason = "a password needs 12 characters at least";
     else if (n > ES_PASSWORD_MAX)
         reason = "a password has 128 bytes at most";
-    else if (account && strcmp(pw, account) == 0)
-        reason = "a password cannot be the account name";
+    else if (account && strlen(account) >= 3 && contains_nocase(pw, account))
+        reason = "a password cannot contain the account name";
     else if (lower + upper + digit + other < 3)
         reason = "a password needs three of: lower case, upper case, digits, other characters";
     if (why) *why = reason;
