@@ -800,8 +800,10 @@ static void *write_stream(void *arg)
             w->created++;
         else if (st == 409)
             w->conflicts++;
-        else
+        else {
             w->other++;
+            if (!w->stop) fprintf(stderr, "  writer: creating %s answered %d\n", name, st);
+        }
     }
     return NULL;
 }
@@ -824,8 +826,10 @@ static void *race(void *arg)
             r->created++;
         else if (st == 409)
             r->conflicts++;
-        else
-            r->other++;
+        else {
+            r->other++; /* say which, so that a rare failure can be told apart */
+            fprintf(stderr, "  race: creating %s answered %d\n", name, st);
+        }
     }
     return NULL;
 }
