@@ -147,10 +147,65 @@ static void test_node(void)
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
 }
 
+/* A logged value cannot forge a log line (hardening 12): a sign-in name with a newline, over
+ * the per-account limit, is logged with the newline written as \x0a. */
+static void test_log_injection(void)
+{
+    char var[] = "/tmp/eseal-nodelog-XXXXXX", cfg[64], errpath[64], why[600] = "";
+    if (!mkdtemp(var)) return;
+    snprintf(cfg, sizeof cfg, "%s.conf", var);
+    snprintf(errpath, sizeof errpath, "%s.err", var);
+    static const char conf[] = "[accounts]\nsignin_rate_account = 1\n[log]\nlevel = warn\n";
+    if (es_file_write(cfg, conf, sizeof conf - 1) != ES_OK) return;
+    FILE *out = fopen("/dev/null", "w");
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *ef = fopen(errpath, "w");
+    if (!out || saved < 0 || !ef) return;
+    dup2(fileno(ef), 2);
+    es_node *n = NULL;
+    es_node_opts o = {cfg, "127.0.0.1:0", var, out};
+    es_err rv = es_node_start(&o, &n, why, sizeof why);
+    static const char body[] =
+        "{\"username\":\"ghost\\nFORGED esealsd error: all is lost\",\"password\":\"x-2026-Pass\"}";
+    t_resp r;
+    t_resp_init(&r);
+    int st1 = 0, st2 = 0;
+    if (rv == ES_OK) {
+        st1 = t_req(es_node_port(n), "POST", "/api/v1/sessions",
+                    "Content-Type: application/json\r\n", body, &r);
+        st2 = t_req(es_node_port(n), "POST", "/api/v1/sessions",
+                    "Content-Type: application/json\r\n", body, &r);
+    }
+    t_resp_free(&r);
+    es_node_stop(n);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(ef);
+    fclose(out);
+    ok(rv == ES_OK && st1 == 401 && st2 == 429, "the name over its limit (%d, %d): %s", st1, st2,
+       why);
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    int forged = 1, escaped = 0;
+    if (es_file_read(errpath, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+        const char *t = (const char *)b.p;
+        forged = strncmp(t, "FORGED", 6) == 0 || strstr(t, "\nFORGED") != NULL;
+        escaped = strstr(t, "ghost\\x0aFORGED") != NULL;
+    }
+    es_buf_cleanup(&b);
+    ok(!forged && escaped, "no forged log line; the newline logged as \\x0a");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", var, cfg, errpath);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
+}
+
 int main(void)
 {
     unsetenv("ESEAL_PIN");
     test_sched();
     test_node();
+    test_log_injection();
     return t_done();
 }

@@ -172,14 +172,24 @@ void es_api_log(es_api_ctx *ctx, es_log_level level, const char *fmt, ...)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};
     if (level > ctx->log_level || level < ES_LOG_ERROR) return;
-    char line[2048];
+    char line[2048], safe[4 * sizeof line];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* One event, one line: a control character in a logged value (a user name with a newline)
+     * is written as \xNN, so that no value can forge a line of its own. */
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)line; *c && o + 5 < sizeof safe; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            o += (size_t)snprintf(safe + o, sizeof safe - o, "\\x%02x", *c);
+        else
+            safe[o++] = (char)*c;
+    }
+    safe[o] = 0;
     char when[32];
     es_time_format_iso(es_time_now(), when);
-    fprintf(stderr, "%s esealsd %s: %s\n", when, names[level], line);
+    fprintf(stderr, "%s esealsd %s: %s\n", when, names[level], safe);
 }
 
 static void store_close(void *p)
