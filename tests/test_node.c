@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "eseal/castore.h"
+#include "eseal/api.h"
 #include "eseal/node.h"
+#include "eseal/store.h"
 #include "http_client.h"
 
 static atomic_int runs_a, runs_slow, logged;
@@ -201,11 +203,75 @@ static void test_log_injection(void)
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
 }
 
+/* A signed-in user cannot flood the audit trail with refusals (hardening 9): the system
+ * administrator asks for the audit trail 100 times; every call is refused (403), the first
+ * ES_API_REFUSAL_AUDIT_RATE of them are audited, the rest logged only. */
+static void test_refusal_flood(void)
+{
+    char var[] = "/tmp/eseal-nodeflood-XXXXXX", outp[64], why[600] = "", otp[64] = "";
+    if (!mkdtemp(var)) return;
+    snprintf(outp, sizeof outp, "%s.out", var);
+    FILE *out = fopen(outp, "w");
+    if (!out) return;
+    es_node *n = NULL;
+    es_node_opts o = {NULL, "127.0.0.1:0", var, out};
+    es_err rv = es_node_start(&o, &n, why, sizeof why);
+    fflush(out);
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    if (es_file_read(outp, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+        const char *p = strstr((const char *)b.p, "one-time password for admin: ");
+        if (p) sscanf(p + 29, "%63s", otp);
+    }
+    es_buf_cleanup(&b);
+    unsigned port = es_node_port(n);
+    char body[256], hdr[200], tok[80] = "";
+    t_resp r;
+    t_resp_init(&r);
+    snprintf(body, sizeof body, "{\"username\":\"admin\",\"password\":\"%s\"}", otp);
+    if (rv == ES_OK && t_req(port, "POST", "/api/v1/sessions", "Content-Type: application/json\r\n",
+                             body, &r) == 201) {
+        json_t *v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+        const char *t = json_string_value(json_object_get(v, "token"));
+        if (t) snprintf(tok, sizeof tok, "%s", t);
+        json_decref(v);
+    }
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\nContent-Type: application/json\r\n",
+             tok);
+    snprintf(body, sizeof body, "{\"old_password\":\"%s\",\"new_password\":\"Flood-Test-2026!\"}",
+             otp);
+    int changed = tok[0] && t_req(port, "POST", "/api/v1/users/me/password", hdr, body, &r) == 200;
+    ok(rv == ES_OK && changed, "the administrator signs in and changes the password (%s)", why);
+    int refused = 0;
+    for (int i = 0; i < 100; i++)
+        refused += t_req(port, "GET", "/api/v1/audit", hdr, NULL, &r) == 403;
+    t_resp_free(&r);
+    es_node_stop(n);
+    fclose(out);
+    ok(refused == 100, "100 calls outside the role: all refused (%d)", refused);
+    char url[128];
+    snprintf(url, sizeof url, "sqlite:%s/eseal.db", var);
+    es_store *s = NULL;
+    int64_t denied = -1;
+    if (es_store_open(url, &s) == ES_OK &&
+        es_store_query_int(s, "SELECT count(*) FROM audit WHERE action = 'access.denied'", NULL, 0,
+                           &denied) != ES_OK)
+        denied = -1;
+    es_store_close(s);
+    ok(denied == ES_API_REFUSAL_AUDIT_RATE,
+       "%lld of them audited: the trail is not flooded (rate %d a minute)", (long long)denied,
+       ES_API_REFUSAL_AUDIT_RATE);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", var, outp);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
+}
+
 int main(void)
 {
     unsetenv("ESEAL_PIN");
     test_sched();
     test_node();
     test_log_injection();
+    test_refusal_flood();
     return t_done();
 }

@@ -60,6 +60,8 @@ typedef struct es_api_ctx {
     es_ratelimit *signin_address, *signin_account;
     /* Audited refusals of signed requests, per client (ES_API_REFUSAL_AUDIT_RATE a minute). */
     es_ratelimit *refusal_audit;
+    /* Audited refusals of signed-in accounts (api_require), per account, the same rate. */
+    es_ratelimit *denied_audit;
     es_gate *hash_gate;
 } es_api_ctx;
 

@@ -171,7 +171,7 @@ static es_err users_list(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
     es_http_page page;
-    if ((rv = api_require(req, &a, ES_PERM_ACCOUNTS, "user.list")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.list")) != ES_OK) return rv;
     if ((rv = es_http_req_page(req, API_PAGE_USERS, app->cfg.page_max, &page)) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     api_page p = {json_array(), page.limit, 0, "", 0};
@@ -199,7 +199,7 @@ static es_err users_create(es_http_req *req, void *arg)
     const char *why = NULL;
     char otp[32] = "", loc[96];
     es_user u;
-    if ((rv = api_require(req, &a, ES_PERM_ACCOUNTS, "user.create")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.create")) != ES_OK) return rv;
     if ((rv = es_http_req_json(req, user_create_schema, &in)) != ES_OK) return rv;
     if ((rv = api_roles_of(req, json_object_get(in, "roles"), &roles)) != ES_OK) goto out;
     const char *name = json_string_value(json_object_get(in, "name"));
@@ -264,7 +264,7 @@ static es_err users_set_roles(es_http_req *req, void *arg)
     json_t *in = NULL;
     es_roles roles = 0;
     const char *why = NULL, *name = es_http_req_param(req, "name");
-    if ((rv = api_require(req, &a, ES_PERM_ACCOUNTS, "user.roles")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.roles")) != ES_OK) return rv;
     if ((rv = es_http_req_json(req, roles_schema, &in)) != ES_OK) return rv;
     rv = api_roles_of(req, json_object_get(in, "roles"), &roles);
     json_decref(in);
@@ -280,8 +280,8 @@ static es_err set_disabled(es_http_req *req, void *arg, int disabled)
 {
     BEGIN(app, a);
     const char *name = es_http_req_param(req, "name");
-    if ((rv = api_require(req, &a, ES_PERM_ACCOUNTS, disabled ? "user.disable" : "user.enable")) !=
-        ES_OK)
+    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS,
+                          disabled ? "user.disable" : "user.enable")) != ES_OK)
         return rv;
     if ((rv = api_no_body(req)) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
@@ -307,7 +307,8 @@ static es_err users_reset(es_http_req *req, void *arg)
     BEGIN(app, a);
     const char *name = es_http_req_param(req, "name");
     char otp[32] = "";
-    if ((rv = api_require(req, &a, ES_PERM_ACCOUNTS, "user.password_reset")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.password_reset")) != ES_OK)
+        return rv;
     if ((rv = api_no_body(req)) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     rv = es_acct_reset_password(&a, &by, name, otp);

@@ -71,7 +71,7 @@ static es_err audit_list(es_http_req *req, void *arg)
     BEGIN(app, a);
     es_http_page page;
     es_audit_filter f;
-    if ((rv = api_require(req, &a, ES_PERM_AUDIT, "audit.list")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_AUDIT, "audit.list")) != ES_OK) return rv;
     if ((rv = es_http_req_page(req, API_PAGE_AUDIT, app->cfg.page_max, &page)) != ES_OK) return rv;
     if ((rv = audit_filter(req, &f)) != ES_OK) return rv;
     if (page.cursor) {
@@ -97,7 +97,7 @@ static es_err audit_verify(es_http_req *req, void *arg)
     BEGIN(app, a);
     es_audit_report rep;
     es_buf b;
-    if ((rv = api_require(req, &a, ES_PERM_AUDIT, "audit.verify")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_AUDIT, "audit.verify")) != ES_OK) return rv;
     if ((rv = es_audit_verify_store(a.store, app->site.audit_pub, &rep)) != ES_OK) return rv;
     es_buf_init(&b, 64u << 20);
     rv = es_audit_report_print(&rep, 1, &b);
@@ -121,7 +121,7 @@ static es_err audit_export(es_http_req *req, void *arg)
     BEGIN(app, a);
     es_audit_filter f;
     es_buf b;
-    if ((rv = api_require(req, &a, ES_PERM_AUDIT, "audit.export")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_AUDIT, "audit.export")) != ES_OK) return rv;
     if ((rv = audit_filter(req, &f)) != ES_OK) return rv;
     es_buf_init(&b, API_MAX_EXPORT);
     rv = es_audit_export(a.store, &f, export_write, &b, NULL);

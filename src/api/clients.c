@@ -34,7 +34,7 @@ static es_err clients_list(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
     es_http_page page;
-    if ((rv = api_require(req, &a, ES_PERM_CLIENTS, "client.list")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_CLIENTS, "client.list")) != ES_OK) return rv;
     if ((rv = es_http_req_page(req, API_PAGE_USERS, app->cfg.page_max, &page)) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     api_page p = {json_array(), page.limit, 0, "", 0};
@@ -108,7 +108,7 @@ static es_err clients_create(es_http_req *req, void *arg)
     memset(&lint, 0, sizeof lint);
     es_buf_init(&der, 64u << 10);
     if (!atomic_load(&app->ready)) return api_not_ready(req);
-    if ((rv = api_require(req, &a, ES_PERM_CLIENTS, "client.register")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_CLIENTS, "client.register")) != ES_OK) return rv;
     if ((rv = es_http_req_json(req, client_create_schema, &in)) != ES_OK) return rv;
     if ((rv = api_roles_of(req, json_object_get(in, "roles"), &roles)) != ES_OK) goto out;
     const char *name = json_string_value(json_object_get(in, "name"));
@@ -190,7 +190,7 @@ static es_err clients_get(es_http_req *req, void *arg)
     BEGIN(app, a);
     es_client c;
     es_buf der;
-    if ((rv = api_require(req, &a, ES_PERM_CLIENTS, "client.get")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_CLIENTS, "client.get")) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     es_buf_init(&der, 64u << 10);
     rv = es_client_get(&a, &by, es_http_req_param(req, "name"), &c, &der);
@@ -219,7 +219,7 @@ static es_err client_set_disabled(es_http_req *req, void *arg, int disabled)
     BEGIN(app, a);
     const char *name = es_http_req_param(req, "name");
     es_client c;
-    if ((rv = api_require(req, &a, ES_PERM_CLIENTS,
+    if ((rv = api_require(req, app, &a, ES_PERM_CLIENTS,
                           disabled ? "client.disable" : "client.enable")) != ES_OK)
         return rv;
     if ((rv = api_no_body(req)) != ES_OK) return rv;
@@ -258,7 +258,7 @@ static es_err clients_revoke(es_http_req *req, void *arg)
     es_client c;
     int reason = ES_REASON_CESSATION;
     if (!atomic_load(&app->ready)) return api_not_ready(req);
-    if ((rv = api_require(req, &a, ES_PERM_CLIENTS, "client.revoke")) != ES_OK) return rv;
+    if ((rv = api_require(req, app, &a, ES_PERM_CLIENTS, "client.revoke")) != ES_OK) return rv;
     if (es_http_req_body(req).len && (rv = es_http_req_json(req, revoke_schema, &in)) != ES_OK)
         return rv;
     const char *rname = json_string_value(json_object_get(in, "reason"));

@@ -65,15 +65,27 @@ const api_user *api_user_of(es_http_req *req)
     return es_http_req_user(req);
 }
 
-/* The permission check of an endpoint family: ES_OK when the roles allow p; otherwise records
- * the refusal in the audit trail, replies 403 and returns ES_ERR_DENIED. */
-es_err api_require(es_http_req *req, es_accounts *a, es_perm p, const char *what)
+es_err api_require(es_http_req *req, es_api_ctx *ctx, es_accounts *a, es_perm p, const char *what)
 {
     const api_user *su = api_user_of(req);
     if (su && es_roles_allow(su->u.roles, p)) return ES_OK;
     es_actor by = su ? api_actor(su) : (es_actor){"anonymous", 0, 0, 0};
-    es_err rv = es_acct_audit_denied(a, &by, what);
-    if (rv != ES_OK) return rv; /* not audited: not answered either (503) */
+    /* Refusals are audited up to ES_API_REFUSAL_AUDIT_RATE a minute per account (as for
+     * business systems): beyond, they are refused and logged, so that a signed-in user cannot
+     * flood the trail. */
+    char key[ES_RATELIMIT_MAX_KEY + 1];
+    unsigned retry = 0;
+    snprintf(key, sizeof key, "user:%.60s", by.name);
+    es_err rv = es_ratelimit_take_now(ctx->denied_audit, key, &retry);
+    if (rv == ES_OK) {
+        rv = es_acct_audit_denied(a, &by, what);
+        if (rv != ES_OK) return rv; /* not audited: not answered either (503) */
+    } else if (rv == ES_ERR_LIMIT) {
+        es_api_log(ctx, ES_LOG_WARN, "%s refused %s (not audited: over %d refusals a minute)",
+                   by.name, what, ES_API_REFUSAL_AUDIT_RATE);
+    } else {
+        return rv;
+    }
     REFUSE(es_http_reply_errf(req, ES_ERR_DENIED, "your roles do not allow %s (needs %s)", what,
                               es_perm_name(p)),
            ES_ERR_DENIED);
@@ -228,6 +240,8 @@ es_err es_api_ctx_init(es_api_ctx *ctx)
                                &ctx->signin_account)) != ES_OK ||
         (rv = es_ratelimit_new(1u << 12, ES_API_REFUSAL_AUDIT_RATE, ES_API_REFUSAL_AUDIT_RATE,
                                &ctx->refusal_audit)) != ES_OK ||
+        (rv = es_ratelimit_new(1u << 12, ES_API_REFUSAL_AUDIT_RATE, ES_API_REFUSAL_AUDIT_RATE,
+                               &ctx->denied_audit)) != ES_OK ||
         (rv = es_gate_new(ctx->cfg.signin_parallel, &ctx->hash_gate)) != ES_OK)
         goto fail;
     return ES_OK;
@@ -235,7 +249,8 @@ fail:
     es_ratelimit_free(ctx->signin_address);
     es_ratelimit_free(ctx->signin_account);
     es_ratelimit_free(ctx->refusal_audit);
-    ctx->signin_address = ctx->signin_account = ctx->refusal_audit = NULL;
+    es_ratelimit_free(ctx->denied_audit);
+    ctx->signin_address = ctx->signin_account = ctx->refusal_audit = ctx->denied_audit = NULL;
     if (lock) pthread_mutex_destroy(&ctx->ca_lock);
     if (key) pthread_key_delete(ctx->store_key);
     es_buf_cleanup(&ctx->crl);
@@ -250,8 +265,9 @@ void es_api_ctx_cleanup(es_api_ctx *ctx)
     es_ratelimit_free(ctx->signin_address);
     es_ratelimit_free(ctx->signin_account);
     es_ratelimit_free(ctx->refusal_audit);
+    es_ratelimit_free(ctx->denied_audit);
     es_gate_free(ctx->hash_gate);
-    ctx->signin_address = ctx->signin_account = ctx->refusal_audit = NULL;
+    ctx->signin_address = ctx->signin_account = ctx->refusal_audit = ctx->denied_audit = NULL;
     ctx->hash_gate = NULL;
     /* The calling thread's connection (the workers' close as their threads end). */
     es_store *s = pthread_getspecific(ctx->store_key);

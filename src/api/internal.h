@@ -67,8 +67,10 @@ const api_user *api_user_of(es_http_req *req);
 es_err api_accounts(es_api_ctx *ctx, es_accounts *a) ES_MUST_CHECK;
 
 /* The permission check of an endpoint family: ES_OK when the roles allow p; otherwise records
- * the refusal in the audit trail, replies 403 and returns ES_ERR_DENIED. */
-es_err api_require(es_http_req *req, es_accounts *a, es_perm p, const char *what) ES_MUST_CHECK;
+ * the refusal in the audit trail (up to ES_API_REFUSAL_AUDIT_RATE a minute per account, then
+ * logged only), replies 403 and returns ES_ERR_DENIED. */
+es_err api_require(es_http_req *req, es_api_ctx *ctx, es_accounts *a, es_perm p,
+                   const char *what) ES_MUST_CHECK;
 
 /* Replies for a service error rv with the service's sentence why (the reply's "detail");
  * returns rv. */
