@@ -75,7 +75,7 @@ es_err api_require(es_http_req *req, es_api_ctx *ctx, es_accounts *a, es_perm p,
      * flood the trail. */
     char key[ES_RATELIMIT_MAX_KEY + 1];
     unsigned retry = 0;
-    snprintf(key, sizeof key, "user:%.60s", by.name);
+    snprintf(key, sizeof key, "user:%.50s", by.name);
     es_err rv = es_ratelimit_take_now(ctx->denied_audit, key, &retry);
     if (rv == ES_OK) {
         rv = es_acct_audit_denied(a, &by, what);
