@@ -261,7 +261,8 @@ typedef struct es_http_page {
 } es_http_page;
 
 /* Reads limit (default def; a larger value than max is lowered to max) and cursor. On a bad
- * value it has replied 400 "invalid_argument" (field "limit" or "cursor") and returns ES_ERR_ARG. */
+ * value it has replied 400 "invalid_argument" (field "limit" or "cursor") and returns ES_ERR_ARG.
+ */
 es_err es_http_req_page(es_http_req *r, unsigned def, unsigned max,
                         es_http_page *out) ES_MUST_CHECK;
 /* 200 {"items": items, "next_cursor": next or null}. Takes the reference to items. */
