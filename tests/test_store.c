@@ -402,6 +402,86 @@ static void t_durable(void)
     es_store_close(s);
 }
 
+/* SQLite group commit: the connections run synchronous=NORMAL in WAL, and es_store_commit
+ * returns only once an fdatasync of the WAL that began after the COMMIT has ended. Each
+ * writer reads the commit count before its commit (its own is later) and, once committed,
+ * the count the syncs have covered: that must include its own. */
+typedef struct gc_arg {
+    const char *url, *path;
+    int id, bad, failed;
+} gc_arg;
+
+enum { GC_THREADS = 8, GC_EACH = 40 };
+
+static void *group_commit_thread(void *p)
+{
+    gc_arg *a = p;
+    es_store *s = NULL;
+    if (es_store_open(a->url, &s) != ES_OK) {
+        a->failed = GC_EACH;
+        return NULL;
+    }
+    for (int i = 0; i < GC_EACH; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "gc-%d-%d", a->id, i);
+        es_value kv[2] = {es_v_text(key), es_v_text("v")};
+        uint64_t before, synced, syncs, now;
+        store_sqlite_sync_stats(a->path, &before, &synced, &syncs);
+        if (es_store_begin(s) != ES_OK ||
+            es_store_exec(s, "INSERT INTO settings (key, value) VALUES (?, ?)", kv, 2, NULL) !=
+                ES_OK ||
+            es_store_commit(s) != ES_OK) {
+            es_store_rollback(s);
+            a->failed++;
+            continue;
+        }
+        store_sqlite_sync_stats(a->path, &now, &synced, &syncs);
+        if (synced <= before) a->bad++;
+    }
+    es_store_close(s);
+    return NULL;
+}
+
+static void t_group_commit(void)
+{
+    const char *url = fresh("group_commit");
+    es_store *s = st_open_migrated(url);
+    const char *path = url + strlen("sqlite:");
+    int64_t sync = -1;
+    ok(es_store_query_int(s, "PRAGMA synchronous", NULL, 0, &sync) == ES_OK && sync == 1,
+       "sqlite: synchronous=NORMAL on a queued connection (%lld): the store syncs",
+       (long long)sync);
+    es_store_close(s);
+    uint64_t c0, y0, n0, c1, y1, n1;
+    store_sqlite_sync_stats(path, &c0, &y0, &n0);
+    pthread_t th[GC_THREADS];
+    gc_arg a[GC_THREADS];
+    for (int i = 0; i < GC_THREADS; i++) {
+        a[i] = (gc_arg){url, path, i, 0, 0};
+        pthread_create(&th[i], NULL, group_commit_thread, &a[i]);
+    }
+    int bad = 0, failed = 0;
+    for (int i = 0; i < GC_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        bad += a[i].bad;
+        failed += a[i].failed;
+    }
+    store_sqlite_sync_stats(path, &c1, &y1, &n1);
+    ok(failed == 0, "sqlite: %d concurrent commits, %d failed", GC_THREADS * GC_EACH, failed);
+    ok(bad == 0, "sqlite: every commit returned after an fdatasync covering it (%d did not)", bad);
+    ok(c1 - c0 == GC_THREADS * GC_EACH && y1 == c1,
+       "sqlite: %llu commits counted, all covered (synced to %llu of %llu)",
+       (unsigned long long)(c1 - c0), (unsigned long long)y1, (unsigned long long)c1);
+    ok(n1 > n0 && n1 - n0 <= c1 - c0, "sqlite: %llu fdatasyncs for %llu commits",
+       (unsigned long long)(n1 - n0), (unsigned long long)(c1 - c0));
+    printf("sqlite: group commit: %llu fdatasyncs for %llu commits\n",
+           (unsigned long long)(n1 - n0), (unsigned long long)(c1 - c0));
+    s = st_open(url);
+    ok(count_of(s, "SELECT count(*) FROM settings WHERE key LIKE 'gc-%'") == GC_THREADS * GC_EACH,
+       "sqlite: every committed row is there");
+    es_store_close(s);
+}
+
 static es_err stop_after_one(void *ctx, const es_row *r)
 {
     (void)r;
@@ -653,6 +733,7 @@ int main(void)
     t_urls_refused();
     int before = t_pass;
     suite("sqlite", st_sqlite_db);
+    t_group_commit();
     printf("sqlite: %d checks passed\n", t_pass - before);
     if (st_pg_ready()) {
         before = t_pass;

@@ -1,7 +1,8 @@
 /* eseal store: persistence behind one interface, two backends with the same behaviour
  * (ARCHITECTURE.md: the daemon keeps no state outside the store).
  *
- *   sqlite:PATH                       SQLite 3, WAL, synchronous=FULL (a commit is durable)
+ *   sqlite:PATH                       SQLite 3, WAL; a commit is durable when es_store_commit
+ *                                     returns (group fsync of the WAL, docs/store.md)
  *   postgresql://... or postgres://... PostgreSQL through libpq (a conninfo URI)
  *
  * SQL is written once with '?' placeholders; the PostgreSQL backend numbers them ($1, $2...).

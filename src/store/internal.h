@@ -105,6 +105,12 @@ typedef struct sql_scan {
 /* Rewrites '?' to $1, $2, ... (PostgreSQL) into out when out is not NULL. */
 es_err store_sql_scan(const char *sql, sql_scan *info, es_buf *out) ES_MUST_CHECK;
 
+/* SQLite group commit (sqlite.c), for the database at path (as given to es_store_open) in
+ * this process: COMMITs ended, the highest of them an fdatasync has covered, fdatasyncs done.
+ * All 0 for an unknown path. */
+void store_sqlite_sync_stats(const char *path, uint64_t *commits, uint64_t *synced,
+                             uint64_t *syncs);
+
 /* Milliseconds since the epoch (UTC). */
 int64_t store_now_ms(void);
 

@@ -1,6 +1,15 @@
-/* The SQLite backend: one sqlite3 connection per es_store, WAL with synchronous=FULL (a
- * commit is on disk when es_store_commit returns), foreign keys on, a busy timeout so that
- * writers queue instead of failing. Backups use the online backup API. */
+/* The SQLite backend: one sqlite3 connection per es_store, WAL, foreign keys on, a busy
+ * timeout so that writers queue instead of failing. Backups use the online backup API.
+ *
+ * Durability: a commit is on disk when es_store_commit returns. With synchronous=FULL SQLite
+ * would fsync the WAL inside COMMIT, under the write lock, so writers could never share an
+ * fsync (0.4 ms each on a server disk: at most ~2,400 commits/s whatever the CPU). Instead
+ * the connections of this process run synchronous=NORMAL (COMMIT writes the WAL frames, no
+ * fsync; checkpoints still sync the WAL before copying it and the database after) and
+ * es_store_commit, after releasing the write lock, waits for a group fsync of the WAL file
+ * that started after its COMMIT ended: one fdatasync covers every commit finished before it
+ * began (group commit, as PostgreSQL does). A commit is acknowledged only once covered. A
+ * connection without the per-database queue (the table is full) keeps synchronous=FULL. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -25,6 +34,13 @@
 typedef struct sq_wlock {
     char path[1024];
     pthread_mutex_t mu;
+    /* Group sync of the WAL (see the top): commits counts COMMITs ended (advanced under mu),
+     * synced the highest count covered by a finished fdatasync; syncing: one is running. */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    uint64_t commits, synced, syncs;
+    int syncing;
+    char wal[1100]; /* the WAL file's path ("" until the first connection sets it) */
 } sq_wlock;
 
 static sq_wlock g_wlocks[SQ_MAX_DBS];
@@ -40,7 +56,8 @@ static sq_wlock *wlock_for(const char *path)
     if (!w && g_nwlocks < SQ_MAX_DBS && strlen(path) < sizeof g_wlocks[0].path) {
         w = &g_wlocks[g_nwlocks];
         snprintf(w->path, sizeof w->path, "%s", path);
-        if (pthread_mutex_init(&w->mu, NULL) == 0)
+        if (pthread_mutex_init(&w->mu, NULL) == 0 && pthread_mutex_init(&w->sync_mu, NULL) == 0 &&
+            pthread_cond_init(&w->sync_cv, NULL) == 0)
             g_nwlocks++;
         else
             w = NULL;
@@ -52,7 +69,8 @@ static sq_wlock *wlock_for(const char *path)
 typedef struct sq {
     sqlite3 *db;
     sq_wlock *wlock;
-    int holding; /* this connection holds wlock (a write transaction is open) */
+    int holding;    /* this connection holds wlock (a write transaction is open) */
+    int group_sync; /* synchronous=NORMAL + group_sync at commit (else synchronous=FULL) */
 } sq;
 
 /* Waits for the database's write turn, as long as the busy timeout would have. */
@@ -163,9 +181,20 @@ static es_err sq_open(es_store *s, const char *url)
         store_set_error(s, "%s: WAL mode refused (journal_mode is %s)", path, mode);
         goto fail;
     }
-    if ((rv = sq_script_db(s, q->db,
-                           "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                           "PRAGMA trusted_schema=OFF")) != ES_OK)
+    if ((rv = sq_script_db(s, q->db, "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF")) != ES_OK)
+        goto fail;
+    /* Group commit where this process queues its writers (see the top), else FULL. */
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(q->db, "main"));
+    q->group_sync =
+        q->wlock && strcmp(mode, "wal") == 0 && wal && *wal && strlen(wal) < sizeof q->wlock->wal;
+    if (q->group_sync) {
+        pthread_mutex_lock(&q->wlock->sync_mu);
+        if (!q->wlock->wal[0]) snprintf(q->wlock->wal, sizeof q->wlock->wal, "%s", wal);
+        pthread_mutex_unlock(&q->wlock->sync_mu);
+    }
+    if ((rv = sq_script_db(
+             s, q->db, q->group_sync ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL")) !=
+        ES_OK)
         goto fail;
     return ES_OK;
 fail:
@@ -235,12 +264,77 @@ static void sq_rollback(es_store *s)
     wlock_release(s->impl);
 }
 
+/* fdatasync of the WAL file. A missing WAL is fine: the last connection to close
+ * checkpointed it into the database (synced) and removed it. */
+static int sync_wal(const char *wal)
+{
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? 0 : errno;
+    int rc = fdatasync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
+/* Returns once an fdatasync of the WAL that began after commit number ticket ended has
+ * finished (one thread syncs for all who wait). */
+static es_err group_sync(es_store *s, sq_wlock *w, uint64_t ticket)
+{
+    es_err rv = ES_OK;
+    pthread_mutex_lock(&w->sync_mu);
+    while (w->synced < ticket) {
+        if (w->syncing) {
+            pthread_cond_wait(&w->sync_cv, &w->sync_mu);
+            continue;
+        }
+        w->syncing = 1;
+        /* Every commit counted here has written its frames: the sync below covers them. */
+        uint64_t target = __atomic_load_n(&w->commits, __ATOMIC_ACQUIRE);
+        pthread_mutex_unlock(&w->sync_mu);
+        int err = sync_wal(w->wal);
+        pthread_mutex_lock(&w->sync_mu);
+        w->syncing = 0;
+        if (!err) {
+            if (target > w->synced) w->synced = target;
+            w->syncs++;
+        }
+        pthread_cond_broadcast(&w->sync_cv);
+        if (err) {
+            store_set_error(s, "%s: the commit is not confirmed on disk: fdatasync: %s", w->wal,
+                            strerror(err));
+            rv = ES_ERR_IO;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->sync_mu);
+    return rv;
+}
+
 static es_err sq_commit(es_store *s)
 {
-    es_err rv = sq_script_db(s, db_of(s), "COMMIT");
+    sq *q = s->impl;
+    es_err rv = sq_script_db(s, q->db, "COMMIT");
     if (rv != ES_OK) sq_rollback(s);
-    wlock_release(s->impl);
+    uint64_t ticket = 0;
+    if (rv == ES_OK && q->holding && q->group_sync)
+        ticket = __atomic_add_fetch(&q->wlock->commits, 1, __ATOMIC_RELEASE);
+    wlock_release(q);
+    if (ticket) rv = group_sync(s, q->wlock, ticket);
     return rv;
+}
+
+void store_sqlite_sync_stats(const char *path, uint64_t *commits, uint64_t *synced, uint64_t *syncs)
+{
+    *commits = *synced = *syncs = 0;
+    pthread_mutex_lock(&g_wlocks_mu);
+    for (size_t i = 0; i < g_nwlocks; i++)
+        if (strcmp(g_wlocks[i].path, path) == 0) {
+            pthread_mutex_lock(&g_wlocks[i].sync_mu);
+            *commits = __atomic_load_n(&g_wlocks[i].commits, __ATOMIC_ACQUIRE);
+            *synced = g_wlocks[i].synced;
+            *syncs = g_wlocks[i].syncs;
+            pthread_mutex_unlock(&g_wlocks[i].sync_mu);
+        }
+    pthread_mutex_unlock(&g_wlocks_mu);
 }
 
 static es_err sq_lock_migrations(es_store *s)
