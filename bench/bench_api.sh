@@ -148,7 +148,8 @@ EOF
 pg_url=${ESEAL_BENCH_PG_URL:-}
 if [ -z "$pg_url" ] && [ -x "$top/tests/pg.sh" ]; then
 	pgdir=$work/pg
-	if "$top/tests/pg.sh" start "$pgdir" > "$work/pg.txt" 2>&1; then
+	# fsync on: a commit the figures count is on the disk, as on a production server.
+	if ESEAL_PG_FSYNC=on "$top/tests/pg.sh" start "$pgdir" > "$work/pg.txt" 2>&1; then
 		pg_url="postgresql:///postgres?host=$pgdir&user=postgres"
 	else
 		echo "bench_api: PostgreSQL not started: $(tail -1 "$work/pg.txt")"

@@ -638,6 +638,39 @@ static void t_reconnect(void)
     es_store_close(s);
 }
 
+/* PostgreSQL's commit barrier (pg.c, "Durability"): before migration 5 a write transaction
+ * waits for its own flush; once store_flush exists (seen after the migration's commit), a
+ * write transaction runs with synchronous_commit = off and each commit is followed by one
+ * barrier write of this connection's slot, which waits for the flush. */
+static void t_pg_barrier(void)
+{
+    es_store *s = st_open(st_pg_db("barrier"));
+    const char *early = "SELECT (current_setting('synchronous_commit') = 'off')::int";
+    const char *bars = "SELECT coalesce((SELECT n FROM store_flush "
+                       "WHERE slot = pg_backend_pid() % 4096), 0)";
+    int64_t off = -1, n0 = -1, n1 = -1;
+    ok(es_store_begin(s) == ES_OK && es_store_query_int(s, early, NULL, 0, &off) == ES_OK &&
+           off == 0 && es_store_commit(s) == ES_OK,
+       "postgresql: no barrier table yet: the write transaction waits for its flush (%lld)",
+       (long long)off);
+    int version = 0;
+    ok(es_store_migrate(s, &version) == ES_OK, "postgresql: migrated: %s", es_store_last_error(s));
+    ok(es_store_query_int(s, bars, NULL, 0, &n0) == ES_OK, "postgresql: barrier count");
+    es_value kv[2] = {es_v_text("barrier"), es_v_text("1")};
+    ok(es_store_begin(s) == ES_OK && es_store_query_int(s, early, NULL, 0, &off) == ES_OK &&
+           off == 1 &&
+           es_store_exec(s, "INSERT INTO settings (key, value) VALUES (?, ?)", kv, 2, NULL) ==
+               ES_OK &&
+           es_store_commit(s) == ES_OK,
+       "postgresql: after migration the write transaction commits early (%lld)", (long long)off);
+    ok(es_store_query_int(s, bars, NULL, 0, &n1) == ES_OK && n1 == n0 + 1,
+       "postgresql: and its commit was followed by one barrier (%lld -> %lld)", (long long)n0,
+       (long long)n1);
+    ok(es_store_query_int(s, early, NULL, 0, &off) == ES_OK && off == 0,
+       "postgresql: outside the transaction the session waits for flushes as configured");
+    es_store_close(s);
+}
+
 /* PostgreSQL: pg_dump that cannot be run, or fails, is an error with its reason. */
 static void t_pg_tools(void)
 {
@@ -739,6 +772,7 @@ int main(void)
         before = t_pass;
         suite("postgresql", st_pg_db);
         t_reconnect();
+        t_pg_barrier();
         t_pg_tools();
         printf("postgresql: %d checks passed\n", t_pass - before);
     }

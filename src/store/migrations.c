@@ -346,6 +346,15 @@ static const char v4_pg[] =
     "CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON audit_checkpoint "
     "  FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();";
 
+/* PostgreSQL's commit barrier (pg.c, "Durability"): a write transaction commits without
+ * waiting for the WAL flush, so that its row locks are released at once; then a one-row
+ * write with the session's synchronous_commit waits for a flush that covers it. One row per
+ * slot (backend pid modulo 4096). SQLite has the table too and leaves it empty. */
+static const char v5[] = "CREATE TABLE store_flush ("
+                         "  slot {INT64} PRIMARY KEY,"
+                         "  n {INT64} NOT NULL"
+                         "){STRICT};";
+
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
@@ -354,6 +363,7 @@ const store_migration store_migrations[] = {
     {3, "CA: issued certificates, revocations, CRL numbers", v3, NULL, NULL},
     {4, "audit trail: records signed before they are chained (version 2), signed checkpoints", NULL,
      v4_sqlite, v4_pg},
+    {5, "store: PostgreSQL commit barrier rows", v5, NULL, NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -11,6 +11,15 @@
  * READ WRITE transactions: a write outside a transaction is refused by the server itself
  * (SQLSTATE 25006, ES_ERR_ARG), as the SQLite backend refuses it.
  *
+ * Durability: es_store_commit returns once the commit is flushed (as the server's
+ * synchronous_commit has it). A write transaction runs with synchronous_commit = off, so its
+ * COMMIT releases its row locks (the audit chain's tip) without waiting for the WAL flush;
+ * then a barrier, a one-row write in table store_flush under the session's own
+ * synchronous_commit, waits for a flush that covers the commit (WAL is written in order).
+ * Writers that queue for one row (every audited write) no longer wait for each other's
+ * flush, and the server flushes the barriers of many connections at once (group commit).
+ * Until the table exists (before migration 5) commits wait for their own flush.
+ *
  * Backup and restore run pg_dump -Fc and pg_restore as child processes. */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +55,9 @@ typedef struct pgc {
     unsigned char **blob;
     size_t *blob_len;
     int nblob;
+    int barrier; /* 1: store_flush exists: write transactions commit early, then barrier */
+    int early;   /* the open write transaction runs with synchronous_commit = off */
+    int recheck; /* a script ran: look for the table again after the next commit */
 } pgc;
 
 static PGconn *conn_of(const es_store *s)
@@ -99,10 +111,22 @@ static void no_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* Whether the barrier's table exists (after open, a reconnect and each script). */
+static void barrier_check(es_store *s)
+{
+    pgc *c = s->impl;
+    PGresult *r = PQexec(c->conn, "SELECT to_regclass('store_flush') IS NOT NULL");
+    c->barrier = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                 strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+}
+
 static es_err session_setup(es_store *s)
 {
     PQsetNoticeProcessor(conn_of(s), no_notice, NULL);
-    return simple(s, "SET default_transaction_read_only = on; SET TIME ZONE 'UTC'");
+    es_err rv = simple(s, "SET default_transaction_read_only = on; SET TIME ZONE 'UTC'");
+    if (rv == ES_OK) barrier_check(s);
+    return rv;
 }
 
 static es_err pg_open(es_store *s, const char *url)
@@ -168,10 +192,35 @@ static es_err reconnect(es_store *s)
 
 static es_err pg_begin(es_store *s, tx_mode mode)
 {
+    pgc *c = s->impl;
     es_err rv = reconnect(s);
     if (rv != ES_OK) return rv;
-    return simple(s, mode == TX_WRITE ? "BEGIN READ WRITE"
-                                      : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    c->early = 0;
+    if (mode != TX_WRITE) return simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (!c->barrier) return simple(s, "BEGIN READ WRITE");
+    rv = simple(s, "BEGIN READ WRITE; SET LOCAL synchronous_commit = off");
+    if (rv == ES_OK) c->early = 1;
+    return rv;
+}
+
+/* After an early commit: waits until the WAL is flushed past it (see the top). */
+static es_err commit_barrier(es_store *s)
+{
+    PGresult *r = PQexec(conn_of(s), "BEGIN READ WRITE; "
+                                     "INSERT INTO store_flush (slot, n) "
+                                     "VALUES (pg_backend_pid() % 4096, 1) ON CONFLICT (slot) "
+                                     "DO UPDATE SET n = store_flush.n + 1; "
+                                     "COMMIT");
+    es_err rv = ES_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        rv = result_err(s, r);
+        store_set_error(s, "the commit is done but not confirmed on disk: %s",
+                        PQerrorMessage(conn_of(s)));
+        if (rv == ES_OK || rv == ES_ERR_EXISTS || rv == ES_ERR_ARG) rv = ES_ERR_IO;
+    }
+    PQclear(r);
+    if (PQtransactionStatus(conn_of(s)) != PQTRANS_IDLE) PQclear(PQexec(conn_of(s), "ROLLBACK"));
+    return rv;
 }
 
 static void pg_rollback(es_store *s)
@@ -192,6 +241,13 @@ static es_err pg_commit(es_store *s)
     }
     PQclear(r);
     if (rv != ES_OK) pg_rollback(s);
+    pgc *c = s->impl;
+    if (rv == ES_OK && c->early) rv = commit_barrier(s);
+    c->early = 0;
+    if (rv == ES_OK && c->recheck) {
+        c->recheck = 0;
+        barrier_check(s);
+    }
     return rv;
 }
 
@@ -211,6 +267,8 @@ static es_err pg_script(es_store *s, const char *sql)
         PQclear(PQexec(c->conn, "DEALLOCATE ALL"));
         prep_clear(c);
     }
+    /* A migration may make the barrier's table: looked for once it is committed. */
+    if (!c->barrier) c->recheck = 1;
     return rv;
 }
 
