@@ -402,6 +402,86 @@ static void t_durable(void)
     es_store_close(s);
 }
 
+/* The same statement text used again and again (SQLite caches compiled statements, PostgreSQL
+ * prepares them): inside its own query's callback (refused on both backends), after a failure,
+ * outside and inside a transaction (the read-only rule is checked at each use), and with more texts
+ * than either cache holds. */
+typedef struct nest_ctx {
+    es_store *s;
+    int outer, inner;
+    es_err rv;
+} nest_ctx;
+
+static es_err count_inner(void *ctx, const es_row *r)
+{
+    (void)r;
+    ++((nest_ctx *)ctx)->inner;
+    return ES_OK;
+}
+
+static es_err nest_outer(void *ctx, const es_row *r)
+{
+    nest_ctx *n = ctx;
+    (void)r;
+    n->outer++;
+    es_value v = es_v_text("stmt-%");
+    es_err rv = es_store_query(n->s, "SELECT key FROM settings WHERE key LIKE ? ORDER BY key", &v,
+                               1, count_inner, n);
+    if (rv != ES_OK) n->rv = rv;
+    return ES_OK;
+}
+
+static void t_statements_reused(void)
+{
+    es_store *s = st_open_migrated(fresh("stmt_cache"));
+    const char *ins = "INSERT INTO settings (key, value) VALUES (?, ?)";
+    int good = 1;
+    for (int i = 0; i < 3 && good; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "stmt-%d", i);
+        es_value kv[2] = {es_v_text(key), es_v_text("v")};
+        good = es_store_begin(s) == ES_OK && es_store_exec(s, ins, kv, 2, NULL) == ES_OK &&
+               es_store_commit(s) == ES_OK;
+    }
+    ok(good, "%s: one insert text, three rows", label);
+    es_value dup[2] = {es_v_text("stmt-0"), es_v_text("again")};
+    ok(es_store_begin(s) == ES_OK && es_store_exec(s, ins, dup, 2, NULL) == ES_ERR_EXISTS,
+       "%s: the same text, a duplicate: ES_ERR_EXISTS", label);
+    es_store_rollback(s);
+    es_value kv3[2] = {es_v_text("stmt-3"), es_v_text("v")};
+    ok(es_store_exec(s, ins, kv3, 2, NULL) == ES_ERR_ARG,
+       "%s: the same write text outside a transaction is still refused", label);
+    ok(es_store_begin(s) == ES_OK && es_store_exec(s, ins, kv3, 2, NULL) == ES_OK &&
+           es_store_commit(s) == ES_OK,
+       "%s: and works again inside one after the failures", label);
+    nest_ctx n = {s, 0, 0, ES_OK};
+    es_value v = es_v_text("stmt-%");
+    ok(es_store_query(s, "SELECT key FROM settings WHERE key LIKE ? ORDER BY key", &v, 1,
+                      nest_outer, &n) == ES_OK &&
+           n.rv == ES_ERR_ARG && n.outer == 4 && n.inner == 0,
+       "%s: a query's callback using its store is refused: %d outer rows, %d inner (%s)", label,
+       n.outer, n.inner, es_err_name(n.rv));
+    int64_t four = 0;
+    ok(es_store_query_int(s, "SELECT count(*) FROM settings WHERE key LIKE 'stmt-%'", NULL, 0,
+                          &four) == ES_OK &&
+           four == 4,
+       "%s: and the store works after it", label);
+    int distinct_ok = 1;
+    for (int i = 0; i < 300 && distinct_ok; i++) {
+        char sql[96];
+        int64_t got = -1;
+        snprintf(sql, sizeof sql, "SELECT count(*) + %d FROM settings WHERE key LIKE 'stmt-%%'", i);
+        distinct_ok = es_store_query_int(s, sql, NULL, 0, &got) == ES_OK && got == 4 + i;
+        if (distinct_ok && i % 7 == 0) /* an old text comes back among the new ones */
+            distinct_ok =
+                es_store_query_int(s, "SELECT count(*) + 0 FROM settings WHERE key LIKE 'stmt-%'",
+                                   NULL, 0, &got) == ES_OK &&
+                got == 4;
+    }
+    ok(distinct_ok, "%s: 300 distinct texts, more than the caches hold, each right", label);
+    es_store_close(s);
+}
+
 /* SQLite group commit: the connections run synchronous=NORMAL in WAL, and es_store_commit
  * returns only once an fdatasync of the WAL that began after the COMMIT has ended. Each
  * writer reads the commit count before its commit (its own is later) and, once committed,
@@ -756,6 +836,7 @@ static void suite(const char *name, const char *(*fresh_db)(const char *))
     t_unique_and_abort();
     t_transactions();
     t_durable();
+    t_statements_reused();
     t_sql_text();
     t_prepared();
     t_backup_restore();

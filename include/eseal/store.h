@@ -135,7 +135,8 @@ es_slice es_row_blob(const es_row *r, int col);
 /* Returns ES_OK to go on; any other value stops the query and is returned by it. */
 typedef es_err (*es_row_cb)(void *ctx, const es_row *row);
 
-/* Runs a query and calls cb for each row, in order. */
+/* Runs a query and calls cb for each row, in order. The callback may not use s (ES_ERR_ARG on
+ * both backends: a PostgreSQL connection is busy while its result streams). */
 es_err es_store_query(es_store *s, const char *sql, const es_value *params, size_t n, es_row_cb cb,
                       void *ctx) ES_MUST_CHECK;
 

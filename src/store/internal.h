@@ -21,6 +21,7 @@ struct es_store {
     char *url;     /* as given to es_store_open (owned) */
     tx_mode tx;    /* the open transaction */
     int tx_failed; /* a statement failed inside it: refuse the rest until rollback */
+    int in_query;  /* a query's callback is running: the store refuses other calls */
     char err[STORE_ERR_MAX];
 };
 

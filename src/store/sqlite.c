@@ -66,8 +66,22 @@ static sq_wlock *wlock_for(const char *path)
     return w; /* NULL: no queue for this one (the busy handler still applies) */
 }
 
+/* Statements this connection prepared, kept for the next use of the same text (the daemon
+ * runs a few dozen texts millions of times; compiling one cost as much as running it). A
+ * statement in use (a query whose callback runs another query) is busy: the same text
+ * again gets a statement of its own, finalised after. */
+#define SQ_CACHE 64
+
+typedef struct sq_cached {
+    char *sql;
+    uint64_t hash;
+    sqlite3_stmt *st;
+    int busy;
+} sq_cached;
+
 typedef struct sq {
     sqlite3 *db;
+    sq_cached cache[SQ_CACHE];
     sq_wlock *wlock;
     int holding;    /* this connection holds wlock (a write transaction is open) */
     int group_sync; /* synchronous=NORMAL + group_sync at commit (else synchronous=FULL) */
@@ -206,11 +220,23 @@ fail:
 
 static void sq_rollback(es_store *s);
 
+/* Finalises every cached statement (at close, and after a script that may change tables). */
+static void cache_clear(sq *q)
+{
+    for (int i = 0; i < SQ_CACHE; i++) {
+        if (q->cache[i].busy) continue; /* finalised by its user when done */
+        sqlite3_finalize(q->cache[i].st);
+        free(q->cache[i].sql);
+        q->cache[i] = (sq_cached){0};
+    }
+}
+
 static void sq_close(es_store *s)
 {
     sq *q = s->impl;
     if (!q) return;
     sq_rollback(s);
+    cache_clear(q);
     sqlite3_close(q->db);
     free(q);
     s->impl = NULL;
@@ -345,18 +371,57 @@ static es_err sq_lock_migrations(es_store *s)
 
 static es_err sq_script(es_store *s, const char *sql)
 {
+    cache_clear(s->impl);
     return sq_script_db(s, db_of(s), sql);
 }
 
-/* Prepares one statement and binds its parameters. */
-static es_err prepare(es_store *s, const char *sql, const es_value *params, size_t n,
-                      sqlite3_stmt **out)
+static uint64_t sql_hash(const char *sql)
 {
-    sqlite3 *db = db_of(s);
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+/* Gives back a statement from prepare(): reset into the cache, or finalised if not cached. */
+static void stmt_done(es_store *s, sqlite3_stmt *st)
+{
+    sq *q = s->impl;
+    if (!st) return;
+    for (int i = 0; i < SQ_CACHE; i++)
+        if (q->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            q->cache[i].busy = 0;
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+/* A compiled statement for sql: from the cache, or compiled (and cached when there is room).
+ * The text must be one statement. */
+static es_err compile(es_store *s, const char *sql, sqlite3_stmt **out)
+{
+    sq *q = s->impl;
+    sqlite3 *db = q->db;
+    uint64_t h = sql_hash(sql);
+    int free_slot = -1;
+    *out = NULL;
+    for (int i = 0; i < SQ_CACHE; i++) {
+        sq_cached *c = &q->cache[i];
+        if (!c->st) {
+            if (free_slot < 0) free_slot = i;
+        } else if (!c->busy && c->hash == h && strcmp(c->sql, sql) == 0) {
+            c->busy = 1;
+            *out = c->st;
+            return ES_OK;
+        }
+    }
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
-    *out = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, &tail) != SQLITE_OK) return sq_fail(s, db, "prepare");
+    if (sqlite3_prepare_v3(db, sql, -1, free_slot >= 0 ? SQLITE_PREPARE_PERSISTENT : 0, &st,
+                           &tail) != SQLITE_OK)
+        return sq_fail(s, db, "prepare");
     if (!st) {
         store_set_error(s, "empty statement");
         return ES_ERR_ARG;
@@ -369,16 +434,31 @@ static es_err prepare(es_store *s, const char *sql, const es_value *params, size
         store_set_error(s, "one statement at a time");
         return ES_ERR_ARG;
     }
+    char *copy = free_slot >= 0 ? strdup(sql) : NULL;
+    if (copy) q->cache[free_slot] = (sq_cached){copy, h, st, 1};
+    *out = st;
+    return ES_OK;
+}
+
+/* Prepares one statement and binds its parameters. */
+static es_err prepare(es_store *s, const char *sql, const es_value *params, size_t n,
+                      sqlite3_stmt **out)
+{
+    sqlite3 *db = db_of(s);
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    es_err rv = compile(s, sql, &st);
+    if (rv != ES_OK) return rv;
     if ((size_t)sqlite3_bind_parameter_count(st) != n) {
         store_set_error(s, "the statement has %d placeholders, %zu values given",
                         sqlite3_bind_parameter_count(st), n);
-        sqlite3_finalize(st);
+        stmt_done(s, st);
         return ES_ERR_ARG;
     }
     if (s->tx != TX_WRITE && !sqlite3_stmt_readonly(st)) {
         store_set_error(s, s->tx == TX_READ ? "a read-only transaction refuses writes"
                                             : "writes need a transaction (es_store_begin)");
-        sqlite3_finalize(st);
+        stmt_done(s, st);
         return ES_ERR_ARG;
     }
     for (size_t i = 0; i < n; i++) {
@@ -401,8 +481,8 @@ static es_err prepare(es_store *s, const char *sql, const es_value *params, size
             break;
         }
         if (rc != SQLITE_OK) {
-            es_err rv = sq_fail(s, db, "bind");
-            sqlite3_finalize(st);
+            rv = sq_fail(s, db, "bind");
+            stmt_done(s, st);
             return rv;
         }
     }
@@ -424,7 +504,7 @@ static es_err sq_exec(es_store *s, const char *sql, const es_value *params, size
     } else {
         rv = sq_fail(s, db_of(s), "exec");
     }
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rv;
 }
 
@@ -443,7 +523,7 @@ static es_err sq_query(es_store *s, const char *sql, const es_value *params, siz
         }
     }
     if (rv == ES_OK && rc != SQLITE_DONE) rv = sq_fail(s, db_of(s), "query");
-    sqlite3_finalize(st);
+    stmt_done(s, st);
     return rv;
 }
 
@@ -565,6 +645,7 @@ static es_err sq_restore(es_store *s, const char *path, int force)
         rv = ES_ERR_EXISTS;
         goto out;
     }
+    cache_clear(s->impl); /* the tables are replaced: nothing compiled before is kept */
     rv = copy_db(s, db_of(s), src, "restore");
 out:
     sqlite3_close(src);

@@ -90,9 +90,20 @@ const char *es_store_last_error(const es_store *s)
     return s ? s->err : open_error;
 }
 
+/* One statement at a time per connection: PostgreSQL's connection is busy while a result
+ * streams, so a query's callback may not use its store, on either backend. */
+static es_err not_in_query(es_store *s)
+{
+    if (!s->in_query) return ES_OK;
+    store_set_error(s, "a query's callback cannot use its own store (collect the rows, then "
+                       "run the next statement)");
+    return ES_ERR_ARG;
+}
+
 static es_err begin_mode(es_store *s, tx_mode mode)
 {
     if (!s) return ES_ERR_ARG;
+    if (not_in_query(s) != ES_OK) return ES_ERR_ARG;
     if (s->tx) {
         store_set_error(s, "a transaction is already open");
         return ES_ERR_ARG;
@@ -171,6 +182,7 @@ es_err es_store_begin_read(es_store *s)
 es_err es_store_commit(es_store *s)
 {
     if (!s) return ES_ERR_ARG;
+    if (not_in_query(s) != ES_OK) return ES_ERR_ARG;
     if (!s->tx) {
         store_set_error(s, "no transaction is open");
         return ES_ERR_ARG;
@@ -206,6 +218,7 @@ int es_store_in_tx(const es_store *s)
 static es_err check_params(es_store *s, const char *sql, const es_value *params, size_t n)
 {
     if (!sql || (n && !params)) return ES_ERR_ARG;
+    if (not_in_query(s) != ES_OK) return ES_ERR_ARG;
     for (size_t i = 0; i < n; i++) {
         const es_value *v = &params[i];
         if (v->type != ES_V_NULL && v->type != ES_V_INT && v->type != ES_V_TEXT &&
@@ -249,7 +262,9 @@ es_err es_store_query(es_store *s, const char *sql, const es_value *params, size
     if (rv != ES_OK) return rv;
     s->err[0] = 0;
     int stopped = 0;
+    s->in_query = 1;
     rv = s->ops->query(s, sql, params, n, cb, ctx, &stopped);
+    s->in_query = 0;
     if (rv != ES_OK && !stopped && s->tx) s->tx_failed = 1;
     return rv;
 }
@@ -276,7 +291,9 @@ es_err es_store_query_int(es_store *s, const char *sql, const es_value *params, 
     s->err[0] = 0;
     first_int f = {0, 0};
     int stopped = 0;
+    s->in_query = 1;
     rv = s->ops->query(s, sql, params, n, first_int_cb, &f, &stopped);
+    s->in_query = 0;
     if (stopped && f.found) rv = ES_OK;
     if (rv != ES_OK) {
         if (s->tx) s->tx_failed = 1;
