@@ -842,7 +842,9 @@ static void write_config(const char *path, const char *url)
     snprintf(text, sizeof text,
              "# test_api\n[store]\n%s%s%s\n[limits]\nmax_body = %d\nthreads = 8\n"
              "[accounts]\nsignin_rate_address = 100000\nsignin_rate_account = 10\n"
-             "[log]\nlevel = warn\n",
+             "[log]\nlevel = warn\n"
+             /* These suites test other things than the second factor (tests/test_otp.c). */
+             "[factors]\nenforce = false\n",
              url ? "url = " : "", url ? url : "", url ? "" : "", MAX_BODY);
     if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
 }
@@ -1255,7 +1257,8 @@ static void signin_limits(void)
     snprintf(var, sizeof var, "%s/limits-var", st_tmp());
     snprintf(cfg, sizeof cfg, "%s/limits.conf", st_tmp());
     snprintf(text, sizeof text,
-             "[accounts]\nsignin_rate_address = 2\nsignin_rate_account = 1\n[log]\nlevel = warn\n");
+             "[accounts]\nsignin_rate_address = 2\nsignin_rate_account = 1\n[log]\nlevel = warn\n"
+             "[factors]\nenforce = false\n");
     if (es_file_write(cfg, text, strlen(text)) != ES_OK) st_die("cannot write %s", cfg);
     ok(daemon_start(&d, var, cfg) == 0, "limits: esealsd starts");
     if (!d.port) return;

@@ -96,5 +96,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_api(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
+int cmd_factor(int argc, char **argv);
 
 #endif

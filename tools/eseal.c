@@ -16,6 +16,7 @@ static const cli_cmd cmds[] = {
     {"audit", cmd_audit, "verify, export and list the signed audit trail (docs/audit.md)"},
     {"admin", cmd_admin, "back up and restore a daemon's store (docs/store.md)"},
     {"api", cmd_api, "sign a business system's requests to esealsd (docs/api-clients.md)"},
+    {"factor", cmd_factor, "staff second factor: GM/T 0021 dynamic passwords, sign a challenge"},
     {"errors", cmd_errors, "the error table: codes, names, HTTP statuses, English and Chinese"},
 };
 

@@ -34,12 +34,17 @@ ES_API_BEGIN
 #define ES_ACCOUNT_DISPLAY_MAX 128
 #define ES_SESSION_TOKEN_HEX   64
 
+struct es_factors;
+
 typedef struct es_accounts {
     es_store *store;
     es_signer *audit; /* signs the audit records */
     unsigned session_minutes;
     unsigned lockout_failures;
     unsigned lockout_minutes;
+    /* The second-factor policy and seeds key (eseal/otp.h); NULL: password alone (library
+     * users without a daemon; the daemon always sets it). Not owned. */
+    const struct es_factors *factors;
 } es_accounts;
 
 /* Who acts. A user signed in, or the daemon itself (name "system", roles 0, is_system 1:
@@ -61,6 +66,9 @@ typedef struct es_user {
     int failed_logins;
     int64_t locked_until; /* 0: not locked */
     int64_t created_at;
+    /* A second factor is required and none is active: the session may only enrol one
+     * (eseal/otp.h es_factor_state; set by sign-in and by es_factor_state). */
+    int factor_needed;
 } es_user;
 
 /* Account names: 2 to 32 of a-z 0-9 . _ - starting with a letter. */

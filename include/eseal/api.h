@@ -63,6 +63,8 @@ typedef struct es_api_ctx {
     /* Audited refusals of signed-in accounts (api_require), per account, the same rate. */
     es_ratelimit *denied_audit;
     es_gate *hash_gate;
+    /* The second-factor policy and seeds key (eseal/otp.h), set by the node. */
+    const struct es_factors *factors;
 } es_api_ctx;
 
 /* Makes what the context owns besides the configuration and site (the store key, the CA lock,
@@ -91,6 +93,7 @@ es_err es_api_audit_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_system_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_ca_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_clients_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+es_err es_api_factors_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 
 ES_API_END
 

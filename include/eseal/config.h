@@ -78,6 +78,14 @@ typedef struct es_config {
     unsigned audit_checkpoint_ms;
     /* [log] */
     char log_level[16]; /* error | warn | info | debug */
+    /* [factors] the second factor of staff accounts (docs/accounts.md, "Second factor") */
+    int factor_enforce;                   /* false: password alone for all (test sites only) */
+    int factor_operator_password_only;    /* true: operators may sign in by password alone */
+    unsigned factor_step;                 /* seconds per dynamic-password time step */
+    unsigned factor_digits;               /* digits of a dynamic password (6..8) */
+    unsigned factor_window;               /* time steps of drift accepted either way */
+    unsigned factor_challenge_seconds;    /* an SM2 sign-in challenge lives this long */
+    char key_factor[ES_CONFIG_PATH + 64]; /* [keys] factor: the seeds key (decrypts) */
 } es_config;
 
 /* Fills every field with the embedded defaults, with var_dir (NULL: "var") as the base of the

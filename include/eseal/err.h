@@ -95,6 +95,8 @@ typedef enum es_err {
     ES_ERR_PASSWORD = 603,    /* a wrong password (a person's; PINs of devices are ES_ERR_PIN) */
     ES_ERR_RATE = 604,        /* too many attempts: wait (HTTP 429 with Retry-After) */
     ES_ERR_MUST_CHANGE = 605, /* a one-time password must be changed before anything else */
+    ES_ERR_FACTOR_REQUIRED = 620, /* a second factor must be enrolled before anything else */
+    ES_ERR_FACTOR_CODE = 621,     /* a wrong code while enrolling a second factor */
 
     /* 7xx: the HTTP exchange (http) */
     ES_ERR_JSON = 700,       /* the body is not the JSON the route takes */

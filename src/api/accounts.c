@@ -26,6 +26,10 @@ static json_t *user_json(const es_user *u)
 static const es_json_field session_schema[] = {
     {"username", ES_JSON_STRING, ES_JSON_REQUIRED, 64},
     {"password", ES_JSON_STRING, ES_JSON_REQUIRED, ES_PASSWORD_MAX},
+    /* The second factor (docs/accounts.md): a dynamic password, or a signed challenge. */
+    {"otp", ES_JSON_STRING, 0, ES_OTP_DIGITS_MAX},
+    {"challenge", ES_JSON_STRING, 0, 64},
+    {"signature", ES_JSON_STRING, 0, 256},
     {NULL},
 };
 
@@ -77,8 +81,11 @@ static es_err sessions_create(es_http_req *req, void *arg)
         json_decref(in);
         return rv;
     }
-    rv = es_acct_login(&a, name, json_string_value(json_object_get(in, "password")),
-                       es_http_req_client(req), token, &u);
+    es_factor_answer ans = {json_string_value(json_object_get(in, "otp")),
+                            json_string_value(json_object_get(in, "challenge")),
+                            json_string_value(json_object_get(in, "signature"))};
+    rv = es_acct_login_factor(&a, name, json_string_value(json_object_get(in, "password")), &ans,
+                              es_http_req_client(req), token, &u);
     es_gate_leave(app->hash_gate);
     if (rv == ES_OK) {
         char key[ES_RATELIMIT_MAX_KEY + 1];
@@ -94,6 +101,7 @@ static es_err sessions_create(es_http_req *req, void *arg)
     json_t *out = json_object();
     json_t *user = user_json(&u);
     json_object_set_new(user, "permissions", api_perms_json(u.roles));
+    json_object_set_new(user, "factor_enrolment_required", json_boolean(u.factor_needed));
     json_object_set_new(out, "token", json_string(token));
     json_object_set_new(out, "user", user);
     rv = es_http_set_cookie(req, API_COOKIE, token, -1);
@@ -113,6 +121,7 @@ static es_err sessions_current(es_http_req *req, void *arg)
     if (rv != ES_OK) return rv;
     json_t *user = user_json(&su->u);
     json_object_set_new(user, "permissions", api_perms_json(su->u.roles));
+    json_object_set_new(user, "factor_enrolment_required", json_boolean(su->u.factor_needed));
     json_t *out = json_object();
     json_object_set_new(out, "user", user);
     return es_http_reply_json_new(req, 200, out);

@@ -103,5 +103,7 @@ es_err api_authenticate(es_http_req *req, void *arg)
         REFUSE(es_http_reply_err(req, ES_ERR_MUST_CHANGE, "POST /api/v1/users/me/password"),
                ES_ERR_MUST_CHANGE);
     }
-    return ES_OK;
+    /* A second factor required and none enrolled: the session may only enrol one (issue 13,
+     * item 10; api_factor_gate in factors.c). */
+    return api_factor_gate(req, &a, &su->u);
 }

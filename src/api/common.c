@@ -29,6 +29,7 @@ es_err api_accounts(es_api_ctx *app, es_accounts *a)
     a->session_minutes = app->cfg.session_minutes;
     a->lockout_failures = app->cfg.lockout_failures;
     a->lockout_minutes = app->cfg.lockout_minutes;
+    a->factors = app->factors;
     return ES_OK;
 }
 
@@ -296,7 +297,8 @@ es_err es_api_register(es_http *h, es_api_ctx *ctx)
         (rv = es_api_audit_register(h, ctx)) != ES_OK ||
         (rv = es_api_system_register(h, ctx)) != ES_OK ||
         (rv = es_api_ca_register(h, ctx)) != ES_OK ||
-        (rv = es_api_clients_register(h, ctx)) != ES_OK)
+        (rv = es_api_clients_register(h, ctx)) != ES_OK ||
+        (rv = es_api_factors_register(h, ctx)) != ES_OK)
         return rv;
     es_http_set_auth(h, api_authenticate, ctx);
     return ES_OK;

@@ -11,6 +11,7 @@
 #include "eseal/auth.h"
 #include "eseal/castore.h"
 #include "eseal/clients.h"
+#include "eseal/otp.h"
 
 #define API_COOKIE     "eseal_session"
 #define API_PAGE_USERS 50
@@ -105,6 +106,11 @@ typedef struct api_page {
 
 /* Adds obj (taking the reference) unless the page is full. */
 es_err api_page_add(api_page *p, const char *name, json_t *obj) ES_MUST_CHECK;
+
+/* After authentication (auth.c): sets u->factor_needed (es_factor_state); when a second factor
+ * is required and none is active, only the routes that enrol one, change the password, read or
+ * end the session are allowed: anything else is refused 403 factor_enrolment_required. */
+es_err api_factor_gate(es_http_req *req, es_accounts *a, es_user *u) ES_MUST_CHECK;
 
 /* The authentication hook (auth.c). */
 es_err api_authenticate(es_http_req *req, void *arg);

@@ -13,11 +13,14 @@
 #include "eseal/castore.h"
 #include "eseal/keydev.h"
 #include "eseal/node.h"
+#include "eseal/otp.h"
 
 struct es_node {
     es_api_ctx ctx;
     FILE *out;
     es_signer *audit;
+    es_factor_key *factor_key; /* the seeds key of dynamic passwords */
+    es_factors factors;
     es_http *http;
     es_sched *sched;
     int ctx_ready, site_ready;
@@ -189,6 +192,24 @@ static int ephemeral(const es_config *c)
     return colon && strcmp(colon, ":0") == 0;
 }
 
+/* The second factor ([factors], docs/accounts.md): the seeds key (a soft one is made on the
+ * first start, under the site's PIN like the other soft keys) and the policy. */
+static es_err open_factors(es_node *n, char *why, size_t whylen)
+{
+    const es_config *c = &n->ctx.cfg;
+    es_err rv = es_factor_key_open(c->key_factor, &n->ctx.site.pin, 1, &n->factor_key, why, whylen);
+    if (rv != ES_OK) return rv;
+    n->factors = (es_factors){
+        n->factor_key,    c->factor_enforce, c->factor_operator_password_only, c->factor_step,
+        c->factor_digits, c->factor_window,  c->factor_challenge_seconds};
+    n->ctx.factors = &n->factors;
+    if (!c->factor_enforce)
+        es_api_log(&n->ctx, ES_LOG_WARN,
+                   "[factors] enforce = false: every account signs in by password alone; "
+                   "for test sites only (GB/T 39786 level 3 asks for a second factor)");
+    return ES_OK;
+}
+
 static es_err open_store(es_node *n, char *why, size_t whylen)
 {
     es_store *store = NULL;
@@ -222,6 +243,7 @@ static es_err open_store(es_node *n, char *why, size_t whylen)
         goto out;
     }
     n->ctx.audit = n->audit;
+    if ((rv = open_factors(n, why, whylen)) != ES_OK) goto out;
     if ((rv = bootstrap(n, store, why, whylen)) != ES_OK) {
         if (!why[0])
             snprintf(why, whylen, "first start failed: %s (%s)", es_err_str(rv),
@@ -402,6 +424,7 @@ void es_node_stop(es_node *n)
     }
     if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
     es_signer_free(n->audit);
+    es_factor_key_free(n->factor_key);
     if (n->site_ready) es_site_cleanup(&n->ctx.site);
     es_wipe(n, sizeof *n);
     free(n);

@@ -355,6 +355,32 @@ static const char v5[] = "CREATE TABLE store_flush ("
                          "  n {INT64} NOT NULL"
                          "){STRICT};";
 
+/* Version 6: second factors of staff accounts (docs/accounts.md, "Second factor"): per account
+ * at most one dynamic-password token (its seed SM2-encrypted to the site's seeds key, the last
+ * time factor accepted) and one SM2 key (public key, certificate); single-use SM2 sign-in
+ * challenges by nonce. */
+static const char v6[] =
+    "CREATE TABLE user_factors ("
+    "  user_id {INT64} NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('otp', 'sm2')),"
+    "  state TEXT NOT NULL CHECK (state IN ('pending', 'active')),"
+    "  alg TEXT NOT NULL DEFAULT '',"
+    "  secret {BLOB},"
+    "  pub {BLOB},"
+    "  cert {BLOB},"
+    "  digits INTEGER,"
+    "  step INTEGER,"
+    "  last_t {INT64} NOT NULL DEFAULT 0,"
+    "  created_at {INT64} NOT NULL,"
+    "  PRIMARY KEY (user_id, kind)"
+    "){STRICT};"
+    "CREATE TABLE factor_challenges ("
+    "  nonce TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  expires_at {INT64} NOT NULL"
+    "){STRICT};"
+    "CREATE INDEX factor_challenges_expires ON factor_challenges (expires_at);";
+
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
@@ -364,6 +390,7 @@ const store_migration store_migrations[] = {
     {4, "audit trail: records signed before they are chained (version 2), signed checkpoints", NULL,
      v4_sqlite, v4_pg},
     {5, "store: PostgreSQL commit barrier rows", v5, NULL, NULL},
+    {6, "second factors: dynamic-password tokens, SM2 keys, sign-in challenges", v6, NULL, NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -24,4 +24,15 @@ es_err svc_audit_append(es_accounts *a, svc_rec *r) ES_MUST_CHECK;
 es_err svc_audit_alone(es_accounts *a, const es_actor *by, const char *action, const char *object,
                        const char *detail) ES_MUST_CHECK;
 
+/* The second-factor check of a sign-in (src/svc/accounts/otp.c), called by the sign-in after the
+ * password was found right and before the session is made. ES_OK when an active factor answered
+ * (a dynamic password of a T in the drift window after the last one accepted, recorded; or a
+ * valid signature of a live challenge for this name, consumed), or when the account has no
+ * active factor (u->factor_needed then says whether one is required: the session may only enrol
+ * one). ES_ERR_AUTH when the answer is missing or wrong: the sign-in fails as for a wrong
+ * password (same count, same answer); *why (static) says which, for the audit trail. */
+struct es_factor_answer;
+es_err svc_factor_check(es_accounts *a, es_user *u, const struct es_factor_answer *ans,
+                        const char **why) ES_MUST_CHECK;
+
 #endif

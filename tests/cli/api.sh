@@ -21,7 +21,9 @@ stop_daemon() {
 }
 trap 'stop_daemon; rm -rf "$T"' EXIT
 
-env -u ESEAL_PIN "$SD" --var "$T/var" --listen 127.0.0.1:0 >sd.out 2>sd.err &
+# Business systems, not the staff's second factor (tests/test_otp.c, tests/cli/factor.sh).
+printf '[factors]\nenforce = false\n' >sd.conf
+env -u ESEAL_PIN "$SD" --config sd.conf --var "$T/var" --listen 127.0.0.1:0 >sd.out 2>sd.err &
 SD_PID=$!
 PORT=
 for _ in $(seq 1 1200); do

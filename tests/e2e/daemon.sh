@@ -31,7 +31,10 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$TMP/profile" "$TMP/keys"
 
-env -u ESEAL_PIN "$SD" --var "$TMP/var" --listen 127.0.0.1:0 >"$TMP/sd.out" 2>"$WORK/esealsd.log" &
+# The console's pages; its sign-in with the second factor is tests/e2e/factor.mjs's.
+printf '[factors]\nenforce = false\n' >"$TMP/sd.conf"
+env -u ESEAL_PIN "$SD" --config "$TMP/sd.conf" --var "$TMP/var" --listen 127.0.0.1:0 \
+    >"$TMP/sd.out" 2>"$WORK/esealsd.log" &
 SERVER_PID=$!
 PORT=
 for _ in $(seq 1 600); do

@@ -7,6 +7,7 @@
 #include "eseal/accounts.h"
 #include "eseal/audit.h"
 #include "eseal/crypto.h"
+#include "eseal/otp.h"
 #include "svc/internal.h"
 
 #define CHECK(x)                                                                                   \
@@ -400,8 +401,10 @@ static void token_id(const uint8_t raw[32], uint8_t id[ES_SM3_LEN])
     if (es_sm3(raw, 32, id) != ES_OK) memset(id, 0, ES_SM3_LEN);
 }
 
-es_err es_acct_login(es_accounts *a, const char *name, const char *password, const char *from,
-                     char token[ES_SESSION_TOKEN_HEX + 1], es_user *out)
+/* Sign-in: the password, then the second factor (svc_factor_check), then the session. */
+static es_err login(es_accounts *a, const char *name, const char *password,
+                    const es_factor_answer *ans, const char *from,
+                    char token[ES_SESSION_TOKEN_HEX + 1], es_user *out)
 {
     es_user u;
     char hash[ES_PASSWORD_HASH_MAX] = "", object[64], detail[200];
@@ -430,7 +433,16 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
     if ((rv = es_store_query(a->store, "SELECT password_hash FROM users WHERE id = ?", idp, 1,
                              text_row, hash)) != ES_OK)
         return rv;
+    /* A wrong second factor is a failed sign-in like a wrong password: the same count, the
+     * same answer (issue 13, item 10). */
+    const char *bad = NULL;
     if (es_password_verify(hash, password) != ES_OK) {
+        bad = "wrong password";
+    } else if ((rv = svc_factor_check(a, &u, ans, &bad)) != ES_OK) {
+        if (rv != ES_ERR_AUTH) goto out;
+        if (!bad) bad = "wrong second factor";
+    }
+    if (bad) {
         int failures = u.failed_logins + 1;
         int lock = (unsigned)failures >= a->lockout_failures;
         es_value p[3] = {es_v_int(failures),
@@ -440,7 +452,7 @@ es_err es_acct_login(es_accounts *a, const char *name, const char *password, con
         CHECK(es_store_exec(a->store,
                             "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", p,
                             3, NULL));
-        CHECK(svc_audit(a, &self, "session.login_failed", object, "wrong password"));
+        CHECK(svc_audit(a, &self, "session.login_failed", object, bad));
         if (lock) {
             snprintf(detail, sizeof detail, "locked for %u minutes after %d failed sign-ins",
                      a->lockout_minutes, failures);
@@ -474,6 +486,19 @@ out:
     es_wipe(hash, sizeof hash);
     if (rv != ES_OK) es_store_rollback(a->store);
     return rv;
+}
+
+es_err es_acct_login(es_accounts *a, const char *name, const char *password, const char *from,
+                     char token[ES_SESSION_TOKEN_HEX + 1], es_user *out)
+{
+    return login(a, name, password, NULL, from, token, out);
+}
+
+es_err es_acct_login_factor(es_accounts *a, const char *name, const char *password,
+                            const es_factor_answer *ans, const char *from,
+                            char token[ES_SESSION_TOKEN_HEX + 1], es_user *out)
+{
+    return login(a, name, password, ans, from, token, out);
 }
 
 typedef struct sess {

@@ -71,6 +71,13 @@ void es_config_defaults(es_config *c, const char *var)
     c->audit_checkpoint_records = 1000;
     c->audit_checkpoint_ms = 1000;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    c->factor_enforce = 1;
+    c->factor_operator_password_only = 1;
+    c->factor_step = 60;
+    c->factor_digits = 6;
+    c->factor_window = 1;
+    c->factor_challenge_seconds = 120;
+    snprintf(c->key_factor, sizeof c->key_factor, "soft:%s/keys#factor", var);
 }
 
 static int set_str(char *dst, size_t cap, const char *v, char *why, size_t whylen)
@@ -212,6 +219,21 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("api", "clock_skew_seconds")) return NUM(clock_skew_seconds, 1, 3600);
     if (IS("audit", "checkpoint_records")) return NUM(audit_checkpoint_records, 1, 1000000);
     if (IS("audit", "checkpoint_ms")) return NUM(audit_checkpoint_ms, 10, 3600 * 1000);
+    if (IS("keys", "factor")) return STR(key_factor);
+    if (IS("factors", "enforce") || IS("factors", "operator_password_only")) {
+        int *dst =
+            strcmp(key, "enforce") == 0 ? &c->factor_enforce : &c->factor_operator_password_only;
+        if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+            *dst = strcmp(v, "true") == 0;
+            return ES_OK;
+        }
+        snprintf(why, whylen, "%s is true or false", key);
+        return ES_ERR_CONFIG;
+    }
+    if (IS("factors", "step_seconds")) return NUM(factor_step, 10, 600);
+    if (IS("factors", "digits")) return NUM(factor_digits, 6, 8);
+    if (IS("factors", "window")) return NUM(factor_window, 0, 10);
+    if (IS("factors", "challenge_seconds")) return NUM(factor_challenge_seconds, 10, 3600);
     if (IS("log", "level")) {
         if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug")) {
             snprintf(why, whylen, "level is error, warn, info or debug");
