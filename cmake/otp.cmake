@@ -6,3 +6,11 @@ function(_eseal_otp_fixture)
   endif()
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_otp_fixture)
+
+# `eseal factor` and a daemon with the defaults, with a USBKey (libsoftskf.so): tests/cli/factor.sh.
+function(_eseal_otp_cli)
+  add_test(NAME cli_factor COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/factor.sh
+                                   $<TARGET_FILE:eseal_cli> $<TARGET_FILE:esealsd>)
+  set_tests_properties(cli_factor PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}")
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_otp_cli)

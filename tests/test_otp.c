@@ -17,6 +17,7 @@
 
 #include "eseal/accounts.h"
 #include "eseal/audit.h"
+#include "eseal/config.h"
 #include "eseal/node.h"
 #include "eseal/otp.h"
 #include "http_client.h"
@@ -511,9 +512,32 @@ static void test_api(void)
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
 }
 
+static void test_config(void)
+{
+    es_config c;
+    char why[200] = "";
+    es_config_defaults(&c, "var");
+    ok(c.factor_enforce && c.factor_operator_password_only && c.factor_step == 60 &&
+           c.factor_digits == 6 && c.factor_window == 1,
+       "config: the factor is enforced by default; operators may use a password alone");
+    static const char text[] = "[factors]\nenforce = false\noperator_password_only = false\n"
+                               "step_seconds = 30\ndigits = 8\nwindow = 2\n";
+    ok(es_config_parse(text, sizeof text - 1, &c, why, sizeof why) == ES_OK && !c.factor_enforce &&
+           !c.factor_operator_password_only && c.factor_step == 30 && c.factor_digits == 8 &&
+           c.factor_window == 2,
+       "config: [factors] read (%s)", why);
+    static const char bad[] = "[factors]\ndigits = 5\n";
+    ok(es_config_parse(bad, sizeof bad - 1, &c, why, sizeof why) == ES_ERR_CONFIG,
+       "config: 5 digits refused (%s)", why);
+    static const char bad2[] = "[factors]\nenforce = no\n";
+    ok(es_config_parse(bad2, sizeof bad2 - 1, &c, why, sizeof why) == ES_ERR_CONFIG,
+       "config: enforce is true or false (%s)", why);
+}
+
 int main(void)
 {
     test_compute();
+    test_config();
     /* The seeds key: a soft key in a fresh directory, under a test PIN. */
     char dir[512], ref[600], why[300] = "";
     snprintf(dir, sizeof dir, "%s/factor-keys", st_tmp());

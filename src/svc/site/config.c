@@ -115,8 +115,8 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     parse_state *ps = ctx;
     es_config *c = ps->c;
     unsigned long u;
-    static const char *const sections[] = {"server",   "store", "keys",  "limits",
-                                           "accounts", "api",   "audit", "log"};
+    static const char *const sections[] = {"server", "store", "keys", "limits", "accounts",
+                                           "api",    "audit", "log",  "factors"};
     if (!key) {
         for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
             if (strcmp(section, sections[i]) == 0) return ES_OK;
