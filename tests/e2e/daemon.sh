@@ -5,13 +5,18 @@
 # The eseal CLI (keys, certificate requests and signed requests of a business system) is the
 # third argument, by default the eseal next to esealsd; openssl makes the test's SM2 keys.
 #
-# usage: tests/e2e/daemon.sh /path/to/esealsd WORKDIR [/path/to/eseal]
+# With a fourth argument "factor", tests/e2e/factor.mjs instead, against the daemon's defaults
+# (the second factor enforced).
+#
+# usage: tests/e2e/daemon.sh /path/to/esealsd WORKDIR [/path/to/eseal] [factor]
 # Exit 0 passed, 1 failed, 77 skipped (Chromium, node or npm missing and CI unset).
 set -u
 
 SD=${1:?usage: daemon.sh /path/to/esealsd WORKDIR}
 WORK=${2:?usage: daemon.sh /path/to/esealsd WORKDIR}
 CLI=${3:-$(dirname "$SD")/eseal}
+SCRIPT=daemon.mjs
+[ "${4:-}" = factor ] && SCRIPT=factor.mjs
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$HERE/lib.sh"
@@ -32,7 +37,11 @@ trap cleanup EXIT
 mkdir -p "$TMP/profile" "$TMP/keys"
 
 # The console's pages; its sign-in with the second factor is tests/e2e/factor.mjs's.
-printf '[factors]\nenforce = false\n' >"$TMP/sd.conf"
+if [ "$SCRIPT" = daemon.mjs ]; then
+    printf '[factors]\nenforce = false\n' >"$TMP/sd.conf"
+else
+    : >"$TMP/sd.conf"
+fi
 env -u ESEAL_PIN "$SD" --config "$TMP/sd.conf" --var "$TMP/var" --listen 127.0.0.1:0 \
     >"$TMP/sd.out" 2>"$WORK/esealsd.log" &
 SERVER_PID=$!
@@ -59,7 +68,7 @@ ESEAL_URL="http://127.0.0.1:$PORT" \
     ESEAL_CHROMIUM="$CHROMIUM" \
     ESEAL_PROFILE="$TMP/profile" \
     ESEAL_SHOTS="$WORK" \
-    node "$HERE/daemon.mjs"
+    node "$HERE/$SCRIPT"
 rc=$?
 
 kill -TERM "$SERVER_PID"

@@ -1,5 +1,6 @@
 // The console's shell: the header (menu, language, time zone, who is signed in), the session
-// (sign-in, forced password change, sign-out, a session that ended), and the router that mounts
+// (sign-in, forced password change, forced second-factor enrolment, sign-out, a session that
+// ended), and the router that mounts
 // one page at a time. Pages are in pages/index.js; every string is in core/i18n-*.js.
 import { ApiError, api } from './core/api.js';
 import { $, button, el } from './core/dom.js';
@@ -10,6 +11,7 @@ import { ZONES, getZone, setZone, zoneName } from './core/time.js';
 import { pages } from './pages/index.js';
 import signinPage from './pages/signin.js';
 import passwordPage from './pages/password.js';
+import factorPage from './pages/factor.js';
 
 // Only that someone signed in in this tab (the token itself is in the HttpOnly cookie, out of
 // the script's reach): a reload asks the server whether the session still lives.
@@ -33,6 +35,10 @@ function createShell() {
       if (e instanceof ApiError && e.code === 'password_change_required' && me) {
         me.must_change_password = true;
         return showPasswordChange();
+      }
+      if (e instanceof ApiError && e.code === 'factor_enrolment_required' && me) {
+        me.factor_enrolment_required = true;
+        return showFactorEnrol();
       }
       showError(box, e, overrides, form);
     },
@@ -97,6 +103,13 @@ function createShell() {
     router.show(passwordPage);
   }
 
+  // A second factor required and none enrolled: nothing else is open until it is.
+  function showFactorEnrol() {
+    router.stop();
+    setSignedIn(false);
+    router.show(factorPage);
+  }
+
   function showWho() {
     const who = $('who');
     if (!me) return;
@@ -110,6 +123,7 @@ function createShell() {
     if (!me) return signedOut('');
     sessionStorage.setItem(SIGNED_IN, '1');
     if (me.must_change_password) return showPasswordChange();
+    if (me.factor_enrolment_required) return showFactorEnrol();
     setSignedIn(true);
     showWho();
     router.setPages(pages.filter((p) => can(p.permission)));

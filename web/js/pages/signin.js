@@ -1,5 +1,5 @@
-// Sign-in (the shell's own page, before any session): user name and password, the server's
-// refusal shown in the viewer's language.
+// Sign-in (the shell's own page, before any session): user name, password and, for an account
+// with a token, its dynamic password; the server's refusal shown in the viewer's language.
 import { api } from '../core/api.js';
 import { el } from '../core/dom.js';
 import { errorBox, field, showError } from '../core/form.js';
@@ -34,9 +34,17 @@ export default {
       required: true,
       'data-field': 'password',
     });
+    // The second factor: the code of a dynamic-password token, for accounts that have one.
+    const [otpL, otpI] = field('signin-otp', 'signin_otp', {
+      name: 'otp',
+      inputMode: 'numeric',
+      autocomplete: 'one-time-code',
+      maxLength: 8,
+      'data-field': 'otp',
+    });
     const err = errorBox('signin-error');
     const submit = el('button', t('signin_submit'), null, { id: 'signin-submit', type: 'submit' });
-    form.append(userL, userI, passL, passI, err, submit);
+    form.append(userL, userI, passL, passI, otpL, otpI, err, submit);
     root.append(form);
     if (ctx.notice) showError(err, ctx.notice);
 
@@ -48,13 +56,18 @@ export default {
       showError(err, null);
       submit.disabled = true;
       try {
-        const session = await api('POST', '/api/v1/sessions', { username, password });
+        const body = { username, password };
+        const otp = otpI.value.trim();
+        if (otp) body.otp = otp;
+        const session = await api('POST', '/api/v1/sessions', body);
         passI.value = '';
+        otpI.value = '';
         if (v.alive) ctx.signedIn(session);
       } catch (e) {
         if (!v.alive) return;
         showError(err, e, { unauthorized: 'signin_refused' });
         passI.value = '';
+        otpI.value = '';
         passI.focus();
       } finally {
         submit.disabled = false;
