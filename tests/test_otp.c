@@ -240,8 +240,10 @@ static void suite(const char *kind, const char *url, es_factor_key *fkey)
        "%s: the password alone fails now", kind);
     code_at(seed, seedlen, ES_OTP_SM3, &fx, 1, code);
     ans.otp = code;
-    es_err lrv = es_acct_login_factor(&a, "admin", "Strong-Pass-2026!", &ans, "t", tok, &u);
-    ok(lrv == ES_OK && !u.factor_needed && u.failed_logins == 0,
+    ok(es_acct_login_factor(&a, "admin", "Wrong-Pass-2026!", &ans, "t", tok, &u) == ES_ERR_AUTH,
+       "%s: the right code with a wrong password: refused (and not spent)", kind);
+    ok(es_acct_login_factor(&a, "admin", "Strong-Pass-2026!", &ans, "t", tok, &u) == ES_OK &&
+           !u.factor_needed && u.failed_logins == 0,
        "%s: the code of the next step (drift +1) signs in; the count is cleared", kind);
     ok(es_acct_login_factor(&a, "admin", "Strong-Pass-2026!", &ans, "t", tok, &u) == ES_ERR_AUTH,
        "%s: the same code twice: refused (replay)", kind);

@@ -30,9 +30,11 @@ es_err svc_audit_alone(es_accounts *a, const es_actor *by, const char *action, c
  * valid signature of a live challenge for this name, consumed), or when the account has no
  * active factor (u->factor_needed then says whether one is required: the session may only enrol
  * one). ES_ERR_AUTH when the answer is missing or wrong: the sign-in fails as for a wrong
- * password (same count, same answer); *why (static) says which, for the audit trail. */
+ * password (same count, same answer); *why (static) says which, for the audit trail. Called
+ * with password_ok 0 too (a wrong password): the same work is done, nothing is recorded or
+ * accepted, and the answer is ES_ERR_AUTH when the account has an active factor. */
 struct es_factor_answer;
 es_err svc_factor_check(es_accounts *a, es_user *u, const struct es_factor_answer *ans,
-                        const char **why) ES_MUST_CHECK;
+                        int password_ok, const char **why) ES_MUST_CHECK;
 
 #endif

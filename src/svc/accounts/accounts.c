@@ -435,12 +435,11 @@ static es_err login(es_accounts *a, const char *name, const char *password,
         return rv;
     /* A wrong second factor is a failed sign-in like a wrong password: the same count, the
      * same answer (issue 13, item 10). */
-    const char *bad = NULL;
-    if (es_password_verify(hash, password) != ES_OK) {
-        bad = "wrong password";
-    } else if ((rv = svc_factor_check(a, &u, ans, &bad)) != ES_OK) {
+    int password_ok = es_password_verify(hash, password) == ES_OK;
+    const char *bad = password_ok ? NULL : "wrong password", *fbad = NULL;
+    if ((rv = svc_factor_check(a, &u, ans, password_ok, &fbad)) != ES_OK) {
         if (rv != ES_ERR_AUTH) goto out;
-        if (!bad) bad = "wrong second factor";
+        if (!bad) bad = fbad ? fbad : "wrong second factor";
     }
     if (bad) {
         int failures = u.failed_logins + 1;

@@ -457,7 +457,8 @@ static es_err answer_challenge(es_accounts *a, const char *name, const char *non
 
 /* ---- The sign-in check. */
 
-es_err svc_factor_check(es_accounts *a, es_user *u, const es_factor_answer *ans, const char **why)
+es_err svc_factor_check(es_accounts *a, es_user *u, const es_factor_answer *ans, int password_ok,
+                        const char **why)
 {
     factor_row otp, sm2;
     uint64_t t = 0;
@@ -476,14 +477,18 @@ es_err svc_factor_check(es_accounts *a, es_user *u, const es_factor_answer *ans,
     }
     rv = ES_ERR_AUTH;
     *why = "second factor missing";
+    /* With a wrong password the answer is checked all the same (the same work as with the right
+     * one: the time of a refusal says nothing about the password), but a good code is not
+     * recorded and nothing is accepted. */
     if (has_sm2 && ans && ans->challenge && *ans->challenge) {
         rv = answer_challenge(a, u->name, ans->challenge, ans->signature, sm2.pub, why);
     } else if (has_otp && ans && ans->otp && *ans->otp) {
         rv = match_code(a, u->id, &otp, ans->otp, &t, why);
-        if (rv == ES_OK && (rv = record_t(a, u->id, t, "active")) == ES_ERR_AUTH)
+        if (rv == ES_OK && password_ok && (rv = record_t(a, u->id, t, "active")) == ES_ERR_AUTH)
             *why = "a dynamic password already used (replay)";
     }
     es_wipe(&otp, sizeof otp);
+    if (rv == ES_OK && !password_ok) rv = ES_ERR_AUTH;
     if (rv == ES_OK) *why = NULL;
     return rv;
 }
