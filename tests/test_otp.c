@@ -506,6 +506,26 @@ static void test_api(void)
     json_decref(v);
     ok(http(port, "DELETE", "/api/v1/users/admin/factors", tok, NULL, NULL) == 403,
        "api: nobody resets their own factor");
+    /* An operator (password alone by default) may not reset anyone's factor. */
+    st =
+        http(port, "POST", "/api/v1/users", tok, "{\"name\":\"op1\",\"roles\":[\"operator\"]}", &v);
+    char opw[64] = "", otok[80] = "";
+    snprintf(opw, sizeof opw, "%s", str_of(v, "one_time_password"));
+    json_decref(v);
+    snprintf(body, sizeof body, "{\"username\":\"op1\",\"password\":\"%s\"}", opw);
+    st = http(port, "POST", "/api/v1/sessions", NULL, body, &v);
+    snprintf(otok, sizeof otok, "%s", str_of(v, "token"));
+    ok(st == 201 &&
+           !json_is_true(json_object_get(json_object_get(v, "user"), "factor_enrolment_required")),
+       "api: an operator signs in by password alone (%d)", st);
+    json_decref(v);
+    snprintf(body, sizeof body, "{\"old_password\":\"%s\",\"new_password\":\"Operator-2026-Pw!\"}",
+             opw);
+    http(port, "POST", "/api/v1/users/me/password", otok, body, NULL);
+    st = http(port, "DELETE", "/api/v1/users/admin/factors", otok, NULL, &v);
+    ok(st == 403 && strcmp(str_of(v, "error"), "forbidden") == 0,
+       "api: an operator cannot reset the administrator's factor (%d %s)", st, str_of(v, "error"));
+    json_decref(v);
     es_buf_cleanup_secret(&seed);
     es_node_stop(n);
     fclose(out);

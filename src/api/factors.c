@@ -271,8 +271,14 @@ static es_err factors_reset(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
     const char *name = es_http_req_param(req, "name");
+    const api_user *su = api_user_of(req);
     if ((rv = api_people_only(req)) != ES_OK) return rv;
-    es_actor by = api_actor(api_user_of(req));
+    /* Only account administrators and audit administrators reset anyone's factor (the service
+     * decides whose): anyone else is refused here, audited up to the per-account rate. */
+    if (!(su->u.roles & ES_ROLE_BIT(ES_ROLE_AUDIT_ADMIN)) &&
+        (rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.factor_reset")) != ES_OK)
+        return rv;
+    es_actor by = api_actor(su);
     rv = es_factor_reset(&a, &by, name);
     if (rv == ES_ERR_DENIED)
         return api_fail(req, rv,
