@@ -551,6 +551,9 @@ static void test_config(void)
     static const char bad[] = "[factors]\ndigits = 5\n";
     ok(es_config_parse(bad, sizeof bad - 1, &c, why, sizeof why) == ES_ERR_CONFIG,
        "config: 5 digits refused (%s)", why);
+    static const char bad3[] = "[factors]\nstep_seconds = 61\n";
+    ok(es_config_parse(bad3, sizeof bad3 - 1, &c, why, sizeof why) == ES_ERR_CONFIG,
+       "config: a step over 60 s refused (GM/T 0021) (%s)", why);
     static const char bad2[] = "[factors]\nenforce = no\n";
     ok(es_config_parse(bad2, sizeof bad2 - 1, &c, why, sizeof why) == ES_ERR_CONFIG,
        "config: enforce is true or false (%s)", why);

@@ -230,7 +230,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
         snprintf(why, whylen, "%s is true or false", key);
         return ES_ERR_CONFIG;
     }
-    if (IS("factors", "step_seconds")) return NUM(factor_step, 10, 600);
+    if (IS("factors", "step_seconds")) return NUM(factor_step, 10, 60);
     if (IS("factors", "digits")) return NUM(factor_digits, 6, 8);
     if (IS("factors", "window")) return NUM(factor_window, 0, 10);
     if (IS("factors", "challenge_seconds")) return NUM(factor_challenge_seconds, 10, 3600);
