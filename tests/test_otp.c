@@ -12,6 +12,7 @@
  *    password, the gate refuses everything but enrolment, an OTP sign-in works. */
 #include "test.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "eseal/otp.h"
 #include "http_client.h"
 #include "store_test.h"
+#include "svc/internal.h"
 
 /* ---- The computation against the openssl command line. */
 
@@ -173,6 +175,30 @@ static int mem_has(const uint8_t *hay, size_t hn, const uint8_t *needle, size_t 
     return 0;
 }
 
+typedef struct racer {
+    es_store *s;
+    es_accounts a;
+    const char *code;
+    int64_t id;
+    pthread_barrier_t *go;
+    es_err rv;
+} racer;
+
+static pthread_barrier_t go;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    es_user u;
+    const char *why = NULL;
+    es_factor_answer ans = {r->code, NULL, NULL};
+    es_actor sys = {"system", 0, 0, 1};
+    r->rv = es_acct_get(&r->a, &sys, "admin", &u);
+    pthread_barrier_wait(r->go);
+    if (r->rv == ES_OK) r->rv = svc_factor_check(&r->a, &u, &ans, 1, &why);
+    return NULL;
+}
+
 static void suite(const char *kind, const char *url, es_factor_key *fkey)
 {
     es_store *s = st_open_migrated(url);
@@ -265,6 +291,41 @@ static void suite(const char *kind, const char *url, es_factor_key *fkey)
     ans.otp = code;
     ok(es_acct_login_factor(&a, "admin", "Strong-Pass-2026!", &ans, "t", tok, &u) == ES_ERR_LOCKED,
        "%s: locked: even the right password and code are refused", kind);
+    st_sql(s, "UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE name = 'admin'");
+
+    /* Two checks at once of one code (each on its own connection, released together; both
+     * read the last accepted T before either records it): exactly one may win, every time.
+     * The check is called directly so that the 64 MiB password hash does not spread them. */
+    code_at(seed, seedlen, ES_OTP_SM3, &fx, 0, code);
+    racer r[2];
+    for (int i = 0; i < 2; i++) {
+        r[i].s = st_open(url);
+        r[i].a = (es_accounts){r[i].s, audit_key, 30, 4, 15, &fx};
+        r[i].code = code;
+        r[i].id = admin.id;
+        r[i].go = &go;
+    }
+    int pairs = 0, one_won = 0;
+    for (int round = 0; round < 10; round++) {
+        char q[128];
+        snprintf(q, sizeof q, "UPDATE user_factors SET last_t = 0 WHERE user_id = %lld",
+                 (long long)admin.id);
+        st_sql(s, q);
+        pthread_t th[2];
+        int started = 0;
+        if (pthread_barrier_init(&go, NULL, 2) != 0) break;
+        for (int i = 0; i < 2; i++) started += pthread_create(&th[i], NULL, race, &r[i]) == 0;
+        for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&go);
+        if (started != 2) break;
+        pairs++;
+        one_won += (r[0].rv == ES_OK) + (r[1].rv == ES_OK) == 1 &&
+                   (r[0].rv == ES_ERR_AUTH || r[1].rv == ES_ERR_AUTH);
+    }
+    ok(pairs == 10 && one_won == 10,
+       "%s: one code checked twice at once, 10 times: one wins each time (%d of %d)", kind, one_won,
+       pairs);
+    for (int i = 0; i < 2; i++) es_store_close(r[i].s);
     st_sql(s, "UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE name = 'admin'");
 
     /* A second administrator and a seed moved between accounts. */
