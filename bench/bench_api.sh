@@ -51,7 +51,8 @@ launch() { # var
 start() { # name url
 	local var=$work/$1
 	mkdir -p "$var"
-	printf '[store]\nurl = %s\n[accounts]\nsession_minutes = 600\n[log]\nlevel = warn\n' "$2" \
+	# The second factor is off: the figures are of requests, made with sessions already open.
+	printf '[store]\nurl = %s\n[accounts]\nsession_minutes = 600\n[factors]\nenforce = false\n[log]\nlevel = warn\n' "$2" \
 		> "$var/esealsd.conf"
 	launch "$var"
 	local otp
