@@ -24,3 +24,14 @@ set_tests_properties(e2e_daemon PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOU
 add_test(NAME cli_api COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/api.sh $<TARGET_FILE:eseal_cli>
                               $<TARGET_FILE:esealsd>)
 set_tests_properties(cli_api PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}" TIMEOUT 600)
+
+# Outsiders' attacks on a real esealsd (issue 13, items 1 and 2; tests/attack/): slow request
+# heads from many addresses, and large bodies to unrouted and unauthenticated targets, each
+# asserting /healthz answers throughout (and the daemon's RSS stays bounded). About 30 s each;
+# never two at once (each measures the daemon's latency).
+foreach(_attack slowloris bodies)
+  add_test(NAME attack_${_attack} COMMAND ${CMAKE_SOURCE_DIR}/tests/attack/${_attack}.sh
+                                          $<TARGET_FILE:esealsd>)
+  set_tests_properties(attack_${_attack} PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}" TIMEOUT 120
+                                                    RESOURCE_LOCK attack)
+endforeach()

@@ -9,7 +9,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <strings.h>
@@ -20,6 +22,9 @@
 #include <unistd.h>
 
 #include "eseal/http.h"
+
+/* Internal to src/http (internal.h), linked statically: the address test behind /metrics. */
+int http_client_is_local(const char *client);
 
 /* ---- A small HTTP/1.1 client. */
 
@@ -979,7 +984,9 @@ static void test_slow_client(void)
     es_http_config_init(&cfg);
     cfg.listen = "127.0.0.1:0";
     cfg.timeout = 1;
-    if (es_http_new(&cfg, &h) != ES_OK || es_http_start(h) != ES_OK) {
+    if (es_http_new(&cfg, &h) != ES_OK ||
+        es_http_route(h, "POST", "/api/v1/echo", h_echo_len, NULL, ES_HTTP_PUBLIC) != ES_OK ||
+        es_http_start(h) != ES_OK) {
         ok(0, "slow-client server");
         return;
     }
@@ -1000,7 +1007,7 @@ static void test_slow_client(void)
     if (fd >= 0) close(fd);
     /* A truncated body and a half-closed socket: the client might still read, so the server
      * waits, but only until the timeout; the handler never runs. */
-    const char *hdr = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+    const char *hdr = "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
     fd = t_connect(port);
     ok(fd >= 0 && t_send(fd, hdr, strlen(hdr)) == 0 && shutdown(fd, SHUT_WR) == 0,
        "truncated body, then half-close");
@@ -1327,6 +1334,500 @@ static void on_server_msg(void *arg, const char *msg)
     fprintf(stderr, "server: %s\n", msg);
 }
 
+/* ---- Issue 13, items 1, 2 and 16: outsiders (docs/http.md, "Limits", "Metrics"). */
+
+/* A connection from the loopback address src (127.0.0.x: another "client address"), with a
+ * receive timeout of 5 s so that a server that does not answer fails the check, not the run. */
+static int t_connect_from(const char *src, unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a = {0}, b = {0};
+    b.sin_family = AF_INET;
+    if (inet_pton(AF_INET, src, &b.sin_addr) != 1 || bind(fd, (struct sockaddr *)&b, sizeof b)) {
+        close(fd);
+        return -1;
+    }
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* 1 when the server ends the connection within secs (bytes it sends first are read and
+ * dropped), 0 when it is still open then. */
+static int closed_within(int fd, double secs)
+{
+    double end = now_s() + secs;
+    char buf[4096];
+    while (now_s() < end) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int ms = (int)((end - now_s()) * 1000) + 1;
+        if (poll(&p, 1, ms) <= 0) continue;
+        ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return 1;
+    }
+    return 0;
+}
+
+/* The value of a metric of h, waiting up to 5 s for it to equal want; returns the last value. */
+static double wait_metric(es_http *h, const char *name, double want)
+{
+    double v = -1;
+    for (int i = 0; i < 500; i++) {
+        es_buf b;
+        es_buf_init(&b, 1u << 20);
+        if (es_http_metrics_text(h, &b) == ES_OK && es_buf_nul(&b) == ES_OK)
+            v = t_metric((const char *)b.p, name);
+        es_buf_cleanup(&b);
+        if (v == want) break;
+        sleep_ms(10);
+    }
+    return v;
+}
+
+static atomic_int deferred_calls, body_calls;
+
+/* "Bearer good" passes; "Bearer later" is decided on the body ("ok"), as a signed request is;
+ * anything else is refused unless public. */
+static es_err auth_defer(es_http_req *r, void *arg)
+{
+    (void)arg;
+    const char *a = es_http_req_header(r, "Authorization");
+    if (a && strcmp(a, "Bearer good") == 0) return ES_OK;
+    if (a && strcmp(a, "Bearer later") == 0) {
+        if (!es_http_req_body_ready(r)) {
+            atomic_fetch_add(&deferred_calls, 1);
+            es_http_req_defer_auth(r);
+            return ES_OK;
+        }
+        atomic_fetch_add(&body_calls, 1);
+        return es_slice_eq_str(es_http_req_body(r), "ok") ? ES_OK : ES_ERR_AUTH;
+    }
+    return es_http_req_is_public(r) ? ES_OK : ES_ERR_AUTH;
+}
+
+static es_http *limits_server(es_http_config *cfg)
+{
+    es_http *h = NULL;
+    cfg->listen = "127.0.0.1:0";
+    cfg->msg = on_server_msg;
+    if (es_http_new(cfg, &h) != ES_OK) return NULL;
+    if (es_http_route(h, "POST", "/api/v1/echo", h_echo_len, NULL, 0) != ES_OK ||
+        es_http_route(h, "POST", "/api/v1/open", h_echo_len, NULL, ES_HTTP_PUBLIC) != ES_OK) {
+        es_http_free(h);
+        return NULL;
+    }
+    es_http_set_auth(h, auth_defer, NULL);
+    if (es_http_start(h) != ES_OK) {
+        es_http_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Item 1: a request that will be refused (401), or that no route takes (404), is answered as
+ * soon as its head is in, without waiting for a body it announced, and the connection ends. */
+static void test_early_answers(void)
+{
+    es_http_config cfg;
+    es_http_config_init(&cfg);
+    cfg.max_body = 1u << 20;
+    es_http *h = limits_server(&cfg);
+    ok(h != NULL, "early-answer server");
+    if (!h) return;
+    unsigned port = es_http_port(h);
+    static const struct {
+        const char *head;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n", 401,
+         "unauthorized"},
+        {"POST /no/such/path HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n", 401,
+         "unauthorized"},
+        {"POST /no/such/path HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n"
+         "Content-Length: 500000\r\n\r\n",
+         404, "not_found"},
+        {"PUT /api/v1/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n"
+         "Content-Length: 500000\r\n\r\n",
+         405, "method_not_allowed"},
+    };
+    int before = atomic_load(&handled);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        t_resp r;
+        t_resp_init(&r);
+        int fd = t_connect_from("127.0.0.1", port);
+        double t0 = now_s();
+        int st = fd >= 0 && t_send(fd, cases[i].head, strlen(cases[i].head)) == 0
+                     ? t_response(fd, 0, &r)
+                     : -1;
+        ok(st == cases[i].status && t_is_error(&r, cases[i].status, cases[i].code),
+           "case %zu: %d %s before any byte of the 500000-byte body (%d after %.2f s)", i,
+           cases[i].status, cases[i].code, st, now_s() - t0);
+        ok(fd >= 0 && closed_within(fd, 3), "case %zu: and the connection is closed", i);
+        if (fd >= 0) close(fd);
+        t_resp_free(&r);
+    }
+    /* A hook that needs the body (a request signed over it) defers: checked again with it. */
+    t_resp r;
+    t_resp_init(&r);
+    ok(t_req(port, "POST", "/api/v1/echo", "Authorization: Bearer later\r\n", "ok", &r) == 200,
+       "a deferred authentication that the body satisfies: 200");
+    ok(t_req(port, "POST", "/api/v1/echo", "Authorization: Bearer later\r\n", "no", &r) == 401,
+       "a deferred authentication that the body does not satisfy: 401");
+    ok(atomic_load(&deferred_calls) == 2 && atomic_load(&body_calls) == 2,
+       "the hook was called before and with each body (%d, %d)", atomic_load(&deferred_calls),
+       atomic_load(&body_calls));
+    ok(atomic_load(&handled) == before + 1, "one handler ran (%d)", atomic_load(&handled) - before);
+    t_resp_free(&r);
+    es_http_stop(h, 1000);
+    es_http_free(h);
+}
+
+/* Item 1: the bodies held at once are bounded by body_budget; past it, 503 with Retry-After
+ * before the body is read. */
+static void test_body_budget(void)
+{
+    es_http_config cfg;
+    es_http_config_init(&cfg);
+    cfg.max_body = 8000;
+    cfg.body_budget = 10000;
+    es_http *h = limits_server(&cfg);
+    ok(h != NULL, "budget server");
+    if (!h) return;
+    unsigned port = es_http_port(h);
+    char *body = malloc(8001);
+    if (!body) return;
+    memset(body, 'a', 8000);
+    body[8000] = 0;
+    const char *head6000 = "POST /api/v1/open HTTP/1.1\r\nHost: x\r\nContent-Length: 6000\r\n\r\n";
+    int a = t_connect_from("127.0.0.1", port);
+    ok(a >= 0 && t_send(a, head6000, strlen(head6000)) == 0, "A announces 6000 bytes");
+    ok(wait_metric(h, "eseal_http_body_bytes", 6001) == 6001, "A holds 6001 bytes of the budget");
+    t_resp r;
+    t_resp_init(&r);
+    int b = t_connect_from("127.0.0.2", port);
+    int st = b >= 0 && t_send(b, head6000, strlen(head6000)) == 0 ? t_response(b, 0, &r) : -1;
+    ok(st == 503 && t_is_error(&r, 503, "busy") && t_hdr(&r, "Retry-After") &&
+           strcmp(t_hdr(&r, "Retry-After"), "5") == 0,
+       "B, which would pass the budget: 503 busy with Retry-After: 5 at once (%d)", st);
+    if (b >= 0) close(b);
+    body[3000] = 0;
+    ok(t_req(port, "POST", "/api/v1/open", NULL, body, &r) == 200,
+       "C, 3000 bytes, fits beside A: 200");
+    /* A chunked body takes the budget as it grows: 5000 bytes beside A's 6001 do not fit. */
+    int c = t_connect_from("127.0.0.3", port);
+    const char *ch = "POST /api/v1/open HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    int sent = c >= 0 && t_send(c, ch, strlen(ch)) == 0;
+    for (int i = 0; sent && i < 5; i++)
+        sent =
+            t_send(c, "3e8\r\n", 5) == 0 && t_send(c, body, 1000) == 0 && t_send(c, "\r\n", 2) == 0;
+    if (sent) t_send(c, "0\r\n\r\n", 5);
+    ok(c >= 0 && t_response(c, 0, &r) == -1, "a chunked body past the budget: connection closed");
+    if (c >= 0) close(c);
+    body[3000] = 'a';
+    body[6000] = 0;
+    st = a >= 0 && t_send(a, body, 6000) == 0 ? t_response(a, 0, &r) : -1;
+    ok(st == 200 && strstr((const char *)r.body.p, "\"len\":6000"), "A's body: 200 (%d)", st);
+    if (a >= 0) close(a);
+    ok(wait_metric(h, "eseal_http_body_bytes", 0) == 0, "the budget is whole again");
+    ok(t_req(port, "POST", "/api/v1/open", NULL, body, &r) == 200, "then 6000 bytes: 200");
+    ok(wait_metric(h, "eseal_http_body_budget_refused_total", 2) == 2,
+       "two refusals counted in the metrics");
+    t_resp_free(&r);
+    free(body);
+    es_http_stop(h, 1000);
+    es_http_free(h);
+}
+
+/* Item 2: max_per_address connections from one address; at max_connections a new address
+ * takes the place of the oldest unanswered request of the busiest address. */
+static void test_address_limits(void)
+{
+    es_http_config cfg;
+    es_http_config_init(&cfg);
+    cfg.max_per_address = 3;
+    cfg.max_connections = 6;
+    cfg.head_timeout = 60;
+    es_http *h = limits_server(&cfg);
+    ok(h != NULL, "address-limit server");
+    if (!h) return;
+    unsigned port = es_http_port(h);
+    const char *part = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    int one[3], two[3];
+    for (int i = 0; i < 3; i++) {
+        one[i] = t_connect_from("127.0.0.1", port);
+        if (one[i] >= 0 && t_send(one[i], part, strlen(part)) != 0) {
+            close(one[i]);
+            one[i] = -1;
+        }
+    }
+    ok(wait_metric(h, "eseal_http_connections", 3) == 3, "three stalled connections from .1");
+    int extra = t_connect_from("127.0.0.1", port);
+    ok(extra >= 0 && closed_within(extra, 3), "a fourth from 127.0.0.1 is closed at once");
+    if (extra >= 0) close(extra);
+    for (int i = 0; i < 3; i++) {
+        two[i] = t_connect_from("127.0.0.2", port);
+        if (two[i] >= 0 && t_send(two[i], part, strlen(part)) != 0) {
+            close(two[i]);
+            two[i] = -1;
+        }
+    }
+    ok(wait_metric(h, "eseal_http_connections", 6) == 6, "three more from .2: the server is full");
+    t_resp r;
+    t_resp_init(&r);
+    int fd = t_connect_from("127.0.0.3", port);
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int st = fd >= 0 && t_send(fd, get, strlen(get)) == 0 ? t_response(fd, 0, &r) : -1;
+    ok(st == 200, "a new address is served while the server is full (%d)", st);
+    if (fd >= 0) close(fd);
+    int gone = 0;
+    for (int i = 0; i < 3; i++) {
+        gone += one[i] >= 0 && closed_within(one[i], gone ? 0.2 : 3);
+        gone += two[i] >= 0 && closed_within(two[i], 0.2);
+    }
+    ok(gone == 1, "one stalled connection of a busiest address made room (%d closed)", gone);
+    for (int i = 0; i < 3; i++) {
+        if (one[i] >= 0) close(one[i]);
+        if (two[i] >= 0) close(two[i]);
+    }
+    t_resp_free(&r);
+    es_http_stop(h, 1000);
+    es_http_free(h);
+}
+
+/* Item 2: a request head has head_timeout seconds and a whole request request_timeout, however
+ * steadily its bytes come (libmicrohttpd's idle timeout restarts at each byte). */
+static void test_deadlines(void)
+{
+    es_http_config cfg;
+    es_http_config_init(&cfg);
+    cfg.timeout = 30;
+    cfg.head_timeout = 1;
+    cfg.request_timeout = 2;
+    es_http *h = limits_server(&cfg);
+    ok(h != NULL, "deadline server");
+    if (!h) return;
+    unsigned port = es_http_port(h);
+    static const struct {
+        const char *start, *what;
+        double bound;
+    } cases[] = {
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", "a head sent a byte every 0.2 s", 1},
+        {"POST /api/v1/open HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n",
+         "a body sent a byte every 0.2 s", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fd = t_connect_from("127.0.0.1", port);
+        double t0 = now_s();
+        int closed = fd >= 0 && t_send(fd, cases[i].start, strlen(cases[i].start)) != 0;
+        while (fd >= 0 && !closed && now_s() - t0 < cases[i].bound + 4) {
+            closed = send(fd, "a", 1, MSG_NOSIGNAL) != 1 || closed_within(fd, 0.2);
+        }
+        double took = now_s() - t0;
+        ok(closed && took < cases[i].bound + 1.5, "%s: closed after %.1f s (deadline %.0f s)",
+           cases[i].what, took, cases[i].bound);
+        if (fd >= 0) close(fd);
+    }
+    ok(wait_metric(h, "eseal_http_connections_dropped_total{reason=\"deadline\"}", 2) == 2,
+       "two connections dropped at their deadline, in the metrics");
+    t_resp r;
+    t_resp_init(&r);
+    ok(t_get(port, "/healthz", &r) == 200, "a prompt request is served");
+    t_resp_free(&r);
+    es_http_stop(h, 1000);
+    es_http_free(h);
+}
+
+static pthread_mutex_t ll_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ll_ok, ll_err;
+static unsigned long long ll_not_logged;
+
+static void ll_log(void *arg, const es_http_log_entry *e)
+{
+    (void)arg;
+    pthread_mutex_lock(&ll_lock);
+    if (e->status >= 400 || e->status == 0)
+        ll_err++;
+    else
+        ll_ok++;
+    pthread_mutex_unlock(&ll_lock);
+}
+
+static void ll_msg(void *arg, const char *msg)
+{
+    (void)arg;
+    const char *p = strstr(msg, "access log: ");
+    if (!p) return;
+    pthread_mutex_lock(&ll_lock);
+    ll_not_logged += strtoull(p + 12, NULL, 10);
+    pthread_mutex_unlock(&ll_lock);
+}
+
+/* Item 16: access lines are limited per second (answers and errors apart); the rest is counted
+ * in a summary message, and nothing is lost from the count. */
+static void test_log_limit(void)
+{
+    es_http_config cfg;
+    es_http *h = NULL;
+    es_http_config_init(&cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.log = ll_log;
+    cfg.msg = ll_msg;
+    cfg.log_rate = 5;
+    cfg.log_error_rate = 3;
+    cfg.log_interval = 1;
+    if (es_http_new(&cfg, &h) != ES_OK || es_http_start(h) != ES_OK) {
+        ok(0, "log-limit server");
+        es_http_free(h);
+        return;
+    }
+    unsigned port = es_http_port(h);
+    t_resp r;
+    t_resp_init(&r);
+    double t0 = now_s();
+    int n = 0;
+    for (int i = 0; i < 40; i++) {
+        n += t_get(port, "/healthz", &r) == 200;
+        n += t_get(port, "/no/such/thing", &r) == 404;
+    }
+    double took = now_s() - t0;
+    ok(n == 80, "80 requests answered");
+    ok(wait_metric(h, "eseal_http_requests_in_flight", 0) == 0, "all finished");
+    pthread_mutex_lock(&ll_lock);
+    int lok = ll_ok, lerr = ll_err;
+    pthread_mutex_unlock(&ll_lock);
+    /* A second's worth at once, then the rate. */
+    ok(lok >= 5 && lok <= 5 + (int)(took * 5) + 1, "answers logged: %d in %.2f s (5 a second)", lok,
+       took);
+    ok(lerr >= 3 && lerr <= 3 + (int)(took * 3) + 1, "errors logged: %d in %.2f s (3 a second)",
+       lerr, took);
+    unsigned long long told = 0;
+    for (int i = 0; i < 500 && told + (unsigned long long)(lok + lerr) < 80; i++) {
+        pthread_mutex_lock(&ll_lock);
+        told = ll_not_logged;
+        pthread_mutex_unlock(&ll_lock);
+        if (told + (unsigned long long)(lok + lerr) < 80) sleep_ms(10);
+    }
+    ok(told + (unsigned long long)(lok + lerr) == 80,
+       "the summary counts every request not logged (%llu + %d logged = 80)", told, lok + lerr);
+    t_resp_free(&r);
+    es_http_stop(h, 1000);
+    es_http_free(h);
+}
+
+/* A non-loopback IPv4 address of this host, if it has one. */
+static int outside_address(char *out, size_t outlen)
+{
+    struct ifaddrs *ifs = NULL;
+    int found = 0;
+    if (getifaddrs(&ifs) != 0) return 0;
+    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+            ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr) >> 24 == 127)
+            continue;
+        found = inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out,
+                          (socklen_t)outlen) != NULL;
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
+/* Item 16: GET /metrics off, local addresses only (the default), or with a token. */
+static void test_metrics_access(void)
+{
+    static const char token[] = "metrics-token-0123456789";
+    static const char *const local[] = {"127.0.0.1", "127.9.8.7", "::1", "::ffff:127.0.0.1"};
+    static const char *const remote[] = {"192.0.2.1",        "10.0.0.1", "::2", "fd00::1",
+                                         "::ffff:192.0.2.1", "-",        ""};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        ok(http_client_is_local(local[i]), "%s is local", local[i]);
+    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++)
+        ok(!http_client_is_local(remote[i]), "%s is not local", remote[i]);
+
+    es_http_config cfg;
+    es_http *h = NULL;
+    t_resp r;
+    t_resp_init(&r);
+    es_http_config_init(&cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.metrics = ES_HTTP_METRICS_TOKEN;
+    cfg.metrics_token = "short";
+    ok(es_http_new(&cfg, &h) == ES_ERR_CONFIG, "a metrics token under 16 bytes is refused");
+    cfg.metrics = 7;
+    ok(es_http_new(&cfg, &h) == ES_ERR_CONFIG, "an unknown metrics mode is refused");
+
+    cfg.metrics = ES_HTTP_METRICS_OFF;
+    if (es_http_new(&cfg, &h) == ES_OK && es_http_start(h) == ES_OK) {
+        ok(t_get(es_http_port(h), "/metrics", &r) == 404, "metrics off: 404");
+    } else {
+        ok(0, "metrics-off server");
+    }
+    es_http_free(h);
+    h = NULL;
+
+    cfg.metrics = ES_HTTP_METRICS_TOKEN;
+    cfg.metrics_token = token;
+    if (es_http_new(&cfg, &h) == ES_OK && es_http_start(h) == ES_OK) {
+        unsigned port = es_http_port(h);
+        ok(t_get(port, "/metrics", &r) == 401 && t_is_error(&r, 401, "unauthorized"),
+           "metrics by token, none given: 401");
+        ok(t_req(port, "GET", "/metrics", "Authorization: Bearer metrics-token-0123456780\r\n",
+                 NULL, &r) == 401,
+           "a wrong token: 401");
+        ok(t_req(port, "GET", "/metrics", "Authorization: Bearer metrics-token-0123456789\r\n",
+                 NULL, &r) == 200 &&
+               strstr((const char *)r.body.p, "eseal_http_requests_total"),
+           "the token: 200 with the metrics");
+    } else {
+        ok(0, "metrics-token server");
+    }
+    es_http_free(h);
+    h = NULL;
+
+    es_http_config_init(&cfg);
+    ok(cfg.metrics == ES_HTTP_METRICS_LOCAL, "local only is the default");
+    char addr[64];
+    int outside = outside_address(addr, sizeof addr);
+    cfg.listen = outside ? "0.0.0.0:0" : "127.0.0.1:0";
+    if (es_http_new(&cfg, &h) == ES_OK && es_http_start(h) == ES_OK) {
+        unsigned port = es_http_port(h);
+        ok(t_get(port, "/metrics", &r) == 200, "metrics local: 200 on 127.0.0.1");
+        if (outside) {
+            int fd = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in a = {0};
+            a.sin_family = AF_INET;
+            a.sin_port = htons((uint16_t)port);
+            inet_pton(AF_INET, addr, &a.sin_addr);
+            struct timeval tv = {5, 0};
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            const char *get = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            int st = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+                             t_send(fd, get, strlen(get)) == 0
+                         ? t_response(fd, 0, &r)
+                         : -1;
+            ok(st == 403 && t_is_error(&r, 403, "forbidden"), "metrics local: 403 from %s (%d)",
+               addr, st);
+            if (fd >= 0) close(fd);
+        } else {
+            printf("note: no non-loopback address here: the local-only refusal is checked "
+                   "above through http_client_is_local only\n");
+        }
+    } else {
+        ok(0, "metrics-local server");
+    }
+    es_http_free(h);
+    t_resp_free(&r);
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/eseal-http.XXXXXX";
@@ -1343,6 +1844,8 @@ int main(void)
     cfg.threads = 4;
     cfg.log = on_log;
     cfg.msg = on_server_msg;
+    /* These tests count access lines: no limit that matters (test_log_limit has one). */
+    cfg.log_rate = cfg.log_error_rate = 1000000;
     es_http *h = start_app(&cfg);
     ok(h != NULL, "the test application starts");
     if (h) {
@@ -1363,6 +1866,12 @@ int main(void)
     test_static_dir(tmp);
     test_slow_client();
     test_graceful_stop();
+    test_early_answers();
+    test_body_budget();
+    test_address_limits();
+    test_deadlines();
+    test_log_limit();
+    test_metrics_access();
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

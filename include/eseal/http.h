@@ -75,7 +75,30 @@ typedef struct es_http_config {
     void *log_arg;
     es_http_msg_fn msg; /* may be NULL */
     void *msg_arg;
+    /* Outsiders (docs/http.md, "Limits"). 0 in any of these takes the default. */
+    unsigned max_per_address; /* connections at once from one address (IPv6: one /64); 0: 64 */
+    unsigned head_timeout;    /* seconds from a request's first byte (or the end of the one
+                                 before on the connection) to its last header; 0: 10 */
+    unsigned request_timeout; /* seconds for the whole request, head and body; 0: 60 */
+    size_t body_budget;       /* bytes of request bodies held at once, all requests; 0: 64 MiB */
+    /* The access log (the log callback): at most log_rate lines a second for answered
+     * requests below 400 and log_error_rate for the others (4xx, 5xx, no answer); what is
+     * not logged is counted and told through msg every log_interval seconds as "N requests
+     * not logged". 0: 20, 50, 60. */
+    unsigned log_rate;
+    unsigned log_error_rate;
+    unsigned log_interval;
+    /* GET /metrics: who may read it. */
+    int metrics;               /* ES_HTTP_METRICS_LOCAL (0), _OFF, _TOKEN */
+    const char *metrics_token; /* _TOKEN: "Authorization: Bearer TOKEN" (copied; 16+ bytes) */
 } es_http_config;
+
+/* es_http_config.metrics: LOCAL answers a client on a loopback address only (127.0.0.0/8,
+ * ::1; behind a reverse proxy on the same host every client is local: use TOKEN or OFF), OFF
+ * answers 404, TOKEN answers the bearer of metrics_token (401 for anyone else). */
+#define ES_HTTP_METRICS_LOCAL 0
+#define ES_HTTP_METRICS_OFF   1
+#define ES_HTTP_METRICS_TOKEN 2
 
 /* Fills c with the defaults above (listen ES_HTTP_LISTEN). */
 void es_http_config_init(es_http_config *c);
@@ -111,15 +134,24 @@ es_err es_http_route(es_http *h, const char *method, const char *pattern, es_htt
 es_err es_http_route_body_limit(es_http *h, const char *method, const char *pattern,
                                 size_t max) ES_MUST_CHECK;
 
-/* The authentication hook: called for every request once its body is in and before it is
- * routed (404 and 405 included, so that an unauthenticated client learns nothing of the API).
- * es_http_req_is_public tells whether the target needs authentication. Return ES_OK to let the
+/* The authentication hook: called for every request once its headers are in, before any
+ * byte of its body is read and before a 404 or 405 is answered (so that an unauthenticated
+ * client learns nothing of the API and a refused one costs no body: the refusal is answered at
+ * once and the connection closed). es_http_req_is_public tells whether the target needs
+ * authentication. A hook that needs the body to decide (a request signed over its body) checks
+ * what it can without it, calls es_http_req_defer_auth and returns ES_OK: it is called again
+ * once the body is in, with es_http_req_body_ready true, and decides then. Return ES_OK to let the
  * request through (after es_http_req_set_user, typically); anything else refuses it: with the
  * hook's own reply when it made one, else as es_http_reply_err answers the code when that is
  * 401, 403, 423 or 5xx (ES_ERR_AUTH, ES_ERR_DENIED, ES_ERR_LOCKED, ES_ERR_IO when its store is
  * down), else 401 {"error":"unauthorized"}. */
 typedef es_err (*es_http_auth_fn)(es_http_req *req, void *arg);
 void es_http_set_auth(es_http *h, es_http_auth_fn fn, void *arg);
+/* From the authentication hook, while es_http_req_body_ready is 0: call the hook again once the
+ * body is in. */
+void es_http_req_defer_auth(es_http_req *r);
+/* 1 when the request's body is in (es_http_req_body is all of it), 0 in the hook's first call. */
+int es_http_req_body_ready(const es_http_req *r);
 
 /* The health hook behind /healthz: ES_OK is 200 {"status":"ok"}; anything else is 503
  * {"error":"unavailable","message":...}. Without a hook /healthz always answers 200. */

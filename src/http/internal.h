@@ -99,6 +99,10 @@ void http_metrics_end(http_metrics *m, size_t label, int method, unsigned status
 long http_metrics_in_flight(http_metrics *m);
 es_err http_metrics_print(http_metrics *m, const http_router *rt, es_buf *out);
 
+/* 1 when a peer address (as es_http_req_client gives it) is a loopback one: 127.0.0.0/8,
+ * ::1, ::ffff:127.0.0.0/104 (server.c; GET /metrics in its default mode). */
+int http_client_is_local(const char *client);
+
 /* Static files (static.c). */
 const char *http_content_type(const char *name);
 /* Resolves decoded segments to an embedded asset or a file under dir (NULL: embedded). On
@@ -108,9 +112,36 @@ es_err http_static_open(const char *dir, char *const *segs, size_t nsegs,
                         const struct es_http_asset **asset, int *fd, uint64_t *size,
                         const char **name);
 
+/* What we keep per connection (see on_connection): its request in progress, and for the
+ * limits of docs/http.md ("Limits") its socket, its address key and the phase and start of
+ * the request it is on. The http_conn list and the counts are guarded by es_http.conn_lock. */
+enum { CONN_HEAD, CONN_BODY, CONN_REPLY };
+typedef struct http_conn {
+    es_http_req *cur;
+    struct http_conn *prev, *next;
+    int fd;
+    unsigned char key[16]; /* the address (IPv4 as ::ffff:a.b.c.d; IPv6 its /64) */
+    int phase;             /* CONN_* */
+    int dropped;           /* shut down by us (limit or deadline): no longer counted */
+    struct timespec t_req; /* start of the current request (or of the wait for it) */
+} http_conn;
+
+/* Connections of one address key. */
+typedef struct http_addr {
+    unsigned char key[16];
+    unsigned count;
+} http_addr;
+
+/* A token bucket of access-log lines. */
+typedef struct http_logbucket {
+    double tokens;
+    uint64_t suppressed;
+} http_logbucket;
+
 struct es_http {
     es_http_config cfg;
     char *listen;
+    char *metrics_token;
     char *static_dir; /* realpath of cfg.static_dir */
     struct sockaddr_storage addr;
     unsigned addr_len;
@@ -124,6 +155,24 @@ struct es_http {
     void *health_arg;
     struct MHD_Daemon *d;
     unsigned port;
+
+    /* Limits (server.c): the connections, their addresses, the bodies in memory, the reaper
+     * thread that ends requests past their deadline and writes the log summary. */
+    pthread_mutex_t conn_lock;
+    pthread_cond_t reaper_cv;
+    int locks_ready;
+    pthread_t reaper;
+    int reaper_running, reaper_stop;
+    http_conn *conns, *conns_tail;
+    size_t active; /* counted connections (not dropped) */
+    http_addr *addrs;
+    size_t naddrs, addrs_cap;
+    size_t body_held; /* bytes reserved for request bodies */
+    uint64_t dropped_limit, dropped_deadline, refused_budget;
+
+    pthread_mutex_t log_lock;
+    struct timespec log_t, log_summary_t;
+    http_logbucket log_ok, log_err;
 };
 
 /* A header of the response. */
@@ -136,11 +185,6 @@ typedef struct http_param {
     const char *name;  /* the route's */
     const char *value; /* a decoded segment */
 } http_param;
-
-/* What we keep per connection: its request in progress (see on_connection). */
-typedef struct http_conn {
-    es_http_req *cur;
-} http_conn;
 
 struct es_http_req {
     es_http *h;
@@ -170,6 +214,9 @@ struct es_http_req {
 
     es_buf body;
     uint64_t body_len;
+    size_t reserved;   /* bytes of es_http.body_budget this request holds */
+    int auth_deferred; /* the hook asked to be called again with the body */
+    int body_ready;    /* the body is in (the last access call) */
 
     void *user;
     void (*user_free)(void *);

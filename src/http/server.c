@@ -27,6 +27,20 @@
 #define DEFAULT_THREADS     4
 #define DEFAULT_CONNECTIONS 256
 #define DEFAULT_TIMEOUT     30
+/* docs/http.md, "Limits". */
+#define DEFAULT_PER_ADDRESS     64
+#define DEFAULT_HEAD_TIMEOUT    10
+#define DEFAULT_REQUEST_TIMEOUT 60
+#define DEFAULT_BODY_BUDGET     ((size_t)64 << 20)
+#define DEFAULT_LOG_RATE        20
+#define DEFAULT_LOG_ERROR_RATE  50
+#define DEFAULT_LOG_INTERVAL    60
+/* How often the reaper looks for requests past their deadline (ms). */
+#define REAPER_MS 200
+/* Seconds a client refused for the body budget is told to wait. */
+#define BUDGET_RETRY "5"
+/* A metrics token shorter than this is refused (es_http_new: ES_ERR_CONFIG). */
+#define METRICS_TOKEN_MIN 16
 /* Query parameters of one request: more is a malformed query. */
 #define HTTP_MAX_QUERY 64
 /* Request line and headers of one request (libmicrohttpd's per-connection memory pool). */
@@ -65,6 +79,14 @@ void es_http_config_init(es_http_config *c)
     c->max_connections = DEFAULT_CONNECTIONS;
     c->timeout = DEFAULT_TIMEOUT;
     c->max_body = ES_MAX_HTTP_BODY;
+    c->max_per_address = DEFAULT_PER_ADDRESS;
+    c->head_timeout = DEFAULT_HEAD_TIMEOUT;
+    c->request_timeout = DEFAULT_REQUEST_TIMEOUT;
+    c->body_budget = DEFAULT_BODY_BUDGET;
+    c->log_rate = DEFAULT_LOG_RATE;
+    c->log_error_rate = DEFAULT_LOG_ERROR_RATE;
+    c->log_interval = DEFAULT_LOG_INTERVAL;
+    c->metrics = ES_HTTP_METRICS_LOCAL;
 }
 
 /* "ADDR:PORT" (IPv4 or "localhost"), "[ADDR]:PORT" (IPv6). */
@@ -123,10 +145,38 @@ static es_err h_healthz(es_http_req *r, void *arg)
     return es_http_reply_json_new(r, 200, o);
 }
 
+/* Equal strings, in a time that does not depend on where they differ. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = la != lb;
+    for (size_t i = 0; i < la; i++) d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return d == 0;
+}
+
+/* A loopback peer: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104. */
+int http_client_is_local(const char *client)
+{
+    return strncmp(client, "127.", 4) == 0 || strcmp(client, "::1") == 0 ||
+           strncmp(client, "::ffff:127.", 11) == 0;
+}
+
 static es_err h_metrics(es_http_req *r, void *arg)
 {
+    es_http *h = arg;
     es_err rv;
     es_buf b;
+    /* docs/http.md, "Metrics": per-route failure counts are for the operators, not for anyone
+     * who can reach the port. */
+    if (h->cfg.metrics == ES_HTTP_METRICS_OFF)
+        return es_http_reply_err(r, ES_ERR_NOT_FOUND, "no such resource");
+    if (h->cfg.metrics == ES_HTTP_METRICS_TOKEN) {
+        const char *a = es_http_req_header(r, "Authorization");
+        if (!a || strncmp(a, "Bearer ", 7) != 0 || !same_secret(a + 7, h->metrics_token))
+            return es_http_reply_err(r, ES_ERR_AUTH, "the metrics token is required");
+    } else if (!http_client_is_local(r->client)) {
+        return es_http_reply_err(r, ES_ERR_DENIED, "metrics are served to local addresses only");
+    }
     es_buf_init(&b, 64u << 20);
     if ((rv = es_http_metrics_text(arg, &b)) == ES_OK)
         rv = es_http_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
@@ -159,6 +209,43 @@ es_err es_http_new(const es_http_config *cfg, es_http **out)
     if (!h->cfg.max_connections) h->cfg.max_connections = DEFAULT_CONNECTIONS;
     if (!h->cfg.timeout) h->cfg.timeout = DEFAULT_TIMEOUT;
     if (!h->cfg.max_body) h->cfg.max_body = ES_MAX_HTTP_BODY;
+    if (!h->cfg.max_per_address) h->cfg.max_per_address = DEFAULT_PER_ADDRESS;
+    if (!h->cfg.head_timeout) h->cfg.head_timeout = DEFAULT_HEAD_TIMEOUT;
+    if (!h->cfg.request_timeout) h->cfg.request_timeout = DEFAULT_REQUEST_TIMEOUT;
+    if (!h->cfg.body_budget) h->cfg.body_budget = DEFAULT_BODY_BUDGET;
+    if (!h->cfg.log_rate) h->cfg.log_rate = DEFAULT_LOG_RATE;
+    if (!h->cfg.log_error_rate) h->cfg.log_error_rate = DEFAULT_LOG_ERROR_RATE;
+    if (!h->cfg.log_interval) h->cfg.log_interval = DEFAULT_LOG_INTERVAL;
+    h->cfg.metrics_token = NULL;
+    if (cfg->metrics == ES_HTTP_METRICS_TOKEN) {
+        if (!cfg->metrics_token || strlen(cfg->metrics_token) < METRICS_TOKEN_MIN) {
+            rv = ES_ERR_CONFIG;
+            goto out;
+        }
+        if (!(h->metrics_token = strdup(cfg->metrics_token))) {
+            rv = ES_ERR_NOMEM;
+            goto out;
+        }
+    } else if (cfg->metrics != ES_HTTP_METRICS_LOCAL && cfg->metrics != ES_HTTP_METRICS_OFF) {
+        rv = ES_ERR_CONFIG;
+        goto out;
+    }
+    if (pthread_mutex_init(&h->conn_lock, NULL) != 0) {
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    if (pthread_mutex_init(&h->log_lock, NULL) != 0) {
+        pthread_mutex_destroy(&h->conn_lock);
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    if (pthread_cond_init(&h->reaper_cv, NULL) != 0) {
+        pthread_mutex_destroy(&h->log_lock);
+        pthread_mutex_destroy(&h->conn_lock);
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    h->locks_ready = 1;
     if ((rv = parse_listen(cfg->listen, h)) != ES_OK) goto out;
     if (!(h->listen = strdup(cfg->listen))) {
         rv = ES_ERR_NOMEM;
@@ -194,6 +281,13 @@ void es_http_free(es_http *h)
     if (h->metrics_ready) http_metrics_cleanup(&h->metrics);
     free(h->listen);
     free(h->static_dir);
+    free(h->metrics_token);
+    free(h->addrs);
+    if (h->locks_ready) {
+        pthread_cond_destroy(&h->reaper_cv);
+        pthread_mutex_destroy(&h->log_lock);
+        pthread_mutex_destroy(&h->conn_lock);
+    }
     free(h);
 }
 
@@ -232,13 +326,253 @@ void es_http_set_health(es_http *h, es_http_health_fn fn, void *arg)
 
 es_err es_http_metrics_text(es_http *h, es_buf *out)
 {
+    es_err rv;
     if (!h->metrics_ready) return ES_OK;
-    return http_metrics_print(&h->metrics, &h->router, out);
+    if ((rv = http_metrics_print(&h->metrics, &h->router, out)) != ES_OK) return rv;
+    pthread_mutex_lock(&h->conn_lock);
+    size_t active = h->active, held = h->body_held;
+    uint64_t by_limit = h->dropped_limit, by_deadline = h->dropped_deadline,
+             by_budget = h->refused_budget;
+    pthread_mutex_unlock(&h->conn_lock);
+    return es_buf_printf(
+        out,
+        "# HELP eseal_http_connections Open connections counted against the limits.\n"
+        "# TYPE eseal_http_connections gauge\n"
+        "eseal_http_connections %zu\n"
+        "# HELP eseal_http_connections_dropped_total Connections the server closed: over the "
+        "per-address or total limit, or past the request deadline.\n"
+        "# TYPE eseal_http_connections_dropped_total counter\n"
+        "eseal_http_connections_dropped_total{reason=\"limit\"} %llu\n"
+        "eseal_http_connections_dropped_total{reason=\"deadline\"} %llu\n"
+        "# HELP eseal_http_body_bytes Bytes reserved for request bodies in memory.\n"
+        "# TYPE eseal_http_body_bytes gauge\n"
+        "eseal_http_body_bytes %zu\n"
+        "# HELP eseal_http_body_budget_refused_total Requests answered 503 because the bodies "
+        "in memory would pass the budget.\n"
+        "# TYPE eseal_http_body_budget_refused_total counter\n"
+        "eseal_http_body_budget_refused_total %llu\n",
+        active, (unsigned long long)by_limit, (unsigned long long)by_deadline, held,
+        (unsigned long long)by_budget);
+}
+
+void es_http_req_defer_auth(es_http_req *r)
+{
+    if (r && !r->body_ready) r->auth_deferred = 1;
+}
+
+int es_http_req_body_ready(const es_http_req *r)
+{
+    return r && r->body_ready;
 }
 
 unsigned es_http_port(const es_http *h)
 {
     return h && h->d ? h->port : 0;
+}
+
+/* ---- Limits (docs/http.md, "Limits"): connections per address and in all, the deadline of
+ * a request, the memory of the bodies, the access log's rate. */
+
+static double since(const struct timespec *t0, const struct timespec *now)
+{
+    return (double)(now->tv_sec - t0->tv_sec) + (double)(now->tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The address key of a peer: IPv4 as ::ffff:a.b.c.d, IPv6 its /64 (one subscriber's prefix:
+ * counting single IPv6 addresses would let one host open a connection per address). */
+static void addr_key(const struct sockaddr *sa, unsigned char key[16])
+{
+    memset(key, 0, 16);
+    if (!sa) return;
+    if (sa->sa_family == AF_INET) {
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        memcpy(key, a, memcmp(a, mapped, 12) == 0 ? 16 : 8);
+    }
+}
+
+/* Under conn_lock. */
+static http_addr *addr_find(es_http *h, const unsigned char key[16])
+{
+    for (size_t i = 0; i < h->naddrs; i++)
+        if (memcmp(h->addrs[i].key, key, 16) == 0) return &h->addrs[i];
+    return NULL;
+}
+
+/* Under conn_lock: hc stops counting (its socket is shut down by the caller, or closed). */
+static void uncount(es_http *h, http_conn *hc)
+{
+    http_addr *a = addr_find(h, hc->key);
+    if (a && --a->count == 0) *a = h->addrs[--h->naddrs];
+    h->active--;
+    hc->dropped = 1;
+}
+
+/* Under conn_lock: ends a connection we no longer serve. libmicrohttpd sees the end of the
+ * stream at its next poll and closes it (then on_connection removes it from our list, before
+ * the descriptor is closed: the lock makes sure we never shut down a reused descriptor). */
+static void drop(es_http *h, http_conn *hc, uint64_t *why)
+{
+    if (!hc->dropped) uncount(h, hc);
+    shutdown(hc->fd, SHUT_RDWR);
+    (*why)++;
+}
+
+/* Under conn_lock: admits a new connection, or drops it. Each address may hold
+ * max_per_address connections. At max_connections a new connection from an address holding
+ * fewer than the busiest one takes the place of that address's oldest request not yet
+ * answered: an address flooding the server cannot keep others out. */
+static void admit(es_http *h, http_conn *hc)
+{
+    http_addr *a = addr_find(h, hc->key);
+    unsigned have = a ? a->count : 0;
+    hc->dropped = 1;
+    if (have >= h->cfg.max_per_address) goto refuse;
+    if (h->active >= h->cfg.max_connections) {
+        http_addr *busiest = NULL;
+        for (size_t i = 0; i < h->naddrs; i++)
+            if (!busiest || h->addrs[i].count > busiest->count) busiest = &h->addrs[i];
+        if (!busiest || busiest->count <= have + 1) goto refuse;
+        http_conn *victim = NULL;
+        for (http_conn *c = h->conns; c && !victim; c = c->next)
+            if (!c->dropped && c->phase != CONN_REPLY && memcmp(c->key, busiest->key, 16) == 0)
+                victim = c;
+        if (!victim) goto refuse;
+        drop(h, victim, &h->dropped_limit);
+        a = addr_find(h, hc->key); /* the table may have moved an entry */
+    }
+    if (!a) {
+        if (h->naddrs == h->addrs_cap) goto refuse;
+        a = &h->addrs[h->naddrs++];
+        memcpy(a->key, hc->key, 16);
+        a->count = 0;
+    }
+    a->count++;
+    h->active++;
+    hc->dropped = 0;
+    return;
+refuse:
+    shutdown(hc->fd, SHUT_RDWR);
+    h->dropped_limit++;
+}
+
+static void conn_phase(es_http *h, http_conn *hc, int phase)
+{
+    if (!hc) return;
+    pthread_mutex_lock(&h->conn_lock);
+    hc->phase = phase;
+    if (phase == CONN_HEAD) clock_gettime(CLOCK_MONOTONIC, &hc->t_req);
+    pthread_mutex_unlock(&h->conn_lock);
+}
+
+/* Takes n bytes of the body budget for r. */
+static int budget_take(es_http *h, es_http_req *r, size_t n)
+{
+    int ok;
+    pthread_mutex_lock(&h->conn_lock);
+    ok = n <= h->cfg.body_budget - h->body_held;
+    if (ok) {
+        h->body_held += n;
+        r->reserved += n;
+    }
+    pthread_mutex_unlock(&h->conn_lock);
+    return ok;
+}
+
+static void budget_give(es_http *h, es_http_req *r)
+{
+    if (!r->reserved) return;
+    pthread_mutex_lock(&h->conn_lock);
+    h->body_held -= r->reserved;
+    r->reserved = 0;
+    pthread_mutex_unlock(&h->conn_lock);
+}
+
+/* 1 when the access line of a request that ended with status may be written now. Two token
+ * buckets (lines a second, a second's worth at once): answers below 400, and the rest (errors,
+ * refusals, no answer), so that a flood of one kind does not silence the other. */
+static int log_take(es_http *h, unsigned status)
+{
+    struct timespec now;
+    int err = status == 0 || status >= 400;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&h->log_lock);
+    double dt = since(&h->log_t, &now);
+    h->log_t = now;
+    if (dt > 0) {
+        h->log_ok.tokens += dt * h->cfg.log_rate;
+        if (h->log_ok.tokens > h->cfg.log_rate) h->log_ok.tokens = h->cfg.log_rate;
+        h->log_err.tokens += dt * h->cfg.log_error_rate;
+        if (h->log_err.tokens > h->cfg.log_error_rate) h->log_err.tokens = h->cfg.log_error_rate;
+    }
+    http_logbucket *b = err ? &h->log_err : &h->log_ok;
+    int ok = b->tokens >= 1;
+    if (ok)
+        b->tokens -= 1;
+    else
+        b->suppressed++;
+    pthread_mutex_unlock(&h->log_lock);
+    return ok;
+}
+
+/* Every log_interval seconds: one message for the lines the limit kept out of the log. */
+static void log_summary(es_http *h, int force)
+{
+    struct timespec now;
+    char msg[200];
+    uint64_t ok = 0, err = 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&h->log_lock);
+    double dt = since(&h->log_summary_t, &now);
+    if (force || dt >= h->cfg.log_interval) {
+        ok = h->log_ok.suppressed;
+        err = h->log_err.suppressed;
+        h->log_ok.suppressed = h->log_err.suppressed = 0;
+        h->log_summary_t = now;
+    }
+    pthread_mutex_unlock(&h->log_lock);
+    if (!(ok + err) || !h->cfg.msg) return;
+    snprintf(msg, sizeof msg,
+             "access log: %llu requests not logged in the last %.0f s (%llu answered below 400, "
+             "%llu errors or refusals; [log] access_rate, access_error_rate)",
+             (unsigned long long)(ok + err), dt, (unsigned long long)ok, (unsigned long long)err);
+    h->cfg.msg(h->cfg.msg_arg, msg);
+}
+
+/* The reaper: ends requests past their deadline (head_timeout for the request line and
+ * headers, request_timeout for head and body; neither restarts when a byte arrives, unlike
+ * libmicrohttpd's idle timeout), and writes the log summary. A request being answered is left
+ * alone (libmicrohttpd's idle timeout bounds a reader that stalls). */
+static void *reaper(void *arg)
+{
+    es_http *h = arg;
+    pthread_mutex_lock(&h->conn_lock);
+    while (!h->reaper_stop) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        for (http_conn *c = h->conns; c; c = c->next) {
+            if (c->dropped || c->phase == CONN_REPLY) continue;
+            double limit = c->phase == CONN_HEAD ? h->cfg.head_timeout : h->cfg.request_timeout;
+            if (since(&c->t_req, &now) >= limit) drop(h, c, &h->dropped_deadline);
+        }
+        pthread_mutex_unlock(&h->conn_lock);
+        log_summary(h, 0);
+        pthread_mutex_lock(&h->conn_lock);
+        if (h->reaper_stop) break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += REAPER_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->reaper_cv, &h->conn_lock, &until);
+    }
+    pthread_mutex_unlock(&h->conn_lock);
+    return NULL;
 }
 
 /* ---- Requests. */
@@ -394,7 +728,8 @@ static void finish(es_http *h, es_http_req *r)
     double secs = elapsed(&r->t0);
     unsigned status = r->queued ? r->sent_status : 0;
     if (r->conn_ctx) r->conn_ctx->cur = NULL;
-    if (h->cfg.log) {
+    budget_give(h, r);
+    if (h->cfg.log && log_take(h, status)) {
         es_http_log_entry e = {
             .method = r->method ? r->method : "-",
             .path = r->path ? r->path : "-",
@@ -422,6 +757,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (!r) return;
     *con_cls = NULL;
+    /* The connection waits for its next request: a new head deadline. */
+    conn_phase(cls, r->conn_ctx, CONN_HEAD);
     finish(cls, r);
 }
 
@@ -432,14 +769,49 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
+    es_http *h = cls;
     http_conn *hc = *socket_context;
-    (void)c;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(http_conn));
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (!(hc = calloc(1, sizeof *hc))) {
+            /* Not counted, not timed: end it now rather than serve it unbounded. */
+            if (fi) shutdown(fi->connect_fd, SHUT_RDWR);
+            return;
+        }
+        hc->fd = fi ? fi->connect_fd : -1;
+        addr_key(ai ? ai->client_addr : NULL, hc->key);
+        clock_gettime(CLOCK_MONOTONIC, &hc->t_req);
+        pthread_mutex_lock(&h->conn_lock);
+        hc->prev = h->conns_tail;
+        if (h->conns_tail)
+            h->conns_tail->next = hc;
+        else
+            h->conns = hc;
+        h->conns_tail = hc;
+        if (hc->fd >= 0)
+            admit(h, hc);
+        else
+            hc->dropped = 1;
+        pthread_mutex_unlock(&h->conn_lock);
+        *socket_context = hc;
         return;
     }
     if (!hc) return;
-    if (hc->cur) finish(cls, hc->cur);
+    pthread_mutex_lock(&h->conn_lock);
+    if (!hc->dropped) uncount(h, hc);
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else
+        h->conns = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    else
+        h->conns_tail = hc->prev;
+    pthread_mutex_unlock(&h->conn_lock);
+    if (hc->cur) finish(h, hc->cur);
     free(hc);
     *socket_context = NULL;
 }
@@ -515,6 +887,7 @@ static enum MHD_Result queue(es_http_req *r)
     if (ok == MHD_YES) {
         r->queued = 1;
         r->sent_status = status;
+        conn_phase(r->h, r->conn_ctx, CONN_REPLY);
     }
     return ok;
 }
@@ -604,14 +977,15 @@ static void allow_header(es_http_req *r)
     try_reply(es_http_add_header(r, "Allow", buf));
 }
 
-/* The last access call: the whole request is in. */
-static void dispatch(es_http_req *r)
+/* Runs the authentication hook: 1 when the request may go on, 0 when it is refused (and
+ * answered). */
+static int authenticate(es_http_req *r)
 {
     es_http *h = r->h;
     es_err rv;
-
-    if (h->auth && (rv = h->auth(r, h->auth_arg)) != ES_OK) {
-        if (r->replied) return;
+    if (!h->auth) return 1;
+    if ((rv = h->auth(r, h->auth_arg)) != ES_OK) {
+        if (r->replied) return 0;
         /* A refusal says 401, 403 or 423 (ES_ERR_AUTH, ES_ERR_DENIED, ES_ERR_LOCKED), or that
          * the hook could not decide (its store down: 5xx); other codes are a plain 401. */
         unsigned status;
@@ -621,11 +995,21 @@ static void dispatch(es_http_req *r)
             try_reply(es_http_reply_err(r, rv, NULL));
         else
             try_reply(es_http_reply_err(r, ES_ERR_AUTH, "authentication required"));
-        return;
+        return 0;
     }
     /* A hook that lets a request through does not answer it (its headers, a refreshed
      * session cookie say, stay). */
     http_reply_reset(r);
+    return 1;
+}
+
+/* The last access call: the whole request is in, and it was let through (or its hook asked
+ * for the body). Also, at the first call, a request no route takes: its body is never read. */
+static void dispatch(es_http_req *r)
+{
+    es_err rv;
+
+    if (r->auth_deferred && !authenticate(r)) return;
     if (r->route) {
         rv = r->route->fn(r, r->route->arg);
         if (!r->replied) {
@@ -645,11 +1029,23 @@ static void dispatch(es_http_req *r)
     }
 }
 
+/* The bodies in memory would pass the budget: 503, try again shortly. */
+static void budget_refused(es_http_req *r)
+{
+    es_http *h = r->h;
+    pthread_mutex_lock(&h->conn_lock);
+    h->refused_budget++;
+    pthread_mutex_unlock(&h->conn_lock);
+    budget_give(h, r);
+    try_reply(es_http_add_header(r, "Retry-After", BUDGET_RETRY));
+    try_reply(es_http_reply_err(r, ES_ERR_BUSY, "too many request bodies at once: try again"));
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
 {
-    (void)cls;
+    es_http *h = cls;
     es_http_req *r = *con_cls;
     (void)url; /* decoded by libmicrohttpd; we route on the raw target (r->uri) */
     (void)version;
@@ -672,8 +1068,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                                         "(Content-Length, Transfer-Encoding)"));
             return queue(r);
         }
+        /* Issue 13, item 1: everything that can be decided without the body is decided before
+         * any of it is read: authentication (or, for a request signed over its body, the
+         * shape of its credentials: the hook defers the rest), the route, the route's limit,
+         * the memory. A request refused here is answered at once, and libmicrohttpd closes
+         * the connection rather than read a body nobody will use. */
+        if (!authenticate(r)) return queue(r);
+        if (!r->route) {
+            dispatch(r); /* 404, 405, a console file: no body needed */
+            return queue(r);
+        }
         /* A route may take less than the server's limit (a sign-in is a few hundred bytes). */
-        if (r->route && r->route->max_body && r->route->max_body < r->body.max)
+        if (r->route->max_body && r->route->max_body < r->body.max)
             r->body.max = r->route->max_body;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
@@ -685,7 +1091,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                     r, ES_ERR_LIMIT, "the request body is larger than %zu bytes", r->body.max));
                 return queue(r);
             }
+            /* The whole body is held until the handler runs: its memory is taken from the
+             * budget now, or the request is refused now (503, Retry-After). */
+            if (n > 0 && (!budget_take(h, r, (size_t)n + 1) ||
+                          es_buf_reserve(&r->body, (size_t)n) != ES_OK)) {
+                budget_refused(r);
+                return queue(r);
+            }
         }
+        conn_phase(h, r->conn_ctx, CONN_BODY);
         return MHD_YES;
     }
     if (r->queued) {
@@ -693,13 +1107,27 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (*upload_data_size) {
-        r->body_len += *upload_data_size;
-        /* Only a chunked body gets here past the limit; nothing can be answered in the middle
+        size_t n = *upload_data_size;
+        r->body_len += n;
+        /* A chunked body takes its memory from the budget as the buffer grows. Only a chunked
+         * body gets past the limit or the budget here; nothing can be answered in the middle
          * of a body, so the connection is closed. */
-        if (es_buf_append(&r->body, upload_data, *upload_data_size) != ES_OK) return MHD_NO;
+        if (r->body.len + n + 1 > r->reserved) {
+            if (n > r->body.max || r->body.len > r->body.max - n) return MHD_NO;
+            size_t need = r->body.len + n + 1, cap = r->body.cap ? r->body.cap : 64;
+            while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+            if (cap > r->reserved && !budget_take(h, r, cap - r->reserved)) {
+                pthread_mutex_lock(&h->conn_lock);
+                h->refused_budget++;
+                pthread_mutex_unlock(&h->conn_lock);
+                return MHD_NO;
+            }
+        }
+        if (es_buf_append(&r->body, upload_data, n) != ES_OK) return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
     }
+    r->body_ready = 1;
     dispatch(r);
     return queue(r);
 }
@@ -712,6 +1140,19 @@ es_err es_http_start(es_http *h)
     h->metrics_ready = 0;
     if ((rv = http_metrics_init(&h->metrics, h->router.n)) != ES_OK) return rv;
     h->metrics_ready = 1;
+    /* libmicrohttpd's own limit is above ours: a connection we admit in place of another
+     * (admit) exists for a moment beside the one being closed. */
+    unsigned hard = h->cfg.max_connections + h->cfg.max_connections / 4 + 16;
+    free(h->addrs);
+    h->addrs_cap = hard + 1;
+    h->naddrs = 0;
+    if (!(h->addrs = calloc(h->addrs_cap, sizeof *h->addrs))) return ES_ERR_NOMEM;
+    h->active = 0;
+    h->body_held = 0;
+    clock_gettime(CLOCK_MONOTONIC, &h->log_t);
+    h->log_summary_t = h->log_t;
+    h->log_ok.tokens = h->cfg.log_rate;
+    h->log_err.tokens = h->cfg.log_error_rate;
     /* Internal threads with a pool, each polling its share of the connections with poll().
      * Not epoll: libmicrohttpd 0.9.75 waits edge-triggered, and a request whose bytes and FIN
      * arrive in one read (a truncated body) then hangs until the timeout instead of ending at
@@ -720,20 +1161,28 @@ es_err es_http_start(es_http *h)
     if (h->ipv6) flags |= MHD_USE_IPv6;
     uint16_t port = h->ipv6 ? ntohs(((struct sockaddr_in6 *)&h->addr)->sin6_port)
                             : ntohs(((struct sockaddr_in *)&h->addr)->sin_port);
-    h->d = MHD_start_daemon(
-        flags, port, NULL, NULL, on_access, h,
-        /* The logger first: libmicrohttpd warns otherwise, and logs earlier options' errors
-         * itself. */
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&h->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)h->cfg.threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h->cfg.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)h->cfg.timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY, MHD_OPTION_STRICT_FOR_CLIENT,
-        (int)1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
+    h->d = MHD_start_daemon(flags, port, NULL, NULL, on_access, h,
+                            /* The logger first: libmicrohttpd warns otherwise, and logs earlier
+                             * options' errors itself. */
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&h->addr, MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned int)h->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, hard,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)h->cfg.timeout,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
+                            MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK,
+                            on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
     if (!h->d) return ES_ERR_IO;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : port;
+    h->reaper_stop = 0;
+    if (pthread_create(&h->reaper, NULL, reaper, h) != 0) {
+        MHD_stop_daemon(h->d);
+        h->d = NULL;
+        h->port = 0;
+        return ES_ERR_NOMEM;
+    }
+    h->reaper_running = 1;
     return ES_OK;
 }
 
@@ -746,9 +1195,18 @@ void es_http_stop(es_http *h, unsigned grace_ms)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    if (h->reaper_running) {
+        pthread_mutex_lock(&h->conn_lock);
+        h->reaper_stop = 1;
+        pthread_cond_signal(&h->reaper_cv);
+        pthread_mutex_unlock(&h->conn_lock);
+        pthread_join(h->reaper, NULL);
+        h->reaper_running = 0;
+    }
     MHD_stop_daemon(h->d);
     h->d = NULL;
     h->port = 0;
+    log_summary(h, 1);
     /* libmicrohttpd: close the quiesced socket only once its threads are gone. */
     if (s != MHD_INVALID_SOCKET) close(s);
 }
