@@ -42,6 +42,18 @@ int main(void)
                ES_OK &&
            strcmp(c.store_url, "postgresql://eseal@db/eseal") == 0 && c.threads == 4,
        "store and limits");
+    ok(parse("[server]\nmetrics = token\nmetrics_token_env = MT\n[limits]\n"
+             "connections_per_address = 8\nhead_timeout_seconds = 5\n"
+             "request_timeout_seconds = 30\nbody_memory = 2097152\n[log]\naccess_rate = 7\n"
+             "access_error_rate = 9\naccess_summary_seconds = 10\n",
+             &c, why) == ES_OK &&
+           c.metrics == ES_CONFIG_METRICS_TOKEN && strcmp(c.metrics_token_env, "MT") == 0 &&
+           c.per_address == 8 && c.head_timeout_seconds == 5 && c.request_timeout_seconds == 30 &&
+           c.body_memory == 2097152 && c.log_access_rate == 7 && c.log_access_error_rate == 9 &&
+           c.log_summary_seconds == 10,
+       "the outsider limits, the access log and /metrics (issue 13, items 1, 2, 16)");
+    ok(parse("[server]\nmetrics = off\n", &c, why) == ES_OK && c.metrics == ES_CONFIG_METRICS_OFF,
+       "metrics off");
 
     static const struct {
         const char *text;
@@ -57,6 +69,9 @@ int main(void)
         {"[limits]\nthreads = -3\n", "whole number"},
         {"[limits]\nmax_body = 12k\n", "whole number"},
         {"[log]\nlevel = verbose\n", "level is"},
+        {"[server]\nmetrics = public\n", "metrics is local, off or token"},
+        {"[limits]\nconnections_per_address = 0\n", "from 1 to"},
+        {"[limits]\nbody_memory = 1000\n", "from 1048576"},
         {"[server]\nlisten_port = 1\n", "unknown key 'listen_port'"},
         {"[sever]\n", "unknown section [sever]"},
         {"listen = 1.2.3.4:5\n", "before any [section]"},

@@ -48,6 +48,8 @@ typedef struct es_config {
     char public_url[512];         /* how other systems reach this one (the system certificate's
                                      URI); empty: http://LISTEN/ with the port in use */
     char province[64];            /* ST of the system certificate; empty: from the division */
+    int metrics;                  /* GET /metrics: ES_CONFIG_METRICS_* (docs/http.md) */
+    char metrics_token_env[64];   /* token mode: the environment variable holding the token */
     /* [store] */
     char store_url[ES_CONFIG_PATH];
     /* [keys] key references (keydev.h) and where their PINs come from */
@@ -61,8 +63,12 @@ typedef struct es_config {
     unsigned threads;
     unsigned max_connections;
     unsigned timeout_seconds;
-    unsigned long max_body; /* bytes */
-    unsigned page_max;      /* largest page a list returns */
+    unsigned long max_body;           /* bytes */
+    unsigned page_max;                /* largest page a list returns */
+    unsigned per_address;             /* connections at once from one address (IPv6: a /64) */
+    unsigned head_timeout_seconds;    /* a request's line and headers, from its first byte */
+    unsigned request_timeout_seconds; /* a whole request, head and body */
+    unsigned long body_memory;        /* bytes of request bodies held at once */
     /* [accounts] */
     unsigned session_minutes;
     unsigned lockout_failures;
@@ -77,7 +83,10 @@ typedef struct es_config {
     unsigned audit_checkpoint_records;
     unsigned audit_checkpoint_ms;
     /* [log] */
-    char log_level[16]; /* error | warn | info | debug */
+    char log_level[16];             /* error | warn | info | debug */
+    unsigned log_access_rate;       /* access lines a second for answers below 400 */
+    unsigned log_access_error_rate; /* and for errors, refusals, requests not answered */
+    unsigned log_summary_seconds;   /* "N requests not logged" at most this often */
     /* [factors] the second factor of staff accounts (docs/accounts.md, "Second factor") */
     int factor_enforce;                   /* false: password alone for all (test sites only) */
     int factor_operator_password_only;    /* true: operators may sign in by password alone */
@@ -87,6 +96,11 @@ typedef struct es_config {
     unsigned factor_challenge_seconds;    /* an SM2 sign-in challenge lives this long */
     char key_factor[ES_CONFIG_PATH + 64]; /* [keys] factor: the seeds key (decrypts) */
 } es_config;
+
+/* es_config.metrics */
+#define ES_CONFIG_METRICS_LOCAL 0 /* loopback clients only */
+#define ES_CONFIG_METRICS_OFF   1
+#define ES_CONFIG_METRICS_TOKEN 2 /* Authorization: Bearer $metrics_token_env */
 
 /* Fills every field with the embedded defaults, with var_dir (NULL: "var") as the base of the
  * store, key and PIN paths. */

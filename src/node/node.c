@@ -269,6 +269,26 @@ static es_err open_http(es_node *n, char *why, size_t whylen)
     hc.max_connections = c->max_connections;
     hc.timeout = c->timeout_seconds;
     hc.max_body = c->max_body;
+    hc.max_per_address = c->per_address;
+    hc.head_timeout = c->head_timeout_seconds;
+    hc.request_timeout = c->request_timeout_seconds;
+    hc.body_budget = c->body_memory;
+    hc.log_rate = c->log_access_rate;
+    hc.log_error_rate = c->log_access_error_rate;
+    hc.log_interval = c->log_summary_seconds;
+    hc.metrics = c->metrics == ES_CONFIG_METRICS_OFF     ? ES_HTTP_METRICS_OFF
+                 : c->metrics == ES_CONFIG_METRICS_TOKEN ? ES_HTTP_METRICS_TOKEN
+                                                         : ES_HTTP_METRICS_LOCAL;
+    if (hc.metrics == ES_HTTP_METRICS_TOKEN) {
+        hc.metrics_token = getenv(c->metrics_token_env);
+        if (!hc.metrics_token || strlen(hc.metrics_token) < 16) {
+            snprintf(why, whylen,
+                     "[server] metrics = token needs a token of at least 16 characters in the "
+                     "environment variable %s",
+                     c->metrics_token_env);
+            return ES_ERR_CONFIG;
+        }
+    }
     hc.static_dir = c->web_dir[0] ? c->web_dir : NULL;
     hc.secure_cookies = c->secure_cookies;
     hc.log = on_request;

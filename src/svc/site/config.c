@@ -61,6 +61,14 @@ void es_config_defaults(es_config *c, const char *var)
     c->timeout_seconds = 30;
     c->max_body = 16ul * 1024 * 1024;
     c->page_max = 500;
+    c->per_address = 64;
+    c->head_timeout_seconds = 10;
+    c->request_timeout_seconds = 60;
+    c->body_memory = 64ul * 1024 * 1024;
+    c->log_access_rate = 20;
+    c->log_access_error_rate = 50;
+    c->log_summary_seconds = 60;
+    snprintf(c->metrics_token_env, sizeof c->metrics_token_env, "ESEAL_METRICS_TOKEN");
     c->session_minutes = 30;
     c->lockout_failures = 5;
     c->lockout_minutes = 15;
@@ -210,6 +218,24 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("limits", "timeout_seconds")) return NUM(timeout_seconds, 1, 3600);
     if (IS("limits", "max_body")) return NUM(max_body, 1024, 1ul << 30);
     if (IS("limits", "page_max")) return NUM(page_max, 1, 100000);
+    if (IS("limits", "connections_per_address")) return NUM(per_address, 1, 100000);
+    if (IS("limits", "head_timeout_seconds")) return NUM(head_timeout_seconds, 1, 3600);
+    if (IS("limits", "request_timeout_seconds")) return NUM(request_timeout_seconds, 1, 86400);
+    if (IS("limits", "body_memory")) return NUM(body_memory, 1ul << 20, 1ul << 40);
+    if (IS("log", "access_rate")) return NUM(log_access_rate, 1, 1000000);
+    if (IS("log", "access_error_rate")) return NUM(log_access_error_rate, 1, 1000000);
+    if (IS("log", "access_summary_seconds")) return NUM(log_summary_seconds, 1, 86400);
+    if (IS("server", "metrics")) {
+        static const char *const modes[] = {"local", "off", "token"};
+        for (int i = 0; i < 3; i++)
+            if (strcmp(v, modes[i]) == 0) {
+                c->metrics = i; /* ES_CONFIG_METRICS_* in this order */
+                return ES_OK;
+            }
+        snprintf(why, whylen, "metrics is local, off or token");
+        return ES_ERR_CONFIG;
+    }
+    if (IS("server", "metrics_token_env")) return STR(metrics_token_env);
     if (IS("accounts", "session_minutes")) return NUM(session_minutes, 1, 24 * 60);
     if (IS("accounts", "lockout_failures")) return NUM(lockout_failures, 1, 100);
     if (IS("accounts", "lockout_minutes")) return NUM(lockout_minutes, 1, 24 * 60);
