@@ -504,6 +504,35 @@ static int refused_because(const t_resp *r, const char *words)
     return good;
 }
 
+/* Issue 13, item 1: a signed request naming a client that may not be served (revoked, unknown)
+ * is refused from its headers, before any byte of the body it announces is read: the body is
+ * never sent here, and the 401 must come all the same (the server used to wait for it). */
+static int refused_before_body(const daemon_t *d, const api_client *c, const char *words)
+{
+    es_buf auth;
+    char head[1600];
+    t_resp r;
+    int good = 0;
+    es_buf_init(&auth, ES_CLIENT_HEADER_MAX);
+    t_resp_init(&r);
+    if (es_client_sign_request(c->key, c->name, "POST", "/api/v1/clients", es_slice_make("{}", 2),
+                               NULL, NULL, &auth) == ES_OK) {
+        snprintf(head, sizeof head,
+                 "POST /api/v1/clients HTTP/1.1\r\nHost: x\r\nAuthorization: %.*s\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n",
+                 (int)auth.len, (const char *)auth.p);
+        int fd = t_connect(d->port);
+        struct timeval tv = {5, 0};
+        if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (fd >= 0 && t_send(fd, head, strlen(head)) == 0 && t_response(fd, 0, &r) == 401)
+            good = refused_because(&r, words);
+        if (fd >= 0) close(fd);
+    }
+    es_buf_cleanup(&auth);
+    t_resp_free(&r);
+    return good;
+}
+
 static void clients_suite(const char *kind, const daemon_t *d, const char *bizadmin,
                           const char *auditor)
 {
@@ -715,6 +744,13 @@ static void clients_suite(const char *kind, const daemon_t *d, const char *bizad
     ok(r.status == 200 && json_is_true(json_object_get(v, "certificate_revoked")) &&
            json_is_true(json_object_get(json_object_get(v, "client"), "revoked")),
        "%s: revoke: the client and its certificate at the CA", kind);
+    ok(refused_before_body(d, &hr, "revoked"),
+       "%s: a revoked client's request is refused before its body is read", kind);
+    {
+        api_client nobody = {"nobody", erp.key};
+        ok(refused_before_body(d, &nobody, "unknown client"),
+           "%s: a request naming no registered client is refused before its body", kind);
+    }
     char hr_serial[48];
     snprintf(hr_serial, sizeof hr_serial, "%s",
              json_string_value(json_object_get(json_object_get(v, "client"), "serial"))

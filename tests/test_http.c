@@ -1647,6 +1647,60 @@ static void test_deadlines(void)
     es_http_free(h);
 }
 
+static atomic_int slow_started;
+
+static es_err h_busy(es_http_req *r, void *arg)
+{
+    (void)arg;
+    atomic_store(&slow_started, 1);
+    sleep_ms(2500); /* a handler that takes its time (a store under load) */
+    return es_http_reply_json_new(r, 200, json_pack("{s:b}", "slow", 1));
+}
+
+/* The deadlines count the client's slowness, not the server's: with one worker busy in a slow
+ * handler for longer than head_timeout, a request that arrived meanwhile (its bytes unread in
+ * the socket) is served, not dropped. */
+static void test_deadline_server_busy(void)
+{
+    es_http_config cfg;
+    es_http *h = NULL;
+    es_http_config_init(&cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.msg = on_server_msg;
+    cfg.threads = 1;
+    cfg.head_timeout = 1;
+    cfg.request_timeout = 1;
+    if (es_http_new(&cfg, &h) != ES_OK ||
+        es_http_route(h, "GET", "/api/v1/slow", h_busy, NULL, ES_HTTP_PUBLIC) != ES_OK ||
+        es_http_start(h) != ES_OK) {
+        ok(0, "busy-server");
+        es_http_free(h);
+        return;
+    }
+    unsigned port = es_http_port(h);
+    const char *slow = "GET /api/v1/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    /* B is accepted first (the one worker then owns it), A's slow request next; B's request
+     * is sent while the worker is in A's handler, so it waits unread in the socket. */
+    int b = t_connect_from("127.0.0.2", port);
+    ok(wait_metric(h, "eseal_http_connections", 1) == 1, "B is accepted");
+    int a = t_connect_from("127.0.0.1", port);
+    ok(a >= 0 && t_send(a, slow, strlen(slow)) == 0, "a slow request");
+    for (int i = 0; i < 500 && !atomic_load(&slow_started); i++) sleep_ms(10);
+    ok(atomic_load(&slow_started), "its handler runs");
+    t_resp r;
+    t_resp_init(&r);
+    int st = b >= 0 && t_send(b, get, strlen(get)) == 0 ? t_response(b, 0, &r) : -1;
+    ok(st == 200, "a request waiting for the busy worker past head_timeout is served (%d)", st);
+    st = a >= 0 ? t_response(a, 0, &r) : -1;
+    ok(st == 200, "and the slow request is answered past request_timeout (%d)", st);
+    if (a >= 0) close(a);
+    if (b >= 0) close(b);
+    t_resp_free(&r);
+    es_http_stop(h, 1000);
+    es_http_free(h);
+}
+
 static pthread_mutex_t ll_lock = PTHREAD_MUTEX_INITIALIZER;
 static int ll_ok, ll_err;
 static unsigned long long ll_not_logged;
@@ -1870,6 +1924,7 @@ int main(void)
     test_body_budget();
     test_address_limits();
     test_deadlines();
+    test_deadline_server_busy();
     test_log_limit();
     test_metrics_access();
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "http/internal.h"
@@ -544,8 +545,9 @@ static void log_summary(es_http *h, int force)
 
 /* The reaper: ends requests past their deadline (head_timeout for the request line and
  * headers, request_timeout for head and body; neither restarts when a byte arrives, unlike
- * libmicrohttpd's idle timeout), and writes the log summary. A request being answered is left
- * alone (libmicrohttpd's idle timeout bounds a reader that stalls). */
+ * libmicrohttpd's idle timeout), and writes the log summary. A request that is all in (its
+ * handler running, its answer being sent) is left alone: the wait is the server's, and
+ * libmicrohttpd's idle timeout bounds a reader that stalls. */
 static void *reaper(void *arg)
 {
     es_http *h = arg;
@@ -556,7 +558,12 @@ static void *reaper(void *arg)
         for (http_conn *c = h->conns; c; c = c->next) {
             if (c->dropped || c->phase == CONN_REPLY) continue;
             double limit = c->phase == CONN_HEAD ? h->cfg.head_timeout : h->cfg.request_timeout;
-            if (since(&c->t_req, &now) >= limit) drop(h, c, &h->dropped_deadline);
+            if (since(&c->t_req, &now) < limit) continue;
+            /* Bytes the client sent that we have not read yet: the wait is ours (every worker
+             * busy with handlers), not the client's; its deadline counts once we read again. */
+            int unread = 0;
+            if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0) continue;
+            drop(h, c, &h->dropped_deadline);
         }
         pthread_mutex_unlock(&h->conn_lock);
         log_summary(h, 0);
@@ -1128,6 +1135,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     r->body_ready = 1;
+    /* The request is in: from now on any wait is the server's (the handler), not the
+     * client's. */
+    conn_phase(h, r->conn_ctx, CONN_REPLY);
     dispatch(r);
     return queue(r);
 }
