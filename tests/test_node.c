@@ -132,6 +132,32 @@ static void test_node(void)
     ok(count_in(out, "one-time password for admin") == 1, "no second administrator");
     ok(count_in(out, "issued the system certificate") == certs,
        "no new system certificate on another ephemeral port");
+    /* [server] metrics = token (issue 13, item 16): no start without the token, then /metrics
+     * for its bearer only. */
+    static const char tokcfg[] = "[server]\nmetrics = token\n"
+                                 "metrics_token_env = ESEAL_TEST_METRICS_TOKEN\n";
+    if (es_file_write(cfg, tokcfg, sizeof tokcfg - 1) != ES_OK) return;
+    es_node_opts tok = {cfg, "127.0.0.1:0", var, f};
+    unsetenv("ESEAL_TEST_METRICS_TOKEN");
+    n = NULL;
+    ok(es_node_start(&tok, &n, why, sizeof why) == ES_ERR_CONFIG && !n &&
+           strstr(why, "ESEAL_TEST_METRICS_TOKEN"),
+       "metrics = token without the token in the environment: refused (%s)", why);
+    setenv("ESEAL_TEST_METRICS_TOKEN", "node-metrics-token-0123456789", 1);
+    ok(es_node_start(&tok, &n, why, sizeof why) == ES_OK && n, "with it, the node starts (%s)",
+       why);
+    if (n) {
+        t_resp_init(&r);
+        port = es_node_port(n);
+        ok(t_req(port, "GET", "/metrics", NULL, NULL, &r) == 401, "/metrics without it: 401");
+        ok(t_req(port, "GET", "/metrics", "Authorization: Bearer node-metrics-token-0123456789\r\n",
+                 NULL, &r) == 200 &&
+               strstr((const char *)r.body.p, "eseal_http_connections"),
+           "/metrics with it: 200");
+        t_resp_free(&r);
+        es_node_stop(n);
+    }
+    unsetenv("ESEAL_TEST_METRICS_TOKEN");
     es_node_stop(NULL);
     /* The seal root keeps its state in the node's store: a directory open of var/ca would start
      * a second state beside it, so it is refused, naming --store. */

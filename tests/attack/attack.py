@@ -153,7 +153,13 @@ def slowloris(a):
 
 
 def bodies(a):
-    targets = [b"POST /no/such/path HTTP/1.1\r\n", b"GET /api/v1/users HTTP/1.1\r\n"]
+    # A path no route takes; a route that needs a session; a signed request naming a business
+    # system that is not registered (a signature covers the body, so only the header's shape
+    # and the client's registration can be checked before it).
+    targets = [b"POST /no/such/path HTTP/1.1\r\n", b"GET /api/v1/users HTTP/1.1\r\n",
+               b"POST /api/v1/clients HTTP/1.1\r\nAuthorization: ESEAL-SM2 client=\"nobody\", "
+               b"timestamp=\"2026-01-01T00:00:00Z\", nonce=\"0123456789abcdef0123456789abcdef\", "
+               b"signature=\"" + b"A" * 88 + b"\"\r\n"]
     socks = []
     refused_early = 0
     probe = Probe(a.port, a.bound)
@@ -164,7 +170,7 @@ def bodies(a):
         s = socket.socket()
         s.bind((f"127.0.1.{1 + i % 200}", 0))
         s.connect(("127.0.0.1", a.port))
-        s.sendall(targets[i % 2] + b"Host: x\r\nContent-Type: application/json\r\n" +
+        s.sendall(targets[i % len(targets)] + b"Host: x\r\nContent-Type: application/json\r\n" +
                   b"Content-Length: %d\r\n\r\n" % a.size)
         socks.append(s)
     # Every body but its last byte, round robin, each send bounded by a timeout: a server that

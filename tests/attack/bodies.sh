@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 13, item 1: anonymous memory exhaustion. 100 connections announce a 16 MiB body (the
-# default [limits] max_body), half to a path no route takes and half to GET /api/v1/users
-# without a session (401), send all of it but the last byte and hold on. esealsd's VmRSS must
+# default [limits] max_body), a third each to a path no route takes, to GET /api/v1/users
+# without a session (401), and signed as a business system that is not registered (401),
+# send all of it but the last byte and hold on. esealsd's VmRSS must
 # stay under 200 MiB (it starts near 20 MiB; before the fix it buffered every body and went
 # past 1.6 GiB), and a probe from another address must get /healthz within 2 s throughout.
 #
