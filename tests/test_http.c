@@ -1657,9 +1657,19 @@ static es_err h_busy(es_http_req *r, void *arg)
     return es_http_reply_json_new(r, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* A hook that takes its time for "Bearer slow" (a store under load). */
+static es_err auth_slow(es_http_req *r, void *arg)
+{
+    (void)arg;
+    const char *a = es_http_req_header(r, "Authorization");
+    if (a && strcmp(a, "Bearer slow") == 0) sleep_ms(2500);
+    return ES_OK;
+}
+
 /* The deadlines count the client's slowness, not the server's: with one worker busy in a slow
  * handler for longer than head_timeout, a request that arrived meanwhile (its bytes unread in
- * the socket) is served, not dropped. */
+ * the socket) is served, not dropped; so is a request whose authentication takes longer than
+ * head_timeout. */
 static void test_deadline_server_busy(void)
 {
     es_http_config cfg;
@@ -1672,7 +1682,7 @@ static void test_deadline_server_busy(void)
     cfg.request_timeout = 1;
     if (es_http_new(&cfg, &h) != ES_OK ||
         es_http_route(h, "GET", "/api/v1/slow", h_busy, NULL, ES_HTTP_PUBLIC) != ES_OK ||
-        es_http_start(h) != ES_OK) {
+        (es_http_set_auth(h, auth_slow, NULL), es_http_start(h)) != ES_OK) {
         ok(0, "busy-server");
         es_http_free(h);
         return;
@@ -1696,6 +1706,8 @@ static void test_deadline_server_busy(void)
     ok(st == 200, "and the slow request is answered past request_timeout (%d)", st);
     if (a >= 0) close(a);
     if (b >= 0) close(b);
+    ok(t_req(port, "GET", "/healthz", "Authorization: Bearer slow\r\n", NULL, &r) == 200,
+       "an authentication slower than head_timeout: served");
     t_resp_free(&r);
     es_http_stop(h, 1000);
     es_http_free(h);

@@ -67,7 +67,7 @@ typedef struct es_config {
     unsigned page_max;                /* largest page a list returns */
     unsigned per_address;             /* connections at once from one address (IPv6: a /64) */
     unsigned head_timeout_seconds;    /* a request's line and headers, from its first byte */
-    unsigned request_timeout_seconds; /* a whole request, head and body */
+    unsigned request_timeout_seconds; /* a request's body, from the end of its head */
     unsigned long body_memory;        /* bytes of request bodies held at once */
     /* [accounts] */
     unsigned session_minutes;

@@ -79,7 +79,8 @@ typedef struct es_http_config {
     unsigned max_per_address; /* connections at once from one address (IPv6: one /64); 0: 64 */
     unsigned head_timeout;    /* seconds from a request's first byte (or the end of the one
                                  before on the connection) to its last header; 0: 10 */
-    unsigned request_timeout; /* seconds for the whole request, head and body; 0: 60 */
+    unsigned request_timeout; /* seconds for the body, from the end of the head (head and
+                                 body: at most head_timeout + request_timeout); 0: 60 */
     size_t body_budget;       /* bytes of request bodies held at once, all requests; 0: 64 MiB */
     /* The access log (the log callback): at most log_rate lines a second for answered
      * requests below 400 and log_error_rate for the others (4xx, 5xx, no answer); what is

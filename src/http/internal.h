@@ -121,9 +121,9 @@ typedef struct http_conn {
     struct http_conn *prev, *next;
     int fd;
     unsigned char key[16]; /* the address (IPv4 as ::ffff:a.b.c.d; IPv6 its /64) */
-    int phase;             /* CONN_*: HEAD, BODY: waiting for the client; REPLY: all in */
-    int dropped;           /* shut down by us (limit or deadline): no longer counted */
-    struct timespec t_req; /* start of the current request (or of the wait for it) */
+    int phase;   /* CONN_*: HEAD, BODY: waiting for the client; REPLY: the server's turn */
+    int dropped; /* shut down by us (limit or deadline): no longer counted */
+    struct timespec t_req; /* start of the current phase (HEAD: of the wait for a request) */
 } http_conn;
 
 /* Connections of one address key. */

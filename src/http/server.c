@@ -465,7 +465,7 @@ static void conn_phase(es_http *h, http_conn *hc, int phase)
     if (!hc) return;
     pthread_mutex_lock(&h->conn_lock);
     hc->phase = phase;
-    if (phase == CONN_HEAD) clock_gettime(CLOCK_MONOTONIC, &hc->t_req);
+    if (phase != CONN_REPLY) clock_gettime(CLOCK_MONOTONIC, &hc->t_req);
     pthread_mutex_unlock(&h->conn_lock);
 }
 
@@ -544,7 +544,7 @@ static void log_summary(es_http *h, int force)
 }
 
 /* The reaper: ends requests past their deadline (head_timeout for the request line and
- * headers, request_timeout for head and body; neither restarts when a byte arrives, unlike
+ * headers, request_timeout for the body after them; neither restarts when a byte arrives, unlike
  * libmicrohttpd's idle timeout), and writes the log summary. A request that is all in (its
  * handler running, its answer being sent) is left alone: the wait is the server's, and
  * libmicrohttpd's idle timeout bounds a reader that stalls. */
@@ -1061,6 +1061,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (!r->started) {
         r->started = 1;
         r->conn = c;
+        /* The head is in: until the body is asked for, the wait (authentication, a store
+         * under load) is the server's, not the client's. */
+        conn_phase(h, r->conn_ctx, CONN_REPLY);
         if (begin(r, method) != ES_OK) return MHD_NO;
         if (r->bad_path || r->bad_query) {
             try_reply(es_http_reply_err(
