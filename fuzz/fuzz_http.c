@@ -272,7 +272,7 @@ static es_err h_private(es_http_req *r, void *arg)
 
 /* The ESEAL-SM2 scheme: a header that parses lets the request through as its client (no
  * signature check: that needs the accounts store), after building the string to sign over
- * the request as received. */
+ * the request as received (so at the hook's second call, with the body). */
 static es_err auth_signed(es_http_req *r, const char *a)
 {
     es_client_auth ca;
@@ -283,6 +283,11 @@ static es_err auth_signed(es_http_req *r, const char *a)
         if (!why) abort(); /* a refusal says why */
         if (es_http_reply_err(r, ES_ERR_AUTH, why) != ES_OK) return ES_ERR_NOMEM;
         return ES_ERR_AUTH;
+    }
+    /* The signature covers the body: decided once it is in (the hook's second call). */
+    if (!es_http_req_body_ready(r)) {
+        es_http_req_defer_auth(r);
+        return ES_OK;
     }
     es_buf_init(&sts, 1u << 20);
     rv = es_client_string_to_sign(ca.client, es_http_req_method(r), es_http_req_target(r),
