@@ -44,13 +44,14 @@ int main(void)
        "store and limits");
     ok(parse("[server]\nmetrics = token\nmetrics_token_env = MT\n[limits]\n"
              "connections_per_address = 8\nhead_timeout_seconds = 5\n"
-             "request_timeout_seconds = 30\nbody_memory = 2097152\n[log]\naccess_rate = 7\n"
+             "request_timeout_seconds = 30\nbody_memory = 2097152\n"
+             "body_memory_per_address = 1048576\n[log]\naccess_rate = 7\n"
              "access_error_rate = 9\naccess_summary_seconds = 10\n",
              &c, why) == ES_OK &&
            c.metrics == ES_CONFIG_METRICS_TOKEN && strcmp(c.metrics_token_env, "MT") == 0 &&
            c.per_address == 8 && c.head_timeout_seconds == 5 && c.request_timeout_seconds == 30 &&
-           c.body_memory == 2097152 && c.log_access_rate == 7 && c.log_access_error_rate == 9 &&
-           c.log_summary_seconds == 10,
+           c.body_memory == 2097152 && c.body_memory_per_address == 1048576 &&
+           c.log_access_rate == 7 && c.log_access_error_rate == 9 && c.log_summary_seconds == 10,
        "the outsider limits, the access log and /metrics (issue 13, items 1, 2, 16)");
     ok(parse("[server]\nmetrics = off\n", &c, why) == ES_OK && c.metrics == ES_CONFIG_METRICS_OFF,
        "metrics off");

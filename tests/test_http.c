@@ -1500,6 +1500,7 @@ static void test_body_budget(void)
     es_http_config_init(&cfg);
     cfg.max_body = 8000;
     cfg.body_budget = 10000;
+    cfg.body_per_address = 10000; /* the whole budget: the share is checked below */
     es_http *h = limits_server(&cfg);
     ok(h != NULL, "budget server");
     if (!h) return;
@@ -1542,10 +1543,45 @@ static void test_body_budget(void)
     ok(t_req(port, "POST", "/api/v1/open", NULL, body, &r) == 200, "then 6000 bytes: 200");
     ok(wait_metric(h, "eseal_http_body_budget_refused_total", 2) == 2,
        "two refusals counted in the metrics");
-    t_resp_free(&r);
-    free(body);
     es_http_stop(h, 1000);
     es_http_free(h);
+
+    /* One address's share (default a quarter of the budget; here 4000 of 10000). */
+    es_http_config_init(&cfg);
+    cfg.max_body = 8000;
+    cfg.body_budget = 10000;
+    cfg.body_per_address = 4000;
+    h = limits_server(&cfg);
+    ok(h != NULL, "budget-share server");
+    if (h) {
+        port = es_http_port(h);
+        const char *head3000 =
+            "POST /api/v1/open HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n";
+        a = t_connect_from("127.0.0.1", port);
+        ok(a >= 0 && t_send(a, head3000, strlen(head3000)) == 0 &&
+               wait_metric(h, "eseal_http_body_bytes", 3001) == 3001,
+           "127.0.0.1 holds 3001 bytes");
+        b = t_connect_from("127.0.0.1", port);
+        st = b >= 0 && t_send(b, head3000, strlen(head3000)) == 0 ? t_response(b, 0, &r) : -1;
+        ok(st == 503 && t_hdr(&r, "Retry-After"),
+           "a second 3000 bytes from 127.0.0.1 passes its share: 503 (%d)", st);
+        if (b >= 0) close(b);
+        body[3000] = 0;
+        b = t_connect_from("127.0.0.2", port);
+        st = b >= 0 && t_send(b, head3000, strlen(head3000)) == 0 && t_send(b, body, 3000) == 0
+                 ? t_response(b, 0, &r)
+                 : -1;
+        ok(st == 200, "the same from 127.0.0.2: 200 (%d)", st);
+        if (b >= 0) close(b);
+        st = a >= 0 && t_send(a, body, 3000) == 0 ? t_response(a, 0, &r) : -1;
+        ok(st == 200, "127.0.0.1's first body: 200 (%d)", st);
+        if (a >= 0) close(a);
+        ok(wait_metric(h, "eseal_http_body_bytes", 0) == 0, "the budget is whole again");
+        es_http_stop(h, 1000);
+        es_http_free(h);
+    }
+    t_resp_free(&r);
+    free(body);
 }
 
 /* Item 2: max_per_address connections from one address; at max_connections a new address

@@ -63,12 +63,13 @@ typedef struct es_config {
     unsigned threads;
     unsigned max_connections;
     unsigned timeout_seconds;
-    unsigned long max_body;           /* bytes */
-    unsigned page_max;                /* largest page a list returns */
-    unsigned per_address;             /* connections at once from one address (IPv6: a /64) */
-    unsigned head_timeout_seconds;    /* a request's line and headers, from its first byte */
-    unsigned request_timeout_seconds; /* a request's body, from the end of its head */
-    unsigned long body_memory;        /* bytes of request bodies held at once */
+    unsigned long max_body;                /* bytes */
+    unsigned page_max;                     /* largest page a list returns */
+    unsigned per_address;                  /* connections at once from one address (IPv6: a /64) */
+    unsigned head_timeout_seconds;         /* a request's line and headers, from its first byte */
+    unsigned request_timeout_seconds;      /* a request's body, from the end of its head */
+    unsigned long body_memory;             /* bytes of request bodies held at once */
+    unsigned long body_memory_per_address; /* of which one address's requests */
     /* [accounts] */
     unsigned session_minutes;
     unsigned lockout_failures;

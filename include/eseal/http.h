@@ -82,6 +82,7 @@ typedef struct es_http_config {
     unsigned request_timeout; /* seconds for the body, from the end of the head (head and
                                  body: at most head_timeout + request_timeout); 0: 60 */
     size_t body_budget;       /* bytes of request bodies held at once, all requests; 0: 64 MiB */
+    size_t body_per_address;  /* of which one address's requests; 0: a quarter of body_budget */
     /* The access log (the log callback): at most log_rate lines a second for answered
      * requests below 400 and log_error_rate for the others (4xx, 5xx, no answer); what is
      * not logged is counted and told through msg every log_interval seconds as "N requests

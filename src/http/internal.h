@@ -129,7 +129,8 @@ typedef struct http_conn {
 /* Connections of one address key. */
 typedef struct http_addr {
     unsigned char key[16];
-    unsigned count;
+    unsigned count; /* connections counted */
+    size_t held;    /* bytes of the body budget its requests hold (the entry stays while > 0) */
 } http_addr;
 
 /* A token bucket of access-log lines. */
@@ -214,7 +215,9 @@ struct es_http_req {
 
     es_buf body;
     uint64_t body_len;
-    size_t reserved;   /* bytes of es_http.body_budget this request holds */
+    size_t reserved;       /* bytes of es_http.body_budget this request holds */
+    unsigned char key[16]; /* its connection's address key (has_key), for the budget's share */
+    int has_key;
     int auth_deferred; /* the hook asked to be called again with the body */
     int body_ready;    /* the body is in (the last access call) */
 

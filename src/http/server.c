@@ -214,6 +214,8 @@ es_err es_http_new(const es_http_config *cfg, es_http **out)
     if (!h->cfg.head_timeout) h->cfg.head_timeout = DEFAULT_HEAD_TIMEOUT;
     if (!h->cfg.request_timeout) h->cfg.request_timeout = DEFAULT_REQUEST_TIMEOUT;
     if (!h->cfg.body_budget) h->cfg.body_budget = DEFAULT_BODY_BUDGET;
+    if (!h->cfg.body_per_address) h->cfg.body_per_address = h->cfg.body_budget / 4;
+    if (h->cfg.body_per_address > h->cfg.body_budget) h->cfg.body_per_address = h->cfg.body_budget;
     if (!h->cfg.log_rate) h->cfg.log_rate = DEFAULT_LOG_RATE;
     if (!h->cfg.log_error_rate) h->cfg.log_error_rate = DEFAULT_LOG_ERROR_RATE;
     if (!h->cfg.log_interval) h->cfg.log_interval = DEFAULT_LOG_INTERVAL;
@@ -407,7 +409,7 @@ static http_addr *addr_find(es_http *h, const unsigned char key[16])
 static void uncount(es_http *h, http_conn *hc)
 {
     http_addr *a = addr_find(h, hc->key);
-    if (a && --a->count == 0) *a = h->addrs[--h->naddrs];
+    if (a && --a->count == 0 && a->held == 0) *a = h->addrs[--h->naddrs];
     h->active--;
     hc->dropped = 1;
 }
@@ -450,6 +452,7 @@ static void admit(es_http *h, http_conn *hc)
         a = &h->addrs[h->naddrs++];
         memcpy(a->key, hc->key, 16);
         a->count = 0;
+        a->held = 0;
     }
     a->count++;
     h->active++;
@@ -470,13 +473,20 @@ static void conn_phase(es_http *h, http_conn *hc, int phase)
 }
 
 /* Takes n bytes of the body budget for r. */
+/* Takes n bytes of the body budget for r: of the whole, and of its address's share (so that
+ * one address cannot take the budget from all others). */
 static int budget_take(es_http *h, es_http_req *r, size_t n)
 {
     int ok;
     pthread_mutex_lock(&h->conn_lock);
-    ok = n <= h->cfg.body_budget - h->body_held;
+    http_addr *a = r->has_key ? addr_find(h, r->key) : NULL;
+    /* No entry: the connection was dropped (it is being closed); nothing more for it. */
+    ok = r->has_key && a && n <= h->cfg.body_budget - h->body_held &&
+         n <= h->cfg.body_per_address -
+                  (a->held < h->cfg.body_per_address ? a->held : h->cfg.body_per_address);
     if (ok) {
         h->body_held += n;
+        a->held += n;
         r->reserved += n;
     }
     pthread_mutex_unlock(&h->conn_lock);
@@ -488,6 +498,11 @@ static void budget_give(es_http *h, es_http_req *r)
     if (!r->reserved) return;
     pthread_mutex_lock(&h->conn_lock);
     h->body_held -= r->reserved;
+    http_addr *a = addr_find(h, r->key);
+    if (a) {
+        a->held -= r->reserved < a->held ? r->reserved : a->held;
+        if (a->count == 0 && a->held == 0) *a = h->addrs[--h->naddrs];
+    }
     r->reserved = 0;
     pthread_mutex_unlock(&h->conn_lock);
 }
@@ -715,6 +730,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
         if (hc->cur) finish(h, hc->cur); /* a request of this connection that never ended */
         hc->cur = r;
         r->conn_ctx = hc;
+        memcpy(r->key, hc->key, sizeof r->key);
+        r->has_key = 1;
     }
     http_metrics_begin(&h->metrics);
     /* A target we cannot keep is answered 400 like a malformed one (bad_path). */

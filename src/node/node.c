@@ -273,6 +273,7 @@ static es_err open_http(es_node *n, char *why, size_t whylen)
     hc.head_timeout = c->head_timeout_seconds;
     hc.request_timeout = c->request_timeout_seconds;
     hc.body_budget = c->body_memory;
+    hc.body_per_address = c->body_memory_per_address;
     hc.log_rate = c->log_access_rate;
     hc.log_error_rate = c->log_access_error_rate;
     hc.log_interval = c->log_summary_seconds;

@@ -65,6 +65,7 @@ void es_config_defaults(es_config *c, const char *var)
     c->head_timeout_seconds = 10;
     c->request_timeout_seconds = 60;
     c->body_memory = 64ul * 1024 * 1024;
+    c->body_memory_per_address = 16ul * 1024 * 1024;
     c->log_access_rate = 20;
     c->log_access_error_rate = 50;
     c->log_summary_seconds = 60;
@@ -222,6 +223,8 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("limits", "head_timeout_seconds")) return NUM(head_timeout_seconds, 1, 3600);
     if (IS("limits", "request_timeout_seconds")) return NUM(request_timeout_seconds, 1, 86400);
     if (IS("limits", "body_memory")) return NUM(body_memory, 1ul << 20, 1ul << 40);
+    if (IS("limits", "body_memory_per_address"))
+        return NUM(body_memory_per_address, 1ul << 20, 1ul << 40);
     if (IS("log", "access_rate")) return NUM(log_access_rate, 1, 1000000);
     if (IS("log", "access_error_rate")) return NUM(log_access_error_rate, 1, 1000000);
     if (IS("log", "access_summary_seconds")) return NUM(log_summary_seconds, 1, 86400);
