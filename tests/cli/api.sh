@@ -12,10 +12,14 @@ case $SD in /*) ;; *) SD=$OLDPWD/$SD ;; esac
 ID=1234567812345678
 
 SD_PID=
+SD_RC=
+# stop_daemon: SIGTERM, then its exit status in SD_RC (a sanitizer report at exit makes it
+# non-zero: ASan's exitcode, UBSan's halt_on_error).
 stop_daemon() {
     if [ -n "$SD_PID" ]; then
         kill "$SD_PID" 2>/dev/null
         wait "$SD_PID" 2>/dev/null
+        SD_RC=$?
         SD_PID=
     fi
 }
@@ -36,6 +40,9 @@ check "esealsd starts" [ -n "$PORT" ]
 [ -n "$PORT" ] || { cat sd.out sd.err; finish; exit 1; }
 U=http://127.0.0.1:$PORT
 OTP=$(sed -n 's/^one-time password for admin: //p' sd.out)
+# The one-time password is printed once, on the operator's terminal (stdout), and is in no
+# log line (stderr) and nowhere under var (the store, its audit trail, any file).
+check "the first start prints a one-time password" [ "${#OTP}" -ge 12 ]
 
 jget() { python3 -c 'import json,sys
 v=json.load(open(sys.argv[1]))
@@ -137,16 +144,25 @@ expect 3 "an unknown subcommand" api call
 st=$(post /api/v1/clients/erp/revoke "$B" '{"reason":"keyCompromise"}')
 check "the business administrator revokes the client ($st)" [ "$st" = 200 ]
 serial=$(jget resp client serial)
+# An empty serial would make the CRL grep below match any entry.
+check "the revocation names the serial ($serial)" grep -Eq '^[0-9A-Fa-f]{8,}$' <<<"$serial"
 st=$(curl -s -o resp -w '%{http_code}' "$U/api/v1/clients/me" -H "$(osign GET /api/v1/clients/me empty)")
 check "a revoked client is refused ($st)" refused "$st" revoked
 curl -s -o crl.der "$U/api/v1/ca/crl"
 openssl crl -inform DER -in crl.der -noout -text >crl.txt 2>err
 check "openssl reads the root's CRL" [ -s crl.txt ]
-check "it lists the client's certificate" grep -qi "Serial Number: $serial" crl.txt
+check "it lists the client's certificate" grep -qiE "Serial Number: ${serial:-NONE}\$" crl.txt
 check "as keyCompromise" grep -q "Key Compromise" crl.txt
 curl -s -o root.der "$U/api/v1/ca/root"
 check "GET /api/v1/ca/root is the root of /api/v1/system" \
     cmp -s root.der <(openssl x509 -in root.pem -outform DER)
 
 stop_daemon
+check "the one-time passwords are in no log line" \
+    sh -c '! grep -aqF -e "$1" -e "$2" sd.err' sh "${OTP:-NONE}" "${BOTP:-NONE}"
+check "the one-time passwords are nowhere under var (store, audit trail)" \
+    sh -c '! grep -raqF -e "$1" -e "$2" var' sh "${OTP:-NONE}" "${BOTP:-NONE}"
+check "the log is not empty (so that the grep above looked at something)" [ -s sd.err ]
+check "esealsd exits 0 on SIGTERM (exit $SD_RC)" [ "$SD_RC" = 0 ]
+check "and wrote no sanitizer report" sh -c '! grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: " sd.err'
 finish
