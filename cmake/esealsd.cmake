@@ -9,9 +9,11 @@ target_link_libraries(esealsd PRIVATE eseal)
 # tests/test_api.c (test "api", made by the main CMakeLists.txt after this part is read) needs
 # the PostgreSQL of the "pg" fixture.
 function(_eseal_api_test)
-  if(TEST api)
-    set_tests_properties(api PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 900)
+  if(NOT TEST api)
+    message(FATAL_ERROR "cmake/esealsd.cmake: no test \"api\" (tests/test_api.c)")
   endif()
+  # 77: the PostgreSQL half was skipped (tests/store_test.h), reported as skipped, not passed.
+  set_tests_properties(api PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 900 SKIP_RETURN_CODE 77)
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_api_test)
 

@@ -17,7 +17,5 @@ configure_file(${CMAKE_BINARY_DIR}/pki_profiles.c.tmp ${CMAKE_BINARY_DIR}/pki_pr
 target_sources(eseal_pki_obj PRIVATE ${CMAKE_BINARY_DIR}/pki_profiles.c)
 
 # The CA command line against the openssl command line (tests/cli/ca.sh).
-if(EXISTS ${CMAKE_SOURCE_DIR}/tests/cli/ca.sh)
-  add_test(NAME ca COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/ca.sh $<TARGET_FILE:eseal_cli>)
-  set_tests_properties(ca PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}")
-endif()
+add_test(NAME ca COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/ca.sh $<TARGET_FILE:eseal_cli>)
+set_tests_properties(ca PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}")

@@ -140,6 +140,31 @@ static int check_every_file_has_a_row(void)
     return seen;
 }
 
+/* And the other way: every row names a file that is there (an OFD package's rows too, which
+ * the OFD layer's test reads), and the corpus holds no folder this test does not look in. */
+static void check_every_row_has_a_file(void)
+{
+    for (size_t i = 0; i < n_rows; i++) {
+        struct stat st;
+        int there = stat(t_path("ESEAL_CORPUS", rows[i]), &st) == 0 && S_ISREG(st.st_mode);
+        ok(there, "%s: a row in EXPECTED.tsv for a file that is not in the corpus", rows[i]);
+    }
+    static const char *const known[] = {"esl",          "signature", "ofd",
+                                        "EXPECTED.tsv", "README.md", "SOURCES.tsv"};
+    DIR *d = opendir(t_path("ESEAL_CORPUS", ""));
+    ok(d != NULL, "the corpus folder opens");
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        int k = 0;
+        for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
+            k |= strcmp(de->d_name, known[j]) == 0;
+        ok(k, "%s: in the corpus but in no folder this test reads", de->d_name);
+    }
+    closedir(d);
+}
+
 int main(void)
 {
     es_buf tsv = t_read(t_path("ESEAL_CORPUS", "EXPECTED.tsv"));
@@ -170,6 +195,7 @@ int main(void)
     ok(n_rows < MAX_ROWS, "EXPECTED.tsv has fewer than %d rows", MAX_ROWS);
     int on_disk = check_every_file_has_a_row();
     ok(on_disk >= 60, "corpus files looked at: %d", on_disk);
+    check_every_row_has_a_file();
     es_buf_cleanup(&tsv);
     return t_done();
 }

@@ -317,8 +317,14 @@ static void test_gate(void)
     struct waiter w = {g, ES_ERR_ARG};
     pthread_t wt;
     if (pthread_create(&wt, NULL, gate_waiter, &w) == 0) {
-        struct timespec ts = {0, 20000000};
-        nanosleep(&ts, NULL);
+        /* The barrier: the waiter is blocked in es_gate_enter (not merely started), within
+         * 10 s or the check fails; then the place is freed. */
+        int64_t until = es_ratelimit_clock_ms() + 10000;
+        while (es_gate_waiting(g) == 0 && es_ratelimit_clock_ms() < until) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        ok(es_gate_waiting(g) == 1 && es_gate_inside(g) == 3, "a waiter blocks on a full gate");
         es_gate_leave(g);
         pthread_join(wt, NULL);
         ok(w.rv == ES_OK, "a waiter enters when a place is freed");

@@ -97,6 +97,9 @@ es_err es_gate_enter(es_gate *g, unsigned timeout_ms) ES_MUST_CHECK;
 void es_gate_leave(es_gate *g);
 /* How many callers are inside now (for metrics). */
 unsigned es_gate_inside(es_gate *g);
+/* How many callers are blocked in es_gate_enter waiting for a place now (a test's barrier:
+ * once it says 1, that caller is waiting). Thread-safe. */
+unsigned es_gate_waiting(es_gate *g);
 
 ES_API_END
 

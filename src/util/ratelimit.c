@@ -259,6 +259,7 @@ struct es_gate {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC: a change of the wall clock moves no deadline */
     unsigned max, inside;
+    unsigned waiting; /* blocked in es_gate_enter (es_gate_waiting) */
 };
 
 es_err es_gate_new(unsigned max, es_gate **out)
@@ -315,7 +316,13 @@ es_err es_gate_enter(es_gate *g, unsigned timeout_ms)
     pthread_mutex_lock(&g->mu);
     while (g->inside >= g->max) {
         /* After a timeout a place may have been freed meanwhile: the check above decides. */
-        if (timeout_ms == 0 || pthread_cond_timedwait(&g->cv, &g->mu, &deadline) != 0) {
+        int timed_out = timeout_ms == 0;
+        if (!timed_out) {
+            g->waiting++;
+            timed_out = pthread_cond_timedwait(&g->cv, &g->mu, &deadline) != 0;
+            g->waiting--;
+        }
+        if (timed_out) {
             if (g->inside >= g->max) rv = ES_ERR_LIMIT;
             break;
         }
@@ -341,6 +348,16 @@ unsigned es_gate_inside(es_gate *g)
     if (!g) return 0;
     pthread_mutex_lock(&g->mu);
     n = g->inside;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+unsigned es_gate_waiting(es_gate *g)
+{
+    unsigned n;
+    if (!g) return 0;
+    pthread_mutex_lock(&g->mu);
+    n = g->waiting;
     pthread_mutex_unlock(&g->mu);
     return n;
 }

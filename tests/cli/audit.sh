@@ -6,9 +6,9 @@
 # with esealsd given: the daemon's checkpoints (at T ms, at start after a SIGKILL, at stop).
 #
 # usage: tests/cli/audit.sh /path/to/eseal /path/to/audit_fixture [/path/to/esealsd]
-# Prints one line per check and ends with "N passed, M failed"; exit status 1 when any failed.
-# Without PostgreSQL the PostgreSQL half is skipped with a message, unless CI is set: then it
-# fails.
+# Prints one line per check and ends with "N passed, M failed, K skipped"; exit status 1 when
+# any failed. Without PostgreSQL the PostgreSQL half is skipped with a message and the exit
+# status is 77 (CTest: skipped), unless CI is set: then it fails.
 set -u
 
 ESEAL=${1:?usage: audit.sh /path/to/eseal /path/to/audit_fixture}
@@ -29,6 +29,7 @@ cd "$T" || exit 3
 
 pass=0
 fail=0
+skipped=0
 rc=0
 
 # check DESC COMMAND...: the command's status decides.
@@ -282,6 +283,7 @@ elif [ -n "${CI:-}" ]; then
     check "PostgreSQL is required in CI: $(cat fix.err)" false
 else
     echo "SKIP PostgreSQL: $(cat fix.err)"
+    skipped=1
 fi
 
 # --- the daemon's checkpoints (docs/audit.md) ---
@@ -339,5 +341,7 @@ if [ -n "$SD" ]; then
     check "daemon: no checkpoint failed" sh -c "! grep -q 'checkpoint' site/log.txt"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+echo "$pass passed, $fail failed, $skipped skipped"
+[ "$fail" -eq 0 ] || exit 1
+# 77: CTest reports the test as skipped (SKIP_RETURN_CODE), not passed, when a half did not run.
+[ "$skipped" -eq 0 ] || exit 77
