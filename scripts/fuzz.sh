@@ -103,9 +103,13 @@ for t in $targets; do
 	art=$build/artifacts/$t
 	mkdir -p "$art"
 	log=$work/$t.log
-	echo "== $t: $(find "$dir" -type f | wc -l) seeds, ${secs}s"
+	# -max_len: 1 MiB, or the largest seed when larger (libFuzzer would cut it short and
+	# never run the whole of a big OFD package).
+	maxlen=$(find "$dir" -type f -printf '%s\n' | sort -n | tail -n 1)
+	[ "${maxlen:-0}" -gt 1048576 ] || maxlen=1048576
+	echo "== $t: $(find "$dir" -type f | wc -l) seeds, ${secs}s, max_len $maxlen"
 	rc=0
-	"$bin" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -timeout=10 \
+	"$bin" -max_total_time="$secs" -rss_limit_mb=2048 -max_len="$maxlen" -timeout=10 \
 		-print_final_stats=1 -artifact_prefix="$art/" "$dir" >"$log" 2>&1 || rc=$?
 	# Runs and the final coverage line ("#N DONE cov: ... ft: ... corp: ...").
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

@@ -6,8 +6,8 @@
  *
  * usage: replay_fuzz_NAME NAME REGRESS_DIR [SEED_DIR...]
  *   REGRESS_DIR: files "NAME-*" and files without a "fuzz_" prefix (for every target), as
- *   scripts/fuzz.sh seeds them; at least one must exist. SEED_DIR: every file, when the
- *   folder exists (the corpus is optional outside this repository's layout).
+ *   scripts/fuzz.sh seeds them; at least one must exist. SEED_DIR: every file; a folder that
+ *   is missing or empty is a failure (a seed folder dropped silently is corpus not tested).
  * Each input is given in a heap buffer of exactly its size (ASan sees any read past it), as
  * libFuzzer gives it. Prints one line per folder and "N inputs replayed". */
 #include <dirent.h>
@@ -49,7 +49,10 @@ static int replay_file(const char *path)
 static int replay_dir(const char *dir, const char *target)
 {
     DIR *d = opendir(dir);
-    if (!d) return 0;
+    if (!d) {
+        fprintf(stderr, "%s: cannot open the folder\n", dir);
+        return -1;
+    }
     /* Sorted, so that a failing run names the same input first every time. */
     struct dirent **list = NULL;
     int n = scandir(dir, &list, NULL, alphasort);
@@ -94,7 +97,11 @@ int main(int argc, char **argv)
     for (int i = 3; i < argc; i++) {
         n = replay_dir(argv[i], NULL);
         printf("%s: %d seed inputs from %s\n", argv[1], n, argv[i]);
-        if (n < 0) return 1;
+        if (n <= 0) {
+            fprintf(stderr, "%s: no seed input replayed from %s (missing, empty or unreadable)\n",
+                    argv[1], argv[i]);
+            return 1;
+        }
         total += n;
     }
     printf("%d inputs replayed\n", total);
