@@ -562,6 +562,47 @@ static void t_group_commit(void)
     es_store_close(s);
 }
 
+static es_err first_text(void *ctx, const es_row *r)
+{
+    snprintf((char *)ctx, 32, "%s", es_row_text(r, 0, NULL));
+    return ES_OK;
+}
+
+/* SQLite's durability settings as docs/store.md gives them, asked through the store's own
+ * connection (a fresh one and one reopened later): WAL, synchronous=NORMAL (1, the group
+ * commit's fdatasync makes a commit durable: t_group_commit) and never OFF, foreign keys on;
+ * and WAL in the file's header (bytes 18 and 19 are 2), so a connection opened by anyone else
+ * also writes WAL. */
+static void t_sqlite_pragmas(void)
+{
+    const char *url = fresh("pragmas");
+    for (int round = 0; round < 2; round++) {
+        es_store *s = round ? st_open(url) : st_open_migrated(url);
+        char mode[32] = "";
+        int64_t sync = -1, fk = -1;
+        /* PRAGMA journal_mode counts as a write for SQLite (it could set the mode): asked in a
+         * transaction, as the store requires of writes. */
+        es_err rv = es_store_begin(s);
+        if (rv == ES_OK) rv = es_store_query(s, "PRAGMA journal_mode", NULL, 0, first_text, mode);
+        if (rv == ES_OK) rv = es_store_commit(s);
+        ok(rv == ES_OK && strcmp(mode, "wal") == 0,
+           "sqlite: journal_mode is wal on the store's connection (%s, open %d): %s", mode,
+           round + 1, es_store_last_error(s));
+        ok(es_store_query_int(s, "PRAGMA synchronous", NULL, 0, &sync) == ES_OK && sync == 1,
+           "sqlite: synchronous is NORMAL (1) with the group commit (%lld, open %d)",
+           (long long)sync, round + 1);
+        ok(es_store_query_int(s, "PRAGMA foreign_keys", NULL, 0, &fk) == ES_OK && fk == 1,
+           "sqlite: foreign_keys is on (%lld, open %d)", (long long)fk, round + 1);
+        es_store_close(s);
+    }
+    unsigned char hdr[20] = {0};
+    FILE *f = fopen(url + strlen("sqlite:"), "rb");
+    size_t got = f ? fread(hdr, 1, sizeof hdr, f) : 0;
+    if (f) fclose(f);
+    ok(got == sizeof hdr && hdr[18] == 2 && hdr[19] == 2,
+       "sqlite: the database file's header says WAL (%u, %u)", hdr[18], hdr[19]);
+}
+
 static es_err stop_after_one(void *ctx, const es_row *r)
 {
     (void)r;
@@ -837,6 +878,7 @@ static void suite(const char *name, const char *(*fresh_db)(const char *))
     t_transactions();
     t_durable();
     t_statements_reused();
+    if (strcmp(name, "sqlite") == 0) t_sqlite_pragmas();
     t_sql_text();
     t_prepared();
     t_backup_restore();
