@@ -695,6 +695,43 @@ static void test_threads(void)
     for (int i = 0; i < 4; i++) ok(w[i].good == 8, "thread %d: %d of 8 signatures", i, w[i].good);
 }
 
+/* --- a card whose signature does not verify (softsdf's SOFTSDF_BROKEN_SIGN) --- */
+
+/* The signature is withheld: ES_ERR_SIGNER, a message saying why, r and s wiped; the same
+ * signer signs again once the card is sound. */
+static void test_broken_sign(void)
+{
+    char ref[1200];
+    es_secret_src src = t_pin(PASS1);
+    es_signer *s = NULL;
+    uint8_t e[32], r[32], sv[32];
+    ref_of(ref, sizeof ref, lib, 1);
+    if (es_keydev_signer(ref, &src, &s) != ES_OK ||
+        es_sm2_digest(maker_pub, ES_SM2_DEFAULT_ID, 16, "contract", 8, e) != ES_OK) {
+        ok(0, "broken card: a signer on index 1: %s", es_keydev_last_error());
+        es_signer_free(s);
+        return;
+    }
+    setenv("SOFTSDF_BROKEN_SIGN", "1", 1);
+    memset(r, 0xAA, sizeof r);
+    memset(sv, 0xAA, sizeof sv);
+    es_err rv = es_signer_sign_digest(s, e, r, sv);
+    unsetenv("SOFTSDF_BROKEN_SIGN");
+    static const uint8_t zero[32];
+    uint8_t untouched[32];
+    memset(untouched, 0xAA, sizeof untouched);
+    ok(rv == ES_ERR_SIGNER, "a signature that does not verify is refused (%s)", es_err_str(rv));
+    ok(strstr(es_keydev_last_error(), "does not verify") != NULL, "and says so: %s",
+       es_keydev_last_error());
+    ok((memcmp(r, zero, 32) == 0 || memcmp(r, untouched, 32) == 0) &&
+           es_sm2_verify_digest(maker_pub, e, r, sv) != ES_OK,
+       "nothing of it is given out (r wiped or untouched)");
+    ok(es_signer_sign_digest(s, e, r, sv) == ES_OK &&
+           es_sm2_verify_digest(maker_pub, e, r, sv) == ES_OK,
+       "the sound card signs again");
+    es_signer_free(s);
+}
+
 /* --- failures --- */
 
 static void test_failures(void)
@@ -771,6 +808,7 @@ int main(void)
     test_decrypt();
     test_seal();
     test_threads();
+    test_broken_sign();
     test_failures();
     teardown();
     return t_done();

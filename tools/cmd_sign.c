@@ -130,6 +130,13 @@ int cmd_sign(int argc, char **argv)
     case ES_ERR_ARG:
         cli_error("--property must be printable ASCII (IA5String)");
         goto out;
+    case ES_ERR_SIGNER:
+    case ES_ERR_DEVICE: {
+        /* The device's own reason (a signature that does not verify is withheld by keydev). */
+        const char *why = es_keydev_last_error();
+        cli_error("%s: %s%s%s; no signature written", key, es_err_str(rv), *why ? ": " : "", why);
+        goto out;
+    }
     default:
         cli_error("%s: %s", seal, es_err_str(rv));
         goto out;

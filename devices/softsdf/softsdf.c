@@ -28,6 +28,10 @@
  *
  * Sessions are independent: each holds its own rights and keys, nothing is global, so
  * separate sessions may be used from separate threads (one session by one thread at a time).
+ *
+ * A faulty card for tests: with SOFTSDF_BROKEN_SIGN=1 in the environment, SDF_InternalSign_ECC
+ * flips one bit of every signature's s (a signature that does not verify), so that a test can
+ * show eseal withholds it (src/keydev/sdf.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -414,6 +418,8 @@ SDF_API int SDF_InternalSign_ECC(void *hSessionHandle, unsigned int uiISKIndex,
     if (!rt) return SDR_PARDENY;
     if (!rt->sign) return SDR_KEYNOTEXIST;
     if (es_sm2_key_sign_digest(rt->sign, pucData, r, sv) != ES_OK) return SDR_SIGNERR;
+    const char *broken = getenv("SOFTSDF_BROKEN_SIGN");
+    if (broken && strcmp(broken, "1") == 0) sv[31] ^= 1; /* the faulty card of the header */
     put_field(pucSignature->r, r);
     put_field(pucSignature->s, sv);
     return SDR_OK;

@@ -24,6 +24,10 @@
  * container's signing key pair, so that an imported seal key signs (a seal token); "enc"
  * stores it as the encryption key pair, as GM/T 0016 describes the mechanism.
  *
+ * A faulty device for tests: with SOFTSKF_BROKEN_SIGN=1 in the environment, SKF_ECCSignData
+ * flips one bit of every signature's s (a signature that does not verify), so that a test can
+ * show eseal withholds it (src/keydev/skf.c).
+ *
  * Not implemented: device authentication (SKF_DevAuth: the file system's permissions are the
  * only guard of device administration), files, RSA, session keys, hashing on the device.
  * The threat model is in docs/keydev.md ("SKF"): whoever can read DEV/ can read the keys.
@@ -984,6 +988,8 @@ static ULONG sign_data(HCONTAINER h, const BYTE *digest, ULONG len, ECCSIGNATURE
     if (es_sm2_key_sign_digest(k, digest, r, s) != ES_OK) rc = SAR_FAIL;
     es_sm2_key_free(k);
     if (rc != SAR_OK) return rc;
+    const char *broken = getenv("SOFTSKF_BROKEN_SIGN");
+    if (broken && strcmp(broken, "1") == 0) s[31] ^= 1; /* the faulty device of the header */
     memset(sig, 0, sizeof *sig);
     memcpy(sig->r + 32, r, 32);
     memcpy(sig->s + 32, s, 32);

@@ -12,7 +12,7 @@
 set -u
 
 LIB=${ESEAL_SOFTSKF:?ESEAL_SOFTSKF is not set}
-BROKEN=${ESEAL_SKF_BROKEN:-}
+BROKEN=${ESEAL_SKF_BROKEN:?ESEAL_SKF_BROKEN is not set}
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh" token "$@"
 export SOFTSKF_DIR=$T/bus
@@ -154,6 +154,13 @@ expect 0 "the signature verifies" verify --data contract.txt contract.sig --trus
 ESEAL_PIN=00000000 run sign --seal seal.esl --key "$TOK/SEAL/SIGNER" --cert "$D/signer.crt" \
     contract.txt -o bad.sig
 check "signing with a wrong PIN fails (exit $rc)" exited 3 [ ! -e bad.sig ]
+# A faulty token (softskf's SOFTSKF_BROKEN_SIGN flips a bit of each signature): the signature
+# does not verify, so eseal withholds it: an error that says so, and no file.
+SOFTSKF_BROKEN_SIGN=1 run sign --seal seal.esl --key "$TOK/SEAL/SIGNER" --cert "$D/signer.crt" \
+    contract.txt -o broken.sig
+check "a token whose signature does not verify: refused (exit $rc)" exited 3 [ ! -e broken.sig ]
+check "  nothing on stdout" [ ! -s out ]
+check "  the error says the signature does not verify" has "does not verify" err
 
 expect 0 "import over it with --replace" token import "$TOK/SEAL/SIGNER" --key "$D/other.key" \
     --replace -o other-imported.pub
@@ -235,10 +242,8 @@ expect 0 "list one device" token list "skf:$LIB#TOKEN2"
 check "  an empty device lists nothing" [ ! -s out ]
 expect 3 "a library that does not exist" token list "skf:$T/nothing.so"
 check "  the loader's message" has "nothing.so" err
-if [ -n "$BROKEN" ]; then
-    expect 3 "a library without SKF_ECCSignData" token info "skf:$BROKEN#TOKEN1"
-    check "  names the function" has "SKF_ECCSignData" err
-fi
+expect 3 "a library without SKF_ECCSignData" token info "skf:$BROKEN#TOKEN1"
+check "  names the function" has "SKF_ECCSignData" err
 expect 3 "a device not present" token info "$TOK-NOT"
 check "no PIN in clear under SOFTSKF_DIR at the end" \
     sh -c "! grep -rqF -e '$USER_PIN' -e '$SO_PIN' -e new-pin-2468 bus"
