@@ -166,6 +166,15 @@ es_err es_http_start(es_http *h) ES_MUST_CHECK;
 /* The port the server listens on (the real one when the configuration said 0); 0 when not
  * started. */
 unsigned es_http_port(const es_http *h);
+
+/* Calls fn once per route in the order added, with its method ("GET", ...), its pattern as given
+ * to es_http_route and its flags (ES_HTTP_PUBLIC); strings borrowed for the call. Stops at the
+ * first return other than ES_OK and returns it. For tests that must see every route (an
+ * authorisation check for each, the API's documentation). Thread-safe after es_http_start
+ * (routes no longer change). */
+typedef es_err (*es_http_route_cb)(void *ctx, const char *method, const char *pattern,
+                                   unsigned flags);
+es_err es_http_routes_foreach(const es_http *h, es_http_route_cb fn, void *ctx) ES_MUST_CHECK;
 /* Graceful stop: stops accepting connections, waits up to grace_ms for the requests in flight
  * to finish, then closes every connection and joins the threads. Safe when not started; never
  * from a handler, hook or callback of this server (it waits for them). */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "eseal/err.h"
+#include "eseal/http.h"
 
 ES_API_BEGIN
 
@@ -38,6 +39,10 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
 
 /* The TCP port served. */
 unsigned es_node_port(const es_node *n);
+
+/* The node's HTTP server (borrowed, valid until es_node_stop): for tests that enumerate its
+ * routes (es_http_routes_foreach). */
+es_http *es_node_http(es_node *n);
 
 /* Stops serving (in-flight requests get up to 10 s), stops the scheduler, frees everything.
  * NULL is a no-op. */

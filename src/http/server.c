@@ -373,6 +373,17 @@ unsigned es_http_port(const es_http *h)
     return h && h->d ? h->port : 0;
 }
 
+es_err es_http_routes_foreach(const es_http *h, es_http_route_cb fn, void *ctx)
+{
+    if (!h || !fn) return ES_ERR_ARG;
+    for (size_t i = 0; i < h->router.n; i++) {
+        const http_route *r = &h->router.routes[i];
+        es_err rv = fn(ctx, http_method_name(r->method), r->pattern, r->flags);
+        if (rv != ES_OK) return rv;
+    }
+    return ES_OK;
+}
+
 /* ---- Limits (docs/http.md, "Limits"): connections per address and in all, the deadline of
  * a request, the memory of the bodies, the access log's rate. */
 

@@ -429,6 +429,11 @@ unsigned es_node_port(const es_node *n)
     return n && n->http ? es_http_port(n->http) : 0;
 }
 
+es_http *es_node_http(es_node *n)
+{
+    return n ? n->http : NULL;
+}
+
 void es_node_stop(es_node *n)
 {
     if (!n) return;
