@@ -412,8 +412,11 @@ static es_err login(es_accounts *a, const char *name, const char *password,
     es_err rv;
     snprintf(object, sizeof object, "user:%.32s", anon.name);
     snprintf(detail, sizeof detail, "from %.120s", from ? from : "?");
-    if (!name || !password || !es_account_name_valid(name) ||
-        load_user(a, "name", es_v_text(name), &u) != ES_OK) {
+    /* A store failure is not "no such account": it answers 503, never 401 (test_outage). */
+    rv = name && password && es_account_name_valid(name) ? load_user(a, "name", es_v_text(name), &u)
+                                                         : ES_ERR_NOT_FOUND;
+    if (rv != ES_OK && rv != ES_ERR_NOT_FOUND) return rv;
+    if (rv == ES_ERR_NOT_FOUND) {
         /* The same work and the same answer as a wrong password: no account probing. */
         char dummy[ES_PASSWORD_HASH_MAX];
         if (es_password_hash("eseal-dummy-password", dummy) == ES_OK &&
