@@ -227,6 +227,129 @@ static void *thread_issue(void *arg)
     return NULL;
 }
 
+/* --- two issuers on one CA: processes, each with its own es_ca and connection --- */
+
+#define ISSUER_CERTS 15
+
+/* In a child: waits for the start byte, then issues ISSUER_CERTS certificates and signs a CRL
+ * after each, taking the CA's lock as a second daemon would (ES_ERR_BUSY while the other holds
+ * it: try again, at most 20000 times), and writes the serials to path, one a line, and the
+ * CRL numbers, "crl N". Exit 0 when all were issued and signed. */
+static int issuer_child(const char *url, int start_fd, int who, const char *path)
+{
+    char b;
+    if (read(start_fd, &b, 1) != 1) return 2;
+    es_ca *ca = load_ca();
+    es_store *s = NULL;
+    if (es_store_open(url, &s) != ES_OK) return 2;
+    es_castore cs = {s, NULL, "issuer", "ca-operator"};
+    es_ca_state st = es_castore_state(&cs);
+    es_buf out, crl, tmp;
+    es_buf_init(&out, ES_MAX_CERT_DER);
+    es_buf_init(&crl, ES_PKI_MAX_CRL);
+    es_buf_init(&tmp, ES_PKI_MAX_CRL);
+    FILE *f = fopen(path, "w");
+    int issued = 0, signed_ = 0, tries = 0;
+    while (f && signed_ < ISSUER_CERTS && tries++ < 20000) {
+        if (issued > signed_) { /* this round's CRL */
+            es_pki_crl c;
+            crl.len = tmp.len = 0;
+            es_err rv = es_ca_crl_in(ca, &st, 0, NULL, &crl);
+            if (rv == ES_ERR_BUSY) continue;
+            if (rv != ES_OK || es_pki_crl_parse(crl.p, crl.len, &tmp, &c) != ES_OK) break;
+            fprintf(f, "crl %llu\n", (unsigned long long)c.crl_number);
+            es_pki_crl_cleanup(&c);
+            signed_++;
+            continue;
+        }
+        char cn[32], serial[2 * ES_PKI_SERIAL_MAX + 1];
+        snprintf(cn, sizeof cn, "35010000%d%05d", who, issued);
+        es_err rv = issue(ca, &st, cn, &out, serial);
+        if (rv == ES_OK) {
+            fprintf(f, "%s\n", serial);
+            issued++;
+        } else if (rv != ES_ERR_BUSY) {
+            fprintf(stderr, "issuer %d: %s\n", who, es_err_str(rv));
+            break;
+        }
+    }
+    if (f) fclose(f);
+    es_buf_cleanup(&out);
+    es_buf_cleanup(&crl);
+    es_buf_cleanup(&tmp);
+    es_store_close(s);
+    es_ca_close(ca);
+    return signed_ == ISSUER_CERTS ? 0 : 1;
+}
+
+/* Two processes issue at once; then every serial is distinct, each is in the CA's index with
+ * its certificate, and the index grew by exactly what was issued (no lost or doubled row). */
+static void t_two_issuers(const char *kind, const char *url, es_store *s, es_ca *ca,
+                          const es_ca_state *st)
+{
+    int64_t rows0 = count(s, "SELECT count(*) FROM ca_certs");
+    int start[2];
+    pid_t pid[2] = {-1, -1};
+    char path[2][700];
+    if (pipe(start) != 0) st_die("pipe");
+    fflush(NULL);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path[i], sizeof path[i], "%s/issuer-%s-%d.txt", st_tmp(), kind, i);
+        pid[i] = fork();
+        if (pid[i] == 0) {
+            close(start[1]);
+            _exit(issuer_child(url, start[0], i + 1, path[i]));
+        }
+    }
+    close(start[0]);
+    /* The barrier: both start when both exist (a byte each). */
+    int go = write(start[1], "gg", 2) == 2;
+    close(start[1]);
+    int exited = 0;
+    for (int i = 0; i < 2; i++) {
+        int status = -1;
+        exited += pid[i] > 0 && waitpid(pid[i], &status, 0) == pid[i] && WIFEXITED(status) &&
+                  WEXITSTATUS(status) == 0;
+    }
+    ok(go && exited == 2, "%s: two issuing processes, %d certificates each (%d finished)", kind,
+       ISSUER_CERTS, exited);
+    char serials[2 * ISSUER_CERTS][2 * ES_PKI_SERIAL_MAX + 1];
+    int n = 0, in_index = 0, distinct = 1, ncrl = 0;
+    unsigned long long crls[2 * ISSUER_CERTS];
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(path[i], "r");
+        char line[200];
+        while (f && fgets(line, sizeof line, f)) {
+            if (strncmp(line, "crl ", 4) == 0 && ncrl < 2 * ISSUER_CERTS)
+                crls[ncrl++] = strtoull(line + 4, NULL, 10);
+            else if (n < 2 * ISSUER_CERTS && sscanf(line, "%64s", serials[n]) == 1)
+                n++;
+        }
+        if (f) fclose(f);
+    }
+    /* Each CRL signed took the next number: 2 x ISSUER_CERTS numbers, none twice. */
+    int crl_distinct = ncrl == 2 * ISSUER_CERTS;
+    for (int i = 0; i < ncrl; i++)
+        for (int k = 0; k < i; k++) crl_distinct &= crls[i] != crls[k];
+    ok(crl_distinct, "%s: %d CRLs signed by the two, each with its own cRLNumber", kind, ncrl);
+    entry_copy got;
+    memset(&got, 0, sizeof got);
+    es_buf_init(&got.cert, ES_MAX_CERT_DER);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < i; k++) distinct &= strcmp(serials[i], serials[k]) != 0;
+        got.n = 0;
+        in_index += es_ca_get(ca, st, serials[i], copy_cb, &got) == ES_OK && got.n == 1 &&
+                    got.cert.len > 0 && got.e.status == ES_CA_VALID;
+    }
+    es_buf_cleanup(&got.cert);
+    ok(n == 2 * ISSUER_CERTS && distinct, "%s: %d serials, all distinct", kind, n);
+    ok(in_index == n, "%s: each in the index with its certificate (%d of %d)", kind, in_index, n);
+    int64_t rows1 = count(s, "SELECT count(*) FROM ca_certs");
+    ok(rows1 == rows0 + n && count(s, "SELECT count(DISTINCT serial) FROM ca_certs") == rows1,
+       "%s: the index grew by exactly %d (%lld -> %lld), no serial twice", kind, n,
+       (long long)rows0, (long long)rows1);
+}
+
 /* --- the suite --- */
 
 /* A business system's request: a new SM2 key, a PKCS#10 request for CN=cn. */
@@ -549,6 +672,7 @@ static void suite(const char *kind, const char *(*db)(const char *))
         for (int k = 0; k < 20; k++) distinct &= strcmp(tj[0].serials[i], tj[1].serials[k]) != 0;
     ok(distinct, "%s: two threads, 20 certificates each, all serials distinct (%d, %d)", kind,
        tj[0].issued, tj[1].issued);
+    t_two_issuers(kind, url, s, ca, &st);
 
     /* eseal admin backup holds the CA's state: restored elsewhere, the same certificates. */
     char bpath[700];
@@ -567,8 +691,9 @@ static void suite(const char *kind, const char *(*db)(const char *))
        "%s: and the revocations", kind);
     crl.len = tmp.len = 0;
     ok(es_ca_crl_in(ca, &rst, 0, NULL, &crl) == ES_OK &&
-           es_pki_crl_parse(crl.p, crl.len, &tmp, &c) == ES_OK && c.crl_number == 3,
-       "%s: and the CRL numbering", kind);
+           es_pki_crl_parse(crl.p, crl.len, &tmp, &c) == ES_OK &&
+           c.crl_number == 3 + 2 * ISSUER_CERTS, /* 2, then the two issuers' (t_two_issuers) */
+       "%s: and the CRL numbering (%llu)", kind, (unsigned long long)c.crl_number);
     es_pki_crl_cleanup(&c);
     es_store_close(r2);
 
