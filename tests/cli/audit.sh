@@ -3,9 +3,9 @@
 # and on the PostgreSQL of tests/pg.sh (ESEAL_PG_URL, CTest fixture "pg"): help texts, usage
 # errors, an intact trail, exports verified offline, tampered exports and databases found and
 # named, a wrong key, backup -> more writes -> restore -> verify, a non-empty target refused;
-# with esealsd given: the daemon's checkpoints (at T ms, at start after a SIGKILL, at stop).
+# and the daemon's checkpoints (at T ms, at start after a SIGKILL, at stop).
 #
-# usage: tests/cli/audit.sh /path/to/eseal /path/to/audit_fixture [/path/to/esealsd]
+# usage: tests/cli/audit.sh /path/to/eseal /path/to/audit_fixture /path/to/esealsd
 # Prints one line per check and ends with "N passed, M failed, K skipped"; exit status 1 when
 # any failed. Without PostgreSQL the PostgreSQL half is skipped with a message and the exit
 # status is 77 (CTest: skipped), unless CI is set: then it fails.
@@ -15,8 +15,8 @@ ESEAL=${1:?usage: audit.sh /path/to/eseal /path/to/audit_fixture}
 FIX=${2:?usage: audit.sh /path/to/eseal /path/to/audit_fixture}
 case $ESEAL in /*) ;; *) ESEAL=$PWD/$ESEAL ;; esac
 case $FIX in /*) ;; *) FIX=$PWD/$FIX ;; esac
-SD=${3:-}
-case $SD in /* | "") ;; *) SD=$PWD/$SD ;; esac
+SD=${3:?usage: audit.sh /path/to/eseal /path/to/audit_fixture /path/to/esealsd}
+case $SD in /*) ;; *) SD=$PWD/$SD ;; esac
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/eseal-audit.XXXXXX") || exit 3
 PGDBS=""
