@@ -343,7 +343,8 @@ time.sleep(8)
 c.execute("ROLLBACK")
 EOF
 HOLDER=$!
-for _ in $(seq 50); do [ -e held ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -e held ] && break; sleep 0.1; done
+check "another process holds the CA (the barrier: its lock taken within 10 s)" [ -e held ]
 t0=$(date +%s%N)
 expect 3 "ca issue while another process holds the CA" ca issue --dir root --profile seal \
     --csr seal.csr --subject "/C=CN/O=${USCC}${UNIT}/CN=35010000000077" -o busy.crt
