@@ -322,7 +322,8 @@ static void t_two_issuers(const char *kind, const char *url, es_store *s, es_ca 
         while (f && fgets(line, sizeof line, f)) {
             if (strncmp(line, "crl ", 4) == 0 && ncrl < 2 * ISSUER_CERTS)
                 crls[ncrl++] = strtoull(line + 4, NULL, 10);
-            else if (n < 2 * ISSUER_CERTS && sscanf(line, "%64s", serials[n]) == 1)
+            else if (n < 2 * ISSUER_CERTS &&
+                     sscanf(line, "%40s", serials[n]) == 1) /* 2 x ES_PKI_SERIAL_MAX */
                 n++;
         }
         if (f) fclose(f);
