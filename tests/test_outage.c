@@ -98,7 +98,10 @@ int main(void)
     snprintf(conf, sizeof conf, "%s/esealsd.conf", st_tmp());
     snprintf(outpath, sizeof outpath, "%s/out", st_tmp());
     FILE *cf = fopen(conf, "w");
-    if (!cf || fprintf(cf, "[store]\nurl = %s\n[log]\nlevel = error\n", url) < 0 || fclose(cf) != 0)
+    if (!cf ||
+        fprintf(cf, "[store]\nurl = %s\n[log]\nlevel = error\n[factors]\nenforce = false\n", url) <
+            0 ||
+        fclose(cf) != 0)
         return 2;
     FILE *out = fopen(outpath, "w");
     if (!out) return 2;
