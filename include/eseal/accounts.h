@@ -35,6 +35,8 @@ ES_API_BEGIN
 #define ES_SESSION_TOKEN_HEX   64
 
 struct es_factors;
+/* Per-address back-off of sign-in failures (below); NULL in es_accounts: none. */
+typedef struct es_signin_guard es_signin_guard;
 
 typedef struct es_accounts {
     es_store *store;
@@ -45,6 +47,8 @@ typedef struct es_accounts {
     /* The second-factor policy and seeds key (eseal/otp.h); NULL: password alone (library
      * users without a daemon; the daemon always sets it). Not owned. */
     const struct es_factors *factors;
+    es_signin_guard *guard; /* may be NULL: every failure counts towards the account's lock */
+    es_time (*now)(void);   /* the clock; NULL: es_time_now (tests inject their own) */
 } es_accounts;
 
 /* Who acts. A user signed in, or the daemon itself (name "system", roles 0, is_system 1:
@@ -96,8 +100,17 @@ typedef es_err (*es_user_cb)(void *ctx, const es_user *u);
 es_err es_acct_list(es_accounts *a, const es_actor *by, const char *after, int64_t limit,
                     es_user_cb cb, void *ctx) ES_MUST_CHECK;
 
-/* Signs in. ES_ERR_AUTH (unknown name or wrong password: the same answer for both),
- * ES_ERR_LOCKED (locked or disabled). On success the token (64 hex + NUL) and the user. */
+/* Signs in from address `from`. Every failure is ES_ERR_AUTH and costs one argon2id
+ * verification, whatever its reason (unknown name, wrong password, locked or disabled
+ * account, even with the right password): no answer and no timing tells them apart; the
+ * audit trail records the true reason (session.login_failed, session.login_refused).
+ * The account's failure count is reserved (one statement) before the password is verified, so
+ * that parallel guesses verify at most lockout_failures passwords; the lock is set by the
+ * attempt that reaches the count, cleared by a success, and the count restarts once a lock
+ * has expired. With a->guard: ES_ERR_RATE (nothing done, nothing audited) while the address
+ * backs off for this name, and an address's failures beyond its share do not count towards
+ * the account's lock (es_signin_guard_admit). On success the token (64 hex + NUL) and the
+ * user. */
 es_err es_acct_login(es_accounts *a, const char *name, const char *password, const char *from,
                      char token[ES_SESSION_TOKEN_HEX + 1], es_user *out) ES_MUST_CHECK;
 /* The user of a live session (sliding expiry). ES_ERR_AUTH when unknown or expired. */
@@ -118,6 +131,32 @@ es_err es_acct_audit_denied(es_accounts *a, const es_actor *by, const char *what
  * issuing the daemon's system certificate, say) in a transaction of its own. */
 es_err es_acct_audit_event(es_accounts *a, const es_actor *by, const char *action,
                            const char *object, const char *detail) ES_MUST_CHECK;
+
+/* Per-address back-off (docs/accounts.md, "Lockout"): in memory, per (address, account
+ * name), at most ES_SIGNIN_GUARD_SLOTS pairs (the least recently used is forgotten). An
+ * address that succeeded for a name is the owner's address for it: its failures count towards
+ * the account's lock and it never backs off. Any other address backs off after
+ * share = (lockout_failures + 1) / 2 failures in a row for the name: refused (ES_ERR_RATE) for
+ * 60 s, then for twice as long after each further failure (one hour at most); only its first
+ * `share` failures count towards the account's lock, so that one outside address cannot lock
+ * an account (it takes failures from two or more addresses, or from the owner's). A pair
+ * quiet for a day is forgotten. Thread-safe. */
+#define ES_SIGNIN_GUARD_SLOTS 4096
+es_err es_signin_guard_new(unsigned lockout_failures, es_signin_guard **out) ES_MUST_CHECK;
+void es_signin_guard_free(es_signin_guard *g);
+/* ES_ERR_RATE with *retry_s (may be NULL) while from backs off for name; ES_OK otherwise.
+ * Changes nothing. */
+es_err es_signin_guard_check(es_signin_guard *g, const char *from, const char *name, es_time now,
+                             unsigned *retry_s) ES_MUST_CHECK;
+/* 1 when from is the owner's address for name. */
+int es_signin_guard_trusted(es_signin_guard *g, const char *from, const char *name, es_time now);
+/* Admits an attempt (counted as a failure until es_signin_guard_success): ES_ERR_RATE while
+ * from backs off; else ES_OK and *counts = 1 when a failure of it counts towards the
+ * account's lock. */
+es_err es_signin_guard_admit(es_signin_guard *g, const char *from, const char *name, es_time now,
+                             int *counts) ES_MUST_CHECK;
+/* A success: from becomes the owner's address for name, its failures are forgotten. */
+void es_signin_guard_success(es_signin_guard *g, const char *from, const char *name, es_time now);
 
 /* An actor from a user. */
 es_actor es_actor_of(const es_user *u);

@@ -65,6 +65,8 @@ typedef struct es_api_ctx {
     es_gate *hash_gate;
     /* The second-factor policy and seeds key (eseal/otp.h), set by the node. */
     const struct es_factors *factors;
+    /* Per-address back-off of sign-in failures (es_signin_guard, accounts.h). */
+    struct es_signin_guard *signin_guard;
 } es_api_ctx;
 
 /* Makes what the context owns besides the configuration and site (the store key, the CA lock,

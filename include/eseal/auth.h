@@ -53,24 +53,33 @@ es_err es_roles_check(es_roles roles, const char **why) ES_MUST_CHECK;
 
 /* What an account may do: one permission per family of operations. */
 typedef enum es_perm {
-    ES_PERM_ACCOUNTS = 0, /* create, disable, reset accounts; assign roles */
-    ES_PERM_CLIENTS,      /* register business systems (API clients) */
-    ES_PERM_AUDIT,        /* read, export and verify the audit trail */
-    ES_PERM_SETTINGS,     /* business configuration: seal types, codes, systems */
-    ES_PERM_SEAL_APPLY,   /* enter seal applications and their materials */
-    ES_PERM_SEAL_REVIEW,  /* review applications */
-    ES_PERM_SEAL_MAKE,    /* make, deliver, change, revoke seals */
-    ES_PERM_SIGN_REQUEST, /* request a signature */
-    ES_PERM_SIGN_APPROVE, /* approve a signature request */
-    ES_PERM_SIGN,         /* apply a seal (centralised) */
-    ES_PERM_SEAL_KEEP,    /* hold a seal on a token (decentralised) */
-    ES_PERM_VERIFY,       /* verify documents and seals */
+    ES_PERM_ACCOUNTS = 0,   /* create, disable, reset accounts; assign roles */
+    ES_PERM_CLIENTS,        /* register business systems (API clients) */
+    ES_PERM_AUDIT,          /* read, export and verify the audit trail */
+    ES_PERM_SETTINGS,       /* business configuration: seal types, codes, systems */
+    ES_PERM_SEAL_APPLY,     /* enter seal applications and their materials */
+    ES_PERM_SEAL_REVIEW,    /* review applications */
+    ES_PERM_SEAL_MAKE,      /* make, deliver, change, revoke seals */
+    ES_PERM_SIGN_REQUEST,   /* request a signature */
+    ES_PERM_SIGN_APPROVE,   /* approve a signature request */
+    ES_PERM_SIGN,           /* apply a seal (centralised) */
+    ES_PERM_SEAL_KEEP,      /* hold a seal on a token (decentralised) */
+    ES_PERM_VERIFY,         /* verify documents and seals */
+    ES_PERM_AUDIT_ACCOUNTS, /* create, disable, enable, reset audit administrators' accounts */
     ES_PERM_COUNT
 } es_perm;
 
 const char *es_perm_name(es_perm p);
 /* 1 when any of the roles grants p (least privilege: docs/accounts.md lists the table). */
 int es_roles_allow(es_roles roles, es_perm p);
+
+/* Separation of duties in account management (docs/accounts.md): 1 when an account holding
+ * actor's roles may manage (create, change the roles of, disable, enable, reset) an account
+ * holding target's roles. Audit administrators' accounts are managed by audit administrators
+ * only (ES_PERM_AUDIT_ACCOUNTS), every other account by the system administrator only
+ * (ES_PERM_ACCOUNTS); an account holding audit_admin and anything else is nobody's. target 0:
+ * an account with no role yet (no one may). Does not check "not one's own account". */
+int es_roles_may_manage(es_roles actor, es_roles target);
 
 /* argon2id parameters: 64 MiB, 3 passes, 1 lane, 16-byte salt, 32-byte hash. */
 #define ES_PASSWORD_HASH_MAX 160
@@ -81,6 +90,13 @@ int es_roles_allow(es_roles roles, es_perm p);
 es_err es_password_hash(const char *password, char out[ES_PASSWORD_HASH_MAX]) ES_MUST_CHECK;
 /* ES_OK when password matches; ES_ERR_PASSWORD when not; ES_ERR_FORMAT for a broken hash. */
 es_err es_password_verify(const char *encoded, const char *password) ES_MUST_CHECK;
+/* The work of es_password_verify, with the same parameters, against a hash whose password
+ * nobody knows: for a sign-in that fails whatever the password (unknown name, locked or
+ * disabled account), so that it costs what a wrong password costs. */
+void es_password_verify_dummy(const char *password);
+/* How many argon2id verifications this process ran: against accounts' hashes (real) and
+ * against the dummy hash (dummy). Either may be NULL. For tests and metrics; thread-safe. */
+void es_password_verifications(uint64_t *real, uint64_t *dummy);
 /* Password rules: ES_PASSWORD_MIN..MAX bytes, not containing the account name (3 characters or
  * more, any case), at least three of
  * lower case, upper case, digits, other characters. ES_ERR_ARG with a static reason. */

@@ -97,6 +97,7 @@ typedef enum es_err {
     ES_ERR_MUST_CHANGE = 605, /* a one-time password must be changed before anything else */
     ES_ERR_FACTOR_REQUIRED = 620, /* a second factor must be enrolled before anything else */
     ES_ERR_FACTOR_CODE = 621,     /* a wrong code while enrolling a second factor */
+    ES_ERR_ORIGIN = 611,          /* a cookie-authenticated change from another site (CSRF): 403 */
 
     /* 7xx: the HTTP exchange (http) */
     ES_ERR_JSON = 700,       /* the body is not the JSON the route takes */

@@ -50,13 +50,22 @@ static es_err signin_allowed(es_http_req *req, es_api_ctx *app, const char *name
 {
     char key[ES_RATELIMIT_MAX_KEY + 1];
     unsigned retry = 0;
-    snprintf(key, sizeof key, "ip:%s", es_http_req_client(req));
+    const char *from = es_http_req_client(req);
+    es_time now = es_time_now();
+    snprintf(key, sizeof key, "ip:%s", from);
     es_err rv = es_ratelimit_take_now(app->signin_address, key, &retry);
     const char *who = "this address";
-    if (rv == ES_OK) {
+    /* The owner's address is not held up by what others do with the name (hardening 13,
+     * item 6): the per-account limit applies to the other addresses. */
+    if (rv == ES_OK && !es_signin_guard_trusted(app->signin_guard, from, name, now)) {
         snprintf(key, sizeof key, "user:%.50s", name);
         rv = es_ratelimit_take_now(app->signin_account, key, &retry);
         who = "this account";
+    }
+    /* An address that failed for this name backs off (es_signin_guard): 429 before any work. */
+    if (rv == ES_OK && es_signin_guard_check(app->signin_guard, from, name, now, &retry) != ES_OK) {
+        rv = ES_ERR_LIMIT;
+        who = "this account from this address";
     }
     if (rv != ES_ERR_LIMIT) return rv;
     char ra[16];
@@ -68,6 +77,10 @@ static es_err signin_allowed(es_http_req *req, es_api_ctx *app, const char *name
                               "too many sign-in attempts for %s: try again in %u s", who, retry),
            ES_ERR_RATE);
 }
+
+#define SIGNIN_FAILED                                                                              \
+    "wrong user name or password, or the account is locked or disabled: try again later or ask "   \
+    "an administrator"
 
 static es_err sessions_create(es_http_req *req, void *arg)
 {
@@ -92,11 +105,17 @@ static es_err sessions_create(es_http_req *req, void *arg)
         snprintf(key, sizeof key, "user:%.50s", name);
         es_ratelimit_reset(app->signin_account, key);
     }
+    if (rv == ES_ERR_RATE) { /* the address began to back off while this one waited */
+        rv = signin_allowed(req, app, name);
+        json_decref(in);
+        if (rv == ES_OK) rv = api_fail(req, ES_ERR_RATE, "try again later");
+        return rv;
+    }
     json_decref(in);
-    if (rv == ES_ERR_AUTH) return api_fail(req, rv, "wrong user name or password");
-    if (rv == ES_ERR_LOCKED)
-        return api_fail(req, rv,
-                        "the account is locked or disabled; try later or ask an administrator");
+    /* One answer for every failure (hardening 13, item 8): unknown name, wrong password, locked
+     * or disabled account (even with the right password: a lock that answered otherwise for
+     * the right password would let guessing go on through it). */
+    if (rv == ES_ERR_AUTH) return api_fail(req, rv, SIGNIN_FAILED);
     if (rv != ES_OK) return rv;
     json_t *out = json_object();
     json_t *user = user_json(&u);
@@ -171,6 +190,24 @@ static es_err password_change(es_http_req *req, void *arg)
     return es_http_reply_json_new(req, 200, out);
 }
 
+/* The users family: the system administrator (accounts) or an audit administrator
+ * (audit_accounts, for audit administrators' accounts: the service decides which account). */
+static es_err require_manage(es_http_req *req, es_api_ctx *app, es_accounts *a, const char *what)
+{
+    const api_user *su = api_user_of(req);
+    if (su && !su->is_client && es_roles_allow(su->u.roles, ES_PERM_AUDIT_ACCOUNTS)) return ES_OK;
+    return api_require(req, app, a, ES_PERM_ACCOUNTS, what);
+}
+
+/* Why the service refused to manage name: one's own account, or another duty's. */
+static const char *manage_refusal(es_http_req *req, const char *name, const char *own)
+{
+    const api_user *su = api_user_of(req);
+    if (su && name && strcmp(su->u.name, name) == 0) return own;
+    return "an audit administrator's account is managed by audit administrators only, every "
+           "other account by the system administrator only";
+}
+
 static es_err page_user(void *ctx, const es_user *u)
 {
     return api_page_add(ctx, u->name, user_json(u));
@@ -180,7 +217,7 @@ static es_err users_list(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
     es_http_page page;
-    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.list")) != ES_OK) return rv;
+    if ((rv = require_manage(req, app, &a, "user.list")) != ES_OK) return rv;
     if ((rv = es_http_req_page(req, API_PAGE_USERS, app->cfg.page_max, &page)) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     api_page p = {json_array(), page.limit, 0, "", 0};
@@ -208,7 +245,7 @@ static es_err users_create(es_http_req *req, void *arg)
     const char *why = NULL;
     char otp[32] = "", loc[96];
     es_user u;
-    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.create")) != ES_OK) return rv;
+    if ((rv = require_manage(req, app, &a, "user.create")) != ES_OK) return rv;
     if ((rv = es_http_req_json(req, user_create_schema, &in)) != ES_OK) return rv;
     if ((rv = api_roles_of(req, json_object_get(in, "roles"), &roles)) != ES_OK) goto out;
     const char *name = json_string_value(json_object_get(in, "name"));
@@ -273,14 +310,15 @@ static es_err users_set_roles(es_http_req *req, void *arg)
     json_t *in = NULL;
     es_roles roles = 0;
     const char *why = NULL, *name = es_http_req_param(req, "name");
-    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.roles")) != ES_OK) return rv;
+    if ((rv = require_manage(req, app, &a, "user.roles")) != ES_OK) return rv;
     if ((rv = es_http_req_json(req, roles_schema, &in)) != ES_OK) return rv;
     rv = api_roles_of(req, json_object_get(in, "roles"), &roles);
     json_decref(in);
     if (rv != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     rv = es_acct_set_roles(&a, &by, name, roles, &why);
-    if (rv == ES_ERR_DENIED) return api_fail(req, rv, "nobody changes their own roles");
+    if (rv == ES_ERR_DENIED)
+        return api_fail(req, rv, manage_refusal(req, name, "nobody changes their own roles"));
     if (rv != ES_OK) return api_fail(req, rv, why);
     return reply_user(req, &a, &by, name, NULL);
 }
@@ -289,14 +327,14 @@ static es_err set_disabled(es_http_req *req, void *arg, int disabled)
 {
     BEGIN(app, a);
     const char *name = es_http_req_param(req, "name");
-    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS,
-                          disabled ? "user.disable" : "user.enable")) != ES_OK)
+    if ((rv = require_manage(req, app, &a, disabled ? "user.disable" : "user.enable")) != ES_OK)
         return rv;
     if ((rv = api_no_body(req)) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     rv = es_acct_set_disabled(&a, &by, name, disabled);
     if (rv == ES_ERR_DENIED)
-        return api_fail(req, rv, "nobody disables or enables their own account");
+        return api_fail(req, rv,
+                        manage_refusal(req, name, "nobody disables or enables their own account"));
     if (rv != ES_OK) return rv;
     return reply_user(req, &a, &by, name, NULL);
 }
@@ -316,12 +354,12 @@ static es_err users_reset(es_http_req *req, void *arg)
     BEGIN(app, a);
     const char *name = es_http_req_param(req, "name");
     char otp[32] = "";
-    if ((rv = api_require(req, app, &a, ES_PERM_ACCOUNTS, "user.password_reset")) != ES_OK)
-        return rv;
+    if ((rv = require_manage(req, app, &a, "user.password_reset")) != ES_OK) return rv;
     if ((rv = api_no_body(req)) != ES_OK) return rv;
     es_actor by = api_actor(api_user_of(req));
     rv = es_acct_reset_password(&a, &by, name, otp);
-    if (rv == ES_ERR_DENIED) return api_fail(req, rv, "change your own password instead");
+    if (rv == ES_ERR_DENIED)
+        return api_fail(req, rv, manage_refusal(req, name, "change your own password instead"));
     if (rv == ES_OK) rv = reply_user(req, &a, &by, name, otp);
     es_wipe(otp, sizeof otp);
     return rv;
@@ -355,7 +393,10 @@ static es_err roles_list(es_http_req *req, void *arg)
     json_object_set_new(out, "permissions", perms);
     json_object_set_new(out, "rules",
                         json_string("an account holds roles of one duty only (system, business "
-                                    "or audit); nobody changes their own roles"));
+                                    "or audit); nobody changes their own roles; audit "
+                                    "administrators' accounts are managed by audit "
+                                    "administrators only, every other account by the system "
+                                    "administrator only"));
     return es_http_reply_json_new(req, 200, out);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/internal.h"
 
@@ -40,6 +41,90 @@ static int allowed_before_change(es_http_req *req)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (strcmp(method, ok[i][0]) == 0 && strcmp(route, ok[i][1]) == 0) return 1;
     return 0;
+}
+
+/* ---- CSRF (hardening 13, item 7; docs/esealsd.md): a browser sends the session cookie with
+ * any request to this site, whichever site's page makes it, but it also says which site that
+ * is (Origin; Referer when it sends no Origin), and a page cannot forge either. */
+
+/* "scheme://host:port" of a URL or an origin, the scheme and host in lower case, the port
+ * explicit (80, 443 by default); 0 when it is not an http(s) URL. */
+static int origin_of(const char *url, char *out, size_t outlen)
+{
+    char host[256];
+    size_t n = 0;
+    const char *p, *scheme;
+    unsigned port;
+    if (!url) return 0;
+    if (strncasecmp(url, "http://", 7) == 0) {
+        scheme = "http";
+        port = 80;
+        p = url + 7;
+    } else if (strncasecmp(url, "https://", 8) == 0) {
+        scheme = "https";
+        port = 443;
+        p = url + 8;
+    } else {
+        return 0;
+    }
+    int bracket = *p == '[';
+    while (*p && *p != '/' && *p != '?' && *p != '#' && (bracket || *p != ':')) {
+        if (n + 1 >= sizeof host || *p == '@') return 0;
+        char c = *p++;
+        host[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        if (c == ']') bracket = 0;
+    }
+    host[n] = 0;
+    if (n == 0) return 0;
+    if (*p == ':') {
+        char *end = NULL;
+        unsigned long v = strtoul(p + 1, &end, 10);
+        if (end == p + 1 || v == 0 || v > 65535 ||
+            (*end && *end != '/' && *end != '?' && *end != '#'))
+            return 0;
+        port = (unsigned)v;
+    }
+    int w = snprintf(out, outlen, "%s://%s:%u", scheme, host, port);
+    return w > 0 && (size_t)w < outlen;
+}
+
+/* 1 when origin (already canonical) is this daemon's: its public URL, or the host the request
+ * was sent to (Host), over http or https (a proxy in front may end TLS). */
+static int own_origin(es_http_req *req, const es_api_ctx *app, const char *origin)
+{
+    char mine[300], url[300];
+    const char *host = es_http_req_header(req, "Host");
+    if (origin_of(app->public_url, mine, sizeof mine) && strcmp(mine, origin) == 0) return 1;
+    if (origin_of(app->cfg.public_url, mine, sizeof mine) && strcmp(mine, origin) == 0) return 1;
+    for (int tls = 0; host && *host && tls < 2; tls++) {
+        snprintf(url, sizeof url, "%s://%.250s/", tls ? "https" : "http", host);
+        if (origin_of(url, mine, sizeof mine) && strcmp(mine, origin) == 0) return 1;
+    }
+    return 0;
+}
+
+static int changes_state(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+           strcmp(method, "OPTIONS") != 0;
+}
+
+/* A state-changing request: an Origin (or, without one, a Referer) naming another site is
+ * refused, whoever sends it; a cookie-authenticated one must name this site. */
+static es_err csrf_check(es_http_req *req, const es_api_ctx *app, int cookie)
+{
+    char o[300];
+    const char *origin = es_http_req_header(req, "Origin");
+    const char *referer = es_http_req_header(req, "Referer");
+    const char *said = origin && *origin ? origin : referer && *referer ? referer : NULL;
+    if (!changes_state(es_http_req_method(req))) return ES_OK;
+    if (!said && !cookie) return ES_OK;
+    if (said && origin_of(said, o, sizeof o) && own_origin(req, app, o)) return ES_OK;
+    REFUSE(es_http_reply_err(req, ES_ERR_ORIGIN,
+                             said ? "the request comes from another site's page"
+                                  : "a change made with the session cookie must say where it "
+                                    "comes from (Origin or Referer)"),
+           ES_ERR_ORIGIN);
 }
 
 /* A business system's signed request (docs/api-clients.md). */
@@ -104,12 +189,18 @@ es_err api_authenticate(es_http_req *req, void *arg)
     es_accounts a;
     es_user u;
     es_err rv;
-    if (es_http_req_is_public(req)) return ES_OK;
     const char *h = es_http_req_header(req, "Authorization");
-    if (h && es_client_auth_is_signed(h))
+    /* Business systems sign each request and are not browsers: no Origin to check. */
+    if (h && es_client_auth_is_signed(h)) {
+        if (es_http_req_is_public(req)) return ES_OK;
         return es_http_req_body_ready(req) ? authenticate_client(req, app, h)
                                            : precheck_client(req, app, h);
+    }
     tok = token_of(req, &cookie);
+    /* Before the session is even looked up: a forged change costs nothing (sign-in included,
+     * which is public: another site cannot sign a browser in either). */
+    if ((rv = csrf_check(req, app, cookie)) != ES_OK) return rv;
+    if (es_http_req_is_public(req)) return ES_OK;
     if (!tok) REFUSE(es_http_reply_err(req, ES_ERR_AUTH, "sign in first"), ES_ERR_AUTH);
     if ((rv = api_accounts(app, &a)) != ES_OK) return rv;
     rv = es_acct_session(&a, tok, &u);

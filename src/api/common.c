@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/internal.h"
 
@@ -30,6 +31,8 @@ es_err api_accounts(es_api_ctx *app, es_accounts *a)
     a->lockout_failures = app->cfg.lockout_failures;
     a->lockout_minutes = app->cfg.lockout_minutes;
     a->factors = app->factors;
+    a->guard = app->signin_guard;
+    a->now = NULL;
     return ES_OK;
 }
 
@@ -100,11 +103,19 @@ es_err api_fail(es_http_req *req, es_err rv, const char *why)
     return rv;
 }
 
-/* A POST without a body: nothing, or an empty JSON object. */
+/* A POST without a body: nothing, or an empty JSON object. A content type other than JSON is
+ * refused even without a body (hardening 13, item 7): an HTML form of another site can send
+ * application/x-www-form-urlencoded, multipart/form-data or text/plain, never JSON. */
 es_err api_no_body(es_http_req *req)
 {
     static const es_json_field none[] = {{NULL}};
     json_t *o = NULL;
+    const char *ct = es_http_req_header(req, "Content-Type");
+    if (ct && *ct && strncasecmp(ct, "application/json", 16) != 0)
+        REFUSE(es_http_reply_err(req, ES_ERR_MEDIA_TYPE,
+                                 "a request without a body takes no content type but "
+                                 "application/json"),
+               ES_ERR_MEDIA_TYPE);
     if (es_http_req_body(req).len == 0) return ES_OK;
     es_err rv = es_http_req_json(req, none, &o);
     json_decref(o);
@@ -243,10 +254,13 @@ es_err es_api_ctx_init(es_api_ctx *ctx)
                                &ctx->refusal_audit)) != ES_OK ||
         (rv = es_ratelimit_new(1u << 12, ES_API_REFUSAL_AUDIT_RATE, ES_API_REFUSAL_AUDIT_RATE,
                                &ctx->denied_audit)) != ES_OK ||
-        (rv = es_gate_new(ctx->cfg.signin_parallel, &ctx->hash_gate)) != ES_OK)
+        (rv = es_gate_new(ctx->cfg.signin_parallel, &ctx->hash_gate)) != ES_OK ||
+        (rv = es_signin_guard_new(ctx->cfg.lockout_failures, &ctx->signin_guard)) != ES_OK)
         goto fail;
     return ES_OK;
 fail:
+    es_gate_free(ctx->hash_gate);
+    ctx->hash_gate = NULL;
     es_ratelimit_free(ctx->signin_address);
     es_ratelimit_free(ctx->signin_account);
     es_ratelimit_free(ctx->refusal_audit);
@@ -268,8 +282,10 @@ void es_api_ctx_cleanup(es_api_ctx *ctx)
     es_ratelimit_free(ctx->refusal_audit);
     es_ratelimit_free(ctx->denied_audit);
     es_gate_free(ctx->hash_gate);
+    es_signin_guard_free(ctx->signin_guard);
     ctx->signin_address = ctx->signin_account = ctx->refusal_audit = ctx->denied_audit = NULL;
     ctx->hash_gate = NULL;
+    ctx->signin_guard = NULL;
     /* The calling thread's connection (the workers' close as their threads end). */
     es_store *s = pthread_getspecific(ctx->store_key);
     if (s) {

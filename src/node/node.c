@@ -138,34 +138,60 @@ static es_err accounts_on(es_node *n, es_store *s, es_accounts *a)
     return ES_OK;
 }
 
-/* First start: the initial system administrator, when the site has no account at all. */
-static es_err bootstrap(es_node *n, es_store *s, char *why, size_t whylen)
+/* Creates one of the first accounts with a one-time password printed once on the operator's
+ * output (never in the log). ES_OK when another daemon on the same store made it first. */
+static es_err first_account(es_node *n, es_accounts *a, const char *name, const char *display,
+                            es_role role, const char *duty, char *why, size_t whylen)
 {
-    int64_t count = 0;
-    es_accounts a;
-    es_err rv = es_store_query_int(s, "SELECT COUNT(*) FROM users", NULL, 0, &count);
-    if (rv != ES_OK || count > 0) return rv;
-    if ((rv = accounts_on(n, s, &a)) != ES_OK) return rv;
     es_actor sys = {"system", 0, 0, 1};
     char otp[32] = "";
     const char *reason = NULL;
-    rv = es_acct_create(&a, &sys, "admin", "System administrator",
-                        ES_ROLE_BIT(ES_ROLE_SYSTEM_ADMIN), NULL, otp, NULL, &reason);
+    es_err rv = es_acct_create(a, &sys, name, display, ES_ROLE_BIT(role), NULL, otp, NULL, &reason);
     if (rv == ES_ERR_EXISTS) return ES_OK; /* another daemon on the same store was faster */
     if (rv != ES_OK) {
-        snprintf(why, whylen, "cannot create the initial administrator: %s",
+        snprintf(why, whylen, "cannot create the initial %s: %s", duty,
                  reason ? reason : es_err_str(rv));
         return rv;
     }
     /* The operator's output only, once: it is in no log and never shown again. */
     fprintf(n->out,
-            "first start: created the system administrator \"admin\"\n"
-            "one-time password for admin: %s\n"
+            "first start: created the %s \"%s\"\n"
+            "one-time password for %s: %s\n"
             "  (shown once; sign in with it and choose a new password)\n",
-            otp);
+            duty, name, name, otp);
     fflush(n->out);
     es_wipe(otp, sizeof otp);
-    es_api_log(&n->ctx, ES_LOG_INFO, "first start: created the system administrator \"admin\"");
+    es_api_log(&n->ctx, ES_LOG_INFO, "first start: created the %s \"%s\"", duty, name);
+    return ES_OK;
+}
+
+/* First start: the initial system administrator, when the site has no account at all, and
+ * the initial audit administrator, when no account holds audit_admin (a site made before
+ * hardening 13 included): only an audit administrator can make another one (docs/accounts.md). */
+static es_err bootstrap(es_node *n, es_store *s, char *why, size_t whylen)
+{
+    int64_t count = 0, auditors = 0;
+    es_accounts a;
+    es_err rv = es_store_query_int(s, "SELECT COUNT(*) FROM users", NULL, 0, &count);
+    if (rv == ES_OK)
+        rv = es_store_query_int(s, "SELECT COUNT(*) FROM user_roles WHERE role = 'audit_admin'",
+                                NULL, 0, &auditors);
+    if (rv != ES_OK || (count > 0 && auditors > 0)) return rv;
+    if ((rv = accounts_on(n, s, &a)) != ES_OK) return rv;
+    if (count == 0 &&
+        (rv = first_account(n, &a, "admin", "System administrator", ES_ROLE_SYSTEM_ADMIN,
+                            "system administrator", why, whylen)) != ES_OK)
+        return rv;
+    if (auditors > 0) return ES_OK;
+    if ((rv = first_account(n, &a, "auditor", "Audit administrator", ES_ROLE_AUDIT_ADMIN,
+                            "audit administrator", why, whylen)) != ES_OK ||
+        (rv = es_store_query_int(s, "SELECT COUNT(*) FROM user_roles WHERE role = 'audit_admin'",
+                                 NULL, 0, &auditors)) != ES_OK)
+        return rv;
+    if (auditors == 0)
+        es_api_log(&n->ctx, ES_LOG_WARN,
+                   "no audit administrator, and the name \"auditor\" is taken by another "
+                   "account: nobody can manage audit administrators (docs/accounts.md)");
     return ES_OK;
 }
 

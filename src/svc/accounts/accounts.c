@@ -111,9 +111,28 @@ static es_err deny(es_accounts *a, const es_actor *by, const char *what)
     return rv == ES_OK ? ES_ERR_DENIED : rv;
 }
 
+static es_time now_of(const es_accounts *a)
+{
+    return a->now ? a->now() : es_time_now();
+}
+
+/* Account management at all: the system administrator, or an audit administrator (for audit
+ * administrators' accounts only: duty_ok). */
 static int may_manage(const es_actor *by)
 {
-    return by && (by->is_system || es_roles_allow(by->roles, ES_PERM_ACCOUNTS));
+    return by && (by->is_system || es_roles_allow(by->roles, ES_PERM_ACCOUNTS) ||
+                  es_roles_allow(by->roles, ES_PERM_AUDIT_ACCOUNTS));
+}
+
+/* Separation of duties (hardening 13, item 4; LD/T 01.1 9.4): may by manage an account that
+ * holds (or is to hold) roles? */
+static const char duty_why[] = "an audit administrator's account is managed by audit "
+                               "administrators only, every other account by the system "
+                               "administrator only";
+
+static int duty_ok(const es_actor *by, es_roles roles)
+{
+    return by->is_system || es_roles_may_manage(by->roles, roles);
 }
 
 /* --- reading users --- */
@@ -228,12 +247,16 @@ es_err es_acct_create(es_accounts *a, const es_actor *by, const char *name,
         if (why) *why = reason;
         return ES_ERR_ARG;
     }
+    if (!duty_ok(by, roles)) {
+        if (why) *why = duty_why;
+        return deny(a, by, "user.create");
+    }
     if (!password) {
         if (!onetime || (rv = es_password_generate(gen)) != ES_OK) return onetime ? rv : ES_ERR_ARG;
         password = gen;
     }
     if ((rv = es_password_hash(password, hash)) != ES_OK) goto wipe;
-    es_time now = es_time_now();
+    es_time now = now_of(a);
     es_value p[4] = {es_v_text(name), es_v_text(display_name), es_v_text(hash), es_v_int(now)};
     char rt[256];
     svc_roles_text(roles, rt, sizeof rt);
@@ -270,6 +293,7 @@ static es_err target(es_accounts *a, const es_actor *by, const char *what, const
     es_err rv = load_user(a, "name", es_v_text(name), u);
     if (rv != ES_OK) return rv;
     if (!by->is_system && by->user_id == u->id) return deny(a, by, what);
+    if (!duty_ok(by, u->roles)) return deny(a, by, what);
     return ES_OK;
 }
 
@@ -285,6 +309,10 @@ es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, e
     if (account_roles_ok(roles, &reason) != ES_OK) {
         if (why) *why = reason;
         return ES_ERR_ARG;
+    }
+    if (!duty_ok(by, roles)) {
+        if (why) *why = duty_why;
+        return deny(a, by, "user.roles");
     }
     svc_roles_text(u.roles, from, sizeof from);
     svc_roles_text(roles, to, sizeof to);
@@ -355,7 +383,14 @@ wipe:
 es_err es_acct_get(es_accounts *a, const es_actor *by, const char *name, es_user *out)
 {
     if (!may_manage(by) && !(by && strcmp(by->name, name) == 0)) return deny(a, by, "user.get");
-    return load_user(a, "name", es_v_text(name), out);
+    es_err rv = load_user(a, "name", es_v_text(name), out);
+    if (rv != ES_OK || by->is_system || strcmp(by->name, name) == 0 ||
+        es_roles_allow(by->roles, ES_PERM_ACCOUNTS))
+        return rv;
+    /* An audit administrator reads audit administrators' accounts only. */
+    if (out->roles & ES_ROLE_BIT(ES_ROLE_AUDIT_ADMIN)) return ES_OK;
+    memset(out, 0, sizeof *out);
+    return deny(a, by, "user.get");
 }
 
 typedef struct collect {
@@ -380,12 +415,17 @@ es_err es_acct_list(es_accounts *a, const es_actor *by, const char *after, int64
                     es_user_cb cb, void *ctx)
 {
     if (!may_manage(by)) return deny(a, by, "user.list");
-    es_value p[2] = {es_v_text(after ? after : ""), es_v_int(limit > 0 ? limit : INT64_MAX)};
+    /* An audit administrator sees audit administrators' accounts only. */
+    int audit_only = !by->is_system && !es_roles_allow(by->roles, ES_PERM_ACCOUNTS);
+    es_value p[3] = {es_v_text(after ? after : ""), es_v_int(audit_only),
+                     es_v_int(limit > 0 ? limit : INT64_MAX)};
     collect c = {NULL, 0, 0};
     /* Rows first, roles after: no query runs inside another's callback on one connection. */
-    es_err rv = es_store_query(
-        a->store, "SELECT " USER_COLS " FROM users WHERE name > ? ORDER BY name LIMIT ?", p, 2,
-        collect_row, &c);
+    es_err rv = es_store_query(a->store,
+                               "SELECT " USER_COLS " FROM users WHERE name > ? AND (? = 0 OR id IN "
+                               "(SELECT user_id FROM user_roles WHERE role = 'audit_admin')) "
+                               "ORDER BY name LIMIT ?",
+                               p, 3, collect_row, &c);
     for (size_t i = 0; rv == ES_OK && i < c.n; i++) {
         rv = load_roles(a, &c.u[i]);
         if (rv == ES_OK) rv = cb(ctx, &c.u[i]);
@@ -401,41 +441,118 @@ static void token_id(const uint8_t raw[32], uint8_t id[ES_SM3_LEN])
     if (es_sm3(raw, 32, id) != ES_OK) memset(id, 0, ES_SM3_LEN);
 }
 
+/* The failure count reserved before the password is verified (hardening 13, item 6), in one
+ * statement so that parallel attempts cannot lose updates: the count goes up by inc (0 for an
+ * address beyond its share: es_signin_guard_admit) unless the account is disabled or locked;
+ * a lock that has expired starts the count again; the attempt that reaches lockout_failures
+ * sets the lock itself (a success clears it), so that at most lockout_failures passwords are
+ * verified however many attempts run at once. *reserved 0: refused (locked or disabled), with
+ * the reason in *refusal; else *failures is the count with this attempt and *locks 1 when
+ * this attempt set the lock. */
+static es_err reserve(es_accounts *a, const es_user *u, es_time now, int inc, int *reserved,
+                      int *failures, int *locks, const char **refusal)
+{
+    int64_t changes = 0;
+    es_user cur;
+    es_err rv;
+    es_value p[7] = {es_v_int(inc),
+                     es_v_int(inc),
+                     es_v_int(inc),
+                     es_v_int(a->lockout_failures),
+                     es_v_int(now + 60 * (int64_t)a->lockout_minutes),
+                     es_v_int(u->id),
+                     es_v_int(now)};
+    *reserved = *failures = *locks = 0;
+    *refusal = NULL;
+    CHECK(es_store_begin(a->store));
+    CHECK(es_store_exec(a->store,
+                        "UPDATE users SET "
+                        "failed_logins = CASE WHEN locked_until IS NOT NULL THEN ? "
+                        "ELSE failed_logins + ? END, "
+                        "locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 0 "
+                        "ELSE failed_logins END) + ? >= ? THEN ? ELSE NULL END "
+                        "WHERE id = ? AND disabled = 0 AND (locked_until IS NULL OR "
+                        "locked_until <= ?)",
+                        p, 7, &changes));
+    CHECK(load_user(a, "id", es_v_int(u->id), &cur));
+    CHECK(es_store_commit(a->store));
+    if (changes == 1) {
+        *reserved = 1;
+        *failures = cur.failed_logins;
+        *locks = inc && cur.locked_until > now;
+    } else {
+        *refusal = cur.disabled ? "account disabled" : "account locked";
+    }
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+    return rv;
+}
+
+/* A failed sign-in in the trail: action and detail, and the lock when this attempt set it. */
+static es_err login_failed(es_accounts *a, const es_actor *who, const char *action,
+                           const char *object, const char *detail, int locks, int failures)
+{
+    char ldetail[128];
+    svc_rec f1, f2;
+    es_err rv;
+    snprintf(ldetail, sizeof ldetail, "locked for %u minutes after %d failed sign-ins",
+             a->lockout_minutes, failures);
+    CHECK(svc_audit_prepare(a, who, action, object, detail, &f1));
+    if (locks) CHECK(svc_audit_prepare(a, who, "user.locked", object, ldetail, &f2));
+    CHECK(es_store_begin(a->store));
+    CHECK(svc_audit_append(a, &f1));
+    if (locks) CHECK(svc_audit_append(a, &f2));
+    CHECK(es_store_commit(a->store));
+out:
+    if (rv != ES_OK) es_store_rollback(a->store);
+    return rv;
+}
+
 /* Sign-in: the password, then the second factor (svc_factor_check), then the session. */
 static es_err login(es_accounts *a, const char *name, const char *password,
                     const es_factor_answer *ans, const char *from,
                     char token[ES_SESSION_TOKEN_HEX + 1], es_user *out)
 {
     es_user u;
-    char hash[ES_PASSWORD_HASH_MAX] = "", object[64], detail[200];
+    char hash[ES_PASSWORD_HASH_MAX] = "", object[64], detail[200], why[300];
     es_actor anon = {name && es_account_name_valid(name) ? name : "anonymous", 0, 0, 0};
+    uint8_t raw[32], id[ES_SM3_LEN];
+    const char *refusal = NULL;
+    int counts = 1, reserved = 0, failures = 0, locks = 0;
+    es_time now = now_of(a);
     es_err rv;
+    memset(raw, 0, sizeof raw);
     snprintf(object, sizeof object, "user:%.32s", anon.name);
     snprintf(detail, sizeof detail, "from %.120s", from ? from : "?");
+    /* Per-address back-off first: nothing else is done for an address that backs off. */
+    if (a->guard && es_signin_guard_admit(a->guard, from, anon.name, now, &counts) != ES_OK)
+        return ES_ERR_RATE;
     /* A store failure is not "no such account": it answers 503, never 401 (test_outage). */
     rv = name && password && es_account_name_valid(name) ? load_user(a, "name", es_v_text(name), &u)
                                                          : ES_ERR_NOT_FOUND;
     if (rv != ES_OK && rv != ES_ERR_NOT_FOUND) return rv;
+    /* Every failure below costs one argon2id verification and answers ES_ERR_AUTH (hardening
+     * 13, item 8): an unknown name, a locked or a disabled account verify against the dummy
+     * hash (not hash then verify), whatever the password; only the trail says why. */
     if (rv == ES_ERR_NOT_FOUND) {
-        /* The same work and the same answer as a wrong password: no account probing. */
-        char dummy[ES_PASSWORD_HASH_MAX];
-        if (es_password_hash("eseal-dummy-password", dummy) == ES_OK &&
-            es_password_verify(dummy, password ? password : "") == ES_OK)
-            dummy[0] = 0; /* the result does not matter; the work does */
-        rv = svc_audit_alone(a, &anon, "session.login_failed", object, "unknown account");
+        es_password_verify_dummy(password);
+        snprintf(why, sizeof why, "unknown account, %s", detail);
+        rv = login_failed(a, &anon, "session.login_failed", object, why, 0, 0);
         return rv == ES_OK ? ES_ERR_AUTH : rv;
     }
     es_actor self = es_actor_of(&u);
-    es_time now = es_time_now();
-    if (u.disabled || u.locked_until > now) {
-        rv = svc_audit_alone(a, &self, "session.login_refused", object,
-                             u.disabled ? "account disabled" : "account locked");
-        return rv == ES_OK ? ES_ERR_LOCKED : rv;
+    if ((rv = reserve(a, &u, now, counts, &reserved, &failures, &locks, &refusal)) != ES_OK)
+        return rv;
+    if (!reserved) {
+        es_password_verify_dummy(password);
+        snprintf(why, sizeof why, "%s, %s", refusal, detail);
+        rv = login_failed(a, &self, "session.login_refused", object, why, 0, 0);
+        return rv == ES_OK ? ES_ERR_AUTH : rv;
     }
     es_value idp[1] = {es_v_int(u.id)};
     if ((rv = es_store_query(a->store, "SELECT password_hash FROM users WHERE id = ?", idp, 1,
                              text_row, hash)) != ES_OK)
-        return rv;
+        goto out;
     /* A wrong second factor is a failed sign-in like a wrong password: the same count, the
      * same answer (issue 13, item 10). */
     int password_ok = es_password_verify(hash, password) == ES_OK;
@@ -445,32 +562,20 @@ static es_err login(es_accounts *a, const char *name, const char *password,
         if (!bad) bad = fbad ? fbad : "wrong second factor";
     }
     if (bad) {
-        int failures = u.failed_logins + 1;
-        int lock = (unsigned)failures >= a->lockout_failures;
-        es_value p[3] = {es_v_int(failures),
-                         lock ? es_v_int(now + 60 * (int64_t)a->lockout_minutes) : es_v_null(),
-                         es_v_int(u.id)};
-        CHECK(es_store_begin(a->store));
-        CHECK(es_store_exec(a->store,
-                            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", p,
-                            3, NULL));
-        CHECK(svc_audit(a, &self, "session.login_failed", object, bad));
-        if (lock) {
-            snprintf(detail, sizeof detail, "locked for %u minutes after %d failed sign-ins",
-                     a->lockout_minutes, failures);
-            CHECK(svc_audit(a, &self, "user.locked", object, detail));
-        }
-        CHECK(es_store_commit(a->store));
-        return ES_ERR_AUTH;
+        snprintf(why, sizeof why, "%s, %s%s", bad, detail,
+                 counts ? "" : " (beyond this address's share: not counted)");
+        rv = login_failed(a, &self, "session.login_failed", object, why, locks, failures);
+        if (rv == ES_OK) rv = ES_ERR_AUTH;
+        goto out;
     }
-    uint8_t raw[32], id[ES_SM3_LEN];
-    if ((rv = es_random(raw, sizeof raw)) != ES_OK) return rv;
+    if ((rv = es_random(raw, sizeof raw)) != ES_OK) goto out;
     token_id(raw, id);
     es_value s[5] = {es_v_blob(id, sizeof id), es_v_int(u.id), es_v_int(now),
                      es_v_int(now + 60 * (int64_t)a->session_minutes), es_v_int(now)};
     svc_rec ar;
     CHECK(svc_audit_prepare(a, &self, "session.login", object, detail, &ar));
     CHECK(es_store_begin(a->store));
+    /* A success clears the count, this attempt's reservation and a lock it may have set. */
     CHECK(es_store_exec(a->store,
                         "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", idp,
                         1, NULL));
@@ -480,13 +585,15 @@ static es_err login(es_accounts *a, const char *name, const char *password,
                         s, 5, NULL));
     CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
+    if (a->guard) es_signin_guard_success(a->guard, from, name, now);
     es_hex_encode(raw, sizeof raw, token);
     u.failed_logins = 0;
+    u.locked_until = 0;
     if (out) *out = u;
 out:
     es_wipe(raw, sizeof raw);
     es_wipe(hash, sizeof hash);
-    if (rv != ES_OK) es_store_rollback(a->store);
+    if (rv != ES_OK && rv != ES_ERR_AUTH) es_store_rollback(a->store);
     return rv;
 }
 
@@ -543,7 +650,7 @@ es_err es_acct_session(es_accounts *a, const char *token, es_user *out)
     sess s;
     es_err rv = find_session(a, token, id, &s);
     if (rv != ES_OK) return rv;
-    es_time now = es_time_now();
+    es_time now = now_of(a);
     if (s.expires_at <= now) return ES_ERR_AUTH;
     if ((rv = load_user(a, "id", es_v_int(s.user_id), out)) != ES_OK)
         return rv == ES_ERR_NOT_FOUND ? ES_ERR_AUTH : rv;
@@ -601,7 +708,7 @@ es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *k
     es_value idp[1] = {es_v_int(by->user_id)};
     snprintf(object, sizeof object, "user:%s", by->name);
     if ((rv = load_user(a, "id", es_v_int(by->user_id), &u)) != ES_OK) return rv;
-    es_time now = es_time_now();
+    es_time now = now_of(a);
     /* A guess of the current password counts as a failed sign-in: the account locks after
      * [accounts] lockout_failures of them, and a locked account changes nothing. */
     if (u.disabled || u.locked_until > now) {
