@@ -250,26 +250,47 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   await page.locator('#users-table tbody tr[data-name="admin"]').waitFor({ timeout: 10000 });
   check(true, 'admin is listed');
 
-  // Create an audit administrator.
+  // The system administrator cannot create an audit administrator (hardening 13.4): the server
+  // refuses with its reason; the first one is the daemon's ("auditor").
   await page.locator('#new-role-audit_admin').waitFor({ timeout: 10000 });
   await page.fill('#user-name', 'auditor1');
-  await page.fill('#user-display', '审计员一');
   await page.check('#new-role-audit_admin');
+  const [refusedAudit] = await Promise.all([
+    page.waitForResponse(
+      (r) => r.url().endsWith('/api/v1/users') && r.request().method() === 'POST',
+      { timeout: 10000 },
+    ),
+    page.click('#user-create'),
+  ]);
+  await page.locator('#user-error').waitFor({ state: 'visible', timeout: 10000 });
+  check(
+    refusedAudit.status() === 403 &&
+      (await page.locator('#otp-box').isHidden()) &&
+      (await page.locator('#users-table tbody tr[data-name="auditor1"]').count()) === 0,
+    `an audit administrator by the system administrator: refused (${refusedAudit.status()}), no password shown`,
+  );
+  await page.uncheck('#new-role-audit_admin');
+
+  // Create a reviewer.
+  await page.fill('#user-name', 'reviewer1');
+  await page.fill('#user-display', '审核员一');
+  await page.check('#new-role-reviewer');
   await page.click('#user-create');
   await page.locator('#otp-box').waitFor({ state: 'visible', timeout: 10000 });
   const otp = (await page.textContent('#otp-value')).trim();
   check(
-    otp.length >= 12 && (await page.textContent('#otp-user')) === 'auditor1',
+    otp.length >= 12 && (await page.textContent('#otp-user')) === 'reviewer1',
     'the one-time password is shown once',
   );
-  await page.locator('#users-table tbody tr[data-name="auditor1"]').waitFor({ timeout: 10000 });
-  const row = await page.textContent('#users-table tbody tr[data-name="auditor1"]');
-  check(row.includes('audit_admin') && row.includes('待改密码'), `the new user is listed (${row})`);
+  await page.locator('#users-table tbody tr[data-name="reviewer1"]').waitFor({ timeout: 10000 });
+  const row = await page.textContent('#users-table tbody tr[data-name="reviewer1"]');
+  check(row.includes('reviewer') && row.includes('待改密码'), `the new user is listed (${row})`);
   await page.click('#otp-close');
   check(
     (await page.locator('#otp-box').isHidden()) && (await page.textContent('#otp-value')) === '',
     'the password is gone from the page once noted',
   );
+  await page.uncheck('#new-role-reviewer');
 
   // Separation of duties: the server's reason is shown.
   await page.fill('#user-name', 'mixer');
@@ -944,12 +965,12 @@ await runBrowser({ width: 1280, height: 800 }, async (context, page) => {
   check(true, 'the business administrator signs out');
 
   // The audit administrator.
-  await signIn(page, 'auditor1', otp);
-  await changePassword(page, otp, AUDIT_PASS);
+  await signIn(page, 'auditor', env('ESEAL_AUDITOR_OTP'));
+  await changePassword(page, env('ESEAL_AUDITOR_OTP'), AUDIT_PASS);
   await page.locator('#audit-view').waitFor({ state: 'visible', timeout: 10000 });
   check(
-    (await page.locator('#nav-users').count()) === 0,
-    'the audit administrator sees no users page',
+    (await page.locator('#nav-users').count()) === 1,
+    'the audit administrator lands on the audit log, and has a users page (audit administrators)',
   );
   await page.locator('#audit-table tbody tr').first().waitFor({ timeout: 10000 });
   const rows = await page.locator('#audit-table tbody tr').count();

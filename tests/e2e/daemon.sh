@@ -53,7 +53,8 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 OTP=$(sed -n 's/^one-time password for admin: \(.*\)$/\1/p' "$TMP/sd.out")
-if [ -z "$PORT" ] || [ -z "$OTP" ]; then
+AOTP=$(sed -n 's/^one-time password for auditor: \(.*\)$/\1/p' "$TMP/sd.out")
+if [ -z "$PORT" ] || [ -z "$OTP" ] || [ -z "$AOTP" ]; then
     echo "e2e: FAIL: esealsd did not start"
     cat "$TMP/sd.out" "$WORK/esealsd.log"
     exit 1
@@ -62,6 +63,7 @@ echo "e2e: esealsd at http://127.0.0.1:$PORT/"
 
 ESEAL_URL="http://127.0.0.1:$PORT" \
     ESEAL_ADMIN_OTP="$OTP" \
+    ESEAL_AUDITOR_OTP="$AOTP" \
     ESEAL_CLI="$CLI" \
     ESEAL_KEYS="$TMP/keys" \
     ESEAL_NODE_DIR="$NODE_DIR" \

@@ -19,8 +19,14 @@ const SIGNED_IN = 'eseal.signed_in';
 
 function createShell() {
   let me = null;
+  // perm: one permission, or a list of which any will do.
   const can = (perm) =>
-    perm === null || !!(me && Array.isArray(me.permissions) && me.permissions.includes(perm));
+    perm === null ||
+    !!(
+      me &&
+      Array.isArray(me.permissions) &&
+      [].concat(perm).some((p) => me.permissions.includes(p))
+    );
 
   const ctx = {
     me: () => me,

@@ -6,4 +6,5 @@ import clients from './clients.js';
 import audit from './audit.js';
 import system from './system.js';
 
-export const pages = [users, clients, audit, system];
+// Users after the audit page: an audit administrator (who may see both) lands on the audit log.
+export const pages = [clients, audit, users, system];

@@ -1,4 +1,5 @@
-// Users (system administrators, permission "accounts"): the list, a new user with roles and its
+// Users (system administrators, permission "accounts"; audit administrators, "audit_accounts",
+// for audit administrators' accounts: the server decides which): the list, a new user with roles and its
 // one-time password shown once (with a copy button), roles changed, disable / enable and a
 // password reset, each of the destructive ones after a confirmation naming the user.
 import { api, enc, page } from '../core/api.js';
@@ -19,7 +20,7 @@ function userState(u) {
 
 export default {
   id: 'users',
-  permission: 'accounts',
+  permission: ['accounts', 'audit_accounts'],
   title: 'page_users',
 
   mount(root, ctx) {
