@@ -56,6 +56,28 @@ static void test_roles(void)
            es_perm_name((es_perm)p));
     }
     ok(!es_roles_allow(0, ES_PERM_VERIFY), "no roles, no permission");
+
+    /* Who manages whose account (hardening 13, item 4): every role against every role. */
+    int right = 0, n = 0;
+    for (int a = 0; a < ES_ROLE_COUNT; a++)
+        for (int t = 0; t < ES_ROLE_COUNT; t++) {
+            int want = a == ES_ROLE_SYSTEM_ADMIN  ? t != ES_ROLE_AUDIT_ADMIN
+                       : a == ES_ROLE_AUDIT_ADMIN ? t == ES_ROLE_AUDIT_ADMIN
+                                                  : 0;
+            n++;
+            right += es_roles_may_manage(ES_ROLE_BIT(a), ES_ROLE_BIT(t)) == want;
+        }
+    ok(right == n, "es_roles_may_manage: %d of %d role pairs as the rule says", right, n);
+    ok(!es_roles_may_manage(sys, audit | ES_ROLE_BIT(ES_ROLE_OPERATOR)) &&
+           !es_roles_may_manage(audit, audit | ES_ROLE_BIT(ES_ROLE_OPERATOR)) &&
+           !es_roles_may_manage(sys, 0) && !es_roles_may_manage(0, ES_ROLE_BIT(ES_ROLE_OPERATOR)),
+       "es_roles_may_manage: a mixed or empty target, or no actor role: nobody");
+    for (int i = 0; i < ES_ROLE_COUNT; i++)
+        ok(es_roles_allow(ES_ROLE_BIT(i), ES_PERM_AUDIT_ACCOUNTS) == (i == ES_ROLE_AUDIT_ADMIN) &&
+               es_roles_allow(ES_ROLE_BIT(i), ES_PERM_ACCOUNTS) == (i == ES_ROLE_SYSTEM_ADMIN),
+           "%s: audit_accounts only for the audit administrator, accounts only for the system "
+           "administrator",
+           es_role_name((es_role)i));
 }
 
 static void test_passwords(void)
@@ -70,6 +92,13 @@ static void test_passwords(void)
     ok(es_password_verify(h, "") == ES_ERR_PASSWORD, "empty password");
     ok(es_password_hash("Correct-Horse-9", h2) == ES_OK && strcmp(h, h2) != 0,
        "a fresh salt each time");
+    uint64_t r0, d0, r1, d1;
+    es_password_verifications(&r0, &d0);
+    es_password_verify_dummy("Correct-Horse-9");
+    es_password_verify_dummy(NULL);
+    ok(es_password_verify(h, "Correct-Horse-9") == ES_OK, "right password again");
+    es_password_verifications(&r1, &d1);
+    ok(r1 - r0 == 1 && d1 - d0 == 2, "verifications counted: 1 real, 2 against the dummy hash");
     ok(es_password_verify("plain text", "x") == ES_ERR_FORMAT, "not a hash");
     ok(es_password_verify("$argon2id$v=19$m=65536,t=3,p=1$broken", "x") == ES_ERR_FORMAT,
        "a broken hash");
