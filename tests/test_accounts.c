@@ -553,11 +553,11 @@ static void same_answer(const char *kind, const char *url)
         {"off", "Wrong-Pass-2026", "a disabled account, wrong password"},
     };
     for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
-        uint64_t before = verifications(NULL, NULL);
+        uint64_t before = verifications(NULL, NULL), hashes = es_password_hashes();
         es_err rv = es_acct_login(&a, tries[i].name, tries[i].password, "x", tok, NULL);
         uint64_t work = verifications(NULL, NULL) - before;
-        ok(rv == ES_ERR_AUTH && work == 1,
-           "%s: answer: %s: ES_ERR_AUTH after one verification "
+        ok(rv == ES_ERR_AUTH && work == 1 && es_password_hashes() == hashes,
+           "%s: answer: %s: ES_ERR_AUTH after one verification and no hash "
            "(%s, %llu)",
            kind, tries[i].what, es_err_name(rv), (unsigned long long)work);
     }

@@ -97,6 +97,8 @@ void es_password_verify_dummy(const char *password);
 /* How many argon2id verifications this process ran: against accounts' hashes (real) and
  * against the dummy hash (dummy). Either may be NULL. For tests and metrics; thread-safe. */
 void es_password_verifications(uint64_t *real, uint64_t *dummy);
+/* How many argon2id hashes (es_password_hash) this process computed. Thread-safe. */
+uint64_t es_password_hashes(void);
 /* Password rules: ES_PASSWORD_MIN..MAX bytes, not containing the account name (3 characters or
  * more, any case), at least three of
  * lower case, upper case, digits, other characters. ES_ERR_ARG with a static reason. */

@@ -107,17 +107,23 @@ es_err es_roles_check(es_roles roles, const char **why)
 #define A2_SALT 16
 #define A2_HASH 32
 
+static atomic_uint_fast64_t n_real, n_dummy, n_hash;
+
+uint64_t es_password_hashes(void)
+{
+    return (uint64_t)atomic_load(&n_hash);
+}
+
 es_err es_password_hash(const char *password, char out[ES_PASSWORD_HASH_MAX])
 {
     uint8_t salt[A2_SALT];
     if (!password || strlen(password) > ES_PASSWORD_MAX) return ES_ERR_ARG;
     if (es_random(salt, sizeof salt) != ES_OK) return ES_ERR_CRYPTO;
+    atomic_fetch_add(&n_hash, 1);
     int rc = argon2id_hash_encoded(A2_T, A2_M, A2_P, password, strlen(password), salt, sizeof salt,
                                    A2_HASH, out, ES_PASSWORD_HASH_MAX);
     return rc == ARGON2_OK ? ES_OK : ES_ERR_CRYPTO;
 }
-
-static atomic_uint_fast64_t n_real, n_dummy;
 
 void es_password_verifications(uint64_t *real, uint64_t *dummy)
 {
