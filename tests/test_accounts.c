@@ -466,6 +466,7 @@ typedef struct racer {
     const char *url;
     es_signer *key;
     pthread_barrier_t *go;
+    const es_actor *by; /* NULL: sign in; else change by's password */
     es_err rv;
 } racer;
 
@@ -475,8 +476,13 @@ static void *race_login(void *arg)
     es_store *s = st_open(r->url);
     es_accounts a = {s, r->key, 30, 5, 15, NULL, NULL, NULL};
     char tok[ES_SESSION_TOKEN_HEX + 1];
+    const char *why = NULL;
     pthread_barrier_wait(r->go);
-    r->rv = es_acct_login(&a, "target", "Wrong-Pass-2026", "10.0.0.1", tok, NULL);
+    if (r->by)
+        r->rv =
+            es_acct_change_password(&a, r->by, NULL, "Wrong-Pass-2026", "Another-Pass-2027", &why);
+    else
+        r->rv = es_acct_login(&a, "target", "Wrong-Pass-2026", "10.0.0.1", tok, NULL);
     es_store_close(s);
     return NULL;
 }
@@ -497,7 +503,7 @@ static void parallel_guesses(const char *kind, const char *url)
     uint64_t real0, dummy0, real1, dummy1;
     verifications(&real0, &dummy0);
     for (int i = 0; i < N; i++) {
-        rc[i] = (racer){url, &key, &go, ES_OK};
+        rc[i] = (racer){url, &key, &go, NULL, ES_OK};
         pthread_create(&th[i], NULL, race_login, &rc[i]);
     }
     int auth = 0;
@@ -519,6 +525,34 @@ static void parallel_guesses(const char *kind, const char *url)
     ok(st_audit_count(s, "user.locked") == 1 && st_audit_count(s, "session.login_failed") == 5 &&
            st_audit_count(s, "session.login_refused") == N - 5,
        "%s: race: 5 failures, one lock, 5 refusals in the trail", kind);
+    /* The same through a session: 10 wrong current passwords at once in a password change
+     * (hardening 13, items 5 and 6). */
+    es_user ch;
+    char tok[ES_SESSION_TOKEN_HEX + 1];
+    ok(made(&a, "changer", ES_ROLE_BIT(ES_ROLE_OPERATOR)) &&
+           es_acct_login(&a, "changer", "Given-Pass-2026", "x", tok, &ch) == ES_OK,
+       "%s: race: an account signed in", kind);
+    es_actor chby = es_actor_of(&ch);
+    pthread_barrier_init(&go, NULL, N);
+    verifications(&real0, &dummy0);
+    for (int i = 0; i < N; i++) {
+        rc[i] = (racer){url, &key, &go, &chby, ES_OK};
+        pthread_create(&th[i], NULL, race_login, &rc[i]);
+    }
+    int wrong = 0, lockedout = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        wrong += rc[i].rv == ES_ERR_PASSWORD;
+        lockedout += rc[i].rv == ES_ERR_LOCKED;
+    }
+    pthread_barrier_destroy(&go);
+    verifications(&real1, &dummy1);
+    u = user_of(&a, "changer");
+    ok(wrong == 5 && lockedout == N - 5 && real1 - real0 == 5 && u.failed_logins == 5 &&
+           u.locked_until > es_time_now(),
+       "%s: race: 10 wrong current passwords at once: 5 verified and refused, 5 refused as "
+       "locked, the count 5 (%d, %d, %llu, %d)",
+       kind, wrong, lockedout, (unsigned long long)(real1 - real0), u.failed_logins);
     es_audit_report rep;
     memset(&rep, 0, sizeof rep);
     ok(es_audit_verify_store(s, key.pub, &rep) == ES_OK && rep.n_findings == 0,

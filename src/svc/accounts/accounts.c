@@ -710,41 +710,45 @@ es_err es_acct_change_password(es_accounts *a, const es_actor *by, const char *k
     if ((rv = load_user(a, "id", es_v_int(by->user_id), &u)) != ES_OK) return rv;
     es_time now = now_of(a);
     /* A guess of the current password counts as a failed sign-in: the account locks after
-     * [accounts] lockout_failures of them, and a locked account changes nothing. */
-    if (u.disabled || u.locked_until > now) {
-        rv = svc_audit_alone(a, by, "user.password_change_refused", object,
-                             u.disabled ? "account disabled" : "account locked");
+     * [accounts] lockout_failures of them, and a locked account changes nothing. The count is
+     * reserved before the verification, as for a sign-in (reserve: parallel guesses verify at
+     * most lockout_failures passwords; the count restarts when a lock has expired). */
+    int reserved = 0, failures = 0, locks = 0;
+    const char *refusal = NULL;
+    if ((rv = reserve(a, &u, now, 1, &reserved, &failures, &locks, &refusal)) != ES_OK) return rv;
+    if (!reserved) {
+        rv = svc_audit_alone(a, by, "user.password_change_refused", object, refusal);
         return rv == ES_OK ? ES_ERR_LOCKED : rv;
     }
     if ((rv = es_store_query(a->store, "SELECT password_hash FROM users WHERE id = ?", idp, 1,
                              text_row, hash)) != ES_OK)
         return rv;
     if (!old_password || es_password_verify(hash, old_password) != ES_OK) {
-        int failures = u.failed_logins + 1;
-        int lock = (unsigned)failures >= a->lockout_failures;
-        es_value fp[3] = {es_v_int(failures),
-                          lock ? es_v_int(now + 60 * (int64_t)a->lockout_minutes) : es_v_null(),
-                          es_v_int(u.id)};
         svc_rec f1, f2;
         snprintf(detail, sizeof detail, "locked for %u minutes after %d failed attempts",
                  a->lockout_minutes, failures);
         CHECK(svc_audit_prepare(a, by, "user.password_change_failed", object,
                                 "wrong current password", &f1));
-        if (lock) CHECK(svc_audit_prepare(a, by, "user.locked", object, detail, &f2));
+        if (locks) CHECK(svc_audit_prepare(a, by, "user.locked", object, detail, &f2));
         CHECK(es_store_begin(a->store));
-        CHECK(es_store_exec(a->store,
-                            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", fp,
-                            3, NULL));
         CHECK(svc_audit_append(a, &f1));
-        if (lock) CHECK(svc_audit_append(a, &f2));
+        if (locks) CHECK(svc_audit_append(a, &f2));
         CHECK(es_store_commit(a->store));
         rv = ES_ERR_PASSWORD;
         goto out;
     }
     if (es_password_policy(new_password, by->name, &reason) != ES_OK ||
         strcmp(new_password, old_password) == 0) {
+        /* The right current password: this attempt's reservation is given back (as a sign-in
+         * that succeeds clears the count). */
+        CHECK(es_store_begin(a->store));
+        CHECK(es_store_exec(a->store,
+                            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?",
+                            idp, 1, NULL));
+        CHECK(es_store_commit(a->store));
         if (why) *why = reason ? reason : "the new password must differ from the current one";
-        return ES_ERR_ARG;
+        rv = ES_ERR_ARG;
+        goto out;
     }
     /* The session the change is made in stays; every other session of the account ends. */
     int have_keep =

@@ -7,7 +7,7 @@
 
 #include "eseal/accounts.h"
 
-#define GUARD_KEY      (64 + ES_ACCOUNT_NAME_MAX + 2) /* "address\nname" */
+#define GUARD_KEY      (64 + 1 + ES_ACCOUNT_NAME_MAX + 1 + 1) /* "address\nname" */
 #define GUARD_BASE_S   60
 #define GUARD_MAX_S    3600
 #define GUARD_FORGET_S 86400
