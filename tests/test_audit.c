@@ -704,6 +704,44 @@ static void t_tamper(void)
        "%s: neighbours 7 and 8 swapped", label);
     es_audit_report_cleanup(&r);
 
+    /* Issue 13, item 14: a record moved to another position is reordered, named by where
+     * it was written; the place it left is not reported as removed. */
+    r = tampered("t_move_gap",
+                 SQL("DELETE FROM audit WHERE seq = 6", "UPDATE audit SET seq = 6 WHERE seq = 3"));
+    ok(has(&r, ES_AUDIT_REORDERED, 6, 0) && !has(&r, ES_AUDIT_CHANGED, 6, 0) &&
+           !has(&r, ES_AUDIT_REMOVED, 3, 0) && has(&r, ES_AUDIT_REMOVED, 6, 0) && r.n_findings == 2,
+       "%s: record 6 removed and record 3 moved into its place: reordered 6 (record 3), "
+       "removed 6",
+       label);
+    ok(r.n_kept == 2 && r.findings[1].kind == ES_AUDIT_REORDERED && r.findings[1].other == 3 &&
+           strstr(r.findings[1].text, "stored as seq 6 is record 3") &&
+           strstr(r.findings[0].text, "record 3 was put in its place"),
+       "%s: the moved record named as record 3, the removed one as replaced by it", label);
+    if (r.n_findings != 2) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_move_end", SQL("UPDATE audit SET seq = 11 WHERE seq = 3"));
+    ok(has(&r, ES_AUDIT_REORDERED, 11, 0) && !has(&r, ES_AUDIT_CHANGED, 11, 0) &&
+           !has(&r, ES_AUDIT_REMOVED, 3, 0) && r.n_findings == 1,
+       "%s: record 3 moved after the last one: reordered 11 (record 3), nothing else", label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_move_back",
+                 SQL("DELETE FROM audit WHERE seq = 2", "UPDATE audit SET seq = 2 WHERE seq = 8",
+                     "DELETE FROM audit WHERE seq = 9", "UPDATE audit SET seq = 9 WHERE seq = 10",
+                     "UPDATE audit_head SET tip_seq = 9, tip_hash = (SELECT hash "
+                     "FROM audit WHERE seq = 9)"));
+    ok(has(&r, ES_AUDIT_REORDERED, 2, 0) && has(&r, ES_AUDIT_REORDERED, 9, 0) &&
+           !has(&r, ES_AUDIT_CHANGED, 2, 0) && !has(&r, ES_AUDIT_CHANGED, 9, 0),
+       "%s: records 8 and 10 moved to 2 and 9: both reordered", label);
+    ok(has(&r, ES_AUDIT_REMOVED, 2, 0) && has(&r, ES_AUDIT_REMOVED, 9, 0) &&
+           !has(&r, ES_AUDIT_REMOVED, 8, 0) && r.counts[ES_AUDIT_TRUNCATED] == 1 &&
+           r.n_findings == 5,
+       "%s: 2 and 9 removed (replaced), 8 not (moved), 10 named by the cut", label);
+    if (r.n_findings != 5) show(&r);
+    es_audit_report_cleanup(&r);
+
     r = tampered("t_tail", SQL("DELETE FROM audit WHERE seq >= 9"));
     ok(r.n_findings == 1 && has(&r, ES_AUDIT_TRUNCATED, 9, 1) && r.findings[0].seq_end == 10,
        "%s: the tail cut: 9..10 truncated", label);

@@ -5,7 +5,9 @@
  * collects gaps, and compares the last record with the signed head. A record that fails
  * its hash or its link is kept aside; when there are such records, pass 2 reads the trail
  * again to tell what happened to them: a record that hashes correctly under another
- * suspicious record's seq was moved (reordered); one that hashes under no seq was changed;
+ * suspicious record's seq, or under a seq missing from the trail (a gap, or past its end),
+ * was moved (reordered; the place it left is not reported as removed, the place it took is
+ * when nothing else was moved from there); one that hashes under no seq was changed;
  * an intact record whose prev is not its predecessor's hash no longer follows it
  * (reordered). A link that breaks only because the record before was itself found
  * changed or re-signed is not reported twice. */
@@ -70,6 +72,11 @@ typedef struct engine {
     int want_found;
     uint8_t want_hash[ES_SM3_LEN];
     int head_reported; /* a finding about the end of the trail was made */
+    /* The tip (a database) is compared with the last record after pass 2, when records
+     * moved past the end are known: tip_want is its seq when that record's hash is needed. */
+    int64_t tip_want;
+    int tip_found;
+    uint8_t tip_hash[ES_SM3_LEN];
 } engine;
 
 const char *es_audit_kind_name(es_audit_kind k)
@@ -166,6 +173,14 @@ static int take_missing(engine *e, int64_t seq)
         }
         return 1;
     }
+    return 0;
+}
+
+/* 1 when a suspicious record was found to be the record of seq, moved elsewhere. */
+static int moved_away(const engine *e, int64_t seq)
+{
+    for (size_t i = 0; i < e->npend; i++)
+        if (e->pend[i].hash_bad && e->pend[i].moved_from == seq) return 1;
     return 0;
 }
 
@@ -319,6 +334,10 @@ static void feed2(engine *e, const audit_raw *r)
         e->want_found = 1;
         memcpy(e->want_hash, r->hash.p, ES_SM3_LEN);
     }
+    if (e->tip_want && r->seq == e->tip_want && !e->tip_found) {
+        e->tip_found = 1;
+        memcpy(e->tip_hash, r->hash.p, ES_SM3_LEN);
+    }
     pending *self = NULL;
     size_t nbad = 0;
     for (size_t i = 0; i < e->npend; i++) {
@@ -329,12 +348,34 @@ static void feed2(engine *e, const audit_raw *r)
         nbad += p->hash_bad;
     }
     if (!self || nbad > MAX_MOVE_CANDIDATES) return;
+    int tries = 0;
+    uint8_t h[ES_SM3_LEN];
+    /* Under the seq of another suspicious record (two records swapped). */
     for (size_t i = 0; i < e->npend; i++) {
         const pending *q = &e->pend[i];
         if (!q->hash_bad || q->seq == r->seq) continue;
-        uint8_t h[ES_SM3_LEN];
+        tries++;
         if (audit_raw_hash(r, q->seq, h) == ES_OK && memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
             self->moved_from = q->seq;
+            return;
+        }
+    }
+    /* Under a seq no record holds now: a gap, or past the end the head or tip counts (a
+     * record moved into another's place, or to the end). At most MAX_MOVE_CANDIDATES. */
+    for (size_t i = 0; i < e->nmiss && tries < MAX_MOVE_CANDIDATES; i++)
+        for (int64_t q = e->miss[i].a; q <= e->miss[i].b && tries < MAX_MOVE_CANDIDATES; q++) {
+            tries++;
+            if (audit_raw_hash(r, q, h) == ES_OK && memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
+                self->moved_from = q;
+                return;
+            }
+        }
+    const es_audit_head *hd = &e->rep->head;
+    int64_t end = hd->seq > hd->tip_seq ? hd->seq : hd->tip_seq;
+    for (int64_t q = e->max_seq + 1; q <= end && tries < MAX_MOVE_CANDIDATES; q++) {
+        tries++;
+        if (audit_raw_hash(r, q, h) == ES_OK && memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
+            self->moved_from = q;
             return;
         }
     }
@@ -423,15 +464,6 @@ static void check_checkpoints(engine *e)
 static void finish1(engine *e)
 {
     es_audit_report *rep = e->rep;
-    for (size_t i = 0; i < e->nmiss; i++) {
-        const range *m = &e->miss[i];
-        if (m->a == m->b)
-            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "record %lld is missing",
-                    (long long)m->a);
-        else
-            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "records %lld to %lld are missing",
-                    (long long)m->a, (long long)m->b);
-    }
     if (!rep->has_head) {
         if (e->check_end)
             finding(e, ES_AUDIT_TRUNCATED, e->max_seq + 1, e->max_seq + 1, 0, 1,
@@ -475,17 +507,39 @@ static void finish1(engine *e)
         e->head_reported = 1;
     }
     if (e->ncps || !strcmp(rep->scope, "database")) check_checkpoints(e);
-    /* The tip (a database): the newest record as the appender left it. */
-    if (h->tip_seq >= 0 && !e->head_reported && e->check_end &&
-        (h->tip_seq != e->max_seq ||
-         (have_end && e->max_seq > 0 && memcmp(h->tip_hash, e->last_hash, ES_SM3_LEN) != 0))) {
-        finding(e, ES_AUDIT_TRUNCATED, h->tip_seq < e->max_seq ? h->tip_seq + 1 : e->max_seq + 1,
-                h->tip_seq < e->max_seq ? e->max_seq : h->tip_seq, 0, 1,
-                "the chain's tip in the head (record %lld) is not the last record (%lld): "
-                "records were cut from the end or added without it",
-                (long long)h->tip_seq, (long long)e->max_seq);
-        e->head_reported = 1;
+    /* The tip is checked after pass 2 (check_tip); the hash of the record it names is
+     * wanted when that is not the last one read (a record may have been moved past it). */
+    if (h->tip_seq > 0 && h->tip_seq < e->max_seq) e->tip_want = h->tip_seq;
+}
+
+/* The tip (a database): the newest record as the appender left it. Records found moved
+ * past the end (reordered) do not count as the end. */
+static void check_tip(engine *e)
+{
+    const es_audit_head *h = &e->rep->head;
+    if (!e->rep->has_head || h->tip_seq < 0 || e->head_reported || !e->check_end) return;
+    int64_t end = e->max_seq;
+    for (size_t i = 0; i < e->npend && end > 0; i++)
+        if (e->pend[i].seq == end && e->pend[i].moved_from && e->pend[i].moved_from != end) {
+            end--;
+            i = (size_t)-1; /* again from the start, for the record before */
+        }
+    int have_end = e->have_last && e->last_seq == e->max_seq;
+    int hash_bad = 0;
+    if (end > 0 && end == e->max_seq)
+        hash_bad = have_end && memcmp(h->tip_hash, e->last_hash, ES_SM3_LEN) != 0;
+    else if (end > 0 && end == h->tip_seq && e->tip_found)
+        hash_bad = memcmp(h->tip_hash, e->tip_hash, ES_SM3_LEN) != 0;
+    if (h->tip_seq == end && !hash_bad) {
+        if (end < e->max_seq && h->seq <= end) e->rep->pending = end - h->seq;
+        return;
     }
+    finding(e, ES_AUDIT_TRUNCATED, h->tip_seq < end ? h->tip_seq + 1 : end + 1,
+            h->tip_seq < end ? end : h->tip_seq, 0, 1,
+            "the chain's tip in the head (record %lld) is not the last record (%lld): "
+            "records were cut from the end or added without it",
+            (long long)h->tip_seq, (long long)end);
+    e->head_reported = 1;
 }
 
 static int finding_cmp(const void *a, const void *b)
@@ -499,7 +553,31 @@ static int finding_cmp(const void *a, const void *b)
 /* After pass 2 (or without it): the suspicious records, then order. */
 static void finish2(engine *e)
 {
-    for (size_t i = 0; i < e->npend; i++) classify(e, &e->pend[i]);
+    for (size_t i = 0; i < e->npend; i++) {
+        const pending *p = &e->pend[i];
+        classify(e, p);
+        if (!p->hash_bad || !p->moved_from) continue;
+        /* The place it left is explained (take_missing: it is no gap); the place it took
+         * held a record of its own, unless that one was moved too, or the place is past
+         * the end the trail had. */
+        take_missing(e, p->moved_from);
+        const es_audit_head *h = &e->rep->head;
+        int existed = p->seq < e->max_seq || p->seq <= h->seq || p->seq <= h->tip_seq;
+        if (existed && !moved_away(e, p->seq))
+            finding(e, ES_AUDIT_REMOVED, p->seq, p->seq, 0, 0,
+                    "record %lld is missing: record %lld was put in its place", (long long)p->seq,
+                    (long long)p->moved_from);
+    }
+    for (size_t i = 0; i < e->nmiss; i++) {
+        const range *m = &e->miss[i];
+        if (m->a == m->b)
+            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "record %lld is missing",
+                    (long long)m->a);
+        else
+            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "records %lld to %lld are missing",
+                    (long long)m->a, (long long)m->b);
+    }
+    check_tip(e);
     /* Records after the head: the head must still be the hash of the record it covers. */
     const es_audit_head *h = &e->rep->head;
     if (e->want_seq && e->want_found && !e->head_reported &&
@@ -575,6 +653,17 @@ static es_err checkpoint_row(void *ctx, const es_row *row)
     return ES_OK;
 }
 
+static es_err tip_row(void *ctx, const es_row *row)
+{
+    engine *e = ctx;
+    es_slice hash = es_row_blob(row, 0);
+    if (hash.len == ES_SM3_LEN) {
+        e->tip_found = 1;
+        memcpy(e->tip_hash, hash.p, ES_SM3_LEN);
+    }
+    return ES_OK;
+}
+
 static es_err want_row(void *ctx, const es_row *row)
 {
     engine *e = ctx;
@@ -611,6 +700,12 @@ es_err es_audit_verify_store(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN], es_
     static const char q[] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq";
     if ((rv = es_store_query(s, q, NULL, 0, store_row, &src)) != ES_OK) goto out;
     finish1(&e);
+    if (e.tip_want) {
+        es_value p = es_v_int(e.tip_want);
+        if ((rv = es_store_query(s, "SELECT hash FROM audit WHERE seq = ?", &p, 1, tip_row, &e)) !=
+            ES_OK)
+            goto out;
+    }
     if (e.want_seq) {
         es_value p = es_v_int(e.want_seq);
         if ((rv = es_store_query(s, "SELECT hash FROM audit WHERE seq = ?", &p, 1, want_row, &e)) !=
