@@ -1384,6 +1384,274 @@ static void t_backup(void)
     es_store_close(s);
 }
 
+/* --- Issue 13, item 3 (a): the witness. An attacker with the site's files holds the audit
+ * key (its passphrase lies beside it): these helpers do what such an attacker does. --- */
+
+typedef struct forge_rec {
+    int64_t seq, at;
+    char f[AF_COUNT][256];
+    uint8_t nonce[ES_AUDIT_NONCE_LEN], hash[ES_SM3_LEN];
+} forge_rec;
+
+typedef struct forge_set {
+    int n;
+    forge_rec r[64];
+} forge_set;
+
+static es_err forge_row(void *ctx, const es_row *row)
+{
+    forge_set *fs = ctx;
+    audit_raw raw;
+    audit_raw_from_row(row, &raw);
+    if (fs->n >= 64 || raw.ver != 2 || raw.nonce.len != ES_AUDIT_NONCE_LEN) return ES_ERR_LIMIT;
+    forge_rec *r = &fs->r[fs->n++];
+    r->seq = raw.seq;
+    r->at = raw.at;
+    for (int i = 0; i < AF_COUNT; i++)
+        snprintf(r->f[i], sizeof r->f[i], "%.*s", (int)raw.f[i].len, (const char *)raw.f[i].p);
+    memcpy(r->nonce, raw.nonce.p, ES_AUDIT_NONCE_LEN);
+    return ES_OK;
+}
+
+/* Rewrites record seq's detail, signs it again with the site's audit key, chains every
+ * record again from there, and replaces every checkpoint and the head with ones signed
+ * again: what issue 13 did with file access. */
+static void forge_rewrite(es_store *s, int64_t seq, const char *detail)
+{
+    forge_set fs = {0};
+    if (es_store_query(s, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", NULL, 0, forge_row,
+                       &fs) != ES_OK)
+        st_die("forge: read: %s", es_store_last_error(s));
+    unguard(s);
+    if (es_store_begin(s) != ES_OK) st_die("forge: begin");
+    uint8_t prev[ES_SM3_LEN] = {0};
+    for (int i = 0; i < fs.n; i++) {
+        forge_rec *r = &fs.r[i];
+        if (r->seq == seq) snprintf(r->f[AF_DETAIL], sizeof r->f[AF_DETAIL], "%s", detail);
+        es_slice f[AF_COUNT];
+        for (int k = 0; k < AF_COUNT; k++) f[k] = es_slice_make(r->f[k], strlen(r->f[k]));
+        es_buf c, sig;
+        es_buf_init(&c, 4096);
+        es_buf_init(&sig, ES_AUDIT_MAX_SIG);
+        if (audit_content_der(r->nonce, ES_AUDIT_NONCE_LEN, r->at, f, &c) != ES_OK ||
+            audit_record_hash2(prev, ES_SM3_LEN, r->seq, c.p, c.len, r->hash) != ES_OK ||
+            es_signer_sign_message(audit_key, NULL, c.p, c.len, &sig) != ES_OK)
+            st_die("forge: sign");
+        es_value v[5] = {es_v_text(r->f[AF_DETAIL]), es_v_blob(prev, ES_SM3_LEN),
+                         es_v_blob(r->hash, ES_SM3_LEN), es_v_blob(sig.p, sig.len),
+                         es_v_int(r->seq)};
+        if (es_store_exec(s,
+                          "UPDATE audit SET detail = ?, prev = ?, hash = ?, sig = ? WHERE seq = ?",
+                          v, 5, NULL) != ES_OK)
+            st_die("forge: update: %s", es_store_last_error(s));
+        memcpy(prev, r->hash, ES_SM3_LEN);
+        es_buf_cleanup(&c);
+        es_buf_cleanup(&sig);
+    }
+    /* Every checkpoint again, and the head: the newest record, signed now. */
+    if (es_store_exec(s, "DELETE FROM audit_checkpoint", NULL, 0, NULL) != ES_OK)
+        st_die("forge: checkpoints: %s", es_store_last_error(s));
+    forge_rec *last = &fs.r[fs.n - 1];
+    es_buf tbs, sig;
+    es_buf_init(&tbs, 128);
+    es_buf_init(&sig, ES_AUDIT_MAX_SIG);
+    int64_t at = last->at + 1;
+    if (audit_head_tbs(last->seq, last->hash, at, &tbs) != ES_OK ||
+        es_signer_sign_message(audit_key, NULL, tbs.p, tbs.len, &sig) != ES_OK)
+        st_die("forge: head");
+    es_value cp[4] = {es_v_int(last->seq), es_v_blob(last->hash, ES_SM3_LEN), es_v_int(at),
+                      es_v_blob(sig.p, sig.len)};
+    es_value hd[6] = {es_v_int(last->seq), es_v_blob(last->hash, ES_SM3_LEN),
+                      es_v_int(at),        es_v_blob(sig.p, sig.len),
+                      es_v_int(last->seq), es_v_blob(last->hash, ES_SM3_LEN)};
+    if (es_store_exec(s, "INSERT INTO audit_checkpoint (seq, hash, at, sig) VALUES (?, ?, ?, ?)",
+                      cp, 4, NULL) != ES_OK ||
+        es_store_exec(s,
+                      "UPDATE audit_head SET seq = ?, hash = ?, at = ?, sig = ?, tip_seq = ?, "
+                      "tip_hash = ? WHERE id = 1",
+                      hd, 6, NULL) != ES_OK ||
+        es_store_commit(s) != ES_OK)
+        st_die("forge: checkpoint: %s", es_store_last_error(s));
+    es_buf_cleanup(&tbs);
+    es_buf_cleanup(&sig);
+}
+
+/* Deletes every record and checkpoint and sets the head back to the genesis state. */
+static void forge_wipe(es_store *s)
+{
+    static const uint8_t zero[ES_SM3_LEN];
+    unguard(s);
+    st_sql(s, "DELETE FROM audit");
+    st_sql(s, "DELETE FROM audit_checkpoint");
+    es_value hd[3] = {es_v_blob(zero, ES_SM3_LEN), es_v_blob("", 0), es_v_blob(zero, ES_SM3_LEN)};
+    if (es_store_begin(s) != ES_OK ||
+        es_store_exec(s,
+                      "UPDATE audit_head SET seq = 0, hash = ?, at = 0, sig = ?, tip_seq = 0, "
+                      "tip_hash = ? WHERE id = 1",
+                      hd, 3, NULL) != ES_OK ||
+        es_store_commit(s) != ES_OK)
+        st_die("forge: wipe: %s", es_store_last_error(s));
+}
+
+/* The witness line of the store's signed head, appended to w and to the file path. */
+static void witness_head(es_store *s, es_audit_witness *w, const char *path)
+{
+    es_audit_head h;
+    es_buf line;
+    es_buf_init(&line, 1024);
+    char why[300] = "";
+    int written = 0;
+    es_audit_witness more;
+    if (es_audit_head_get(s, &h) != ES_OK ||
+        es_audit_witness_line(&h, audit_key->pub, &line) != ES_OK ||
+        es_audit_witness_parse(line.p, line.len, &more, why, sizeof why) != ES_OK || more.n != 1 ||
+        es_audit_witness_add(w, &more.cp[0]) != ES_OK)
+        st_die("witness line: %s", why);
+    es_audit_witness_cleanup(&more);
+    if (path && (es_audit_witness_file_append(path, &h, audit_key->pub, &written, why,
+                                              sizeof why) != ES_OK ||
+                 !written))
+        st_die("witness file: %s", why);
+    es_buf_cleanup(&line);
+}
+
+static es_audit_report verify_w(es_store *s, const es_audit_witness *w)
+{
+    es_audit_report rep;
+    if (es_audit_verify_store_witness(s, audit_key->pub, w, &rep) != ES_OK)
+        st_die("verify: %s", es_store_last_error(s));
+    return rep;
+}
+
+static void t_witness(void)
+{
+    char path[700], why[300];
+    snprintf(path, sizeof path, "%s/%s-witness.jsonl", st_tmp(), label);
+    unlink(path);
+    es_audit_witness w = {0};
+    es_audit_report r;
+
+    /* A record rewritten and everything signed again with the site's own key. */
+    es_store *s = trail("w_rewrite", 6);
+    witness_head(s, &w, path); /* checkpoint 6 sent */
+    make_trail(s, 7, 10);
+    checkpoint(s);
+    witness_head(s, &w, path); /* checkpoint 10 sent */
+    r = verify_w(s, &w);
+    ok(es_audit_report_ok(&r) && r.witnessed == 2 && r.witness_seq == 10,
+       "%s: witness: an intact trail agrees with both witnessed checkpoints", label);
+    es_audit_report_cleanup(&r);
+    forge_rewrite(s, 4, "nothing happened");
+    r = verify(s, NULL);
+    ok(es_audit_report_ok(&r) && r.records == 10,
+       "%s: witness: record 4 rewritten, re-signed and re-chained with the site's key: INTACT "
+       "without the witness (the attack of issue 13)",
+       label);
+    es_audit_report_cleanup(&r);
+    r = verify_w(s, &w);
+    ok(!es_audit_report_ok(&r) && r.counts[ES_AUDIT_WITNESS] == 2 && r.n_findings == 2 &&
+           r.findings[0].kind == ES_AUDIT_WITNESS && r.findings[0].seq == 6 &&
+           strstr(r.findings[0].text, "record 6 is not the record witnessed"),
+       "%s: witness: FAILED with it, naming checkpoint 6 first (then 10)", label);
+    if (r.n_findings != 2) show(&r);
+    es_audit_report_cleanup(&r);
+    /* The daemon's next send: the file refuses the rewritten head (an alarm). */
+    es_audit_head h;
+    int written = 1;
+    ok(es_audit_head_get(s, &h) == ES_OK &&
+           es_audit_witness_file_append(path, &h, audit_key->pub, &written, why, sizeof why) ==
+               ES_ERR_EXISTS &&
+           !written && strstr(why, "another hash"),
+       "%s: witness: the file refuses a head that disagrees with it (%s)", label, why);
+    es_store_close(s);
+
+    /* Every record deleted and the head reset. */
+    s = trail("w_wipe", 5);
+    es_audit_witness w2 = {0};
+    witness_head(s, &w2, NULL);
+    forge_wipe(s);
+    r = verify(s, NULL);
+    ok(es_audit_report_ok(&r) && r.records == 0,
+       "%s: witness: every record deleted and the head reset: INTACT, 0 records, without it",
+       label);
+    es_audit_report_cleanup(&r);
+    r = verify_w(s, &w2);
+    ok(!es_audit_report_ok(&r) && r.n_findings == 1 && r.counts[ES_AUDIT_WITNESS] == 1 &&
+           strstr(r.findings[0].text, "ends at record 0 but the witness holds checkpoint 5"),
+       "%s: witness: FAILED with it: shorter than what was witnessed", label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+    /* Records written again after the reset: still shorter, and the file refuses it. */
+    make_trail(s, 11, 13);
+    checkpoint(s);
+    r = verify_w(s, &w2);
+    ok(!es_audit_report_ok(&r) && r.counts[ES_AUDIT_WITNESS] == 1,
+       "%s: witness: a new trail of 3 after the reset: still FAILED", label);
+    es_audit_report_cleanup(&r);
+    char p2[720];
+    snprintf(p2, sizeof p2, "%s.wipe", path);
+    unlink(p2);
+    es_audit_witness w3 = {0};
+    es_store *s5 = trail("w_wipe_file", 5);
+    witness_head(s5, &w3, p2);
+    es_audit_witness_cleanup(&w3);
+    forge_wipe(s5);
+    make_trail(s5, 11, 13);
+    checkpoint(s5);
+    ok(es_audit_head_get(s5, &h) == ES_OK &&
+           es_audit_witness_file_append(p2, &h, audit_key->pub, &written, why, sizeof why) ==
+               ES_ERR_EXISTS &&
+           strstr(why, "shorter"),
+       "%s: witness: the file refuses a head behind it (%s)", label, why);
+    es_store_close(s5);
+    es_store_close(s);
+
+    /* The file: what was appended reads back as the witness; a second append of the same
+     * head writes nothing; nothing but appends. */
+    es_buf b;
+    es_buf_init(&b, 1 << 20);
+    es_audit_witness fw = {0};
+    ok(es_file_read(path, &b) == ES_OK &&
+           es_audit_witness_parse(b.p, b.len, &fw, why, sizeof why) == ES_OK && fw.n == 2 &&
+           fw.cp[0].seq == 6 && fw.cp[1].seq == 10 && fw.cp[1].line == 2,
+       "%s: witness: the file holds the two checkpoints, one line each", label);
+    es_audit_witness_cleanup(&fw);
+    s = trail("w_same", 3);
+    size_t before = b.len;
+    snprintf(p2, sizeof p2, "%s.same", path);
+    unlink(p2);
+    int w1 = 0, w2b = 1;
+    ok(es_audit_head_get(s, &h) == ES_OK &&
+           es_audit_witness_file_append(p2, &h, audit_key->pub, &w1, why, sizeof why) == ES_OK &&
+           es_audit_witness_file_append(p2, &h, audit_key->pub, &w2b, why, sizeof why) == ES_OK &&
+           w1 == 1 && w2b == 0,
+       "%s: witness: the same head twice: written once", label);
+    (void)before;
+    /* A witness line of another key, and one that is no line. */
+    es_audit_witness bad = {0};
+    es_audit_witnessed c = w.cp[0];
+    c.key_id[0] ^= 1;
+    ok(es_audit_witness_add(&bad, &c) == ES_OK, "%s: witness: a line of another key", label);
+    es_audit_report_cleanup(&r);
+    es_store_close(s);
+    s = trail("w_other", 6);
+    r = verify_w(s, &bad);
+    ok(r.counts[ES_AUDIT_WITNESS] == 1 && strstr(r.findings[0].text, "another key"),
+       "%s: witness: a checkpoint of another key is a finding", label);
+    es_audit_report_cleanup(&r);
+    es_store_close(s);
+    es_audit_witness_cleanup(&bad);
+    es_audit_witness junk;
+    ok(es_audit_witness_parse((const uint8_t *)"{\"type\":\"checkpoint\"}\n", 23, &junk, why,
+                              sizeof why) == ES_ERR_FORMAT &&
+           strstr(why, "line 1"),
+       "%s: witness: a line that is no checkpoint is refused (%s)", label, why);
+    es_audit_witness_cleanup(&junk);
+    es_buf_cleanup(&b);
+    es_audit_witness_cleanup(&w);
+    es_audit_witness_cleanup(&w2);
+}
+
 static void suite(const char *name, const char *(*fresh_db)(const char *))
 {
     label = name;
@@ -1398,6 +1666,7 @@ static void suite(const char *name, const char *(*fresh_db)(const char *))
     t_legacy();
     t_export();
     t_backup();
+    t_witness();
 }
 
 int main(void)

@@ -77,13 +77,17 @@ typedef struct engine {
     int64_t tip_want;
     int tip_found;
     uint8_t tip_hash[ES_SM3_LEN];
+    /* The witness's checkpoints (sorted by seq, a copy) and what pass 1 saw at each seq. */
+    es_audit_witnessed *wit;
+    size_t nwit, wi;
+    unsigned char *wseen, *wmatch;
 } engine;
 
 const char *es_audit_kind_name(es_audit_kind k)
 {
     static const char *const names[ES_AUDIT_KIND_COUNT] = {
-        "changed",       "removed",   "reordered", "truncated",
-        "bad_signature", "duplicate", "malformed", "checkpoint"};
+        "changed",   "removed",   "reordered",  "truncated", "bad_signature",
+        "duplicate", "malformed", "checkpoint", "witness"};
     return (unsigned)k < ES_AUDIT_KIND_COUNT ? names[k] : "unknown";
 }
 
@@ -129,6 +133,30 @@ static void engine_cleanup(engine *e)
     free(e->miss);
     free(e->pend);
     free(e->cps);
+    free(e->wit);
+    free(e->wseen);
+    free(e->wmatch);
+}
+
+static int witnessed_cmp(const void *a, const void *b)
+{
+    const es_audit_witnessed *x = a, *y = b;
+    if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The witness's checkpoints, in seq order, for pass 1. */
+static es_err engine_witness(engine *e, const es_audit_witness *w)
+{
+    if (!w || !w->n) return ES_OK;
+    e->wit = malloc(w->n * sizeof *e->wit);
+    e->wseen = calloc(w->n, 1);
+    e->wmatch = calloc(w->n, 1);
+    if (!e->wit || !e->wseen || !e->wmatch) return ES_ERR_NOMEM;
+    memcpy(e->wit, w->cp, w->n * sizeof *e->wit);
+    e->nwit = w->n;
+    qsort(e->wit, e->nwit, sizeof *e->wit, witnessed_cmp);
+    return ES_OK;
 }
 
 /* Marks the newest finding as one about a checkpoint. */
@@ -323,6 +351,69 @@ static void feed1(engine *e, const audit_raw *r)
         c->seen = 1;
         c->match = memcmp(c->hash, r->hash.p, ES_SM3_LEN) == 0;
         c->flagged = flagged;
+    }
+    while (e->wi < e->nwit && e->wit[e->wi].seq < r->seq) e->wi++;
+    for (size_t k = e->wi; k < e->nwit && e->wit[k].seq == r->seq; k++) {
+        e->wseen[k] = 1;
+        e->wmatch[k] = memcmp(e->wit[k].hash, r->hash.p, ES_SM3_LEN) == 0;
+    }
+}
+
+static int tbs_sig_ok(engine *e, int64_t seq, const uint8_t hash[ES_SM3_LEN], int64_t at,
+                      const uint8_t *sig, size_t sig_len);
+
+/* Every checkpoint the witness holds against the trail read (docs/audit.md "Witness"). */
+static void check_witness(engine *e)
+{
+    es_audit_report *rep = e->rep;
+    uint8_t id[ES_SM3_LEN];
+    if (!e->nwit) return;
+    if (es_audit_key_id(e->pub, id) != ES_OK) {
+        e->err = ES_ERR_CRYPTO;
+        return;
+    }
+    /* Records found moved past the end do not make the trail longer. */
+    int64_t end = e->max_seq;
+    for (size_t i = 0; i < e->npend && end > 0; i++)
+        if (e->pend[i].seq == end && e->pend[i].moved_from && e->pend[i].moved_from != end) {
+            end--;
+            i = (size_t)-1;
+        }
+    for (size_t k = 0; k < e->nwit; k++) {
+        const es_audit_witnessed *c = &e->wit[k];
+        char at[40], where[48] = "";
+        audit_time_iso(c->at, at);
+        if (c->line) snprintf(where, sizeof where, " (witness line %ld)", c->line);
+        rep->witnessed++;
+        if (c->seq > rep->witness_seq) {
+            rep->witness_seq = c->seq;
+            rep->witness_at = c->at;
+        }
+        if (memcmp(c->key_id, id, ES_SM3_LEN) != 0) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "witnessed checkpoint %lld%s is of another key than this trail's audit key",
+                    (long long)c->seq, where);
+        } else if (!tbs_sig_ok(e, c->seq, c->hash, c->at, c->sig, c->sig_len)) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "witnessed checkpoint %lld%s: the signature is not the audit key's",
+                    (long long)c->seq, where);
+        } else if (e->wseen[k] && !e->wmatch[k]) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "record %lld is not the record witnessed at %s%s: the trail up to it was "
+                    "rewritten after the checkpoint was sent to the witness",
+                    (long long)c->seq, at, where);
+        } else if (!e->wseen[k] && e->rep->complete && c->seq > end) {
+            finding(e, ES_AUDIT_WITNESS, end + 1, c->seq, 0, 0,
+                    "the trail ends at record %lld but the witness holds checkpoint %lld of %s%s: "
+                    "the trail is shorter than what was witnessed (records %lld to %lld cut, "
+                    "or the trail emptied and its head reset)",
+                    (long long)end, (long long)c->seq, at, where, (long long)(end + 1),
+                    (long long)c->seq);
+        } else if (!e->wseen[k] && e->rep->complete) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "record %lld, witnessed at %s%s, is not in the trail", (long long)c->seq, at,
+                    where);
+        }
     }
 }
 
@@ -578,6 +669,7 @@ static void finish2(engine *e)
                     (long long)m->a, (long long)m->b);
     }
     check_tip(e);
+    check_witness(e);
     /* Records after the head: the head must still be the hash of the record it covers. */
     const es_audit_head *h = &e->rep->head;
     if (e->want_seq && e->want_found && !e->head_reported &&
@@ -677,14 +769,25 @@ static es_err want_row(void *ctx, const es_row *row)
 
 es_err es_audit_verify_store(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN], es_audit_report *rep)
 {
+    return es_audit_verify_store_witness(s, pub, NULL, rep);
+}
+
+es_err es_audit_verify_store_witness(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN],
+                                     const es_audit_witness *w, es_audit_report *rep)
+{
     if (!s || !pub || !rep) return ES_ERR_ARG;
     report_init(rep, "database");
     rep->complete = 1;
     engine e;
     engine_init(&e, pub, rep);
+    es_err rv = engine_witness(&e, w);
+    if (rv != ES_OK) {
+        engine_cleanup(&e);
+        return rv;
+    }
     /* One snapshot for the records, the checkpoints and the head: appends and checkpoints
      * going on meanwhile are simply not seen. */
-    es_err rv = es_store_begin_read(s);
+    rv = es_store_begin_read(s);
     if (rv != ES_OK) goto out;
     if ((rv = es_store_query(s, "SELECT seq, hash, at, sig FROM audit_checkpoint ORDER BY seq",
                              NULL, 0, checkpoint_row, &e)) != ES_OK)
@@ -974,6 +1077,12 @@ static es_err export_pass(export_src *x, int pass)
 es_err es_audit_verify_export(const es_audit_lines *in, const uint8_t pub[ES_SM2_PUB_LEN],
                               es_audit_report *rep)
 {
+    return es_audit_verify_export_witness(in, pub, NULL, rep);
+}
+
+es_err es_audit_verify_export_witness(const es_audit_lines *in, const uint8_t pub[ES_SM2_PUB_LEN],
+                                      const es_audit_witness *w, es_audit_report *rep)
+{
     if (!in || !in->next || !in->rewind || !pub || !rep) return ES_ERR_ARG;
     report_init(rep, "full");
     rep->complete = 1;
@@ -982,7 +1091,8 @@ es_err es_audit_verify_export(const es_audit_lines *in, const uint8_t pub[ES_SM2
     export_src x = {in, &e, {0}, {0}};
     es_buf_init(&x.line, ES_AUDIT_MAX_LINE);
     line_rec_init(&x.l);
-    es_err rv = export_pass(&x, 1);
+    es_err rv = engine_witness(&e, w);
+    if (rv == ES_OK) rv = export_pass(&x, 1);
     if (rv == ES_OK && e.err == ES_OK) {
         finish1(&e);
         if ((e.npend || (e.want_seq && !e.want_found)) && (rv = in->rewind(in->ctx)) == ES_OK)
@@ -1050,6 +1160,12 @@ static es_err print_text(const es_audit_report *r, es_buf *out)
     }
     if (rv == ES_OK && r->scope[0] == 'd')
         rv = es_buf_printf(out, "signed checkpoints: %lld checked\n", (long long)r->checkpoints);
+    if (rv == ES_OK && r->witnessed) {
+        char at[40];
+        audit_time_iso(r->witness_at, at);
+        rv = es_buf_printf(out, "witness: %lld checkpoints compared, the newest of seq %lld (%s)\n",
+                           (long long)r->witnessed, (long long)r->witness_seq, at);
+    }
     if (rv == ES_OK && r->pending)
         rv = es_buf_printf(out,
                            "not yet checkpointed: %lld record%s after the head (seq %lld to "
@@ -1102,6 +1218,11 @@ static es_err print_json(const es_audit_report *r, es_buf *out)
     json_object_set_new(o, "last", json_integer(r->last));
     json_object_set_new(o, "checkpoints", json_integer(r->checkpoints));
     json_object_set_new(o, "pending", json_integer(r->pending));
+    if (r->witnessed)
+        json_object_set_new(o, "witness",
+                            json_pack("{s:I, s:I, s:I}", "checkpoints", (json_int_t)r->witnessed,
+                                      "seq", (json_int_t)r->witness_seq, "at",
+                                      (json_int_t)r->witness_at));
     if (r->has_head) {
         char hash[2 * ES_SM3_LEN + 1];
         es_hex_encode(r->head.hash, ES_SM3_LEN, hash);
