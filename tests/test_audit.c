@@ -24,6 +24,7 @@
 #include "eseal/der.h"
 #include "store/internal.h"
 #include "store_test.h"
+#include "audit_forge.h"
 
 static const char *label;
 static const char *(*fresh)(const char *name);
@@ -1387,112 +1388,6 @@ static void t_backup(void)
 /* --- Issue 13, item 3 (a): the witness. An attacker with the site's files holds the audit
  * key (its passphrase lies beside it): these helpers do what such an attacker does. --- */
 
-typedef struct forge_rec {
-    int64_t seq, at;
-    char f[AF_COUNT][256];
-    uint8_t nonce[ES_AUDIT_NONCE_LEN], hash[ES_SM3_LEN];
-} forge_rec;
-
-typedef struct forge_set {
-    int n;
-    forge_rec r[64];
-} forge_set;
-
-static es_err forge_row(void *ctx, const es_row *row)
-{
-    forge_set *fs = ctx;
-    audit_raw raw;
-    audit_raw_from_row(row, &raw);
-    if (fs->n >= 64 || raw.ver != 2 || raw.nonce.len != ES_AUDIT_NONCE_LEN) return ES_ERR_LIMIT;
-    forge_rec *r = &fs->r[fs->n++];
-    r->seq = raw.seq;
-    r->at = raw.at;
-    for (int i = 0; i < AF_COUNT; i++)
-        snprintf(r->f[i], sizeof r->f[i], "%.*s", (int)raw.f[i].len, (const char *)raw.f[i].p);
-    memcpy(r->nonce, raw.nonce.p, ES_AUDIT_NONCE_LEN);
-    return ES_OK;
-}
-
-/* Rewrites record seq's detail, signs it again with the site's audit key, chains every
- * record again from there, and replaces every checkpoint and the head with ones signed
- * again: what issue 13 did with file access. */
-static void forge_rewrite(es_store *s, int64_t seq, const char *detail)
-{
-    forge_set fs = {0};
-    if (es_store_query(s, "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq", NULL, 0, forge_row,
-                       &fs) != ES_OK)
-        st_die("forge: read: %s", es_store_last_error(s));
-    unguard(s);
-    if (es_store_begin(s) != ES_OK) st_die("forge: begin");
-    uint8_t prev[ES_SM3_LEN] = {0};
-    for (int i = 0; i < fs.n; i++) {
-        forge_rec *r = &fs.r[i];
-        if (r->seq == seq) snprintf(r->f[AF_DETAIL], sizeof r->f[AF_DETAIL], "%s", detail);
-        es_slice f[AF_COUNT];
-        for (int k = 0; k < AF_COUNT; k++) f[k] = es_slice_make(r->f[k], strlen(r->f[k]));
-        es_buf c, sig;
-        es_buf_init(&c, 4096);
-        es_buf_init(&sig, ES_AUDIT_MAX_SIG);
-        if (audit_content_der(r->nonce, ES_AUDIT_NONCE_LEN, r->at, f, &c) != ES_OK ||
-            audit_record_hash2(prev, ES_SM3_LEN, r->seq, c.p, c.len, r->hash) != ES_OK ||
-            es_signer_sign_message(audit_key, NULL, c.p, c.len, &sig) != ES_OK)
-            st_die("forge: sign");
-        es_value v[5] = {es_v_text(r->f[AF_DETAIL]), es_v_blob(prev, ES_SM3_LEN),
-                         es_v_blob(r->hash, ES_SM3_LEN), es_v_blob(sig.p, sig.len),
-                         es_v_int(r->seq)};
-        if (es_store_exec(s,
-                          "UPDATE audit SET detail = ?, prev = ?, hash = ?, sig = ? WHERE seq = ?",
-                          v, 5, NULL) != ES_OK)
-            st_die("forge: update: %s", es_store_last_error(s));
-        memcpy(prev, r->hash, ES_SM3_LEN);
-        es_buf_cleanup(&c);
-        es_buf_cleanup(&sig);
-    }
-    /* Every checkpoint again, and the head: the newest record, signed now. */
-    if (es_store_exec(s, "DELETE FROM audit_checkpoint", NULL, 0, NULL) != ES_OK)
-        st_die("forge: checkpoints: %s", es_store_last_error(s));
-    forge_rec *last = &fs.r[fs.n - 1];
-    es_buf tbs, sig;
-    es_buf_init(&tbs, 128);
-    es_buf_init(&sig, ES_AUDIT_MAX_SIG);
-    int64_t at = last->at + 1;
-    if (audit_head_tbs(last->seq, last->hash, at, &tbs) != ES_OK ||
-        es_signer_sign_message(audit_key, NULL, tbs.p, tbs.len, &sig) != ES_OK)
-        st_die("forge: head");
-    es_value cp[4] = {es_v_int(last->seq), es_v_blob(last->hash, ES_SM3_LEN), es_v_int(at),
-                      es_v_blob(sig.p, sig.len)};
-    es_value hd[6] = {es_v_int(last->seq), es_v_blob(last->hash, ES_SM3_LEN),
-                      es_v_int(at),        es_v_blob(sig.p, sig.len),
-                      es_v_int(last->seq), es_v_blob(last->hash, ES_SM3_LEN)};
-    if (es_store_exec(s, "INSERT INTO audit_checkpoint (seq, hash, at, sig) VALUES (?, ?, ?, ?)",
-                      cp, 4, NULL) != ES_OK ||
-        es_store_exec(s,
-                      "UPDATE audit_head SET seq = ?, hash = ?, at = ?, sig = ?, tip_seq = ?, "
-                      "tip_hash = ? WHERE id = 1",
-                      hd, 6, NULL) != ES_OK ||
-        es_store_commit(s) != ES_OK)
-        st_die("forge: checkpoint: %s", es_store_last_error(s));
-    es_buf_cleanup(&tbs);
-    es_buf_cleanup(&sig);
-}
-
-/* Deletes every record and checkpoint and sets the head back to the genesis state. */
-static void forge_wipe(es_store *s)
-{
-    static const uint8_t zero[ES_SM3_LEN];
-    unguard(s);
-    st_sql(s, "DELETE FROM audit");
-    st_sql(s, "DELETE FROM audit_checkpoint");
-    es_value hd[3] = {es_v_blob(zero, ES_SM3_LEN), es_v_blob("", 0), es_v_blob(zero, ES_SM3_LEN)};
-    if (es_store_begin(s) != ES_OK ||
-        es_store_exec(s,
-                      "UPDATE audit_head SET seq = 0, hash = ?, at = 0, sig = ?, tip_seq = 0, "
-                      "tip_hash = ? WHERE id = 1",
-                      hd, 3, NULL) != ES_OK ||
-        es_store_commit(s) != ES_OK)
-        st_die("forge: wipe: %s", es_store_last_error(s));
-}
-
 /* The witness line of the store's signed head, appended to w and to the file path. */
 static void witness_head(es_store *s, es_audit_witness *w, const char *path)
 {
@@ -1541,7 +1436,7 @@ static void t_witness(void)
     ok(es_audit_report_ok(&r) && r.witnessed == 2 && r.witness_seq == 10,
        "%s: witness: an intact trail agrees with both witnessed checkpoints", label);
     es_audit_report_cleanup(&r);
-    forge_rewrite(s, 4, "nothing happened");
+    forge_rewrite(s, audit_key, 4, "nothing happened");
     r = verify(s, NULL);
     ok(es_audit_report_ok(&r) && r.records == 10,
        "%s: witness: record 4 rewritten, re-signed and re-chained with the site's key: INTACT "
@@ -1560,7 +1455,7 @@ static void t_witness(void)
     int written = 1;
     ok(es_audit_head_get(s, &h) == ES_OK &&
            es_audit_witness_file_append(path, &h, audit_key->pub, &written, why, sizeof why) ==
-               ES_ERR_EXISTS &&
+               ES_ERR_WITNESS &&
            !written && strstr(why, "another hash"),
        "%s: witness: the file refuses a head that disagrees with it (%s)", label, why);
     es_store_close(s);
@@ -1600,7 +1495,7 @@ static void t_witness(void)
     checkpoint(s5);
     ok(es_audit_head_get(s5, &h) == ES_OK &&
            es_audit_witness_file_append(p2, &h, audit_key->pub, &written, why, sizeof why) ==
-               ES_ERR_EXISTS &&
+               ES_ERR_WITNESS &&
            strstr(why, "shorter"),
        "%s: witness: the file refuses a head behind it (%s)", label, why);
     es_store_close(s5);

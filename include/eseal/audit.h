@@ -297,6 +297,12 @@ es_err es_audit_witness_line(const es_audit_head *h, const uint8_t pub[ES_SM2_PU
  * read: a witness is not partly trusted. ES_ERR_LIMIT past ES_AUDIT_WITNESS_MAX. */
 es_err es_audit_witness_parse(const uint8_t *p, size_t len, es_audit_witness *w, char *why,
                               size_t whylen) ES_MUST_CHECK;
+/* ES_OK when c is signed by pub (its key id is pub's, its signature over DER SEQUENCE{seq,
+ * hash, at} verifies); ES_ERR_VERIFY when not. */
+es_err es_audit_witnessed_verify(const es_audit_witnessed *c,
+                                 const uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+/* The signed head a witnessed checkpoint is (tip unknown: -1). */
+void es_audit_witnessed_head(const es_audit_witnessed *c, es_audit_head *h);
 /* Adds one checkpoint (copied). */
 es_err es_audit_witness_add(es_audit_witness *w, const es_audit_witnessed *c) ES_MUST_CHECK;
 void es_audit_witness_cleanup(es_audit_witness *w);
@@ -304,7 +310,7 @@ void es_audit_witness_cleanup(es_audit_witness *w);
 /* Appends the signed head h to the witness file path (created 0640 when missing), under an
  * fcntl write lock (NFS: with its lock manager), then fsync. Reads the file's last line
  * first: nothing is written when it holds h already or a newer checkpoint of the same
- * chain (*written 0); ES_ERR_EXISTS with a sentence in why when the file's last checkpoint
+ * chain (*written 0); ES_ERR_WITNESS with a sentence in why when the file's last checkpoint
  * disagrees with h (the same seq and another hash) or is newer than h while h is the
  * site's head (the site went back: an alarm, never overwritten). ES_ERR_IO with why when
  * the file cannot be written. written may be NULL. Never truncates or rewrites the file. */

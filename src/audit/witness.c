@@ -57,6 +57,35 @@ es_err es_audit_witness_add(es_audit_witness *w, const es_audit_witnessed *c)
     return ES_OK;
 }
 
+es_err es_audit_witnessed_verify(const es_audit_witnessed *c, const uint8_t pub[ES_SM2_PUB_LEN])
+{
+    if (!c || !pub) return ES_ERR_ARG;
+    uint8_t id[ES_SM3_LEN];
+    es_err rv = es_audit_key_id(pub, id);
+    if (rv != ES_OK) return rv;
+    if (memcmp(id, c->key_id, ES_SM3_LEN) != 0) return ES_ERR_VERIFY;
+    es_buf tbs;
+    es_buf_init(&tbs, 128);
+    rv = audit_head_tbs(c->seq, c->hash, c->at, &tbs);
+    if (rv == ES_OK)
+        rv = audit_sig_verify(pub, tbs.p, tbs.len, es_slice_make(c->sig, c->sig_len)) == ES_OK
+                 ? ES_OK
+                 : ES_ERR_VERIFY;
+    es_buf_cleanup(&tbs);
+    return rv;
+}
+
+void es_audit_witnessed_head(const es_audit_witnessed *c, es_audit_head *h)
+{
+    memset(h, 0, sizeof *h);
+    h->seq = c->seq;
+    h->at = c->at;
+    memcpy(h->hash, c->hash, ES_SM3_LEN);
+    memcpy(h->sig, c->sig, c->sig_len);
+    h->sig_len = c->sig_len;
+    h->tip_seq = -1;
+}
+
 void es_audit_witness_cleanup(es_audit_witness *w)
 {
     if (!w) return;
@@ -223,7 +252,7 @@ es_err es_audit_witness_file_append(const char *path, const es_audit_head *h,
                      "%s holds checkpoint %lld with another hash: the site's trail disagrees "
                      "with what was witnessed",
                      path, (long long)h->seq);
-            rv = ES_ERR_EXISTS;
+            rv = ES_ERR_WITNESS;
         }
         goto out; /* held already */
     }
@@ -232,7 +261,7 @@ es_err es_audit_witness_file_append(const char *path, const es_audit_head *h,
                  "%s holds checkpoint %lld, newer than the site's head %lld: the site's trail "
                  "is shorter than what was witnessed",
                  path, (long long)last.seq, (long long)h->seq);
-        rv = ES_ERR_EXISTS;
+        rv = ES_ERR_WITNESS;
         goto out;
     }
     const uint8_t *p = line.p;

@@ -14,6 +14,7 @@
 #include "eseal/keydev.h"
 #include "eseal/node.h"
 #include "eseal/otp.h"
+#include "node/internal.h"
 
 struct es_node {
     es_api_ctx ctx;
@@ -25,6 +26,7 @@ struct es_node {
     es_sched *sched;
     int ctx_ready, site_ready;
     char addr[160];
+    node_witness *witness; /* [audit] witness (witness.c) */
 };
 
 /* ---- The audit signer, serialised (a key device handle is used by one thread at a time). */
@@ -412,6 +414,7 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
         snprintf(why, whylen, "cannot start the scheduler: %s", es_err_str(rv));
         goto fail;
     }
+    if ((rv = node_witness_start(x, &n->witness, why, whylen)) != ES_OK) goto fail;
     fprintf(n->out, "listening on %s\nport %u\nconsole: http://%s/\n", n->addr,
             es_http_port(n->http), n->addr);
     fflush(n->out);
@@ -448,6 +451,7 @@ void es_node_stop(es_node *n)
             es_api_log(&n->ctx, ES_LOG_WARN, "the last audit checkpoint failed: %s",
                        es_err_str(rv));
     }
+    node_witness_stop(n->witness); /* sends the checkpoint written at stop */
     if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
     es_signer_free(n->audit);
     es_factor_key_free(n->factor_key);
