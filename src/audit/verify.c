@@ -379,6 +379,8 @@ static void check_witness(engine *e)
             end--;
             i = (size_t)-1;
         }
+    const es_audit_witnessed *beyond = NULL;
+    size_t nbeyond = 0;
     for (size_t k = 0; k < e->nwit; k++) {
         const es_audit_witnessed *c = &e->wit[k];
         char at[40], where[48] = "";
@@ -403,17 +405,24 @@ static void check_witness(engine *e)
                     "rewritten after the checkpoint was sent to the witness",
                     (long long)c->seq, at, where);
         } else if (!e->wseen[k] && e->rep->complete && c->seq > end) {
-            finding(e, ES_AUDIT_WITNESS, end + 1, c->seq, 0, 0,
-                    "the trail ends at record %lld but the witness holds checkpoint %lld of %s%s: "
-                    "the trail is shorter than what was witnessed (records %lld to %lld cut, "
-                    "or the trail emptied and its head reset)",
-                    (long long)end, (long long)c->seq, at, where, (long long)(end + 1),
-                    (long long)c->seq);
+            if (!beyond || c->seq >= beyond->seq) beyond = c; /* one finding, the newest */
+            nbeyond++;
         } else if (!e->wseen[k] && e->rep->complete) {
             finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
                     "record %lld, witnessed at %s%s, is not in the trail", (long long)c->seq, at,
                     where);
         }
+    }
+    if (beyond) {
+        char at[40], where[48] = "";
+        audit_time_iso(beyond->at, at);
+        if (beyond->line) snprintf(where, sizeof where, " (witness line %ld)", beyond->line);
+        finding(e, ES_AUDIT_WITNESS, end + 1, beyond->seq, 0, 0,
+                "the trail ends at record %lld but the witness holds checkpoint %lld of %s%s: "
+                "the trail is shorter than what was witnessed (records %lld to %lld cut, or "
+                "the trail emptied and its head reset; %zu witnessed checkpoint%s past its end)",
+                (long long)end, (long long)beyond->seq, at, where, (long long)(end + 1),
+                (long long)beyond->seq, nbeyond, nbeyond == 1 ? "" : "s");
     }
 }
 
