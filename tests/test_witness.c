@@ -333,6 +333,25 @@ static void suite(const char *kind, const char *parent_url)
     ok(count_action(parent_url, "witness.refused") == refused + 1,
        "%s: the refusal is in the parent's trail (witness.refused)", kind);
 
+    /* The site started on the forged trail: the trail no longer holds what the parent
+     * holds, though its head will be newer: the alarm, in the site's log and trail. */
+    ok(node_start(&c, cvar, cconf, "127.0.0.1:0") == 0, "%s: the site starts on the forged trail",
+       kind);
+    int64_t alarms = 0;
+    for (int i = 0; i < 200 && alarms < 1; i++, sleep_ms(50))
+        alarms = count_action(curl, "audit.witness_refused");
+    failures(&c, 2); /* records after the forged head: its next checkpoint is newer */
+    node_stop(&c);
+    ok(alarms >= 1 && count_action(curl, "audit.witness_refused") == 1,
+       "%s: the site raises the witness alarm (audit.witness_refused), recorded once though "
+       "every later checkpoint is held back too",
+       kind);
+    es_audit_witness w2;
+    ok(es_witness_http_fetch(base, "city-a", wkey, &w2, why, sizeof why) == ES_OK && w2.n == w.n &&
+           w2.cp[w2.n - 1].seq == w.cp[w.n - 1].seq,
+       "%s: and sends nothing to the parent: it holds what it held (%zu checkpoints)", kind, w2.n);
+    es_audit_witness_cleanup(&w2);
+
     /* Every record deleted and the head reset; then records written again. */
     s = st_open(curl);
     forge_wipe(s);

@@ -318,6 +318,18 @@ es_err es_audit_witness_file_append(const char *path, const es_audit_head *h,
                                     const uint8_t pub[ES_SM2_PUB_LEN], int *written, char *why,
                                     size_t whylen) ES_MUST_CHECK;
 
+/* The newest checkpoint of the witness file path (its last line), under a read lock:
+ * *found 0 when the file is empty or missing. ES_ERR_IO with why when it cannot be read. */
+es_err es_audit_witness_file_newest(const char *path, es_audit_witnessed *out, int *found,
+                                    char *why, size_t whylen) ES_MUST_CHECK;
+
+/* ES_OK when the store's record c->seq is there with the hash c witnessed; ES_ERR_WITNESS
+ * with a sentence in why when it is missing (the trail is shorter than what was witnessed)
+ * or has another hash (rewritten). The sender checks this before it sends: a trail that went
+ * back or was rewritten is an alarm even when its head is newer than what was witnessed. */
+es_err es_audit_witness_check(es_store *s, const es_audit_witnessed *c, char *why,
+                              size_t whylen) ES_MUST_CHECK;
+
 /* es_audit_verify_store / es_audit_verify_export, and every checkpoint of w (may be NULL)
  * compared with the trail: each must be signed by pub (its key id pub's), and the record of
  * its seq must be there with the hash it witnessed; a trail that ends before the newest

@@ -10,7 +10,7 @@
  *   POST /api/v1/witness/checkpoints   body: a witness line (audit.h) with "pub", the hex
  *                                      of the site audit key's public key (04||x||y)
  *   GET  /api/v1/witness/checkpoints   the caller's checkpoints, one witness line each
- *                                      (application/jsonl)
+ *                                      (application/jsonl); ?newest=1: the newest only
  *
  * Thread safety: as the store and the signer given.
  */
@@ -42,8 +42,9 @@ es_err es_witness_accept(es_accounts *a, const es_actor *by, const char *client,
                          const uint8_t *body, size_t len, int *stored, char *why,
                          size_t whylen) ES_MUST_CHECK;
 
-/* The witness lines held for client, oldest first, appended to out. */
-es_err es_witness_list(es_store *s, const char *client, es_buf *out) ES_MUST_CHECK;
+/* The witness lines held for client, oldest first (newest: only the newest), appended to
+ * out. */
+es_err es_witness_list(es_store *s, const char *client, int newest, es_buf *out) ES_MUST_CHECK;
 
 /* The site's side: POSTs the signed head h (signed by the key pub) to the witness daemon at
  * base ("http://HOST:PORT/"; plain HTTP: put TLS in front where the network needs it) as the
@@ -54,6 +55,12 @@ es_err es_witness_list(es_store *s, const char *client, es_buf *out) ES_MUST_CHE
 es_err es_witness_http_send(const char *base, const char *client, es_signer *key,
                             const es_audit_head *h, const uint8_t pub[ES_SM2_PUB_LEN], char *why,
                             size_t whylen) ES_MUST_CHECK;
+
+/* The newest checkpoint the witness daemon at base holds for client (GET ...?newest=1):
+ * *found 0 when it holds none. Errors as es_witness_http_fetch. */
+es_err es_witness_http_newest(const char *base, const char *client, es_signer *key,
+                              es_audit_witnessed *out, int *found, char *why,
+                              size_t whylen) ES_MUST_CHECK;
 
 /* Reads the checkpoints the witness daemon at base holds for client (a request signed with
  * key) into w (initialised by the call; clean it up after). ES_ERR_UNAVAILABLE / ES_ERR_AUTH /

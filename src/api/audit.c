@@ -177,7 +177,8 @@ static es_err witness_get(es_http_req *req, void *arg)
                ES_ERR_DENIED);
     es_buf b;
     es_buf_init(&b, API_MAX_EXPORT);
-    rv = es_witness_list(a.store, su->client.name, &b);
+    const char *newest = es_http_req_query(req, "newest");
+    rv = es_witness_list(a.store, su->client.name, newest && !strcmp(newest, "1"), &b);
     if (rv == ES_OK)
         rv = es_http_reply_bytes(req, 200, "application/jsonl; charset=utf-8",
                                  b.p ? b.p : (void *)"", b.len);

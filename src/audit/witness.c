@@ -288,3 +288,82 @@ out:
     es_buf_cleanup(&line);
     return rv;
 }
+
+es_err es_audit_witness_file_newest(const char *path, es_audit_witnessed *out, int *found,
+                                    char *why, size_t whylen)
+{
+    char scratch[8];
+    if (!why || !whylen) why = scratch, whylen = sizeof scratch;
+    why[0] = 0;
+    if (!path || !out || !found) return ES_ERR_ARG;
+    *found = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return ES_OK;
+    if (fd < 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return ES_ERR_IO;
+    }
+    es_err rv = ES_OK;
+    struct flock lk = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+    while (fcntl(fd, F_SETLKW, &lk) != 0) {
+        if (errno == EINTR) continue;
+        snprintf(why, whylen, "%s: cannot lock: %s", path, strerror(errno));
+        rv = ES_ERR_IO;
+        goto out;
+    }
+    char inner[160] = "";
+    int got = last_line(fd, out, inner, sizeof inner);
+    if (got < 0) {
+        snprintf(why, whylen, "%s: %s", path, inner[0] ? inner : strerror(errno));
+        rv = ES_ERR_IO;
+    }
+    *found = got == 1;
+out:
+    close(fd);
+    return rv;
+}
+
+typedef struct hash_of {
+    int found;
+    uint8_t hash[ES_SM3_LEN];
+    size_t len;
+} hash_of;
+
+static es_err hash_row(void *ctx, const es_row *row)
+{
+    hash_of *h = ctx;
+    es_slice b = es_row_blob(row, 0);
+    h->found = 1;
+    h->len = b.len;
+    if (b.len == ES_SM3_LEN) memcpy(h->hash, b.p, ES_SM3_LEN);
+    return ES_OK;
+}
+
+es_err es_audit_witness_check(es_store *s, const es_audit_witnessed *c, char *why, size_t whylen)
+{
+    char scratch[8];
+    if (!why || !whylen) why = scratch, whylen = sizeof scratch;
+    why[0] = 0;
+    if (!s || !c) return ES_ERR_ARG;
+    hash_of h = {0};
+    es_value p = es_v_int(c->seq);
+    es_err rv = es_store_query(s, "SELECT hash FROM audit WHERE seq = ?", &p, 1, hash_row, &h);
+    if (rv != ES_OK) return rv;
+    char at[40];
+    audit_time_iso(c->at, at);
+    if (!h.found) {
+        snprintf(why, whylen,
+                 "the witness holds checkpoint %lld of %s, and the trail has no record %lld: it "
+                 "is shorter than what was witnessed",
+                 (long long)c->seq, at, (long long)c->seq);
+        return ES_ERR_WITNESS;
+    }
+    if (h.len != ES_SM3_LEN || memcmp(h.hash, c->hash, ES_SM3_LEN) != 0) {
+        snprintf(why, whylen,
+                 "record %lld is not the record witnessed at %s (another hash): the trail was "
+                 "rewritten",
+                 (long long)c->seq, at);
+        return ES_ERR_WITNESS;
+    }
+    return ES_OK;
+}

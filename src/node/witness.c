@@ -18,7 +18,7 @@ struct node_witness {
     es_signer *key;     /* http: signs the requests as witness_client */
     int64_t sent_seq;   /* the newest checkpoint the witness holds (acknowledged) */
     int64_t next_ms;    /* when to send next (monotonic ms) */
-    int64_t alarm_seq;  /* the head seq an alarm was raised for (once each) */
+    int64_t alarm_seq;  /* the witnessed seq an alarm was recorded for (once each) */
     pthread_mutex_t mu; /* the scheduler thread and the stopping thread */
 };
 
@@ -48,15 +48,17 @@ es_err node_audit(es_api_ctx *x, const char *action, const char *object, const c
 
 /* The witness refused the site's head: it disagrees with, or is behind, what the witness
  * holds. Said loudly once per head: the log (error) and the trail. */
-static void alarm(node_witness *w, const es_audit_head *h, const char *why)
+static void alarm(node_witness *w, const es_audit_head *h, int64_t about, const char *why)
 {
     es_api_ctx *x = w->x;
     es_api_log(x, ES_LOG_ERROR,
-               "AUDIT WITNESS ALARM: the witness %s refused checkpoint %lld: %s (verify the trail "
-               "with eseal audit verify --witness)",
-               x->cfg.audit_witness, (long long)h->seq, why);
-    if (w->alarm_seq == h->seq) return;
-    w->alarm_seq = h->seq;
+               "AUDIT WITNESS ALARM: checkpoint %lld not accepted by the witness %s: %s (verify "
+               "the trail with eseal audit verify --witness)",
+               (long long)h->seq, x->cfg.audit_witness, why);
+    /* Recorded once for each witnessed checkpoint the trail disagrees with: the record moves
+     * the head, and its checkpoint would be refused again. */
+    if (w->alarm_seq == about) return;
+    w->alarm_seq = about;
     char detail[700];
     snprintf(detail, sizeof detail, "{\"witness\":\"%.200s\",\"seq\":%lld,\"reason\":\"%.400s\"}",
              x->cfg.audit_witness, (long long)h->seq, why);
@@ -79,9 +81,22 @@ es_err node_witness_send(node_witness *w)
     pthread_mutex_lock(&w->mu);
     if (h.seq <= 0 || h.seq == w->sent_seq) goto out; /* nothing new to send */
     char why[600] = "";
-    int written = 0;
+    int written = 0, found = 0;
     const char *dest = x->cfg.audit_witness;
+    es_audit_witnessed held;
+    /* What the witness holds must still be in the trail as it was: a trail rewritten or
+     * set back is an alarm even when its head is newer than the witness's. */
     if (strncmp(dest, "file:", 5) == 0)
+        rv = es_audit_witness_file_newest(dest + 5, &held, &found, why, sizeof why);
+    else
+        rv = es_witness_http_newest(dest, x->cfg.audit_witness_client, w->key, &held, &found, why,
+                                    sizeof why);
+    int64_t about = h.seq;
+    if (rv == ES_OK && found && (rv = es_audit_witness_check(s, &held, why, sizeof why)) != ES_OK)
+        about = held.seq;
+    if (rv != ES_OK) {
+        /* not sent: an alarm or a witness that cannot be reached, below */
+    } else if (strncmp(dest, "file:", 5) == 0)
         rv = es_audit_witness_file_append(dest + 5, &h, x->site.audit_pub, &written, why,
                                           sizeof why);
     else
@@ -91,7 +106,7 @@ es_err node_witness_send(node_witness *w)
         w->sent_seq = h.seq;
         es_api_log(x, ES_LOG_DEBUG, "audit witness: checkpoint %lld sent", (long long)h.seq);
     } else if (rv == ES_ERR_WITNESS) {
-        alarm(w, &h, why);
+        alarm(w, &h, about, why);
     } else {
         /* Down or unreachable: tried again at the next time; writes go on meanwhile. */
         es_api_log(x, ES_LOG_WARN, "audit witness %s: checkpoint %lld not sent: %s", dest,

@@ -114,11 +114,16 @@ static int connect_to(const target *t, char *why, size_t whylen)
 
 /* One request; the status in *status and the body in answer. */
 static es_err exchange(const char *base, const char *client, es_signer *key, const char *method,
-                       es_slice body, unsigned *status, es_buf *answer, char *why, size_t whylen)
+                       const char *query, es_slice body, unsigned *status, es_buf *answer,
+                       char *why, size_t whylen)
 {
     target t;
     es_err rv = parse_base(base, &t, why, whylen);
     if (rv != ES_OK) return rv;
+    if (query && strlen(t.path) + strlen(query) + 2 < sizeof t.path) {
+        strcat(t.path, "?");
+        strcat(t.path, query);
+    }
     es_buf auth, req, in;
     es_buf_init(&auth, 4096);
     es_buf_init(&req, 8192 + body.len);
@@ -238,8 +243,8 @@ es_err es_witness_http_send(const char *base, const char *client, es_signer *key
         rv = es_buf_printf(&body, ",\"pub\":\"%s\"}", pubhex);
     }
     if (rv == ES_OK)
-        rv = exchange(base, client, key, "POST", es_slice_make(body.p, body.len), &status, &answer,
-                      why, whylen);
+        rv = exchange(base, client, key, "POST", NULL, es_slice_make(body.p, body.len), &status,
+                      &answer, why, whylen);
     if (rv == ES_OK && status != 200 && status != 201) {
         reply_reason(&answer, status, why, whylen);
         rv = status == 409 ? ES_ERR_WITNESS : ES_ERR_UNAVAILABLE;
@@ -249,8 +254,8 @@ es_err es_witness_http_send(const char *base, const char *client, es_signer *key
     return rv;
 }
 
-es_err es_witness_http_fetch(const char *base, const char *client, es_signer *key,
-                             es_audit_witness *w, char *why, size_t whylen)
+static es_err fetch(const char *base, const char *client, es_signer *key, const char *query,
+                    es_audit_witness *w, char *why, size_t whylen)
 {
     char scratch[8];
     if (!why || !whylen) why = scratch, whylen = sizeof scratch;
@@ -261,13 +266,34 @@ es_err es_witness_http_fetch(const char *base, const char *client, es_signer *ke
     es_buf answer;
     es_buf_init(&answer, ES_WITNESS_MAX_ANSWER);
     unsigned status = 0;
-    es_err rv =
-        exchange(base, client, key, "GET", es_slice_make(NULL, 0), &status, &answer, why, whylen);
+    es_err rv = exchange(base, client, key, "GET", query, es_slice_make(NULL, 0), &status, &answer,
+                         why, whylen);
     if (rv == ES_OK && status != 200) {
         reply_reason(&answer, status, why, whylen);
         rv = status == 401 ? ES_ERR_AUTH : ES_ERR_UNAVAILABLE;
     }
     if (rv == ES_OK) rv = es_audit_witness_parse(answer.p, answer.len, w, why, whylen);
     es_buf_cleanup(&answer);
+    return rv;
+}
+
+es_err es_witness_http_fetch(const char *base, const char *client, es_signer *key,
+                             es_audit_witness *w, char *why, size_t whylen)
+{
+    return fetch(base, client, key, NULL, w, why, whylen);
+}
+
+es_err es_witness_http_newest(const char *base, const char *client, es_signer *key,
+                              es_audit_witnessed *out, int *found, char *why, size_t whylen)
+{
+    if (!out || !found) return ES_ERR_ARG;
+    *found = 0;
+    es_audit_witness w;
+    es_err rv = fetch(base, client, key, "newest=1", &w, why, whylen);
+    if (rv == ES_OK && w.n) {
+        *out = w.cp[w.n - 1];
+        *found = 1;
+    }
+    es_audit_witness_cleanup(&w);
     return rv;
 }

@@ -314,6 +314,21 @@ if [ -n "$SD" ]; then
     }
     dbv() { run audit verify --db "sqlite:$T/site/eseal.db" --pub "$T/site/keys/audit.pub"; }
     check "daemon: started" sd_start
+    # Issue 13, item 3 b: this site keeps the key passphrase in var/keys beside the keys.
+    check "daemon: says at start that the root key's passphrase lies beside it" \
+        has "WARNING: root key passphrase beside the key in $T/site/keys" site/log.txt
+    check "daemon: and the audit key's" has "WARNING: audit key passphrase beside the key in $T/site/keys" site/log.txt
+    check "daemon: in Chinese too" has "警告：audit key passphrase" site/log.txt
+    curl -s "http://127.0.0.1:$port/healthz" >healthz.json
+    check "daemon: /healthz reports the warnings" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["status"] == "ok", o
+assert o["warnings"] == ["root key passphrase beside the key in " + sys.argv[2] + "/site/keys",
+                         "audit key passphrase beside the key in " + sys.argv[2] + "/site/keys"], o
+' healthz.json "$T"
+    run audit list --db "sqlite:$T/site/eseal.db" --action site.warning
+    check "daemon: and records them in the audit trail" has "site.warning .*audit key passphrase beside the key" out
     wrong_login 2
     # The checkpoint thread wakes every 50 ms here: give it up to 10 s on a busy machine.
     for _ in $(seq 100); do
@@ -420,6 +435,46 @@ for l in open(sys.argv[1]):
         expect 3 "$tag witness: a witness file that is not one" audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness "$T/junk-witness.jsonl"
         check "$tag witness: says which line" has "line 1" err
     }
+    # The PIN from the service's environment: no warning. A pin_file elsewhere in var: one
+    # each ("in var").
+    mkdir -p pinsite
+    printf '[store]\nurl = sqlite:%s/pinsite/eseal.db\n[log]\nlevel = warn\n' "$T" >pinsite/esealsd.conf
+    ESEAL_PIN=pin-from-the-environment-2026 "$SD" --config pinsite/esealsd.conf --var "$T/pinsite" \
+        --listen 127.0.0.1:0 >pinsite/out.txt 2>pinsite/log.txt &
+    sdpid=$!
+    port=""
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' pinsite/out.txt 2>/dev/null)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    curl -s "http://127.0.0.1:$port/healthz" >healthz.json
+    kill -TERM "$sdpid"
+    wait "$sdpid"
+    check "pin from the environment: started and stopped" has "^stopped" pinsite/out.txt
+    check "pin from the environment: no warning at start" sh -c "! grep -q WARNING pinsite/log.txt"
+    check "pin from the environment: /healthz has none" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1])); assert o == {"status": "ok"}, o' healthz.json
+    mkdir -p pinvar/etc
+    echo "pin-in-var-2026" >pinvar/etc/pin
+    chmod 600 pinvar/etc/pin
+    printf '[store]\nurl = sqlite:%s/pinvar/eseal.db\n[keys]\npin_file = %s/pinvar/etc/pin\n[log]\nlevel = warn\n' \
+        "$T" "$T" >pinvar/esealsd.conf
+    env -u ESEAL_PIN "$SD" --config pinvar/esealsd.conf --var "$T/pinvar" --listen 127.0.0.1:0 \
+        >pinvar/out.txt 2>pinvar/log.txt &
+    sdpid=$!
+    port=""
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' pinvar/out.txt 2>/dev/null)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    kill -TERM "$sdpid"
+    wait "$sdpid"
+    check "pin_file elsewhere in var: the audit key's passphrase is in var" \
+        has "WARNING: audit key passphrase in var: $T/pinvar/etc/pin" pinvar/log.txt
+
     witness_site sqlite "sqlite:$T/w-sqlite.db"
     if [ -n "${pg1:-}" ] && fixture pgdb "es_cli_witness_$$"; then
         PGDBS="$PGDBS es_cli_witness_$$"

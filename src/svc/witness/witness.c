@@ -202,7 +202,7 @@ static es_err list_row(void *ctx, const es_row *row)
     return rv;
 }
 
-es_err es_witness_list(es_store *s, const char *client, es_buf *out)
+es_err es_witness_list(es_store *s, const char *client, int only_newest, es_buf *out)
 {
     if (!s || !client || !out) return ES_ERR_ARG;
     char object[ES_AUDIT_MAX_FIELD];
@@ -210,6 +210,9 @@ es_err es_witness_list(es_store *s, const char *client, es_buf *out)
     es_value p[2] = {es_v_text(ACTION_CHECKPOINT), es_v_text(object)};
     list_ctx l = {out};
     return es_store_query(s,
-                          "SELECT detail FROM audit WHERE action = ? AND object = ? ORDER BY seq",
+                          only_newest ? "SELECT detail FROM audit WHERE action = ? AND object = ? "
+                                        "ORDER BY seq DESC LIMIT 1"
+                                      : "SELECT detail FROM audit WHERE action = ? AND object = ? "
+                                        "ORDER BY seq",
                           p, 2, list_row, &l);
 }
