@@ -434,6 +434,16 @@ for l in open(sys.argv[1]):
         echo '{"type":"checkpoint"}' >"$T/junk-witness.jsonl"
         expect 3 "$tag witness: a witness file that is not one" audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness "$T/junk-witness.jsonl"
         check "$tag witness: says which line" has "line 1" err
+        expect 3 "$tag witness: a witness daemon without --witness-client and --witness-key" \
+            audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness http://127.0.0.1:9/
+        check "$tag witness: says what is needed" has "witness-client NAME and --witness-key" err
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2 -out "$T/wclient.key" 2>/dev/null
+        expect 3 "$tag witness: a witness daemon that cannot be reached" \
+            audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness http://127.0.0.1:9/ \
+            --witness-client city-a --witness-key "$T/wclient.key"
+        check "$tag witness: says so" has "cannot connect to 127.0.0.1:9" err
+        expect 3 "$tag witness: --witness-key without a witness daemon" \
+            audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness "$wf" --witness-key "$T/wclient.key"
     }
     # The PIN from the service's environment: no warning. A pin_file elsewhere in var: one
     # each ("in var").
