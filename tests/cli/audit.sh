@@ -389,7 +389,9 @@ assert o["warnings"] == ["root key passphrase beside the key in " + sys.argv[2] 
         check "$tag witness: the file holds the daemon's checkpoints (exit $rc)" [ "$rc" -eq 0 ]
         kill -TERM "$sdpid"
         wait "$sdpid"
-        check "$tag witness: stopped cleanly" has "^stopped" "$dir/out.txt"
+        rc=$?
+        check "$tag witness: stopped cleanly (exit $rc)" [ "$rc" -eq 0 ]
+        check "$tag witness: said so" has "^stopped" "$dir/out.txt"
         wv --witness "$wf"
         check "$tag witness: intact against the witness after the stop (exit $rc)" [ "$rc" -eq 0 ]
         check "$tag witness: the report says what was compared" has "^witness: [1-9][0-9]* checkpoints compared" out
@@ -419,6 +421,8 @@ for l in open(sys.argv[1]):
         done
         kill -TERM "$sdpid"
         wait "$sdpid"
+        rc=$?
+        check "$tag witness: the daemon on the forged trail stopped cleanly (exit $rc)" [ "$rc" -eq 0 ]
         check "$tag witness: the alarm in the log" has "AUDIT WITNESS ALARM.*another hash" "$dir/log.txt"
         run audit list --db "$url" --action audit.witness_refused
         check "$tag witness: and in the trail" has "audit.witness_refused" out
@@ -461,7 +465,9 @@ for l in open(sys.argv[1]):
     curl -s "http://127.0.0.1:$port/healthz" >healthz.json
     kill -TERM "$sdpid"
     wait "$sdpid"
-    check "pin from the environment: started and stopped" has "^stopped" pinsite/out.txt
+    rc=$?
+    check "pin from the environment: started and stopped (exit $rc)" [ "$rc" -eq 0 ]
+    check "pin from the environment: said so" has "^stopped" pinsite/out.txt
     check "pin from the environment: no warning at start" sh -c "! grep -q WARNING pinsite/log.txt"
     check "pin from the environment: /healthz has none" python3 -c '
 import json, sys
@@ -482,6 +488,8 @@ o = json.load(open(sys.argv[1])); assert o == {"status": "ok"}, o' healthz.json
     done
     kill -TERM "$sdpid"
     wait "$sdpid"
+    rc=$?
+    check "pin_file elsewhere in var: stopped cleanly (exit $rc)" [ "$rc" -eq 0 ]
     check "pin_file elsewhere in var: the audit key's passphrase is in var" \
         has "WARNING: audit key passphrase in var: $T/pinvar/etc/pin" pinvar/log.txt
 
