@@ -1410,6 +1410,29 @@ static void witness_head(es_store *s, es_audit_witness *w, const char *path)
     es_buf_cleanup(&line);
 }
 
+/* An export in memory, as lines. */
+typedef struct mem_src {
+    const uint8_t *p;
+    size_t len, off;
+} mem_src;
+
+static es_err mem_src_next(void *ctx, es_buf *line, int *eof)
+{
+    mem_src *m = ctx;
+    *eof = m->off >= m->len;
+    if (*eof) return ES_OK;
+    const uint8_t *q = m->p + m->off, *nl = memchr(q, '\n', m->len - m->off);
+    size_t n = nl ? (size_t)(nl - q) : m->len - m->off;
+    m->off += n + (nl ? 1 : 0);
+    return es_buf_append(line, q, n);
+}
+
+static es_err mem_src_rewind(void *ctx)
+{
+    ((mem_src *)ctx)->off = 0;
+    return ES_OK;
+}
+
 static es_audit_report verify_w(es_store *s, const es_audit_witness *w)
 {
     es_audit_report rep;
@@ -1450,6 +1473,22 @@ static void t_witness(void)
        "%s: witness: FAILED with it, naming checkpoint 6 first (then 10)", label);
     if (r.n_findings != 2) show(&r);
     es_audit_report_cleanup(&r);
+    /* The same offline: an export of the forged trail, alone and against the witness. */
+    es_buf ex;
+    es_buf_init(&ex, 1 << 20);
+    ok(es_audit_export(s, NULL, to_buf, &ex, NULL) == ES_OK, "%s: witness: an export of it", label);
+    r = (es_audit_report){0};
+    ok(es_audit_verify_export_mem(ex.p, ex.len, audit_key->pub, &r) == ES_OK &&
+           es_audit_report_ok(&r),
+       "%s: witness: the export verifies INTACT alone", label);
+    es_audit_report_cleanup(&r);
+    mem_src m = {ex.p, ex.len, 0};
+    es_audit_lines in = {mem_src_next, mem_src_rewind, &m};
+    ok(es_audit_verify_export_witness(&in, audit_key->pub, &w, &r) == ES_OK &&
+           r.counts[ES_AUDIT_WITNESS] == 2 && r.n_findings == 2,
+       "%s: witness: and FAILS against the witness", label);
+    es_audit_report_cleanup(&r);
+    es_buf_cleanup(&ex);
     /* The daemon's next send: the file refuses the rewritten head (an alarm). */
     es_audit_head h;
     int written = 1;
