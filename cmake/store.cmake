@@ -47,6 +47,14 @@ function(_eseal_store_fixtures)
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_store_fixtures)
 
+# test_witness runs eseal audit verify --witness URL too.
+function(_eseal_witness_cli)
+  if(TEST witness)
+    set_property(TEST witness APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
+  endif()
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_witness_cli)
+
 # The audit trail's export and reports are JSON.
 eseal_layer_link(audit PkgConfig::ESEAL_JANSSON)
 

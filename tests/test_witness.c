@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,6 +229,36 @@ static int fetch_until(const char *base, es_signer *key, int64_t seq, es_audit_w
     return 0;
 }
 
+/* eseal audit verify --db URL --pub PUB --witness BASE as city-a with key REF, by the CLI
+ * (ESEAL_CLI, set by CTest); its exit status (-1 when it cannot run), stdout to out. */
+static int cli_verify(const char *url, const char *pub, const char *base, const char *ref,
+                      const char *out)
+{
+    const char *cli = getenv("ESEAL_CLI");
+    if (!cli || !*cli) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(out, "w", stdout)) _exit(126);
+        execl(cli, cli, "audit", "verify", "--db", url, "--pub", pub, "--witness", base,
+              "--witness-client", "city-a", "--witness-key", ref, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+}
+
+static int file_has(const char *path, const char *needle)
+{
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    int found = es_file_read(path, &b) == ES_OK && es_buf_nul(&b) == ES_OK &&
+                strstr((const char *)b.p, needle) != NULL;
+    es_buf_cleanup(&b);
+    return found;
+}
+
 static int64_t count_action(const char *url, const char *action)
 {
     es_store *s = st_open(url);
@@ -304,6 +335,13 @@ static void suite(const char *kind, const char *parent_url)
        "%s: the site's trail agrees with the %lld checkpoints the parent holds", kind,
        (long long)r.witnessed);
     es_audit_report_cleanup(&r);
+    char pubpath[760], wref[760], cliout[760];
+    snprintf(pubpath, sizeof pubpath, "%s/keys/audit.pub", cvar);
+    snprintf(wref, sizeof wref, "soft:%s#witness", keys);
+    snprintf(cliout, sizeof cliout, "%s.verify", cvar);
+    int cst = cli_verify(curl, pubpath, base, wref, cliout);
+    ok(cst == 0 && file_has(cliout, "INTACT") && file_has(cliout, "checkpoints compared"),
+       "%s: eseal audit verify --witness %s: INTACT (exit %d)", kind, base, cst);
 
     /* The attack with the site's files: the audit key and the PIN open it. */
     char aref[760];
@@ -323,6 +361,9 @@ static void suite(const char *kind, const char *parent_url)
        "%s: FAILED against the parent's checkpoints", kind);
     if (es_audit_report_ok(&r)) show(&r);
     es_audit_report_cleanup(&r);
+    cst = cli_verify(curl, pubpath, base, wref, cliout);
+    ok(cst == 1 && file_has(cliout, "FAILED") && file_has(cliout, "is not the record witnessed"),
+       "%s: eseal audit verify --witness %s: FAILED (exit %d)", kind, base, cst);
     /* The forged head sent to the parent: refused, and recorded there. */
     es_audit_head forged = head_of(curl);
     int64_t refused = count_action(parent_url, "witness.refused");

@@ -15,11 +15,12 @@
 struct node_witness {
     es_api_ctx *x;
     es_sched *sched;
-    es_signer *key;     /* http: signs the requests as witness_client */
-    int64_t sent_seq;   /* the newest checkpoint the witness holds (acknowledged) */
-    int64_t next_ms;    /* when to send next (monotonic ms) */
-    int64_t alarm_seq;  /* the witnessed seq an alarm was recorded for (once each) */
-    pthread_mutex_t mu; /* the scheduler thread and the stopping thread */
+    es_signer *key;       /* http: signs the requests as witness_client */
+    int64_t sent_seq;     /* the newest checkpoint the witness holds (acknowledged) */
+    int64_t next_ms;      /* when to send next (monotonic ms) */
+    int64_t alarm_seq;    /* the witnessed seq an alarm was recorded for (once each) */
+    int64_t alarm_logged; /* when it was last logged (monotonic ms) */
+    pthread_mutex_t mu;   /* the scheduler thread and the stopping thread */
 };
 
 static int64_t mono_ms(void)
@@ -51,6 +52,10 @@ es_err node_audit(es_api_ctx *x, const char *action, const char *object, const c
 static void alarm(node_witness *w, const es_audit_head *h, int64_t about, const char *why)
 {
     es_api_ctx *x = w->x;
+    /* Logged when it starts, then once a minute while it lasts. */
+    int64_t now = mono_ms();
+    if (w->alarm_seq == about && now - w->alarm_logged < 60000) return;
+    w->alarm_logged = now;
     es_api_log(x, ES_LOG_ERROR,
                "AUDIT WITNESS ALARM: checkpoint %lld not accepted by the witness %s: %s (verify "
                "the trail with eseal audit verify --witness)",
