@@ -298,7 +298,7 @@ if [ -n "$SD" ]; then
             >site/out.txt 2>site/log.txt &
         sdpid=$!
         port=""
-        for _ in $(seq 100); do
+        for _ in $(seq 300); do
             port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' site/out.txt 2>/dev/null)
             [ -n "$port" ] && break
             sleep 0.1
@@ -370,7 +370,7 @@ assert o["warnings"] == ["root key passphrase beside the key in " + sys.argv[2] 
                 >"$dir/out.txt" 2>>"$dir/log.txt" &
             sdpid=$!
             port=""
-            for _ in $(seq 100); do
+            for _ in $(seq 300); do
                 port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$dir/out.txt" 2>/dev/null)
                 [ -n "$port" ] && break
                 sleep 0.1
@@ -457,7 +457,7 @@ for l in open(sys.argv[1]):
         --listen 127.0.0.1:0 >pinsite/out.txt 2>pinsite/log.txt &
     sdpid=$!
     port=""
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' pinsite/out.txt 2>/dev/null)
         [ -n "$port" ] && break
         sleep 0.1
@@ -481,7 +481,7 @@ o = json.load(open(sys.argv[1])); assert o == {"status": "ok"}, o' healthz.json
         >pinvar/out.txt 2>pinvar/log.txt &
     sdpid=$!
     port=""
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' pinvar/out.txt 2>/dev/null)
         [ -n "$port" ] && break
         sleep 0.1
