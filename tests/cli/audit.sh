@@ -294,6 +294,9 @@ if [ -n "$SD" ]; then
     sdpid=""
     # sd_start: runs esealsd on the site, waits for its port.
     sd_start() {
+        # The previous start's output must not be read as this one's (its "port" line): the
+        # file is emptied here, not by the background job's redirection, which may come late.
+        : >site/out.txt
         env -u ESEAL_PIN "$SD" --config site/esealsd.conf --var "$T/site" --listen 127.0.0.1:0 \
             >site/out.txt 2>site/log.txt &
         sdpid=$!
@@ -366,6 +369,7 @@ assert o["warnings"] == ["root key passphrase beside the key in " + sys.argv[2] 
         printf '[store]\nurl = %s\n[audit]\ncheckpoint_ms = 100\nwitness = file:%s\nwitness_ms = 100\n[log]\nlevel = warn\n' \
             "$url" "$wf" >"$dir/esealsd.conf"
         wstart() {
+            : >"$dir/out.txt" # not the previous start's "port" line (see sd_start)
             env -u ESEAL_PIN "$SD" --config "$dir/esealsd.conf" --var "$dir" --listen 127.0.0.1:0 \
                 >"$dir/out.txt" 2>>"$dir/log.txt" &
             sdpid=$!
