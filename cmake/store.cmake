@@ -34,10 +34,10 @@ add_test(NAME cli_audit COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/audit.sh $<TARGET_
 set_tests_properties(cli_audit PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}" FIXTURES_REQUIRED pg
                                            SKIP_RETURN_CODE 77)
 
-# test_store, test_audit, test_castore and test_outage are made by the main CMakeLists.txt after this part is read: they
+# test_store, test_audit, test_castore, test_outage and test_witness are made by the main CMakeLists.txt after this part is read: they
 # get the fixture once they exist. Any later test that needs PostgreSQL can require "pg" too.
 function(_eseal_store_fixtures)
-  foreach(t store audit castore outage)
+  foreach(t store audit castore outage witness)
     if(NOT TEST ${t})
       message(FATAL_ERROR "cmake/store.cmake: no test \"${t}\" (tests/test_${t}.c)")
     endif()
@@ -46,6 +46,14 @@ function(_eseal_store_fixtures)
   endforeach()
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_store_fixtures)
+
+# test_witness runs eseal audit verify --witness URL too.
+function(_eseal_witness_cli)
+  if(TEST witness)
+    set_property(TEST witness APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
+  endif()
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_witness_cli)
 
 # The audit trail's export and reports are JSON.
 eseal_layer_link(audit PkgConfig::ESEAL_JANSSON)

@@ -9,6 +9,11 @@
  *                                           and appends N records
  *   audit_fixture append URL N KEY.pem      appends N more records with that key
  *   audit_fixture tamper URL SQL...         drops the append-only guards, runs each SQL
+ *   audit_fixture forge URL KEYREF SEQ TEXT rewrites record SEQ's detail and signs every
+ *                                           record, checkpoint and the head again with the
+ *                                           key KEYREF (PIN in $ESEAL_PIN): issue 13's attack
+ *   audit_fixture wipe URL                  deletes every record and checkpoint, resets the
+ *                                           head to the genesis state
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +23,15 @@
 #include "eseal/crypto.h"
 #include "eseal/signer.h"
 #include "eseal/store.h"
+#include "audit_forge.h"
+#include "eseal/keydev.h"
 #include "store_test.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: audit_fixture pgdb NAME | dropdb NAME | make URL N KEY PUB | "
-                    "append URL N KEY | tamper URL SQL...\n");
+                    "append URL N KEY | tamper URL SQL... | forge URL KEYREF SEQ TEXT | "
+                    "wipe URL\n");
     return 2;
 }
 
@@ -138,6 +146,22 @@ int main(int argc, char **argv)
         es_store *s = st_open(argv[2]);
         unguard(s);
         for (int i = 3; i < argc; i++) st_sql(s, argv[i]);
+        es_store_close(s);
+        return 0;
+    }
+    if (!strcmp(cmd, "forge") && argc == 6) {
+        es_store *s = st_open(argv[2]);
+        es_secret_src pin = es_secret_env("ESEAL_PIN");
+        es_signer *key = NULL;
+        if (es_keydev_signer(argv[3], &pin, &key) != ES_OK) st_die("%s: cannot open it", argv[3]);
+        forge_rewrite(s, key, atoi(argv[4]), argv[5]);
+        es_signer_free(key);
+        es_store_close(s);
+        return 0;
+    }
+    if (!strcmp(cmd, "wipe") && argc == 3) {
+        es_store *s = st_open(argv[2]);
+        forge_wipe(s);
         es_store_close(s);
         return 0;
     }

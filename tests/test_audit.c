@@ -24,6 +24,7 @@
 #include "eseal/der.h"
 #include "store/internal.h"
 #include "store_test.h"
+#include "audit_forge.h"
 
 static const char *label;
 static const char *(*fresh)(const char *name);
@@ -704,6 +705,44 @@ static void t_tamper(void)
        "%s: neighbours 7 and 8 swapped", label);
     es_audit_report_cleanup(&r);
 
+    /* Issue 13, item 14: a record moved to another position is reordered, named by where
+     * it was written; the place it left is not reported as removed. */
+    r = tampered("t_move_gap",
+                 SQL("DELETE FROM audit WHERE seq = 6", "UPDATE audit SET seq = 6 WHERE seq = 3"));
+    ok(has(&r, ES_AUDIT_REORDERED, 6, 0) && !has(&r, ES_AUDIT_CHANGED, 6, 0) &&
+           !has(&r, ES_AUDIT_REMOVED, 3, 0) && has(&r, ES_AUDIT_REMOVED, 6, 0) && r.n_findings == 2,
+       "%s: record 6 removed and record 3 moved into its place: reordered 6 (record 3), "
+       "removed 6",
+       label);
+    ok(r.n_kept == 2 && r.findings[1].kind == ES_AUDIT_REORDERED && r.findings[1].other == 3 &&
+           strstr(r.findings[1].text, "stored as seq 6 is record 3") &&
+           strstr(r.findings[0].text, "record 3 was put in its place"),
+       "%s: the moved record named as record 3, the removed one as replaced by it", label);
+    if (r.n_findings != 2) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_move_end", SQL("UPDATE audit SET seq = 11 WHERE seq = 3"));
+    ok(has(&r, ES_AUDIT_REORDERED, 11, 0) && !has(&r, ES_AUDIT_CHANGED, 11, 0) &&
+           !has(&r, ES_AUDIT_REMOVED, 3, 0) && r.n_findings == 1,
+       "%s: record 3 moved after the last one: reordered 11 (record 3), nothing else", label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+
+    r = tampered("t_move_back",
+                 SQL("DELETE FROM audit WHERE seq = 2", "UPDATE audit SET seq = 2 WHERE seq = 8",
+                     "DELETE FROM audit WHERE seq = 9", "UPDATE audit SET seq = 9 WHERE seq = 10",
+                     "UPDATE audit_head SET tip_seq = 9, tip_hash = (SELECT hash "
+                     "FROM audit WHERE seq = 9)"));
+    ok(has(&r, ES_AUDIT_REORDERED, 2, 0) && has(&r, ES_AUDIT_REORDERED, 9, 0) &&
+           !has(&r, ES_AUDIT_CHANGED, 2, 0) && !has(&r, ES_AUDIT_CHANGED, 9, 0),
+       "%s: records 8 and 10 moved to 2 and 9: both reordered", label);
+    ok(has(&r, ES_AUDIT_REMOVED, 2, 0) && has(&r, ES_AUDIT_REMOVED, 9, 0) &&
+           !has(&r, ES_AUDIT_REMOVED, 8, 0) && r.counts[ES_AUDIT_TRUNCATED] == 1 &&
+           r.n_findings == 5,
+       "%s: 2 and 9 removed (replaced), 8 not (moved), 10 named by the cut", label);
+    if (r.n_findings != 5) show(&r);
+    es_audit_report_cleanup(&r);
+
     r = tampered("t_tail", SQL("DELETE FROM audit WHERE seq >= 9"));
     ok(r.n_findings == 1 && has(&r, ES_AUDIT_TRUNCATED, 9, 1) && r.findings[0].seq_end == 10,
        "%s: the tail cut: 9..10 truncated", label);
@@ -1346,6 +1385,207 @@ static void t_backup(void)
     es_store_close(s);
 }
 
+/* --- Issue 13, item 3 (a): the witness. An attacker with the site's files holds the audit
+ * key (its passphrase lies beside it): these helpers do what such an attacker does. --- */
+
+/* The witness line of the store's signed head, appended to w and to the file path. */
+static void witness_head(es_store *s, es_audit_witness *w, const char *path)
+{
+    es_audit_head h;
+    es_buf line;
+    es_buf_init(&line, 1024);
+    char why[300] = "";
+    int written = 0;
+    es_audit_witness more;
+    if (es_audit_head_get(s, &h) != ES_OK ||
+        es_audit_witness_line(&h, audit_key->pub, &line) != ES_OK ||
+        es_audit_witness_parse(line.p, line.len, &more, why, sizeof why) != ES_OK || more.n != 1 ||
+        es_audit_witness_add(w, &more.cp[0]) != ES_OK)
+        st_die("witness line: %s", why);
+    es_audit_witness_cleanup(&more);
+    if (path && (es_audit_witness_file_append(path, &h, audit_key->pub, &written, why,
+                                              sizeof why) != ES_OK ||
+                 !written))
+        st_die("witness file: %s", why);
+    es_buf_cleanup(&line);
+}
+
+/* An export in memory, as lines. */
+typedef struct mem_src {
+    const uint8_t *p;
+    size_t len, off;
+} mem_src;
+
+static es_err mem_src_next(void *ctx, es_buf *line, int *eof)
+{
+    mem_src *m = ctx;
+    *eof = m->off >= m->len;
+    if (*eof) return ES_OK;
+    const uint8_t *q = m->p + m->off, *nl = memchr(q, '\n', m->len - m->off);
+    size_t n = nl ? (size_t)(nl - q) : m->len - m->off;
+    m->off += n + (nl ? 1 : 0);
+    return es_buf_append(line, q, n);
+}
+
+static es_err mem_src_rewind(void *ctx)
+{
+    ((mem_src *)ctx)->off = 0;
+    return ES_OK;
+}
+
+static es_audit_report verify_w(es_store *s, const es_audit_witness *w)
+{
+    es_audit_report rep;
+    if (es_audit_verify_store_witness(s, audit_key->pub, w, &rep) != ES_OK)
+        st_die("verify: %s", es_store_last_error(s));
+    return rep;
+}
+
+static void t_witness(void)
+{
+    char path[700], why[300];
+    snprintf(path, sizeof path, "%s/%s-witness.jsonl", st_tmp(), label);
+    unlink(path);
+    es_audit_witness w = {0};
+    es_audit_report r;
+
+    /* A record rewritten and everything signed again with the site's own key. */
+    es_store *s = trail("w_rewrite", 6);
+    witness_head(s, &w, path); /* checkpoint 6 sent */
+    make_trail(s, 7, 10);
+    checkpoint(s);
+    witness_head(s, &w, path); /* checkpoint 10 sent */
+    r = verify_w(s, &w);
+    ok(es_audit_report_ok(&r) && r.witnessed == 2 && r.witness_seq == 10,
+       "%s: witness: an intact trail agrees with both witnessed checkpoints", label);
+    es_audit_report_cleanup(&r);
+    forge_rewrite(s, audit_key, 4, "nothing happened");
+    r = verify(s, NULL);
+    ok(es_audit_report_ok(&r) && r.records == 10,
+       "%s: witness: record 4 rewritten, re-signed and re-chained with the site's key: INTACT "
+       "without the witness (the attack of issue 13)",
+       label);
+    es_audit_report_cleanup(&r);
+    r = verify_w(s, &w);
+    ok(!es_audit_report_ok(&r) && r.counts[ES_AUDIT_WITNESS] == 2 && r.n_findings == 2 &&
+           r.findings[0].kind == ES_AUDIT_WITNESS && r.findings[0].seq == 6 &&
+           strstr(r.findings[0].text, "record 6 is not the record witnessed"),
+       "%s: witness: FAILED with it, naming checkpoint 6 first (then 10)", label);
+    if (r.n_findings != 2) show(&r);
+    es_audit_report_cleanup(&r);
+    /* The same offline: an export of the forged trail, alone and against the witness. */
+    es_buf ex;
+    es_buf_init(&ex, 1 << 20);
+    ok(es_audit_export(s, NULL, to_buf, &ex, NULL) == ES_OK, "%s: witness: an export of it", label);
+    r = (es_audit_report){0};
+    ok(es_audit_verify_export_mem(ex.p, ex.len, audit_key->pub, &r) == ES_OK &&
+           es_audit_report_ok(&r),
+       "%s: witness: the export verifies INTACT alone", label);
+    es_audit_report_cleanup(&r);
+    mem_src m = {ex.p, ex.len, 0};
+    es_audit_lines in = {mem_src_next, mem_src_rewind, &m};
+    ok(es_audit_verify_export_witness(&in, audit_key->pub, &w, &r) == ES_OK &&
+           r.counts[ES_AUDIT_WITNESS] == 2 && r.n_findings == 2,
+       "%s: witness: and FAILS against the witness", label);
+    es_audit_report_cleanup(&r);
+    es_buf_cleanup(&ex);
+    /* The daemon's next send: the file refuses the rewritten head (an alarm). */
+    es_audit_head h;
+    int written = 1;
+    ok(es_audit_head_get(s, &h) == ES_OK &&
+           es_audit_witness_file_append(path, &h, audit_key->pub, &written, why, sizeof why) ==
+               ES_ERR_WITNESS &&
+           !written && strstr(why, "another hash"),
+       "%s: witness: the file refuses a head that disagrees with it (%s)", label, why);
+    es_store_close(s);
+
+    /* Every record deleted and the head reset. */
+    s = trail("w_wipe", 5);
+    es_audit_witness w2 = {0};
+    witness_head(s, &w2, NULL);
+    forge_wipe(s);
+    r = verify(s, NULL);
+    ok(es_audit_report_ok(&r) && r.records == 0,
+       "%s: witness: every record deleted and the head reset: INTACT, 0 records, without it",
+       label);
+    es_audit_report_cleanup(&r);
+    r = verify_w(s, &w2);
+    ok(!es_audit_report_ok(&r) && r.n_findings == 1 && r.counts[ES_AUDIT_WITNESS] == 1 &&
+           strstr(r.findings[0].text, "ends at record 0 but the witness holds checkpoint 5"),
+       "%s: witness: FAILED with it: shorter than what was witnessed", label);
+    if (r.n_findings != 1) show(&r);
+    es_audit_report_cleanup(&r);
+    /* Records written again after the reset: still shorter, and the file refuses it. */
+    make_trail(s, 11, 13);
+    checkpoint(s);
+    r = verify_w(s, &w2);
+    ok(!es_audit_report_ok(&r) && r.counts[ES_AUDIT_WITNESS] == 1,
+       "%s: witness: a new trail of 3 after the reset: still FAILED", label);
+    es_audit_report_cleanup(&r);
+    char p2[720];
+    snprintf(p2, sizeof p2, "%s.wipe", path);
+    unlink(p2);
+    es_audit_witness w3 = {0};
+    es_store *s5 = trail("w_wipe_file", 5);
+    witness_head(s5, &w3, p2);
+    es_audit_witness_cleanup(&w3);
+    forge_wipe(s5);
+    make_trail(s5, 11, 13);
+    checkpoint(s5);
+    ok(es_audit_head_get(s5, &h) == ES_OK &&
+           es_audit_witness_file_append(p2, &h, audit_key->pub, &written, why, sizeof why) ==
+               ES_ERR_WITNESS &&
+           strstr(why, "shorter"),
+       "%s: witness: the file refuses a head behind it (%s)", label, why);
+    es_store_close(s5);
+    es_store_close(s);
+
+    /* The file: what was appended reads back as the witness; a second append of the same
+     * head writes nothing; nothing but appends. */
+    es_buf b;
+    es_buf_init(&b, 1 << 20);
+    es_audit_witness fw = {0};
+    ok(es_file_read(path, &b) == ES_OK &&
+           es_audit_witness_parse(b.p, b.len, &fw, why, sizeof why) == ES_OK && fw.n == 2 &&
+           fw.cp[0].seq == 6 && fw.cp[1].seq == 10 && fw.cp[1].line == 2,
+       "%s: witness: the file holds the two checkpoints, one line each", label);
+    es_audit_witness_cleanup(&fw);
+    s = trail("w_same", 3);
+    size_t before = b.len;
+    snprintf(p2, sizeof p2, "%s.same", path);
+    unlink(p2);
+    int w1 = 0, w2b = 1;
+    ok(es_audit_head_get(s, &h) == ES_OK &&
+           es_audit_witness_file_append(p2, &h, audit_key->pub, &w1, why, sizeof why) == ES_OK &&
+           es_audit_witness_file_append(p2, &h, audit_key->pub, &w2b, why, sizeof why) == ES_OK &&
+           w1 == 1 && w2b == 0,
+       "%s: witness: the same head twice: written once", label);
+    (void)before;
+    /* A witness line of another key, and one that is no line. */
+    es_audit_witness bad = {0};
+    es_audit_witnessed c = w.cp[0];
+    c.key_id[0] ^= 1;
+    ok(es_audit_witness_add(&bad, &c) == ES_OK, "%s: witness: a line of another key", label);
+    es_audit_report_cleanup(&r);
+    es_store_close(s);
+    s = trail("w_other", 6);
+    r = verify_w(s, &bad);
+    ok(r.counts[ES_AUDIT_WITNESS] == 1 && strstr(r.findings[0].text, "another key"),
+       "%s: witness: a checkpoint of another key is a finding", label);
+    es_audit_report_cleanup(&r);
+    es_store_close(s);
+    es_audit_witness_cleanup(&bad);
+    es_audit_witness junk;
+    ok(es_audit_witness_parse((const uint8_t *)"{\"type\":\"checkpoint\"}\n", 23, &junk, why,
+                              sizeof why) == ES_ERR_FORMAT &&
+           strstr(why, "line 1"),
+       "%s: witness: a line that is no checkpoint is refused (%s)", label, why);
+    es_audit_witness_cleanup(&junk);
+    es_buf_cleanup(&b);
+    es_audit_witness_cleanup(&w);
+    es_audit_witness_cleanup(&w2);
+}
+
 static void suite(const char *name, const char *(*fresh_db)(const char *))
 {
     label = name;
@@ -1360,6 +1600,7 @@ static void suite(const char *name, const char *(*fresh_db)(const char *))
     t_legacy();
     t_export();
     t_backup();
+    t_witness();
 }
 
 int main(void)

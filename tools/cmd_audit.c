@@ -10,6 +10,7 @@
 #include "eseal/audit.h"
 #include "eseal/pki.h"
 #include "eseal/store.h"
+#include "eseal/witness.h"
 
 static const char help[] =
     "usage: eseal audit <verify|export|list> [options]\n"
@@ -17,9 +18,14 @@ static const char help[] =
     "The audit trail of an esealsd store: every record chained (SM3) and signed with the\n"
     "daemon's audit key, under a signed head (docs/audit.md).\n"
     "\n"
-    "  verify (--db URL | --export FILE) --pub AUDIT.pub [--json]\n"
+    "  verify (--db URL | --export FILE) --pub AUDIT.pub [--witness FILE|URL] [--json]\n"
     "        check every record's hash and signature, the chain and the head; each finding\n"
     "        names its record: changed, removed, reordered, truncated, bad_signature\n"
+    "        --witness: and every checkpoint the witness outside the site holds (the\n"
+    "        witness file of [audit] witness, one signed checkpoint a line, or the witness\n"
+    "        esealsd at http://HOST:PORT/, read as --witness-client NAME with\n"
+    "        --witness-key KEY): a trail that disagrees with one, or is shorter than the\n"
+    "        newest, fails (finding: witness)\n"
     "        exit 0 intact, 1 findings, 3 when the trail cannot be read\n"
     "  export --db URL [filters] -o FILE\n"
     "        JSON Lines: a header, one line per record, the signed head (FILE - : stdout);\n"
@@ -34,13 +40,18 @@ static const char help[] =
     "\n"
     "examples:\n"
     "  eseal audit verify --db sqlite:var/eseal.db --pub audit.pub\n"
+    "  eseal audit verify --db sqlite:var/eseal.db --pub audit.pub --witness "
+    "/mnt/witness/site.jsonl\n"
+    "  eseal audit verify --db sqlite:var/eseal.db --pub audit.pub --witness "
+    "http://10.1.0.5:8440/ \\\n"
+    "      --witness-client city-fz --witness-key soft:var/keys#witness\n"
     "  eseal audit export --db sqlite:var/eseal.db --from 2026-01-01 --to 2026-02-01 -o "
     "jan.jsonl\n"
     "  eseal audit verify --export jan.jsonl --pub audit.pub --json\n"
     "  eseal audit list --db postgresql://eseal@db.example/eseal --actor alice --limit 20\n";
 
 typedef struct opts {
-    const char *db, *export_file, *pub, *out;
+    const char *db, *export_file, *pub, *out, *witness, *wclient, *wkey;
     int json;
     es_audit_filter f;
 } opts;
@@ -57,18 +68,21 @@ static int parse(int argc, char **argv, const char *accepts, opts *o)
             fputs(help, stdout);
             return -1;
         }
-        const char *key = strcmp(a, "--json") == 0     ? "json"
-                          : strcmp(a, "--db") == 0     ? "db"
-                          : strcmp(a, "--export") == 0 ? "export"
-                          : strcmp(a, "--pub") == 0    ? "pub"
-                          : strcmp(a, "-o") == 0       ? "o"
-                          : strcmp(a, "--from") == 0   ? "from"
-                          : strcmp(a, "--to") == 0     ? "to"
-                          : strcmp(a, "--actor") == 0  ? "actor"
-                          : strcmp(a, "--action") == 0 ? "action"
-                          : strcmp(a, "--after") == 0  ? "after"
-                          : strcmp(a, "--limit") == 0  ? "limit"
-                                                       : NULL;
+        const char *key = strcmp(a, "--json") == 0             ? "json"
+                          : strcmp(a, "--db") == 0             ? "db"
+                          : strcmp(a, "--export") == 0         ? "export"
+                          : strcmp(a, "--pub") == 0            ? "pub"
+                          : strcmp(a, "--witness") == 0        ? "witness"
+                          : strcmp(a, "--witness-client") == 0 ? "wclient"
+                          : strcmp(a, "--witness-key") == 0    ? "wkey"
+                          : strcmp(a, "-o") == 0               ? "o"
+                          : strcmp(a, "--from") == 0           ? "from"
+                          : strcmp(a, "--to") == 0             ? "to"
+                          : strcmp(a, "--actor") == 0          ? "actor"
+                          : strcmp(a, "--action") == 0         ? "action"
+                          : strcmp(a, "--after") == 0          ? "after"
+                          : strcmp(a, "--limit") == 0          ? "limit"
+                                                               : NULL;
         char want[24];
         snprintf(want, sizeof want, " %s ", key ? key : "?");
         if (!key || !strstr(accepts, want))
@@ -87,6 +101,12 @@ static int parse(int argc, char **argv, const char *accepts, opts *o)
             o->export_file = v;
         } else if (strcmp(key, "pub") == 0) {
             o->pub = v;
+        } else if (strcmp(key, "witness") == 0) {
+            o->witness = v;
+        } else if (strcmp(key, "wclient") == 0) {
+            o->wclient = v;
+        } else if (strcmp(key, "wkey") == 0) {
+            o->wkey = v;
         } else if (strcmp(key, "o") == 0) {
             o->out = v;
         } else if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0) {
@@ -176,36 +196,86 @@ static FILE *open_export(const char *path)
     return t;
 }
 
+/* The checkpoints of a witness file (docs/audit.md "Witness"). A witness that cannot be
+ * read is an error, not a partial witness. */
+static int load_witness(const opts *o, es_audit_witness *w)
+{
+    const char *path = o->witness;
+    es_buf b;
+    char why[700] = "";
+    if (strncmp(path, "http://", 7) == 0) {
+        if (!o->wclient || !o->wkey)
+            return cli_error("--witness %s: --witness-client NAME and --witness-key KEY are "
+                             "needed (this site's client at the witness)",
+                             path);
+        es_signer *key = NULL;
+        if (cli_load_signer(o->wkey, &key)) return EXIT_USAGE;
+        es_err rv = es_witness_http_fetch(path, o->wclient, key, w, why, sizeof why);
+        es_signer_free(key);
+        if (rv != ES_OK) {
+            es_audit_witness_cleanup(w);
+            return cli_error("--witness %s: %s", path, why[0] ? why : es_err_str(rv));
+        }
+        if (w->n == 0)
+            return cli_error("--witness %s: it holds no checkpoint of %s", path, o->wclient);
+        return 0;
+    }
+    if (o->wclient || o->wkey)
+        return cli_error("--witness-client and --witness-key go with --witness http://...");
+    if (cli_read(path, (size_t)ES_AUDIT_WITNESS_MAX * 1024, &b)) return EXIT_USAGE;
+    es_err rv = es_audit_witness_parse(b.p, b.len, w, why, sizeof why);
+    es_buf_cleanup(&b);
+    if (rv != ES_OK) {
+        es_audit_witness_cleanup(w);
+        return cli_error("--witness %s: %s", path, why[0] ? why : es_err_str(rv));
+    }
+    if (w->n == 0) return cli_error("--witness %s: no checkpoint in it", path);
+    return 0;
+}
+
 static int sub_verify(int argc, char **argv)
 {
     opts o;
-    int ret = parse(argc, argv, " db export pub json ", &o);
+    int ret = parse(argc, argv, " db export pub witness wclient wkey json ", &o);
     if (ret) return ret < 0 ? 0 : ret;
     if (!o.db == !o.export_file) return cli_error("audit verify: one of --db URL or --export FILE");
     if (!o.pub) return cli_error("audit verify: --pub AUDIT.pub is needed (the audit public key)");
     uint8_t pub[ES_SM2_PUB_LEN];
     if (load_pub(o.pub, pub)) return EXIT_USAGE;
+    es_audit_witness w = {0};
+    if (o.witness && (ret = load_witness(&o, &w)) != 0) return ret;
 
     es_audit_report rep;
     es_err rv;
     if (o.db) {
         es_store *s = NULL;
-        if (open_store(o.db, &s)) return EXIT_USAGE;
-        rv = es_audit_verify_store(s, pub, &rep);
+        if (open_store(o.db, &s)) {
+            es_audit_witness_cleanup(&w);
+            return EXIT_USAGE;
+        }
+        rv = es_audit_verify_store_witness(s, pub, o.witness ? &w : NULL, &rep);
         if (rv != ES_OK) {
             ret = store_error(s, rv, "cannot read the audit trail");
             es_store_close(s);
+            es_audit_witness_cleanup(&w);
             return ret;
         }
         es_store_close(s);
     } else {
         FILE *f = open_export(o.export_file);
-        if (!f) return cli_error("%s: %s", o.export_file, strerror(errno));
+        if (!f) {
+            es_audit_witness_cleanup(&w);
+            return cli_error("%s: %s", o.export_file, strerror(errno));
+        }
         es_audit_lines in = {file_next, file_rewind, f};
-        rv = es_audit_verify_export(&in, pub, &rep);
+        rv = es_audit_verify_export_witness(&in, pub, o.witness ? &w : NULL, &rep);
         fclose(f);
-        if (rv != ES_OK) return cli_error("%s: %s", o.export_file, es_err_str(rv));
+        if (rv != ES_OK) {
+            es_audit_witness_cleanup(&w);
+            return cli_error("%s: %s", o.export_file, es_err_str(rv));
+        }
     }
+    es_audit_witness_cleanup(&w);
     es_buf out;
     es_buf_init(&out, 64u * 1024 * 1024);
     if ((rv = es_audit_report_print(&rep, o.json, &out)) != ES_OK) {

@@ -182,11 +182,13 @@ typedef enum es_audit_kind {
     ES_AUDIT_MALFORMED,     /* a line or field that cannot be read */
     ES_AUDIT_CHECKPOINT,    /* a signed checkpoint no longer matches the chain: records it
                                covers were removed, rewritten or re-chained */
+    ES_AUDIT_WITNESS,       /* a checkpoint held by the witness outside the site disagrees
+                               with the trail, or the trail is shorter than it */
     ES_AUDIT_KIND_COUNT
 } es_audit_kind;
 
 /* "changed", "removed", "reordered", "truncated", "bad_signature", "duplicate",
- * "malformed", "checkpoint". */
+ * "malformed", "checkpoint", "witness". */
 const char *es_audit_kind_name(es_audit_kind k);
 
 typedef struct es_audit_finding {
@@ -214,6 +216,9 @@ typedef struct es_audit_report {
      * shows where the trail ends. Not a finding: the daemon checkpoints at least every N
      * records or T ms; a cut of this tail is what a witness outside the site closes. */
     int64_t pending;
+    /* Checkpoints of a witness compared with the trail (es_audit_verify_*_witness), and the
+     * newest of them (seq 0: none). */
+    int64_t witnessed, witness_seq, witness_at;
     size_t n_findings;          /* all findings */
     size_t n_kept;              /* findings[0..n_kept) (at most ES_AUDIT_MAX_FINDINGS) */
     es_audit_finding *findings; /* owned */
@@ -246,6 +251,95 @@ es_err es_audit_verify_export(const es_audit_lines *in, const uint8_t pub[ES_SM2
 /* The same over an export held in memory. */
 es_err es_audit_verify_export_mem(const uint8_t *p, size_t len, const uint8_t pub[ES_SM2_PUB_LEN],
                                   es_audit_report *rep) ES_MUST_CHECK;
+
+/* --- The witness: signed checkpoints kept outside the site (docs/audit.md "Witness") ---
+ *
+ * Someone with the site's files holds the audit key and its passphrase, and can rewrite the
+ * trail and sign it all again, or empty it and reset the head: the trail then verifies on
+ * its own. A witness outside the site (an append-only file on another host, or the parent
+ * tier's esealsd) keeps the checkpoints as they were signed; a trail that disagrees with
+ * one of them, or is shorter than the newest, fails verification against it.
+ *
+ * A witness line (the file's format, one per checkpoint, JSON, UTF-8):
+ *   {"type":"checkpoint","seq":N,"hash":HEX,"at":MS,"time":ISO,"sig":HEX,"key":HEX}
+ * seq, hash, at and sig as in the head; key is the signer's id: the lower-case hex SM3 of
+ * its public key (04 || x || y, 65 bytes). */
+
+/* One witnessed checkpoint. */
+typedef struct es_audit_witnessed {
+    int64_t seq, at;
+    uint8_t hash[ES_SM3_LEN];
+    uint8_t sig[ES_AUDIT_MAX_SIG];
+    size_t sig_len;
+    uint8_t key_id[ES_SM3_LEN]; /* SM3 of the signer's public key */
+    long line;                  /* where it was read (1-based); 0 when not from text */
+} es_audit_witnessed;
+
+/* The checkpoints a witness holds, in the order read. Owned: es_audit_witness_cleanup. */
+typedef struct es_audit_witness {
+    es_audit_witnessed *cp;
+    size_t n, cap;
+} es_audit_witness;
+
+/* At most this many checkpoints are read from a witness (a year of one a minute). */
+#define ES_AUDIT_WITNESS_MAX (1u << 20)
+
+/* The key id of a public key: SM3(04 || x || y). */
+es_err es_audit_key_id(const uint8_t pub[ES_SM2_PUB_LEN], uint8_t out[ES_SM3_LEN]) ES_MUST_CHECK;
+
+/* Appends the witness line of the signed head h (its seq, hash, at, sig) signed by the key
+ * pub, with a newline. ES_ERR_ARG for the genesis head (nothing signed yet). */
+es_err es_audit_witness_line(const es_audit_head *h, const uint8_t pub[ES_SM2_PUB_LEN],
+                             es_buf *out) ES_MUST_CHECK;
+
+/* Reads witness lines (empty lines skipped) into w (initialised by the call; clean it up
+ * after, also on error). ES_ERR_FORMAT with the line named in why for a line that cannot be
+ * read: a witness is not partly trusted. ES_ERR_LIMIT past ES_AUDIT_WITNESS_MAX. */
+es_err es_audit_witness_parse(const uint8_t *p, size_t len, es_audit_witness *w, char *why,
+                              size_t whylen) ES_MUST_CHECK;
+/* ES_OK when c is signed by pub (its key id is pub's, its signature over DER SEQUENCE{seq,
+ * hash, at} verifies); ES_ERR_VERIFY when not. */
+es_err es_audit_witnessed_verify(const es_audit_witnessed *c,
+                                 const uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+/* The signed head a witnessed checkpoint is (tip unknown: -1). */
+void es_audit_witnessed_head(const es_audit_witnessed *c, es_audit_head *h);
+/* Adds one checkpoint (copied). */
+es_err es_audit_witness_add(es_audit_witness *w, const es_audit_witnessed *c) ES_MUST_CHECK;
+void es_audit_witness_cleanup(es_audit_witness *w);
+
+/* Appends the signed head h to the witness file path (created 0640 when missing), under an
+ * fcntl write lock (NFS: with its lock manager), then fsync. Reads the file's last line
+ * first: nothing is written when it holds h already or a newer checkpoint of the same
+ * chain (*written 0); ES_ERR_WITNESS with a sentence in why when the file's last checkpoint
+ * disagrees with h (the same seq and another hash) or is newer than h while h is the
+ * site's head (the site went back: an alarm, never overwritten). ES_ERR_IO with why when
+ * the file cannot be written. written may be NULL. Never truncates or rewrites the file. */
+es_err es_audit_witness_file_append(const char *path, const es_audit_head *h,
+                                    const uint8_t pub[ES_SM2_PUB_LEN], int *written, char *why,
+                                    size_t whylen) ES_MUST_CHECK;
+
+/* The newest checkpoint of the witness file path (its last line), under a read lock:
+ * *found 0 when the file is empty or missing. ES_ERR_IO with why when it cannot be read. */
+es_err es_audit_witness_file_newest(const char *path, es_audit_witnessed *out, int *found,
+                                    char *why, size_t whylen) ES_MUST_CHECK;
+
+/* ES_OK when the store's record c->seq is there with the hash c witnessed; ES_ERR_WITNESS
+ * with a sentence in why when it is missing (the trail is shorter than what was witnessed)
+ * or has another hash (rewritten). The sender checks this before it sends: a trail that went
+ * back or was rewritten is an alarm even when its head is newer than what was witnessed. */
+es_err es_audit_witness_check(es_store *s, const es_audit_witnessed *c, char *why,
+                              size_t whylen) ES_MUST_CHECK;
+
+/* es_audit_verify_store / es_audit_verify_export, and every checkpoint of w (may be NULL)
+ * compared with the trail: each must be signed by pub (its key id pub's), and the record of
+ * its seq must be there with the hash it witnessed; a trail that ends before the newest
+ * witnessed seq (cut, or emptied and reset) is shorter than what was witnessed. Each
+ * disagreement is a finding ES_AUDIT_WITNESS naming the checkpoint. */
+es_err es_audit_verify_store_witness(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN],
+                                     const es_audit_witness *w, es_audit_report *rep) ES_MUST_CHECK;
+es_err es_audit_verify_export_witness(const es_audit_lines *in, const uint8_t pub[ES_SM2_PUB_LEN],
+                                      const es_audit_witness *w,
+                                      es_audit_report *rep) ES_MUST_CHECK;
 
 /* The JSON Lines form of one record (no newline), as an export writes it. */
 es_err es_audit_record_json(const es_audit_record *rec, es_buf *out) ES_MUST_CHECK;

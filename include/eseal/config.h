@@ -83,6 +83,15 @@ typedef struct es_config {
      * checkpoint_ms milliseconds (docs/audit.md) */
     unsigned audit_checkpoint_records;
     unsigned audit_checkpoint_ms;
+    /* [audit] witness: where the signed checkpoints go outside the site (docs/audit.md
+     * "Witness"): "" none, "file:PATH" an append-only file (on another host: an NFS mount),
+     * "http://HOST:PORT/" the parent tier's esealsd, where this site is the registered client
+     * witness_client whose requests are signed with witness_key (a key reference). Sent
+     * every witness_ms and at stop; retried at the next time when the witness is down. */
+    char audit_witness[ES_CONFIG_PATH];
+    unsigned audit_witness_ms;
+    char audit_witness_client[64];
+    char audit_witness_key[ES_CONFIG_PATH + 64];
     /* [log] */
     char log_level[16];             /* error | warn | info | debug */
     unsigned log_access_rate;       /* access lines a second for answers below 400 */

@@ -103,6 +103,9 @@ typedef enum es_err {
     ES_ERR_JSON = 700,       /* the body is not the JSON the route takes */
     ES_ERR_MEDIA_TYPE = 701, /* the body's content type is not one the route takes */
     ES_ERR_METHOD = 702,     /* the resource exists, but not with this method */
+
+    /* 8xx: the audit trail (audit.h) */
+    ES_ERR_WITNESS = 800, /* a checkpoint disagrees with, or is behind, what the witness holds */
 } es_err;
 
 /* Returns a short English description of rv; never NULL, static storage. */

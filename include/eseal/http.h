@@ -159,6 +159,10 @@ int es_http_req_body_ready(const es_http_req *r);
  * {"error":"unavailable","message":...}. Without a hook /healthz always answers 200. */
 typedef es_err (*es_http_health_fn)(void *arg);
 void es_http_set_health(es_http *h, es_http_health_fn fn, void *arg);
+/* Warnings /healthz adds to its 200 answer, {"status":"ok","warnings":[...]} (what an
+ * operator must fix, e.g. a key's passphrase beside the key). The n strings are borrowed:
+ * they must outlive the server. */
+void es_http_set_health_warnings(es_http *h, const char *const *warnings, size_t n);
 
 /* Binds and starts the worker threads. ES_ERR_IO when the address cannot be bound (in use,
  * not local), ES_ERR_ARG when already started. */

@@ -32,6 +32,9 @@ ES_API_BEGIN
 
 typedef void (*es_site_log)(void *ctx, const char *line);
 
+#define ES_SITE_MAX_WARNINGS 4
+#define ES_SITE_WARNING_MAX  (ES_CONFIG_PATH + 128)
+
 typedef struct es_site {
     es_config cfg;
     es_secret_src pin;           /* the keys' PIN: environment or passphrase file */
@@ -56,6 +59,15 @@ typedef struct es_site {
      * ca_dir with its state in ca_dir/ca.db. Not owned. */
     es_ca *ca;
     const es_ca_state *ca_state;
+    /* What es_site_prepare found that an operator must fix before the site holds real seals
+     * (issue 13, item 3 b): the root or audit key's passphrase in the key's own directory, or
+     * anywhere under var (whoever has the site's files then has the keys: the audit trail can
+     * be rewritten and signed again). Short English sentences, e.g. "audit key passphrase
+     * beside the key in var/keys"; the daemon says them at start (stderr, the audit trail,
+     * GET /healthz "warnings"). docs/esealsd.md "Keys in production". */
+    size_t n_warnings;
+    char warnings[ES_SITE_MAX_WARNINGS][ES_SITE_WARNING_MAX];
+    const char *warning_list[ES_SITE_MAX_WARNINGS]; /* pointers to warnings[], for es_http */
 } es_site;
 
 /* Makes what is missing (keys, passphrase, CA) and checks what exists (every key opens with

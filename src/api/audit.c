@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "eseal/witness.h"
 
 static es_err time_param(es_http_req *req, const char *name, int64_t *out)
 {
@@ -135,12 +136,64 @@ static es_err audit_export(es_http_req *req, void *arg)
     return rv;
 }
 
+/* The witness (include/eseal/witness.h): a site below sends its signed checkpoints, as a
+ * registered business system whose requests are signed; only such a client, for itself. */
+static const api_user *witness_client(es_http_req *req)
+{
+    const api_user *su = api_user_of(req);
+    return su && su->is_client ? su : NULL;
+}
+
+static es_err witness_post(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    const api_user *su = witness_client(req);
+    if (!su)
+        REFUSE(es_http_reply_err(req, ES_ERR_DENIED,
+                                 "checkpoints are sent by a site registered as an API client, "
+                                 "in a signed request"),
+               ES_ERR_DENIED);
+    es_slice body = es_http_req_body(req);
+    es_actor by = api_actor(su);
+    char why[700] = "";
+    int stored = 0;
+    rv = es_witness_accept(&a, &by, su->client.name, body.p, body.len, &stored, why, sizeof why);
+    if (rv == ES_ERR_WITNESS)
+        es_api_log(app, ES_LOG_ERROR, "AUDIT WITNESS ALARM: client %s: %s", su->client.name, why);
+    if (rv != ES_OK) return api_fail(req, rv, why);
+    json_t *o = json_pack("{s:b}", "stored", stored);
+    if (!o) return ES_ERR_NOMEM;
+    return es_http_reply_json_new(req, stored ? 201 : 200, o);
+}
+
+static es_err witness_get(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    const api_user *su = witness_client(req);
+    if (!su)
+        REFUSE(es_http_reply_err(req, ES_ERR_DENIED,
+                                 "a site reads its checkpoints in a request signed as its API "
+                                 "client"),
+               ES_ERR_DENIED);
+    es_buf b;
+    es_buf_init(&b, API_MAX_EXPORT);
+    const char *newest = es_http_req_query(req, "newest");
+    rv = es_witness_list(a.store, su->client.name, newest && !strcmp(newest, "1"), &b);
+    if (rv == ES_OK)
+        rv = es_http_reply_bytes(req, 200, "application/jsonl; charset=utf-8",
+                                 b.p ? b.p : (void *)"", b.len);
+    es_buf_cleanup(&b);
+    return rv;
+}
+
 es_err es_api_audit_register(es_http *h, es_api_ctx *ctx)
 {
     static const api_route routes[] = {
         {"GET", "/api/v1/audit", audit_list, 0, API_BODY_SMALL},
         {"GET", "/api/v1/audit/verify", audit_verify, 0, API_BODY_SMALL},
         {"GET", "/api/v1/audit/export", audit_export, 0, API_BODY_SMALL},
+        {"POST", ES_WITNESS_PATH, witness_post, 0, API_BODY_FORM},
+        {"GET", ES_WITNESS_PATH, witness_get, 0, API_BODY_SMALL},
     };
     return api_routes(h, ctx, routes, sizeof routes / sizeof routes[0]);
 }

@@ -5,7 +5,9 @@
  * collects gaps, and compares the last record with the signed head. A record that fails
  * its hash or its link is kept aside; when there are such records, pass 2 reads the trail
  * again to tell what happened to them: a record that hashes correctly under another
- * suspicious record's seq was moved (reordered); one that hashes under no seq was changed;
+ * suspicious record's seq, or under a seq missing from the trail (a gap, or past its end),
+ * was moved (reordered; the place it left is not reported as removed, the place it took is
+ * when nothing else was moved from there); one that hashes under no seq was changed;
  * an intact record whose prev is not its predecessor's hash no longer follows it
  * (reordered). A link that breaks only because the record before was itself found
  * changed or re-signed is not reported twice. */
@@ -70,13 +72,22 @@ typedef struct engine {
     int want_found;
     uint8_t want_hash[ES_SM3_LEN];
     int head_reported; /* a finding about the end of the trail was made */
+    /* The tip (a database) is compared with the last record after pass 2, when records
+     * moved past the end are known: tip_want is its seq when that record's hash is needed. */
+    int64_t tip_want;
+    int tip_found;
+    uint8_t tip_hash[ES_SM3_LEN];
+    /* The witness's checkpoints (sorted by seq, a copy) and what pass 1 saw at each seq. */
+    es_audit_witnessed *wit;
+    size_t nwit, wi;
+    unsigned char *wseen, *wmatch;
 } engine;
 
 const char *es_audit_kind_name(es_audit_kind k)
 {
     static const char *const names[ES_AUDIT_KIND_COUNT] = {
-        "changed",       "removed",   "reordered", "truncated",
-        "bad_signature", "duplicate", "malformed", "checkpoint"};
+        "changed",   "removed",   "reordered",  "truncated", "bad_signature",
+        "duplicate", "malformed", "checkpoint", "witness"};
     return (unsigned)k < ES_AUDIT_KIND_COUNT ? names[k] : "unknown";
 }
 
@@ -122,6 +133,30 @@ static void engine_cleanup(engine *e)
     free(e->miss);
     free(e->pend);
     free(e->cps);
+    free(e->wit);
+    free(e->wseen);
+    free(e->wmatch);
+}
+
+static int witnessed_cmp(const void *a, const void *b)
+{
+    const es_audit_witnessed *x = a, *y = b;
+    if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The witness's checkpoints, in seq order, for pass 1. */
+static es_err engine_witness(engine *e, const es_audit_witness *w)
+{
+    if (!w || !w->n) return ES_OK;
+    e->wit = malloc(w->n * sizeof *e->wit);
+    e->wseen = calloc(w->n, 1);
+    e->wmatch = calloc(w->n, 1);
+    if (!e->wit || !e->wseen || !e->wmatch) return ES_ERR_NOMEM;
+    memcpy(e->wit, w->cp, w->n * sizeof *e->wit);
+    e->nwit = w->n;
+    qsort(e->wit, e->nwit, sizeof *e->wit, witnessed_cmp);
+    return ES_OK;
 }
 
 /* Marks the newest finding as one about a checkpoint. */
@@ -166,6 +201,14 @@ static int take_missing(engine *e, int64_t seq)
         }
         return 1;
     }
+    return 0;
+}
+
+/* 1 when a suspicious record was found to be the record of seq, moved elsewhere. */
+static int moved_away(const engine *e, int64_t seq)
+{
+    for (size_t i = 0; i < e->npend; i++)
+        if (e->pend[i].hash_bad && e->pend[i].moved_from == seq) return 1;
     return 0;
 }
 
@@ -309,6 +352,78 @@ static void feed1(engine *e, const audit_raw *r)
         c->match = memcmp(c->hash, r->hash.p, ES_SM3_LEN) == 0;
         c->flagged = flagged;
     }
+    while (e->wi < e->nwit && e->wit[e->wi].seq < r->seq) e->wi++;
+    for (size_t k = e->wi; k < e->nwit && e->wit[k].seq == r->seq; k++) {
+        e->wseen[k] = 1;
+        e->wmatch[k] = memcmp(e->wit[k].hash, r->hash.p, ES_SM3_LEN) == 0;
+    }
+}
+
+static int tbs_sig_ok(engine *e, int64_t seq, const uint8_t hash[ES_SM3_LEN], int64_t at,
+                      const uint8_t *sig, size_t sig_len);
+
+/* Every checkpoint the witness holds against the trail read (docs/audit.md "Witness"). */
+static void check_witness(engine *e)
+{
+    es_audit_report *rep = e->rep;
+    uint8_t id[ES_SM3_LEN];
+    if (!e->nwit) return;
+    if (es_audit_key_id(e->pub, id) != ES_OK) {
+        e->err = ES_ERR_CRYPTO;
+        return;
+    }
+    /* Records found moved past the end do not make the trail longer. */
+    int64_t end = e->max_seq;
+    for (size_t i = 0; i < e->npend && end > 0; i++)
+        if (e->pend[i].seq == end && e->pend[i].moved_from && e->pend[i].moved_from != end) {
+            end--;
+            i = (size_t)-1;
+        }
+    const es_audit_witnessed *beyond = NULL;
+    size_t nbeyond = 0;
+    for (size_t k = 0; k < e->nwit; k++) {
+        const es_audit_witnessed *c = &e->wit[k];
+        char at[40], where[48] = "";
+        audit_time_iso(c->at, at);
+        if (c->line) snprintf(where, sizeof where, " (witness line %ld)", c->line);
+        rep->witnessed++;
+        if (c->seq > rep->witness_seq) {
+            rep->witness_seq = c->seq;
+            rep->witness_at = c->at;
+        }
+        if (memcmp(c->key_id, id, ES_SM3_LEN) != 0) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "witnessed checkpoint %lld%s is of another key than this trail's audit key",
+                    (long long)c->seq, where);
+        } else if (!tbs_sig_ok(e, c->seq, c->hash, c->at, c->sig, c->sig_len)) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "witnessed checkpoint %lld%s: the signature is not the audit key's",
+                    (long long)c->seq, where);
+        } else if (e->wseen[k] && !e->wmatch[k]) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "record %lld is not the record witnessed at %s%s: the trail up to it was "
+                    "rewritten after the checkpoint was sent to the witness",
+                    (long long)c->seq, at, where);
+        } else if (!e->wseen[k] && e->rep->complete && c->seq > end) {
+            if (!beyond || c->seq >= beyond->seq) beyond = c; /* one finding, the newest */
+            nbeyond++;
+        } else if (!e->wseen[k] && e->rep->complete) {
+            finding(e, ES_AUDIT_WITNESS, c->seq, c->seq, 0, 0,
+                    "record %lld, witnessed at %s%s, is not in the trail", (long long)c->seq, at,
+                    where);
+        }
+    }
+    if (beyond) {
+        char at[40], where[48] = "";
+        audit_time_iso(beyond->at, at);
+        if (beyond->line) snprintf(where, sizeof where, " (witness line %ld)", beyond->line);
+        finding(e, ES_AUDIT_WITNESS, end + 1, beyond->seq, 0, 0,
+                "the trail ends at record %lld but the witness holds checkpoint %lld of %s%s: "
+                "the trail is shorter than what was witnessed (records %lld to %lld cut, or "
+                "the trail emptied and its head reset; %zu witnessed checkpoint%s past its end)",
+                (long long)end, (long long)beyond->seq, at, where, (long long)(end + 1),
+                (long long)beyond->seq, nbeyond, nbeyond == 1 ? "" : "s");
+    }
 }
 
 /* Pass 2: the same records again, to explain the suspicious ones. */
@@ -318,6 +433,10 @@ static void feed2(engine *e, const audit_raw *r)
     if (r->seq == e->want_seq && !e->want_found) {
         e->want_found = 1;
         memcpy(e->want_hash, r->hash.p, ES_SM3_LEN);
+    }
+    if (e->tip_want && r->seq == e->tip_want && !e->tip_found) {
+        e->tip_found = 1;
+        memcpy(e->tip_hash, r->hash.p, ES_SM3_LEN);
     }
     pending *self = NULL;
     size_t nbad = 0;
@@ -329,12 +448,34 @@ static void feed2(engine *e, const audit_raw *r)
         nbad += p->hash_bad;
     }
     if (!self || nbad > MAX_MOVE_CANDIDATES) return;
+    int tries = 0;
+    uint8_t h[ES_SM3_LEN];
+    /* Under the seq of another suspicious record (two records swapped). */
     for (size_t i = 0; i < e->npend; i++) {
         const pending *q = &e->pend[i];
         if (!q->hash_bad || q->seq == r->seq) continue;
-        uint8_t h[ES_SM3_LEN];
+        tries++;
         if (audit_raw_hash(r, q->seq, h) == ES_OK && memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
             self->moved_from = q->seq;
+            return;
+        }
+    }
+    /* Under a seq no record holds now: a gap, or past the end the head or tip counts (a
+     * record moved into another's place, or to the end). At most MAX_MOVE_CANDIDATES. */
+    for (size_t i = 0; i < e->nmiss && tries < MAX_MOVE_CANDIDATES; i++)
+        for (int64_t q = e->miss[i].a; q <= e->miss[i].b && tries < MAX_MOVE_CANDIDATES; q++) {
+            tries++;
+            if (audit_raw_hash(r, q, h) == ES_OK && memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
+                self->moved_from = q;
+                return;
+            }
+        }
+    const es_audit_head *hd = &e->rep->head;
+    int64_t end = hd->seq > hd->tip_seq ? hd->seq : hd->tip_seq;
+    for (int64_t q = e->max_seq + 1; q <= end && tries < MAX_MOVE_CANDIDATES; q++) {
+        tries++;
+        if (audit_raw_hash(r, q, h) == ES_OK && memcmp(h, r->hash.p, ES_SM3_LEN) == 0) {
+            self->moved_from = q;
             return;
         }
     }
@@ -423,15 +564,6 @@ static void check_checkpoints(engine *e)
 static void finish1(engine *e)
 {
     es_audit_report *rep = e->rep;
-    for (size_t i = 0; i < e->nmiss; i++) {
-        const range *m = &e->miss[i];
-        if (m->a == m->b)
-            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "record %lld is missing",
-                    (long long)m->a);
-        else
-            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "records %lld to %lld are missing",
-                    (long long)m->a, (long long)m->b);
-    }
     if (!rep->has_head) {
         if (e->check_end)
             finding(e, ES_AUDIT_TRUNCATED, e->max_seq + 1, e->max_seq + 1, 0, 1,
@@ -475,17 +607,39 @@ static void finish1(engine *e)
         e->head_reported = 1;
     }
     if (e->ncps || !strcmp(rep->scope, "database")) check_checkpoints(e);
-    /* The tip (a database): the newest record as the appender left it. */
-    if (h->tip_seq >= 0 && !e->head_reported && e->check_end &&
-        (h->tip_seq != e->max_seq ||
-         (have_end && e->max_seq > 0 && memcmp(h->tip_hash, e->last_hash, ES_SM3_LEN) != 0))) {
-        finding(e, ES_AUDIT_TRUNCATED, h->tip_seq < e->max_seq ? h->tip_seq + 1 : e->max_seq + 1,
-                h->tip_seq < e->max_seq ? e->max_seq : h->tip_seq, 0, 1,
-                "the chain's tip in the head (record %lld) is not the last record (%lld): "
-                "records were cut from the end or added without it",
-                (long long)h->tip_seq, (long long)e->max_seq);
-        e->head_reported = 1;
+    /* The tip is checked after pass 2 (check_tip); the hash of the record it names is
+     * wanted when that is not the last one read (a record may have been moved past it). */
+    if (h->tip_seq > 0 && h->tip_seq < e->max_seq) e->tip_want = h->tip_seq;
+}
+
+/* The tip (a database): the newest record as the appender left it. Records found moved
+ * past the end (reordered) do not count as the end. */
+static void check_tip(engine *e)
+{
+    const es_audit_head *h = &e->rep->head;
+    if (!e->rep->has_head || h->tip_seq < 0 || e->head_reported || !e->check_end) return;
+    int64_t end = e->max_seq;
+    for (size_t i = 0; i < e->npend && end > 0; i++)
+        if (e->pend[i].seq == end && e->pend[i].moved_from && e->pend[i].moved_from != end) {
+            end--;
+            i = (size_t)-1; /* again from the start, for the record before */
+        }
+    int have_end = e->have_last && e->last_seq == e->max_seq;
+    int hash_bad = 0;
+    if (end > 0 && end == e->max_seq)
+        hash_bad = have_end && memcmp(h->tip_hash, e->last_hash, ES_SM3_LEN) != 0;
+    else if (end > 0 && end == h->tip_seq && e->tip_found)
+        hash_bad = memcmp(h->tip_hash, e->tip_hash, ES_SM3_LEN) != 0;
+    if (h->tip_seq == end && !hash_bad) {
+        if (end < e->max_seq && h->seq <= end) e->rep->pending = end - h->seq;
+        return;
     }
+    finding(e, ES_AUDIT_TRUNCATED, h->tip_seq < end ? h->tip_seq + 1 : end + 1,
+            h->tip_seq < end ? end : h->tip_seq, 0, 1,
+            "the chain's tip in the head (record %lld) is not the last record (%lld): "
+            "records were cut from the end or added without it",
+            (long long)h->tip_seq, (long long)end);
+    e->head_reported = 1;
 }
 
 static int finding_cmp(const void *a, const void *b)
@@ -499,7 +653,32 @@ static int finding_cmp(const void *a, const void *b)
 /* After pass 2 (or without it): the suspicious records, then order. */
 static void finish2(engine *e)
 {
-    for (size_t i = 0; i < e->npend; i++) classify(e, &e->pend[i]);
+    for (size_t i = 0; i < e->npend; i++) {
+        const pending *p = &e->pend[i];
+        classify(e, p);
+        if (!p->hash_bad || !p->moved_from) continue;
+        /* The place it left is explained (take_missing: it is no gap); the place it took
+         * held a record of its own, unless that one was moved too, or the place is past
+         * the end the trail had. */
+        take_missing(e, p->moved_from);
+        const es_audit_head *h = &e->rep->head;
+        int existed = p->seq < e->max_seq || p->seq <= h->seq || p->seq <= h->tip_seq;
+        if (existed && !moved_away(e, p->seq))
+            finding(e, ES_AUDIT_REMOVED, p->seq, p->seq, 0, 0,
+                    "record %lld is missing: record %lld was put in its place", (long long)p->seq,
+                    (long long)p->moved_from);
+    }
+    for (size_t i = 0; i < e->nmiss; i++) {
+        const range *m = &e->miss[i];
+        if (m->a == m->b)
+            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "record %lld is missing",
+                    (long long)m->a);
+        else
+            finding(e, ES_AUDIT_REMOVED, m->a, m->b, 0, 0, "records %lld to %lld are missing",
+                    (long long)m->a, (long long)m->b);
+    }
+    check_tip(e);
+    check_witness(e);
     /* Records after the head: the head must still be the hash of the record it covers. */
     const es_audit_head *h = &e->rep->head;
     if (e->want_seq && e->want_found && !e->head_reported &&
@@ -575,6 +754,17 @@ static es_err checkpoint_row(void *ctx, const es_row *row)
     return ES_OK;
 }
 
+static es_err tip_row(void *ctx, const es_row *row)
+{
+    engine *e = ctx;
+    es_slice hash = es_row_blob(row, 0);
+    if (hash.len == ES_SM3_LEN) {
+        e->tip_found = 1;
+        memcpy(e->tip_hash, hash.p, ES_SM3_LEN);
+    }
+    return ES_OK;
+}
+
 static es_err want_row(void *ctx, const es_row *row)
 {
     engine *e = ctx;
@@ -588,14 +778,25 @@ static es_err want_row(void *ctx, const es_row *row)
 
 es_err es_audit_verify_store(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN], es_audit_report *rep)
 {
+    return es_audit_verify_store_witness(s, pub, NULL, rep);
+}
+
+es_err es_audit_verify_store_witness(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN],
+                                     const es_audit_witness *w, es_audit_report *rep)
+{
     if (!s || !pub || !rep) return ES_ERR_ARG;
     report_init(rep, "database");
     rep->complete = 1;
     engine e;
     engine_init(&e, pub, rep);
+    es_err rv = engine_witness(&e, w);
+    if (rv != ES_OK) {
+        engine_cleanup(&e);
+        return rv;
+    }
     /* One snapshot for the records, the checkpoints and the head: appends and checkpoints
      * going on meanwhile are simply not seen. */
-    es_err rv = es_store_begin_read(s);
+    rv = es_store_begin_read(s);
     if (rv != ES_OK) goto out;
     if ((rv = es_store_query(s, "SELECT seq, hash, at, sig FROM audit_checkpoint ORDER BY seq",
                              NULL, 0, checkpoint_row, &e)) != ES_OK)
@@ -611,6 +812,12 @@ es_err es_audit_verify_store(es_store *s, const uint8_t pub[ES_SM2_PUB_LEN], es_
     static const char q[] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq";
     if ((rv = es_store_query(s, q, NULL, 0, store_row, &src)) != ES_OK) goto out;
     finish1(&e);
+    if (e.tip_want) {
+        es_value p = es_v_int(e.tip_want);
+        if ((rv = es_store_query(s, "SELECT hash FROM audit WHERE seq = ?", &p, 1, tip_row, &e)) !=
+            ES_OK)
+            goto out;
+    }
     if (e.want_seq) {
         es_value p = es_v_int(e.want_seq);
         if ((rv = es_store_query(s, "SELECT hash FROM audit WHERE seq = ?", &p, 1, want_row, &e)) !=
@@ -879,6 +1086,12 @@ static es_err export_pass(export_src *x, int pass)
 es_err es_audit_verify_export(const es_audit_lines *in, const uint8_t pub[ES_SM2_PUB_LEN],
                               es_audit_report *rep)
 {
+    return es_audit_verify_export_witness(in, pub, NULL, rep);
+}
+
+es_err es_audit_verify_export_witness(const es_audit_lines *in, const uint8_t pub[ES_SM2_PUB_LEN],
+                                      const es_audit_witness *w, es_audit_report *rep)
+{
     if (!in || !in->next || !in->rewind || !pub || !rep) return ES_ERR_ARG;
     report_init(rep, "full");
     rep->complete = 1;
@@ -887,7 +1100,8 @@ es_err es_audit_verify_export(const es_audit_lines *in, const uint8_t pub[ES_SM2
     export_src x = {in, &e, {0}, {0}};
     es_buf_init(&x.line, ES_AUDIT_MAX_LINE);
     line_rec_init(&x.l);
-    es_err rv = export_pass(&x, 1);
+    es_err rv = engine_witness(&e, w);
+    if (rv == ES_OK) rv = export_pass(&x, 1);
     if (rv == ES_OK && e.err == ES_OK) {
         finish1(&e);
         if ((e.npend || (e.want_seq && !e.want_found)) && (rv = in->rewind(in->ctx)) == ES_OK)
@@ -955,6 +1169,12 @@ static es_err print_text(const es_audit_report *r, es_buf *out)
     }
     if (rv == ES_OK && r->scope[0] == 'd')
         rv = es_buf_printf(out, "signed checkpoints: %lld checked\n", (long long)r->checkpoints);
+    if (rv == ES_OK && r->witnessed) {
+        char at[40];
+        audit_time_iso(r->witness_at, at);
+        rv = es_buf_printf(out, "witness: %lld checkpoints compared, the newest of seq %lld (%s)\n",
+                           (long long)r->witnessed, (long long)r->witness_seq, at);
+    }
     if (rv == ES_OK && r->pending)
         rv = es_buf_printf(out,
                            "not yet checkpointed: %lld record%s after the head (seq %lld to "
@@ -1007,6 +1227,11 @@ static es_err print_json(const es_audit_report *r, es_buf *out)
     json_object_set_new(o, "last", json_integer(r->last));
     json_object_set_new(o, "checkpoints", json_integer(r->checkpoints));
     json_object_set_new(o, "pending", json_integer(r->pending));
+    if (r->witnessed)
+        json_object_set_new(o, "witness",
+                            json_pack("{s:I, s:I, s:I}", "checkpoints", (json_int_t)r->witnessed,
+                                      "seq", (json_int_t)r->witness_seq, "at",
+                                      (json_int_t)r->witness_at));
     if (r->has_head) {
         char hash[2 * ES_SM3_LEN + 1];
         es_hex_encode(r->head.hash, ES_SM3_LEN, hash);

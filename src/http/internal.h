@@ -154,6 +154,8 @@ struct es_http {
     void *auth_arg;
     es_http_health_fn health;
     void *health_arg;
+    const char *const *health_warnings; /* borrowed (es_http_set_health_warnings) */
+    size_t n_health_warnings;
     struct MHD_Daemon *d;
     unsigned port;
 

@@ -143,6 +143,12 @@ static es_err h_healthz(es_http_req *r, void *arg)
         return es_http_reply_err(r, ES_ERR_UNAVAILABLE, NULL);
     json_t *o = json_pack("{s:s}", "status", "ok");
     if (!o) return ES_ERR_NOMEM;
+    if (h->n_health_warnings) {
+        json_t *w = json_array();
+        for (size_t i = 0; w && i < h->n_health_warnings; i++)
+            json_array_append_new(w, json_string(h->health_warnings[i]));
+        json_object_set_new(o, "warnings", w);
+    }
     return es_http_reply_json_new(r, 200, o);
 }
 
@@ -319,6 +325,12 @@ void es_http_set_auth(es_http *h, es_http_auth_fn fn, void *arg)
 {
     h->auth = fn;
     h->auth_arg = arg;
+}
+
+void es_http_set_health_warnings(es_http *h, const char *const *warnings, size_t n)
+{
+    h->health_warnings = warnings;
+    h->n_health_warnings = warnings ? n : 0;
 }
 
 void es_http_set_health(es_http *h, es_http_health_fn fn, void *arg)

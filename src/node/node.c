@@ -14,6 +14,7 @@
 #include "eseal/keydev.h"
 #include "eseal/node.h"
 #include "eseal/otp.h"
+#include "node/internal.h"
 
 struct es_node {
     es_api_ctx ctx;
@@ -25,6 +26,7 @@ struct es_node {
     es_sched *sched;
     int ctx_ready, site_ready;
     char addr[160];
+    node_witness *witness; /* [audit] witness (witness.c) */
 };
 
 /* ---- The audit signer, serialised (a key device handle is used by one thread at a time). */
@@ -285,6 +287,38 @@ out:
     return rv;
 }
 
+/* Issue 13, item 3 b: what the site check found, said loudly at every start: stderr (also
+ * when the log level hides warnings), one audit record, and /healthz's "warnings". */
+static void site_warnings(es_node *n)
+{
+    const es_site *site = &n->ctx.site;
+    if (!site->n_warnings) return;
+    char detail[ES_SITE_MAX_WARNINGS * (ES_SITE_WARNING_MAX + 8) + 32];
+    size_t k = (size_t)snprintf(detail, sizeof detail, "{\"warnings\":[");
+    for (size_t i = 0; i < site->n_warnings; i++) {
+        fprintf(stderr,
+                "esealsd: WARNING: %s: whoever holds the site's files holds the key, and can "
+                "rewrite the audit trail and sign it again; keep the keys in SDF/SKF devices "
+                "and the PIN outside var ([keys] pin_env or a pin_file the operator gives; "
+                "docs/esealsd.md)\n"
+                "esealsd: 警告：%s（密钥口令与密钥同在站点目录，取得站点文件者即可使用该密钥，"
+                "并可改写审计日志后重新签名；生产环境请将密钥保存在 SDF/SKF 密码设备中，"
+                "口令置于站点目录之外）\n",
+                site->warnings[i], site->warnings[i]);
+        /* A JSON string: the sentence is a path and words; quotes, backslashes and control
+         * characters of a path are left out. */
+        k += (size_t)snprintf(detail + k, sizeof detail - k, "%s\"", i ? "," : "");
+        for (const char *c = site->warnings[i]; *c && k + 4 < sizeof detail; c++)
+            if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20) detail[k++] = *c;
+        k += (size_t)snprintf(detail + k, sizeof detail - k, "\"");
+    }
+    snprintf(detail + k, sizeof detail - k, "]}");
+    fflush(stderr);
+    es_err rv = node_audit(&n->ctx, "site.warning", "site", detail);
+    if (rv != ES_OK)
+        es_api_log(&n->ctx, ES_LOG_ERROR, "cannot record the site's warnings: %s", es_err_str(rv));
+}
+
 static es_err open_http(es_node *n, char *why, size_t whylen)
 {
     es_config *c = &n->ctx.cfg;
@@ -329,6 +363,7 @@ static es_err open_http(es_node *n, char *why, size_t whylen)
         return rv;
     }
     es_http_set_health(n->http, health, &n->ctx);
+    es_http_set_health_warnings(n->http, n->ctx.site.warning_list, n->ctx.site.n_warnings);
     if ((rv = es_api_register(n->http, &n->ctx)) != ES_OK) {
         snprintf(why, whylen, "cannot register the API: %s", es_err_str(rv));
         return rv;
@@ -426,6 +461,7 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
     }
     n->site_ready = 1;
     if ((rv = open_store(n, why, whylen)) != ES_OK) goto fail;
+    site_warnings(n);
     if ((rv = open_http(n, why, whylen)) != ES_OK) goto fail;
     if ((rv = open_ca(n, why, whylen)) != ES_OK) goto fail;
     atomic_store(&x->ready, 1);
@@ -438,6 +474,7 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
         snprintf(why, whylen, "cannot start the scheduler: %s", es_err_str(rv));
         goto fail;
     }
+    if ((rv = node_witness_start(x, &n->witness, why, whylen)) != ES_OK) goto fail;
     fprintf(n->out, "listening on %s\nport %u\nconsole: http://%s/\n", n->addr,
             es_http_port(n->http), n->addr);
     fflush(n->out);
@@ -474,6 +511,7 @@ void es_node_stop(es_node *n)
             es_api_log(&n->ctx, ES_LOG_WARN, "the last audit checkpoint failed: %s",
                        es_err_str(rv));
     }
+    node_witness_stop(n->witness); /* sends the checkpoint written at stop */
     if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
     es_signer_free(n->audit);
     es_factor_key_free(n->factor_key);

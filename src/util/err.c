@@ -79,6 +79,9 @@ static const struct {
     {ES_ERR_MEDIA_TYPE, "unsupported_media_type", 415, "unsupported content type",
      "不支持的内容类型"},
     {ES_ERR_METHOD, "method_not_allowed", 405, "method not allowed", "不允许的请求方法"},
+    {ES_ERR_WITNESS, "witness_disagrees", 409,
+     "the audit checkpoint disagrees with what the witness holds, or is behind it",
+     "审计检查点与见证方保存的记录不一致或落后于它"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])

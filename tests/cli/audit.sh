@@ -294,11 +294,14 @@ if [ -n "$SD" ]; then
     sdpid=""
     # sd_start: runs esealsd on the site, waits for its port.
     sd_start() {
+        # The previous start's output must not be read as this one's (its "port" line): the
+        # file is emptied here, not by the background job's redirection, which may come late.
+        : >site/out.txt
         env -u ESEAL_PIN "$SD" --config site/esealsd.conf --var "$T/site" --listen 127.0.0.1:0 \
             >site/out.txt 2>site/log.txt &
         sdpid=$!
         port=""
-        for _ in $(seq 100); do
+        for _ in $(seq 300); do
             port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' site/out.txt 2>/dev/null)
             [ -n "$port" ] && break
             sleep 0.1
@@ -316,6 +319,21 @@ if [ -n "$SD" ]; then
     }
     dbv() { run audit verify --db "sqlite:$T/site/eseal.db" --pub "$T/site/keys/audit.pub"; }
     check "daemon: started" sd_start
+    # Issue 13, item 3 b: this site keeps the key passphrase in var/keys beside the keys.
+    check "daemon: says at start that the root key's passphrase lies beside it" \
+        has "WARNING: root key passphrase beside the key in $T/site/keys" site/log.txt
+    check "daemon: and the audit key's" has "WARNING: audit key passphrase beside the key in $T/site/keys" site/log.txt
+    check "daemon: in Chinese too" has "警告：audit key passphrase" site/log.txt
+    curl -s "http://127.0.0.1:$port/healthz" >healthz.json
+    check "daemon: /healthz reports the warnings" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["status"] == "ok", o
+assert o["warnings"] == ["root key passphrase beside the key in " + sys.argv[2] + "/site/keys",
+                         "audit key passphrase beside the key in " + sys.argv[2] + "/site/keys"], o
+' healthz.json "$T"
+    run audit list --db "sqlite:$T/site/eseal.db" --action site.warning
+    check "daemon: and records them in the audit trail" has "site.warning .*audit key passphrase beside the key" out
     wrong_login 2
     # The checkpoint thread wakes every 50 ms here: give it up to 10 s on a busy machine.
     for _ in $(seq 100); do
@@ -341,6 +359,151 @@ if [ -n "$SD" ]; then
     check "daemon: intact after the restart (exit $rc)" [ "$rc" -eq 0 ]
     check "daemon: everything checkpointed (at start, at stop)" sh -c "! grep -q 'not yet checkpointed' out"
     check "daemon: no checkpoint failed" sh -c "! grep -q 'checkpoint' site/log.txt"
+
+    # --- issue 13, item 3: the witness file, and the attack of someone with the site's files
+    # (the audit key and its passphrase lie in var/keys): a record rewritten and everything
+    # signed again, then every record deleted and the head reset. INTACT without the
+    # witness, FAILED with it; the daemon raises the alarm when the witness refuses its head.
+    # witness_site TAG URL: the same on one backend.
+    witness_site() {
+        local tag=$1 url=$2 dir="$T/w-$1" wf="$T/w-$1.jsonl"
+        mkdir -p "$dir"
+        printf '[store]\nurl = %s\n[audit]\ncheckpoint_ms = 100\nwitness = file:%s\nwitness_ms = 100\n[log]\nlevel = warn\n' \
+            "$url" "$wf" >"$dir/esealsd.conf"
+        wstart() {
+            : >"$dir/out.txt" # not the previous start's "port" line (see sd_start)
+            env -u ESEAL_PIN "$SD" --config "$dir/esealsd.conf" --var "$dir" --listen 127.0.0.1:0 \
+                >"$dir/out.txt" 2>>"$dir/log.txt" &
+            sdpid=$!
+            port=""
+            for _ in $(seq 300); do
+                port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' "$dir/out.txt" 2>/dev/null)
+                [ -n "$port" ] && break
+                sleep 0.1
+            done
+            [ -n "$port" ]
+        }
+        wv() { run audit verify --db "$url" --pub "$dir/keys/audit.pub" "$@"; }
+        check "$tag witness: daemon started" wstart
+        wrong_login 3
+        # The witness is sent every 100 ms: up to 10 s for a line covering the 3 failures.
+        for _ in $(seq 100); do
+            wv --witness "$wf"
+            [ "$rc" -eq 0 ] && ! grep -q 'not yet checkpointed' out && break
+            sleep 0.1
+        done
+        check "$tag witness: the file holds the daemon's checkpoints (exit $rc)" [ "$rc" -eq 0 ]
+        kill -TERM "$sdpid"
+        wait "$sdpid"
+        rc=$?
+        check "$tag witness: stopped cleanly (exit $rc)" [ "$rc" -eq 0 ]
+        check "$tag witness: said so" has "^stopped" "$dir/out.txt"
+        wv --witness "$wf"
+        check "$tag witness: intact against the witness after the stop (exit $rc)" [ "$rc" -eq 0 ]
+        check "$tag witness: the report says what was compared" has "^witness: [1-9][0-9]* checkpoints compared" out
+        local last
+        last=$(tail -n 1 "$wf" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+        check "$tag witness: the stop's checkpoint was sent (seq $last is the head)" has "^head: seq $last," out
+        check "$tag witness: one JSON object a line, signed by the audit key's id" python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    assert o["type"] == "checkpoint" and len(o["hash"]) == 64 and len(o["key"]) == 64 and o["sig"]
+' "$wf"
+
+        check "$tag witness: record 2 rewritten and everything re-signed with the site's key" \
+            env ESEAL_PIN="$(cat "$dir/keys/passphrase")" "$FIX" forge "$url" "soft:$dir/keys#audit" 2 "nothing happened"
+        wv
+        check "$tag witness: without the witness the forgery verifies INTACT (exit $rc)" [ "$rc" -eq 0 ]
+        check "$tag witness: (INTACT)" has "^INTACT" out
+        wv --witness "$wf"
+        check "$tag witness: with the witness it FAILS (exit $rc)" [ "$rc" -eq 1 ]
+        check "$tag witness: naming a witnessed checkpoint the trail disagrees with" has "witness .*is not the record witnessed" out
+        # The daemon started on the forged store: the witness file refuses its head.
+        check "$tag witness: daemon started on the forged trail" wstart
+        for _ in $(seq 100); do
+            grep -q "AUDIT WITNESS ALARM" "$dir/log.txt" && break
+            sleep 0.1
+        done
+        kill -TERM "$sdpid"
+        wait "$sdpid"
+        rc=$?
+        check "$tag witness: the daemon on the forged trail stopped cleanly (exit $rc)" [ "$rc" -eq 0 ]
+        check "$tag witness: the alarm in the log" has "AUDIT WITNESS ALARM.*another hash" "$dir/log.txt"
+        run audit list --db "$url" --action audit.witness_refused
+        check "$tag witness: and in the trail" has "audit.witness_refused" out
+
+        check "$tag witness: every record and checkpoint deleted, the head reset" fixture wipe "$url"
+        wv
+        check "$tag witness: every record deleted and the head reset: INTACT without (exit $rc)" [ "$rc" -eq 0 ]
+        check "$tag witness: (no records)" has "no records" out
+        wv --witness "$wf"
+        check "$tag witness: FAILED with it (exit $rc)" [ "$rc" -eq 1 ]
+        check "$tag witness: shorter than what was witnessed" has "the trail ends at record 0 but the witness holds" out
+        expect 3 "$tag witness: a witness file that does not exist" audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness "$T/none.jsonl"
+        echo '{"type":"checkpoint"}' >"$T/junk-witness.jsonl"
+        expect 3 "$tag witness: a witness file that is not one" audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness "$T/junk-witness.jsonl"
+        check "$tag witness: says which line" has "line 1" err
+        expect 3 "$tag witness: a witness daemon without --witness-client and --witness-key" \
+            audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness http://127.0.0.1:9/
+        check "$tag witness: says what is needed" has "witness-client NAME and --witness-key" err
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2 -out "$T/wclient.key" 2>/dev/null
+        expect 3 "$tag witness: a witness daemon that cannot be reached" \
+            audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness http://127.0.0.1:9/ \
+            --witness-client city-a --witness-key "$T/wclient.key"
+        check "$tag witness: says so" has "cannot connect to 127.0.0.1:9" err
+        expect 3 "$tag witness: --witness-key without a witness daemon" \
+            audit verify --db "$url" --pub "$dir/keys/audit.pub" --witness "$wf" --witness-key "$T/wclient.key"
+    }
+    # The PIN from the service's environment: no warning. A pin_file elsewhere in var: one
+    # each ("in var").
+    mkdir -p pinsite
+    printf '[store]\nurl = sqlite:%s/pinsite/eseal.db\n[log]\nlevel = warn\n' "$T" >pinsite/esealsd.conf
+    ESEAL_PIN=pin-from-the-environment-2026 "$SD" --config pinsite/esealsd.conf --var "$T/pinsite" \
+        --listen 127.0.0.1:0 >pinsite/out.txt 2>pinsite/log.txt &
+    sdpid=$!
+    port=""
+    for _ in $(seq 300); do
+        port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' pinsite/out.txt 2>/dev/null)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    curl -s "http://127.0.0.1:$port/healthz" >healthz.json
+    kill -TERM "$sdpid"
+    wait "$sdpid"
+    rc=$?
+    check "pin from the environment: started and stopped (exit $rc)" [ "$rc" -eq 0 ]
+    check "pin from the environment: said so" has "^stopped" pinsite/out.txt
+    check "pin from the environment: no warning at start" sh -c "! grep -q WARNING pinsite/log.txt"
+    check "pin from the environment: /healthz has none" python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1])); assert o == {"status": "ok"}, o' healthz.json
+    mkdir -p pinvar/etc
+    echo "pin-in-var-2026" >pinvar/etc/pin
+    chmod 600 pinvar/etc/pin
+    printf '[store]\nurl = sqlite:%s/pinvar/eseal.db\n[keys]\npin_file = %s/pinvar/etc/pin\n[log]\nlevel = warn\n' \
+        "$T" "$T" >pinvar/esealsd.conf
+    env -u ESEAL_PIN "$SD" --config pinvar/esealsd.conf --var "$T/pinvar" --listen 127.0.0.1:0 \
+        >pinvar/out.txt 2>pinvar/log.txt &
+    sdpid=$!
+    port=""
+    for _ in $(seq 300); do
+        port=$(sed -n 's/^port \([0-9][0-9]*\)$/\1/p' pinvar/out.txt 2>/dev/null)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    kill -TERM "$sdpid"
+    wait "$sdpid"
+    rc=$?
+    check "pin_file elsewhere in var: stopped cleanly (exit $rc)" [ "$rc" -eq 0 ]
+    check "pin_file elsewhere in var: the audit key's passphrase is in var" \
+        has "WARNING: audit key passphrase in var: $T/pinvar/etc/pin" pinvar/log.txt
+
+    witness_site sqlite "sqlite:$T/w-sqlite.db"
+    if [ -n "${pg1:-}" ] && fixture pgdb "es_cli_witness_$$"; then
+        PGDBS="$PGDBS es_cli_witness_$$"
+        witness_site postgresql "$(cat fix.out)"
+    fi
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"

@@ -79,6 +79,7 @@ void es_config_defaults(es_config *c, const char *var)
     c->clock_skew_seconds = 300;
     c->audit_checkpoint_records = 1000;
     c->audit_checkpoint_ms = 1000;
+    c->audit_witness_ms = 60000;
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->factor_enforce = 1;
     c->factor_operator_password_only = 1;
@@ -263,6 +264,20 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("factors", "digits")) return NUM(factor_digits, 6, 8);
     if (IS("factors", "window")) return NUM(factor_window, 0, 10);
     if (IS("factors", "challenge_seconds")) return NUM(factor_challenge_seconds, 10, 3600);
+    if (IS("audit", "witness")) {
+        if (*v && strncmp(v, "file:", 5) && strncmp(v, "http://", 7)) {
+            snprintf(why, whylen, "witness is file:PATH or http://HOST:PORT/ (another esealsd)");
+            return ES_ERR_CONFIG;
+        }
+        if (!strcmp(v, "file:")) {
+            snprintf(why, whylen, "witness file: needs a path");
+            return ES_ERR_CONFIG;
+        }
+        return STR(audit_witness);
+    }
+    if (IS("audit", "witness_ms")) return NUM(audit_witness_ms, 10, 24 * 3600 * 1000);
+    if (IS("audit", "witness_client")) return STR(audit_witness_client);
+    if (IS("audit", "witness_key")) return STR(audit_witness_key);
     if (IS("log", "level")) {
         if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug")) {
             snprintf(why, whylen, "level is error, warn, info or debug");

@@ -1,5 +1,7 @@
 /* First start of a site: directories, key passphrase, keys, the seal root (site.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +176,52 @@ static es_err prepare_ca(es_site *s, es_site_log log, void *ctx, char *why, size
     return ES_OK;
 }
 
+/* 1 when path (resolved) is dir itself or inside it. */
+static int path_within(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0);
+}
+
+/* "var/keys" for /abs/var/keys when var_dir is "var" (/abs/var): the configured names. */
+static void show_path(const char *abs, const char *var_abs, const char *var, char *out,
+                      size_t outlen)
+{
+    if (path_within(abs, var_abs))
+        snprintf(out, outlen, "%s%s", var, abs + strlen(var_abs));
+    else
+        snprintf(out, outlen, "%s", abs);
+}
+
+/* Issue 13, item 3 b: the passphrase that opens the root or audit key must not lie beside
+ * the key, nor anywhere under var: with the site's files an attacker would hold the keys. */
+static void check_passphrase(es_site *s, const char *role, const char *ref_text)
+{
+    const es_config *c = &s->cfg;
+    if (getenv(c->pin_env)) return; /* from the service's environment, not a file */
+    char pin_abs[PATH_MAX], var_abs[PATH_MAX], key_abs[PATH_MAX], shown[ES_CONFIG_PATH + 64];
+    if (!realpath(c->pin_file, pin_abs) || !realpath(c->var_dir, var_abs)) return;
+    char pin_dir[PATH_MAX];
+    snprintf(pin_dir, sizeof pin_dir, "%s", pin_abs);
+    char *slash = strrchr(pin_dir, '/');
+    if (slash) *slash = 0;
+    es_keyref ref;
+    const char *w = NULL;
+    if (es_keyref_parse(ref_text, &ref) == ES_OK && ref.kind == ES_KEYDEV_SOFT &&
+        realpath(ref.path, key_abs) && strcmp(key_abs, pin_dir) == 0) {
+        show_path(key_abs, var_abs, c->var_dir, shown, sizeof shown);
+        w = "beside the key in";
+    } else if (path_within(pin_abs, var_abs)) {
+        show_path(pin_abs, var_abs, c->var_dir, shown, sizeof shown);
+        w = "in var:";
+    }
+    if (!w || s->n_warnings >= ES_SITE_MAX_WARNINGS) return;
+    snprintf(s->warnings[s->n_warnings], sizeof s->warnings[0], "%s key passphrase %s %s", role, w,
+             shown);
+    s->warning_list[s->n_warnings] = s->warnings[s->n_warnings];
+    s->n_warnings++;
+}
+
 es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ctx, char *why,
                        size_t whylen)
 {
@@ -215,6 +263,10 @@ es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ct
         es_buf_cleanup(&pem);
     }
     if (rv == ES_OK) rv = prepare_ca(s, log, ctx, why, whylen);
+    if (rv == ES_OK) {
+        check_passphrase(s, "root", c->key_root);
+        check_passphrase(s, "audit", c->key_audit);
+    }
     if (rv != ES_OK) es_site_cleanup(s);
     return rv;
 }
