@@ -29,18 +29,13 @@ static const char *token_of(es_http_req *req, int *from_cookie)
 /* What an account that must change its password may still do. */
 static int allowed_before_change(es_http_req *req)
 {
-    static const char *const ok[][2] = {
+    static const api_route_name ok[] = {
         {"POST", "/api/v1/users/me/password"},
         {"GET", "/api/v1/sessions/current"},
         {"DELETE", "/api/v1/sessions/current"},
         {"POST", "/api/v1/sessions"},
     };
-    const char *route = es_http_req_route(req), *method = es_http_req_method(req);
-    if (!route) return 1; /* 404 / 405: nothing to protect */
-    if (strcmp(method, "HEAD") == 0) method = "GET";
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(method, ok[i][0]) == 0 && strcmp(route, ok[i][1]) == 0) return 1;
-    return 0;
+    return api_route_in(req, ok, sizeof ok / sizeof ok[0]);
 }
 
 /* ---- CSRF (hardening 13, item 7; docs/esealsd.md): a browser sends the session cookie with

@@ -97,6 +97,16 @@ es_err api_require(es_http_req *req, es_api_ctx *ctx, es_accounts *a, es_perm p,
 
 /* Replies for a service error with its reason (400 invalid_argument: the sentence of the
  * service). */
+int api_route_in(es_http_req *req, const api_route_name *names, size_t n)
+{
+    const char *route = es_http_req_route(req), *method = es_http_req_method(req);
+    if (!route) return 1;
+    if (strcmp(method, "HEAD") == 0) method = "GET";
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(method, names[i].method) == 0 && strcmp(route, names[i].route) == 0) return 1;
+    return 0;
+}
+
 es_err api_fail(es_http_req *req, es_err rv, const char *why)
 {
     if (es_http_reply_err(req, rv, why) != ES_OK) return rv;

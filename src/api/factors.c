@@ -11,7 +11,7 @@
 /* What a session that must enrol a second factor may still do. */
 static int allowed_before_enrolment(es_http_req *req)
 {
-    static const char *const ok[][2] = {
+    static const api_route_name ok[] = {
         {"GET", "/api/v1/sessions/current"},
         {"DELETE", "/api/v1/sessions/current"},
         {"POST", "/api/v1/sessions"},
@@ -22,12 +22,7 @@ static int allowed_before_enrolment(es_http_req *req)
         {"POST", "/api/v1/users/me/factors/otp/confirm"},
         {"POST", "/api/v1/users/me/factors/sm2"},
     };
-    const char *route = es_http_req_route(req), *method = es_http_req_method(req);
-    if (!route) return 1; /* 404 / 405: nothing to protect */
-    if (strcmp(method, "HEAD") == 0) method = "GET";
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (strcmp(method, ok[i][0]) == 0 && strcmp(route, ok[i][1]) == 0) return 1;
-    return 0;
+    return api_route_in(req, ok, sizeof ok / sizeof ok[0]);
 }
 
 es_err api_factor_gate(es_http_req *req, es_accounts *a, es_user *u)

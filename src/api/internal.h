@@ -97,6 +97,16 @@ json_t *api_pem_json(const char *label, const uint8_t *der, size_t len);
 
 /* A page of a list in name order: the service is asked for limit + 1 items; the extra one only
  * says there is a next page, whose cursor is the last name kept. */
+/* One route by method and pattern, as in a route table ("GET", "/api/v1/users/{name}"). */
+typedef struct api_route_name {
+    const char *method, *route;
+} api_route_name;
+
+/* 1 when the request's route is one of names (HEAD counts as GET), or has no route at all (a
+ * 404 or 405: nothing to protect). For the states in which a session may do a few things only
+ * (a password to change, a second factor to enrol). */
+int api_route_in(es_http_req *req, const api_route_name *names, size_t n);
+
 typedef struct api_page {
     json_t *items;
     unsigned limit, n;
