@@ -123,7 +123,19 @@ static es_err check_seal(es_entry *e, const es_seal *s, const es_verify_opts *o,
                            "the seal holds no maker signature (only its to-be-signed part)"));
     } else {
         const char *why = "";
-        CHECK(seal_tbs(s, &tbs));
+        es_err enc = seal_tbs(s, &tbs);
+        if (enc == ES_ERR_NOMEM) {
+            rv = enc;
+            goto out;
+        }
+        if (enc != ES_OK) {
+            /* The tolerant reader took a part (GM/T 0031: the certificate, the algorithm) that
+             * has no canonical DER: what the maker signed cannot be rebuilt. */
+            CHECK(es_entry_set(e, ES_CHECK_SEAL_SIGNATURE, ES_FAILED,
+                               "maker signature: the signed part cannot be re-encoded as DER (%s)",
+                               es_err_name(enc)));
+            goto validity;
+        }
         es_result r = verify_with_cert(s->maker_cert, maker, maker_ok, s->sign_alg, s->signed_value,
                                        es_slice_make(tbs.p, tbs.len), id_of(o), &e->quirks, &why);
         if (r == ES_PASSED)
@@ -135,6 +147,7 @@ static es_err check_seal(es_entry *e, const es_seal *s, const es_verify_opts *o,
             CHECK(es_entry_set(e, ES_CHECK_SEAL_SIGNATURE, ES_FAILED, "maker signature: %s", why));
     }
 
+validity:
     seal_fmt_time(s->valid_start, a);
     seal_fmt_time(s->valid_end, b);
     seal_fmt_time(at, c);
