@@ -60,24 +60,6 @@ static void append(es_store *s, es_signer *key, int n)
         st_die("checkpoint: %s", es_store_last_error(s));
 }
 
-/* st_unguard, and the guards of the checkpoints (schema version 3). */
-static void unguard(es_store *s)
-{
-    static const char *const sqlite_sql[] = {"DROP TRIGGER IF EXISTS audit_head_no_insert",
-                                             "DROP TRIGGER IF EXISTS audit_checkpoint_in_order",
-                                             "DROP TRIGGER IF EXISTS audit_checkpoint_no_update",
-                                             "DROP TRIGGER IF EXISTS audit_checkpoint_no_delete",
-                                             NULL};
-    static const char *const pg_sql[] = {
-        "DROP TRIGGER IF EXISTS audit_head_no_insert ON audit_head",
-        "DROP TRIGGER IF EXISTS audit_checkpoint_in_order ON audit_checkpoint",
-        "DROP TRIGGER IF EXISTS audit_checkpoint_no_change ON audit_checkpoint",
-        "DROP TRIGGER IF EXISTS audit_checkpoint_no_truncate ON audit_checkpoint", NULL};
-    st_unguard(s);
-    int pg = strcmp(es_store_kind(s), "postgresql") == 0;
-    for (const char *const *q = pg ? pg_sql : sqlite_sql; *q; q++) st_sql(s, *q);
-}
-
 static es_signer *load_key(const char *path)
 {
     es_buf b;
@@ -144,7 +126,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "tamper") && argc >= 4) {
         es_store *s = st_open(argv[2]);
-        unguard(s);
+        forge_unguard(s);
         for (int i = 3; i < argc; i++) st_sql(s, argv[i]);
         es_store_close(s);
         return 0;

@@ -73,24 +73,6 @@ static es_store *trail(const char *name, int n)
     return s;
 }
 
-/* st_unguard, and the guards of schema version 4 (head inserts, checkpoints). */
-static void unguard(es_store *s)
-{
-    static const char *const sqlite_sql[] = {"DROP TRIGGER IF EXISTS audit_head_no_insert",
-                                             "DROP TRIGGER IF EXISTS audit_checkpoint_in_order",
-                                             "DROP TRIGGER IF EXISTS audit_checkpoint_no_update",
-                                             "DROP TRIGGER IF EXISTS audit_checkpoint_no_delete",
-                                             NULL};
-    static const char *const pg_sql[] = {
-        "DROP TRIGGER IF EXISTS audit_head_no_insert ON audit_head",
-        "DROP TRIGGER IF EXISTS audit_checkpoint_in_order ON audit_checkpoint",
-        "DROP TRIGGER IF EXISTS audit_checkpoint_no_change ON audit_checkpoint",
-        "DROP TRIGGER IF EXISTS audit_checkpoint_no_truncate ON audit_checkpoint", NULL};
-    st_unguard(s);
-    int pg = strcmp(es_store_kind(s), "postgresql") == 0;
-    for (const char *const *q = pg ? pg_sql : sqlite_sql; *q; q++) st_sql(s, *q);
-}
-
 static int64_t count_of(es_store *s, const char *sql)
 {
     int64_t n = -1;
@@ -650,7 +632,7 @@ static void t_kill(void)
 static es_audit_report tampered(const char *name, const char *const *sql)
 {
     es_store *s = trail(name, 10);
-    unguard(s);
+    forge_unguard(s);
     for (; *sql; sql++) st_sql(s, *sql);
     es_audit_report rep = verify(s, NULL);
     es_store_close(s);
@@ -798,7 +780,7 @@ static void t_tamper(void)
     /* A signature by another key. */
     {
         es_store *s = trail("t_forge", 10);
-        unguard(s);
+        forge_unguard(s);
         got g = {0};
         es_audit_filter f = {0};
         f.after = 6;
@@ -950,7 +932,7 @@ static void t_checkpoint_tamper(void)
     make_trail(s, 5, 8);
     checkpoint(s);
     make_trail(s, 9, 10);
-    unguard(s);
+    forge_unguard(s);
     rechain_without(s, 6);
     es_audit_report r = verify(s, NULL);
     const es_audit_finding *f = has_cp(&r, ES_AUDIT_CHECKPOINT, 5, 8);
@@ -964,7 +946,7 @@ static void t_checkpoint_tamper(void)
     /* A checkpoint forged with another key, and the head moved to it. */
     s = trail("cp_forged", 10);
     make_trail(s, 11, 12);
-    unguard(s);
+    forge_unguard(s);
     es_audit_head h;
     es_signer *mallory = st_signer();
     es_buf tbs, sig;
@@ -1013,7 +995,7 @@ static void t_checkpoint_tamper(void)
     /* Past the newest checkpoint: cutting the tail without the tip is seen... */
     s = trail("cp_pending_cut", 10);
     make_trail(s, 11, 12);
-    unguard(s);
+    forge_unguard(s);
     st_sql(s, "DELETE FROM audit WHERE seq = 12");
     r = verify(s, NULL);
     ok(r.n_findings == 1 && has(&r, ES_AUDIT_TRUNCATED, 12, 1),
@@ -1146,7 +1128,7 @@ static void t_legacy(void)
     es_audit_report_cleanup(&r);
     free(t);
     es_buf_cleanup(&b);
-    unguard(s);
+    forge_unguard(s);
     st_sql(s, "UPDATE audit SET detail = 'x' WHERE seq = 2");
     r = verify(s, NULL);
     ok(r.n_findings == 1 && has(&r, ES_AUDIT_CHANGED, 2, 0), "%s: and in the database", label);
