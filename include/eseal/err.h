@@ -106,7 +106,17 @@ typedef enum es_err {
 
     /* 8xx: the audit trail (audit.h) */
     ES_ERR_WITNESS = 800, /* a checkpoint disagrees with, or is behind, what the witness holds */
+
+    /* 9xx: the making system (issue 10). Ranges: making core 900-929, national conventions
+     * 930-939, decisions 940-949, data protection 950-959, upstream 960-969, delivery 970-979,
+     * pictures 980-989. */
 } es_err;
+
+/* A reason a person reads: English and Chinese, static storage. */
+typedef struct es_reason {
+    const char *en;
+    const char *zh;
+} es_reason;
 
 /* Returns a short English description of rv; never NULL, static storage. */
 const char *es_err_str(es_err rv);
