@@ -322,6 +322,71 @@ static void t_unique_and_abort(void)
     es_store_close(s);
 }
 
+/* es_store_exec_batch (one round trip on PostgreSQL), and the first statement of a write
+ * transaction, which PostgreSQL sends with the transaction's BEGIN. */
+static void t_batch(void)
+{
+    es_store *s = st_open_migrated(fresh("batch"));
+    const char *ins = "INSERT INTO settings (key, value) VALUES (?, ?)";
+    es_value a[2] = {es_v_text("a"), es_v_text("1")}, b[2] = {es_v_text("b"), es_v_text("2")};
+    es_value c[2] = {es_v_text("c"), es_v_text("3")}, d[2] = {es_v_text("d"), es_v_text("4")};
+    es_stmt st[3] = {
+        {ins, a, 2, -1}, {ins, b, 2, -1}, {"UPDATE settings SET value = 'x'", NULL, 0, -1}};
+    ok(es_store_exec_batch(s, st, 3) == ES_ERR_ARG, "%s: a batch outside a transaction refused",
+       label);
+    ok(count_of(s, "SELECT count(*) FROM settings") == 0, "%s: nothing written", label);
+    ok(es_store_begin(s) == ES_OK && es_store_exec_batch(s, st, 3) == ES_OK,
+       "%s: a batch as the transaction's first statements (%s)", label, es_store_last_error(s));
+    ok(st[0].changes == 1 && st[1].changes == 1 && st[2].changes == 2,
+       "%s: each statement's row count (%lld %lld %lld)", label, (long long)st[0].changes,
+       (long long)st[1].changes, (long long)st[2].changes);
+    ok(count_of(s, "SELECT count(*) FROM settings WHERE value = 'x'") == 2,
+       "%s: in order: the update saw both inserts", label);
+    ok(es_store_commit(s) == ES_OK, "%s: commit", label);
+    ok(count_of(s, "SELECT count(*) FROM settings") == 2, "%s: kept", label);
+
+    /* A failure in the middle: the error of that statement, nothing after it runs, the
+     * transaction is failed and keeps nothing. */
+    es_stmt bad[3] = {{ins, c, 2, -1}, {ins, a, 2, -1}, {ins, d, 2, -1}};
+    ok(es_store_begin(s) == ES_OK, "%s: begin", label);
+    ok(es_store_exec_batch(s, bad, 3) == ES_ERR_EXISTS, "%s: the duplicate's EXISTS (%s)", label,
+       es_store_last_error(s));
+    ok(es_store_in_tx(s), "%s: still in the (failed) transaction", label);
+    ok(es_store_exec(s, ins, d, 2, NULL) == ES_ERR_ARG, "%s: which refuses more", label);
+    ok(es_store_commit(s) == ES_ERR_ARG, "%s: and does not commit", label);
+    ok(count_of(s, "SELECT count(*) FROM settings") == 2 &&
+           count_of(s, "SELECT count(*) FROM settings WHERE key IN ('c', 'd')") == 0,
+       "%s: nothing of the failed batch kept", label);
+
+    /* Later in a transaction, after a read. */
+    ok(es_store_begin(s) == ES_OK && count_of(s, "SELECT count(*) FROM settings") == 2 &&
+           es_store_exec_batch(s, bad, 1) == ES_OK && es_store_commit(s) == ES_OK,
+       "%s: a batch after a read in the transaction", label);
+    ok(count_of(s, "SELECT count(*) FROM settings WHERE key = 'c'") == 1, "%s: kept", label);
+    ok(es_store_begin(s) == ES_OK && es_store_exec_batch(s, bad, 0) == ES_OK &&
+           es_store_commit(s) == ES_OK,
+       "%s: an empty batch", label);
+
+    /* Write transactions with nothing in them, or only reads: commit and roll back. */
+    ok(es_store_begin(s) == ES_OK && es_store_commit(s) == ES_OK, "%s: an empty transaction",
+       label);
+    ok(es_store_begin(s) == ES_OK, "%s: begin", label);
+    es_store_rollback(s);
+    ok(!es_store_in_tx(s), "%s: an empty transaction rolled back", label);
+    ok(es_store_begin(s) == ES_OK && count_of(s, "SELECT count(*) FROM settings") == 3 &&
+           es_store_commit(s) == ES_OK,
+       "%s: a write transaction that only read", label);
+    /* The first statement fails: the connection is usable after the rollback. */
+    ok(es_store_begin(s) == ES_OK && es_store_exec(s, ins, a, 2, NULL) == ES_ERR_EXISTS,
+       "%s: the transaction's first statement fails", label);
+    es_store_rollback(s);
+    ok(es_store_begin(s) == ES_OK && es_store_exec(s, ins, d, 2, NULL) == ES_OK &&
+           es_store_commit(s) == ES_OK,
+       "%s: the next transaction works", label);
+    ok(count_of(s, "SELECT count(*) FROM settings") == 4, "%s: all four rows", label);
+    es_store_close(s);
+}
+
 static void t_transactions(void)
 {
     const char *url = fresh("tx");
@@ -876,6 +941,7 @@ static void suite(const char *name, const char *(*fresh_db)(const char *))
     t_values();
     t_unique_and_abort();
     t_transactions();
+    t_batch();
     t_durable();
     t_statements_reused();
     if (strcmp(name, "sqlite") == 0) t_sqlite_pragmas();

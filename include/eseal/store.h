@@ -121,6 +121,21 @@ static inline es_value es_v_null(void)
 es_err es_store_exec(es_store *s, const char *sql, const es_value *params, size_t n,
                      int64_t *changes) ES_MUST_CHECK;
 
+/* One statement of es_store_exec_batch; changes is set for each statement that ran. */
+typedef struct es_stmt {
+    const char *sql;
+    const es_value *params;
+    size_t n;
+    int64_t changes;
+} es_stmt;
+
+/* Runs statements that return no rows, in order, inside the open write transaction, as
+ * es_store_exec would one after the other, but in one round trip to the server where the
+ * backend can (PostgreSQL: pipeline mode). Stops at the first failure (its error as
+ * es_store_exec's; the transaction is then failed). For statements whose results are not
+ * needed before the next is sent. */
+es_err es_store_exec_batch(es_store *s, es_stmt *stmts, size_t n) ES_MUST_CHECK;
+
 /* A row handed to a query callback; valid during the callback only. */
 typedef struct es_row es_row;
 int es_row_columns(const es_row *r);

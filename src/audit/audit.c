@@ -349,16 +349,15 @@ es_err es_audit_append(es_store *s, es_signer *signer, es_audit_record *rec)
         p[2 + i].p = f[i].p;
         p[2 + i].len = f[i].len;
     }
-    if ((rv = es_store_exec(
-             s, "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             p, 12, NULL)) != ES_OK)
-        goto out;
     es_value hp[2] = {es_v_int(seq), es_v_blob(hash, sizeof hash)};
-    int64_t changed = 0;
-    if ((rv = es_store_exec(s, "UPDATE audit_head SET tip_seq = ?, tip_hash = ? WHERE id = 1", hp,
-                            2, &changed)) != ES_OK)
-        goto out;
-    if (changed != 1) {
+    /* The record and the tip in one round trip: the chain's tip is locked until the commit. */
+    es_stmt st[2] = {
+        {"INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 12,
+         0},
+        {"UPDATE audit_head SET tip_seq = ?, tip_hash = ? WHERE id = 1", hp, 2, 0},
+    };
+    if ((rv = es_store_exec_batch(s, st, 2)) != ES_OK) goto out;
+    if (st[1].changes != 1) {
         rv = ES_ERR_FORMAT;
         goto out;
     }

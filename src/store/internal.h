@@ -50,6 +50,8 @@ struct store_ops {
     es_err (*script)(es_store *s, const char *sql);
     es_err (*exec)(es_store *s, const char *sql, const es_value *params, size_t n,
                    int64_t *changes);
+    /* Several exec in one round trip; NULL: store.c runs them one by one. */
+    es_err (*exec_batch)(es_store *s, es_stmt *stmts, size_t n);
     /* *stopped = 1 when the callback's own return code ended the query (the database is
      * fine then, and the transaction goes on). */
     es_err (*query)(es_store *s, const char *sql, const es_value *params, size_t n, es_row_cb cb,

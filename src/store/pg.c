@@ -57,6 +57,8 @@ typedef struct pgc {
     int nblob;
     int barrier; /* 1: store_flush exists: write transactions commit early, then barrier */
     int early;   /* the open write transaction runs with synchronous_commit = off */
+    int pending; /* a write transaction begun but not yet sent: its BEGIN goes with the first
+                    statement, in one round trip (pipeline mode) */
     int recheck; /* a script ran: look for the table again after the next commit */
 } pgc;
 
@@ -190,59 +192,119 @@ static es_err reconnect(es_store *s)
     return session_setup(s);
 }
 
+/* The statements that open a write transaction (see pending and the top). */
+static const char begin_write[] = "BEGIN READ WRITE";
+static const char begin_early[] = "SET LOCAL synchronous_commit = off";
+
 static es_err pg_begin(es_store *s, tx_mode mode)
 {
     pgc *c = s->impl;
     es_err rv = reconnect(s);
     if (rv != ES_OK) return rv;
     c->early = 0;
+    c->pending = 0;
     if (mode != TX_WRITE) return simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    if (!c->barrier) return simple(s, "BEGIN READ WRITE");
-    rv = simple(s, "BEGIN READ WRITE; SET LOCAL synchronous_commit = off");
-    if (rv == ES_OK) c->early = 1;
+    /* Sent with the first statement (pg_exec) or before it (pg_query); a transaction with no
+     * statement is never sent. */
+    c->pending = 1;
+    c->early = c->barrier;
+    return ES_OK;
+}
+
+/* Sends the pending BEGIN on its own (before a query, and before a script). */
+static es_err begin_flush(es_store *s)
+{
+    pgc *c = s->impl;
+    if (!c->pending) return ES_OK;
+    c->pending = 0;
+    return simple(s, c->early ? "BEGIN READ WRITE; SET LOCAL synchronous_commit = off"
+                              : "BEGIN READ WRITE");
+}
+
+/* The end of a write transaction whose COMMIT was sent: checks the COMMIT's result (a COMMIT
+ * of an aborted transaction succeeds as a ROLLBACK). */
+static es_err commit_result(es_store *s, PGresult *r)
+{
+    es_err rv = ES_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rv = result_err(s, r);
+        if (rv == ES_OK) rv = ES_ERR_IO;
+    } else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        store_set_error(s, "the transaction was rolled back by the server");
+        rv = ES_ERR_IO;
+    }
     return rv;
 }
 
-/* After an early commit: waits until the WAL is flushed past it (see the top). */
-static es_err commit_barrier(es_store *s)
+/* An early commit and its barrier (see the top) in one round trip: the COMMIT (its locks
+ * released at once, synchronous_commit off), then a one-row write under the session's
+ * synchronous_commit, which returns once the WAL is flushed past both. The server runs the
+ * statements of one message in order and skips the rest after an error. */
+static es_err commit_early(es_store *s)
 {
-    PGresult *r = PQexec(conn_of(s), "BEGIN READ WRITE; "
-                                     "INSERT INTO store_flush (slot, n) "
-                                     "VALUES (pg_backend_pid() % 4096, 1) ON CONFLICT (slot) "
-                                     "DO UPDATE SET n = store_flush.n + 1; "
-                                     "COMMIT");
-    es_err rv = ES_OK;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-        rv = result_err(s, r);
-        store_set_error(s, "the commit is done but not confirmed on disk: %s",
-                        PQerrorMessage(conn_of(s)));
-        if (rv == ES_OK || rv == ES_ERR_EXISTS || rv == ES_ERR_ARG) rv = ES_ERR_IO;
+    PGconn *conn = conn_of(s);
+    if (!PQsendQuery(conn, "COMMIT; BEGIN READ WRITE; "
+                           "INSERT INTO store_flush (slot, n) "
+                           "VALUES (pg_backend_pid() % 4096, 1) ON CONFLICT (slot) "
+                           "DO UPDATE SET n = store_flush.n + 1; "
+                           "COMMIT")) {
+        store_set_error(s, "%s", PQerrorMessage(conn));
+        return ES_ERR_IO;
     }
-    PQclear(r);
-    if (PQtransactionStatus(conn_of(s)) != PQTRANS_IDLE) PQclear(PQexec(conn_of(s), "ROLLBACK"));
+    es_err rv = ES_OK, barrier = ES_OK;
+    int i = 0;
+    PGresult *r;
+    while ((r = PQgetResult(conn))) {
+        if (i == 0) {
+            rv = commit_result(s, r);
+        } else if (rv == ES_OK && barrier == ES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+            barrier = result_err(s, r);
+            store_set_error(s, "the commit is done but not confirmed on disk: %s",
+                            PQerrorMessage(conn));
+        } else if (rv == ES_OK && barrier == ES_OK && i == 3 &&
+                   strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+            barrier = ES_ERR_IO;
+            store_set_error(s, "the commit is done but not confirmed on disk");
+        }
+        PQclear(r);
+        i++;
+    }
+    if (rv == ES_OK && barrier == ES_OK && i != 4) {
+        barrier = ES_ERR_IO;
+        store_set_error(s, "the commit is done but not confirmed on disk");
+    }
+    if (rv == ES_OK && barrier != ES_OK)
+        rv = (barrier == ES_ERR_EXISTS || barrier == ES_ERR_ARG) ? ES_ERR_IO : barrier;
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE) PQclear(PQexec(conn, "ROLLBACK"));
     return rv;
 }
 
 static void pg_rollback(es_store *s)
 {
+    pgc *c = s->impl;
+    if (c->pending) {
+        c->pending = 0;
+        c->early = 0;
+        return;
+    }
     if (PQtransactionStatus(conn_of(s)) != PQTRANS_IDLE) PQclear(PQexec(conn_of(s), "ROLLBACK"));
 }
 
 static es_err pg_commit(es_store *s)
 {
-    PGresult *r = PQexec(conn_of(s), "COMMIT");
-    es_err rv = ES_OK;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rv = result_err(s, r);
-    } else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-        /* COMMIT of an aborted transaction succeeds as a ROLLBACK. */
-        store_set_error(s, "the transaction was rolled back by the server");
-        rv = ES_ERR_IO;
-    }
-    PQclear(r);
-    if (rv != ES_OK) pg_rollback(s);
     pgc *c = s->impl;
-    if (rv == ES_OK && c->early) rv = commit_barrier(s);
+    es_err rv = ES_OK;
+    if (c->pending) {
+        /* Nothing was sent: nothing to commit. */
+        c->pending = 0;
+    } else if (c->early) {
+        rv = commit_early(s);
+    } else {
+        PGresult *r = PQexec(conn_of(s), "COMMIT");
+        rv = commit_result(s, r);
+        PQclear(r);
+        if (rv != ES_OK) pg_rollback(s);
+    }
     c->early = 0;
     if (rv == ES_OK && c->recheck) {
         c->recheck = 0;
@@ -253,13 +315,17 @@ static es_err pg_commit(es_store *s)
 
 static es_err pg_lock_migrations(es_store *s)
 {
+    es_err rv = begin_flush(s);
+    if (rv != ES_OK) return rv;
     return simple(s, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")");
 }
 
 static es_err pg_script(es_store *s, const char *sql)
 {
     pgc *c = s->impl;
-    es_err rv = simple(s, sql);
+    es_err rv = begin_flush(s);
+    if (rv != ES_OK) return rv;
+    rv = simple(s, sql);
     /* A script may change tables: plans prepared before are dropped, not reused. */
     int any = 0;
     for (int i = 0; i < PREP_SLOTS && !any; i++) any = c->prep[i] != NULL;
@@ -410,36 +476,145 @@ static es_err translate(es_store *s, const char *sql, size_t n, es_buf *out)
     return ES_OK;
 }
 
-static es_err pg_exec(es_store *s, const char *sql, const es_value *v, size_t n, int64_t *changes)
-{
+/* A statement ready to send: its text with $n, its parameters, its prepared name ("" for
+ * none), where its row count goes (may be NULL). */
+typedef struct piped {
     es_buf q;
     params p;
-    es_err rv = translate(s, sql, n, &q);
-    if (rv != ES_OK) {
-        es_buf_cleanup(&q);
-        return rv;
-    }
-    if ((rv = params_make(s, v, n, &p)) != ES_OK) {
-        es_buf_cleanup(&q);
-        return rv;
-    }
+    size_t n;
     char name[16];
-    /* Not inside a failed transaction: a Parse there would fail too, and be counted. */
-    name[0] = 0;
-    if (PQtransactionStatus(conn_of(s)) != PQTRANS_INERROR)
-        prepared(s->impl, (const char *)q.p, n, &p, name);
-    PGresult *r = name[0] ? PQexecPrepared(conn_of(s), name, (int)n, p.val, p.len, p.fmt, 0)
-                          : PQexecParams(conn_of(s), (const char *)q.p, (int)n, p.type, p.val,
-                                         p.len, p.fmt, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        if (changes) *changes = strtoll(PQcmdTuples(r), NULL, 10);
-    } else {
-        rv = result_err(s, r);
+    int64_t *changes;
+} piped;
+
+/* Statements in one round trip (libpq pipeline mode): the pending BEGIN and the early-commit
+ * setting first when the transaction is not sent yet, then the statements, one sync. The
+ * first error is the one reported; the server skips the rest of the pipeline after it (the
+ * transaction is then open and aborted, or not open, as PQtransactionStatus says: the
+ * caller's rollback ends it either way). */
+static es_err pipeline(es_store *s, piped *st, size_t n)
+{
+    pgc *c = s->impl;
+    PGconn *conn = c->conn;
+    es_err rv = ES_OK;
+    size_t lead = c->pending ? (c->early ? 2 : 1) : 0, nq = lead + n;
+    c->pending = 0;
+    if (!PQenterPipelineMode(conn)) {
+        store_set_error(s, "%s", PQerrorMessage(conn));
+        return ES_ERR_IO;
     }
-    PQclear(r);
-    params_free(&p);
-    es_buf_cleanup(&q);
+    int sent = 1;
+    if (lead) sent = PQsendQueryParams(conn, begin_write, 0, NULL, NULL, NULL, NULL, 0);
+    if (sent && lead > 1) sent = PQsendQueryParams(conn, begin_early, 0, NULL, NULL, NULL, NULL, 0);
+    for (size_t i = 0; sent && i < n; i++) {
+        const params *p = &st[i].p;
+        sent = st[i].name[0]
+                   ? PQsendQueryPrepared(conn, st[i].name, (int)st[i].n, p->val, p->len, p->fmt, 0)
+                   : PQsendQueryParams(conn, (const char *)st[i].q.p, (int)st[i].n, p->type, p->val,
+                                       p->len, p->fmt, 0);
+    }
+    if (sent) sent = PQpipelineSync(conn);
+    if (!sent) {
+        store_set_error(s, "%s", PQerrorMessage(conn));
+        rv = ES_ERR_IO;
+        (void)PQpipelineSync(conn);
+    }
+    /* Every result is read until the sync's, so that the connection leaves pipeline mode:
+     * each query's results end with a NULL (an aborted one's too), the sync's result comes
+     * last. More NULLs than queries: the connection is gone. */
+    size_t qi = 0;
+    for (;;) {
+        PGresult *r = PQgetResult(conn);
+        if (!r) {
+            if (++qi > nq || PQstatus(conn) == CONNECTION_BAD) break;
+            continue;
+        }
+        ExecStatusType rs = PQresultStatus(r);
+        if (rs == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+            if (qi >= lead && qi < nq && st[qi - lead].changes)
+                *st[qi - lead].changes = strtoll(PQcmdTuples(r), NULL, 10);
+        } else if (rv == ES_OK && rs != PGRES_PIPELINE_ABORTED) {
+            rv = result_err(s, r);
+            if (rv == ES_OK) rv = ES_ERR_IO;
+        }
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(conn)) {
+        /* Results left: drain them (a broken connection is found by the next reconnect). */
+        PGresult *r;
+        while ((r = PQgetResult(conn))) PQclear(r);
+        PQexitPipelineMode(conn);
+        if (rv == ES_OK) {
+            store_set_error(s, "%s", PQerrorMessage(conn));
+            rv = ES_ERR_IO;
+        }
+    }
+    return rv;
+}
+
+/* Makes st ready to send (translation, parameters, prepared name). */
+static es_err piped_make(es_store *s, const char *sql, const es_value *v, size_t n,
+                         int64_t *changes, piped *st)
+{
+    memset(&st->p, 0, sizeof st->p);
+    st->n = n;
+    st->name[0] = 0;
+    st->changes = changes;
+    es_err rv = translate(s, sql, n, &st->q);
+    if (rv == ES_OK) rv = params_make(s, v, n, &st->p);
+    /* Not inside a failed transaction: a Parse there would fail too, and be counted. */
+    if (rv == ES_OK && PQtransactionStatus(conn_of(s)) != PQTRANS_INERROR)
+        prepared(s->impl, (const char *)st->q.p, n, &st->p, st->name);
+    return rv;
+}
+
+static void piped_free(piped *st)
+{
+    params_free(&st->p);
+    es_buf_cleanup(&st->q);
+}
+
+static es_err pg_exec_batch(es_store *s, es_stmt *stmts, size_t n)
+{
+    if (n == 0) return ES_OK;
+    piped *st = calloc(n, sizeof *st);
+    if (!st) return ES_ERR_NOMEM;
+    es_err rv = ES_OK;
+    size_t made = 0;
+    for (; made < n && rv == ES_OK; made++)
+        rv = piped_make(s, stmts[made].sql, stmts[made].params, stmts[made].n, &stmts[made].changes,
+                        &st[made]);
+    if (rv == ES_OK) rv = pipeline(s, st, n);
+    for (size_t i = 0; i < made; i++) piped_free(&st[i]);
+    free(st);
+    return rv;
+}
+
+static es_err pg_exec(es_store *s, const char *sql, const es_value *v, size_t n, int64_t *changes)
+{
+    piped st;
+    pgc *c = s->impl;
+    es_err rv = piped_make(s, sql, v, n, changes, &st);
+    if (rv == ES_OK && c->pending) {
+        /* The transaction's BEGIN goes with this statement. */
+        rv = pipeline(s, &st, 1);
+    } else if (rv == ES_OK) {
+        PGresult *r =
+            st.name[0] ? PQexecPrepared(c->conn, st.name, (int)n, st.p.val, st.p.len, st.p.fmt, 0)
+                       : PQexecParams(c->conn, (const char *)st.q.p, (int)n, st.p.type, st.p.val,
+                                      st.p.len, st.p.fmt, 0);
+        ExecStatusType rs = PQresultStatus(r);
+        if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+            if (changes) *changes = strtoll(PQcmdTuples(r), NULL, 10);
+        } else {
+            rv = result_err(s, r);
+        }
+        PQclear(r);
+    }
+    piped_free(&st);
     return rv;
 }
 
@@ -451,6 +626,7 @@ static es_err pg_query(es_store *s, const char *sql, const es_value *v, size_t n
     pgc *c = s->impl;
     es_err rv = reconnect(s);
     if (rv != ES_OK) return rv;
+    if ((rv = begin_flush(s)) != ES_OK) return rv;
     rv = translate(s, sql, n, &q);
     if (rv != ES_OK) {
         es_buf_cleanup(&q);
@@ -806,6 +982,7 @@ const store_ops store_pg_ops = {
     .lock_migrations = pg_lock_migrations,
     .script = pg_script,
     .exec = pg_exec,
+    .exec_batch = pg_exec_batch,
     .query = pg_query,
     .row_is_null = pg_row_is_null,
     .row_int = pg_row_int,

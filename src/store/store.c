@@ -254,6 +254,31 @@ es_err es_store_exec(es_store *s, const char *sql, const es_value *params, size_
     return rv;
 }
 
+es_err es_store_exec_batch(es_store *s, es_stmt *stmts, size_t n)
+{
+    if (!s || (n && !stmts)) return ES_ERR_ARG;
+    for (size_t i = 0; i < n; i++) {
+        stmts[i].changes = 0;
+        es_err rv = check_params(s, stmts[i].sql, stmts[i].params, stmts[i].n);
+        if (rv != ES_OK) return rv;
+    }
+    if (s->tx != TX_WRITE) {
+        store_set_error(s, s->tx == TX_READ ? "a read-only transaction refuses writes"
+                                            : "writes need a transaction (es_store_begin)");
+        return ES_ERR_ARG;
+    }
+    s->err[0] = 0;
+    es_err rv = ES_OK;
+    if (s->ops->exec_batch) {
+        rv = s->ops->exec_batch(s, stmts, n);
+    } else {
+        for (size_t i = 0; rv == ES_OK && i < n; i++)
+            rv = s->ops->exec(s, stmts[i].sql, stmts[i].params, stmts[i].n, &stmts[i].changes);
+    }
+    if (rv != ES_OK) s->tx_failed = 1;
+    return rv;
+}
+
 es_err es_store_query(es_store *s, const char *sql, const es_value *params, size_t n, es_row_cb cb,
                       void *ctx)
 {

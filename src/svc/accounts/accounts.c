@@ -137,49 +137,47 @@ static int duty_ok(const es_actor *by, es_roles roles)
 
 /* --- reading users --- */
 
-#define USER_COLS                                                                                  \
-    "id, name, display_name, must_change_password, disabled, failed_logins, "                      \
-    "COALESCE(locked_until, 0), created_at"
+/* A user and its roles in one statement (one round trip to the server): one row per role
+ * (one row with a NULL role for an account without roles); the user's columns start at col. */
+#define USER_ROLE_COLS                                                                             \
+    "u.id, u.name, u.display_name, u.must_change_password, u.disabled, u.failed_logins, "          \
+    "COALESCE(u.locked_until, 0), u.created_at, r.role"
+#define USER_ROLE_FROM "users u LEFT JOIN user_roles r ON r.user_id = u.id"
 
-static es_err user_row(void *ctx, const es_row *r)
+static void user_role_add(es_user *u, const es_row *r, int col)
 {
-    es_user *u = ctx;
-    memset(u, 0, sizeof *u);
-    u->id = es_row_int(r, 0);
-    snprintf(u->name, sizeof u->name, "%s", es_row_text(r, 1, NULL));
-    snprintf(u->display_name, sizeof u->display_name, "%s", es_row_text(r, 2, NULL));
-    u->must_change_password = (int)es_row_int(r, 3);
-    u->disabled = (int)es_row_int(r, 4);
-    u->failed_logins = (int)es_row_int(r, 5);
-    u->locked_until = es_row_int(r, 6);
-    u->created_at = es_row_int(r, 7);
-    return ES_OK;
-}
-
-static es_err role_row(void *ctx, const es_row *r)
-{
+    if (u->id == 0) {
+        memset(u, 0, sizeof *u);
+        u->id = es_row_int(r, col);
+        snprintf(u->name, sizeof u->name, "%s", es_row_text(r, col + 1, NULL));
+        snprintf(u->display_name, sizeof u->display_name, "%s", es_row_text(r, col + 2, NULL));
+        u->must_change_password = (int)es_row_int(r, col + 3);
+        u->disabled = (int)es_row_int(r, col + 4);
+        u->failed_logins = (int)es_row_int(r, col + 5);
+        u->locked_until = es_row_int(r, col + 6);
+        u->created_at = es_row_int(r, col + 7);
+    }
     es_role role;
-    if (es_role_parse(es_row_text(r, 0, NULL), &role) == ES_OK)
-        *(es_roles *)ctx |= ES_ROLE_BIT(role);
-    return ES_OK;
+    if (!es_row_is_null(r, col + 8) && es_role_parse(es_row_text(r, col + 8, NULL), &role) == ES_OK)
+        u->roles |= ES_ROLE_BIT(role);
 }
 
-static es_err load_roles(es_accounts *a, es_user *u)
+static es_err user_role_row(void *ctx, const es_row *r)
 {
-    es_value p[1] = {es_v_int(u->id)};
-    u->roles = 0;
-    return es_store_query(a->store, "SELECT role FROM user_roles WHERE user_id = ?", p, 1, role_row,
-                          &u->roles);
+    user_role_add(ctx, r, 0);
+    return ES_OK;
 }
 
 static es_err load_user(es_accounts *a, const char *col, es_value key, es_user *u)
 {
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT " USER_COLS " FROM users WHERE %s = ?", col);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT " USER_ROLE_COLS " FROM " USER_ROLE_FROM " WHERE u.%s = ?",
+             col);
     u->id = 0;
-    es_err rv = es_store_query(a->store, sql, &key, 1, user_row, u);
+    u->roles = 0;
+    es_err rv = es_store_query(a->store, sql, &key, 1, user_role_row, u);
     if (rv == ES_OK && u->id == 0) rv = ES_ERR_NOT_FOUND;
-    return rv == ES_OK ? load_roles(a, u) : rv;
+    return rv;
 }
 
 static es_err text_row(void *ctx, const es_row *r)
@@ -401,6 +399,11 @@ typedef struct collect {
 static es_err collect_row(void *ctx, const es_row *r)
 {
     collect *c = ctx;
+    /* The rows of one user (one per role) come together (ORDER BY name). */
+    if (c->n > 0 && c->u[c->n - 1].id == es_row_int(r, 0)) {
+        user_role_add(&c->u[c->n - 1], r, 0);
+        return ES_OK;
+    }
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 16;
         es_user *u = realloc(c->u, cap * sizeof *u);
@@ -408,7 +411,10 @@ static es_err collect_row(void *ctx, const es_row *r)
         c->u = u;
         c->cap = cap;
     }
-    return user_row(&c->u[c->n++], r);
+    es_user *u = &c->u[c->n++];
+    u->id = 0;
+    user_role_add(u, r, 0);
+    return ES_OK;
 }
 
 es_err es_acct_list(es_accounts *a, const es_actor *by, const char *after, int64_t limit,
@@ -420,16 +426,16 @@ es_err es_acct_list(es_accounts *a, const es_actor *by, const char *after, int64
     es_value p[3] = {es_v_text(after ? after : ""), es_v_int(audit_only),
                      es_v_int(limit > 0 ? limit : INT64_MAX)};
     collect c = {NULL, 0, 0};
-    /* Rows first, roles after: no query runs inside another's callback on one connection. */
+    /* Rows first, callbacks after: no query runs inside another's callback on one
+     * connection. The page is of users; their roles join after the limit. */
     es_err rv = es_store_query(a->store,
-                               "SELECT " USER_COLS " FROM users WHERE name > ? AND (? = 0 OR id IN "
+                               "SELECT " USER_ROLE_COLS " FROM (SELECT * FROM users "
+                               "WHERE name > ? AND (? = 0 OR id IN "
                                "(SELECT user_id FROM user_roles WHERE role = 'audit_admin')) "
-                               "ORDER BY name LIMIT ?",
+                               "ORDER BY name LIMIT ?) u "
+                               "LEFT JOIN user_roles r ON r.user_id = u.id ORDER BY u.name, r.role",
                                p, 3, collect_row, &c);
-    for (size_t i = 0; rv == ES_OK && i < c.n; i++) {
-        rv = load_roles(a, &c.u[i]);
-        if (rv == ES_OK) rv = cb(ctx, &c.u[i]);
-    }
+    for (size_t i = 0; rv == ES_OK && i < c.n; i++) rv = cb(ctx, &c.u[i]);
     free(c.u);
     return rv;
 }
@@ -644,24 +650,55 @@ static es_err find_session(es_accounts *a, const char *token, uint8_t id[ES_SM3_
     return rv;
 }
 
+typedef struct sess_user {
+    sess s;
+    es_user *u;
+} sess_user;
+
+static es_err sess_user_row(void *ctx, const es_row *r)
+{
+    sess_user *su = ctx;
+    if (su->s.user_id == 0) sess_row(&su->s, r);
+    user_role_add(su->u, r, 3);
+    return ES_OK;
+}
+
 es_err es_acct_session(es_accounts *a, const char *token, es_user *out)
 {
     uint8_t id[ES_SM3_LEN];
-    sess s;
-    es_err rv = find_session(a, token, id, &s);
+    es_buf raw;
+    es_buf_init(&raw, 32);
+    if (!token || strlen(token) != ES_SESSION_TOKEN_HEX ||
+        es_hex_decode(token, ES_SESSION_TOKEN_HEX, &raw) != ES_OK || raw.len != 32) {
+        es_buf_cleanup(&raw);
+        return ES_ERR_AUTH;
+    }
+    token_id(raw.p, id);
+    es_buf_cleanup_secret(&raw);
+    /* The session, its user and the user's roles in one round trip: this runs for every
+     * request a signed-in person makes. */
+    es_value p[1] = {es_v_blob(id, ES_SM3_LEN)};
+    sess_user su = {{0, 0, 0}, out};
+    out->id = 0;
+    out->roles = 0;
+    es_err rv = es_store_query(a->store,
+                               "SELECT s.user_id, s.expires_at, s.last_seen, " USER_ROLE_COLS
+                               " FROM sessions s JOIN users u ON u.id = s.user_id "
+                               "LEFT JOIN user_roles r ON r.user_id = u.id WHERE s.id = ?",
+                               p, 1, sess_user_row, &su);
     if (rv != ES_OK) return rv;
+    sess s = su.s;
+    if (s.user_id == 0 || out->id == 0) return ES_ERR_AUTH;
     es_time now = now_of(a);
     if (s.expires_at <= now) return ES_ERR_AUTH;
-    if ((rv = load_user(a, "id", es_v_int(s.user_id), out)) != ES_OK)
-        return rv == ES_ERR_NOT_FOUND ? ES_ERR_AUTH : rv;
     if (out->disabled) return ES_ERR_AUTH;
     /* Sliding expiry, written at most once a minute per session. */
     if (now - s.last_seen >= 60) {
-        es_value p[3] = {es_v_int(now + 60 * (int64_t)a->session_minutes), es_v_int(now),
-                         es_v_blob(id, sizeof id)};
+        es_value up[3] = {es_v_int(now + 60 * (int64_t)a->session_minutes), es_v_int(now),
+                          es_v_blob(id, sizeof id)};
         if (es_store_begin(a->store) == ES_OK) {
             if (es_store_exec(a->store,
-                              "UPDATE sessions SET expires_at = ?, last_seen = ? WHERE id = ?", p,
+                              "UPDATE sessions SET expires_at = ?, last_seen = ? WHERE id = ?", up,
                               3, NULL) == ES_OK &&
                 es_store_commit(a->store) == ES_OK)
                 return ES_OK;
