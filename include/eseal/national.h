@@ -79,6 +79,9 @@ es_err es_tables_load(const char *path /* NULL: built-in */, es_tables **out, ch
 es_err es_tables_parse(es_slice text, const char *name, es_tables **out, char *why,
                        size_t whylen) ES_MUST_CHECK;
 void es_tables_free(es_tables *t);
+/* The built-in tables, made once for the whole process (thread-safe) and never freed: for
+ * readers that have no tables of their own. NULL when memory ran out. Borrowed. */
+const es_tables *es_tables_builtin(void);
 typedef struct es_material_spec {
     const char *name;     /* slug used in URLs: "licence", "application_form", ... */
     const char *title_zh; /* 法人登记证书 ... */

@@ -3,6 +3,7 @@
  * after the 2025 measure, our convention), the seal types and the unit types. Read from an
  * INI file (etc/making.conf) or taken from the built-in defaults below, which are the same
  * content (tests/test_national.c checks that the shipped file parses to them). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,20 @@ static es_err builtin(es_tables **out)
 nomem:
     es_tables_free(t);
     return ES_ERR_NOMEM;
+}
+
+static es_tables *process_builtin;
+
+static void make_process_builtin(void)
+{
+    if (builtin(&process_builtin) != ES_OK) process_builtin = NULL;
+}
+
+const es_tables *es_tables_builtin(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (pthread_once(&once, make_process_builtin) != 0) return NULL;
+    return process_builtin;
 }
 
 /* --- the file --- */
