@@ -788,14 +788,43 @@ static void test_api(void)
     if (!mkdtemp(var)) st_die("mkdtemp");
     snprintf(outpath, sizeof outpath, "%s.out", var);
     snprintf(conf, sizeof conf, "%s.conf", var);
-    FILE *cf = fopen(conf, "w"), *out = fopen(outpath, "w");
+    /* The node's tables: the shipped file with one more seal type (109, as real seals carry),
+     * named by [making] tables. */
+    char tables_path[600];
+    snprintf(tables_path, sizeof tables_path, "%s.making.conf", var);
+    es_buf shipped = t_read(t_path("ESEAL_TESTDATA", "../../etc/making.conf"));
+    ok(es_buf_append_str(&shipped, "\n[seal_type.109]\nname_zh = 测试章\nname_en = test seal\n") ==
+               ES_OK &&
+           es_file_write(tables_path, shipped.p, shipped.len) == ES_OK,
+       "a tables file");
+    es_tables *mine = NULL;
+    ok(es_tables_load(tables_path, &mine, NULL, 0) == ES_OK && es_tables_seal_type(mine, 109),
+       "it reads");
+    es_buf_cleanup(&shipped);
+    char why[600] = "";
+    es_node *node = NULL;
+    FILE *cf, *out = fopen(outpath, "w");
+    /* A tables file that cannot be used stops the start, naming its line. */
+    char bad_tables[600];
+    snprintf(bad_tables, sizeof bad_tables, "%s.bad.conf", var);
+    ok(es_file_write(bad_tables, "[seal_type.1]\nname_zh = a\n", 26) == ES_OK, "a bad file");
+    cf = fopen(conf, "w");
+    if (!cf || !out ||
+        fprintf(cf, "[log]\nlevel = warn\n[making]\ntables = %s\n", bad_tables) < 0 ||
+        fclose(cf) != 0)
+        st_die("cannot write %s", conf);
+    es_node_opts bad_o = {conf, "127.0.0.1:0", var, out};
+    ok(es_node_start(&bad_o, &node, why, sizeof why) == ES_ERR_CONFIG && !node &&
+           strstr(why, bad_tables) && strstr(why, "line 2") && strstr(why, "name_en"),
+       "[making] tables naming a bad file: the node does not start: %s", why);
     /* The second factor is test_otp's subject; here it would only stand in the way. */
-    if (!cf || !out || fputs("[log]\nlevel = warn\n[factors]\nenforce = false\n", cf) < 0 ||
+    cf = fopen(conf, "w");
+    if (!cf ||
+        fprintf(cf, "[log]\nlevel = warn\n[factors]\nenforce = false\n[making]\ntables = %s\n",
+                tables_path) < 0 ||
         fclose(cf) != 0)
         st_die("cannot write %s", conf);
     es_node_opts o = {conf, "127.0.0.1:0", var, out};
-    es_node *node = NULL;
-    char why[600] = "";
     if (es_node_start(&o, &node, why, sizeof why) != ES_OK) st_die("the node: %s", why);
     fflush(out);
     api_port = es_node_port(node);
@@ -905,7 +934,7 @@ static void test_api(void)
 
     /* The tables: what the library has, whole. */
     v = call_json("GET", "/api/v1/making/tables", rev, NULL, &st);
-    const es_tables *t = es_tables_builtin();
+    const es_tables *t = mine;
     json_t *kinds = json_object_get(v, "kinds");
     int same = st == 200 && t && json_array_size(kinds) == 8;
     for (size_t k = 0; same && k < 8; k++) {
@@ -937,8 +966,9 @@ static void test_api(void)
            json_integer_value(json_object_get(json_array_get(sj, 0), "code")) == stypes[0].code &&
            strcmp(json_string_value(json_object_get(json_array_get(sj, 0), "name_zh")),
                   stypes[0].name_zh) == 0 &&
-           json_array_size(json_object_get(v, "unit_types")) == 2;
-    ok(same, "the tables as the library has them (%d)", st);
+           json_array_size(json_object_get(v, "unit_types")) == 2 &&
+           json_integer_value(json_object_get(json_array_get(sj, ns - 1), "code")) == 109;
+    ok(same, "the tables of the file [making] names, 109 included (%d)", st);
     json_decref(v);
 
     /* Several at once. */
@@ -962,8 +992,10 @@ static void test_api(void)
     json_decref(v);
     es_node_stop(node);
     fclose(out);
-    char cmd[1800];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", var, outpath, conf);
+    char cmd[3200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s' '%s' '%s'", var, outpath, conf, tables_path,
+             bad_tables);
+    es_tables_free(mine);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", var);
 }
 
