@@ -20,3 +20,8 @@ function(_eseal_national_fixture)
   endif()
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_national_fixture)
+
+# eseal national, end to end: tests/cli/national.sh.
+add_test(NAME cli_national COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/national.sh
+                                   $<TARGET_FILE:eseal_cli>)
+set_tests_properties(cli_national PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}")

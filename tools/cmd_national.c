@@ -27,7 +27,7 @@ static const char help[] =
     "examples:\n"
     "  eseal national check-id 11010519491231002X\n"
     "  eseal national check-mobile 13800138000\n"
-    "  eseal national uscc 91440300MA5D1234XX\n"
+    "  eseal national uscc 12440300MB2C3D4E74\n"
     "  eseal national division 440305\n"
     "  eseal national divisions 4403\n"
     "  eseal national tables /etc/eseal/making.conf\n";
