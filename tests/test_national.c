@@ -915,6 +915,9 @@ static void test_api(void)
         {"limit=-1", "limit"},
         {"limit=99999999999999999999", "limit"},
         {"limit=ten", "limit"},
+        {"limit=+5", "limit"},
+        {"limit=%205", "limit"},
+        {"limit=", "limit"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[200];

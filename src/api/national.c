@@ -56,9 +56,10 @@ static es_err divisions_get(es_http_req *req, void *arg)
     }
     long limit = API_DIVISIONS_DEFAULT;
     if (limit_s) {
-        char *end = NULL;
-        limit = strtol(limit_s, &end, 10);
-        if (!*limit_s || *end || limit < 1 || limit > API_DIVISIONS_MAX || strlen(limit_s) > 4) {
+        size_t ll = strlen(limit_s);
+        int digits_only = ll >= 1 && ll <= 4 && strspn(limit_s, "0123456789") == ll;
+        limit = digits_only ? strtol(limit_s, NULL, 10) : 0;
+        if (limit < 1 || limit > API_DIVISIONS_MAX) {
             es_reason why = {"limit is 1 to 1000", "limit 应为 1 至 1000"};
             return reply_reason(req, ES_ERR_ARG, "limit", &why);
         }
