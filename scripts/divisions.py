@@ -8,8 +8,9 @@
 It reads the package's dist/province.csv, dist/city.csv and dist/area.csv (levels 1, 2, 3:
 province, prefecture, county) and writes one line per code: code, name, full name (the names
 of the levels above and its own, as "广东省深圳市南山区"), level. The package's pseudo-prefectures
-of counties under a province ("湖北省-自治区直辖县级行政区划") keep the part after the '-' as their
-name and are left out of their counties' full names. Towns (9 digits) are not taken."""
+of counties under a province ("湖北省-自治区直辖县级行政区划") are named as GB/T 2260 names them
+(省直辖县级行政区划, or 自治区直辖县级行政区划 under an autonomous region) and are left out of their
+counties' full names. Towns (9 digits) are not taken."""
 import argparse, csv, datetime, io, json, os, re, sys, tarfile
 
 
@@ -58,7 +59,10 @@ def main():
     for r in rows(files['dist/city.csv']):
         name = r['name']
         if '-' in name:
-            name = name.split('-', 1)[1]
+            # GB/T 2260 names these by the province's kind; the package calls Hubei's and
+            # Hainan's "自治区直辖..." too.
+            prov = out[r['code'][:2] + '0000'][0]
+            name = ('自治区' if prov.endswith('自治区') else '省') + '直辖县级行政区划'
             pseudo.add(r['code'])
         add(r['code'], name, 2)
     for r in rows(files['dist/area.csv']):
