@@ -5,8 +5,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
 #
 # Seeds: the real corpus ($ESEAL_CORPUS, default ../shared/corpus/real: esl/ and signature/;
-# ofd/ for fuzz_ofd; none for fuzz_client_auth and fuzz_http, which read text headers and raw
-# HTTP requests) and
+# ofd/ for fuzz_ofd; none for fuzz_client_auth, fuzz_http and fuzz_national, which read text
+# headers, raw HTTP requests and configuration files) and
 # tests/data/fuzz-regress/. The seeds are copied, never written to: libFuzzer adds what it
 # finds to the temporary copy, which is removed at the end (KEEP_CORPUS=1 keeps it).
 # Crash, leak and timeout inputs go to build-fuzz/artifacts/<target>/.
@@ -69,7 +69,7 @@ seed_dirs() {
 	fuzz_seal) echo esl ;;
 	fuzz_signature | fuzz_cms) echo signature esl ;;
 	fuzz_ofd) echo ofd ;;
-	fuzz_client_auth | fuzz_http) ;; # text: their regression inputs only
+	fuzz_client_auth | fuzz_http | fuzz_national) ;; # text: their regression inputs only
 	*) echo esl signature ;;
 	esac
 }

@@ -18,6 +18,8 @@ static const cli_cmd cmds[] = {
     {"api", cmd_api, "sign a business system's requests to esealsd (docs/api-clients.md)"},
     {"factor", cmd_factor, "staff second factor: GM/T 0021 dynamic passwords, sign a challenge"},
     {"errors", cmd_errors, "the error table: codes, names, HTTP statuses, English and Chinese"},
+    {"national", cmd_national,
+     "national conventions: citizen ID, credit code, division codes, making tables"},
 };
 
 static void usage(FILE *f)

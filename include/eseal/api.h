@@ -67,6 +67,11 @@ typedef struct es_api_ctx {
     const struct es_factors *factors;
     /* Per-address back-off of sign-in failures (es_signin_guard, accounts.h). */
     struct es_signin_guard *signin_guard;
+    /* The making system (making.h): the maker key (the system key, whose certificate is
+     * site.system_cert), serialised like the audit key; the making tables. Set by the node;
+     * NULL: seals cannot be made (503). */
+    es_signer *maker;
+    struct es_tables *making_tables;
 } es_api_ctx;
 
 /* Makes what the context owns besides the configuration and site (the store key, the CA lock,
@@ -96,6 +101,9 @@ es_err es_api_system_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_ca_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_clients_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_factors_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+/* GET /api/v1/divisions and GET /api/v1/making/tables (src/api/national.c; the tables of
+ * making_tables, or the built-in ones when the node set none). */
+es_err es_api_national_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 
 ES_API_END
 

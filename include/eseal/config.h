@@ -105,6 +105,9 @@ typedef struct es_config {
     unsigned factor_window;               /* time steps of drift accepted either way */
     unsigned factor_challenge_seconds;    /* an SM2 sign-in challenge lives this long */
     char key_factor[ES_CONFIG_PATH + 64]; /* [keys] factor: the seeds key (decrypts) */
+    /* [making] tables: the making tables file (etc/making.conf, docs/national.md); empty: the
+     * built-in tables */
+    char making_tables[ES_CONFIG_PATH];
 } es_config;
 
 /* es_config.metrics */

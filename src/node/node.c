@@ -12,6 +12,7 @@
 #include "eseal/audit.h"
 #include "eseal/castore.h"
 #include "eseal/keydev.h"
+#include "eseal/national.h"
 #include "eseal/node.h"
 #include "eseal/otp.h"
 #include "node/internal.h"
@@ -27,6 +28,7 @@ struct es_node {
     int ctx_ready, site_ready;
     char addr[160];
     node_witness *witness; /* [audit] witness (witness.c) */
+    es_tables *tables;     /* the making tables ([making] tables, or the built-in ones) */
 };
 
 /* ---- The audit signer, serialised (a key device handle is used by one thread at a time). */
@@ -447,6 +449,12 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
         snprintf(x->cfg.listen, sizeof x->cfg.listen, "%s", o->listen);
     }
     x->log_level = level_of(x->cfg.log_level);
+    /* The making tables: a file that cannot be used stops the start (the reason names its
+     * line), before anything is made. */
+    if ((rv = es_tables_load(x->cfg.making_tables[0] ? x->cfg.making_tables : NULL, &n->tables, why,
+                             whylen)) != ES_OK)
+        goto fail;
+    x->making_tables = n->tables;
     if ((rv = es_api_ctx_init(x)) != ES_OK) goto fail;
     n->ctx_ready = 1;
 
@@ -515,6 +523,7 @@ void es_node_stop(es_node *n)
     if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
     es_signer_free(n->audit);
     es_factor_key_free(n->factor_key);
+    es_tables_free(n->tables);
     if (n->site_ready) es_site_cleanup(&n->ctx.site);
     es_wipe(n, sizeof *n);
     free(n);

@@ -381,6 +381,15 @@ static const char v6[] =
     "){STRICT};"
     "CREATE INDEX factor_challenges_expires ON factor_challenges (expires_at);";
 
+/* Version 8 (issue 10, national conventions): the industry-internal seal code serials
+ * (docs/national.md "Industry seal codes"), one row per division holding the last serial
+ * given out; es_code_next_in moves it in the caller's transaction, so a rollback gives the
+ * number back. */
+static const char v8[] = "CREATE TABLE seal_code_serials ("
+                         "  division TEXT PRIMARY KEY CHECK (length(division) = 6),"
+                         "  last_serial {INT64} NOT NULL CHECK (last_serial BETWEEN 1 AND 99999999)"
+                         "){STRICT};";
+
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
@@ -391,6 +400,10 @@ const store_migration store_migrations[] = {
      v4_sqlite, v4_pg},
     {5, "store: PostgreSQL commit barrier rows", v5, NULL, NULL},
     {6, "second factors: dynamic-password tokens, SM2 keys, sign-in challenges", v6, NULL, NULL},
+    /* PLACEHOLDER (h10-national): version 7 is h10-core's; this empty step only keeps
+     * version 8 the 8th entry until it is merged, then the lead puts h10-core's row here. */
+    {7, "reserved (issue 10: the making core's migration)", "SELECT 1", NULL, NULL},
+    {8, "making: industry seal code serials per division", v8, NULL, NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

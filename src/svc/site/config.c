@@ -125,8 +125,8 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     parse_state *ps = ctx;
     es_config *c = ps->c;
     unsigned long u;
-    static const char *const sections[] = {"server", "store", "keys", "limits", "accounts",
-                                           "api",    "audit", "log",  "factors"};
+    static const char *const sections[] = {"server", "store", "keys", "limits",  "accounts",
+                                           "api",    "audit", "log",  "factors", "making"};
     if (!key) {
         for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
             if (strcmp(section, sections[i]) == 0) return ES_OK;
@@ -186,6 +186,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
         return STR(division);
     }
     if (IS("server", "web_dir")) return STR(web_dir);
+    if (IS("making", "tables")) return STR(making_tables);
     if (IS("server", "public_url")) {
         if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
             snprintf(why, whylen, "public_url is http://HOST:PORT/ or https://HOST:PORT/");
