@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,7 +100,7 @@ static es_buf make_seal(es_slice cert)
  * keys of index 2 and 3 of a softsdf device in dir. */
 static es_sm2_key *g_sys_key;
 static es_buf g_sys_cert;
-static uint8_t g_enc2[ES_SM2_PUB_LEN], g_enc3[ES_SM2_PUB_LEN];
+static uint8_t g_enc2[ES_SM2_PUB_LEN], g_enc3[ES_SM2_PUB_LEN], g_enc4[ES_SM2_PUB_LEN];
 
 static void put_enc_key(const char *dir, unsigned index, uint8_t pub[ES_SM2_PUB_LEN])
 {
@@ -446,6 +447,86 @@ static void test_package(const char *lib)
     es_buf_cleanup(&other);
 }
 
+/* A whole package for a request on enc (the making system's steps); *cert gets its
+ * certificate. */
+static es_buf package_for(const uint8_t enc[ES_SM2_PUB_LEN], const char *id, const char *code,
+                          es_buf *cert)
+{
+    char why[256] = "";
+    es_package_req *r = NULL;
+    es_package_key *k = NULL;
+    uint8_t pub[ES_SM2_PUB_LEN];
+    es_buf req = make_request(id, enc, ES_TIME_NONE, ES_TIME_NONE), pkg;
+    if (es_package_req_parse(sl(&req), es_slice_make(NULL, 0), &r, why, sizeof why) != ES_OK ||
+        es_package_key_new(r, &k, pub) != ES_OK)
+        die("request");
+    *cert = make_cert(pub, code);
+    es_buf seal = make_seal(sl(cert));
+    es_buf_init(&pkg, ES_MAX_PACKAGE);
+    if (es_package_finish(k, sl(cert), sl(&seal), g_maker_key, &pkg) != ES_OK) die("finish");
+    es_package_key_free(k);
+    es_package_req_free(r);
+    es_buf_cleanup(&req);
+    es_buf_cleanup(&seal);
+    return pkg;
+}
+
+typedef struct racer {
+    const char *lib;
+    es_buf pkg;
+    es_err rv;
+} racer;
+
+static void *race_import(void *arg)
+{
+    racer *x = arg;
+    char text[4200], why[256];
+    es_keyref ref;
+    es_keydev *d = NULL;
+    es_package p;
+    es_secret_src pass = t_pin(SDF_PASS);
+    snprintf(text, sizeof text, "sdf:%s#4", x->lib);
+    x->rv = ES_ERR_INTERNAL;
+    if (es_keyref_parse(text, &ref) != ES_OK || es_keydev_open(&ref, &d) != ES_OK) return NULL;
+    if (es_keydev_login(d, &ref, &pass, NULL) == ES_OK &&
+        es_package_parse(sl(&x->pkg), es_slice_make(NULL, 0), &p, why, sizeof why) == ES_OK)
+        x->rv = es_package_import(&p, d, &ref, why, sizeof why);
+    es_keydev_close(d);
+    return NULL;
+}
+
+/* Two packages for the same index imported at once: one wins, the other is refused, and the
+ * index holds the winner's key (never a mix, never an overwrite). */
+static void test_concurrent_import(const char *lib)
+{
+    es_buf ca, cb;
+    racer a = {lib, package_for(g_enc4, "REQ-RACE-A", "RS44030500000021", &ca), ES_OK};
+    racer b = {lib, package_for(g_enc4, "REQ-RACE-B", "RS44030500000022", &cb), ES_OK};
+    pthread_t ta, tb;
+    if (pthread_create(&ta, NULL, race_import, &a) != 0 ||
+        pthread_create(&tb, NULL, race_import, &b) != 0)
+        die("pthread_create");
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    ok((a.rv == ES_OK) + (b.rv == ES_OK) == 1 && (a.rv == ES_ERR_EXISTS || b.rv == ES_ERR_EXISTS),
+       "two imports at once into one index: one wins (%s, %s)", es_err_str(a.rv), es_err_str(b.rv));
+    char text[4200];
+    es_signer *s = NULL;
+    es_secret_src pass = t_pin(SDF_PASS);
+    snprintf(text, sizeof text, "sdf:%s#4", lib);
+    es_x509 c;
+    int match = 0;
+    if (es_keydev_signer(text, &pass, &s) == ES_OK &&
+        es_x509_parse(a.rv == ES_OK ? sl(&ca) : sl(&cb), 0, &c) == ES_OK)
+        match = memcmp(c.pub, s->pub, ES_SM2_PUB_LEN) == 0;
+    ok(match, "the index holds the winner's key");
+    es_signer_free(s);
+    es_buf_cleanup(&a.pkg);
+    es_buf_cleanup(&b.pkg);
+    es_buf_cleanup(&ca);
+    es_buf_cleanup(&cb);
+}
+
 static void test_token(const char *lib, const char *root)
 {
     char path[4200], text[4200], why[256] = "";
@@ -511,6 +592,11 @@ static void test_token(const char *lib, const char *root)
        "nothing was stored by the refusals: %s", es_err_str(rv));
     rv = es_token_seal_put(t, &ref, NULL, sl(&cert), sl(&seal), why, sizeof why);
     ok(rv == ES_OK, "the seal and certificate are delivered: %s %s", es_err_str(rv), why);
+    rv = es_token_seal_put(t, &ref, NULL, sl(&cert), sl(&seal), why, sizeof why);
+    ok(rv == ES_OK, "a retried delivery is the same delivery: %s", es_err_str(rv));
+    b.len = 0;
+    ok(es_token_files(t, "SEAL", &b) == ES_OK && b.len == 6 && memcmp(b.p, "ESEAL\n", 6) == 0,
+       "one seal file, ESEAL");
     es_token_close(t);
 
     /* Read back by a fresh session, without a PIN. */
@@ -564,9 +650,11 @@ int main(void)
     g_sys_cert = make_cert(sys_pub, "application system");
     put_enc_key(sdfdir, 2, g_enc2);
     put_enc_key(sdfdir, 3, g_enc3);
+    put_enc_key(sdfdir, 4, g_enc4);
 
     test_request();
     test_package(sdf);
+    test_concurrent_import(sdf);
     test_token(skf, skfdir);
 
     es_sm2_key_free(g_sys_key);

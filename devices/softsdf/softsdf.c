@@ -562,6 +562,22 @@ out:
     return rc;
 }
 
+/* Writes a key file that must not exist: a temporary file, then link(2), which fails when
+ * another session got there first (two imports at once never overwrite each other). */
+static int create_new(const char *path, const es_buf *pem)
+{
+    char tmp[MAX_DIR + 64], hex[17];
+    uint8_t r[8];
+    if (es_random(r, sizeof r) != ES_OK) return SDR_RANDERR;
+    es_hex_encode(r, sizeof r, hex);
+    int n = snprintf(tmp, sizeof tmp, "%s.import-%s", path, hex);
+    if (n < 0 || (size_t)n >= sizeof tmp) return SDR_INARGERR;
+    if (es_file_write_mode(tmp, pem->p, pem->len, 0600) != ES_OK) return SDR_FILEWERR;
+    int rc = link(tmp, path) == 0 ? SDR_OK : errno == EEXIST ? SDR_FILEEXSITS : SDR_FILEWERR;
+    (void)unlink(tmp);
+    return rc;
+}
+
 SDF_API int SDF_ImportKeyPair_ECC(void *hSessionHandle, unsigned int uiKeyIndex,
                                   unsigned int uiAlgID, const unsigned char *pucEnvelopedKeyBlob,
                                   unsigned int uiBlobLength)
@@ -601,9 +617,10 @@ SDF_API int SDF_ImportKeyPair_ECC(void *hSessionHandle, unsigned int uiKeyIndex,
      * a stale public key file of a deleted key must not stand in for it. */
     if (es_sm2_key_to_pem(k, r->pass, &pem) != ES_OK)
         rc = SDR_UNKNOWERR;
-    else if ((unlink(pubpath) != 0 && errno != ENOENT) ||
-             es_file_write_mode(path, pem.p, pem.len, 0600) != ES_OK)
+    else if (unlink(pubpath) != 0 && errno != ENOENT)
         rc = SDR_FILEWERR;
+    else
+        rc = create_new(path, &pem);
     es_buf_cleanup_secret(&pem);
     if (rc == SDR_OK) rc = check_pub(s, "sign", uiKeyIndex, k);
     if (rc != SDR_OK) {
