@@ -306,6 +306,7 @@ static void test_package(const char *lib)
     ok(es_package_finish(k, sl(&cert), sl(&seal), g_maker_key, &junk) == ES_ERR_PACKAGE_USED &&
            junk.len == 0,
        "a second finish fails: the key is gone");
+    es_package_key_free(k);
 
     /* finish's refusals, each wiping the key. */
     ok(es_package_finish(k2, sl(&cert), sl(&seal), g_maker_key, &junk) == ES_ERR_KEY_MISMATCH,

@@ -50,6 +50,7 @@ static int id_ok(const char *id, size_t n)
 static es_err canonical(es_slice in, size_t max)
 {
     es_buf c;
+    if (!in.len) return ES_ERR_DER;
     es_buf_init(&c, max);
     es_err rv = es_der_canonical(in, &c);
     if (rv == ES_OK && (c.len != in.len || memcmp(c.p, in.p, in.len) != 0)) rv = ES_ERR_DER;
@@ -353,8 +354,13 @@ es_err es_package_finish(es_package_key *k, es_slice cert_der, es_slice seal_der
     es_buf env, tbs, spki;
     es_der_w w;
     es_err rv;
-    if (!k || !maker || !pkg) return ES_ERR_ARG;
+    if (!k) return ES_ERR_ARG;
     if (!k->key) return ES_ERR_PACKAGE_USED;
+    if (!maker || !pkg) {
+        es_sm2_key_free(k->key); /* whatever the outcome (package.h) */
+        k->key = NULL;
+        return ES_ERR_ARG;
+    }
     es_buf_init(&env, 4096);
     es_buf_init(&tbs, ES_MAX_PACKAGE);
     es_buf_init(&spki, 256);
