@@ -25,3 +25,8 @@ list(APPEND ESEAL_TEST_ENV "ESEAL_SOFTSKF=$<TARGET_FILE:softskf>"
 enable_testing()
 add_test(NAME cli_token COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/token.sh $<TARGET_FILE:eseal_cli>)
 set_tests_properties(cli_token PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}")
+
+# Seal delivery (issue 10): USBKey and server package end to end, against libsoftskf.so and
+# libsoftsdf.so.
+add_test(NAME cli_delivery COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/delivery.sh $<TARGET_FILE:eseal_cli>)
+set_tests_properties(cli_delivery PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}")

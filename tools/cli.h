@@ -91,6 +91,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_ofd(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_token(int, char **);
+int cmd_package(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_admin(int argc, char **argv);

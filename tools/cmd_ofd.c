@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "eseal/ofd.h"
+#include "eseal/package.h"
 
 static const char ofd_help[] =
     "usage: eseal ofd <sign|verify|show|seal> ...\n"
@@ -35,9 +36,13 @@ static const char sign_help[] =
     "Existing files are copied byte for byte. --riding FROM-TO makes a riding seal (骑缝章):\n"
     "one signature, one stamp per page at the right edge showing that page's slice (vertically\n"
     "centred unless --y). K is a PEM key file (passphrase from ESEAL_PIN) or a key reference\n"
-    "(soft:DIR#NAME, sdf:LIB#INDEX, skf:LIB#DEV/APP/CON).\n"
+    "(soft:DIR#NAME, sdf:LIB#INDEX, skf:LIB#DEV/APP/CON). With an skf: key and neither\n"
+    "--seal nor --cert, the seal and certificate delivered into the token are used (eseal\n"
+    "token seal put: the application's file ESEAL and the container's certificate).\n"
     "\n"
     "example:\n"
+    "  eseal ofd sign invoice.ofd --key skf:libvendor.so#/SEAL/SIGNER --page 1 --x 120 --y 200 "
+    "-o signed.ofd\n"
     "  eseal ofd sign invoice.ofd --seal seal.esl --key signer.key --cert signer.crt --page 1 "
     "--x 120 --y 200 -o signed.ofd\n"
     "  eseal ofd sign contract.ofd --seal seal.esl --key signer.key --cert signer.crt --riding "
@@ -245,6 +250,26 @@ bad:
     return cli_error("--riding: '%s' is not a page range FROM-TO (1-based, FROM < TO)", s);
 }
 
+/* The seal and certificate delivered into the token of an skf: reference. */
+static int seal_from_token(const char *key, es_buf *seal, es_buf *cert)
+{
+    es_keyref ref;
+    es_token *t = NULL;
+    char why[256] = "";
+    if (es_keyref_parse(key, &ref) != ES_OK) return cli_error("%s: not a key reference", key);
+    es_err rv = es_token_open(&ref, &t);
+    if (rv != ES_OK) return cli_keydev_error(key, rv, -1);
+    es_buf_init(seal, ES_MAX_SEAL_DER);
+    es_buf_init(cert, ES_MAX_CERT_DER);
+    rv = es_token_seal_get(t, &ref, NULL, cert, seal, why, sizeof why);
+    es_token_close(t);
+    if (rv == ES_OK) return 0;
+    cli_error("%s: %s: %s", key, es_err_str(rv), why);
+    fprintf(stderr, "eseal: %s%s\n", es_err_str_zh(rv),
+            rv == ES_ERR_TOKEN_NO_SEAL ? " (eseal token seal put, or give --seal and --cert)" : "");
+    return EXIT_FAILED;
+}
+
 static int ofd_sign(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -304,10 +329,12 @@ static int ofd_sign(int argc, char **argv)
         }
     }
     int riding = p.riding_from > 0;
+    /* A delivered USBKey holds its seal and certificate (eseal token seal put). */
+    int from_token = key && strncmp(key, "skf:", 4) == 0 && !seal && !cert;
     const char *missing = optind >= argc         ? "IN.ofd"
-                          : !seal                ? "--seal"
+                          : !seal && !from_token ? "--seal"
                           : !key                 ? "--key"
-                          : !cert                ? "--cert"
+                          : !cert && !from_token ? "--cert"
                           : !riding && !has_page ? "--page"
                           : !riding && !has_x    ? "--x"
                           : !riding && !has_y    ? "--y"
@@ -329,9 +356,13 @@ static int ofd_sign(int argc, char **argv)
     es_buf sb, cb;
     es_buf_init(&sb, 0);
     es_buf_init(&cb, 0);
-    if (cli_read(seal, ES_MAX_SEAL_DER, &sb) || cli_load_cert(cert, &cb) ||
-        cli_load_signer(key, &signer))
+    if (from_token) {
+        if ((ret = seal_from_token(key, &sb, &cb)) != 0) goto done;
+        ret = EXIT_USAGE;
+    } else if (cli_read(seal, ES_MAX_SEAL_DER, &sb) || cli_load_cert(cert, &cb)) {
         goto done;
+    }
+    if (cli_load_signer(key, &signer)) goto done;
     p.seal = es_slice_make(sb.p, sb.len);
     p.signer_cert = es_slice_make(cb.p, cb.len);
     char why[512] = "";

@@ -1,15 +1,16 @@
-/* eseal token init | info | gen | import | cert | unlock | passwd | list: GB/T 35291 (SKF)
- * USBKeys through their vendor library (eseal/token.h). */
+/* eseal token init | info | gen | import | cert | seal | unlock | passwd | list: GB/T 35291
+ * (SKF) USBKeys through their vendor library (eseal/token.h, eseal/package.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "eseal/package.h"
 #include "eseal/token.h"
 
 static const char help[] =
-    "usage: eseal token <init|info|gen|import|cert|unlock|passwd|list> REF [options]\n"
+    "usage: eseal token <init|info|gen|import|cert|seal|unlock|passwd|list> REF [options]\n"
     "\n"
     "A token is a GB/T 35291 (SKF) smart cryptographic key (USBKey), reached through its\n"
     "vendor library. REF names the library, the device, the application and the container:\n"
@@ -24,6 +25,7 @@ static const char help[] =
     "  gen REF       generate the container's signing key pair on the token\n"
     "  import REF    import a key pair made elsewhere (a GB/T 35291 key envelope)\n"
     "  cert REF      store or read the container's certificate\n"
+    "  seal put|get REF  deliver a seal and its certificate into the token, or read them\n"
     "  unlock REF    reset a locked user PIN with the SO PIN\n"
     "  passwd REF    change the user PIN (or, with --so, the SO PIN)\n"
     "  list REF      list devices, applications and containers\n"
@@ -103,6 +105,24 @@ static const char cert_help[] =
     "example:\n"
     "  eseal token cert skf:libsoftskf.so#TOKEN1/SEAL/SIGNER --put signer.crt\n"
     "  eseal token cert skf:libsoftskf.so#TOKEN1/SEAL/SIGNER -o signer.der\n";
+
+static const char seal_help[] =
+    "usage: eseal token seal put skf:LIB#DEVICE/APPLICATION/CONTAINER --seal SEAL.esl\n"
+    "                            --cert CERT [--file NAME]\n"
+    "       eseal token seal get skf:LIB#DEVICE/APPLICATION/CONTAINER [-o SEAL.esl]\n"
+    "                            [--cert-out CERT.der] [--file NAME]\n"
+    "\n"
+    "Delivery to a USBKey (LD/T 01.1 7.5): put checks that CERT certifies the container's\n"
+    "signing key (generated in the token: eseal key gen, eseal key csr) and that the seal names\n"
+    "CERT, then stores CERT in the container's signing certificate slot and the seal in the\n"
+    "application's file ESEAL (SKF_CreateFile / SKF_WriteFile; --file names another, at most\n"
+    "32 bytes). It needs the user PIN (ESEAL_PIN). get reads both back and checks them\n"
+    "against each other and the key (no PIN). `eseal ofd sign --key skf:...` without --seal\n"
+    "and --cert takes them from the token.\n"
+    "\n"
+    "example:\n"
+    "  eseal token seal put skf:libsoftskf.so#TOKEN1/SEAL/SIGNER --seal seal.esl --cert seal.crt\n"
+    "  eseal token seal get skf:libsoftskf.so#TOKEN1/SEAL/SIGNER -o back.esl\n";
 
 static const char unlock_help[] =
     "usage: eseal token unlock skf:LIB#DEVICE/APPLICATION\n"
@@ -210,7 +230,7 @@ static es_secret_src new_pin(const char *env)
 
 /* Options every subcommand shares: REF, -o, --put, --key, --envelope, counters, flags. */
 typedef struct opts {
-    const char *ref, *out, *put, *key, *envelope;
+    const char *ref, *out, *put, *key, *envelope, *seal, *cert, *cert_out, *file;
     long so_retries, user_retries;
     int create_device, enc, so, replace;
 } opts;
@@ -224,6 +244,10 @@ static int parse_opts(int argc, char **argv, const char *usage, opts *o)
                            : strcmp(a, "--put") == 0      ? &o->put
                            : strcmp(a, "--key") == 0      ? &o->key
                            : strcmp(a, "--envelope") == 0 ? &o->envelope
+                           : strcmp(a, "--seal") == 0     ? &o->seal
+                           : strcmp(a, "--cert") == 0     ? &o->cert
+                           : strcmp(a, "--cert-out") == 0 ? &o->cert_out
+                           : strcmp(a, "--file") == 0     ? &o->file
                                                           : NULL;
         long *num = strcmp(a, "--so-retries") == 0     ? &o->so_retries
                     : strcmp(a, "--user-retries") == 0 ? &o->user_retries
@@ -494,6 +518,56 @@ static int token_cert(const opts *o, es_token *t, const es_keyref *r, const char
     return ret;
 }
 
+/* seal put | get: the action is the first argument after "seal" (g_seal_action). */
+static const char *g_seal_action;
+
+static int token_seal(const opts *o, es_token *t, const es_keyref *r, const char *dev)
+{
+    char why[256] = "";
+    es_buf cert, seal;
+    int ret = EXIT_USAGE;
+    es_err rv;
+    es_buf_init(&cert, ES_MAX_CERT_DER);
+    es_buf_init(&seal, ES_MAX_SEAL_DER);
+    if (strcmp(g_seal_action, "put") == 0) {
+        if (!o->seal || !o->cert) {
+            fputs(seal_help, stderr);
+            ret = cli_error("seal put needs --seal and --cert");
+            goto out;
+        }
+        es_buf_cleanup(&cert);
+        es_buf_cleanup(&seal);
+        if (cli_read(o->seal, ES_MAX_SEAL_DER, &seal) || cli_load_cert(o->cert, &cert)) goto out;
+        if (login(o, t, r)) goto out;
+        rv = es_token_seal_put(t, r, o->file, es_slice_make(cert.p, cert.len),
+                               es_slice_make(seal.p, seal.len), why, sizeof why);
+        if (rv != ES_OK) {
+            ret = cli_error("%s: %s: %s", o->ref, es_err_str(rv), why);
+            fprintf(stderr, "eseal: %s\n", es_err_str_zh(rv));
+            if (rv != ES_ERR_ARG) ret = EXIT_FAILED;
+            goto out;
+        }
+        printf("delivered: the certificate into %s/%s/%s, the seal into the file %s of %s\n", dev,
+               r->application, r->container, o->file ? o->file : ES_TOKEN_SEAL_FILE,
+               r->application);
+        ret = 0;
+    } else {
+        rv = es_token_seal_get(t, r, o->file, &cert, &seal, why, sizeof why);
+        if (rv != ES_OK) {
+            cli_error("%s: %s: %s", o->ref, es_err_str(rv), why);
+            fprintf(stderr, "eseal: %s\n", es_err_str_zh(rv));
+            ret = EXIT_FAILED;
+            goto out;
+        }
+        ret = o->cert_out ? cli_write(o->cert_out, cert.p, cert.len) : 0;
+        if (!ret) ret = cli_emit(o->out, seal.p, seal.len);
+    }
+out:
+    es_buf_cleanup(&cert);
+    es_buf_cleanup(&seal);
+    return ret;
+}
+
 /* Failures of an SO PIN check. */
 static int so_error(const opts *o, es_err rv, int retries)
 {
@@ -581,10 +655,15 @@ static const struct {
     int need;
     int (*run)(const opts *o, es_token *t, const es_keyref *r, const char *dev);
 } subs[] = {
-    {"init", init_help, REF_APP, token_init},       {"info", info_help, REF_LIB, token_info},
-    {"gen", gen_help, REF_CON, token_gen},          {"import", import_help, REF_CON, token_import},
-    {"cert", cert_help, REF_CON, token_cert},       {"unlock", unlock_help, REF_APP, token_unlock},
-    {"passwd", passwd_help, REF_APP, token_passwd}, {"list", list_help, REF_LIB, NULL},
+    {"init", init_help, REF_APP, token_init},
+    {"info", info_help, REF_LIB, token_info},
+    {"gen", gen_help, REF_CON, token_gen},
+    {"import", import_help, REF_CON, token_import},
+    {"cert", cert_help, REF_CON, token_cert},
+    {"seal", seal_help, REF_CON, token_seal},
+    {"unlock", unlock_help, REF_APP, token_unlock},
+    {"passwd", passwd_help, REF_APP, token_passwd},
+    {"list", list_help, REF_LIB, NULL},
 };
 
 int cmd_token(int argc, char **argv)
@@ -599,6 +678,20 @@ int cmd_token(int argc, char **argv)
     }
     opts o;
     es_keyref r;
+    if (subs[i].run == token_seal) {
+        /* eseal token seal put|get REF ...: the action first. */
+        if (argc < 3 || cli_wants_help(argc - 1, argv + 1)) {
+            fputs(seal_help, argc < 3 ? stderr : stdout);
+            return argc < 3 ? cli_error("seal needs put or get") : 0;
+        }
+        if (strcmp(argv[2], "put") != 0 && strcmp(argv[2], "get") != 0) {
+            fputs(seal_help, stderr);
+            return cli_error("seal put or seal get, not '%s'", argv[2]);
+        }
+        g_seal_action = argv[2];
+        argc--;
+        argv++;
+    }
     ret = parse_opts(argc - 1, argv + 1, subs[i].help, &o);
     if (ret) return ret < 0 ? 0 : ret;
     /* info takes a device and, optionally, an application. */

@@ -9,6 +9,7 @@ static const cli_cmd cmds[] = {
     {"sign", cmd_sign, "sign a file with a seal (detached SES_Signature)"},
     {"verify", cmd_verify, "verify a signature (SES_Signature or GB/T 35275 SignedData)"},
     {"token", cmd_token, "USBKeys (GB/T 35291 SKF): applications, PINs, key import, certificates"},
+    {"package", cmd_package, "seal delivery: request, make, import an encrypted server package"},
     {"ca", cmd_ca, "certification authority: init, issue, revoke, crl, list (docs/ca.md)"},
     {"key", cmd_key, "generate and use keys in key devices (soft, SDF, SKF)"},
     {"ofd", cmd_ofd, "sign, verify and show OFD documents (GB/T 33190), extract their seals"},

@@ -29,6 +29,12 @@
  * Sessions are independent: each holds its own rights and keys, nothing is global, so
  * separate sessions may be used from separate threads (one session by one thread at a time).
  *
+ * Key import (SDF_ImportKeyPair_ECC, the vendor extension of eseal/sdf.h): the envelope's
+ * symmetric key is decrypted with encN.key, the private key with that, inside the device; it
+ * must match the envelope's public key, and becomes signN.key, encrypted under the access
+ * password of index N as the other key files are (the session keeps that password while it
+ * holds the right, and wipes it at release). An index that has signN.key is refused.
+ *
  * A faulty card for tests: with SOFTSDF_BROKEN_SIGN=1 in the environment, SDF_InternalSign_ECC
  * flips one bit of every signature's s (a signature that does not verify), so that a test can
  * show eseal withholds it (src/keydev/sdf.c).
@@ -38,12 +44,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define SDF_API __attribute__((visibility("default")))
 #include "eseal/crypto.h"
 #include "eseal/der.h"
 #include "eseal/sdf.h"
+#include "eseal/skf.h" /* the ENVELOPEDKEYBLOB layout (GB/T 35291 6.4.10) */
 #include "eseal/util.h"
 #include "keydev/internal.h" /* sm2_cipher_from_der / _to_der */
 
@@ -65,6 +74,7 @@ typedef struct right {
     unsigned index;
     es_sm2_key *sign; /* NULL when signN.key does not exist */
     es_sm2_key *enc;
+    char pass[MAX_PASSWORD + 1]; /* protects a key imported at the index (wiped at release) */
 } right;
 
 typedef struct softsess {
@@ -91,7 +101,7 @@ static void right_clear(right *r)
 {
     es_sm2_key_free(r->sign);
     es_sm2_key_free(r->enc);
-    memset(r, 0, sizeof *r);
+    es_wipe(r, sizeof *r);
 }
 
 /* DIR/<kind><index>.<ext>; 0 when it does not fit. */
@@ -329,7 +339,6 @@ SDF_API int SDF_GetPrivateKeyAccessRight(void *hSessionHandle, unsigned int uiKe
     pass[uiPwdLength] = 0;
     int rs = load_key(s, "sign", uiKeyIndex, pass, &sk);
     int re = load_key(s, "enc", uiKeyIndex, pass, &ek);
-    es_wipe(pass, sizeof pass);
     int rc = SDR_OK;
     if (rs == SDR_KEYNOTEXIST && re == SDR_KEYNOTEXIST)
         rc = SDR_KEYNOTEXIST;
@@ -343,6 +352,7 @@ SDF_API int SDF_GetPrivateKeyAccessRight(void *hSessionHandle, unsigned int uiKe
         /* A right this session already holds stays: a failed attempt takes nothing away. */
         es_sm2_key_free(sk);
         es_sm2_key_free(ek);
+        es_wipe(pass, sizeof pass);
         return rc;
     }
     if (r)
@@ -352,6 +362,8 @@ SDF_API int SDF_GetPrivateKeyAccessRight(void *hSessionHandle, unsigned int uiKe
     r->index = uiKeyIndex;
     r->sign = sk;
     r->enc = ek;
+    memcpy(r->pass, pass, sizeof r->pass);
+    es_wipe(pass, sizeof pass);
     return SDR_OK;
 }
 
@@ -501,4 +513,120 @@ SDF_API int SDF_InternalDecrypt_ECC(void *hSessionHandle, unsigned int uiISKInde
     es_buf_cleanup(&der);
     es_buf_cleanup_secret(&plain);
     return rc;
+}
+
+/* --- vendor extension: key pair import (include/eseal/sdf.h) --- */
+
+/* The private key of an envelope addressed to enc: SDR_OK with *out, SDR_ENCDATAERR when it
+ * does not open, SDR_KEYERR when the key inside is not the envelope's public key. */
+static int unwrap_envelope(const es_sm2_key *enc, const ENVELOPEDKEYBLOB *env, es_sm2_key **out)
+{
+    uint8_t want[ES_SM2_PUB_LEN], got[ES_SM2_PUB_LEN], symm[16], plain[64];
+    static const uint8_t zero[32];
+    es_buf der, pt;
+    int rc = SDR_ENCDATAERR;
+    es_buf_init(&der, 4096);
+    es_buf_init(&pt, 64);
+    if (env->ulBits != 256 || env->PubKey.BitLen != 256 ||
+        memcmp(env->PubKey.XCoordinate, zero, 32) || memcmp(env->PubKey.YCoordinate, zero, 32) ||
+        memcmp(env->ECCCipherBlob.XCoordinate, zero, 32) ||
+        memcmp(env->ECCCipherBlob.YCoordinate, zero, 32))
+        return SDR_INARGERR;
+    want[0] = 0x04;
+    memcpy(want + 1, env->PubKey.XCoordinate + 32, 32);
+    memcpy(want + 33, env->PubKey.YCoordinate + 32, 32);
+    if (sm2_cipher_to_der(env->ECCCipherBlob.XCoordinate + 32, env->ECCCipherBlob.YCoordinate + 32,
+                          env->ECCCipherBlob.HASH, env->ECCCipherBlob.Cipher,
+                          env->ECCCipherBlob.CipherLen, &der) != ES_OK ||
+        es_sm2_key_decrypt(enc, der.p, der.len, &pt) != ES_OK || pt.len != sizeof symm)
+        goto out;
+    memcpy(symm, pt.p, sizeof symm);
+    if (es_sm4_ecb(0, symm, env->cbEncryptedPriKey, sizeof plain, plain) != ES_OK) goto out;
+    /* GB/T 35291: the scalar right-aligned in the 64-byte field. */
+    rc = SDR_KEYERR;
+    es_sm2_key *k = NULL;
+    if (es_sm2_key_from_private(plain + 32, &k) == ES_OK) {
+        es_sm2_key_pub(k, got);
+        if (memcmp(got, want, sizeof got) == 0) {
+            *out = k;
+            k = NULL;
+            rc = SDR_OK;
+        }
+        es_sm2_key_free(k);
+    }
+out:
+    es_wipe(symm, sizeof symm);
+    es_wipe(plain, sizeof plain);
+    es_buf_cleanup_secret(&pt);
+    es_buf_cleanup(&der);
+    return rc;
+}
+
+/* Writes a key file that must not exist: a temporary file, then link(2), which fails when
+ * another session got there first (two imports at once never overwrite each other). */
+static int create_new(const char *path, const es_buf *pem)
+{
+    char tmp[MAX_DIR + 64], hex[17];
+    uint8_t r[8];
+    if (es_random(r, sizeof r) != ES_OK) return SDR_RANDERR;
+    es_hex_encode(r, sizeof r, hex);
+    int n = snprintf(tmp, sizeof tmp, "%s.import-%s", path, hex);
+    if (n < 0 || (size_t)n >= sizeof tmp) return SDR_INARGERR;
+    if (es_file_write_mode(tmp, pem->p, pem->len, 0600) != ES_OK) return SDR_FILEWERR;
+    int rc = link(tmp, path) == 0 ? SDR_OK : errno == EEXIST ? SDR_FILEEXSITS : SDR_FILEWERR;
+    (void)unlink(tmp);
+    return rc;
+}
+
+SDF_API int SDF_ImportKeyPair_ECC(void *hSessionHandle, unsigned int uiKeyIndex,
+                                  unsigned int uiAlgID, const unsigned char *pucEnvelopedKeyBlob,
+                                  unsigned int uiBlobLength)
+{
+    softsess *s = session(hSessionHandle);
+    const size_t fixed = offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.Cipher);
+    char path[MAX_DIR + 32], pubpath[MAX_DIR + 32];
+    ULONG clen = 0;
+    if (!s || !pucEnvelopedKeyBlob) return SDR_INARGERR;
+    if (uiAlgID != SGD_SM2_1) return SDR_ALGNOTSUPPORT;
+    if (uiKeyIndex == 0 || uiKeyIndex > MAX_INDEX) return SDR_KEYNOTEXIST;
+    if (uiBlobLength < fixed) return SDR_INARGERR;
+    memcpy(&clen, pucEnvelopedKeyBlob + offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.CipherLen),
+           sizeof clen);
+    /* The wrapped key is an SM4 key: 16 bytes, nothing after it. */
+    if (clen != 16 || uiBlobLength != fixed + clen) return SDR_INARGERR;
+    right *r = find_right(s, uiKeyIndex);
+    if (!r) return SDR_PARDENY;
+    if (!r->enc) return SDR_KEYNOTEXIST;
+    if (!key_file(s, "sign", uiKeyIndex, "key", path, sizeof path) ||
+        !key_file(s, "sign", uiKeyIndex, "pub", pubpath, sizeof pubpath))
+        return SDR_INARGERR;
+    if (r->sign || exists(path)) return SDR_FILEEXSITS;
+    ENVELOPEDKEYBLOB *env = calloc(1, sizeof *env + clen);
+    if (!env) return SDR_NOBUFFER;
+    memcpy(env, pucEnvelopedKeyBlob, uiBlobLength);
+    int rc = env->Version != SKF_ENVELOPEDKEYBLOB_VERSION ? SDR_INARGERR
+             : env->ulSymmAlgID != SGD_SM4_ECB            ? SDR_ALGMODNOTSUPPORT
+                                                          : SDR_OK;
+    es_sm2_key *k = NULL;
+    if (rc == SDR_OK) rc = unwrap_envelope(r->enc, env, &k);
+    free(env);
+    if (rc != SDR_OK) return rc;
+    es_buf pem;
+    es_buf_init(&pem, ES_MAX_KEY_FILE);
+    /* The key file as eseal's soft store writes it, under the access password of the index;
+     * a stale public key file of a deleted key must not stand in for it. */
+    if (es_sm2_key_to_pem(k, r->pass, &pem) != ES_OK)
+        rc = SDR_UNKNOWERR;
+    else if (unlink(pubpath) != 0 && errno != ENOENT)
+        rc = SDR_FILEWERR;
+    else
+        rc = create_new(path, &pem);
+    es_buf_cleanup_secret(&pem);
+    if (rc == SDR_OK) rc = check_pub(s, "sign", uiKeyIndex, k);
+    if (rc != SDR_OK) {
+        es_sm2_key_free(k);
+        return rc;
+    }
+    r->sign = k;
+    return SDR_OK;
 }

@@ -10,6 +10,9 @@
  *     DEV/APP/CON/sign.key, enc.key   key pairs: public key, private key encrypted (SM4-CTR)
  *                                     under a storage key derived from the device secret
  *     DEV/APP/CON/sign.crt, enc.crt   certificates (DER)
+ *     DEV/APP/.files/NAME             the application's files (7.4): a 12-byte header (size,
+ *                                     read rights, write rights: 32-bit little-endian) and
+ *                                     exactly size bytes
  * A device is plugged in by creating its directory (mkdir $SOFTSKF_DIR/TOKEN1); the first
  * SKF_ConnectDev formats it. SOFTSKF_DIR is required.
  *
@@ -28,8 +31,12 @@
  * flips one bit of every signature's s (a signature that does not verify), so that a test can
  * show eseal withholds it (src/keydev/skf.c).
  *
+ * Files: creating, deleting and writing need the user PIN (softskf ignores the application's
+ * create-file rights and a file's write rights beyond that); reading needs it when the file's
+ * read rights are not SECURE_ANYONE_ACCOUNT.
+ *
  * Not implemented: device authentication (SKF_DevAuth: the file system's permissions are the
- * only guard of device administration), files, RSA, session keys, hashing on the device.
+ * only guard of device administration), RSA, session keys, hashing on the device.
  * The threat model is in docs/keydev.md ("SKF"): whoever can read DEV/ can read the keys.
  */
 #include <dirent.h>
@@ -773,6 +780,206 @@ static ULONG close_app(HAPPLICATION h)
     return SAR_OK;
 }
 
+/* --- 7.4 files --- */
+
+#define SOFT_FILE_NAME_MAX 32            /* MAX_FILE_NAME_SIZE */
+#define SOFT_FILE_MAX      (256u * 1024) /* the largest file a software token holds */
+#define SOFT_FILE_HDR      12
+
+/* APP/.files (the leading dot keeps it out of the container list) and APP/.files/NAME. */
+static ULONG file_path(const obj *a, const char *name, char *dir, char *path)
+{
+    if (!name || !name_ok(name) || strlen(name) > SOFT_FILE_NAME_MAX) return SAR_INVALIDPARAMERR;
+    if (!join(dir, a->path, ".files") || !join(path, dir, name)) return SAR_NAMELENERR;
+    return SAR_OK;
+}
+
+static void put32(uint8_t *p, ULONG v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static ULONG get32(const uint8_t *p)
+{
+    return (ULONG)p[0] | (ULONG)p[1] << 8 | (ULONG)p[2] << 16 | (ULONG)p[3] << 24;
+}
+
+/* Reads a whole file: header fields and data. SAR_FILE_NOT_EXIST, SAR_FILEERR. */
+static ULONG file_load(const char *path, es_buf *b, ULONG *size, ULONG *rd, ULONG *wr)
+{
+    es_buf_init(b, SOFT_FILE_HDR + SOFT_FILE_MAX);
+    es_err rv = es_file_read(path, b);
+    if (rv == ES_ERR_NOT_FOUND) return SAR_FILE_NOT_EXIST;
+    if (rv != ES_OK || b->len < SOFT_FILE_HDR || get32(b->p) != b->len - SOFT_FILE_HDR) {
+        es_buf_cleanup(b);
+        return SAR_FILEERR;
+    }
+    *size = get32(b->p);
+    *rd = get32(b->p + 4);
+    *wr = get32(b->p + 8);
+    return SAR_OK;
+}
+
+static ULONG create_file(HAPPLICATION h, const char *name, ULONG size, ULONG rd, ULONG wr)
+{
+    obj *a = find(h, OBJ_APP);
+    char dir[SOFT_PATH_MAX], path[SOFT_PATH_MAX];
+    if (!a) return SAR_INVALIDHANDLEERR;
+    ULONG rc = file_path(a, name, dir, path);
+    if (rc != SAR_OK) return rc;
+    if (size > SOFT_FILE_MAX) return SAR_NO_ROOM;
+    if (!logged_in(a)) return SAR_USER_NOT_LOGGED_IN;
+    uint8_t *buf = calloc(1, SOFT_FILE_HDR + (size_t)size);
+    if (!buf) return SAR_MEMORYERR;
+    put32(buf, size);
+    put32(buf + 4, rd);
+    put32(buf + 8, wr);
+    int fd = lock_dev(dev_of(a));
+    if (fd < 0) {
+        free(buf);
+        return SAR_FILEERR;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        rc = SAR_FILEERR;
+    else if (is_file(path))
+        rc = SAR_FILE_ALREADY_EXIST;
+    else if (es_file_write_mode(path, buf, SOFT_FILE_HDR + (size_t)size, 0600) != ES_OK)
+        rc = SAR_WRITEFILEERR;
+    unlock_dev(fd);
+    free(buf);
+    return rc;
+}
+
+static ULONG delete_file(HAPPLICATION h, const char *name)
+{
+    obj *a = find(h, OBJ_APP);
+    char dir[SOFT_PATH_MAX], path[SOFT_PATH_MAX];
+    if (!a) return SAR_INVALIDHANDLEERR;
+    ULONG rc = file_path(a, name, dir, path);
+    if (rc != SAR_OK) return rc;
+    if (!logged_in(a)) return SAR_USER_NOT_LOGGED_IN;
+    int fd = lock_dev(dev_of(a));
+    if (fd < 0) return SAR_FILEERR;
+    rc = !is_file(path) ? SAR_FILE_NOT_EXIST : unlink(path) == 0 ? SAR_OK : SAR_FILEERR;
+    unlock_dev(fd);
+    return rc;
+}
+
+static ULONG enum_files(HAPPLICATION h, LPSTR list, ULONG *size)
+{
+    obj *a = find(h, OBJ_APP);
+    char dir[SOFT_PATH_MAX], path[SOFT_PATH_MAX];
+    char *names[SOFT_LIST_MAX];
+    size_t n = 0, total = 1;
+    ULONG rc = SAR_OK;
+    if (!a) return SAR_INVALIDHANDLEERR;
+    if (!size) return SAR_INVALIDPARAMERR;
+    if (!join(dir, a->path, ".files")) return SAR_NAMELENERR;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (!name_ok(de->d_name) || strlen(de->d_name) > SOFT_FILE_NAME_MAX ||
+                !join(path, dir, de->d_name) || !is_file(path))
+                continue;
+            if (n == SOFT_LIST_MAX || (names[n] = strdup(de->d_name)) == NULL) {
+                rc = SAR_MEMORYERR;
+                break;
+            }
+            total += strlen(names[n++]) + 1;
+        }
+        closedir(d);
+    }
+    if (rc == SAR_OK) {
+        qsort(names, n, sizeof names[0], cmp_names);
+        if (list && *size < total) {
+            rc = SAR_BUFFER_TOO_SMALL;
+        } else if (list) {
+            char *p = list;
+            for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(names[i]) + 1;
+                memcpy(p, names[i], l);
+                p += l;
+            }
+            *p = 0;
+        }
+        *size = (ULONG)total;
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    return rc;
+}
+
+static ULONG get_file_info(HAPPLICATION h, const char *name, FILEATTRIBUTE *info)
+{
+    obj *a = find(h, OBJ_APP);
+    char dir[SOFT_PATH_MAX], path[SOFT_PATH_MAX];
+    es_buf b;
+    ULONG size, rd, wr;
+    if (!a) return SAR_INVALIDHANDLEERR;
+    if (!info) return SAR_INVALIDPARAMERR;
+    ULONG rc = file_path(a, name, dir, path);
+    if (rc == SAR_OK) rc = file_load(path, &b, &size, &rd, &wr);
+    if (rc != SAR_OK) return rc;
+    es_buf_cleanup(&b);
+    memset(info, 0, sizeof *info);
+    memcpy(info->FileName, name, strlen(name)); /* at most 32 bytes: no NUL when full */
+    info->FileSize = size;
+    info->ReadRights = rd;
+    info->WriteRights = wr;
+    return SAR_OK;
+}
+
+static ULONG read_file(HAPPLICATION h, const char *name, ULONG off, ULONG want, BYTE *out,
+                       ULONG *got)
+{
+    obj *a = find(h, OBJ_APP);
+    char dir[SOFT_PATH_MAX], path[SOFT_PATH_MAX];
+    es_buf b;
+    ULONG size, rd, wr;
+    if (!a) return SAR_INVALIDHANDLEERR;
+    if (!out || !got) return SAR_INVALIDPARAMERR;
+    ULONG rc = file_path(a, name, dir, path);
+    if (rc == SAR_OK) rc = file_load(path, &b, &size, &rd, &wr);
+    if (rc != SAR_OK) return rc;
+    if (rd != SECURE_ANYONE_ACCOUNT && !logged_in(a))
+        rc = SAR_USER_NOT_LOGGED_IN;
+    else if (off > size)
+        rc = SAR_INVALIDPARAMERR;
+    else {
+        ULONG n = size - off < want ? size - off : want;
+        memcpy(out, b.p + SOFT_FILE_HDR + off, n);
+        *got = n;
+    }
+    es_buf_cleanup(&b);
+    return rc;
+}
+
+static ULONG write_file(HAPPLICATION h, const char *name, ULONG off, const BYTE *data, ULONG n)
+{
+    obj *a = find(h, OBJ_APP);
+    char dir[SOFT_PATH_MAX], path[SOFT_PATH_MAX];
+    es_buf b;
+    ULONG size, rd, wr;
+    if (!a) return SAR_INVALIDHANDLEERR;
+    if (!data && n) return SAR_INVALIDPARAMERR;
+    ULONG rc = file_path(a, name, dir, path);
+    if (rc != SAR_OK) return rc;
+    if (!logged_in(a)) return SAR_USER_NOT_LOGGED_IN;
+    int fd = lock_dev(dev_of(a));
+    if (fd < 0) return SAR_FILEERR;
+    if ((rc = file_load(path, &b, &size, &rd, &wr)) == SAR_OK) {
+        if (off > size || n > size - off)
+            rc = SAR_INDATALENERR;
+        else {
+            if (n) memcpy(b.p + SOFT_FILE_HDR + off, data, n);
+            if (es_file_write_mode(path, b.p, b.len, 0600) != ES_OK) rc = SAR_WRITEFILEERR;
+        }
+        es_buf_cleanup(&b);
+    }
+    unlock_dev(fd);
+    return rc;
+}
+
 /* --- 7.5 containers --- */
 
 static ULONG create_con(HAPPLICATION h, const char *name, HCONTAINER *ph)
@@ -1143,6 +1350,39 @@ ULONG DEVAPI SKF_OpenApplication(DEVHANDLE hDev, LPSTR szAppName, HAPPLICATION *
 ULONG DEVAPI SKF_CloseApplication(HAPPLICATION hApplication)
 {
     LOCKED(close_app(hApplication));
+}
+
+ULONG DEVAPI SKF_CreateFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulFileSize,
+                            ULONG ulReadRights, ULONG ulWriteRights)
+{
+    LOCKED(create_file(hApplication, szFileName, ulFileSize, ulReadRights, ulWriteRights));
+}
+
+ULONG DEVAPI SKF_DeleteFile(HAPPLICATION hApplication, LPSTR szFileName)
+{
+    LOCKED(delete_file(hApplication, szFileName));
+}
+
+ULONG DEVAPI SKF_EnumFiles(HAPPLICATION hApplication, LPSTR szFileList, ULONG *pulSize)
+{
+    LOCKED(enum_files(hApplication, szFileList, pulSize));
+}
+
+ULONG DEVAPI SKF_GetFileInfo(HAPPLICATION hApplication, LPSTR szFileName, FILEATTRIBUTE *pFileInfo)
+{
+    LOCKED(get_file_info(hApplication, szFileName, pFileInfo));
+}
+
+ULONG DEVAPI SKF_ReadFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset, ULONG ulSize,
+                          BYTE *pbOutData, ULONG *pulOutLen)
+{
+    LOCKED(read_file(hApplication, szFileName, ulOffset, ulSize, pbOutData, pulOutLen));
+}
+
+ULONG DEVAPI SKF_WriteFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset,
+                           BYTE *pbData, ULONG ulSize)
+{
+    LOCKED(write_file(hApplication, szFileName, ulOffset, pbData, ulSize));
 }
 
 ULONG DEVAPI SKF_CreateContainer(HAPPLICATION hApplication, LPSTR szContainerName,

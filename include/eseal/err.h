@@ -110,6 +110,12 @@ typedef enum es_err {
     /* 9xx: the making system (issue 10). Ranges: making core 900-929, national conventions
      * 930-939, decisions 940-949, data protection 950-959, upstream 960-969, delivery 970-979,
      * pictures 980-989. */
+    /* delivery (package.h) */
+    ES_ERR_PACKAGE_USED = 970,      /* the seal key of a server package was enveloped and wiped */
+    ES_ERR_PACKAGE_RECIPIENT = 971, /* a server package for another key device's key */
+    ES_ERR_PACKAGE_EXPIRED = 972,   /* a request package outside its validity */
+    ES_ERR_SEAL_CERT = 973,         /* the seal does not name the certificate delivered with it */
+    ES_ERR_TOKEN_NO_SEAL = 974,     /* the token's application holds no seal file */
 } es_err;
 
 /* A reason a person reads: English and Chinese, static storage. */

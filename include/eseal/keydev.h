@@ -98,6 +98,11 @@ es_err es_keydev_list(es_keydev *d, es_buf *out) ES_MUST_CHECK;
 /* The SM2 signing public key at ref. */
 es_err es_keydev_public_key(es_keydev *d, const es_keyref *ref,
                             uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
+/* The SM2 encryption public key kept with the key at ref (SDF: ExportEncPublicKey_ECC of the
+ * index; SKF: the container's encryption key pair). ES_ERR_NO_KEY when there is none,
+ * ES_ERR_UNSUPPORTED for the soft store (it keeps signing keys only). */
+es_err es_keydev_enc_public_key(es_keydev *d, const es_keyref *ref,
+                                uint8_t pub[ES_SM2_PUB_LEN]) ES_MUST_CHECK;
 /* Generates an SM2 key pair kept at ref (soft: needs a passphrase from src, refuses to
  * overwrite: ES_ERR_EXISTS). ES_ERR_UNSUPPORTED where the interface cannot do it. */
 es_err es_keydev_generate(es_keydev *d, const es_keyref *ref, const es_secret_src *src,
@@ -109,7 +114,10 @@ es_err es_keydev_sign(es_keydev *d, const es_keyref *ref, const uint8_t e[ES_SM3
 es_err es_keydev_decrypt(es_keydev *d, const es_keyref *ref, const uint8_t *in, size_t len,
                          es_buf *out) ES_MUST_CHECK;
 /* Imports an SM2 key pair wrapped as a GB/T 35291 ENVELOPEDKEYBLOB for the container/key at
- * ref (after login). */
+ * ref (after login). SKF: the envelope is addressed to the container's signing key (token.h).
+ * SDF: to the encryption key of the index, through the optional vendor function
+ * SDF_ImportKeyPair_ECC (eseal/sdf.h; ES_ERR_SYMBOL without it); the pair becomes the index's
+ * signing key pair, and an index that has one already is refused (ES_ERR_EXISTS). */
 es_err es_keydev_import_envelope(es_keydev *d, const es_keyref *ref, const uint8_t *blob,
                                  size_t len) ES_MUST_CHECK;
 /* Stores / reads the signing certificate kept with the key (SKF certificate slot, soft

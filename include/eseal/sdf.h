@@ -164,6 +164,21 @@ typedef int (*SDF_InternalDecrypt_ECC_fn)(void *hSessionHandle, unsigned int uiI
                                           unsigned int uiAlgID, ECCCipher *pucEncData,
                                           unsigned char *pucData, unsigned int *puiDataLength);
 
+/* Not in GB/T 36322: a vendor extension, as cards offer under various names and signatures
+ * (an ENVELOPEDKEYBLOB import into a key index), in the form eseal's software device
+ * (libsoftsdf.so) exports it; a card whose function differs needs an adapter library.
+ * pucEnvelopedKeyBlob holds uiBlobLength bytes of a GB/T 35291 ENVELOPEDKEYBLOB (include/eseal/
+ * skf.h: 32-bit ULONG layout) whose symmetric key is SM2-encrypted to the ENCRYPTION public
+ * key of uiKeyIndex; the device unwraps it inside with that key's private key (the access
+ * right of uiKeyIndex is needed: SDR_PARDENY), checks the private key against the blob's
+ * PubKey (SDR_KEYERR), and keeps the pair as the signing key pair of uiKeyIndex
+ * (uiAlgID SGD_SM2_1; SDR_FILEEXSITS when the index has a signing key already: never
+ * overwritten). SDR_ENCDATAERR when the envelope does not open with that key. */
+typedef int (*SDF_ImportKeyPair_ECC_fn)(void *hSessionHandle, unsigned int uiKeyIndex,
+                                        unsigned int uiAlgID,
+                                        const unsigned char *pucEnvelopedKeyBlob,
+                                        unsigned int uiBlobLength);
+
 SDF_API int SDF_OpenDevice(void **phDeviceHandle);
 SDF_API int SDF_CloseDevice(void *hDeviceHandle);
 SDF_API int SDF_OpenSession(void *hDeviceHandle, void **phSessionHandle);
@@ -190,6 +205,9 @@ SDF_API int SDF_ExternalEncrypt_ECC(void *hSessionHandle, unsigned int uiAlgID,
 SDF_API int SDF_InternalDecrypt_ECC(void *hSessionHandle, unsigned int uiISKIndex,
                                     unsigned int uiAlgID, ECCCipher *pucEncData,
                                     unsigned char *pucData, unsigned int *puiDataLength);
+SDF_API int SDF_ImportKeyPair_ECC(void *hSessionHandle, unsigned int uiKeyIndex,
+                                  unsigned int uiAlgID, const unsigned char *pucEnvelopedKeyBlob,
+                                  unsigned int uiBlobLength);
 
 #ifdef __cplusplus
 }

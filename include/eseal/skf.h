@@ -2,8 +2,8 @@
  * as a vendor header declares it. eseal loads such a library with dlopen (src/keydev/skf.c)
  * and builds one, libsoftskf.so (devices/softskf/), that keeps its state in files for tests.
  *
- * Only what eseal uses is declared: devices, applications, PINs, containers, ECC key pairs,
- * signatures, certificates, and the vendor extension SKF_ECCDecrypt. The layout follows the
+ * Only what eseal uses is declared: devices, applications, PINs, files, containers, ECC key
+ * pairs, signatures, certificates, and the vendor extension SKF_ECCDecrypt. The layout follows the
  * standard as GmSSL src/skf/skf.h reproduces it; clause numbers are GB/T 35291's. Names are
  * the standard's, not eseal's.
  *
@@ -202,6 +202,15 @@ typedef struct SKF_ENVELOPEDKEYBLOB {
     ECCPUBLICKEYBLOB PubKey;
     ECCCIPHERBLOB ECCCipherBlob;
 } ENVELOPEDKEYBLOB, *PENVELOPEDKEYBLOB;
+
+/* A file of an application (GB/T 35291 6.4.11, 7.4): its name, size and access rights
+ * (SECURE_*_ACCOUNT). */
+typedef struct Struct_FILEATTRIBUTE {
+    CHAR FileName[32];
+    ULONG FileSize;
+    ULONG ReadRights;
+    ULONG WriteRights;
+} FILEATTRIBUTE, *PFILEATTRIBUTE;
 #pragma pack(pop)
 
 #define SKF_ENVELOPEDKEYBLOB_VERSION 1
@@ -324,6 +333,35 @@ typedef ULONG(DEVAPI *SKF_OpenApplication_fn)(DEVHANDLE hDev, LPSTR szAppName,
 /* 7.3.6 */
 SKF_API ULONG DEVAPI SKF_CloseApplication(HAPPLICATION hApplication);
 typedef ULONG(DEVAPI *SKF_CloseApplication_fn)(HAPPLICATION hApplication);
+
+/* 7.4.2 Creates a file of ulFileSize bytes (zeros) in the application; names are at most
+ * MAX_FILE_NAME_SIZE (32) bytes. */
+SKF_API ULONG DEVAPI SKF_CreateFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulFileSize,
+                                    ULONG ulReadRights, ULONG ulWriteRights);
+typedef ULONG(DEVAPI *SKF_CreateFile_fn)(HAPPLICATION hApplication, LPSTR szFileName,
+                                         ULONG ulFileSize, ULONG ulReadRights, ULONG ulWriteRights);
+/* 7.4.3 */
+SKF_API ULONG DEVAPI SKF_DeleteFile(HAPPLICATION hApplication, LPSTR szFileName);
+typedef ULONG(DEVAPI *SKF_DeleteFile_fn)(HAPPLICATION hApplication, LPSTR szFileName);
+/* 7.4.4 A multi-string of the application's file names. */
+SKF_API ULONG DEVAPI SKF_EnumFiles(HAPPLICATION hApplication, LPSTR szFileList, ULONG *pulSize);
+typedef ULONG(DEVAPI *SKF_EnumFiles_fn)(HAPPLICATION hApplication, LPSTR szFileList,
+                                        ULONG *pulSize);
+/* 7.4.5 */
+SKF_API ULONG DEVAPI SKF_GetFileInfo(HAPPLICATION hApplication, LPSTR szFileName,
+                                     FILEATTRIBUTE *pFileInfo);
+typedef ULONG(DEVAPI *SKF_GetFileInfo_fn)(HAPPLICATION hApplication, LPSTR szFileName,
+                                          FILEATTRIBUTE *pFileInfo);
+/* 7.4.6 Reads at most ulSize bytes from ulOffset; *pulOutLen receives how many. */
+SKF_API ULONG DEVAPI SKF_ReadFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset,
+                                  ULONG ulSize, BYTE *pbOutData, ULONG *pulOutLen);
+typedef ULONG(DEVAPI *SKF_ReadFile_fn)(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset,
+                                       ULONG ulSize, BYTE *pbOutData, ULONG *pulOutLen);
+/* 7.4.7 Writes ulSize bytes at ulOffset, inside the size the file was created with. */
+SKF_API ULONG DEVAPI SKF_WriteFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset,
+                                   BYTE *pbData, ULONG ulSize);
+typedef ULONG(DEVAPI *SKF_WriteFile_fn)(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulOffset,
+                                        BYTE *pbData, ULONG ulSize);
 
 /* 7.5.2 */
 SKF_API ULONG DEVAPI SKF_CreateContainer(HAPPLICATION hApplication, LPSTR szContainerName,

@@ -134,6 +134,21 @@ es_err es_token_import(es_token *t, const es_keyref *ref, const uint8_t *blob,
 es_err es_token_put_cert(es_token *t, const es_keyref *ref, int sign, es_slice der) ES_MUST_CHECK;
 es_err es_token_get_cert(es_token *t, const es_keyref *ref, int sign, es_buf *out) ES_MUST_CHECK;
 
+/* Files of an application (GB/T 35291 7.4; names of 1 to 32 bytes). The SKF file functions
+ * are optional in a library: ES_ERR_SYMBOL when it lacks one.
+ *
+ * es_token_files appends the names, one a line. es_token_file_read appends the content of
+ * name (at most max bytes: ES_ERR_LIMIT), ES_ERR_NOT_FOUND when there is no such file.
+ * es_token_file_write replaces name with data (after es_token_login): the old file is deleted,
+ * a new one created with data's size, readable by anyone and writable with the user PIN, and
+ * deleted again when writing fails. es_token_file_delete: ES_ERR_NOT_FOUND when absent. */
+es_err es_token_files(es_token *t, const char *app, es_buf *out) ES_MUST_CHECK;
+es_err es_token_file_read(es_token *t, const char *app, const char *name, size_t max,
+                          es_buf *out) ES_MUST_CHECK;
+es_err es_token_file_write(es_token *t, const char *app, const char *name,
+                           es_slice data) ES_MUST_CHECK;
+es_err es_token_file_delete(es_token *t, const char *app, const char *name) ES_MUST_CHECK;
+
 ES_API_END
 
 #ifdef __cplusplus

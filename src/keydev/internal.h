@@ -15,6 +15,8 @@ typedef struct es_keydev_ops {
     es_err (*login)(void *state, const es_keyref *ref, const char *pin, int *retries);
     es_err (*list)(void *state, es_buf *out);
     es_err (*public_key)(void *state, const es_keyref *ref, uint8_t pub[ES_SM2_PUB_LEN]);
+    /* The encryption public key kept with the key at ref (SDF index, SKF container). */
+    es_err (*enc_public_key)(void *state, const es_keyref *ref, uint8_t pub[ES_SM2_PUB_LEN]);
     /* pin: the passphrase the soft store protects the new key with; unused elsewhere. */
     es_err (*generate)(void *state, const es_keyref *ref, const char *pin,
                        uint8_t pub[ES_SM2_PUB_LEN]);

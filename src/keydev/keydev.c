@@ -215,6 +215,11 @@ es_err es_keydev_public_key(es_keydev *d, const es_keyref *ref, uint8_t pub[ES_S
     return d->ops->public_key ? d->ops->public_key(d->st, ref, pub) : ES_ERR_UNSUPPORTED;
 }
 
+es_err es_keydev_enc_public_key(es_keydev *d, const es_keyref *ref, uint8_t pub[ES_SM2_PUB_LEN])
+{
+    return d->ops->enc_public_key ? d->ops->enc_public_key(d->st, ref, pub) : ES_ERR_UNSUPPORTED;
+}
+
 es_err es_keydev_generate(es_keydev *d, const es_keyref *ref, const es_secret_src *src,
                           uint8_t pub[ES_SM2_PUB_LEN])
 {

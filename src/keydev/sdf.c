@@ -10,8 +10,10 @@
  *
  * Not offered, because standard SDF has no function for it: generating a key pair that the
  * device keeps at an index (SDF_GenerateKeyPair_ECC returns the private key to the caller),
- * importing a key at an index, and storing certificates. Keys are installed with the vendor's
- * management tool.
+ * and storing certificates. Keys are installed with the vendor's management tool. Importing a
+ * key pair at an index goes through the vendor extension SDF_ImportKeyPair_ECC when the
+ * library has it (eseal/sdf.h: a GB/T 35291 envelope addressed to the index's encryption
+ * key, opened inside the device); ES_ERR_SYMBOL otherwise.
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "eseal/sdf.h"
+#include "eseal/skf.h" /* the ENVELOPEDKEYBLOB layout */
 #include "keydev/internal.h"
 
 #define SDF_MAX_RIGHTS 16           /* key indices one handle logs in to */
@@ -37,6 +40,8 @@ typedef struct sdf_fns {
     SDF_InternalSign_ECC_fn InternalSign_ECC;
     /* optional */
     SDF_InternalDecrypt_ECC_fn InternalDecrypt_ECC;
+    SDF_ExportEncPublicKey_ECC_fn ExportEncPublicKey_ECC;
+    SDF_ImportKeyPair_ECC_fn ImportKeyPair_ECC; /* vendor extension */
 } sdf_fns;
 
 /* dlsym returns a data pointer; POSIX guarantees it converts to a function pointer. */
@@ -57,6 +62,8 @@ static const es_keydev_sym symbols[] = {
     SYM(ExportSignPublicKey_ECC, 1),
     SYM(InternalSign_ECC, 1),
     SYM(InternalDecrypt_ECC, 0),
+    SYM(ExportEncPublicKey_ECC, 0),
+    SYM(ImportKeyPair_ECC, 0),
 #undef SYM
 };
 
@@ -177,7 +184,7 @@ static es_err sdf_info(void *state, es_keydev_info *out)
     copy_field(out->label, sizeof out->label, di.DeviceName, sizeof di.DeviceName);
     copy_field(out->serial, sizeof out->serial, di.DeviceSerial, sizeof di.DeviceSerial);
     out->can_generate = 0;
-    out->can_import = 0;
+    out->can_import = s->f.ImportKeyPair_ECC != NULL;
     out->can_decrypt = s->f.InternalDecrypt_ECC != NULL;
     return ES_OK;
 }
@@ -226,16 +233,20 @@ static void put_field(unsigned char f[ECCref_MAX_LEN], const uint8_t v[32])
     memcpy(f + ECCref_MAX_LEN - 32, v, 32);
 }
 
-static es_err export_pub(sdf *s, unsigned index, uint8_t pub[ES_SM2_PUB_LEN])
+static es_err export_any(sdf *s, unsigned index, int sign, uint8_t pub[ES_SM2_PUB_LEN])
 {
     ECCrefPublicKey pk;
+    const char *fn = sign ? "SDF_ExportSignPublicKey_ECC" : "SDF_ExportEncPublicKey_ECC";
     memset(&pk, 0, sizeof pk);
-    int rc = s->f.ExportSignPublicKey_ECC(s->sess, index, &pk);
-    if (rc != SDR_OK) return key_error("SDF_ExportSignPublicKey_ECC", rc);
+    if (!sign && !s->f.ExportEncPublicKey_ECC) {
+        keydev_set_error("no SDF_ExportEncPublicKey_ECC");
+        return ES_ERR_SYMBOL;
+    }
+    int rc = sign ? s->f.ExportSignPublicKey_ECC(s->sess, index, &pk)
+                  : s->f.ExportEncPublicKey_ECC(s->sess, index, &pk);
+    if (rc != SDR_OK) return key_error(fn, rc);
     if (pk.bits != 256 || !right_aligned(pk.x) || !right_aligned(pk.y)) {
-        keydev_set_error("SDF_ExportSignPublicKey_ECC: not a right-aligned 256-bit key "
-                         "(bits %u)",
-                         pk.bits);
+        keydev_set_error("%s: not a right-aligned 256-bit key (bits %u)", fn, pk.bits);
         return ES_ERR_DEVICE;
     }
     pub[0] = 0x04;
@@ -244,9 +255,52 @@ static es_err export_pub(sdf *s, unsigned index, uint8_t pub[ES_SM2_PUB_LEN])
     return ES_OK;
 }
 
+static es_err export_pub(sdf *s, unsigned index, uint8_t pub[ES_SM2_PUB_LEN])
+{
+    return export_any(s, index, 1, pub);
+}
+
 static es_err sdf_public_key(void *state, const es_keyref *ref, uint8_t pub[ES_SM2_PUB_LEN])
 {
     return export_pub(state, ref->index, pub);
+}
+
+static es_err sdf_enc_public_key(void *state, const es_keyref *ref, uint8_t pub[ES_SM2_PUB_LEN])
+{
+    return export_any(state, ref->index, 0, pub);
+}
+
+/* The envelope goes to the device whole; only its frame is checked here (the device checks
+ * the rest). The index's cached signing public key is forgotten: it is the imported one now. */
+static es_err sdf_import_envelope(void *state, const es_keyref *ref, const uint8_t *blob,
+                                  size_t len)
+{
+    sdf *s = state;
+    const size_t fixed = offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.Cipher);
+    ULONG clen = 0;
+    if (!s->f.ImportKeyPair_ECC) {
+        keydev_set_error("no SDF_ImportKeyPair_ECC (a vendor extension; eseal/sdf.h)");
+        return ES_ERR_SYMBOL;
+    }
+    if (!blob || len < fixed) return ES_ERR_FORMAT;
+    memcpy(&clen, blob + offsetof(ENVELOPEDKEYBLOB, ECCCipherBlob.CipherLen), sizeof clen);
+    if (clen == 0 || clen > 1024 || len != fixed + clen) return ES_ERR_FORMAT;
+    for (size_t i = 0; i < s->n_rights; i++)
+        if (s->rights[i].index == ref->index) s->rights[i].has_pub = 0;
+    int rc = s->f.ImportKeyPair_ECC(s->sess, ref->index, SGD_SM2_1, blob, (unsigned)len);
+    switch ((unsigned)rc) {
+    case SDR_OK:
+        return ES_OK;
+    case SDR_FILEEXSITS:
+        return device_error("SDF_ImportKeyPair_ECC", rc, ES_ERR_EXISTS);
+    case SDR_ENCDATAERR:
+    case SDR_KEYERR:
+        return device_error("SDF_ImportKeyPair_ECC", rc, ES_ERR_VERIFY);
+    case SDR_INARGERR:
+        return device_error("SDF_ImportKeyPair_ECC", rc, ES_ERR_FORMAT);
+    default:
+        return key_error("SDF_ImportKeyPair_ECC", rc);
+    }
 }
 
 static es_err sdf_list(void *state, es_buf *out)
@@ -358,7 +412,9 @@ const es_keydev_ops keydev_sdf_ops = {
     .login = sdf_login,
     .list = sdf_list,
     .public_key = sdf_public_key,
+    .enc_public_key = sdf_enc_public_key,
     .sign = sdf_sign,
     .decrypt = sdf_decrypt,
+    .import_envelope = sdf_import_envelope,
     .close = sdf_close,
 };

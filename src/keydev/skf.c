@@ -57,6 +57,12 @@ typedef struct skf_fns {
     SKF_ImportCertificate_fn ImportCertificate;
     SKF_ExportCertificate_fn ExportCertificate;
     SKF_ECCDecrypt_fn ECCDecrypt; /* vendor extension */
+    SKF_CreateFile_fn CreateFile;
+    SKF_DeleteFile_fn DeleteFile;
+    SKF_EnumFiles_fn EnumFiles;
+    SKF_GetFileInfo_fn GetFileInfo;
+    SKF_ReadFile_fn ReadFile;
+    SKF_WriteFile_fn WriteFile;
 } skf_fns;
 
 /* dlsym returns a data pointer; POSIX guarantees it converts to a function pointer. */
@@ -80,6 +86,8 @@ static const es_keydev_sym symbols[] = {
     SYM(DevAuth, 0),           SYM(CreateContainer, 0),   SYM(GetContainerType, 0),
     SYM(GenECCKeyPair, 0),     SYM(ImportECCKeyPair, 0),  SYM(ECCVerify, 0),
     SYM(ImportCertificate, 0), SYM(ExportCertificate, 0), SYM(ECCDecrypt, 0),
+    SYM(CreateFile, 0),        SYM(DeleteFile, 0),        SYM(EnumFiles, 0),
+    SYM(GetFileInfo, 0),       SYM(ReadFile, 0),          SYM(WriteFile, 0),
 #undef SYM
 };
 
@@ -238,7 +246,7 @@ static es_err load(const char *path, es_token *t)
 
 /* --- name lists (multi-strings) --- */
 
-enum { LIST_DEV, LIST_APP, LIST_CON };
+enum { LIST_DEV, LIST_APP, LIST_CON, LIST_FILE };
 
 static ULONG list_call(const es_token *t, int what, void *h, LPSTR buf, ULONG *size)
 {
@@ -247,6 +255,8 @@ static ULONG list_call(const es_token *t, int what, void *h, LPSTR buf, ULONG *s
         return t->f.EnumDev(TRUE, buf, size);
     case LIST_APP:
         return t->f.EnumApplication(h, buf, size);
+    case LIST_FILE:
+        return t->f.EnumFiles(h, buf, size);
     default:
         return t->f.EnumContainer(h, buf, size);
     }
@@ -845,6 +855,136 @@ es_err es_token_get_cert(es_token *t, const es_keyref *ref, int sign, es_buf *ou
     return rv;
 }
 
+/* --- files (GB/T 35291 7.4) --- */
+
+#define SKF_FILE_CHUNK 1024u /* bytes one SKF_ReadFile / SKF_WriteFile moves: devices limit it */
+
+static es_err file_name(const char *name, char buf[MAX_FILE_NAME_SIZE + 1])
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > MAX_FILE_NAME_SIZE || strchr(name, '/')) {
+        keydev_set_error("a file name of 1 to %d bytes", MAX_FILE_NAME_SIZE);
+        return ES_ERR_ARG;
+    }
+    memcpy(buf, name, n + 1);
+    return ES_OK;
+}
+
+static es_err need_files(const es_token *t)
+{
+    es_err rv = need(t, (const void *)t->f.EnumFiles, "SKF_EnumFiles");
+    if (rv == ES_OK) rv = need(t, (const void *)t->f.GetFileInfo, "SKF_GetFileInfo");
+    if (rv == ES_OK) rv = need(t, (const void *)t->f.ReadFile, "SKF_ReadFile");
+    return rv;
+}
+
+es_err es_token_files(es_token *t, const char *app, es_buf *out)
+{
+    es_buf b;
+    es_err rv = need_files(t);
+    if (rv == ES_OK) rv = use_app(t, app);
+    if (rv != ES_OK) return rv;
+    es_buf_init(&b, SKF_MAX_LIST + 2);
+    rv = names(t, LIST_FILE, t->app, &b);
+    for (const char *p = rv == ES_OK ? first_name(&b) : NULL; p && rv == ES_OK;
+         p = next_name(&b, p))
+        rv = es_buf_printf(out, "%s\n", p);
+    es_buf_cleanup(&b);
+    return rv;
+}
+
+es_err es_token_file_read(es_token *t, const char *app, const char *name, size_t max, es_buf *out)
+{
+    char fname[MAX_FILE_NAME_SIZE + 1];
+    FILEATTRIBUTE fa;
+    es_err rv = need_files(t);
+    if (rv == ES_OK) rv = file_name(name, fname);
+    if (rv == ES_OK) rv = use_app(t, app);
+    if (rv != ES_OK) return rv;
+    if (!listed(t, LIST_FILE, t->app, fname)) {
+        keydev_set_error("no file %s in %s/%s", fname, t->device, t->app_name);
+        return ES_ERR_NOT_FOUND;
+    }
+    memset(&fa, 0, sizeof fa);
+    ULONG rc = t->f.GetFileInfo(t->app, fname, &fa);
+    if (rc != SAR_OK) return sar_error("SKF_GetFileInfo", rc);
+    if (fa.FileSize > max) {
+        keydev_set_error("%s/%s/%s: %lu bytes, more than %zu", t->device, t->app_name, fname,
+                         (unsigned long)fa.FileSize, max);
+        return ES_ERR_LIMIT;
+    }
+    BYTE *chunk = malloc(SKF_FILE_CHUNK);
+    if (!chunk) return ES_ERR_NOMEM;
+    size_t start = out->len;
+    for (ULONG off = 0; off < fa.FileSize && rv == ES_OK;) {
+        ULONG want = fa.FileSize - off < SKF_FILE_CHUNK ? fa.FileSize - off : SKF_FILE_CHUNK;
+        ULONG got = want;
+        rc = t->f.ReadFile(t->app, fname, off, want, chunk, &got);
+        if (rc != SAR_OK)
+            rv = sar_error("SKF_ReadFile", rc);
+        else if (got == 0 || got > want) {
+            keydev_set_error("SKF_ReadFile: %lu bytes for %lu asked at %lu", (unsigned long)got,
+                             (unsigned long)want, (unsigned long)off);
+            rv = ES_ERR_DEVICE;
+        } else {
+            rv = es_buf_append(out, chunk, got);
+            off += got;
+        }
+    }
+    free(chunk);
+    if (rv != ES_OK) out->len = start;
+    return rv;
+}
+
+es_err es_token_file_delete(es_token *t, const char *app, const char *name)
+{
+    char fname[MAX_FILE_NAME_SIZE + 1];
+    es_err rv = need(t, (const void *)t->f.DeleteFile, "SKF_DeleteFile");
+    if (rv == ES_OK) rv = need(t, (const void *)t->f.EnumFiles, "SKF_EnumFiles");
+    if (rv == ES_OK) rv = file_name(name, fname);
+    if (rv == ES_OK) rv = use_app(t, app);
+    if (rv != ES_OK) return rv;
+    if (!listed(t, LIST_FILE, t->app, fname)) {
+        keydev_set_error("no file %s in %s/%s", fname, t->device, t->app_name);
+        return ES_ERR_NOT_FOUND;
+    }
+    return sar_error("SKF_DeleteFile", t->f.DeleteFile(t->app, fname));
+}
+
+es_err es_token_file_write(es_token *t, const char *app, const char *name, es_slice data)
+{
+    char fname[MAX_FILE_NAME_SIZE + 1];
+    es_err rv = need(t, (const void *)t->f.CreateFile, "SKF_CreateFile");
+    if (rv == ES_OK) rv = need(t, (const void *)t->f.WriteFile, "SKF_WriteFile");
+    if (rv == ES_OK) rv = need(t, (const void *)t->f.DeleteFile, "SKF_DeleteFile");
+    if (rv == ES_OK) rv = need(t, (const void *)t->f.EnumFiles, "SKF_EnumFiles");
+    if (rv == ES_OK) rv = file_name(name, fname);
+    if (rv == ES_OK && (data.len == 0 || data.len > 0xffffffffu)) rv = ES_ERR_ARG;
+    if (rv == ES_OK) rv = use_app(t, app);
+    if (rv != ES_OK) return rv;
+    /* A file keeps the size it was created with: a new content is a new file. */
+    if (listed(t, LIST_FILE, t->app, fname)) {
+        ULONG rc = t->f.DeleteFile(t->app, fname);
+        if (rc != SAR_OK) return sar_error("SKF_DeleteFile", rc);
+    }
+    ULONG rc =
+        t->f.CreateFile(t->app, fname, (ULONG)data.len, SECURE_ANYONE_ACCOUNT, SECURE_USER_ACCOUNT);
+    if (rc != SAR_OK) return sar_error("SKF_CreateFile", rc);
+    BYTE *chunk = malloc(SKF_FILE_CHUNK);
+    if (!chunk) return ES_ERR_NOMEM;
+    for (size_t off = 0; off < data.len && rv == ES_OK;) {
+        size_t n = data.len - off < SKF_FILE_CHUNK ? data.len - off : SKF_FILE_CHUNK;
+        memcpy(chunk, data.p + off, n);
+        rc = t->f.WriteFile(t->app, fname, (ULONG)off, chunk, (ULONG)n);
+        if (rc != SAR_OK) rv = sar_error("SKF_WriteFile", rc);
+        off += n;
+    }
+    free(chunk);
+    /* A half-written file is worse than none. */
+    if (rv != ES_OK) (void)t->f.DeleteFile(t->app, fname);
+    return rv;
+}
+
 /* --- the es_keydev backend --- */
 
 static es_err skf_open(const es_keyref *ref, void **state)
@@ -884,6 +1024,11 @@ static es_err skf_list(void *state, es_buf *out)
 static es_err skf_public_key(void *state, const es_keyref *ref, uint8_t pub[ES_SM2_PUB_LEN])
 {
     return es_token_public_key(state, ref, 1, pub);
+}
+
+static es_err skf_enc_public_key(void *state, const es_keyref *ref, uint8_t pub[ES_SM2_PUB_LEN])
+{
+    return es_token_public_key(state, ref, 0, pub);
 }
 
 static es_err skf_generate(void *state, const es_keyref *ref, const char *pin,
@@ -982,6 +1127,7 @@ const es_keydev_ops keydev_skf_ops = {
     .login = skf_login,
     .list = skf_list,
     .public_key = skf_public_key,
+    .enc_public_key = skf_enc_public_key,
     .generate = skf_generate,
     .sign = skf_sign,
     .decrypt = skf_decrypt,

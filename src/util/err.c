@@ -82,6 +82,17 @@ static const struct {
     {ES_ERR_WITNESS, "witness_disagrees", 409,
      "the audit checkpoint disagrees with what the witness holds, or is behind it",
      "审计检查点与见证方保存的记录不一致或落后于它"},
+    {ES_ERR_PACKAGE_USED, "package_key_used", 409,
+     "the seal key of this package was delivered already and is wiped",
+     "该印章密钥已封装交付并已销毁，不能再次使用"},
+    {ES_ERR_PACKAGE_RECIPIENT, "package_recipient", 422,
+     "the package is addressed to another key device's encryption key",
+     "该密钥包是为另一密码设备的加密密钥封装的"},
+    {ES_ERR_PACKAGE_EXPIRED, "package_request_expired", 422,
+     "the request package is outside its validity", "申请包不在有效期内"},
+    {ES_ERR_SEAL_CERT, "seal_certificate_mismatch", 422,
+     "the seal does not name the certificate delivered with it", "印章未包含随其交付的证书"},
+    {ES_ERR_TOKEN_NO_SEAL, "token_no_seal", 404, "the token holds no seal", "该 USBKey 中没有印章"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])
