@@ -83,16 +83,37 @@ start() { # name url
 }
 
 base_rps=""
-# One line: label, req/s, p99, ratio to the backend's /healthz baseline (base_rps).
+# CPU time (ms, user + system) used so far by the daemons and the PostgreSQL cluster (the
+# postmaster and its children: the backends that serve the daemons). The figure per request
+# (cpu/req) depends far less on what else the machine runs than req/s does.
+cpu_ms() {
+	local p list="$pids"
+	if [ -n "${pgdir:-}" ] && [ -r "$pgdir/data/postmaster.pid" ]; then
+		p=$(head -1 "$pgdir/data/postmaster.pid")
+		list="$list $p $(pgrep -P "$p" | tr '\n' ' ')"
+	fi
+	local t=0 f
+	for p in $list; do
+		f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + $(awk '{print $12 + $13}' <<<"$f")))
+	done
+	echo $((t * 1000 / $(getconf CLK_TCK)))
+}
+cpu_before=0
+# One line: label, req/s, p99, ratio to the backend's /healthz baseline (base_rps), CPU ms of
+# the daemons and the server per request (since cpu_before, over req/s x secs requests).
 row() { # label rps p99 non2xx
-	local ratio=""
+	local ratio="" per=""
 	[ -n "$base_rps" ] && [ -n "$2" ] && ratio=$(awk -v a="$2" -v b="$base_rps" 'BEGIN{printf "%.3f", a/b}')
-	printf '%-50s %10s %10s %7s %s\n' "$1" "$2" "$3" "$ratio" "${4:+(non-2xx: $4)}"
+	[ -n "$2" ] && per=$(awk -v c="$(($(cpu_ms) - cpu_before))" -v r="$2" -v s="$secs" \
+		'BEGIN{if (r > 0) printf "%.3f", c / (r * s)}')
+	printf '%-50s %10s %10s %7s %8s %s\n' "$1" "$2" "$3" "$ratio" "$per" "${4:+(non-2xx: $4)}"
 }
 
 # The signed run: one wrk thread walks the pre-signed headers, each sent once.
 run_signed() { # label url
 	local out
+	cpu_before=$(cpu_ms)
 	out=$(wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/signed.lua" "$2" -- "$work/headers.txt" 2>&1)
 	row "$1" "$(awk '/Requests\/sec/{print $2}' <<<"$out")" "$(awk '$1=="99%"{print $2}' <<<"$out")" \
 		"$(awk '/Non-2xx/{print $NF}' <<<"$out")"
@@ -100,6 +121,7 @@ run_signed() { # label url
 
 run() { # label url [lua]
 	local out
+	cpu_before=$(cpu_ms)
 	out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency ${3:+-s "$3"} -H "Authorization: Bearer $token" "$2" 2>&1)
 	last_rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
 	row "$1" "$last_rps" "$(awk '$1=="99%"{print $2}' <<<"$out")" "$(awk '/Non-2xx/{print $NF}' <<<"$out")"
@@ -108,6 +130,7 @@ run() { # label url [lua]
 # wrk against two daemons at once, half the connections each; req/s added up, p99 the worse.
 run2() { # label url1 url2 [lua]
 	local c=$((conns / 2))
+	cpu_before=$(cpu_ms)
 	wrk -t1 -c"$c" -d"${secs}s" --latency ${4:+-s "$4"} -H "Authorization: Bearer $token" "$2" > "$work/w1.txt" 2>&1 &
 	local w1=$!
 	wrk -t1 -c"$c" -d"${secs}s" --latency ${4:+-s "$4"} -H "Authorization: Bearer $token" "$3" > "$work/w2.txt" 2>&1
@@ -159,7 +182,7 @@ fi
 
 printf 'esealsd under wrk: %s s per row, %s connections, 2 wrk threads, loopback; %s cores\n' \
 	"$secs" "$conns" "$(nproc)"
-printf '%-50s %10s %10s %7s\n' "request" "req/s" "p99" "/healthz"
+printf '%-50s %10s %10s %7s %8s\n' "request" "req/s" "p99" "/healthz" "cpu/req"
 for backend in ${BENCH_BACKENDS:-sqlite postgresql}; do
 	case $backend in
 	sqlite) start sqlite "sqlite:$work/sqlite/eseal.db" ;;
