@@ -17,6 +17,7 @@ static const char *field_zh(const char *field)
         return "签名口令须为 6 至 64 个字符，不能是同一字符重复，不能包含账户名";
     if (strcmp(field, "old_pin") == 0) return "更换已有密钥须输入当前签名口令";
     if (strcmp(field, "csr") == 0) return "证书请求（CSR）无法读取、签名不正确或其公钥已被认证";
+    if (strcmp(field, "id") == 0) return "决定编号须为正整数";
     return "字段无效";
 }
 
@@ -200,12 +201,18 @@ static es_err decision_get(es_http_req *req, void *arg)
     es_buf b64;
     char hex[65];
     if (!atomic_load(&app->ready) || !app->decisions) return api_not_ready(req);
+    es_actor by = api_actor(api_user_of(req));
+    /* Business roles and the audit administrator (docs/accounts.md): checked before the id. */
+    if (by.is_system || !(es_decision_roles(by.roles) || es_roles_allow(by.roles, ES_PERM_AUDIT))) {
+        if ((rv = es_acct_audit_denied(&a, &by, "decision.get")) != ES_OK) return rv;
+        return api_fail(req, ES_ERR_DENIED,
+                        "decisions are read by business roles and the audit administrator");
+    }
     const char *ids = es_http_req_param(req, "id");
     char *end = NULL;
     long long id = ids ? strtoll(ids, &end, 10) : 0;
     if (!ids || !*ids || *end || id <= 0)
         return reply_field(req, ES_ERR_ARG, "id", "id: a positive decimal number");
-    es_actor by = api_actor(api_user_of(req));
     es_decision_rec_init(&d);
     es_buf_init(&b64, 64u << 10);
     rv = es_decision_get(app->decisions, a.store, &by, (int64_t)id, &d);
