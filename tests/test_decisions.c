@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http_client.h"
 #include "store_test.h"
 #include "test.h"
 
@@ -23,7 +24,9 @@
 #include "eseal/castore.h"
 #include "eseal/decision.h"
 #include "eseal/der.h"
+#include "eseal/config.h"
 #include "eseal/keydev.h"
+#include "eseal/node.h"
 #include "eseal/pki.h"
 
 #define PIN   "Zq7-signing-93xk"
@@ -730,12 +733,326 @@ static void test_tbs(void)
     es_buf_cleanup(&b);
 }
 
+/* ---- Through the API (a node in-process on 127.0.0.1:0, SQLite): what an outsider, another
+ * role, a retried or concurrent request gets; the PIN in neither the store nor the log. */
+
+#define USER_PASS "Decision-Test-Passw0rd!"
+static unsigned g_port;
+
+static int call(const char *method, const char *path, const char *tok, const char *body,
+                json_t **out)
+{
+    char h[256] = "";
+    size_t n = 0;
+    t_resp r;
+    if (tok) n += (size_t)snprintf(h + n, sizeof h - n, "Authorization: Bearer %s\r\n", tok);
+    if (body) snprintf(h + n, sizeof h - n, "Content-Type: application/json\r\n");
+    t_resp_init(&r);
+    int st = t_req(g_port, method, path, h, body, &r);
+    if (out) *out = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    t_resp_free(&r);
+    return st;
+}
+
+static int sign_in(const char *name, const char *pass, char tok[65])
+{
+    char body[256];
+    json_t *v = NULL;
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name, pass);
+    int st = call("POST", "/api/v1/sessions", NULL, body, &v);
+    const char *t = json_string_value(json_object_get(v, "token"));
+    snprintf(tok, 65, "%s", st == 201 && t ? t : "");
+    json_decref(v);
+    return st == 201 && tok[0];
+}
+
+static int first_password(const char *tok, const char *old)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"old_password\":\"%s\",\"new_password\":\"%s\"}", old,
+             USER_PASS);
+    return call("POST", "/api/v1/users/me/password", tok, body, NULL) == 200;
+}
+
+static int new_user(const char *admin, const char *name, const char *role, char tok[65])
+{
+    char body[256];
+    json_t *v = NULL;
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"roles\":[\"%s\"]}", name, role);
+    int st = call("POST", "/api/v1/users", admin, body, &v);
+    char otp[64] = "";
+    const char *o = json_string_value(json_object_get(v, "one_time_password"));
+    if (st == 201 && o) snprintf(otp, sizeof otp, "%s", o);
+    json_decref(v);
+    return otp[0] && sign_in(name, otp, tok) && first_password(tok, otp);
+}
+
+static const char *jstr(json_t *v, const char *k)
+{
+    const char *s = json_string_value(json_object_get(v, k));
+    return s ? s : "";
+}
+
+typedef struct pin_try {
+    const char *tok;
+    int status;
+} pin_try;
+
+static void *pin_try_run(void *arg)
+{
+    pin_try *t = arg;
+    t->status = call("PUT", "/api/v1/me/signing-key/pin", t->tok,
+                     "{\"old_pin\":\"" WRONG "\",\"pin\":\"" PIN2 "\"}", NULL);
+    return NULL;
+}
+
+static void api_suite(void)
+{
+    char var[700], outpath[800], logpath[800], conf[800], why[600] = "", otp[64] = "";
+    char admin[65], alice[65], bob[65];
+    json_t *v = NULL;
+    es_node *node = NULL;
+    snprintf(var, sizeof var, "%s/node", st_tmp());
+    snprintf(outpath, sizeof outpath, "%s/out", st_tmp());
+    snprintf(logpath, sizeof logpath, "%s/log", st_tmp());
+    snprintf(conf, sizeof conf, "%s/node.conf", st_tmp());
+    /* Every request logged (level debug): the PIN must be in none of it. */
+    FILE *cf = fopen(conf, "w");
+    if (!cf || fputs("[log]\nlevel = debug\n[factors]\nenforce = false\n", cf) < 0 ||
+        fclose(cf) != 0)
+        st_die("node.conf");
+    FILE *out = fopen(outpath, "w");
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *log = fopen(logpath, "w");
+    if (!out || saved < 0 || !log || dup2(fileno(log), 2) < 0) st_die("log redirect");
+    es_node_opts o = {conf, "127.0.0.1:0", var, out};
+    es_err rv = es_node_start(&o, &node, why, sizeof why);
+    fflush(out);
+    if (rv != ES_OK) {
+        dup2(saved, 2);
+        st_die("the node does not start: %s", why);
+    }
+    g_port = es_node_port(node);
+    {
+        es_buf b;
+        es_buf_init(&b, 1u << 20);
+        if (es_file_read(outpath, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+            const char *x = strstr((const char *)b.p, "one-time password for admin: ");
+            if (x) sscanf(x + strlen("one-time password for admin: "), "%63s", otp);
+        }
+        es_buf_cleanup(&b);
+    }
+    ok(otp[0] && sign_in("admin", otp, admin) && first_password(admin, otp),
+       "api: the administrator signs in");
+    ok(new_user(admin, "alice", "seal_issuer", alice) && new_user(admin, "bob", "reviewer", bob),
+       "api: alice (seal issuer) and bob (reviewer) sign in");
+
+    /* An outsider. */
+    ok(call("POST", "/api/v1/me/signing-key", NULL, "{\"pin\":\"" PIN "\"}", NULL) == 401 &&
+           call("GET", "/api/v1/me/signing-key", NULL, NULL, NULL) == 401 &&
+           call("POST", "/api/v1/accounts/alice/signing-key/unlock", NULL, NULL, NULL) == 401 &&
+           call("GET", "/api/v1/decisions/1", NULL, NULL, NULL) == 401,
+       "api: an outsider gets 401 everywhere");
+    /* A bad PIN: the field named, in English and Chinese. */
+    int st = call("POST", "/api/v1/me/signing-key", alice, "{\"pin\":\"12345\"}", &v);
+    ok(st == 400 && strcmp(jstr(v, "field"), "pin") == 0 &&
+           strstr(jstr(v, "detail_zh"), "签名口令") && jstr(v, "message_zh")[0],
+       "api: a short PIN: 400 naming pin, with Chinese (%d %s)", st, jstr(v, "detail"));
+    json_decref(v);
+    ok(call("POST", "/api/v1/me/signing-key", alice, "{\"pin\":\"" PIN "\",\"csr\":\"x\"}", NULL) ==
+           400,
+       "api: pin and csr together: 400");
+    ok(call("GET", "/api/v1/me/signing-key", alice, NULL, NULL) == 404, "api: no key yet: 404");
+    /* The system administrator has no key to enrol. */
+    ok(call("POST", "/api/v1/me/signing-key", admin, "{\"pin\":\"" PIN "\"}", &v) == 403 &&
+           strcmp(jstr(v, "error"), "forbidden") == 0,
+       "api: the system administrator cannot enrol a signing key");
+    json_decref(v);
+    /* Enrolment. */
+    st = call("POST", "/api/v1/me/signing-key", alice, "{\"pin\":\"" PIN "\"}", &v);
+    char serial[64];
+    snprintf(serial, sizeof serial, "%s", jstr(v, "serial"));
+    ok(st == 201 && strcmp(jstr(v, "kind"), "pin") == 0 && serial[0] &&
+           strstr(jstr(v, "certificate"), "BEGIN CERTIFICATE"),
+       "api: alice enrols (%d)", st);
+    json_decref(v);
+    /* The same request again: no second key behind her back. */
+    st = call("POST", "/api/v1/me/signing-key", alice, "{\"pin\":\"" PIN "\"}", &v);
+    ok(st == 400 && strcmp(jstr(v, "field"), "old_pin") == 0,
+       "api: the retried enrolment needs old_pin (%d)", st);
+    json_decref(v);
+    st = call("GET", "/api/v1/me/signing-key", alice, NULL, &v);
+    ok(st == 200 && strcmp(jstr(v, "serial"), serial) == 0, "api: still the first key");
+    json_decref(v);
+    /* Concurrent wrong PINs through PIN changes: the limit holds. */
+    {
+        enum { N = 8 };
+        pthread_t th[N];
+        pin_try t[N];
+        for (int i = 0; i < N; i++) {
+            t[i] = (pin_try){alice, 0};
+            pthread_create(&th[i], NULL, pin_try_run, &t[i]);
+        }
+        int wrong = 0, locked = 0;
+        for (int i = 0; i < N; i++) {
+            pthread_join(th[i], NULL);
+            wrong += t[i].status == 403;
+            locked += t[i].status == 423;
+        }
+        ok(wrong == ES_DECISION_PIN_LIMIT && locked == N - ES_DECISION_PIN_LIMIT,
+           "api: %d parallel wrong PINs: %d checked (403), %d locked (423)", N, wrong, locked);
+    }
+    st = call("GET", "/api/v1/me/signing-key", alice, NULL, &v);
+    ok(st == 200 && json_is_true(json_object_get(v, "locked")), "api: alice's key is locked");
+    json_decref(v);
+    ok(call("PUT", "/api/v1/me/signing-key/pin", alice,
+            "{\"old_pin\":\"" PIN "\",\"pin\":\"" PIN2 "\"}", NULL) == 423,
+       "api: the right PIN is locked out too");
+    /* Unlocking: not herself, not a reviewer, the system administrator. */
+    ok(call("POST", "/api/v1/accounts/alice/signing-key/unlock", alice, NULL, NULL) == 403 &&
+           call("POST", "/api/v1/accounts/alice/signing-key/unlock", bob, NULL, NULL) == 403,
+       "api: alice and bob cannot unlock");
+    ok(call("POST", "/api/v1/accounts/alice/signing-key/unlock", admin, NULL, NULL) == 204,
+       "api: the system administrator unlocks");
+    ok(call("POST", "/api/v1/accounts/bob/signing-key/unlock", admin, NULL, NULL) == 404,
+       "api: bob has no key: 404");
+    ok(call("PUT", "/api/v1/me/signing-key/pin", alice,
+            "{\"old_pin\":\"" PIN "\",\"pin\":\"" PIN2 "\"}", NULL) == 204,
+       "api: alice changes her PIN");
+
+    /* bob's USBKey, and a decision he signs with it, stored as the making core would. */
+    es_signer *tok = st_signer();
+    es_name subj = name_of("/CN=bob");
+    es_buf csr, pem;
+    es_buf_init(&csr, 65536);
+    es_buf_init(&pem, 65536);
+    if (es_pki_csr_make(&subj, NULL, 0, tok, &csr) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", csr.p, csr.len, &pem) != ES_OK || es_buf_nul(&pem))
+        st_die("csr");
+    json_t *req = json_object();
+    json_object_set_new(req, "csr", json_string((const char *)pem.p));
+    char *rb = json_dumps(req, 0);
+    st = call("POST", "/api/v1/me/signing-key", bob, rb, &v);
+    ok(st == 201 && strcmp(jstr(v, "kind"), "token") == 0, "api: bob enrols his USBKey (%d)", st);
+    json_decref(v);
+    ok(call("POST", "/api/v1/me/signing-key", alice, rb, &v) == 409,
+       "api: the same key for alice: 409");
+    json_decref(v);
+    free(rb);
+    json_decref(req);
+    int64_t id = 0;
+    {
+        es_config c;
+        es_config_defaults(&c, var);
+        es_store *s = st_open(c.store_url);
+        char ref[900], w2[256] = "";
+        es_decisions *ds = NULL;
+        snprintf(ref, sizeof ref, "soft:%s/keys#api-test", st_tmp());
+        if (es_decisions_new(ref, &g_pin, 1, NULL, NULL, &ds, w2, sizeof w2) != ES_OK)
+            st_die("decisions: %s", w2);
+        int64_t bob_id = 0;
+        es_value p[1] = {es_v_text("bob")};
+        if (es_store_query_int(s, "SELECT id FROM users WHERE name = ?", p, 1, &bob_id) != ES_OK)
+            st_die("bob's id");
+        es_actor by = {"bob", ES_ROLE_BIT(ES_ROLE_REVIEWER), bob_id, 0};
+        es_decision d = decision_of("application:7", "approve");
+        es_buf t2, sig;
+        es_buf_init(&t2, ES_DECISION_TBS_MAX);
+        es_buf_init(&sig, 256);
+        es_decision_sig sg;
+        es_decision_sig_init(&sg);
+        es_decision_proof pr = {NULL, {NULL, 0}};
+        if (es_decision_tbs(&d, "bob", &t2) != ES_OK ||
+            es_signer_sign_message(tok, ES_SM2_DEFAULT_ID, t2.p, t2.len, &sig) != ES_OK)
+            st_die("bob signs");
+        pr.signature = es_slice_make(sig.p, sig.len);
+        ok(es_decision_sign(ds, s, &by, &d, &pr, &sg, w2, sizeof w2) == ES_OK &&
+               es_store_begin(s) == ES_OK && es_decision_store_in(s, &sg, &id) == ES_OK &&
+               es_store_commit(s) == ES_OK,
+           "api: bob's decision stored (%s)", w2);
+        es_decision_sig_free(&sg);
+        es_buf_cleanup(&t2);
+        es_buf_cleanup(&sig);
+        es_decisions_free(ds);
+        es_store_close(s);
+    }
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/decisions/%lld", (long long)id);
+    ok(call("GET", path, admin, NULL, NULL) == 403,
+       "api: the system administrator reads no decision");
+    ok(call("GET", "/api/v1/decisions/abc", alice, NULL, &v) == 400 &&
+           strcmp(jstr(v, "field"), "id") == 0,
+       "api: a bad id: 400 naming id");
+    json_decref(v);
+    ok(call("GET", "/api/v1/decisions/999999", alice, NULL, NULL) == 404, "api: unknown: 404");
+    {
+        t_resp r;
+        char h[128];
+        snprintf(h, sizeof h, "Authorization: Bearer %s\r\n", alice);
+        t_resp_init(&r);
+        st = t_req(g_port, "GET", path, h, NULL, &r);
+        ok(st == 200, "api: alice reads bob's decision (%d)", st);
+        json_t *root = NULL;
+        t_resp rr;
+        t_resp_init(&rr);
+        int rs = t_req(g_port, "GET", "/api/v1/ca/root", NULL, NULL, &rr);
+        es_trust *trust = NULL;
+        int added = 0;
+        es_decision_bundle_view bv;
+        es_decision_view dv;
+        es_buf keep;
+        es_buf_init(&keep, ES_DECISION_BUNDLE_MAX);
+        ok(rs == 200 && es_trust_new(&trust) == ES_OK &&
+               es_trust_add(trust, rr.body.p, rr.body.len, &added) == ES_OK && added >= 1,
+           "api: the site root");
+        ok(es_decision_bundle_parse(es_slice_make(r.body.p, r.body.len), &keep, &bv, why,
+                                    sizeof why) == ES_OK &&
+               es_decision_verify(&bv, trust, &dv, why, sizeof why) == ES_OK &&
+               es_slice_eq_str(dv.actor, "bob"),
+           "api: the JSON export verifies offline with the site root: %s", why);
+        /* The same file for tests/cli (eseal decision verify). */
+        char jp[800];
+        snprintf(jp, sizeof jp, "%s/decision.json", st_tmp());
+        ok(es_file_write(jp, r.body.p, r.body.len) == ES_OK, "api: export written");
+        json_decref(root);
+        es_trust_free(trust);
+        es_buf_cleanup(&keep);
+        t_resp_free(&rr);
+        t_resp_free(&r);
+    }
+    es_buf_cleanup(&csr);
+    es_buf_cleanup(&pem);
+    es_signer_free(tok);
+    es_node_stop(node);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(log);
+    fclose(out);
+    char db[900], wal[900];
+    snprintf(db, sizeof db, "%s/eseal.db", var);
+    snprintf(wal, sizeof wal, "%s/eseal.db-wal", var);
+    es_buf lb;
+    es_buf_init(&lb, 64u << 20);
+    ok(es_file_read(logpath, &lb) == ES_OK && lb.len > 0 &&
+           memmem(lb.p, lb.len, "me/signing-key", 14),
+       "api: the log has the requests (%zu bytes)", lb.len);
+    es_buf_cleanup(&lb);
+    ok(!file_has(logpath, PIN) && !file_has(logpath, PIN2) && !file_has(logpath, WRONG) &&
+           !file_has(outpath, PIN),
+       "api: no PIN in the log");
+    ok(!file_has(db, PIN) && !file_has(db, PIN2) && !file_has(wal, PIN) && !file_has(wal, PIN2),
+       "api: no PIN in the node's database files");
+}
+
 int main(void)
 {
     make_ca();
     test_tbs();
     suite("sqlite", st_sqlite_db("decisions"));
     if (st_pg_ready()) suite("postgresql", st_pg_db("decisions"));
+    api_suite();
     es_signer_free(g_audit);
     return t_done();
 }
