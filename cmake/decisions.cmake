@@ -9,5 +9,7 @@ function(_eseal_decisions_fixture)
   endif()
   # 77: the PostgreSQL half was skipped (tests/store_test.h), reported as skipped, not passed.
   set_tests_properties(decisions PROPERTIES FIXTURES_REQUIRED pg SKIP_RETURN_CODE 77)
+  # The test runs `eseal decision sign` and `eseal decision verify` on what the API exported.
+  set_property(TEST decisions APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_decisions_fixture)
