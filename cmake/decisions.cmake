@@ -13,3 +13,8 @@ function(_eseal_decisions_fixture)
   set_property(TEST decisions APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_decisions_fixture)
+
+# 我的签名密钥 in the console against the real daemon (tests/e2e/signing.mjs).
+add_test(NAME e2e_signing COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
+                                  ${CMAKE_BINARY_DIR}/e2e-signing $<TARGET_FILE:eseal_cli> signing)
+set_tests_properties(e2e_signing PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)

@@ -11,8 +11,10 @@
 #include "eseal/decision.h"
 
 /* The Chinese of a field's problem (the English detail comes from the service). */
-static const char *field_zh(const char *field)
+static const char *field_zh(const char *field, es_err rv)
 {
+    if (rv == ES_ERR_PIN) return "签名口令错误；连续错误 5 次后密钥锁定，须由系统管理员解锁";
+    if (rv == ES_ERR_PIN_LOCKED) return "签名密钥已锁定，须由系统管理员解锁";
     if (strcmp(field, "pin") == 0)
         return "签名口令须为 6 至 64 个字符，不能是同一字符重复，不能包含账户名";
     if (strcmp(field, "old_pin") == 0) return "更换已有密钥须输入当前签名口令";
@@ -30,7 +32,7 @@ static es_err reply_field(es_http_req *req, es_err rv, const char *field, const 
     json_object_set_new(o, "message_zh", json_string(es_err_str_zh(rv)));
     json_object_set_new(o, "field", json_string(field));
     json_object_set_new(o, "detail", json_string(detail ? detail : ""));
-    json_object_set_new(o, "detail_zh", json_string(field_zh(field)));
+    json_object_set_new(o, "detail_zh", json_string(field_zh(field, rv)));
     REFUSE(es_http_reply_json_new(req, es_err_http_status(rv), o), rv);
 }
 
