@@ -18,3 +18,7 @@ cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_decisions_fixture
 add_test(NAME e2e_signing COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
                                   ${CMAKE_BINARY_DIR}/e2e-signing $<TARGET_FILE:eseal_cli> signing)
 set_tests_properties(e2e_signing PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)
+
+# `eseal decision sign | verify` against the openssl command line (tests/cli/decision.sh).
+add_test(NAME cli_decision COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/decision.sh $<TARGET_FILE:eseal_cli>)
+set_tests_properties(cli_decision PROPERTIES ENVIRONMENT "${ESEAL_TEST_ENV}")
