@@ -576,6 +576,13 @@ static void suite(const char *backend, const char *url)
                ES_ERR_SIGNING_KEY_DAMAGED,
            "%s: the right PIN on another node's key device opens nothing", backend);
         es_decisions_free(other);
+        /* A row that says argon2id costs 1 TiB is refused, not obeyed. */
+        st_sql(w.st, "UPDATE signing_keys SET kdf_m = 1073741824 WHERE state = 'active' AND "
+                     "user_id = (SELECT id FROM users WHERE name = 'alice')");
+        ok(sign_pin(&w, &w.alice, PIN2, &s2) == ES_ERR_SIGNING_KEY_DAMAGED,
+           "%s: a tampered argon2id cost refused", backend);
+        st_sql(w.st, "UPDATE signing_keys SET kdf_m = 1024 WHERE state = 'active' AND "
+                     "user_id = (SELECT id FROM users WHERE name = 'alice')");
         if (es_signing_key_unlock(w.ds, w.st, &admin, "alice") != ES_OK) st_die("unlock");
     }
 

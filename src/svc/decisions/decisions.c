@@ -366,7 +366,10 @@ static es_err unwrap_key(es_decisions *ds, const key_row *k, const char *pin, es
     es_err rv;
     *out = NULL;
     es_buf_init(&plain, 256);
-    if (k->wrapped.len != 32 || k->salt.len != SALT_LEN) {
+    /* Bounds on what the row says argon2id costs: a tampered row must not make the daemon
+     * allocate gigabytes (at most 1 GiB, 16 passes). */
+    if (k->wrapped.len != 32 || k->salt.len != SALT_LEN || k->kdf_m < 8 || k->kdf_m > (1u << 20) ||
+        k->kdf_t < 1 || k->kdf_t > 16) {
         rv = ES_ERR_SIGNING_KEY_DAMAGED;
         goto out;
     }
@@ -433,6 +436,17 @@ static es_err pin_open(es_decisions *ds, es_store *st, const es_actor *by, key_r
                         p, 2, &changes));
     CHECK(es_store_commit(st));
     if (changes != 1) {
+        int64_t active = 0;
+        es_value q[1] = {es_v_int(k->id)};
+        if ((rv = es_store_query_int(st,
+                                     "SELECT COUNT(*) FROM signing_keys WHERE id = ? AND state = "
+                                     "'active'",
+                                     q, 1, &active)) != ES_OK)
+            return rv;
+        if (!active) {
+            say(why, whylen, "the signing certificate %s is revoked: enrol a new key", k->serial);
+            return ES_ERR_REVOKED;
+        }
         say(why, whylen, "%s",
             "the signing key is locked after too many wrong PINs: the system "
             "administrator unlocks it");
