@@ -249,6 +249,29 @@ static void *guess_run(void *arg)
     return NULL;
 }
 
+/* ---- Parallel enrolments of one account: one key, never two. */
+
+typedef struct enrol_try {
+    const char *url;
+    es_ca *ca;
+    es_user u;
+    es_err rv;
+} enrol_try;
+
+static void *enrol_run(void *arg)
+{
+    enrol_try *e = arg;
+    es_store *st = st_open(e->url);
+    es_decisions *ds = open_ds(e->ca);
+    es_actor by = es_actor_of(&e->u);
+    es_signing_key k;
+    char why[256];
+    e->rv = es_signing_key_enrol_pin(ds, st, &by, PIN, NULL, &k, NULL, why, sizeof why);
+    es_decisions_free(ds);
+    es_store_close(st);
+    return NULL;
+}
+
 /* ---- The openssl command line checks a stored decision's export. */
 
 static int openssl_verifies(const es_decision_rec *r, es_slice root)
@@ -600,6 +623,27 @@ static void suite(const char *backend, const char *url)
     ok(es_decision_get(w.ds, w.st, &bob, id, &rec) == ES_OK &&
            strcmp(rec.cert_serial, serial1) == 0,
        "%s: the old decision keeps its certificate", backend);
+
+    /* Two enrolments of one account at once: one key. */
+    {
+        es_user dave;
+        user(&w, "dave", ES_ROLE_BIT(ES_ROLE_APPROVER), &dave);
+        pthread_t th[2];
+        enrol_try e[2] = {{url, w.ca, dave, ES_OK}, {url, w.ca, dave, ES_OK}};
+        for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, enrol_run, &e[i]);
+        for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+        int64_t n = -1;
+        es_value p[1] = {es_v_int(dave.id)};
+        if (es_store_query_int(w.st, "SELECT COUNT(*) FROM signing_keys WHERE user_id = ?", p, 1,
+                               &n) != ES_OK)
+            n = -1;
+        int good = (e[0].rv == ES_OK) + (e[1].rv == ES_OK);
+        es_err other = e[0].rv == ES_OK ? e[1].rv : e[0].rv;
+        ok(good == 1 && n == 1 &&
+               (other == ES_ERR_EXISTS || other == ES_ERR_BUSY || other == ES_ERR_ARG),
+           "%s: two enrolments at once: one key (%s, %s; %lld rows)", backend, es_err_str(e[0].rv),
+           es_err_str(e[1].rv), (long long)n);
+    }
 
     /* USBKey: a CSR, no key held here; outside signatures only. */
     {
