@@ -961,6 +961,18 @@ static void api_suite(void)
     ok(call("PUT", "/api/v1/me/signing-key/pin", alice,
             "{\"old_pin\":\"" PIN "\",\"pin\":\"" PIN2 "\"}", NULL) == 423,
        "api: the right PIN is locked out too");
+    /* The daemon restarted on the same site: still locked (the sessions live in the store). */
+    es_node_stop(node);
+    node = NULL;
+    rv = es_node_start(&o, &node, why, sizeof why);
+    if (rv != ES_OK) {
+        dup2(saved, 2);
+        st_die("the node does not start again: %s", why);
+    }
+    g_port = es_node_port(node);
+    ok(call("PUT", "/api/v1/me/signing-key/pin", alice,
+            "{\"old_pin\":\"" PIN "\",\"pin\":\"" PIN2 "\"}", NULL) == 423,
+       "api: still locked after the daemon restarted");
     /* Unlocking: not herself, not a reviewer, the system administrator. */
     ok(call("POST", "/api/v1/accounts/alice/signing-key/unlock", alice, NULL, NULL) == 403 &&
            call("POST", "/api/v1/accounts/alice/signing-key/unlock", bob, NULL, NULL) == 403,
