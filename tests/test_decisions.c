@@ -1010,6 +1010,8 @@ static void api_suite(void)
     char *rb = json_dumps(req, 0);
     st = call("POST", "/api/v1/me/signing-key", bob, rb, &v);
     ok(st == 201 && strcmp(jstr(v, "kind"), "token") == 0, "api: bob enrols his USBKey (%d)", st);
+    char bob_serial[64];
+    snprintf(bob_serial, sizeof bob_serial, "%s", jstr(v, "serial"));
     json_decref(v);
     ok(call("POST", "/api/v1/me/signing-key", alice, rb, &v) == 409,
        "api: the same key for alice: 409");
@@ -1143,6 +1145,33 @@ static void api_suite(void)
         es_buf_cleanup(&keep);
         t_resp_free(&rr);
         t_resp_free(&r);
+    }
+    /* bob disabled: his certificate is revoked, and the CRL served next lists it. */
+    {
+        t_resp rr;
+        char crlp[800], serial_uc[64];
+        t_resp_init(&rr);
+        ok(t_req(g_port, "GET", "/api/v1/ca/crl", NULL, NULL, &rr) == 200, "api: a CRL");
+        t_resp_free(&rr);
+        ok(call("POST", "/api/v1/users/bob/disable", admin, NULL, NULL) == 200,
+           "api: the administrator disables bob");
+        t_resp_init(&rr);
+        snprintf(crlp, sizeof crlp, "%s/after.crl", st_tmp());
+        ok(t_req(g_port, "GET", "/api/v1/ca/crl", NULL, NULL, &rr) == 200 &&
+               es_file_write(crlp, rr.body.p, rr.body.len) == ES_OK,
+           "api: the CRL after");
+        t_resp_free(&rr);
+        size_t i = 0;
+        for (; bob_serial[i] && i + 1 < sizeof serial_uc; i++)
+            serial_uc[i] = (char)(bob_serial[i] >= 'a' && bob_serial[i] <= 'f' ? bob_serial[i] - 32
+                                                                               : bob_serial[i]);
+        serial_uc[i] = 0;
+        snprintf(cmd, sizeof cmd,
+                 "openssl crl -inform DER -in '%s' -noout -text 2>/dev/null | tr -d ' :' | "
+                 "grep -q 'SerialNumber%s'",
+                 crlp, serial_uc);
+        ok(bob_serial[0] && system(cmd) == 0, "api: the CRL served next lists bob's certificate %s",
+           bob_serial);
     }
     es_buf_cleanup(&csr);
     es_buf_cleanup(&pem);
