@@ -36,7 +36,7 @@ typedef struct route {
     unsigned flags;
     int in_code, in_openapi, in_table;
     int openapi_public;
-    char needs[40]; /* from docs/accounts.md: public, signed-in, client, or a permission */
+    char needs[96]; /* from docs/accounts.md: public, signed-in, client, or a permission */
 } route;
 
 static route routes[MAX_ROUTES];
@@ -346,7 +346,7 @@ static int may(int r, const char *needs)
 {
     if (strcmp(needs, "signed-in") == 0) return 1;
     if (strcmp(needs, "client") == 0) return 0; /* a business system's signed request only */
-    char alt[40];
+    char alt[96];
     int any = 0;
     snprintf(alt, sizeof alt, "%s", needs);
     for (char *save = NULL, *t = strtok_r(alt, ",", &save); t; t = strtok_r(NULL, ",", &save)) {

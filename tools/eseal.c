@@ -18,6 +18,7 @@ static const cli_cmd cmds[] = {
     {"admin", cmd_admin, "back up and restore a daemon's store (docs/store.md)"},
     {"api", cmd_api, "sign a business system's requests to esealsd (docs/api-clients.md)"},
     {"factor", cmd_factor, "staff second factor: GM/T 0021 dynamic passwords, sign a challenge"},
+    {"decision", cmd_decision, "sign a decision with one's own key, verify an exported one"},
     {"errors", cmd_errors, "the error table: codes, names, HTTP statuses, English and Chinese"},
     {"national", cmd_national,
      "national conventions: citizen ID, credit code, division codes, making tables"},

@@ -49,6 +49,10 @@ typedef struct es_accounts {
     const struct es_factors *factors;
     es_signin_guard *guard; /* may be NULL: every failure counts towards the account's lock */
     es_time (*now)(void);   /* the clock; NULL: es_time_now (tests inject their own) */
+    /* The site CA (not owned; NULL: none): an account disabled or left without a
+     * decision-taking role has its signing certificate revoked in the same transaction
+     * (eseal/decision.h; without a CA only its key row is). */
+    struct es_ca *ca;
 } es_accounts;
 
 /* Who acts. A user signed in, or the daemon itself (name "system", roles 0, is_system 1:

@@ -72,6 +72,9 @@ typedef struct es_api_ctx {
      * NULL: seals cannot be made (503). */
     es_signer *maker;
     struct es_tables *making_tables;
+    /* People's signing keys and decisions (eseal/decision.h), set by the node once the CA is
+     * open; NULL until then (the routes answer 503). */
+    struct es_decisions *decisions;
 } es_api_ctx;
 
 /* Makes what the context owns besides the configuration and site (the store key, the CA lock,
@@ -104,6 +107,7 @@ es_err es_api_factors_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 /* GET /api/v1/divisions and GET /api/v1/making/tables (src/api/national.c; the tables of
  * making_tables, or the built-in ones when the node set none). */
 es_err es_api_national_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+es_err es_api_decisions_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 
 ES_API_END
 

@@ -108,6 +108,8 @@ typedef struct es_config {
     /* [making] tables: the making tables file (etc/making.conf, docs/national.md); empty: the
      * built-in tables */
     char making_tables[ES_CONFIG_PATH];
+    /* [keys] decisions: the node's half of people's signing keys (decrypts; docs/decisions.md) */
+    char key_decisions[ES_CONFIG_PATH + 64];
 } es_config;
 
 /* es_config.metrics */

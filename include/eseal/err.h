@@ -110,6 +110,10 @@ typedef enum es_err {
     /* 9xx: the making system (issue 10). Ranges: making core 900-929, national conventions
      * 930-939, decisions 940-949, data protection 950-959, upstream 960-969, delivery 970-979,
      * pictures 980-989. */
+    /* decisions (decision.h) */
+    ES_ERR_DECISION_SIGNER = 940,     /* a decision signed by another than its actor */
+    ES_ERR_SIGNING_KEY_KIND = 941,    /* a PIN for a USBKey's key (or the reverse) */
+    ES_ERR_SIGNING_KEY_DAMAGED = 942, /* a stored signing key that the node's key cannot open */
     /* delivery (package.h) */
     ES_ERR_PACKAGE_USED = 970,      /* the seal key of a server package was enveloped and wiped */
     ES_ERR_PACKAGE_RECIPIENT = 971, /* a server package for another key device's key */

@@ -304,6 +304,15 @@ static const es_json_field roles_schema[] = {
     {NULL},
 };
 
+/* A change of roles or a disabling may have revoked the account's signing certificate in the same
+ * transaction (docs/decisions.md): the next GET /api/v1/ca/crl signs a CRL that lists it. */
+static void crl_stale(es_api_ctx *app)
+{
+    pthread_mutex_lock(&app->ca_lock);
+    app->crl.len = 0;
+    pthread_mutex_unlock(&app->ca_lock);
+}
+
 static es_err users_set_roles(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
@@ -320,6 +329,7 @@ static es_err users_set_roles(es_http_req *req, void *arg)
     if (rv == ES_ERR_DENIED)
         return api_fail(req, rv, manage_refusal(req, name, "nobody changes their own roles"));
     if (rv != ES_OK) return api_fail(req, rv, why);
+    crl_stale(app);
     return reply_user(req, &a, &by, name, NULL);
 }
 
@@ -336,6 +346,7 @@ static es_err set_disabled(es_http_req *req, void *arg, int disabled)
         return api_fail(req, rv,
                         manage_refusal(req, name, "nobody disables or enables their own account"));
     if (rv != ES_OK) return rv;
+    crl_stale(app);
     return reply_user(req, &a, &by, name, NULL);
 }
 

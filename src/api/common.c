@@ -33,6 +33,7 @@ es_err api_accounts(es_api_ctx *app, es_accounts *a)
     a->factors = app->factors;
     a->guard = app->signin_guard;
     a->now = NULL;
+    a->ca = app->ca;
     return ES_OK;
 }
 
@@ -325,7 +326,8 @@ es_err es_api_register(es_http *h, es_api_ctx *ctx)
         (rv = es_api_ca_register(h, ctx)) != ES_OK ||
         (rv = es_api_clients_register(h, ctx)) != ES_OK ||
         (rv = es_api_factors_register(h, ctx)) != ES_OK ||
-        (rv = es_api_national_register(h, ctx)) != ES_OK)
+        (rv = es_api_national_register(h, ctx)) != ES_OK ||
+        (rv = es_api_decisions_register(h, ctx)) != ES_OK)
         return rv;
     es_http_set_auth(h, api_authenticate, ctx);
     return ES_OK;

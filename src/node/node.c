@@ -13,6 +13,7 @@
 #include "eseal/castore.h"
 #include "eseal/keydev.h"
 #include "eseal/national.h"
+#include "eseal/decision.h"
 #include "eseal/node.h"
 #include "eseal/otp.h"
 #include "node/internal.h"
@@ -23,6 +24,7 @@ struct es_node {
     es_signer *audit;
     es_factor_key *factor_key; /* the seeds key of dynamic passwords */
     es_factors factors;
+    struct es_decisions *decisions; /* people's signing keys (eseal/decision.h) */
     es_http *http;
     es_sched *sched;
     int ctx_ready, site_ready;
@@ -472,6 +474,12 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
     site_warnings(n);
     if ((rv = open_http(n, why, whylen)) != ES_OK) goto fail;
     if ((rv = open_ca(n, why, whylen)) != ES_OK) goto fail;
+    /* People's signing keys: the node's half (a soft key is made at the first start, under the
+     * site's PIN like the other soft keys) and the CA that certifies them (docs/decisions.md). */
+    if ((rv = es_decisions_new(x->cfg.key_decisions, &x->site.pin, 1, x->ca, n->audit,
+                               &n->decisions, why, whylen)) != ES_OK)
+        goto fail;
+    x->decisions = n->decisions;
     atomic_store(&x->ready, 1);
 
     if ((rv = es_sched_new(&n->sched)) != ES_OK ||
@@ -524,6 +532,7 @@ void es_node_stop(es_node *n)
     es_signer_free(n->audit);
     es_factor_key_free(n->factor_key);
     es_tables_free(n->tables);
+    es_decisions_free(n->decisions);
     if (n->site_ready) es_site_cleanup(&n->ctx.site);
     es_wipe(n, sizeof *n);
     free(n);

@@ -390,6 +390,46 @@ static const char v8[] = "CREATE TABLE seal_code_serials ("
                          "  last_serial {INT64} NOT NULL CHECK (last_serial BETWEEN 1 AND 99999999)"
                          "){STRICT};";
 
+/* Version 9: people's signing keys and their signed decisions (docs/decisions.md; LD/T 01.1
+ * §9.4). A key row per certificate ever issued to a person: kind 'pin' (held here: the private
+ * key SM4-wrapped under a key derived from the PIN with argon2id and a device half that only the
+ * node's key device decrypts) or 'token' (a USBKey's: certificate only); one active per account;
+ * a public key is certified once. Wrong PINs in a row are counted in failures (reserved before
+ * the check). decisions: the canonical DER (tbs), the signature and the certificate serial. */
+static const char v9[] =
+    "CREATE TABLE signing_keys ("
+    "  id {ID},"
+    "  user_id {INT64} NOT NULL REFERENCES users (id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('pin', 'token')),"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'superseded', 'revoked')),"
+    "  serial TEXT NOT NULL UNIQUE,"
+    "  pub {BLOB} NOT NULL,"
+    "  cert {BLOB} NOT NULL,"
+    "  wrapped {BLOB},"
+    "  dev_wrap {BLOB},"
+    "  salt {BLOB},"
+    "  kdf_m {INT64} NOT NULL,"
+    "  kdf_t {INT64} NOT NULL,"
+    "  failures {INT64} NOT NULL DEFAULT 0,"
+    "  created_at {INT64} NOT NULL,"
+    "  ended_at {INT64},"
+    "  CHECK ((kind = 'pin') = (wrapped IS NOT NULL AND dev_wrap IS NOT NULL AND salt IS NOT NULL))"
+    "){STRICT};"
+    "CREATE UNIQUE INDEX signing_keys_active ON signing_keys (user_id) WHERE state = 'active';"
+    "CREATE UNIQUE INDEX signing_keys_pub ON signing_keys (pub);"
+    "CREATE TABLE decisions ("
+    "  id {ID},"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  object TEXT NOT NULL,"
+    "  tbs {BLOB} NOT NULL,"
+    "  sig {BLOB} NOT NULL,"
+    "  cert_serial TEXT NOT NULL REFERENCES signing_keys (serial),"
+    "  at {INT64} NOT NULL"
+    "){STRICT};"
+    "CREATE INDEX decisions_object ON decisions (object);"
+    "CREATE INDEX decisions_actor ON decisions (actor, at);";
+
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
@@ -404,6 +444,8 @@ const store_migration store_migrations[] = {
      * version 8 the 8th entry until it is merged, then the lead puts h10-core's row here. */
     {7, "reserved (issue 10: the making core's migration)", "SELECT 1", NULL, NULL},
     {8, "making: industry seal code serials per division", v8, NULL, NULL},
+    {9, "decisions: people's signing keys (PIN-wrapped or USBKey) and signed decisions", v9, NULL,
+     NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -6,7 +6,7 @@
 # third argument, by default the eseal next to esealsd; openssl makes the test's SM2 keys.
 #
 # With a fourth argument "factor", tests/e2e/factor.mjs instead, against the daemon's defaults
-# (the second factor enforced).
+# (the second factor enforced); with "signing", tests/e2e/signing.mjs (我的签名密钥).
 #
 # usage: tests/e2e/daemon.sh /path/to/esealsd WORKDIR [/path/to/eseal] [factor]
 # Exit 0 passed, 1 failed, 77 skipped (Chromium, node or npm missing and CI unset).
@@ -17,6 +17,7 @@ WORK=${2:?usage: daemon.sh /path/to/esealsd WORKDIR}
 CLI=${3:-$(dirname "$SD")/eseal}
 SCRIPT=daemon.mjs
 [ "${4:-}" = factor ] && SCRIPT=factor.mjs
+[ "${4:-}" = signing ] && SCRIPT=signing.mjs
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$HERE/lib.sh"
@@ -37,7 +38,7 @@ trap cleanup EXIT
 mkdir -p "$TMP/profile" "$TMP/keys"
 
 # The console's pages; its sign-in with the second factor is tests/e2e/factor.mjs's.
-if [ "$SCRIPT" = daemon.mjs ]; then
+if [ "$SCRIPT" != factor.mjs ]; then
     printf '[factors]\nenforce = false\n' >"$TMP/sd.conf"
 else
     : >"$TMP/sd.conf"

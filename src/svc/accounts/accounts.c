@@ -6,7 +6,9 @@
 
 #include "eseal/accounts.h"
 #include "eseal/audit.h"
+#include "eseal/castore.h"
 #include "eseal/crypto.h"
+#include "eseal/decision.h"
 #include "eseal/otp.h"
 #include "svc/internal.h"
 
@@ -133,6 +135,18 @@ static const char duty_why[] = "an audit administrator's account is managed by a
 static int duty_ok(const es_actor *by, es_roles roles)
 {
     return by->is_system || es_roles_may_manage(by->roles, roles);
+}
+
+/* Signed decisions (docs/decisions.md): an account that stops taking decisions (disabled, or
+ * its last decision-taking role taken) loses its signing key and certificate in the same
+ * transaction as the change; with the CA, that transaction holds the CA's lock. */
+static es_err begin_change(es_accounts *a, const es_actor *by, int revoke)
+{
+    if (revoke && a->ca) {
+        es_castore cs = {a->store, a->audit, by->name, NULL};
+        return es_castore_begin_joined(&cs, a->ca);
+    }
+    return es_store_begin(a->store);
 }
 
 /* --- reading users --- */
@@ -319,8 +333,12 @@ es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, e
              to[0] ? to : "(none)");
     svc_rec ar;
     CHECK(svc_audit_prepare(a, by, "user.roles", object, detail, &ar));
-    CHECK(es_store_begin(a->store));
+    int revoke = es_decision_roles(u.roles) && !es_decision_roles(roles);
+    CHECK(begin_change(a, by, revoke));
     CHECK(write_roles(a, u.id, roles));
+    if (revoke)
+        CHECK(es_signing_key_revoke_in(a->store, a->ca, a->audit, by->name, u.id,
+                                       ES_REASON_PRIVILEGE_WITHDRAWN, NULL));
     CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:
@@ -338,9 +356,12 @@ es_err es_acct_set_disabled(es_accounts *a, const es_actor *by, const char *name
     snprintf(object, sizeof object, "user:%s", name);
     svc_rec ar;
     CHECK(svc_audit_prepare(a, by, disabled ? "user.disable" : "user.enable", object, "", &ar));
-    CHECK(es_store_begin(a->store));
+    CHECK(begin_change(a, by, disabled));
     CHECK(es_store_exec(a->store, "UPDATE users SET disabled = ? WHERE id = ?", p, 2, NULL));
     if (disabled) CHECK(end_sessions(a, u.id));
+    if (disabled)
+        CHECK(es_signing_key_revoke_in(a->store, a->ca, a->audit, by->name, u.id,
+                                       ES_REASON_CESSATION, NULL));
     CHECK(svc_audit_append(a, &ar));
     CHECK(es_store_commit(a->store));
 out:

@@ -88,6 +88,7 @@ void es_config_defaults(es_config *c, const char *var)
     c->factor_window = 1;
     c->factor_challenge_seconds = 120;
     snprintf(c->key_factor, sizeof c->key_factor, "soft:%s/keys#factor", var);
+    snprintf(c->key_decisions, sizeof c->key_decisions, "soft:%s/keys#decisions", var);
 }
 
 static int set_str(char *dst, size_t cap, const char *v, char *why, size_t whylen)
@@ -251,6 +252,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("audit", "checkpoint_records")) return NUM(audit_checkpoint_records, 1, 1000000);
     if (IS("audit", "checkpoint_ms")) return NUM(audit_checkpoint_ms, 10, 3600 * 1000);
     if (IS("keys", "factor")) return STR(key_factor);
+    if (IS("keys", "decisions")) return STR(key_decisions);
     if (IS("factors", "enforce") || IS("factors", "operator_password_only")) {
         int *dst =
             strcmp(key, "enforce") == 0 ? &c->factor_enforce : &c->factor_operator_password_only;

@@ -13,6 +13,7 @@ export class ApiError extends Error {
     this.message_zh = str(d.message_zh);
     this.field = str(d.field);
     this.detail = str(d.detail);
+    this.detail_zh = str(d.detail_zh); // the field's problem in Chinese, where the server gives it
     // The reasons behind a refusal when the server lists them (the CA's checks of a request).
     this.problems = Array.isArray(d.problems)
       ? d.problems.filter((p) => typeof p === 'string')

@@ -50,6 +50,7 @@ export function errorTexts(e, overrides) {
     main = own || t('err_unknown', { code: e.code });
     if (known && known !== main) more.push(known);
   }
+  if (getLang() !== 'en' && e.detail_zh) more.push(e.detail_zh);
   if (e.detail) more.push(e.detail);
   return { main, secondary: more.join(' · '), problems: e.problems, field: e.field };
 }

@@ -5,6 +5,7 @@ import users from './users.js';
 import clients from './clients.js';
 import audit from './audit.js';
 import system from './system.js';
+import signing from './signing.js';
 
 // Users after the audit page: an audit administrator (who may see both) lands on the audit log.
-export const pages = [clients, audit, users, system];
+export const pages = [clients, audit, users, system, signing];
