@@ -20,6 +20,12 @@
 #include "eseal/node.h"
 #include "eseal/pki.h"
 #include "eseal/site.h"
+/* Each account creation hashes a one-time password with argon2id (64 MiB, 3 passes); the
+ * concurrency checks below send 72 of them at once, which on a 2-core machine under a whole
+ * parallel ctest queue for minutes, not seconds. The checks are of correctness (each made
+ * once, nothing lost), not of latency: a request may take up to 4 minutes (the daemon's own
+ * deadlines count only the client's slowness). */
+#define T_HTTP_TIMEOUT_S 240
 #include "http_client.h"
 #include "store_test.h"
 
