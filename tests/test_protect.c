@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "eseal/node.h"
 #include "eseal/protect.h"
 #include "store_test.h"
 #include "test.h"
@@ -697,6 +698,34 @@ static void primitives(void)
     ok(es_hmac_sm3_once(hkey, 0, "abc", 3, mac) == ES_ERR_ARG, "HMAC-SM3: a key is needed");
 }
 
+/* A daemon makes the KEK and the keys at its first start, and no second set at the next. */
+static void node_start(void)
+{
+    char var[700], out[800], why[600] = "", url[800], kek[800];
+    snprintf(var, sizeof var, "%s/node", st_tmp());
+    snprintf(out, sizeof out, "%s.out", var);
+    FILE *f = fopen(out, "w");
+    es_node *n = NULL;
+    es_node_opts o = {NULL, "127.0.0.1:0", var, f};
+    for (int i = 0; i < 2; i++) {
+        ok(es_node_start(&o, &n, why, sizeof why) == ES_OK && n, "node start %d (%s)", i, why);
+        es_node_stop(n);
+        n = NULL;
+    }
+    fclose(f);
+    snprintf(url, sizeof url, "sqlite:%s/eseal.db", var);
+    es_store *s = st_open(url);
+    ok(count(s, "SELECT count(*) FROM protect_keys WHERE state = 'current'") == 3,
+       "the daemon made one data, index and MAC key");
+    es_store_close(s);
+    snprintf(kek, sizeof kek, "%s/keys/protect.key", var);
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    ok(es_file_read(kek, &b) == ES_OK && strstr((const char *)b.p, "ENCRYPTED PRIVATE KEY"),
+       "its KEK is an encrypted soft key beside the others");
+    es_buf_cleanup(&b);
+}
+
 int main(void)
 {
     snprintf(kdir, sizeof kdir, "%s/keys", st_tmp());
@@ -709,6 +738,7 @@ int main(void)
     primitives();
     masks();
     blob_format();
+    node_start();
     suite("sqlite", st_sqlite_db("protect"));
     if (st_pg_ready()) suite("postgresql", st_pg_db("protect"));
     return t_done();
