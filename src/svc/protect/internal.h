@@ -44,6 +44,14 @@ es_err protect_unwrap(es_protect *p, int64_t id, const char *purpose, es_slice w
                       uint8_t key[PROTECT_KEY_LEN], size_t *len) ES_MUST_CHECK;
 /* Forgets every cached data key. */
 void protect_cache_clear(es_protect *p);
+/* The subkeys of a data key into slot's enc and mac. */
+es_err protect_derive(const uint8_t dk[PROTECT_DK_LEN], protect_dk *slot) ES_MUST_CHECK;
+/* Seal and open with the subkeys at hand (the store's part done): for es_protect_seal and
+ * es_protect_open, and the fuzz target. */
+es_err protect_seal_dk(const protect_dk *dk, uint32_t key_id, es_slice plain, es_slice aad,
+                       es_buf *out) ES_MUST_CHECK;
+es_err protect_open_dk(const protect_dk *dk, const es_protect_blob *b, es_slice aad,
+                       es_buf *plain) ES_MUST_CHECK;
 /* 1 when s is an SQL identifier we accept: [a-z_][a-z0-9_]{0,62}. */
 int protect_ident_ok(const char *s);
 

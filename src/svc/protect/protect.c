@@ -342,8 +342,8 @@ es_err es_protect_setup(es_protect *p, es_store *st, char *why, size_t whylen)
     return rv;
 }
 
-/* The subkeys of a data key (under p->mu). */
-static es_err derive(const uint8_t dk[PROTECT_DK_LEN], protect_dk *slot)
+/* The subkeys of a data key. */
+es_err protect_derive(const uint8_t dk[PROTECT_DK_LEN], protect_dk *slot)
 {
     static const char enc_label[] = "eseal protect v1 enc", mac_label[] = "eseal protect v1 mac";
     uint8_t t[ES_SM3_LEN];
@@ -380,7 +380,7 @@ static es_err data_key(es_protect *p, const key_row *k, protect_dk *out)
         if (rv == ES_OK) {
             slot = oldest;
             es_wipe(slot, sizeof *slot);
-            if ((rv = derive(dk, slot)) == ES_OK) {
+            if ((rv = protect_derive(dk, slot)) == ES_OK) {
                 slot->id = k->id;
                 memcpy(slot->wrapped_sm3, h, sizeof h);
             } else {
@@ -436,41 +436,73 @@ es_err es_protect_blob_parse(es_slice sealed, es_protect_blob *out)
     return ES_OK;
 }
 
-es_err es_protect_seal(es_protect *p, es_store *st, es_slice plain, es_slice aad, es_buf *out)
+es_err protect_seal_dk(const protect_dk *dk, uint32_t key_id, es_slice plain, es_slice aad,
+                       es_buf *out)
 {
-    key_row k;
-    protect_dk dk;
     uint8_t header[ES_PROTECT_HEADER], iv[ES_PROTECT_IV], tag[ES_PROTECT_TAG];
     es_err rv;
-    if (!p || !st || !out || (!plain.p && plain.len) || (!aad.p && aad.len)) return ES_ERR_ARG;
+    if (!dk || !key_id || !out || (!plain.p && plain.len) || (!aad.p && aad.len)) return ES_ERR_ARG;
     if (plain.len > ES_PROTECT_MAX_PLAIN || aad.len > ES_PROTECT_MAX_AAD) return ES_ERR_LIMIT;
-    memset(&dk, 0, sizeof dk);
-    if ((rv = current_key(st, "data", &k)) != ES_OK || (rv = data_key(p, &k, &dk)) != ES_OK)
-        goto done;
     size_t pad = 16 - plain.len % 16, ctlen = plain.len + pad, start = out->len;
     header[0] = ES_PROTECT_V1;
     header[1] = ES_PROTECT_ALG_CBC_HMAC;
-    put_be32(header + 2, (uint32_t)k.id);
+    put_be32(header + 2, key_id);
     if ((rv = es_random(iv, sizeof iv)) != ES_OK ||
         (rv = es_buf_reserve(out, ES_PROTECT_HEADER + ES_PROTECT_IV + ctlen + ES_PROTECT_TAG)) !=
             ES_OK)
-        goto done;
+        return rv;
     uint8_t *w = out->p + start;
     memcpy(w, header, sizeof header);
     memcpy(w + ES_PROTECT_HEADER, iv, sizeof iv);
     uint8_t *ct = w + ES_PROTECT_HEADER + ES_PROTECT_IV;
     if (plain.len) memcpy(ct, plain.p, plain.len);
     memset(ct + plain.len, (int)pad, pad); /* PKCS#7 */
-    if ((rv = es_sm4_cbc(1, dk.enc, iv, ct, ctlen, ct)) != ES_OK ||
-        (rv = blob_mac(&dk, es_slice_make(header, sizeof header), es_slice_make(iv, sizeof iv),
+    if ((rv = es_sm4_cbc(1, dk->enc, iv, ct, ctlen, ct)) != ES_OK ||
+        (rv = blob_mac(dk, es_slice_make(header, sizeof header), es_slice_make(iv, sizeof iv),
                        es_slice_make(ct, ctlen), aad, tag)) != ES_OK) {
         es_wipe(ct, ctlen); /* the plaintext copied in, perhaps not yet encrypted */
-        goto done;
+        return rv;
     }
     memcpy(ct + ctlen, tag, sizeof tag);
     out->len = start + ES_PROTECT_HEADER + ES_PROTECT_IV + ctlen + ES_PROTECT_TAG;
-done:
+    return ES_OK;
+}
+
+es_err es_protect_seal(es_protect *p, es_store *st, es_slice plain, es_slice aad, es_buf *out)
+{
+    key_row k;
+    protect_dk dk;
+    es_err rv;
+    if (!p || !st || !out || (!plain.p && plain.len) || (!aad.p && aad.len)) return ES_ERR_ARG;
+    if (plain.len > ES_PROTECT_MAX_PLAIN || aad.len > ES_PROTECT_MAX_AAD) return ES_ERR_LIMIT;
+    memset(&dk, 0, sizeof dk);
+    if ((rv = current_key(st, "data", &k)) == ES_OK && (rv = data_key(p, &k, &dk)) == ES_OK)
+        rv = protect_seal_dk(&dk, (uint32_t)k.id, plain, aad, out);
     es_wipe(&dk, sizeof dk);
+    return rv;
+}
+
+es_err protect_open_dk(const protect_dk *dk, const es_protect_blob *b, es_slice aad, es_buf *plain)
+{
+    uint8_t tag[ES_PROTECT_TAG];
+    es_err rv;
+    if ((rv = blob_mac(dk, b->header, b->iv, b->ct, aad, tag)) != ES_OK) return rv;
+    if (!es_ct_equal(tag, b->tag.p, sizeof tag)) return ES_ERR_VERIFY;
+    size_t start = plain->len;
+    if ((rv = es_buf_reserve(plain, b->ct.len)) != ES_OK) return rv;
+    uint8_t *w = plain->p + start;
+    if ((rv = es_sm4_cbc(0, dk->enc, b->iv.p, b->ct.p, b->ct.len, w)) == ES_OK) {
+        /* The MAC held, so the padding is ours; checked all the same. */
+        uint8_t pad = w[b->ct.len - 1];
+        int bad = pad == 0 || pad > 16;
+        for (size_t i = 0; !bad && i < pad; i++) bad |= w[b->ct.len - 1 - i] != pad;
+        if (!bad) {
+            plain->len = start + b->ct.len - pad;
+            return ES_OK;
+        }
+        rv = ES_ERR_VERIFY;
+    }
+    es_wipe(w, b->ct.len);
     return rv;
 }
 
@@ -479,36 +511,14 @@ es_err es_protect_open(es_protect *p, es_store *st, es_slice sealed, es_slice aa
     es_protect_blob b;
     key_row k;
     protect_dk dk;
-    uint8_t tag[ES_PROTECT_TAG];
     es_err rv;
     if (!p || !st || !plain || (!aad.p && aad.len)) return ES_ERR_ARG;
-    memset(&dk, 0, sizeof dk);
     if ((rv = es_protect_blob_parse(sealed, &b)) != ES_OK) return rv;
+    memset(&dk, 0, sizeof dk);
     rv = key_by_id(st, b.key_id, &k);
     if (rv == ES_ERR_NOT_FOUND) rv = ES_ERR_VERIFY; /* names no key of this store */
-    if (rv != ES_OK || (rv = data_key(p, &k, &dk)) != ES_OK) goto done;
-    if ((rv = blob_mac(&dk, b.header, b.iv, b.ct, aad, tag)) != ES_OK) goto done;
-    if (!es_ct_equal(tag, b.tag.p, sizeof tag)) {
-        rv = ES_ERR_VERIFY;
-        goto done;
-    }
-    size_t start = plain->len;
-    if ((rv = es_buf_reserve(plain, b.ct.len)) != ES_OK) goto done;
-    uint8_t *w = plain->p + start;
-    if ((rv = es_sm4_cbc(0, dk.enc, b.iv.p, b.ct.p, b.ct.len, w)) != ES_OK) goto wipe;
-    /* The MAC held, so the padding is ours; checked all the same. */
-    uint8_t pad = w[b.ct.len - 1];
-    int bad = pad == 0 || pad > 16;
-    for (size_t i = 0; !bad && i < pad; i++) bad |= w[b.ct.len - 1 - i] != pad;
-    if (bad) {
-        rv = ES_ERR_VERIFY;
-        goto wipe;
-    }
-    plain->len = start + b.ct.len - pad;
-    goto done;
-wipe:
-    es_wipe(w, b.ct.len);
-done:
+    if (rv == ES_OK && (rv = data_key(p, &k, &dk)) == ES_OK)
+        rv = protect_open_dk(&dk, &b, aad, plain);
     es_wipe(&dk, sizeof dk);
     return rv;
 }
