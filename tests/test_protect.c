@@ -698,6 +698,66 @@ static void primitives(void)
     ok(es_hmac_sm3_once(hkey, 0, "abc", 3, mac) == ES_ERR_ARG, "HMAC-SM3: a key is needed");
 }
 
+/* The KEK in an SDF device (libsoftsdf.so, loaded as a vendor's library): the data keys are
+ * unwrapped by SDF_InternalDecrypt_ECC with the index's encryption key, and wrapped to the
+ * public key es_keydev_public_key gives (the signing one): it works where the index's two key
+ * pairs are one, and is refused at the first wrap, not later, where they differ. */
+static void sdf_kek(void)
+{
+    const char *lib = getenv("ESEAL_SOFTSDF");
+    char dir[700], ref[800], from[800], to[800], cmd[4000], why[512] = "";
+    if (!lib) {
+        printf("SKIP SDF KEK: ESEAL_SOFTSDF is not set (run through ctest)\n");
+        t_skipped++;
+        return;
+    }
+    snprintf(dir, sizeof dir, "%s/sdf", st_tmp());
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    if (system(cmd) != 0) st_die("%s", cmd);
+    setenv("SOFTSDF_DIR", dir, 1);
+    /* Index 1: its encryption key is its signing key. Index 2: two different keys. */
+    for (int i = 1; i <= 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "sign%d", i);
+        snprintf(ref, sizeof ref, "soft:%s#%s", dir, name);
+        es_protect_free(kek_open(ref, 1));
+        snprintf(ref, sizeof ref, "soft:%s#other%d", dir, i);
+        es_protect_free(kek_open(ref, 1));
+    }
+    snprintf(from, sizeof from, "%s/sign1.key", dir);
+    snprintf(to, sizeof to, "%s/enc1.key", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s/other2.key' '%s/enc2.key'", from, to, dir,
+             dir);
+    if (system(cmd) != 0) st_die("%s", cmd);
+
+    es_store *s = st_open_migrated(st_sqlite_db("protect_sdf1"));
+    snprintf(ref, sizeof ref, "sdf:%s#1", lib);
+    es_protect *p = kek_open(ref, 0);
+    es_buf b, o;
+    es_buf_init(&b, 4096);
+    es_buf_init(&o, 4096);
+    ok(es_protect_setup(p, s, why, sizeof why) == ES_OK &&
+           es_protect_seal(p, s, S("13812345678"), S("people/1/mobile"), &b) == ES_OK &&
+           es_protect_open(p, s, es_slice_make(b.p, b.len), S("people/1/mobile"), &o) == ES_OK &&
+           o.len == 11,
+       "an SDF KEK whose encryption key pair is its signing one: %s", why);
+    es_protect_free(p);
+    es_store_close(s);
+
+    s = st_open_migrated(st_sqlite_db("protect_sdf2"));
+    snprintf(ref, sizeof ref, "sdf:%s#2", lib);
+    p = kek_open(ref, 0);
+    es_err rv = es_protect_setup(p, s, why, sizeof why);
+    ok(rv == ES_ERR_KEY_MISMATCH && count(s, "SELECT count(*) FROM protect_keys") == 0,
+       "an SDF KEK with a separate encryption key pair: refused at the first wrap, nothing "
+       "stored (%s: %s)",
+       es_err_name(rv), why);
+    es_protect_free(p);
+    es_store_close(s);
+    es_buf_cleanup(&b);
+    es_buf_cleanup(&o);
+}
+
 /* A daemon makes the KEK and the keys at its first start, and no second set at the next. */
 static void node_start(void)
 {
@@ -739,6 +799,7 @@ int main(void)
     masks();
     blob_format();
     node_start();
+    sdf_kek();
     suite("sqlite", st_sqlite_db("protect"));
     if (st_pg_ready()) suite("postgresql", st_pg_db("protect"));
     return t_done();
