@@ -363,6 +363,66 @@ static void concurrent(const char *label, const char *url, es_protect *p, es_sto
     es_buf_cleanup(&old);
 }
 
+/* Two daemons starting at once make one set of keys; rotations racing each other never leave
+ * two current keys. */
+typedef struct racer {
+    const char *url;
+    int rotate;
+    es_err rv;
+    pthread_barrier_t *go;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    es_store *s = st_open(r->url);
+    es_protect *p = kek_open(kek1, 0);
+    char why[512];
+    pthread_barrier_wait(r->go);
+    r->rv = r->rotate ? es_protect_rotate(p, s, NULL) : es_protect_setup(p, s, why, sizeof why);
+    es_protect_free(p);
+    es_store_close(s);
+    return NULL;
+}
+
+static void races(const char *label, const char *url)
+{
+    enum { N = 4 };
+    es_store *s = st_open_migrated(url);
+    for (int rotate = 0; rotate < 2; rotate++) {
+        pthread_t t[N];
+        racer r[N];
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, N);
+        for (int i = 0; i < N; i++) {
+            r[i] = (racer){url, rotate, ES_ERR_INTERNAL, &go};
+            pthread_create(&t[i], NULL, race, &r[i]);
+        }
+        int okays = 0, busy = 0;
+        for (int i = 0; i < N; i++) {
+            pthread_join(t[i], NULL);
+            okays += r[i].rv == ES_OK;
+            busy += r[i].rv == ES_ERR_BUSY;
+            if (r[i].rv != ES_OK && r[i].rv != ES_ERR_BUSY)
+                printf("%s: racer %d: %s\n", label, i, es_err_name(r[i].rv));
+        }
+        pthread_barrier_destroy(&go);
+        if (!rotate)
+            ok(okays == N && count(s, "SELECT count(*) FROM protect_keys") == 3,
+               "%s: %d daemons set up at once: %d ok, one set of keys (%lld)", label, N, okays,
+               (long long)count(s, "SELECT count(*) FROM protect_keys"));
+        else
+            ok(okays >= 1 && okays + busy == N &&
+                   count(s, "SELECT count(*) FROM protect_keys WHERE purpose = 'data' AND state = "
+                            "'current'") == 1 &&
+                   count(s, "SELECT count(*) FROM protect_keys WHERE purpose = 'data'") ==
+                       1 + okays,
+               "%s: %d rotations at once: %d made a key, %d busy, one current", label, N, okays,
+               busy);
+    }
+    es_store_close(s);
+}
+
 /* ---- eseal protect. */
 
 static int run_cli(const char *args, char *out, size_t outlen)
@@ -801,6 +861,10 @@ int main(void)
     node_start();
     sdf_kek();
     suite("sqlite", st_sqlite_db("protect"));
-    if (st_pg_ready()) suite("postgresql", st_pg_db("protect"));
+    races("sqlite", st_sqlite_db("protect_race"));
+    if (st_pg_ready()) {
+        suite("postgresql", st_pg_db("protect"));
+        races("postgresql", st_pg_db("protect_race"));
+    }
     return t_done();
 }

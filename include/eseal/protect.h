@@ -136,9 +136,11 @@ es_err es_protect_aad(es_store *st, const char *table, int64_t id, const char *c
 
 /* A new data key becomes current, inside the caller's write transaction (a rollback leaves
  * the old one current); *id its id (may be NULL). The former current key stays "previous":
- * its blobs still open until the pass rewrites them. */
+ * its blobs still open until the pass rewrites them. Callers serialise rotations themselves
+ * (es_protect_rotate does); a racing one fails (ES_ERR_EXISTS, or a deadlock on PostgreSQL). */
 es_err es_protect_rotate_in(es_protect *p, es_store *st, int64_t *id) ES_MUST_CHECK;
-/* The same in a transaction of its own. ES_ERR_BUSY when another rotation commits first. */
+/* The same in a transaction of its own, holding the store lock "eseal-protect-rotate"
+ * (es_store_begin_try): ES_ERR_BUSY when another rotation is under way. */
 es_err es_protect_rotate(es_protect *p, es_store *st, int64_t *id) ES_MUST_CHECK;
 
 typedef struct es_protect_pass {

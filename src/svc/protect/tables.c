@@ -266,7 +266,9 @@ out:
 es_err es_protect_rotate(es_protect *p, es_store *st, int64_t *id)
 {
     if (!p || !st) return ES_ERR_ARG;
-    es_err rv = es_store_begin(st);
+    /* One rotation at a time: two at once on PostgreSQL would wait on each other's current
+     * key (a deadlock); the second is told "busy" at once instead. */
+    es_err rv = es_store_begin_try(st, "eseal-protect-rotate");
     if (rv != ES_OK) return rv;
     if ((rv = es_protect_rotate_in(p, st, id)) == ES_OK) rv = es_store_commit(st);
     es_store_rollback(st);
