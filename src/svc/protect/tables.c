@@ -286,6 +286,7 @@ typedef struct cell {
 
 typedef struct rowset {
     size_t ncols, nrows, cap, bytes, max_rows;
+    int cut; /* rows left out for the byte limit: the next batch starts after the last kept */
     int64_t *ids;
     cell *cells; /* nrows * ncols */
 } rowset;
@@ -307,7 +308,11 @@ static void rowset_free(rowset *rs)
 static es_err rowset_cb(void *ctx, const es_row *row)
 {
     rowset *rs = ctx;
-    if (rs->nrows >= rs->max_rows || (rs->nrows && rs->bytes > BATCH_BYTES)) return ES_OK;
+    if (rs->nrows >= rs->max_rows) return ES_OK;
+    if (rs->nrows && rs->bytes > BATCH_BYTES) {
+        rs->cut = 1;
+        return ES_OK;
+    }
     if (rs->nrows == rs->cap) {
         size_t cap = rs->cap ? rs->cap * 2 : 16;
         int64_t *ids = realloc(rs->ids, cap * sizeof *ids);
@@ -359,7 +364,7 @@ static es_err reencrypt_column(es_protect *p, es_store *st, const reg *r, const 
              "ORDER BY %s LIMIT %d",
              r->id_col, col, r->table, r->id_col, col, col, r->id_col, BATCH_ROWS);
     for (;;) {
-        rowset rs = {1, 0, 0, 0, BATCH_ROWS, NULL, NULL};
+        rowset rs = {1, 0, 0, 0, BATCH_ROWS, 0, NULL, NULL};
         es_value v[2] = {es_v_int(after), es_v_blob(cur, 4)};
         if ((rv = es_store_query(st, sql, v, 2, rowset_cb, &rs)) != ES_OK) {
             rowset_free(&rs);
@@ -407,8 +412,9 @@ static es_err reencrypt_column(es_protect *p, es_store *st, const reg *r, const 
         if (rv == ES_OK) rv = es_store_commit(st);
         es_store_rollback(st);
         size_t got = rs.nrows;
+        int cut = rs.cut;
         rowset_free(&rs);
-        if (rv != ES_OK || out->more || got < BATCH_ROWS) return rv;
+        if (rv != ES_OK || out->more || (got < BATCH_ROWS && !cut)) return rv;
     }
 }
 
@@ -619,7 +625,7 @@ static int index_of(const reg *r, const char *col)
 static es_err check_table(es_protect *p, es_store *st, const reg *r, es_protect_fail_fn fn,
                           void *ctx, es_protect_counts *c)
 {
-    char sql[2048], aad[ES_PROTECT_MAX_AAD];
+    char sql[4096], aad[ES_PROTECT_MAX_AAD];
     size_t at, ncols = r->n_sealed + (r->mac_col[0] ? 1 + r->n_mac_over : 0);
     int64_t after = INT64_MIN;
     es_err rv = ES_OK;
@@ -634,13 +640,14 @@ static es_err check_table(es_protect *p, es_store *st, const reg *r, es_protect_
     snprintf(sql + at, sizeof sql - at, " FROM %s WHERE %s > ? ORDER BY %s LIMIT %d", r->table,
              r->id_col, r->id_col, BATCH_ROWS);
     for (;;) {
-        rowset rs = {ncols, 0, 0, 0, BATCH_ROWS, NULL, NULL};
+        rowset rs = {ncols, 0, 0, 0, BATCH_ROWS, 0, NULL, NULL};
         es_value v[1] = {es_v_int(after)};
         if ((rv = es_store_query(st, sql, v, 1, rowset_cb, &rs)) != ES_OK) {
             rowset_free(&rs);
             return rv;
         }
         size_t got = rs.nrows;
+        int cut = rs.cut;
         for (size_t i = 0; i < rs.nrows && rv == ES_OK; i++) {
             cell *row = &rs.cells[i * ncols];
             es_buf plains[ES_PROTECT_MAX_COLUMNS];
@@ -696,7 +703,7 @@ static es_err check_table(es_protect *p, es_store *st, const reg *r, es_protect_
             }
         }
         rowset_free(&rs);
-        if (rv != ES_OK || got < BATCH_ROWS) return rv;
+        if (rv != ES_OK || (got < BATCH_ROWS && !cut)) return rv;
     }
 }
 
