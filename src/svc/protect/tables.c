@@ -332,16 +332,15 @@ static es_err rowset_cb(void *ctx, const es_row *row)
             c[i].type = ES_V_NULL;
             continue;
         }
+        /* The bytes of the value: a blob's, or the text form of TEXT and INTEGER columns (both
+         * backends give those as blobs too). One call only: on SQLite asking for the text
+         * after the blob may convert the value and free the bytes the blob pointed to. */
         es_slice s = es_row_blob(row, col);
-        size_t tl = 0;
-        const char *t = es_row_text(row, col, &tl);
-        /* The text form serves TEXT and INTEGER columns; the blob form the sealed ones. */
-        c[i].type = s.p ? ES_V_BLOB : ES_V_TEXT;
-        const void *src = s.p ? (const void *)s.p : (const void *)t;
-        c[i].len = s.p ? s.len : tl;
+        c[i].type = ES_V_BLOB;
+        c[i].len = s.p ? s.len : 0;
         c[i].p = malloc(c[i].len + 1);
         if (!c[i].p) return ES_ERR_NOMEM;
-        if (c[i].len) memcpy(c[i].p, src, c[i].len);
+        if (c[i].len) memcpy(c[i].p, s.p, c[i].len);
         c[i].p[c[i].len] = 0;
         rs->bytes += c[i].len;
     }
