@@ -588,6 +588,17 @@ static void suite(const char *label, const char *url)
         rc = run_cli(args, out, sizeof out);
         ok(rc == 0 && strstr(out, "3 rows, 6 blobs, 3 record MACs: 0 failures"),
            "%s: eseal protect check exits 0: %d\n%s", label, rc, out);
+        snprintf(args, sizeof args, "check --store '%s' --kek '%s'", url, kek2);
+        rc = run_cli(args, out, sizeof out);
+        ok(rc == 3 && strstr(out, "another key-encryption key") && strstr(out, "密钥加密密钥"),
+           "%s: eseal protect check with another KEK: %d\n%s", label, rc, out);
+        rc = run_cli("--help", out, sizeof out);
+        ok(rc == 0 && strstr(out, "examples:") && strstr(out, "rotate --store"),
+           "%s: eseal protect --help: %d", label, rc);
+        rc = run_cli("rotate --store sqlite:/nonexistent/x.db --new-kek a --reencrypt", out,
+                     sizeof out);
+        ok(rc == 3 && strstr(out, "no --reencrypt"), "%s: conflicting options refused: %d %s",
+           label, rc, out);
     }
 
     /* Rotation rolled back: the old key stays current; the id reused later by another key does
@@ -902,6 +913,7 @@ int main(void)
     snprintf(kek1, sizeof kek1, "soft:%s#kek1", kdir);
     snprintf(kek2, sizeof kek2, "soft:%s#kek2", kdir);
     setenv("ESEAL_TEST_PROTECT_PIN", "protect-test-pin", 1);
+    es_protect_free(kek_open(kek2, 1)); /* the other KEK, made once */
     primitives();
     masks();
     blob_format();

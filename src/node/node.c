@@ -138,11 +138,17 @@ static es_err job_reencrypt(void *arg)
     es_protect_pass pass;
     if (!s) return ES_ERR_UNAVAILABLE;
     es_err rv = es_protect_reencrypt(x->protect, s, 1000, &pass);
-    if (rv == ES_OK && (pass.rewritten || pass.failed))
+    if (rv == ES_OK && (pass.rewritten || pass.failed)) {
+        char detail[128];
         es_api_log(x, pass.failed ? ES_LOG_WARN : ES_LOG_INFO,
                    "protect: %zu blobs re-encrypted under the current data key, %zu do not open "
                    "(eseal protect check)%s",
                    pass.rewritten, pass.failed, pass.more ? "; more next time" : "");
+        /* In the trail: a key rotation's effect, and blobs that no longer open. */
+        snprintf(detail, sizeof detail, "{\"rewritten\":%zu,\"failed\":%zu,\"more\":%s}",
+                 pass.rewritten, pass.failed, pass.more ? "true" : "false");
+        rv = node_audit(x, "protect.reencrypt", "protect", detail);
+    }
     return rv;
 }
 
