@@ -876,6 +876,60 @@ static void sdf_kek(void)
     es_buf_cleanup(&o);
 }
 
+/* The site's PIN, from its pin_file (the embedded default makes one). */
+static es_err pin_from_file(void *ctx, const char *what, char *buf, size_t cap)
+{
+    es_buf b;
+    (void)what;
+    es_buf_init(&b, 4096);
+    es_err rv = es_file_read(ctx, &b);
+    while (rv == ES_OK && b.len && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r')) b.len--;
+    if (rv == ES_OK && b.len >= cap) rv = ES_ERR_LIMIT;
+    if (rv == ES_OK) {
+        memcpy(buf, b.p, b.len);
+        buf[b.len] = 0;
+    }
+    es_buf_cleanup_secret(&b);
+    return rv;
+}
+
+/* The daemon's job protect-reencrypt: rows sealed under an older key move to the current one,
+ * and the run is in the audit trail. */
+static void node_job(const char *var, es_node *n)
+{
+    char url[800], ref[800], pinf[800], why[512] = "";
+    snprintf(url, sizeof url, "sqlite:%s/eseal.db", var);
+    snprintf(ref, sizeof ref, "soft:%s/keys#protect", var);
+    snprintf(pinf, sizeof pinf, "%s/keys/passphrase", var);
+    es_secret_src pin = {pin_from_file, pinf};
+    es_protect *p = NULL;
+    es_store *s = st_open(url);
+    ok(es_protect_new(ref, &pin, 0, &p, why, sizeof why) == ES_OK &&
+           es_protect_setup(p, s, why, sizeof why) == ES_OK,
+       "the daemon's KEK opens with the site's PIN (%s)", why);
+    if (!p) {
+        es_store_close(s);
+        return;
+    }
+    make_people(s);
+    ok(put_person(p, s, 1, "张三", "44030519900101123X", "13812345678") == ES_OK &&
+           put_person(p, s, 2, "李四", "110101198001010011", "13987654321") == ES_OK,
+       "two people in the daemon's store");
+    int64_t id = 0;
+    ok(es_protect_rotate(p, s, &id) == ES_OK, "rotated to key %lld", (long long)id);
+    ok(es_sched_run_now(es_node_sched(n), "protect-reencrypt") == ES_OK,
+       "the daemon's job protect-reencrypt runs");
+    blob a = get_col(s, "idno", 1), b = get_col(s, "mobile", 2);
+    ok(key_of(&a) == (uint32_t)id && key_of(&b) == (uint32_t)id,
+       "the job moved the blobs to key %lld (%u, %u)", (long long)id, key_of(&a), key_of(&b));
+    ok(st_audit_count(s, "protect.reencrypt") == 1, "its run is in the audit trail");
+    es_protect_counts c;
+    ok(es_protect_check(p, s, NULL, NULL, &c) == ES_OK && c.blobs == 4 && c.macs == 2,
+       "the daemon's store checks");
+    es_protect_free(p);
+    es_store_close(s);
+}
+
 /* A daemon makes the KEK and the keys at its first start, and no second set at the next. */
 static void node_start(void)
 {
@@ -887,6 +941,7 @@ static void node_start(void)
     es_node_opts o = {NULL, "127.0.0.1:0", var, f};
     for (int i = 0; i < 2; i++) {
         ok(es_node_start(&o, &n, why, sizeof why) == ES_OK && n, "node start %d (%s)", i, why);
+        if (n && i == 1) node_job(var, n);
         es_node_stop(n);
         n = NULL;
     }

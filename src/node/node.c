@@ -547,6 +547,11 @@ es_http *es_node_http(es_node *n)
     return n ? n->http : NULL;
 }
 
+es_sched *es_node_sched(es_node *n)
+{
+    return n ? n->sched : NULL;
+}
+
 void es_node_stop(es_node *n)
 {
     if (!n) return;
