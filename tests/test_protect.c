@@ -476,7 +476,9 @@ static int run_cli(const char *args, char *out, size_t outlen)
     const char *cli = getenv("ESEAL_CLI");
     char cmd[2048];
     if (!cli) return -1;
-    snprintf(cmd, sizeof cmd, "ESEAL_PIN=protect-test-pin %s protect %s 2>&1", cli, args);
+    snprintf(cmd, sizeof cmd,
+             "ESEAL_PIN=protect-test-pin ESEAL_NEW_PIN=protect-test-pin %s protect %s 2>&1", cli,
+             args);
     FILE *f = popen(cmd, "r");
     if (!f) return -1;
     size_t n = fread(out, 1, outlen - 1, f);
@@ -739,6 +741,17 @@ static void suite(const char *label, const char *url)
            ES_ERR_PROTECT_KEK,
        "%s: the old KEK opens nothing now", label);
     ok(es_protect_rekek(q, q, s, why, sizeof why) == ES_OK, "%s: a rerun changes nothing", label);
+    /* And back to the first KEK with the command. */
+    if (run_cli("--help", out, sizeof out) == 0) {
+        char args[2048];
+        snprintf(args, sizeof args, "rotate --store '%s' --kek '%s' --new-kek '%s'", url, kek2,
+                 kek1);
+        rc = run_cli(args, out, sizeof out);
+        ok(rc == 0 && strstr(out, "keys rewrapped") &&
+               es_protect_check(p, s, NULL, NULL, &n) == ES_OK && n.blobs == 6,
+           "%s: eseal protect rotate --new-kek: back to the first KEK, which opens all: %d\n%s",
+           label, rc, out);
+    }
 
     es_protect_free(q);
     es_protect_free(p);
