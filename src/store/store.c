@@ -362,11 +362,9 @@ es_slice es_row_blob(const es_row *r, int col)
 
 /* --- Migrations --- */
 
-/* Versions increase along the list; a gap is allowed (parts developed at once reserve their
- * numbers and are ordered when merged). */
 int es_store_schema_latest(void)
 {
-    return store_n_migrations ? store_migrations[store_n_migrations - 1].version : 0;
+    return (int)store_n_migrations;
 }
 
 static int is_pg(const es_store *s)
@@ -423,8 +421,7 @@ static es_err migrate_step(es_store *s, int *version, int *done)
         rv = es_store_commit(s);
         return rv;
     }
-    const store_migration *m = store_migrations;
-    while (m->version <= cur) m++; /* cur < latest: there is one */
+    const store_migration *m = &store_migrations[cur];
     es_buf text;
     es_buf_init(&text, 1u << 20);
     if (m->sql)
