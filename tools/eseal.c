@@ -22,6 +22,7 @@ static const cli_cmd cmds[] = {
     {"errors", cmd_errors, "the error table: codes, names, HTTP statuses, English and Chinese"},
     {"national", cmd_national,
      "national conventions: citizen ID, credit code, division codes, making tables"},
+    {"protect", cmd_protect, "data at rest: key status, rotation, check (docs/protect.md)"},
 };
 
 static void usage(FILE *f)

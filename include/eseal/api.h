@@ -75,6 +75,9 @@ typedef struct es_api_ctx {
     /* People's signing keys and decisions (eseal/decision.h), set by the node once the CA is
      * open; NULL until then (the routes answer 503). */
     struct es_decisions *decisions;
+    /* Personal data at rest (eseal/protect.h): the KEK open, the index and MAC keys loaded;
+     * set by the node, shared by every worker (it serialises its device). */
+    struct es_protect *protect;
 } es_api_ctx;
 
 /* Makes what the context owns besides the configuration and site (the store key, the CA lock,

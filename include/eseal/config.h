@@ -110,6 +110,9 @@ typedef struct es_config {
     char making_tables[ES_CONFIG_PATH];
     /* [keys] decisions: the node's half of people's signing keys (decrypts; docs/decisions.md) */
     char key_decisions[ES_CONFIG_PATH + 64];
+    /* [keys] protect: the key-encryption key of personal data at rest (docs/protect.md) */
+    char key_protect[ES_CONFIG_PATH + 64];
+    unsigned protect_reencrypt_seconds; /* [protect] how often the re-encryption pass runs */
 } es_config;
 
 /* es_config.metrics */

@@ -99,6 +99,23 @@ es_err es_sm2_key_decrypt(const es_sm2_key *k, const uint8_t *in, size_t len,
 /* SM4-ECB without padding (len a multiple of 16), for GB/T 35291 envelopes. */
 es_err es_sm4_ecb(int encrypt, const uint8_t key[16], const uint8_t *in, size_t len,
                   uint8_t *out) ES_MUST_CHECK;
+/* SM4-CBC without padding (len a multiple of 16; in and out may be the same), for data at
+ * rest (svc/protect: the caller pads and MACs, encrypt-then-MAC). */
+es_err es_sm4_cbc(int encrypt, const uint8_t key[16], const uint8_t iv[16], const uint8_t *in,
+                  size_t len, uint8_t *out) ES_MUST_CHECK;
+/* HMAC-SM3 (GB/T 15852.2 with SM3, as RFC 2104), streamed over parts (owned object). A
+ * context is used by one thread at a time. keylen at most 64 bytes. */
+typedef struct es_hmac_sm3 es_hmac_sm3;
+es_err es_hmac_sm3_new(const uint8_t *key, size_t keylen, es_hmac_sm3 **out) ES_MUST_CHECK;
+es_err es_hmac_sm3_update(es_hmac_sm3 *h, const void *p, size_t len) ES_MUST_CHECK;
+/* Writes the 32-byte MAC; the context is spent (es_hmac_sm3_free it). */
+es_err es_hmac_sm3_final(es_hmac_sm3 *h, uint8_t out[ES_SM3_LEN]) ES_MUST_CHECK;
+void es_hmac_sm3_free(es_hmac_sm3 *h);
+/* HMAC-SM3 of one message in one call. */
+es_err es_hmac_sm3_once(const uint8_t *key, size_t keylen, const void *p, size_t len,
+                        uint8_t out[ES_SM3_LEN]) ES_MUST_CHECK;
+/* 1 when the n bytes at a and b are equal, in time that does not depend on where they differ. */
+int es_ct_equal(const void *a, const void *b, size_t n);
 /* scrypt (RFC 7914). */
 es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen, uint64_t n,
                  uint32_t r, uint32_t p, uint8_t *out, size_t outlen) ES_MUST_CHECK;

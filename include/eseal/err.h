@@ -114,6 +114,10 @@ typedef enum es_err {
     ES_ERR_DECISION_SIGNER = 940,     /* a decision signed by another than its actor */
     ES_ERR_SIGNING_KEY_KIND = 941,    /* a PIN for a USBKey's key (or the reverse) */
     ES_ERR_SIGNING_KEY_DAMAGED = 942, /* a stored signing key that the node's key cannot open */
+    /* 950-959: data protection at rest (protect.h) */
+    ES_ERR_PROTECT_NO_KEY = 950, /* no data protection key in the store (setup not run) */
+    ES_ERR_PROTECT_KEK = 951,    /* the keys are wrapped by another key-encryption key */
+    ES_ERR_PROTECT_CHECK = 952,  /* protected data failed its check (the failures listed) */
     /* delivery (package.h) */
     ES_ERR_PACKAGE_USED = 970,      /* the seal key of a server package was enveloped and wiped */
     ES_ERR_PACKAGE_RECIPIENT = 971, /* a server package for another key device's key */

@@ -44,6 +44,10 @@ unsigned es_node_port(const es_node *n);
  * routes (es_http_routes_foreach). */
 es_http *es_node_http(es_node *n);
 
+/* The node's scheduler (borrowed, valid until es_node_stop): for tests that run a job now
+ * (es_sched_run_now). */
+struct es_sched *es_node_sched(es_node *n);
+
 /* Stops serving (in-flight requests get up to 10 s), stops the scheduler, frees everything.
  * NULL is a no-op. */
 void es_node_stop(es_node *n);

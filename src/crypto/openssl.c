@@ -708,6 +708,107 @@ es_err es_sm4_ecb(int encrypt, const uint8_t key[16], const uint8_t *in, size_t 
     return ok && (size_t)(n + m) == len ? ES_OK : ES_ERR_CRYPTO;
 }
 
+/* SM4-CBC is fetched once, as SM3 is. */
+static EVP_CIPHER *g_sm4_cbc;
+static CRYPTO_ONCE g_sm4_cbc_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void fetch_sm4_cbc(void)
+{
+    g_sm4_cbc = EVP_CIPHER_fetch(NULL, "SM4-CBC", NULL);
+}
+
+es_err es_sm4_cbc(int encrypt, const uint8_t key[16], const uint8_t iv[16], const uint8_t *in,
+                  size_t len, uint8_t *out)
+{
+    if (!key || !iv || (len && (!in || !out)) || len % 16 || len > INT_MAX) return ES_ERR_ARG;
+    if (!CRYPTO_THREAD_run_once(&g_sm4_cbc_once, fetch_sm4_cbc) || !g_sm4_cbc) return ES_ERR_CRYPTO;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, m = 0;
+    int ok = ctx && EVP_CipherInit_ex2(ctx, g_sm4_cbc, key, iv, encrypt, NULL) &&
+             EVP_CIPHER_CTX_set_padding(ctx, 0) && EVP_CipherUpdate(ctx, out, &n, in, (int)len) &&
+             EVP_CipherFinal_ex(ctx, out + n, &m);
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    return ok && (size_t)(n + m) == len ? ES_OK : ES_ERR_CRYPTO;
+}
+
+/* HMAC through EVP_MAC with SM3 as its digest; the MAC object is fetched once. */
+static EVP_MAC *g_hmac;
+static CRYPTO_ONCE g_hmac_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void fetch_hmac(void)
+{
+    g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+struct es_hmac_sm3 {
+    EVP_MAC_CTX *ctx;
+};
+
+es_err es_hmac_sm3_new(const uint8_t *key, size_t keylen, es_hmac_sm3 **out)
+{
+    OSSL_PARAM params[2];
+    es_hmac_sm3 *h = NULL;
+    if (!out || !key || keylen == 0 || keylen > 64) return ES_ERR_ARG;
+    *out = NULL;
+    if (!CRYPTO_THREAD_run_once(&g_hmac_once, fetch_hmac) || !g_hmac) return ES_ERR_CRYPTO;
+    if (!(h = calloc(1, sizeof *h))) return ES_ERR_NOMEM;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SM3", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    h->ctx = EVP_MAC_CTX_new(g_hmac);
+    if (!h->ctx || !EVP_MAC_init(h->ctx, key, keylen, params)) {
+        ERR_clear_error();
+        es_hmac_sm3_free(h);
+        return ES_ERR_CRYPTO;
+    }
+    *out = h;
+    return ES_OK;
+}
+
+es_err es_hmac_sm3_update(es_hmac_sm3 *h, const void *p, size_t len)
+{
+    if (!h || (len && !p)) return ES_ERR_ARG;
+    if (len && !EVP_MAC_update(h->ctx, p, len)) {
+        ERR_clear_error();
+        return ES_ERR_CRYPTO;
+    }
+    return ES_OK;
+}
+
+es_err es_hmac_sm3_final(es_hmac_sm3 *h, uint8_t out[ES_SM3_LEN])
+{
+    size_t n = 0;
+    if (!h || !out) return ES_ERR_ARG;
+    if (!EVP_MAC_final(h->ctx, out, &n, ES_SM3_LEN) || n != ES_SM3_LEN) {
+        ERR_clear_error();
+        return ES_ERR_CRYPTO;
+    }
+    return ES_OK;
+}
+
+void es_hmac_sm3_free(es_hmac_sm3 *h)
+{
+    if (!h) return;
+    EVP_MAC_CTX_free(h->ctx); /* OpenSSL cleanses the key it holds */
+    free(h);
+}
+
+es_err es_hmac_sm3_once(const uint8_t *key, size_t keylen, const void *p, size_t len,
+                        uint8_t out[ES_SM3_LEN])
+{
+    es_hmac_sm3 *h = NULL;
+    es_err rv = es_hmac_sm3_new(key, keylen, &h);
+    if (rv == ES_OK) rv = es_hmac_sm3_update(h, p, len);
+    if (rv == ES_OK) rv = es_hmac_sm3_final(h, out);
+    es_hmac_sm3_free(h);
+    return rv;
+}
+
+int es_ct_equal(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
 es_err es_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen, uint64_t n,
                  uint32_t r, uint32_t p, uint8_t *out, size_t outlen)
 {

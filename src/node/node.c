@@ -16,6 +16,7 @@
 #include "eseal/decision.h"
 #include "eseal/node.h"
 #include "eseal/otp.h"
+#include "eseal/protect.h"
 #include "node/internal.h"
 
 struct es_node {
@@ -25,6 +26,7 @@ struct es_node {
     es_factor_key *factor_key; /* the seeds key of dynamic passwords */
     es_factors factors;
     struct es_decisions *decisions; /* people's signing keys (eseal/decision.h) */
+    es_protect *protect;            /* personal data at rest ([keys] protect) */
     es_http *http;
     es_sched *sched;
     int ctx_ready, site_ready;
@@ -125,6 +127,29 @@ static es_err job_checkpoint(void *arg)
     if (!s) return ES_ERR_UNAVAILABLE;
     return es_audit_checkpoint_due(s, x->audit, x->cfg.audit_checkpoint_records,
                                    x->cfg.audit_checkpoint_ms, NULL);
+}
+
+/* Blobs sealed under older data keys rewritten under the current one, a bounded batch each
+ * run (docs/protect.md). */
+static es_err job_reencrypt(void *arg)
+{
+    es_api_ctx *x = arg;
+    es_store *s = es_api_store(x);
+    es_protect_pass pass;
+    if (!s) return ES_ERR_UNAVAILABLE;
+    es_err rv = es_protect_reencrypt(x->protect, s, 1000, &pass);
+    if (rv == ES_OK && (pass.rewritten || pass.failed)) {
+        char detail[128];
+        es_api_log(x, pass.failed ? ES_LOG_WARN : ES_LOG_INFO,
+                   "protect: %zu blobs re-encrypted under the current data key, %zu do not open "
+                   "(eseal protect check)%s",
+                   pass.rewritten, pass.failed, pass.more ? "; more next time" : "");
+        /* In the trail: a key rotation's effect, and blobs that no longer open. */
+        snprintf(detail, sizeof detail, "{\"rewritten\":%zu,\"failed\":%zu,\"more\":%s}",
+                 pass.rewritten, pass.failed, pass.more ? "true" : "false");
+        rv = node_audit(x, "protect.reencrypt", "protect", detail);
+    }
+    return rv;
 }
 
 /* How often the checkpoint job looks: a quarter of checkpoint_ms, 5 to 100 ms. */
@@ -276,6 +301,13 @@ static es_err open_store(es_node *n, char *why, size_t whylen)
     }
     n->ctx.audit = n->audit;
     if ((rv = open_factors(n, why, whylen)) != ES_OK) goto out;
+    /* The key-encryption key of data at rest, and the data, index and MAC keys (made at the
+     * first start, one set when several daemons start at once). */
+    if ((rv = es_protect_new(n->ctx.cfg.key_protect, &n->ctx.site.pin, 1, &n->protect, why,
+                             whylen)) != ES_OK ||
+        (rv = es_protect_setup(n->protect, store, why, whylen)) != ES_OK)
+        goto out;
+    n->ctx.protect = n->protect;
     if ((rv = bootstrap(n, store, why, whylen)) != ES_OK) {
         if (!why[0])
             snprintf(why, whylen, "first start failed: %s (%s)", es_err_str(rv),
@@ -486,6 +518,8 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
         (rv = es_sched_add(n->sched, "crl", ES_API_CRL_REFRESH * 1000u, job_crl, x)) != ES_OK ||
         (rv = es_sched_add(n->sched, "audit-checkpoint", checkpoint_poll(&x->cfg), job_checkpoint,
                            x)) != ES_OK ||
+        (rv = es_sched_add(n->sched, "protect-reencrypt", x->cfg.protect_reencrypt_seconds * 1000u,
+                           job_reencrypt, x)) != ES_OK ||
         (rv = es_sched_start(n->sched, on_sched, x)) != ES_OK) {
         snprintf(why, whylen, "cannot start the scheduler: %s", es_err_str(rv));
         goto fail;
@@ -513,6 +547,11 @@ es_http *es_node_http(es_node *n)
     return n ? n->http : NULL;
 }
 
+es_sched *es_node_sched(es_node *n)
+{
+    return n ? n->sched : NULL;
+}
+
 void es_node_stop(es_node *n)
 {
     if (!n) return;
@@ -533,6 +572,7 @@ void es_node_stop(es_node *n)
     es_factor_key_free(n->factor_key);
     es_tables_free(n->tables);
     es_decisions_free(n->decisions);
+    es_protect_free(n->protect);
     if (n->site_ready) es_site_cleanup(&n->ctx.site);
     es_wipe(n, sizeof *n);
     free(n);

@@ -430,6 +430,30 @@ static const char v9[] =
     "CREATE INDEX decisions_object ON decisions (object);"
     "CREATE INDEX decisions_actor ON decisions (actor, at);";
 
+/* Version 10: data protection at rest (svc/protect, docs/protect.md). protect_keys holds the
+ * data, index and MAC keys, each only wrapped (SM2-encrypted) to the key-encryption key that
+ * kek names (SM3 of its public key, hex); one current key per purpose. protect_tables lists
+ * the sealed columns the re-encryption pass and `eseal protect check` go over. */
+static const char v10[] =
+    "CREATE TABLE protect_keys ("
+    "  id {INT64} PRIMARY KEY CHECK (id > 0 AND id <= 4294967295),"
+    "  purpose TEXT NOT NULL CHECK (purpose IN ('data', 'index', 'mac')),"
+    "  state TEXT NOT NULL CHECK (state IN ('current', 'previous', 'retired')),"
+    "  kek TEXT NOT NULL,"
+    "  wrapped {BLOB} NOT NULL,"
+    "  created_at {INT64} NOT NULL,"
+    "  retired_at {INT64}"
+    "){STRICT};"
+    "CREATE UNIQUE INDEX protect_keys_current ON protect_keys (purpose) WHERE state = 'current';"
+    "CREATE TABLE protect_tables ("
+    "  tbl TEXT PRIMARY KEY,"
+    "  id_col TEXT NOT NULL,"
+    "  sealed TEXT NOT NULL,"
+    "  aad TEXT NOT NULL,"
+    "  mac_col TEXT NOT NULL DEFAULT '',"
+    "  mac_over TEXT NOT NULL DEFAULT ''"
+    "){STRICT};";
+
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
@@ -445,6 +469,8 @@ const store_migration store_migrations[] = {
     {7, "reserved (issue 10: the making core's migration)", "SELECT 1", NULL, NULL},
     {8, "making: industry seal code serials per division", v8, NULL, NULL},
     {9, "decisions: people's signing keys (PIN-wrapped or USBKey) and signed decisions", v9, NULL,
+     NULL},
+    {10, "data protection: wrapped data, index and MAC keys; registered sealed columns", v10, NULL,
      NULL},
 };
 

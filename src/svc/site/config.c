@@ -89,6 +89,8 @@ void es_config_defaults(es_config *c, const char *var)
     c->factor_challenge_seconds = 120;
     snprintf(c->key_factor, sizeof c->key_factor, "soft:%s/keys#factor", var);
     snprintf(c->key_decisions, sizeof c->key_decisions, "soft:%s/keys#decisions", var);
+    snprintf(c->key_protect, sizeof c->key_protect, "soft:%s/keys#protect", var);
+    c->protect_reencrypt_seconds = 60;
 }
 
 static int set_str(char *dst, size_t cap, const char *v, char *why, size_t whylen)
@@ -126,8 +128,9 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     parse_state *ps = ctx;
     es_config *c = ps->c;
     unsigned long u;
-    static const char *const sections[] = {"server", "store", "keys", "limits",  "accounts",
-                                           "api",    "audit", "log",  "factors", "making"};
+    static const char *const sections[] = {"server",   "store",  "keys",   "limits",
+                                           "accounts", "api",    "audit",  "log",
+                                           "factors",  "making", "protect"};
     if (!key) {
         for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
             if (strcmp(section, sections[i]) == 0) return ES_OK;
@@ -253,6 +256,8 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("audit", "checkpoint_ms")) return NUM(audit_checkpoint_ms, 10, 3600 * 1000);
     if (IS("keys", "factor")) return STR(key_factor);
     if (IS("keys", "decisions")) return STR(key_decisions);
+    if (IS("keys", "protect")) return STR(key_protect);
+    if (IS("protect", "reencrypt_seconds")) return NUM(protect_reencrypt_seconds, 1, 86400);
     if (IS("factors", "enforce") || IS("factors", "operator_password_only")) {
         int *dst =
             strcmp(key, "enforce") == 0 ? &c->factor_enforce : &c->factor_operator_password_only;
