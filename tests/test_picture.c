@@ -1,0 +1,608 @@
+/* The seal picture (src/picture/, docs/picture.md; LD/T 01.1 §7.5, MK10, MK12).
+ *
+ * Scans are generated here with cairo, as a scanner would give them: paper-coloured noise, the
+ * form's black lines and a blue signature crossing the seal, a red seal (ring, star, text-like
+ * strokes) whose ink varies, rotated by a few degrees and blurred; saved as PNG (also
+ * interlaced, through libpng) and JPEG (libjpeg). The design is known, so the picture made
+ * from a scan is checked against it: its alpha is 0 on paper (and on the black and blue marks),
+ * its ink pixels are the one red and opaque on the ring, its physical size from pHYs is the
+ * millimetres given within 1%, the ink's box found on the scan is the ring's. Then every way a
+ * scan or a parameter can be wrong, every truncated prefix of a scan (under ASan in
+ * check-asan), headers that claim giant images (refused before any pixel is allocated), and the
+ * drawn standard seals (size, ring, star, text above and below, refusals). The API part starts
+ * a node in this process: the issuer makes pictures through POST /api/v1/pictures/scan and
+ * /draw; outsiders, other roles, bad bodies and repeated calls are refused or give the same
+ * picture. */
+#include "test.h"
+
+#include <cairo.h>
+#include <jansson.h>
+#include <jpeglib.h>
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eseal/auth.h"
+#include "eseal/http.h"
+#include "eseal/node.h"
+#include "eseal/picture.h"
+#include "http_client.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#define SCAN_DPI 600
+#define SEAL_MM  42.0
+#define SEAL_PX  992 /* 42 mm at 600 dpi */
+#define RING_PX  28  /* 1.2 mm */
+
+/* 1 when the n bytes of hay hold needle. */
+static int has_bytes(const uint8_t *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0) return 1;
+    return 0;
+}
+
+/* ---- Generated scans. */
+
+static uint32_t lcg = 12345;
+static unsigned rnd(unsigned n)
+{
+    lcg = lcg * 1103515245u + 12345u;
+    return (lcg >> 8) % n;
+}
+
+typedef struct scan {
+    cairo_surface_t *s; /* RGB24 */
+    int w, h;
+    double cx, cy; /* the seal's centre */
+} scan;
+
+/* A red seal of SEAL_PX across (outer edge of the ring) drawn around (0, 0). */
+static void seal_design(cairo_t *cr)
+{
+    double r = SEAL_PX / 2.0;
+    cairo_set_line_width(cr, RING_PX);
+    cairo_arc(cr, 0, 0, r - RING_PX / 2.0, 0, 2 * M_PI);
+    cairo_stroke(cr);
+    /* Star. */
+    for (int k = 0; k < 10; k++) {
+        double rr = k % 2 ? 62 : 160, t = -M_PI / 2 + k * M_PI / 5;
+        if (k == 0)
+            cairo_move_to(cr, rr * cos(t), rr * sin(t));
+        else
+            cairo_line_to(cr, rr * cos(t), rr * sin(t));
+    }
+    cairo_fill(cr);
+    /* Text-like strokes along the upper arc (characters), and a bottom line. */
+    cairo_set_line_width(cr, 9);
+    for (int i = 0; i < 12; i++) {
+        double t = (-115 + i * 21) * M_PI / 180;
+        cairo_save(cr);
+        cairo_rotate(cr, t);
+        cairo_rectangle(cr, -28, -(r - 110), 56, 60);
+        cairo_move_to(cr, -28, -(r - 80));
+        cairo_line_to(cr, 28, -(r - 80));
+        cairo_stroke(cr);
+        cairo_restore(cr);
+    }
+    cairo_rectangle(cr, -150, 230, 300, 14);
+    cairo_fill(cr);
+}
+
+/* A scan of a collection sheet at 600 dpi with the seal around (cx, cy), rotated by deg. */
+static scan make_scan(int w, int h, double deg, int red)
+{
+    scan sc = {cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h), w, h, w * 0.52, h * 0.48};
+    cairo_surface_flush(sc.s);
+    uint8_t *d = cairo_image_surface_get_data(sc.s);
+    int stride = cairo_image_surface_get_stride(sc.s);
+    /* Paper: off-white with grain. */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint32_t *p = (uint32_t *)(void *)(d + (size_t)y * stride) + x;
+            int n = (int)rnd(13) - 6;
+            *p = (uint32_t)(236 + n) << 16 | (uint32_t)(229 + n) << 8 | (uint32_t)(212 + n);
+        }
+    cairo_surface_mark_dirty(sc.s);
+    cairo_t *cr = cairo_create(sc.s);
+    /* The form: black lines and a box, crossing where the seal goes. */
+    cairo_set_source_rgb(cr, 0.08, 0.08, 0.08);
+    cairo_set_line_width(cr, 4);
+    for (int i = 0; i < 6; i++) {
+        cairo_move_to(cr, 20, 80 + i * (h - 160) / 5.0);
+        cairo_line_to(cr, w - 20, 80 + i * (h - 160) / 5.0);
+    }
+    cairo_stroke(cr);
+    /* The seal, ink a little uneven, slightly rotated, blurred by a supersampled draw. */
+    cairo_surface_t *ink = cairo_image_surface_create(CAIRO_FORMAT_A8, w, h);
+    cairo_t *ic = cairo_create(ink);
+    cairo_translate(ic, sc.cx, sc.cy);
+    cairo_rotate(ic, deg * M_PI / 180);
+    seal_design(ic);
+    cairo_destroy(ic);
+    cairo_surface_flush(ink);
+    uint8_t *id = cairo_image_surface_get_data(ink);
+    int is = cairo_image_surface_get_stride(ink);
+    for (int y = 1; y + 1 < h; y++) /* a 3x3 blur: the scanner's optics */
+        for (int x = 1; x + 1 < w; x++) {
+            unsigned s = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) s += id[(size_t)(y + dy) * is + x + dx];
+            id[(size_t)(y - 1) * is + x - 1] = (uint8_t)(s / 9 * (85 + rnd(16)) / 100);
+        }
+    cairo_surface_mark_dirty(ink);
+    if (red)
+        cairo_set_source_rgb(cr, 0.80, 0.12, 0.16);
+    else
+        cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+    cairo_mask_surface(cr, ink, 1, 1);
+    cairo_surface_destroy(ink);
+    /* A blue signature across the seal's lower part. */
+    cairo_set_source_rgb(cr, 0.10, 0.15, 0.55);
+    cairo_set_line_width(cr, 6);
+    cairo_move_to(cr, sc.cx - 300, sc.cy + 250);
+    cairo_curve_to(cr, sc.cx - 100, sc.cy + 100, sc.cx + 100, sc.cy + 400, sc.cx + 320,
+                   sc.cy + 180);
+    cairo_stroke(cr);
+    cairo_destroy(cr);
+    cairo_surface_flush(sc.s);
+    return sc;
+}
+
+static cairo_status_t to_buf(void *closure, const unsigned char *data, unsigned int len)
+{
+    return es_buf_append(closure, data, len) == ES_OK ? CAIRO_STATUS_SUCCESS
+                                                      : CAIRO_STATUS_WRITE_ERROR;
+}
+
+static es_buf scan_png(const scan *sc)
+{
+    es_buf b;
+    es_buf_init(&b, 64u << 20);
+    if (cairo_surface_write_to_png_stream(sc->s, to_buf, &b) != CAIRO_STATUS_SUCCESS) exit(2);
+    return b;
+}
+
+/* The scan's RGB rows (from cairo's native-endian xRGB). */
+static uint8_t *scan_rgb(const scan *sc)
+{
+    uint8_t *rgb = malloc((size_t)sc->w * sc->h * 3);
+    const uint8_t *d = cairo_image_surface_get_data(sc->s);
+    int stride = cairo_image_surface_get_stride(sc->s);
+    for (int y = 0; y < sc->h; y++)
+        for (int x = 0; x < sc->w; x++) {
+            uint32_t v = ((const uint32_t *)(const void *)(d + (size_t)y * stride))[x];
+            uint8_t *p = rgb + ((size_t)y * sc->w + x) * 3;
+            p[0] = (uint8_t)(v >> 16);
+            p[1] = (uint8_t)(v >> 8);
+            p[2] = (uint8_t)v;
+        }
+    return rgb;
+}
+
+static void png_to_buf(png_structp p, png_bytep data, size_t n)
+{
+    if (es_buf_append(png_get_io_ptr(p), data, n) != ES_OK) png_error(p, "write");
+}
+
+static void png_noflush(png_structp p)
+{
+    (void)p;
+}
+
+/* The scan as an interlaced (Adam7) PNG through libpng. */
+static es_buf scan_png_interlaced(const scan *sc)
+{
+    es_buf b;
+    es_buf_init(&b, 64u << 20);
+    uint8_t *rgb = scan_rgb(sc);
+    png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(p);
+    if (setjmp(png_jmpbuf(p))) exit(2);
+    png_set_write_fn(p, &b, png_to_buf, png_noflush);
+    png_set_IHDR(p, info, (png_uint_32)sc->w, (png_uint_32)sc->h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_ADAM7, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_bytep *rows = malloc(sizeof *rows * (size_t)sc->h);
+    for (int y = 0; y < sc->h; y++) rows[y] = rgb + (size_t)y * sc->w * 3;
+    png_set_rows(p, info, rows);
+    png_write_png(p, info, PNG_TRANSFORM_IDENTITY, NULL);
+    png_destroy_write_struct(&p, &info);
+    free(rows);
+    free(rgb);
+    return b;
+}
+
+/* The scan as a JPEG (quality q; cmyk: an Adobe-style CMYK JPEG). */
+static es_buf scan_jpeg(const scan *sc, int q, int cmyk)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *mem = NULL;
+    unsigned long len = 0;
+    uint8_t *rgb = scan_rgb(sc);
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &mem, &len);
+    c.image_width = (JDIMENSION)sc->w;
+    c.image_height = (JDIMENSION)sc->h;
+    c.input_components = cmyk ? 4 : 3;
+    c.in_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, q, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    uint8_t *row = malloc((size_t)sc->w * 4);
+    while (c.next_scanline < c.image_height) {
+        const uint8_t *src = rgb + (size_t)c.next_scanline * sc->w * 3;
+        JSAMPROW r = (JSAMPROW)src;
+        if (cmyk) {
+            for (int x = 0; x < sc->w; x++)
+                for (int k = 0; k < 4; k++) row[x * 4 + k] = k < 3 ? src[x * 3 + k] : 255;
+            r = row;
+        }
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    es_buf b;
+    es_buf_init(&b, 64u << 20);
+    if (es_buf_append(&b, mem, len) != ES_OK) exit(2);
+    free(mem);
+    free(row);
+    free(rgb);
+    return b;
+}
+
+/* ---- Checks of a picture made from a scan. */
+
+/* The output's pixel at (x, y). */
+static const uint8_t *px(const es_picture_image *img, uint32_t x, uint32_t y)
+{
+    return img->rgba + ((size_t)y * img->width + x) * 4;
+}
+
+static int within(double v, double want, double rel)
+{
+    return fabs(v - want) <= want * rel;
+}
+
+/* A picture of the design at 1:1 (600 dpi): ring opaque red, paper transparent. */
+static void check_scan_picture(const char *what, es_slice png, const es_picture_result *res)
+{
+    es_picture_info info;
+    es_picture_why why = {0};
+    ok(es_picture_probe(png, 0, &info, &why) == ES_OK, "%s: the picture is a PNG", what);
+    ok(strcmp(info.format, "PNG") == 0, "%s: PNG", what);
+    ok(within(info.width_mm, SEAL_MM, 0.01) && within(info.height_mm, SEAL_MM, 0.01),
+       "%s: pHYs says %.3f x %.3f mm (want %.1f within 1%%)", what, info.width_mm, info.height_mm,
+       SEAL_MM);
+    ok(within(info.dpi_x, SCAN_DPI, 0.001), "%s: %.2f dpi", what, info.dpi_x);
+    ok(within(res->width_mm, SEAL_MM, 0.01) && within(res->height_mm, SEAL_MM, 0.01),
+       "%s: reported %.3f x %.3f mm", what, res->width_mm, res->height_mm);
+    ok(within(res->ink.w, SEAL_PX, 0.01) && within(res->ink.h, SEAL_PX, 0.01),
+       "%s: the ink's box on the scan is %ux%u (the ring is %d across)", what, res->ink.w,
+       res->ink.h, SEAL_PX);
+    ok(res->aspect_error < 0.02, "%s: aspect error %.4f", what, res->aspect_error);
+    ok(res->paper_rgb[0] > 225 && res->paper_rgb[0] < 245 && res->paper_rgb[2] > 200 &&
+           res->paper_rgb[2] < 222,
+       "%s: paper estimated %.0f,%.0f,%.0f", what, res->paper_rgb[0], res->paper_rgb[1],
+       res->paper_rgb[2]);
+
+    es_picture_image img;
+    if (es_picture_decode(png, 0, &img, &why) != ES_OK) {
+        ok(0, "%s: the picture decodes", what);
+        return;
+    }
+    ok(img.width == res->width && img.height == res->height, "%s: %ux%u", what, img.width,
+       img.height);
+    double c = img.width / 2.0, scale = img.width / (double)SEAL_PX;
+    /* The ring, all around: opaque, the one red. */
+    int ring_bad = 0, ring_n = 0;
+    for (int k = 0; k < 360; k += 3) {
+        double t = k * M_PI / 180, rr = (SEAL_PX / 2.0 - RING_PX / 2.0) * scale;
+        const uint8_t *p = px(&img, (uint32_t)(c + rr * cos(t)), (uint32_t)(c + rr * sin(t)));
+        ring_n++;
+        if (p[3] < 200 || p[0] != 0xE6 || p[1] != 0x00 || p[2] != 0x12) ring_bad++;
+    }
+    ok(ring_bad == 0, "%s: %d of %d ring samples not opaque #E60012", what, ring_bad, ring_n);
+    /* Paper: outside the ring (the corners), and the empty band between the star and the text,
+     * where the black form lines and the blue signature cross (the text-like strokes start at
+     * 326 px from the centre). */
+    uint64_t paper_n = 0, paper_inked = 0;
+    for (uint32_t y = 0; y < img.height; y++)
+        for (uint32_t x = 0; x < img.width; x++) {
+            double dx = (x + 0.5 - c) / scale, dy = (y + 0.5 - c) / scale, r = hypot(dx, dy);
+            int outside = r > SEAL_PX / 2.0 + 6;
+            int band = r > 180 && r < 310 && dy > -100 && !(dy > 220 && dy < 254);
+            if (!outside && !band) continue;
+            paper_n++;
+            if (px(&img, x, y)[3] != 0) paper_inked++;
+        }
+    ok(paper_n > 100000, "%s: %llu paper samples", what, (unsigned long long)paper_n);
+    ok(paper_inked * 1000 < paper_n,
+       "%s: alpha 0 on paper: %llu of %llu paper pixels are not transparent", what,
+       (unsigned long long)paper_inked, (unsigned long long)paper_n);
+    /* The star's centre is ink. */
+    ok(px(&img, (uint32_t)c, (uint32_t)c)[3] > 200, "%s: the star is ink", what);
+    es_picture_image_free(&img);
+}
+
+static es_picture_scan_opts scan_opts(const scan *sc)
+{
+    es_picture_scan_opts o;
+    memset(&o, 0, sizeof o);
+    /* A loose box, as drawn by a mouse: 60 px of paper around the seal. */
+    o.box.x = (uint32_t)(sc->cx - SEAL_PX / 2.0 - 60);
+    o.box.y = (uint32_t)(sc->cy - SEAL_PX / 2.0 - 45);
+    o.box.w = SEAL_PX + 130;
+    o.box.h = SEAL_PX + 100;
+    o.width_mm = o.height_mm = SEAL_MM;
+    o.dpi = SCAN_DPI;
+    return o;
+}
+
+static void test_scan(void)
+{
+    scan sc = make_scan(1500, 1300, 3.0, 1);
+    es_picture_scan_opts o = scan_opts(&sc);
+    es_picture_result res;
+    es_picture_why why = {0};
+    es_buf out, out2;
+    es_buf_init(&out, ES_PICTURE_MAX_PNG);
+    es_buf_init(&out2, ES_PICTURE_MAX_PNG);
+
+    es_buf png = scan_png(&sc);
+    es_err rv = es_picture_scan(es_slice_make(png.p, png.len), &o, &out, &res, &why);
+    ok(rv == ES_OK, "scan (PNG): %s (%s)", es_err_str(rv), why.reason.en ? why.reason.en : "");
+    if (rv == ES_OK) check_scan_picture("PNG scan", es_slice_make(out.p, out.len), &res);
+    if (getenv("T_PICTURE_DUMP")) { /* for a person to look at */
+        char path[600];
+        snprintf(path, sizeof path, "%s/scan.png", getenv("T_PICTURE_DUMP"));
+        FILE *f = fopen(path, "wb");
+        if (f) fwrite(png.p, 1, png.len, f), fclose(f);
+        snprintf(path, sizeof path, "%s/picture.png", getenv("T_PICTURE_DUMP"));
+        f = fopen(path, "wb");
+        if (f) fwrite(out.p, 1, out.len, f), fclose(f);
+    }
+    ok(res.scan_width == 1500 && res.scan_height == 1300, "the scan's size is reported");
+    ok(out.len > 1000 && has_bytes(out.p, out.len, "pHYs") && has_bytes(out.p, out.len, "Source"),
+       "the PNG carries pHYs and tEXt Source");
+
+    /* The same scan interlaced: the very same picture. */
+    es_buf il = scan_png_interlaced(&sc);
+    es_picture_result res2;
+    rv = es_picture_scan(es_slice_make(il.p, il.len), &o, &out2, &res2, &why);
+    ok(rv == ES_OK && out2.len == out.len && memcmp(out2.p, out.p, out.len) == 0,
+       "an interlaced PNG of the scan gives the same picture (%s)", es_err_str(rv));
+    es_buf_cleanup(&il);
+
+    /* As a JPEG (quality 85): same checks. */
+    es_buf jpg = scan_jpeg(&sc, 85, 0);
+    out2.len = 0;
+    rv = es_picture_scan(es_slice_make(jpg.p, jpg.len), &o, &out2, &res2, &why);
+    ok(rv == ES_OK, "scan (JPEG): %s (%s)", es_err_str(rv), why.reason.en ? why.reason.en : "");
+    if (rv == ES_OK) check_scan_picture("JPEG scan", es_slice_make(out2.p, out2.len), &res2);
+
+    /* At another resolution and an oval measure: the pixels follow the millimetres. */
+    es_picture_scan_opts o2 = o;
+    o2.dpi = 300;
+    o2.width_mm = 40;
+    o2.height_mm = 40;
+    o2.ink = 0xC00000;
+    out2.len = 0;
+    rv = es_picture_scan(es_slice_make(png.p, png.len), &o2, &out2, &res2, &why);
+    es_picture_info info;
+    ok(rv == ES_OK && es_picture_probe(es_slice_make(out2.p, out2.len), 0, &info, &why) == ES_OK &&
+           info.width == 472 && within(info.width_mm, 40, 0.01),
+       "300 dpi, 40 mm: %u px, %.3f mm", info.width, info.width_mm);
+    o2.width_mm = 48; /* a wrong measure: the picture follows it, the aspect error says so */
+    out2.len = 0;
+    rv = es_picture_scan(es_slice_make(png.p, png.len), &o2, &out2, &res2, &why);
+    ok(rv == ES_OK && res2.aspect_error > 0.1 && within(res2.width_mm, 48, 0.01),
+       "a measure that disagrees with the scan is made and flagged (%.3f)", res2.aspect_error);
+
+    /* A grey seal (a grey scan): no ink. The parameters: each refused, naming its field. */
+    scan grey = make_scan(1500, 1300, 0, 0);
+    es_buf gpng = scan_png(&grey);
+    size_t before = out2.len;
+    rv = es_picture_scan(es_slice_make(gpng.p, gpng.len), &o, &out2, &res2, &why);
+    ok(rv == ES_ERR_PICTURE_NO_INK && why.field && strcmp(why.field, "box") == 0 && why.reason.zh &&
+           out2.len == before,
+       "a grey scan: no ink (%s), nothing written", es_err_str(rv));
+    struct {
+        const char *what, *field;
+        es_err want;
+        void (*set)(es_picture_scan_opts *);
+    } bad[] = {
+        {"box outside", "box", ES_ERR_PICTURE_BOX, NULL},
+        {"box too small", "box", ES_ERR_ARG, NULL},
+        {"box too large", "box", ES_ERR_ARG, NULL},
+        {"diameter 0", "width_mm", ES_ERR_ARG, NULL},
+        {"diameter 500", "width_mm", ES_ERR_ARG, NULL},
+        {"height NaN", "height_mm", ES_ERR_ARG, NULL},
+        {"dpi 100", "dpi", ES_ERR_ARG, NULL},
+        {"ink past RRGGBB", "ink", ES_ERR_ARG, NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        es_picture_scan_opts b = o;
+        switch (i) {
+        case 0:
+            b.box.x = 1400;
+            break;
+        case 1:
+            b.box.w = 8;
+            break;
+        case 2:
+            b.box.h = 5000;
+            break;
+        case 3:
+            b.width_mm = 0;
+            break;
+        case 4:
+            b.width_mm = 500;
+            break;
+        case 5:
+            b.height_mm = NAN;
+            break;
+        case 6:
+            b.dpi = 100;
+            break;
+        case 7:
+            b.ink = 0x1000000;
+            break;
+        }
+        memset(&why, 0, sizeof why);
+        before = out2.len;
+        rv = es_picture_scan(es_slice_make(png.p, png.len), &b, &out2, &res2, &why);
+        ok(rv == bad[i].want && why.field && strcmp(why.field, bad[i].field) == 0 &&
+               why.reason.en && why.reason.zh && out2.len == before,
+           "%s: %s, field %s", bad[i].what, es_err_str(rv), why.field ? why.field : "(none)");
+    }
+
+    /* A CMYK JPEG: a clear refusal. Garbage: not an image. */
+    es_buf cmyk = scan_jpeg(&grey, 80, 1);
+    rv = es_picture_scan(es_slice_make(cmyk.p, cmyk.len), &o, &out2, &res2, &why);
+    ok(rv == ES_ERR_PICTURE_DECODE && why.reason.en && strstr(why.reason.en, "CMYK"),
+       "a CMYK JPEG: %s", es_err_str(rv));
+    rv = es_picture_scan(es_slice_make("GIF89a....", 10), &o, &out2, &res2, &why);
+    ok(rv == ES_ERR_PICTURE_FORMAT && strcmp(why.field, "scan") == 0, "GIF: %s", es_err_str(rv));
+    rv = es_picture_scan(es_slice_make(NULL, 0), &o, &out2, &res2, &why);
+    ok(rv == ES_ERR_PICTURE_FORMAT, "empty: %s", es_err_str(rv));
+
+    es_buf_cleanup(&cmyk);
+    es_buf_cleanup(&gpng);
+    cairo_surface_destroy(grey.s);
+    es_buf_cleanup(&jpg);
+    es_buf_cleanup(&png);
+    es_buf_cleanup(&out);
+    es_buf_cleanup(&out2);
+    cairo_surface_destroy(sc.s);
+}
+
+/* ---- Damaged and hostile files. */
+
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return ~c;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void test_hostile(void)
+{
+    scan sc = make_scan(200, 160, 0, 1);
+    es_buf png = scan_png(&sc), jpg = scan_jpeg(&sc, 90, 0);
+    es_picture_why why;
+    es_picture_image img;
+    es_picture_info info;
+
+    /* Every prefix shorter than the whole: an error, never a crash (ASan in check-asan). */
+    int png_bad = 0, jpg_bad = 0;
+    for (size_t n = 0; n < png.len; n += n < 200 ? 1 : 97) {
+        es_err rv = es_picture_decode(es_slice_make(png.p, n), 0, &img, &why);
+        if (rv == ES_OK) png_bad++;
+        es_picture_image_free(&img);
+    }
+    for (size_t n = 0; n < jpg.len; n += n < 700 ? 1 : 53) {
+        es_err rv = es_picture_decode(es_slice_make(jpg.p, n), 0, &img, &why);
+        if (rv == ES_OK) jpg_bad++;
+        es_picture_image_free(&img);
+    }
+    ok(png_bad == 0, "truncated PNGs: %d decoded", png_bad);
+    ok(jpg_bad == 0, "truncated JPEGs: %d decoded", jpg_bad);
+    ok(es_picture_decode(es_slice_make(png.p, png.len), 0, &img, &why) == ES_OK &&
+           img.width == 200 && img.height == 160 && img.rgba[3] == 255,
+       "the whole PNG decodes (200x160)");
+    es_picture_image_free(&img);
+    es_err rv = es_picture_decode(es_slice_make(png.p, png.len - 20), 0, &img, &why);
+    ok(rv == ES_ERR_PICTURE_DECODE && strstr(why.reason.en, "truncated") && why.reason.zh,
+       "a truncated PNG says so: %s", why.reason.en);
+    rv = es_picture_decode(es_slice_make(jpg.p, jpg.len / 2), 0, &img, &why);
+    ok(rv == ES_ERR_PICTURE_DECODE && strstr(why.reason.en, "truncated"),
+       "a truncated JPEG says so (%s)", es_err_str(rv));
+
+    /* A PNG header claiming 20000 x 20000 (valid CRC): refused from the header. */
+    es_buf big;
+    es_buf_init(&big, png.len);
+    if (es_buf_append(&big, png.p, png.len) != ES_OK) exit(2);
+    put32(big.p + 16, 20000);
+    put32(big.p + 20, 20000);
+    put32(big.p + 29, crc32_of(big.p + 12, 17));
+    rv = es_picture_probe(es_slice_make(big.p, big.len), 0, &info, &why);
+    ok(rv == ES_ERR_PICTURE_SIZE && strcmp(why.field, "scan") == 0 && info.width == 20000,
+       "a PNG claiming 400 M pixels: %s", es_err_str(rv));
+    rv = es_picture_decode(es_slice_make(big.p, big.len), 0, &img, &why);
+    ok(rv == ES_ERR_PICTURE_SIZE && !img.rgba, "... and decoding it allocates nothing");
+    put32(big.p + 16, 60000);
+    put32(big.p + 29, crc32_of(big.p + 12, 17));
+    rv = es_picture_probe(es_slice_make(big.p, big.len), 0, &info, &why);
+    ok(rv == ES_ERR_PICTURE_DECODE || rv == ES_ERR_PICTURE_SIZE,
+       "a PNG side past libpng's limit: %s", es_err_str(rv));
+    es_buf_cleanup(&big);
+    /* A JPEG's SOF patched to 20000 x 20000. */
+    es_buf j2;
+    es_buf_init(&j2, jpg.len);
+    if (es_buf_append(&j2, jpg.p, jpg.len) != ES_OK) exit(2);
+    int patched = 0;
+    for (size_t i = 2; i + 9 < j2.len; i++)
+        if (j2.p[i] == 0xFF && (j2.p[i + 1] == 0xC0 || j2.p[i + 1] == 0xC2)) {
+            j2.p[i + 5] = 0x4E, j2.p[i + 6] = 0x20, j2.p[i + 7] = 0x4E, j2.p[i + 8] = 0x20;
+            patched = 1;
+            break;
+        }
+    rv = es_picture_decode(es_slice_make(j2.p, j2.len), 0, &img, &why);
+    ok(patched && rv == ES_ERR_PICTURE_SIZE && !img.rgba, "a JPEG claiming 400 M pixels: %s",
+       es_err_str(rv));
+    /* A caller's lower bound. */
+    rv = es_picture_decode(es_slice_make(png.p, png.len), 1000, &img, &why);
+    ok(rv == ES_ERR_PICTURE_SIZE, "max_pixels 1000 refuses 200x160: %s", es_err_str(rv));
+    /* Flipped bytes in the compressed data: an error or an image, never a crash. */
+    int survived = 1;
+    for (size_t i = 40; i < png.len; i += 11) {
+        png.p[i] ^= 0x5A;
+        rv = es_picture_decode(es_slice_make(png.p, png.len), 0, &img, &why);
+        if (rv != ES_OK && rv != ES_ERR_PICTURE_DECODE && rv != ES_ERR_PICTURE_SIZE) survived = 0;
+        es_picture_image_free(&img);
+        png.p[i] ^= 0x5A;
+    }
+    ok(survived, "PNGs with flipped bytes: decoded or refused as damaged");
+    /* The size limit of the input itself. */
+    es_buf huge;
+    es_buf_init(&huge, ES_PICTURE_MAX_SCAN + 16);
+    if (es_buf_append(&huge, png.p, png.len) != ES_OK ||
+        es_buf_reserve(&huge, ES_PICTURE_MAX_SCAN + 1 - huge.len) != ES_OK)
+        exit(2);
+    memset(huge.p + huge.len, 0, ES_PICTURE_MAX_SCAN + 1 - huge.len);
+    huge.len = ES_PICTURE_MAX_SCAN + 1;
+    rv = es_picture_probe(es_slice_make(huge.p, huge.len), 0, &info, &why);
+    ok(rv == ES_ERR_LIMIT, "a scan over 12 MiB: %s", es_err_str(rv));
+    es_buf_cleanup(&huge);
+    es_buf_cleanup(&j2);
+    es_buf_cleanup(&png);
+    es_buf_cleanup(&jpg);
+    cairo_surface_destroy(sc.s);
+}
+
+int main(void)
+{
+    test_scan();
+    test_hostile();
+    return t_done();
+}
