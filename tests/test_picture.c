@@ -20,6 +20,7 @@
 #include <jpeglib.h>
 #include <math.h>
 #include <png.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,9 +601,220 @@ static void test_hostile(void)
     cairo_surface_destroy(sc.s);
 }
 
+/* ---- Drawn standard seals. */
+
+/* Inked pixels (alpha >= 128) of img in the sector of angles [a0, a1] (degrees clockwise from
+ * the top) and radii [r0, r1] around the centre. */
+static unsigned sector_ink(const es_picture_image *img, double a0, double a1, double r0, double r1)
+{
+    unsigned n = 0;
+    double cx = img->width / 2.0, cy = img->height / 2.0;
+    for (uint32_t y = 0; y < img->height; y++)
+        for (uint32_t x = 0; x < img->width; x++) {
+            double dx = x + 0.5 - cx, dy = y + 0.5 - cy, r = hypot(dx, dy);
+            double a = atan2(dx, -dy) * 180 / M_PI;
+            if (r >= r0 && r <= r1 && a >= a0 && a <= a1 && px(img, x, y)[3] >= 128) n++;
+        }
+    return n;
+}
+
+static es_err draw(const es_picture_draw_opts *o, es_buf *png, es_picture_image *img,
+                   es_picture_why *why)
+{
+    es_picture_result res;
+    png->len = 0;
+    memset(img, 0, sizeof *img);
+    es_err rv = es_picture_draw(o, png, &res, why);
+    if (rv == ES_OK) rv = es_picture_decode(es_slice_make(png->p, png->len), 0, img, why);
+    return rv;
+}
+
+typedef struct draw_job {
+    const es_picture_draw_opts *o;
+    es_buf png;
+    es_err rv;
+} draw_job;
+
+static void *draw_thread(void *arg)
+{
+    draw_job *j = arg;
+    es_picture_why why;
+    es_buf_init(&j->png, ES_PICTURE_MAX_PNG);
+    j->rv = es_picture_draw(j->o, &j->png, NULL, &why);
+    return NULL;
+}
+
+static void test_draw(void)
+{
+    es_picture_draw_opts o;
+    memset(&o, 0, sizeof o);
+    o.name = "某某市人力资源和社会保障局";
+    o.width_mm = o.height_mm = 42;
+    o.star = 1;
+    es_buf png;
+    es_buf_init(&png, ES_PICTURE_MAX_PNG);
+    es_picture_image img;
+    es_picture_why why = {0};
+    es_picture_info info;
+
+    /* The name alone: the arc above, nothing in the lower sector inside the ring. */
+    es_err rv = draw(&o, &png, &img, &why);
+    ok(rv == ES_OK, "draw a round seal: %s (%s)", es_err_str(rv),
+       why.reason.en ? why.reason.en : "");
+    if (rv != ES_OK) return;
+    ok(es_picture_probe(es_slice_make(png.p, png.len), 0, &info, &why) == ES_OK &&
+           img.width == 992 && img.height == 992 && within(info.width_mm, 42, 0.01) &&
+           within(info.height_mm, 42, 0.01),
+       "42 mm at 600 dpi: %ux%u, %.3f mm by pHYs", img.width, img.height, info.width_mm);
+    const uint8_t *top = px(&img, 496, 14), *corner = px(&img, 10, 10), *mid = px(&img, 496, 496);
+    ok(top[3] == 255 && top[0] == 0xE6 && top[1] == 0 && top[2] == 0x12,
+       "the ring is opaque #E60012 (%02x%02x%02x/%u)", top[0], top[1], top[2], top[3]);
+    ok(corner[3] == 0, "outside the ring is transparent");
+    ok(mid[3] == 255, "the star is in the centre");
+    unsigned upper = sector_ink(&img, -60, 60, 300, 440),
+             lower = sector_ink(&img, 150, 210, 250, 440);
+    ok(upper > 5000 && lower == 0, "the name is on the upper arc (%u inked above, %u below)", upper,
+       lower);
+    ok(sector_ink(&img, -125, -95, 300, 440) > 1000 && sector_ink(&img, 95, 125, 300, 440) > 1000,
+       "a long name spreads to both sides");
+    ok(has_bytes(png.p, png.len, "drawn") && !has_bytes(png.p, png.len, "Preview"),
+       "tEXt Source drawn, no Preview");
+    es_picture_image_free(&img);
+
+    /* Type and code: the code on the lower arc, the type across below the star. */
+    o.bottom = "合同专用章";
+    o.code = "4403050001234";
+    rv = draw(&o, &png, &img, &why);
+    ok(rv == ES_OK, "with type and code: %s", es_err_str(rv));
+    ok(sector_ink(&img, 150, 210, 360, 440) > 500, "the code is on the lower arc (%u)",
+       sector_ink(&img, 150, 210, 360, 440));
+    unsigned across = 0;
+    for (uint32_t y = 496 + 200; y < 496 + 330; y++)
+        for (uint32_t x = 340; x < 652; x++) across += px(&img, x, y)[3] >= 128;
+    ok(across > 2000, "the type is across below the star (%u)", across);
+    es_picture_image_free(&img);
+
+    /* A preview says so. */
+    o.preview = 1;
+    rv = draw(&o, &png, &img, &why);
+    unsigned grey = 0;
+    for (uint32_t i = 0; rv == ES_OK && i < img.width * img.height; i++) {
+        const uint8_t *p = img.rgba + (size_t)i * 4;
+        grey += p[3] > 100 && abs(p[0] - p[1]) < 8 && abs(p[1] - p[2]) < 8;
+    }
+    ok(rv == ES_OK && grey > 1000 && has_bytes(png.p, png.len, "Preview"),
+       "a preview carries a grey mark (%u) and tEXt Preview", grey);
+    es_picture_image_free(&img);
+    o.preview = 0;
+
+    /* An oval at 300 dpi, without a star. */
+    es_picture_draw_opts ov = o;
+    ov.shape = ES_PICTURE_OVAL;
+    ov.width_mm = 45;
+    ov.height_mm = 30;
+    ov.star = 0;
+    ov.dpi = 300;
+    ov.name = "某某市社会保险事业管理中心";
+    ov.bottom = "财务专用章";
+    rv = draw(&ov, &png, &img, &why);
+    ok(rv == ES_OK && img.width == 531 && img.height == 354 &&
+           es_picture_probe(es_slice_make(png.p, png.len), 0, &info, &why) == ES_OK &&
+           within(info.width_mm, 45, 0.01) && within(info.height_mm, 30, 0.01),
+       "an oval 45x30 at 300 dpi: %ux%u, %.2fx%.2f mm", img.width, img.height, info.width_mm,
+       info.height_mm);
+    ok(rv == ES_OK && px(&img, 265, 177)[3] < 128, "no star in the oval's centre");
+    es_picture_image_free(&img);
+
+    /* Two threads at once draw what one draws (the daemon's workers). */
+    o.preview = 0;
+    rv = draw(&o, &png, &img, &why);
+    es_picture_image_free(&img);
+    draw_job jobs[2] = {{&o, {0}, ES_ERR_INTERNAL}, {&o, {0}, ES_ERR_INTERNAL}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, draw_thread, &jobs[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        ok(jobs[i].rv == ES_OK && jobs[i].png.len == png.len &&
+               memcmp(jobs[i].png.p, png.p, png.len) == 0,
+           "thread %d draws the same picture", i);
+        es_buf_cleanup(&jobs[i].png);
+    }
+
+    /* Refusals, each naming its field; nothing written. */
+    struct {
+        const char *what, *field;
+        es_err want;
+    } bad[] = {
+        {"no name", "name", ES_ERR_ARG},
+        {"round but 42x40", "height_mm", ES_ERR_ARG},
+        {"oval higher than wide", "height_mm", ES_ERR_ARG},
+        {"a long name on a small seal", "name", ES_ERR_PICTURE_TEXT},
+        {"invalid UTF-8", "name", ES_ERR_PICTURE_TEXT},
+        {"a code with lower case", "code", ES_ERR_PICTURE_TEXT},
+        {"a character no font has", "name", ES_ERR_PICTURE_FONT},
+        {"a bottom text of 17 characters", "bottom", ES_ERR_PICTURE_TEXT},
+        {"an unknown shape", "shape", ES_ERR_ARG},
+        {"a name with a newline", "name", ES_ERR_PICTURE_TEXT},
+        {"dpi 5000", "dpi", ES_ERR_ARG},
+        {"41 characters", "name", ES_ERR_PICTURE_TEXT},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        es_picture_draw_opts b = o;
+        b.bottom = b.code = NULL;
+        switch (i) {
+        case 0:
+            b.name = "";
+            break;
+        case 1:
+            b.height_mm = 40;
+            break;
+        case 2:
+            b.shape = ES_PICTURE_OVAL, b.height_mm = 50;
+            break;
+        case 3:
+            b.name = "某某省某某市某某区人力资源和社会保障局社会保险事业管理中心第一分中心",
+            b.width_mm = b.height_mm = 20;
+            break;
+        case 4:
+            b.name = "\xE6\x9F\x90\xFF\xFE";
+            break;
+        case 5:
+            b.code = "12ab";
+            break;
+        case 6:
+            b.name = "某\xEE\x80\x80局";
+            break; /* U+E000, private use */
+        case 7:
+            b.bottom = "一二三四五六七八九十一二三四五六七";
+            break;
+        case 8:
+            b.shape = (es_picture_shape)7;
+            break;
+        case 9:
+            b.name = "某某\n局";
+            break;
+        case 10:
+            b.dpi = 5000;
+            break;
+        case 11:
+            b.name = "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八"
+                     "九十一";
+            break;
+        }
+        memset(&why, 0, sizeof why);
+        png.len = 0;
+        rv = es_picture_draw(&b, &png, NULL, &why);
+        ok(rv == bad[i].want && why.field && strcmp(why.field, bad[i].field) == 0 &&
+               why.reason.zh && png.len == 0,
+           "%s: %s, field %s", bad[i].what, es_err_str(rv), why.field ? why.field : "(none)");
+    }
+    es_buf_cleanup(&png);
+}
+
 int main(void)
 {
     test_scan();
     test_hostile();
+    test_draw();
     return t_done();
 }

@@ -100,5 +100,6 @@ int cmd_errors(int argc, char **argv);
 int cmd_factor(int argc, char **argv);
 int cmd_national(int argc, char **argv);
 int cmd_decision(int argc, char **argv);
+int cmd_picture(int argc, char **argv);
 
 #endif

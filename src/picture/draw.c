@@ -263,9 +263,9 @@ static es_err draw_run(const es_picture_draw_opts *o, unsigned dpi, uint32_t ink
     cairo_set_line_width(d->cr, border);
     cairo_stroke(d->cr);
 
-    /* The name: 0.155 of a round seal's diameter high (6.5 mm on 42 mm), 0.16 of an oval's
+    /* The name: 0.145 of a round seal's diameter high (6.1 mm on 42 mm), 0.135 of an oval's
      * height; up to 250 degrees of a circle, 220 of an oval. */
-    double em = oval ? 0.16 * H : 0.155 * ref;
+    double em = oval ? 0.135 * H : 0.145 * ref;
     if ((rv = set_size(d, em)) != ES_OK ||
         (rv = shape_all(d, tx->name, tx->n_name, "name")) != ES_OK)
         return rv;
@@ -304,10 +304,10 @@ static es_err draw_run(const es_picture_draw_opts *o, unsigned dpi, uint32_t ink
         static glyph pv[2] = {{"\xE9\xA2\x84", 0}, {"\xE8\xA7\x88", 0}}; /* 预览 */
         glyph mark[2];
         memcpy(mark, pv, sizeof mark);
-        if ((rv = set_size(d, 0.16 * ref)) != ES_OK ||
+        if ((rv = set_size(d, 0.13 * ref)) != ES_OK ||
             (rv = shape_all(d, mark, 2, "preview")) != ES_OK)
             return rv;
-        cairo_set_source_rgba(d->cr, 0.45, 0.45, 0.45, 0.85);
+        cairo_set_source_rgba(d->cr, 0.45, 0.45, 0.45, 0.7);
         cairo_save(d->cr);
         cairo_translate(d->cr, cx, cy);
         cairo_rotate(d->cr, -20 * DEG);
