@@ -811,10 +811,370 @@ static void test_draw(void)
     es_buf_cleanup(&png);
 }
 
+/* ---- The API: a node in this process. */
+
+#define ADMIN_PASS "Seal-Pictures-2026!x"
+#define USER_PASS  "Picture-User-2026!x"
+
+static unsigned port;
+static char var[512], outpath[600];
+
+/* A request with a body of any type; tok may be NULL. Returns the status. */
+static int call_raw(const char *method, const char *target, const char *tok, const char *ctype,
+                    const void *body, size_t len, t_resp *r)
+{
+    es_buf q;
+    es_buf_init(&q, 64u << 20);
+    int st = -1;
+    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, target) != ES_OK ||
+        (tok && es_buf_printf(&q, "Authorization: Bearer %s\r\n", tok) != ES_OK) ||
+        (ctype && es_buf_printf(&q, "Content-Type: %s\r\n", ctype) != ES_OK) ||
+        es_buf_printf(&q, "Content-Length: %zu\r\n\r\n", len) != ES_OK ||
+        es_buf_append(&q, body, len) != ES_OK)
+        goto out;
+    t_resp_init(r);
+    st = t_raw(port, (const char *)q.p, q.len, r);
+out:
+    es_buf_cleanup(&q);
+    return st;
+}
+
+static json_t *call_json(const char *method, const char *target, const char *tok, const char *ctype,
+                         const void *body, size_t len, int *st)
+{
+    t_resp r;
+    *st = call_raw(method, target, tok, ctype, body, len, &r);
+    json_t *v = *st > 0 ? json_loadb((const char *)r.body.p, r.body.len, 0, NULL) : NULL;
+    t_resp_free(&r);
+    return v;
+}
+
+static json_t *post_json(const char *target, const char *tok, const char *body, int *st)
+{
+    return call_json("POST", target, tok, "application/json", body, strlen(body), st);
+}
+
+static int sign_in(const char *name, const char *pass, char tok[65])
+{
+    char body[256];
+    int st;
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", name, pass);
+    json_t *v = post_json("/api/v1/sessions", NULL, body, &st);
+    const char *t = json_string_value(json_object_get(v, "token"));
+    snprintf(tok, 65, "%s", st == 201 && t ? t : "");
+    json_decref(v);
+    return st == 201 && tok[0];
+}
+
+static int change_password(const char *tok, const char *old, const char *new_)
+{
+    char body[256];
+    int st;
+    snprintf(body, sizeof body, "{\"old_password\":\"%s\",\"new_password\":\"%s\"}", old, new_);
+    json_decref(post_json("/api/v1/users/me/password", tok, body, &st));
+    return st == 200;
+}
+
+static int printed_otp(const char *name, char otp[64])
+{
+    es_buf b;
+    char said[96];
+    int found = 0;
+    snprintf(said, sizeof said, "one-time password for %s: ", name);
+    es_buf_init(&b, 1u << 20);
+    if (es_file_read(outpath, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+        const char *o = strstr((const char *)b.p, said);
+        if (o) found = sscanf(o + strlen(said), "%63s", otp) == 1;
+    }
+    es_buf_cleanup(&b);
+    return found;
+}
+
+/* A new account with one role, signed in, its password changed. */
+static int account(const char *admin, const char *name, const char *role, char tok[65])
+{
+    char body[256], otp[64] = "";
+    int st;
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"roles\":[\"%s\"]}", name, role);
+    json_t *v = post_json("/api/v1/users", admin, body, &st);
+    const char *o = json_string_value(json_object_get(v, "one_time_password"));
+    if (st == 201 && o) snprintf(otp, sizeof otp, "%s", o);
+    json_decref(v);
+    return otp[0] && sign_in(name, otp, tok) && change_password(tok, otp, USER_PASS);
+}
+
+/* The picture of a 200 reply, decoded from base64. */
+static int reply_png(json_t *v, es_buf *png)
+{
+    const char *b64 = json_string_value(json_object_get(v, "png"));
+    es_buf_init(png, ES_PICTURE_MAX_PNG);
+    return b64 && es_base64_decode(b64, strlen(b64), png) == ES_OK;
+}
+
+static const char *str_of(json_t *v, const char *k)
+{
+    const char *s = json_string_value(json_object_get(v, k));
+    return s ? s : "";
+}
+
+typedef struct scan_call {
+    const char *tok, *target;
+    const es_buf *body;
+    int status;
+    char retry[16];
+    es_buf png;
+} scan_call;
+
+static void *scan_thread(void *arg)
+{
+    scan_call *c = arg;
+    t_resp r;
+    c->status = call_raw("POST", c->target, c->tok, "image/png", c->body->p, c->body->len, &r);
+    es_buf_init(&c->png, ES_PICTURE_MAX_PNG);
+    if (c->status == 200) {
+        json_t *v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+        es_buf_cleanup(&c->png);
+        if (!reply_png(v, &c->png)) c->status = -2;
+        json_decref(v);
+    }
+    const char *ra = t_hdr(&r, "Retry-After");
+    c->retry[0] = 0;
+    if (ra) snprintf(c->retry, sizeof c->retry, "%.15s", ra);
+    t_resp_free(&r);
+    return NULL;
+}
+
+static void test_api(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(var, sizeof var, "%s/eseal-picture.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(var)) exit(2);
+    snprintf(outpath, sizeof outpath, "%s.out", var);
+    FILE *out = fopen(outpath, "w");
+    char conf[700];
+    snprintf(conf, sizeof conf, "%s.conf", var);
+    FILE *cf = fopen(conf, "w");
+    if (!out || !cf || fputs("[log]\nlevel = warn\n[factors]\nenforce = false\n", cf) < 0 ||
+        fclose(cf) != 0)
+        exit(2);
+    es_node_opts no = {conf, "127.0.0.1:0", var, out};
+    es_node *node = NULL;
+    char why[600] = "";
+    es_err rv = es_node_start(&no, &node, why, sizeof why);
+    fflush(out);
+    if (rv != ES_OK) {
+        ok(0, "the node starts: %s (%s)", why, es_err_str(rv));
+        return;
+    }
+    port = es_node_port(node);
+    char otp[64], admin[65], issuer[65], reviewer[65];
+    ok(printed_otp("admin", otp) && sign_in("admin", otp, admin) &&
+           change_password(admin, otp, ADMIN_PASS),
+       "the administrator signs in");
+    ok(account(admin, "pic-issuer", "seal_issuer", issuer), "a seal issuer");
+    ok(account(admin, "pic-reviewer", "reviewer", reviewer), "a reviewer");
+
+    static const char draw_body[] =
+        "{\"name\":\"某某市人力资源和社会保障局\",\"type\":\"公章\",\"diameter\":42}";
+    scan sc = make_scan(1500, 1300, 2.0, 1);
+    es_buf png = scan_png(&sc);
+    es_picture_scan_opts so = scan_opts(&sc);
+    char target[256];
+    snprintf(target, sizeof target, "/api/v1/pictures/scan?x=%u&y=%u&w=%u&h=%u&diameter=42",
+             so.box.x, so.box.y, so.box.w, so.box.h);
+
+    /* Outsiders, and signed-in people of other roles. */
+    int st;
+    json_t *v = post_json("/api/v1/pictures/draw", NULL, draw_body, &st);
+    ok(st == 401, "draw without signing in: 401 (%d)", st);
+    json_decref(v);
+    v = call_json("POST", target, NULL, "image/png", png.p, png.len, &st);
+    ok(st == 401, "scan without signing in: 401 (%d)", st);
+    json_decref(v);
+    const char *others[] = {reviewer, admin};
+    for (int i = 0; i < 2; i++) {
+        v = post_json("/api/v1/pictures/draw", others[i], draw_body, &st);
+        ok(st == 403 && strcmp(str_of(v, "error"), "forbidden") == 0, "draw as %s: 403 (%d)",
+           i ? "the administrator" : "a reviewer", st);
+        json_decref(v);
+        v = call_json("POST", target, others[i], "image/png", png.p, png.len, &st);
+        ok(st == 403, "scan as %s: 403 (%d)", i ? "the administrator" : "a reviewer", st);
+        json_decref(v);
+    }
+
+    /* The issuer draws; the same request again gives the same picture. */
+    v = post_json("/api/v1/pictures/draw", issuer, draw_body, &st);
+    es_buf p1, p2;
+    ok(st == 200 && reply_png(v, &p1) && strcmp(str_of(v, "source"), "drawn") == 0 &&
+           within(json_number_value(json_object_get(v, "width_mm")), 42, 0.01) &&
+           json_integer_value(json_object_get(v, "dpi")) == 600,
+       "the issuer draws a seal: %d, %.3f mm", st,
+       json_number_value(json_object_get(v, "width_mm")));
+    json_decref(v);
+    es_picture_info info;
+    es_picture_why pw;
+    ok(es_picture_probe(es_slice_make(p1.p, p1.len), 0, &info, &pw) == ES_OK &&
+           within(info.width_mm, 42, 0.01),
+       "the PNG drawn is 42 mm by its pHYs (%.3f)", info.width_mm);
+    v = post_json("/api/v1/pictures/draw", issuer, draw_body, &st);
+    ok(st == 200 && reply_png(v, &p2) && p2.len == p1.len && memcmp(p1.p, p2.p, p1.len) == 0,
+       "drawn again: the same picture");
+    json_decref(v);
+    es_buf_cleanup(&p1);
+    es_buf_cleanup(&p2);
+
+    /* Bad drawing requests: 400 naming the field, in English and Chinese. */
+    struct {
+        const char *body, *error, *field;
+        int status;
+    } bad_draw[] = {
+        {"{\"name\":\"某局\",\"diameter\":42,\"colour\":1}", "invalid_argument", NULL, 400},
+        {"{\"name\":\"某局\",\"diameter\":42,\"shape\":\"square\"}", "invalid_argument", "shape",
+         400},
+        {"{\"name\":\"某局\",\"diameter\":500}", "invalid_argument", "diameter", 400},
+        {"{\"name\":\"某局\",\"diameter\":42,\"width_mm\":42,\"height_mm\":42}", "invalid_argument",
+         "diameter", 400},
+        {"{\"name\":\"某局\"}", "invalid_argument", "width_mm", 400},
+        {"{\"name\":\"某局\",\"diameter\":42,\"dpi\":20}", "invalid_argument", "dpi", 400},
+        {"{\"name\":\"某局\",\"diameter\":42,\"ink\":\"red\"}", "invalid_argument", "ink", 400},
+        {"{\"name\":\"某局\",\"diameter\":42,\"code\":\"12-3\"}", "picture_text", "code", 400},
+        {"{\"name\":\"某局\",\"diameter\":42,\"type\":\"一二三四五六七八九十一二三四五六七\"}",
+         "picture_text", "type", 400},
+        {"{\"name\":\"某某省某某市某某区人力资源和社会保障局社会保险事业管理中心第一分中心\","
+         "\"diameter\":20}",
+         "picture_text", "name", 400},
+        {"{\"name\":\"\xEE\x80\x80\",\"diameter\":42}", "picture_font", "name", 422},
+        {"{\"name\":\"某局\",\"shape\":\"oval\",\"width_mm\":30,\"height_mm\":45}",
+         "invalid_argument", "height_mm", 400},
+        {"[1]", "bad_json", NULL, 400},
+    };
+    for (size_t i = 0; i < sizeof bad_draw / sizeof bad_draw[0]; i++) {
+        v = post_json("/api/v1/pictures/draw", issuer, bad_draw[i].body, &st);
+        const char *f = json_string_value(json_object_get(v, "field"));
+        int zh =
+            bad_draw[i].field == NULL || str_of(v, "detail_zh")[0] || str_of(v, "message_zh")[0];
+        ok(st == bad_draw[i].status && strcmp(str_of(v, "error"), bad_draw[i].error) == 0 &&
+               (!bad_draw[i].field || (f && strcmp(f, bad_draw[i].field) == 0)) && zh,
+           "draw %s: %d %s field %s", bad_draw[i].body, st, str_of(v, "error"), f ? f : "-");
+        json_decref(v);
+    }
+
+    /* The issuer makes the picture from a scan. */
+    v = call_json("POST", target, issuer, "image/png", png.p, png.len, &st);
+    json_t *ib = json_object_get(v, "ink_box");
+    ok(st == 200 && reply_png(v, &p1) && strcmp(str_of(v, "source"), "scan") == 0 &&
+           within(json_number_value(json_object_get(v, "width_mm")), 42, 0.01) &&
+           within((double)json_integer_value(json_object_get(ib, "w")), SEAL_PX, 0.01) &&
+           json_is_false(json_object_get(v, "aspect_warning")),
+       "the issuer makes a picture from a scan: %d, %.3f mm, ink %lld px wide", st,
+       json_number_value(json_object_get(v, "width_mm")),
+       (long long)json_integer_value(json_object_get(ib, "w")));
+    json_decref(v);
+    ok(es_picture_probe(es_slice_make(p1.p, p1.len), 0, &info, &pw) == ES_OK &&
+           within(info.width_mm, 42, 0.01) && within(info.height_mm, 42, 0.01),
+       "the scan's picture is 42 mm by its pHYs (%.3f x %.3f)", info.width_mm, info.height_mm);
+
+    /* Several at once: each made (the same picture) or 503 busy with Retry-After. */
+    scan_call calls[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&calls[i], 0, sizeof calls[i]);
+        calls[i].tok = issuer;
+        calls[i].target = target;
+        calls[i].body = &png;
+        pthread_create(&th[i], NULL, scan_thread, &calls[i]);
+    }
+    int made = 0, busy = 0, other = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        if (calls[i].status == 200 && calls[i].png.len == p1.len &&
+            memcmp(calls[i].png.p, p1.p, p1.len) == 0)
+            made++;
+        else if (calls[i].status == 503 && calls[i].retry[0])
+            busy++;
+        else
+            other++;
+        es_buf_cleanup(&calls[i].png);
+    }
+    ok(made >= 1 && other == 0, "4 scans at once: %d made alike, %d busy, %d otherwise", made, busy,
+       other);
+    es_buf_cleanup(&p1);
+
+    /* Bad scans and parameters. */
+    scan grey = make_scan(1500, 1300, 0, 0);
+    es_buf gpng = scan_png(&grey);
+    char t2[300];
+    struct {
+        const char *query, *ctype;
+        const es_buf *body;
+        int status;
+        const char *error, *field;
+    } bad_scan[] = {
+        {"x=10&y=10&w=1100&h=1100&diameter=42", "application/json", &png, 415,
+         "unsupported_media_type", "scan"},
+        {"diameter=42", "image/png", &png, 400, "invalid_argument", "box"},
+        {"x=1a&y=10&w=1100&h=1100&diameter=42", "image/png", &png, 400, "invalid_argument", "x"},
+        {"x=-1&y=10&w=1100&h=1100&diameter=42", "image/png", &png, 400, "invalid_argument", "x"},
+        {"x=10&y=10&w=1100&h=1100", "image/png", &png, 400, "invalid_argument", "diameter"},
+        {"x=10&y=10&w=1100&h=1100&diameter=4e1", "image/png", &png, 400, "invalid_argument",
+         "diameter"},
+        {"x=10&y=10&w=1100&h=1100&diameter=nan", "image/png", &png, 400, "invalid_argument",
+         "diameter"},
+        {"x=10&y=10&w=1100&h=1100&diameter=42&width_mm=42&height_mm=42", "image/png", &png, 400,
+         "invalid_argument", "diameter"},
+        {"x=10&y=10&w=1100&h=1100&width_mm=42", "image/png", &png, 400, "invalid_argument",
+         "height_mm"},
+        {"x=1000&y=10&w=1100&h=1100&diameter=42", "image/png", &png, 400, "picture_box", "box"},
+        {"x=10&y=10&w=1100&h=1100&diameter=42&ink=zz0000", "image/png", &png, 400,
+         "invalid_argument", "ink"},
+        {"x=10&y=10&w=1100&h=1100&diameter=42&dpi=2400", "image/png", &png, 400, "invalid_argument",
+         "dpi"},
+        {"x=200&y=100&w=1100&h=1100&diameter=42", "image/png", &gpng, 422, "picture_no_ink", "box"},
+    };
+    for (size_t i = 0; i < sizeof bad_scan / sizeof bad_scan[0]; i++) {
+        snprintf(t2, sizeof t2, "/api/v1/pictures/scan?%s", bad_scan[i].query);
+        v = call_json("POST", t2, issuer, bad_scan[i].ctype, bad_scan[i].body->p,
+                      bad_scan[i].body->len, &st);
+        const char *f = json_string_value(json_object_get(v, "field"));
+        ok(st == bad_scan[i].status && strcmp(str_of(v, "error"), bad_scan[i].error) == 0 && f &&
+               strcmp(f, bad_scan[i].field) == 0 && str_of(v, "message_zh")[0],
+           "scan ?%s as %s: %d %s field %s", bad_scan[i].query, bad_scan[i].ctype, st,
+           str_of(v, "error"), f ? f : "-");
+        json_decref(v);
+    }
+    v = call_json("POST", target, issuer, "image/png", "GIF89a", 6, &st);
+    ok(st == 400 && strcmp(str_of(v, "error"), "picture_format") == 0 && str_of(v, "detail_zh")[0],
+       "a GIF body: %d %s", st, str_of(v, "error"));
+    json_decref(v);
+    v = call_json("POST", target, issuer, "image/png", png.p, png.len / 3, &st);
+    ok(st == 400 && strcmp(str_of(v, "error"), "picture_damaged") == 0, "a truncated scan: %d %s",
+       st, str_of(v, "error"));
+    json_decref(v);
+    /* Past the route's body limit: 413 from the Content-Length alone. */
+    char big[512];
+    int n = snprintf(big, sizeof big,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: image/png\r\nContent-Length: %u\r\n\r\n",
+                     target, issuer, ES_PICTURE_MAX_SCAN + 1);
+    t_resp r;
+    t_resp_init(&r);
+    ok(t_raw(port, big, (size_t)n, &r) == 413, "a 12 MiB + 1 body: 413 (%d)",
+       r.status);
+    t_resp_free(&r);
+
+    es_buf_cleanup(&gpng);
+    cairo_surface_destroy(grey.s);
+    es_buf_cleanup(&png);
+    cairo_surface_destroy(sc.s);
+    es_node_stop(node);
+    fclose(out);
+}
+
 int main(void)
 {
     test_scan();
     test_hostile();
     test_draw();
+    test_api();
     return t_done();
 }

@@ -66,10 +66,15 @@ static es_err query_mm(es_http_req *req, const char *name, double *out, int *hav
     const char *v = es_http_req_query(req, name);
     *have = v != NULL;
     if (!v) return ES_OK;
-    char *end;
-    size_t len = strlen(v);
-    double d = len && len < 16 && v[0] >= '0' && v[0] <= '9' ? strtod(v, &end) : NAN;
-    if (isnan(d) || *end || !isfinite(d))
+    char *end = NULL;
+    size_t len = strlen(v), dots = 0;
+    int plain = len > 0 && len < 16 && v[0] != '.';
+    for (size_t i = 0; plain && i < len; i++) {
+        if (v[i] == '.') dots++;
+        plain = (v[i] >= '0' && v[i] <= '9') || (v[i] == '.' && dots == 1);
+    }
+    double d = plain ? strtod(v, &end) : NAN;
+    if (!plain || isnan(d) || *end || !isfinite(d))
         return bad_field(req, name, "a size in millimetres is required (e.g. 42 or 40.5)",
                          "须为以毫米为单位的尺寸（如 42 或 40.5）");
     *out = d;
