@@ -1112,6 +1112,8 @@ static void test_api(void)
     } bad_scan[] = {
         {"x=10&y=10&w=1100&h=1100&diameter=42", "application/json", &png, 415,
          "unsupported_media_type", "scan"},
+        {"x=10&y=10&w=1100&h=1100&diameter=42", "image/pngx", &png, 415, "unsupported_media_type",
+         "scan"},
         {"diameter=42", "image/png", &png, 400, "invalid_argument", "box"},
         {"x=1a&y=10&w=1100&h=1100&diameter=42", "image/png", &png, 400, "invalid_argument", "x"},
         {"x=-1&y=10&w=1100&h=1100&diameter=42", "image/png", &png, 400, "invalid_argument", "x"},
@@ -1158,8 +1160,7 @@ static void test_api(void)
                      target, issuer, ES_PICTURE_MAX_SCAN + 1);
     t_resp r;
     t_resp_init(&r);
-    ok(t_raw(port, big, (size_t)n, &r) == 413, "a 12 MiB + 1 body: 413 (%d)",
-       r.status);
+    ok(t_raw(port, big, (size_t)n, &r) == 413, "a 12 MiB + 1 body: 413 (%d)", r.status);
     t_resp_free(&r);
 
     es_buf_cleanup(&gpng);

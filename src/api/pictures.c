@@ -154,6 +154,18 @@ static es_err reply_picture(es_http_req *req, const es_buf *png, const es_pictur
     return es_http_reply_json_new(req, 200, o);
 }
 
+/* 1 for "image/jpeg" or "image/png", parameters after ';' allowed. */
+static int scan_type(const char *ct)
+{
+    static const char *const types[] = {"image/jpeg", "image/png"};
+    for (size_t i = 0; ct && i < 2; i++) {
+        size_t n = strlen(types[i]);
+        if (strncasecmp(ct, types[i], n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' '))
+            return 1;
+    }
+    return 0;
+}
+
 /* Takes one of the PICTURE_JOBS places, or replies 503 busy. */
 static es_err take_place(es_http_req *req)
 {
@@ -177,8 +189,7 @@ static es_err pictures_scan(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
     if ((rv = api_require(req, app, &a, ES_PERM_SEAL_APPLY, "picture.scan")) != ES_OK) return rv;
-    const char *ct = es_http_req_header(req, "Content-Type");
-    if (!ct || (strncasecmp(ct, "image/jpeg", 10) != 0 && strncasecmp(ct, "image/png", 9) != 0))
+    if (!scan_type(es_http_req_header(req, "Content-Type")))
         REFUSE(es_http_reply_err_field(req, ES_ERR_MEDIA_TYPE, "scan",
                                        "the body is the scan: Content-Type image/jpeg or "
                                        "image/png"),

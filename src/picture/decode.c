@@ -170,7 +170,9 @@ static es_err jpeg_work(jctx *x)
     }
     x->d.out_color_space = JCS_EXT_RGBA;
     x->d.mem->max_memory_to_use = PIC_JPEG_MAX_MEMORY;
-    if (!jpeg_start_decompress(&x->d)) return ES_ERR_PICTURE_DECODE;
+    if (!jpeg_start_decompress(&x->d))
+        return pic_fail(job->why, ES_ERR_PICTURE_DECODE, "scan", "the JPEG cannot be decoded",
+                        "JPEG 图像无法解码");
     if (x->d.output_components != 4 || x->d.output_width != w || x->d.output_height != h)
         return pic_fail(job->why, ES_ERR_PICTURE_DECODE, "scan",
                         "the JPEG decodes to another size than its header says",
@@ -184,7 +186,10 @@ static es_err jpeg_work(jctx *x)
     job->out->height = bh;
     for (uint32_t y = 0; y < y0 + bh; y++) {
         JSAMPROW r = x->row;
-        if (jpeg_read_scanlines(&x->d, &r, 1) != 1) return ES_ERR_PICTURE_DECODE;
+        if (jpeg_read_scanlines(&x->d, &r, 1) != 1)
+            return pic_fail(job->why, ES_ERR_PICTURE_DECODE, "scan",
+                            "the JPEG ends early (the file is truncated)",
+                            "JPEG 文件不完整（被截断）");
         if (y >= y0)
             memcpy(job->out->rgba + (size_t)(y - y0) * bw * 4, x->row + (size_t)x0 * 4,
                    (size_t)bw * 4);

@@ -2,6 +2,7 @@
  * transparency, one ink colour, 1:1 by the millimetres the issuer measured (docs/picture.md). */
 #include <cairo.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,17 +17,20 @@
 #define MIN_RAMP 14.0
 
 static float srgb_lin[256];
-static int srgb_ready;
+static pthread_once_t srgb_once = PTHREAD_ONCE_INIT;
 
-static void lin_init(void)
+static void lin_fill(void)
 {
-    /* Idempotent and the same on every thread: a race writes equal values. */
-    if (srgb_ready) return;
     for (int i = 0; i < 256; i++) {
         double c = i / 255.0;
         srgb_lin[i] = (float)(c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4));
     }
-    srgb_ready = 1;
+}
+
+/* The sRGB decoding table, filled once for every thread. */
+static void lin_init(void)
+{
+    pthread_once(&srgb_once, lin_fill);
 }
 
 static float lab_f(float t)
