@@ -1152,6 +1152,28 @@ static void test_api(void)
     ok(st == 400 && strcmp(str_of(v, "error"), "picture_damaged") == 0, "a truncated scan: %d %s",
        st, str_of(v, "error"));
     json_decref(v);
+    /* Another site's page posting a scan with the issuer's session (the cookie): refused. */
+    {
+        es_buf q;
+        es_buf_init(&q, 64u << 20);
+        t_resp rr;
+        t_resp_init(&rr);
+        if (es_buf_printf(&q,
+                          "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: eseal_session=%s\r\n"
+                          "Origin: https://evil.example\r\nContent-Type: image/png\r\n"
+                          "Content-Length: %zu\r\n\r\n",
+                          target, issuer, png.len) != ES_OK ||
+            es_buf_append(&q, png.p, png.len) != ES_OK)
+            exit(2);
+        st = t_raw(port, (const char *)q.p, q.len, &rr);
+        v = json_loadb((const char *)rr.body.p, rr.body.len, 0, NULL);
+        ok(st == 403 && strcmp(str_of(v, "error"), "origin_refused") == 0,
+           "a scan posted from another site with the session cookie: %d %s", st,
+           str_of(v, "error"));
+        json_decref(v);
+        t_resp_free(&rr);
+        es_buf_cleanup(&q);
+    }
     /* Past the route's body limit: 413 from the Content-Length alone. */
     char big[512];
     int n = snprintf(big, sizeof big,
