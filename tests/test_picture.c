@@ -221,30 +221,41 @@ static es_buf scan_png_interlaced(const scan *sc)
     return b;
 }
 
-/* The scan as a JPEG (quality q; cmyk: an Adobe-style CMYK JPEG). */
-static es_buf scan_jpeg(const scan *sc, int q, int cmyk)
+/* RGB pixels w x h as a JPEG (quality q; cmyk: an Adobe-style CMYK JPEG; orient: an Exif
+ * Orientation tag, 0 none). */
+static es_buf jpeg_of(const uint8_t *rgb, int w, int h, int q, int cmyk, int orient)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr e;
     unsigned char *mem = NULL;
     unsigned long len = 0;
-    uint8_t *rgb = scan_rgb(sc);
     c.err = jpeg_std_error(&e);
     jpeg_create_compress(&c);
     jpeg_mem_dest(&c, &mem, &len);
-    c.image_width = (JDIMENSION)sc->w;
-    c.image_height = (JDIMENSION)sc->h;
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
     c.input_components = cmyk ? 4 : 3;
     c.in_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, q, TRUE);
     jpeg_start_compress(&c, TRUE);
-    uint8_t *row = malloc((size_t)sc->w * 4);
+    if (orient) {
+        /* "Exif\0\0", little-endian TIFF, IFD0 with one entry: 0x0112 SHORT 1 = orient. */
+        uint8_t exif[] = {'E', 'x',  'i', 'f', 0,
+                          0,   'I',  'I', 42,  0,
+                          8,   0,    0,   0,   1,
+                          0,   0x12, 1,   3,   0,
+                          1,   0,    0,   0,   (uint8_t)orient,
+                          0,   0,    0,   0,   0,
+                          0,   0};
+        jpeg_write_marker(&c, JPEG_APP0 + 1, exif, sizeof exif);
+    }
+    uint8_t *row = malloc((size_t)w * 4);
     while (c.next_scanline < c.image_height) {
-        const uint8_t *src = rgb + (size_t)c.next_scanline * sc->w * 3;
+        const uint8_t *src = rgb + (size_t)c.next_scanline * w * 3;
         JSAMPROW r = (JSAMPROW)src;
         if (cmyk) {
-            for (int x = 0; x < sc->w; x++)
+            for (int x = 0; x < w; x++)
                 for (int k = 0; k < 4; k++) row[x * 4 + k] = k < 3 ? src[x * 3 + k] : 255;
             r = row;
         }
@@ -257,6 +268,29 @@ static es_buf scan_jpeg(const scan *sc, int q, int cmyk)
     if (es_buf_append(&b, mem, len) != ES_OK) exit(2);
     free(mem);
     free(row);
+    return b;
+}
+
+static es_buf scan_jpeg(const scan *sc, int q, int cmyk)
+{
+    uint8_t *rgb = scan_rgb(sc);
+    es_buf b = jpeg_of(rgb, sc->w, sc->h, q, cmyk, 0);
+    free(rgb);
+    return b;
+}
+
+/* The scan stored turned a quarter to the left, with Exif Orientation 6 ("turn it a quarter
+ * to the right to show it"), as a phone's camera writes it. */
+static es_buf scan_jpeg_turned(const scan *sc, int q)
+{
+    uint8_t *rgb = scan_rgb(sc), *st = malloc((size_t)sc->w * sc->h * 3);
+    int sw = sc->h, sh = sc->w; /* stored: H wide, W high */
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++)
+            memcpy(st + ((size_t)y * sw + x) * 3, rgb + ((size_t)x * sc->w + (sc->w - 1 - y)) * 3,
+                   3);
+    es_buf b = jpeg_of(st, sw, sh, q, 0, 6);
+    free(st);
     free(rgb);
     return b;
 }
@@ -390,6 +424,29 @@ static void test_scan(void)
     rv = es_picture_scan(es_slice_make(jpg.p, jpg.len), &o, &out2, &res2, &why);
     ok(rv == ES_OK, "scan (JPEG): %s (%s)", es_err_str(rv), why.reason.en ? why.reason.en : "");
     if (rv == ES_OK) check_scan_picture("JPEG scan", es_slice_make(out2.p, out2.len), &res2);
+
+    /* The same JPEG stored turned, with Exif Orientation 6: shown upright, made alike. */
+    es_buf turned = scan_jpeg_turned(&sc, 85);
+    es_picture_result res3;
+    es_buf out3;
+    es_buf_init(&out3, ES_PICTURE_MAX_PNG);
+    es_picture_info tinfo;
+    ok(es_picture_probe(es_slice_make(turned.p, turned.len), 0, &tinfo, &why) == ES_OK &&
+           tinfo.width == 1500 && tinfo.height == 1300,
+       "a JPEG with Exif Orientation 6 is 1500 x 1300 as shown (%u x %u)", tinfo.width,
+       tinfo.height);
+    rv = es_picture_scan(es_slice_make(turned.p, turned.len), &o, &out3, &res3, &why);
+    ok(rv == ES_OK, "scan (JPEG, Orientation 6): %s", es_err_str(rv));
+    if (rv == ES_OK) {
+        check_scan_picture("turned JPEG scan", es_slice_make(out3.p, out3.len), &res3);
+        ok(abs((int)res3.ink.x - (int)res2.ink.x) <= 2 &&
+               abs((int)res3.ink.y - (int)res2.ink.y) <= 2 &&
+               abs((int)res3.ink.w - (int)res2.ink.w) <= 2,
+           "the ink is found where the upright JPEG has it (%u,%u vs %u,%u)", res3.ink.x,
+           res3.ink.y, res2.ink.x, res2.ink.y);
+    }
+    es_buf_cleanup(&out3);
+    es_buf_cleanup(&turned);
 
     /* At another resolution and an oval measure: the pixels follow the millimetres. */
     es_picture_scan_opts o2 = o;

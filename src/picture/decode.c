@@ -93,6 +93,75 @@ typedef struct pic_job {
     es_picture_why *why;
 } pic_job;
 
+/* ---- EXIF orientation (JPEG). Browsers and image viewers show a JPEG turned as its Exif
+ * Orientation tag (0x0112) says, so the box a person draws is in that orientation: the decoder
+ * turns the pixels the same way. */
+
+static uint32_t rd16(const uint8_t *p, int le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 : (uint32_t)p[0] << 8 | p[1];
+}
+
+static uint32_t rd32(const uint8_t *p, int le)
+{
+    return le ? rd16(p, 1) | rd16(p + 2, 1) << 16 : rd16(p, 0) << 16 | rd16(p + 2, 0);
+}
+
+/* The Orientation (1..8) of an APP1 Exif segment's IFD0; 1 when absent or unreadable. */
+static int exif_orientation(const uint8_t *p, size_t n)
+{
+    if (n < 14 || memcmp(p, "Exif\0\0", 6) != 0) return 1;
+    const uint8_t *t = p + 6;
+    size_t tn = n - 6;
+    int le = t[0] == 'I' && t[1] == 'I';
+    if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
+    if (rd16(t + 2, le) != 42) return 1;
+    uint32_t ifd = rd32(t + 4, le);
+    if (ifd > tn || tn - ifd < 2) return 1;
+    uint32_t count = rd16(t + ifd, le);
+    for (uint32_t i = 0; i < count; i++) {
+        size_t e = (size_t)ifd + 2 + (size_t)i * 12;
+        if (e + 12 > tn) return 1;
+        if (rd16(t + e, le) == 0x0112 && rd16(t + e + 2, le) == 3) {
+            uint32_t v = rd16(t + e + 8, le);
+            return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+    return 1;
+}
+
+/* The stored pixel of the shown pixel (X, Y), for orientation o of a stored image w x h. */
+static void stored_of(int o, uint32_t w, uint32_t h, uint32_t X, uint32_t Y, uint32_t *x,
+                      uint32_t *y)
+{
+    switch (o) {
+    case 2:
+        *x = w - 1 - X, *y = Y;
+        break;
+    case 3:
+        *x = w - 1 - X, *y = h - 1 - Y;
+        break;
+    case 4:
+        *x = X, *y = h - 1 - Y;
+        break;
+    case 5:
+        *x = Y, *y = X;
+        break;
+    case 6:
+        *x = Y, *y = h - 1 - X;
+        break;
+    case 7:
+        *x = w - 1 - Y, *y = h - 1 - X;
+        break;
+    case 8:
+        *x = w - 1 - Y, *y = X;
+        break;
+    default:
+        *x = X, *y = Y;
+        break;
+    }
+}
+
 /* ---- JPEG */
 
 typedef struct jctx {
@@ -103,7 +172,7 @@ typedef struct jctx {
     const pic_job *job;
     es_err rv;
     int created, truncated;
-    uint8_t *row;
+    uint8_t *row, *turn; /* turn: the stored rectangle of a turned image */
 } jctx;
 
 static void j_error_exit(j_common_ptr c)
@@ -152,12 +221,20 @@ static es_err jpeg_work(jctx *x)
         return pic_fail(job->why, ES_ERR_PICTURE_DECODE, "scan", "the JPEG has no image",
                         "JPEG 文件中没有图像");
     uint32_t w = x->d.image_width, h = x->d.image_height;
+    int orient = 1;
+    for (jpeg_saved_marker_ptr m = x->d.marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1) {
+            orient = exif_orientation(m->data, m->data_length);
+            if (orient != 1) break;
+        }
+    /* What is shown: turned a quarter for orientations 5 to 8. */
+    uint32_t sw = orient >= 5 ? h : w, sh = orient >= 5 ? w : h;
     job->info->format = "JPEG";
-    job->info->width = w;
-    job->info->height = h;
+    job->info->width = sw;
+    job->info->height = sh;
     if ((rv = check_dims(w, h, job->max_pixels, job->why)) != ES_OK) return rv;
     if (job->header_only) return ES_OK;
-    if (job->box && (rv = check_box(job->box, w, h, job->why)) != ES_OK) return rv;
+    if (job->box && (rv = check_box(job->box, sw, sh, job->why)) != ES_OK) return rv;
     switch (x->d.jpeg_color_space) {
     case JCS_GRAYSCALE:
     case JCS_YCbCr:
@@ -177,26 +254,40 @@ static es_err jpeg_work(jctx *x)
         return pic_fail(job->why, ES_ERR_PICTURE_DECODE, "scan",
                         "the JPEG decodes to another size than its header says",
                         "JPEG 图像解码后的尺寸与文件头不符");
-    uint32_t x0 = job->box ? job->box->x : 0, y0 = job->box ? job->box->y : 0;
-    uint32_t bw = job->box ? job->box->w : w, bh = job->box ? job->box->h : h;
+    /* The shown box, and the stored rectangle under it (the bounds of its corners). */
+    uint32_t X0 = job->box ? job->box->x : 0, Y0 = job->box ? job->box->y : 0;
+    uint32_t bw = job->box ? job->box->w : sw, bh = job->box ? job->box->h : sh;
+    uint32_t ax, ay, bx, by;
+    stored_of(orient, w, h, X0, Y0, &ax, &ay);
+    stored_of(orient, w, h, X0 + bw - 1, Y0 + bh - 1, &bx, &by);
+    uint32_t x0 = ax < bx ? ax : bx, y0 = ay < by ? ay : by;
+    uint32_t rw = (ax < bx ? bx - ax : ax - bx) + 1, rh = (ay < by ? by - ay : ay - by) + 1;
     x->row = malloc((size_t)w * 4);
     job->out->rgba = malloc((size_t)bw * bh * 4);
-    if (!x->row || !job->out->rgba) return ES_ERR_NOMEM;
+    uint8_t *raw = orient == 1 ? job->out->rgba : (x->turn = malloc((size_t)rw * rh * 4));
+    if (!x->row || !job->out->rgba || !raw) return ES_ERR_NOMEM;
     job->out->width = bw;
     job->out->height = bh;
-    for (uint32_t y = 0; y < y0 + bh; y++) {
+    for (uint32_t y = 0; y < y0 + rh; y++) {
         JSAMPROW r = x->row;
         if (jpeg_read_scanlines(&x->d, &r, 1) != 1)
             return pic_fail(job->why, ES_ERR_PICTURE_DECODE, "scan",
                             "the JPEG ends early (the file is truncated)",
                             "JPEG 文件不完整（被截断）");
         if (y >= y0)
-            memcpy(job->out->rgba + (size_t)(y - y0) * bw * 4, x->row + (size_t)x0 * 4,
-                   (size_t)bw * 4);
+            memcpy(raw + (size_t)(y - y0) * rw * 4, x->row + (size_t)x0 * 4, (size_t)rw * 4);
     }
     if (x->truncated)
         return pic_fail(job->why, ES_ERR_PICTURE_DECODE, "scan",
                         "the JPEG ends early (the file is truncated)", "JPEG 文件不完整（被截断）");
+    if (orient != 1)
+        for (uint32_t Y = 0; Y < bh; Y++)
+            for (uint32_t X = 0; X < bw; X++) {
+                uint32_t sx, sy;
+                stored_of(orient, w, h, X0 + X, Y0 + Y, &sx, &sy);
+                memcpy(job->out->rgba + ((size_t)Y * bw + X) * 4,
+                       raw + ((size_t)(sy - y0) * rw + (sx - x0)) * 4, 4);
+            }
     return ES_OK;
 }
 
@@ -212,6 +303,8 @@ static es_err jpeg_run(jctx *x)
     x->created = 1;
     x->pm.progress_monitor = j_progress;
     x->d.progress = &x->pm;
+    /* The Exif segment, for its Orientation (at most one segment's 64 KiB). */
+    jpeg_save_markers(&x->d, JPEG_APP0 + 1, 0xFFFF);
     return jpeg_work(x);
 }
 
@@ -223,6 +316,7 @@ static es_err jpeg_decode(const pic_job *job)
     es_err rv = jpeg_run(x);
     if (x->created) jpeg_destroy_decompress(&x->d);
     free(x->row);
+    free(x->turn);
     free(x);
     return rv;
 }
