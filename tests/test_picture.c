@@ -1134,7 +1134,9 @@ static void test_api(void)
     json_t *v = post_json("/api/v1/pictures/draw", NULL, draw_body, &st);
     ok(st == 401, "draw without signing in: 401 (%d)", st);
     json_decref(v);
-    v = call_json("POST", target, NULL, "image/png", png.p, png.len, &st);
+    /* (Refused from the headers, before any byte of the body is read, and the connection
+     * closed: a short body, all sent before the answer, keeps the client's send from failing.) */
+    v = call_json("POST", target, NULL, "image/png", png.p, 64, &st);
     ok(st == 401, "scan without signing in: 401 (%d)", st);
     json_decref(v);
     const char *others[] = {reviewer, admin};
@@ -1298,7 +1300,8 @@ static void test_api(void)
     ok(st == 400 && strcmp(str_of(v, "error"), "picture_damaged") == 0, "a truncated scan: %d %s",
        st, str_of(v, "error"));
     json_decref(v);
-    /* Another site's page posting a scan with the issuer's session (the cookie): refused. */
+    /* Another site's page posting a scan with the issuer's session (the cookie): refused from
+     * the headers (a short body, as above). */
     {
         es_buf q;
         es_buf_init(&q, 64u << 20);
@@ -1307,9 +1310,9 @@ static void test_api(void)
         if (es_buf_printf(&q,
                           "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: eseal_session=%s\r\n"
                           "Origin: https://evil.example\r\nContent-Type: image/png\r\n"
-                          "Content-Length: %zu\r\n\r\n",
-                          target, issuer, png.len) != ES_OK ||
-            es_buf_append(&q, png.p, png.len) != ES_OK)
+                          "Content-Length: %d\r\n\r\n",
+                          target, issuer, 64) != ES_OK ||
+            es_buf_append(&q, png.p, 64) != ES_OK)
             exit(2);
         st = t_raw(port, (const char *)q.p, q.len, &rr);
         v = json_loadb((const char *)rr.body.p, rr.body.len, 0, NULL);
