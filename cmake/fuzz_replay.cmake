@@ -24,7 +24,7 @@ if(NOT ESEAL_FUZZ)
     elseif(_n STREQUAL "fuzz_ofd")
       set(_seeds ofd)
     elseif(NOT (_n STREQUAL "fuzz_client_auth" OR _n STREQUAL "fuzz_http" OR
-                _n STREQUAL "fuzz_national"))
+                _n STREQUAL "fuzz_national" OR _n STREQUAL "fuzz_picture"))
       set(_seeds esl signature)
     endif()
     set(_dirs "")

@@ -6,7 +6,8 @@
 #
 # Seeds: the real corpus ($ESEAL_CORPUS, default ../shared/corpus/real: esl/ and signature/;
 # ofd/ for fuzz_ofd; none for fuzz_client_auth, fuzz_http and fuzz_national, which read text
-# headers, raw HTTP requests and configuration files) and
+# headers, raw HTTP requests and configuration files, nor for fuzz_picture, which reads JPEG
+# and PNG scans) and
 # tests/data/fuzz-regress/. The seeds are copied, never written to: libFuzzer adds what it
 # finds to the temporary copy, which is removed at the end (KEEP_CORPUS=1 keeps it).
 # Crash, leak and timeout inputs go to build-fuzz/artifacts/<target>/.
@@ -70,6 +71,7 @@ seed_dirs() {
 	fuzz_signature | fuzz_cms) echo signature esl ;;
 	fuzz_ofd) echo ofd ;;
 	fuzz_client_auth | fuzz_http | fuzz_national) ;; # text: their regression inputs only
+	fuzz_picture) ;; # JPEG and PNG scans: its regression inputs only
 	*) echo esl signature ;;
 	esac
 }

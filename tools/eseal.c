@@ -6,6 +6,7 @@
 
 static const cli_cmd cmds[] = {
     {"seal", cmd_seal, "make, show, verify a seal, or extract its picture"},
+    {"picture", cmd_picture, "the seal picture at 1:1: from a scan, or a standard seal drawn"},
     {"sign", cmd_sign, "sign a file with a seal (detached SES_Signature)"},
     {"verify", cmd_verify, "verify a signature (SES_Signature or GB/T 35275 SignedData)"},
     {"token", cmd_token, "USBKeys (GB/T 35291 SKF): applications, PINs, key import, certificates"},

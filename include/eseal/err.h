@@ -124,6 +124,14 @@ typedef enum es_err {
     ES_ERR_PACKAGE_EXPIRED = 972,   /* a request package outside its validity */
     ES_ERR_SEAL_CERT = 973,         /* the seal does not name the certificate delivered with it */
     ES_ERR_TOKEN_NO_SEAL = 974,     /* the token's application holds no seal file */
+    /* pictures (picture.h) */
+    ES_ERR_PICTURE_FORMAT = 980, /* an image that is neither JPEG nor PNG (picture.h) */
+    ES_ERR_PICTURE_DECODE = 981, /* a JPEG or PNG that is damaged, truncated or unusual */
+    ES_ERR_PICTURE_SIZE = 982,   /* an image with more pixels than the named limits */
+    ES_ERR_PICTURE_BOX = 983,    /* the seal's box is not inside the scan */
+    ES_ERR_PICTURE_NO_INK = 984, /* no seal ink (red) in the box of a scan */
+    ES_ERR_PICTURE_TEXT = 985,   /* seal text that is not valid or does not fit */
+    ES_ERR_PICTURE_FONT = 986,   /* no installed font has a character of the seal text */
 } es_err;
 
 /* A reason a person reads: English and Chinese, static storage. */

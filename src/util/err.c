@@ -112,6 +112,20 @@ static const struct {
     {ES_ERR_SEAL_CERT, "seal_certificate_mismatch", 422,
      "the seal does not name the certificate delivered with it", "印章未包含随其交付的证书"},
     {ES_ERR_TOKEN_NO_SEAL, "token_no_seal", 404, "the token holds no seal", "该 USBKey 中没有印章"},
+    {ES_ERR_PICTURE_FORMAT, "picture_format", 400, "the image is neither JPEG nor PNG",
+     "图像既不是 JPEG 也不是 PNG 格式"},
+    {ES_ERR_PICTURE_DECODE, "picture_damaged", 400, "the image is damaged or cannot be decoded",
+     "图像已损坏或无法解码"},
+    {ES_ERR_PICTURE_SIZE, "picture_too_large", 413, "the image has too many pixels",
+     "图像像素数超出限制"},
+    {ES_ERR_PICTURE_BOX, "picture_box", 400, "the seal's box is not inside the scan",
+     "框选的印章区域不在扫描图像内"},
+    {ES_ERR_PICTURE_NO_INK, "picture_no_ink", 422, "no seal ink found in the box",
+     "框选区域内未找到印章印迹"},
+    {ES_ERR_PICTURE_TEXT, "picture_text", 400, "the seal text is not valid or does not fit",
+     "印章文字无效或排列不下"},
+    {ES_ERR_PICTURE_FONT, "picture_font", 422, "no installed font has a character of the text",
+     "已安装的字体中缺少印章文字的字形"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])
