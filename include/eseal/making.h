@@ -53,28 +53,28 @@ ES_API_BEGIN
 
 /* What the making system works with, for one thread. Nothing is owned. */
 typedef struct es_making {
-    es_accounts *a;           /* the store connection and the audit key */
-    es_ca *ca;                /* the seal root, logged in (execution only; NULL: unavailable) */
-    es_signer *maker;         /* the making system's key (signs seals) */
-    es_slice maker_cert;      /* its maker-system certificate (DER) */
-    const es_tables *tables;  /* LD/T 01.1 Tables 1-6, seal types, unit types */
-    es_decisions *decisions;  /* may be NULL while the decisions are interim */
-    es_protect *protect;      /* may be NULL while the protection is interim */
-    es_upstream *upstream;    /* may be NULL while the upstream link is interim */
+    es_accounts *a;          /* the store connection and the audit key */
+    es_ca *ca;               /* the seal root, logged in (execution only; NULL: unavailable) */
+    es_signer *maker;        /* the making system's key (signs seals) */
+    es_slice maker_cert;     /* its maker-system certificate (DER) */
+    const es_tables *tables; /* LD/T 01.1 Tables 1-6, seal types, unit types */
+    es_decisions *decisions; /* may be NULL while the decisions are interim */
+    es_protect *protect;     /* may be NULL while the protection is interim */
+    es_upstream *upstream;   /* may be NULL while the upstream link is interim */
 } es_making;
 
 /* The fields a person enters (NULL: not given; on update: unchanged). Strings are UTF-8. */
 typedef struct es_application_input {
-    const char *kind;    /* create only */
-    const char *scope;   /* "national" | "industry" */
-    const char *carrier; /* "usbkey" | "server" */
+    const char *kind;      /* create only */
+    const char *scope;     /* "national" | "industry" */
+    const char *carrier;   /* "usbkey" | "server" */
     const char *seal_code; /* create only, lifecycle kinds: the seal it changes */
-    const char *uscc, *division, *unit_type, *unit_name, *agent_name, *agent_idno,
-        *agent_mobile, *unit_address, *approver_name, *approver_division, *seal_name;
+    const char *uscc, *division, *unit_type, *unit_name, *agent_name, *agent_idno, *agent_mobile,
+        *unit_address, *approver_name, *approver_division, *seal_name;
     int has_seal_type;
     int seal_type;
-    const char *reason; /* why (lifecycle kinds) */
-    es_slice csr;       /* usbkey: PKCS#10 (PEM or DER) of the holder's token key */
+    const char *reason;       /* why (lifecycle kinds) */
+    es_slice csr;             /* usbkey: PKCS#10 (PEM or DER) of the holder's token key */
     es_slice package_request; /* server: the application system's request package (DER) */
 } es_application_input;
 
@@ -121,9 +121,9 @@ es_err es_making_get(es_making *m, const es_actor *by, int64_t id, int whole,
 
 typedef struct es_application_filter {
     const char *state, *kind, *uscc, *seal_code; /* NULL or "": any */
-    const char *agent_idno;                     /* exact, through the keyed index */
-    int64_t after_id;                           /* paging: ids after this one (0: first) */
-    int64_t limit;                              /* at most ES_MK_PAGE_MAX */
+    const char *agent_idno;                      /* exact, through the keyed index */
+    int64_t after_id;                            /* paging: ids after this one (0: first) */
+    int64_t limit;                               /* at most ES_MK_PAGE_MAX */
 } es_application_filter;
 typedef es_err (*es_application_cb)(void *ctx, const es_application *app);
 /* Applications in id order, masked (any of the three making permissions). */
@@ -221,8 +221,8 @@ typedef struct es_seal_filter {
     int64_t limit;
 } es_seal_filter;
 typedef es_err (*es_seal_cb)(void *ctx, const es_seal_rec *s);
-es_err es_making_seal_list(es_making *m, const es_actor *by, const es_seal_filter *f,
-                           es_seal_cb cb, void *ctx) ES_MUST_CHECK;
+es_err es_making_seal_list(es_making *m, const es_actor *by, const es_seal_filter *f, es_seal_cb cb,
+                           void *ctx) ES_MUST_CHECK;
 
 typedef struct es_status_event {
     int64_t seq;

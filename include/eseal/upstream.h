@@ -32,7 +32,7 @@ typedef es_err (*es_upstream_done_fn)(void *ctx, es_store *st, const char *kind,
 es_err es_upstream_on_done(es_upstream *u, const char *kind, es_upstream_done_fn fn,
                            void *ctx) ES_MUST_CHECK;
 typedef struct es_upstream_state {
-    char state[16];  /* "pending", "done", "failed" (refused by upstream: not retried) */
+    char state[16]; /* "pending", "done", "failed" (refused by upstream: not retried) */
     int attempts;
     int64_t next_at; /* next attempt, Unix seconds (pending) */
     char last_error[256];

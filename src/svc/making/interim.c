@@ -67,11 +67,11 @@ es_err es_idno_check(const char *id, es_reason *why)
               (mo == 2 && d == 29 && !leap);
     if (!bad) {
         es_time born;
-        if (es_time_from_fields(y, mo, d, 0, 0, 0, &born) != ES_OK || born > es_time_now())
-            bad = 1;
+        if (es_time_from_fields(y, mo, d, 0, 0, 0, &born) != ES_OK || born > es_time_now()) bad = 1;
     }
     if (bad)
-        return refuse(why, "the birth date in the citizen ID number does not exist or is in the future",
+        return refuse(why,
+                      "the birth date in the citizen ID number does not exist or is in the future",
                       "公民身份号码中的出生日期不存在或晚于今天");
     int sum = 0;
     for (int i = 0; i < 17; i++) sum += (id[i] - '0') * w[i];
@@ -123,7 +123,7 @@ es_err es_division_find(const char *code, es_division *out, es_reason *why)
     return ES_OK;
 }
 
-#define MB (1024u * 1024u)
+#define MB      (1024u * 1024u)
 #define ANY_DOC "pdf,ofd,jpeg,png"
 static const es_material_spec m_apply[] = {
     {"application_form", "电子印章申请表", "application form", 1, ANY_DOC, 10 * MB},
@@ -157,9 +157,9 @@ static const es_material_spec m_state[] = {
     {"application_form", "电子印章状态变更申请表", "state change form", 1, ANY_DOC, 10 * MB},
 };
 static const es_seal_type_spec seal_types[] = {
-    {1, "法定名称章", "legal-name seal"},   {2, "内设机构章", "internal body seal"},
-    {3, "分支机构章", "branch seal"},       {4, "业务专用章", "business seal"},
-    {5, "财务专用章", "finance seal"},      {6, "合同专用章", "contract seal"},
+    {1, "法定名称章", "legal-name seal"},  {2, "内设机构章", "internal body seal"},
+    {3, "分支机构章", "branch seal"},      {4, "业务专用章", "business seal"},
+    {5, "财务专用章", "finance seal"},     {6, "合同专用章", "contract seal"},
     {7, "个人名章", "personal name seal"},
 };
 
@@ -192,9 +192,8 @@ const es_material_spec *es_tables_materials(const es_tables *t, const char *kind
         size_t n;
     } k[] = {
 #define K(name, arr) {name, arr, sizeof arr / sizeof arr[0]}
-        K("apply", m_apply),     K("change", m_change), K("loss", m_loss),
-        K("cancel", m_cancel),   K("renew", m_renew),   K("replace", m_replace),
-        K("suspend", m_state),   K("restore", m_state),
+        K("apply", m_apply), K("change", m_change),   K("loss", m_loss),     K("cancel", m_cancel),
+        K("renew", m_renew), K("replace", m_replace), K("suspend", m_state), K("restore", m_state),
 #undef K
     };
     (void)t;
@@ -243,8 +242,8 @@ es_err es_code_next_in(es_store *st, const char *division6, char out[ES_SEAL_COD
                               "ON CONFLICT (name) DO NOTHING",
                               p, 1, NULL);
     if (rv == ES_OK)
-        rv = es_store_exec(st, "UPDATE making_counters SET value = value + 1 WHERE name = ?", p,
-                           1, NULL);
+        rv = es_store_exec(st, "UPDATE making_counters SET value = value + 1 WHERE name = ?", p, 1,
+                           NULL);
     if (rv == ES_OK)
         rv = es_store_query_int(st, "SELECT value FROM making_counters WHERE name = ?", p, 1, &v);
     if (rv != ES_OK) return rv;
@@ -396,9 +395,12 @@ void es_mask_text(const char *in, char *out, size_t n)
     while (in[k] && chars < 6) {
         size_t c = 1;
         unsigned char b = (unsigned char)in[k];
-        if (b >= 0xf0) c = 4;
-        else if (b >= 0xe0) c = 3;
-        else if (b >= 0xc0) c = 2;
+        if (b >= 0xf0)
+            c = 4;
+        else if (b >= 0xe0)
+            c = 3;
+        else if (b >= 0xc0)
+            c = 2;
         if (k + c + 4 > n) break;
         k += c;
         chars++;

@@ -40,8 +40,7 @@ static es_err deny(es_making *m, const es_actor *by, const char *what)
     return rv == ES_OK ? ES_ERR_DENIED : rv;
 }
 
-static es_err bad(const char **field, es_reason *why, const char *f, const char *en,
-                  const char *zh)
+static es_err bad(const char **field, es_reason *why, const char *f, const char *en, const char *zh)
 {
     if (field) *field = f;
     if (why) {
@@ -58,8 +57,8 @@ static void say(char *why, size_t whylen, const char *text)
 
 /* ---- kinds */
 
-static const char *const kinds[] = {"apply",   "change",  "loss",    "cancel",
-                                    "renew",   "replace", "suspend", "restore"};
+static const char *const kinds[] = {"apply", "change",  "loss",    "cancel",
+                                    "renew", "replace", "suspend", "restore"};
 
 static int kind_ok(const char *k)
 {
@@ -239,17 +238,17 @@ static es_err record_bytes(const full_app *f, es_buf *out)
     if ((rv = es_sm3(f->pkg.len ? f->pkg.p : (const uint8_t *)"", f->pkg.len, h)) != ES_OK)
         return rv;
     es_hex_encode(h, sizeof h, pkg);
-    int k = snprintf(line, sizeof line,
-                     "eseal-application-1\nid=%lld\nkind=%s\nscope=%s\ncarrier=%s\nseal_code=%s\n"
-                     "uscc=%s\ndivision=%s\nunit_type=%s\nunit_name=%s\nagent_name=%s\n"
-                     "agent_idno=%s\nagent_mobile=%s\nunit_address=%s\napprover_name=%s\n"
-                     "approver_division=%s\nseal_name=%s\nseal_type=%d\nreason=%s\ncsr=%s\n"
-                     "package_request=%s\npicture=%s\nwidth_mm=%d\nheight_mm=%d\n",
-                     (long long)a->id, a->kind, a->scope, a->carrier, a->seal_code, a->uscc,
-                     a->division, a->unit_type, a->unit_name, a->agent_name, a->agent_idno,
-                     a->agent_mobile, a->unit_address, a->approver_name, a->approver_division,
-                     a->seal_name, a->seal_type, a->reason, csr, pkg, pic, a->width_mm,
-                     a->height_mm);
+    int k =
+        snprintf(line, sizeof line,
+                 "eseal-application-1\nid=%lld\nkind=%s\nscope=%s\ncarrier=%s\nseal_code=%s\n"
+                 "uscc=%s\ndivision=%s\nunit_type=%s\nunit_name=%s\nagent_name=%s\n"
+                 "agent_idno=%s\nagent_mobile=%s\nunit_address=%s\napprover_name=%s\n"
+                 "approver_division=%s\nseal_name=%s\nseal_type=%d\nreason=%s\ncsr=%s\n"
+                 "package_request=%s\npicture=%s\nwidth_mm=%d\nheight_mm=%d\n",
+                 (long long)a->id, a->kind, a->scope, a->carrier, a->seal_code, a->uscc,
+                 a->division, a->unit_type, a->unit_name, a->agent_name, a->agent_idno,
+                 a->agent_mobile, a->unit_address, a->approver_name, a->approver_division,
+                 a->seal_name, a->seal_type, a->reason, csr, pkg, pic, a->width_mm, a->height_mm);
     if (k < 0 || (size_t)k >= sizeof line) return ES_ERR_LIMIT;
     rv = es_buf_append(out, line, (size_t)k);
     es_wipe(line, sizeof line);
@@ -281,8 +280,8 @@ static es_err load_full(es_making *m, int64_t id, full_app *f)
 {
     es_value p[1] = {es_v_int(id)};
     f->a.id = 0;
-    es_err rv = es_store_query(m->a->store, "SELECT " APP_COLS " FROM applications WHERE id = ?",
-                               p, 1, app_row, f);
+    es_err rv = es_store_query(m->a->store, "SELECT " APP_COLS " FROM applications WHERE id = ?", p,
+                               1, app_row, f);
     if (rv != ES_OK) return rv;
     if (!f->a.id) return ES_ERR_NOT_FOUND;
     if ((rv = open_personal(m, f)) != ES_OK) return rv;
@@ -511,8 +510,10 @@ static es_err write_data(es_making *m, full_app *f, int64_t version)
                         "height_mm = ?, mac = ?, updated_at = ?, version = version + 1 "
                         "WHERE id = ? AND version = ? AND state = 'draft'",
                         p, sizeof p / sizeof p[0], &changes));
-    if (changes != 1) rv = ES_ERR_MK_VERSION;
-    else a->version = version + 1;
+    if (changes != 1)
+        rv = ES_ERR_MK_VERSION;
+    else
+        a->version = version + 1;
 out:
     es_buf_cleanup_secret(&rec);
     return rv;
@@ -622,8 +623,9 @@ es_err es_making_create(es_making *m, const es_actor *by, const es_application_i
     CHECK(apply_input(&f, in));
     es_time now = es_time_now();
     int64_t new_id = 0;
-    es_value p[] = {es_v_text(f.a.kind), es_v_text(f.a.scope), es_v_text(f.a.carrier),
-                    es_v_text(f.a.seal_code), es_v_text(by->name), es_v_int(now), es_v_int(now)};
+    es_value p[] = {
+        es_v_text(f.a.kind), es_v_text(f.a.scope), es_v_text(f.a.carrier), es_v_text(f.a.seal_code),
+        es_v_text(by->name), es_v_int(now),        es_v_int(now)};
     CHECK(es_store_begin(m->a->store));
     CHECK(es_store_query_int(m->a->store,
                              "INSERT INTO applications (kind, state, scope, carrier, seal_code, "
@@ -899,10 +901,14 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
         rv = ES_ERR_MK_STATE;
         goto out;
     }
-    es_value p[] = {es_v_int(id),           es_v_text(name),
-                    es_v_text(media_type_of(type)), es_v_blob(sealed.p, sealed.len),
-                    es_v_text(hex),         es_v_int((int64_t)bytes.len),
-                    es_v_text(by->name),    es_v_int(now)};
+    es_value p[] = {es_v_int(id),
+                    es_v_text(name),
+                    es_v_text(media_type_of(type)),
+                    es_v_blob(sealed.p, sealed.len),
+                    es_v_text(hex),
+                    es_v_int((int64_t)bytes.len),
+                    es_v_text(by->name),
+                    es_v_int(now)};
     CHECK(es_store_exec(m->a->store,
                         "INSERT INTO application_materials (application_id, name, media_type, "
                         "bytes, sm3, size, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
@@ -1039,8 +1045,7 @@ es_err es_making_picture_put(es_making *m, const es_actor *by, int64_t id, es_sl
     f.a.width_mm = width_mm;
     f.a.height_mm = height_mm;
     snprintf(object, sizeof object, "application:%lld", (long long)id);
-    snprintf(detail, sizeof detail, "picture png %zu bytes %dx%d mm", png.len, width_mm,
-             height_mm);
+    snprintf(detail, sizeof detail, "picture png %zu bytes %dx%d mm", png.len, width_mm, height_mm);
     CHECK(es_store_begin(m->a->store));
     CHECK(write_data(m, &f, f.a.version));
     CHECK(svc_audit(m->a, by, "application.picture_put", object, detail));
@@ -1152,8 +1157,8 @@ es_err es_making_submit(es_making *m, const es_actor *by, int64_t id,
     }
     es_value pid[1] = {es_v_int(id)};
     CHECK(es_store_query(m->a->store,
-                         "SELECT name FROM application_materials WHERE application_id = ?", pid,
-                         1, name_row, &have));
+                         "SELECT name FROM application_materials WHERE application_id = ?", pid, 1,
+                         name_row, &have));
     size_t n = 0;
     const es_material_spec *spec = es_tables_materials(m->tables, f.a.kind, &n);
     for (size_t i = 0; i < n; i++) {
@@ -1178,8 +1183,12 @@ es_err es_making_submit(es_making *m, const es_actor *by, int64_t id,
     snprintf(object, sizeof object, "application:%lld", (long long)id);
     CHECK(es_store_begin(m->a->store));
     CHECK(es_decision_store_in(m->a->store, &dec.sig, &did));
-    es_value p[] = {es_v_text(key),  es_v_text(by->name), es_v_int(es_time_now()),
-                    did ? es_v_int(did) : es_v_null(), es_v_int(id), es_v_int(f.a.version)};
+    es_value p[] = {es_v_text(key),
+                    es_v_text(by->name),
+                    es_v_int(es_time_now()),
+                    did ? es_v_int(did) : es_v_null(),
+                    es_v_int(id),
+                    es_v_int(f.a.version)};
     rv = es_store_exec(m->a->store,
                        "UPDATE applications SET state = 'submitted', open_key = ?, "
                        "submitted_by = ?, submitted_at = ?, submit_decision = ?, "
@@ -1289,9 +1298,8 @@ static es_err status_event(es_making *m, const char *code, const char *serial, c
                                 "SELECT value FROM making_counters WHERE name = 'status_events'",
                                 NULL, 0, &seq);
     if (rv != ES_OK) return rv;
-    es_value p[] = {es_v_int(seq),         es_v_text(code),   es_v_text(serial),
-                    es_v_text(state),      es_v_int(es_time_now()), es_v_text(reason),
-                    es_v_int(app_id)};
+    es_value p[] = {es_v_int(seq),           es_v_text(code),   es_v_text(serial), es_v_text(state),
+                    es_v_int(es_time_now()), es_v_text(reason), es_v_int(app_id)};
     return es_store_exec(m->a->store,
                          "INSERT INTO status_events (seq, code, cert_serial, state, effective_at, "
                          "reason, application_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -1312,10 +1320,9 @@ static void pause_hook(void)
 
 /* Issues the seal certificate and makes the seal for application f with code, inside the
  * transaction holding the CA (joined state st). Appends to cert and esl. */
-static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *f,
-                                 const char *code, es_buf *cert, es_buf *esl,
-                                 char serial[2 * ES_PKI_SERIAL_MAX + 1], es_pki_cert *pc,
-                                 char *why, size_t whylen)
+static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *f, const char *code,
+                                 es_buf *cert, es_buf *esl, char serial[2 * ES_PKI_SERIAL_MAX + 1],
+                                 es_pki_cert *pc, char *why, size_t whylen)
 {
     es_name subj;
     char o[ES_PKI_VALUE_MAX + 1];
@@ -1374,8 +1381,8 @@ static es_err revoke_cert(es_making *m, es_ca_state *st, const char *code, const
     es_err rv = es_ca_revoke_in(m->ca, st, serial, reason, ES_TIME_NONE);
     if (rv == ES_ERR_REVOKED || rv == ES_ERR_NOT_FOUND) rv = ES_OK; /* imported, or on hold */
     if (rv != ES_OK) return rv;
-    es_value p[] = {es_v_int(es_time_now()), es_v_text(es_pki_reason_name(reason)),
-                    es_v_text(code), es_v_text(serial)};
+    es_value p[] = {es_v_int(es_time_now()), es_v_text(es_pki_reason_name(reason)), es_v_text(code),
+                    es_v_text(serial)};
     return es_store_exec(m->a->store,
                          "UPDATE seal_certs SET revoked_at = ?, reason = ? WHERE code = ? AND "
                          "cert_serial = ? AND revoked_at IS NULL",
@@ -1385,10 +1392,14 @@ static es_err revoke_cert(es_making *m, es_ca_state *st, const char *code, const
 static es_err record_cert(es_making *m, const char *code, const char *serial, const es_buf *cert,
                           const es_buf *esl, const es_pki_cert *pc, int64_t app_id)
 {
-    es_value p[] = {es_v_text(code),         es_v_text(serial),
-                    es_v_blob(cert->p, cert->len), es_v_blob(esl->p, esl->len),
-                    es_v_int(pc->not_before), es_v_int(pc->not_after),
-                    es_v_int(app_id),        es_v_int(es_time_now())};
+    es_value p[] = {es_v_text(code),
+                    es_v_text(serial),
+                    es_v_blob(cert->p, cert->len),
+                    es_v_blob(esl->p, esl->len),
+                    es_v_int(pc->not_before),
+                    es_v_int(pc->not_after),
+                    es_v_int(app_id),
+                    es_v_int(es_time_now())};
     return es_store_exec(m->a->store,
                          "INSERT INTO seal_certs (code, cert_serial, cert, esl, valid_start, "
                          "valid_end, application_id, made_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1504,13 +1515,20 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
         /* apply, and the new seal of a change or replacement: a new code. */
         CHECK(es_code_next_in(m->a->store, f.a.division, code));
         CHECK(make_cert_and_seal(m, &st, &f, code, &cert, &esl, serial, &pc, why, whylen));
-        es_value p[] = {es_v_text(code),          es_v_text(serial),
-                        es_v_text(f.a.scope),     es_v_text(f.a.carrier),
-                        es_v_text(f.a.uscc),      es_v_text(f.a.unit_name),
-                        es_v_text(f.a.seal_name), es_v_int(f.a.seal_type),
-                        es_v_text(f.a.division),  es_v_int(pc.not_before),
-                        es_v_int(pc.not_after),   es_v_int(id),
-                        es_v_int(now),            es_v_text(by->name)};
+        es_value p[] = {es_v_text(code),
+                        es_v_text(serial),
+                        es_v_text(f.a.scope),
+                        es_v_text(f.a.carrier),
+                        es_v_text(f.a.uscc),
+                        es_v_text(f.a.unit_name),
+                        es_v_text(f.a.seal_name),
+                        es_v_int(f.a.seal_type),
+                        es_v_text(f.a.division),
+                        es_v_int(pc.not_before),
+                        es_v_int(pc.not_after),
+                        es_v_int(id),
+                        es_v_int(now),
+                        es_v_text(by->name)};
         CHECK(es_store_exec(m->a->store,
                             "INSERT INTO seals (code, state, cert_serial, scope, carrier, uscc, "
                             "unit_name, seal_name, seal_type, division, valid_start, valid_end, "
@@ -1630,8 +1648,8 @@ es_err es_making_seal_get(es_making *m, const es_actor *by, const char *code, es
     blobs_ctx x = {cert, esl, 0, ES_OK};
     es_value p[] = {es_v_text(code), es_v_text(out->cert_serial)};
     rv = es_store_query(m->a->store,
-                        "SELECT cert, esl FROM seal_certs WHERE code = ? AND cert_serial = ?", p,
-                        2, blobs_row, &x);
+                        "SELECT cert, esl FROM seal_certs WHERE code = ? AND cert_serial = ?", p, 2,
+                        blobs_row, &x);
     if (rv != ES_OK) return rv;
     return x.found ? x.rv : ES_ERR_INTERNAL;
 }
@@ -1649,8 +1667,8 @@ es_err es_making_seal_package(es_making *m, const es_actor *by, const char *code
     if (!may(by, ES_PERM_SEAL_MAKE)) return deny(m, by, "seal.package");
     blobs_ctx x = {pkg, NULL, 0, ES_OK};
     es_value p[] = {es_v_text(code)};
-    es_err rv = es_store_query(m->a->store, "SELECT package FROM seals WHERE code = ?", p, 1,
-                               pkg_row, &x);
+    es_err rv =
+        es_store_query(m->a->store, "SELECT package FROM seals WHERE code = ?", p, 1, pkg_row, &x);
     if (rv != ES_OK) return rv;
     return x.found ? x.rv : ES_ERR_NOT_FOUND;
 }
@@ -1668,8 +1686,8 @@ static es_err seal_list_row(void *ctx, const es_row *r)
     return x->cb(x->ctx, &s);
 }
 
-es_err es_making_seal_list(es_making *m, const es_actor *by, const es_seal_filter *f,
-                           es_seal_cb cb, void *ctx)
+es_err es_making_seal_list(es_making *m, const es_actor *by, const es_seal_filter *f, es_seal_cb cb,
+                           void *ctx)
 {
     char like[ES_MK_NAME_MAX + 3] = "";
     if (!may_read(by)) return deny(m, by, "seal.list");
