@@ -436,7 +436,7 @@ static void invalid_fields(const node_t *d, const char *issuer, const char *url,
 }
 
 static void lifecycle(const node_t *d, const char *issuer, const char *reviewer, const char *url,
-                      const char *code, const char *kind)
+                      const char *code, const char *other, const char *kind)
 {
     char made[ES_SEAL_CODE_MAX], serial0[64], body_code[64];
     json_t *s = seal_get(d, issuer, code);
@@ -519,6 +519,22 @@ static void lifecycle(const node_t *d, const char *issuer, const char *reviewer,
     json_decref(jcall(d, "POST", "/api/v1/applications", issuer,
                       json_pack("{s:s,s:s}", "kind", "cancel", "seal_code", replaced), &st));
     ok(st == 409, "%s: cancelling a lost seal: 409 (%d)", kind, st);
+
+    /* cancel: the seal cancelled, its certificate revoked for cessationOfOperation. */
+    id = approved(
+        d, issuer, reviewer,
+        json_pack("{s:s,s:s,s:s}", "kind", "cancel", "seal_code", other, "reason", "单位撤销"),
+        "cancel");
+    ok(id && execute(d, issuer, id, made) == 200 && !strcmp(made, other), "%s: cancel executes",
+       kind);
+    s = seal_get(d, issuer, other);
+    snprintf(serial0, sizeof serial0, "%s", sget(s, "seal.cert_serial"));
+    ok(s && !strcmp(sget(s, "seal.state"), "cancelled"), "%s: cancel: the seal is cancelled", kind);
+    json_decref(s);
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM ca_certs WHERE serial = '%s' AND status = 'R' AND reason = 5",
+             serial0);
+    ok(count(url, q) == 1, "%s: cancel: its certificate revoked for cessationOfOperation", kind);
 }
 
 typedef struct race {
@@ -767,7 +783,10 @@ static void suite(const char *kind, const char *url)
        "%s: search by credit code and state", kind);
     json_decref(v);
 
-    lifecycle(&d, issuer, reviewer, store, code, kind);
+    const char *other = "";
+    for (int i = 0; i < THREADS; i++)
+        if (rc[i].st == 200) other = rc[i].code;
+    lifecycle(&d, issuer, reviewer, store, code, other, kind);
 
     /* The status events: gap-free, one per change. */
     v = jcall(&d, "GET", "/api/v1/status-events?after=0", reviewer, NULL, &st);
