@@ -239,6 +239,11 @@ typedef es_err (*es_status_event_cb)(void *ctx, const es_status_event *e);
 es_err es_making_events(es_making *m, const es_actor *by, int64_t after, const char *code,
                         int64_t limit, es_status_event_cb cb, void *ctx) ES_MUST_CHECK;
 
+/* The type of a material by its bytes, as es_making_material_put decides it: "pdf", "ofd" (a
+ * zip whose local file headers in its first 64 KiB name OFD.xml), "jpeg", "png"; NULL for
+ * anything else. Static strings. */
+const char *es_making_material_type(es_slice bytes);
+
 /* Test hook: when the environment variable ESEAL_TEST_MAKING_PAUSE names a file, execution
  * creates that file after the certificate row is written (inside the transaction) and waits
  * until it is removed, so that a test can kill the process there. */

@@ -769,7 +769,7 @@ es_err es_making_list(es_making *m, const es_actor *by, const es_application_fil
 
 /* The type of a material by its bytes: "pdf", "ofd" (a zip holding OFD.xml), "jpeg", "png";
  * NULL for anything else. */
-static const char *sniff_material(es_slice b)
+const char *es_making_material_type(es_slice b)
 {
     if (b.len >= 5 && memcmp(b.p, "%PDF-", 5) == 0) return "pdf";
     if (b.len >= 8 && memcmp(b.p, "\x89PNG\r\n\x1a\n", 8) == 0) return "png";
@@ -865,7 +865,7 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
         }
         return ES_ERR_NOT_FOUND;
     }
-    const char *type = sniff_material(bytes);
+    const char *type = es_making_material_type(bytes);
     if (!type || !type_listed(spec->types, type)) {
         if (why) {
             why->en = "the material is not a PDF, OFD, JPEG or PNG file this material accepts";
