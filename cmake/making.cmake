@@ -10,3 +10,9 @@ function(_eseal_making_test)
   set_property(TEST making APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_making_test)
+
+# The console's making pages in Chromium (tests/e2e/making.mjs through tests/e2e/daemon.sh;
+# skipped as e2e_daemon is when Chromium or npm is missing and CI is unset).
+add_test(NAME e2e_making COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
+                                 ${CMAKE_BINARY_DIR}/e2e $<TARGET_FILE:eseal_cli> making)
+set_tests_properties(e2e_making PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)

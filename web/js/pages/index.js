@@ -6,6 +6,8 @@ import clients from './clients.js';
 import audit from './audit.js';
 import system from './system.js';
 import signing from './signing.js';
+import applications from './applications.js';
+import seals from './seals.js';
 
 // Users after the audit page: an audit administrator (who may see both) lands on the audit log.
-export const pages = [clients, audit, users, system, signing];
+export const pages = [applications, seals, clients, audit, users, system, signing];
