@@ -365,6 +365,15 @@ static int64_t count(const char *url, const char *sql)
     return n;
 }
 
+static int exec_sql(const char *url, const char *sql)
+{
+    es_store *s = NULL;
+    int good = es_store_open(url, &s) == ES_OK && es_store_begin(s) == ES_OK &&
+               es_store_exec(s, sql, NULL, 0, NULL) == ES_OK && es_store_commit(s) == ES_OK;
+    es_store_close(s);
+    return good;
+}
+
 /* Executes id; the seal code made (empty on failure) and the status. */
 static int execute(const node_t *d, const char *tok, int64_t id, char code[ES_SEAL_CODE_MAX])
 {
@@ -665,6 +674,10 @@ static void suite(const char *kind, const char *url)
     t_resp_free(&r);
     ok(put_material(&d, issuer, id, "no_such_material", pdf, sizeof pdf - 1) == 404,
        "%s: a material the kind does not take: 404", kind);
+    ok(put_material(&d, reviewer, id, "licence", pdf, sizeof pdf - 1) == 403,
+       "%s: a reviewer cannot upload materials", kind);
+    ok(count(store, "SELECT COUNT(*) FROM application_materials") == 0,
+       "%s: refused materials left nothing stored", kind);
     ok(put_materials(&d, issuer, id, "apply"), "%s: materials stored", kind);
     ok(step(&d, issuer, id, "submit", pin(), NULL) == 422, "%s: submit without picture: 422", kind);
     ok(put_picture(&d, issuer, id, 5, 42) == 400, "%s: a 5 mm seal: 400", kind);
@@ -807,6 +820,17 @@ static void suite(const char *kind, const char *url)
        "%s: the first seal's history: made, renewed, suspended, active, cancelled (%zu)", kind,
        json_array_size(json_object_get(s, "history")));
     json_decref(s);
+
+    /* A record changed outside the system is refused, not shown. */
+    int64_t tid = create(&d, issuer, apply_body("完整性测试章"), &st);
+    snprintf(path, sizeof path, "UPDATE applications SET unit_name = 'forged' WHERE id = %lld",
+             (long long)tid);
+    ok(tid && exec_sql(store, path), "%s: an application changed behind the system's back", kind);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld", (long long)tid);
+    v = jcall(&d, "GET", path, reviewer, NULL, &st);
+    ok(st == 409 && !strcmp(sget(v, "error"), "application_integrity"),
+       "%s: ... fails its integrity check: 409 application_integrity (%d)", kind, st);
+    json_decref(v);
 
     v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);
     ok(st == 200 && json_is_true(json_object_get(v, "intact")),

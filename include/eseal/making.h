@@ -114,8 +114,8 @@ es_err es_making_update(es_making *m, const es_actor *by, int64_t id, int64_t ve
                         const es_application_input *in, const char **field,
                         es_reason *why) ES_MUST_CHECK;
 /* One application (any of the three making permissions). whole: the personal fields in
- * full, audited as application.view; otherwise masked. ES_ERR_VERIFY when the record's
- * integrity check fails. */
+ * full, audited as application.view; otherwise masked. ES_ERR_MK_INTEGRITY when the record's
+ * integrity check fails (changed outside the system, or a sealed field moved). */
 es_err es_making_get(es_making *m, const es_actor *by, int64_t id, int whole,
                      es_application *out) ES_MUST_CHECK;
 

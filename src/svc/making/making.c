@@ -284,8 +284,10 @@ static es_err load_full(es_making *m, int64_t id, full_app *f)
                                1, app_row, f);
     if (rv != ES_OK) return rv;
     if (!f->a.id) return ES_ERR_NOT_FOUND;
-    if ((rv = open_personal(m, f)) != ES_OK) return rv;
-    return check_mac(m, f);
+    rv = open_personal(m, f);
+    if (rv == ES_OK) rv = check_mac(m, f);
+    /* A sealed field moved or changed, or a record changed outside the system. */
+    return rv == ES_ERR_VERIFY || rv == ES_ERR_FORMAT ? ES_ERR_MK_INTEGRITY : rv;
 }
 
 static void mask(es_application *a)
@@ -755,6 +757,7 @@ es_err es_making_list(es_making *m, const es_actor *by, const es_application_fil
     for (size_t i = 0; i < l.n && rv == ES_OK; i++) {
         rv = open_personal(m, &l.rows[i]);
         if (rv == ES_OK) rv = check_mac(m, &l.rows[i]);
+        if (rv == ES_ERR_VERIFY || rv == ES_ERR_FORMAT) rv = ES_ERR_MK_INTEGRITY;
         if (rv == ES_OK) {
             mask(&l.rows[i].a);
             rv = cb(ctx, &l.rows[i].a);

@@ -456,4 +456,5 @@ export const en = {
   err_application_changed: 'Changed by someone else: reload',
   err_application_incomplete: 'The application lacks what this step needs',
   err_seal_state: 'The seal\'s state does not allow this change',
+  err_application_integrity: 'The stored application fails its integrity check',
 };

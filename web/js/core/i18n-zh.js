@@ -464,4 +464,5 @@ export const zh = {
   err_application_changed: '申请已被他人修改，请重新加载',
   err_application_incomplete: '申请缺少此步骤所需的内容',
   err_seal_state: '印章当前状态不允许此变更',
+  err_application_integrity: '申请记录完整性校验失败',
 };
