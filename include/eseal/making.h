@@ -18,11 +18,13 @@
  * Field errors: ES_ERR_ARG with *field (the JSON name) and *why (English and Chinese).
  *
  * Thread safety: an es_making is a binding of one thread's store connection (through a), like
- * es_accounts; the CA, when executing, is used by one caller at a time (the caller locks).
+ * es_accounts; the CA is used by one thread at a time: execution holds ca_lock (when set)
+ * around the transaction that uses it, not around the decision's signature.
  */
 #ifndef ESEAL_MAKING_H
 #define ESEAL_MAKING_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +63,8 @@ typedef struct es_making {
     es_decisions *decisions; /* may be NULL while the decisions are interim */
     es_protect *protect;     /* may be NULL while the protection is interim */
     es_upstream *upstream;   /* may be NULL while the upstream link is interim */
+    /* Held around the transaction that uses ca when threads share it (may be NULL). */
+    pthread_mutex_t *ca_lock;
 } es_making;
 
 /* The fields a person enters (NULL: not given; on update: unchanged). Strings are UTF-8. */

@@ -20,6 +20,7 @@ static es_making making_of(es_api_ctx *app, es_accounts *a)
     m.maker = app->maker;
     m.maker_cert = es_slice_make(app->site.system_cert.p, app->site.system_cert.len);
     m.tables = app->making_tables;
+    m.ca_lock = &app->ca_lock;
     return m;
 }
 
@@ -564,11 +565,13 @@ static es_err decision(es_http_req *req, void *arg, dkind k)
             rv = api_not_ready(req);
             goto out;
         }
-        /* The seal root is used by one caller at a time. */
-        pthread_mutex_lock(&app->ca_lock);
+        /* The service holds the seal root's lock (ca_lock) around its transaction. */
         rv = es_making_execute(&m, &by, id, &proof, code, why, sizeof why);
-        if (rv == ES_OK) app->crl.len = 0; /* a revocation may have happened */
-        pthread_mutex_unlock(&app->ca_lock);
+        if (rv == ES_OK) {
+            pthread_mutex_lock(&app->ca_lock);
+            app->crl.len = 0; /* a revocation may have happened: the next CRL is signed anew */
+            pthread_mutex_unlock(&app->ca_lock);
+        }
     }
     if (rv != ES_OK) {
         rv = fail(req, rv, why);

@@ -1420,6 +1420,7 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
     es_pki_cert pc;
     char object[64], detail[256], serial[2 * ES_PKI_SERIAL_MAX + 1] = "";
     int64_t changes = 0, did = 0;
+    int locked = 0;
     es_err rv;
     code[0] = 0;
     if (!may(by, ES_PERM_SEAL_MAKE)) return deny(m, by, "application.execute");
@@ -1463,8 +1464,18 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
     }
     CHECK(decide(m, by, &f, "application.execute", "", "", proof, &dec, why, whylen));
     snprintf(object, sizeof object, "application:%lld", (long long)id);
+    /* Signed before the transaction (docs/audit.md): the code and the certificate are in the
+     * ca.issue record (subject, serial) and in the application's row. */
+    snprintf(detail, sizeof detail, "kind=%s scope=%s carrier=%s old=%s", f.a.kind, f.a.scope,
+             f.a.carrier, f.a.seal_code);
+    svc_rec ar;
+    CHECK(svc_audit_prepare(m->a, by, "application.execute", object, detail, &ar));
     es_castore cs = {m->a->store, m->a->audit, by->name, NULL};
     es_ca_state st = es_castore_joined_state(&cs);
+    if (m->ca_lock) {
+        pthread_mutex_lock(m->ca_lock);
+        locked = 1;
+    }
     CHECK(es_castore_begin_joined(&cs, m->ca));
     es_time now = es_time_now();
     /* The state moves first: a concurrent or repeated execution finds it moved and stops. */
@@ -1545,15 +1556,14 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
     CHECK(es_store_exec(m->a->store,
                         "UPDATE applications SET made_code = ?, execute_decision = ? WHERE id = ?",
                         pm, 3, NULL));
-    snprintf(detail, sizeof detail, "kind=%s seal=%s cert=%s old=%s", k, code, serial,
-             f.a.seal_code);
-    CHECK(svc_audit(m->a, by, "application.execute", object, detail));
+    CHECK(svc_audit_append(m->a, &ar));
     CHECK(es_store_commit(m->a->store));
 out:
     if (rv != ES_OK) {
         es_store_rollback(m->a->store);
         code[0] = 0;
     }
+    if (locked) pthread_mutex_unlock(m->ca_lock);
     es_buf_cleanup(&cert);
     es_buf_cleanup(&esl);
     decided_free(&dec);
