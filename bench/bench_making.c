@@ -8,7 +8,7 @@
  * submitted and approved (not timed); then THREADS clients execute them (timed: each
  * execution issues the certificate, makes the seal and commits the rows, the status event and
  * the audit records), and the whole flow of N more applications is timed too (create,
- * 3 materials, picture, submit, review, execute: 8 requests a seal). Then raw SM2 signatures
+ * 4 materials, picture, submit, review, execute: 9 requests a seal). Then raw SM2 signatures
  * on THREADS threads for 2 s (es_sm2_key_sign_digest on a 32-byte digest).
  *
  * SM2 signatures per seal executed: the certificate (CA key), the seal (maker key), the
@@ -124,8 +124,9 @@ static int64_t flow(int i, int execute)
     int64_t id = json_integer_value(json_object_get(json_object_get(v, "application"), "id"));
     json_decref(v);
     if (st != 201) return 0;
-    static const char *const mats[] = {"application_form", "licence", "agent_id"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const mats[] = {"application_form", "agent_id_card", "agent_contact",
+                                       "licence"};
+    for (int k = 0; k < 4; k++) {
         snprintf(path, sizeof path, "/api/v1/applications/%lld/materials/%s", (long long)id,
                  mats[k]);
         if (req("PUT", path, g_issuer, "application/pdf", pdf, sizeof pdf - 1, NULL) != 200)
@@ -294,7 +295,7 @@ int main(int argc, char **argv)
     printf("execute:               %d seals in %.2f s = %.1f seals/s (%d failed)\n", g_n, te,
            seals_s, fe);
     printf(
-        "whole flow:            %d seals in %.2f s = %.1f seals/s (8 requests each, %d failed)\n",
+        "whole flow:            %d seals in %.2f s = %.1f seals/s (9 requests each, %d failed)\n",
         g_n, tf, (g_n - ff) / tf, ff);
     printf("raw SM2 signs:         %.0f /s on %d threads\n", raw_s, threads);
     printf("SM2 signs per seal:    %d (certificate, seal, 2 audit records; +1 signed decision)\n",

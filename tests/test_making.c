@@ -293,20 +293,32 @@ static int put_picture(const node_t *d, const char *tok, int64_t id, int w, int 
     return st;
 }
 
-/* The materials the kind needs (all PDFs). */
+/* The materials the kind requires in the built-in tables (src/svc/national/tables.c: LD/T 01.1
+ * Tables 1-6), all PDFs. */
 static int put_materials(const node_t *d, const char *tok, int64_t id, const char *kind)
 {
-    static const char *const apply[] = {"application_form", "licence", "agent_id", NULL};
-    static const char *const change[] = {"application_form", "change_proof", "agent_id", NULL};
-    static const char *const some[] = {"application_form", "agent_id", NULL};
-    static const char *const state[] = {"application_form", NULL};
-    const char *const *l = !strcmp(kind, "apply")                                 ? apply
-                           : !strcmp(kind, "change")                              ? change
-                           : !strcmp(kind, "suspend") || !strcmp(kind, "restore") ? state
-                                                                                  : some;
-    for (; *l; l++)
-        if (put_material(d, tok, id, *l, pdf, sizeof pdf - 1) != 200) return 0;
-    return 1;
+    static const struct {
+        const char *kind, *first;
+        int licence;
+    } k[] = {
+        {"apply", "application_form", 1},
+        {"change", "change_statement", 1},
+        {"loss", "loss_statement", 1},
+        {"cancel", "cancel_statement", 1},
+        {"renew", "renewal_application", 0},
+        {"replace", "replace_statement", 1},
+        {"suspend", "suspension_application", 0},
+        {"restore", "restoration_application", 0},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        if (strcmp(k[i].kind, kind) != 0) continue;
+        const char *names[4] = {k[i].first, "agent_id_card", "agent_contact",
+                                k[i].licence ? "licence" : NULL};
+        for (int j = 0; j < 4 && names[j]; j++)
+            if (put_material(d, tok, id, names[j], pdf, sizeof pdf - 1) != 200) return 0;
+        return 1;
+    }
+    return 0;
 }
 
 static int step(const node_t *d, const char *tok, int64_t id, const char *what, json_t *body,

@@ -122,13 +122,13 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   check(title.includes('草稿'), `a draft is saved and opened (${title})`);
   check((await text(page, '#app-data')).includes('1101**********002X'),
     'the citizen ID number is shown masked');
-  for (const name of ['application_form', 'licence', 'agent_id']) {
+  for (const name of ['application_form', 'agent_id_card', 'agent_contact', 'licence']) {
     await page.selectOption('#mat-name', name);
     await page.setInputFiles('#mat-file', { name: `${name}.pdf`, mimeType: 'application/pdf', buffer: PDF });
     await page.click('#mat-upload');
     await page.locator(`#app-materials [data-name="${name}"]`).waitFor({ timeout: 10000 });
   }
-  check((await page.locator('#app-materials .material').count()) === 3, 'three materials uploaded');
+  check((await page.locator('#app-materials .material').count()) === 4, 'four materials uploaded');
   await page.setInputFiles('#pic-file', { name: 'seal.png', mimeType: 'image/png', buffer: readFileSync(PNG) });
   await page.fill('#pic-w', '42');
   await page.fill('#pic-h', '42');
@@ -149,7 +149,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   await page.locator(`#apps-table tr[data-name="${id}"] .act-open`).click();
   await page.locator('#app-approve').waitFor({ state: 'visible', timeout: 10000 });
   const opened = await page
-    .waitForFunction(() => document.querySelectorAll('#app-materials .material-box a').length === 3,
+    .waitForFunction(() => document.querySelectorAll('#app-materials .material-box a').length === 4,
       null, { timeout: 10000 })
     .then(() => true, () => false);
   check(opened, 'the reviewer can open each material beside the data');

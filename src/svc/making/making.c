@@ -323,12 +323,17 @@ static es_err validate(es_making *m, const es_application_input *in, const char 
                    "载体应为 usbkey（智能密码钥匙）或 server（服务器）");
     if (in->uscc && es_uscc_check(in->uscc, &r) != ES_OK)
         return bad(field, why, "uscc", r.en, r.zh);
+    static const es_reason unknown_division = {"the division code is not in the GB/T 2260 table",
+                                               "行政区划代码不在 GB/T 2260 代码表中"};
     if (in->division) {
         rv = es_division_find(in->division, NULL, &r);
+        if (rv == ES_ERR_NOT_FOUND && !r.en) r = unknown_division;
         if (rv != ES_OK) return bad(field, why, "division", r.en, r.zh);
     }
     if (in->approver_division) {
+        r.en = r.zh = NULL;
         rv = es_division_find(in->approver_division, NULL, &r);
+        if (rv == ES_ERR_NOT_FOUND && !r.en) r = unknown_division;
         if (rv != ES_OK) return bad(field, why, "approver_division", r.en, r.zh);
     }
     if (in->unit_type && !es_tables_unit_type_ok(m->tables, in->unit_type))

@@ -7,24 +7,15 @@ import { ApiError, api, enc, page } from '../core/api.js';
 import { button, el } from '../core/dom.js';
 import { confirmDialog } from '../core/dialog.js';
 import { errorBox, field, showError, showResult } from '../core/form.js';
-import { named, t } from '../core/i18n.js';
+import { getLang, named, t } from '../core/i18n.js';
 import { formatTimeZoned } from '../core/time.js';
 import { pagedTable } from '../core/table.js';
 import { RULES } from './making-rules.js';
 
 const KINDS = ['apply', 'change', 'loss', 'cancel', 'renew', 'replace', 'suspend', 'restore'];
 const STATES = ['draft', 'submitted', 'approved', 'rejected', 'made', 'delivered'];
-// The materials of each kind (the server's table names them; it refuses any other name).
-const MATERIALS = {
-  apply: ['application_form', 'licence', 'agent_id', 'authorization'],
-  change: ['application_form', 'change_proof', 'agent_id'],
-  loss: ['application_form', 'agent_id'],
-  cancel: ['application_form', 'cancel_proof', 'agent_id'],
-  renew: ['application_form', 'agent_id'],
-  replace: ['application_form', 'agent_id'],
-  suspend: ['application_form'],
-  restore: ['application_form'],
-};
+// The materials of each kind and the seal types come from the server's tables
+// (GET /api/v1/making/tables, LD/T 01.1 Tables 1-6 as configured), never from this file.
 const TEXT_FIELDS = [
   'uscc',
   'division',
@@ -64,6 +55,17 @@ export default {
     const v = { alive: true, urls: [] };
     view = v;
     const canApply = ctx.can('seal_apply');
+    const zh = () => getLang() !== 'en';
+    const tables = api('GET', '/api/v1/making/tables').catch(() => null);
+    const materialsOf = async (kind) => {
+      const tb = await tables;
+      const k = tb && Array.isArray(tb.kinds) ? tb.kinds.find((x) => x.kind === kind) : null;
+      return k && Array.isArray(k.materials) ? k.materials : [];
+    };
+    const titleOf = async (kind, name) => {
+      const m = (await materialsOf(kind)).find((x) => x.name === name);
+      return m ? (zh() ? m.title_zh : m.title_en) : name;
+    };
 
     // ---- The form of a new application.
     const form = el('form', null, 'panel', { id: 'app-form', noValidate: true });
@@ -78,12 +80,12 @@ export default {
     const typeSel = el('select', null, null, { id: 'app-unit_type', 'data-field': 'unit_type' });
     for (const s of ['organ', 'institution'])
       typeSel.append(el('option', t('mk_unit_' + s), null, { value: s }));
-    const sealType = el('input', null, null, {
-      id: 'app-seal_type',
-      type: 'number',
-      min: 1,
-      value: '1',
-      'data-field': 'seal_type',
+    const sealType = el('select', null, null, { id: 'app-seal_type', 'data-field': 'seal_type' });
+    tables.then((tb) => {
+      for (const st of (tb && tb.seal_types) || [])
+        sealType.append(
+          el('option', `${st.code} ${zh() ? st.name_zh : st.name_en}`, null, { value: st.code }),
+        );
     });
     const [codeL, codeI] = field('app-seal_code', 'mk_seal_code', { 'data-field': 'seal_code' });
     form.append(el('h2', t('mk_new')), el('p', t('mk_new_note'), 'note'));
@@ -251,7 +253,7 @@ export default {
         const row = el('div', null, 'material', { 'data-name': m.name });
         const pv = el('div', null, 'material-box');
         row.append(
-          el('p', `${t('mk_mat_' + m.name)} · ${m.media_type} · ${m.size} B`),
+          el('p', `${await titleOf(a.kind, m.name)} · ${m.media_type} · ${m.size} B`),
           el('p', 'SM3 ' + m.sm3, 'mono note'),
           pv,
         );
@@ -270,8 +272,12 @@ export default {
       const proof = () => ({ pin: pinI.value });
       if (a.state === 'draft' && canApply) {
         const matSel = el('select', null, null, { id: 'mat-name' });
-        for (const n of MATERIALS[a.kind] || [])
-          matSel.append(el('option', t('mk_mat_' + n), null, { value: n }));
+        for (const m of await materialsOf(a.kind))
+          matSel.append(
+            el('option', (zh() ? m.title_zh : m.title_en) + (m.required ? ' *' : ''), null, {
+              value: m.name,
+            }),
+          );
         const matFile = el('input', null, null, {
           id: 'mat-file',
           type: 'file',
