@@ -18,6 +18,7 @@
 
 #include "eseal/making.h"
 #include "eseal/node.h"
+#include "eseal/package.h"
 #include "eseal/pki.h"
 #include "http_client.h"
 #include "store_test.h"
@@ -609,6 +610,105 @@ static int verify_with_cli(const node_t *d, const char *tok, const char *code, c
     return v1 == 0 && v2 == 0;
 }
 
+/* The server carrier (§7.5 encrypted server package): an application system registered at
+ * this site (its certificate issued by the site's root through POST /api/v1/clients) asks for
+ * a seal for its device's encryption key; the seal made comes back only as a package
+ * enveloped to that key, signed by the maker, that verifies against the site's root. */
+static void server_carrier(const node_t *d, const char *admin, const char *issuer,
+                           const char *reviewer, const char *url, const char *kind)
+{
+    char badmin[65], why[256], root_path[700], path[200];
+    es_sm2_key *ak = NULL, *ek = NULL;
+    es_signer *as = NULL;
+    es_name n;
+    es_buf csr, pem, cert, reqder, b64, root, pkgb;
+    uint8_t enc_pub[ES_SM2_PUB_LEN];
+    int st;
+    es_buf_init(&csr, 8192);
+    es_buf_init(&pem, 8192);
+    es_buf_init(&cert, 8192);
+    es_buf_init(&reqder, 65536);
+    es_buf_init(&b64, 131072);
+    es_buf_init(&root, 65536);
+    es_buf_init(&pkgb, ES_MAX_PACKAGE);
+    ok(account(d, admin, "badmin", "[\"business_admin\"]", badmin), "%s: a business administrator",
+       kind);
+    if (es_sm2_key_generate(&ak) != ES_OK || es_signer_from_key(ak, &as) != ES_OK ||
+        es_sm2_key_generate(&ek) != ES_OK ||
+        es_pki_name_parse("/C=CN/O=App System/CN=appsys", &n, why, sizeof why) != ES_OK ||
+        es_pki_csr_make(&n, NULL, 0, as, &csr) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", csr.p, csr.len, &pem) != ES_OK ||
+        es_buf_nul(&pem) != ES_OK)
+        st_die("server carrier fixtures");
+    es_sm2_key_pub(ek, enc_pub);
+    json_t *v = jcall(d, "POST", "/api/v1/clients", badmin,
+                      json_pack("{s:s,s:[s],s:s}", "name", "appsys", "roles", "operator", "csr",
+                                (const char *)pem.p),
+                      &st);
+    const char *cpem = sget(v, "certificate");
+    ok(st == 201 && es_cert_to_der((const uint8_t *)cpem, strlen(cpem), &cert) == ES_OK,
+       "%s: the application system is registered with a certificate of the site (%d)", kind, st);
+    json_decref(v);
+    es_package_req_params rp = {"req-0001", es_slice_make(cert.p, cert.len), enc_pub, ES_TIME_NONE,
+                                ES_TIME_NONE};
+    ok(es_package_req_make(&rp, as, &reqder, why, sizeof why) == ES_OK &&
+           es_base64_encode(reqder.p, reqder.len, &b64) == ES_OK && es_buf_nul(&b64) == ES_OK,
+       "%s: the application system's request package", kind);
+    /* A request changed after signing: refused, naming the field. */
+    reqder.p[reqder.len / 2] ^= 1;
+    es_buf bad64;
+    es_buf_init(&bad64, 131072);
+    if (es_base64_encode(reqder.p, reqder.len, &bad64) != ES_OK || es_buf_nul(&bad64) != ES_OK)
+        st_die("base64");
+    json_t *b = apply_body("服务器载体篡改测试章");
+    json_object_del(b, "csr");
+    json_object_set_new(b, "carrier", json_string("server"));
+    json_object_set_new(b, "package_request", json_string((const char *)bad64.p));
+    v = jcall(d, "POST", "/api/v1/applications", issuer, b, &st);
+    ok(st == 400 && !strcmp(sget(v, "field"), "package_request"),
+       "%s: a tampered request package: 400 naming package_request", kind);
+    json_decref(v);
+    es_buf_cleanup(&bad64);
+    b = apply_body("服务器载体测试章");
+    json_object_del(b, "csr");
+    json_object_set_new(b, "carrier", json_string("server"));
+    json_object_set_new(b, "package_request", json_string((const char *)b64.p));
+    int64_t id = approved(d, issuer, reviewer, b, "apply");
+    char code[ES_SEAL_CODE_MAX] = "";
+    ok(id && execute(d, issuer, id, code) == 200 && code[0],
+       "%s: a server-carrier application executes: seal %s", kind, code);
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/seals/%s/package", code);
+    ok(req_bytes(d, "GET", path, reviewer, NULL, NULL, 0, &r) == 403,
+       "%s: a reviewer cannot take the package", kind);
+    t_resp_free(&r);
+    st = req_bytes(d, "GET", path, issuer, NULL, NULL, 0, &r);
+    snprintf(root_path, sizeof root_path, "%s/ca/ca.crt", d->var);
+    es_package pk;
+    int parsed = st == 200 && es_file_read(root_path, &root) == ES_OK &&
+                 es_package_parse(es_slice_make(r.body.p, r.body.len),
+                                  es_slice_make(root.p, root.len), &pk, why, sizeof why) == ES_OK;
+    ok(parsed && !memcmp(pk.recipient_pub, enc_pub, ES_SM2_PUB_LEN),
+       "%s: the package verifies against the site's root and is addressed to the device's key "
+       "(%d %s)",
+       kind, st, parsed ? "" : why);
+    t_resp_free(&r);
+    snprintf(path, sizeof path,
+             "SELECT COUNT(*) FROM seals WHERE code = '%s' AND carrier = "
+             "'server' AND package IS NOT NULL",
+             code);
+    ok(count(url, path) == 1, "%s: the package is kept with the seal", kind);
+    es_signer_free(as);
+    es_sm2_key_free(ek);
+    es_buf_cleanup(&csr);
+    es_buf_cleanup(&pem);
+    es_buf_cleanup(&cert);
+    es_buf_cleanup(&reqder);
+    es_buf_cleanup(&b64);
+    es_buf_cleanup(&root);
+    es_buf_cleanup(&pkgb);
+}
+
 static void suite(const char *kind, const char *url)
 {
     node_t d;
@@ -812,6 +912,8 @@ static void suite(const char *kind, const char *url)
     for (int i = 0; i < THREADS; i++)
         if (rc[i].st == 200) other = rc[i].code;
     lifecycle(&d, issuer, reviewer, store, code, other, kind);
+
+    server_carrier(&d, admin, issuer, reviewer, store, kind);
 
     /* The status events: gap-free, one per change. */
     v = jcall(&d, "GET", "/api/v1/status-events?after=0", reviewer, NULL, &st);

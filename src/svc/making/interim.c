@@ -1,6 +1,6 @@
 /* INTERIM: replaced by branch h10-X at merge; delete this file then. */
 /* What the making core calls from the other parts of issue 10 not merged yet (decisions,
- * protect, upstream, delivery; /work/wt/prompts/s3/interfaces.md), in the simplest honest form until
+ * protect, upstream; /work/wt/prompts/s3/interfaces.md), in the simplest honest form until
  * each provider is merged:
  *   - decisions (h10-decisions): NOTHING IS SIGNED. es_decision_sign only builds the bytes a
  *     person would sign and requires a PIN or signature to be given; it checks neither.
@@ -9,7 +9,6 @@
  *     clear, bound to its place (aad) only; the index and the integrity value are plain,
  *     unkeyed SM3.
  *   - upstream (h10-upstream): nothing is queued: national scope is refused.
- *   - delivery (h10-delivery): the server carrier is refused.
  * docs/making.md "Interim parts" says the same. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 
 #include "eseal/crypto.h"
 #include "eseal/decision.h"
-#include "eseal/package.h"
 #include "eseal/pki.h"
 #include "eseal/protect.h"
 #include "eseal/upstream.h"
@@ -207,47 +205,4 @@ es_err es_upstream_state_get(es_store *st, const char *kind, const char *key,
     (void)key;
     (void)out;
     return ES_ERR_NOT_FOUND;
-}
-
-/* ---- delivery: the server carrier is refused */
-
-es_err es_package_req_parse(es_slice der, es_slice trust_pem, es_package_req **out, char *why,
-                            size_t whylen)
-{
-    (void)der;
-    (void)trust_pem;
-    *out = NULL;
-    if (why && whylen)
-        snprintf(why, whylen, "the server carrier is not available yet (seal key delivery)");
-    return ES_ERR_UNSUPPORTED;
-}
-
-void es_package_req_free(es_package_req *r)
-{
-    (void)r;
-}
-
-es_err es_package_key_new(const es_package_req *r, es_package_key **out,
-                          uint8_t pub[ES_SM2_PUB_LEN])
-{
-    (void)r;
-    (void)pub;
-    *out = NULL;
-    return ES_ERR_UNSUPPORTED;
-}
-
-es_err es_package_finish(es_package_key *k, es_slice cert_der, es_slice seal_der, es_signer *maker,
-                         es_buf *pkg)
-{
-    (void)k;
-    (void)cert_der;
-    (void)seal_der;
-    (void)maker;
-    (void)pkg;
-    return ES_ERR_UNSUPPORTED;
-}
-
-void es_package_key_free(es_package_key *k)
-{
-    (void)k;
 }

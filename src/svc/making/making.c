@@ -385,22 +385,17 @@ static es_err validate(es_making *m, const es_application_input *in, const char 
                        "不是签名（私钥持有证明）可验证的 SM2 密钥 PKCS#10 证书请求");
     }
     if (in->package_request.len) {
-        char w[200];
+        /* The request's own signature and validity now; its requester's chain to the site's
+         * root at execution (docs/delivery.md). */
+        char w[200] = "";
         es_package_req *pr = NULL;
         rv = es_package_req_parse(in->package_request, ES_SLICE_NULL, &pr, w, sizeof w);
         es_package_req_free(pr);
-        if (rv == ES_ERR_UNSUPPORTED) {
-            if (field) *field = "package_request";
-            if (why) {
-                why->en = "the server carrier is not available yet (seal key delivery)";
-                why->zh = "暂不支持服务器载体（印章密钥交付尚未就绪）";
-            }
-            return ES_ERR_UNSUPPORTED;
-        }
         if (rv != ES_OK)
             return bad(field, why, "package_request",
-                       "not a request package of an application system that verifies",
-                       "不是可验证的应用系统申请包");
+                       "not a request package of an application system whose signature verifies "
+                       "and that is valid now",
+                       "不是签名可验证且在有效期内的应用系统申请包");
     }
     return ES_OK;
 }
@@ -1330,24 +1325,30 @@ static void pause_hook(void)
  * transaction holding the CA (joined state st). Appends to cert and esl. */
 static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *f, const char *code,
                                  es_buf *cert, es_buf *esl, char serial[2 * ES_PKI_SERIAL_MAX + 1],
-                                 es_pki_cert *pc, char *why, size_t whylen)
+                                 es_pki_cert *pc, es_buf *pkg, char *why, size_t whylen)
 {
     es_name subj;
     char o[ES_PKI_VALUE_MAX + 1];
     es_pki_lint lint;
+    es_package_req *preq = NULL;
+    es_package_key *pk = NULL;
+    uint8_t pub[ES_SM2_PUB_LEN];
+    es_buf trust;
+    es_err rv;
     memset(&subj, 0, sizeof subj);
     memset(&lint, 0, sizeof lint);
+    es_buf_init(&trust, 2 * ES_MAX_CERT_DER);
     /* spec/national.md: CN = the seal code, O = the credit code immediately followed by the
      * unit's name. */
     if (strlen(f->a.uscc) + strlen(f->a.unit_name) > ES_PKI_VALUE_MAX) {
         say(why, whylen, "the credit code and the unit name are too long for the certificate");
-        return ES_ERR_ARG;
+        rv = ES_ERR_ARG;
+        goto out;
     }
     snprintf(o, sizeof o, "%s%s", f->a.uscc, f->a.unit_name);
-    es_err rv = es_pki_name_add(&subj, ES_NAME_C, "CN");
-    if (rv == ES_OK) rv = es_pki_name_add(&subj, ES_NAME_O, o);
-    if (rv == ES_OK) rv = es_pki_name_add(&subj, ES_NAME_CN, code);
-    if (rv != ES_OK) return rv;
+    CHECK(es_pki_name_add(&subj, ES_NAME_C, "CN"));
+    CHECK(es_pki_name_add(&subj, ES_NAME_O, o));
+    CHECK(es_pki_name_add(&subj, ES_NAME_CN, code));
     es_ca_request req = {.profile = "seal",
                          .subject = &subj,
                          .csr = f->csr.p,
@@ -1356,15 +1357,28 @@ static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *
                                             ? ES_SEAL_SOURCE_GOVERNMENT
                                             : ES_SEAL_SOURCE_HRSS,
                          .not_before = ES_TIME_NONE};
+    if (!strcmp(f->a.carrier, "server")) {
+        /* §7.5 server package: the request's application system must hold a certificate of
+         * this site's root; the seal key is made here, certified, and leaves only enveloped to
+         * the request's encryption key (docs/delivery.md). */
+        es_slice root = es_ca_cert(m->ca);
+        CHECK(es_pem_encode("CERTIFICATE", root.p, root.len, &trust));
+        CHECK(es_package_req_parse(es_slice_make(f->pkg.p, f->pkg.len),
+                                   es_slice_make(trust.p, trust.len), &preq, why, whylen));
+        CHECK(es_package_key_new(preq, &pk, pub));
+        req.csr = NULL;
+        req.csr_len = 0;
+        req.pub = pub;
+    }
     rv = es_ca_issue_in(m->ca, st, &req, &lint, cert, serial);
     if (rv == ES_ERR_LINT) {
         size_t k = 0;
         for (size_t i = 0; i < lint.n && why && k + 2 < whylen; i++)
             k += (size_t)snprintf(why + k, whylen - k, "%s%s", i ? "; " : "", lint.msg[i]);
     }
-    if (rv != ES_OK) return rv;
+    if (rv != ES_OK) goto out;
     pause_hook();
-    if ((rv = es_pki_cert_parse(es_slice_make(cert->p, cert->len), pc)) != ES_OK) return rv;
+    CHECK(es_pki_cert_parse(es_slice_make(cert->p, cert->len), pc));
     es_slice certs[1] = {es_slice_make(cert->p, cert->len)};
     /* The seal's validity is its certificate's: never past it. */
     es_seal_params sp = {.es_id = code,
@@ -1380,7 +1394,23 @@ static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *
                          .width_mm = f->a.width_mm,
                          .height_mm = f->a.height_mm,
                          .maker_cert = m->maker_cert};
-    return es_seal_make(&sp, m->maker, esl);
+    CHECK(es_seal_make(&sp, m->maker, esl));
+    if (pk)
+        CHECK(es_package_finish(pk, es_slice_make(cert->p, cert->len),
+                                es_slice_make(esl->p, esl->len), m->maker, pkg));
+out:
+    es_package_key_free(pk);
+    es_package_req_free(preq);
+    es_buf_cleanup(&trust);
+    return rv;
+}
+
+/* Keeps the server package of a seal made for the server carrier (none: nothing). */
+static es_err record_package(es_making *m, const char *code, const es_buf *pkg)
+{
+    if (!pkg->len) return ES_OK;
+    es_value p[] = {es_v_blob(pkg->p, pkg->len), es_v_text(code)};
+    return es_store_exec(m->a->store, "UPDATE seals SET package = ? WHERE code = ?", p, 2, NULL);
 }
 
 static es_err revoke_cert(es_making *m, es_ca_state *st, const char *code, const char *serial,
@@ -1421,7 +1451,7 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
     full_app f;
     decided dec = {0};
     es_seal_rec old;
-    es_buf cert, esl;
+    es_buf cert, esl, pkg;
     es_pki_cert pc;
     char object[64], detail[256], serial[2 * ES_PKI_SERIAL_MAX + 1] = "";
     int64_t changes = 0, did = 0;
@@ -1432,6 +1462,7 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
     full_init(&f);
     es_buf_init(&cert, ES_MAX_CERT_DER);
     es_buf_init(&esl, ES_MAX_SEAL_DER);
+    es_buf_init(&pkg, ES_MAX_PACKAGE);
     CHECK(load_full(m, id, &f));
     if (!strcmp(f.a.state, "made") || !strcmp(f.a.state, "delivered")) {
         /* A retry finds the first result. */
@@ -1447,11 +1478,6 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
         say(why, whylen,
             "national scope needs the upstream link (code assignment and filing), which this "
             "build does not have yet");
-        rv = ES_ERR_UNSUPPORTED;
-        goto out;
-    }
-    if (makes_seal(f.a.kind) && strcmp(f.a.carrier, "usbkey") != 0) {
-        say(why, whylen, "the server carrier is not available yet (seal key delivery)");
         rv = ES_ERR_UNSUPPORTED;
         goto out;
     }
@@ -1517,7 +1543,7 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
     if (!strcmp(k, "renew")) {
         /* 7.9: the same code, a new certificate and seal; the old certificate superseded. */
         snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
-        CHECK(make_cert_and_seal(m, &st, &f, code, &cert, &esl, serial, &pc, why, whylen));
+        CHECK(make_cert_and_seal(m, &st, &f, code, &cert, &esl, serial, &pc, &pkg, why, whylen));
         CHECK(revoke_cert(m, &st, old.code, old.cert_serial, ES_REASON_SUPERSEDED));
         CHECK(record_cert(m, code, serial, &cert, &esl, &pc, id));
         es_value p[] = {es_v_text(serial), es_v_int(pc.not_before), es_v_int(pc.not_after),
@@ -1529,11 +1555,12 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
                             "delivered_at = NULL, delivered_by = '', delivered_to = '', "
                             "deliver_decision = NULL WHERE code = ?",
                             p, sizeof p / sizeof p[0], NULL));
+        CHECK(record_package(m, code, &pkg));
         CHECK(status_event(m, code, serial, "active", "renewed", id));
     } else if (makes_seal(k)) {
         /* apply, and the new seal of a change or replacement: a new code. */
         CHECK(es_code_next_in(m->a->store, f.a.division, code));
-        CHECK(make_cert_and_seal(m, &st, &f, code, &cert, &esl, serial, &pc, why, whylen));
+        CHECK(make_cert_and_seal(m, &st, &f, code, &cert, &esl, serial, &pc, &pkg, why, whylen));
         es_value p[] = {es_v_text(code),
                         es_v_text(serial),
                         es_v_text(f.a.scope),
@@ -1555,6 +1582,7 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
                             "?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             p, sizeof p / sizeof p[0], NULL));
         CHECK(record_cert(m, code, serial, &cert, &esl, &pc, id));
+        CHECK(record_package(m, code, &pkg));
         CHECK(status_event(m, code, serial, "active", "made", id));
     }
     es_value pm[] = {es_v_text(code), did ? es_v_int(did) : es_v_null(), es_v_int(id)};
@@ -1571,6 +1599,7 @@ out:
     if (locked) pthread_mutex_unlock(m->ca_lock);
     es_buf_cleanup(&cert);
     es_buf_cleanup(&esl);
+    es_buf_cleanup(&pkg);
     decided_free(&dec);
     full_free(&f);
     return rv;
