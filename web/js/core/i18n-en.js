@@ -451,4 +451,9 @@ export const en = {
   err_application_incomplete: 'The application lacks what this step needs',
   err_seal_state: 'The seal\'s state does not allow this change',
   err_application_integrity: 'The stored application fails its integrity check',
+  mk_carrier: 'Carrier',
+  mk_carrier_usbkey: 'USBKey',
+  mk_carrier_server: 'Server package (application system)',
+  mk_f_package_request: 'Request package of the application system (base64)',
+  mk_download_package: 'Download the server package',
 };

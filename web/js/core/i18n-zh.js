@@ -459,4 +459,9 @@ export const zh = {
   err_application_incomplete: '申请缺少此步骤所需的内容',
   err_seal_state: '印章当前状态不允许此变更',
   err_application_integrity: '申请记录完整性校验失败',
+  mk_carrier: '载体',
+  mk_carrier_usbkey: '智能密码钥匙 (USBKey)',
+  mk_carrier_server: '服务器密钥包（应用系统）',
+  mk_f_package_request: '应用系统申请包（base64）',
+  mk_download_package: '下载服务器密钥包',
 };

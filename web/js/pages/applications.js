@@ -77,6 +77,9 @@ export default {
     const scopeSel = el('select', null, null, { id: 'app-scope', 'data-field': 'scope' });
     for (const s of ['industry', 'national'])
       scopeSel.append(el('option', t('mk_scope_' + s), null, { value: s }));
+    const carrierSel = el('select', null, null, { id: 'app-carrier', 'data-field': 'carrier' });
+    for (const c of ['usbkey', 'server'])
+      carrierSel.append(el('option', t('mk_carrier_' + c), null, { value: c }));
     const typeSel = el('select', null, null, { id: 'app-unit_type', 'data-field': 'unit_type' });
     for (const s of ['organ', 'institution'])
       typeSel.append(el('option', t('mk_unit_' + s), null, { value: s }));
@@ -91,6 +94,7 @@ export default {
     form.append(el('h2', t('mk_new')), el('p', t('mk_new_note'), 'note'));
     form.append(el('label', t('mk_kind'), null, { htmlFor: 'app-kind' }), kindSel, codeL, codeI);
     form.append(el('label', t('mk_scope'), null, { htmlFor: 'app-scope' }), scopeSel);
+    form.append(el('label', t('mk_carrier'), null, { htmlFor: 'app-carrier' }), carrierSel);
     form.append(el('label', t('mk_unit_type'), null, { htmlFor: 'app-unit_type' }), typeSel);
     for (const f of TEXT_FIELDS) {
       const [l, i] = field('app-' + f, 'mk_f_' + f, { 'data-field': f, maxLength: 400 });
@@ -113,7 +117,20 @@ export default {
       { rows: 6, spellcheck: false, 'data-field': 'csr' },
       'textarea',
     );
-    form.append(csrL, csrI, formErr);
+    const [pkgL, pkgI] = field(
+      'app-package_request',
+      'mk_f_package_request',
+      { rows: 4, spellcheck: false, 'data-field': 'package_request' },
+      'textarea',
+    );
+    form.append(csrL, csrI, pkgL, pkgI, formErr);
+    const carrierOnly = () => {
+      const server = carrierSel.value === 'server';
+      csrL.hidden = csrI.hidden = server;
+      pkgL.hidden = pkgI.hidden = !server;
+    };
+    carrierSel.addEventListener('change', carrierOnly);
+    carrierOnly();
     form.append(el('button', t('mk_create'), null, { id: 'app-create', type: 'submit' }));
     const lifecycleOnly = () => {
       const life = kindSel.value !== 'apply';
@@ -127,12 +144,14 @@ export default {
       if (kindSel.value !== 'apply') body.seal_code = codeI.value.trim();
       else {
         body.scope = scopeSel.value;
-        body.carrier = 'usbkey';
+        body.carrier = carrierSel.value;
         body.unit_type = typeSel.value;
         body.seal_type = Number(sealType.value) || 0;
       }
       for (const f of TEXT_FIELDS) if (inputs[f].value.trim()) body[f] = inputs[f].value.trim();
-      if (csrI.value.trim()) body.csr = csrI.value.trim();
+      if (carrierSel.value === 'server') {
+        if (pkgI.value.trim()) body.package_request = pkgI.value.replace(/\s+/g, '');
+      } else if (csrI.value.trim()) body.csr = csrI.value.trim();
       try {
         const r = await api('POST', '/api/v1/applications', body);
         showError(formErr, null, null, form);

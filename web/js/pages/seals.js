@@ -106,6 +106,14 @@ export default {
           download: `${s.code}.esl`,
         }),
       );
+      if (s.has_package && ctx.can('seal_make'))
+        detail.append(
+          el('a', t('mk_download_package'), 'button secondary', {
+            id: 'seal-package',
+            href: `/api/v1/seals/${enc(s.code)}/package`,
+            download: `${s.code}.package.der`,
+          }),
+        );
       const cert = el('textarea', null, 'mono', {
         id: 'seal-cert',
         rows: 6,
