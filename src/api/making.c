@@ -21,6 +21,7 @@ static es_making making_of(es_api_ctx *app, es_accounts *a)
     m.maker_cert = es_slice_make(app->site.system_cert.p, app->site.system_cert.len);
     m.tables = app->making_tables;
     m.ca_lock = &app->ca_lock;
+    m.decisions = app->decisions;
     return m;
 }
 

@@ -55,6 +55,14 @@ async function signIn(page, name, pass, newPass) {
   await page.locator('#nav-signout').waitFor({ state: 'visible', timeout: 10000 });
 }
 
+const PIN = '135790';
+
+// A decision-taker's signing key under PIN (POST /api/v1/me/signing-key), from the page's session.
+async function enrol(page) {
+  const r = await call(page, 'POST', '/api/v1/me/signing-key', { pin: PIN });
+  return r.status;
+}
+
 async function signOut(page) {
   await page.click('#nav-signout');
   await page.locator('#signin-form').waitFor({ state: 'visible', timeout: 10000 });
@@ -82,6 +90,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
 
   // The issuer: the form, checked as one types.
   await signIn(page, 'issuer', otp.issuer, USER_PASS);
+  check((await enrol(page)) === 201, 'the issuer enrols a signing key');
   await page.click('#nav-applications');
   await page.locator('#app-form').waitFor({ state: 'visible', timeout: 10000 });
   await page.fill('#app-agent_idno', '11010519491231002Y');
@@ -135,7 +144,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   await page.click('#pic-upload');
   await page.waitForFunction(() => (document.body.textContent || '').includes('42×42 mm'), null, { timeout: 10000 });
   check(true, 'the seal picture is stored with its size');
-  await page.fill('#app-pin', '123456');
+  await page.fill('#app-pin', PIN);
   await page.click('#app-submit');
   await page.waitForFunction(() => (document.getElementById('app-detail-title')?.textContent || '').includes('待审核'), null, { timeout: 10000 });
   check(true, 'submitted: the application waits for review');
@@ -144,6 +153,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
 
   // The reviewer: the materials beside the data, the verdict.
   await signIn(page, 'reviewer', otp.reviewer, USER_PASS);
+  check((await enrol(page)) === 201, 'the reviewer enrols a signing key');
   await page.click('#nav-applications');
   check((await page.locator('#app-form').count()) === 0, 'a reviewer has no application form');
   await page.locator(`#apps-table tr[data-name="${id}"] .act-open`).click();
@@ -154,7 +164,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
     .then(() => true, () => false);
   check(opened, 'the reviewer can open each material beside the data');
   await page.fill('#app-opinion', '材料齐全，同意');
-  await page.fill('#app-pin', '654321');
+  await page.fill('#app-pin', PIN);
   await page.click('#app-approve');
   await page.waitForFunction(() => (document.getElementById('app-detail-title')?.textContent || '').includes('已通过'), null, { timeout: 10000 });
   check(true, 'approved');
@@ -165,7 +175,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   await page.click('#nav-applications');
   await page.locator(`#apps-table tr[data-name="${id}"] .act-open`).click();
   await page.locator('#app-execute').waitFor({ state: 'visible', timeout: 10000 });
-  await page.fill('#app-pin', '123456');
+  await page.fill('#app-pin', PIN);
   await page.click('#app-execute');
   await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
   await page.click('#confirm-cancel');
@@ -186,7 +196,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   check((await page.locator('#seal-history li').count()) === 1, 'the seal\'s history: made');
   check((await page.inputValue('#seal-cert')).includes('BEGIN CERTIFICATE'), 'its certificate is shown');
   await page.fill('#deliver-to', '张三');
-  await page.fill('#deliver-pin', '123456');
+  await page.fill('#deliver-pin', PIN);
   await page.click('#seal-deliver');
   await page.click('#confirm-ok');
   await page.waitForFunction(() => (document.getElementById('seal-data')?.textContent || '').includes('张三'), null, { timeout: 10000 });

@@ -1,10 +1,7 @@
 /* INTERIM: replaced by branch h10-X at merge; delete this file then. */
-/* What the making core calls from the other parts of issue 10 not merged yet (decisions,
- * protect, upstream; /work/wt/prompts/s3/interfaces.md), in the simplest honest form until
+/* What the making core calls from the other parts of issue 10 not merged yet (protect,
+ * upstream; /work/wt/prompts/s3/interfaces.md), in the simplest honest form until
  * each provider is merged:
- *   - decisions (h10-decisions): NOTHING IS SIGNED. es_decision_sign only builds the bytes a
- *     person would sign and requires a PIN or signature to be given; it checks neither.
- *     es_decision_store_in stores nothing (id 0).
  *   - protect (h10-protect): NOTHING IS ENCRYPTED. es_protect_seal keeps the value in the
  *     clear, bound to its place (aad) only; the index and the integrity value are plain,
  *     unkeyed SM3.
@@ -16,64 +13,9 @@
 #include <time.h>
 
 #include "eseal/crypto.h"
-#include "eseal/decision.h"
 #include "eseal/pki.h"
 #include "eseal/protect.h"
 #include "eseal/upstream.h"
-
-/* ---- decisions: nothing is signed */
-
-es_err es_decision_tbs(const es_decision *d, const char *actor, es_buf *der)
-{
-    /* Not DER: a stable text of the fields, until h10-decisions defines the real encoding. */
-    char hex[65], head[512];
-    es_hex_encode(d->subject_sm3, 32, hex);
-    int k = snprintf(head, sizeof head, "interim-decision\n%s\n%s\n%s\n%s\n%lld\n%s\n",
-                     d->action ? d->action : "", d->object ? d->object : "",
-                     d->verdict ? d->verdict : "", actor ? actor : "", (long long)d->at, hex);
-    if (k < 0 || (size_t)k >= sizeof head) return ES_ERR_LIMIT;
-    es_err rv = es_buf_append(der, head, (size_t)k);
-    if (rv == ES_OK && d->opinion) rv = es_buf_append(der, d->opinion, strlen(d->opinion));
-    return rv;
-}
-
-void es_decision_sig_init(es_decision_sig *s)
-{
-    memset(s, 0, sizeof *s);
-    es_buf_init(&s->tbs, 64u << 10);
-    es_buf_init(&s->sig, 256);
-}
-
-void es_decision_sig_free(es_decision_sig *s)
-{
-    es_buf_cleanup(&s->tbs);
-    es_buf_cleanup(&s->sig);
-}
-
-es_err es_decision_sign(es_decisions *ds, es_store *st, const es_actor *by, const es_decision *d,
-                        const es_decision_proof *p, es_decision_sig *out, char *why, size_t whylen)
-{
-    (void)ds;
-    (void)st;
-    int has_pin = p && p->pin && p->pin[0], has_sig = p && p->signature.len;
-    if (has_pin == has_sig) {
-        if (why && whylen) snprintf(why, whylen, "give either pin or signature");
-        return ES_ERR_ARG;
-    }
-    snprintf(out->actor, sizeof out->actor, "%s", by && by->name ? by->name : "");
-    out->cert_serial[0] = 0;
-    out->tbs.len = 0;
-    out->sig.len = 0; /* interim: not signed */
-    return es_decision_tbs(d, out->actor, &out->tbs);
-}
-
-es_err es_decision_store_in(es_store *st, const es_decision_sig *s, int64_t *id)
-{
-    (void)st;
-    (void)s;
-    *id = 0; /* interim: nothing stored */
-    return ES_OK;
-}
 
 /* ---- protect: nothing is encrypted */
 
