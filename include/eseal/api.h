@@ -112,6 +112,7 @@ es_err es_api_factors_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_national_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_decisions_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_pictures_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+es_err es_api_making_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 
 ES_API_END
 

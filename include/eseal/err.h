@@ -110,6 +110,14 @@ typedef enum es_err {
     /* 9xx: the making system (issue 10). Ranges: making core 900-929, national conventions
      * 930-939, decisions 940-949, data protection 950-959, upstream 960-969, delivery 970-979,
      * pictures 980-989. */
+    ES_ERR_MK_STATE = 900,      /* the application's state does not allow this step */
+    ES_ERR_MK_DUPLICATE = 901,  /* an open application for the same unit and seal name exists */
+    ES_ERR_MK_FOUR_EYES = 902,  /* the one who entered an application may not review it */
+    ES_ERR_MK_MATERIALS = 903,  /* a required material is missing */
+    ES_ERR_MK_VERSION = 904,    /* the application changed since it was read (version) */
+    ES_ERR_MK_INCOMPLETE = 905, /* the application lacks what this step needs (picture, key) */
+    ES_ERR_MK_SEAL_STATE = 906, /* the seal's state does not allow this change */
+    ES_ERR_MK_INTEGRITY = 907,  /* a stored application fails its integrity check */
     /* decisions (decision.h) */
     ES_ERR_DECISION_SIGNER = 940,     /* a decision signed by another than its actor */
     ES_ERR_SIGNING_KEY_KIND = 941,    /* a PIN for a USBKey's key (or the reverse) */

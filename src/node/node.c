@@ -32,6 +32,7 @@ struct es_node {
     int ctx_ready, site_ready;
     char addr[160];
     node_witness *witness; /* [audit] witness (witness.c) */
+    es_signer *maker;      /* the making system's key (the system key), serialised */
     es_tables *tables;     /* the making tables ([making] tables, or the built-in ones) */
 };
 
@@ -450,6 +451,27 @@ static es_err open_ca(es_node *n, char *why, size_t whylen)
     return rv;
 }
 
+/* The making system (making.h): the maker key, which is the system key whose certificate
+ * (maker-system profile when the making system runs) signs the seals. */
+static es_err open_making(es_node *n, char *why, size_t whylen)
+{
+    es_api_ctx *x = &n->ctx;
+    es_err rv;
+    if (!(x->cfg.systems & ES_SYS_MAKING)) return ES_OK;
+    es_signer *inner = NULL;
+    if ((rv = es_keydev_signer(x->cfg.key_system, &x->site.pin, &inner)) != ES_OK) {
+        snprintf(why, whylen, "cannot open the system key %s: %s", x->cfg.key_system,
+                 es_err_str(rv));
+        return rv;
+    }
+    if ((rv = locked_signer(inner, &n->maker)) != ES_OK) {
+        es_signer_free(inner);
+        return rv;
+    }
+    x->maker = n->maker;
+    return ES_OK;
+}
+
 es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t whylen)
 {
     char scratch[8];
@@ -512,6 +534,7 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
                                &n->decisions, why, whylen)) != ES_OK)
         goto fail;
     x->decisions = n->decisions;
+    if ((rv = open_making(n, why, whylen)) != ES_OK) goto fail;
     atomic_store(&x->ready, 1);
 
     if ((rv = es_sched_new(&n->sched)) != ES_OK ||
@@ -569,10 +592,11 @@ void es_node_stop(es_node *n)
     node_witness_stop(n->witness); /* sends the checkpoint written at stop */
     if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
     es_signer_free(n->audit);
-    es_factor_key_free(n->factor_key);
+    es_signer_free(n->maker);
     es_tables_free(n->tables);
     es_decisions_free(n->decisions);
     es_protect_free(n->protect);
+    es_factor_key_free(n->factor_key);
     if (n->site_ready) es_site_cleanup(&n->ctx.site);
     es_wipe(n, sizeof *n);
     free(n);

@@ -8,6 +8,7 @@
 # With a fourth argument "factor", tests/e2e/factor.mjs instead, against the daemon's defaults
 # (the second factor enforced); with "signing", tests/e2e/signing.mjs (我的签名密钥); with
 # "picture", tests/e2e/picture.mjs (the picture workbench).
+# "making", tests/e2e/making.mjs (the making system's pages).
 #
 # usage: tests/e2e/daemon.sh /path/to/esealsd WORKDIR [/path/to/eseal] [factor|signing|picture]
 # Exit 0 passed, 1 failed, 77 skipped (Chromium, node or npm missing and CI unset).
@@ -20,6 +21,7 @@ SCRIPT=daemon.mjs
 [ "${4:-}" = factor ] && SCRIPT=factor.mjs
 [ "${4:-}" = signing ] && SCRIPT=signing.mjs
 [ "${4:-}" = picture ] && SCRIPT=picture.mjs
+[ "${4:-}" = making ] && SCRIPT=making.mjs
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 . "$HERE/lib.sh"

@@ -7,6 +7,9 @@ import audit from './audit.js';
 import system from './system.js';
 import signing from './signing.js';
 import picture from './picture.js';
+import applications from './applications.js';
+import seals from './seals.js';
 
 // Users after the audit page: an audit administrator (who may see both) lands on the audit log.
-export const pages = [clients, audit, users, picture, system, signing];
+// A seal issuer lands on the applications.
+export const pages = [applications, seals, clients, audit, users, picture, system, signing];

@@ -1,0 +1,312 @@
+/* bench_making: seals made per second end to end through the API (docs/making.md), against raw
+ * SM2 signatures per second on the same machine in the same run.
+ *
+ *   bench_making [URL] [N] [THREADS]   (default: a new SQLite store, 40 seals, 2 threads)
+ *
+ * A node runs in this process on 127.0.0.1:0 with the store at URL (a new, empty database);
+ * an issuer and a reviewer are made; N industry-scope USBKey applications are entered,
+ * submitted and approved (not timed); then THREADS clients execute them (timed: each
+ * execution issues the certificate, makes the seal and commits the rows, the status event and
+ * the audit records), and the whole flow of N more applications is timed too (create,
+ * 4 materials, picture, submit, review, execute: 9 requests a seal). Then raw SM2 signatures
+ * on THREADS threads for 2 s (es_sm2_key_sign_digest on a 32-byte digest).
+ *
+ * SM2 signatures per seal executed: the executor's decision (their key), the certificate (CA
+ * key), the seal (maker key), the audit records ca.issue and application.execute (audit key):
+ * 5. Goal (issue 10): seals/s >= 0.5 x (raw
+ * signs/s on the cores / signatures per seal). A benchmark, not a test. */
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tests/http_client.h"
+#include "eseal/crypto.h"
+#include "eseal/node.h"
+#include "eseal/pki.h"
+#include "eseal/signer.h"
+
+#define SIGNS_PER_SEAL 5
+#define USCC           "11370306MB2867521U"
+#define IDNO           "11010519491231002X"
+#define PASS           "Bench-Pass-2026!x"
+#define BPIN           "135790"
+
+static unsigned g_port;
+static char g_csr[4096];
+static es_buf g_png;
+static char g_issuer[65], g_reviewer[65];
+static int64_t *g_ids;
+static int g_n;
+static atomic_int g_next, g_fail;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int req(const char *method, const char *path, const char *tok, const char *ctype,
+               const void *body, size_t len, json_t **out)
+{
+    es_buf q;
+    t_resp r;
+    es_buf_init(&q, 8u << 20);
+    t_resp_init(&r);
+    int st = -1;
+    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path) == ES_OK &&
+        (!tok || es_buf_printf(&q, "Authorization: Bearer %s\r\n", tok) == ES_OK) &&
+        (!body ||
+         es_buf_printf(&q, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len) == ES_OK) &&
+        es_buf_append_str(&q, "\r\n") == ES_OK &&
+        (!body || !len || es_buf_append(&q, body, len) == ES_OK))
+        st = t_raw(g_port, (const char *)q.p, q.len, &r);
+    if (out) *out = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    t_resp_free(&r);
+    es_buf_cleanup(&q);
+    return st;
+}
+
+static int jreq(const char *method, const char *path, const char *tok, json_t *body, json_t **out)
+{
+    char *t = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int st = req(method, path, tok, "application/json", t, t ? strlen(t) : 0, out);
+    free(t);
+    json_decref(body);
+    return st;
+}
+
+static int sign_in(const char *name, const char *pass, char tok[65])
+{
+    json_t *v = NULL;
+    int st = jreq("POST", "/api/v1/sessions", NULL,
+                  json_pack("{s:s,s:s}", "username", name, "password", pass), &v);
+    snprintf(tok, 65, "%s", json_string_value(json_object_get(v, "token")) ?: "");
+    json_decref(v);
+    return st == 201;
+}
+
+static int account(const char *admin, const char *name, const char *role, char tok[65])
+{
+    json_t *v = NULL;
+    char otp[64];
+    jreq("POST", "/api/v1/users", admin,
+         json_pack("{s:s,s:s,s:[s]}", "name", name, "display_name", name, "roles", role), &v);
+    snprintf(otp, sizeof otp, "%s",
+             json_string_value(json_object_get(v, "one_time_password")) ?: "");
+    json_decref(v);
+    if (!sign_in(name, otp, tok)) return 0;
+    return jreq("POST", "/api/v1/users/me/password", tok,
+                json_pack("{s:s,s:s}", "old_password", otp, "new_password", PASS), NULL) == 200 &&
+           jreq("POST", "/api/v1/me/signing-key", tok, json_pack("{s:s}", "pin", BPIN), NULL) ==
+               201;
+}
+
+static const char pdf[] = "%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+/* An application up to approved (execute: and executed); its id or 0. */
+static int64_t flow(int i, int execute)
+{
+    char name[64], path[200];
+    json_t *v = NULL;
+    snprintf(name, sizeof name, "基准测试印章%d-%d", execute, i);
+    int st = jreq("POST", "/api/v1/applications", g_issuer,
+                  json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}",
+                            "kind", "apply", "scope", "industry", "carrier", "usbkey", "uscc", USCC,
+                            "division", "350102", "unit_type", "organ", "unit_name",
+                            "福州市鼓楼区人力资源和社会保障局", "agent_name", "张三", "agent_idno",
+                            IDNO, "agent_mobile", "13800138000", "unit_address", "福州市",
+                            "approver_name", "福州市人力资源和社会保障局", "approver_division",
+                            "350100", "seal_name", name, "seal_type", 1, "csr", g_csr),
+                  &v);
+    int64_t id = json_integer_value(json_object_get(json_object_get(v, "application"), "id"));
+    json_decref(v);
+    if (st != 201) return 0;
+    static const char *const mats[] = {"application_form", "agent_id_card", "agent_contact",
+                                       "licence"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(path, sizeof path, "/api/v1/applications/%lld/materials/%s", (long long)id,
+                 mats[k]);
+        if (req("PUT", path, g_issuer, "application/pdf", pdf, sizeof pdf - 1, NULL) != 200)
+            return 0;
+    }
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/picture?width_mm=42&height_mm=42",
+             (long long)id);
+    if (req("PUT", path, g_issuer, "image/png", g_png.p, g_png.len, NULL) != 200) return 0;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/submit", (long long)id);
+    if (jreq("POST", path, g_issuer, json_pack("{s:s}", "pin", BPIN), NULL) != 200) return 0;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/review", (long long)id);
+    if (jreq("POST", path, g_reviewer, json_pack("{s:s,s:s}", "verdict", "approve", "pin", BPIN),
+             NULL) != 200)
+        return 0;
+    if (execute) {
+        snprintf(path, sizeof path, "/api/v1/applications/%lld/execute", (long long)id);
+        if (jreq("POST", path, g_issuer, json_pack("{s:s}", "pin", BPIN), NULL) != 200) return 0;
+    }
+    return id;
+}
+
+static void *exec_worker(void *arg)
+{
+    (void)arg;
+    char path[120];
+    for (;;) {
+        int i = atomic_fetch_add(&g_next, 1);
+        if (i >= g_n) break;
+        snprintf(path, sizeof path, "/api/v1/applications/%lld/execute", (long long)g_ids[i]);
+        if (jreq("POST", path, g_issuer, json_pack("{s:s}", "pin", BPIN), NULL) != 200)
+            atomic_fetch_add(&g_fail, 1);
+    }
+    return NULL;
+}
+
+static void *flow_worker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int i = atomic_fetch_add(&g_next, 1);
+        if (i >= g_n) break;
+        if (!flow(i, 1)) atomic_fetch_add(&g_fail, 1);
+    }
+    return NULL;
+}
+
+typedef struct raw_ctx {
+    double seconds;
+    long count;
+} raw_ctx;
+
+static void *raw_worker(void *arg)
+{
+    raw_ctx *c = arg;
+    es_sm2_key *k = NULL;
+    uint8_t e[32] = {1}, r[32], s[32];
+    if (es_sm2_key_generate(&k) != ES_OK) return NULL;
+    double end = now_s() + c->seconds;
+    while (now_s() < end) {
+        if (es_sm2_key_sign_digest(k, e, r, s) != ES_OK) break;
+        e[0]++;
+        c->count++;
+    }
+    es_sm2_key_free(k);
+    return NULL;
+}
+
+static double run_threads(int threads, void *(*fn)(void *))
+{
+    pthread_t th[64];
+    atomic_store(&g_next, 0);
+    double t0 = now_s();
+    for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, fn, NULL);
+    for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    return now_s() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    char var[256], cfg[300], out[300], text[1400], why[600] = "", admin[65];
+    const char *url = argc > 1 && strcmp(argv[1], "-") ? argv[1] : NULL;
+    g_n = argc > 2 ? atoi(argv[2]) : 40;
+    int threads = argc > 3 ? atoi(argv[3]) : 2;
+    if (g_n < 1 || threads < 1 || threads > 64) return 2;
+    snprintf(var, sizeof var, "/tmp/bench-making.XXXXXX");
+    if (!mkdtemp(var)) return 2;
+    snprintf(cfg, sizeof cfg, "%s.conf", var);
+    snprintf(out, sizeof out, "%s.out", var);
+    snprintf(text, sizeof text,
+             "[store]\n%s%s\n[log]\nlevel = error\n[accounts]\nsignin_rate_address = 100000\n"
+             "signin_rate_account = 1000\n[factors]\nenforce = false\n",
+             url ? "url = " : "", url ? url : "");
+    if (es_file_write(cfg, text, strlen(text)) != ES_OK) return 2;
+    FILE *of = fopen(out, "w");
+    es_node *node = NULL;
+    es_node_opts o = {cfg, "127.0.0.1:0", var, of};
+    if (!of || es_node_start(&o, &node, why, sizeof why) != ES_OK) {
+        fprintf(stderr, "the node does not start: %s\n", why);
+        return 1;
+    }
+    fflush(of);
+    g_port = es_node_port(node);
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    char otp[64] = "";
+    if (es_file_read(out, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+        const char *p = strstr((char *)b.p, "one-time password for admin: ");
+        if (p) sscanf(p + strlen("one-time password for admin: "), "%63s", otp);
+    }
+    es_buf_cleanup(&b);
+    /* The fixtures: a token key's request, the picture. */
+    es_sm2_key *k = NULL;
+    es_signer *sg = NULL;
+    es_name n;
+    es_buf der, pem;
+    es_buf_init(&der, 4096);
+    es_buf_init(&pem, 4096);
+    es_buf_init(&g_png, 4u << 20);
+    const char *data = getenv("ESEAL_TESTDATA");
+    char png[600];
+    snprintf(png, sizeof png, "%s/seal.png", data ? data : "tests/data");
+    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &sg) != ES_OK ||
+        es_pki_name_parse("/C=CN/CN=token", &n, why, sizeof why) != ES_OK ||
+        es_pki_csr_make(&n, NULL, 0, sg, &der) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", der.p, der.len, &pem) != ES_OK ||
+        pem.len >= sizeof g_csr || es_file_read(png, &g_png) != ES_OK) {
+        fprintf(stderr, "fixtures (ESEAL_TESTDATA=tests/data for seal.png)\n");
+        return 1;
+    }
+    memcpy(g_csr, pem.p, pem.len);
+    es_signer_free(sg);
+    if (!sign_in("admin", otp, admin) ||
+        jreq("POST", "/api/v1/users/me/password", admin,
+             json_pack("{s:s,s:s}", "old_password", otp, "new_password", PASS), NULL) != 200 ||
+        !account(admin, "issuer", "seal_issuer", g_issuer) ||
+        !account(admin, "reviewer", "reviewer", g_reviewer)) {
+        fprintf(stderr, "cannot make the accounts\n");
+        return 1;
+    }
+    g_ids = calloc((size_t)g_n, sizeof *g_ids);
+    for (int i = 0; i < g_n; i++)
+        if (!(g_ids[i] = flow(i, 0))) {
+            fprintf(stderr, "application %d could not be approved\n", i);
+            return 1;
+        }
+    double te = run_threads(threads, exec_worker);
+    int fe = atomic_load(&g_fail);
+    atomic_store(&g_fail, 0);
+    double tf = run_threads(threads, flow_worker);
+    int ff = atomic_load(&g_fail);
+    raw_ctx rc[64];
+    pthread_t th[64];
+    for (int i = 0; i < threads; i++) {
+        rc[i] = (raw_ctx){2.0, 0};
+        pthread_create(&th[i], NULL, raw_worker, &rc[i]);
+    }
+    long raw = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        raw += rc[i].count;
+    }
+    double raw_s = raw / 2.0, seals_s = (g_n - fe) / te, goal = 0.5 * raw_s / SIGNS_PER_SEAL;
+    printf("store:                 %s\n", url ? "postgresql" : "sqlite");
+    printf("threads:               %d (cores online: %ld)\n", threads,
+           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("execute:               %d seals in %.2f s = %.1f seals/s (%d failed)\n", g_n, te,
+           seals_s, fe);
+    printf(
+        "whole flow:            %d seals in %.2f s = %.1f seals/s (9 requests each, %d failed)\n",
+        g_n, tf, (g_n - ff) / tf, ff);
+    printf("raw SM2 signs:         %.0f /s on %d threads\n", raw_s, threads);
+    printf(
+        "SM2 signs per seal:    %d (the executor's decision, certificate, seal, 2 audit records)\n",
+        SIGNS_PER_SEAL);
+    printf("goal 0.5 x raw / %d:    %.1f seals/s: %s\n", SIGNS_PER_SEAL, goal,
+           seals_s >= goal ? "met" : "NOT met");
+    es_node_stop(node);
+    fclose(of);
+    return 0;
+}

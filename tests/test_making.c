@@ -1,0 +1,1026 @@
+/* The making system (docs/making.md) through its API, against a node started inside this
+ * binary on 127.0.0.1:0 (and, for kill -9, in a child process), on SQLite and on the
+ * PostgreSQL of the "pg" fixture: the whole flow of an industry-scope USBKey seal, every
+ * invalid field named with its Chinese reason, role and four-eyes refusals, an outsider's
+ * 401, duplicates, retried and concurrent execution making one seal, every lifecycle kind
+ * with its certificate revocation and status events, a made seal checked with `eseal seal
+ * verify --trust` and its certificate with `openssl verify`, and a crash between the
+ * certificate and the seal leaving neither. */
+#include "test.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eseal/making.h"
+#include "eseal/node.h"
+#include "eseal/package.h"
+#include "eseal/pki.h"
+#include "http_client.h"
+#include "store_test.h"
+
+#define ADMIN_PASS "Strong-Pass-2026!"
+#define USER_PASS  "User-Pass-2026!x"
+#define USCC       "11370306MB2867521U" /* spec/national.md: a real unit's code */
+#define IDNO       "11010519491231002X" /* GB 11643's own example */
+#define THREADS    6
+#define PIN        "135790" /* every decision-taker's signing PIN */
+
+typedef struct node_t {
+    es_node *node;
+    pid_t pid;
+    FILE *outf;
+    unsigned port;
+    char var[512], out[600], otp[64], aotp[64], url[1024];
+} node_t;
+
+static char g_uscc[19];
+static char g_csr[4096];
+static es_buf g_png;
+static const char *g_cli;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void read_out(node_t *d)
+{
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    if (es_file_read(d->out, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+        static const char said[] = "one-time password for admin: ",
+                          asaid[] = "one-time password for auditor: ";
+        const char *o = strstr((char *)b.p, said);
+        if (o) sscanf(o + sizeof said - 1, "%63s", d->otp);
+        o = strstr((char *)b.p, asaid);
+        if (o) sscanf(o + sizeof asaid - 1, "%63s", d->aotp);
+        const char *p = strstr((char *)b.p, "\nport ");
+        if (p && !d->port) d->port = (unsigned)strtoul(p + 6, NULL, 10);
+    }
+    es_buf_cleanup(&b);
+}
+
+static void write_config(const node_t *d, char *path, size_t n)
+{
+    char text[1600];
+    snprintf(path, n, "%s.conf", d->var);
+    snprintf(text, sizeof text,
+             "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
+             "signin_rate_account = 1000\n[factors]\nenforce = false\n",
+             d->url[0] ? "url = " : "", d->url);
+    if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
+}
+
+static int node_start(node_t *d)
+{
+    char cfg[700], why[600] = "";
+    snprintf(d->out, sizeof d->out, "%.500s.out", d->var);
+    write_config(d, cfg, sizeof cfg);
+    if (!(d->outf = fopen(d->out, "w"))) return -1;
+    es_node_opts o = {cfg, "127.0.0.1:0", d->var, d->outf};
+    es_err rv = es_node_start(&o, &d->node, why, sizeof why);
+    fflush(d->outf);
+    if (rv != ES_OK) {
+        fprintf(stderr, "the node does not start: %s (%s)\n", why, es_err_str(rv));
+        fclose(d->outf);
+        d->outf = NULL;
+        return -1;
+    }
+    d->port = es_node_port(d->node);
+    read_out(d);
+    return 0;
+}
+
+/* In a child (es_node_run) with the making pause hook set to pause_file. */
+static int node_start_process(node_t *d, const char *pause_file)
+{
+    char cfg[700];
+    snprintf(d->out, sizeof d->out, "%.500s.out", d->var);
+    write_config(d, cfg, sizeof cfg);
+    unlink(d->out);
+    d->port = 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        if (!freopen(d->out, "w", stdout)) _exit(126);
+        setenv(ES_MAKING_PAUSE_ENV, pause_file, 1);
+        es_node_opts o = {cfg, "127.0.0.1:0", d->var, NULL};
+        _exit(es_node_run(&o));
+    }
+    d->pid = pid;
+    for (int i = 0; i < 1200; i++) {
+        read_out(d);
+        if (d->port) return 0;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) return -1;
+        sleep_ms(100);
+    }
+    return -1;
+}
+
+static void node_stop(node_t *d)
+{
+    if (d->node) {
+        es_node_stop(d->node);
+        d->node = NULL;
+        if (d->outf) fclose(d->outf);
+        d->outf = NULL;
+    }
+    if (d->pid) {
+        int st;
+        kill(d->pid, SIGTERM);
+        waitpid(d->pid, &st, 0);
+        d->pid = 0;
+    }
+}
+
+/* A request with a bearer token (may be NULL), a content type and a body of len bytes. */
+static int req_bytes(const node_t *d, const char *method, const char *path, const char *tok,
+                     const char *ctype, const void *body, size_t len, t_resp *r)
+{
+    es_buf q;
+    es_buf_init(&q, 64u << 20);
+    int rv = -1;
+    t_resp_init(r);
+    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path) != ES_OK) goto out;
+    if (tok && es_buf_printf(&q, "Authorization: Bearer %s\r\n", tok) != ES_OK) goto out;
+    if (body &&
+        es_buf_printf(&q, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len) != ES_OK)
+        goto out;
+    if (es_buf_append_str(&q, "\r\n") != ES_OK) goto out;
+    if (body && len && es_buf_append(&q, body, len) != ES_OK) goto out;
+    rv = t_raw(d->port, (const char *)q.p, q.len, r);
+out:
+    es_buf_cleanup(&q);
+    return rv;
+}
+
+static int call(const node_t *d, const char *method, const char *path, const char *tok,
+                const char *json, t_resp *r)
+{
+    return req_bytes(d, method, path, tok, "application/json", json, json ? strlen(json) : 0, r);
+}
+
+static json_t *body_of(const t_resp *r)
+{
+    return json_loadb((const char *)r->body.p, r->body.len, 0, NULL);
+}
+
+/* A call whose JSON answer is returned (NULL when none); *st the status. */
+static json_t *jcall(const node_t *d, const char *method, const char *path, const char *tok,
+                     json_t *body, int *st)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    t_resp r;
+    *st = call(d, method, path, tok, text, &r);
+    json_t *v = body_of(&r);
+    if (*st >= 300 && getenv("T_VERBOSE"))
+        fprintf(stderr, "  %s %s: %d %.*s\n", method, path, *st, (int)r.body.len,
+                (const char *)r.body.p);
+    t_resp_free(&r);
+    free(text);
+    json_decref(body);
+    return v;
+}
+
+static const char *sget(const json_t *o, const char *path)
+{
+    /* "a.b": o["a"]["b"] */
+    char k[64];
+    const char *dot = strchr(path, '.');
+    if (dot) {
+        snprintf(k, sizeof k, "%.*s", (int)(dot - path), path);
+        return sget(json_object_get(o, k), dot + 1);
+    }
+    const char *s = json_string_value(json_object_get(o, path));
+    return s ? s : "";
+}
+
+static int sign_in(const node_t *d, const char *name, const char *pass, char tok[65])
+{
+    int st;
+    json_t *v = jcall(d, "POST", "/api/v1/sessions", NULL,
+                      json_pack("{s:s,s:s}", "username", name, "password", pass), &st);
+    snprintf(tok, 65, "%s", st == 201 ? sget(v, "token") : "");
+    json_decref(v);
+    return st;
+}
+
+static int account(const node_t *d, const char *admin, const char *name, const char *roles_json,
+                   char tok[65])
+{
+    int st;
+    json_t *roles = json_loads(roles_json, 0, NULL);
+    json_t *v =
+        jcall(d, "POST", "/api/v1/users", admin,
+              json_pack("{s:s,s:s,s:o}", "name", name, "display_name", name, "roles", roles), &st);
+    char otp[64];
+    snprintf(otp, sizeof otp, "%s", sget(v, "one_time_password"));
+    json_decref(v);
+    if (st != 201 || sign_in(d, name, otp, tok) != 201) return 0;
+    json_decref(jcall(d, "POST", "/api/v1/users/me/password", tok,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", USER_PASS), &st));
+    if (st != 200) return 0;
+    if (!strstr(roles_json, "seal_issuer") && !strstr(roles_json, "reviewer")) return 1;
+    /* Decision-takers sign their decisions (LD/T 01.1 9.4): a personal key under a PIN. */
+    json_decref(
+        jcall(d, "POST", "/api/v1/me/signing-key", tok, json_pack("{s:s}", "pin", PIN), &st));
+    return st == 201;
+}
+
+/* ---- fixtures: a CSR of a token key, a picture, materials */
+
+static void make_fixtures(void)
+{
+    es_sm2_key *k = NULL;
+    es_signer *s = NULL;
+    es_name n;
+    es_buf der, pem;
+    char why[200];
+    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &s) != ES_OK) st_die("key");
+    if (es_pki_name_parse("/C=CN/CN=token", &n, why, sizeof why) != ES_OK) st_die("%s", why);
+    es_buf_init(&der, 8192);
+    es_buf_init(&pem, 8192);
+    if (es_pki_csr_make(&n, NULL, 0, s, &der) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", der.p, der.len, &pem) != ES_OK ||
+        pem.len >= sizeof g_csr)
+        st_die("csr");
+    memcpy(g_csr, pem.p, pem.len);
+    g_csr[pem.len] = 0;
+    es_buf_cleanup(&der);
+    es_buf_cleanup(&pem);
+    es_signer_free(s);
+    snprintf(g_uscc, sizeof g_uscc, "%s", USCC);
+    char path[1024];
+    const char *data = getenv("ESEAL_TESTDATA");
+    snprintf(path, sizeof path, "%s/seal.png", data ? data : "tests/data");
+    es_buf_init(&g_png, 4u << 20);
+    if (es_file_read(path, &g_png) != ES_OK) st_die("cannot read %s", path);
+}
+
+static const char pdf[] = "%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+static json_t *apply_body(const char *seal_name)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "kind",
+                     "apply", "scope", "industry", "carrier", "usbkey", "uscc", g_uscc, "division",
+                     "350102", "unit_type", "organ", "unit_name",
+                     "福州市鼓楼区人力资源和社会保障局", "agent_name", "张三", "agent_idno", IDNO,
+                     "agent_mobile", "13800138000", "unit_address", "福建省福州市鼓楼区某路1号",
+                     "approver_name", "福州市人力资源和社会保障局", "approver_division", "350100",
+                     "seal_name", seal_name, "seal_type", 1, "csr", g_csr);
+}
+
+static int put_material(const node_t *d, const char *tok, int64_t id, const char *name,
+                        const void *p, size_t len)
+{
+    char path[200];
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/materials/%s", (long long)id, name);
+    int st = req_bytes(d, "PUT", path, tok, "application/pdf", p, len, &r);
+    t_resp_free(&r);
+    return st;
+}
+
+static int put_picture(const node_t *d, const char *tok, int64_t id, int w, int h)
+{
+    char path[200];
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/picture?width_mm=%d&height_mm=%d",
+             (long long)id, w, h);
+    int st = req_bytes(d, "PUT", path, tok, "image/png", g_png.p, g_png.len, &r);
+    t_resp_free(&r);
+    return st;
+}
+
+/* The materials the kind requires in the built-in tables (src/svc/national/tables.c: LD/T 01.1
+ * Tables 1-6), all PDFs. */
+static int put_materials(const node_t *d, const char *tok, int64_t id, const char *kind)
+{
+    static const struct {
+        const char *kind, *first;
+        int licence;
+    } k[] = {
+        {"apply", "application_form", 1},
+        {"change", "change_statement", 1},
+        {"loss", "loss_statement", 1},
+        {"cancel", "cancel_statement", 1},
+        {"renew", "renewal_application", 0},
+        {"replace", "replace_statement", 1},
+        {"suspend", "suspension_application", 0},
+        {"restore", "restoration_application", 0},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        if (strcmp(k[i].kind, kind) != 0) continue;
+        const char *names[4] = {k[i].first, "agent_id_card", "agent_contact",
+                                k[i].licence ? "licence" : NULL};
+        for (int j = 0; j < 4 && names[j]; j++)
+            if (put_material(d, tok, id, names[j], pdf, sizeof pdf - 1) != 200) return 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int step(const node_t *d, const char *tok, int64_t id, const char *what, json_t *body,
+                json_t **out)
+{
+    char path[200];
+    int st;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/%s", (long long)id, what);
+    json_t *v = jcall(d, "POST", path, tok, body, &st);
+    if (out)
+        *out = v;
+    else
+        json_decref(v);
+    return st;
+}
+
+static json_t *pin(void)
+{
+    return json_pack("{s:s}", "pin", PIN);
+}
+
+static json_t *approve(void)
+{
+    return json_pack("{s:s,s:s,s:s}", "verdict", "approve", "opinion", "材料齐全，同意", "pin",
+                     PIN);
+}
+
+static int64_t create(const node_t *d, const char *tok, json_t *body, int *st)
+{
+    json_t *v = jcall(d, "POST", "/api/v1/applications", tok, body, st);
+    int64_t id = json_integer_value(json_object_get(json_object_get(v, "application"), "id"));
+    json_decref(v);
+    return id;
+}
+
+/* An application through create, materials, picture (for kinds that make a seal), submit,
+ * approve; the id, or 0. */
+static int64_t approved(const node_t *d, const char *issuer, const char *reviewer, json_t *body,
+                        const char *kind)
+{
+    int st;
+    int64_t id = create(d, issuer, body, &st);
+    if (st != 201 || !put_materials(d, issuer, id, kind)) return 0;
+    if (!strcmp(kind, "apply") && put_picture(d, issuer, id, 42, 42) != 200) return 0;
+    if (step(d, issuer, id, "submit", pin(), NULL) != 200) return 0;
+    if (step(d, reviewer, id, "review", approve(), NULL) != 200) return 0;
+    return id;
+}
+
+static int64_t count(const char *url, const char *sql)
+{
+    es_store *s = NULL;
+    int64_t n = -1;
+    if (es_store_open(url, &s) == ES_OK && es_store_query_int(s, sql, NULL, 0, &n) != ES_OK) n = -1;
+    es_store_close(s);
+    return n;
+}
+
+static int exec_sql(const char *url, const char *sql)
+{
+    es_store *s = NULL;
+    int good = es_store_open(url, &s) == ES_OK && es_store_begin(s) == ES_OK &&
+               es_store_exec(s, sql, NULL, 0, NULL) == ES_OK && es_store_commit(s) == ES_OK;
+    es_store_close(s);
+    return good;
+}
+
+/* Executes id; the seal code made (empty on failure) and the status. */
+static int execute(const node_t *d, const char *tok, int64_t id, char code[ES_SEAL_CODE_MAX])
+{
+    json_t *v = NULL;
+    int st = step(d, tok, id, "execute", pin(), &v);
+    snprintf(code, ES_SEAL_CODE_MAX, "%s", sget(v, "application.made_code"));
+    json_decref(v);
+    return st;
+}
+
+static json_t *seal_get(const node_t *d, const char *tok, const char *code)
+{
+    char path[128];
+    int st;
+    snprintf(path, sizeof path, "/api/v1/seals/%s", code);
+    json_t *v = jcall(d, "GET", path, tok, NULL, &st);
+    if (st != 200) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- parts of the suite */
+
+static void invalid_fields(const node_t *d, const char *issuer, const char *url, const char *kind)
+{
+    static const struct {
+        const char *field, *value;
+    } bad[] = {
+        {"uscc", "11370306MB2867521X"},
+        {"uscc", "123"},
+        {"division", "35010"},
+        {"division", "990000"},
+        {"approver_division", "abcdef"},
+        {"unit_type", "company"},
+        {"agent_idno", "11010519491231002Y"},
+        {"agent_idno", "110105194902300021"},
+        {"agent_mobile", "1380013800"},
+        {"agent_mobile", "12800138000"},
+        {"scope", "global"},
+        {"carrier", "floppy"},
+        {"kind", "steal"},
+        {"unit_name", ""},
+        {"seal_name", ""},
+        {"csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"},
+    };
+    int64_t before = count(url, "SELECT COUNT(*) FROM applications");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *b = apply_body("无效字段");
+        json_object_set_new(b, bad[i].field, json_string(bad[i].value));
+        int st;
+        json_t *v = jcall(d, "POST", "/api/v1/applications", issuer, b, &st);
+        const char *zh = sget(v, "message_zh");
+        ok(st == 400 && !strcmp(sget(v, "error"), "invalid_argument") &&
+               !strcmp(sget(v, "field"), bad[i].field) && strlen(zh) > 3 &&
+               (unsigned char)zh[0] >= 0xe0 && strlen(sget(v, "message")) > 10,
+           "%s: %s = \"%s\": 400 naming the field with English and Chinese (%d %s)", kind,
+           bad[i].field, bad[i].value, st, sget(v, "field"));
+        json_decref(v);
+    }
+    int st;
+    json_t *b = apply_body("无效字段");
+    json_object_set_new(b, "seal_type", json_integer(999));
+    json_decref(jcall(d, "POST", "/api/v1/applications", issuer, b, &st));
+    ok(st == 400, "%s: an unknown seal type: 400", kind);
+    ok(count(url, "SELECT COUNT(*) FROM applications") == before,
+       "%s: no invalid application was stored", kind);
+}
+
+static void lifecycle(const node_t *d, const char *issuer, const char *reviewer, const char *url,
+                      const char *code, const char *other, const char *kind)
+{
+    char made[ES_SEAL_CODE_MAX], serial0[64], body_code[64];
+    json_t *s = seal_get(d, issuer, code);
+    snprintf(serial0, sizeof serial0, "%s", sget(s, "seal.cert_serial"));
+    json_decref(s);
+    snprintf(body_code, sizeof body_code, "%s", code);
+
+    /* renew: the same code, a new certificate; the old one superseded. */
+    int64_t id = approved(d, issuer, reviewer,
+                          json_pack("{s:s,s:s,s:s}", "kind", "renew", "seal_code", body_code,
+                                    "reason", "证书即将到期"),
+                          "renew");
+    ok(id && execute(d, issuer, id, made) == 200 && !strcmp(made, code),
+       "%s: renew executes and keeps the code %s", kind, made);
+    s = seal_get(d, issuer, code);
+    ok(s && strcmp(sget(s, "seal.cert_serial"), serial0) != 0 &&
+           !strcmp(sget(s, "seal.state"), "active"),
+       "%s: renew: a new certificate serial (%s), the seal active", kind,
+       sget(s, "seal.cert_serial"));
+    json_decref(s);
+    char q[300];
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM ca_certs WHERE serial = '%s' AND status = 'R' AND reason = 4",
+             serial0);
+    ok(count(url, q) == 1, "%s: renew: the old certificate revoked as superseded", kind);
+
+    /* suspend, then restore. */
+    id = approved(d, issuer, reviewer, json_pack("{s:s,s:s}", "kind", "suspend", "seal_code", code),
+                  "suspend");
+    ok(id && execute(d, issuer, id, made) == 200, "%s: suspend executes", kind);
+    s = seal_get(d, issuer, code);
+    ok(s && !strcmp(sget(s, "seal.state"), "suspended"), "%s: suspended", kind);
+    json_decref(s);
+    int st;
+    json_decref(jcall(d, "POST", "/api/v1/applications", issuer,
+                      json_pack("{s:s,s:s}", "kind", "suspend", "seal_code", code), &st));
+    ok(st == 409, "%s: suspending a suspended seal: 409 (%d)", kind, st);
+    id = approved(d, issuer, reviewer, json_pack("{s:s,s:s}", "kind", "restore", "seal_code", code),
+                  "restore");
+    ok(id && execute(d, issuer, id, made) == 200, "%s: restore executes", kind);
+    s = seal_get(d, issuer, code);
+    ok(s && !strcmp(sget(s, "seal.state"), "active"), "%s: active again", kind);
+    json_decref(s);
+
+    /* change: the old seal cancelled (superseded), a new seal with a new code and name. */
+    id = approved(d, issuer, reviewer,
+                  json_pack("{s:s,s:s,s:s,s:s}", "kind", "change", "seal_code", code, "seal_name",
+                            "变更后的印章", "reason", "单位更名"),
+                  "change");
+    char changed[ES_SEAL_CODE_MAX];
+    ok(id && execute(d, issuer, id, changed) == 200 && changed[0] && strcmp(changed, code) != 0,
+       "%s: change makes a new seal %s", kind, changed);
+    s = seal_get(d, issuer, code);
+    ok(s && !strcmp(sget(s, "seal.state"), "cancelled"), "%s: change: the old seal cancelled",
+       kind);
+    json_decref(s);
+    s = seal_get(d, issuer, changed);
+    ok(s && !strcmp(sget(s, "seal.seal_name"), "变更后的印章") &&
+           !strcmp(sget(s, "seal.state"), "active"),
+       "%s: change: the new seal carries the new name", kind);
+    json_decref(s);
+
+    /* replace, then loss, of the changed seal's successors; cancel of the last. */
+    id = approved(d, issuer, reviewer,
+                  json_pack("{s:s,s:s}", "kind", "replace", "seal_code", changed), "replace");
+    char replaced[ES_SEAL_CODE_MAX];
+    ok(id && execute(d, issuer, id, replaced) == 200 && replaced[0] && strcmp(replaced, changed),
+       "%s: replace makes a new seal %s", kind, replaced);
+    id = approved(d, issuer, reviewer,
+                  json_pack("{s:s,s:s}", "kind", "loss", "seal_code", replaced), "loss");
+    ok(id && execute(d, issuer, id, made) == 200, "%s: loss executes", kind);
+    s = seal_get(d, issuer, replaced);
+    snprintf(serial0, sizeof serial0, "%s", sget(s, "seal.cert_serial"));
+    ok(s && !strcmp(sget(s, "seal.state"), "lost"), "%s: loss: the seal is lost", kind);
+    json_decref(s);
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM ca_certs WHERE serial = '%s' AND status = 'R' AND reason = 1",
+             serial0);
+    ok(count(url, q) == 1, "%s: loss: its certificate revoked for keyCompromise", kind);
+    json_decref(jcall(d, "POST", "/api/v1/applications", issuer,
+                      json_pack("{s:s,s:s}", "kind", "cancel", "seal_code", replaced), &st));
+    ok(st == 409, "%s: cancelling a lost seal: 409 (%d)", kind, st);
+
+    /* cancel: the seal cancelled, its certificate revoked for cessationOfOperation. */
+    id = approved(
+        d, issuer, reviewer,
+        json_pack("{s:s,s:s,s:s}", "kind", "cancel", "seal_code", other, "reason", "单位撤销"),
+        "cancel");
+    ok(id && execute(d, issuer, id, made) == 200 && !strcmp(made, other), "%s: cancel executes",
+       kind);
+    s = seal_get(d, issuer, other);
+    snprintf(serial0, sizeof serial0, "%s", sget(s, "seal.cert_serial"));
+    ok(s && !strcmp(sget(s, "seal.state"), "cancelled"), "%s: cancel: the seal is cancelled", kind);
+    json_decref(s);
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM ca_certs WHERE serial = '%s' AND status = 'R' AND reason = 5",
+             serial0);
+    ok(count(url, q) == 1, "%s: cancel: its certificate revoked for cessationOfOperation", kind);
+}
+
+typedef struct race {
+    const node_t *d;
+    const char *tok;
+    int64_t id;
+    int st;
+    char code[ES_SEAL_CODE_MAX];
+} race;
+
+static void *race_run(void *p)
+{
+    race *r = p;
+    r->st = execute(r->d, r->tok, r->id, r->code);
+    return NULL;
+}
+
+static int verify_with_cli(const node_t *d, const char *tok, const char *code, const char *kind)
+{
+    char path[200], esl[700], crt[700], cmd[3000], root[700];
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/seals/%s/esl", code);
+    int st = req_bytes(d, "GET", path, tok, NULL, NULL, 0, &r);
+    snprintf(esl, sizeof esl, "%s/%s.esl", d->var, code);
+    int good = st == 200 && es_file_write(esl, r.body.p, r.body.len) == ES_OK;
+    t_resp_free(&r);
+    json_t *s = seal_get(d, tok, code);
+    const char *pem = sget(s, "certificate");
+    snprintf(crt, sizeof crt, "%s/%s.crt", d->var, code);
+    good = good && pem[0] && es_file_write(crt, pem, strlen(pem)) == ES_OK;
+    json_decref(s);
+    snprintf(root, sizeof root, "%s/ca/ca.crt", d->var);
+    if (!good || !g_cli) return 0;
+    snprintf(cmd, sizeof cmd, "'%s' seal verify '%s' --trust '%s' > '%s.report' 2>&1", g_cli, esl,
+             root, esl);
+    int v1 = system(cmd);
+    ok(v1 == 0, "%s: eseal seal verify --trust the site root: PASSED (%d)", kind, v1);
+    if (v1 != 0) {
+        snprintf(cmd, sizeof cmd, "cat '%s.report' >&2", esl);
+        if (system(cmd) != 0) fprintf(stderr, "no report\n");
+    }
+    snprintf(cmd, sizeof cmd,
+             "openssl verify -vfyopt distid:1234567812345678 -CAfile '%s' '%s' > /dev/null 2>&1",
+             root, crt);
+    int v2 = system(cmd);
+    ok(v2 == 0, "%s: openssl verify: the seal certificate chains to the site root (%d)", kind, v2);
+    snprintf(cmd, sizeof cmd,
+             "openssl x509 -in '%s' -noout -subject -nameopt utf8,sep_comma_plus | grep -q 'CN=%s'",
+             crt, code);
+    ok(system(cmd) == 0, "%s: the certificate's CN is the seal code", kind);
+    return v1 == 0 && v2 == 0;
+}
+
+/* The server carrier (§7.5 encrypted server package): an application system registered at
+ * this site (its certificate issued by the site's root through POST /api/v1/clients) asks for
+ * a seal for its device's encryption key; the seal made comes back only as a package
+ * enveloped to that key, signed by the maker, that verifies against the site's root. */
+static void server_carrier(const node_t *d, const char *admin, const char *issuer,
+                           const char *reviewer, const char *url, const char *kind)
+{
+    char badmin[65], why[256], root_path[700], path[200];
+    es_sm2_key *ak = NULL, *ek = NULL;
+    es_signer *as = NULL;
+    es_name n;
+    es_buf csr, pem, cert, reqder, b64, root, pkgb;
+    uint8_t enc_pub[ES_SM2_PUB_LEN];
+    int st;
+    es_buf_init(&csr, 8192);
+    es_buf_init(&pem, 8192);
+    es_buf_init(&cert, 8192);
+    es_buf_init(&reqder, 65536);
+    es_buf_init(&b64, 131072);
+    es_buf_init(&root, 65536);
+    es_buf_init(&pkgb, ES_MAX_PACKAGE);
+    ok(account(d, admin, "badmin", "[\"business_admin\"]", badmin), "%s: a business administrator",
+       kind);
+    if (es_sm2_key_generate(&ak) != ES_OK || es_signer_from_key(ak, &as) != ES_OK ||
+        es_sm2_key_generate(&ek) != ES_OK ||
+        es_pki_name_parse("/C=CN/O=App System/CN=appsys", &n, why, sizeof why) != ES_OK ||
+        es_pki_csr_make(&n, NULL, 0, as, &csr) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", csr.p, csr.len, &pem) != ES_OK ||
+        es_buf_nul(&pem) != ES_OK)
+        st_die("server carrier fixtures");
+    es_sm2_key_pub(ek, enc_pub);
+    json_t *v = jcall(d, "POST", "/api/v1/clients", badmin,
+                      json_pack("{s:s,s:[s],s:s}", "name", "appsys", "roles", "operator", "csr",
+                                (const char *)pem.p),
+                      &st);
+    const char *cpem = sget(v, "certificate");
+    ok(st == 201 && es_cert_to_der((const uint8_t *)cpem, strlen(cpem), &cert) == ES_OK,
+       "%s: the application system is registered with a certificate of the site (%d)", kind, st);
+    json_decref(v);
+    es_package_req_params rp = {"req-0001", es_slice_make(cert.p, cert.len), enc_pub, ES_TIME_NONE,
+                                ES_TIME_NONE};
+    ok(es_package_req_make(&rp, as, &reqder, why, sizeof why) == ES_OK &&
+           es_base64_encode(reqder.p, reqder.len, &b64) == ES_OK && es_buf_nul(&b64) == ES_OK,
+       "%s: the application system's request package", kind);
+    /* A request changed after signing: refused, naming the field. */
+    reqder.p[reqder.len / 2] ^= 1;
+    es_buf bad64;
+    es_buf_init(&bad64, 131072);
+    if (es_base64_encode(reqder.p, reqder.len, &bad64) != ES_OK || es_buf_nul(&bad64) != ES_OK)
+        st_die("base64");
+    json_t *b = apply_body("服务器载体篡改测试章");
+    json_object_del(b, "csr");
+    json_object_set_new(b, "carrier", json_string("server"));
+    json_object_set_new(b, "package_request", json_string((const char *)bad64.p));
+    v = jcall(d, "POST", "/api/v1/applications", issuer, b, &st);
+    ok(st == 400 && !strcmp(sget(v, "field"), "package_request"),
+       "%s: a tampered request package: 400 naming package_request", kind);
+    json_decref(v);
+    es_buf_cleanup(&bad64);
+    b = apply_body("服务器载体测试章");
+    json_object_del(b, "csr");
+    json_object_set_new(b, "carrier", json_string("server"));
+    json_object_set_new(b, "package_request", json_string((const char *)b64.p));
+    int64_t id = approved(d, issuer, reviewer, b, "apply");
+    char code[ES_SEAL_CODE_MAX] = "";
+    ok(id && execute(d, issuer, id, code) == 200 && code[0],
+       "%s: a server-carrier application executes: seal %s", kind, code);
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/seals/%s/package", code);
+    ok(req_bytes(d, "GET", path, reviewer, NULL, NULL, 0, &r) == 403,
+       "%s: a reviewer cannot take the package", kind);
+    t_resp_free(&r);
+    st = req_bytes(d, "GET", path, issuer, NULL, NULL, 0, &r);
+    snprintf(root_path, sizeof root_path, "%s/ca/ca.crt", d->var);
+    es_package pk;
+    int parsed = st == 200 && es_file_read(root_path, &root) == ES_OK &&
+                 es_package_parse(es_slice_make(r.body.p, r.body.len),
+                                  es_slice_make(root.p, root.len), &pk, why, sizeof why) == ES_OK;
+    ok(parsed && !memcmp(pk.recipient_pub, enc_pub, ES_SM2_PUB_LEN),
+       "%s: the package verifies against the site's root and is addressed to the device's key "
+       "(%d %s)",
+       kind, st, parsed ? "" : why);
+    t_resp_free(&r);
+    snprintf(path, sizeof path,
+             "SELECT COUNT(*) FROM seals WHERE code = '%s' AND carrier = "
+             "'server' AND package IS NOT NULL",
+             code);
+    ok(count(url, path) == 1, "%s: the package is kept with the seal", kind);
+    es_signer_free(as);
+    es_sm2_key_free(ek);
+    es_buf_cleanup(&csr);
+    es_buf_cleanup(&pem);
+    es_buf_cleanup(&cert);
+    es_buf_cleanup(&reqder);
+    es_buf_cleanup(&b64);
+    es_buf_cleanup(&root);
+    es_buf_cleanup(&pkgb);
+}
+
+static void suite(const char *kind, const char *url)
+{
+    node_t d;
+    char admin[65], issuer[65], issuer2[65], reviewer[65], both[65], outsider[65], auditor[65];
+    char code[ES_SEAL_CODE_MAX];
+    int st;
+    memset(&d, 0, sizeof d);
+    snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
+    snprintf(d.url, sizeof d.url, "%s", url ? url : "");
+    if (node_start(&d) != 0) {
+        ok(0, "%s: the node starts", kind);
+        return;
+    }
+    char store[1024];
+    snprintf(store, sizeof store, "%s", url ? url : "");
+    if (!url) snprintf(store, sizeof store, "sqlite:%s/eseal.db", d.var);
+    ok(count(store, "SELECT COUNT(*) FROM applications") == 0, "%s: the store is %s", kind, store);
+
+    char otp[64];
+    snprintf(otp, sizeof otp, "%s", d.otp);
+    ok(sign_in(&d, "admin", otp, admin) == 201, "%s: admin signs in", kind);
+    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", admin,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", ADMIN_PASS),
+                      &st));
+    ok(account(&d, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
+           account(&d, admin, "issuer2", "[\"seal_issuer\"]", issuer2) &&
+           account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer) &&
+           account(&d, admin, "both", "[\"seal_issuer\",\"reviewer\"]", both) &&
+           account(&d, admin, "operator1", "[\"operator\"]", outsider),
+       "%s: accounts of the making roles", kind);
+    ok(sign_in(&d, "auditor", d.aotp, auditor) == 201, "%s: the auditor signs in", kind);
+    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", auditor,
+                      json_pack("{s:s,s:s}", "old_password", d.aotp, "new_password", ADMIN_PASS),
+                      &st));
+
+    /* An outsider: 401; an account of another role: 403. */
+    json_decref(jcall(&d, "GET", "/api/v1/applications", NULL, NULL, &st));
+    ok(st == 401, "%s: no session: 401 (%d)", kind, st);
+    json_decref(jcall(&d, "POST", "/api/v1/applications", NULL, apply_body("x"), &st));
+    ok(st == 401, "%s: no session, create: 401", kind);
+    json_decref(jcall(&d, "GET", "/api/v1/applications", outsider, NULL, &st));
+    ok(st == 403, "%s: an operator lists: 403 (%d)", kind, st);
+    json_decref(jcall(&d, "POST", "/api/v1/applications", reviewer, apply_body("x"), &st));
+    ok(st == 403, "%s: a reviewer cannot enter an application: 403", kind);
+
+    invalid_fields(&d, issuer, store, kind);
+
+    /* The whole flow. */
+    int64_t id = create(&d, issuer, apply_body("福州市鼓楼区人力资源和社会保障局"), &st);
+    ok(st == 201 && id > 0, "%s: a draft is created (%lld)", kind, (long long)id);
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/applications/%lld", (long long)id);
+    json_t *v = jcall(&d, "GET", path, reviewer, NULL, &st);
+    ok(st == 200 && !strcmp(sget(v, "application.agent_idno"), "1101**********002X") &&
+           !strcmp(sget(v, "application.agent_mobile"), "138****8000"),
+       "%s: personal fields are masked (%s %s)", kind, sget(v, "application.agent_idno"),
+       sget(v, "application.agent_mobile"));
+    json_decref(v);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld?whole=1", (long long)id);
+    v = jcall(&d, "GET", path, reviewer, NULL, &st);
+    ok(st == 200 && !strcmp(sget(v, "application.agent_idno"), IDNO),
+       "%s: whole=1 shows them in full", kind);
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM audit WHERE action = 'application.view'") == 1,
+       "%s: the whole view is audited", kind);
+    ok(step(&d, issuer, id, "submit", pin(), NULL) == 422, "%s: submit without materials: 422",
+       kind);
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/materials/licence", (long long)id);
+    req_bytes(&d, "PUT", path, issuer, "application/pdf", "just text, not a PDF", 20, &r);
+    json_t *e = body_of(&r);
+    ok(r.status == 400 && !strcmp(sget(e, "field"), "material"),
+       "%s: a material that is no PDF/OFD/JPEG/PNG (whatever its content type): 400", kind);
+    json_decref(e);
+    t_resp_free(&r);
+    ok(put_material(&d, issuer, id, "no_such_material", pdf, sizeof pdf - 1) == 404,
+       "%s: a material the kind does not take: 404", kind);
+    ok(put_material(&d, reviewer, id, "licence", pdf, sizeof pdf - 1) == 403,
+       "%s: a reviewer cannot upload materials", kind);
+    ok(count(store, "SELECT COUNT(*) FROM application_materials") == 0,
+       "%s: refused materials left nothing stored", kind);
+    ok(put_materials(&d, issuer, id, "apply"), "%s: materials stored", kind);
+    ok(step(&d, issuer, id, "submit", pin(), NULL) == 422, "%s: submit without picture: 422", kind);
+    ok(put_picture(&d, issuer, id, 5, 42) == 400, "%s: a 5 mm seal: 400", kind);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/picture?width_mm=42&height_mm=42",
+             (long long)id);
+    req_bytes(&d, "PUT", path, issuer, "image/png", pdf, sizeof pdf - 1, &r);
+    ok(r.status == 400, "%s: a picture that is not a PNG: 400", kind);
+    t_resp_free(&r);
+    ok(put_picture(&d, issuer, id, 42, 42) == 200, "%s: the picture stored", kind);
+    ok(step(&d, issuer, id, "submit", json_object(), NULL) == 400,
+       "%s: submit without a PIN or signature: 400", kind);
+    ok(step(&d, reviewer, id, "submit", pin(), NULL) == 403, "%s: a reviewer cannot submit", kind);
+    v = NULL;
+    st = step(&d, issuer, id, "submit", json_pack("{s:s}", "pin", "000000"), &v);
+    ok(st == 403 && !strcmp(sget(v, "error"), "pin"),
+       "%s: a wrong signing PIN: 403 pin, nothing submitted (%d %s)", kind, st, sget(v, "error"));
+    json_decref(v);
+    v = NULL;
+    ok(step(&d, issuer, id, "submit", pin(), &v) == 200 &&
+           json_integer_value(json_object_get(
+               json_object_get(json_object_get(v, "application"), "decisions"), "submit")) > 0,
+       "%s: submitted, the signed decision stored", kind);
+    json_decref(v);
+    ok(step(&d, issuer, id, "submit", pin(), NULL) == 409, "%s: submitted twice: 409", kind);
+    /* An edit after submission changes nothing. */
+    snprintf(path, sizeof path, "/api/v1/applications/%lld", (long long)id);
+    json_decref(jcall(&d, "PUT", path, issuer,
+                      json_pack("{s:i,s:s}", "version", 1, "seal_name", "x"), &st));
+    ok(st == 409, "%s: editing a submitted application: 409", kind);
+
+    /* A second open application for the same unit and seal name. */
+    int64_t dup = create(&d, issuer2, apply_body("福州市鼓楼区人力资源和社会保障局"), &st);
+    ok(dup && put_materials(&d, issuer2, dup, "apply") &&
+           put_picture(&d, issuer2, dup, 42, 42) == 200,
+       "%s: a second application for the same seal is entered", kind);
+    v = NULL;
+    st = step(&d, issuer2, dup, "submit", pin(), &v);
+    ok(st == 409 && !strcmp(sget(v, "error"), "application_duplicate"),
+       "%s: ... and refused at submission: 409 application_duplicate", kind);
+    json_decref(v);
+
+    /* Review: roles and four eyes. */
+    ok(step(&d, issuer, id, "review", approve(), NULL) == 403, "%s: an issuer cannot review", kind);
+    ok(step(&d, reviewer, id, "execute", pin(), NULL) == 403, "%s: a reviewer cannot execute",
+       kind);
+    ok(step(&d, reviewer, id, "review", json_pack("{s:s,s:s}", "verdict", "reject", "pin", PIN),
+            NULL) == 400,
+       "%s: a rejection without an opinion: 400", kind);
+    int64_t own = create(&d, both, apply_body("四眼原则测试章"), &st);
+    ok(own && put_materials(&d, both, own, "apply") && put_picture(&d, both, own, 40, 40) == 200 &&
+           step(&d, both, own, "submit", pin(), NULL) == 200,
+       "%s: an account with both roles submits its own application", kind);
+    v = NULL;
+    st = step(&d, both, own, "review", approve(), &v);
+    ok(st == 403 && !strcmp(sget(v, "error"), "four_eyes"),
+       "%s: ... and may not review it: 403 four_eyes", kind);
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM audit WHERE action = 'access.denied' AND detail LIKE "
+                    "'%four eyes%'") == 1,
+       "%s: the four-eyes refusal is audited", kind);
+    ok(step(&d, issuer, id, "execute", pin(), NULL) == 409, "%s: executing a submitted one: 409",
+       kind);
+    ok(step(&d, reviewer, id, "review", approve(), NULL) == 200, "%s: approved", kind);
+
+    /* Execution. */
+    st = execute(&d, issuer, id, code);
+    ok(st == 200 && strlen(code) == 16 && !strncmp(code, "RS350102", 8), "%s: executed: seal %s",
+       kind, code);
+    char again[ES_SEAL_CODE_MAX];
+    ok(execute(&d, issuer2, id, again) == 200 && !strcmp(again, code),
+       "%s: a retried execution answers the same seal", kind);
+    snprintf(path, sizeof path, "SELECT COUNT(*) FROM seals WHERE application_id = %lld",
+             (long long)id);
+    ok(count(store, path) == 1, "%s: one seal for the application", kind);
+    ok(count(store, "SELECT COUNT(*) FROM ca_certs WHERE profile = 'seal'") == 1,
+       "%s: one seal certificate issued", kind);
+    verify_with_cli(&d, issuer, code, kind);
+
+    /* The same execution sent concurrently: one seal. */
+    int64_t rid = approved(&d, issuer, reviewer, apply_body("并发执行测试章"), "apply");
+    race rc[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        rc[i] = (race){&d, i % 2 ? issuer : issuer2, rid, 0, ""};
+        pthread_create(&th[i], NULL, race_run, &rc[i]);
+    }
+    int oks = 0, same = 1;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        oks += rc[i].st == 200;
+        if (rc[i].st == 200 && strcmp(rc[i].code, rc[0].st == 200 ? rc[0].code : rc[i].code))
+            same = 0;
+    }
+    snprintf(path, sizeof path, "SELECT COUNT(*) FROM seals WHERE application_id = %lld",
+             (long long)rid);
+    ok(rid && oks >= 1 && same && count(store, path) == 1,
+       "%s: %d concurrent executions: %d answered, one seal", kind, THREADS, oks);
+    ok(count(store, "SELECT COUNT(*) FROM ca_certs WHERE profile = 'seal'") == 2,
+       "%s: ... and one certificate", kind);
+
+    /* Delivery. */
+    snprintf(path, sizeof path, "/api/v1/seals/%s/deliver", code);
+    json_decref(
+        jcall(&d, "POST", path, reviewer, json_pack("{s:s,s:s}", "to", "张三", "pin", PIN), &st));
+    ok(st == 403, "%s: a reviewer cannot deliver", kind);
+    v = jcall(&d, "POST", path, issuer, json_pack("{s:s,s:s}", "to", "张三", "pin", PIN), &st);
+    ok(st == 200 && !strcmp(sget(v, "seal.delivered_to"), "张三"), "%s: delivered", kind);
+    json_decref(v);
+    json_decref(
+        jcall(&d, "POST", path, issuer, json_pack("{s:s,s:s}", "to", "李四", "pin", PIN), &st));
+    ok(st == 409, "%s: delivered twice: 409", kind);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld", (long long)id);
+    v = jcall(&d, "GET", path, issuer, NULL, &st);
+    ok(!strcmp(sget(v, "application.state"), "delivered"), "%s: the application is delivered",
+       kind);
+    json_decref(v);
+
+    /* Search. */
+    v = jcall(&d, "GET", "/api/v1/seals?name=%E5%B9%B6%E5%8F%91", issuer, NULL, &st);
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == 1,
+       "%s: search by part of the name", kind);
+    json_decref(v);
+    snprintf(path, sizeof path, "/api/v1/seals?uscc=%s&state=active", g_uscc);
+    v = jcall(&d, "GET", path, reviewer, NULL, &st);
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == 2,
+       "%s: search by credit code and state", kind);
+    json_decref(v);
+
+    const char *other = "";
+    for (int i = 0; i < THREADS; i++)
+        if (rc[i].st == 200) other = rc[i].code;
+    lifecycle(&d, issuer, reviewer, store, code, other, kind);
+
+    server_carrier(&d, admin, issuer, reviewer, store, kind);
+
+    /* The status events: gap-free, one per change. */
+    v = jcall(&d, "GET", "/api/v1/status-events?after=0", reviewer, NULL, &st);
+    json_t *items = json_object_get(v, "items"), *it;
+    size_t i, n = json_array_size(items);
+    int gapless = n > 0;
+    json_array_foreach(items, i, it) gapless &=
+        json_integer_value(json_object_get(it, "seq")) == (json_int_t)i + 1;
+    ok(st == 200 && gapless && n == (size_t)count(store, "SELECT COUNT(*) FROM status_events"),
+       "%s: %zu status events numbered 1..%zu", kind, n, n);
+    json_decref(v);
+    v = jcall(&d, "GET", "/api/v1/status-events?after=2", outsider, NULL, &st);
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == n - 2,
+       "%s: after=2 starts at 3 (a verify role may read them)", kind);
+    json_decref(v);
+    json_t *s = seal_get(&d, issuer, code);
+    ok(s && json_array_size(json_object_get(s, "history")) == 5,
+       "%s: the first seal's history: made, renewed, suspended, active, cancelled (%zu)", kind,
+       json_array_size(json_object_get(s, "history")));
+    json_decref(s);
+
+    /* A record changed outside the system is refused, not shown. */
+    int64_t tid = create(&d, issuer, apply_body("完整性测试章"), &st);
+    snprintf(path, sizeof path, "UPDATE applications SET unit_name = 'forged' WHERE id = %lld",
+             (long long)tid);
+    ok(tid && exec_sql(store, path), "%s: an application changed behind the system's back", kind);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld", (long long)tid);
+    v = jcall(&d, "GET", path, reviewer, NULL, &st);
+    ok(st == 409 && !strcmp(sget(v, "error"), "application_integrity"),
+       "%s: ... fails its integrity check: 409 application_integrity (%d)", kind, st);
+    json_decref(v);
+
+    v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);
+    ok(st == 200 && json_is_true(json_object_get(v, "intact")),
+       "%s: the audit trail verifies after the flow", kind);
+    json_decref(v);
+    node_stop(&d);
+
+    /* kill -9 between the certificate and the seal: neither stays. */
+    char pausef[700];
+    snprintf(pausef, sizeof pausef, "%s/pause", d.var);
+    unlink(pausef);
+    if (node_start_process(&d, pausef) != 0) {
+        ok(0, "%s: the daemon starts as a process", kind);
+        return;
+    }
+    char tok2[65], tok3[65];
+    ok(sign_in(&d, "issuer", USER_PASS, tok2) == 201 &&
+           sign_in(&d, "reviewer", USER_PASS, tok3) == 201,
+       "%s: signed in to the process", kind);
+    int64_t cid = approved(&d, tok2, tok3, apply_body("崩溃测试章"), "apply");
+    int64_t certs = count(store, "SELECT COUNT(*) FROM ca_certs");
+    race cr = {&d, tok2, cid, 0, ""};
+    pthread_t ct;
+    pthread_create(&ct, NULL, race_run, &cr);
+    int paused = 0;
+    for (int k = 0; k < 3000 && !paused; k++) { /* 30 s at most */
+        paused = access(pausef, F_OK) == 0;
+        if (!paused) sleep_ms(10);
+    }
+    ok(cid && paused, "%s: execution paused after the certificate row", kind);
+    kill(d.pid, SIGKILL);
+    int wst;
+    waitpid(d.pid, &wst, 0);
+    d.pid = 0;
+    pthread_join(ct, NULL);
+    unlink(pausef);
+    snprintf(path, sizeof path, "SELECT COUNT(*) FROM seals WHERE application_id = %lld",
+             (long long)cid);
+    ok(count(store, path) == 0 && count(store, "SELECT COUNT(*) FROM ca_certs") == certs,
+       "%s: after kill -9: no seal and no certificate", kind);
+    if (node_start(&d) == 0) {
+        ok(sign_in(&d, "issuer", USER_PASS, tok2) == 201 && execute(&d, tok2, cid, code) == 200 &&
+               count(store, path) == 1 &&
+               count(store, "SELECT COUNT(*) FROM ca_certs") == certs + 1,
+           "%s: after restart the application executes: seal %s with its certificate", kind, code);
+        node_stop(&d);
+    } else {
+        ok(0, "%s: restarts after kill -9", kind);
+    }
+}
+
+int main(void)
+{
+    unsetenv("ESEAL_PIN");
+    unsetenv(ES_MAKING_PAUSE_ENV);
+    signal(SIGPIPE, SIG_IGN);
+    g_cli = getenv("ESEAL_CLI");
+    make_fixtures();
+    suite("sqlite", NULL);
+    if (st_pg_ready()) suite("postgresql", st_pg_db("making"));
+    es_buf_cleanup(&g_png);
+    return t_done();
+}

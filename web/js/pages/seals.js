@@ -1,0 +1,211 @@
+// The seal registry (docs/making.md): search by code, name, credit code and state; one seal with
+// its certificate and history (its status events); the seal file to download; delivery (the
+// seal issuer, with the signing PIN, confirmed first); and the lifecycle actions, each of which
+// starts an application of its kind for this seal (reviewed and executed on the applications
+// page).
+import { api, enc, page } from '../core/api.js';
+import { button, el } from '../core/dom.js';
+import { confirmDialog } from '../core/dialog.js';
+import { errorBox, field, showError, showResult } from '../core/form.js';
+import { t } from '../core/i18n.js';
+import { formatDay, formatTimeZoned } from '../core/time.js';
+import { pagedTable } from '../core/table.js';
+
+const LIFECYCLE = ['change', 'loss', 'cancel', 'renew', 'replace', 'suspend', 'restore'];
+const SEAL_STATES = ['active', 'suspended', 'lost', 'cancelled'];
+
+let view = null;
+
+export default {
+  id: 'seals',
+  permission: ['seal_apply', 'seal_review', 'seal_make'],
+  title: 'page_seals',
+
+  mount(root, ctx) {
+    const v = { alive: true };
+    view = v;
+    const search = el('form', null, 'toolbar', { id: 'seal-search', noValidate: true });
+    const q = {};
+    for (const f of ['code', 'name', 'uscc']) {
+      const [l, i] = field('seal-q-' + f, 'mk_q_' + f, { maxLength: 200 });
+      q[f] = i;
+      search.append(l, i);
+    }
+    const stateSel = el('select', null, null, { id: 'seal-q-state' });
+    stateSel.append(el('option', t('mk_all'), null, { value: '' }));
+    for (const s of SEAL_STATES)
+      stateSel.append(el('option', t('mk_seal_' + s), null, { value: s }));
+    search.append(el('label', t('mk_col_state'), null, { htmlFor: 'seal-q-state' }), stateSel);
+    search.append(el('button', t('mk_search'), null, { id: 'seal-search-go', type: 'submit' }));
+    search.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      table.reload();
+    });
+    const listErr = errorBox('seals-error');
+    const params = () => {
+      const p = {};
+      for (const f of ['code', 'name', 'uscc']) if (q[f].value.trim()) p[f] = q[f].value.trim();
+      if (stateSel.value) p.state = stateSel.value;
+      return p;
+    };
+    const table = pagedTable({
+      id: 'seals-table',
+      rowKey: (s) => s.code,
+      columns: [
+        { title: 'mk_col_code', cell: (s) => s.code, cls: 'mono' },
+        { title: 'mk_f_seal_name', cell: (s) => s.seal_name },
+        { title: 'mk_f_unit_name', cell: (s) => s.unit_name },
+        { title: 'mk_col_state', cell: (s) => t('mk_seal_' + s.state), cls: 'state' },
+        {
+          title: 'mk_col_validity',
+          cell: (s) => `${formatDay(s.valid_start)} – ${formatDay(s.valid_end)}`,
+        },
+        {
+          title: 'mk_col_open',
+          cell: (s) => button(t('mk_open'), 'small secondary act-open', () => open(s.code)),
+        },
+      ],
+      load: (cursor) => page('/api/v1/seals', params(), cursor),
+      onError: (e) => ctx.fail(e, listErr),
+    });
+
+    const detail = el('section', null, 'panel', { id: 'seal-detail' });
+    detail.hidden = true;
+    const detailErr = errorBox('seal-detail-error');
+    const result = el('p', null, 'result', { id: 'seal-result', role: 'status' });
+    result.hidden = true;
+
+    async function open(code) {
+      let r;
+      try {
+        r = await api('GET', `/api/v1/seals/${enc(code)}`);
+      } catch (e) {
+        ctx.fail(e, listErr);
+        return;
+      }
+      const s = r.seal;
+      detail.replaceChildren();
+      detail.hidden = false;
+      detail.dataset.code = s.code;
+      detail.append(el('h2', `${s.seal_name} · ${s.code}`, null, { id: 'seal-detail-title' }));
+      const data = el('dl', null, 'fields', { id: 'seal-data' });
+      const row = (k, val) => val && data.append(el('dt', t(k)), el('dd', String(val)));
+      row('mk_col_state', t('mk_seal_' + s.state));
+      row('mk_f_unit_name', s.unit_name);
+      row('mk_f_uscc', s.uscc);
+      row('mk_cert_serial', s.cert_serial);
+      row('mk_col_validity', `${formatTimeZoned(s.valid_start)} – ${formatTimeZoned(s.valid_end)}`);
+      row('mk_made_by', `${s.made_by} · ${formatTimeZoned(s.made_at)}`);
+      if (s.delivered_at)
+        row('mk_delivered', `${s.delivered_to} · ${s.delivered_by} · ${formatTimeZoned(s.delivered_at)}`);
+      detail.append(data);
+      detail.append(
+        el('a', t('mk_download_esl'), 'button secondary', {
+          id: 'seal-esl',
+          href: `/api/v1/seals/${enc(s.code)}/esl`,
+          download: `${s.code}.esl`,
+        }),
+      );
+      if (s.has_package && ctx.can('seal_make'))
+        detail.append(
+          el('a', t('mk_download_package'), 'button secondary', {
+            id: 'seal-package',
+            href: `/api/v1/seals/${enc(s.code)}/package`,
+            download: `${s.code}.package.der`,
+          }),
+        );
+      const cert = el('textarea', null, 'mono', {
+        id: 'seal-cert',
+        rows: 6,
+        readOnly: true,
+        spellcheck: false,
+      });
+      cert.value = r.certificate || '';
+      detail.append(el('h3', t('mk_certificate')), cert);
+      const hist = el('ol', null, 'history', { id: 'seal-history' });
+      for (const e of r.history)
+        hist.append(
+          el(
+            'li',
+            `#${e.seq} ${formatTimeZoned(e.effective_at)} ${t('mk_seal_' + e.state)} · ${e.reason} · ${e.cert_serial}`,
+          ),
+        );
+      detail.append(el('h3', t('mk_history')), hist);
+
+      const acts = el('div', null, 'actions', { id: 'seal-actions' });
+      if (ctx.can('seal_make') && s.state === 'active' && !s.delivered_at) {
+        const [toL, toI] = field('deliver-to', 'mk_deliver_to', { maxLength: 200 });
+        const [pinL, pinI] = field('deliver-pin', 'mk_pin', { type: 'password' });
+        acts.append(
+          toL,
+          toI,
+          pinL,
+          pinI,
+          button(
+            t('mk_deliver'),
+            '',
+            async () => {
+              const yes = await confirmDialog({
+                title: t('mk_deliver_title'),
+                object: s.code,
+                body: t('mk_deliver_body', { to: toI.value }),
+                ok: t('mk_deliver'),
+              });
+              if (!yes) return;
+              try {
+                await api('POST', `/api/v1/seals/${enc(s.code)}/deliver`, {
+                  to: toI.value,
+                  pin: pinI.value,
+                });
+                showResult(result, t('mk_delivered_ok'));
+                open(s.code);
+              } catch (e) {
+                ctx.fail(e, detailErr);
+              }
+            },
+            { id: 'seal-deliver' },
+          ),
+        );
+      }
+      if (ctx.can('seal_apply') && s.state !== 'cancelled' && s.state !== 'lost') {
+        const life = el('div', null, 'actions', { id: 'seal-lifecycle' });
+        for (const k of LIFECYCLE)
+          life.append(
+            button(t('mk_kind_' + k), 'small secondary', async () => {
+              const yes = await confirmDialog({
+                title: t('mk_lifecycle_title', { kind: t('mk_kind_' + k) }),
+                object: s.code,
+                body: t('mk_lifecycle_body'),
+                ok: t('mk_kind_' + k),
+              });
+              if (!yes) return;
+              try {
+                const r2 = await api('POST', '/api/v1/applications', {
+                  kind: k,
+                  seal_code: s.code,
+                });
+                showResult(
+                  result,
+                  t('mk_lifecycle_made', { id: r2.application.id, kind: t('mk_kind_' + k) }),
+                );
+              } catch (e) {
+                ctx.fail(e, detailErr);
+              }
+            }, { id: 'seal-life-' + k }),
+          );
+        detail.append(el('h3', t('mk_lifecycle')), life);
+      }
+      detail.append(acts, detailErr, result);
+    }
+
+    root.append(search, listErr, table.node, detail);
+    table.reload();
+    v.table = table;
+  },
+
+  unmount() {
+    if (!view) return;
+    if (view.table) view.table.destroy();
+    view = null;
+  },
+};
