@@ -180,6 +180,12 @@ es_err es_national_file(es_accounts *a, const es_actor *by, const char *client, 
 es_err es_national_status(es_accounts *a, const es_actor *by, const char *client, es_slice body,
                           es_buf *answer, int *created, const char **field, char *why,
                           size_t whylen) ES_MUST_CHECK;
+/* The checks the three calls above make of a request before anything is read or written
+ * (outside input: fuzz/fuzz_upstream.c): the wire body {"key", "body"} and the body's fields
+ * for kind (code.assign: approving_division; seal.file: code, certificate naming CN=code,
+ * seal; seal.status: code, state, reason, at). ES_ERR_ARG with *field and why. */
+es_err es_national_request_check(const char *kind, es_slice body, const char **field, char *why,
+                                 size_t whylen) ES_MUST_CHECK;
 /* What the simulator holds of one code (any registered client may ask): the assignment, its
  * filings and state changes, as JSON appended to out. ES_ERR_NOT_FOUND. */
 es_err es_national_seal_get(es_store *st, const char *code, es_buf *out) ES_MUST_CHECK;

@@ -117,6 +117,129 @@ static json_t *sha_json(const char *hex)
     return json_string(hex);
 }
 
+/* ---- One request, checked before anything is read or written (es_national_request_check). */
+
+typedef struct request {
+    wire w;
+    const char *division; /* code.assign */
+    const char *code;     /* seal.file, seal.status */
+    es_buf cert, seal;    /* seal.file: decoded */
+    char cert_sm3[65], seal_sm3[65];
+    const char *state, *reason; /* seal.status */
+    es_time at;
+} request;
+
+static es_err b64_member(json_t *o, const char *name, es_buf *out, const char **field, char *why,
+                         size_t whylen)
+{
+    json_t *v = json_object_get(o, name);
+    out->len = 0;
+    if (!json_is_string(v) ||
+        es_base64_decode(json_string_value(v), json_string_length(v), out) != ES_OK ||
+        out->len == 0)
+        return bad(field, name, why, whylen, "%s: base64 of the DER%s", NULL);
+    return ES_OK;
+}
+
+/* 1 when the certificate's subject names CN=code. */
+static int cert_names(es_slice der, const char *code)
+{
+    es_cert_info ci;
+    memset(&ci, 0, sizeof ci);
+    if (es_cert_parse(der, &ci) != ES_OK) return 0;
+    int found = 0;
+    char want[32];
+    snprintf(want, sizeof want, "CN=%s", code);
+    for (const char *p = ci.subject; p && (p = strstr(p, want)); p++) {
+        char after = p[strlen(want)];
+        if ((p == ci.subject || p[-1] == ',' || p[-1] == ' ') &&
+            (after == 0 || after == ',' || after == '+'))
+            found = 1;
+    }
+    es_cert_info_cleanup(&ci);
+    return found;
+}
+
+static es_err sm3_hex(const es_buf *b, char out[65])
+{
+    uint8_t h[ES_SM3_LEN];
+    es_err rv = es_sm3(b->p, b->len, h);
+    if (rv == ES_OK) es_hex_encode(h, sizeof h, out);
+    return rv;
+}
+
+static void request_free(request *r)
+{
+    wire_free(&r->w);
+    es_buf_cleanup(&r->cert);
+    es_buf_cleanup(&r->seal);
+}
+
+/* Parses and checks the wire body of kind into r (request_free it, also on failure). */
+static es_err request_parse(const char *kind, es_slice body, request *r, const char **field,
+                            char *why, size_t whylen)
+{
+    memset(r, 0, sizeof *r);
+    es_buf_init(&r->cert, CERT_MAX);
+    es_buf_init(&r->seal, SEAL_MAX);
+    es_err rv = wire_parse(body, &r->w, field, why, whylen);
+    if (rv != ES_OK) return rv;
+    json_t *b = r->w.body;
+    if (strcmp(kind, ES_UPSTREAM_CODE_ASSIGN) == 0) {
+        r->division = json_string_value(json_object_get(b, "approving_division"));
+        if (!digits(r->division, 6) || !es_division_province(r->division))
+            return bad(field, "approving_division", why, whylen,
+                       "%s: the approving unit's GB/T 2260 division code, 6 digits of a "
+                       "province%s",
+                       NULL);
+        return ES_OK;
+    }
+    r->code = json_string_value(json_object_get(b, "code"));
+    if (!digits(r->code, 14))
+        return bad(field, "code", why, whylen, "%s: the 14-digit national code%s", NULL);
+    if (strcmp(kind, ES_UPSTREAM_SEAL_FILE) == 0) {
+        if ((rv = b64_member(b, "certificate", &r->cert, field, why, whylen)) != ES_OK ||
+            (rv = b64_member(b, "seal", &r->seal, field, why, whylen)) != ES_OK)
+            return rv;
+        if (!cert_names(es_slice_make(r->cert.p, r->cert.len), r->code))
+            return bad(field, "certificate", why, whylen,
+                       "%s: a certificate whose subject is CN=the code%s", NULL);
+        if ((rv = sm3_hex(&r->cert, r->cert_sm3)) != ES_OK) return rv;
+        return sm3_hex(&r->seal, r->seal_sm3);
+    }
+    if (strcmp(kind, ES_UPSTREAM_SEAL_STATUS) != 0) return ES_ERR_ARG;
+    json_t *rj = json_object_get(b, "reason"), *aj = json_object_get(b, "at");
+    r->state = json_string_value(json_object_get(b, "state"));
+    r->reason = rj ? json_string_value(rj) : "";
+    if (!r->state || !*r->state || strlen(r->state) > STATE_MAX ||
+        strspn(r->state, "abcdefghijklmnopqrstuvwxyz_") != strlen(r->state))
+        return bad(field, "state", why, whylen,
+                   "%s: the seal's new state (active, suspended, lost, cancelled, ...)%s", NULL);
+    if (!r->reason || strlen(r->reason) > REASON_MAX)
+        return bad(field, "reason", why, whylen, "%s: text of at most 512 bytes%s", NULL);
+    if (json_is_integer(aj) && json_integer_value(aj) > 0) {
+        r->at = json_integer_value(aj);
+    } else if (!json_is_string(aj) || es_time_parse_iso(json_string_value(aj), &r->at) != ES_OK) {
+        return bad(field, "at", why, whylen,
+                   "%s: when the change takes effect (Unix seconds or ISO 8601)%s", NULL);
+    }
+    return ES_OK;
+}
+
+es_err es_national_request_check(const char *kind, es_slice body, const char **field, char *why,
+                                 size_t whylen)
+{
+    char scratch[8];
+    if (!why || !whylen) why = scratch, whylen = sizeof scratch;
+    why[0] = 0;
+    if (field) *field = NULL;
+    if (!kind || !es_upstream_path(kind) || (!body.p && body.len)) return ES_ERR_ARG;
+    request r;
+    es_err rv = request_parse(kind, body, &r, field, why, whylen);
+    request_free(&r);
+    return rv;
+}
+
 /* ---- Codes. */
 
 typedef struct code_row {
@@ -191,25 +314,20 @@ es_err es_national_code_assign(es_accounts *a, const es_actor *by, const char *c
     if (created) *created = 0;
     if (!a || !a->store || !by || !client || !answer) return ES_ERR_ARG;
     es_store *st = a->store;
-    wire w;
+    request rq;
     code_row c;
     es_buf_init(&c.key, 64);
     es_buf_init(&c.info, 4096);
-    es_err rv = wire_parse(body, &w, field, why, whylen);
+    es_err rv = request_parse(ES_UPSTREAM_CODE_ASSIGN, body, &rq, field, why, whylen);
     if (rv != ES_OK) goto out;
-    const char *division = json_string_value(json_object_get(w.body, "approving_division"));
-    if (!digits(division, 6) || !es_division_province(division)) {
-        rv =
-            bad(field, "approving_division", why, whylen,
-                "%s: the approving unit's GB/T 2260 division code, 6 digits of a province%s", NULL);
-        goto out;
-    }
+    const wire *wp = &rq.w;
+    const char *division = rq.division;
     for (int attempt = 0; attempt < TRIES; attempt++) {
         if ((rv = es_store_begin(st)) != ES_OK) goto out;
-        if ((rv = code_find(st, client, w.key, &c)) != ES_OK) goto rollback;
+        if ((rv = code_find(st, client, wp->key, &c)) != ES_OK) goto rollback;
         if (c.found) {
             es_store_rollback(st);
-            rv = repeat(a, by, client, &w, c.code, c.sm3, "code.assign", why, whylen);
+            rv = repeat(a, by, client, wp, c.code, c.sm3, "code.assign", why, whylen);
             if (rv == ES_OK) rv = code_answer(&c, answer);
             goto out;
         }
@@ -260,7 +378,7 @@ es_err es_national_code_assign(es_accounts *a, const es_actor *by, const char *c
             (rv = es_buf_append_str(&c.info, info)) != ES_OK)
             goto rollback;
         es_wipe(pk, sizeof pk);
-        char *text = json_dumps(w.body, JSON_COMPACT);
+        char *text = json_dumps(wp->body, JSON_COMPACT);
         if (!text) {
             rv = ES_ERR_NOMEM;
             goto rollback;
@@ -268,8 +386,8 @@ es_err es_national_code_assign(es_accounts *a, const es_actor *by, const char *c
         es_value p[9] = {es_v_text(c.code),
                          es_v_text(division),
                          es_v_text(client),
-                         es_v_text(w.key),
-                         es_v_text(w.sm3),
+                         es_v_text(wp->key),
+                         es_v_text(wp->sm3),
                          es_v_text(text),
                          es_v_blob(c.key.p, c.key.len),
                          es_v_blob(c.info.p, c.info.len),
@@ -290,7 +408,7 @@ es_err es_national_code_assign(es_accounts *a, const es_actor *by, const char *c
         snprintf(detail, sizeof detail,
                  "{\"client\":\"%.64s\",\"key\":\"%.128s\",\"division\":\"%s\",\"serial\":%lld,"
                  "\"simulator\":true}",
-                 client, w.key, division, (long long)last);
+                 client, wp->key, division, (long long)last);
         if (rv != ES_OK ||
             (rv = svc_audit(a, by, "national.code_assign", object, detail)) != ES_OK ||
             (rv = es_store_commit(st)) != ES_OK)
@@ -304,7 +422,7 @@ es_err es_national_code_assign(es_accounts *a, const es_actor *by, const char *c
 rollback:
     es_store_rollback(st);
 out:
-    wire_free(&w);
+    request_free(&rq);
     es_buf_cleanup_secret(&c.key);
     es_buf_cleanup(&c.info);
     return rv;
@@ -342,38 +460,6 @@ static es_err prior_cb(void *ctx, const es_row *r)
     return ES_OK;
 }
 
-/* A base64 member of at most max bytes, decoded into out. */
-static es_err b64_member(json_t *o, const char *name, size_t max, es_buf *out, const char **field,
-                         char *why, size_t whylen)
-{
-    json_t *v = json_object_get(o, name);
-    es_buf_init(out, max);
-    if (!json_is_string(v) ||
-        es_base64_decode(json_string_value(v), json_string_length(v), out) != ES_OK ||
-        out->len == 0)
-        return bad(field, name, why, whylen, "%s: base64 of the DER%s", NULL);
-    return ES_OK;
-}
-
-/* 1 when the certificate's subject names CN=code. */
-static int cert_names(es_slice der, const char *code)
-{
-    es_cert_info ci;
-    memset(&ci, 0, sizeof ci);
-    if (es_cert_parse(der, &ci) != ES_OK) return 0;
-    int found = 0;
-    char want[32];
-    snprintf(want, sizeof want, "CN=%s", code);
-    for (const char *p = ci.subject; p && (p = strstr(p, want)); p++) {
-        char after = p[strlen(want)];
-        if ((p == ci.subject || p[-1] == ',' || p[-1] == ' ') &&
-            (after == 0 || after == ',' || after == '+'))
-            found = 1;
-    }
-    es_cert_info_cleanup(&ci);
-    return found;
-}
-
 es_err es_national_file(es_accounts *a, const es_actor *by, const char *client, es_slice body,
                         es_buf *answer, int *created, const char **field, char *why, size_t whylen)
 {
@@ -384,34 +470,14 @@ es_err es_national_file(es_accounts *a, const es_actor *by, const char *client, 
     if (created) *created = 0;
     if (!a || !a->store || !by || !client || !answer) return ES_ERR_ARG;
     es_store *st = a->store;
-    wire w;
-    es_buf cert, seal;
-    es_buf_init(&cert, CERT_MAX);
-    es_buf_init(&seal, SEAL_MAX);
+    request rq;
     prior pr = {0};
-    es_err rv = wire_parse(body, &w, field, why, whylen);
+    es_err rv = request_parse(ES_UPSTREAM_SEAL_FILE, body, &rq, field, why, whylen);
     if (rv != ES_OK) goto out;
-    const char *code = json_string_value(json_object_get(w.body, "code"));
-    if (!digits(code, 14)) {
-        rv = bad(field, "code", why, whylen, "%s: the 14-digit national code%s", NULL);
-        goto out;
-    }
-    if ((rv = b64_member(w.body, "certificate", CERT_MAX, &cert, field, why, whylen)) != ES_OK ||
-        (rv = b64_member(w.body, "seal", SEAL_MAX, &seal, field, why, whylen)) != ES_OK)
-        goto out;
-    if (!cert_names(es_slice_make(cert.p, cert.len), code)) {
-        rv = bad(field, "certificate", why, whylen,
-                 "%s: a certificate whose subject is CN=the code%s", NULL);
-        goto out;
-    }
-    uint8_t h[ES_SM3_LEN];
-    char cert_sm3[65], seal_sm3[65];
-    if ((rv = es_sm3(cert.p, cert.len, h)) != ES_OK) goto out;
-    es_hex_encode(h, sizeof h, cert_sm3);
-    if ((rv = es_sm3(seal.p, seal.len, h)) != ES_OK) goto out;
-    es_hex_encode(h, sizeof h, seal_sm3);
+    const wire *wp = &rq.w;
+    const char *code = rq.code, *cert_sm3 = rq.cert_sm3, *seal_sm3 = rq.seal_sm3;
     for (int attempt = 0; attempt < TRIES; attempt++) {
-        es_value k[2] = {es_v_text(client), es_v_text(w.key)};
+        es_value k[2] = {es_v_text(client), es_v_text(wp->key)};
         if ((rv = es_store_begin(st)) != ES_OK) goto out;
         pr.found = 0;
         if ((rv = es_store_query(st,
@@ -421,7 +487,7 @@ es_err es_national_file(es_accounts *a, const es_actor *by, const char *client, 
             goto rollback;
         if (pr.found) {
             es_store_rollback(st);
-            if ((rv = repeat(a, by, client, &w, pr.code, pr.sm3, "seal.file", why, whylen)) !=
+            if ((rv = repeat(a, by, client, wp, pr.code, pr.sm3, "seal.file", why, whylen)) !=
                 ES_OK)
                 goto out;
             break;
@@ -429,8 +495,8 @@ es_err es_national_file(es_accounts *a, const es_actor *by, const char *client, 
         if ((rv = code_of_client(st, client, code, why, whylen)) != ES_OK) goto rollback;
         snprintf(pr.code, sizeof pr.code, "%s", code);
         pr.at = es_time_now();
-        es_value p[7] = {es_v_text(code),  es_v_text(client),   es_v_text(w.key),
-                         es_v_text(w.sm3), es_v_text(cert_sm3), es_v_text(seal_sm3),
+        es_value p[7] = {es_v_text(code),    es_v_text(client),   es_v_text(wp->key),
+                         es_v_text(wp->sm3), es_v_text(cert_sm3), es_v_text(seal_sm3),
                          es_v_int(pr.at)};
         rv = es_store_exec(st,
                            "INSERT INTO national_filings (code, client, req_key, body_sm3, "
@@ -445,7 +511,7 @@ es_err es_national_file(es_accounts *a, const es_actor *by, const char *client, 
         snprintf(detail, sizeof detail,
                  "{\"client\":\"%.64s\",\"key\":\"%.128s\",\"certificate_sm3\":\"%s\","
                  "\"seal_sm3\":\"%s\",\"simulator\":true}",
-                 client, w.key, cert_sm3, seal_sm3);
+                 client, wp->key, cert_sm3, seal_sm3);
         if (rv != ES_OK || (rv = svc_audit(a, by, "national.filing", object, detail)) != ES_OK ||
             (rv = es_store_commit(st)) != ES_OK)
             goto rollback;
@@ -466,9 +532,7 @@ es_err es_national_file(es_accounts *a, const es_actor *by, const char *client, 
 rollback:
     es_store_rollback(st);
 out:
-    wire_free(&w);
-    es_buf_cleanup(&cert);
-    es_buf_cleanup(&seal);
+    request_free(&rq);
     return rv;
 }
 
@@ -483,38 +547,15 @@ es_err es_national_status(es_accounts *a, const es_actor *by, const char *client
     if (created) *created = 0;
     if (!a || !a->store || !by || !client || !answer) return ES_ERR_ARG;
     es_store *st = a->store;
-    wire w;
+    request rq;
     prior pr = {0};
-    es_err rv = wire_parse(body, &w, field, why, whylen);
+    es_err rv = request_parse(ES_UPSTREAM_SEAL_STATUS, body, &rq, field, why, whylen);
     if (rv != ES_OK) goto out;
-    const char *code = json_string_value(json_object_get(w.body, "code"));
-    const char *state = json_string_value(json_object_get(w.body, "state"));
-    json_t *rj = json_object_get(w.body, "reason"), *aj = json_object_get(w.body, "at");
-    const char *reason = rj ? json_string_value(rj) : "";
-    es_time at = 0;
-    if (!digits(code, 14)) {
-        rv = bad(field, "code", why, whylen, "%s: the 14-digit national code%s", NULL);
-        goto out;
-    }
-    if (!state || !*state || strlen(state) > STATE_MAX ||
-        strspn(state, "abcdefghijklmnopqrstuvwxyz_") != strlen(state)) {
-        rv = bad(field, "state", why, whylen,
-                 "%s: the seal's new state (active, suspended, lost, cancelled, ...)%s", NULL);
-        goto out;
-    }
-    if (!reason || strlen(reason) > REASON_MAX) {
-        rv = bad(field, "reason", why, whylen, "%s: text of at most 512 bytes%s", NULL);
-        goto out;
-    }
-    if (json_is_integer(aj) && json_integer_value(aj) > 0) {
-        at = json_integer_value(aj);
-    } else if (!json_is_string(aj) || es_time_parse_iso(json_string_value(aj), &at) != ES_OK) {
-        rv = bad(field, "at", why, whylen,
-                 "%s: when the change takes effect (Unix seconds or ISO 8601)%s", NULL);
-        goto out;
-    }
+    const wire *wp = &rq.w;
+    const char *code = rq.code, *state = rq.state, *reason = rq.reason;
+    es_time at = rq.at;
     for (int attempt = 0; attempt < TRIES; attempt++) {
-        es_value k[2] = {es_v_text(client), es_v_text(w.key)};
+        es_value k[2] = {es_v_text(client), es_v_text(wp->key)};
         if ((rv = es_store_begin(st)) != ES_OK) goto out;
         pr.found = 0;
         if ((rv = es_store_query(st,
@@ -524,7 +565,7 @@ es_err es_national_status(es_accounts *a, const es_actor *by, const char *client
             goto rollback;
         if (pr.found) {
             es_store_rollback(st);
-            if ((rv = repeat(a, by, client, &w, pr.code, pr.sm3, "seal.status", why, whylen)) !=
+            if ((rv = repeat(a, by, client, wp, pr.code, pr.sm3, "seal.status", why, whylen)) !=
                 ES_OK)
                 goto out;
             break;
@@ -533,8 +574,9 @@ es_err es_national_status(es_accounts *a, const es_actor *by, const char *client
         snprintf(pr.code, sizeof pr.code, "%s", code);
         snprintf(pr.state, sizeof pr.state, "%s", state);
         pr.at = es_time_now();
-        es_value p[8] = {es_v_text(code),  es_v_text(client), es_v_text(w.key), es_v_text(w.sm3),
-                         es_v_text(state), es_v_text(reason), es_v_int(at),     es_v_int(pr.at)};
+        es_value p[8] = {es_v_text(code),    es_v_text(client), es_v_text(wp->key),
+                         es_v_text(wp->sm3), es_v_text(state),  es_v_text(reason),
+                         es_v_int(at),       es_v_int(pr.at)};
         rv = es_store_exec(st,
                            "INSERT INTO national_status (code, client, req_key, body_sm3, state, "
                            "reason, at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -548,7 +590,7 @@ es_err es_national_status(es_accounts *a, const es_actor *by, const char *client
         snprintf(detail, sizeof detail,
                  "{\"client\":\"%.64s\",\"key\":\"%.128s\",\"state\":\"%s\",\"at\":%lld,"
                  "\"simulator\":true}",
-                 client, w.key, state, (long long)at);
+                 client, wp->key, state, (long long)at);
         if (rv != ES_OK || (rv = svc_audit(a, by, "national.status", object, detail)) != ES_OK ||
             (rv = es_store_commit(st)) != ES_OK)
             goto rollback;
@@ -570,7 +612,7 @@ es_err es_national_status(es_accounts *a, const es_actor *by, const char *client
 rollback:
     es_store_rollback(st);
 out:
-    wire_free(&w);
+    request_free(&rq);
     return rv;
 }
 
