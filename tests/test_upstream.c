@@ -475,6 +475,138 @@ static char *cert_b64(const char *code)
     return out;
 }
 
+/* ---- The outbox without a network: leases and backoff with an injected clock. */
+
+static void test_outbox(const char *kind, const char *url)
+{
+    es_store *a = st_open_migrated(url), *b = st_open(url);
+    es_signer *audit = st_signer();
+    es_upstream *u = NULL;
+    es_upstream_opts o = {audit, 100, 1000};
+    ok(es_upstream_new(&o, &u) == ES_OK, "%s: an outbox context", kind);
+    es_upstream_job j1[4], j2[4];
+    size_t n1 = 0, n2 = 0;
+    const char *body = "{\"approving_division\":\"440305\"}";
+    ok(es_upstream_enqueue_in(a, ES_UPSTREAM_CODE_ASSIGN, "k1",
+                              es_slice_make(body, strlen(body))) == ES_ERR_ARG,
+       "%s: enqueue outside a transaction: refused", kind);
+    ok(es_store_begin(a) == ES_OK &&
+           es_upstream_enqueue_in(a, ES_UPSTREAM_CODE_ASSIGN, "k1",
+                                  es_slice_make(body, strlen(body))) == ES_OK &&
+           es_store_commit(a) == ES_OK,
+       "%s: queued", kind);
+    int64_t now = (int64_t)es_time_now() * 1000 + 5000;
+    ok(es_upstream_claim(u, a, now, j1, 4, &n1) == ES_OK && n1 == 1 && j1[0].attempts == 1 &&
+           strstr((const char *)j1[0].body.p, "\"key\":\"k1\"") &&
+           es_upstream_claim(u, b, now, j2, 4, &n2) == ES_OK && n2 == 0,
+       "%s: claimed by one; the other connection gets nothing while the lease lasts", kind);
+    /* The lease runs out (the first sender died or hangs): another sender takes the row. */
+    ok(es_upstream_claim(u, b, now + ES_UPSTREAM_LEASE_MS + 1, j2, 4, &n2) == ES_OK && n2 == 1 &&
+           j2[0].attempts == 2,
+       "%s: after the lease, the other sender claims it (attempt 2)", kind);
+    const char *ans = "{\"code\":\"44030500000009\",\"police_key\":\"AA==\","
+                      "\"police_info\":\"AA==\"}";
+    es_upstream_result ok200 = {200, es_slice_make(ans, strlen(ans)), NULL};
+    const char *state = NULL;
+    ok(es_upstream_complete(u, a, &j1[0], &ok200, now + ES_UPSTREAM_LEASE_MS + 2, &state) ==
+               ES_ERR_BUSY &&
+           !strcmp(state, "pending"),
+       "%s: the first sender's late answer is not recorded (its lease is gone)", kind);
+    es_upstream_result down = {0, es_slice_make(NULL, 0), "connection refused"};
+    es_upstream_state st;
+    int64_t t = now + ES_UPSTREAM_LEASE_MS + 3;
+    ok(es_upstream_complete(u, b, &j2[0], &down, t, &state) == ES_OK && !strcmp(state, "pending") &&
+           es_upstream_state_get(a, ES_UPSTREAM_CODE_ASSIGN, "k1", &st) == ES_OK &&
+           !strcmp(st.last_error, "connection refused"),
+       "%s: no answer: pending with the reason", kind);
+    es_upstream_job_cleanup(&j1[0]);
+    es_upstream_job_cleanup(&j2[0]);
+    /* Backoff: about min * 2^(attempts-1), times 0.5..1, at most max. */
+    int64_t waits[8];
+    int good = 1;
+    for (int i = 0; i < 6; i++) {
+        int64_t next = 0;
+        es_value p[1] = {es_v_text("k1")};
+        if (es_store_query_int(a, "SELECT next_at_ms FROM upstream_outbox WHERE req_key = ?", p, 1,
+                               &next) != ES_OK)
+            good = 0;
+        waits[i] = next - t;
+        int att = 2 + i;
+        int64_t full = 100;
+        for (int k = 1; k < att && full < 1000; k++) full *= 2;
+        if (full > 1000) full = 1000;
+        if (waits[i] < full / 2 || waits[i] > full) good = 0;
+        t = next;
+        n2 = 0;
+        if (es_upstream_claim(u, b, t, j2, 4, &n2) != ES_OK || n2 != 1) good = 0;
+        es_upstream_result e503 = {503, es_slice_make("{}", 2), NULL};
+        if (n2 == 1 && es_upstream_complete(u, b, &j2[0], &e503, t, &state) != ES_OK) good = 0;
+        if (n2 == 1) es_upstream_job_cleanup(&j2[0]);
+        if (es_upstream_claim(u, b, t, j2, 4, &n2) != ES_OK || n2 != 0) good = 0; /* not yet */
+    }
+    ok(good, "%s: retried after %lld, %lld, %lld, %lld, %lld, %lld ms (doubling, capped at 1000)",
+       kind, (long long)waits[0], (long long)waits[1], (long long)waits[2], (long long)waits[3],
+       (long long)waits[4], (long long)waits[5]);
+    /* A good answer finally: done; a later claim finds nothing. */
+    ok(es_upstream_claim(u, a, t + 5000, j1, 4, &n1) == ES_OK && n1 == 1 &&
+           es_upstream_complete(u, a, &j1[0], &ok200, t + 5000, &state) == ES_OK &&
+           !strcmp(state, "done") && es_upstream_claim(u, b, t + 99999999, j2, 4, &n2) == ES_OK &&
+           n2 == 0,
+       "%s: done, never claimed again", kind);
+    es_upstream_job_cleanup(&j1[0]);
+    ok(es_upstream_state_get(a, ES_UPSTREAM_CODE_ASSIGN, "nope", &st) == ES_ERR_NOT_FOUND,
+       "%s: an unknown request: not found", kind);
+    es_upstream_free(u);
+    es_signer_free(audit);
+    es_store_close(a);
+    es_store_close(b);
+}
+
+/* ---- Concurrent requests at the simulator. */
+
+typedef struct racer {
+    unsigned port;
+    const char *client;
+    es_signer *key;
+    char body[600];
+    int status;
+    char code[16];
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    t_resp resp;
+    r->status = signed_call(r->port, r->client, r->key, "POST", ES_NATIONAL_CODES, r->body, &resp);
+    json_str(&resp, "code", r->code, sizeof r->code);
+    t_resp_free(&resp);
+    return NULL;
+}
+
+/* n requests at once; same: all with one key and body. 1 when the codes are as they must be. */
+static int race_codes(unsigned port, es_signer *key, int same, const char *tag, int n)
+{
+    racer rs[8];
+    pthread_t th[8];
+    for (int i = 0; i < n; i++) {
+        rs[i] = (racer){port, "city-a", key, "", 0, ""};
+        snprintf(rs[i].body, sizeof rs[i].body, "{\"key\":\"%s-%d\",\"body\":%s}", tag,
+                 same ? 0 : i, app_body("350102", "并发单位"));
+        pthread_create(&th[i], NULL, race, &rs[i]);
+    }
+    for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+    int created = 0, good = 1;
+    for (int i = 0; i < n; i++) {
+        if (rs[i].status == 201) created++;
+        if ((rs[i].status != 201 && rs[i].status != 200) || strncmp(rs[i].code, "350102", 6))
+            good = 0;
+        for (int k = 0; k < i; k++)
+            if (same != !strcmp(rs[i].code, rs[k].code)) good = 0;
+        if (!good) fprintf(stderr, "  racer %d: %d %s\n", i, rs[i].status, rs[i].code);
+    }
+    return good && created == (same ? 1 : n);
+}
+
 /* ---- Concurrent senders: two daemons on one store, each running its job in a loop. */
 
 typedef struct sender {
@@ -672,6 +804,14 @@ static void suite(const char *kind, const char *sim_url, const char *cli_url)
            signed_call(sport, "city-a", syskey, "POST", ES_NATIONAL_CODES, "not json", &r) == 400,
        "%s: an unknown member, a body that is no JSON: 400", kind);
     t_resp_free(&r);
+
+    /* At once: one key from 8 connections makes one code; 8 keys make 8 codes, gap-free. */
+    ok(race_codes(sport, syskey, 1, "race-same", 8),
+       "%s: 8 requests of one key at once: one code, one 201, the rest 200 with it", kind);
+    ok(race_codes(sport, syskey, 0, "race-many", 8) &&
+           count(sim_url, "SELECT last FROM national_serials WHERE division = ?", "350102") == 9 &&
+           count(sim_url, "SELECT count(*) FROM national_codes WHERE division = ?", "350102") == 9,
+       "%s: 8 keys at once: 8 codes, the division's serials 1..9 without a gap", kind);
 
     /* Forged, unsigned, replayed, people, the wrong role. */
     int64_t codes_before = count(sim_url, "SELECT count(*) FROM national_codes", NULL);
@@ -906,6 +1046,8 @@ int main(void)
 {
     setenv("ESEAL_PIN", PIN, 1);
     test_answers();
+    test_outbox("sqlite", st_sqlite_db("outbox"));
+    if (st_pg_ready()) test_outbox("postgresql", st_pg_db("upstream_outbox"));
     suite("sqlite", st_sqlite_db("upstream-sim"), st_sqlite_db("upstream-city"));
     if (st_pg_ready()) suite("postgresql", st_pg_db("upstream_sim"), st_pg_db("upstream_city"));
     return t_done();
