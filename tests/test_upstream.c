@@ -427,7 +427,7 @@ static const char *app_body(const char *division, const char *name)
 {
     static char b[512];
     snprintf(b, sizeof b,
-             "{\"approving_division\":\"%s\",\"approving_unit\":\"深圳市南山区人力资源局\","
+             "{\"approver_division\":\"%s\",\"approver_name\":\"深圳市南山区人力资源局\","
              "\"uscc\":\"11440305MB2C92051X\",\"unit_name\":\"%s\",\"seal_name\":\"%s公章\"}",
              division, name, name);
     return b;
@@ -486,7 +486,7 @@ static void test_outbox(const char *kind, const char *url)
     ok(es_upstream_new(&o, &u) == ES_OK, "%s: an outbox context", kind);
     es_upstream_job j1[4], j2[4];
     size_t n1 = 0, n2 = 0;
-    const char *body = "{\"approving_division\":\"440305\"}";
+    const char *body = "{\"approver_division\":\"440305\"}";
     ok(es_upstream_enqueue_in(a, ES_UPSTREAM_CODE_ASSIGN, "k1",
                               es_slice_make(body, strlen(body))) == ES_ERR_ARG,
        "%s: enqueue outside a transaction: refused", kind);
@@ -752,7 +752,7 @@ static void suite(const char *kind, const char *sim_url, const char *cli_url)
     st = run_until(city.node, cli_url, ES_UPSTREAM_CODE_ASSIGN, "app-bad");
     int fwd = atomic_load(&px.forwarded);
     ok(!strcmp(st.state, "failed") && st.attempts == 1 && strstr(st.last_error, "HTTP 400") &&
-           strstr(st.last_error, "approving_division"),
+           strstr(st.last_error, "approver_division"),
        "%s: refused: failed with the reason (%s)", kind, st.last_error);
     ok(es_node_upstream_run(city.node) == ES_OK && atomic_load(&px.forwarded) == fwd &&
            state_of(cli_url, ES_UPSTREAM_CODE_ASSIGN, "app-bad").attempts == 1 &&
@@ -794,8 +794,8 @@ static void suite(const char *kind, const char *sim_url, const char *cli_url)
        "%s: the same key with another body: 409 idempotency_conflict", kind);
     t_resp_free(&r);
     ok(signed_call(sport, "city-a", syskey, "POST", ES_NATIONAL_CODES,
-                   "{\"key\":\"z1\",\"body\":{\"approving_division\":\"44030\"}}", &r) == 400 &&
-           strstr((const char *)r.body.p, "\"field\":\"approving_division\"") &&
+                   "{\"key\":\"z1\",\"body\":{\"approver_division\":\"44030\"}}", &r) == 400 &&
+           strstr((const char *)r.body.p, "\"field\":\"approver_division\"") &&
            strstr((const char *)r.body.p, "message_zh"),
        "%s: a bad division: 400 naming the field, in English and Chinese", kind);
     t_resp_free(&r);

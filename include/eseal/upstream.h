@@ -182,7 +182,7 @@ es_err es_national_status(es_accounts *a, const es_actor *by, const char *client
                           size_t whylen) ES_MUST_CHECK;
 /* The checks the three calls above make of a request before anything is read or written
  * (outside input: fuzz/fuzz_upstream.c): the wire body {"key", "body"} and the body's fields
- * for kind (code.assign: approving_division; seal.file: code, certificate naming CN=code,
+ * for kind (code.assign: approver_division; seal.file: code, certificate naming CN=code,
  * seal; seal.status: code, state, reason, at). ES_ERR_ARG with *field and why. */
 es_err es_national_request_check(const char *kind, es_slice body, const char **field, char *why,
                                  size_t whylen) ES_MUST_CHECK;

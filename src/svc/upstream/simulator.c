@@ -186,9 +186,9 @@ static es_err request_parse(const char *kind, es_slice body, request *r, const c
     if (rv != ES_OK) return rv;
     json_t *b = r->w.body;
     if (strcmp(kind, ES_UPSTREAM_CODE_ASSIGN) == 0) {
-        r->division = json_string_value(json_object_get(b, "approving_division"));
+        r->division = json_string_value(json_object_get(b, "approver_division"));
         if (!digits(r->division, 6) || !es_division_province(r->division))
-            return bad(field, "approving_division", why, whylen,
+            return bad(field, "approver_division", why, whylen,
                        "%s: the approving unit's GB/T 2260 division code, 6 digits of a "
                        "province%s",
                        NULL);
