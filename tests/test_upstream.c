@@ -245,7 +245,7 @@ static const char *json_str(const t_resp *r, const char *name, char *out, size_t
 typedef struct proxy {
     int fd;
     unsigned port, target;
-    atomic_int drop, stop, forwarded;
+    atomic_int drop, stop, forwarded, tamper;
     pthread_t th;
 } proxy;
 
@@ -285,6 +285,13 @@ static void *proxy_loop(void *arg)
                 if (k <= 0 || es_buf_append(&ans, buf, (size_t)k) != ES_OK) break;
             }
             atomic_fetch_add(&p->forwarded, 1);
+            char *at = NULL;
+            if (atomic_load(&p->tamper) > 0 && es_buf_nul(&ans) == ES_OK &&
+                (at = strstr((char *)ans.p, "\"code\":\"")) != NULL) {
+                /* Another code, the length kept: the signature no longer fits the answer. */
+                at[8] = at[8] == '9' ? '8' : (char)(at[8] + 1);
+                atomic_fetch_sub(&p->tamper, 1);
+            }
             if (atomic_load(&p->drop) > 0)
                 atomic_fetch_sub(&p->drop, 1); /* lost on the way back */
             else if (ans.len)
@@ -666,8 +673,8 @@ static void suite(const char *kind, const char *sim_url, const char *cli_url)
     snprintf(text, sizeof text,
              "[server]\ndivision = " DIV "\n[store]\nurl = %s\n[factors]\nenforce = false\n"
              "[upstream]\nurl = %s\nclient = city-a\npoll_ms = 3600000\nretry_min_ms = 20\n"
-             "retry_max_ms = 80\n[log]\nlevel = error\n",
-             cli_url, base);
+             "retry_max_ms = 80\nparent_cert = %s/keys/system.crt\n[log]\nlevel = error\n",
+             cli_url, base, svar);
     write_conf(cconf, text);
     ok(node_start(&city, cvar, cconf, "127.0.0.1:0") == 0, "%s: the city's daemon starts", kind);
     char sysref[760];
@@ -780,6 +787,22 @@ static void suite(const char *kind, const char *sim_url, const char *cli_url)
                  NULL) >= 1,
        "%s: retried after the lost answer: the same code %s, one code at the simulator", kind, c5);
 
+    /* An answer changed on the way (its signature no longer fits): not taken, retried. */
+    atomic_store(&px.tamper, 1);
+    ok(enqueue(cli_url, ES_UPSTREAM_CODE_ASSIGN, "app-t", app_body(DIV, "壬单位")) == ES_OK &&
+           es_node_upstream_run(city.node) == ES_OK,
+       "%s: sent, the answer's code changed on the way back", kind);
+    st = state_of(cli_url, ES_UPSTREAM_CODE_ASSIGN, "app-t");
+    ok(!strcmp(st.state, "pending") && strstr(st.last_error, "not signed by the parent") &&
+           atomic_load(&px.tamper) == 0,
+       "%s: the changed answer is not taken (%s)", kind, st.last_error);
+    st = run_until(city.node, cli_url, ES_UPSTREAM_CODE_ASSIGN, "app-t");
+    char ct[16], held_t[32];
+    text_of(sim_url, "SELECT code FROM national_codes WHERE req_key = ?", "app-t", held_t,
+            sizeof held_t);
+    ok(!strcmp(st.state, "done") && !strcmp(code_of(cli_url, "app-t", ct), held_t),
+       "%s: retried: the genuine code %s", kind, ct);
+
     /* Signed requests straight to the simulator: the same key and body, another body. */
     char body[1024], path_seal[96], codebuf[32];
     snprintf(body, sizeof body, "{\"key\":\"app-1\",\"body\":%s}", app_body(DIV, "甲单位"));
@@ -787,6 +810,31 @@ static void suite(const char *kind, const char *sim_url, const char *cli_url)
            !strcmp(json_str(&r, "code", codebuf, sizeof codebuf), c1) &&
            strstr((const char *)r.body.p, "\"simulator\":true"),
        "%s: the same key and body again: 200, the same code", kind);
+    {
+        /* The answer's signature, checked here with the simulator's system certificate. */
+        char crt[760];
+        snprintf(crt, sizeof crt, "%s/keys/system.crt", svar);
+        es_buf pem, der;
+        es_cert_info ci;
+        memset(&ci, 0, sizeof ci);
+        es_buf_init(&pem, 1 << 20);
+        es_buf_init(&der, 1 << 20);
+        const char *sig = t_hdr(&r, ES_UPSTREAM_SIG_HEADER);
+        int have = es_file_read(crt, &pem) == ES_OK &&
+                   es_cert_to_der(pem.p, pem.len, &der) == ES_OK &&
+                   es_cert_parse(es_slice_make(der.p, der.len), &ci) == ES_OK && sig;
+        es_slice req = es_slice_make(body, strlen(body)), ans = es_slice_make(r.body.p, r.body.len);
+        ok(have && es_upstream_answer_verify(ci.pub, 200, req, ans, sig) == ES_OK &&
+               es_upstream_answer_verify(ci.pub, 201, req, ans, sig) == ES_ERR_VERIFY &&
+               es_upstream_answer_verify(ci.pub, 200, es_slice_make("{}", 2), ans, sig) ==
+                   ES_ERR_VERIFY &&
+               es_upstream_answer_verify(syskey->pub, 200, req, ans, sig) == ES_ERR_VERIFY,
+           "%s: the answer is signed by the simulator's system key, for this request and status",
+           kind);
+        es_cert_info_cleanup(&ci);
+        es_buf_cleanup(&pem);
+        es_buf_cleanup(&der);
+    }
     t_resp_free(&r);
     snprintf(body, sizeof body, "{\"key\":\"app-1\",\"body\":%s}", app_body(DIV, "别的单位"));
     ok(signed_call(sport, "city-a", syskey, "POST", ES_NATIONAL_CODES, body, &r) == 409 &&

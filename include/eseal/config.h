@@ -125,6 +125,9 @@ typedef struct es_config {
     unsigned upstream_poll_ms;
     unsigned upstream_retry_min_ms;
     unsigned upstream_retry_max_ms;
+    /* The parent's system certificate (PEM or DER file): its 2xx answers must be signed with
+     * that key (docs/upstream.md, "Signed answers"); "": answers are taken unsigned. */
+    char upstream_parent_cert[ES_CONFIG_PATH];
 } es_config;
 
 /* es_config.metrics */

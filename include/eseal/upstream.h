@@ -97,10 +97,15 @@ typedef struct es_upstream_opts {
     es_signer *audit;      /* signs the audit records of answers and refusals (borrowed) */
     unsigned retry_min_ms; /* the first retry waits about this long (0: 1000) */
     unsigned retry_max_ms; /* no wait is longer (0: 3600000) */
+    es_signer *answer_key; /* the simulator: signs its answers (borrowed; NULL: unsigned) */
 } es_upstream_opts;
 
 /* A new context (handlers none). es_upstream_free(NULL) is a no-op. */
 es_err es_upstream_new(const es_upstream_opts *o, es_upstream **out) ES_MUST_CHECK;
+/* es_upstream_answer_sign with es_upstream_opts.answer_key, one thread at a time;
+ * ES_ERR_UNAVAILABLE when u has none. */
+es_err es_upstream_sign(es_upstream *u, unsigned status, es_slice request, es_slice answer,
+                        es_buf *value) ES_MUST_CHECK;
 void es_upstream_free(es_upstream *u);
 
 /* One claimed row: what to send, and the lease that makes it this caller's. */
@@ -162,6 +167,25 @@ void es_upstream_answer_cleanup(es_upstream_answer *a);
  * seal.status: "recorded_at" a time. ES_ERR_UPSTREAM_ANSWER with why naming the field. */
 es_err es_upstream_answer_parse(const char *kind, es_slice json, es_upstream_answer *out, char *why,
                                 size_t whylen) ES_MUST_CHECK;
+
+/* ---- Signed answers (ARCHITECTURE.md "Who signs what": an answer between tiers is signed
+ * with the answering system's key). The parent signs each 2xx answer with its system key; the
+ * header ES_UPSTREAM_SIG_HEADER carries base64 of the DER SM2 signature (SM3, default ID) over
+ *   "ESEAL-SM2-ANSWER\n" STATUS "\n" hex(SM3(request body)) "\n" hex(SM3(answer body))
+ * so that an answer verifies only for the request it answers. A client configured with the
+ * parent's system certificate ([upstream] parent_cert) takes no 2xx answer without it. */
+#define ES_UPSTREAM_SIG_HEADER "Eseal-Answer-Signature"
+/* The string signed (appended to out). */
+es_err es_upstream_answer_tbs(unsigned status, es_slice request, es_slice answer,
+                              es_buf *out) ES_MUST_CHECK;
+/* Appends the header's value (base64 of the DER signature made with key). */
+es_err es_upstream_answer_sign(es_signer *key, unsigned status, es_slice request, es_slice answer,
+                               es_buf *value) ES_MUST_CHECK;
+/* ES_OK when value is a signature of pub over this answer to this request; ES_ERR_VERIFY when
+ * missing, malformed or not. */
+es_err es_upstream_answer_verify(const uint8_t pub[ES_SM2_PUB_LEN], unsigned status,
+                                 es_slice request, es_slice answer,
+                                 const char *value) ES_MUST_CHECK;
 
 /* ---- The national platform simulator (tier national-simulator; docs/upstream.md). Every
  * call is one write transaction with its audit record, by the registered business system

@@ -16,6 +16,22 @@
 #define BODY_FILINGS (8u << 20)
 #define BODY_STATUS  (64u << 10)
 
+/* The answer, signed with the simulator's system key (docs/upstream.md "Signed answers"). */
+static es_err reply_signed(es_http_req *req, es_api_ctx *app, unsigned status, const es_buf *ans)
+{
+    es_buf sig;
+    es_buf_init(&sig, 512);
+    es_err rv = es_upstream_sign(app->upstream, status, es_http_req_body(req),
+                                 es_slice_make(ans->p, ans->len), &sig);
+    if (rv == ES_ERR_UNAVAILABLE)
+        rv = ES_OK; /* no key: unsigned (not the simulator) */
+    else if (rv == ES_OK && (rv = es_buf_nul(&sig)) == ES_OK)
+        rv = es_http_add_header(req, ES_UPSTREAM_SIG_HEADER, (const char *)sig.p);
+    if (rv == ES_OK) rv = es_http_reply_bytes(req, status, "application/json", ans->p, ans->len);
+    es_buf_cleanup(&sig);
+    return rv;
+}
+
 typedef es_err (*national_fn)(es_accounts *a, const es_actor *by, const char *client, es_slice body,
                               es_buf *answer, int *created, const char **field, char *why,
                               size_t whylen);
@@ -68,7 +84,7 @@ static es_err national_post(es_http_req *req, void *arg, national_fn fn)
     rv = fn(&a, &by, su->client.name, es_http_req_body(req), &ans, &created, &field, why,
             sizeof why);
     if (rv == ES_OK)
-        rv = es_http_reply_bytes(req, created ? 201 : 200, "application/json", ans.p, ans.len);
+        rv = reply_signed(req, app, created ? 201 : 200, &ans);
     else if (field)
         rv = es_http_reply_err_field(req, rv, field, why) == ES_OK ? rv : ES_ERR_INTERNAL;
     else
@@ -101,7 +117,7 @@ static es_err seal_get(es_http_req *req, void *arg)
     const char *code = es_http_req_param(req, "code");
     rv = es_national_seal_get(a.store, code ? code : "", &out);
     if (rv == ES_OK)
-        rv = es_http_reply_bytes(req, 200, "application/json", out.p, out.len);
+        rv = reply_signed(req, app, 200, &out);
     else
         rv = api_fail(req, rv,
                       rv == ES_ERR_NOT_FOUND ? "the simulator assigned no such code" : NULL);

@@ -27,12 +27,14 @@ es_err node_audit(es_api_ctx *x, const char *action, const char *object,
 /* One request signed as the registered business system `client` with key (ESEAL-SM2,
  * docs/api-clients.md) to the esealsd at base ("http://HOST[:PORT][/PREFIX]"): METHOD
  * PREFIX+path[?query], body as application/json when not empty. ES_OK when an HTTP answer came
- * (its status in *status, its body in answer, at most answer->max bytes); ES_ERR_UNAVAILABLE
+ * (its status in *status, its body in answer, at most answer->max bytes, and the value of the
+ * answer's header `header` in value when header is not NULL: "" when absent); ES_ERR_UNAVAILABLE
  * with why when there was none (cannot connect in 5 s, no answer in 10 s, not HTTP);
  * ES_ERR_CONFIG for a base that is not http://HOST:PORT/. */
 es_err node_http_exchange(const char *base, const char *path, const char *query, const char *client,
                           es_signer *key, const char *method, es_slice body, unsigned *status,
-                          es_buf *answer, char *why, size_t whylen) ES_MUST_CHECK;
+                          es_buf *answer, const char *header, char *value, size_t valuelen,
+                          char *why, size_t whylen) ES_MUST_CHECK;
 
 /* The link to the parent tier ([upstream], docs/upstream.md): the outbox context (x->upstream,
  * made before the routes are registered, so that systems register their answer handlers on

@@ -112,10 +112,35 @@ static int connect_to(const target *t, char *why, size_t whylen)
     return fd;
 }
 
+/* The value of the header name in the head [p, end) ("" when absent), at most n - 1 bytes. */
+static void header_of(const uint8_t *p, const uint8_t *end, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    out[0] = 0;
+    for (const uint8_t *line = p; line < end;) {
+        const uint8_t *eol = line;
+        while (eol + 1 < end && !(eol[0] == '\r' && eol[1] == '\n')) eol++;
+        if (eol + 1 >= end) eol = end;
+        if ((size_t)(eol - line) > nl && line[nl] == ':' &&
+            strncasecmp((const char *)line, name, nl) == 0) {
+            const uint8_t *v = line + nl + 1;
+            while (v < eol && (*v == ' ' || *v == '\t')) v++;
+            size_t vl = (size_t)(eol - v);
+            if (vl >= n) vl = n - 1;
+            memcpy(out, v, vl);
+            out[vl] = 0;
+            return;
+        }
+        line = eol + 2;
+    }
+}
+
 es_err node_http_exchange(const char *base, const char *path, const char *query, const char *client,
                           es_signer *key, const char *method, es_slice body, unsigned *status,
-                          es_buf *answer, char *why, size_t whylen)
+                          es_buf *answer, const char *header, char *value, size_t valuelen,
+                          char *why, size_t whylen)
 {
+    if (header && value && valuelen) value[0] = 0;
     target t;
     es_err rv = parse_base(base, path, &t, why, whylen);
     if (rv != ES_OK) return rv;
@@ -191,6 +216,7 @@ es_err node_http_exchange(const char *base, const char *path, const char *query,
         goto out;
     }
     *status = st;
+    if (header && value && valuelen) header_of(in.p, end, header, value, valuelen);
     answer->len = 0;
     if (es_buf_append(answer, end + 4, in.len - (size_t)(end + 4 - in.p)) != ES_OK) goto out;
     rv = ES_OK;

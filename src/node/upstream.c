@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "eseal/crypto.h"
 #include "eseal/keydev.h"
 #include "eseal/upstream.h"
 #include "node/internal.h"
@@ -16,6 +17,9 @@ struct node_upstream {
     es_upstream *u;
     es_sched *sched;
     es_signer *key;     /* signs the requests; used by one run at a time (mu) */
+    es_signer *answers; /* the simulator: signs its answers (es_upstream_sign serialises) */
+    int parent_pub_set;
+    uint8_t parent_pub[ES_SM2_PUB_LEN]; /* [upstream] parent_cert's key: answers verified */
     pthread_mutex_t mu; /* one run at a time: the scheduler's and a test's run now */
 };
 
@@ -34,9 +38,41 @@ es_err node_upstream_new(es_api_ctx *x, node_upstream **out, char *why, size_t w
     if (!nu) return ES_ERR_NOMEM;
     nu->x = x;
     pthread_mutex_init(&nu->mu, NULL);
-    es_upstream_opts o = {x->audit, c->upstream_retry_min_ms, c->upstream_retry_max_ms};
-    es_err rv = es_upstream_new(&o, &nu->u);
-    if (rv != ES_OK) goto fail;
+    es_err rv = ES_OK;
+    /* The simulator signs its answers with the site's system key (its system certificate). */
+    if (c->tier == ES_TIER_NATIONAL_SIMULATOR &&
+        (rv = es_keydev_signer(c->key_system, &x->site.pin, &nu->answers)) != ES_OK) {
+        snprintf(why, whylen, "[keys] system %s (signs the simulator's answers): %s", c->key_system,
+                 es_err_str(rv));
+        goto fail;
+    }
+    es_upstream_opts o = {x->audit, c->upstream_retry_min_ms, c->upstream_retry_max_ms,
+                          nu->answers};
+    if ((rv = es_upstream_new(&o, &nu->u)) != ES_OK) goto fail;
+    if (c->upstream_parent_cert[0]) {
+        es_buf pem, der;
+        es_cert_info ci;
+        memset(&ci, 0, sizeof ci);
+        es_buf_init(&pem, 1u << 20);
+        es_buf_init(&der, 1u << 20);
+        rv = es_file_read(c->upstream_parent_cert, &pem);
+        if (rv == ES_OK) rv = es_cert_to_der(pem.p, pem.len, &der);
+        if (rv == ES_OK) rv = es_cert_parse(es_slice_make(der.p, der.len), &ci);
+        if (rv == ES_OK && !ci.is_sm2) rv = ES_ERR_KEY;
+        if (rv == ES_OK) {
+            memcpy(nu->parent_pub, ci.pub, ES_SM2_PUB_LEN);
+            nu->parent_pub_set = 1;
+        }
+        es_cert_info_cleanup(&ci);
+        es_buf_cleanup(&pem);
+        es_buf_cleanup(&der);
+        if (rv != ES_OK) {
+            snprintf(why, whylen, "[upstream] parent_cert %s: %s", c->upstream_parent_cert,
+                     es_err_str(rv));
+            rv = ES_ERR_CONFIG;
+            goto fail;
+        }
+    }
     if (c->upstream_url[0]) {
         const char *ref = c->upstream_key[0] ? c->upstream_key : c->key_system;
         if (!c->upstream_client[0]) {
@@ -57,6 +93,8 @@ es_err node_upstream_new(es_api_ctx *x, node_upstream **out, char *why, size_t w
     return ES_OK;
 fail:
     es_upstream_free(nu->u);
+    es_signer_free(nu->answers);
+    es_signer_free(nu->key);
     pthread_mutex_destroy(&nu->mu);
     free(nu);
     return rv;
@@ -77,14 +115,27 @@ es_err node_upstream_run(node_upstream *nu, size_t *sent)
     es_buf_init(&answer, ES_UPSTREAM_MAX_ANSWER);
     for (size_t i = 0; rv == ES_OK && i < n; i++) {
         es_upstream_job *j = &jobs[i];
-        char why[400] = "";
+        char why[400] = "", sig[512] = "";
         unsigned status = 0;
         answer.len = 0;
-        es_err xrv = node_http_exchange(
-            x->cfg.upstream_url, es_upstream_path(j->kind), NULL, x->cfg.upstream_client, nu->key,
-            "POST", es_slice_make(j->body.p, j->body.len), &status, &answer, why, sizeof why);
+        es_slice req = es_slice_make(j->body.p, j->body.len);
+        es_err xrv =
+            node_http_exchange(x->cfg.upstream_url, es_upstream_path(j->kind), NULL,
+                               x->cfg.upstream_client, nu->key, "POST", req, &status, &answer,
+                               ES_UPSTREAM_SIG_HEADER, sig, sizeof sig, why, sizeof why);
         if (xrv != ES_OK) status = 0;
         if (xrv != ES_OK && !why[0]) snprintf(why, sizeof why, "%s", es_err_str(xrv));
+        /* A 2xx answer is taken only signed by the parent, for this request. */
+        if (status >= 200 && status < 300 && nu->parent_pub_set &&
+            es_upstream_answer_verify(nu->parent_pub, status, req,
+                                      es_slice_make(answer.p, answer.len), sig) != ES_OK) {
+            snprintf(why, sizeof why,
+                     "HTTP %u, but the answer is not signed by the parent's system key "
+                     "([upstream] parent_cert): not taken",
+                     status);
+            status = 0;
+            es_api_log(x, ES_LOG_ERROR, "upstream: %s %s: %s", j->kind, j->key, why);
+        }
         es_upstream_result res = {status, es_slice_make(answer.p, answer.len), why};
         const char *state = "pending";
         es_err crv = es_upstream_complete(nu->u, s, j, &res, wall_ms(), &state);
@@ -146,6 +197,7 @@ void node_upstream_free(node_upstream *nu)
     if (nu->x->upstream == nu->u) nu->x->upstream = NULL;
     es_upstream_free(nu->u);
     es_signer_free(nu->key);
+    es_signer_free(nu->answers);
     pthread_mutex_destroy(&nu->mu);
     free(nu);
 }

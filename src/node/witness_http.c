@@ -57,7 +57,8 @@ es_err es_witness_http_send(const char *base, const char *client, es_signer *key
     }
     if (rv == ES_OK)
         rv = node_http_exchange(base, ES_WITNESS_PATH, NULL, client, key, "POST",
-                                es_slice_make(body.p, body.len), &status, &answer, why, whylen);
+                                es_slice_make(body.p, body.len), &status, &answer, NULL, NULL, 0,
+                                why, whylen);
     if (rv == ES_OK && status != 200 && status != 201) {
         reply_reason(&answer, status, why, whylen);
         rv = status == 409 ? ES_ERR_WITNESS : ES_ERR_UNAVAILABLE;
@@ -79,8 +80,9 @@ static es_err fetch(const char *base, const char *client, es_signer *key, const 
     es_buf answer;
     es_buf_init(&answer, ES_WITNESS_MAX_ANSWER);
     unsigned status = 0;
-    es_err rv = node_http_exchange(base, ES_WITNESS_PATH, query, client, key, "GET",
-                                   es_slice_make(NULL, 0), &status, &answer, why, whylen);
+    es_err rv =
+        node_http_exchange(base, ES_WITNESS_PATH, query, client, key, "GET", es_slice_make(NULL, 0),
+                           &status, &answer, NULL, NULL, 0, why, whylen);
     if (rv == ES_OK && status != 200) {
         reply_reason(&answer, status, why, whylen);
         rv = status == 401 ? ES_ERR_AUTH : ES_ERR_UNAVAILABLE;

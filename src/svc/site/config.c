@@ -298,6 +298,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     }
     if (IS("upstream", "client")) return STR(upstream_client);
     if (IS("upstream", "key")) return STR(upstream_key);
+    if (IS("upstream", "parent_cert")) return STR(upstream_parent_cert);
     if (IS("upstream", "poll_ms")) return NUM(upstream_poll_ms, 10, 3600 * 1000);
     if (IS("upstream", "retry_min_ms")) return NUM(upstream_retry_min_ms, 10, 24 * 3600 * 1000);
     if (IS("upstream", "retry_max_ms")) return NUM(upstream_retry_max_ms, 10, 7 * 24 * 3600 * 1000);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "eseal/crypto.h"
 #include "eseal/upstream.h"
 
 #define BLOB_MAX 4096
@@ -107,4 +108,60 @@ es_err es_upstream_answer_parse(const char *kind, es_slice json, es_upstream_ans
 out:
     json_decref(o);
     return rv;
+}
+
+/* ---- Signed answers: the parent signs what it answered to which request. */
+
+es_err es_upstream_answer_tbs(unsigned status, es_slice request, es_slice answer, es_buf *out)
+{
+    uint8_t h[ES_SM3_LEN];
+    es_err rv;
+    if (!out || (!request.p && request.len) || (!answer.p && answer.len)) return ES_ERR_ARG;
+    if ((rv = es_buf_printf(out, "ESEAL-SM2-ANSWER\n%u\n", status)) != ES_OK ||
+        (rv = es_sm3(request.len ? request.p : (const uint8_t *)"", request.len, h)) != ES_OK ||
+        (rv = es_buf_append_hex(out, h, sizeof h)) != ES_OK ||
+        (rv = es_buf_append_byte(out, '\n')) != ES_OK ||
+        (rv = es_sm3(answer.len ? answer.p : (const uint8_t *)"", answer.len, h)) != ES_OK)
+        return rv;
+    return es_buf_append_hex(out, h, sizeof h);
+}
+
+es_err es_upstream_answer_sign(es_signer *key, unsigned status, es_slice request, es_slice answer,
+                               es_buf *value)
+{
+    if (!key || !value) return ES_ERR_ARG;
+    es_buf tbs, der;
+    uint8_t e[ES_SM3_LEN], r[32], s[32];
+    es_buf_init(&tbs, 256);
+    es_buf_init(&der, 128);
+    es_err rv = es_upstream_answer_tbs(status, request, answer, &tbs);
+    if (rv == ES_OK)
+        rv = es_sm2_digest(key->pub, ES_SM2_DEFAULT_ID, strlen(ES_SM2_DEFAULT_ID), tbs.p, tbs.len,
+                           e);
+    if (rv == ES_OK) rv = es_signer_sign_digest(key, e, r, s);
+    if (rv == ES_OK) rv = es_sm2_sig_encode(r, s, &der);
+    if (rv == ES_OK) rv = es_base64_encode(der.p, der.len, value);
+    es_buf_cleanup(&tbs);
+    es_buf_cleanup(&der);
+    return rv;
+}
+
+es_err es_upstream_answer_verify(const uint8_t pub[ES_SM2_PUB_LEN], unsigned status,
+                                 es_slice request, es_slice answer, const char *value)
+{
+    if (!pub) return ES_ERR_ARG;
+    if (!value || !*value) return ES_ERR_VERIFY;
+    es_buf tbs, der;
+    uint8_t e[ES_SM3_LEN], r[32], s[32];
+    es_buf_init(&tbs, 256);
+    es_buf_init(&der, 256);
+    es_err rv = es_base64_decode(value, strlen(value), &der);
+    if (rv == ES_OK) rv = es_sm2_sig_decode(es_slice_make(der.p, der.len), r, s, NULL);
+    if (rv == ES_OK) rv = es_upstream_answer_tbs(status, request, answer, &tbs);
+    if (rv == ES_OK)
+        rv = es_sm2_digest(pub, ES_SM2_DEFAULT_ID, strlen(ES_SM2_DEFAULT_ID), tbs.p, tbs.len, e);
+    if (rv == ES_OK) rv = es_sm2_verify_digest(pub, e, r, s);
+    es_buf_cleanup(&tbs);
+    es_buf_cleanup(&der);
+    return rv == ES_OK || rv == ES_ERR_NOMEM ? rv : ES_ERR_VERIFY;
 }

@@ -18,8 +18,10 @@ static const char *const paths[N_KINDS] = {ES_NATIONAL_CODES, ES_NATIONAL_FILING
                                            ES_NATIONAL_STATUS};
 
 struct es_upstream {
-    pthread_mutex_t mu; /* the handler table */
+    pthread_mutex_t mu;      /* the handler table */
+    pthread_mutex_t sign_mu; /* answer_key */
     es_signer *audit;
+    es_signer *answer_key;
     unsigned retry_min_ms, retry_max_ms;
     struct {
         es_upstream_done_fn fn;
@@ -61,7 +63,13 @@ es_err es_upstream_new(const es_upstream_opts *o, es_upstream **out)
         free(u);
         return ES_ERR_NOMEM;
     }
+    if (pthread_mutex_init(&u->sign_mu, NULL) != 0) {
+        pthread_mutex_destroy(&u->mu);
+        free(u);
+        return ES_ERR_NOMEM;
+    }
     u->audit = o ? o->audit : NULL;
+    u->answer_key = o ? o->answer_key : NULL;
     u->retry_min_ms = o && o->retry_min_ms ? o->retry_min_ms : 1000;
     u->retry_max_ms = o && o->retry_max_ms ? o->retry_max_ms : 3600000;
     if (u->retry_max_ms < u->retry_min_ms) u->retry_max_ms = u->retry_min_ms;
@@ -69,10 +77,22 @@ es_err es_upstream_new(const es_upstream_opts *o, es_upstream **out)
     return ES_OK;
 }
 
+es_err es_upstream_sign(es_upstream *u, unsigned status, es_slice request, es_slice answer,
+                        es_buf *value)
+{
+    if (!u || !u->answer_key) return ES_ERR_UNAVAILABLE;
+    /* A key device handle is used by one thread at a time. */
+    pthread_mutex_lock(&u->sign_mu);
+    es_err rv = es_upstream_answer_sign(u->answer_key, status, request, answer, value);
+    pthread_mutex_unlock(&u->sign_mu);
+    return rv;
+}
+
 void es_upstream_free(es_upstream *u)
 {
     if (!u) return;
     pthread_mutex_destroy(&u->mu);
+    pthread_mutex_destroy(&u->sign_mu);
     free(u);
 }
 
