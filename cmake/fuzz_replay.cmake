@@ -24,7 +24,8 @@ if(NOT ESEAL_FUZZ)
     elseif(_n STREQUAL "fuzz_ofd")
       set(_seeds ofd)
     elseif(NOT (_n STREQUAL "fuzz_client_auth" OR _n STREQUAL "fuzz_http" OR
-                _n STREQUAL "fuzz_national" OR _n STREQUAL "fuzz_picture"))
+                _n STREQUAL "fuzz_national" OR _n STREQUAL "fuzz_picture" OR
+                _n STREQUAL "fuzz_upstream"))
       set(_seeds esl signature)
     endif()
     set(_dirs "")

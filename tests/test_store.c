@@ -67,7 +67,7 @@ static void t_migrate(void)
        label, v);
     ok(es_store_migrate(s, &v) == ES_OK && v == es_store_schema_latest(),
        "%s: migrating again changes nothing", label);
-    ok(count_of(s, "SELECT count(*) FROM schema_version") == es_store_schema_latest(),
+    ok(count_of(s, "SELECT count(*) FROM schema_version") == (int64_t)store_n_migrations,
        "%s: one schema_version row per migration", label);
     v = -1;
     ok(es_store_schema_version(s, &v) == ES_OK && v == es_store_schema_latest(),
@@ -120,7 +120,7 @@ static void t_migrate_concurrent(void)
         ok(a[i].rv == ES_OK && a[i].version == es_store_schema_latest(),
            "%s: concurrent migrator %d: %s (%s)", label, i, es_err_name(a[i].rv), a[i].why);
     es_store *s = st_open(url);
-    ok(count_of(s, "SELECT count(*) FROM schema_version") == es_store_schema_latest(),
+    ok(count_of(s, "SELECT count(*) FROM schema_version") == (int64_t)store_n_migrations,
        "%s: each migration applied once by %d migrators", label, N);
     ok(count_of(s, "SELECT count(*) FROM audit_head") == 1, "%s: one genesis head", label);
     es_store_close(s);

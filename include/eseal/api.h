@@ -78,6 +78,9 @@ typedef struct es_api_ctx {
     /* Personal data at rest (eseal/protect.h): the KEK open, the index and MAC keys loaded;
      * set by the node, shared by every worker (it serialises its device). */
     struct es_protect *protect;
+    /* The link to the parent tier (eseal/upstream.h), made by the node before the routes are
+     * registered: the making system registers its answer handlers on it. */
+    struct es_upstream *upstream;
 } es_api_ctx;
 
 /* Makes what the context owns besides the configuration and site (the store key, the CA lock,
@@ -113,6 +116,7 @@ es_err es_api_national_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_decisions_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_pictures_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_making_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+es_err es_api_upstream_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 
 ES_API_END
 

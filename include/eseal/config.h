@@ -113,6 +113,21 @@ typedef struct es_config {
     /* [keys] protect: the key-encryption key of personal data at rest (docs/protect.md) */
     char key_protect[ES_CONFIG_PATH + 64];
     unsigned protect_reencrypt_seconds; /* [protect] how often the re-encryption pass runs */
+    /* [upstream] the parent tier (docs/upstream.md): url "" none (requests wait in the outbox),
+     * else http://HOST:PORT/ of the parent's esealsd (the national platform simulator at the
+     * ministry), where this site is the registered business system `client`, its requests
+     * signed with key (a key reference; "": [keys] system, the site's system key). The job
+     * looks every poll_ms; a failed attempt is retried after retry_min_ms, doubling up to
+     * retry_max_ms, with jitter. */
+    char upstream_url[512];
+    char upstream_client[64];
+    char upstream_key[ES_CONFIG_PATH + 64];
+    unsigned upstream_poll_ms;
+    unsigned upstream_retry_min_ms;
+    unsigned upstream_retry_max_ms;
+    /* The parent's system certificate (PEM or DER file): its 2xx answers must be signed with
+     * that key (docs/upstream.md, "Signed answers"); "": answers are taken unsigned. */
+    char upstream_parent_cert[ES_CONFIG_PATH];
 } es_config;
 
 /* es_config.metrics */

@@ -126,6 +126,11 @@ typedef enum es_err {
     ES_ERR_PROTECT_NO_KEY = 950, /* no data protection key in the store (setup not run) */
     ES_ERR_PROTECT_KEK = 951,    /* the keys are wrapped by another key-encryption key */
     ES_ERR_PROTECT_CHECK = 952,  /* protected data failed its check (the failures listed) */
+    /* upstream (upstream.h) */
+    ES_ERR_UPSTREAM_REFUSED = 960, /* the parent tier refused the request (4xx): not retried */
+    ES_ERR_UPSTREAM_ANSWER = 961,  /* the parent tier's answer is not what the request needs */
+    ES_ERR_IDEMPOTENCY = 962,      /* a request key used before with another body */
+    ES_ERR_NOT_NATIONAL = 963,     /* this daemon does not answer the national link */
     /* delivery (package.h) */
     ES_ERR_PACKAGE_USED = 970,      /* the seal key of a server package was enveloped and wiped */
     ES_ERR_PACKAGE_RECIPIENT = 971, /* a server package for another key device's key */

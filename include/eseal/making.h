@@ -60,9 +60,9 @@ typedef struct es_making {
     es_signer *maker;        /* the making system's key (signs seals) */
     es_slice maker_cert;     /* its maker-system certificate (DER) */
     const es_tables *tables; /* LD/T 01.1 Tables 1-6, seal types, unit types */
-    es_decisions *decisions; /* may be NULL while the decisions are interim */
-    es_protect *protect;     /* may be NULL while the protection is interim */
-    es_upstream *upstream;   /* may be NULL while the upstream link is interim */
+    es_decisions *decisions; /* people's signing keys (decision.h) */
+    es_protect *protect;     /* personal data at rest (protect.h) */
+    es_upstream *upstream;   /* the parent tier (upstream.h); national scope not wired yet */
     /* Held around the transaction that uses ca when threads share it (may be NULL). */
     pthread_mutex_t *ca_lock;
 } es_making;

@@ -47,6 +47,12 @@ es_http *es_node_http(es_node *n);
 /* The node's scheduler (borrowed, valid until es_node_stop): for tests that run a job now
  * (es_sched_run_now). */
 struct es_sched *es_node_sched(es_node *n);
+/* The node's link to the parent tier (eseal/upstream.h; borrowed, valid until es_node_stop):
+ * where a system registers its answer handlers. */
+struct es_upstream *es_node_upstream(es_node *n);
+/* Runs the upstream job once now on its thread and waits for it (tests; the job runs every
+ * [upstream] poll_ms anyway). ES_ERR_UNAVAILABLE when [upstream] url is not set. */
+es_err es_node_upstream_run(es_node *n) ES_MUST_CHECK;
 
 /* Stops serving (in-flight requests get up to 10 s), stops the scheduler, frees everything.
  * NULL is a no-op. */

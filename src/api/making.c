@@ -23,6 +23,7 @@ static es_making making_of(es_api_ctx *app, es_accounts *a)
     m.ca_lock = &app->ca_lock;
     m.decisions = app->decisions;
     m.protect = app->protect;
+    m.upstream = app->upstream;
     return m;
 }
 

@@ -17,6 +17,8 @@ static es_err system_get(es_http_req *req, void *arg)
         json_array_append_new(sys, json_string(t));
     json_object_set_new(o, "name", json_string(app->cfg.site_name));
     json_object_set_new(o, "tier", json_string(es_tier_name(app->cfg.tier)));
+    /* A simulator says so wherever it answers (docs/upstream.md). */
+    json_object_set_new(o, "simulator", json_boolean(app->cfg.tier == ES_TIER_NATIONAL_SIMULATOR));
     json_object_set_new(o, "division", json_string(app->cfg.division));
     json_object_set_new(o, "systems", sys);
     json_object_set_new(o, "public_url", json_string(app->public_url));

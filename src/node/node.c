@@ -31,9 +31,10 @@ struct es_node {
     es_sched *sched;
     int ctx_ready, site_ready;
     char addr[160];
-    node_witness *witness; /* [audit] witness (witness.c) */
-    es_signer *maker;      /* the making system's key (the system key), serialised */
-    es_tables *tables;     /* the making tables ([making] tables, or the built-in ones) */
+    node_witness *witness;   /* [audit] witness (witness.c) */
+    es_signer *maker;        /* the making system's key (the system key), serialised */
+    es_tables *tables;       /* the making tables ([making] tables, or the built-in ones) */
+    node_upstream *upstream; /* [upstream] (upstream.c) */
 };
 
 /* ---- The audit signer, serialised (a key device handle is used by one thread at a time). */
@@ -518,6 +519,10 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
     es_systems_format(x->cfg.systems, systems, sizeof systems);
     fprintf(n->out, "esealsd %s: tier %s, systems %s\n", ES_NODE_VERSION, es_tier_name(x->cfg.tier),
             systems);
+    if (x->cfg.tier == ES_TIER_NATIONAL_SIMULATOR)
+        fprintf(n->out, "NATIONAL PLATFORM SIMULATOR (not the national platform; its codes, keys "
+                        "and filings are for tests: docs/upstream.md)\n"
+                        "国家平台模拟器（并非国家政务服务平台，其赋码、密钥与备案仅供测试）\n");
     fflush(n->out);
     if ((rv = es_site_prepare(&x->cfg, &x->site, on_site, n, why, whylen)) != ES_OK) {
         if (!why[0]) snprintf(why, whylen, "the site cannot be prepared: %s", es_err_str(rv));
@@ -526,6 +531,7 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
     n->site_ready = 1;
     if ((rv = open_store(n, why, whylen)) != ES_OK) goto fail;
     site_warnings(n);
+    if ((rv = node_upstream_new(x, &n->upstream, why, whylen)) != ES_OK) goto fail;
     if ((rv = open_http(n, why, whylen)) != ES_OK) goto fail;
     if ((rv = open_ca(n, why, whylen)) != ES_OK) goto fail;
     /* People's signing keys: the node's half (a soft key is made at the first start, under the
@@ -548,6 +554,7 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
         goto fail;
     }
     if ((rv = node_witness_start(x, &n->witness, why, whylen)) != ES_OK) goto fail;
+    if ((rv = node_upstream_start(n->upstream, why, whylen)) != ES_OK) goto fail;
     fprintf(n->out, "listening on %s\nport %u\nconsole: http://%s/\n", n->addr,
             es_http_port(n->http), n->addr);
     fflush(n->out);
@@ -575,10 +582,22 @@ es_sched *es_node_sched(es_node *n)
     return n ? n->sched : NULL;
 }
 
+struct es_upstream *es_node_upstream(es_node *n)
+{
+    return n ? n->ctx.upstream : NULL;
+}
+
+es_err es_node_upstream_run(es_node *n)
+{
+    return n ? node_upstream_run_now(n->upstream) : ES_ERR_ARG;
+}
+
 void es_node_stop(es_node *n)
 {
     if (!n) return;
     es_sched_free(n->sched);
+    node_upstream_free(n->upstream); /* its job stopped before its handlers' owners go */
+    n->upstream = NULL;
     if (n->http) es_http_stop(n->http, 10000);
     es_http_free(n->http);
     /* After the last request: its record is in the last checkpoint. */

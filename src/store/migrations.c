@@ -519,6 +519,68 @@ static const char v8[] = "CREATE TABLE seal_code_serials ("
                          "  division TEXT PRIMARY KEY CHECK (length(division) = 6),"
                          "  last_serial {INT64} NOT NULL CHECK (last_serial BETWEEN 1 AND 99999999)"
                          "){STRICT};";
+/* Version 11 (issue 10, the link to the parent tier; docs/upstream.md): the outbox of requests
+ * to the parent tier (one row per kind and idempotency key; the lease that makes a row one
+ * sender's; times in milliseconds), and the national platform simulator's records: a serial
+ * per division (gap-free: taken in the transaction that uses it), the codes it assigned per
+ * requesting system and request key, the filings and the state changes. */
+static const char v11[] = "CREATE TABLE upstream_outbox ("
+                          "  id {ID},"
+                          "  kind TEXT NOT NULL,"
+                          "  req_key TEXT NOT NULL,"
+                          "  body TEXT NOT NULL,"
+                          "  state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),"
+                          "  attempts INTEGER NOT NULL DEFAULT 0,"
+                          "  next_at_ms {INT64} NOT NULL,"
+                          "  lease TEXT NOT NULL DEFAULT '',"
+                          "  lease_until_ms {INT64} NOT NULL DEFAULT 0,"
+                          "  last_error TEXT NOT NULL DEFAULT '',"
+                          "  answer TEXT,"
+                          "  created_at {INT64} NOT NULL,"
+                          "  done_at {INT64},"
+                          "  UNIQUE (kind, req_key)"
+                          "){STRICT};"
+                          "CREATE INDEX upstream_outbox_due ON upstream_outbox (state, next_at_ms);"
+                          "CREATE TABLE national_serials ("
+                          "  division TEXT PRIMARY KEY,"
+                          "  last {INT64} NOT NULL CHECK (last > 0 AND last <= 99999999)"
+                          "){STRICT};"
+                          "CREATE TABLE national_codes ("
+                          "  code TEXT PRIMARY KEY,"
+                          "  division TEXT NOT NULL,"
+                          "  client TEXT NOT NULL,"
+                          "  req_key TEXT NOT NULL,"
+                          "  body_sm3 TEXT NOT NULL,"
+                          "  body TEXT NOT NULL,"
+                          "  police_key {BLOB} NOT NULL,"
+                          "  police_info {BLOB} NOT NULL,"
+                          "  assigned_at {INT64} NOT NULL,"
+                          "  UNIQUE (client, req_key)"
+                          "){STRICT};"
+                          "CREATE TABLE national_filings ("
+                          "  id {ID},"
+                          "  code TEXT NOT NULL REFERENCES national_codes (code),"
+                          "  client TEXT NOT NULL,"
+                          "  req_key TEXT NOT NULL,"
+                          "  body_sm3 TEXT NOT NULL,"
+                          "  cert_sm3 TEXT NOT NULL,"
+                          "  seal_sm3 TEXT NOT NULL,"
+                          "  filed_at {INT64} NOT NULL,"
+                          "  UNIQUE (client, req_key)"
+                          "){STRICT};"
+                          "CREATE TABLE national_status ("
+                          "  id {ID},"
+                          "  code TEXT NOT NULL REFERENCES national_codes (code),"
+                          "  client TEXT NOT NULL,"
+                          "  req_key TEXT NOT NULL,"
+                          "  body_sm3 TEXT NOT NULL,"
+                          "  state TEXT NOT NULL,"
+                          "  reason TEXT NOT NULL,"
+                          "  at {INT64} NOT NULL,"
+                          "  recorded_at {INT64} NOT NULL,"
+                          "  UNIQUE (client, req_key)"
+                          "){STRICT};"
+                          "CREATE INDEX national_status_code ON national_status (code, id);";
 
 /* Version 9: people's signing keys and their signed decisions (docs/decisions.md; LD/T 01.1
  * §9.4). A key row per certificate ever issued to a person: kind 'pin' (held here: the private
@@ -601,6 +663,10 @@ const store_migration store_migrations[] = {
      NULL},
     {10, "data protection: wrapped data, index and MAC keys; registered sealed columns", v10, NULL,
      NULL},
+    {11,
+     "upstream: the outbox to the parent tier; the national platform simulator's codes, "
+     "filings and state changes",
+     v11, NULL, NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

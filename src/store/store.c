@@ -362,9 +362,11 @@ es_slice es_row_blob(const es_row *r, int col)
 
 /* --- Migrations --- */
 
+/* Versions are increasing; a gap is allowed (the parts of one issue reserve their numbers
+ * before they are merged in order), so the newest is the last one's. */
 int es_store_schema_latest(void)
 {
-    return (int)store_n_migrations;
+    return store_n_migrations ? store_migrations[store_n_migrations - 1].version : 0;
 }
 
 static int is_pg(const es_store *s)
@@ -421,7 +423,13 @@ static es_err migrate_step(es_store *s, int *version, int *done)
         rv = es_store_commit(s);
         return rv;
     }
-    const store_migration *m = &store_migrations[cur];
+    size_t next = 0;
+    while (next < store_n_migrations && store_migrations[next].version <= cur) next++;
+    if (next == store_n_migrations) {
+        rv = ES_ERR_INTERNAL;
+        goto out;
+    }
+    const store_migration *m = &store_migrations[next];
     es_buf text;
     es_buf_init(&text, 1u << 20);
     if (m->sql)

@@ -91,6 +91,9 @@ void es_config_defaults(es_config *c, const char *var)
     snprintf(c->key_decisions, sizeof c->key_decisions, "soft:%s/keys#decisions", var);
     snprintf(c->key_protect, sizeof c->key_protect, "soft:%s/keys#protect", var);
     c->protect_reencrypt_seconds = 60;
+    c->upstream_poll_ms = 1000;
+    c->upstream_retry_min_ms = 1000;
+    c->upstream_retry_max_ms = 3600000;
 }
 
 static int set_str(char *dst, size_t cap, const char *v, char *why, size_t whylen)
@@ -128,9 +131,9 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     parse_state *ps = ctx;
     es_config *c = ps->c;
     unsigned long u;
-    static const char *const sections[] = {"server",   "store",  "keys",   "limits",
-                                           "accounts", "api",    "audit",  "log",
-                                           "factors",  "making", "protect"};
+    static const char *const sections[] = {"server",   "store",  "keys",    "limits",
+                                           "accounts", "api",    "audit",   "log",
+                                           "factors",  "making", "protect", "upstream"};
     if (!key) {
         for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
             if (strcmp(section, sections[i]) == 0) return ES_OK;
@@ -286,6 +289,19 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("audit", "witness_ms")) return NUM(audit_witness_ms, 10, 24 * 3600 * 1000);
     if (IS("audit", "witness_client")) return STR(audit_witness_client);
     if (IS("audit", "witness_key")) return STR(audit_witness_key);
+    if (IS("upstream", "url")) {
+        if (*v && strncmp(v, "http://", 7)) {
+            snprintf(why, whylen, "url is http://HOST:PORT/ of the parent tier's esealsd");
+            return ES_ERR_CONFIG;
+        }
+        return STR(upstream_url);
+    }
+    if (IS("upstream", "client")) return STR(upstream_client);
+    if (IS("upstream", "key")) return STR(upstream_key);
+    if (IS("upstream", "parent_cert")) return STR(upstream_parent_cert);
+    if (IS("upstream", "poll_ms")) return NUM(upstream_poll_ms, 10, 3600 * 1000);
+    if (IS("upstream", "retry_min_ms")) return NUM(upstream_retry_min_ms, 10, 24 * 3600 * 1000);
+    if (IS("upstream", "retry_max_ms")) return NUM(upstream_retry_max_ms, 10, 7 * 24 * 3600 * 1000);
     if (IS("log", "level")) {
         if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug")) {
             snprintf(why, whylen, "level is error, warn, info or debug");
