@@ -150,9 +150,11 @@ await runBrowser({ width: 1280, height: 900 }, async (context, page) => {
   check((await page.locator('#nav-picture').count()) === 0, 'a reviewer has no picture page');
   await signOut(page);
 
-  // The issuer lands on the picture page.
+  // The issuer lands on the applications (印章申请) and has the picture page in the menu.
   await signIn(page, 'issuer1', issuerOtp);
   await changePassword(page, issuerOtp, ISSUER_PASS);
+  await page.locator('#nav-picture').waitFor({ state: 'visible', timeout: 10000 });
+  await page.click('#nav-picture');
   await page.locator('#picture-view').waitFor({ state: 'visible', timeout: 10000 });
   check((await page.textContent('#view-title')) === '印模制作', 'the issuer sees 印模制作');
 
