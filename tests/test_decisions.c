@@ -9,6 +9,7 @@
  * roles taken) cannot sign; the export verifies offline, and with the openssl command line. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -733,6 +734,135 @@ static void suite(const char *backend, const char *url)
     world_close(&w);
 }
 
+/* ---- Disabling accounts while the CA is busy (issue 9's bench: 503 busy under load). Only an
+ * account with an active signing key needs the CA's lock; the others are disabled at once while
+ * a seal is being made; one with a key waits for the lock (up to 2 s) instead of failing; an
+ * enrolment racing a disable never leaves a disabled account with an active key. */
+
+typedef struct disabler {
+    const char *url;
+    es_ca *ca;
+    const char *name;
+    int disabled;
+    es_err rv;
+} disabler;
+
+static void *disable_run(void *arg)
+{
+    disabler *d = arg;
+    es_store *st = st_open(d->url);
+    es_accounts acc = {st, g_audit, 30, 3, 15};
+    acc.ca = d->ca;
+    es_actor sys = {"system", 0, 0, 1};
+    d->rv = es_acct_set_disabled(&acc, &sys, d->name, d->disabled);
+    es_store_close(st);
+    return NULL;
+}
+
+typedef struct ca_holder {
+    const char *url;
+    es_ca *ca;
+    atomic_int held;
+    long ms;
+} ca_holder;
+
+static void *hold_ca(void *arg)
+{
+    ca_holder *h = arg;
+    es_store *st = st_open(h->url);
+    es_castore cs = {st, g_audit, "system", NULL};
+    if (es_castore_begin_joined(&cs, h->ca) == ES_OK) {
+        atomic_store(&h->held, 1);
+        struct timespec ts = {h->ms / 1000, (h->ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        es_store_rollback(st);
+    } else
+        atomic_store(&h->held, -1);
+    es_store_close(st);
+    return NULL;
+}
+
+static int active_keys(es_store *st, const char *name)
+{
+    int64_t n = -1;
+    es_value p[1] = {es_v_text(name)};
+    if (es_store_query_int(st,
+                           "SELECT COUNT(*) FROM signing_keys k JOIN users u ON u.id = k.user_id "
+                           "WHERE u.name = ? AND k.state = 'active'",
+                           p, 1, &n) != ES_OK)
+        return -1;
+    return (int)n;
+}
+
+static void disable_suite(const char *backend, const char *url)
+{
+    world w;
+    world_open(&w, url);
+    enum { N = 6 };
+    es_user us[N], keyed;
+    char names[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "plain%d", i);
+        user(&w, names[i], ES_ROLE_BIT(ES_ROLE_SEAL_ISSUER), &us[i]);
+    }
+    user(&w, "keyed", ES_ROLE_BIT(ES_ROLE_REVIEWER), &keyed);
+    es_actor kb = es_actor_of(&keyed);
+    es_signing_key k;
+    char why[256] = "";
+    ok(es_signing_key_enrol_pin(w.ds, w.st, &kb, PIN, NULL, &k, NULL, why, sizeof why) == ES_OK,
+       "%s: keyed has a signing key (%s)", backend, why);
+
+    /* The CA held for 1.2 s (a seal being made): N accounts without keys are disabled at once,
+     * the one with a key waits for the lock and is disabled with its key revoked. */
+    ca_holder h = {url, w.ca, 0, 1200};
+    pthread_t ht, t[N + 1];
+    disabler d[N + 1];
+    pthread_create(&ht, NULL, hold_ca, &h);
+    for (int i = 0; i < 500 && !atomic_load(&h.held); i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ok(atomic_load(&h.held) == 1, "%s: the CA's lock is held", backend);
+    for (int i = 0; i <= N; i++) {
+        d[i] = (disabler){url, w.ca, i < N ? names[i] : "keyed", 1, ES_ERR_INTERNAL};
+        pthread_create(&t[i], NULL, disable_run, &d[i]);
+    }
+    int plain_ok = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        plain_ok += d[i].rv == ES_OK;
+    }
+    pthread_join(t[N], NULL);
+    pthread_join(ht, NULL);
+    ok(plain_ok == N, "%s: %d of %d accounts without a key disabled while the CA is busy", backend,
+       plain_ok, N);
+    ok(d[N].rv == ES_OK, "%s: the account with a key waits for the CA and is disabled (%s)",
+       backend, es_err_name(d[N].rv));
+    ok(active_keys(w.st, "keyed") == 0, "%s: and its key is revoked", backend);
+
+    /* An enrolment racing a disable: never a disabled account with an active key. */
+    int bad = 0;
+    for (int round = 0; round < 4; round++) {
+        es_actor sys = {"system", 0, 0, 1};
+        if (es_acct_set_disabled(&w.acc, &sys, "plain0", 0) != ES_OK) bad++;
+        es_user fresh;
+        if (es_acct_get(&w.acc, &sys, "plain0", &fresh) != ES_OK) bad++;
+        enrol_try e = {url, w.ca, fresh, ES_ERR_INTERNAL};
+        disabler dd = {url, w.ca, "plain0", 1, ES_ERR_INTERNAL};
+        pthread_t te, td;
+        pthread_create(&te, NULL, enrol_run, &e);
+        pthread_create(&td, NULL, disable_run, &dd);
+        pthread_join(te, NULL);
+        pthread_join(td, NULL);
+        if (dd.rv != ES_OK || active_keys(w.st, "plain0") != 0) bad++;
+    }
+    ok(bad == 0,
+       "%s: enrolment racing a disable: the account ends disabled without a key (%d "
+       "bad rounds)",
+       backend, bad);
+    world_close(&w);
+}
+
 /* The canonical form: fields refused, non-canonical encodings refused, bundles bounded. */
 static void test_tbs(void)
 {
@@ -1203,7 +1333,11 @@ int main(void)
     make_ca();
     test_tbs();
     suite("sqlite", st_sqlite_db("decisions"));
-    if (st_pg_ready()) suite("postgresql", st_pg_db("decisions"));
+    disable_suite("sqlite", st_sqlite_db("decisions-disable"));
+    if (st_pg_ready()) {
+        suite("postgresql", st_pg_db("decisions"));
+        disable_suite("postgresql", st_pg_db("decisions_disable"));
+    }
     api_suite();
     es_signer_free(g_audit);
     return t_done();

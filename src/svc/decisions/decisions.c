@@ -599,6 +599,20 @@ static es_err enrol(es_decisions *ds, es_store *st, const es_actor *by, key_row 
     /* One transaction holding the CA's lock: the old certificate revoked, the new one issued,
      * the key row and the audit records commit together or not at all. */
     CHECK(es_castore_begin_joined(&cs, ds->ca));
+    {
+        /* The account's row, held until commit: a disable (es_acct_set_disabled) that looked
+         * for an active key before this one commits waits for it, then sees the key and revokes
+         * it; one that came first leaves the account disabled, and nothing is enrolled. */
+        int64_t live = 0;
+        es_value p[1] = {es_v_int(by->user_id)};
+        CHECK(es_store_exec(
+            st, "UPDATE users SET disabled = disabled WHERE id = ? AND disabled = 0", p, 1, &live));
+        if (live != 1) {
+            rv = ES_ERR_DENIED;
+            say(why, whylen, "%s", "the account is disabled");
+            goto out;
+        }
+    }
     if (prev->found) {
         es_value p[2] = {es_v_int(now_of(ds)), es_v_int(prev->id)};
         CHECK(es_store_exec(st,
