@@ -1774,6 +1774,64 @@ static void test_deadline_server_busy(unsigned idle)
     es_http_free(h);
 }
 
+/* A request that arrived whole while its worker was busy past head_timeout, then read and
+ * parsed with a pause between the two (a worker preempted on a loaded machine: 300 ms here) is
+ * answered: the reaper, looking between the read and the parse (the socket empty, the phase
+ * still the head's), must not drop it (CI saw a user created and its answer never sent). */
+static atomic_int pause_next;
+
+static void pause_hook(void *arg)
+{
+    (void)arg;
+    if (atomic_exchange(&pause_next, 0)) sleep_ms(300);
+}
+
+static void test_read_then_parse(void)
+{
+    es_http_config cfg;
+    es_http *h = NULL;
+    es_http_config_init(&cfg);
+    cfg.listen = "127.0.0.1:0";
+    cfg.msg = on_server_msg;
+    cfg.threads = 1;
+    cfg.head_timeout = 1;
+    cfg.request_timeout = 1;
+    cfg.request_line_hook = pause_hook;
+    atomic_store(&slow_started, 0);
+    if (es_http_new(&cfg, &h) != ES_OK ||
+        es_http_route(h, "GET", "/api/v1/slow", h_busy, NULL, ES_HTTP_PUBLIC) != ES_OK ||
+        es_http_start(h) != ES_OK) {
+        ok(0, "read-then-parse server");
+        es_http_free(h);
+        return;
+    }
+    unsigned port = es_http_port(h);
+    const char *slow = "GET /api/v1/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int b = t_connect_from("127.0.0.2", port);
+    ok(wait_metric(h, "eseal_http_connections", 1) == 1, "read-then-parse: B is accepted");
+    int a = t_connect_from("127.0.0.1", port);
+    ok(a >= 0 && t_send(a, slow, strlen(slow)) == 0, "read-then-parse: a slow request");
+    for (int i = 0; i < 500 && !atomic_load(&slow_started); i++) sleep_ms(10);
+    t_resp r;
+    t_resp_init(&r);
+    atomic_store(&pause_next, 0);
+    int st = b >= 0 && t_send(b, get, strlen(get)) == 0 ? 0 : -1;
+    /* A's handler takes 2.5 s: B's request waits unread past head_timeout; the pause is for
+     * B's request line (A's was read before). */
+    atomic_store(&pause_next, 1);
+    if (st == 0) st = t_response(b, 0, &r);
+    ok(st == 200,
+       "read-then-parse: B, read and parsed 300 ms apart past its deadline, answered (%d)", st);
+    st = a >= 0 ? t_response(a, 0, &r) : -1;
+    ok(st == 200, "read-then-parse: A answered (%d)", st);
+    t_resp_free(&r);
+    if (a >= 0) close(a);
+    if (b >= 0) close(b);
+    es_http_stop(h, 1000);
+    es_http_free(h);
+}
+
 static pthread_mutex_t ll_lock = PTHREAD_MUTEX_INITIALIZER;
 static int ll_ok, ll_err;
 static unsigned long long ll_not_logged;
@@ -1999,6 +2057,7 @@ int main(void)
     test_deadlines();
     test_deadline_server_busy(30);
     test_deadline_server_busy(1);
+    test_read_then_parse();
     test_log_limit();
     test_metrics_access();
 
