@@ -121,6 +121,12 @@ void es_decisions_free(es_decisions *ds);
 #define ES_DECISION_KDF_T 3
 void es_decisions_set_clock(es_decisions *ds, es_time (*now)(void));
 void es_decisions_set_kdf(es_decisions *ds, uint32_t m_kib, uint32_t t);
+/* Tests: on, enrolments and PIN changes wrap with argon2id (the scheme of the rows written
+ * before the keyed one, kdf_m and kdf_t from es_decisions_set_kdf), so that the migration on
+ * use is tested; off (the default): the keyed scheme (docs/decisions.md). */
+void es_decisions_set_legacy(es_decisions *ds, int on);
+/* How many times the node's device decrypted a device half (the rest came from memory). */
+unsigned long es_decisions_device_decrypts(es_decisions *ds);
 
 /* 1 when an account holding roles takes decisions (any business role: business_admin,
  * seal_issuer, reviewer, approver, operator, seal_keeper). */
