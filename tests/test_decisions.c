@@ -427,6 +427,15 @@ static void suite(const char *backend, const char *url)
     uint8_t *vp = memmem(s2.tbs.p, s2.tbs.len, "approve", 7);
     if (vp) memcpy(vp, "apprOve", 7);
     ok(vp && store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: a tampered tbs is not stored", backend);
+    /* The mark of es_decision_sign spares the second verification only for what it signed. */
+    memcpy(s2.mark, s.mark, sizeof s2.mark);
+    ok(store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: nor with the signed one's mark", backend);
+    if (vp) memcpy(vp, "approve", 7);
+    s2.sig.p[s2.sig.len - 1] ^= 1;
+    ok(store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: a changed signature with the mark: verified",
+       backend);
+    s2.sig.p[s2.sig.len - 1] ^= 1;
+    if (vp) memcpy(vp, "apprOve", 7);
     uint8_t *bp = memmem(bundle.p, bundle.len, "approve", 7);
     if (bp) memcpy(bp, "apprOve", 7);
     ok(bp &&

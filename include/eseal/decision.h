@@ -85,6 +85,11 @@ typedef struct es_decision_sig {
     es_buf sig;           /* DER SM2 signature */
     char cert_serial[64]; /* hex serial of the person's certificate */
     char actor[65];
+    /* Private: es_decision_sign's mark (a MAC under a key that lives only in this process's
+     * memory) over what it signed or checked, so that es_decision_store_in need not verify
+     * the signature a second time; anything else (changed, copied from elsewhere) is
+     * verified. */
+    uint8_t mark[32];
 } es_decision_sig;
 void es_decision_sig_init(es_decision_sig *s);
 void es_decision_sig_free(es_decision_sig *s);
