@@ -3,12 +3,13 @@
  *
  * A person who takes decisions (submit, review verdict, carry-out, delivery, grant) holds a
  * personal SM2 key and a `user` certificate of the site CA bound to their account:
- *   - "pin": the key is generated here and kept wrapped twice, under a key derived from the
- *     person's signing PIN (argon2id) and under a key of the node's key device, so that neither
- *     a copy of the database nor the PIN alone gives it; it is used only when the person enters
- *     the PIN at that moment. Wrong PINs are counted and lock the key as a USBKey's PIN does
- *     (ES_DECISION_PIN_LIMIT); only the system administrator unlocks it, and unlocking signs
- *     nothing;
+ *   - "pin": the key is generated here and kept wrapped under a key derived (HMAC-SM3) from
+ *     the person's signing PIN and a device half that only the node's key device decrypts, so
+ *     that neither a copy of the database nor the PIN alone gives it (rows of the argon2id
+ *     scheme before are read and rewrapped on use; docs/decisions.md); it is used only when
+ *     the person enters the PIN at that moment. Wrong PINs are counted and lock the key as a
+ * USBKey's PIN does (ES_DECISION_PIN_LIMIT); only the system administrator unlocks it, and
+ * unlocking signs nothing;
  *   - "token": the person's USBKey holds the key; the certificate is issued for their CSR and the
  *     server holds no private key; they sign es_decision_tbs elsewhere (`eseal decision sign`).
  * Re-enrolment revokes the previous certificate (superseded); disabling the account or taking
@@ -121,7 +122,8 @@ es_err es_decisions_new(const char *ref, const es_secret_src *pin, int create, e
                         es_signer *audit, es_decisions **out, char *why,
                         size_t whylen) ES_MUST_CHECK;
 void es_decisions_free(es_decisions *ds);
-/* Tests: the clock (NULL: es_time_now) and the argon2id memory in KiB (0: ES_DECISION_KDF_M). */
+/* Tests: the clock (NULL: es_time_now) and the argon2id memory in KiB (0: ES_DECISION_KDF_M) of
+ * the legacy scheme (es_decisions_set_legacy). */
 #define ES_DECISION_KDF_M 65536
 #define ES_DECISION_KDF_T 3
 void es_decisions_set_clock(es_decisions *ds, es_time (*now)(void));

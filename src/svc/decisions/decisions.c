@@ -1288,15 +1288,14 @@ es_err es_decision_store_in(es_store *st, const es_decision_sig *s, int64_t *id)
                      es_v_blob(s->sig.p, s->sig.len),
                      es_v_text(k.serial),
                      es_v_int(v.at)};
-    CHECK(es_store_exec(st,
-                        "INSERT INTO decisions (actor, action, object, tbs, sig, cert_serial, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        p, 7, NULL));
-    if (id) {
-        es_value q[2] = {es_v_blob(s->sig.p, s->sig.len), es_v_text(k.serial)};
-        CHECK(es_store_query_int(
-            st, "SELECT MAX(id) FROM decisions WHERE sig = ? AND cert_serial = ?", q, 2, id));
-    }
+    /* The row's id from the insert itself: no second statement, no scan of decisions by sig
+     * (which has no index). */
+    int64_t rid = 0;
+    CHECK(es_store_query_int(st,
+                             "INSERT INTO decisions (actor, action, object, tbs, sig, cert_serial, "
+                             "at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             p, 7, &rid));
+    if (id) *id = rid;
 out:
     key_free(&k);
     return rv;
