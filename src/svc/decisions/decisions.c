@@ -679,15 +679,9 @@ static es_err pin_open(es_decisions *ds, es_store *st, const es_actor *by, key_r
     }
     snprintf(object, sizeof object, "user:%s", k->name);
     rv = unwrap_key(ds, k, pin, key);
-    if (rv == ES_OK && !keyed(k)) {
-        /* A key of the argon2id scheme moves to the keyed one now that its PIN is known. */
-        if ((rv = migrate_key(ds, st, by, k, pin, *key)) != ES_OK) {
-            es_sm2_key_free(*key);
-            *key = NULL;
-            return rv;
-        }
-        return ES_OK;
-    }
+    /* A key of the argon2id scheme moves to the keyed one now that its PIN is known (it also
+     * resets the count); when that fails the key stays as it is and the count is reset below. */
+    if (rv == ES_OK && !keyed(k) && migrate_key(ds, st, by, k, pin, *key) == ES_OK) return ES_OK;
     if (rv == ES_OK) {
         es_value q[1] = {es_v_int(k->id)};
         CHECK(es_store_begin(st));
