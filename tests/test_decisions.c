@@ -428,6 +428,15 @@ static void suite(const char *backend, const char *url)
     uint8_t *vp = memmem(s2.tbs.p, s2.tbs.len, "approve", 7);
     if (vp) memcpy(vp, "apprOve", 7);
     ok(vp && store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: a tampered tbs is not stored", backend);
+    /* The mark of es_decision_sign spares the second verification only for what it signed. */
+    memcpy(s2.mark, s.mark, sizeof s2.mark);
+    ok(store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: nor with the signed one's mark", backend);
+    if (vp) memcpy(vp, "approve", 7);
+    s2.sig.p[s2.sig.len - 1] ^= 1;
+    ok(store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: a changed signature with the mark: verified",
+       backend);
+    s2.sig.p[s2.sig.len - 1] ^= 1;
+    if (vp) memcpy(vp, "apprOve", 7);
     uint8_t *bp = memmem(bundle.p, bundle.len, "approve", 7);
     if (bp) memcpy(bp, "apprOve", 7);
     ok(bp &&
@@ -605,9 +614,71 @@ static void suite(const char *backend, const char *url)
                      "user_id = (SELECT id FROM users WHERE name = 'alice')");
         ok(sign_pin(&w, &w.alice, PIN2, &s2) == ES_ERR_SIGNING_KEY_DAMAGED,
            "%s: a tampered argon2id cost refused", backend);
-        st_sql(w.st, "UPDATE signing_keys SET kdf_m = 1024 WHERE state = 'active' AND "
+        st_sql(w.st, "UPDATE signing_keys SET kdf_m = 0 WHERE state = 'active' AND "
                      "user_id = (SELECT id FROM users WHERE name = 'alice')");
         if (es_signing_key_unlock(w.ds, w.st, &admin, "alice") != ES_OK) st_die("unlock");
+    }
+
+    /* The migration on use: a key wrapped with argon2id (rows written before the keyed
+     * scheme) opens with its PIN, and is then rewrapped in the keyed scheme, audited; wrong
+     * PINs count on both. The device half is decrypted once per key, then kept. */
+    {
+        es_user erin;
+        es_signing_key ek;
+        user(&w, "erin", ES_ROLE_BIT(ES_ROLE_APPROVER), &erin);
+        es_actor ea = {"erin", ES_ROLE_BIT(ES_ROLE_APPROVER), erin.id, 0};
+        es_decisions_set_legacy(w.ds, 1);
+        ok(es_signing_key_enrol_pin(w.ds, w.st, &ea, PIN, NULL, &ek, NULL, why, sizeof why) ==
+               ES_OK,
+           "%s: erin enrols with the argon2id scheme: %s", backend, why);
+        es_decisions_set_legacy(w.ds, 0);
+        int64_t m = -1, len = -1;
+        es_value q[1] = {es_v_int(erin.id)};
+        if (es_store_query_int(w.st, "SELECT kdf_m FROM signing_keys WHERE user_id = ?", q, 1,
+                               &m) != ES_OK)
+            m = -1;
+        ok(m == 1024, "%s: the row is argon2id's (kdf_m %lld)", backend, (long long)m);
+        ok(sign_pin(&w, &erin, PIN2, &s2) == ES_ERR_PIN && key_failures(w.st, "erin") == 1,
+           "%s: a wrong PIN on the argon2id row counts", backend);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_OK, "%s: the right PIN opens it", backend);
+        if (es_store_query_int(w.st, "SELECT kdf_m + kdf_t FROM signing_keys WHERE user_id = ?", q,
+                               1, &m) != ES_OK ||
+            es_store_query_int(w.st, "SELECT LENGTH(wrapped) FROM signing_keys WHERE user_id = ?",
+                               q, 1, &len) != ES_OK)
+            m = len = -1;
+        ok(m == 0 && len == 64 && key_failures(w.st, "erin") == 0,
+           "%s: rewrapped in the keyed scheme (kdf %lld, %lld bytes), count reset", backend,
+           (long long)m, (long long)len);
+        ok(st_audit_count(w.st, "decision.key_rewrap") == 1, "%s: the rewrapping audited", backend);
+        ok(store(&w, &s2, NULL) == ES_OK, "%s: the decision stores", backend);
+        unsigned long before = es_decisions_device_decrypts(w.ds);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_OK &&
+               es_decisions_device_decrypts(w.ds) == before + 1,
+           "%s: the keyed row opens (its new device half decrypted once)", backend);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_OK &&
+               es_decisions_device_decrypts(w.ds) == before + 1,
+           "%s: and then from memory", backend);
+        for (int i = 0; i < ES_DECISION_PIN_LIMIT; i++) (void)sign_pin(&w, &erin, PIN2, &s2);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_ERR_PIN_LOCKED,
+           "%s: the keyed row locks after %d wrong PINs", backend, ES_DECISION_PIN_LIMIT);
+        ok(es_signing_key_unlock(w.ds, w.st, &admin, "erin") == ES_OK &&
+               sign_pin(&w, &erin, PIN, &s2) == ES_OK,
+           "%s: unlocked, the right PIN opens it", backend);
+        ok(st_audit_count(w.st, "decision.key_rewrap") == 1, "%s: rewrapped once", backend);
+        /* The keyed scheme's tag is checked: with another salt the right PIN is not right. */
+        {
+            uint8_t zero[16] = {0};
+            es_value z[2] = {es_v_blob(zero, sizeof zero), es_v_int(erin.id)};
+            if (es_store_begin(w.st) != ES_OK ||
+                es_store_exec(w.st,
+                              "UPDATE signing_keys SET salt = ? WHERE state = 'active' AND "
+                              "user_id = ?",
+                              z, 2, NULL) != ES_OK ||
+                es_store_commit(w.st) != ES_OK)
+                st_die("salt");
+        }
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_ERR_PIN && key_failures(w.st, "erin") == 1,
+           "%s: a changed salt: the tag does not match (counted as a wrong PIN)", backend);
     }
 
     /* Re-enrolment revokes the old certificate (superseded); the old PIN is needed. */
