@@ -145,6 +145,8 @@ typedef enum es_err {
     ES_ERR_PICTURE_NO_INK = 984, /* no seal ink (red) in the box of a scan */
     ES_ERR_PICTURE_TEXT = 985,   /* seal text that is not valid or does not fit */
     ES_ERR_PICTURE_FONT = 986,   /* no installed font has a character of the seal text */
+    /* 990-999: import of other vendors' seals, self-service renewal (making.h) */
+    ES_ERR_MK_IMPORT_BATCH = 990, /* a resumed import batch with other files or another person */
 } es_err;
 
 /* A reason a person reads: English and Chinese, static storage. */

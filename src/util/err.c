@@ -154,6 +154,9 @@ static const struct {
      "印章文字无效或排列不下"},
     {ES_ERR_PICTURE_FONT, "picture_font", 422, "no installed font has a character of the text",
      "已安装的字体中缺少印章文字的字形"},
+    {ES_ERR_MK_IMPORT_BATCH, "import_batch_mismatch", 409,
+     "the import batch resumed is another person's or holds other files",
+     "续传的导入批次属于他人或文件清单不同"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])

@@ -15,6 +15,7 @@
 #include "eseal/package.h"
 #include "eseal/seal.h"
 #include "svc/internal.h"
+#include "svc/making/internal.h"
 
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -1807,4 +1808,50 @@ es_err es_making_events(es_making *m, const es_actor *by, int64_t after, const c
                           "application_id FROM status_events WHERE seq > ? AND (? = '' OR code = "
                           "?) ORDER BY seq LIMIT ?",
                           p, 4, ev_row, &x);
+}
+
+/* ---- for the import of other vendors' seals (src/svc/making/import.c, internal.h) */
+
+es_err making_app_imported(es_making *m, const es_actor *by, const es_application *data,
+                           int64_t *id)
+{
+    full_app f;
+    int64_t new_id = 0;
+    es_err rv;
+    full_init(&f);
+    snprintf(f.a.kind, sizeof f.a.kind, "apply");
+    snprintf(f.a.scope, sizeof f.a.scope, "%s", data->scope);
+    snprintf(f.a.carrier, sizeof f.a.carrier, "%s", data->carrier);
+    snprintf(f.a.uscc, sizeof f.a.uscc, "%s", data->uscc);
+    snprintf(f.a.division, sizeof f.a.division, "%s", data->division);
+    snprintf(f.a.unit_name, sizeof f.a.unit_name, "%s", data->unit_name);
+    snprintf(f.a.seal_name, sizeof f.a.seal_name, "%s", data->seal_name);
+    snprintf(f.a.reason, sizeof f.a.reason, "%s", data->reason);
+    f.a.seal_type = data->seal_type;
+    es_time now = es_time_now();
+    es_value p[] = {es_v_text(f.a.scope), es_v_text(f.a.carrier), es_v_text(by->name),
+                    es_v_int(now), es_v_int(now)};
+    CHECK(es_store_query_int(m->a->store,
+                             "INSERT INTO applications (kind, state, scope, carrier, created_by, "
+                             "created_at, updated_at) VALUES ('apply', 'draft', ?, ?, ?, ?, ?) "
+                             "RETURNING id",
+                             p, sizeof p / sizeof p[0], &new_id));
+    f.a.id = new_id;
+    CHECK(write_data(m, &f, 1));
+    es_value q[] = {es_v_text(data->made_code), es_v_text(by->name), es_v_int(now),
+                    es_v_int(new_id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE applications SET state = 'made', made_code = ?, executed_by = ?, "
+                        "executed_at = ? WHERE id = ?",
+                        q, sizeof q / sizeof q[0], NULL));
+    *id = new_id;
+out:
+    full_free(&f);
+    return rv;
+}
+
+es_err making_status_event(es_making *m, const char *code, const char *serial, const char *state,
+                           const char *reason, int64_t app_id)
+{
+    return status_event(m, code, serial, state, reason, app_id);
 }
