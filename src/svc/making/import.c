@@ -189,7 +189,7 @@ static void unit_of(const es_pki_cert *pc, es_application *a)
 /* Checks a file that is not a duplicate by its bytes. ES_OK with *c filled, or ES_ERR_VERIFY
  * with o's outcome set to refused. */
 static es_err examine(const es_import_request *rq, const es_trust *trust, es_slice bytes,
-                      candidate *c, es_import_outcome *o)
+                      const char *sm3, candidate *c, es_import_outcome *o)
 {
     es_seal s;
     es_report rep;
@@ -254,15 +254,21 @@ static es_err examine(const es_import_request *rq, const es_trust *trust, es_sli
                 c->holder_cert = rq->certs[i];
         }
     }
-    if (!c->holder_cert.len || es_pki_cert_parse(c->holder_cert, &pc) != ES_OK ||
-        pc.serial.len == 0 || pc.serial.len > ES_PKI_SERIAL_MAX) {
+    memset(&pc, 0, sizeof pc);
+    if (s.n_certs == 0) {
+        /* A seal that names no certificate of its holder (GM/T 0031 seals without a list):
+         * a placeholder serial from the file's SM3, which is no certificate's (docs/making.md). */
+        snprintf(c->serial, sizeof c->serial, "esl-sm3-%.32s", sm3);
+    } else if (!c->holder_cert.len || es_pki_cert_parse(c->holder_cert, &pc) != ES_OK ||
+               pc.serial.len == 0 || pc.serial.len > ES_PKI_SERIAL_MAX) {
         set_reason(o, "refused", "holder_certificate", NULL);
         goto out;
-    }
-    es_hex_encode(pc.serial.p, pc.serial.len, hex);
-    if (!es_ca_serial_norm(hex, c->serial)) {
-        set_reason(o, "refused", "holder_certificate", NULL);
-        goto out;
+    } else {
+        es_hex_encode(pc.serial.p, pc.serial.len, hex);
+        if (!es_ca_serial_norm(hex, c->serial)) {
+            set_reason(o, "refused", "holder_certificate", NULL);
+            goto out;
+        }
     }
     if (s.name.len > ES_MK_NAME_MAX || !es_utf8_valid(s.name.p, s.name.len)) {
         set_reason(o, "refused", "data", "seal name");
@@ -279,7 +285,7 @@ static es_err examine(const es_import_request *rq, const es_trust *trust, es_sli
     } else {
         snprintf(a->scope, sizeof a->scope, "industry");
     }
-    unit_of(&pc, a);
+    if (c->holder_cert.len) unit_of(&pc, a);
     if (!a->unit_name[0]) snprintf(a->unit_name, sizeof a->unit_name, "%s", a->seal_name);
     snprintf(a->made_code, sizeof a->made_code, "%s", c->code);
     rv = ES_OK;
@@ -330,7 +336,9 @@ static es_err duplicate_of(es_making *m, const char *sm3, const candidate *c, es
         return ES_ERR_EXISTS;
     }
     /* The same serial: the same certificate is a duplicate, another one a collision. */
-    es_value r[2] = {es_v_text(c->serial), es_v_blob(c->holder_cert.p, c->holder_cert.len)};
+    es_value r[2] = {
+        es_v_text(c->serial),
+        es_v_blob(c->holder_cert.len ? c->holder_cert.p : (const uint8_t *)"", c->holder_cert.len)};
     if ((rv = es_store_query(m->a->store,
                              "SELECT code FROM seal_certs WHERE cert_serial = ? AND cert = ?", r, 2,
                              dup_cb, &d)) != ES_OK)
@@ -416,14 +424,15 @@ static es_err record_imported(es_making *m, const es_actor *by, int64_t batch, c
                         "application_id, made_at, made_by, source, vendor, verified) VALUES (?, "
                         "'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?)",
                         p, sizeof p / sizeof p[0], NULL));
-    es_value q[] = {es_v_text(c->code),
-                    es_v_text(c->serial),
-                    es_v_blob(c->holder_cert.p, c->holder_cert.len),
-                    es_v_blob(esl.p, esl.len),
-                    es_v_int(c->valid_start),
-                    es_v_int(c->valid_end),
-                    es_v_int(app),
-                    es_v_int(now)};
+    es_value q[] = {
+        es_v_text(c->code),
+        es_v_text(c->serial),
+        es_v_blob(c->holder_cert.len ? c->holder_cert.p : (const uint8_t *)"", c->holder_cert.len),
+        es_v_blob(esl.p, esl.len),
+        es_v_int(c->valid_start),
+        es_v_int(c->valid_end),
+        es_v_int(app),
+        es_v_int(now)};
     CHECK(es_store_exec(m->a->store,
                         "INSERT INTO seal_certs (code, cert_serial, cert, esl, valid_start, "
                         "valid_end, application_id, made_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -665,7 +674,7 @@ es_err es_making_import(es_making *m, const es_actor *by, const es_import_reques
         } else if (bytes.len > ES_IMPORT_FILE_MAX) {
             set_reason(&o, "refused", "too_large", NULL);
         } else if ((rv = duplicate_of(m, o.sm3, NULL, &o)) == ES_OK) {
-            rv = examine(rq, trust, bytes, &c, &o);
+            rv = examine(rq, trust, bytes, o.sm3, &c, &o);
             if (rv == ES_OK) {
                 rv = duplicate_of(m, o.sm3, &c, &o);
                 if (rv == ES_OK) {
@@ -696,8 +705,10 @@ es_err es_making_import(es_making *m, const es_actor *by, const es_import_reques
     }
     {
         es_value u[2] = {es_v_int(es_time_now()), es_v_int(batch)};
+        CHECK(es_store_begin(m->a->store));
         CHECK(es_store_exec(m->a->store, "UPDATE seal_imports SET updated_at = ? WHERE id = ?", u,
                             2, NULL));
+        CHECK(es_store_commit(m->a->store));
     }
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
