@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,7 +46,8 @@ static struct {
     es_buf bytes;
 } g_files[MAX_FILES];
 static size_t g_nfiles;
-static es_buf g_made, g_made2, g_reserved, g_root;
+static es_buf g_made, g_made2, g_made3, g_reserved, g_root;
+static const char *g_cli;
 
 static void read_corpus(void)
 {
@@ -322,6 +325,48 @@ static void *race_run(void *arg)
     return NULL;
 }
 
+/* eseal making import against the node: a directory with one good and one truncated file. */
+static void cli_import(const node_t *d, const char *tok, const char *kind)
+{
+    if (!g_cli) {
+        fprintf(stderr, "ESEAL_CLI is not set: the CLI part is skipped\n");
+        t_skipped = 1;
+        return;
+    }
+    char dir[700], f1[800], f2[800], out[800], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/cli-%s", st_tmp(), kind);
+    snprintf(f1, sizeof f1, "%s/a.esl", dir);
+    snprintf(f2, sizeof f2, "%s/b.esl", dir);
+    snprintf(out, sizeof out, "%s.out", dir);
+    if (mkdir(dir, 0700) != 0 || es_file_write(f1, g_made3.p, g_made3.len) != ES_OK ||
+        es_file_write(f2, g_made3.p, g_made3.len / 3) != ES_OK)
+        st_die("cannot write %s", dir);
+    snprintf(cmd, sizeof cmd,
+             "ESEAL_PIN=%s '%s' making import --url http://127.0.0.1:%u --token %s --vendor "
+             "'%s' --root '%s' '%s' > '%s' 2>&1",
+             PIN, g_cli, d->port, tok, VENDOR, t_path("ESEAL_TESTDATA", "root.crt"), dir, out);
+    int rc = system(cmd);
+    es_buf o = t_read(out);
+    if (es_buf_nul(&o) != ES_OK) st_die("buf");
+    ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 1 &&
+           strstr((char *)o.p, "imported  a.esl TEST-IMPORT-0003") &&
+           strstr((char *)o.p, "refused   b.esl") && strstr((char *)o.p, "batch 1/1"),
+       "%s: eseal making import: a.esl imported, b.esl refused, exit 1 (%d)\n%s", kind,
+       WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, (char *)o.p);
+    es_buf_cleanup(&o);
+    snprintf(cmd, sizeof cmd,
+             "ESEAL_PIN=%s '%s' making import --url http://127.0.0.1:%u --token %s --vendor "
+             "'%s' '%s' > '%s' 2>&1",
+             PIN, g_cli, d->port, tok, VENDOR, f1, out);
+    rc = system(cmd);
+    o = t_read(out);
+    if (es_buf_nul(&o) != ES_OK) st_die("buf");
+    ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 0 && strstr((char *)o.p, "duplicate a.esl"),
+       "%s: eseal making import again: a duplicate, exit 0 (%d)\n%s", kind,
+       WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, (char *)o.p);
+    es_buf_cleanup(&o);
+}
+
 static void suite(const char *kind, const char *url)
 {
     node_t d;
@@ -542,6 +587,8 @@ static void suite(const char *kind, const char *url)
     ok(st == 201, "%s: a suspension of an imported seal is entered (%d)", kind, st);
     json_decref(v);
 
+    cli_import(&d, issuer, kind);
+
     v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);
     ok(st == 200 && json_is_true(json_object_get(v, "intact")),
        "%s: the audit trail verifies after the imports", kind);
@@ -560,6 +607,8 @@ int main(void)
     make_seal("TEST-IMPORT-0001", "signer.crt", &g_made);
     make_seal("TEST-IMPORT-0002", "other.crt", &g_made2);
     make_seal("RS44030500000001", "maker.crt", &g_reserved);
+    make_seal("TEST-IMPORT-0003", "maker.crt", &g_made3);
+    g_cli = getenv("ESEAL_CLI");
     ok(g_nfiles >= 10, "the corpus has %zu seal files with verdicts", g_nfiles);
     suite("sqlite", NULL);
     if (st_pg_ready()) suite("postgresql", st_pg_db("import"));
@@ -567,6 +616,7 @@ int main(void)
     es_buf_cleanup(&g_made);
     es_buf_cleanup(&g_made2);
     es_buf_cleanup(&g_reserved);
+    es_buf_cleanup(&g_made3);
     es_buf_cleanup(&g_root);
     return t_done();
 }
