@@ -681,6 +681,16 @@ static const char v13[] =
     "  idx {INT64} NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (import_id, sm3)"
     "){STRICT};"
+    "CREATE TABLE renewal_requests ("
+    "  nonce TEXT PRIMARY KEY,"
+    "  code TEXT NOT NULL,"
+    "  cert_serial TEXT NOT NULL,"
+    "  request {BLOB} NOT NULL,"
+    "  signature {BLOB} NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  application_id {INT64} NOT NULL REFERENCES applications (id),"
+    "  at {INT64} NOT NULL"
+    "){STRICT};"
     "CREATE TABLE seal_import_sources ("
     "  sm3 TEXT PRIMARY KEY,"
     "  code TEXT NOT NULL,"
@@ -708,7 +718,10 @@ const store_migration store_migrations[] = {
      "upstream: the outbox to the parent tier; the national platform simulator's codes, "
      "filings and state changes",
      v11, NULL, NULL},
-    {13, "making: seal sources (made, imported), import batches and their files", v13, NULL, NULL},
+    {13,
+     "making: seal sources (made, imported), import batches and their files; self-service renewal "
+     "requests",
+     v13, NULL, NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -14,5 +14,12 @@ es_err making_app_imported(es_making *m, const es_actor *by, const es_applicatio
 /* Inside the caller's transaction: appends a status event (gap-free number). */
 es_err making_status_event(es_making *m, const char *code, const char *serial, const char *state,
                            const char *reason, int64_t app_id) ES_MUST_CHECK;
+/* Inside the caller's transaction: a renew application of the seal `code` (which must be
+ * active: ES_ERR_MK_SEAL_STATE; a USBKey seal: ES_ERR_UNSUPPORTED otherwise) with the new key's
+ * request csr (DER), entered and submitted by `who` (not an account: "self-service:CODE") and
+ * left in the state a reviewer picks up (submitted). ES_ERR_MK_DUPLICATE when the seal has an
+ * open application already. */
+es_err making_app_renewal(es_making *m, const char *code, es_slice csr, const char *who,
+                          const char *reason, int64_t *id) ES_MUST_CHECK;
 
 #endif

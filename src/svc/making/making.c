@@ -1855,3 +1855,54 @@ es_err making_status_event(es_making *m, const char *code, const char *serial, c
 {
     return status_event(m, code, serial, state, reason, app_id);
 }
+
+/* ---- for the self-service renewal (src/svc/making/renewal.c, internal.h) */
+
+es_err making_app_renewal(es_making *m, const char *code, es_slice csr, const char *who,
+                          const char *reason, int64_t *id)
+{
+    full_app f;
+    es_seal_rec seal;
+    char key[ES_MK_NAME_MAX + 64];
+    int64_t new_id = 0, changes = 0;
+    es_err rv;
+    full_init(&f);
+    CHECK(load_seal(m, code, &seal));
+    if (!kind_applies("renew", seal.state)) {
+        rv = ES_ERR_MK_SEAL_STATE;
+        goto out;
+    }
+    CHECK(load_full(m, seal.application_id, &f));
+    if (strcmp(f.a.carrier, "usbkey") != 0) {
+        rv = ES_ERR_UNSUPPORTED;
+        goto out;
+    }
+    snprintf(f.a.kind, sizeof f.a.kind, "renew");
+    snprintf(f.a.seal_code, sizeof f.a.seal_code, "%s", seal.code);
+    snprintf(f.a.reason, sizeof f.a.reason, "%s", reason);
+    f.csr.len = 0;
+    CHECK(es_buf_append(&f.csr, csr.p, csr.len));
+    f.a.has_csr = 1;
+    es_time now = es_time_now();
+    es_value p[] = {es_v_text(f.a.scope), es_v_text(f.a.carrier), es_v_text(f.a.seal_code),
+                    es_v_text(who),       es_v_int(now),          es_v_int(now)};
+    CHECK(es_store_query_int(m->a->store,
+                             "INSERT INTO applications (kind, state, scope, carrier, seal_code, "
+                             "created_by, created_at, updated_at) VALUES ('renew', 'draft', ?, ?, "
+                             "?, ?, ?, ?) RETURNING id",
+                             p, sizeof p / sizeof p[0], &new_id));
+    f.a.id = new_id;
+    CHECK(write_data(m, &f, 1));
+    open_key_of(&f.a, key, sizeof key);
+    es_value q[] = {es_v_text(key), es_v_text(who), es_v_int(now), es_v_int(new_id)};
+    rv = es_store_exec(m->a->store,
+                       "UPDATE applications SET state = 'submitted', open_key = ?, "
+                       "submitted_by = ?, submitted_at = ? WHERE id = ? AND state = 'draft'",
+                       q, sizeof q / sizeof q[0], &changes);
+    if (rv == ES_ERR_EXISTS) rv = ES_ERR_MK_DUPLICATE;
+    if (rv == ES_OK && changes != 1) rv = ES_ERR_MK_STATE;
+    if (rv == ES_OK) *id = new_id;
+out:
+    full_free(&f);
+    return rv;
+}
