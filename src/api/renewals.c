@@ -35,7 +35,10 @@ static es_err renewals_create(es_http_req *req, void *arg)
         snprintf(ra, sizeof ra, "%u", retry);
         es_api_log(app, ES_LOG_WARN, "self-service renewals over the limit for %s", from);
         if ((rv = es_http_add_header(req, "Retry-After", ra)) != ES_OK) return rv;
-        REFUSE(es_http_reply_err(req, ES_ERR_LIMIT, NULL), ES_ERR_LIMIT);
+        REFUSE(es_http_reply_errf(req, ES_ERR_RATE,
+                                  "too many renewal requests from this address: try again in %u s",
+                                  retry),
+               ES_ERR_RATE);
     }
     if (rv != ES_OK) return rv;
     json_t *in = NULL;

@@ -134,7 +134,7 @@ es_err es_renewal_parse(es_slice text, es_renewal_req *out, const char **field, 
         case 6: {
             es_pki_csr c;
             es_buf pem;
-            es_buf_init(&pem, 16);
+            es_buf_init(&pem, ES_MK_CSR_MAX);
             es_err rv = es_base64_decode(v, vl, &out->csr);
             if (rv == ES_OK && out->csr.len)
                 rv = es_pki_csr_parse(out->csr.p, out->csr.len, &pem, &c);
