@@ -7,5 +7,6 @@ function(_eseal_renewal_test)
   endif()
   # 77: the PostgreSQL half was skipped (tests/store_test.h), reported as skipped, not passed.
   set_tests_properties(renewal PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 600 SKIP_RETURN_CODE 77)
+  set_property(TEST renewal APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_renewal_test)

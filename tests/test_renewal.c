@@ -42,6 +42,7 @@ static char g_uscc[19];
 static char g_csr[4096];
 static es_buf g_png;
 static unsigned g_window = 1, g_rate = 100000;
+static const char *g_cli;
 static es_signer *g_key; /* the first seal's token key */
 
 static void read_out(node_t *d)
@@ -92,7 +93,6 @@ static int node_start(node_t *d)
     read_out(d);
     return 0;
 }
-
 
 static void node_stop(node_t *d)
 {
@@ -353,7 +353,6 @@ static int64_t count(const char *url, const char *sql)
     return n;
 }
 
-
 /* Executes id; the seal code made (empty on failure) and the status. */
 static int execute(const node_t *d, const char *tok, int64_t id, char code[ES_SEAL_CODE_MAX])
 {
@@ -379,12 +378,24 @@ static json_t *seal_get(const node_t *d, const char *tok, const char *code)
 
 /* ---- renewal requests */
 
-static es_signer *new_key(void)
+static es_signer *new_key_pem(const char *pem_path)
 {
     es_sm2_key *k = NULL;
     es_signer *s = NULL;
-    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &s) != ES_OK) st_die("key");
+    es_buf pem;
+    es_buf_init(&pem, 8192);
+    if (es_sm2_key_generate(&k) != ES_OK) st_die("key");
+    if (pem_path && (es_sm2_key_to_pem(k, NULL, &pem) != ES_OK ||
+                     es_file_write(pem_path, pem.p, pem.len) != ES_OK))
+        st_die("key pem");
+    es_buf_cleanup(&pem);
+    if (es_signer_from_key(k, &s) != ES_OK) st_die("key");
     return s;
+}
+
+static es_signer *new_key(void)
+{
+    return new_key_pem(NULL);
 }
 
 /* The DER CSR of key (appended to der). */
@@ -529,7 +540,9 @@ static void suite(const char *kind, const char *url)
        "%s: accounts of the making roles", kind);
 
     /* Two seals made here: the first on the token key g_key, the second on another key. */
-    es_signer *other = new_key(), *newkey = new_key(), *stranger = new_key();
+    char newpem[700];
+    snprintf(newpem, sizeof newpem, "%s/new-%s.pem", st_tmp(), kind);
+    es_signer *other = new_key(), *newkey = new_key_pem(newpem), *stranger = new_key();
     use_key(g_key);
     int64_t id = approved(&d, issuer, reviewer, apply_body("自助续期测试章"), "apply");
     ok(id && execute(&d, issuer, id, code) == 200 && code[0], "%s: a seal is made (%s)", kind,
@@ -658,6 +671,41 @@ static void suite(const char *kind, const char *url)
        "%s: the superseded certificate: 409 renewal_certificate (%d %s)", kind, st, err_of(v));
     json_decref(v);
 
+    /* eseal making renew-request: the seal renewed again, signed with its new key's file. */
+    if (g_cli) {
+        char csrf[700], cmd[4096], outf[700];
+        es_buf der3;
+        es_buf_init(&der3, 8192);
+        csr_der(stranger, &der3);
+        snprintf(csrf, sizeof csrf, "%s/third-%s.csr", st_tmp(), kind);
+        snprintf(outf, sizeof outf, "%s/cli-%s.out", st_tmp(), kind);
+        if (es_file_write(csrf, der3.p, der3.len) != ES_OK) st_die("csr file");
+        es_buf_cleanup(&der3);
+        snprintf(
+            cmd, sizeof cmd,
+            "'%s' making renew-request --url http://127.0.0.1:%u --code %s --serial %s "
+            "--key '%s' --csr '%s' --until 2040-01-01 --contact '李四 13900139000' > '%s' 2>&1",
+            g_cli, d.port, code, s1b.serial, newpem, csrf, outf);
+        int rc = system(cmd);
+        es_buf o = t_read(outf);
+        if (es_buf_nul(&o) != ES_OK) st_die("buf");
+        ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 0 && strstr((char *)o.p, "entered (submitted)") &&
+               count(store, "SELECT COUNT(*) FROM applications WHERE kind = 'renew' AND state = "
+                            "'submitted'") == 1,
+           "%s: eseal making renew-request: a submitted renew application (%d)\n%s", kind,
+           WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, (char *)o.p);
+        es_buf_cleanup(&o);
+        rc = system(cmd);
+        o = t_read(outf);
+        if (es_buf_nul(&o) != ES_OK) st_die("buf");
+        ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 1 && strstr((char *)o.p, "application_duplicate"),
+           "%s: ... again: refused while it is open, exit 1\n%s", kind, (char *)o.p);
+        es_buf_cleanup(&o);
+    } else {
+        fprintf(stderr, "ESEAL_CLI is not set: the CLI part is skipped\n");
+        t_skipped = 1;
+    }
+
     /* A suspended seal is not renewed. */
     int64_t sid = approved(
         &d, issuer, reviewer,
@@ -683,8 +731,8 @@ static void suite(const char *kind, const char *url)
         limited = st == 429;
     }
     ok(limited, "%s: 20 requests in a row from one address: 429", kind);
-    ok(count(store, "SELECT COUNT(*) FROM renewal_requests") == 1, "%s: ... nothing more stored",
-       kind);
+    ok(count(store, "SELECT COUNT(*) FROM renewal_requests") == (g_cli ? 2 : 1),
+       "%s: ... nothing more stored", kind);
     node_stop(&d);
     es_signer_free(other);
     es_signer_free(newkey);
@@ -697,6 +745,7 @@ int main(void)
     unsetenv(ES_MAKING_PAUSE_ENV);
     signal(SIGPIPE, SIG_IGN);
     make_fixtures();
+    g_cli = getenv("ESEAL_CLI");
     suite("sqlite", NULL);
     if (st_pg_ready()) suite("postgresql", st_pg_db("renewal"));
     es_buf_cleanup(&g_png);

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "eseal/making_import.h"
+#include "eseal/renewal.h"
 
 static const char help[] =
     "usage: eseal making import --url URL --vendor NAME [--token TOKEN] [--root FILE]...\n"
@@ -327,11 +328,171 @@ out:
     return ret;
 }
 
+static const char renew_help[] =
+    "usage: eseal making renew-request --url URL --code CODE --serial SERIAL --key KEY\n"
+    "                                  --csr FILE --until TIME --contact TEXT [-o FILE]\n"
+    "\n"
+    "Online self-service renewal (LD/T 01.1 7.9 note; docs/making.md \"Self-service renewal\"):\n"
+    "builds the renewal request of the seal CODE, signs it with the key of the seal's CURRENT\n"
+    "certificate (proof of possession: on the USBKey, skf:...) and sends it to the daemon\n"
+    "(POST /api/v1/renewals, no session). The daemon enters a renew application that a\n"
+    "reviewer approves and the seal issuer executes: a new certificate for the key of --csr\n"
+    "(the token's new key, `eseal key csr`) and a new seal with the same code.\n"
+    "\n"
+    "  --url URL        the daemon, http://HOST:PORT\n"
+    "  --code CODE      the seal code\n"
+    "  --serial SERIAL  the seal's current certificate serial (hex)\n"
+    "  --key KEY        the seal's current key: skf:..., soft:DIR#NAME or a PEM key file (PIN "
+    "from\n"
+    "                   ESEAL_PIN or a prompt)\n"
+    "  --csr FILE       the PKCS#10 request of the new key (PEM or DER), signed by it\n"
+    "  --until TIME     the end of validity wanted (ISO 8601)\n"
+    "  --contact TEXT   who to call about it (1 to 200 bytes)\n"
+    "  -o FILE          also write the signed request (JSON) to FILE\n"
+    "\n"
+    "Exit status: 0 the application was entered, 1 the daemon refused it, 3 usage or I/O error.\n"
+    "\n"
+    "example:\n"
+    "  eseal key csr --key skf:libsoftskf.so#APP1/NEW --subject /C=CN/CN=token -o new.csr\n"
+    "  ESEAL_PIN=123456 eseal making renew-request --url http://127.0.0.1:8440 \\\n"
+    "      --code RS35010200000001 --serial 50333a52f8d03dc69ede13d48c4e0b1a \\\n"
+    "      --key skf:libsoftskf.so#APP1/SEAL --csr new.csr --until 2029-01-01 --contact '张三 "
+    "138...'\n";
+
+static int making_renew(int argc, char **argv)
+{
+    const char *url = NULL, *code = NULL, *serial = NULL, *key = NULL, *csr = NULL, *until = NULL,
+               *contact = NULL, *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dst = !strcmp(a, "--url")       ? &url
+                           : !strcmp(a, "--code")    ? &code
+                           : !strcmp(a, "--serial")  ? &serial
+                           : !strcmp(a, "--key")     ? &key
+                           : !strcmp(a, "--csr")     ? &csr
+                           : !strcmp(a, "--until")   ? &until
+                           : !strcmp(a, "--contact") ? &contact
+                           : !strcmp(a, "-o")        ? &out
+                                                     : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(renew_help, stdout);
+            return 0;
+        }
+        if (!dst || i + 1 >= argc) {
+            fputs(renew_help, stderr);
+            return cli_error("unknown or incomplete option %s", a);
+        }
+        *dst = argv[++i];
+    }
+    if (!url || !code || !serial || !key || !csr || !until || !contact) {
+        fputs(renew_help, stderr);
+        return cli_error("renew-request needs --url, --code, --serial, --key, --csr, --until and "
+                         "--contact");
+    }
+    es_renewal_req r;
+    es_buf raw, text, sig, b1, b2, ans;
+    es_signer *s = NULL;
+    int ret = 0;
+    es_renewal_req_init(&r);
+    es_buf_init(&raw, ES_MK_CSR_MAX);
+    es_buf_init(&text, ES_RENEWAL_MAX);
+    es_buf_init(&sig, 256);
+    es_buf_init(&b1, 2 * ES_RENEWAL_MAX);
+    es_buf_init(&b2, 1024);
+    es_buf_init(&ans, 1u << 20);
+    uint8_t n[16];
+    es_pki_csr c;
+    if (strlen(code) >= sizeof r.code || !es_ca_serial_norm(serial, r.serial)) {
+        ret = cli_error("--code or --serial: not a seal code and a hex serial");
+        goto out;
+    }
+    snprintf(r.code, sizeof r.code, "%s", code);
+    if (strlen(contact) > ES_RENEWAL_CONTACT) {
+        ret = cli_error("--contact: at most 200 bytes");
+        goto out;
+    }
+    snprintf(r.contact, sizeof r.contact, "%s", contact);
+    if (cli_time("--until", until, &r.valid_until) != 0) {
+        ret = EXIT_USAGE;
+        goto out;
+    }
+    r.time = es_time_now();
+    if (es_random(n, sizeof n) != ES_OK) {
+        ret = cli_error("no random bytes");
+        goto out;
+    }
+    es_hex_encode(n, sizeof n, r.nonce);
+    if (cli_read(csr, ES_MK_CSR_MAX, &raw) != 0) {
+        ret = EXIT_USAGE;
+        goto out;
+    }
+    if (es_pki_csr_parse(raw.p, raw.len, &r.csr, &c) != ES_OK || es_pki_csr_verify(&c) != ES_OK) {
+        ret = cli_error("--csr %s: not a PKCS#10 request signed by its key", csr);
+        goto out;
+    }
+    if (!r.csr.len && es_buf_append(&r.csr, raw.p, raw.len) != ES_OK) {
+        ret = cli_error("--csr: too large");
+        goto out;
+    }
+    if (cli_load_signer(key, &s) != 0) {
+        ret = EXIT_USAGE;
+        goto out;
+    }
+    if (es_renewal_text(&r, &text) != ES_OK ||
+        es_signer_sign_message(s, ES_SM2_DEFAULT_ID, text.p, text.len, &sig) != ES_OK ||
+        es_base64_encode(text.p, text.len, &b1) != ES_OK || es_buf_nul(&b1) != ES_OK ||
+        es_base64_encode(sig.p, sig.len, &b2) != ES_OK || es_buf_nul(&b2) != ES_OK) {
+        ret = cli_error("the request could not be signed (the key: %s)", key);
+        goto out;
+    }
+    json_t *o =
+        json_pack("{s:s,s:s}", "request", (const char *)b1.p, "signature", (const char *)b2.p);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!body) {
+        ret = cli_error("out of memory");
+        goto out;
+    }
+    if (out && cli_write(out, body, strlen(body)) != 0) {
+        free(body);
+        ret = EXIT_USAGE;
+        goto out;
+    }
+    unsigned st = 0;
+    ret = http_post(url, "/api/v1/renewals", NULL, body, &st, &ans);
+    free(body);
+    if (ret) goto out;
+    json_t *v = json_loadb((const char *)ans.p, ans.len, 0, NULL);
+    if (st == 201) {
+        printf("renew application %lld entered (submitted): a reviewer approves it, the seal "
+               "issuer executes it\n",
+               (long long)json_integer_value(json_object_get(v, "application_id")));
+    } else {
+        const char *e = json_string_value(json_object_get(v, "error"));
+        const char *m = json_string_value(json_object_get(v, "message"));
+        const char *z = json_string_value(json_object_get(v, "message_zh"));
+        fprintf(stderr, "eseal: refused (%u %s): %s %s\n", st, e ? e : "", m ? m : "", z ? z : "");
+        ret = 1;
+    }
+    json_decref(v);
+out:
+    es_signer_free(s);
+    es_renewal_req_free(&r);
+    es_buf_cleanup(&raw);
+    es_buf_cleanup(&text);
+    es_buf_cleanup(&sig);
+    es_buf_cleanup(&b1);
+    es_buf_cleanup(&b2);
+    es_buf_cleanup(&ans);
+    return ret;
+}
+
 static const char making_help[] =
-    "usage: eseal making <import> [options]\n"
+    "usage: eseal making <import|renew-request> [options]\n"
     "\n"
     "The seal making system's registry from the command line (docs/making.md).\n"
-    "  import   import other vendors' seals into a daemon's registry\n"
+    "  import          import other vendors' seals into a daemon's registry\n"
+    "  renew-request   renew a seal online, signed with its current key (self-service)\n"
     "\n"
     "example:\n"
     "  eseal making import --url http://127.0.0.1:8440 --vendor 旧系统 --root r.crt seals/\n";
@@ -341,6 +502,7 @@ int cmd_making(int argc, char **argv)
     int r = cli_sub_help(argc, argv, making_help);
     if (r >= 0) return r;
     if (strcmp(argv[1], "import") == 0) return making_import(argc, argv);
+    if (strcmp(argv[1], "renew-request") == 0) return making_renew(argc, argv);
     fputs(making_help, stderr);
     return cli_error("unknown subcommand 'making %s'", argv[1]);
 }
