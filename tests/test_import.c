@@ -563,8 +563,12 @@ static void suite(const char *kind, const char *url)
        m2 ? sget(m2, "reason") : "");
     json_decref(v);
     v = jcall(&d, "GET", "/api/v1/seals/TEST-IMPORT-0001", reviewer, NULL, &st);
-    ok(st == 200 && !strcmp(sget(json_object_get(v, "seal"), "state"), "active"),
-       "%s: the imported seal is in the registry (%d)", kind, st);
+    ok(st == 200 && !strcmp(sget(json_object_get(v, "seal"), "state"), "active") &&
+           !strcmp(sget(json_object_get(v, "seal"), "source"), "imported") &&
+           !strcmp(sget(json_object_get(v, "seal"), "vendor"), VENDOR) &&
+           json_is_true(json_object_get(json_object_get(v, "seal"), "verified")),
+       "%s: the imported seal is in the registry: source imported, vendor, verified (%d)", kind,
+       st);
     json_decref(v);
 
     /* Two concurrent imports of one file: one seal. */

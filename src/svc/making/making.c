@@ -529,7 +529,7 @@ out:
 #define SEAL_COLS                                                                                  \
     "code, state, cert_serial, scope, carrier, uscc, division, unit_name, seal_name, seal_type, "  \
     "valid_start, valid_end, application_id, made_at, made_by, delivered_at, delivered_by, "       \
-    "delivered_to, package IS NOT NULL"
+    "delivered_to, package IS NOT NULL, source, vendor, verified"
 
 static void fill_seal(es_seal_rec *s, const es_row *r)
 {
@@ -553,6 +553,9 @@ static void fill_seal(es_seal_rec *s, const es_row *r)
     TXT(s->delivered_by, 16);
     TXT(s->delivered_to, 17);
     s->has_package = (int)es_row_int(r, 18);
+    TXT(s->source, 19);
+    TXT(s->vendor, 20);
+    s->verified = (int)es_row_int(r, 21);
 }
 
 static es_err seal_row(void *ctx, const es_row *r)
