@@ -8,13 +8,23 @@
  * submitted and approved (not timed); then THREADS clients execute them (timed: each
  * execution issues the certificate, makes the seal and commits the rows, the status event and
  * the audit records), and the whole flow of N more applications is timed too (create,
- * 4 materials, picture, submit, review, execute: 9 requests a seal). Then raw SM2 signatures
- * on THREADS threads for 2 s (es_sm2_key_sign_digest on a 32-byte digest).
+ * 4 materials, picture, submit, review, execute: 9 requests a seal). Raw SM2 signatures on
+ * THREADS threads for 2 s (es_sm2_key_sign_digest on a 32-byte digest) just before the
+ * execution and again after the whole flow: the machine is shared, so both are printed and the
+ * goal uses their mean.
  *
- * SM2 signatures per seal executed: the executor's decision (their key), the certificate (CA
- * key), the seal (maker key), the audit records ca.issue and application.execute (audit key):
- * 5. Goal (issue 10): seals/s >= 0.5 x (raw
- * signs/s on the cores / signatures per seal). A benchmark, not a test. */
+ * SM2 signatures per seal: counted, not assumed. Every SM2 signature the node makes leaves a
+ * row behind: a person's decision (decisions), a certificate (ca_certs), a seal (seal_certs),
+ * an audit record (audit, each signed on its own) and a signed checkpoint of the trail
+ * (audit_checkpoint). The bench counts those rows before and after each timed phase and
+ * divides by the seals made: execute alone is 5 (the executor's decision, the certificate, the
+ * seal, the audit records ca.issue and application.execute); the whole flow has its own count
+ * (the decisions of submit and review and the audit records of every request: 15). No answer of
+ * the API is signed. Other SM2 work per seal (verifying the request's proof of possession, the
+ * decision again before it is stored, d x G when a person's key is opened, the node's device
+ * decrypting a person's device half once per key and process) is cost, not counted.
+ * Goal (issue 10): seals/s >= 0.5 x (raw signs/s on the cores / signatures per seal), each
+ * phase with its own count. A benchmark, not a test. */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,12 +39,12 @@
 #include "eseal/node.h"
 #include "eseal/pki.h"
 #include "eseal/signer.h"
+#include "eseal/store.h"
 
-#define SIGNS_PER_SEAL 5
-#define USCC           "11370306MB2867521U"
-#define IDNO           "11010519491231002X"
-#define PASS           "Bench-Pass-2026!x"
-#define BPIN           "135790"
+#define USCC "11370306MB2867521U"
+#define IDNO "11010519491231002X"
+#define PASS "Bench-Pass-2026!x"
+#define BPIN "135790"
 
 static unsigned g_port;
 static char g_csr[4096];
@@ -66,6 +76,9 @@ static int req(const char *method, const char *path, const char *tok, const char
         es_buf_append_str(&q, "\r\n") == ES_OK &&
         (!body || !len || es_buf_append(&q, body, len) == ES_OK))
         st = t_raw(g_port, (const char *)q.p, q.len, &r);
+    if (st < 200 || st > 299)
+        fprintf(stderr, "bench_making: %s %s: %d %.*s\n", method, path, st,
+                (int)(r.body.len > 300 ? 300 : r.body.len), r.body.p ? (const char *)r.body.p : "");
     if (out) *out = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
     t_resp_free(&r);
     es_buf_cleanup(&q);
@@ -176,6 +189,40 @@ static void *flow_worker(void *arg)
     return NULL;
 }
 
+/* The signatures the node has made, by kind (see the header). */
+enum { S_DECISION, S_CERT, S_SEAL, S_AUDIT, S_CHECKPOINT, S_KINDS };
+static const char *const g_sign_sql[S_KINDS] = {
+    "SELECT COUNT(*) FROM decisions", "SELECT COUNT(*) FROM ca_certs",
+    "SELECT COUNT(*) FROM seal_certs", "SELECT COUNT(*) FROM audit",
+    "SELECT COUNT(*) FROM audit_checkpoint"};
+static const char *const g_sign_name[S_KINDS] = {"decisions", "certificates", "seals",
+                                                 "audit records", "checkpoints"};
+
+static int count_signs(const char *url, int64_t n[S_KINDS])
+{
+    es_store *st = NULL;
+    int good = es_store_open(url, &st) == ES_OK;
+    for (int i = 0; good && i < S_KINDS; i++)
+        good = es_store_query_int(st, g_sign_sql[i], NULL, 0, &n[i]) == ES_OK;
+    es_store_close(st);
+    return good;
+}
+
+/* Prints the signatures per seal of a phase (b before, a after, seals made) and returns it. */
+static double per_seal(const char *phase, const int64_t b[S_KINDS], const int64_t a[S_KINDS],
+                       int seals)
+{
+    double total = 0;
+    printf("SM2 signs per seal, %-10s", phase);
+    for (int i = 0; i < S_KINDS; i++) {
+        double v = seals > 0 ? (double)(a[i] - b[i]) / seals : 0;
+        total += v;
+        printf("%s%.2f %s", i ? " + " : " ", v, g_sign_name[i]);
+    }
+    printf(" = %.2f (counted in the store)\n", total);
+    return total;
+}
+
 typedef struct raw_ctx {
     double seconds;
     long count;
@@ -195,6 +242,23 @@ static void *raw_worker(void *arg)
     }
     es_sm2_key_free(k);
     return NULL;
+}
+
+/* Raw SM2 signatures per second on threads threads for 2 s. */
+static double raw_signs(int threads)
+{
+    raw_ctx rc[64];
+    pthread_t th[64];
+    long raw = 0;
+    for (int i = 0; i < threads; i++) {
+        rc[i] = (raw_ctx){2.0, 0};
+        pthread_create(&th[i], NULL, raw_worker, &rc[i]);
+    }
+    for (int i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        raw += rc[i].count;
+    }
+    return raw / 2.0;
 }
 
 static double run_threads(int threads, void *(*fn)(void *))
@@ -275,23 +339,24 @@ int main(int argc, char **argv)
             fprintf(stderr, "application %d could not be approved\n", i);
             return 1;
         }
+    char surl[400];
+    snprintf(surl, sizeof surl, "%s%s%s", url ? "" : "sqlite:", url ? url : var,
+             url ? "" : "/eseal.db");
+    int64_t c0[S_KINDS], c1[S_KINDS], c2[S_KINDS];
+    if (!count_signs(surl, c0)) {
+        fprintf(stderr, "cannot count the signatures in %s\n", surl);
+        return 1;
+    }
+    double raw0 = raw_signs(threads);
     double te = run_threads(threads, exec_worker);
     int fe = atomic_load(&g_fail);
     atomic_store(&g_fail, 0);
+    if (!count_signs(surl, c1)) return 1;
     double tf = run_threads(threads, flow_worker);
     int ff = atomic_load(&g_fail);
-    raw_ctx rc[64];
-    pthread_t th[64];
-    for (int i = 0; i < threads; i++) {
-        rc[i] = (raw_ctx){2.0, 0};
-        pthread_create(&th[i], NULL, raw_worker, &rc[i]);
-    }
-    long raw = 0;
-    for (int i = 0; i < threads; i++) {
-        pthread_join(th[i], NULL);
-        raw += rc[i].count;
-    }
-    double raw_s = raw / 2.0, seals_s = (g_n - fe) / te, goal = 0.5 * raw_s / SIGNS_PER_SEAL;
+    if (!count_signs(surl, c2)) return 1;
+    double raw1 = raw_signs(threads);
+    double raw_s = (raw0 + raw1) / 2, seals_s = (g_n - fe) / te, flow_s = (g_n - ff) / tf;
     printf("store:                 %s\n", url ? "postgresql" : "sqlite");
     printf("threads:               %d (cores online: %ld)\n", threads,
            sysconf(_SC_NPROCESSORS_ONLN));
@@ -300,12 +365,14 @@ int main(int argc, char **argv)
     printf(
         "whole flow:            %d seals in %.2f s = %.1f seals/s (9 requests each, %d failed)\n",
         g_n, tf, (g_n - ff) / tf, ff);
-    printf("raw SM2 signs:         %.0f /s on %d threads\n", raw_s, threads);
-    printf(
-        "SM2 signs per seal:    %d (the executor's decision, certificate, seal, 2 audit records)\n",
-        SIGNS_PER_SEAL);
-    printf("goal 0.5 x raw / %d:    %.1f seals/s: %s\n", SIGNS_PER_SEAL, goal,
-           seals_s >= goal ? "met" : "NOT met");
+    printf("raw SM2 signs:         %.0f /s on %d threads (%.0f before, %.0f after the seals)\n",
+           raw_s, threads, raw0, raw1);
+    double se = per_seal("execute:", c0, c1, g_n - fe), sf = per_seal("flow:", c1, c2, g_n - ff);
+    double ge = se > 0 ? 0.5 * raw_s / se : 0, gf = sf > 0 ? 0.5 * raw_s / sf : 0;
+    printf("goal execute 0.5 x raw / %.2f:    %.1f seals/s: %.1f = %.2f x goal, %s\n", se, ge,
+           seals_s, ge > 0 ? seals_s / ge : 0, ge > 0 && seals_s >= ge ? "met" : "NOT met");
+    printf("goal flow    0.5 x raw / %.2f:   %.1f seals/s: %.1f = %.2f x goal, %s\n", sf, gf,
+           flow_s, gf > 0 ? flow_s / gf : 0, gf > 0 && flow_s >= gf ? "met" : "NOT met");
     es_node_stop(node);
     fclose(of);
     return 0;

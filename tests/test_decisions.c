@@ -9,6 +9,7 @@
  * roles taken) cannot sign; the export verifies offline, and with the openssl command line. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,15 @@ static void suite(const char *backend, const char *url)
     uint8_t *vp = memmem(s2.tbs.p, s2.tbs.len, "approve", 7);
     if (vp) memcpy(vp, "apprOve", 7);
     ok(vp && store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: a tampered tbs is not stored", backend);
+    /* The mark of es_decision_sign spares the second verification only for what it signed. */
+    memcpy(s2.mark, s.mark, sizeof s2.mark);
+    ok(store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: nor with the signed one's mark", backend);
+    if (vp) memcpy(vp, "approve", 7);
+    s2.sig.p[s2.sig.len - 1] ^= 1;
+    ok(store(&w, &s2, NULL) == ES_ERR_VERIFY, "%s: a changed signature with the mark: verified",
+       backend);
+    s2.sig.p[s2.sig.len - 1] ^= 1;
+    if (vp) memcpy(vp, "apprOve", 7);
     uint8_t *bp = memmem(bundle.p, bundle.len, "approve", 7);
     if (bp) memcpy(bp, "apprOve", 7);
     ok(bp &&
@@ -604,9 +614,71 @@ static void suite(const char *backend, const char *url)
                      "user_id = (SELECT id FROM users WHERE name = 'alice')");
         ok(sign_pin(&w, &w.alice, PIN2, &s2) == ES_ERR_SIGNING_KEY_DAMAGED,
            "%s: a tampered argon2id cost refused", backend);
-        st_sql(w.st, "UPDATE signing_keys SET kdf_m = 1024 WHERE state = 'active' AND "
+        st_sql(w.st, "UPDATE signing_keys SET kdf_m = 0 WHERE state = 'active' AND "
                      "user_id = (SELECT id FROM users WHERE name = 'alice')");
         if (es_signing_key_unlock(w.ds, w.st, &admin, "alice") != ES_OK) st_die("unlock");
+    }
+
+    /* The migration on use: a key wrapped with argon2id (rows written before the keyed
+     * scheme) opens with its PIN, and is then rewrapped in the keyed scheme, audited; wrong
+     * PINs count on both. The device half is decrypted once per key, then kept. */
+    {
+        es_user erin;
+        es_signing_key ek;
+        user(&w, "erin", ES_ROLE_BIT(ES_ROLE_APPROVER), &erin);
+        es_actor ea = {"erin", ES_ROLE_BIT(ES_ROLE_APPROVER), erin.id, 0};
+        es_decisions_set_legacy(w.ds, 1);
+        ok(es_signing_key_enrol_pin(w.ds, w.st, &ea, PIN, NULL, &ek, NULL, why, sizeof why) ==
+               ES_OK,
+           "%s: erin enrols with the argon2id scheme: %s", backend, why);
+        es_decisions_set_legacy(w.ds, 0);
+        int64_t m = -1, len = -1;
+        es_value q[1] = {es_v_int(erin.id)};
+        if (es_store_query_int(w.st, "SELECT kdf_m FROM signing_keys WHERE user_id = ?", q, 1,
+                               &m) != ES_OK)
+            m = -1;
+        ok(m == 1024, "%s: the row is argon2id's (kdf_m %lld)", backend, (long long)m);
+        ok(sign_pin(&w, &erin, PIN2, &s2) == ES_ERR_PIN && key_failures(w.st, "erin") == 1,
+           "%s: a wrong PIN on the argon2id row counts", backend);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_OK, "%s: the right PIN opens it", backend);
+        if (es_store_query_int(w.st, "SELECT kdf_m + kdf_t FROM signing_keys WHERE user_id = ?", q,
+                               1, &m) != ES_OK ||
+            es_store_query_int(w.st, "SELECT LENGTH(wrapped) FROM signing_keys WHERE user_id = ?",
+                               q, 1, &len) != ES_OK)
+            m = len = -1;
+        ok(m == 0 && len == 64 && key_failures(w.st, "erin") == 0,
+           "%s: rewrapped in the keyed scheme (kdf %lld, %lld bytes), count reset", backend,
+           (long long)m, (long long)len);
+        ok(st_audit_count(w.st, "decision.key_rewrap") == 1, "%s: the rewrapping audited", backend);
+        ok(store(&w, &s2, NULL) == ES_OK, "%s: the decision stores", backend);
+        unsigned long before = es_decisions_device_decrypts(w.ds);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_OK &&
+               es_decisions_device_decrypts(w.ds) == before + 1,
+           "%s: the keyed row opens (its new device half decrypted once)", backend);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_OK &&
+               es_decisions_device_decrypts(w.ds) == before + 1,
+           "%s: and then from memory", backend);
+        for (int i = 0; i < ES_DECISION_PIN_LIMIT; i++) (void)sign_pin(&w, &erin, PIN2, &s2);
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_ERR_PIN_LOCKED,
+           "%s: the keyed row locks after %d wrong PINs", backend, ES_DECISION_PIN_LIMIT);
+        ok(es_signing_key_unlock(w.ds, w.st, &admin, "erin") == ES_OK &&
+               sign_pin(&w, &erin, PIN, &s2) == ES_OK,
+           "%s: unlocked, the right PIN opens it", backend);
+        ok(st_audit_count(w.st, "decision.key_rewrap") == 1, "%s: rewrapped once", backend);
+        /* The keyed scheme's tag is checked: with another salt the right PIN is not right. */
+        {
+            uint8_t zero[16] = {0};
+            es_value z[2] = {es_v_blob(zero, sizeof zero), es_v_int(erin.id)};
+            if (es_store_begin(w.st) != ES_OK ||
+                es_store_exec(w.st,
+                              "UPDATE signing_keys SET salt = ? WHERE state = 'active' AND "
+                              "user_id = ?",
+                              z, 2, NULL) != ES_OK ||
+                es_store_commit(w.st) != ES_OK)
+                st_die("salt");
+        }
+        ok(sign_pin(&w, &erin, PIN, &s2) == ES_ERR_PIN && key_failures(w.st, "erin") == 1,
+           "%s: a changed salt: the tag does not match (counted as a wrong PIN)", backend);
     }
 
     /* Re-enrolment revokes the old certificate (superseded); the old PIN is needed. */
@@ -730,6 +802,135 @@ static void suite(const char *backend, const char *url)
     es_decision_sig_free(&s);
     es_decision_sig_free(&s2);
     es_buf_cleanup(&cert);
+    world_close(&w);
+}
+
+/* ---- Disabling accounts while the CA is busy (issue 9's bench: 503 busy under load). Only an
+ * account with an active signing key needs the CA's lock; the others are disabled at once while
+ * a seal is being made; one with a key waits for the lock (up to 2 s) instead of failing; an
+ * enrolment racing a disable never leaves a disabled account with an active key. */
+
+typedef struct disabler {
+    const char *url;
+    es_ca *ca;
+    const char *name;
+    int disabled;
+    es_err rv;
+} disabler;
+
+static void *disable_run(void *arg)
+{
+    disabler *d = arg;
+    es_store *st = st_open(d->url);
+    es_accounts acc = {st, g_audit, 30, 3, 15};
+    acc.ca = d->ca;
+    es_actor sys = {"system", 0, 0, 1};
+    d->rv = es_acct_set_disabled(&acc, &sys, d->name, d->disabled);
+    es_store_close(st);
+    return NULL;
+}
+
+typedef struct ca_holder {
+    const char *url;
+    es_ca *ca;
+    atomic_int held;
+    long ms;
+} ca_holder;
+
+static void *hold_ca(void *arg)
+{
+    ca_holder *h = arg;
+    es_store *st = st_open(h->url);
+    es_castore cs = {st, g_audit, "system", NULL};
+    if (es_castore_begin_joined(&cs, h->ca) == ES_OK) {
+        atomic_store(&h->held, 1);
+        struct timespec ts = {h->ms / 1000, (h->ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        es_store_rollback(st);
+    } else
+        atomic_store(&h->held, -1);
+    es_store_close(st);
+    return NULL;
+}
+
+static int active_keys(es_store *st, const char *name)
+{
+    int64_t n = -1;
+    es_value p[1] = {es_v_text(name)};
+    if (es_store_query_int(st,
+                           "SELECT COUNT(*) FROM signing_keys k JOIN users u ON u.id = k.user_id "
+                           "WHERE u.name = ? AND k.state = 'active'",
+                           p, 1, &n) != ES_OK)
+        return -1;
+    return (int)n;
+}
+
+static void disable_suite(const char *backend, const char *url)
+{
+    world w;
+    world_open(&w, url);
+    enum { N = 6 };
+    es_user us[N], keyed;
+    char names[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "plain%d", i);
+        user(&w, names[i], ES_ROLE_BIT(ES_ROLE_SEAL_ISSUER), &us[i]);
+    }
+    user(&w, "keyed", ES_ROLE_BIT(ES_ROLE_REVIEWER), &keyed);
+    es_actor kb = es_actor_of(&keyed);
+    es_signing_key k;
+    char why[256] = "";
+    ok(es_signing_key_enrol_pin(w.ds, w.st, &kb, PIN, NULL, &k, NULL, why, sizeof why) == ES_OK,
+       "%s: keyed has a signing key (%s)", backend, why);
+
+    /* The CA held for 1.2 s (a seal being made): N accounts without keys are disabled at once,
+     * the one with a key waits for the lock and is disabled with its key revoked. */
+    ca_holder h = {url, w.ca, 0, 1200};
+    pthread_t ht, t[N + 1];
+    disabler d[N + 1];
+    pthread_create(&ht, NULL, hold_ca, &h);
+    for (int i = 0; i < 500 && !atomic_load(&h.held); i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    ok(atomic_load(&h.held) == 1, "%s: the CA's lock is held", backend);
+    for (int i = 0; i <= N; i++) {
+        d[i] = (disabler){url, w.ca, i < N ? names[i] : "keyed", 1, ES_ERR_INTERNAL};
+        pthread_create(&t[i], NULL, disable_run, &d[i]);
+    }
+    int plain_ok = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        plain_ok += d[i].rv == ES_OK;
+    }
+    pthread_join(t[N], NULL);
+    pthread_join(ht, NULL);
+    ok(plain_ok == N, "%s: %d of %d accounts without a key disabled while the CA is busy", backend,
+       plain_ok, N);
+    ok(d[N].rv == ES_OK, "%s: the account with a key waits for the CA and is disabled (%s)",
+       backend, es_err_name(d[N].rv));
+    ok(active_keys(w.st, "keyed") == 0, "%s: and its key is revoked", backend);
+
+    /* An enrolment racing a disable: never a disabled account with an active key. */
+    int bad = 0;
+    for (int round = 0; round < 4; round++) {
+        es_actor sys = {"system", 0, 0, 1};
+        if (es_acct_set_disabled(&w.acc, &sys, "plain0", 0) != ES_OK) bad++;
+        es_user fresh;
+        if (es_acct_get(&w.acc, &sys, "plain0", &fresh) != ES_OK) bad++;
+        enrol_try e = {url, w.ca, fresh, ES_ERR_INTERNAL};
+        disabler dd = {url, w.ca, "plain0", 1, ES_ERR_INTERNAL};
+        pthread_t te, td;
+        pthread_create(&te, NULL, enrol_run, &e);
+        pthread_create(&td, NULL, disable_run, &dd);
+        pthread_join(te, NULL);
+        pthread_join(td, NULL);
+        if (dd.rv != ES_OK || active_keys(w.st, "plain0") != 0) bad++;
+    }
+    ok(bad == 0,
+       "%s: enrolment racing a disable: the account ends disabled without a key (%d "
+       "bad rounds)",
+       backend, bad);
     world_close(&w);
 }
 
@@ -1203,7 +1404,11 @@ int main(void)
     make_ca();
     test_tbs();
     suite("sqlite", st_sqlite_db("decisions"));
-    if (st_pg_ready()) suite("postgresql", st_pg_db("decisions"));
+    disable_suite("sqlite", st_sqlite_db("decisions-disable"));
+    if (st_pg_ready()) {
+        suite("postgresql", st_pg_db("decisions"));
+        disable_suite("postgresql", st_pg_db("decisions_disable"));
+    }
     api_suite();
     es_signer_free(g_audit);
     return t_done();

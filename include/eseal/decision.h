@@ -3,12 +3,13 @@
  *
  * A person who takes decisions (submit, review verdict, carry-out, delivery, grant) holds a
  * personal SM2 key and a `user` certificate of the site CA bound to their account:
- *   - "pin": the key is generated here and kept wrapped twice, under a key derived from the
- *     person's signing PIN (argon2id) and under a key of the node's key device, so that neither
- *     a copy of the database nor the PIN alone gives it; it is used only when the person enters
- *     the PIN at that moment. Wrong PINs are counted and lock the key as a USBKey's PIN does
- *     (ES_DECISION_PIN_LIMIT); only the system administrator unlocks it, and unlocking signs
- *     nothing;
+ *   - "pin": the key is generated here and kept wrapped under a key derived (HMAC-SM3) from
+ *     the person's signing PIN and a device half that only the node's key device decrypts, so
+ *     that neither a copy of the database nor the PIN alone gives it (rows of the argon2id
+ *     scheme before are read and rewrapped on use; docs/decisions.md); it is used only when
+ *     the person enters the PIN at that moment. Wrong PINs are counted and lock the key as a
+ * USBKey's PIN does (ES_DECISION_PIN_LIMIT); only the system administrator unlocks it, and
+ * unlocking signs nothing;
  *   - "token": the person's USBKey holds the key; the certificate is issued for their CSR and the
  *     server holds no private key; they sign es_decision_tbs elsewhere (`eseal decision sign`).
  * Re-enrolment revokes the previous certificate (superseded); disabling the account or taking
@@ -85,6 +86,11 @@ typedef struct es_decision_sig {
     es_buf sig;           /* DER SM2 signature */
     char cert_serial[64]; /* hex serial of the person's certificate */
     char actor[65];
+    /* Private: es_decision_sign's mark (a MAC under a key that lives only in this process's
+     * memory) over what it signed or checked, so that es_decision_store_in need not verify
+     * the signature a second time; anything else (changed, copied from elsewhere) is
+     * verified. */
+    uint8_t mark[32];
 } es_decision_sig;
 void es_decision_sig_init(es_decision_sig *s);
 void es_decision_sig_free(es_decision_sig *s);
@@ -116,11 +122,18 @@ es_err es_decisions_new(const char *ref, const es_secret_src *pin, int create, e
                         es_signer *audit, es_decisions **out, char *why,
                         size_t whylen) ES_MUST_CHECK;
 void es_decisions_free(es_decisions *ds);
-/* Tests: the clock (NULL: es_time_now) and the argon2id memory in KiB (0: ES_DECISION_KDF_M). */
+/* Tests: the clock (NULL: es_time_now) and the argon2id memory in KiB (0: ES_DECISION_KDF_M) of
+ * the legacy scheme (es_decisions_set_legacy). */
 #define ES_DECISION_KDF_M 65536
 #define ES_DECISION_KDF_T 3
 void es_decisions_set_clock(es_decisions *ds, es_time (*now)(void));
 void es_decisions_set_kdf(es_decisions *ds, uint32_t m_kib, uint32_t t);
+/* Tests: on, enrolments and PIN changes wrap with argon2id (the scheme of the rows written
+ * before the keyed one, kdf_m and kdf_t from es_decisions_set_kdf), so that the migration on
+ * use is tested; off (the default): the keyed scheme (docs/decisions.md). */
+void es_decisions_set_legacy(es_decisions *ds, int on);
+/* How many times the node's device decrypted a device half (the rest came from memory). */
+unsigned long es_decisions_device_decrypts(es_decisions *ds);
 
 /* 1 when an account holding roles takes decisions (any business role: business_admin,
  * seal_issuer, reviewer, approver, operator, seal_keeper). */

@@ -93,6 +93,10 @@ typedef struct es_http_config {
     /* GET /metrics: who may read it. */
     int metrics;               /* ES_HTTP_METRICS_LOCAL (0), _OFF, _TOKEN */
     const char *metrics_token; /* _TOKEN: "Authorization: Bearer TOKEN" (copied; 16+ bytes) */
+    /* Tests: called on the worker thread when libmicrohttpd has read a request line, before
+     * it parses the rest of the head (tests/test_http.c delays there). May be NULL. */
+    void (*request_line_hook)(void *arg);
+    void *request_line_arg;
 } es_http_config;
 
 /* es_http_config.metrics: LOCAL answers a client on a loopback address only (127.0.0.0/8,

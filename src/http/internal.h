@@ -124,6 +124,12 @@ typedef struct http_conn {
     int phase;   /* CONN_*: HEAD, BODY: waiting for the client; REPLY: the server's turn */
     int dropped; /* shut down by us (limit or deadline): no longer counted */
     struct timespec t_req; /* start of the current phase (HEAD: of the wait for a request) */
+    /* The reaper's passes in a row that saw it past its deadline with nothing unread (cleared by
+     * conn_phase and by unread bytes). libmicrohttpd reads a request, then parses it: a reaper
+     * that looked in between (the socket empty, the phase not yet moved) would drop a request
+     * that had arrived whole, long ago, and waited for a busy worker; its answer never sent
+     * (CI: a user created, its client answered by the connection's end). */
+    int overdue;
 } http_conn;
 
 /* Connections of one address key. */

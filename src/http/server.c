@@ -38,6 +38,9 @@
 #define DEFAULT_LOG_INTERVAL    60
 /* How often the reaper looks for requests past their deadline (ms). */
 #define REAPER_MS 200
+/* Passes of the reaper that must see a request past its deadline with nothing unread before it
+ * is dropped (docs/http.md "Limits": up to (OVERDUE_PASSES - 1) x REAPER_MS after the deadline). */
+#define OVERDUE_PASSES 3
 /* Seconds a client refused for the body budget is told to wait. */
 #define BUDGET_RETRY "5"
 /* A metrics token shorter than this is refused (es_http_new: ES_ERR_CONFIG). */
@@ -491,6 +494,7 @@ static void conn_phase(es_http *h, http_conn *hc, int phase)
     if (!hc) return;
     pthread_mutex_lock(&h->conn_lock);
     hc->phase = phase;
+    hc->overdue = 0;
     if (phase != CONN_REPLY) clock_gettime(CLOCK_MONOTONIC, &hc->t_req);
     pthread_mutex_unlock(&h->conn_lock);
 }
@@ -600,7 +604,14 @@ static void *reaper(void *arg)
             /* Bytes the client sent that we have not read yet: the wait is ours (every worker
              * busy with handlers), not the client's; its deadline counts once we read again. */
             int unread = 0;
-            if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0) continue;
+            if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0) {
+                c->overdue = 0;
+                continue;
+            }
+            /* Nothing unread: the client's wait, or a request libmicrohttpd has just read and
+             * is about to parse (its phase moves then: conn_phase clears the count). Seen so
+             * at OVERDUE_PASSES passes in a row: the client's. */
+            if (++c->overdue < OVERDUE_PASSES) continue;
             drop(h, c, &h->dropped_deadline);
         }
         pthread_mutex_unlock(&h->conn_lock);
@@ -726,6 +737,7 @@ static void finish(es_http *h, es_http_req *r);
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     es_http *h = cls;
+    if (h->cfg.request_line_hook) h->cfg.request_line_hook(h->cfg.request_line_arg);
     es_http_req *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->h = h;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eseal/accounts.h"
 #include "eseal/audit.h"
@@ -139,14 +140,60 @@ static int duty_ok(const es_actor *by, es_roles roles)
 
 /* Signed decisions (docs/decisions.md): an account that stops taking decisions (disabled, or
  * its last decision-taking role taken) loses its signing key and certificate in the same
- * transaction as the change; with the CA, that transaction holds the CA's lock. */
-static es_err begin_change(es_accounts *a, const es_actor *by, int revoke)
+ * transaction as the change; with the CA, that transaction holds the CA's lock. Only an account
+ * that holds an active signing key needs the lock: the others (most of them) change without
+ * waiting for the CA, so that disabling accounts does not queue behind seal making. */
+static es_err flag_cb(void *ctx, const es_row *r)
 {
-    if (revoke && a->ca) {
-        es_castore cs = {a->store, a->audit, by->name, NULL};
-        return es_castore_begin_joined(&cs, a->ca);
+    (void)r;
+    *(int *)ctx = 1;
+    return ES_OK;
+}
+
+static es_err active_key(es_accounts *a, int64_t uid, int *has)
+{
+    es_value p[1] = {es_v_int(uid)};
+    *has = 0;
+    return es_store_query(a->store,
+                          "SELECT 1 FROM signing_keys WHERE user_id = ? AND state = 'active'", p, 1,
+                          flag_cb, has);
+}
+
+/* How long a change that needs the CA's lock waits for it before answering busy. */
+#define CA_LOCK_WAIT_MS 2000
+
+/* Opens the change's transaction: with the CA's lock when revoke and the account holds an
+ * active key (or force), else a plain one. *locked says which. */
+static es_err begin_change(es_accounts *a, const es_actor *by, int64_t uid, int revoke, int force,
+                           int *locked)
+{
+    int has = 0;
+    es_err rv;
+    *locked = 0;
+    if (revoke && a->ca && !force && (rv = active_key(a, uid, &has)) != ES_OK) return rv;
+    if (!revoke || !a->ca || !(has || force)) return es_store_begin(a->store);
+    es_castore cs = {a->store, a->audit, by->name, NULL};
+    for (int waited = 0;; waited += 25) {
+        rv = es_castore_begin_joined(&cs, a->ca);
+        if (rv != ES_ERR_BUSY || waited >= CA_LOCK_WAIT_MS) break;
+        struct timespec ts = {0, 25 * 1000000L};
+        nanosleep(&ts, NULL);
     }
-    return es_store_begin(a->store);
+    if (rv == ES_OK) *locked = 1;
+    return rv;
+}
+
+/* Inside the change's transaction, after the account's row was written (which holds the row:
+ * an enrolment, es_decisions' enrol, writes it too): 1 when a signing key must be revoked but
+ * the transaction does not hold the CA's lock (a key appeared since begin_change looked). */
+static es_err needs_lock(es_accounts *a, int64_t uid, int revoke, int locked, int *again)
+{
+    int has = 0;
+    *again = 0;
+    if (!revoke || !a->ca || locked) return ES_OK;
+    es_err rv = active_key(a, uid, &has);
+    *again = has;
+    return rv;
 }
 
 /* --- reading users --- */
@@ -333,8 +380,16 @@ es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, e
              to[0] ? to : "(none)");
     svc_rec ar;
     CHECK(svc_audit_prepare(a, by, "user.roles", object, detail, &ar));
-    int revoke = es_decision_roles(u.roles) && !es_decision_roles(roles);
-    CHECK(begin_change(a, by, revoke));
+    int revoke = es_decision_roles(u.roles) && !es_decision_roles(roles), locked = 0, again = 0;
+    for (int force = 0;; force = 1) {
+        CHECK(begin_change(a, by, u.id, revoke, force, &locked));
+        if (revoke && !locked) /* holds the row against an enrolment until commit */
+            CHECK(es_store_exec(a->store, "UPDATE users SET disabled = disabled WHERE id = ?",
+                                (es_value[]){es_v_int(u.id)}, 1, NULL));
+        CHECK(needs_lock(a, u.id, revoke, locked, &again));
+        if (!again || force) break;
+        es_store_rollback(a->store);
+    }
     CHECK(write_roles(a, u.id, roles));
     if (revoke)
         CHECK(es_signing_key_revoke_in(a->store, a->ca, a->audit, by->name, u.id,
@@ -356,8 +411,14 @@ es_err es_acct_set_disabled(es_accounts *a, const es_actor *by, const char *name
     snprintf(object, sizeof object, "user:%s", name);
     svc_rec ar;
     CHECK(svc_audit_prepare(a, by, disabled ? "user.disable" : "user.enable", object, "", &ar));
-    CHECK(begin_change(a, by, disabled));
-    CHECK(es_store_exec(a->store, "UPDATE users SET disabled = ? WHERE id = ?", p, 2, NULL));
+    int locked = 0, again = 0;
+    for (int force = 0;; force = 1) {
+        CHECK(begin_change(a, by, u.id, disabled, force, &locked));
+        CHECK(es_store_exec(a->store, "UPDATE users SET disabled = ? WHERE id = ?", p, 2, NULL));
+        CHECK(needs_lock(a, u.id, disabled, locked, &again));
+        if (!again || force) break;
+        es_store_rollback(a->store);
+    }
     if (disabled) CHECK(end_sessions(a, u.id));
     if (disabled)
         CHECK(es_signing_key_revoke_in(a->store, a->ca, a->audit, by->name, u.id,

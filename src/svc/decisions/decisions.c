@@ -24,6 +24,21 @@
 #define DEV_LABEL     "eseal-decision-dev-v1"
 #define DEV_LABEL_LEN (sizeof DEV_LABEL - 1)
 #define KEK_LABEL     "eseal-decision-kek-v1"
+/* The keyed scheme (rows with kdf_m = kdf_t = 0, docs/decisions.md "How a PIN key is held"):
+ * no slow hash; the PIN is checked by an HMAC-SM3 tag under a key that needs the device half. */
+#define KEK2_LABEL "eseal-decision-kek-v2"
+#define TAG2_LABEL "eseal-decision-tag-v2"
+#define WRAP2_LEN  64 /* SM4 of the scalar (32) || tag (32) */
+/* Device halves kept decrypted in memory (as svc/protect keeps its data keys): one SM2
+ * decryption per key and process, not per decision. */
+#define KDEV_CACHE 64
+
+typedef struct kdev_slot {
+    int64_t id, user_id;          /* 0: free */
+    uint8_t wrap_sm3[ES_SM3_LEN]; /* the dev_wrap it came from: a PIN change makes a new one */
+    uint8_t kdev[KDEV_LEN];
+    unsigned long used;
+} kdev_slot;
 
 struct es_decisions {
     es_keydev *dev;
@@ -34,6 +49,9 @@ struct es_decisions {
     es_signer *audit;
     es_time (*now)(void);
     uint32_t kdf_m, kdf_t;
+    int legacy; /* tests: enrol with argon2id (the scheme before the keyed one) */
+    kdev_slot cache[KDEV_CACHE];
+    unsigned long tick, dev_decrypts;
 };
 
 static void say(char *why, size_t whylen, const char *fmt, const char *arg)
@@ -51,6 +69,44 @@ int es_decision_roles(es_roles roles)
     return (roles & (ES_ROLE_BIT(ES_ROLE_BUSINESS_ADMIN) | ES_ROLE_BIT(ES_ROLE_SEAL_ISSUER) |
                      ES_ROLE_BIT(ES_ROLE_REVIEWER) | ES_ROLE_BIT(ES_ROLE_APPROVER) |
                      ES_ROLE_BIT(ES_ROLE_OPERATOR) | ES_ROLE_BIT(ES_ROLE_SEAL_KEEPER))) != 0;
+}
+
+/* ---- The mark of a signature made or checked here (es_decision_sig.mark). */
+
+static pthread_once_t g_mark_once = PTHREAD_ONCE_INIT;
+static uint8_t g_mark_key[32];
+static int g_mark_ok;
+
+static void mark_init(void)
+{
+    g_mark_ok = es_random(g_mark_key, sizeof g_mark_key) == ES_OK;
+}
+
+static es_err mark_put(es_hmac_sm3 *c, const void *p, size_t len)
+{
+    uint8_t n[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    es_err rv = es_hmac_sm3_update(c, n, sizeof n);
+    return rv == ES_OK && len ? es_hmac_sm3_update(c, p, len) : rv;
+}
+
+/* HMAC-SM3(process key, tbs, sig, serial, pub), each with its length; ES_ERR_UNAVAILABLE when
+ * the process has no key (then every signature is verified). */
+static es_err mark_of(const es_decision_sig *s, const char *serial,
+                      const uint8_t pub[ES_SM2_PUB_LEN], uint8_t out[ES_SM3_LEN])
+{
+    es_hmac_sm3 *c = NULL;
+    es_err rv;
+    pthread_once(&g_mark_once, mark_init);
+    if (!g_mark_ok) return ES_ERR_UNAVAILABLE;
+    if ((rv = es_hmac_sm3_new(g_mark_key, sizeof g_mark_key, &c)) != ES_OK) return rv;
+    if ((rv = mark_put(c, "eseal-decision-mark", 19)) == ES_OK &&
+        (rv = mark_put(c, s->tbs.p, s->tbs.len)) == ES_OK &&
+        (rv = mark_put(c, s->sig.p, s->sig.len)) == ES_OK &&
+        (rv = mark_put(c, serial, strlen(serial))) == ES_OK &&
+        (rv = mark_put(c, pub, ES_SM2_PUB_LEN)) == ES_OK)
+        rv = es_hmac_sm3_final(c, out);
+    es_hmac_sm3_free(c);
+    return rv;
 }
 
 /* ---- The context. */
@@ -123,6 +179,19 @@ void es_decisions_set_kdf(es_decisions *ds, uint32_t m_kib, uint32_t t)
 {
     ds->kdf_m = m_kib ? m_kib : ES_DECISION_KDF_M;
     ds->kdf_t = t ? t : ES_DECISION_KDF_T;
+}
+
+void es_decisions_set_legacy(es_decisions *ds, int on)
+{
+    ds->legacy = on;
+}
+
+unsigned long es_decisions_device_decrypts(es_decisions *ds)
+{
+    pthread_mutex_lock(&ds->mu);
+    unsigned long n = ds->dev_decrypts;
+    pthread_mutex_unlock(&ds->mu);
+    return n;
 }
 
 void es_decision_sig_init(es_decision_sig *s)
@@ -322,15 +391,60 @@ static es_err kek_of(es_decisions *ds, const char *pin, es_slice salt, uint32_t 
     return rv;
 }
 
+/* The keyed scheme's two keys: enc (SM4, 16 bytes) and mac (HMAC-SM3, 32 bytes), from
+ * HMAC-SM3(kdev, label || salt || user_id || pub || PIN). */
+static es_err keys2_of(const char *pin, es_slice salt, const uint8_t kdev[KDEV_LEN],
+                       int64_t user_id, const uint8_t pub[ES_SM2_PUB_LEN], uint8_t enc[16],
+                       uint8_t mac[ES_SM3_LEN])
+{
+    uint8_t h[ES_SM3_LEN], t[ES_SM3_LEN], uid[8];
+    es_hmac_sm3 *c = NULL;
+    es_err rv;
+    for (int i = 0; i < 8; i++) uid[i] = (uint8_t)((uint64_t)user_id >> (56 - 8 * i));
+    CHECK(es_hmac_sm3_new(kdev, KDEV_LEN, &c));
+    CHECK(es_hmac_sm3_update(c, KEK2_LABEL, sizeof KEK2_LABEL)); /* with its NUL */
+    CHECK(es_hmac_sm3_update(c, salt.p, salt.len));
+    CHECK(es_hmac_sm3_update(c, uid, sizeof uid));
+    CHECK(es_hmac_sm3_update(c, pub, ES_SM2_PUB_LEN));
+    CHECK(es_hmac_sm3_update(c, pin, strlen(pin)));
+    CHECK(es_hmac_sm3_final(c, h));
+    CHECK(es_hmac_sm3_once(h, sizeof h, "enc", 3, t));
+    memcpy(enc, t, 16);
+    CHECK(es_hmac_sm3_once(h, sizeof h, "mac", 3, mac));
+out:
+    es_hmac_sm3_free(c);
+    es_wipe(h, sizeof h);
+    es_wipe(t, sizeof t);
+    return rv;
+}
+
+/* The tag over what a row binds: user_id, pub and the wrapped scalar. */
+static es_err tag2_of(const uint8_t mac[ES_SM3_LEN], int64_t user_id,
+                      const uint8_t pub[ES_SM2_PUB_LEN], const uint8_t ct[32],
+                      uint8_t tag[ES_SM3_LEN])
+{
+    uint8_t buf[sizeof TAG2_LABEL + 8 + ES_SM2_PUB_LEN + 32];
+    size_t n = sizeof TAG2_LABEL;
+    memcpy(buf, TAG2_LABEL, sizeof TAG2_LABEL);
+    for (int i = 0; i < 8; i++) buf[n++] = (uint8_t)((uint64_t)user_id >> (56 - 8 * i));
+    memcpy(buf + n, pub, ES_SM2_PUB_LEN);
+    n += ES_SM2_PUB_LEN;
+    memcpy(buf + n, ct, 32);
+    n += 32;
+    return es_hmac_sm3_once(mac, ES_SM3_LEN, buf, n, tag);
+}
+
 typedef struct wrapped {
     uint8_t salt[SALT_LEN];
-    uint8_t ct[32];
-    es_buf dev; /* SM2 ciphertext of label || user_id || kdev */
+    uint8_t ct[WRAP2_LEN]; /* keyed: SM4 of the scalar || tag; legacy: the first 32 bytes */
+    size_t ct_len;
+    uint32_t kdf_m, kdf_t; /* 0, 0: keyed */
+    es_buf dev;            /* SM2 ciphertext of label || user_id || kdev */
 } wrapped;
 
 /* Wraps the private key of k for user_id under pin and a fresh device half. */
 static es_err wrap_key(es_decisions *ds, const es_sm2_key *k, int64_t user_id, const char *pin,
-                       wrapped *w)
+                       int legacy, wrapped *w)
 {
     uint8_t d[32], kdev[KDEV_LEN], kek[ES_SM3_LEN], pub[ES_SM2_PUB_LEN];
     uint8_t plain[DEV_LABEL_LEN + 8 + KDEV_LEN];
@@ -345,9 +459,23 @@ static es_err wrap_key(es_decisions *ds, const es_sm2_key *k, int64_t user_id, c
     memcpy(plain + DEV_LABEL_LEN + 8, kdev, KDEV_LEN);
     w->dev.len = 0;
     CHECK(es_sm2_encrypt(ds->pub, plain, sizeof plain, &w->dev));
-    CHECK(kek_of(ds, pin, es_slice_make(w->salt, SALT_LEN), ds->kdf_m, ds->kdf_t, kdev, user_id,
-                 pub, kek));
-    CHECK(es_sm4_ecb(1, kek, d, 32, w->ct));
+    if (legacy) {
+        w->kdf_m = ds->kdf_m;
+        w->kdf_t = ds->kdf_t;
+        w->ct_len = 32;
+        CHECK(kek_of(ds, pin, es_slice_make(w->salt, SALT_LEN), ds->kdf_m, ds->kdf_t, kdev, user_id,
+                     pub, kek));
+        CHECK(es_sm4_ecb(1, kek, d, 32, w->ct));
+    } else {
+        uint8_t mac[ES_SM3_LEN];
+        w->kdf_m = w->kdf_t = 0;
+        w->ct_len = WRAP2_LEN;
+        rv = keys2_of(pin, es_slice_make(w->salt, SALT_LEN), kdev, user_id, pub, kek, mac);
+        if (rv == ES_OK) rv = es_sm4_ecb(1, kek, d, 32, w->ct);
+        if (rv == ES_OK) rv = tag2_of(mac, user_id, pub, w->ct, w->ct + 32);
+        es_wipe(mac, sizeof mac);
+        if (rv != ES_OK) goto out;
+    }
 out:
     es_wipe(d, sizeof d);
     es_wipe(kdev, sizeof kdev);
@@ -356,58 +484,111 @@ out:
     return rv;
 }
 
+/* The device half of k: from the cache, else decrypted by the node's device (and cached).
+ * ES_ERR_SIGNING_KEY_DAMAGED when it does not decrypt as this account's. */
+static es_err kdev_of(es_decisions *ds, const key_row *k, uint8_t kdev[KDEV_LEN])
+{
+    uint8_t h[ES_SM3_LEN];
+    es_buf plain;
+    es_err rv;
+    kdev_slot *slot = NULL;
+    if ((rv = es_sm3(k->dev_wrap.p, k->dev_wrap.len, h)) != ES_OK) return rv;
+    es_buf_init(&plain, 256);
+    pthread_mutex_lock(&ds->mu);
+    ds->tick++;
+    for (int i = 0; i < KDEV_CACHE; i++) {
+        kdev_slot *c = &ds->cache[i];
+        if (c->id == k->id && c->user_id == k->user_id && !memcmp(c->wrap_sm3, h, sizeof h)) {
+            memcpy(kdev, c->kdev, KDEV_LEN);
+            c->used = ds->tick;
+            pthread_mutex_unlock(&ds->mu);
+            es_buf_cleanup(&plain);
+            return ES_OK;
+        }
+        if (!slot || c->used < slot->used) slot = c;
+    }
+    ds->dev_decrypts++;
+    rv = es_keydev_decrypt(ds->dev, &ds->ref, k->dev_wrap.p, k->dev_wrap.len, &plain);
+    int64_t uid = 0;
+    if (rv == ES_OK && plain.len == DEV_LABEL_LEN + 8 + KDEV_LEN &&
+        memcmp(plain.p, DEV_LABEL, DEV_LABEL_LEN) == 0) {
+        for (int i = 0; i < 8; i++)
+            uid = (int64_t)(((uint64_t)uid << 8) | plain.p[DEV_LABEL_LEN + i]);
+    } else {
+        rv = ES_ERR_SIGNING_KEY_DAMAGED;
+    }
+    if (rv == ES_OK && uid != k->user_id) rv = ES_ERR_SIGNING_KEY_DAMAGED;
+    if (rv == ES_OK) {
+        memcpy(kdev, plain.p + DEV_LABEL_LEN + 8, KDEV_LEN);
+        es_wipe(slot, sizeof *slot);
+        slot->id = k->id;
+        slot->user_id = k->user_id;
+        memcpy(slot->wrap_sm3, h, sizeof h);
+        memcpy(slot->kdev, kdev, KDEV_LEN);
+        slot->used = ds->tick;
+    }
+    pthread_mutex_unlock(&ds->mu);
+    es_buf_cleanup_secret(&plain);
+    return rv;
+}
+
+static int keyed(const key_row *k)
+{
+    return k->kdf_m == 0 && k->kdf_t == 0;
+}
+
 /* Opens k's key with pin: ES_ERR_PIN when it does not open to k's public key,
  * ES_ERR_SIGNING_KEY_DAMAGED when the device half does not decrypt as this account's. */
 static es_err unwrap_key(es_decisions *ds, const key_row *k, const char *pin, es_sm2_key **out)
 {
-    es_buf plain;
-    uint8_t kdev[KDEV_LEN], kek[ES_SM3_LEN], d[32], pub[ES_SM2_PUB_LEN];
+    uint8_t kdev[KDEV_LEN], kek[ES_SM3_LEN], mac[ES_SM3_LEN], tag[ES_SM3_LEN], d[32];
+    uint8_t pub[ES_SM2_PUB_LEN];
     es_sm2_key *key = NULL;
     es_err rv;
     *out = NULL;
-    es_buf_init(&plain, 256);
     /* Bounds on what the row says argon2id costs: a tampered row must not make the daemon
      * allocate gigabytes (at most 1 GiB, 16 passes). */
-    if (k->wrapped.len != 32 || k->salt.len != SALT_LEN || k->kdf_m < 8 || k->kdf_m > (1u << 20) ||
-        k->kdf_t < 1 || k->kdf_t > 16) {
+    if (k->salt.len != SALT_LEN ||
+        (keyed(k) ? k->wrapped.len != WRAP2_LEN
+                  : k->wrapped.len != 32 || k->kdf_m < 8 || k->kdf_m > (1u << 20) || k->kdf_t < 1 ||
+                        k->kdf_t > 16)) {
         rv = ES_ERR_SIGNING_KEY_DAMAGED;
         goto out;
     }
-    pthread_mutex_lock(&ds->mu);
-    rv = es_keydev_decrypt(ds->dev, &ds->ref, k->dev_wrap.p, k->dev_wrap.len, &plain);
-    pthread_mutex_unlock(&ds->mu);
-    if (rv != ES_OK || plain.len != DEV_LABEL_LEN + 8 + KDEV_LEN ||
-        memcmp(plain.p, DEV_LABEL, DEV_LABEL_LEN) != 0) {
-        rv = ES_ERR_SIGNING_KEY_DAMAGED;
-        goto out;
+    CHECK(kdev_of(ds, k, kdev));
+    if (keyed(k)) {
+        /* The tag is the PIN check: a keyed hash, not a slow one; the retry counter and the
+         * device half are what protect the PIN (docs/decisions.md). */
+        CHECK(keys2_of(pin, es_slice_make(k->salt.p, k->salt.len), kdev, k->user_id, k->pub, kek,
+                       mac));
+        CHECK(tag2_of(mac, k->user_id, k->pub, k->wrapped.p, tag));
+        if (!es_ct_equal(tag, k->wrapped.p + 32, ES_SM3_LEN)) {
+            rv = ES_ERR_PIN;
+            goto out;
+        }
+    } else {
+        CHECK(kek_of(ds, pin, es_slice_make(k->salt.p, k->salt.len), k->kdf_m, k->kdf_t, kdev,
+                     k->user_id, k->pub, kek));
     }
-    int64_t uid = 0;
-    for (int i = 0; i < 8; i++) uid = (int64_t)(((uint64_t)uid << 8) | plain.p[DEV_LABEL_LEN + i]);
-    if (uid != k->user_id) {
-        rv = ES_ERR_SIGNING_KEY_DAMAGED;
-        goto out;
-    }
-    memcpy(kdev, plain.p + DEV_LABEL_LEN + 8, KDEV_LEN);
-    CHECK(kek_of(ds, pin, es_slice_make(k->salt.p, k->salt.len), k->kdf_m, k->kdf_t, kdev,
-                 k->user_id, k->pub, kek));
     CHECK(es_sm4_ecb(0, kek, k->wrapped.p, 32, d));
-    /* A wrong PIN gives another scalar: its public key is not the certified one. */
+    /* A wrong PIN gives another scalar: its public key is not the certified one (the legacy
+     * scheme's only check; with the tag, a row whose scalar does not match is damaged). */
     if (es_sm2_key_from_private(d, &key) != ES_OK) {
-        rv = ES_ERR_PIN;
+        rv = keyed(k) ? ES_ERR_SIGNING_KEY_DAMAGED : ES_ERR_PIN;
         goto out;
     }
     es_sm2_key_pub(key, pub);
     if (memcmp(pub, k->pub, ES_SM2_PUB_LEN) != 0) {
-        rv = ES_ERR_PIN;
+        rv = keyed(k) ? ES_ERR_SIGNING_KEY_DAMAGED : ES_ERR_PIN;
         goto out;
     }
     *out = key;
     key = NULL;
 out:
     es_sm2_key_free(key);
-    es_buf_cleanup_secret(&plain);
     es_wipe(kdev, sizeof kdev);
     es_wipe(kek, sizeof kek);
+    es_wipe(mac, sizeof mac);
     es_wipe(d, sizeof d);
     return rv;
 }
@@ -416,6 +597,50 @@ out:
  * so that parallel guesses cannot check more than ES_DECISION_PIN_LIMIT of them; each attempt
  * is its own transaction, committed before the caller's: a wrong PIN counts even when the
  * caller then rolls back. */
+
+/* Rewraps k (opened with pin as key) in the keyed scheme, resets its count and audits it, in
+ * one transaction; a row changed meanwhile (a PIN change) is left as it is. */
+static es_err migrate_key(es_decisions *ds, es_store *st, const es_actor *by, key_row *k,
+                          const char *pin, const es_sm2_key *key)
+{
+    wrapped w;
+    svc_rec ar;
+    char object[64], detail[160];
+    es_accounts a = acc_of(st, ds->audit);
+    es_err rv;
+    memset(&w, 0, sizeof w);
+    es_buf_init(&w.dev, 512);
+    rv = wrap_key(ds, key, k->user_id, pin, 0, &w);
+    if (rv != ES_OK) goto done;
+    snprintf(object, sizeof object, "user:%s", k->name);
+    snprintf(detail, sizeof detail, "serial=%s rewrapped: argon2id to keyed", k->serial);
+    if (ds->audit &&
+        (rv = svc_audit_prepare(&a, by, "decision.key_rewrap", object, detail, &ar)) != ES_OK)
+        goto done;
+    int64_t changes = 0;
+    es_value p[5] = {es_v_blob(w.ct, w.ct_len), es_v_blob(w.dev.p, w.dev.len),
+                     es_v_blob(w.salt, SALT_LEN), es_v_int(k->id),
+                     es_v_blob(k->wrapped.p, k->wrapped.len)};
+    CHECK(es_store_begin(st));
+    CHECK(es_store_exec(st,
+                        "UPDATE signing_keys SET wrapped = ?, dev_wrap = ?, salt = ?, kdf_m = 0, "
+                        "kdf_t = 0, failures = 0 WHERE id = ? AND wrapped = ?",
+                        p, 5, &changes));
+    if (changes == 1 && ds->audit) CHECK(svc_audit_append(&a, &ar));
+    if (changes != 1) {
+        /* Changed meanwhile: only the count of this right PIN goes back. */
+        es_value q[1] = {es_v_int(k->id)};
+        CHECK(es_store_exec(st, "UPDATE signing_keys SET failures = 0 WHERE id = ?", q, 1, NULL));
+    }
+    CHECK(es_store_commit(st));
+    goto done;
+out:
+    es_store_rollback(st);
+done:
+    es_buf_cleanup(&w.dev);
+    es_wipe(&w, sizeof w);
+    return rv;
+}
 
 static es_err pin_open(es_decisions *ds, es_store *st, const es_actor *by, key_row *k,
                        const char *pin, es_sm2_key **key, char *why, size_t whylen)
@@ -454,6 +679,9 @@ static es_err pin_open(es_decisions *ds, es_store *st, const es_actor *by, key_r
     }
     snprintf(object, sizeof object, "user:%s", k->name);
     rv = unwrap_key(ds, k, pin, key);
+    /* A key of the argon2id scheme moves to the keyed one now that its PIN is known (it also
+     * resets the count); when that fails the key stays as it is and the count is reset below. */
+    if (rv == ES_OK && !keyed(k) && migrate_key(ds, st, by, k, pin, *key) == ES_OK) return ES_OK;
     if (rv == ES_OK) {
         es_value q[1] = {es_v_int(k->id)};
         CHECK(es_store_begin(st));
@@ -599,6 +827,20 @@ static es_err enrol(es_decisions *ds, es_store *st, const es_actor *by, key_row 
     /* One transaction holding the CA's lock: the old certificate revoked, the new one issued,
      * the key row and the audit records commit together or not at all. */
     CHECK(es_castore_begin_joined(&cs, ds->ca));
+    {
+        /* The account's row, held until commit: a disable (es_acct_set_disabled) that looked
+         * for an active key before this one commits waits for it, then sees the key and revokes
+         * it; one that came first leaves the account disabled, and nothing is enrolled. */
+        int64_t live = 0;
+        es_value p[1] = {es_v_int(by->user_id)};
+        CHECK(es_store_exec(
+            st, "UPDATE users SET disabled = disabled WHERE id = ? AND disabled = 0", p, 1, &live));
+        if (live != 1) {
+            rv = ES_ERR_DENIED;
+            say(why, whylen, "%s", "the account is disabled");
+            goto out;
+        }
+    }
     if (prev->found) {
         es_value p[2] = {es_v_int(now_of(ds)), es_v_int(prev->id)};
         CHECK(es_store_exec(st,
@@ -616,11 +858,11 @@ static es_err enrol(es_decisions *ds, es_store *st, const es_actor *by, key_row 
                           es_v_text(serial),
                           es_v_blob(r->pub, ES_SM2_PUB_LEN),
                           es_v_blob(der.p, der.len),
-                          r->w ? es_v_blob(r->w->ct, 32) : es_v_null(),
+                          r->w ? es_v_blob(r->w->ct, r->w->ct_len) : es_v_null(),
                           r->w ? es_v_blob(r->w->dev.p, r->w->dev.len) : es_v_null(),
                           r->w ? es_v_blob(r->w->salt, SALT_LEN) : es_v_null(),
-                          es_v_int(ds->kdf_m),
-                          es_v_int(ds->kdf_t),
+                          es_v_int(r->w ? r->w->kdf_m : ds->kdf_m),
+                          es_v_int(r->w ? r->w->kdf_t : ds->kdf_t),
                           es_v_int(now_of(ds))};
         rv = es_store_exec(st,
                            "INSERT INTO signing_keys (user_id, kind, state, serial, pub, cert, "
@@ -682,7 +924,7 @@ es_err es_signing_key_enrol_pin(es_decisions *ds, es_store *st, const es_actor *
     CHECK(key_load(st, by->user_id, 1, &prev));
     CHECK(previous_ok(ds, st, by, &prev, old_pin, why, whylen));
     CHECK(es_sm2_key_generate(&k));
-    CHECK(wrap_key(ds, k, by->user_id, pin, &w));
+    CHECK(wrap_key(ds, k, by->user_id, pin, ds->legacy, &w));
     CHECK(subject_of(by->name, &subject));
     enrol_req r;
     memset(&r, 0, sizeof r);
@@ -783,14 +1025,14 @@ es_err es_signing_key_pin_change(es_decisions *ds, es_store *st, const es_actor 
     }
     if ((rv = pin_policy(new_pin, by->name, why, whylen)) != ES_OK) goto done;
     if ((rv = pin_open(ds, st, by, &k, old_pin, &key, why, whylen)) != ES_OK) goto done;
-    if ((rv = wrap_key(ds, key, by->user_id, new_pin, &w)) != ES_OK) goto done;
+    if ((rv = wrap_key(ds, key, by->user_id, new_pin, ds->legacy, &w)) != ES_OK) goto done;
     snprintf(object, sizeof object, "user:%s", by->name);
     if (ds->audit &&
         (rv = svc_audit_prepare(&a, by, "decision.pin_change", object, k.serial, &ar)) != ES_OK)
         goto done;
-    es_value p[6] = {es_v_blob(w.ct, 32),         es_v_blob(w.dev.p, w.dev.len),
-                     es_v_blob(w.salt, SALT_LEN), es_v_int(ds->kdf_m),
-                     es_v_int(ds->kdf_t),         es_v_int(k.id)};
+    es_value p[6] = {es_v_blob(w.ct, w.ct_len),   es_v_blob(w.dev.p, w.dev.len),
+                     es_v_blob(w.salt, SALT_LEN), es_v_int(w.kdf_m),
+                     es_v_int(w.kdf_t),           es_v_int(k.id)};
     CHECK(es_store_begin(st));
     CHECK(es_store_exec(st,
                         "UPDATE signing_keys SET wrapped = ?, dev_wrap = ?, salt = ?, kdf_m = ?, "
@@ -945,6 +1187,7 @@ es_err es_decision_sign(es_decisions *ds, es_store *st, const es_actor *by, cons
     if (!ds || !st || !by || !d || !p || !out) return ES_ERR_ARG;
     key_init(&k);
     out->tbs.len = out->sig.len = 0;
+    memset(out->mark, 0, sizeof out->mark);
     out->cert_serial[0] = out->actor[0] = 0;
     if (!p->pin == !p->signature.len) {
         say(why, whylen, "%s", "give either the signing PIN or a signature, not both");
@@ -1004,8 +1247,13 @@ es_err es_decision_sign(es_decisions *ds, es_store *st, const es_actor *by, cons
     }
     snprintf(out->cert_serial, sizeof out->cert_serial, "%s", k.serial);
     snprintf(out->actor, sizeof out->actor, "%s", by->name);
+    /* Made with the key whose public key is k.pub (PIN), or verified under it (token). */
+    if (mark_of(out, k.serial, k.pub, out->mark) != ES_OK) memset(out->mark, 0, sizeof out->mark);
 out:
-    if (rv != ES_OK) out->tbs.len = out->sig.len = 0;
+    if (rv != ES_OK) {
+        out->tbs.len = out->sig.len = 0;
+        memset(out->mark, 0, sizeof out->mark);
+    }
     es_sm2_key_free(key);
     es_cert_info_cleanup(&ci);
     key_free(&k);
@@ -1029,7 +1277,14 @@ es_err es_decision_store_in(es_store *st, const es_decision_sig *s, int64_t *id)
         rv = ES_ERR_DECISION_SIGNER;
         goto out;
     }
-    CHECK(sig_verify(k.pub, tbs, es_slice_make(s->sig.p, s->sig.len)));
+    {
+        /* Signed or checked by es_decision_sign in this process under this very key: not
+         * verified twice (an SM2 verification inside the caller's transaction). */
+        uint8_t mark[ES_SM3_LEN];
+        if (mark_of(s, k.serial, k.pub, mark) != ES_OK || !es_ct_equal(mark, s->mark, sizeof mark))
+            CHECK(sig_verify(k.pub, tbs, es_slice_make(s->sig.p, s->sig.len)));
+        es_wipe(mark, sizeof mark);
+    }
     memcpy(action, v.action.p, v.action.len);
     action[v.action.len] = 0;
     memcpy(object, v.object.p, v.object.len);
@@ -1041,15 +1296,14 @@ es_err es_decision_store_in(es_store *st, const es_decision_sig *s, int64_t *id)
                      es_v_blob(s->sig.p, s->sig.len),
                      es_v_text(k.serial),
                      es_v_int(v.at)};
-    CHECK(es_store_exec(st,
-                        "INSERT INTO decisions (actor, action, object, tbs, sig, cert_serial, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        p, 7, NULL));
-    if (id) {
-        es_value q[2] = {es_v_blob(s->sig.p, s->sig.len), es_v_text(k.serial)};
-        CHECK(es_store_query_int(
-            st, "SELECT MAX(id) FROM decisions WHERE sig = ? AND cert_serial = ?", q, 2, id));
-    }
+    /* The row's id from the insert itself: no second statement, no scan of decisions by sig
+     * (which has no index). */
+    int64_t rid = 0;
+    CHECK(es_store_query_int(st,
+                             "INSERT INTO decisions (actor, action, object, tbs, sig, cert_serial, "
+                             "at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             p, 7, &rid));
+    if (id) *id = rid;
 out:
     key_free(&k);
     return rv;

@@ -338,6 +338,7 @@ export const en = {
   err_signing_key_damaged: 'The stored signing key cannot be opened',
   action_decision_key_enrol: 'Signing key enrolled',
   action_decision_pin_change: 'Signing PIN changed',
+  action_decision_key_rewrap: 'Signing key rewrapped (keyed PIN check)',
   action_decision_pin_failed: 'Wrong signing PIN',
   action_decision_key_locked: 'Signing key locked',
   action_decision_key_unlock: 'Signing key unlocked',

@@ -346,6 +346,7 @@ export const zh = {
   err_signing_key_damaged: '保存的签名密钥无法打开',
   action_decision_key_enrol: '启用签名密钥',
   action_decision_pin_change: '修改签名口令',
+  action_decision_key_rewrap: '签名密钥改用密钥化口令校验重新封装',
   action_decision_pin_failed: '签名口令错误',
   action_decision_key_locked: '签名密钥锁定',
   action_decision_key_unlock: '解锁签名密钥',
