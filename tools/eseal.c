@@ -24,6 +24,7 @@ static const cli_cmd cmds[] = {
     {"national", cmd_national,
      "national conventions: citizen ID, credit code, division codes, making tables"},
     {"protect", cmd_protect, "data at rest: key status, rotation, check (docs/protect.md)"},
+    {"making", cmd_making, "the seal registry: import other vendors' seals into a daemon"},
 };
 
 static void usage(FILE *f)

@@ -116,6 +116,10 @@ es_err es_api_national_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_decisions_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_pictures_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_making_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+/* The import of other vendors' seals (src/api/seal_imports.c). */
+es_err es_api_seal_imports_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+/* Online self-service renewal (src/api/renewals.c). */
+es_err es_api_renewals_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_upstream_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 
 ES_API_END

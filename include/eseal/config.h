@@ -108,6 +108,9 @@ typedef struct es_config {
     /* [making] tables: the making tables file (etc/making.conf, docs/national.md); empty: the
      * built-in tables */
     char making_tables[ES_CONFIG_PATH];
+    /* [making] renewal_window_days: a seal may be renewed online (self-service, signed with
+     * its key) this many days before its validity ends (docs/making.md) */
+    unsigned making_renewal_window_days;
     /* [keys] decisions: the node's half of people's signing keys (decrypts; docs/decisions.md) */
     char key_decisions[ES_CONFIG_PATH + 64];
     /* [keys] protect: the key-encryption key of personal data at rest (docs/protect.md) */

@@ -145,6 +145,14 @@ typedef enum es_err {
     ES_ERR_PICTURE_NO_INK = 984, /* no seal ink (red) in the box of a scan */
     ES_ERR_PICTURE_TEXT = 985,   /* seal text that is not valid or does not fit */
     ES_ERR_PICTURE_FONT = 986,   /* no installed font has a character of the seal text */
+    /* 990-999: import of other vendors' seals, self-service renewal (making.h) */
+    ES_ERR_MK_IMPORT_BATCH = 990,   /* a resumed import batch with other files or another person */
+    ES_ERR_RENEWAL_FORMAT = 991,    /* a self-service renewal request that cannot be read */
+    ES_ERR_RENEWAL_SIGNATURE = 992, /* not signed by the key of the seal's current certificate */
+    ES_ERR_RENEWAL_CERT = 993,      /* the certificate named is not the seal's current one */
+    ES_ERR_RENEWAL_TIME = 994,      /* the request's time is not within 10 minutes of now */
+    ES_ERR_RENEWAL_REPLAY = 995,    /* the request's nonce was used before */
+    ES_ERR_RENEWAL_WINDOW = 996,    /* the seal is not within its renewal window */
 } es_err;
 
 /* A reason a person reads: English and Chinese, static storage. */

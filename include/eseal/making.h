@@ -204,6 +204,9 @@ typedef struct es_seal_rec {
     int64_t delivered_at; /* 0: not delivered */
     char delivered_by[ES_ACCOUNT_NAME_MAX + 8], delivered_to[ES_MK_NAME_MAX + 1];
     int has_package;
+    char source[16];  /* "made" here, or "imported" from another vendor's system */
+    char vendor[101]; /* imported: the source system (making_import.h) */
+    int verified;     /* imported: its maker chain was checked against the importer's roots */
 } es_seal_rec;
 
 /* Records the delivery of a made seal (ES_PERM_SEAL_MAKE) to `to` (the agent who received

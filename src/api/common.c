@@ -330,6 +330,8 @@ es_err es_api_register(es_http *h, es_api_ctx *ctx)
         (rv = es_api_decisions_register(h, ctx)) != ES_OK ||
         (rv = es_api_pictures_register(h, ctx)) != ES_OK ||
         (rv = es_api_making_register(h, ctx)) != ES_OK ||
+        (rv = es_api_seal_imports_register(h, ctx)) != ES_OK ||
+        (rv = es_api_renewals_register(h, ctx)) != ES_OK ||
         (rv = es_api_upstream_register(h, ctx)) != ES_OK)
         return rv;
     es_http_set_auth(h, api_authenticate, ctx);

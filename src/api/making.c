@@ -170,6 +170,11 @@ static json_t *seal_json(const es_seal_rec *s)
     json_object_set_new(o, "delivered_by", json_string(s->delivered_by));
     json_object_set_new(o, "delivered_to", json_string(s->delivered_to));
     json_object_set_new(o, "has_package", json_boolean(s->has_package));
+    json_object_set_new(o, "source", json_string(s->source));
+    if (!strcmp(s->source, "imported")) {
+        json_object_set_new(o, "vendor", json_string(s->vendor));
+        json_object_set_new(o, "verified", json_boolean(s->verified));
+    }
     return o;
 }
 

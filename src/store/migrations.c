@@ -646,6 +646,57 @@ static const char v10[] =
     "  mac_over TEXT NOT NULL DEFAULT ''"
     "){STRICT};";
 
+/* Version 13 (issue 10: import of other vendors' seals, docs/making.md "Import"): where a seal
+ * comes from (made here, or imported from another vendor's system, with that vendor's name and
+ * whether its maker chain was checked against the importer's trust roots); the import batches
+ * (signed as the importer's decision) and one row per file of a batch with its outcome, keyed
+ * by the file's SM3 so that a resumed batch skips what it did. */
+static const char v13[] =
+    "ALTER TABLE seals ADD COLUMN source TEXT NOT NULL DEFAULT 'made' "
+    "CHECK (source IN ('made', 'imported'));"
+    "ALTER TABLE seals ADD COLUMN vendor TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE seals ADD COLUMN verified INTEGER NOT NULL DEFAULT 1;"
+    "CREATE TABLE seal_imports ("
+    "  id {ID},"
+    "  vendor TEXT NOT NULL,"
+    "  allow_unverified INTEGER NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  files {INT64} NOT NULL,"
+    "  created_by TEXT NOT NULL,"
+    "  created_at {INT64} NOT NULL,"
+    "  updated_at {INT64} NOT NULL,"
+    "  decision {INT64}"
+    "){STRICT};"
+    "CREATE TABLE seal_import_files ("
+    "  import_id {INT64} NOT NULL REFERENCES seal_imports (id),"
+    "  sm3 TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  outcome TEXT NOT NULL CHECK (outcome IN ('imported', 'duplicate', 'refused')),"
+    "  code TEXT NOT NULL DEFAULT '',"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  message TEXT NOT NULL DEFAULT '',"
+    "  message_zh TEXT NOT NULL DEFAULT '',"
+    "  verified INTEGER NOT NULL DEFAULT 0,"
+    "  at {INT64} NOT NULL,"
+    "  idx {INT64} NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (import_id, sm3)"
+    "){STRICT};"
+    "CREATE TABLE renewal_requests ("
+    "  nonce TEXT PRIMARY KEY,"
+    "  code TEXT NOT NULL,"
+    "  cert_serial TEXT NOT NULL,"
+    "  request {BLOB} NOT NULL,"
+    "  signature {BLOB} NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  application_id {INT64} NOT NULL REFERENCES applications (id),"
+    "  at {INT64} NOT NULL"
+    "){STRICT};"
+    "CREATE TABLE seal_import_sources ("
+    "  sm3 TEXT PRIMARY KEY,"
+    "  code TEXT NOT NULL,"
+    "  import_id {INT64} NOT NULL REFERENCES seal_imports (id)"
+    "){STRICT};";
+
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
@@ -667,6 +718,10 @@ const store_migration store_migrations[] = {
      "upstream: the outbox to the parent tier; the national platform simulator's codes, "
      "filings and state changes",
      v11, NULL, NULL},
+    {13,
+     "making: seal sources (made, imported), import batches and their files; self-service renewal "
+     "requests",
+     v13, NULL, NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -154,6 +154,23 @@ static const struct {
      "印章文字无效或排列不下"},
     {ES_ERR_PICTURE_FONT, "picture_font", 422, "no installed font has a character of the text",
      "已安装的字体中缺少印章文字的字形"},
+    {ES_ERR_MK_IMPORT_BATCH, "import_batch_mismatch", 409,
+     "the import batch resumed is another person's or holds other files",
+     "续传的导入批次属于他人或文件清单不同"},
+    {ES_ERR_RENEWAL_FORMAT, "renewal_format", 400, "the renewal request cannot be read",
+     "续期申请格式错误"},
+    {ES_ERR_RENEWAL_SIGNATURE, "renewal_signature", 403,
+     "the renewal request is not signed by the key of the seal's current certificate",
+     "续期申请未使用该印章当前证书的密钥签名"},
+    {ES_ERR_RENEWAL_CERT, "renewal_certificate", 409,
+     "the certificate named is not the seal's current certificate", "所述证书不是该印章的当前证书"},
+    {ES_ERR_RENEWAL_TIME, "renewal_time", 400,
+     "the request's time is not within 10 minutes of the server's",
+     "申请时间与服务器时间相差超过10分钟"},
+    {ES_ERR_RENEWAL_REPLAY, "renewal_replay", 409, "this renewal request was sent before (nonce)",
+     "该续期申请已提交过（随机数重复）"},
+    {ES_ERR_RENEWAL_WINDOW, "renewal_window", 422,
+     "the seal is not within its renewal window before expiry", "印章不在到期前的可续期期间内"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])

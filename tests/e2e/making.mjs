@@ -201,6 +201,31 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   await page.click('#confirm-ok');
   await page.waitForFunction(() => (document.getElementById('seal-data')?.textContent || '').includes('张三'), null, { timeout: 10000 });
   check(true, 'the delivery is recorded');
+
+  // Import of other vendors' seals: the seal just made (refused: its code is in this system's
+  // own industry code space) and a file that is no seal (refused), each with its reason.
+  const eslB64 = await page.evaluate(async (c) => {
+    const r = await fetch(`/api/v1/seals/${c}/esl`);
+    const b = new Uint8Array(await r.arrayBuffer());
+    let s = '';
+    for (const x of b) s += String.fromCharCode(x);
+    return btoa(s);
+  }, code);
+  await page.fill('#import-vendor', '旧系统');
+  await page.setInputFiles('#import-files', [
+    { name: 'made.esl', mimeType: 'application/octet-stream', buffer: Buffer.from(eslB64, 'base64') },
+    { name: 'junk.esl', mimeType: 'application/octet-stream', buffer: PDF },
+  ]);
+  await page.check('#import-unverified');
+  await page.fill('#import-pin', PIN);
+  await page.click('#import-go');
+  await page.locator('#import-summary').waitFor({ state: 'visible', timeout: 20000 });
+  const summary = await text(page, '#import-summary');
+  check(summary.includes('导入 0 枚') && summary.includes('拒绝 2 个'), `import: both refused (${summary})`);
+  const made = await text(page, '#import-items tr[data-name="made.esl"]');
+  check(made.includes('拒绝') && made.includes('本系统的行业印章编码空间'), `import: our own seal refused for its code (${made})`);
+  const junk = await text(page, '#import-items tr[data-name="junk.esl"]');
+  check(junk.includes('拒绝') && junk.includes('不是电子印章'), `import: a file that is no seal refused for its format (${junk})`);
   await page.screenshot({ path: join(env('ESEAL_SHOTS'), 'making-seal.png') });
   check(errors.length === 0, `no script errors${errors.length ? ': ' + errors.join('; ') : ''}`);
 });

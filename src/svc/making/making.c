@@ -15,6 +15,7 @@
 #include "eseal/package.h"
 #include "eseal/seal.h"
 #include "svc/internal.h"
+#include "svc/making/internal.h"
 
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -528,7 +529,7 @@ out:
 #define SEAL_COLS                                                                                  \
     "code, state, cert_serial, scope, carrier, uscc, division, unit_name, seal_name, seal_type, "  \
     "valid_start, valid_end, application_id, made_at, made_by, delivered_at, delivered_by, "       \
-    "delivered_to, package IS NOT NULL"
+    "delivered_to, package IS NOT NULL, source, vendor, verified"
 
 static void fill_seal(es_seal_rec *s, const es_row *r)
 {
@@ -552,6 +553,9 @@ static void fill_seal(es_seal_rec *s, const es_row *r)
     TXT(s->delivered_by, 16);
     TXT(s->delivered_to, 17);
     s->has_package = (int)es_row_int(r, 18);
+    TXT(s->source, 19);
+    TXT(s->vendor, 20);
+    s->verified = (int)es_row_int(r, 21);
 }
 
 static es_err seal_row(void *ctx, const es_row *r)
@@ -1819,4 +1823,101 @@ es_err es_making_events(es_making *m, const es_actor *by, int64_t after, const c
                           "application_id FROM status_events WHERE seq > ? AND (? = '' OR code = "
                           "?) ORDER BY seq LIMIT ?",
                           p, 4, ev_row, &x);
+}
+
+/* ---- for the import of other vendors' seals (src/svc/making/import.c, internal.h) */
+
+es_err making_app_imported(es_making *m, const es_actor *by, const es_application *data,
+                           int64_t *id)
+{
+    full_app f;
+    int64_t new_id = 0;
+    es_err rv;
+    full_init(&f);
+    snprintf(f.a.kind, sizeof f.a.kind, "apply");
+    snprintf(f.a.scope, sizeof f.a.scope, "%s", data->scope);
+    snprintf(f.a.carrier, sizeof f.a.carrier, "%s", data->carrier);
+    snprintf(f.a.uscc, sizeof f.a.uscc, "%s", data->uscc);
+    snprintf(f.a.division, sizeof f.a.division, "%s", data->division);
+    snprintf(f.a.unit_name, sizeof f.a.unit_name, "%s", data->unit_name);
+    snprintf(f.a.seal_name, sizeof f.a.seal_name, "%s", data->seal_name);
+    snprintf(f.a.reason, sizeof f.a.reason, "%s", data->reason);
+    f.a.seal_type = data->seal_type;
+    es_time now = es_time_now();
+    es_value p[] = {es_v_text(f.a.scope), es_v_text(f.a.carrier), es_v_text(by->name),
+                    es_v_int(now), es_v_int(now)};
+    CHECK(es_store_query_int(m->a->store,
+                             "INSERT INTO applications (kind, state, scope, carrier, created_by, "
+                             "created_at, updated_at) VALUES ('apply', 'draft', ?, ?, ?, ?, ?) "
+                             "RETURNING id",
+                             p, sizeof p / sizeof p[0], &new_id));
+    f.a.id = new_id;
+    CHECK(write_data(m, &f, 1));
+    es_value q[] = {es_v_text(data->made_code), es_v_text(by->name), es_v_int(now),
+                    es_v_int(new_id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE applications SET state = 'made', made_code = ?, executed_by = ?, "
+                        "executed_at = ? WHERE id = ?",
+                        q, sizeof q / sizeof q[0], NULL));
+    *id = new_id;
+out:
+    full_free(&f);
+    return rv;
+}
+
+es_err making_status_event(es_making *m, const char *code, const char *serial, const char *state,
+                           const char *reason, int64_t app_id)
+{
+    return status_event(m, code, serial, state, reason, app_id);
+}
+
+/* ---- for the self-service renewal (src/svc/making/renewal.c, internal.h) */
+
+es_err making_app_renewal(es_making *m, const char *code, es_slice csr, const char *who,
+                          const char *reason, int64_t *id)
+{
+    full_app f;
+    es_seal_rec seal;
+    char key[ES_MK_NAME_MAX + 64];
+    int64_t new_id = 0, changes = 0;
+    es_err rv;
+    full_init(&f);
+    CHECK(load_seal(m, code, &seal));
+    if (!kind_applies("renew", seal.state)) {
+        rv = ES_ERR_MK_SEAL_STATE;
+        goto out;
+    }
+    CHECK(load_full(m, seal.application_id, &f));
+    if (strcmp(f.a.carrier, "usbkey") != 0) {
+        rv = ES_ERR_UNSUPPORTED;
+        goto out;
+    }
+    snprintf(f.a.kind, sizeof f.a.kind, "renew");
+    snprintf(f.a.seal_code, sizeof f.a.seal_code, "%s", seal.code);
+    snprintf(f.a.reason, sizeof f.a.reason, "%s", reason);
+    f.csr.len = 0;
+    CHECK(es_buf_append(&f.csr, csr.p, csr.len));
+    f.a.has_csr = 1;
+    es_time now = es_time_now();
+    es_value p[] = {es_v_text(f.a.scope), es_v_text(f.a.carrier), es_v_text(f.a.seal_code),
+                    es_v_text(who),       es_v_int(now),          es_v_int(now)};
+    CHECK(es_store_query_int(m->a->store,
+                             "INSERT INTO applications (kind, state, scope, carrier, seal_code, "
+                             "created_by, created_at, updated_at) VALUES ('renew', 'draft', ?, ?, "
+                             "?, ?, ?, ?) RETURNING id",
+                             p, sizeof p / sizeof p[0], &new_id));
+    f.a.id = new_id;
+    CHECK(write_data(m, &f, 1));
+    open_key_of(&f.a, key, sizeof key);
+    es_value q[] = {es_v_text(key), es_v_text(who), es_v_int(now), es_v_int(new_id)};
+    rv = es_store_exec(m->a->store,
+                       "UPDATE applications SET state = 'submitted', open_key = ?, "
+                       "submitted_by = ?, submitted_at = ? WHERE id = ? AND state = 'draft'",
+                       q, sizeof q / sizeof q[0], &changes);
+    if (rv == ES_ERR_EXISTS) rv = ES_ERR_MK_DUPLICATE;
+    if (rv == ES_OK && changes != 1) rv = ES_ERR_MK_STATE;
+    if (rv == ES_OK) *id = new_id;
+out:
+    full_free(&f);
+    return rv;
 }

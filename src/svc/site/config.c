@@ -91,6 +91,7 @@ void es_config_defaults(es_config *c, const char *var)
     snprintf(c->key_decisions, sizeof c->key_decisions, "soft:%s/keys#decisions", var);
     snprintf(c->key_protect, sizeof c->key_protect, "soft:%s/keys#protect", var);
     c->protect_reencrypt_seconds = 60;
+    c->making_renewal_window_days = 90;
     c->upstream_poll_ms = 1000;
     c->upstream_retry_min_ms = 1000;
     c->upstream_retry_max_ms = 3600000;
@@ -194,6 +195,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     }
     if (IS("server", "web_dir")) return STR(web_dir);
     if (IS("making", "tables")) return STR(making_tables);
+    if (IS("making", "renewal_window_days")) return NUM(making_renewal_window_days, 1, 3650);
     if (IS("server", "public_url")) {
         if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
             snprintf(why, whylen, "public_url is http://HOST:PORT/ or https://HOST:PORT/");

@@ -2,7 +2,8 @@
 // its certificate and history (its status events); the seal file to download; delivery (the
 // seal issuer, with the signing PIN, confirmed first); and the lifecycle actions, each of which
 // starts an application of its kind for this seal (reviewed and executed on the applications
-// page).
+// page). The seal issuer imports other vendors' seals (.esl) into the registry and reads each
+// file's outcome (docs/making.md "Import of other vendors' seals").
 import { api, enc, page } from '../core/api.js';
 import { button, el } from '../core/dom.js';
 import { confirmDialog } from '../core/dialog.js';
@@ -15,6 +16,95 @@ const LIFECYCLE = ['change', 'loss', 'cancel', 'renew', 'replace', 'suspend', 'r
 const SEAL_STATES = ['active', 'suspended', 'lost', 'cancelled'];
 
 let view = null;
+
+// The bytes of a File in base64.
+async function base64Of(file) {
+  const b = new Uint8Array(await file.arrayBuffer());
+  let s = '';
+  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+// The import of other vendors' seals: vendor, files, trust roots, the flag, the signing PIN;
+// the batch's report as a table.
+function importPanel(ctx, onDone) {
+  const box = el('section', null, 'panel', { id: 'seal-import' });
+  box.append(el('h2', t('mk_import_title')));
+  const form = el('form', null, 'toolbar', { id: 'import-form', noValidate: true });
+  const [vL, vI] = field('import-vendor', 'mk_import_vendor', { maxLength: 100 });
+  const fI = el('input', null, null, { id: 'import-files', type: 'file', multiple: true });
+  const rI = el('input', null, null, { id: 'import-roots', type: 'file', multiple: true });
+  const uI = el('input', null, null, { id: 'import-unverified', type: 'checkbox' });
+  const unverified = el('label', null, 'check', { htmlFor: 'import-unverified' });
+  unverified.append(uI, ' ' + t('mk_import_unverified'));
+  const [pL, pI] = field('import-pin', 'mk_pin', { type: 'password' });
+  form.append(
+    vL,
+    vI,
+    el('label', t('mk_import_files'), null, { htmlFor: 'import-files' }),
+    fI,
+    el('label', t('mk_import_roots'), null, { htmlFor: 'import-roots' }),
+    rI,
+    unverified,
+    pL,
+    pI,
+    el('button', t('mk_import_go'), null, { id: 'import-go', type: 'submit' }),
+  );
+  const err = errorBox('import-error');
+  const report = el('div', null, null, { id: 'import-report' });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    report.replaceChildren();
+    try {
+      const files = [];
+      for (const f of fI.files) files.push({ name: f.name, data: await base64Of(f) });
+      const roots = [];
+      for (const f of rI.files) roots.push(await base64Of(f));
+      const r = await api('POST', '/api/v1/seals/imports', {
+        vendor: vI.value.trim(),
+        files,
+        roots,
+        allow_unverified: uI.checked,
+        pin: pI.value,
+      });
+      const b = r.import;
+      report.append(
+        el(
+          'p',
+          t('mk_import_summary', {
+            id: b.id,
+            imported: b.imported,
+            duplicates: b.duplicates,
+            refused: b.refused,
+          }),
+          'result',
+          { id: 'import-summary', role: 'status' },
+        ),
+      );
+      const tb = el('table', null, 'grid', { id: 'import-items' });
+      const head = el('tr');
+      for (const k of ['mk_import_file', 'mk_import_outcome', 'mk_col_code', 'mk_import_reason'])
+        head.append(el('th', t(k)));
+      tb.append(head);
+      for (const o of b.items) {
+        const tr = el('tr', null, 'outcome-' + o.outcome, { 'data-name': o.name });
+        tr.append(
+          el('td', o.name),
+          el('td', t('mk_import_' + o.outcome)),
+          el('td', o.code || '', 'mono'),
+          el('td', o.message_zh || o.message || ''),
+        );
+        tb.append(tr);
+      }
+      report.append(tb);
+      onDone();
+    } catch (e) {
+      ctx.fail(e, err);
+    }
+  });
+  box.append(form, err, report);
+  return box;
+}
 
 export default {
   id: 'seals',
@@ -96,6 +186,8 @@ export default {
       row('mk_cert_serial', s.cert_serial);
       row('mk_col_validity', `${formatTimeZoned(s.valid_start)} – ${formatTimeZoned(s.valid_end)}`);
       row('mk_made_by', `${s.made_by} · ${formatTimeZoned(s.made_at)}`);
+      if (s.source === 'imported')
+        row('mk_import_source', `${s.vendor} · ${t(s.verified ? 'mk_import_verified' : 'mk_import_unverified_seal')}`);
       if (s.delivered_at)
         row('mk_delivered', `${s.delivered_to} · ${s.delivered_by} · ${formatTimeZoned(s.delivered_at)}`);
       detail.append(data);
@@ -199,6 +291,7 @@ export default {
     }
 
     root.append(search, listErr, table.node, detail);
+    if (ctx.can('seal_make')) root.append(importPanel(ctx, () => table.reload()));
     table.reload();
     v.table = table;
   },

@@ -1,0 +1,626 @@
+/* The import of other vendors' seals (docs/making.md "Import of other vendors' seals") through
+ * its API, against a node started inside this binary on 127.0.0.1:0, on SQLite and on the
+ * PostgreSQL of the "pg" fixture: every seal file of the real corpus gets the outcome its
+ * verdict in EXPECTED.tsv implies (read from the file, never copied); without trust roots the
+ * valid ones are refused unless the importer allows unverified seals; a seal made with the
+ * test maker and checked against the test root is imported as verified; tampered and
+ * truncated files are refused with nothing stored; duplicates by file, code and certificate;
+ * a resumed batch; a reserved code; other roles refused; two concurrent imports of one file
+ * make one seal; an imported seal takes a lifecycle application like a seal made here. */
+#include "test.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eseal/making.h"
+#include "eseal/making_import.h"
+#include "eseal/node.h"
+#include "eseal/pki.h"
+#include "eseal/seal.h"
+#include "http_client.h"
+#include "store_test.h"
+
+#define ADMIN_PASS "Strong-Pass-2026!"
+#define USER_PASS  "User-Pass-2026!x"
+#define PIN        "135790"
+#define VENDOR     "某省政府统一电子印章制作系统"
+
+typedef struct node_t {
+    es_node *node;
+    FILE *outf;
+    unsigned port;
+    char var[512], out[600], otp[64], aotp[64], url[1024];
+} node_t;
+
+/* ---- the corpus's seal files with their verdicts */
+
+#define MAX_FILES 64
+static struct {
+    char name[256];
+    char verdict[64];
+    es_buf bytes;
+} g_files[MAX_FILES];
+static size_t g_nfiles;
+static es_buf g_made, g_made2, g_made3, g_reserved, g_root;
+static const char *g_cli;
+
+static void read_corpus(void)
+{
+    es_buf t = t_read(t_path("ESEAL_CORPUS", "EXPECTED.tsv"));
+    if (es_buf_nul(&t) != ES_OK) st_die("EXPECTED.tsv");
+    char *save = NULL;
+    for (char *line = strtok_r((char *)t.p, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char file[256], sig[64], verdict[64];
+        if (sscanf(line, "%255[^\t]\t%63[^\t]\t%63[^\t\n]", file, sig, verdict) != 3) continue;
+        if (strncmp(file, "esl/", 4) != 0 || g_nfiles == MAX_FILES) continue;
+        snprintf(g_files[g_nfiles].name, sizeof g_files[0].name, "%s", file + 4);
+        snprintf(g_files[g_nfiles].verdict, sizeof g_files[0].verdict, "%s", verdict);
+        g_files[g_nfiles].bytes = t_read(t_path("ESEAL_CORPUS", file));
+        g_nfiles++;
+    }
+    es_buf_cleanup(&t);
+}
+
+/* A v4 seal made by the test maker (tests/data/maker.crt under root.crt) for the holder
+ * certificate signer.crt (or other.crt), with code. */
+static void make_seal(const char *code, const char *holder, es_buf *out)
+{
+    es_buf maker = t_data("maker.crt"), hold = t_data(holder), png = t_data("seal.png");
+    es_buf mder, hder;
+    es_buf_init(&mder, 8192);
+    es_buf_init(&hder, 8192);
+    if (es_cert_to_der(maker.p, maker.len, &mder) != ES_OK ||
+        es_cert_to_der(hold.p, hold.len, &hder) != ES_OK)
+        st_die("certificates");
+    es_sm2_key *k = t_key("maker.key");
+    es_signer *s = NULL;
+    if (es_signer_from_key(k, &s) != ES_OK) st_die("maker key");
+    es_slice certs[1] = {es_slice_make(hder.p, hder.len)};
+    es_seal_params p;
+    memset(&p, 0, sizeof p);
+    p.vid = "other-vendor";
+    p.es_id = code;
+    p.type = 1;
+    p.name = "测试导入专用章";
+    p.signer_certs = certs;
+    p.n_signer_certs = 1;
+    p.create_date = ES_TIME_NONE;
+    p.valid_start = es_time_now() - 86400;
+    p.valid_end = es_time_now() + 365 * 86400;
+    p.picture = es_slice_make(png.p, png.len);
+    p.width_mm = 40;
+    p.height_mm = 40;
+    p.maker_cert = es_slice_make(mder.p, mder.len);
+    es_buf_init(out, 1u << 20);
+    if (es_seal_make(&p, s, out) != ES_OK) st_die("es_seal_make");
+    es_signer_free(s);
+    es_buf_cleanup(&maker);
+    es_buf_cleanup(&hold);
+    es_buf_cleanup(&png);
+    es_buf_cleanup(&mder);
+    es_buf_cleanup(&hder);
+}
+
+/* ---- the node and HTTP */
+
+static void read_out(node_t *d)
+{
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    if (es_file_read(d->out, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+        static const char said[] = "one-time password for admin: ",
+                          asaid[] = "one-time password for auditor: ";
+        const char *o = strstr((char *)b.p, said);
+        if (o) sscanf(o + sizeof said - 1, "%63s", d->otp);
+        o = strstr((char *)b.p, asaid);
+        if (o) sscanf(o + sizeof asaid - 1, "%63s", d->aotp);
+    }
+    es_buf_cleanup(&b);
+}
+
+static int node_start(node_t *d)
+{
+    char cfg[700], why[600] = "", text[1600];
+    snprintf(d->out, sizeof d->out, "%.500s.out", d->var);
+    snprintf(cfg, sizeof cfg, "%s.conf", d->var);
+    snprintf(text, sizeof text,
+             "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
+             "signin_rate_account = 1000\n[factors]\nenforce = false\n",
+             d->url[0] ? "url = " : "", d->url);
+    if (es_file_write(cfg, text, strlen(text)) != ES_OK) st_die("cannot write %s", cfg);
+    if (!(d->outf = fopen(d->out, "w"))) return -1;
+    es_node_opts o = {cfg, "127.0.0.1:0", d->var, d->outf};
+    es_err rv = es_node_start(&o, &d->node, why, sizeof why);
+    fflush(d->outf);
+    if (rv != ES_OK) {
+        fprintf(stderr, "the node does not start: %s (%s)\n", why, es_err_str(rv));
+        fclose(d->outf);
+        return -1;
+    }
+    d->port = es_node_port(d->node);
+    read_out(d);
+    return 0;
+}
+
+static void node_stop(node_t *d)
+{
+    es_node_stop(d->node);
+    d->node = NULL;
+    fclose(d->outf);
+}
+
+static int call(const node_t *d, const char *method, const char *path, const char *tok,
+                const char *json, t_resp *r)
+{
+    es_buf q;
+    es_buf_init(&q, 64u << 20);
+    int rv = -1;
+    size_t len = json ? strlen(json) : 0;
+    t_resp_init(r);
+    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path) != ES_OK) goto out;
+    if (tok && es_buf_printf(&q, "Authorization: Bearer %s\r\n", tok) != ES_OK) goto out;
+    if (json && es_buf_printf(&q, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                              len) != ES_OK)
+        goto out;
+    if (es_buf_append_str(&q, "\r\n") != ES_OK) goto out;
+    if (len && es_buf_append(&q, json, len) != ES_OK) goto out;
+    rv = t_raw(d->port, (const char *)q.p, q.len, r);
+out:
+    es_buf_cleanup(&q);
+    return rv;
+}
+
+static json_t *jcall(const node_t *d, const char *method, const char *path, const char *tok,
+                     json_t *body, int *st)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    t_resp r;
+    *st = call(d, method, path, tok, text, &r);
+    json_t *v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    if (*st >= 300 && getenv("T_VERBOSE"))
+        fprintf(stderr, "  %s %s: %d %.*s\n", method, path, *st, (int)r.body.len,
+                (const char *)r.body.p);
+    t_resp_free(&r);
+    free(text);
+    json_decref(body);
+    return v;
+}
+
+static const char *sget(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static int sign_in(const node_t *d, const char *name, const char *pass, char tok[65])
+{
+    int st;
+    json_t *v = jcall(d, "POST", "/api/v1/sessions", NULL,
+                      json_pack("{s:s,s:s}", "username", name, "password", pass), &st);
+    snprintf(tok, 65, "%s", st == 201 ? sget(v, "token") : "");
+    json_decref(v);
+    return st;
+}
+
+static int account(const node_t *d, const char *admin, const char *name, const char *roles_json,
+                   char tok[65])
+{
+    int st;
+    json_t *roles = json_loads(roles_json, 0, NULL);
+    json_t *v =
+        jcall(d, "POST", "/api/v1/users", admin,
+              json_pack("{s:s,s:s,s:o}", "name", name, "display_name", name, "roles", roles), &st);
+    char otp[64];
+    snprintf(otp, sizeof otp, "%s", sget(v, "one_time_password"));
+    json_decref(v);
+    if (st != 201 || sign_in(d, name, otp, tok) != 201) return 0;
+    json_decref(jcall(d, "POST", "/api/v1/users/me/password", tok,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", USER_PASS), &st));
+    if (st != 200) return 0;
+    if (!strstr(roles_json, "seal_issuer") && !strstr(roles_json, "reviewer")) return 1;
+    json_decref(
+        jcall(d, "POST", "/api/v1/me/signing-key", tok, json_pack("{s:s}", "pin", PIN), &st));
+    return st == 201;
+}
+
+static int64_t count(const char *url, const char *sql)
+{
+    es_store *s = NULL;
+    int64_t n = -1;
+    if (es_store_open(url, &s) == ES_OK && es_store_query_int(s, sql, NULL, 0, &n) != ES_OK) n = -1;
+    es_store_close(s);
+    return n;
+}
+
+/* ---- import requests */
+
+static json_t *file_json(const char *name, const es_buf *b)
+{
+    es_buf e;
+    es_buf_init(&e, 4u << 20);
+    if (es_base64_encode(b->p, b->len, &e) != ES_OK || es_buf_nul(&e) != ES_OK) st_die("b64");
+    json_t *f = json_pack("{s:s,s:s}", "name", name, "data", (const char *)e.p);
+    es_buf_cleanup(&e);
+    return f;
+}
+
+static json_t *b64_json(const es_buf *b)
+{
+    es_buf e;
+    es_buf_init(&e, 4u << 20);
+    if (es_base64_encode(b->p, b->len, &e) != ES_OK || es_buf_nul(&e) != ES_OK) st_die("b64");
+    json_t *s = json_string((const char *)e.p);
+    es_buf_cleanup(&e);
+    return s;
+}
+
+/* A request of files (steals files), allowing unverified seals or not, with roots or not. */
+static json_t *request(json_t *files, int allow, int with_root, int64_t resume)
+{
+    json_t *o = json_pack("{s:s,s:o,s:b,s:s}", "vendor", VENDOR, "files", files, "allow_unverified",
+                          allow, "pin", PIN);
+    if (with_root) json_object_set_new(o, "roots", json_pack("[o]", b64_json(&g_root)));
+    if (resume) json_object_set_new(o, "resume", json_integer(resume));
+    return o;
+}
+
+static json_t *corpus_files(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < g_nfiles; i++)
+        json_array_append_new(a, file_json(g_files[i].name, &g_files[i].bytes));
+    return a;
+}
+
+static const json_t *item_of(const json_t *rep, const char *name)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(json_object_get(rep, "import"), "items"), i,
+                       it) if (!strcmp(sget(it, "name"), name)) return it;
+    return NULL;
+}
+
+static int64_t import_id(const json_t *rep)
+{
+    return json_integer_value(json_object_get(json_object_get(rep, "import"), "id"));
+}
+
+static int64_t rep_int(const json_t *rep, const char *k)
+{
+    return json_integer_value(json_object_get(json_object_get(rep, "import"), k));
+}
+
+/* The reasons a verdict of EXPECTED.tsv allows for a refused file. */
+static int refusal_fits(const char *verdict, const char *reason)
+{
+    if (!strncmp(verdict, "valid", 5)) return !strcmp(reason, "maker_chain");
+    if (!strcmp(verdict, "unparseable")) return !strcmp(reason, "format");
+    if (!strcmp(verdict, "no-signature") || !strcmp(verdict, "invalid:seal_signature"))
+        return !strcmp(reason, "maker_signature") || !strcmp(reason, "format");
+    return 0;
+}
+
+typedef struct race {
+    const node_t *d;
+    const char *tok;
+    int st;
+    char outcome[16];
+} race;
+
+static void *race_run(void *arg)
+{
+    race *r = arg;
+    json_t *v = jcall(r->d, "POST", "/api/v1/seals/imports", r->tok,
+                      request(json_pack("[o]", file_json("race.esl", &g_made2)), 0, 1, 0), &r->st);
+    const json_t *it = item_of(v, "race.esl");
+    snprintf(r->outcome, sizeof r->outcome, "%s", it ? sget(it, "outcome") : "");
+    json_decref(v);
+    return NULL;
+}
+
+/* eseal making import against the node: a directory with one good and one truncated file. */
+static void cli_import(const node_t *d, const char *tok, const char *kind)
+{
+    if (!g_cli) {
+        fprintf(stderr, "ESEAL_CLI is not set: the CLI part is skipped\n");
+        t_skipped = 1;
+        return;
+    }
+    char dir[700], f1[800], f2[800], out[800], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/cli-%s", st_tmp(), kind);
+    snprintf(f1, sizeof f1, "%s/a.esl", dir);
+    snprintf(f2, sizeof f2, "%s/b.esl", dir);
+    snprintf(out, sizeof out, "%s.out", dir);
+    if (mkdir(dir, 0700) != 0 || es_file_write(f1, g_made3.p, g_made3.len) != ES_OK ||
+        es_file_write(f2, g_made3.p, g_made3.len / 3) != ES_OK)
+        st_die("cannot write %s", dir);
+    snprintf(cmd, sizeof cmd,
+             "ESEAL_PIN=%s '%s' making import --url http://127.0.0.1:%u --token %s --vendor "
+             "'%s' --root '%s' '%s' > '%s' 2>&1",
+             PIN, g_cli, d->port, tok, VENDOR, t_path("ESEAL_TESTDATA", "root.crt"), dir, out);
+    int rc = system(cmd);
+    es_buf o = t_read(out);
+    if (es_buf_nul(&o) != ES_OK) st_die("buf");
+    ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 1 &&
+           strstr((char *)o.p, "imported  a.esl TEST-IMPORT-0003") &&
+           strstr((char *)o.p, "refused   b.esl") && strstr((char *)o.p, "batch 1/1"),
+       "%s: eseal making import: a.esl imported, b.esl refused, exit 1 (%d)\n%s", kind,
+       WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, (char *)o.p);
+    es_buf_cleanup(&o);
+    snprintf(cmd, sizeof cmd,
+             "ESEAL_PIN=%s '%s' making import --url http://127.0.0.1:%u --token %s --vendor "
+             "'%s' '%s' > '%s' 2>&1",
+             PIN, g_cli, d->port, tok, VENDOR, f1, out);
+    rc = system(cmd);
+    o = t_read(out);
+    if (es_buf_nul(&o) != ES_OK) st_die("buf");
+    ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 0 && strstr((char *)o.p, "duplicate a.esl"),
+       "%s: eseal making import again: a duplicate, exit 0 (%d)\n%s", kind,
+       WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, (char *)o.p);
+    es_buf_cleanup(&o);
+}
+
+static void suite(const char *kind, const char *url)
+{
+    node_t d;
+    char admin[65], issuer[65], issuer2[65], reviewer[65], outsider[65], auditor[65], path[200];
+    int st;
+    memset(&d, 0, sizeof d);
+    snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
+    snprintf(d.url, sizeof d.url, "%s", url ? url : "");
+    if (node_start(&d) != 0) {
+        ok(0, "%s: the node starts", kind);
+        return;
+    }
+    char store[1024];
+    snprintf(store, sizeof store, "%s", url ? url : "");
+    if (!url) snprintf(store, sizeof store, "sqlite:%s/eseal.db", d.var);
+    char otp[64];
+    snprintf(otp, sizeof otp, "%s", d.otp);
+    ok(sign_in(&d, "admin", otp, admin) == 201, "%s: admin signs in", kind);
+    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", admin,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", ADMIN_PASS),
+                      &st));
+    ok(account(&d, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
+           account(&d, admin, "issuer2", "[\"seal_issuer\"]", issuer2) &&
+           account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer) &&
+           account(&d, admin, "operator1", "[\"operator\"]", outsider),
+       "%s: accounts of the making roles", kind);
+    ok(sign_in(&d, "auditor", d.aotp, auditor) == 201, "%s: the auditor signs in", kind);
+    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", auditor,
+                      json_pack("{s:s,s:s}", "old_password", d.aotp, "new_password", ADMIN_PASS),
+                      &st));
+
+    /* Who may import. */
+    json_decref(
+        jcall(&d, "POST", "/api/v1/seals/imports", NULL, request(corpus_files(), 1, 0, 0), &st));
+    ok(st == 401, "%s: no session: 401 (%d)", kind, st);
+    json_decref(jcall(&d, "POST", "/api/v1/seals/imports", reviewer,
+                      request(corpus_files(), 1, 0, 0), &st));
+    ok(st == 403, "%s: a reviewer cannot import: 403 (%d)", kind, st);
+    json_decref(jcall(&d, "POST", "/api/v1/seals/imports", outsider,
+                      request(corpus_files(), 1, 0, 0), &st));
+    ok(st == 403, "%s: an operator cannot import: 403 (%d)", kind, st);
+    ok(count(store, "SELECT COUNT(*) FROM seal_imports") == 0 &&
+           count(store, "SELECT COUNT(*) FROM seals") == 0,
+       "%s: ... and nothing is stored", kind);
+
+    /* Bad requests: named fields, nothing stored. */
+    json_t *bad = request(corpus_files(), 1, 0, 0);
+    json_object_set_new(bad, "vendor", json_string(""));
+    json_t *v = jcall(&d, "POST", "/api/v1/seals/imports", issuer, bad, &st);
+    ok(st == 400 && !strcmp(sget(v, "field"), "vendor") && sget(v, "message_zh")[0],
+       "%s: no vendor: 400 naming vendor, in Chinese too (%d %s)", kind, st, sget(v, "field"));
+    json_decref(v);
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer,
+              request(json_pack("[{s:s,s:s}]", "name", "x.esl", "data", "@@@not base64"), 1, 0, 0),
+              &st);
+    ok(st == 400 && !strcmp(sget(v, "field"), "files"), "%s: data not base64: 400 files (%d)", kind,
+       st);
+    json_decref(v);
+    bad = request(corpus_files(), 1, 0, 0);
+    json_object_set_new(bad, "pin", json_string("000000"));
+    json_decref(jcall(&d, "POST", "/api/v1/seals/imports", issuer, bad, &st));
+    ok(st == 403, "%s: a wrong signing PIN: 403 (%d)", kind, st);
+    ok(count(store, "SELECT COUNT(*) FROM seals") == 0 &&
+           count(store, "SELECT COUNT(*) FROM seal_import_files") == 0,
+       "%s: ... nothing imported", kind);
+
+    /* The corpus without trust roots and without the flag: the valid ones are refused for
+     * their chain, the others for what EXPECTED.tsv says is wrong with them. */
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer, request(corpus_files(), 0, 0, 0), &st);
+    ok(st == 201 && rep_int(v, "files") == (int64_t)g_nfiles &&
+           rep_int(v, "refused") == (int64_t)g_nfiles,
+       "%s: the corpus unverified and not allowed: every one of %zu refused (%d)", kind, g_nfiles,
+       st);
+    for (size_t i = 0; i < g_nfiles; i++) {
+        const json_t *it = item_of(v, g_files[i].name);
+        ok(it && !strcmp(sget(it, "outcome"), "refused") &&
+               refusal_fits(g_files[i].verdict, sget(it, "reason")) && sget(it, "message_zh")[0],
+           "%s: %s (%s) refused: %s", kind, g_files[i].name, g_files[i].verdict,
+           it ? sget(it, "reason") : "(missing)");
+    }
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM seals") == 0, "%s: ... no seal stored", kind);
+
+    /* With the flag: every valid seal imported (or a duplicate of another by its certificate:
+     * a certificate serves one seal), recorded as unverified; the others refused. */
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer, request(corpus_files(), 1, 0, 0), &st);
+    int64_t batch = import_id(v);
+    int64_t imported = 0, invalid = 0;
+    for (size_t i = 0; i < g_nfiles; i++) {
+        const json_t *it = item_of(v, g_files[i].name);
+        const char *o = it ? sget(it, "outcome") : "";
+        if (!strncmp(g_files[i].verdict, "valid", 5)) {
+            int good = (!strcmp(o, "imported") && json_is_false(json_object_get(it, "verified")) &&
+                        sget(it, "code")[0]) ||
+                       (!strcmp(o, "duplicate") && !strcmp(sget(it, "reason"), "same_certificate"));
+            imported += !strcmp(o, "imported");
+            ok(good, "%s: %s imported unverified (%s %s %s)", kind, g_files[i].name, o,
+               it ? sget(it, "reason") : "", it ? sget(it, "code") : "");
+        } else {
+            invalid++;
+            ok(!strcmp(o, "refused") && refusal_fits(g_files[i].verdict, sget(it, "reason")),
+               "%s: %s still refused (%s)", kind, g_files[i].name, o);
+        }
+    }
+    ok(st == 201 && imported >= 8 && rep_int(v, "imported") == imported &&
+           rep_int(v, "refused") == invalid,
+       "%s: %lld corpus seals imported, %lld refused (%d)", kind, (long long)imported,
+       (long long)invalid, st);
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM seals WHERE source = 'imported' AND verified = 0 AND "
+                    "state = 'active'") == imported &&
+           count(store, "SELECT COUNT(*) FROM seal_certs") == imported &&
+           count(store, "SELECT COUNT(*) FROM status_events WHERE reason = 'imported'") ==
+               imported &&
+           count(store, "SELECT COUNT(*) FROM applications WHERE state = 'made'") == imported,
+       "%s: one seal, certificate, status event and application per imported file", kind);
+    snprintf(path, sizeof path, "/api/v1/seals/imports/%lld", (long long)batch);
+    v = jcall(&d, "GET", path, reviewer, NULL, &st);
+    ok(st == 200 && rep_int(v, "imported") == imported && rep_int(v, "done") == (int64_t)g_nfiles &&
+           json_integer_value(json_object_get(json_object_get(v, "import"), "decision")) > 0,
+       "%s: the report reads back, with the importer's signed decision (%d)", kind, st);
+    json_decref(v);
+    json_decref(jcall(&d, "GET", path, outsider, NULL, &st));
+    ok(st == 403, "%s: an operator cannot read the report: 403", kind);
+    json_decref(jcall(&d, "GET", "/api/v1/seals/imports/999999", issuer, NULL, &st));
+    ok(st == 404, "%s: no such batch: 404", kind);
+
+    /* Resumed: nothing done twice. */
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer, request(corpus_files(), 1, 0, batch),
+              &st);
+    ok(st == 200 && rep_int(v, "imported") == imported &&
+           count(store, "SELECT COUNT(*) FROM seals") == imported,
+       "%s: the batch resumed: nothing done twice (%d)", kind, st);
+    json_decref(v);
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer,
+              request(json_pack("[o]", file_json("other.esl", &g_made)), 1, 0, batch), &st);
+    ok(st == 409 && !strcmp(sget(v, "error"), "import_batch_mismatch"),
+       "%s: resumed with other files: 409 import_batch_mismatch (%d)", kind, st);
+    json_decref(v);
+    json_decref(jcall(&d, "POST", "/api/v1/seals/imports", issuer2,
+                      request(corpus_files(), 1, 0, batch), &st));
+    ok(st == 409, "%s: another person's batch: 409 (%d)", kind, st);
+
+    /* Again in a new batch: duplicates, not an error of the batch. */
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer, request(corpus_files(), 1, 0, 0), &st);
+    ok(st == 201 && rep_int(v, "imported") == 0 && rep_int(v, "duplicates") >= imported,
+       "%s: re-imported: %lld duplicates, none imported (%d)", kind,
+       (long long)rep_int(v, "duplicates"), st);
+    const json_t *it0 = item_of(v, g_files[1].name);
+    ok(it0 &&
+           (!strcmp(sget(it0, "reason"), "same_file") || !strcmp(sget(it0, "outcome"), "refused")),
+       "%s: ... by its file (%s)", kind, it0 ? sget(it0, "reason") : "");
+    json_decref(v);
+
+    /* Tampered and truncated files: refused, nothing stored. */
+    int64_t before = count(store, "SELECT COUNT(*) FROM seals");
+    es_buf tampered, truncated;
+    es_buf_init(&tampered, 1u << 20);
+    es_buf_init(&truncated, 1u << 20);
+    if (es_buf_append(&tampered, g_made.p, g_made.len) != ES_OK ||
+        es_buf_append(&truncated, g_made.p, g_made.len / 2) != ES_OK)
+        st_die("buf");
+    tampered.p[tampered.len - 40] ^= 0x01; /* in the maker's signature */
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer,
+              request(json_pack("[o,o]", file_json("tampered.esl", &tampered),
+                                file_json("truncated.esl", &truncated)),
+                      1, 1, 0),
+              &st);
+    const json_t *t1 = item_of(v, "tampered.esl"), *t2 = item_of(v, "truncated.esl");
+    ok(st == 201 && t1 && !strcmp(sget(t1, "outcome"), "refused") && t2 &&
+           !strcmp(sget(t2, "reason"), "format"),
+       "%s: tampered (%s) and truncated (%s) refused", kind, t1 ? sget(t1, "reason") : "",
+       t2 ? sget(t2, "reason") : "");
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM seals") == before, "%s: ... nothing stored", kind);
+    es_buf_cleanup(&tampered);
+    es_buf_cleanup(&truncated);
+
+    /* Verified against the roots given; a reserved code; the same certificate twice. */
+    v = jcall(&d, "POST", "/api/v1/seals/imports", issuer,
+              request(json_pack("[o,o]", file_json("made.esl", &g_made),
+                                file_json("reserved.esl", &g_reserved)),
+                      0, 1, 0),
+              &st);
+    const json_t *m1 = item_of(v, "made.esl"), *m2 = item_of(v, "reserved.esl");
+    ok(st == 201 && m1 && !strcmp(sget(m1, "outcome"), "imported") &&
+           json_is_true(json_object_get(m1, "verified")) &&
+           json_is_false(json_object_get(m1, "expired")) &&
+           !strcmp(sget(m1, "code"), "TEST-IMPORT-0001"),
+       "%s: a seal whose maker chains to the root given: imported, verified (%s %s)", kind,
+       m1 ? sget(m1, "outcome") : "", m1 ? sget(m1, "reason") : "");
+    ok(m2 && !strcmp(sget(m2, "reason"), "code_reserved"),
+       "%s: a code in this system's own industry space: refused (%s)", kind,
+       m2 ? sget(m2, "reason") : "");
+    json_decref(v);
+    v = jcall(&d, "GET", "/api/v1/seals/TEST-IMPORT-0001", reviewer, NULL, &st);
+    ok(st == 200 && !strcmp(sget(json_object_get(v, "seal"), "state"), "active") &&
+           !strcmp(sget(json_object_get(v, "seal"), "source"), "imported") &&
+           !strcmp(sget(json_object_get(v, "seal"), "vendor"), VENDOR) &&
+           json_is_true(json_object_get(json_object_get(v, "seal"), "verified")),
+       "%s: the imported seal is in the registry: source imported, vendor, verified (%d)", kind,
+       st);
+    json_decref(v);
+
+    /* Two concurrent imports of one file: one seal. */
+    race r[2] = {{&d, issuer, 0, ""}, {&d, issuer2, 0, ""}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, race_run, &r[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    int imp = !strcmp(r[0].outcome, "imported") + !strcmp(r[1].outcome, "imported");
+    int dup = !strcmp(r[0].outcome, "duplicate") + !strcmp(r[1].outcome, "duplicate");
+    ok(r[0].st == 201 && r[1].st == 201 && imp == 1 && dup == 1 &&
+           count(store, "SELECT COUNT(*) FROM seals WHERE code = 'TEST-IMPORT-0002'") == 1,
+       "%s: two concurrent imports of one file: one imported, one duplicate (%s, %s)", kind,
+       r[0].outcome, r[1].outcome);
+
+    /* An imported seal takes the lifecycle like one made here. */
+    v = jcall(&d, "POST", "/api/v1/applications", issuer,
+              json_pack("{s:s,s:s,s:s}", "kind", "suspend", "seal_code", "TEST-IMPORT-0001",
+                        "reason", "导入后停用测试"),
+              &st);
+    ok(st == 201, "%s: a suspension of an imported seal is entered (%d)", kind, st);
+    json_decref(v);
+
+    cli_import(&d, issuer, kind);
+
+    v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);
+    ok(st == 200 && json_is_true(json_object_get(v, "intact")),
+       "%s: the audit trail verifies after the imports", kind);
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM audit WHERE action = 'seal.import'") ==
+           count(store, "SELECT COUNT(*) FROM seals WHERE source = 'imported'"),
+       "%s: one seal.import audit record per imported seal", kind);
+    node_stop(&d);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    read_corpus();
+    g_root = t_data("root.crt");
+    make_seal("TEST-IMPORT-0001", "signer.crt", &g_made);
+    make_seal("TEST-IMPORT-0002", "other.crt", &g_made2);
+    make_seal("RS44030500000001", "maker.crt", &g_reserved);
+    make_seal("TEST-IMPORT-0003", "maker.crt", &g_made3);
+    g_cli = getenv("ESEAL_CLI");
+    ok(g_nfiles >= 10, "the corpus has %zu seal files with verdicts", g_nfiles);
+    suite("sqlite", NULL);
+    if (st_pg_ready()) suite("postgresql", st_pg_db("import"));
+    for (size_t i = 0; i < g_nfiles; i++) es_buf_cleanup(&g_files[i].bytes);
+    es_buf_cleanup(&g_made);
+    es_buf_cleanup(&g_made2);
+    es_buf_cleanup(&g_reserved);
+    es_buf_cleanup(&g_made3);
+    es_buf_cleanup(&g_root);
+    return t_done();
+}

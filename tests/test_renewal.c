@@ -1,0 +1,823 @@
+/* Online self-service renewal (docs/making.md "Self-service renewal"; LD/T 01.1 7.9 note)
+ * through POST /api/v1/renewals, against a node started inside this binary on SQLite and on
+ * the PostgreSQL of the "pg" fixture: a request signed with the seal's token key becomes a
+ * submitted renew application that a reviewer approves and the issuer executes into a new seal
+ * with the same code and a new certificate for the request's new key; outside the window, a
+ * wrong key, another seal's key, a suspended seal, a stale time, a replayed nonce, a truncated
+ * or malformed body are refused with nothing stored; the address is rate-limited. */
+#include "test.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eseal/making.h"
+#include "eseal/node.h"
+#include "eseal/package.h"
+#include "eseal/pki.h"
+#include "eseal/renewal.h"
+#include "http_client.h"
+#include "store_test.h"
+
+#define ADMIN_PASS "Strong-Pass-2026!"
+#define USER_PASS  "User-Pass-2026!x"
+#define USCC       "11370306MB2867521U" /* spec/national.md: a real unit's code */
+#define IDNO       "11010519491231002X" /* GB 11643's own example */
+#define THREADS    6
+#define PIN        "135790" /* every decision-taker's signing PIN */
+
+typedef struct node_t {
+    es_node *node;
+    pid_t pid;
+    FILE *outf;
+    unsigned port;
+    char var[512], out[600], otp[64], aotp[64], url[1024];
+} node_t;
+
+static char g_uscc[19];
+static char g_csr[4096];
+static es_buf g_png;
+static unsigned g_window = 1, g_rate = 100000;
+static const char *g_cli;
+static es_signer *g_key; /* the first seal's token key */
+
+static void read_out(node_t *d)
+{
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    if (es_file_read(d->out, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
+        static const char said[] = "one-time password for admin: ",
+                          asaid[] = "one-time password for auditor: ";
+        const char *o = strstr((char *)b.p, said);
+        if (o) sscanf(o + sizeof said - 1, "%63s", d->otp);
+        o = strstr((char *)b.p, asaid);
+        if (o) sscanf(o + sizeof asaid - 1, "%63s", d->aotp);
+        const char *p = strstr((char *)b.p, "\nport ");
+        if (p && !d->port) d->port = (unsigned)strtoul(p + 6, NULL, 10);
+    }
+    es_buf_cleanup(&b);
+}
+
+static void write_config(const node_t *d, char *path, size_t n)
+{
+    char text[1600];
+    snprintf(path, n, "%s.conf", d->var);
+    snprintf(text, sizeof text,
+             "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = %u\n"
+             "signin_rate_account = 1000\n[factors]\nenforce = false\n[making]\n"
+             "renewal_window_days = %u\n",
+             d->url[0] ? "url = " : "", d->url, g_rate, g_window);
+    if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
+}
+
+static int node_start(node_t *d)
+{
+    char cfg[700], why[600] = "";
+    snprintf(d->out, sizeof d->out, "%.500s.out", d->var);
+    write_config(d, cfg, sizeof cfg);
+    if (!(d->outf = fopen(d->out, "w"))) return -1;
+    es_node_opts o = {cfg, "127.0.0.1:0", d->var, d->outf};
+    es_err rv = es_node_start(&o, &d->node, why, sizeof why);
+    fflush(d->outf);
+    if (rv != ES_OK) {
+        fprintf(stderr, "the node does not start: %s (%s)\n", why, es_err_str(rv));
+        fclose(d->outf);
+        d->outf = NULL;
+        return -1;
+    }
+    d->port = es_node_port(d->node);
+    read_out(d);
+    return 0;
+}
+
+static void node_stop(node_t *d)
+{
+    if (d->node) {
+        es_node_stop(d->node);
+        d->node = NULL;
+        if (d->outf) fclose(d->outf);
+        d->outf = NULL;
+    }
+    if (d->pid) {
+        int st;
+        kill(d->pid, SIGTERM);
+        waitpid(d->pid, &st, 0);
+        d->pid = 0;
+    }
+}
+
+/* A request with a bearer token (may be NULL), a content type and a body of len bytes. */
+static int req_bytes(const node_t *d, const char *method, const char *path, const char *tok,
+                     const char *ctype, const void *body, size_t len, t_resp *r)
+{
+    es_buf q;
+    es_buf_init(&q, 64u << 20);
+    int rv = -1;
+    t_resp_init(r);
+    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path) != ES_OK) goto out;
+    if (tok && es_buf_printf(&q, "Authorization: Bearer %s\r\n", tok) != ES_OK) goto out;
+    if (body &&
+        es_buf_printf(&q, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len) != ES_OK)
+        goto out;
+    if (es_buf_append_str(&q, "\r\n") != ES_OK) goto out;
+    if (body && len && es_buf_append(&q, body, len) != ES_OK) goto out;
+    rv = t_raw(d->port, (const char *)q.p, q.len, r);
+out:
+    es_buf_cleanup(&q);
+    return rv;
+}
+
+static int call(const node_t *d, const char *method, const char *path, const char *tok,
+                const char *json, t_resp *r)
+{
+    return req_bytes(d, method, path, tok, "application/json", json, json ? strlen(json) : 0, r);
+}
+
+static json_t *body_of(const t_resp *r)
+{
+    return json_loadb((const char *)r->body.p, r->body.len, 0, NULL);
+}
+
+/* A call whose JSON answer is returned (NULL when none); *st the status. */
+static json_t *jcall(const node_t *d, const char *method, const char *path, const char *tok,
+                     json_t *body, int *st)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    t_resp r;
+    *st = call(d, method, path, tok, text, &r);
+    json_t *v = body_of(&r);
+    if (*st >= 300 && getenv("T_VERBOSE"))
+        fprintf(stderr, "  %s %s: %d %.*s\n", method, path, *st, (int)r.body.len,
+                (const char *)r.body.p);
+    t_resp_free(&r);
+    free(text);
+    json_decref(body);
+    return v;
+}
+
+static const char *sget(const json_t *o, const char *path)
+{
+    /* "a.b": o["a"]["b"] */
+    char k[64];
+    const char *dot = strchr(path, '.');
+    if (dot) {
+        snprintf(k, sizeof k, "%.*s", (int)(dot - path), path);
+        return sget(json_object_get(o, k), dot + 1);
+    }
+    const char *s = json_string_value(json_object_get(o, path));
+    return s ? s : "";
+}
+
+static int sign_in(const node_t *d, const char *name, const char *pass, char tok[65])
+{
+    int st;
+    json_t *v = jcall(d, "POST", "/api/v1/sessions", NULL,
+                      json_pack("{s:s,s:s}", "username", name, "password", pass), &st);
+    snprintf(tok, 65, "%s", st == 201 ? sget(v, "token") : "");
+    json_decref(v);
+    return st;
+}
+
+static int account(const node_t *d, const char *admin, const char *name, const char *roles_json,
+                   char tok[65])
+{
+    int st;
+    json_t *roles = json_loads(roles_json, 0, NULL);
+    json_t *v =
+        jcall(d, "POST", "/api/v1/users", admin,
+              json_pack("{s:s,s:s,s:o}", "name", name, "display_name", name, "roles", roles), &st);
+    char otp[64];
+    snprintf(otp, sizeof otp, "%s", sget(v, "one_time_password"));
+    json_decref(v);
+    if (st != 201 || sign_in(d, name, otp, tok) != 201) return 0;
+    json_decref(jcall(d, "POST", "/api/v1/users/me/password", tok,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", USER_PASS), &st));
+    if (st != 200) return 0;
+    if (!strstr(roles_json, "seal_issuer") && !strstr(roles_json, "reviewer")) return 1;
+    /* Decision-takers sign their decisions (LD/T 01.1 9.4): a personal key under a PIN. */
+    json_decref(
+        jcall(d, "POST", "/api/v1/me/signing-key", tok, json_pack("{s:s}", "pin", PIN), &st));
+    return st == 201;
+}
+
+/* ---- fixtures: a CSR of a token key, a picture, materials */
+
+static void make_fixtures(void)
+{
+    es_sm2_key *k = NULL;
+    es_signer *s = NULL;
+    es_name n;
+    es_buf der, pem;
+    char why[200];
+    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &s) != ES_OK) st_die("key");
+    if (es_pki_name_parse("/C=CN/CN=token", &n, why, sizeof why) != ES_OK) st_die("%s", why);
+    es_buf_init(&der, 8192);
+    es_buf_init(&pem, 8192);
+    if (es_pki_csr_make(&n, NULL, 0, s, &der) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", der.p, der.len, &pem) != ES_OK ||
+        pem.len >= sizeof g_csr)
+        st_die("csr");
+    memcpy(g_csr, pem.p, pem.len);
+    g_csr[pem.len] = 0;
+    es_buf_cleanup(&der);
+    es_buf_cleanup(&pem);
+    g_key = s;
+    snprintf(g_uscc, sizeof g_uscc, "%s", USCC);
+    char path[1024];
+    const char *data = getenv("ESEAL_TESTDATA");
+    snprintf(path, sizeof path, "%s/seal.png", data ? data : "tests/data");
+    es_buf_init(&g_png, 4u << 20);
+    if (es_file_read(path, &g_png) != ES_OK) st_die("cannot read %s", path);
+}
+
+static const char pdf[] = "%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+static json_t *apply_body(const char *seal_name)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "kind",
+                     "apply", "scope", "industry", "carrier", "usbkey", "uscc", g_uscc, "division",
+                     "350102", "unit_type", "organ", "unit_name",
+                     "福州市鼓楼区人力资源和社会保障局", "agent_name", "张三", "agent_idno", IDNO,
+                     "agent_mobile", "13800138000", "unit_address", "福建省福州市鼓楼区某路1号",
+                     "approver_name", "福州市人力资源和社会保障局", "approver_division", "350100",
+                     "seal_name", seal_name, "seal_type", 1, "csr", g_csr);
+}
+
+static int put_material(const node_t *d, const char *tok, int64_t id, const char *name,
+                        const void *p, size_t len)
+{
+    char path[200];
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/materials/%s", (long long)id, name);
+    int st = req_bytes(d, "PUT", path, tok, "application/pdf", p, len, &r);
+    t_resp_free(&r);
+    return st;
+}
+
+static int put_picture(const node_t *d, const char *tok, int64_t id, int w, int h)
+{
+    char path[200];
+    t_resp r;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/picture?width_mm=%d&height_mm=%d",
+             (long long)id, w, h);
+    int st = req_bytes(d, "PUT", path, tok, "image/png", g_png.p, g_png.len, &r);
+    t_resp_free(&r);
+    return st;
+}
+
+/* The materials the kind requires in the built-in tables (src/svc/national/tables.c: LD/T 01.1
+ * Tables 1-6), all PDFs. */
+static int put_materials(const node_t *d, const char *tok, int64_t id, const char *kind)
+{
+    static const struct {
+        const char *kind, *first;
+        int licence;
+    } k[] = {
+        {"apply", "application_form", 1},
+        {"change", "change_statement", 1},
+        {"loss", "loss_statement", 1},
+        {"cancel", "cancel_statement", 1},
+        {"renew", "renewal_application", 0},
+        {"replace", "replace_statement", 1},
+        {"suspend", "suspension_application", 0},
+        {"restore", "restoration_application", 0},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        if (strcmp(k[i].kind, kind) != 0) continue;
+        const char *names[4] = {k[i].first, "agent_id_card", "agent_contact",
+                                k[i].licence ? "licence" : NULL};
+        for (int j = 0; j < 4 && names[j]; j++)
+            if (put_material(d, tok, id, names[j], pdf, sizeof pdf - 1) != 200) return 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int step(const node_t *d, const char *tok, int64_t id, const char *what, json_t *body,
+                json_t **out)
+{
+    char path[200];
+    int st;
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/%s", (long long)id, what);
+    json_t *v = jcall(d, "POST", path, tok, body, &st);
+    if (out)
+        *out = v;
+    else
+        json_decref(v);
+    return st;
+}
+
+static json_t *pin(void)
+{
+    return json_pack("{s:s}", "pin", PIN);
+}
+
+static json_t *approve(void)
+{
+    return json_pack("{s:s,s:s,s:s}", "verdict", "approve", "opinion", "材料齐全，同意", "pin",
+                     PIN);
+}
+
+static int64_t create(const node_t *d, const char *tok, json_t *body, int *st)
+{
+    json_t *v = jcall(d, "POST", "/api/v1/applications", tok, body, st);
+    int64_t id = json_integer_value(json_object_get(json_object_get(v, "application"), "id"));
+    json_decref(v);
+    return id;
+}
+
+/* An application through create, materials, picture (for kinds that make a seal), submit,
+ * approve; the id, or 0. */
+static int64_t approved(const node_t *d, const char *issuer, const char *reviewer, json_t *body,
+                        const char *kind)
+{
+    int st;
+    int64_t id = create(d, issuer, body, &st);
+    if (st != 201 || !put_materials(d, issuer, id, kind)) return 0;
+    if (!strcmp(kind, "apply") && put_picture(d, issuer, id, 42, 42) != 200) return 0;
+    if (step(d, issuer, id, "submit", pin(), NULL) != 200) return 0;
+    if (step(d, reviewer, id, "review", approve(), NULL) != 200) return 0;
+    return id;
+}
+
+static int64_t count(const char *url, const char *sql)
+{
+    es_store *s = NULL;
+    int64_t n = -1;
+    if (es_store_open(url, &s) == ES_OK && es_store_query_int(s, sql, NULL, 0, &n) != ES_OK) n = -1;
+    es_store_close(s);
+    return n;
+}
+
+/* Executes id; the seal code made (empty on failure) and the status. */
+static int execute(const node_t *d, const char *tok, int64_t id, char code[ES_SEAL_CODE_MAX])
+{
+    json_t *v = NULL;
+    int st = step(d, tok, id, "execute", pin(), &v);
+    snprintf(code, ES_SEAL_CODE_MAX, "%s", sget(v, "application.made_code"));
+    json_decref(v);
+    return st;
+}
+
+static json_t *seal_get(const node_t *d, const char *tok, const char *code)
+{
+    char path[128];
+    int st;
+    snprintf(path, sizeof path, "/api/v1/seals/%s", code);
+    json_t *v = jcall(d, "GET", path, tok, NULL, &st);
+    if (st != 200) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- renewal requests */
+
+static es_signer *new_key_pem(const char *pem_path)
+{
+    es_sm2_key *k = NULL;
+    es_signer *s = NULL;
+    es_buf pem;
+    es_buf_init(&pem, 8192);
+    if (es_sm2_key_generate(&k) != ES_OK) st_die("key");
+    if (pem_path && (es_sm2_key_to_pem(k, NULL, &pem) != ES_OK ||
+                     es_file_write(pem_path, pem.p, pem.len) != ES_OK))
+        st_die("key pem");
+    es_buf_cleanup(&pem);
+    if (es_signer_from_key(k, &s) != ES_OK) st_die("key");
+    return s;
+}
+
+static es_signer *new_key(void)
+{
+    return new_key_pem(NULL);
+}
+
+/* The DER CSR of key (appended to der). */
+static void csr_der(es_signer *key, es_buf *der)
+{
+    es_name n;
+    char why[200];
+    if (es_pki_name_parse("/C=CN/CN=token", &n, why, sizeof why) != ES_OK ||
+        es_pki_csr_make(&n, NULL, 0, key, der) != ES_OK)
+        st_die("csr");
+}
+
+/* Sets g_csr to the PEM CSR of key (for apply_body). */
+static void use_key(es_signer *key)
+{
+    es_buf der, pem;
+    es_buf_init(&der, 8192);
+    es_buf_init(&pem, 8192);
+    csr_der(key, &der);
+    if (es_pem_encode("CERTIFICATE REQUEST", der.p, der.len, &pem) != ES_OK ||
+        pem.len >= sizeof g_csr)
+        st_die("csr");
+    memcpy(g_csr, pem.p, pem.len);
+    g_csr[pem.len] = 0;
+    es_buf_cleanup(&der);
+    es_buf_cleanup(&pem);
+}
+
+/* The JSON body of a renewal request for code/serial signed by signer, its new key newkey,
+ * signed at `at`, with nonce (NULL: a fresh one); cut: keep only this many bytes of the text
+ * (0: all). */
+static char *renewal_body(const char *code, const char *serial, es_time valid_end,
+                          es_signer *signer, es_signer *newkey, es_time at, const char *nonce,
+                          size_t cut)
+{
+    es_renewal_req r;
+    es_buf text, sig, b1, b2;
+    es_renewal_req_init(&r);
+    es_buf_init(&text, ES_RENEWAL_MAX);
+    es_buf_init(&sig, 256);
+    es_buf_init(&b1, 2 * ES_RENEWAL_MAX);
+    es_buf_init(&b2, 1024);
+    snprintf(r.code, sizeof r.code, "%s", code);
+    snprintf(r.serial, sizeof r.serial, "%s", serial);
+    r.valid_until = valid_end + 2 * 365 * 86400;
+    snprintf(r.contact, sizeof r.contact, "张三 13800138000");
+    r.time = at;
+    if (nonce) {
+        snprintf(r.nonce, sizeof r.nonce, "%s", nonce);
+    } else {
+        uint8_t n[16];
+        if (es_random(n, sizeof n) != ES_OK) st_die("random");
+        es_hex_encode(n, sizeof n, r.nonce);
+    }
+    csr_der(newkey, &r.csr);
+    if (es_renewal_text(&r, &text) != ES_OK ||
+        es_signer_sign_message(signer, ES_SM2_DEFAULT_ID, text.p, text.len, &sig) != ES_OK)
+        st_die("renewal text");
+    if (cut) text.len = cut;
+    if (es_base64_encode(text.p, text.len, &b1) != ES_OK || es_buf_nul(&b1) != ES_OK ||
+        es_base64_encode(sig.p, sig.len, &b2) != ES_OK || es_buf_nul(&b2) != ES_OK)
+        st_die("b64");
+    json_t *o =
+        json_pack("{s:s,s:s}", "request", (const char *)b1.p, "signature", (const char *)b2.p);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    es_renewal_req_free(&r);
+    es_buf_cleanup(&text);
+    es_buf_cleanup(&sig);
+    es_buf_cleanup(&b1);
+    es_buf_cleanup(&b2);
+    return s;
+}
+
+/* POSTs body (freed) without a session; the answer's JSON in *out (may be NULL). */
+static int renew(const node_t *d, char *body, json_t **out)
+{
+    t_resp r;
+    int st = call(d, "POST", "/api/v1/renewals", NULL, body, &r);
+    json_t *v = body_of(&r);
+    if (st >= 300 && getenv("T_VERBOSE"))
+        fprintf(stderr, "  renewal: %d %.*s\n", st, (int)r.body.len, (const char *)r.body.p);
+    t_resp_free(&r);
+    free(body);
+    if (out)
+        *out = v;
+    else
+        json_decref(v);
+    return st;
+}
+
+static const char *err_of(const json_t *v)
+{
+    return sget(v, "error");
+}
+
+typedef struct seal_info {
+    char serial[64];
+    es_time valid_end;
+    char state[16];
+} seal_info;
+
+static int info_of(const node_t *d, const char *tok, const char *code, seal_info *si)
+{
+    json_t *v = seal_get(d, tok, code);
+    memset(si, 0, sizeof *si);
+    if (!v) return 0;
+    snprintf(si->serial, sizeof si->serial, "%s", sget(v, "seal.cert_serial"));
+    snprintf(si->state, sizeof si->state, "%s", sget(v, "seal.state"));
+    int good = es_time_parse_iso(sget(v, "seal.valid_end"), &si->valid_end) == ES_OK;
+    json_decref(v);
+    return good;
+}
+
+/* Runs cmd through the shell (stdout and stderr to the file out); its exit status, -1. */
+static int sh(const char *cmd, const char *out)
+{
+    char full[20000];
+    snprintf(full, sizeof full, "%s > '%s' 2>&1", cmd, out);
+    int rc = system(full);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The seal's key in a USBKey (the software SKF device, libsoftskf.so): a seal made for the
+ * token's key, renewed with `eseal making renew-request --key skf:...` and a new key made on
+ * the same token. */
+static void usbkey_renewal(const node_t *d, const char *issuer, const char *reviewer,
+                           const char *store, const char *kind)
+{
+    const char *lib = getenv("ESEAL_SOFTSKF");
+    if (!g_cli || !lib) {
+        fprintf(stderr, "ESEAL_CLI or ESEAL_SOFTSKF is not set: the USBKey part is skipped\n");
+        t_skipped = 1;
+        return;
+    }
+    char dir[700], cmd[16384], out[800], k1[1200], k2[1200], csr1[800], csr2[800];
+    snprintf(dir, sizeof dir, "%s/skf-%s", st_tmp(), kind);
+    snprintf(out, sizeof out, "%s.out", dir);
+    snprintf(csr1, sizeof csr1, "%s/k1.csr", dir);
+    snprintf(csr2, sizeof csr2, "%s/k2.csr", dir);
+    snprintf(k1, sizeof k1, "skf:%s#TOKEN1/SEAL/K1", lib);
+    snprintf(k2, sizeof k2, "skf:%s#TOKEN1/SEAL/K2", lib);
+    if (mkdir(dir, 0700) != 0) st_die("mkdir %s", dir);
+    const char *env = "ESEAL_SO_PIN=so-pin-87654321 ESEAL_PIN=12345678";
+    snprintf(cmd, sizeof cmd,
+             "export SOFTSKF_DIR='%s' %s && '%s' token init 'skf:%s#TOKEN1/SEAL' --create-device "
+             "&& '%s' token gen '%s' && '%s' token gen '%s' && '%s' key csr '%s' --subject "
+             "/C=CN/CN=token -o '%s' && '%s' key csr '%s' --subject /C=CN/CN=token -o '%s'",
+             dir, env, g_cli, lib, g_cli, k1, g_cli, k2, g_cli, k1, csr1, g_cli, k2, csr2);
+    int rc = sh(cmd, out);
+    ok(rc == 0, "%s: a USBKey with two keys and their requests (%d)", kind, rc);
+    if (rc != 0) return;
+    es_buf c1 = t_read(csr1);
+    if (c1.len >= sizeof g_csr) st_die("csr");
+    memcpy(g_csr, c1.p, c1.len);
+    g_csr[c1.len] = 0;
+    es_buf_cleanup(&c1);
+    char code[ES_SEAL_CODE_MAX] = "";
+    int64_t id = approved(d, issuer, reviewer, apply_body("USBKey续期测试章"), "apply");
+    seal_info si;
+    ok(id && execute(d, issuer, id, code) == 200 && info_of(d, issuer, code, &si),
+       "%s: a seal for the token's key (%s)", kind, code);
+    snprintf(cmd, sizeof cmd,
+             "export SOFTSKF_DIR='%s' %s && '%s' making renew-request --url http://127.0.0.1:%u "
+             "--code %s --serial %s --key '%s' --csr '%s' --until 2041-01-01 --contact 王五",
+             dir, env, g_cli, d->port, code, si.serial, k1, csr2);
+    rc = sh(cmd, out);
+    es_buf o = t_read(out);
+    if (es_buf_nul(&o) != ES_OK) st_die("buf");
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM applications WHERE kind = 'renew' AND state = 'submitted' AND "
+             "seal_code = '%s'",
+             code);
+    ok(rc == 0 && strstr((char *)o.p, "entered (submitted)") && count(store, q) == 1,
+       "%s: eseal making renew-request --key skf:... (the token signs): entered (%d)\n%s", kind, rc,
+       (char *)o.p);
+    es_buf_cleanup(&o);
+}
+
+static void suite(const char *kind, const char *url)
+{
+    node_t d;
+    char admin[65], issuer[65], reviewer[65], path[200], code[ES_SEAL_CODE_MAX] = "",
+                                                         code2[ES_SEAL_CODE_MAX] = "";
+    int st;
+    json_t *v = NULL;
+    memset(&d, 0, sizeof d);
+    snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
+    snprintf(d.url, sizeof d.url, "%s", url ? url : "");
+    g_window = 1;
+    g_rate = 100000;
+    if (node_start(&d) != 0) {
+        ok(0, "%s: the node starts", kind);
+        return;
+    }
+    char store[1024];
+    snprintf(store, sizeof store, "%s", url ? url : "");
+    if (!url) snprintf(store, sizeof store, "sqlite:%s/eseal.db", d.var);
+    char otp[64];
+    snprintf(otp, sizeof otp, "%s", d.otp);
+    ok(sign_in(&d, "admin", otp, admin) == 201, "%s: admin signs in", kind);
+    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", admin,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", ADMIN_PASS),
+                      &st));
+    ok(account(&d, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
+           account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer),
+       "%s: accounts of the making roles", kind);
+
+    /* Two seals made here: the first on the token key g_key, the second on another key. */
+    char newpem[700];
+    snprintf(newpem, sizeof newpem, "%s/new-%s.pem", st_tmp(), kind);
+    es_signer *other = new_key(), *newkey = new_key_pem(newpem), *stranger = new_key();
+    use_key(g_key);
+    int64_t id = approved(&d, issuer, reviewer, apply_body("自助续期测试章"), "apply");
+    ok(id && execute(&d, issuer, id, code) == 200 && code[0], "%s: a seal is made (%s)", kind,
+       code);
+    use_key(other);
+    id = approved(&d, issuer, reviewer, apply_body("自助续期测试章二"), "apply");
+    ok(id && execute(&d, issuer, id, code2) == 200 && code2[0], "%s: a second seal (%s)", kind,
+       code2);
+    seal_info s1, s2;
+    ok(info_of(&d, issuer, code, &s1) && info_of(&d, issuer, code2, &s2),
+       "%s: their certificates (%s, %s)", kind, s1.serial, s2.serial);
+    es_time now = es_time_now();
+
+    /* A window of one day: a seal of a year or more is not due. */
+    st = renew(&d, renewal_body(code, s1.serial, s1.valid_end, g_key, newkey, now, NULL, 0), &v);
+    ok(st == 422 && !strcmp(err_of(v), "renewal_window"),
+       "%s: outside the renewal window: 422 renewal_window (%d %s)", kind, st, err_of(v));
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM renewal_requests") == 0 &&
+           count(store, "SELECT COUNT(*) FROM applications WHERE kind = 'renew'") == 0,
+       "%s: ... nothing stored", kind);
+    node_stop(&d);
+    g_window = 3650;
+    if (node_start(&d) != 0) {
+        ok(0, "%s: the node starts again", kind);
+        return;
+    }
+    ok(sign_in(&d, "issuer", USER_PASS, issuer) == 201 &&
+           sign_in(&d, "reviewer", USER_PASS, reviewer) == 201,
+       "%s: signed in again (window 3650 days)", kind);
+
+    /* Refusals, nothing stored. */
+    st = renew(&d, renewal_body(code, s1.serial, s1.valid_end, stranger, newkey, now, NULL, 0), &v);
+    ok(st == 403 && !strcmp(err_of(v), "renewal_signature"),
+       "%s: signed with a key that is not the seal's: 403 renewal_signature (%d %s)", kind, st,
+       err_of(v));
+    json_decref(v);
+    st = renew(&d, renewal_body(code, s1.serial, s1.valid_end, other, newkey, now, NULL, 0), &v);
+    ok(st == 403 && !strcmp(err_of(v), "renewal_signature"),
+       "%s: signed with another seal's key: 403 (%d %s)", kind, st, err_of(v));
+    json_decref(v);
+    st = renew(&d, renewal_body(code, s2.serial, s1.valid_end, other, newkey, now, NULL, 0), &v);
+    ok(st == 409 && !strcmp(err_of(v), "renewal_certificate"),
+       "%s: another seal's certificate named: 409 renewal_certificate (%d %s)", kind, st,
+       err_of(v));
+    json_decref(v);
+    st = renew(&d, renewal_body(code, s1.serial, s1.valid_end, g_key, newkey, now - 3600, NULL, 0),
+               &v);
+    ok(st == 400 && !strcmp(err_of(v), "renewal_time"),
+       "%s: signed an hour ago: 400 renewal_time (%d %s)", kind, st, err_of(v));
+    json_decref(v);
+    st = renew(&d, renewal_body(code, s1.serial, s1.valid_end, g_key, newkey, now, NULL, 60), &v);
+    ok(st == 400 && !strcmp(err_of(v), "renewal_format") && sget(v, "field")[0] &&
+           sget(v, "message_zh")[0],
+       "%s: a truncated request: 400 renewal_format naming %s (%d)", kind, sget(v, "field"), st);
+    json_decref(v);
+    st = renew(&d, strdup("{\"request\": 1}"), &v);
+    ok(st == 400, "%s: a malformed body: 400 (%d)", kind, st);
+    json_decref(v);
+    st = renew(&d, renewal_body("NOSUCHSEAL", s1.serial, s1.valid_end, g_key, newkey, now, NULL, 0),
+               &v);
+    ok(st == 404, "%s: no such seal: 404 (%d)", kind, st);
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM renewal_requests") == 0 &&
+           count(store, "SELECT COUNT(*) FROM applications WHERE kind = 'renew'") == 0,
+       "%s: ... nothing stored", kind);
+
+    /* The good request: a submitted renew application entered by the seal key. */
+    char nonce[] = "0123456789abcdef0123456789abcdef";
+    char *good = renewal_body(code, s1.serial, s1.valid_end, g_key, newkey, now, nonce, 0);
+    char *again = strdup(good);
+    st = renew(&d, good, &v);
+    int64_t rid = json_integer_value(json_object_get(v, "application_id"));
+    ok(st == 201 && rid > 0, "%s: a request signed with the seal's key: 201, application %lld",
+       kind, (long long)rid);
+    json_decref(v);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld", (long long)rid);
+    v = jcall(&d, "GET", path, reviewer, NULL, &st);
+    char who[64];
+    snprintf(who, sizeof who, "self-service:%s", code);
+    ok(st == 200 && !strcmp(sget(v, "application.state"), "submitted") &&
+           !strcmp(sget(v, "application.kind"), "renew") &&
+           !strcmp(sget(v, "application.seal_code"), code) &&
+           !strcmp(sget(v, "application.created_by"), who),
+       "%s: a reviewer sees it: submitted renew of %s by %s (%s)", kind, code,
+       sget(v, "application.created_by"), sget(v, "application.state"));
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM renewal_requests") == 1,
+       "%s: the request and its signature are kept as the evidence", kind);
+    st = renew(&d, again, &v);
+    ok(st == 409 && !strcmp(err_of(v), "renewal_replay"),
+       "%s: the same request again: 409 renewal_replay (%d %s)", kind, st, err_of(v));
+    json_decref(v);
+    st = renew(&d, renewal_body(code, s1.serial, s1.valid_end, g_key, newkey, now, NULL, 0), &v);
+    ok(st == 409 && !strcmp(err_of(v), "application_duplicate"),
+       "%s: a second request while one is open: 409 application_duplicate (%d %s)", kind, st,
+       err_of(v));
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM applications WHERE kind = 'renew'") == 1,
+       "%s: ... one renew application", kind);
+
+    /* The ordinary flow: review, execution: the same code, a new certificate for the new key. */
+    ok(step(&d, reviewer, rid, "review", approve(), NULL) == 200, "%s: the reviewer approves",
+       kind);
+    char made[ES_SEAL_CODE_MAX] = "";
+    ok(execute(&d, issuer, rid, made) == 200 && !strcmp(made, code),
+       "%s: executed: the same code %s (%s)", kind, code, made);
+    seal_info s1b;
+    ok(info_of(&d, issuer, code, &s1b) && strcmp(s1b.serial, s1.serial) != 0 &&
+           !strcmp(s1b.state, "active"),
+       "%s: a new certificate (%s, was %s)", kind, s1b.serial, s1.serial);
+    v = seal_get(&d, issuer, code);
+    es_buf der;
+    es_buf_init(&der, 16384);
+    const char *pem = sget(v, "certificate");
+    es_pki_cert pc;
+    ok(es_cert_to_der((const uint8_t *)pem, strlen(pem), &der) == ES_OK &&
+           es_pki_cert_parse(es_slice_make(der.p, der.len), &pc) == ES_OK &&
+           memcmp(pc.pub, newkey->pub, sizeof pc.pub) == 0,
+       "%s: ... for the request's new key", kind);
+    es_buf_cleanup(&der);
+    json_decref(v);
+    /* The old certificate's key no longer renews the seal. */
+    st = renew(&d, renewal_body(code, s1.serial, s1.valid_end, g_key, newkey, now, NULL, 0), &v);
+    ok(st == 409 && !strcmp(err_of(v), "renewal_certificate"),
+       "%s: the superseded certificate: 409 renewal_certificate (%d %s)", kind, st, err_of(v));
+    json_decref(v);
+
+    /* eseal making renew-request: the seal renewed again, signed with its new key's file. */
+    if (g_cli) {
+        char csrf[700], cmd[4096], outf[700];
+        es_buf der3;
+        es_buf_init(&der3, 8192);
+        csr_der(stranger, &der3);
+        snprintf(csrf, sizeof csrf, "%s/third-%s.csr", st_tmp(), kind);
+        snprintf(outf, sizeof outf, "%s/cli-%s.out", st_tmp(), kind);
+        if (es_file_write(csrf, der3.p, der3.len) != ES_OK) st_die("csr file");
+        es_buf_cleanup(&der3);
+        snprintf(
+            cmd, sizeof cmd,
+            "'%s' making renew-request --url http://127.0.0.1:%u --code %s --serial %s "
+            "--key '%s' --csr '%s' --until 2040-01-01 --contact '李四 13900139000' > '%s' 2>&1",
+            g_cli, d.port, code, s1b.serial, newpem, csrf, outf);
+        int rc = system(cmd);
+        es_buf o = t_read(outf);
+        if (es_buf_nul(&o) != ES_OK) st_die("buf");
+        ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 0 && strstr((char *)o.p, "entered (submitted)") &&
+               count(store, "SELECT COUNT(*) FROM applications WHERE kind = 'renew' AND state = "
+                            "'submitted'") == 1,
+           "%s: eseal making renew-request: a submitted renew application (%d)\n%s", kind,
+           WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, (char *)o.p);
+        es_buf_cleanup(&o);
+        rc = system(cmd);
+        o = t_read(outf);
+        if (es_buf_nul(&o) != ES_OK) st_die("buf");
+        ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 1 && strstr((char *)o.p, "application_duplicate"),
+           "%s: ... again: refused while it is open, exit 1\n%s", kind, (char *)o.p);
+        es_buf_cleanup(&o);
+    } else {
+        fprintf(stderr, "ESEAL_CLI is not set: the CLI part is skipped\n");
+        t_skipped = 1;
+    }
+
+    if (!url) usbkey_renewal(&d, issuer, reviewer, store, kind);
+
+    /* A suspended seal is not renewed. */
+    int64_t sid = approved(
+        &d, issuer, reviewer,
+        json_pack("{s:s,s:s,s:s}", "kind", "suspend", "seal_code", code2, "reason", "停用测试"),
+        "suspend");
+    char c3[ES_SEAL_CODE_MAX] = "";
+    ok(sid && execute(&d, issuer, sid, c3) == 200, "%s: the second seal is suspended", kind);
+    st = renew(&d, renewal_body(code2, s2.serial, s2.valid_end, other, newkey, now, NULL, 0), &v);
+    ok(st == 409 && !strcmp(err_of(v), "seal_state"),
+       "%s: a suspended seal: 409 seal_state (%d %s)", kind, st, err_of(v));
+    json_decref(v);
+    node_stop(&d);
+
+    /* An outsider flooding the endpoint is held up per address. */
+    g_rate = 5;
+    if (node_start(&d) != 0) {
+        ok(0, "%s: the node starts a third time", kind);
+        return;
+    }
+    int limited = 0;
+    int64_t before = count(store, "SELECT COUNT(*) FROM renewal_requests");
+    for (int i = 0; i < 20 && !limited; i++) {
+        st = renew(&d, strdup("{\"request\": \"AAAA\", \"signature\": \"AAAA\"}"), NULL);
+        limited = st == 429;
+    }
+    ok(limited, "%s: 20 requests in a row from one address: 429", kind);
+    ok(before > 0 && count(store, "SELECT COUNT(*) FROM renewal_requests") == before,
+       "%s: ... nothing more stored", kind);
+    node_stop(&d);
+    es_signer_free(other);
+    es_signer_free(newkey);
+    es_signer_free(stranger);
+}
+
+int main(void)
+{
+    unsetenv("ESEAL_PIN");
+    unsetenv(ES_MAKING_PAUSE_ENV);
+    signal(SIGPIPE, SIG_IGN);
+    make_fixtures();
+    g_cli = getenv("ESEAL_CLI");
+    suite("sqlite", NULL);
+    if (st_pg_ready()) suite("postgresql", st_pg_db("renewal"));
+    es_buf_cleanup(&g_png);
+    es_signer_free(g_key);
+    return t_done();
+}
