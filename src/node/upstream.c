@@ -9,6 +9,7 @@
 
 #include "eseal/crypto.h"
 #include "eseal/keydev.h"
+#include "eseal/making.h"
 #include "eseal/upstream.h"
 #include "node/internal.h"
 
@@ -100,6 +101,58 @@ fail:
     return rv;
 }
 
+/* The making system on store st (the job's connection, or the answer's transaction). */
+static es_making making_on(es_api_ctx *x, es_store *st, es_accounts *a)
+{
+    es_making m;
+    memset(a, 0, sizeof *a);
+    a->store = st;
+    a->audit = x->audit;
+    a->ca = x->ca;
+    memset(&m, 0, sizeof m);
+    m.a = a;
+    m.ca = x->ca;
+    m.maker = x->maker;
+    m.maker_cert = es_slice_make(x->site.system_cert.p, x->site.system_cert.len);
+    m.tables = x->making_tables;
+    m.ca_lock = &x->ca_lock;
+    m.decisions = x->decisions;
+    m.protect = x->protect;
+    m.upstream = x->upstream;
+    return m;
+}
+
+/* code.assign and seal.file answers of the making system's national flows (making.h), in the
+ * transaction that records the answer. */
+static es_err on_national_answer(void *ctx, es_store *st, const char *kind, const char *key,
+                                 es_slice answer)
+{
+    node_upstream *nu = ctx;
+    es_accounts a;
+    es_making m = making_on(nu->x, st, &a);
+    return es_making_national_answer(&m, kind, key, answer);
+}
+
+/* The national flows' steps that need the CA or the maker key (making.h). */
+static void national_advance(node_upstream *nu, es_store *s)
+{
+    es_api_ctx *x = nu->x;
+    if (!(x->cfg.systems & ES_SYS_MAKING) || !x->maker || !x->ca) return;
+    es_accounts a;
+    es_making m = making_on(x, s, &a);
+    size_t moved = 0;
+    es_err rv = es_making_national_advance(&m, &moved);
+    if (rv != ES_OK)
+        es_api_log(x, ES_LOG_WARN, "national flows: a step failed, tried again next pass: %s",
+                   es_err_str(rv));
+    if (moved) {
+        pthread_mutex_lock(&x->ca_lock);
+        x->crl.len = 0; /* an old certificate may have been revoked: the next CRL anew */
+        pthread_mutex_unlock(&x->ca_lock);
+        es_api_log(x, ES_LOG_DEBUG, "national flows: %zu steps", moved);
+    }
+}
+
 es_err node_upstream_run(node_upstream *nu, size_t *sent)
 {
     if (sent) *sent = 0;
@@ -110,6 +163,7 @@ es_err node_upstream_run(node_upstream *nu, size_t *sent)
     es_upstream_job jobs[ES_UPSTREAM_BATCH];
     size_t n = 0;
     pthread_mutex_lock(&nu->mu);
+    national_advance(nu, s);
     es_err rv = es_upstream_claim(nu->u, s, wall_ms(), jobs, ES_UPSTREAM_BATCH, &n);
     es_buf answer;
     es_buf_init(&answer, ES_UPSTREAM_MAX_ANSWER);
@@ -156,6 +210,7 @@ es_err node_upstream_run(node_upstream *nu, size_t *sent)
         }
     }
     for (size_t i = 0; i < n; i++) es_upstream_job_cleanup(&jobs[i]);
+    if (n) national_advance(nu, s);
     pthread_mutex_unlock(&nu->mu);
     es_buf_cleanup(&answer);
     return rv;
@@ -170,6 +225,16 @@ es_err node_upstream_start(node_upstream *nu, char *why, size_t whylen)
 {
     if (!nu || !nu->key) return ES_OK;
     es_err rv;
+    /* The making system's national flows (making.h): registered once the making system is
+     * open (after node_upstream_new), before the job first runs. */
+    if ((nu->x->cfg.systems & ES_SYS_MAKING) &&
+        ((rv = es_upstream_on_done(nu->u, ES_UPSTREAM_CODE_ASSIGN, on_national_answer, nu)) !=
+             ES_OK ||
+         (rv = es_upstream_on_done(nu->u, ES_UPSTREAM_SEAL_FILE, on_national_answer, nu)) !=
+             ES_OK)) {
+        snprintf(why, whylen, "cannot register the national flows' answers: %s", es_err_str(rv));
+        return rv;
+    }
     if ((rv = es_sched_new(&nu->sched)) != ES_OK ||
         (rv = es_sched_add(nu->sched, "upstream", nu->x->cfg.upstream_poll_ms, job_upstream, nu)) !=
             ES_OK ||

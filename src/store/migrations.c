@@ -646,6 +646,30 @@ static const char v10[] =
     "  mac_over TEXT NOT NULL DEFAULT ''"
     "){STRICT};";
 
+/* Version 12 (issue 10, national scope; docs/making.md "National scope"): the progress of a
+ * national-scope application through the upstream link, one row per application: the step
+ * (code_requested, code_assigned, certified, filed, made, refused), the try (each retry after a
+ * refusal queues with a new idempotency key), the code with the police key and information
+ * (sealed with es_protect), the certificate issued for the code and the seal information filed
+ * before the seal is generated. */
+static const char v12[] =
+    "CREATE TABLE national_flows ("
+    "  application_id {INT64} PRIMARY KEY REFERENCES applications (id),"
+    "  step TEXT NOT NULL CHECK (step IN ('code_requested', 'code_assigned', 'certified', "
+    "'filed', 'made', 'refused')),"
+    "  tries INTEGER NOT NULL DEFAULT 1 CHECK (tries > 0),"
+    "  waits TEXT NOT NULL DEFAULT '',"
+    "  code TEXT NOT NULL DEFAULT '',"
+    "  police_key {BLOB},"
+    "  police_info {BLOB},"
+    "  cert_serial TEXT NOT NULL DEFAULT '',"
+    "  cert {BLOB},"
+    "  seal_info {BLOB},"
+    "  refusal TEXT NOT NULL DEFAULT '',"
+    "  updated_at {INT64} NOT NULL"
+    "){STRICT};"
+    "CREATE INDEX national_flows_step ON national_flows (step, application_id);";
+
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
      v1_sqlite, v1_pg},
@@ -667,6 +691,8 @@ const store_migration store_migrations[] = {
      "upstream: the outbox to the parent tier; the national platform simulator's codes, "
      "filings and state changes",
      v11, NULL, NULL},
+    {12, "making: the progress of national-scope applications through the upstream link", v12, NULL,
+     NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
