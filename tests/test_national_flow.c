@@ -884,6 +884,114 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
     node_stop(&sim);
 }
 
+/* A three-level chain: a city whose parent is a province, whose parent is the simulator. The
+ * province forwards (a key derived from the city's: the city's retry never makes a second
+ * code), records and audits what it forwarded, answers signed by its own key, 503 with
+ * Retry-After while its parent is down, and refuses a revoked child at once. */
+static void chain(const char *kind, const char *sim_url, const char *prov_url, const char *city_url)
+{
+    node_t sim, prov, city;
+    char sadmin[65], sbiz[65], padmin[65], pbiz[65], admin[65], issuer[65], reviewer[65];
+    char sstore[1100], pstore[1100], code[ES_SEAL_CODE_MAX], ref[700], body[400];
+    int st;
+    memset(&sim, 0, sizeof sim);
+    memset(&prov, 0, sizeof prov);
+    memset(&city, 0, sizeof city);
+    snprintf(sim.var, sizeof sim.var, "%.400s/%.32s-csim", st_tmp(), kind);
+    snprintf(prov.var, sizeof prov.var, "%.400s/%.32s-cprov", st_tmp(), kind);
+    snprintf(city.var, sizeof city.var, "%.400s/%.32s-ccity", st_tmp(), kind);
+    snprintf(sim.url, sizeof sim.url, "%s", sim_url ? sim_url : "");
+    snprintf(prov.url, sizeof prov.url, "%s", prov_url ? prov_url : "");
+    snprintf(city.url, sizeof city.url, "%s", city_url ? city_url : "");
+    snprintf(sstore, sizeof sstore, "%s", sim_url ? sim_url : "");
+    if (!sim_url) snprintf(sstore, sizeof sstore, "sqlite:%s/eseal.db", sim.var);
+    snprintf(pstore, sizeof pstore, "%s", prov_url ? prov_url : "");
+    if (!prov_url) snprintf(pstore, sizeof pstore, "sqlite:%s/eseal.db", prov.var);
+    snprintf(sim.extra, sizeof sim.extra, "[server]\ntier = national-simulator\n");
+    if (node_start(&sim) != 0) {
+        ok(0, "%s chain: the simulator starts", kind);
+        return;
+    }
+    snprintf(sim.listen, sizeof sim.listen, "127.0.0.1:%u", sim.port);
+    snprintf(prov.extra, sizeof prov.extra,
+             "[server]\ntier = province\ndivision = 350000\n[upstream]\nurl = "
+             "http://127.0.0.1:%u/\nclient = prov-fj\npoll_ms = 100\nretry_min_ms = 50\n"
+             "retry_max_ms = 400\nparent_cert = %s/keys/system.crt\n",
+             sim.port, sim.var);
+    ok(node_start(&prov) == 0, "%s chain: the province starts (tier province)", kind);
+    snprintf(city.extra, sizeof city.extra,
+             "[server]\ntier = city\ndivision = 350100\n[upstream]\nurl = http://127.0.0.1:%u/\n"
+             "client = city-fz\npoll_ms = 100\nretry_min_ms = 50\nretry_max_ms = 400\n"
+             "parent_cert = %s/keys/system.crt\n",
+             prov.port, prov.var);
+    ok(node_start(&city) == 0, "%s chain: the city starts, its parent the province", kind);
+    snprintf(ref, sizeof ref, "soft:%s/keys#system", prov.var);
+    es_signer *pkey = open_key(ref);
+    snprintf(ref, sizeof ref, "soft:%s/keys#system", city.var);
+    es_signer *ckey = open_key(ref);
+    ok(admin_in(&sim, sadmin) && account(&sim, sadmin, "simbiz", "[\"business_admin\"]", sbiz) &&
+           register_client(&sim, sbiz, "prov-fj", "seal_issuer", pkey) == 201,
+       "%s chain: the province registered at the simulator", kind);
+    ok(admin_in(&prov, padmin) && account(&prov, padmin, "provbiz", "[\"business_admin\"]", pbiz) &&
+           register_client(&prov, pbiz, "city-fz", "seal_issuer", ckey) == 201,
+       "%s chain: the city registered at the province", kind);
+    ok(admin_in(&city, admin) && account(&city, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
+           account(&city, admin, "reviewer", "[\"reviewer\"]", reviewer),
+       "%s chain: the city's accounts", kind);
+    int64_t id = approved(&city, issuer, reviewer, apply_body("三级链路章"), "apply");
+    ok(id && execute(&city, issuer, id, code) == 202 &&
+           wait_state(&city, issuer, id, "made", 40000),
+       "%s chain: a national seal made at the city through the province", kind);
+    json_t *a = app_get(&city, issuer, id, &st);
+    snprintf(code, sizeof code, "%s", sget(a, "application.made_code"));
+    json_decref(a);
+    ok(digits14(code) &&
+           qcount(sstore,
+                  "SELECT COUNT(*) FROM national_codes WHERE code = '%s' AND client = "
+                  "'prov-fj' AND req_key LIKE 'fwd:%%'",
+                  code) == 1 &&
+           qcount(sstore, "SELECT COUNT(*) FROM national_filings WHERE code = '%s'", code) == 1,
+       "%s chain: the code %s is the simulator's (assigned to the province under a derived "
+       "key), and filed",
+       kind, code);
+    ok(count(pstore, "SELECT COUNT(*) FROM upstream_forwards WHERE client = 'city-fz' AND status "
+                     "IN (200, 201)") >= 2 &&
+           count(pstore, "SELECT COUNT(*) FROM audit WHERE action = 'upstream.forward'") >= 2,
+       "%s chain: the province recorded and audited what it forwarded", kind);
+    verify_with_cli(&city, issuer, code, kind);
+    /* The city's retry of the same request: the same code, none more at the simulator. */
+    snprintf(body, sizeof body,
+             "{\"key\":\"application:%lld\",\"body\":{\"x\":1,\"approver_division\":\"350100\"}}",
+             (long long)id);
+    int64_t before = count(sstore, "SELECT COUNT(*) FROM national_codes");
+    ok(signed_post(&prov, "city-fz", ckey, "/api/v1/national/codes", body) == 409 &&
+           count(sstore, "SELECT COUNT(*) FROM national_codes") == before,
+       "%s chain: the same child key with another body: 409 from the simulator, through", kind);
+    snprintf(body, sizeof body,
+             "{\"key\":\"chain-retry\",\"body\":{\"approver_division\":\"350100\"}}");
+    ok(signed_post(&prov, "city-fz", ckey, "/api/v1/national/codes", body) == 201 &&
+           signed_post(&prov, "city-fz", ckey, "/api/v1/national/codes", body) == 200 &&
+           count(sstore, "SELECT COUNT(*) FROM national_codes") == before + 1,
+       "%s chain: a child's request sent twice: one code at the simulator", kind);
+    /* The parent down: 503 (the child's outbox retries). */
+    node_stop(&sim);
+    snprintf(body, sizeof body,
+             "{\"key\":\"chain-down\",\"body\":{\"approver_division\":\"350100\"}}");
+    ok(signed_post(&prov, "city-fz", ckey, "/api/v1/national/codes", body) == 503 &&
+           count(pstore, "SELECT COUNT(*) FROM upstream_forwards WHERE status = 0") >= 1,
+       "%s chain: the simulator down: the province answers 503, recorded", kind);
+    /* A revoked child: refused at once. */
+    json_decref(jcall(&prov, "POST", "/api/v1/clients/city-fz/revoke", pbiz,
+                      json_pack("{s:s}", "reason", "keyCompromise"), &st));
+    ok(st == 200, "%s chain: the city's client revoked at the province (%d)", kind, st);
+    int rs = signed_post(&prov, "city-fz", ckey, "/api/v1/national/codes", body);
+    ok(rs == 401 || rs == 403, "%s chain: a revoked child is refused at once (%d)", kind, rs);
+    es_signer_free(pkey);
+    es_signer_free(ckey);
+    node_stop(&city);
+    node_stop(&prov);
+}
+
 int main(void)
 {
     setenv("ESEAL_PIN", SITE_PIN, 1);
@@ -892,7 +1000,11 @@ int main(void)
     g_cli = getenv("ESEAL_CLI");
     make_fixtures();
     suite("sqlite", NULL, NULL);
-    if (st_pg_ready()) suite("postgresql", st_pg_db("national_sim"), st_pg_db("national_city"));
+    chain("sqlite", NULL, NULL, NULL);
+    if (st_pg_ready()) {
+        suite("postgresql", st_pg_db("national_sim"), st_pg_db("national_city"));
+        chain("postgresql", st_pg_db("chain_sim"), st_pg_db("chain_prov"), st_pg_db("chain_city"));
+    }
     es_buf_cleanup(&g_png);
     return t_done();
 }

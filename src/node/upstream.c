@@ -22,7 +22,44 @@ struct node_upstream {
     int parent_pub_set;
     uint8_t parent_pub[ES_SM2_PUB_LEN]; /* [upstream] parent_cert's key: answers verified */
     pthread_mutex_t mu; /* one run at a time: the scheduler's and a test's run now */
+    es_signer *fkey;    /* signs forwarded requests (a tier with children), under fmu */
+    pthread_mutex_t fmu;
 };
+
+/* A child's request passed on to this tier's parent (upstream.h es_upstream_forward_fn), signed
+ * as this site; the parent's 2xx answer taken only signed by it when parent_cert is set. One
+ * exchange at a time per daemon (the key is one device session). */
+static es_err node_forward(void *ctx, const char *path, es_slice body, unsigned *status,
+                           es_buf *answer, char *why, size_t whylen)
+{
+    node_upstream *nu = ctx;
+    es_api_ctx *x = nu->x;
+    char sig[512] = "";
+    size_t mark = answer->len;
+    pthread_mutex_lock(&nu->fmu);
+    es_err rv = node_http_exchange(x->cfg.upstream_url, path, NULL, x->cfg.upstream_client,
+                                   nu->fkey, "POST", body, status, answer, ES_UPSTREAM_SIG_HEADER,
+                                   sig, sizeof sig, why, whylen);
+    pthread_mutex_unlock(&nu->fmu);
+    if (rv != ES_OK) {
+        *status = 0;
+        answer->len = mark;
+        return ES_OK;
+    }
+    if (*status >= 200 && *status < 300 && nu->parent_pub_set &&
+        es_upstream_answer_verify(nu->parent_pub, *status, body,
+                                  es_slice_make(answer->p + mark, answer->len - mark),
+                                  sig) != ES_OK) {
+        snprintf(why, whylen,
+                 "HTTP %u, but the answer is not signed by the parent's system key "
+                 "([upstream] parent_cert): not taken",
+                 *status);
+        es_api_log(x, ES_LOG_ERROR, "forward %s: %s", path, why);
+        *status = 0;
+        answer->len = mark;
+    }
+    return ES_OK;
+}
 
 static int64_t wall_ms(void)
 {
@@ -39,9 +76,11 @@ es_err node_upstream_new(es_api_ctx *x, node_upstream **out, char *why, size_t w
     if (!nu) return ES_ERR_NOMEM;
     nu->x = x;
     pthread_mutex_init(&nu->mu, NULL);
+    pthread_mutex_init(&nu->fmu, NULL);
     es_err rv = ES_OK;
     /* The simulator signs its answers with the site's system key (its system certificate). */
-    if (c->tier == ES_TIER_NATIONAL_SIMULATOR &&
+    /* A tier that forwards signs its answers to its children too (docs/upstream.md). */
+    if ((c->tier == ES_TIER_NATIONAL_SIMULATOR || c->upstream_url[0]) &&
         (rv = es_keydev_signer(c->key_system, &x->site.pin, &nu->answers)) != ES_OK) {
         snprintf(why, whylen, "[keys] system %s (signs the simulator's answers): %s", c->key_system,
                  es_err_str(rv));
@@ -84,10 +123,12 @@ es_err node_upstream_new(es_api_ctx *x, node_upstream **out, char *why, size_t w
             rv = ES_ERR_CONFIG;
             goto fail;
         }
-        if ((rv = es_keydev_signer(ref, &x->site.pin, &nu->key)) != ES_OK) {
+        if ((rv = es_keydev_signer(ref, &x->site.pin, &nu->key)) != ES_OK ||
+            (rv = es_keydev_signer(ref, &x->site.pin, &nu->fkey)) != ES_OK) {
             snprintf(why, whylen, "[upstream] key %s: %s", ref, es_err_str(rv));
             goto fail;
         }
+        if (c->tier != ES_TIER_NATIONAL_SIMULATOR) es_upstream_set_forward(nu->u, node_forward, nu);
     }
     x->upstream = nu->u;
     *out = nu;
@@ -96,7 +137,9 @@ fail:
     es_upstream_free(nu->u);
     es_signer_free(nu->answers);
     es_signer_free(nu->key);
+    es_signer_free(nu->fkey);
     pthread_mutex_destroy(&nu->mu);
+    pthread_mutex_destroy(&nu->fmu);
     free(nu);
     return rv;
 }
@@ -262,7 +305,9 @@ void node_upstream_free(node_upstream *nu)
     if (nu->x->upstream == nu->u) nu->x->upstream = NULL;
     es_upstream_free(nu->u);
     es_signer_free(nu->key);
+    es_signer_free(nu->fkey);
     es_signer_free(nu->answers);
     pthread_mutex_destroy(&nu->mu);
+    pthread_mutex_destroy(&nu->fmu);
     free(nu);
 }

@@ -651,7 +651,9 @@ static const char v10[] =
  * (code_requested, code_assigned, certified, filed, made, refused), the try (each retry after a
  * refusal queues with a new idempotency key), the code with the police key and information
  * (sealed with es_protect), the certificate issued for the code and the seal information filed
- * before the seal is generated. */
+ * before the seal is generated. And, at a tier with children, what it forwarded to its parent
+ * (who asked, the child's key and the key it was forwarded under, the parent's status, the SM3
+ * of its answer or why it was not reached). */
 static const char v12[] =
     "CREATE TABLE national_flows ("
     "  application_id {INT64} PRIMARY KEY REFERENCES applications (id),"
@@ -668,7 +670,19 @@ static const char v12[] =
     "  refusal TEXT NOT NULL DEFAULT '',"
     "  updated_at {INT64} NOT NULL"
     "){STRICT};"
-    "CREATE INDEX national_flows_step ON national_flows (step, application_id);";
+    "CREATE INDEX national_flows_step ON national_flows (step, application_id);"
+    "CREATE TABLE upstream_forwards ("
+    "  id {ID},"
+    "  client TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  child_key TEXT NOT NULL,"
+    "  forwarded_key TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  answer_sm3 TEXT NOT NULL DEFAULT '',"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  at {INT64} NOT NULL"
+    "){STRICT};"
+    "CREATE INDEX upstream_forwards_client ON upstream_forwards (client, child_key);";
 
 const store_migration store_migrations[] = {
     {1, "platform: users, roles, sessions, API clients, nonces, audit trail, settings", NULL,
@@ -691,8 +705,8 @@ const store_migration store_migrations[] = {
      "upstream: the outbox to the parent tier; the national platform simulator's codes, "
      "filings and state changes",
      v11, NULL, NULL},
-    {12, "making: the progress of national-scope applications through the upstream link", v12, NULL,
-     NULL},
+    {12, "making: national-scope applications' progress upstream; requests forwarded to the parent",
+     v12, NULL, NULL},
 };
 
 const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
