@@ -13,6 +13,7 @@
  *   it completes, nothing lost;
  * - a refused code request (409 at the simulator): the application shows the refusal; the
  *   issuer retries (a new key, audited) and it completes;
+ * - a national seal renewed: the same code, the new certificate filed, the old one revoked;
  * - a lifecycle change (suspend) of a national seal is filed: the simulator records it;
  * - another role and an outsider refused. */
 #include "test.h"
@@ -796,7 +797,38 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
     json_decref(a);
     verify_with_cli(&city, issuer, code, kind);
 
-    /* 2. Lifecycle: suspending a national seal is filed at the simulator. */
+    /* 2. Renewal of a national seal: the same code (no code.assign), a new certificate filed
+     * before the new seal is made. */
+    int64_t codes_before = count(sstore, "SELECT COUNT(*) FROM national_codes");
+    json_t *before_seal = seal_get(&city, issuer, code);
+    char serial0[64];
+    snprintf(serial0, sizeof serial0, "%s", sget(before_seal, "seal.cert_serial"));
+    json_decref(before_seal);
+    int64_t nid = approved(
+        &city, issuer, reviewer,
+        json_pack("{s:s,s:s,s:s}", "kind", "renew", "seal_code", code, "reason", "证书即将到期"),
+        "renew");
+    char made[ES_SEAL_CODE_MAX];
+    ok(nid && execute(&city, issuer, nid, made) == 202 &&
+           wait_state(&city, issuer, nid, "made", 30000),
+       "%s: a national seal renewed through the link", kind);
+    a = app_get(&city, issuer, nid, &st);
+    json_t *after_seal = seal_get(&city, issuer, code);
+    ok(!strcmp(sget(a, "application.made_code"), code) &&
+           strcmp(sget(after_seal, "seal.cert_serial"), serial0) != 0 &&
+           count(sstore, "SELECT COUNT(*) FROM national_codes") == codes_before &&
+           qcount(sstore, "SELECT COUNT(*) FROM national_filings WHERE code = '%s'", code) == 2,
+       "%s: renew keeps the code %s (no new code at the simulator), files the new certificate",
+       kind, code);
+    json_decref(after_seal);
+    json_decref(a);
+    snprintf(path, sizeof path,
+             "SELECT COUNT(*) FROM ca_certs WHERE serial = '%s' AND status = 'R' AND reason = 4",
+             serial0);
+    ok(count(store, path) == 1, "%s: renew: the old certificate revoked (superseded)", kind);
+    verify_with_cli(&city, issuer, code, kind);
+
+    /* 3. Lifecycle: suspending a national seal is filed at the simulator. */
     json_t *sb =
         json_pack("{s:s,s:s,s:s}", "kind", "suspend", "seal_code", code, "reason", "暂停使用");
     int64_t sid = approved(&city, issuer, reviewer, sb, "suspend");
@@ -812,7 +844,7 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
     }
     ok(filed, "%s: the suspension is filed at the simulator (seal.status)", kind);
 
-    /* 3. A refused code request (the simulator answers 409: its key was used with another
+    /* 4. A refused code request (the simulator answers 409: its key was used with another
      * body), then the issuer's retry under a new key. */
     int64_t rid = approved(&city, issuer, reviewer, apply_body("被拒后重试章"), "apply");
     snprintf(path, sizeof path,
@@ -841,10 +873,10 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
                2,
        "%s: the retry audited, its requests under the key %s/try:2", kind, path);
 
-    /* 4. The server carrier. */
+    /* 5. The server carrier. */
     server_carrier(&city, admin, issuer, reviewer, store, sstore, kind);
 
-    /* 5. The simulator down: the application waits, visibly; the city killed (SIGKILL) and
+    /* 6. The simulator down: the application waits, visibly; the city killed (SIGKILL) and
      * restarted meanwhile; the simulator up: made, nothing lost. */
     node_stop(&sim);
     int64_t did = approved(&city, issuer, reviewer, apply_body("断线等待章"), "apply");
