@@ -907,10 +907,11 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
     /* Five codes at the simulator: the four seals' and the one the test took for the refusal. */
     ok(count(sstore, "SELECT COUNT(*) FROM national_codes WHERE req_key LIKE 'application:%'") ==
                5 &&
-           count(store, "SELECT COUNT(*) FROM national_flows WHERE step = 'made'") == 4 &&
+           count(store, "SELECT COUNT(*) FROM national_flows WHERE step = 'made'") == 5 &&
            count(store, "SELECT COUNT(*) FROM seals WHERE scope = 'national'") == 4,
-       "%s: four national seals, one code each at the simulator, nothing lost (%lld codes)", kind,
-       (long long)count(sstore, "SELECT COUNT(*) FROM national_codes"));
+       "%s: four national seals (and a renewal), one code each at the simulator, nothing lost "
+       "(%lld codes)",
+       kind, (long long)count(sstore, "SELECT COUNT(*) FROM national_codes"));
     es_signer_free(syskey);
     node_stop(&city);
     node_stop(&sim);
