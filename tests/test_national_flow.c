@@ -14,7 +14,8 @@
  * - a refused code request (409 at the simulator): the application shows the refusal; the
  *   issuer retries (a new key, audited) and it completes;
  * - a national seal renewed: the same code, the new certificate filed, the old one revoked;
- * - a lifecycle change (suspend) of a national seal is filed: the simulator records it;
+ * - a lifecycle change (suspend) of a national seal is filed: the simulator records it; its
+ *   replacement gets a new code, the old seal cancelled and that filed;
  * - another role and an outsider refused. */
 #include "test.h"
 
@@ -844,6 +845,34 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
     }
     ok(filed, "%s: the suspension is filed at the simulator (seal.status)", kind);
 
+    /* Replacement of the (suspended) national seal: a new code from the simulator; the old seal
+     * cancelled when the new one is made, and that change filed too. */
+    int64_t pid = approved(
+        &city, issuer, reviewer,
+        json_pack("{s:s,s:s,s:s}", "kind", "replace", "seal_code", code, "reason", "载体损坏"),
+        "replace");
+    char newcode[ES_SEAL_CODE_MAX] = "";
+    ok(pid && execute(&city, issuer, pid, newcode) == 202 &&
+           wait_state(&city, issuer, pid, "made", 30000),
+       "%s: a national seal replaced through the link", kind);
+    a = app_get(&city, issuer, pid, &st);
+    snprintf(newcode, sizeof newcode, "%s", sget(a, "application.made_code"));
+    json_decref(a);
+    filed = 0;
+    for (int i = 0; i < 100 && !filed; i++) {
+        filed = qcount(sstore,
+                       "SELECT COUNT(*) FROM national_status WHERE code = '%s' AND "
+                       "state = 'cancelled'",
+                       code) == 1;
+        if (!filed) sleep_ms(100);
+    }
+    ok(digits14(newcode) && strcmp(newcode, code) != 0 &&
+           qcount(store, "SELECT COUNT(*) FROM seals WHERE code = '%s' AND state = 'cancelled'",
+                  code) == 1 &&
+           filed,
+       "%s: the replacement %s has a new code; the old seal cancelled and that filed", kind,
+       newcode);
+
     /* 4. A refused code request (the simulator answers 409: its key was used with another
      * body), then the issuer's retry under a new key. */
     int64_t rid = approved(&city, issuer, reviewer, apply_body("被拒后重试章"), "apply");
@@ -904,12 +933,12 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
     ok(sign_in(&city, "issuer", USER_PASS, issuer) == 201 &&
            wait_state(&city, issuer, did, "made", 30000),
        "%s: the waiting application completes: made", kind);
-    /* Five codes at the simulator: the four seals' and the one the test took for the refusal. */
+    /* Six codes at the simulator: the five seals' and the one the test took for the refusal. */
     ok(count(sstore, "SELECT COUNT(*) FROM national_codes WHERE req_key LIKE 'application:%'") ==
-               5 &&
-           count(store, "SELECT COUNT(*) FROM national_flows WHERE step = 'made'") == 5 &&
-           count(store, "SELECT COUNT(*) FROM seals WHERE scope = 'national'") == 4,
-       "%s: four national seals (and a renewal), one code each at the simulator, nothing lost "
+               6 &&
+           count(store, "SELECT COUNT(*) FROM national_flows WHERE step = 'made'") == 6 &&
+           count(store, "SELECT COUNT(*) FROM seals WHERE scope = 'national'") == 5,
+       "%s: five national seals (and a renewal), one code each at the simulator, nothing lost "
        "(%lld codes)",
        kind, (long long)count(sstore, "SELECT COUNT(*) FROM national_codes"));
     es_signer_free(syskey);
