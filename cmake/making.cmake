@@ -16,3 +16,15 @@ cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_making_test)
 add_test(NAME e2e_making COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
                                  ${CMAKE_BINARY_DIR}/e2e $<TARGET_FILE:eseal_cli> making)
 set_tests_properties(e2e_making PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)
+
+# National-scope seals through the upstream link (tests/test_national_flow.c): a simulator and
+# a city node, on SQLite and on the PostgreSQL of the "pg" fixture; checks seals with the CLI.
+function(_eseal_national_flow_test)
+  if(NOT TEST national_flow)
+    message(FATAL_ERROR "cmake/making.cmake: no test \"national_flow\"")
+  endif()
+  set_tests_properties(national_flow PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 600
+                                                 SKIP_RETURN_CODE 77)
+  set_property(TEST national_flow APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_national_flow_test)

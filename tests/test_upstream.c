@@ -1020,15 +1020,21 @@ static void suite(const char *kind, const char *sim_url, const char *cli_url)
        "%s: 16 codes, and no request reached the simulator twice", kind);
     node_stop(&city2);
 
-    /* The national routes at a daemon that is not the simulator. */
+    /* The national routes at a daemon that is not the simulator: with an [upstream] url it
+     * forwards (docs/upstream.md "Forwarding"; tests/test_national_flow.c runs a chain), after
+     * the platform's own checks: a request missing its field is refused here, nothing sent. */
     char ctok[96];
     es_signer *lkey = soft_key(keys, "local");
+    int64_t fwd_before = count(sim_url, "SELECT count(*) FROM national_codes", NULL);
     ok(business_admin(&city, ctok) &&
            register_client(&city, ctok, "town", "seal_issuer", lkey) == 201 &&
            signed_call(city.port, "town", lkey, "POST", ES_NATIONAL_CODES,
-                       "{\"key\":\"t\",\"body\":{}}", &r) == 404 &&
-           strstr((const char *)r.body.p, "not_national_platform"),
-       "%s: a province daemon does not answer the national link (404 not_national_platform)", kind);
+                       "{\"key\":\"t\",\"body\":{}}", &r) == 400 &&
+           strstr((const char *)r.body.p, "approver_division") &&
+           count(sim_url, "SELECT count(*) FROM national_codes", NULL) == fwd_before,
+       "%s: a city with [upstream] forwards the national link, checking the request first (400 "
+       "naming approver_division, nothing sent)",
+       kind);
     t_resp_free(&r);
     (void)why;
 

@@ -7,8 +7,8 @@
  *   approved -> made -> delivered            (apply, change, replace, renew: a seal is made)
  *   approved -> made                         (loss, cancel, suspend, restore: a state change)
  *
- * (national scope adds code_assigned, certified and filed between approved and made once the
- * upstream link is merged). Every transition is checked inside this service (es_roles_allow:
+ * (national scope adds code_assigned, certified and filed between approved and made: see
+ * "National scope" below). Every transition is checked inside this service (es_roles_allow:
  * ES_PERM_SEAL_APPLY to enter and submit, ES_PERM_SEAL_REVIEW to review, ES_PERM_SEAL_MAKE to
  * execute and deliver; refusals audited), is decided by a person whose decision is signed
  * before the transaction (es_decision_sign) and stored inside it, and commits with its audit
@@ -62,7 +62,7 @@ typedef struct es_making {
     const es_tables *tables; /* LD/T 01.1 Tables 1-6, seal types, unit types */
     es_decisions *decisions; /* people's signing keys (decision.h) */
     es_protect *protect;     /* personal data at rest (protect.h) */
-    es_upstream *upstream;   /* the parent tier (upstream.h); national scope not wired yet */
+    es_upstream *upstream;   /* the parent tier (upstream.h) */
     /* Held around the transaction that uses ca when threads share it (may be NULL). */
     pthread_mutex_t *ca_lock;
 } es_making;
@@ -183,11 +183,47 @@ es_err es_making_review(es_making *m, const es_actor *by, int64_t id, int approv
  * cessationOfOperation), change the old seal's state, and (change, replace, renew) make the
  * new seal (renew: the same code). An application already made answers ES_OK with its code
  * (a retry finds the first result). code receives the seal made or changed. ES_ERR_BUSY:
- * another process holds the CA (retry). ES_ERR_UNSUPPORTED: national scope, until the
- * upstream link is merged. */
+ * another process holds the CA (retry). National scope: see "National scope" below (code
+ * empty until the seal is made). */
 es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
                          const es_decision_proof *proof, char code[ES_SEAL_CODE_MAX], char *why,
                          size_t whylen) ES_MUST_CHECK;
+
+/* ---- National scope (LD/T 01.1 7.5; docs/making.md "National scope"). An approved
+ * national-scope application that makes a seal (apply, change, replace, renew) is carried out
+ * through the upstream link: es_making_execute signs the decision and queues code.assign (renew,
+ * which keeps its code: none) in one transaction and answers ES_OK with code empty; the
+ * application then moves approved -> code_assigned (the answer's transaction,
+ * es_making_national_answer) -> certified (the job, es_making_national_advance: the
+ * certificate for the code; seal.file queued) -> filed (the answer) -> made (the job: the seal
+ * generated after the filing, its rows, its status event). A request the parent refuses (4xx)
+ * leaves the flow at step "refused" with the reason; executing again queues it anew under a new
+ * idempotency key (audited application.retry). Every status change of a national seal queues
+ * seal.status in the transaction of its status event. */
+typedef struct es_national_progress {
+    char step[16];  /* code_requested, code_assigned, certified, filed, made, refused */
+    char waits[16]; /* the request waited for (code.assign, seal.file), or "" */
+    char code[ES_SEAL_CODE_MAX];
+    char refusal[256]; /* step refused: the parent's reason */
+    int tries;         /* 1, then one more for each retry after a refusal */
+    int64_t updated_at;
+    es_upstream_state request; /* of the request waited for (state "" when none) */
+} es_national_progress;
+/* The progress of a national-scope application (any of the three making permissions);
+ * ES_ERR_NOT_FOUND when it has none (not national, or not executed yet). */
+es_err es_making_national_progress(es_making *m, const es_actor *by, int64_t id,
+                                   es_national_progress *out) ES_MUST_CHECK;
+/* The upstream answer handler of code.assign and seal.file (es_upstream_on_done), run in the
+ * write transaction that records the answer, on m->a->store: records the code, police key and
+ * police information (sealed with es_protect when m->protect is set) or the filing, and moves
+ * the application on, audited. A key that names no flow, or a flow past that step: ES_OK. */
+es_err es_making_national_answer(es_making *m, const char *kind, const char *key,
+                                 es_slice answer) ES_MUST_CHECK;
+/* The job's steps (the node's upstream job, after each pass): refusals noticed
+ * (code_requested, certified -> refused), code_assigned -> certified (CA lock), filed -> made
+ * (maker key, CA lock), each application in a transaction of its own. *moved (may be NULL)
+ * counts the steps made. The first error is returned after the others were tried. */
+es_err es_making_national_advance(es_making *m, size_t *moved) ES_MUST_CHECK;
 
 typedef struct es_seal_rec {
     char code[ES_SEAL_CODE_MAX];

@@ -214,6 +214,31 @@ es_err es_national_request_check(const char *kind, es_slice body, const char **f
  * filings and state changes, as JSON appended to out. ES_ERR_NOT_FOUND. */
 es_err es_national_seal_get(es_store *st, const char *code, es_buf *out) ES_MUST_CHECK;
 
+/* ---- Forwarding (a tier with children: ministry, province, city; docs/upstream.md
+ * "Forwarding"). The tier serves the national routes to its children (registered business
+ * systems with seal_issuer) and passes each request to its own parent, under an idempotency key
+ * derived from the child's ("fwd:" + hex SM3 of "client\nkey"), so that a child's retry
+ * reaches the parent as the same request: one code anywhere in the chain. */
+/* The exchange with the parent: POST path with body (signed as this site), the parent's status
+ * (0: no answer; why says what) and its answer (signature checked with [upstream] parent_cert
+ * when set: an answer that does not verify is status 0). Set by the node. */
+typedef es_err (*es_upstream_forward_fn)(void *ctx, const char *path, es_slice body,
+                                         unsigned *status, es_buf *answer, char *why,
+                                         size_t whylen);
+void es_upstream_set_forward(es_upstream *u, es_upstream_forward_fn fn, void *ctx);
+/* ES_ERR_UNAVAILABLE when no forwarder is set. */
+es_err es_upstream_forward_send(es_upstream *u, const char *path, es_slice body, unsigned *status,
+                                es_buf *answer, char *why, size_t whylen) ES_MUST_CHECK;
+/* One forwarded request of kind from the registered child `client` (its wire body {"key",
+ * "body"}, checked as the simulator checks it: ES_ERR_ARG with *field): sent to the parent
+ * under the derived key, the exchange recorded (upstream_forwards: who asked, the keys, the
+ * parent's status, the SM3 of its answer, when) and audited "upstream.forward" in one
+ * transaction. *status gets the parent's status (its answer appended to answer) or 0 when the
+ * parent was not reached (why says what: the caller answers 503 with Retry-After). */
+es_err es_national_forward(es_accounts *a, const es_actor *by, es_upstream *u, const char *client,
+                           const char *kind, es_slice body, unsigned *status, es_buf *answer,
+                           const char **field, char *why, size_t whylen) ES_MUST_CHECK;
+
 ES_API_END
 
 #ifdef __cplusplus

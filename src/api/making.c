@@ -270,16 +270,51 @@ static es_err add_material(void *ctx, const es_material *t)
     return json_array_append_new(ctx, material_json(t)) == 0 ? ES_OK : ES_ERR_NOMEM;
 }
 
-/* The application with its materials (whole: personal fields in full, audited). */
+static json_t *national_json(const es_national_progress *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "step", json_string(p->step));
+    json_object_set_new(o, "tries", json_integer(p->tries));
+    if (p->code[0]) json_object_set_new(o, "code", json_string(p->code));
+    if (p->refusal[0]) json_object_set_new(o, "refusal", json_string(p->refusal));
+    json_object_set_new(o, "updated_at", api_time_json(p->updated_at));
+    if (p->waits[0] && p->request.state[0]) {
+        json_t *r = json_object();
+        json_object_set_new(r, "kind", json_string(p->waits));
+        json_object_set_new(r, "state", json_string(p->request.state));
+        json_object_set_new(r, "attempts", json_integer(p->request.attempts));
+        if (!strcmp(p->request.state, "pending"))
+            json_object_set_new(r, "next_at", api_time_json(p->request.next_at));
+        if (p->request.last_error[0])
+            json_object_set_new(r, "last_error", json_string(p->request.last_error));
+        json_object_set_new(o, "request", r);
+    }
+    return o;
+}
+
+/* The application with its materials (whole: personal fields in full, audited); status 0:
+ * 200 when it is made or delivered, else 202 (an execution under way). */
 static es_err reply_app_full(es_http_req *req, es_making *m, const es_actor *by, int64_t id,
                              unsigned status, int whole)
 {
     es_application a;
+    es_national_progress np;
     es_err rv = es_making_get(m, by, id, whole, &a);
     if (rv != ES_OK) return fail(req, rv, NULL);
     json_t *o = json_object(), *mats = json_array();
     json_object_set_new(o, "application", app_json(&a));
+    /* National scope: the progress through the upstream link (making.h). An execution answers
+     * 202 until the seal is made. */
+    rv = strcmp(a.scope, "national") == 0 ? es_making_national_progress(m, by, id, &np)
+                                          : ES_ERR_NOT_FOUND;
+    if (rv == ES_OK) json_object_set_new(o, "upstream", national_json(&np));
+    if (status == 0)
+        status = strcmp(a.state, "made") == 0 || strcmp(a.state, "delivered") == 0 ? 200 : 202;
     es_wipe(&a, sizeof a);
+    if (rv != ES_OK && rv != ES_ERR_NOT_FOUND) {
+        json_decref(o);
+        return fail(req, rv, NULL);
+    }
     rv = es_making_material_list(m, by, id, add_material, mats);
     json_object_set_new(o, "materials", mats);
     if (rv != ES_OK) {
@@ -585,7 +620,8 @@ static es_err decision(es_http_req *req, void *arg, dkind k)
         rv = fail(req, rv, why);
         goto out;
     }
-    rv = reply_app_full(req, &m, &by, id, 200, 0);
+    /* An execution answers 202 while a national flow waits for the upstream link. */
+    rv = reply_app_full(req, &m, &by, id, k == D_EXECUTE ? 0 : 200, 0);
 out:
     json_decref(in);
     es_buf_cleanup(&sig);

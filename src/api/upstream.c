@@ -1,8 +1,9 @@
 /* The national link (include/eseal/upstream.h, docs/upstream.md): the routes a child tier's
  * making system calls at its parent. Answered by the national platform simulator (tier
- * national-simulator); at any other tier they answer 404 not_national_platform until a parent
- * tier forwards (a later issue). Only a registered business system's signed request (ESEAL-SM2)
- * is taken, and a request that changes anything needs its role seal_issuer. */
+ * national-simulator); a ministry, province or city with an [upstream] url forwards them to its
+ * parent (docs/upstream.md "Forwarding"); any other daemon answers 404 not_national_platform. Only
+ * a registered business system's signed request (ESEAL-SM2) is taken, and a request that changes
+ * anything needs its role seal_issuer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,13 @@ static es_err reply_signed(es_http_req *req, es_api_ctx *app, unsigned status, c
     return rv;
 }
 
+/* A tier with children that forwards to its parent: ministry, province, city with [upstream]
+ * url set (docs/upstream.md "Forwarding"). */
+static int forwards(const es_api_ctx *app)
+{
+    return app->cfg.tier != ES_TIER_NATIONAL_SIMULATOR && app->cfg.upstream_url[0];
+}
+
 typedef es_err (*national_fn)(es_accounts *a, const es_actor *by, const char *client, es_slice body,
                               es_buf *answer, int *created, const char **field, char *why,
                               size_t whylen);
@@ -49,7 +57,7 @@ static const api_user *national_caller(es_http_req *req, es_api_ctx *app, int wr
         if (*rv == ES_OK) *rv = ES_ERR_DENIED;
         return NULL;
     }
-    if (app->cfg.tier != ES_TIER_NATIONAL_SIMULATOR) {
+    if (app->cfg.tier != ES_TIER_NATIONAL_SIMULATOR && !forwards(app)) {
         *rv = es_http_reply_err(req, ES_ERR_NOT_NATIONAL,
                                 "this daemon is not the national platform simulator (tier "
                                 "national-simulator)");
@@ -66,6 +74,37 @@ static const api_user *national_caller(es_http_req *req, es_api_ctx *app, int wr
     return su;
 }
 
+/* A child's request passed to the parent: its answer (2xx, 4xx) re-signed by this tier, or
+ * 503 with Retry-After when the parent is not reached (the child's outbox retries). */
+static es_err forward_post(es_http_req *req, es_api_ctx *app, es_accounts *a, const api_user *su,
+                           const char *kind)
+{
+    es_actor by = api_actor(su);
+    es_buf ans;
+    es_buf_init(&ans, ES_UPSTREAM_MAX_ANSWER);
+    char why[400] = "";
+    const char *field = NULL;
+    unsigned status = 0;
+    es_err rv = es_national_forward(a, &by, app->upstream, su->client.name, kind,
+                                    es_http_req_body(req), &status, &ans, &field, why, sizeof why);
+    if (rv == ES_OK && status >= 200 && status < 500 && status != 401 && status != 408 &&
+        status != 429) {
+        rv = reply_signed(req, app, status, &ans);
+    } else if (rv == ES_OK) {
+        if ((rv = es_http_add_header(req, "Retry-After", "5")) == ES_OK)
+            rv = es_http_reply_err(req, ES_ERR_UNAVAILABLE,
+                                   status ? "the parent tier answered with an error: try later"
+                                          : "the parent tier cannot be reached: try later");
+        if (rv == ES_OK) rv = ES_ERR_UNAVAILABLE;
+    } else if (field) {
+        rv = es_http_reply_err_field(req, rv, field, why) == ES_OK ? rv : ES_ERR_INTERNAL;
+    } else {
+        rv = api_fail(req, rv, why);
+    }
+    es_buf_cleanup(&ans);
+    return rv;
+}
+
 static es_err national_post(es_http_req *req, void *arg, national_fn fn)
 {
     BEGIN(app, a);
@@ -75,6 +114,12 @@ static es_err national_post(es_http_req *req, void *arg, national_fn fn)
     if (!ct || strncasecmp(ct, "application/json", 16) != 0)
         REFUSE(es_http_reply_err(req, ES_ERR_MEDIA_TYPE, "the body is application/json"),
                ES_ERR_MEDIA_TYPE);
+    if (forwards(app)) {
+        const char *kind = fn == es_national_code_assign ? ES_UPSTREAM_CODE_ASSIGN
+                           : fn == es_national_file      ? ES_UPSTREAM_SEAL_FILE
+                                                         : ES_UPSTREAM_SEAL_STATUS;
+        return forward_post(req, app, &a, su, kind);
+    }
     es_actor by = api_actor(su);
     es_buf ans;
     es_buf_init(&ans, ES_UPSTREAM_MAX_ANSWER);

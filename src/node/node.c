@@ -638,10 +638,12 @@ void es_node_stop(es_node *n)
 {
     if (!n) return;
     es_sched_free(n->sched);
-    node_upstream_free(n->upstream); /* its job stopped before its handlers' owners go */
-    n->upstream = NULL;
     if (n->http) es_http_stop(n->http, 10000);
     es_http_free(n->http);
+    /* After the last request (the national routes sign and forward with it), before its
+     * handlers' owners go: its job stops first. */
+    node_upstream_free(n->upstream);
+    n->upstream = NULL;
     /* After the last request: its record is in the last checkpoint. */
     if (n->ctx_ready && n->audit && atomic_load(&n->ctx.ready)) {
         es_store *s = es_api_store(&n->ctx);

@@ -646,6 +646,43 @@ static const char v10[] =
     "  mac_over TEXT NOT NULL DEFAULT ''"
     "){STRICT};";
 
+/* Version 12 (issue 10, national scope; docs/making.md "National scope"): the progress of a
+ * national-scope application through the upstream link, one row per application: the step
+ * (code_requested, code_assigned, certified, filed, made, refused), the try (each retry after a
+ * refusal queues with a new idempotency key), the code with the police key and information
+ * (sealed with es_protect), the certificate issued for the code and the seal information filed
+ * before the seal is generated. And, at a tier with children, what it forwarded to its parent
+ * (who asked, the child's key and the key it was forwarded under, the parent's status, the SM3
+ * of its answer or why it was not reached). */
+static const char v12[] =
+    "CREATE TABLE national_flows ("
+    "  application_id {INT64} PRIMARY KEY REFERENCES applications (id),"
+    "  step TEXT NOT NULL CHECK (step IN ('code_requested', 'code_assigned', 'certified', "
+    "'filed', 'made', 'refused')),"
+    "  tries INTEGER NOT NULL DEFAULT 1 CHECK (tries > 0),"
+    "  waits TEXT NOT NULL DEFAULT '',"
+    "  code TEXT NOT NULL DEFAULT '',"
+    "  police_key {BLOB},"
+    "  police_info {BLOB},"
+    "  cert_serial TEXT NOT NULL DEFAULT '',"
+    "  cert {BLOB},"
+    "  seal_info {BLOB},"
+    "  refusal TEXT NOT NULL DEFAULT '',"
+    "  updated_at {INT64} NOT NULL"
+    "){STRICT};"
+    "CREATE INDEX national_flows_step ON national_flows (step, application_id);"
+    "CREATE TABLE upstream_forwards ("
+    "  id {ID},"
+    "  client TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  child_key TEXT NOT NULL,"
+    "  forwarded_key TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  answer_sm3 TEXT NOT NULL DEFAULT '',"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  at {INT64} NOT NULL"
+    "){STRICT};"
+    "CREATE INDEX upstream_forwards_client ON upstream_forwards (client, child_key);";
 /* Version 13 (issue 10: import of other vendors' seals, docs/making.md "Import"): where a seal
  * comes from (made here, or imported from another vendor's system, with that vendor's name and
  * whether its maker chain was checked against the importer's trust roots); the import batches
@@ -718,6 +755,8 @@ const store_migration store_migrations[] = {
      "upstream: the outbox to the parent tier; the national platform simulator's codes, "
      "filings and state changes",
      v11, NULL, NULL},
+    {12, "making: national-scope applications' progress upstream; requests forwarded to the parent",
+     v12, NULL, NULL},
     {13,
      "making: seal sources (made, imported), import batches and their files; self-service renewal "
      "requests",

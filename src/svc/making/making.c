@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1326,20 +1327,21 @@ static void pause_hook(void)
     while (access(path, F_OK) == 0) nanosleep(&ts, NULL);
 }
 
-/* Issues the seal certificate and makes the seal for application f with code, inside the
- * transaction holding the CA (joined state st). Appends to cert and esl. */
-static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *f, const char *code,
-                                 es_buf *cert, es_buf *esl, char serial[2 * ES_PKI_SERIAL_MAX + 1],
-                                 es_pki_cert *pc, es_buf *pkg, char *why, size_t whylen)
+/* Issues the seal certificate for application f with code, inside the transaction holding the
+ * CA (joined state st); for the server carrier the seal key is made here (*pk, freed by the
+ * caller). Appends to cert; pc gets it parsed. */
+static es_err issue_cert(es_making *m, es_ca_state *st, const full_app *f, const char *code,
+                         es_buf *cert, char serial[2 * ES_PKI_SERIAL_MAX + 1], es_pki_cert *pc,
+                         es_package_key **pk, char *why, size_t whylen)
 {
     es_name subj;
     char o[ES_PKI_VALUE_MAX + 1];
     es_pki_lint lint;
     es_package_req *preq = NULL;
-    es_package_key *pk = NULL;
     uint8_t pub[ES_SM2_PUB_LEN];
     es_buf trust;
     es_err rv;
+    *pk = NULL;
     memset(&subj, 0, sizeof subj);
     memset(&lint, 0, sizeof lint);
     es_buf_init(&trust, 2 * ES_MAX_CERT_DER);
@@ -1370,7 +1372,7 @@ static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *
         CHECK(es_pem_encode("CERTIFICATE", root.p, root.len, &trust));
         CHECK(es_package_req_parse(es_slice_make(f->pkg.p, f->pkg.len),
                                    es_slice_make(trust.p, trust.len), &preq, why, whylen));
-        CHECK(es_package_key_new(preq, &pk, pub));
+        CHECK(es_package_key_new(preq, pk, pub));
         req.csr = NULL;
         req.csr_len = 0;
         req.pub = pub;
@@ -1397,6 +1399,22 @@ static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *
     if (rv != ES_OK) goto out;
     pause_hook();
     CHECK(es_pki_cert_parse(es_slice_make(cert->p, cert->len), pc));
+out:
+    if (rv != ES_OK) {
+        es_package_key_free(*pk);
+        *pk = NULL;
+    }
+    es_package_req_free(preq);
+    es_buf_cleanup(&trust);
+    return rv;
+}
+
+/* Makes the GB/T 38540 v4 seal of application f with code for certificate cert (parsed: pc),
+ * signed by the maker; the server carrier's package with key pk. Appends to esl and pkg. */
+static es_err make_seal(es_making *m, const full_app *f, const char *code, const es_buf *cert,
+                        const es_pki_cert *pc, es_package_key *pk, es_buf *esl, es_buf *pkg)
+{
+    es_err rv;
     es_slice certs[1] = {es_slice_make(cert->p, cert->len)};
     /* The seal's validity is its certificate's: never past it. */
     es_seal_params sp = {.es_id = code,
@@ -1412,14 +1430,23 @@ static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *
                          .width_mm = f->a.width_mm,
                          .height_mm = f->a.height_mm,
                          .maker_cert = m->maker_cert};
-    CHECK(es_seal_make(&sp, m->maker, esl));
+    if ((rv = es_seal_make(&sp, m->maker, esl)) != ES_OK) return rv;
     if (pk)
-        CHECK(es_package_finish(pk, es_slice_make(cert->p, cert->len),
-                                es_slice_make(esl->p, esl->len), m->maker, pkg));
-out:
+        rv = es_package_finish(pk, es_slice_make(cert->p, cert->len),
+                               es_slice_make(esl->p, esl->len), m->maker, pkg);
+    return rv;
+}
+
+/* Issues the seal certificate and makes the seal for application f with code, inside the
+ * transaction holding the CA (joined state st). Appends to cert and esl. */
+static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *f, const char *code,
+                                 es_buf *cert, es_buf *esl, char serial[2 * ES_PKI_SERIAL_MAX + 1],
+                                 es_pki_cert *pc, es_buf *pkg, char *why, size_t whylen)
+{
+    es_package_key *pk = NULL;
+    es_err rv = issue_cert(m, st, f, code, cert, serial, pc, &pk, why, whylen);
+    if (rv == ES_OK) rv = make_seal(m, f, code, cert, pc, pk, esl, pkg);
     es_package_key_free(pk);
-    es_package_req_free(preq);
-    es_buf_cleanup(&trust);
     return rv;
 }
 
@@ -1462,6 +1489,12 @@ static es_err record_cert(es_making *m, const char *code, const char *serial, co
                          p, sizeof p / sizeof p[0], NULL);
 }
 
+/* National scope (the section at the end of this file). */
+static es_err national_execute(es_making *m, const es_actor *by, full_app *f,
+                               const es_decision_proof *proof, char *why, size_t whylen);
+static es_err national_status_in(es_making *m, const es_seal_rec *s, const char *state,
+                                 const char *reason);
+
 es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
                          const es_decision_proof *proof, char code[ES_SEAL_CODE_MAX], char *why,
                          size_t whylen)
@@ -1487,16 +1520,14 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
         snprintf(code, ES_SEAL_CODE_MAX, "%s", f.a.made_code);
         goto out;
     }
-    if (strcmp(f.a.state, "approved") != 0) {
-        rv = ES_ERR_MK_STATE;
+    if (!strcmp(f.a.scope, "national") && makes_seal(f.a.kind)) {
+        /* 7.5: the code comes from upstream, and filing precedes generation: the steps run
+         * through the upstream link (national_execute below); the answer is the state. */
+        rv = national_execute(m, by, &f, proof, why, whylen);
         goto out;
     }
-    if (!strcmp(f.a.scope, "national")) {
-        /* 7.5: the code comes from upstream, and filing precedes generation. */
-        say(why, whylen,
-            "national scope needs the upstream link (code assignment and filing), which this "
-            "build does not have yet");
-        rv = ES_ERR_UNSUPPORTED;
+    if (strcmp(f.a.state, "approved") != 0) {
+        rv = ES_ERR_MK_STATE;
         goto out;
     }
     if (!m->ca || !m->maker || !m->maker_cert.len) {
@@ -1550,12 +1581,14 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
         es_value p[] = {es_v_text(to), es_v_text(old.code)};
         CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
         CHECK(status_event(m, old.code, old.cert_serial, to, es_pki_reason_name(reason), id));
+        CHECK(national_status_in(m, &old, to, es_pki_reason_name(reason)));
         snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
     } else if (!strcmp(k, "suspend") || !strcmp(k, "restore")) {
         const char *to = !strcmp(k, "suspend") ? "suspended" : "active";
         es_value p[] = {es_v_text(to), es_v_text(old.code)};
         CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
         CHECK(status_event(m, old.code, old.cert_serial, to, k, id));
+        CHECK(national_status_in(m, &old, to, k));
         snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
     }
     if (!strcmp(k, "renew")) {
@@ -1825,6 +1858,785 @@ es_err es_making_events(es_making *m, const es_actor *by, int64_t after, const c
                           p, 4, ev_row, &x);
 }
 
+/* ---- national scope (LD/T 01.1 7.5; docs/making.md "National scope")
+ *
+ * A national-scope application that makes a seal goes, after its execution, through the
+ * upstream link in steps, each one transaction (national_flows, migration 12):
+ *
+ *   approved (step code_requested: code.assign queued by the execution)
+ *     -> code_assigned   the answer's transaction records code, police key and information
+ *     -> certified       the job: certificate for the code (CA lock); seal.file queued
+ *     -> filed           the answer's transaction
+ *     -> made            the job: the seal generated (maker key), rows, status event
+ *
+ * renew keeps its code: its execution starts at code_assigned. A refusal (4xx) of code.assign
+ * or seal.file moves the step to refused with the reason; executing again queues the refused
+ * request anew with a new idempotency key (tries). */
+
+static const es_actor national_system = {"system", 0, 0, 1};
+
+typedef struct flow_row {
+    int found;
+    char step[16], waits[16], code[ES_SEAL_CODE_MAX], serial[2 * ES_PKI_SERIAL_MAX + 1];
+    char refusal[256];
+    int tries;
+    int64_t updated_at;
+    es_buf cert, info, pkey, pinfo;
+} flow_row;
+
+static void flow_init(flow_row *r)
+{
+    memset(r, 0, sizeof *r);
+    es_buf_init(&r->cert, ES_MAX_CERT_DER);
+    es_buf_init(&r->info, 8192);
+    es_buf_init(&r->pkey, 8192);
+    es_buf_init(&r->pinfo, 16384);
+}
+
+static void flow_free(flow_row *r)
+{
+    es_buf_cleanup(&r->cert);
+    es_buf_cleanup(&r->info);
+    es_buf_cleanup_secret(&r->pkey);
+    es_buf_cleanup(&r->pinfo);
+}
+
+static es_err flow_cb(void *ctx, const es_row *r)
+{
+    flow_row *f = ctx;
+    es_err rv;
+    f->found = 1;
+    TXT(f->step, 0);
+    TXT(f->waits, 1);
+    TXT(f->code, 2);
+    TXT(f->serial, 3);
+    TXT(f->refusal, 4);
+    f->tries = (int)es_row_int(r, 5);
+    f->updated_at = es_row_int(r, 6);
+    if ((rv = copy_blob(&f->cert, r, 7)) != ES_OK) return rv;
+    if ((rv = copy_blob(&f->info, r, 8)) != ES_OK) return rv;
+    if ((rv = copy_blob(&f->pkey, r, 9)) != ES_OK) return rv;
+    return copy_blob(&f->pinfo, r, 10);
+}
+
+static es_err load_flow(es_making *m, int64_t id, flow_row *f)
+{
+    es_value p[1] = {es_v_int(id)};
+    f->found = 0;
+    return es_store_query(m->a->store,
+                          "SELECT step, waits, code, cert_serial, refusal, tries, updated_at, "
+                          "cert, seal_info, police_key, police_info FROM national_flows "
+                          "WHERE application_id = ?",
+                          p, 1, flow_cb, f);
+}
+
+/* The idempotency key of the flow's requests: the first try "application:ID", a retry after a
+ * refusal "application:ID/try:N" (code.assign and seal.file are apart in the outbox by kind). */
+static void flow_key(int64_t id, int tries, char *out, size_t n)
+{
+    if (tries <= 1)
+        snprintf(out, n, "application:%lld", (long long)id);
+    else
+        snprintf(out, n, "application:%lld/try:%d", (long long)id, tries);
+}
+
+static es_err json_str(es_buf *b, const char *name, const char *v, int comma)
+{
+    es_err rv = es_buf_printf(b, "%s\"%s\":\"", comma ? "," : "", name);
+    for (const char *p = v; rv == ES_OK && *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+            rv = es_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            rv = es_buf_printf(b, "\\u%04x", c);
+        else
+            rv = es_buf_append(b, p, 1);
+    }
+    return rv == ES_OK ? es_buf_append(b, "\"", 1) : rv;
+}
+
+/* The code.assign body: what the platform needs of the unit and the seal (no personal data of
+ * the agent leaves the site). */
+static es_err code_body(const full_app *f, es_buf *b)
+{
+    const es_application *a = &f->a;
+    char n[24];
+    es_err rv = es_buf_printf(b, "{\"application\":%lld", (long long)a->id);
+    if (rv == ES_OK) rv = json_str(b, "kind", a->kind, 1);
+    if (rv == ES_OK) rv = json_str(b, "carrier", a->carrier, 1);
+    if (rv == ES_OK) rv = json_str(b, "uscc", a->uscc, 1);
+    if (rv == ES_OK) rv = json_str(b, "division", a->division, 1);
+    if (rv == ES_OK) rv = json_str(b, "unit_type", a->unit_type, 1);
+    if (rv == ES_OK) rv = json_str(b, "unit_name", a->unit_name, 1);
+    if (rv == ES_OK) rv = json_str(b, "approver_name", a->approver_name, 1);
+    if (rv == ES_OK) rv = json_str(b, "approver_division", a->approver_division, 1);
+    if (rv == ES_OK) rv = json_str(b, "seal_name", a->seal_name, 1);
+    snprintf(n, sizeof n, "%d", a->seal_type);
+    if (rv == ES_OK) rv = es_buf_printf(b, ",\"seal_type\":%s", n);
+    if (rv == ES_OK && a->seal_code[0]) rv = json_str(b, "replaces", a->seal_code, 1);
+    return rv == ES_OK ? es_buf_append(b, "}", 1) : rv;
+}
+
+/* The seal information filed before the seal is generated (7.5: filing, then generation):
+ * what the seal will say, one field a line; the seal made after the filing carries exactly
+ * these values (es_making_national_advance checks the validity against the certificate). */
+static es_err seal_info(const full_app *f, const char *code, const es_pki_cert *pc,
+                        const es_buf *cert, es_buf *out)
+{
+    uint8_t h[ES_SM3_LEN];
+    char pic[65], crt[65];
+    es_err rv = es_sm3(f->picture.len ? f->picture.p : (const uint8_t *)"", f->picture.len, h);
+    if (rv != ES_OK) return rv;
+    es_hex_encode(h, sizeof h, pic);
+    if ((rv = es_sm3(cert->p, cert->len, h)) != ES_OK) return rv;
+    es_hex_encode(h, sizeof h, crt);
+    return es_buf_printf(out,
+                         "eseal-seal-info-1\ncode=%s\nname=%s\ntype=%d\nuscc=%s\nunit_name=%s\n"
+                         "valid_start=%lld\nvalid_end=%lld\npicture_type=PNG\npicture_sm3=%s\n"
+                         "width_mm=%d\nheight_mm=%d\ncertificate_sm3=%s\n",
+                         code, f->a.seal_name, f->a.seal_type, f->a.uscc, f->a.unit_name,
+                         (long long)pc->not_before, (long long)pc->not_after, pic, f->a.width_mm,
+                         f->a.height_mm, crt);
+}
+
+static es_err b64_member(es_buf *b, const char *name, const es_buf *v)
+{
+    es_err rv = es_buf_printf(b, ",\"%s\":\"", name);
+    if (rv == ES_OK) rv = es_base64_encode(v->p, v->len, b);
+    return rv == ES_OK ? es_buf_append(b, "\"", 1) : rv;
+}
+
+static es_err file_body(const char *code, const es_buf *cert, const es_buf *info, es_buf *b)
+{
+    es_err rv = es_buf_printf(b, "{\"code\":\"%s\"", code);
+    if (rv == ES_OK) rv = b64_member(b, "certificate", cert);
+    if (rv == ES_OK) rv = b64_member(b, "seal", info);
+    return rv == ES_OK ? es_buf_append(b, "}", 1) : rv;
+}
+
+/* A national seal's status change is filed upstream (the 2025 measure art. 17): seal.status
+ * queued in the transaction of its status event (the last one appended), keyed by its number. */
+static es_err national_status_in(es_making *m, const es_seal_rec *s, const char *state,
+                                 const char *reason)
+{
+    int64_t seq = 0;
+    char key[48];
+    es_buf b;
+    if (strcmp(s->scope, "national") != 0) return ES_OK;
+    es_err rv = es_store_query_int(m->a->store,
+                                   "SELECT value FROM making_counters WHERE name = 'status_events'",
+                                   NULL, 0, &seq);
+    if (rv != ES_OK) return rv;
+    snprintf(key, sizeof key, "event:%lld", (long long)seq);
+    es_buf_init(&b, 4096);
+    rv = es_buf_printf(&b, "{\"code\":\"%s\",\"state\":\"%s\"", s->code, state);
+    if (rv == ES_OK) rv = json_str(&b, "reason", reason ? reason : "", 1);
+    if (rv == ES_OK) rv = es_buf_printf(&b, ",\"at\":%lld}", (long long)es_time_now());
+    if (rv == ES_OK)
+        rv = es_upstream_enqueue_in(m->a->store, ES_UPSTREAM_SEAL_STATUS, key,
+                                    es_slice_make(b.p, b.len));
+    es_buf_cleanup(&b);
+    return rv;
+}
+
+/* The execution of a national-scope application that makes a seal: the decision, and the
+ * first request queued, in one transaction; or, after a refusal, the refused request queued
+ * anew under a new key. While the flow runs a second execution answers its state (ES_OK). */
+static es_err national_execute(es_making *m, const es_actor *by, full_app *f,
+                               const es_decision_proof *proof, char *why, size_t whylen)
+{
+    flow_row fl;
+    decided dec = {0};
+    es_seal_rec old;
+    es_buf body;
+    char object[64], detail[128], key[ES_UPSTREAM_KEY_MAX + 1];
+    int64_t changes = 0, did = 0;
+    const int64_t id = f->a.id;
+    const int renew = !strcmp(f->a.kind, "renew");
+    es_err rv;
+    flow_init(&fl);
+    es_buf_init(&body, 1u << 20);
+    CHECK(load_flow(m, id, &fl));
+    if (fl.found && strcmp(fl.step, "refused") != 0) goto out; /* under way: its state */
+    if (!fl.found && strcmp(f->a.state, "approved") != 0) {
+        rv = ES_ERR_MK_STATE;
+        goto out;
+    }
+    if (strcmp(f->a.kind, "apply") != 0) {
+        CHECK(load_seal(m, f->a.seal_code, &old));
+        if (!kind_applies(f->a.kind, old.state)) {
+            say(why, whylen, "the seal's state changed since the application was made");
+            rv = ES_ERR_MK_SEAL_STATE;
+            goto out;
+        }
+    }
+    CHECK(decide(m, by, f, "application.execute", "", "", proof, &dec, why, whylen));
+    snprintf(object, sizeof object, "application:%lld", (long long)id);
+    CHECK(es_store_begin(m->a->store));
+    CHECK(es_decision_store_in(m->a->store, &dec.sig, &did));
+    const char *kind = ES_UPSTREAM_CODE_ASSIGN;
+    int tries = 1;
+    if (fl.found) {
+        /* A retry after a refusal: the refused request again, under a new key. */
+        tries = fl.tries + 1;
+        const int refile = !strcmp(fl.waits, ES_UPSTREAM_SEAL_FILE);
+        kind = refile ? ES_UPSTREAM_SEAL_FILE : ES_UPSTREAM_CODE_ASSIGN;
+        const char *step = refile ? "certified" : "code_requested";
+        es_value p[] = {es_v_text(step), es_v_int(tries), es_v_int(es_time_now()), es_v_int(id),
+                        es_v_int(fl.tries)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE national_flows SET step = ?, tries = ?, refusal = '', "
+                            "updated_at = ? WHERE application_id = ? AND step = 'refused' AND "
+                            "tries = ?",
+                            p, 5, &changes));
+        if (changes != 1) goto out; /* another retry came first: its state */
+        if (refile)
+            CHECK(file_body(fl.code, &fl.cert, &fl.info, &body));
+        else
+            CHECK(code_body(f, &body));
+        snprintf(detail, sizeof detail, "scope=national retry=%d request=%s", tries, kind);
+    } else if (renew) {
+        /* 7.9: renewal keeps the code: no code.assign; the certificate comes next. */
+        es_value p[] = {es_v_int(id), es_v_text(old.code), es_v_int(es_time_now())};
+        rv = es_store_exec(m->a->store,
+                           "INSERT INTO national_flows (application_id, step, code, updated_at) "
+                           "VALUES (?, 'code_assigned', ?, ?)",
+                           p, 3, NULL);
+        if (rv == ES_ERR_EXISTS) {
+            rv = ES_OK; /* a concurrent execution came first */
+            goto out;
+        }
+        if (rv != ES_OK) goto out;
+        kind = NULL;
+        snprintf(detail, sizeof detail, "scope=national kind=renew code=%s", old.code);
+    } else {
+        es_value p[] = {es_v_int(id), es_v_text(ES_UPSTREAM_CODE_ASSIGN), es_v_int(es_time_now())};
+        rv = es_store_exec(m->a->store,
+                           "INSERT INTO national_flows (application_id, step, waits, updated_at) "
+                           "VALUES (?, 'code_requested', ?, ?)",
+                           p, 3, NULL);
+        if (rv == ES_ERR_EXISTS) {
+            rv = ES_OK; /* a concurrent execution came first */
+            goto out;
+        }
+        if (rv != ES_OK) goto out;
+        CHECK(code_body(f, &body));
+        snprintf(detail, sizeof detail, "scope=national kind=%s request=code.assign", f->a.kind);
+    }
+    if (kind) {
+        flow_key(id, tries, key, sizeof key);
+        es_value pw[] = {es_v_text(kind), es_v_int(id)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE national_flows SET waits = ? WHERE application_id = ?", pw, 2,
+                            NULL));
+        CHECK(es_upstream_enqueue_in(m->a->store, kind, key, es_slice_make(body.p, body.len)));
+    }
+    es_value pa[] = {es_v_text(renew && !fl.found ? "code_assigned" : f->a.state),
+                     es_v_text(renew && !fl.found ? old.code : f->a.made_code),
+                     es_v_text(by->name),
+                     es_v_int(es_time_now()),
+                     did ? es_v_int(did) : es_v_null(),
+                     es_v_int(id),
+                     es_v_text(f->a.state)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE applications SET state = ?, made_code = ?, executed_by = ?, "
+                        "executed_at = ?, execute_decision = ?, version = version + 1 WHERE "
+                        "id = ? AND state = ?",
+                        pa, 7, &changes));
+    if (changes != 1) {
+        rv = ES_ERR_MK_STATE;
+        goto out;
+    }
+    CHECK(svc_audit(m->a, by, fl.found ? "application.retry" : "application.execute", object,
+                    detail));
+    CHECK(es_store_commit(m->a->store));
+out:
+    if (rv != ES_OK || (m->a->store && es_store_in_tx(m->a->store))) es_store_rollback(m->a->store);
+    decided_free(&dec);
+    flow_free(&fl);
+    es_buf_cleanup(&body);
+    return rv;
+}
+
+/* The application id of a flow key ("application:ID" or "application:ID/try:N"); 0: none. */
+static int64_t flow_key_id(const char *key)
+{
+    const char *p = key && !strncmp(key, "application:", 12) ? key + 12 : NULL;
+    char *end = NULL;
+    if (!p || *p < '1' || *p > '9') return 0;
+    long long v = strtoll(p, &end, 10);
+    return end && (*end == 0 || *end == '/') && v > 0 ? (int64_t)v : 0;
+}
+
+static es_err seal_blob(es_making *m, const char *place, es_slice plain, es_buf *out)
+{
+    if (!m->protect) return es_buf_append(out, plain.p, plain.len);
+    return es_protect_seal(m->protect, m->a->store, plain,
+                           es_slice_make((const uint8_t *)place, strlen(place)), out);
+}
+
+es_err es_making_national_answer(es_making *m, const char *kind, const char *key, es_slice answer)
+{
+    flow_row fl;
+    es_upstream_answer ans;
+    es_buf pk, pi;
+    char why[256] = "", object[64], place[96], detail[128];
+    int64_t changes = 0;
+    const int64_t id = flow_key_id(key);
+    es_err rv = ES_OK;
+    if (!id || strcmp(kind, ES_UPSTREAM_SEAL_STATUS) == 0) return ES_OK; /* not a flow's */
+    flow_init(&fl);
+    es_upstream_answer_init(&ans);
+    es_buf_init(&pk, 8192);
+    es_buf_init(&pi, 16384);
+    CHECK(load_flow(m, id, &fl));
+    snprintf(object, sizeof object, "application:%lld", (long long)id);
+    if (!strcmp(kind, ES_UPSTREAM_CODE_ASSIGN)) {
+        if (!fl.found || strcmp(fl.step, "code_requested") != 0) goto out; /* recorded before */
+        CHECK(es_upstream_answer_parse(kind, answer, &ans, why, sizeof why));
+        snprintf(place, sizeof place, "national_flows/%lld/police_key", (long long)id);
+        CHECK(seal_blob(m, place, es_slice_make(ans.police_key.p, ans.police_key.len), &pk));
+        snprintf(place, sizeof place, "national_flows/%lld/police_info", (long long)id);
+        CHECK(seal_blob(m, place, es_slice_make(ans.police_info.p, ans.police_info.len), &pi));
+        es_value p[] = {es_v_text(ans.code), es_v_blob(pk.p, pk.len), es_v_blob(pi.p, pi.len),
+                        es_v_int(es_time_now()), es_v_int(id)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE national_flows SET step = 'code_assigned', waits = '', "
+                            "code = ?, police_key = ?, police_info = ?, updated_at = ? WHERE "
+                            "application_id = ? AND step = 'code_requested'",
+                            p, 5, &changes));
+        es_value pa[] = {es_v_text(ans.code), es_v_int(id)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE applications SET state = 'code_assigned', made_code = ?, "
+                            "version = version + 1 WHERE id = ? AND state = 'approved'",
+                            pa, 2, &changes));
+        snprintf(detail, sizeof detail, "code=%s%s", ans.code,
+                 ans.simulator ? " (national platform simulator)" : "");
+        CHECK(svc_audit(m->a, &national_system, "application.code_assigned", object, detail));
+    } else if (!strcmp(kind, ES_UPSTREAM_SEAL_FILE)) {
+        if (!fl.found || strcmp(fl.step, "certified") != 0) goto out;
+        CHECK(es_upstream_answer_parse(kind, answer, &ans, why, sizeof why));
+        if (strcmp(ans.code, fl.code) != 0) {
+            rv = ES_ERR_UPSTREAM_ANSWER; /* retried: the parent must answer for this code */
+            goto out;
+        }
+        es_value p[] = {es_v_int(es_time_now()), es_v_int(id)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE national_flows SET step = 'filed', waits = '', updated_at = ? "
+                            "WHERE application_id = ? AND step = 'certified'",
+                            p, 2, &changes));
+        es_value pa[] = {es_v_int(id)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE applications SET state = 'filed', version = version + 1 "
+                            "WHERE id = ? AND state = 'certified'",
+                            pa, 1, NULL));
+        snprintf(detail, sizeof detail, "code=%s filed_at=%lld", fl.code, (long long)ans.filed_at);
+        CHECK(svc_audit(m->a, &national_system, "application.filed", object, detail));
+    }
+out:
+    es_upstream_answer_cleanup(&ans);
+    es_buf_cleanup(&pk);
+    es_buf_cleanup(&pi);
+    flow_free(&fl);
+    return rv;
+}
+
+/* ---- the job's steps, each one transaction */
+
+typedef struct flow_ids {
+    int64_t id[64];
+    size_t n;
+} flow_ids;
+
+static es_err flow_id_row(void *ctx, const es_row *r)
+{
+    flow_ids *l = ctx;
+    if (l->n < 64) l->id[l->n++] = es_row_int(r, 0);
+    return ES_OK;
+}
+
+static es_err flows_at(es_making *m, const char *step, flow_ids *out)
+{
+    es_value p[1] = {es_v_text(step)};
+    out->n = 0;
+    return es_store_query(m->a->store,
+                          "SELECT application_id FROM national_flows WHERE step = ? ORDER BY "
+                          "application_id LIMIT 64",
+                          p, 1, flow_id_row, out);
+}
+
+/* A request of the flow refused by the parent: the step becomes refused with the reason. */
+static es_err flow_check_refused(es_making *m, int64_t id)
+{
+    flow_row fl;
+    es_upstream_state us;
+    char key[ES_UPSTREAM_KEY_MAX + 1], object[64], detail[400];
+    int64_t changes = 0;
+    flow_init(&fl);
+    es_err rv = load_flow(m, id, &fl);
+    if (rv != ES_OK || !fl.found || !fl.waits[0]) goto done;
+    flow_key(id, fl.tries, key, sizeof key);
+    rv = es_upstream_state_get(m->a->store, fl.waits, key, &us);
+    if (rv == ES_ERR_NOT_FOUND) rv = ES_OK;
+    if (rv != ES_OK || strcmp(us.state, "failed") != 0) goto done;
+    snprintf(object, sizeof object, "application:%lld", (long long)id);
+    snprintf(detail, sizeof detail, "%s refused: %s", fl.waits, us.last_error);
+    if ((rv = es_store_begin(m->a->store)) != ES_OK) goto done;
+    es_value p[] = {es_v_text(us.last_error), es_v_int(es_time_now()), es_v_int(id),
+                    es_v_int(fl.tries), es_v_text(fl.step)};
+    rv = es_store_exec(m->a->store,
+                       "UPDATE national_flows SET step = 'refused', refusal = ?, updated_at = ? "
+                       "WHERE application_id = ? AND tries = ? AND step = ?",
+                       p, 5, &changes);
+    if (rv == ES_OK && changes == 1)
+        rv = svc_audit(m->a, &national_system, "application.refused", object, detail);
+    if (rv == ES_OK)
+        rv = es_store_commit(m->a->store);
+    else
+        es_store_rollback(m->a->store);
+done:
+    flow_free(&fl);
+    return rv;
+}
+
+/* The server carrier's seal keys between certification and generation: in this process's
+ * memory only (docs/delivery.md: never stored). A key lost with the process makes the job
+ * certify again (a new key and certificate, the first one revoked). */
+typedef struct held_key {
+    int64_t id;
+    char serial[2 * ES_PKI_SERIAL_MAX + 1];
+    es_package_key *pk;
+} held_key;
+static held_key held[64];
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void held_put(int64_t id, const char *serial, es_package_key *pk)
+{
+    pthread_mutex_lock(&held_mu);
+    size_t i = 0;
+    while (i < 64 && held[i].pk) i++;
+    if (i == 64) { /* full: the oldest goes (its application is certified again) */
+        i = 0;
+        es_package_key_free(held[0].pk);
+    }
+    held[i].id = id;
+    snprintf(held[i].serial, sizeof held[i].serial, "%s", serial);
+    held[i].pk = pk;
+    pthread_mutex_unlock(&held_mu);
+}
+
+static es_package_key *held_take(int64_t id, const char *serial)
+{
+    es_package_key *pk = NULL;
+    pthread_mutex_lock(&held_mu);
+    for (size_t i = 0; i < 64 && !pk; i++)
+        if (held[i].pk && held[i].id == id && !strcmp(held[i].serial, serial)) {
+            pk = held[i].pk;
+            held[i].pk = NULL;
+        }
+    pthread_mutex_unlock(&held_mu);
+    return pk;
+}
+
+static es_err lock_ca(es_making *m, int *locked)
+{
+    if (m->ca_lock) {
+        pthread_mutex_lock(m->ca_lock);
+        *locked = 1;
+    }
+    return ES_OK;
+}
+
+/* code_assigned -> certified: the certificate for the code (CA lock), the seal information,
+ * seal.file queued. */
+static es_err flow_certify(es_making *m, int64_t id)
+{
+    full_app f;
+    flow_row fl;
+    es_buf cert, info, body;
+    es_pki_cert pc;
+    es_package_key *pk = NULL;
+    char serial[2 * ES_PKI_SERIAL_MAX + 1] = "", why[512] = "", object[64], detail[160];
+    char key[ES_UPSTREAM_KEY_MAX + 1];
+    int64_t changes = 0;
+    int locked = 0;
+    es_err rv;
+    full_init(&f);
+    flow_init(&fl);
+    es_buf_init(&cert, ES_MAX_CERT_DER);
+    es_buf_init(&info, 8192);
+    es_buf_init(&body, 1u << 20);
+    CHECK(load_full(m, id, &f));
+    CHECK(lock_ca(m, &locked));
+    es_castore cs = {m->a->store, m->a->audit, national_system.name, NULL};
+    es_ca_state st = es_castore_joined_state(&cs);
+    CHECK(es_castore_begin_joined(&cs, m->ca));
+    CHECK(load_flow(m, id, &fl)); /* inside: the step is read under the write lock */
+    if (!fl.found || strcmp(fl.step, "code_assigned") != 0) goto out;
+    CHECK(issue_cert(m, &st, &f, fl.code, &cert, serial, &pc, &pk, why, sizeof why));
+    CHECK(seal_info(&f, fl.code, &pc, &cert, &info));
+    CHECK(file_body(fl.code, &cert, &info, &body));
+    es_value p[] = {es_v_text(serial),           es_v_blob(cert.p, cert.len),
+                    es_v_blob(info.p, info.len), es_v_text(ES_UPSTREAM_SEAL_FILE),
+                    es_v_int(es_time_now()),     es_v_int(id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE national_flows SET step = 'certified', cert_serial = ?, cert = ?, "
+                        "seal_info = ?, waits = ?, updated_at = ? WHERE application_id = ? AND "
+                        "step = 'code_assigned'",
+                        p, 6, &changes));
+    if (changes != 1) {
+        rv = ES_ERR_MK_STATE;
+        goto out;
+    }
+    es_value pa[] = {es_v_int(id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE applications SET state = 'certified', version = version + 1 "
+                        "WHERE id = ? AND state = 'code_assigned'",
+                        pa, 1, NULL));
+    flow_key(id, fl.tries, key, sizeof key);
+    CHECK(es_upstream_enqueue_in(m->a->store, ES_UPSTREAM_SEAL_FILE, key,
+                                 es_slice_make(body.p, body.len)));
+    snprintf(object, sizeof object, "application:%lld", (long long)id);
+    snprintf(detail, sizeof detail, "code=%s cert=%s request=seal.file", fl.code, serial);
+    CHECK(svc_audit(m->a, &national_system, "application.certified", object, detail));
+    CHECK(es_store_commit(m->a->store));
+    if (pk) {
+        held_put(id, serial, pk);
+        pk = NULL;
+    }
+out:
+    if (es_store_in_tx(m->a->store)) es_store_rollback(m->a->store);
+    if (locked) pthread_mutex_unlock(m->ca_lock);
+    es_package_key_free(pk);
+    es_buf_cleanup(&cert);
+    es_buf_cleanup(&info);
+    es_buf_cleanup(&body);
+    flow_free(&fl);
+    full_free(&f);
+    return rv;
+}
+
+/* filed -> made: the seal generated for the filed certificate, its rows, the old seal's
+ * change (change, replace, renew), the status events, in one transaction (CA lock: the old
+ * certificate is revoked in it). The server carrier without its key (the process restarted
+ * since certification): the certificate is revoked and the flow certifies again. */
+static es_err flow_make(es_making *m, int64_t id)
+{
+    full_app f;
+    flow_row fl;
+    es_seal_rec old;
+    es_buf esl, pkg, pk_sealed, pi_sealed, plain;
+    es_pki_cert pc;
+    es_package_key *pk = NULL;
+    char object[64], detail[160], place[96];
+    int64_t changes = 0;
+    int locked = 0;
+    es_err rv;
+    full_init(&f);
+    flow_init(&fl);
+    es_buf_init(&esl, ES_MAX_SEAL_DER);
+    es_buf_init(&pkg, ES_MAX_PACKAGE);
+    es_buf_init(&pk_sealed, 8192);
+    es_buf_init(&pi_sealed, 16384);
+    es_buf_init(&plain, 16384);
+    snprintf(object, sizeof object, "application:%lld", (long long)id);
+    CHECK(load_full(m, id, &f));
+    CHECK(lock_ca(m, &locked));
+    es_castore cs = {m->a->store, m->a->audit, national_system.name, NULL};
+    es_ca_state st = es_castore_joined_state(&cs);
+    CHECK(es_castore_begin_joined(&cs, m->ca));
+    CHECK(load_flow(m, id, &fl));
+    if (!fl.found || strcmp(fl.step, "filed") != 0) goto out;
+    CHECK(es_pki_cert_parse(es_slice_make(fl.cert.p, fl.cert.len), &pc));
+    const char *k = f.a.kind;
+    if (!strcmp(f.a.carrier, "server") && !(pk = held_take(id, fl.serial))) {
+        CHECK(revoke_cert(m, &st, fl.code, fl.serial, ES_REASON_SUPERSEDED));
+        es_value p[] = {es_v_int(fl.tries + 1), es_v_int(es_time_now()), es_v_int(id)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE national_flows SET step = 'code_assigned', tries = ?, "
+                            "cert_serial = '', cert = NULL, seal_info = NULL, updated_at = ? "
+                            "WHERE application_id = ? AND step = 'filed'",
+                            p, 3, NULL));
+        es_value pa[] = {es_v_int(id)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE applications SET state = 'code_assigned', version = version "
+                            "+ 1 WHERE id = ? AND state = 'filed'",
+                            pa, 1, NULL));
+        snprintf(detail, sizeof detail,
+                 "the seal key of certificate %s was lost with the process (never stored): "
+                 "certified again",
+                 fl.serial);
+        CHECK(svc_audit(m->a, &national_system, "application.recertify", object, detail));
+        CHECK(es_store_commit(m->a->store));
+        goto out;
+    }
+    if (strcmp(k, "apply") != 0) CHECK(load_seal(m, f.a.seal_code, &old));
+    CHECK(make_seal(m, &f, fl.code, &fl.cert, &pc, pk, &esl, &pkg));
+    es_time now = es_time_now();
+    /* The police key and information move to the seal, sealed for their new place. */
+    if (fl.pkey.len) {
+        snprintf(place, sizeof place, "national_flows/%lld/police_key", (long long)id);
+        if (m->protect)
+            CHECK(es_protect_open(m->protect, m->a->store, es_slice_make(fl.pkey.p, fl.pkey.len),
+                                  es_slice_make((const uint8_t *)place, strlen(place)), &plain));
+        else
+            CHECK(es_buf_append(&plain, fl.pkey.p, fl.pkey.len));
+        snprintf(place, sizeof place, "seals/%s/police_key", fl.code);
+        CHECK(seal_blob(m, place, es_slice_make(plain.p, plain.len), &pk_sealed));
+        es_wipe(plain.p, plain.len);
+        plain.len = 0;
+        snprintf(place, sizeof place, "national_flows/%lld/police_info", (long long)id);
+        if (m->protect)
+            CHECK(es_protect_open(m->protect, m->a->store, es_slice_make(fl.pinfo.p, fl.pinfo.len),
+                                  es_slice_make((const uint8_t *)place, strlen(place)), &plain));
+        else
+            CHECK(es_buf_append(&plain, fl.pinfo.p, fl.pinfo.len));
+        snprintf(place, sizeof place, "seals/%s/police_info", fl.code);
+        CHECK(seal_blob(m, place, es_slice_make(plain.p, plain.len), &pi_sealed));
+    }
+    if (!strcmp(k, "renew")) {
+        CHECK(revoke_cert(m, &st, old.code, old.cert_serial, ES_REASON_SUPERSEDED));
+        CHECK(record_cert(m, fl.code, fl.serial, &fl.cert, &esl, &pc, id));
+        es_value p[] = {es_v_text(fl.serial), es_v_int(pc.not_before), es_v_int(pc.not_after),
+                        es_v_int(id),         es_v_int(now),           es_v_text(f.a.executed_by),
+                        es_v_text(fl.code)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE seals SET state = 'active', cert_serial = ?, valid_start = ?, "
+                            "valid_end = ?, application_id = ?, made_at = ?, made_by = ?, "
+                            "delivered_at = NULL, delivered_by = '', delivered_to = '', "
+                            "deliver_decision = NULL WHERE code = ?",
+                            p, sizeof p / sizeof p[0], NULL));
+        CHECK(record_package(m, fl.code, &pkg));
+        CHECK(status_event(m, fl.code, fl.serial, "active", "renewed", id));
+    } else {
+        if (strcmp(k, "apply") != 0) {
+            /* change, replace: the old seal goes when the new one is made. */
+            CHECK(revoke_cert(m, &st, old.code, old.cert_serial, ES_REASON_SUPERSEDED));
+            es_value po[] = {es_v_text(old.code)};
+            CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = 'cancelled' WHERE code = ?",
+                                po, 1, NULL));
+            CHECK(status_event(m, old.code, old.cert_serial, "cancelled", "superseded", id));
+            CHECK(national_status_in(m, &old, "cancelled", "superseded"));
+        }
+        es_value p[] = {es_v_text(fl.code),
+                        es_v_text(fl.serial),
+                        es_v_text(f.a.scope),
+                        es_v_text(f.a.carrier),
+                        es_v_text(f.a.uscc),
+                        es_v_text(f.a.unit_name),
+                        es_v_text(f.a.seal_name),
+                        es_v_int(f.a.seal_type),
+                        es_v_text(f.a.division),
+                        es_v_int(pc.not_before),
+                        es_v_int(pc.not_after),
+                        es_v_int(id),
+                        es_v_int(now),
+                        es_v_text(f.a.executed_by)};
+        CHECK(es_store_exec(m->a->store,
+                            "INSERT INTO seals (code, state, cert_serial, scope, carrier, uscc, "
+                            "unit_name, seal_name, seal_type, division, valid_start, valid_end, "
+                            "application_id, made_at, made_by) VALUES (?, 'active', ?, ?, ?, ?, "
+                            "?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            p, sizeof p / sizeof p[0], NULL));
+        CHECK(record_cert(m, fl.code, fl.serial, &fl.cert, &esl, &pc, id));
+        CHECK(record_package(m, fl.code, &pkg));
+        CHECK(status_event(m, fl.code, fl.serial, "active", "made", id));
+    }
+    if (pk_sealed.len) {
+        es_value p[] = {es_v_blob(pk_sealed.p, pk_sealed.len),
+                        es_v_blob(pi_sealed.p, pi_sealed.len), es_v_text(fl.code)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE seals SET police_key = ?, police_info = ? WHERE code = ?", p, 3,
+                            NULL));
+    }
+    es_value pf[] = {es_v_int(now), es_v_int(id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE national_flows SET step = 'made', updated_at = ?, police_key = "
+                        "NULL, police_info = NULL WHERE application_id = ? AND step = 'filed'",
+                        pf, 2, &changes));
+    if (changes != 1) {
+        rv = ES_ERR_MK_STATE;
+        goto out;
+    }
+    es_value pa[] = {es_v_text(fl.code), es_v_int(id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE applications SET state = 'made', open_key = NULL, made_code = ?, "
+                        "version = version + 1 WHERE id = ? AND state = 'filed'",
+                        pa, 2, &changes));
+    if (changes != 1) {
+        rv = ES_ERR_MK_STATE;
+        goto out;
+    }
+    snprintf(detail, sizeof detail, "code=%s cert=%s kind=%s", fl.code, fl.serial, k);
+    CHECK(svc_audit(m->a, &national_system, "application.made", object, detail));
+    CHECK(es_store_commit(m->a->store));
+out:
+    if (es_store_in_tx(m->a->store)) es_store_rollback(m->a->store);
+    if (locked) pthread_mutex_unlock(m->ca_lock);
+    es_package_key_free(pk);
+    es_buf_cleanup(&esl);
+    es_buf_cleanup(&pkg);
+    es_buf_cleanup(&pk_sealed);
+    es_buf_cleanup(&pi_sealed);
+    es_buf_cleanup_secret(&plain);
+    flow_free(&fl);
+    full_free(&f);
+    return rv;
+}
+
+es_err es_making_national_advance(es_making *m, size_t *moved)
+{
+    flow_ids l;
+    es_err rv, first = ES_OK;
+    if (moved) *moved = 0;
+    if (!m->ca || !m->maker || !m->maker_cert.len) return ES_ERR_UNAVAILABLE;
+    static const char *const waiting[] = {"code_requested", "certified"};
+    for (size_t w = 0; w < 2; w++) {
+        if ((rv = flows_at(m, waiting[w], &l)) != ES_OK) return rv;
+        for (size_t i = 0; i < l.n; i++)
+            if ((rv = flow_check_refused(m, l.id[i])) != ES_OK && first == ES_OK) first = rv;
+    }
+    if ((rv = flows_at(m, "code_assigned", &l)) != ES_OK) return rv;
+    for (size_t i = 0; i < l.n; i++) {
+        rv = flow_certify(m, l.id[i]);
+        if (rv == ES_OK && moved) (*moved)++;
+        if (rv != ES_OK && first == ES_OK) first = rv;
+    }
+    if ((rv = flows_at(m, "filed", &l)) != ES_OK) return rv;
+    for (size_t i = 0; i < l.n; i++) {
+        rv = flow_make(m, l.id[i]);
+        if (rv == ES_OK && moved) (*moved)++;
+        if (rv != ES_OK && first == ES_OK) first = rv;
+    }
+    return first;
+}
+
+es_err es_making_national_progress(es_making *m, const es_actor *by, int64_t id,
+                                   es_national_progress *out)
+{
+    flow_row fl;
+    memset(out, 0, sizeof *out);
+    if (!may_read(by)) return deny(m, by, "application.get");
+    flow_init(&fl);
+    es_err rv = load_flow(m, id, &fl);
+    if (rv == ES_OK && !fl.found) rv = ES_ERR_NOT_FOUND;
+    if (rv == ES_OK) {
+        snprintf(out->step, sizeof out->step, "%s", fl.step);
+        snprintf(out->waits, sizeof out->waits, "%s", fl.waits);
+        snprintf(out->code, sizeof out->code, "%s", fl.code);
+        snprintf(out->refusal, sizeof out->refusal, "%s", fl.refusal);
+        out->tries = fl.tries;
+        out->updated_at = fl.updated_at;
+        if (fl.waits[0]) {
+            char key[ES_UPSTREAM_KEY_MAX + 1];
+            flow_key(id, fl.tries, key, sizeof key);
+            rv = es_upstream_state_get(m->a->store, fl.waits, key, &out->request);
+            if (rv == ES_ERR_NOT_FOUND) rv = ES_OK;
+        }
+    }
+    flow_free(&fl);
+    return rv;
+}
 /* ---- for the import of other vendors' seals (src/svc/making/import.c, internal.h) */
 
 es_err making_app_imported(es_making *m, const es_actor *by, const es_application *data,

@@ -27,7 +27,23 @@ struct es_upstream {
         es_upstream_done_fn fn;
         void *ctx;
     } done[N_KINDS];
+    es_upstream_forward_fn forward; /* a tier that forwards: the exchange with its parent */
+    void *forward_ctx;
 };
+
+void es_upstream_set_forward(es_upstream *u, es_upstream_forward_fn fn, void *ctx)
+{
+    if (!u) return;
+    u->forward = fn;
+    u->forward_ctx = ctx;
+}
+
+es_err es_upstream_forward_send(es_upstream *u, const char *path, es_slice body, unsigned *status,
+                                es_buf *answer, char *why, size_t whylen)
+{
+    if (!u || !u->forward) return ES_ERR_UNAVAILABLE;
+    return u->forward(u->forward_ctx, path, body, status, answer, why, whylen);
+}
 
 static int kind_index(const char *kind)
 {

@@ -261,6 +261,19 @@ export default {
       show('mk_seal_code', a.seal_code);
       show('mk_made_code', a.made_code);
       show('mk_scope', t('mk_scope_' + a.scope));
+      // National scope: the progress through the upstream link (docs/making.md).
+      const up = r.upstream;
+      if (up) {
+        show('mk_upstream_step', t('mk_step_' + up.step));
+        if (up.refusal) show('mk_upstream_refusal', up.refusal);
+        const q = up.request;
+        if (q && up.step !== 'made') {
+          show('mk_upstream_request', `${q.kind} · ${q.state}`);
+          show('mk_upstream_attempts', q.attempts);
+          if (q.next_at) show('mk_upstream_next_at', formatTimeZoned(q.next_at));
+          if (q.last_error) show('mk_upstream_error', q.last_error);
+        }
+      }
       for (const f of TEXT_FIELDS) show('mk_f_' + f, a[f]);
       show('mk_f_seal_type', a.seal_type);
       show('mk_created_by', a.created_by);
