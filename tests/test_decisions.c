@@ -865,6 +865,66 @@ static int active_keys(es_store *st, const char *name)
     return (int)n;
 }
 
+/* The same person's decisions at once with the right PIN (six executes of one issuer): none is
+ * refused as locked, and the count stays at 0. */
+typedef struct right_pin {
+    const char *url;
+    es_decisions *ds;
+    es_user u;
+    es_err rv;
+    pthread_barrier_t *go;
+} right_pin;
+
+static void *right_pin_run(void *arg)
+{
+    right_pin *t = arg;
+    es_store *st = st_open(t->url);
+    pthread_barrier_wait(t->go);
+    es_actor by = es_actor_of(&t->u);
+    es_decision d = decision_of("application:7", "approve");
+    es_decision_proof p = {PIN, {NULL, 0}};
+    es_decision_sig sig;
+    char why[256];
+    es_decision_sig_init(&sig);
+    t->rv = es_decision_sign(t->ds, st, &by, &d, &p, &sig, why, sizeof why);
+    es_decision_sig_free(&sig);
+    es_store_close(st);
+    return NULL;
+}
+
+static void right_pins(const char *backend, world *w)
+{
+    enum { N = 8 };
+    es_user u;
+    es_signing_key k;
+    char why[256] = "";
+    user(w, "busy", ES_ROLE_BIT(ES_ROLE_SEAL_ISSUER), &u);
+    es_actor by = es_actor_of(&u);
+    ok(es_signing_key_enrol_pin(w->ds, w->st, &by, PIN, NULL, &k, NULL, why, sizeof why) == ES_OK,
+       "%s: busy has a signing key (%s)", backend, why);
+    /* A node that has not opened this key yet (its device half not in memory): every thread
+     * decrypts it, the slow part, at once. */
+    es_decisions *cold = open_ds(w->ca);
+    right_pin t[N];
+    pthread_t th[N];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    for (int i = 0; i < N; i++) {
+        t[i] = (right_pin){w->url, cold, u, ES_ERR_INTERNAL, &go};
+        pthread_create(&th[i], NULL, right_pin_run, &t[i]);
+    }
+    int good = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        good += t[i].rv == ES_OK;
+    }
+    pthread_barrier_destroy(&go);
+    es_decisions_free(cold);
+    ok(good == N && key_failures(w->st, "busy") == 0,
+       "%s: %d decisions at once with the right PIN: %d signed, count %lld", backend, N, good,
+       (long long)key_failures(w->st, "busy"));
+}
+
 static void disable_suite(const char *backend, const char *url)
 {
     world w;
@@ -876,6 +936,7 @@ static void disable_suite(const char *backend, const char *url)
         snprintf(names[i], sizeof names[i], "plain%d", i);
         user(&w, names[i], ES_ROLE_BIT(ES_ROLE_SEAL_ISSUER), &us[i]);
     }
+    right_pins(backend, &w);
     user(&w, "keyed", ES_ROLE_BIT(ES_ROLE_REVIEWER), &keyed);
     es_actor kb = es_actor_of(&keyed);
     es_signing_key k;
