@@ -16,3 +16,17 @@ cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_making_test)
 add_test(NAME e2e_making COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
                                  ${CMAKE_BINARY_DIR}/e2e $<TARGET_FILE:eseal_cli> making)
 set_tests_properties(e2e_making PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)
+
+# The making system's edges (tests/test_making_edges.c): data protection of the making tables,
+# certificate hold on suspend, idempotent creates, decisions append-only and exported, the
+# material size limit; on SQLite and on the PostgreSQL of the "pg" fixture, with the eseal CLI.
+function(_eseal_making_edges_test)
+  if(NOT TEST making_edges)
+    message(FATAL_ERROR "cmake/making.cmake: no test \"making_edges\" (tests/test_making_edges.c)")
+  endif()
+  set_tests_properties(making_edges PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 600
+                                               SKIP_RETURN_CODE 77)
+  set_property(TEST making_edges APPEND PROPERTY ENVIRONMENT
+                                                 "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_making_edges_test)

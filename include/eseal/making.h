@@ -105,6 +105,13 @@ typedef struct es_application {
     int64_t submit_decision, review_decision, execute_decision; /* 0: none stored */
 } es_application;
 
+/* Registers the making tables' sealed columns with data protection (es_protect_register):
+ * applications (agent_idno, agent_mobile, unit_address at "applications/ID/COLUMN") and
+ * application_materials (bytes at "application_materials/ID/bytes"), so that the
+ * re-encryption pass and `eseal protect check` cover them. Idempotent; the node calls it at
+ * every start. ES_ERR_ARG with why on a registration refused. */
+es_err es_making_protect_register(es_store *st, char *why, size_t whylen) ES_MUST_CHECK;
+
 /* Creates a draft entered by `by` (ES_PERM_SEAL_APPLY). Every given field is checked; a
  * lifecycle kind needs seal_code of a seal in a state the kind applies to and takes the
  * fields it does not give from the application that made that seal. ES_ERR_ARG (*field,

@@ -185,19 +185,40 @@ static es_err app_row(void *ctx, const es_row *r)
     return ES_OK;
 }
 
-static void aad_of(int64_t id, const char *what, char *out, size_t n)
+/* The place a sealed value is bound to: "{table}/{id}/{column}", as registered with
+ * es_protect_register (es_making_protect_register), so that the re-encryption pass and
+ * `eseal protect check` find the same place. */
+static void aad_of(int64_t id, const char *column, char *out, size_t n)
 {
-    snprintf(out, n, "applications/%lld/%s", (long long)id, what);
+    snprintf(out, n, "applications/%lld/%s", (long long)id, column);
 }
 
-static es_err open_one(es_making *m, int64_t id, const char *what, const es_buf *sealed, char *out,
-                       size_t n)
+static void material_aad(int64_t mid, char *out, size_t n)
+{
+    snprintf(out, n, "application_materials/%lld/bytes", (long long)mid);
+}
+
+es_err es_making_protect_register(es_store *st, char *why, size_t whylen)
+{
+    static const char *const app_cols[] = {"agent_idno", "agent_mobile", "unit_address"};
+    static const char *const mat_cols[] = {"bytes"};
+    /* The applications' integrity value covers their own canonical form (record_bytes), not
+     * es_protect_record's: no record MAC in the registration. */
+    const es_protect_table apps = {"applications", "id", app_cols, 3, NULL, NULL, NULL, 0};
+    const es_protect_table mats = {"application_materials", "id", mat_cols, 1, NULL, NULL, NULL, 0};
+    es_err rv = es_protect_register(st, &apps, why, whylen);
+    if (rv == ES_OK) rv = es_protect_register(st, &mats, why, whylen);
+    return rv;
+}
+
+static es_err open_one(es_making *m, int64_t id, const char *column, const es_buf *sealed,
+                       char *out, size_t n)
 {
     char aad[96];
     es_buf plain;
     out[0] = 0;
     if (!sealed->len) return ES_OK;
-    aad_of(id, what, aad, sizeof aad);
+    aad_of(id, column, aad, sizeof aad);
     /* Room for the cipher's padding while it decrypts; the value itself must fit out. */
     es_buf_init(&plain, n + 64);
     es_err rv = es_protect_open(m->protect, m->a->store, es_slice_make(sealed->p, sealed->len),
@@ -213,12 +234,13 @@ static es_err open_one(es_making *m, int64_t id, const char *what, const es_buf 
 
 static es_err open_personal(es_making *m, full_app *f)
 {
-    es_err rv = open_one(m, f->a.id, "idno", &f->s_idno, f->a.agent_idno, sizeof f->a.agent_idno);
+    es_err rv =
+        open_one(m, f->a.id, "agent_idno", &f->s_idno, f->a.agent_idno, sizeof f->a.agent_idno);
     if (rv == ES_OK)
-        rv = open_one(m, f->a.id, "mobile", &f->s_mobile, f->a.agent_mobile,
+        rv = open_one(m, f->a.id, "agent_mobile", &f->s_mobile, f->a.agent_mobile,
                       sizeof f->a.agent_mobile);
     if (rv == ES_OK)
-        rv = open_one(m, f->a.id, "address", &f->s_address, f->a.unit_address,
+        rv = open_one(m, f->a.id, "unit_address", &f->s_address, f->a.unit_address,
                       sizeof f->a.unit_address);
     return rv;
 }
@@ -466,9 +488,9 @@ static es_err write_data(es_making *m, full_app *f, int64_t version)
     int64_t changes = 0;
     es_err rv;
     es_buf_init(&rec, 64u << 10);
-    CHECK(seal_one(m, a->id, "idno", a->agent_idno, &f->s_idno));
-    CHECK(seal_one(m, a->id, "mobile", a->agent_mobile, &f->s_mobile));
-    CHECK(seal_one(m, a->id, "address", a->unit_address, &f->s_address));
+    CHECK(seal_one(m, a->id, "agent_idno", a->agent_idno, &f->s_idno));
+    CHECK(seal_one(m, a->id, "agent_mobile", a->agent_mobile, &f->s_mobile));
+    CHECK(seal_one(m, a->id, "unit_address", a->unit_address, &f->s_address));
     if (a->agent_idno[0])
         CHECK(es_protect_index(m->protect, "idno",
                                es_slice_make((const uint8_t *)a->agent_idno, strlen(a->agent_idno)),
@@ -887,16 +909,12 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
     }
     if ((rv = es_sm3(bytes.p, bytes.len, d)) != ES_OK) return rv;
     es_hex_encode(d, sizeof d, hex);
-    aad_of(id, "materials/", aad, sizeof aad);
-    snprintf(aad + strlen(aad), sizeof aad - strlen(aad), "%s", name);
     es_buf_init(&sealed, spec->max_bytes + 4096);
     es_time now = es_time_now();
     snprintf(object, sizeof object, "application:%lld", (long long)id);
     snprintf(detail, sizeof detail, "material=%s type=%s size=%zu sm3=%s", name, type, bytes.len,
              hex);
     CHECK(es_store_begin(m->a->store));
-    CHECK(es_protect_seal(m->protect, m->a->store, bytes,
-                          es_slice_make((const uint8_t *)aad, strlen(aad)), &sealed));
     es_value up[] = {es_v_int(now), es_v_int(id)};
     CHECK(es_store_exec(m->a->store,
                         "UPDATE applications SET version = version + 1, updated_at = ? "
@@ -906,14 +924,12 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
         rv = ES_ERR_MK_STATE;
         goto out;
     }
-    es_value p[] = {es_v_int(id),
-                    es_v_text(name),
-                    es_v_text(media_type_of(type)),
-                    es_v_blob(sealed.p, sealed.len),
-                    es_v_text(hex),
-                    es_v_int((int64_t)bytes.len),
-                    es_v_text(by->name),
-                    es_v_int(now)};
+    /* The row first (its id is the place its sealed bytes are bound to), then its bytes. */
+    static const uint8_t none = 0;
+    int64_t mid = 0;
+    es_value p[] = {es_v_int(id),        es_v_text(name), es_v_text(media_type_of(type)),
+                    es_v_blob(&none, 1), es_v_text(hex),  es_v_int((int64_t)bytes.len),
+                    es_v_text(by->name), es_v_int(now)};
     CHECK(es_store_exec(m->a->store,
                         "INSERT INTO application_materials (application_id, name, media_type, "
                         "bytes, sm3, size, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
@@ -922,6 +938,16 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
                         "excluded.size, uploaded_by = excluded.uploaded_by, uploaded_at = "
                         "excluded.uploaded_at",
                         p, sizeof p / sizeof p[0], NULL));
+    CHECK(es_store_query_int(m->a->store,
+                             "SELECT id FROM application_materials WHERE application_id = ? AND "
+                             "name = ?",
+                             p, 2, &mid));
+    material_aad(mid, aad, sizeof aad);
+    CHECK(es_protect_seal(m->protect, m->a->store, bytes,
+                          es_slice_make((const uint8_t *)aad, strlen(aad)), &sealed));
+    es_value pb[] = {es_v_blob(sealed.p, sealed.len), es_v_int(mid)};
+    CHECK(es_store_exec(m->a->store, "UPDATE application_materials SET bytes = ? WHERE id = ?", pb,
+                        2, NULL));
     CHECK(svc_audit(m->a, by, "application.material_put", object, detail));
     CHECK(es_store_commit(m->a->store));
 out:
@@ -936,6 +962,7 @@ typedef struct mat_ctx {
     es_material_cb cb;
     void *cbctx;
     int found;
+    int64_t mid; /* the row's id (the place of its sealed bytes) */
 } mat_ctx;
 
 static void fill_mat(es_material *t, const es_row *r)
@@ -954,6 +981,7 @@ static es_err mat_row(void *ctx, const es_row *r)
     mat_ctx *x = ctx;
     x->found = 1;
     fill_mat(x->mat, r);
+    x->mid = es_row_int(r, 7);
     return x->sealed ? copy_blob(x->sealed, r, 6) : ES_OK;
 }
 
@@ -965,10 +993,10 @@ es_err es_making_material_get(es_making *m, const es_actor *by, int64_t id, cons
     es_err rv;
     if (!may_read(by)) return deny(m, by, "application.material_get");
     es_buf_init(&sealed, ES_MK_MATERIAL_MAX + 4096);
-    mat_ctx x = {out, bytes ? &sealed : NULL, NULL, NULL, 0};
+    mat_ctx x = {out, bytes ? &sealed : NULL, NULL, NULL, 0, 0};
     es_value p[] = {es_v_int(id), es_v_text(name)};
     CHECK(es_store_query(m->a->store,
-                         "SELECT name, media_type, sm3, size, uploaded_by, uploaded_at, bytes "
+                         "SELECT name, media_type, sm3, size, uploaded_by, uploaded_at, bytes, id "
                          "FROM application_materials WHERE application_id = ? AND name = ?",
                          p, 2, mat_row, &x));
     if (!x.found) {
@@ -979,8 +1007,7 @@ es_err es_making_material_get(es_making *m, const es_actor *by, int64_t id, cons
         uint8_t d[ES_SM3_LEN];
         char hex[65];
         size_t start = bytes->len;
-        aad_of(id, "materials/", aad, sizeof aad);
-        snprintf(aad + strlen(aad), sizeof aad - strlen(aad), "%s", name);
+        material_aad(x.mid, aad, sizeof aad);
         CHECK(es_protect_open(m->protect, m->a->store, es_slice_make(sealed.p, sealed.len),
                               es_slice_make((const uint8_t *)aad, strlen(aad)), bytes));
         CHECK(es_sm3(bytes->p + start, bytes->len - start, d));
@@ -1425,8 +1452,27 @@ static es_err revoke_cert(es_making *m, es_ca_state *st, const char *code, const
                     es_v_text(serial)};
     return es_store_exec(m->a->store,
                          "UPDATE seal_certs SET revoked_at = ?, reason = ? WHERE code = ? AND "
-                         "cert_serial = ? AND revoked_at IS NULL",
+                         "cert_serial = ? AND (revoked_at IS NULL OR reason = 'certificateHold')",
                          p, 4, NULL);
+}
+
+/* Restore: the hold on the seal's certificate released (removeFromCRL). A certificate
+ * revoked for good (by the CA's operator, or a loss) cannot be: ES_ERR_MK_CERT_REVOKED. */
+static es_err release_cert(es_making *m, es_ca_state *st, const char *code, const char *serial,
+                           char *why, size_t whylen)
+{
+    es_err rv = es_ca_revoke_in(m->ca, st, serial, ES_REASON_REMOVE_FROM_CRL, ES_TIME_NONE);
+    if (rv == ES_ERR_NOT_FOUND || rv == ES_ERR_ARG) rv = ES_OK; /* imported, or not on hold */
+    if (rv == ES_ERR_REVOKED) {
+        say(why, whylen, "the seal's certificate is revoked, not on hold: it cannot be restored");
+        return ES_ERR_MK_CERT_REVOKED;
+    }
+    if (rv != ES_OK) return rv;
+    es_value p[] = {es_v_text(code), es_v_text(serial)};
+    return es_store_exec(m->a->store,
+                         "UPDATE seal_certs SET revoked_at = NULL, reason = '' WHERE code = ? AND "
+                         "cert_serial = ? AND reason = 'certificateHold'",
+                         p, 2, NULL);
 }
 
 static es_err record_cert(es_making *m, const char *code, const char *serial, const es_buf *cert,
@@ -1537,6 +1583,11 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
         snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
     } else if (!strcmp(k, "suspend") || !strcmp(k, "restore")) {
         const char *to = !strcmp(k, "suspend") ? "suspended" : "active";
+        /* The certificate follows (RFC 5280): on hold while suspended, released on restore. */
+        if (!strcmp(k, "suspend"))
+            CHECK(revoke_cert(m, &st, old.code, old.cert_serial, ES_REASON_CERTIFICATE_HOLD));
+        else
+            CHECK(release_cert(m, &st, old.code, old.cert_serial, why, whylen));
         es_value p[] = {es_v_text(to), es_v_text(old.code)};
         CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
         CHECK(status_event(m, old.code, old.cert_serial, to, k, id));
