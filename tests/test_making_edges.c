@@ -652,12 +652,121 @@ static void hold(const node_t *d, const char *issuer, const char *reviewer, cons
     ok(count(url, q) == 1, "%s: hold: the certificate stays revoked", kind);
 }
 
+/* ---- 3. idempotent creates */
+
+/* POST /api/v1/applications with an Idempotency-Key; the id answered (0: none), *st the status,
+ * *replayed whether the answer says so. */
+static int64_t create_keyed(const node_t *d, const char *tok, const char *key, const char *body,
+                            int *st, int *replayed)
+{
+    char head[600];
+    es_buf q;
+    t_resp r;
+    es_buf_init(&q, 1u << 20);
+    snprintf(head, sizeof head,
+             "POST /api/v1/applications HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+             "%s\r\nIdempotency-Key: %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             tok, key, strlen(body));
+    t_resp_init(&r);
+    *st = -1;
+    if (es_buf_append_str(&q, head) == ES_OK && es_buf_append_str(&q, body) == ES_OK)
+        *st = t_raw(d->port, (const char *)q.p, q.len, &r);
+    es_buf_cleanup(&q);
+    json_t *v = body_of(&r);
+    int64_t id = json_integer_value(json_object_get(json_object_get(v, "application"), "id"));
+    if (replayed) {
+        char val[32] = "";
+        *replayed = t_hdr_n(&r, "Idempotent-Replayed", 0, val, sizeof val) && !strcmp(val, "true");
+    }
+    json_decref(v);
+    t_resp_free(&r);
+    return id;
+}
+
+typedef struct keyed_race {
+    const node_t *d;
+    const char *tok, *key, *body;
+    int st;
+    int64_t id;
+} keyed_race;
+
+static void *keyed_run(void *p)
+{
+    keyed_race *k = p;
+    k->id = create_keyed(k->d, k->tok, k->key, k->body, &k->st, NULL);
+    return NULL;
+}
+
+static void idempotency(const node_t *d, const char *issuer, const char *issuer2, const char *url,
+                        const char *kind)
+{
+    int st, again;
+    json_t *b = apply_body("幂等测试章");
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    int64_t n0 = count(url, "SELECT COUNT(*) FROM applications");
+    int64_t id = create_keyed(d, issuer, "create-0001", body, &st, &again);
+    ok(st == 201 && id > 0 && !again, "%s: idem: a create with a key: 201 (%d)", kind, st);
+    int64_t id2 = create_keyed(d, issuer, "create-0001", body, &st, &again);
+    ok(st == 200 && id2 == id && again,
+       "%s: idem: the same key and body again: 200, the same application %lld, marked replayed "
+       "(%d %lld)",
+       kind, (long long)id, st, (long long)id2);
+    ok(count(url, "SELECT COUNT(*) FROM applications") == n0 + 1,
+       "%s: idem: one application for both", kind);
+    ok(count(url, "SELECT COUNT(*) FROM audit WHERE action = 'application.create_repeated'") == 1,
+       "%s: idem: the retry is audited", kind);
+    json_t *b2 = apply_body("另一个印章");
+    char *other = json_dumps(b2, JSON_COMPACT);
+    json_decref(b2);
+    create_keyed(d, issuer, "create-0001", other, &st, NULL);
+    ok(st == 409, "%s: idem: the key with another body: 409 (%d)", kind, st);
+    ok(count(url, "SELECT COUNT(*) FROM applications") == n0 + 1, "%s: idem: ... nothing made",
+       kind);
+    int64_t id3 = create_keyed(d, issuer2, "create-0001", body, &st, &again);
+    ok(st == 201 && id3 > 0 && id3 != id && !again,
+       "%s: idem: keys are per account: another issuer's same key makes its own (%d)", kind, st);
+    create_keyed(d, issuer, "bad key", body, &st, NULL);
+    ok(st == 400, "%s: idem: a key with a space: 400 (%d)", kind, st);
+    char longkey[200];
+    memset(longkey, 'k', 129);
+    longkey[129] = 0;
+    create_keyed(d, issuer, longkey, body, &st, NULL);
+    ok(st == 400, "%s: idem: a key of 129 characters: 400 (%d)", kind, st);
+
+    /* Six concurrent identical creates: one application. */
+    json_t *b3 = apply_body("并发幂等测试章");
+    char *body3 = json_dumps(b3, JSON_COMPACT);
+    json_decref(b3);
+    keyed_race kr[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        kr[i] = (keyed_race){d, issuer, "concurrent-0001", body3, 0, 0};
+        pthread_create(&th[i], NULL, keyed_run, &kr[i]);
+    }
+    int created = 0, answered = 0, same = 1;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        created += kr[i].st == 201;
+        answered += kr[i].st == 200 || kr[i].st == 201;
+        same &= kr[i].id == kr[0].id && kr[i].id > 0;
+    }
+    ok(created == 1 && answered == THREADS && same &&
+           count(url, "SELECT COUNT(*) FROM applications WHERE seal_name = '并发幂等测试章'") == 1,
+       "%s: idem: %d concurrent identical creates: %d made it, %d answered, one application", kind,
+       THREADS, created, answered);
+    free(body);
+    free(other);
+    free(body3);
+}
+
 /* PARTS */
 
 static void suite(const char *kind, const char *url)
 {
     node_t d;
-    char admin[65], issuer[65], reviewer[65], auditor[65];
+    char admin[65], issuer[65], issuer2[65], reviewer[65], auditor[65];
     int st;
     memset(&d, 0, sizeof d);
     snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
@@ -676,6 +785,7 @@ static void suite(const char *kind, const char *url)
                       json_pack("{s:s,s:s}", "old_password", otp, "new_password", ADMIN_PASS),
                       &st));
     ok(account(&d, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
+           account(&d, admin, "issuer2", "[\"seal_issuer\"]", issuer2) &&
            account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer),
        "%s: accounts of the making roles", kind);
     ok(sign_in(&d, "auditor", d.aotp, auditor) == 201, "%s: the auditor signs in", kind);
@@ -685,6 +795,7 @@ static void suite(const char *kind, const char *url)
 
     protection(&d, issuer, reviewer, store, kind);
     hold(&d, issuer, reviewer, store, kind);
+    idempotency(&d, issuer, issuer2, store, kind);
     /* SUITE */
 
     json_t *v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);

@@ -300,14 +300,27 @@ static es_err apps_create(es_http_req *req, void *arg)
     es_actor by = api_actor(api_user_of(req));
     if ((rv = es_http_req_json(req, create_schema, &in)) != ES_OK) goto out;
     if ((rv = input_of(req, in, &x, &pkg)) != ES_OK) goto out;
-    rv = es_making_create(&m, &by, &x, &id, &field, &why);
+    /* Idempotency-Key (docs/making.md): a retry with the same key and the same body bytes
+     * answers the application the first made (200), another body 409. */
+    const char *key = es_http_req_header(req, "Idempotency-Key");
+    char sm3[65] = "";
+    int replayed = 0;
+    if (key) {
+        uint8_t d[ES_SM3_LEN];
+        es_slice body = es_http_req_body(req);
+        if ((rv = es_sm3(body.p ? body.p : (const uint8_t *)"", body.len, d)) != ES_OK) goto out;
+        es_hex_encode(d, sizeof d, sm3);
+    }
+    rv = es_making_create_idem(&m, &by, &x, key, key ? sm3 : NULL, &id, &replayed, &field, &why);
     if (rv != ES_OK) {
         rv = field || why.en ? reply_field(req, rv, field, &why) : fail(req, rv, NULL);
         goto out;
     }
     snprintf(loc, sizeof loc, "/api/v1/applications/%" PRId64, id);
     if ((rv = es_http_add_header(req, "Location", loc)) != ES_OK) goto out;
-    rv = reply_app_full(req, &m, &by, id, 201, 0);
+    if (replayed && (rv = es_http_add_header(req, "Idempotent-Replayed", "true")) != ES_OK)
+        goto out;
+    rv = reply_app_full(req, &m, &by, id, replayed ? 200 : 201, 0);
 out:
     json_decref(in);
     es_buf_cleanup(&pkg);

@@ -594,15 +594,73 @@ static es_err load_seal(es_making *m, const char *code, es_seal_rec *s)
 
 /* ---- create, update, read */
 
+/* An earlier create of by's with this key, not older than ES_MK_IDEM_TTL: ES_OK with *id
+ * when it had the same body, ES_ERR_IDEMPOTENCY when another, ES_ERR_NOT_FOUND when none. */
+static es_err idem_find(es_making *m, const es_actor *by, const char *key, const char *sm3,
+                        int64_t *id)
+{
+    int64_t same = 0;
+    es_value p[] = {es_v_text(by->name), es_v_text(key), es_v_int(es_time_now() - ES_MK_IDEM_TTL)};
+    es_err rv = es_store_query_int(m->a->store,
+                                   "SELECT application_id FROM application_idempotency WHERE "
+                                   "account = ? AND idem_key = ? AND created_at >= ?",
+                                   p, 3, id);
+    if (rv != ES_OK) return rv;
+    es_value q[] = {es_v_text(by->name), es_v_text(key), es_v_text(sm3)};
+    rv = es_store_query_int(m->a->store,
+                            "SELECT COUNT(*) FROM application_idempotency WHERE account = ? AND "
+                            "idem_key = ? AND body_sm3 = ?",
+                            q, 3, &same);
+    if (rv != ES_OK) return rv;
+    return same ? ES_OK : ES_ERR_IDEMPOTENCY;
+}
+
 es_err es_making_create(es_making *m, const es_actor *by, const es_application_input *in,
                         int64_t *id, const char **field, es_reason *why)
+{
+    return es_making_create_idem(m, by, in, NULL, NULL, id, NULL, field, why);
+}
+
+es_err es_making_create_idem(es_making *m, const es_actor *by, const es_application_input *in,
+                             const char *key, const char *body_sm3, int64_t *id, int *replayed,
+                             const char **field, es_reason *why)
 {
     full_app f;
     es_seal_rec seal;
     char object[64], detail[160];
     es_err rv;
+    int tries = 0;
     if (field) *field = NULL;
+    if (replayed) *replayed = 0;
     if (!may(by, ES_PERM_SEAL_APPLY)) return deny(m, by, "application.create");
+    if (key) {
+        size_t n = strlen(key);
+        int printable = n >= 1 && n <= ES_MK_IDEM_KEY_MAX && body_sm3 && strlen(body_sm3) == 64;
+        for (size_t i = 0; i < n && printable; i++) printable = key[i] > 0x20 && key[i] < 0x7f;
+        if (!printable)
+            return bad(field, why, "Idempotency-Key",
+                       "the Idempotency-Key header is 1 to 128 printable ASCII characters",
+                       "Idempotency-Key 请求头应为 1 至 128 个可打印 ASCII 字符");
+    }
+again:
+    if (key) {
+        int64_t earlier = 0;
+        rv = idem_find(m, by, key, body_sm3, &earlier);
+        if (rv == ES_OK) {
+            /* A retry: the application the first request made. */
+            if (id) *id = earlier;
+            if (replayed) *replayed = 1;
+            snprintf(object, sizeof object, "application:%lld", (long long)earlier);
+            return svc_audit_alone(m->a, by, "application.create_repeated", object, key);
+        }
+        if (rv == ES_ERR_IDEMPOTENCY) {
+            (void)bad(field, why, "Idempotency-Key",
+                      "this Idempotency-Key was used for another request (another body)",
+                      "该 Idempotency-Key 已用于内容不同的请求");
+            return ES_ERR_IDEMPOTENCY;
+        }
+        if (rv != ES_ERR_NOT_FOUND) return rv;
+    }
     full_init(&f);
     if (!in->kind || !kind_ok(in->kind)) {
         rv = bad(field, why, "kind",
@@ -660,15 +718,30 @@ es_err es_making_create(es_making *m, const es_actor *by, const es_application_i
                              p, sizeof p / sizeof p[0], &new_id));
     f.a.id = new_id;
     CHECK(write_data(m, &f, 1));
+    if (key) {
+        /* The key's row in the same transaction: a concurrent create with the same key fails
+         * on its primary key here and answers this one (again, below). Expired keys go. */
+        es_value px[] = {es_v_int(now - ES_MK_IDEM_TTL)};
+        CHECK(es_store_exec(m->a->store, "DELETE FROM application_idempotency WHERE created_at < ?",
+                            px, 1, NULL));
+        es_value pk[] = {es_v_text(by->name), es_v_text(key), es_v_text(body_sm3), es_v_int(new_id),
+                         es_v_int(now)};
+        CHECK(es_store_exec(m->a->store,
+                            "INSERT INTO application_idempotency (account, idem_key, body_sm3, "
+                            "application_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                            pk, 5, NULL));
+    }
     snprintf(object, sizeof object, "application:%lld", (long long)new_id);
-    snprintf(detail, sizeof detail, "kind=%s scope=%s carrier=%s seal=%s", f.a.kind, f.a.scope,
-             f.a.carrier, f.a.seal_code);
+    snprintf(detail, sizeof detail, "kind=%s scope=%s carrier=%s seal=%s%s%.128s", f.a.kind,
+             f.a.scope, f.a.carrier, f.a.seal_code, key ? " key=" : "", key ? key : "");
     CHECK(svc_audit(m->a, by, "application.create", object, detail));
     CHECK(es_store_commit(m->a->store));
     if (id) *id = new_id;
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
     full_free(&f);
+    /* Lost the race for the key (or the database's serialisation): the winner's answer. */
+    if (key && tries++ < 3 && (rv == ES_ERR_EXISTS || rv == ES_ERR_BUSY)) goto again;
     return rv;
 }
 
