@@ -761,12 +761,145 @@ static void idempotency(const node_t *d, const char *issuer, const char *issuer2
     free(body3);
 }
 
+/* ---- 4. decisions: append-only, listed, exported and verified offline */
+
+/* Writes v to path and runs `eseal decision verify path --trust VAR/ca/ca.crt`. */
+static int verify_export(const node_t *d, const json_t *v, const char *name, char *out,
+                         size_t outlen)
+{
+    char path[700], args[1600];
+    snprintf(path, sizeof path, "%s/%s", d->var, name);
+    if (json_dump_file(v, path, JSON_COMPACT) != 0) return -1;
+    snprintf(args, sizeof args, "decision verify '%s' --trust '%s/ca/ca.crt'", path, d->var);
+    return run_cli(d, args, out, outlen);
+}
+
+static void decisions(const node_t *d, const char *issuer, const char *reviewer,
+                      const char *auditor, const char *operator, const char * url, int pg,
+                      const char *kind)
+{
+    char code[ES_SEAL_CODE_MAX], path[200], out[16384];
+    int st;
+    int64_t id = approved(d, issuer, reviewer, apply_body("决定导出测试章"), "apply");
+    ok(id && execute(d, issuer, id, code) == 200, "%s: decisions: an application carried out",
+       kind);
+    int64_t other = approved(d, issuer, reviewer, apply_body("另一申请的决定"), "apply");
+
+    /* Append-only in the store. */
+    int64_t n = count(url, "SELECT COUNT(*) FROM decisions");
+    ok(n >= 3 && !exec_sql(url, "UPDATE decisions SET actor = 'mallory'"),
+       "%s: decisions: UPDATE refused by the store", kind);
+    ok(!exec_sql(url, "DELETE FROM decisions"), "%s: decisions: DELETE refused by the store", kind);
+    if (pg)
+        ok(!exec_sql(url, "TRUNCATE decisions CASCADE"),
+           "%s: decisions: TRUNCATE refused by the store", kind);
+    ok(count(url, "SELECT COUNT(*) FROM decisions") == n &&
+           count(url, "SELECT COUNT(*) FROM decisions WHERE actor = 'mallory'") == 0,
+       "%s: decisions: all %lld still there, unchanged", kind, (long long)n);
+
+    /* The list, by application, by actor, paged; who may. */
+    snprintf(path, sizeof path, "/api/v1/decisions?application=%lld", (long long)id);
+    json_t *v = jcall(d, "GET", path, reviewer, NULL, &st);
+    json_t *items = json_object_get(v, "items");
+    ok(st == 200 && json_array_size(items) == 3 &&
+           !strcmp(sget(json_array_get(items, 0), "action"), "application.submit") &&
+           !strcmp(sget(json_array_get(items, 1), "action"), "application.review") &&
+           !strcmp(sget(json_array_get(items, 2), "action"), "application.execute") &&
+           !json_object_get(json_array_get(items, 0), "tbs"),
+       "%s: decisions: the reviewer lists the application's three (%d, %zu)", kind, st,
+       json_array_size(items));
+    json_decref(v);
+    v = jcall(d, "GET", path, issuer, NULL, &st);
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == 3,
+       "%s: decisions: the issuer lists them (%d)", kind, st);
+    json_decref(v);
+    v = jcall(d, "GET", path, operator, NULL, &st);
+    ok(st == 403, "%s: decisions: an operator may not list them: 403 (%d)", kind, st);
+    json_decref(v);
+    v = jcall(d, "GET", "/api/v1/decisions", reviewer, NULL, &st);
+    ok(st == 400 && !strcmp(sget(v, "field"), "application"),
+       "%s: decisions: the reviewer without application or actor: 400 application (%d)", kind, st);
+    json_decref(v);
+    v = jcall(d, "GET", "/api/v1/applications/999999/decisions", reviewer, NULL, &st);
+    ok(st == 404, "%s: decisions: the export of no application: 404 (%d)", kind, st);
+    json_decref(v);
+    v = jcall(d, "GET", "/api/v1/decisions?actor=issuer", reviewer, NULL, &st);
+    ok(st == 403, "%s: decisions: the reviewer may not list another's: 403 (%d)", kind, st);
+    json_decref(v);
+    v = jcall(d, "GET", "/api/v1/decisions?actor=reviewer&limit=200", reviewer, NULL, &st);
+    items = json_object_get(v, "items");
+    size_t i;
+    json_t *it;
+    int all = json_array_size(items) > 0;
+    json_array_foreach(items, i, it) all &= !strcmp(sget(it, "actor"), "reviewer");
+    ok(st == 200 && all, "%s: decisions: the reviewer lists their own (%zu)", kind,
+       json_array_size(items));
+    json_decref(v);
+    v = jcall(d, "GET", "/api/v1/decisions?limit=2", auditor, NULL, &st);
+    int64_t next = json_integer_value(json_object_get(v, "next_after"));
+    ok(st == 200 && json_array_size(json_object_get(v, "items")) == 2 && next > 0,
+       "%s: decisions: the auditor pages through all (%d)", kind, st);
+    json_decref(v);
+    snprintf(path, sizeof path, "/api/v1/decisions?limit=2&after=%lld", (long long)next);
+    v = jcall(d, "GET", path, auditor, NULL, &st);
+    ok(st == 200 && json_integer_value(json_object_get(
+                        json_array_get(json_object_get(v, "items"), 0), "id")) > next,
+       "%s: decisions: ... the next page starts after %lld", kind, (long long)next);
+    json_decref(v);
+    v = jcall(d, "GET", "/api/v1/decisions?limit=0", auditor, NULL, &st);
+    ok(st == 400 && !strcmp(sget(v, "field"), "limit"), "%s: decisions: limit=0: 400 limit", kind);
+    json_decref(v);
+    v = jcall(d, "GET", "/api/v1/decisions", NULL, NULL, &st);
+    ok(st == 401, "%s: decisions: no session: 401 (%d)", kind, st);
+    json_decref(v);
+
+    /* The export, verified offline; tampered, it fails. */
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/decisions", (long long)id);
+    json_t *ex = jcall(d, "GET", path, reviewer, NULL, &st);
+    json_t *list = json_object_get(ex, "decisions");
+    ok(st == 200 && json_array_size(list) == 3 && json_object_get(json_array_get(list, 0), "tbs"),
+       "%s: decisions: the export of the application (%d)", kind, st);
+    json_decref(jcall(d, "GET", path, operator, NULL, &st));
+    ok(st == 403, "%s: decisions: an operator may not export: 403 (%d)", kind, st);
+    int rc = verify_export(d, ex, "export.json", out, sizeof out);
+    if (rc < 0) {
+        ok(0, "%s: decisions: ESEAL_CLI is not set", kind);
+        json_decref(ex);
+        return;
+    }
+    ok(rc == 0 && strstr(out, "3 of 3 decisions PASSED"),
+       "%s: eseal decision verify passes the export: %d\n%s", kind, rc, out);
+    /* One signature byte changed. */
+    json_t *t = json_deep_copy(ex);
+    json_t *second = json_array_get(json_object_get(t, "decisions"), 1);
+    char sig[512];
+    snprintf(sig, sizeof sig, "%s", sget(second, "signature"));
+    sig[20] = sig[20] == 'A' ? 'B' : 'A';
+    json_object_set_new(second, "signature", json_string(sig));
+    rc = verify_export(d, t, "tampered.json", out, sizeof out);
+    ok(rc == 1 && strstr(out, "decision 2: FAILED") && strstr(out, "2 of 3"),
+       "%s: eseal decision verify: a changed signature fails: %d\n%s", kind, rc, out);
+    json_decref(t);
+    /* A decision of another application slipped in. */
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/decisions", (long long)other);
+    json_t *ox = jcall(d, "GET", path, reviewer, NULL, &st);
+    t = json_deep_copy(ex);
+    json_array_append(json_object_get(t, "decisions"),
+                      json_array_get(json_object_get(ox, "decisions"), 0));
+    rc = verify_export(d, t, "foreign.json", out, sizeof out);
+    ok(other && rc == 1 && strstr(out, "decision 4: FAILED") && strstr(out, "not application:"),
+       "%s: eseal decision verify: another application's decision fails: %d\n%s", kind, rc, out);
+    json_decref(t);
+    json_decref(ox);
+    json_decref(ex);
+}
+
 /* PARTS */
 
 static void suite(const char *kind, const char *url)
 {
     node_t d;
-    char admin[65], issuer[65], issuer2[65], reviewer[65], auditor[65];
+    char admin[65], issuer[65], issuer2[65], reviewer[65], auditor[65], operator[65];
     int st;
     memset(&d, 0, sizeof d);
     snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
@@ -786,7 +919,8 @@ static void suite(const char *kind, const char *url)
                       &st));
     ok(account(&d, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
            account(&d, admin, "issuer2", "[\"seal_issuer\"]", issuer2) &&
-           account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer),
+           account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer) &&
+           account(&d, admin, "operator1", "[\"operator\"]", operator),
        "%s: accounts of the making roles", kind);
     ok(sign_in(&d, "auditor", d.aotp, auditor) == 201, "%s: the auditor signs in", kind);
     json_decref(jcall(&d, "POST", "/api/v1/users/me/password", auditor,
@@ -796,6 +930,7 @@ static void suite(const char *kind, const char *url)
     protection(&d, issuer, reviewer, store, kind);
     hold(&d, issuer, reviewer, store, kind);
     idempotency(&d, issuer, issuer2, store, kind);
+    decisions(&d, issuer, reviewer, auditor, operator, store, url != NULL, kind);
     /* SUITE */
 
     json_t *v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);
