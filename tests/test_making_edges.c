@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "eseal/making.h"
+#include "eseal/national.h"
 #include "eseal/node.h"
 #include "eseal/pki.h"
 #include "http_client.h"
@@ -60,12 +61,13 @@ static void read_out(node_t *d)
 
 static void write_config(const node_t *d, char *path, size_t n)
 {
-    char text[1600];
+    char text[2400];
     snprintf(path, n, "%s.conf", d->var);
     snprintf(text, sizeof text,
              "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
-             "signin_rate_account = 1000\n[factors]\nenforce = false\n",
-             d->url[0] ? "url = " : "", d->url);
+             "signin_rate_account = 1000\n[factors]\nenforce = false\n[making]\ntables = "
+             "%s.tables\n",
+             d->url[0] ? "url = " : "", d->url, d->var);
     if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
 }
 
@@ -894,6 +896,101 @@ static void decisions(const node_t *d, const char *issuer, const char *reviewer,
     json_decref(ex);
 }
 
+/* ---- 7. materials at the size limit */
+
+/* The built-in tables with the apply licence row raised to ES_MK_MATERIAL_MAX (the largest a
+ * row may allow), for the node's [making] tables. */
+static void write_tables(const node_t *d)
+{
+    char path[700];
+    es_buf b;
+    es_buf_init(&b, 1u << 20);
+    if (es_tables_write(es_tables_builtin(), &b) != ES_OK || es_buf_nul(&b) != ES_OK)
+        st_die("tables");
+    char *row = strstr((char *)b.p, "[material.apply.licence]");
+    char *max = row ? strstr(row, "max_bytes = 10485760") : NULL;
+    if (!max) st_die("no licence row in the built-in tables");
+    char big[32];
+    snprintf(big, sizeof big, "max_bytes = %-8u", (unsigned)ES_MK_MATERIAL_MAX);
+    memcpy(max, big, strlen(big)); /* the same length: "20971520" for "10485760" */
+    snprintf(path, sizeof path, "%s.tables", d->var);
+    if (es_file_write(path, b.p, strlen((char *)b.p)) != ES_OK) st_die("cannot write %s", path);
+    es_buf_cleanup(&b);
+}
+
+/* A PDF (as the type sniffing sees it) of exactly n bytes, each call's content different. */
+static uint8_t *pdf_of(size_t n, char fill)
+{
+    static const char head[] = "%PDF-1.4\n%", tail[] = "\n%%EOF\n";
+    uint8_t *p = malloc(n);
+    if (!p) st_die("memory");
+    memset(p, fill, n);
+    memcpy(p, head, sizeof head - 1);
+    memcpy(p + n - (sizeof tail - 1), tail, sizeof tail - 1);
+    return p;
+}
+
+static void material_limit(const node_t *d, const char *issuer, const char *reviewer,
+                           const char *url, const char *kind)
+{
+    int st;
+    es_buf got;
+    es_buf_init(&got, ES_MK_MATERIAL_MAX + 64);
+    int64_t id = create(d, issuer, apply_body("材料上限测试章"), &st);
+    ok(st == 201, "%s: limit: an application", kind);
+    const size_t max = ES_MK_MATERIAL_MAX, doc = 10485760;
+    uint8_t *a = pdf_of(max, 'a'), *b = pdf_of(max + 1, 'b');
+    st = put_material(d, issuer, id, "licence", a, max);
+    ok(st == 200,
+       "%s: limit: a material of exactly %zu bytes (the largest a row may allow) is stored (%d)",
+       kind, max, st);
+    st = get_material(d, reviewer, id, "licence", &got);
+    ok(st == 200 && got.len == max && !memcmp(got.p, a, max),
+       "%s: limit: ... and reads back whole (%d, %zu bytes)", kind, st, got.len);
+    /* One byte more: answered 413 from the head, before the body is read (the client sends
+     * the head only and reads the answer, as a client that waits for it would). */
+    char head[600];
+    snprintf(head, sizeof head,
+             "PUT /api/v1/applications/%lld/materials/licence HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Authorization: Bearer %s\r\nContent-Type: application/pdf\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             (long long)id, issuer, max + 1);
+    t_resp hr;
+    t_resp_init(&hr);
+    int fd = t_connect(d->port);
+    st = fd >= 0 && t_send(fd, head, strlen(head)) == 0 ? t_response(fd, 0, &hr) : -1;
+    if (fd >= 0) close(fd);
+    t_resp_free(&hr);
+    ok(st == 413, "%s: limit: one byte more is refused before it is read: 413 (%d)", kind, st);
+    st = get_material(d, reviewer, id, "licence", &got);
+    ok(st == 200 && got.len == max && !memcmp(got.p, a, max),
+       "%s: limit: ... and the stored one is intact", kind);
+    /* A row of the built-in tables: 10 MiB. */
+    ok(put_material(d, issuer, id, "agent_id_card", a, doc) == 200,
+       "%s: limit: exactly the row's 10 MiB is stored", kind);
+    st = get_material(d, reviewer, id, "agent_id_card", &got);
+    ok(st == 200 && got.len == doc && !memcmp(got.p, a, doc),
+       "%s: limit: ... and reads back whole (%d)", kind, st);
+    t_resp r;
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/materials/agent_contact", (long long)id);
+    st = req_bytes(d, "PUT", path, issuer, "application/pdf", b, doc + 1, &r);
+    json_t *e = body_of(&r);
+    ok(st == 413 && e, "%s: limit: the row's limit + 1: 413 (%d %.*s)", kind, st, (int)r.body.len,
+       (const char *)r.body.p);
+    json_decref(e);
+    t_resp_free(&r);
+    char q[200];
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM application_materials WHERE application_id = %lld AND name = "
+             "'agent_contact'",
+             (long long)id);
+    ok(count(url, q) == 0, "%s: limit: ... and nothing stored for it", kind);
+    free(a);
+    free(b);
+    es_buf_cleanup(&got);
+}
+
 /* PARTS */
 
 static void suite(const char *kind, const char *url)
@@ -904,6 +1001,7 @@ static void suite(const char *kind, const char *url)
     memset(&d, 0, sizeof d);
     snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
     snprintf(d.url, sizeof d.url, "%s", url ? url : "");
+    write_tables(&d);
     if (node_start(&d) != 0) {
         ok(0, "%s: the node starts", kind);
         return;
@@ -931,6 +1029,7 @@ static void suite(const char *kind, const char *url)
     hold(&d, issuer, reviewer, store, kind);
     idempotency(&d, issuer, issuer2, store, kind);
     decisions(&d, issuer, reviewer, auditor, operator, store, url != NULL, kind);
+    material_limit(&d, issuer, reviewer, store, kind);
     /* SUITE */
 
     json_t *v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);

@@ -452,7 +452,9 @@ static es_err material_get(es_http_req *req, void *arg)
     if (!parse_id(es_http_req_param(req, "id"), &id)) return ES_ERR_NOT_FOUND;
     es_making m = making_of(app, &a);
     es_actor by = api_actor(api_user_of(req));
-    es_buf_init(&b, ES_MK_MATERIAL_MAX);
+    /* Room for the cipher's padding (up to one block) while the bytes are decrypted: a
+     * material of exactly the limit reads back (issue 10). */
+    es_buf_init(&b, ES_MK_MATERIAL_MAX + 16);
     rv = es_making_material_get(&m, &by, id, es_http_req_param(req, "name"), &t, &b);
     if (rv == ES_OK)
         rv = es_http_reply_bytes(req, 200, t.media_type, b.p, b.len);
