@@ -991,6 +991,126 @@ static void material_limit(const node_t *d, const char *issuer, const char *revi
     es_buf_cleanup(&got);
 }
 
+/* ---- 5. a decision signed with a USBKey (here a key file, as `eseal decision sign` takes) */
+
+static void usbkey(const node_t *d, const char *admin, const char *issuer, const char *url,
+                   const char *kind)
+{
+    char tok[65], keyfile[700], tbsfile[700], sigfile[700], args[2400], out[8192], path[300];
+    int st;
+    /* A reviewer whose signing key is in a USBKey: enrolled with its CSR, no PIN. */
+    json_t *v = jcall(d, "POST", "/api/v1/users", admin,
+                      json_pack("{s:s,s:s,s:[s]}", "name", "tokrev", "display_name", "tokrev",
+                                "roles", "reviewer"),
+                      &st);
+    char otp[64];
+    snprintf(otp, sizeof otp, "%s", sget(v, "one_time_password"));
+    json_decref(v);
+    ok(st == 201 && sign_in(d, "tokrev", otp, tok) == 201, "%s: usbkey: a reviewer signs in", kind);
+    json_decref(jcall(d, "POST", "/api/v1/users/me/password", tok,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", USER_PASS), &st));
+    es_sm2_key *k = NULL;
+    es_signer *sg = NULL;
+    es_buf kp, csr, pem;
+    es_buf_init(&kp, 8192);
+    es_buf_init(&csr, 65536);
+    es_buf_init(&pem, 65536);
+    es_name subj;
+    char why[200];
+    snprintf(keyfile, sizeof keyfile, "%s/tokrev.pem", d->var);
+    if (es_sm2_key_generate(&k) != ES_OK || es_sm2_key_to_pem(k, NULL, &kp) != ES_OK ||
+        es_file_write(keyfile, kp.p, kp.len) != ES_OK || es_signer_from_key(k, &sg) != ES_OK ||
+        es_pki_name_parse("/CN=tokrev", &subj, why, sizeof why) != ES_OK ||
+        es_pki_csr_make(&subj, NULL, 0, sg, &csr) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", csr.p, csr.len, &pem) != ES_OK ||
+        es_buf_nul(&pem) != ES_OK)
+        st_die("the token key");
+    v = jcall(d, "POST", "/api/v1/me/signing-key", tok,
+              json_pack("{s:s}", "csr", (const char *)pem.p), &st);
+    ok(st == 201 && !strcmp(sget(v, "kind"), "token"), "%s: usbkey: its key enrolled (%d)", kind,
+       st);
+    json_decref(v);
+
+    int64_t id = create(d, issuer, apply_body("USBKey审核测试章"), &st);
+    ok(id && put_materials(d, issuer, id, "apply") && put_picture(d, issuer, id, 42, 42) == 200 &&
+           step(d, issuer, id, "submit", pin(), NULL) == 200,
+       "%s: usbkey: an application submitted", kind);
+    ok(step(d, tok, id, "review", approve(), NULL) == 409,
+       "%s: usbkey: a PIN for a USBKey's key: 409", kind);
+
+    /* The canonical bytes of the review about to be taken, signed offline. */
+    snprintf(path, sizeof path,
+             "/api/v1/applications/%lld/decision-tbs?step=review&verdict=approve&opinion=ok",
+             (long long)id);
+    v = jcall(d, "GET", path, tok, NULL, &st);
+    es_time at = (es_time)json_integer_value(json_object_get(v, "at"));
+    es_buf tbs, sig, b64;
+    es_buf_init(&tbs, 65536);
+    es_buf_init(&sig, 4096);
+    es_buf_init(&b64, 8192);
+    const char *t64 = sget(v, "tbs");
+    ok(st == 200 && at > 0 && es_base64_decode(t64, strlen(t64), &tbs) == ES_OK && tbs.len > 0 &&
+           strstr(sget(v, "command"), "eseal decision sign --key 'skf:"),
+       "%s: usbkey: GET decision-tbs gives the canonical bytes, their time and the command (%d)",
+       kind, st);
+    json_decref(v);
+    json_decref(jcall(d, "GET", path, issuer, NULL, &st));
+    ok(st == 403, "%s: usbkey: the bytes of a review for an issuer: 403 (%d)", kind, st);
+    snprintf(tbsfile, sizeof tbsfile, "%s/review.tbs", d->var);
+    snprintf(sigfile, sizeof sigfile, "%s/review.sig", d->var);
+    ok(es_file_write(tbsfile, tbs.p, tbs.len) == ES_OK, "%s: usbkey: bytes saved", kind);
+    snprintf(args, sizeof args, "decision sign --key '%s' '%s' -o '%s'", keyfile, tbsfile, sigfile);
+    int rc = run_cli(d, args, out, sizeof out);
+    ok(rc == 0 && es_file_read(sigfile, &sig) == ES_OK,
+       "%s: usbkey: eseal decision sign signs them: %d\n%s", kind, rc, out);
+    ok(es_base64_encode(sig.p, sig.len, &b64) == ES_OK && es_buf_nul(&b64) == ES_OK,
+       "%s: usbkey: base64", kind);
+    const char *s64 = (const char *)b64.p;
+    /* The wrong time (the signature covers another): refused; too old: refused. */
+    ok(step(d, tok, id, "review",
+            json_pack("{s:s,s:s,s:s,s:I}", "verdict", "approve", "opinion", "ok", "signature", s64,
+                      "at", (json_int_t)(at - 1)),
+            NULL) >= 400,
+       "%s: usbkey: the signature with another time is refused", kind);
+    ok(step(d, tok, id, "review",
+            json_pack("{s:s,s:s,s:s,s:I}", "verdict", "approve", "opinion", "ok", "signature", s64,
+                      "at", (json_int_t)(at - 3600)),
+            NULL) == 400,
+       "%s: usbkey: bytes an hour old: 400", kind);
+    ok(step(d, tok, id, "review",
+            json_pack("{s:s,s:s,s:s,s:I}", "verdict", "approve", "opinion", "changed", "signature",
+                      s64, "at", (json_int_t)at),
+            NULL) >= 400,
+       "%s: usbkey: another opinion than signed is refused", kind);
+    v = NULL;
+    st = step(d, tok, id, "review",
+              json_pack("{s:s,s:s,s:s,s:I}", "verdict", "approve", "opinion", "ok", "signature",
+                        s64, "at", (json_int_t)at),
+              &v);
+    ok(st == 200 && !strcmp(sget(v, "application.state"), "approved"),
+       "%s: usbkey: the review signed with the USBKey is taken: 200 approved (%d)", kind, st);
+    json_decref(v);
+    char q[300];
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM decisions WHERE actor = 'tokrev' AND action = "
+             "'application.review' AND object = 'application:%lld' AND at = %lld",
+             (long long)id, (long long)at);
+    ok(count(url, q) == 1, "%s: usbkey: stored with the signed time", kind);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/decisions", (long long)id);
+    json_t *ex = jcall(d, "GET", path, tok, NULL, &st);
+    rc = verify_export(d, ex, "usbkey-export.json", out, sizeof out);
+    ok(rc == 0 && strstr(out, "2 of 2 decisions PASSED"),
+       "%s: usbkey: the export verifies offline: %d\n%s", kind, rc, out);
+    json_decref(ex);
+    es_buf_cleanup(&tbs);
+    es_buf_cleanup(&sig);
+    es_buf_cleanup(&b64);
+    es_buf_cleanup_secret(&kp);
+    es_buf_cleanup(&csr);
+    es_buf_cleanup(&pem);
+    es_signer_free(sg);
+}
+
 /* PARTS */
 
 static void suite(const char *kind, const char *url)
@@ -1030,6 +1150,7 @@ static void suite(const char *kind, const char *url)
     idempotency(&d, issuer, issuer2, store, kind);
     decisions(&d, issuer, reviewer, auditor, operator, store, url != NULL, kind);
     material_limit(&d, issuer, reviewer, store, kind);
+    usbkey(&d, admin, issuer, store, kind);
     /* SUITE */
 
     json_t *v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);

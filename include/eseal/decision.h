@@ -71,6 +71,9 @@ typedef struct es_decision {
 typedef struct es_decision_proof {
     const char *pin;
     es_slice signature;
+    /* With a signature: the time inside the bytes that were signed (the canonical bytes were
+     * fetched before, GET /api/v1/applications/{id}/decision-tbs); 0: now. */
+    es_time at;
 } es_decision_proof;
 
 /* The canonical DER the person signs (actor = account name): docs/decisions.md

@@ -107,6 +107,17 @@ typedef struct es_application {
     int64_t submit_decision, review_decision, execute_decision; /* 0: none stored */
 } es_application;
 
+/* The canonical bytes (es_decision_tbs) of the decision `by` is about to take on application
+ * id, for a USBKey holder to sign (`eseal decision sign --key skf:...`) and hand in with the
+ * signature and *at (es_decision_proof.at) within ES_MK_SIGN_WINDOW seconds. step: "submit",
+ * "review" (verdict "approve" / "reject", opinion) or "execute"; the step's permission
+ * (ES_ERR_DENIED, audited), ES_ERR_ARG (*field) for a bad step or verdict, ES_ERR_NOT_FOUND,
+ * ES_ERR_MK_INTEGRITY. Changes nothing. */
+#define ES_MK_SIGN_WINDOW 600
+es_err es_making_decision_tbs(es_making *m, const es_actor *by, int64_t id, const char *step,
+                              const char *verdict, const char *opinion, es_time *at, es_buf *tbs,
+                              const char **field) ES_MUST_CHECK;
+
 /* Registers the making tables' sealed columns with data protection (es_protect_register):
  * applications (agent_idno, agent_mobile, unit_address at "applications/ID/COLUMN") and
  * application_materials (bytes at "application_materials/ID/bytes"), so that the

@@ -1184,9 +1184,63 @@ static es_err decide(es_making *m, const es_actor *by, const full_app *f, const 
     d.verdict = verdict ? verdict : "";
     d.opinion = opinion ? opinion : "";
     d.at = es_time_now();
+    /* A signature made beforehand (a USBKey) covers the time of the bytes it was given
+     * (es_making_decision_tbs): accepted within the window. */
+    if (proof && proof->signature.len && proof->at) {
+        if (proof->at > d.at + 60 || proof->at < d.at - ES_MK_SIGN_WINDOW) {
+            say(why, whylen,
+                "at: the signed bytes are older than 10 minutes (or in the future): "
+                "fetch them again and sign");
+            return ES_ERR_ARG;
+        }
+        d.at = proof->at;
+    }
     es_err rv = record_sm3(f, d.subject_sm3);
     if (rv != ES_OK) return rv;
     return es_decision_sign(m->decisions, m->a->store, by, &d, proof, &out->sig, why, whylen);
+}
+
+es_err es_making_decision_tbs(es_making *m, const es_actor *by, int64_t id, const char *step,
+                              const char *verdict, const char *opinion, es_time *at, es_buf *tbs,
+                              const char **field)
+{
+    static const struct {
+        const char *step, *action;
+        es_perm perm;
+    } steps[] = {{"submit", "application.submit", ES_PERM_SEAL_APPLY},
+                 {"review", "application.review", ES_PERM_SEAL_REVIEW},
+                 {"execute", "application.execute", ES_PERM_SEAL_MAKE}};
+    full_app f;
+    char object[64];
+    es_decision d;
+    size_t k = 0;
+    if (field) *field = NULL;
+    while (k < 3 && (!step || strcmp(step, steps[k].step) != 0)) k++;
+    if (k == 3) {
+        if (field) *field = "step";
+        return ES_ERR_ARG;
+    }
+    if (!may(by, steps[k].perm)) return deny(m, by, "application.decision_tbs");
+    if (k == 1 && (!verdict || (strcmp(verdict, "approve") && strcmp(verdict, "reject")))) {
+        if (field) *field = "verdict";
+        return ES_ERR_ARG;
+    }
+    memset(&d, 0, sizeof d);
+    full_init(&f);
+    es_err rv = load_full(m, id, &f);
+    if (rv == ES_OK) {
+        snprintf(object, sizeof object, "application:%lld", (long long)id);
+        d.action = steps[k].action;
+        d.object = object;
+        d.verdict = k == 1 ? verdict : "";
+        d.opinion = k == 1 && opinion ? opinion : "";
+        d.at = es_time_now();
+        rv = record_sm3(&f, d.subject_sm3);
+    }
+    if (rv == ES_OK) rv = es_decision_tbs(&d, by->name, tbs);
+    if (rv == ES_OK && at) *at = d.at;
+    full_free(&f);
+    return rv;
 }
 
 static void decided_free(decided *d)
