@@ -16,6 +16,8 @@ cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_making_test)
 add_test(NAME e2e_making COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/daemon.sh $<TARGET_FILE:esealsd>
                                  ${CMAKE_BINARY_DIR}/e2e $<TARGET_FILE:eseal_cli> making)
 set_tests_properties(e2e_making PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900 RESOURCE_LOCK e2e_node)
+# The USBKey review signs with libsoftskf.so.
+set_property(TEST e2e_making APPEND PROPERTY ENVIRONMENT "ESEAL_SOFTSKF=$<TARGET_FILE:softskf>")
 
 # The making system's edges (tests/test_making_edges.c): data protection of the making tables,
 # certificate hold on suspend, idempotent creates, decisions append-only and exported, the

@@ -232,6 +232,98 @@ export default {
       }
     }
 
+    // Signing with a USBKey (docs/making.md): the canonical bytes of the decision about to be
+    // taken are fetched and saved, signed on the person's machine with `eseal decision sign`,
+    // and the signature pasted or uploaded; it is sent with the bytes' time instead of a PIN.
+    function usbKeyBox(id, step) {
+      const box = el('details', null, 'panel usbkey', { id: 'usb-box' });
+      box.append(el('summary', t('mk_usb_title')), el('p', t('mk_usb_note'), 'note'));
+      const verdict = el('select', null, null, { id: 'usb-verdict' });
+      for (const vd of ['approve', 'reject'])
+        verdict.append(el('option', t('mk_verdict_' + vd), null, { value: vd }));
+      if (step === 'review')
+        box.append(el('label', t('mk_verdict'), null, { htmlFor: 'usb-verdict' }), verdict);
+      const tbsOut = el('textarea', null, 'mono', {
+        id: 'usb-tbs',
+        rows: 3,
+        readOnly: true,
+        spellcheck: false,
+      });
+      const cmd = el('code', null, 'mono', { id: 'usb-command' });
+      const dl = el('a', t('mk_usb_download'), null, { id: 'usb-download' });
+      dl.hidden = true;
+      tbsOut.hidden = true;
+      let fetched = null;
+      const fetchBtn = button(t('mk_usb_fetch'), 'secondary', async () => {
+        const opinion = document.getElementById('app-opinion');
+        const q = { step };
+        if (step === 'review') {
+          q.verdict = verdict.value;
+          q.opinion = opinion ? opinion.value : '';
+        }
+        const qs = Object.entries(q)
+          .map(([k, val]) => `${k}=${enc(val)}`)
+          .join('&');
+        try {
+          const r = await api('GET', `/api/v1/applications/${id}/decision-tbs?${qs}`);
+          fetched = { ...q, at: r.at };
+          const raw = Uint8Array.from(atob(r.tbs), (c) => c.charCodeAt(0));
+          const url = URL.createObjectURL(new Blob([raw], { type: 'application/octet-stream' }));
+          v.urls.push(url);
+          const file = `decision-${id}-${step}.tbs`;
+          dl.href = url;
+          dl.download = file;
+          dl.hidden = false;
+          tbsOut.value = r.tbs;
+          tbsOut.hidden = false;
+          cmd.textContent = `eseal decision sign --key 'skf:LIB#DEVICE/APPLICATION/CONTAINER' ${file}`;
+          showError(detailErr, null);
+        } catch (e) {
+          ctx.fail(e, detailErr);
+        }
+      }, { id: 'usb-fetch' });
+      const sigIn = el('textarea', null, 'mono', {
+        id: 'usb-sig',
+        rows: 3,
+        spellcheck: false,
+        placeholder: t('mk_usb_sig_hint'),
+      });
+      const sigFile = el('input', null, null, { id: 'usb-sig-file', type: 'file' });
+      sigFile.addEventListener('change', async () => {
+        if (!sigFile.files.length) return;
+        const bytes = new Uint8Array(await sigFile.files[0].arrayBuffer());
+        const text = new TextDecoder().decode(bytes).trim();
+        // A base64 text file as `eseal decision sign` prints it, or the DER of -o.
+        sigIn.value = /^[A-Za-z0-9+/=\s]+$/.test(text)
+          ? text.replace(/\s+/g, '')
+          : btoa(String.fromCharCode(...bytes));
+      });
+      const send = button(t('mk_usb_send'), '', async () => {
+        if (!fetched || !sigIn.value.trim()) {
+          showError(detailErr, t('mk_usb_missing'));
+          return;
+        }
+        const body = { signature: sigIn.value.replace(/\s+/g, ''), at: fetched.at };
+        if (step === 'review') {
+          body.verdict = fetched.verdict;
+          body.opinion = fetched.opinion;
+        }
+        await decide(id, step, body, step === 'execute');
+      }, { id: 'usb-send' });
+      box.append(
+        fetchBtn,
+        dl,
+        tbsOut,
+        el('p', t('mk_usb_sign'), 'note'),
+        cmd,
+        el('label', t('mk_usb_sig'), null, { htmlFor: 'usb-sig' }),
+        sigIn,
+        sigFile,
+        send,
+      );
+      return box;
+    }
+
     async function open(id) {
       dropUrls();
       showError(detailErr, null);
@@ -373,6 +465,15 @@ export default {
           }),
         );
       if (acts.childNodes.length) detail.append(pinL, pinI, acts);
+      const step =
+        a.state === 'draft' && canApply
+          ? 'submit'
+          : a.state === 'submitted' && ctx.can('seal_review')
+            ? 'review'
+            : a.state === 'approved' && ctx.can('seal_make')
+              ? 'execute'
+              : '';
+      if (step) detail.append(usbKeyBox(a.id, step));
       detail.append(detailErr, result);
     }
     v.open = open;
