@@ -112,7 +112,16 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
     approver_division: '350100',
     seal_name: '福州市鼓楼区人力资源和社会保障局',
   };
+  // The division is chosen from GET /api/v1/divisions: by name or by the digits of its code.
+  await page.fill('#app-division', '福州');
+  await page.waitForFunction(() => document.querySelector('#division-list option[value="350100"]'), null, { timeout: 10000 });
+  check(true, 'typing 福州 offers 福州市 (350100) in the division list');
+  await page.fill('#app-division', '3501');
+  await page.waitForFunction(() => document.querySelector('#division-list option[value="350102"]'), null, { timeout: 10000 });
+  check(true, 'typing 3501 offers its counties, 鼓楼区 (350102) among them');
   for (const [k, v] of Object.entries(values)) await page.fill('#app-' + k, v);
+  await page.waitForFunction(() => (document.getElementById('app-division-name')?.textContent || '').includes('鼓楼区'), null, { timeout: 10000 });
+  check(true, 'the chosen division is named (福州市鼓楼区)');
   check((await text(page, '#app-agent_idno-hint')) === '' && (await text(page, '#app-uscc-hint')) === '',
     'corrected fields: no complaint');
   // The server's own check, named in Chinese: a mobile number the form would let through
@@ -123,7 +132,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   const serverErr = await text(page, '#app-error');
   check(serverErr.includes('行政区划') &&
       (await page.locator('#app-division[aria-invalid=true]').count()) === 1,
-    `the server's refusal names the field in Chinese and marks it (${serverErr})`);
+    `a division that is not in the list is refused, named in Chinese and marked (${serverErr})`);
   await page.fill('#app-division', '350102');
   await page.fill('#app-csr', CSR);
   await page.click('#app-create');
@@ -224,9 +233,22 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   let puts = 0;
   for (const name of ['application_form', 'agent_id_card', 'agent_contact', 'licence'])
     puts += (await put(`/api/v1/applications/${id2}/materials/${name}`, PDF, 'application/pdf')) === 200;
-  puts += (await put(`/api/v1/applications/${id2}/picture?width_mm=42&height_mm=42`, readFileSync(PNG), 'image/png')) === 200;
+  // Its picture from the picture workbench, put onto the draft there.
+  await page.click('#nav-picture');
+  await page.locator('#picture-view').waitFor({ state: 'visible', timeout: 10000 });
+  await page.fill('#pic-name', 'USBKey审核测试单位');
+  await page.fill('#pic-type', '公章');
+  await page.fill('#pic-draw-diameter', '40');
+  await page.click('#pic-draw-submit');
+  await page.locator('#pic-to-app').waitFor({ state: 'visible', timeout: 20000 });
+  await page.selectOption('#pic-app', String(id2));
+  await page.click('#pic-to-app');
+  await page.locator('#pic-to-app-result').waitFor({ state: 'visible', timeout: 10000 });
+  const withPic = await call(page, 'GET', `/api/v1/applications/${id2}`);
+  check(withPic.body.application.has_picture && withPic.body.application.width_mm === 40,
+    `the workbench puts its picture onto the draft (${await text(page, '#pic-to-app-result')})`);
   const sub = await call(page, 'POST', `/api/v1/applications/${id2}/submit`, { pin: PIN });
-  check(puts === 5 && sub.status === 200, `... with its materials and picture, submitted (${puts}, ${sub.status})`);
+  check(puts === 4 && sub.status === 200, `... with its materials, submitted (${puts}, ${sub.status})`);
   await signOut(page);
 
   const SKF = env('ESEAL_SOFTSKF');

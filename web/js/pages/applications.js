@@ -96,11 +96,51 @@ export default {
     form.append(el('label', t('mk_scope'), null, { htmlFor: 'app-scope' }), scopeSel);
     form.append(el('label', t('mk_carrier'), null, { htmlFor: 'app-carrier' }), carrierSel);
     form.append(el('label', t('mk_unit_type'), null, { htmlFor: 'app-unit_type' }), typeSel);
+    // Division codes (GB/T 2260) are chosen from GET /api/v1/divisions: typed digits look the
+    // codes up by prefix, typed words search the names of the provinces and prefectures (and
+    // of the counties already seen); a code that is no division is refused before sending.
+    const divList = el('datalist', null, null, { id: 'division-list' });
+    const divNames = new Map();
+    const loadDivs = async (q) => {
+      const r = await api('GET', `/api/v1/divisions?${q}`);
+      for (const d of (r && r.items) || []) divNames.set(d.code, d.full_name || d.name);
+    };
+    const divsReady = Promise.all([loadDivs('level=1&limit=100'), loadDivs('level=2&limit=1000')]).catch(
+      () => null,
+    );
+    const fillDivs = async (q) => {
+      if (/^[0-9]{1,6}$/.test(q) && q.length >= 2) await loadDivs(`prefix=${enc(q)}&limit=200`).catch(() => null);
+      else await divsReady;
+      const hits = [];
+      for (const [code, name] of divNames) {
+        if (hits.length >= 50) break;
+        if (/^[0-9]+$/.test(q) ? code.startsWith(q) : !q || name.includes(q)) hits.push([code, name]);
+      }
+      divList.replaceChildren(...hits.map(([code, name]) => el('option', name, null, { value: code })));
+    };
+    const divisionOk = async (code) => {
+      if (!/^[0-9]{6}$/.test(code)) return false;
+      if (!divNames.has(code)) await loadDivs(`prefix=${enc(code)}&limit=1`).catch(() => null);
+      return divNames.has(code);
+    };
     for (const f of TEXT_FIELDS) {
       const [l, i] = field('app-' + f, 'mk_f_' + f, { 'data-field': f, maxLength: 400 });
       const hint = el('span', null, 'hint', { id: 'app-' + f + '-hint', role: 'status' });
       inputs[f] = i;
       hints[f] = hint;
+      if (f === 'division' || f === 'approver_division') {
+        i.setAttribute('list', 'division-list');
+        i.setAttribute('autocomplete', 'off');
+        const name = el('span', null, 'hint ok', { id: 'app-' + f + '-name' });
+        i.addEventListener('input', async () => {
+          const q = i.value.trim();
+          await fillDivs(q);
+          name.textContent = divNames.get(q) || '';
+        });
+        i.addEventListener('focus', () => fillDivs(i.value.trim()));
+        form.append(l, i, name, hint);
+        continue;
+      }
       if (RULES[f])
         i.addEventListener('input', () => {
           const p = i.value ? RULES[f](i.value.trim()) : '';
@@ -110,6 +150,7 @@ export default {
         });
       form.append(l, i, hint);
     }
+    form.append(divList);
     form.append(el('label', t('mk_f_seal_type'), null, { htmlFor: 'app-seal_type' }), sealType);
     const [csrL, csrI] = field(
       'app-csr',
@@ -149,6 +190,15 @@ export default {
         body.seal_type = Number(sealType.value) || 0;
       }
       for (const f of TEXT_FIELDS) if (inputs[f].value.trim()) body[f] = inputs[f].value.trim();
+      // A division is one of the list, not free text.
+      for (const f of ['division', 'approver_division']) {
+        if (!body[f] || (await divisionOk(body[f]))) continue;
+        showError(formErr, t('mk_division_unknown'), null, form);
+        inputs[f].setAttribute('aria-invalid', 'true');
+        hints[f].textContent = t('mk_division_unknown');
+        inputs[f].focus();
+        return;
+      }
       if (carrierSel.value === 'server') {
         if (pkgI.value.trim()) body.package_request = pkgI.value.replace(/\s+/g, '');
       } else if (csrI.value.trim()) body.csr = csrI.value.trim();
