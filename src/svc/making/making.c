@@ -627,7 +627,7 @@ es_err es_making_create_idem(es_making *m, const es_actor *by, const es_applicat
 {
     full_app f;
     es_seal_rec seal;
-    char object[64], detail[160];
+    char object[64], detail[320];
     es_err rv;
     int tries = 0;
     if (field) *field = NULL;
