@@ -206,8 +206,13 @@ es_err es_making_protect_register(es_store *st, char *why, size_t whylen)
      * es_protect_record's: no record MAC in the registration. */
     const es_protect_table apps = {"applications", "id", app_cols, 3, NULL, NULL, NULL, 0};
     const es_protect_table mats = {"application_materials", "id", mat_cols, 1, NULL, NULL, NULL, 0};
-    es_err rv = es_protect_register(st, &apps, why, whylen);
-    if (rv == ES_OK) rv = es_protect_register(st, &mats, why, whylen);
+    es_err rv = ES_ERR_EXISTS;
+    /* Daemons starting at once on one PostgreSQL store may race on the same row: the loser
+     * of the race registers again (idempotent). */
+    for (int i = 0; i < 3 && rv == ES_ERR_EXISTS; i++) {
+        rv = es_protect_register(st, &apps, why, whylen);
+        if (rv == ES_OK) rv = es_protect_register(st, &mats, why, whylen);
+    }
     return rv;
 }
 
