@@ -28,3 +28,19 @@ function(_eseal_national_flow_test)
   set_property(TEST national_flow APPEND PROPERTY ENVIRONMENT "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_national_flow_test)
+# The USBKey review signs with libsoftskf.so.
+set_property(TEST e2e_making APPEND PROPERTY ENVIRONMENT "ESEAL_SOFTSKF=$<TARGET_FILE:softskf>")
+
+# The making system's edges (tests/test_making_edges.c): data protection of the making tables,
+# certificate hold on suspend, idempotent creates, decisions append-only and exported, the
+# material size limit; on SQLite and on the PostgreSQL of the "pg" fixture, with the eseal CLI.
+function(_eseal_making_edges_test)
+  if(NOT TEST making_edges)
+    message(FATAL_ERROR "cmake/making.cmake: no test \"making_edges\" (tests/test_making_edges.c)")
+  endif()
+  set_tests_properties(making_edges PROPERTIES FIXTURES_REQUIRED pg TIMEOUT 600
+                                               SKIP_RETURN_CODE 77)
+  set_property(TEST making_edges APPEND PROPERTY ENVIRONMENT
+                                                 "ESEAL_CLI=$<TARGET_FILE:eseal_cli>")
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _eseal_making_edges_test)

@@ -498,7 +498,7 @@ static void test_tables(void)
          "max_bytes = 0\n",
          "max_bytes"},
         {"[material.apply.x]\ntitle_zh = a\ntitle_en = b\nrequired = yes\ntypes = pdf\n"
-         "max_bytes = 67108865\n",
+         "max_bytes = 20971521\n",
          "max_bytes"},
         {"[material.apply.x]\ntitle_zh = a\ntitle_en = b\nrequired = yes\ntypes = pdf\n"
          "max_bytes = 10k\n",

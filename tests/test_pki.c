@@ -786,6 +786,14 @@ static void test_ca(void)
        "unknown serial");
     ok(es_ca_revoke(ca, "xyz", ES_REASON_UNSPECIFIED, ES_TIME_NONE) == ES_ERR_ARG, "not hex");
     ok(es_ca_revoke(ca, s2, ES_REASON_UNSPECIFIED, ES_TIME_NONE) == ES_OK, "unspecified");
+    /* A hold released (removeFromCRL): valid again, left out of the CRLs below. */
+    ok(es_ca_revoke(ca, e[3].serial, ES_REASON_CERTIFICATE_HOLD, ES_TIME_NONE) == ES_OK &&
+           es_ca_revoke(ca, e[3].serial, ES_REASON_REMOVE_FROM_CRL, ES_TIME_NONE) == ES_OK,
+       "held, then released (removeFromCRL)");
+    ok(es_ca_revoke(ca, e[3].serial, ES_REASON_REMOVE_FROM_CRL, ES_TIME_NONE) == ES_ERR_ARG,
+       "released twice: nothing on hold (ES_ERR_ARG)");
+    ok(es_ca_revoke(ca, s0, ES_REASON_REMOVE_FROM_CRL, ES_TIME_NONE) == ES_ERR_REVOKED,
+       "a certificate revoked for keyCompromise is not released (ES_ERR_REVOKED)");
 
     /* CRLs: numbered, signed, listing the three with their reasons. */
     es_buf crl, tmp;

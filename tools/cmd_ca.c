@@ -112,10 +112,13 @@ static const char revoke_help[] =
     "'eseal ca list' or 'openssl x509 -serial' print it. REASON is an RFC 5280 name:\n"
     "unspecified (default), keyCompromise, cACompromise, affiliationChanged, superseded,\n"
     "cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise. A certificate\n"
-    "on hold may be revoked again with another reason.\n"
+    "on hold may be revoked again with another reason. removeFromCRL releases a certificate\n"
+    "on hold: valid again, the next CRL leaves it out.\n"
     "\n"
-    "example:\n"
-    "  eseal ca revoke --dir ca 5a0f3c... --reason keyCompromise\n";
+    "examples:\n"
+    "  eseal ca revoke --dir ca 5a0f3c... --reason keyCompromise\n"
+    "  eseal ca revoke --dir ca 5a0f3c... --reason certificateHold\n"
+    "  eseal ca revoke --dir ca 5a0f3c... --reason removeFromCRL\n";
 
 static const char crl_help[] =
     "usage: eseal ca crl --dir DIR -o OUT.crl [--days N] [--sm2-id ID] [--der]\n"
@@ -565,8 +568,7 @@ static int ca_revoke(int argc, char **argv)
             dir = optarg;
             break;
         case 'r':
-            if ((reason = es_pki_reason_from_name(optarg)) < 0 ||
-                reason == ES_REASON_REMOVE_FROM_CRL)
+            if ((reason = es_pki_reason_from_name(optarg)) < 0)
                 return cli_error("--reason: '%s' is not an RFC 5280 reason this CA uses (see "
                                  "--help)",
                                  optarg);
@@ -594,7 +596,10 @@ static int ca_revoke(int argc, char **argv)
     int ret = EXIT_USAGE;
     es_err rv = es_ca_revoke(ca, serial, reason, ES_TIME_NONE);
     if (rv == ES_OK) {
-        fprintf(stderr, "revoked %s (%s)\n", serial, es_pki_reason_name(reason));
+        if (reason == ES_REASON_REMOVE_FROM_CRL)
+            fprintf(stderr, "released %s: off hold, valid again\n", serial);
+        else
+            fprintf(stderr, "revoked %s (%s)\n", serial, es_pki_reason_name(reason));
         ret = 0;
     } else if (rv == ES_ERR_NOT_FOUND) {
         cli_error("%s: this CA issued no certificate with serial %s", dir, serial);

@@ -23,12 +23,17 @@ static const char help[] =
     "  verify FILE --trust ROOT [--json]\n"
     "        check an export of a stored decision: the JSON of GET /api/v1/decisions/{id}\n"
     "        or a DER DecisionBundle; the signer's certificate chains to ROOT, the signature\n"
-    "        verifies over the canonical bytes. exit 0 valid, 1 not, 3 unreadable\n"
+    "        verifies over the canonical bytes. Or an application's export (GET\n"
+    "        /api/v1/applications/{id}/decisions): each decision so, and about that\n"
+    "        application. exit 0 valid, 1 not, 3 unreadable\n"
     "\n"
     "examples:\n"
     "  eseal decision sign --key 'skf:libskf.so#/ESEAL/alice' review-42.tbs\n"
     "  curl -H \"Authorization: Bearer $T\" https://esealsd/api/v1/decisions/17 >d17.json\n"
-    "  eseal decision verify d17.json --trust root.crt\n";
+    "  eseal decision verify d17.json --trust root.crt\n"
+    "  curl -H \"Authorization: Bearer $T\" \\\n"
+    "      https://esealsd/api/v1/applications/42/decisions >a42.json\n"
+    "  eseal decision verify a42.json --trust root.crt\n";
 
 static void print_text(const char *label, es_slice s)
 {
@@ -143,12 +148,54 @@ static void json_text(const char *key, es_slice s, int last)
     printf("\"%s\n", last ? "" : ",");
 }
 
+/* One decision of an application's export: verified, and about that application. */
+typedef struct export_run {
+    const char *file;
+    const es_trust *trust;
+    size_t n, passed;
+} export_run;
+
+static es_err export_one(void *ctx, size_t i, int64_t application, const es_decision_bundle_view *b,
+                         es_err parse_rv, const char *pwhy)
+{
+    export_run *x = ctx;
+    es_decision_view v;
+    char why[512] = "", object[64];
+    memset(&v, 0, sizeof v);
+    x->n++;
+    if (!b) {
+        printf("%s: decision %zu: FAILED: %s\n", x->file, i + 1,
+               pwhy[0] ? pwhy : es_err_str(parse_rv));
+        return ES_OK;
+    }
+    es_err rv = es_decision_verify(b, x->trust, &v, why, sizeof why);
+    snprintf(object, sizeof object, "application:%lld", (long long)application);
+    /* A decision of another application slipped in verifies on its own: it is not this one's. */
+    if (rv == ES_OK && v.action.len > 12 && !memcmp(v.action.p, "application.", 12) &&
+        (v.object.len != strlen(object) || memcmp(v.object.p, object, v.object.len) != 0)) {
+        snprintf(why, sizeof why, "the decision is about %.*s, not %s", (int)v.object.len,
+                 (const char *)v.object.p, object);
+        rv = ES_ERR_VERIFY;
+    }
+    char at[32];
+    es_time_format_iso(v.at, at);
+    printf("%s: decision %zu: %s%s%s\n  actor %.*s, action %.*s, verdict %.*s, time %s\n", x->file,
+           i + 1, rv == ES_OK ? "PASSED" : "FAILED", rv == ES_OK ? "" : ": ",
+           rv == ES_OK ? "" : why, (int)v.actor.len, (const char *)v.actor.p, (int)v.action.len,
+           (const char *)v.action.p, (int)v.verdict.len, (const char *)v.verdict.p,
+           v.actor.len ? at : "-");
+    if (rv == ES_OK) x->passed++;
+    return ES_OK;
+}
+
 static int decision_verify(int argc, char **argv)
 {
     static const char verify_help[] = "usage: eseal decision verify FILE --trust ROOT [--json]\n"
                                       "\n"
-                                      "example:\n"
-                                      "  eseal decision verify d17.json --trust root.crt\n";
+                                      "examples:\n"
+                                      "  eseal decision verify d17.json --trust root.crt\n"
+                                      "  eseal decision verify application-42-decisions.json "
+                                      "--trust root.crt\n";
     const char *file = NULL, *trust_path = NULL;
     int json = 0, rc = EXIT_USAGE;
     es_buf raw, keep;
@@ -178,10 +225,29 @@ static int decision_verify(int argc, char **argv)
         return cli_error("give FILE and --trust ROOT");
     }
     es_buf_init(&keep, ES_DECISION_BUNDLE_MAX);
-    if (cli_read(file, ES_DECISION_BUNDLE_MAX, &raw)) goto done;
+    if (cli_read(file, ES_DECISION_EXPORT_MAX, &raw)) goto done;
     if ((rc = cli_load_trust(trust_path, &trust)) != 0) goto out;
     rc = EXIT_USAGE;
-    es_err rv = es_decision_bundle_parse(es_slice_make(raw.p, raw.len), &keep, &b, why, sizeof why);
+    /* An application's export: every decision in it must pass. */
+    export_run x = {file, trust, 0, 0};
+    es_err rv =
+        es_decision_export_each(es_slice_make(raw.p, raw.len), export_one, &x, why, sizeof why);
+    if (rv != ES_ERR_NOT_FOUND) {
+        if (rv != ES_OK) {
+            cli_error("%s: %s", file, why[0] ? why : es_err_str(rv));
+            goto out;
+        }
+        printf("%s: %zu of %zu decisions PASSED%s\n", file, x.passed, x.n,
+               x.passed == x.n ? "" : ": the export FAILED");
+        rc = x.passed == x.n ? EXIT_PASSED : EXIT_FAILED;
+        goto out;
+    }
+    if (raw.len > ES_DECISION_BUNDLE_MAX) {
+        cli_error("%s: larger than a decision bundle may be", file);
+        goto out;
+    }
+    why[0] = 0;
+    rv = es_decision_bundle_parse(es_slice_make(raw.p, raw.len), &keep, &b, why, sizeof why);
     if (rv != ES_OK) {
         cli_error("%s: %s", file, why[0] ? why : es_err_str(rv));
         goto out;

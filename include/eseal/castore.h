@@ -8,7 +8,8 @@
  *     transaction lock); another holder gives ES_ERR_BUSY at once;
  *   - a read (list, get) runs in es_store_begin_read's snapshot and never waits;
  *   - with an audit signer each change appends its audit record in the same transaction:
- *     ca.issue (object cert:SERIAL), ca.revoke (cert:SERIAL), ca.crl (crl:CA-ID/NUMBER),
+ *     ca.issue (object cert:SERIAL), ca.revoke (cert:SERIAL), ca.release (cert:SERIAL: a hold
+ *     released), ca.crl (crl:CA-ID/NUMBER),
  *     ca.import (ca:CA-ID); a rollback leaves neither.
  *
  * Thread safety: an es_castore is one binding of one store connection: one thread at a time

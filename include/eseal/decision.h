@@ -72,6 +72,9 @@ typedef struct es_decision {
 typedef struct es_decision_proof {
     const char *pin;
     es_slice signature;
+    /* With a signature: the time inside the bytes that were signed (the canonical bytes were
+     * fetched before, GET /api/v1/applications/{id}/decision-tbs); 0: now. */
+    es_time at;
 } es_decision_proof;
 
 /* The canonical DER the person signs (actor = account name): docs/decisions.md
@@ -212,6 +215,26 @@ void es_decision_rec_free(es_decision_rec *r);
 es_err es_decision_get(es_decisions *ds, es_store *st, const es_actor *by, int64_t id,
                        es_decision_rec *out) ES_MUST_CHECK;
 
+/* Stored decisions in id order, after `after`, at most limit (1 to ES_DECISION_PAGE_MAX):
+ * those of an application (application > 0: the decisions about "application:ID" and the
+ * delivery of the seal it made) and / or of one actor (actor non-NULL). The audit
+ * administrator lists any; the seal issuer and the reviewer list an application's, or their
+ * own (actor = their name: another's is ES_ERR_DENIED, neither given ES_ERR_ARG); anyone else
+ * ES_ERR_DENIED (audited decision.list). ES_ERR_NOT_FOUND: no such application. cb gets each
+ * record (valid during the call only; it must not use st). */
+#define ES_DECISION_PAGE_MAX 200
+/* The "format" of an application's export (GET /api/v1/applications/{id}/decisions). */
+#define ES_DECISION_EXPORT_FORMAT "eseal-decisions-1"
+typedef struct es_decision_filter {
+    int64_t application; /* 0: any */
+    const char *actor;   /* NULL: any */
+    int64_t after;       /* ids above this */
+    int limit;
+} es_decision_filter;
+typedef es_err (*es_decision_cb)(void *ctx, const es_decision_rec *r);
+es_err es_decision_list(es_decisions *ds, es_store *st, const es_actor *by,
+                        const es_decision_filter *f, es_decision_cb cb, void *ctx) ES_MUST_CHECK;
+
 /* A decision read back (borrowed slices into the tbs). */
 typedef struct es_decision_view {
     long version;
@@ -240,6 +263,18 @@ es_err es_decision_bundle(es_slice tbs, es_slice sig, const es_slice *certs, siz
                           es_buf *out) ES_MUST_CHECK;
 es_err es_decision_bundle_parse(es_slice in, es_buf *keep, es_decision_bundle_view *out, char *why,
                                 size_t whylen) ES_MUST_CHECK;
+/* An application's export (GET /api/v1/applications/{id}/decisions): {"format":
+ * ES_DECISION_EXPORT_FORMAT, "application": ID, "decisions": [the JSON of each decision, as
+ * GET /api/v1/decisions/{id}]}. Calls cb for each decision in order with the application's
+ * id and its bundle (NULL, with parse_rv and why, when it cannot be read); cb's error stops.
+ * ES_ERR_NOT_FOUND when in is not an export (no "decisions"): a single decision perhaps;
+ * ES_ERR_FORMAT (why) for a wrong format, application or list. */
+#define ES_DECISION_EXPORT_MAX (16u << 20)
+typedef es_err (*es_decision_export_cb)(void *ctx, size_t index, int64_t application,
+                                        const es_decision_bundle_view *b, es_err parse_rv,
+                                        const char *why);
+es_err es_decision_export_each(es_slice in, es_decision_export_cb cb, void *ctx, char *why,
+                               size_t whylen) ES_MUST_CHECK;
 /* Verifies a bundle offline: the signer's certificate chains to trust (a `user` certificate:
  * digitalSignature), the stated serial (when given) is that certificate's, the signature over
  * the tbs verifies with its key and the default ID, and the tbs is a canonical Decision whose

@@ -118,6 +118,8 @@ typedef enum es_err {
     ES_ERR_MK_INCOMPLETE = 905, /* the application lacks what this step needs (picture, key) */
     ES_ERR_MK_SEAL_STATE = 906, /* the seal's state does not allow this change */
     ES_ERR_MK_INTEGRITY = 907,  /* a stored application fails its integrity check */
+    /* the making system's edges (914-919) */
+    ES_ERR_MK_CERT_REVOKED = 914, /* restore: the seal's certificate is revoked, not on hold */
     /* decisions (decision.h) */
     ES_ERR_DECISION_SIGNER = 940,     /* a decision signed by another than its actor */
     ES_ERR_SIGNING_KEY_KIND = 941,    /* a PIN for a USBKey's key (or the reverse) */

@@ -52,6 +52,8 @@ ES_API_BEGIN
 #define ES_MK_PICTURE_MAX  (2u << 20)
 #define ES_MK_MATERIAL_MAX (20u << 20) /* the largest any table row may allow */
 #define ES_MK_PAGE_MAX     200
+#define ES_MK_IDEM_KEY_MAX 128   /* an Idempotency-Key: 1 to 128 printable ASCII characters */
+#define ES_MK_IDEM_TTL     86400 /* seconds a create's key answers its retries */
 
 /* What the making system works with, for one thread. Nothing is owned. */
 typedef struct es_making {
@@ -105,6 +107,24 @@ typedef struct es_application {
     int64_t submit_decision, review_decision, execute_decision; /* 0: none stored */
 } es_application;
 
+/* The canonical bytes (es_decision_tbs) of the decision `by` is about to take on application
+ * id, for a USBKey holder to sign (`eseal decision sign --key skf:...`) and hand in with the
+ * signature and *at (es_decision_proof.at) within ES_MK_SIGN_WINDOW seconds. step: "submit",
+ * "review" (verdict "approve" / "reject", opinion) or "execute"; the step's permission
+ * (ES_ERR_DENIED, audited), ES_ERR_ARG (*field) for a bad step or verdict, ES_ERR_NOT_FOUND,
+ * ES_ERR_MK_INTEGRITY. Changes nothing. */
+#define ES_MK_SIGN_WINDOW 600
+es_err es_making_decision_tbs(es_making *m, const es_actor *by, int64_t id, const char *step,
+                              const char *verdict, const char *opinion, es_time *at, es_buf *tbs,
+                              const char **field) ES_MUST_CHECK;
+
+/* Registers the making tables' sealed columns with data protection (es_protect_register):
+ * applications (agent_idno, agent_mobile, unit_address at "applications/ID/COLUMN") and
+ * application_materials (bytes at "application_materials/ID/bytes"), so that the
+ * re-encryption pass and `eseal protect check` cover them. Idempotent; the node calls it at
+ * every start. ES_ERR_ARG with why on a registration refused. */
+es_err es_making_protect_register(es_store *st, char *why, size_t whylen) ES_MUST_CHECK;
+
 /* Creates a draft entered by `by` (ES_PERM_SEAL_APPLY). Every given field is checked; a
  * lifecycle kind needs seal_code of a seal in a state the kind applies to and takes the
  * fields it does not give from the application that made that seal. ES_ERR_ARG (*field,
@@ -112,6 +132,16 @@ typedef struct es_application {
  * carrier until the delivery part is merged). *id the new application. */
 es_err es_making_create(es_making *m, const es_actor *by, const es_application_input *in,
                         int64_t *id, const char **field, es_reason *why) ES_MUST_CHECK;
+/* es_making_create with an idempotency key (the Idempotency-Key header; NULL: none) and the
+ * SM3 (64 hex) of the request's body: a retry by the same account with the same key and body
+ * within ES_MK_IDEM_TTL gives the application the first made (*replayed 1, audited
+ * application.create_repeated), another body with that key ES_ERR_IDEMPOTENCY (*field
+ * "Idempotency-Key"). The key is recorded in the create's transaction: concurrent creates
+ * with one key make one application. A key that is not 1 to ES_MK_IDEM_KEY_MAX printable
+ * ASCII characters is ES_ERR_ARG. */
+es_err es_making_create_idem(es_making *m, const es_actor *by, const es_application_input *in,
+                             const char *key, const char *body_sm3, int64_t *id, int *replayed,
+                             const char **field, es_reason *why) ES_MUST_CHECK;
 /* Changes a draft's fields (ES_PERM_SEAL_APPLY) when version is its current version
  * (ES_ERR_MK_VERSION otherwise); ES_ERR_MK_STATE when it is no longer a draft. */
 es_err es_making_update(es_making *m, const es_actor *by, int64_t id, int64_t version,

@@ -410,7 +410,8 @@ typedef es_err (*es_ca_entry_cb)(void *ctx, const es_ca_entry *e);
  * get:        calls cb once for the serial (es_ca_serial_norm form); ES_ERR_NOT_FOUND.
  * list:       calls cb for each certificate in issuing order (revoked_only: only revoked).
  * record:     adds e (status V, e->cert the DER); ES_ERR_EXISTS when the serial is taken.
- * revoke:     sets e's status R, revoked_at and reason (the row must exist).
+ * revoke:     sets e's status R, revoked_at and reason (the row must exist); with status V
+ *             (a hold released) sets it valid again, without revocation date and reason.
  * crl_next:   takes the next CRL number (1 for a CA never seen) and moves it on.
  * crl_record: keeps the CRL just signed.
  * close:      frees ctx (es_ca_close calls it for an owned default state); may be NULL.
@@ -504,9 +505,12 @@ es_err es_ca_issue_in(es_ca *ca, const es_ca_state *st, const es_ca_request *req
 
 /* Marks a certificate revoked (serial: hex, any case, optional "0x" and ':'). A certificate
  * on hold (certificateHold) may be revoked again with another reason (its date stays);
- * otherwise a revoked one is ES_ERR_REVOKED. ES_ERR_NOT_FOUND for a serial this CA did not
- * issue. removeFromCRL (delta CRLs only) or a serial that is not hex is ES_ERR_ARG. at:
- * ES_TIME_NONE means now. ES_ERR_BUSY: another process holds the CA. */
+ * otherwise a revoked one is ES_ERR_REVOKED. removeFromCRL releases a certificate on hold
+ * (valid again, left out of the next CRL; the state's revoke op gets the entry with status
+ * ES_CA_VALID); on a certificate not revoked it is ES_ERR_ARG, on one revoked for another
+ * reason ES_ERR_REVOKED. ES_ERR_NOT_FOUND for a serial this CA did not issue, ES_ERR_ARG for
+ * a serial that is not hex. at: ES_TIME_NONE means now. ES_ERR_BUSY: another process holds
+ * the CA. */
 es_err es_ca_revoke_in(es_ca *ca, const es_ca_state *st, const char *serial, int reason,
                        es_time at) ES_MUST_CHECK;
 

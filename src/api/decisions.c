@@ -20,6 +20,11 @@ static const char *field_zh(const char *field, es_err rv)
     if (strcmp(field, "old_pin") == 0) return "更换已有密钥须输入当前签名口令";
     if (strcmp(field, "csr") == 0) return "证书请求（CSR）无法读取、签名不正确或其公钥已被认证";
     if (strcmp(field, "id") == 0) return "决定编号须为正整数";
+    if (strcmp(field, "application") == 0)
+        return "印章经办人与审核人须指定申请编号（或只列出本人的决定）";
+    if (strcmp(field, "after") == 0) return "after 须为决定编号";
+    if (strcmp(field, "limit") == 0) return "每页 1 至 200 条";
+    if (strcmp(field, "actor") == 0) return "actor 须为账户名";
     return "字段无效";
 }
 
@@ -195,13 +200,52 @@ static es_err key_unlock(es_http_req *req, void *arg)
     return es_http_reply_empty(req, 204);
 }
 
+/* A stored decision as JSON with its canonical DER, signature, certificate and the chain up to
+ * (not including) the root a verifier trusts: what `eseal decision verify` reads. NULL when
+ * out of memory or the record cannot be read. */
+static json_t *decision_json(const es_api_ctx *app, const es_decision_rec *d)
+{
+    es_decision_view v;
+    es_buf b64;
+    char hex[65];
+    if (es_decision_parse(es_slice_make(d->tbs.p, d->tbs.len), &v) != ES_OK) return NULL;
+    es_buf_init(&b64, 64u << 10);
+    json_t *o = json_object(), *dec = json_object(), *chain = json_array();
+    json_object_set_new(o, "id", json_integer(d->id));
+    json_object_set_new(o, "actor", json_string(d->actor));
+    json_object_set_new(o, "action", json_string(d->action));
+    json_object_set_new(o, "object", json_string(d->object));
+    json_object_set_new(o, "at", api_time_json(d->at));
+    json_object_set_new(o, "cert_serial", json_string(d->cert_serial));
+    json_object_set_new(dec, "verdict", json_stringn((const char *)v.verdict.p, v.verdict.len));
+    json_object_set_new(dec, "opinion", json_stringn((const char *)v.opinion.p, v.opinion.len));
+    es_hex_encode(v.subject_sm3, 32, hex);
+    json_object_set_new(dec, "subject_sm3", json_string(hex));
+    json_object_set_new(o, "decision", dec);
+    int good = es_base64_encode(d->tbs.p, d->tbs.len, &b64) == ES_OK && es_buf_nul(&b64) == ES_OK;
+    if (good) json_object_set_new(o, "tbs", json_string((const char *)b64.p));
+    b64.len = 0;
+    good =
+        good && es_base64_encode(d->sig.p, d->sig.len, &b64) == ES_OK && es_buf_nul(&b64) == ES_OK;
+    if (good) json_object_set_new(o, "signature", json_string((const char *)b64.p));
+    json_object_set_new(o, "certificate", api_pem_json("CERTIFICATE", d->cert.p, d->cert.len));
+    /* The chain up to (not including) the root the verifier trusts: the site CA's certificate
+     * (an intermediate under the ministry's root, or the root itself). */
+    es_slice cacert = app->ca ? es_ca_cert(app->ca) : es_slice_make(NULL, 0);
+    if (cacert.len) json_array_append_new(chain, api_pem_json("CERTIFICATE", cacert.p, cacert.len));
+    json_object_set_new(o, "chain", chain);
+    es_buf_cleanup(&b64);
+    if (!good) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static es_err decision_get(es_http_req *req, void *arg)
 {
     BEGIN(app, a);
     es_decision_rec d;
-    es_decision_view v;
-    es_buf b64;
-    char hex[65];
     if (!atomic_load(&app->ready) || !app->decisions) return api_not_ready(req);
     es_actor by = api_actor(api_user_of(req));
     /* Business roles and the audit administrator (docs/accounts.md): checked before the id. */
@@ -216,7 +260,6 @@ static es_err decision_get(es_http_req *req, void *arg)
     if (!ids || !*ids || *end || id <= 0)
         return reply_field(req, ES_ERR_ARG, "id", "id: a positive decimal number");
     es_decision_rec_init(&d);
-    es_buf_init(&b64, 64u << 10);
     rv = es_decision_get(app->decisions, a.store, &by, (int64_t)id, &d);
     if (rv == ES_ERR_DENIED) {
         rv = api_fail(req, rv, "decisions are read by business roles and the audit administrator");
@@ -227,51 +270,139 @@ static es_err decision_get(es_http_req *req, void *arg)
         goto out;
     }
     if (rv != ES_OK) goto out;
-    if ((rv = es_decision_parse(es_slice_make(d.tbs.p, d.tbs.len), &v)) != ES_OK) goto out;
-    json_t *o = json_object(), *dec = json_object(), *chain = json_array();
-    json_object_set_new(o, "id", json_integer(d.id));
-    json_object_set_new(o, "actor", json_string(d.actor));
-    json_object_set_new(o, "action", json_string(d.action));
-    json_object_set_new(o, "object", json_string(d.object));
-    json_object_set_new(o, "at", api_time_json(d.at));
-    json_object_set_new(o, "cert_serial", json_string(d.cert_serial));
-    json_object_set_new(dec, "verdict", json_stringn((const char *)v.verdict.p, v.verdict.len));
-    json_object_set_new(dec, "opinion", json_stringn((const char *)v.opinion.p, v.opinion.len));
-    es_hex_encode(v.subject_sm3, 32, hex);
-    json_object_set_new(dec, "subject_sm3", json_string(hex));
-    json_object_set_new(o, "decision", dec);
-    if ((rv = es_base64_encode(d.tbs.p, d.tbs.len, &b64)) != ES_OK ||
-        (rv = es_buf_nul(&b64)) != ES_OK) {
-        json_decref(o);
-        json_decref(chain);
-        goto out;
-    }
-    json_object_set_new(o, "tbs", json_string((const char *)b64.p));
-    b64.len = 0;
-    if ((rv = es_base64_encode(d.sig.p, d.sig.len, &b64)) != ES_OK ||
-        (rv = es_buf_nul(&b64)) != ES_OK) {
-        json_decref(o);
-        json_decref(chain);
-        goto out;
-    }
-    json_object_set_new(o, "signature", json_string((const char *)b64.p));
-    json_object_set_new(o, "certificate", api_pem_json("CERTIFICATE", d.cert.p, d.cert.len));
-    /* The chain up to (not including) the root the verifier trusts: the site CA's certificate
-     * (an intermediate under the ministry's root, or the root itself). */
-    es_slice cacert = app->ca ? es_ca_cert(app->ca) : es_slice_make(NULL, 0);
-    if (cacert.len) json_array_append_new(chain, api_pem_json("CERTIFICATE", cacert.p, cacert.len));
-    json_object_set_new(o, "chain", chain);
-    rv = es_http_reply_json_new(req, 200, o);
+    json_t *o = decision_json(app, &d);
+    rv = o ? es_http_reply_json_new(req, 200, o) : ES_ERR_FORMAT;
 out:
     es_decision_rec_free(&d);
-    es_buf_cleanup(&b64);
     return rv;
+}
+
+/* ---- Lists and an application's export. */
+
+typedef struct list_out {
+    const es_api_ctx *app;
+    json_t *items;
+    int64_t last;
+    int full; /* whole bundles (the export) rather than summaries */
+    es_err err;
+} list_out;
+
+static es_err list_item(void *ctx, const es_decision_rec *d)
+{
+    list_out *l = ctx;
+    json_t *o = decision_json(l->app, d);
+    if (!o) return ES_ERR_FORMAT;
+    if (!l->full) {
+        json_object_del(o, "tbs");
+        json_object_del(o, "signature");
+        json_object_del(o, "certificate");
+        json_object_del(o, "chain");
+    }
+    l->last = d->id;
+    return json_array_append_new(l->items, o) == 0 ? ES_OK : ES_ERR_NOMEM;
+}
+
+/* A decimal parameter: def when absent; -1 when not a number in [min, max]. */
+static long long num_param(es_http_req *req, const char *name, long long def, long long min,
+                           long long max)
+{
+    const char *s = es_http_req_query(req, name);
+    char *end = NULL;
+    if (!s) return def;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < min || v > max) return -1;
+    return v;
+}
+
+static es_err list_refused(es_http_req *req, es_err rv)
+{
+    if (rv == ES_ERR_ARG)
+        return reply_field(req, rv, "application",
+                           "application: the seal issuer and the reviewer list the decisions of "
+                           "an application, or their own (actor)");
+    if (rv == ES_ERR_NOT_FOUND) return api_fail(req, rv, "no application with that id");
+    if (rv == ES_ERR_DENIED)
+        return api_fail(req, rv,
+                        "decisions are listed by the audit administrator, and by the seal issuer "
+                        "and the reviewer for an application or their own");
+    return api_fail(req, rv, NULL);
+}
+
+static es_err decisions_list(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    if (!atomic_load(&app->ready) || !app->decisions) return api_not_ready(req);
+    es_actor by = api_actor(api_user_of(req));
+    long long application = num_param(req, "application", 0, 1, INT64_MAX);
+    long long after = num_param(req, "after", 0, 0, INT64_MAX);
+    long long limit = num_param(req, "limit", 50, 1, ES_DECISION_PAGE_MAX);
+    const char *actor = es_http_req_query(req, "actor");
+    if (application < 0)
+        return reply_field(req, ES_ERR_ARG, "application", "application: an application id");
+    if (after < 0) return reply_field(req, ES_ERR_ARG, "after", "after: a decision id");
+    if (limit < 0) return reply_field(req, ES_ERR_ARG, "limit", "limit: 1 to 200 decisions a page");
+    if (actor && (!*actor || strlen(actor) > ES_ACCOUNT_NAME_MAX))
+        return reply_field(req, ES_ERR_ARG, "actor", "actor: an account name");
+    es_decision_filter f = {application, actor, after, (int)limit};
+    list_out l = {app, json_array(), 0, 0, ES_OK};
+    rv = es_decision_list(app->decisions, a.store, &by, &f, list_item, &l);
+    if (rv != ES_OK) {
+        json_decref(l.items);
+        return list_refused(req, rv);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "next_after",
+                        json_array_size(l.items) == (size_t)limit ? json_integer(l.last)
+                                                                  : json_null());
+    json_object_set_new(o, "items", l.items);
+    return es_http_reply_json_new(req, 200, o);
+}
+
+/* GET /api/v1/applications/{id}/decisions: every decision about the application (and the
+ * delivery of its seal), each with its canonical DER, signature and certificates: a bundle
+ * `eseal decision verify FILE --trust ROOT` checks offline, one decision after the other. */
+static es_err decisions_export(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    if (!atomic_load(&app->ready) || !app->decisions) return api_not_ready(req);
+    es_actor by = api_actor(api_user_of(req));
+    /* The roles first (docs/accounts.md), then the id. */
+    if (by.is_system ||
+        !(es_roles_allow(by.roles, ES_PERM_AUDIT) || es_roles_allow(by.roles, ES_PERM_SEAL_APPLY) ||
+          es_roles_allow(by.roles, ES_PERM_SEAL_REVIEW))) {
+        if ((rv = es_acct_audit_denied(&a, &by, "decision.export")) != ES_OK) return rv;
+        return list_refused(req, ES_ERR_DENIED);
+    }
+    const char *ids = es_http_req_param(req, "id");
+    char *end = NULL;
+    long long id = ids ? strtoll(ids, &end, 10) : 0;
+    if (!ids || !*ids || *end || id <= 0) return api_fail(req, ES_ERR_NOT_FOUND, NULL);
+    list_out l = {app, json_array(), 0, 1, ES_OK};
+    es_decision_filter f = {(int64_t)id, NULL, 0, ES_DECISION_PAGE_MAX};
+    rv = es_decision_list(app->decisions, a.store, &by, &f, list_item, &l);
+    if (rv != ES_OK) {
+        json_decref(l.items);
+        return list_refused(req, rv);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "format", json_string(ES_DECISION_EXPORT_FORMAT));
+    json_object_set_new(o, "application", json_integer(id));
+    json_object_set_new(o, "decisions", l.items);
+    char object[64];
+    snprintf(object, sizeof object, "application:%lld", id);
+    if ((rv = es_acct_audit_event(&a, &by, "decision.export", object, "")) != ES_OK) {
+        json_decref(o);
+        return rv;
+    }
+    return es_http_reply_json_new(req, 200, o);
 }
 
 es_err es_api_decisions_register(es_http *h, es_api_ctx *ctx)
 {
     static const api_route routes[] = {
         {"POST", "/api/v1/me/signing-key", key_enrol, 0, API_BODY_PEM},
+        {"GET", "/api/v1/decisions", decisions_list, 0, API_BODY_SMALL},
+        {"GET", "/api/v1/applications/{id}/decisions", decisions_export, 0, API_BODY_SMALL},
         {"GET", "/api/v1/me/signing-key", key_get, 0, API_BODY_SMALL},
         {"PUT", "/api/v1/me/signing-key/pin", key_pin_change, 0, API_BODY_SMALL},
         {"POST", "/api/v1/accounts/{name}/signing-key/unlock", key_unlock, 0, API_BODY_SMALL},

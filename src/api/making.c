@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "eseal/decision.h"
 #include "eseal/making.h"
 
 enum { API_BODY_MATERIAL = ES_MK_MATERIAL_MAX, API_BODY_PICTURE = ES_MK_PICTURE_MAX };
@@ -340,14 +341,27 @@ static es_err apps_create(es_http_req *req, void *arg)
     es_actor by = api_actor(api_user_of(req));
     if ((rv = es_http_req_json(req, create_schema, &in)) != ES_OK) goto out;
     if ((rv = input_of(req, in, &x, &pkg)) != ES_OK) goto out;
-    rv = es_making_create(&m, &by, &x, &id, &field, &why);
+    /* Idempotency-Key (docs/making.md): a retry with the same key and the same body bytes
+     * answers the application the first made (200), another body 409. */
+    const char *key = es_http_req_header(req, "Idempotency-Key");
+    char sm3[65] = "";
+    int replayed = 0;
+    if (key) {
+        uint8_t d[ES_SM3_LEN];
+        es_slice body = es_http_req_body(req);
+        if ((rv = es_sm3(body.p ? body.p : (const uint8_t *)"", body.len, d)) != ES_OK) goto out;
+        es_hex_encode(d, sizeof d, sm3);
+    }
+    rv = es_making_create_idem(&m, &by, &x, key, key ? sm3 : NULL, &id, &replayed, &field, &why);
     if (rv != ES_OK) {
         rv = field || why.en ? reply_field(req, rv, field, &why) : fail(req, rv, NULL);
         goto out;
     }
     snprintf(loc, sizeof loc, "/api/v1/applications/%" PRId64, id);
     if ((rv = es_http_add_header(req, "Location", loc)) != ES_OK) goto out;
-    rv = reply_app_full(req, &m, &by, id, 201, 0);
+    if (replayed && (rv = es_http_add_header(req, "Idempotent-Replayed", "true")) != ES_OK)
+        goto out;
+    rv = reply_app_full(req, &m, &by, id, replayed ? 200 : 201, 0);
 out:
     json_decref(in);
     es_buf_cleanup(&pkg);
@@ -479,7 +493,9 @@ static es_err material_get(es_http_req *req, void *arg)
     if (!parse_id(es_http_req_param(req, "id"), &id)) return ES_ERR_NOT_FOUND;
     es_making m = making_of(app, &a);
     es_actor by = api_actor(api_user_of(req));
-    es_buf_init(&b, ES_MK_MATERIAL_MAX);
+    /* Room for the cipher's padding (up to one block) while the bytes are decrypted: a
+     * material of exactly the limit reads back (issue 10). */
+    es_buf_init(&b, ES_MK_MATERIAL_MAX + 16);
     rv = es_making_material_get(&m, &by, id, es_http_req_param(req, "name"), &t, &b);
     if (rv == ES_OK)
         rv = es_http_reply_bytes(req, 200, t.media_type, b.p, b.len);
@@ -527,6 +543,7 @@ static es_err picture_put(es_http_req *req, void *arg)
 static const es_json_field proof_schema[] = {
     {"pin", ES_JSON_STRING, 0, 64},
     {"signature", ES_JSON_STRING, 0, 512},
+    {"at", ES_JSON_INTEGER, 0, 0},
     {NULL},
 };
 static const es_json_field review_schema[] = {
@@ -534,6 +551,7 @@ static const es_json_field review_schema[] = {
     {"opinion", ES_JSON_STRING, 0, 4096},
     {"pin", ES_JSON_STRING, 0, 64},
     {"signature", ES_JSON_STRING, 0, 512},
+    {"at", ES_JSON_INTEGER, 0, 0},
     {NULL},
 };
 static const es_json_field deliver_schema[] = {
@@ -556,6 +574,14 @@ static es_err proof_of(es_http_req *req, const json_t *in, es_decision_proof *p,
             return reply_field(req, ES_ERR_ARG, "signature", &r);
         }
         p->signature = es_slice_make(sig->p, sig->len);
+        /* The time inside the bytes signed (GET .../decision-tbs gave both). */
+        json_t *at = json_object_get(in, "at");
+        if (at) p->at = (es_time)json_integer_value(at);
+        if (at && p->at <= 0) {
+            es_reason r = {"at is the time of the signed bytes, seconds since 1970",
+                           "at 应为所签名内容中的时间（1970 年以来的秒数）"};
+            return reply_field(req, ES_ERR_ARG, "at", &r);
+        }
     }
     if (!p->pin == !s) {
         es_reason r = {"a decision is signed: give your signing PIN (pin) or a signature",
@@ -625,6 +651,57 @@ static es_err decision(es_http_req *req, void *arg, dkind k)
 out:
     json_decref(in);
     es_buf_cleanup(&sig);
+    return rv;
+}
+
+/* GET /api/v1/applications/{id}/decision-tbs?step=&verdict=&opinion=: the canonical bytes of
+ * the decision the caller is about to take, for a USBKey holder to sign offline and hand in
+ * with "signature" and "at" (docs/making.md, "Signing with a USBKey"). */
+static es_err apps_decision_tbs(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    if ((rv = need(req, app, &a, READ_PERMS, "application.decision_tbs")) != ES_OK) return rv;
+    int64_t id = 0;
+    if (!parse_id(es_http_req_param(req, "id"), &id)) return ES_ERR_NOT_FOUND;
+    const char *step = es_http_req_query(req, "step"), *field = NULL;
+    const char *verdict = es_http_req_query(req, "verdict");
+    const char *opinion = es_http_req_query(req, "opinion");
+    if (opinion && strlen(opinion) > ES_MK_OPINION_MAX) {
+        es_reason r = {"opinion: at most 1000 bytes", "审核意见过长"};
+        return reply_field(req, ES_ERR_ARG, "opinion", &r);
+    }
+    es_making m = making_of(app, &a);
+    es_actor by = api_actor(api_user_of(req));
+    es_buf tbs, b64;
+    es_time at = 0;
+    es_buf_init(&tbs, ES_DECISION_TBS_MAX);
+    es_buf_init(&b64, 4 * ES_DECISION_TBS_MAX);
+    rv = es_making_decision_tbs(&m, &by, id, step, verdict, opinion, &at, &tbs, &field);
+    if (rv == ES_ERR_ARG && field) {
+        es_reason r = {!strcmp(field, "step") ? "step is submit, review or execute"
+                                              : "verdict is approve or reject",
+                       !strcmp(field, "step") ? "step 应为 submit、review 或 execute"
+                                              : "审核结论应为 approve 或 reject"};
+        rv = reply_field(req, rv, field, &r);
+        goto out;
+    }
+    if (rv != ES_OK) {
+        rv = fail(req, rv, NULL);
+        goto out;
+    }
+    if ((rv = es_base64_encode(tbs.p, tbs.len, &b64)) != ES_OK || (rv = es_buf_nul(&b64)) != ES_OK)
+        goto out;
+    json_t *o = json_object();
+    json_object_set_new(o, "tbs", json_string((const char *)b64.p));
+    json_object_set_new(o, "at", json_integer(at));
+    json_object_set_new(
+        o, "command",
+        json_string("eseal decision sign --key 'skf:LIB#DEVICE/APPLICATION/CONTAINER' "
+                    "decision.tbs"));
+    rv = es_http_reply_json_new(req, 200, o);
+out:
+    es_buf_cleanup(&tbs);
+    es_buf_cleanup(&b64);
     return rv;
 }
 
@@ -832,6 +909,7 @@ es_err es_api_making_register(es_http *h, es_api_ctx *ctx)
         {"PUT", "/api/v1/applications/{id}/materials/{name}", material_put, 0, API_BODY_MATERIAL},
         {"GET", "/api/v1/applications/{id}/materials/{name}", material_get, 0, API_BODY_SMALL},
         {"PUT", "/api/v1/applications/{id}/picture", picture_put, 0, API_BODY_PICTURE},
+        {"GET", "/api/v1/applications/{id}/decision-tbs", apps_decision_tbs, 0, API_BODY_SMALL},
         {"POST", "/api/v1/applications/{id}/submit", apps_submit, 0, API_BODY_SMALL},
         {"POST", "/api/v1/applications/{id}/review", apps_review, 0, API_BODY_FORM},
         {"POST", "/api/v1/applications/{id}/execute", apps_execute, 0, API_BODY_SMALL},

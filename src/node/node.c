@@ -17,6 +17,7 @@
 #include "eseal/decision.h"
 #include "eseal/node.h"
 #include "eseal/otp.h"
+#include "eseal/making.h"
 #include "eseal/protect.h"
 #include "node/internal.h"
 
@@ -352,6 +353,8 @@ static es_err open_store(es_node *n, char *why, size_t whylen)
         (rv = es_protect_setup(n->protect, store, why, whylen)) != ES_OK)
         goto out;
     n->ctx.protect = n->protect;
+    /* The making tables' personal data: covered by the re-encryption job and the check. */
+    if ((rv = es_making_protect_register(store, why, whylen)) != ES_OK) goto out;
     if ((rv = bootstrap(n, store, why, whylen)) != ES_OK) {
         if (!why[0])
             snprintf(why, whylen, "first start failed: %s (%s)", es_err_str(rv),

@@ -690,8 +690,6 @@ es_err es_ca_revoke_in(es_ca *ca, const es_ca_state *st, const char *serial, int
     char hex[SERIAL_HEX];
     es_ca_entry e;
     if (!ca || !serial || !es_pki_reason_name(reason) || !state_ok(st)) return ES_ERR_ARG;
-    /* removeFromCRL belongs to delta CRLs, which this CA does not issue. */
-    if (reason == ES_REASON_REMOVE_FROM_CRL) return ES_ERR_ARG;
     if (!es_ca_serial_norm(serial, hex)) return ES_ERR_ARG;
     es_err rv = write_begin(ca, st);
     if (rv != ES_OK) return rv;
@@ -699,6 +697,20 @@ es_err es_ca_revoke_in(es_ca *ca, const es_ca_state *st, const char *serial, int
     if ((rv = st->ops->get(st->ctx, ca->id, hex, copy_cb, &e)) != ES_OK) goto out;
     if (e.status == ES_CA_REVOKED && e.reason != ES_REASON_CERTIFICATE_HOLD) {
         rv = ES_ERR_REVOKED;
+        goto out;
+    }
+    /* removeFromCRL (RFC 5280 5.3.1) releases a hold: the certificate is valid again and the
+     * next full CRL leaves it out (this CA issues no delta CRLs, where the reason itself would
+     * be listed). Only a certificate on hold can be released. */
+    if (reason == ES_REASON_REMOVE_FROM_CRL) {
+        if (e.status != ES_CA_REVOKED) {
+            rv = ES_ERR_ARG;
+            goto out;
+        }
+        e.status = ES_CA_VALID;
+        e.revoked_at = ES_TIME_NONE;
+        e.reason = ES_REASON_REMOVE_FROM_CRL;
+        rv = st->ops->revoke(st->ctx, ca->id, &e);
         goto out;
     }
     /* A certificate taken off hold keeps its revocation date. */

@@ -101,6 +101,10 @@ static const struct {
     {ES_ERR_MK_INTEGRITY, "application_integrity", 409,
      "the stored application fails its integrity check: it was changed outside the system",
      "申请记录完整性校验失败：记录已在系统之外被改动"},
+    {ES_ERR_MK_CERT_REVOKED, "seal_cert_revoked", 409,
+     "the seal's certificate is revoked, not on hold: the seal cannot be restored (apply for a "
+     "replacement)",
+     "印章证书已被吊销（并非暂停），不能恢复印章（请申请补发）"},
     {ES_ERR_DECISION_SIGNER, "decision_signer", 422,
      "the decision is not signed by the person it is recorded for",
      "该决定的签名人与记录的操作人不一致"},

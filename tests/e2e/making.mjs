@@ -6,7 +6,7 @@
 // recorded after its confirmation. Run by tests/e2e/daemon.sh ... making, which sets the
 // environment.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { base, check, env, runBrowser } from './harness.mjs';
@@ -79,6 +79,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   for (const [name, roles] of [
     ['issuer', ['seal_issuer']],
     ['reviewer', ['reviewer']],
+    ['tokrev', ['reviewer']],
   ]) {
     const r = await call(page, 'POST', '/api/v1/users', { name, display_name: name, roles });
     otp[name] = r.body && r.body.one_time_password;
@@ -111,7 +112,16 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
     approver_division: '350100',
     seal_name: '福州市鼓楼区人力资源和社会保障局',
   };
+  // The division is chosen from GET /api/v1/divisions: by name or by the digits of its code.
+  await page.fill('#app-division', '福州');
+  await page.waitForFunction(() => document.querySelector('#division-list option[value="350100"]'), null, { timeout: 10000 });
+  check(true, 'typing 福州 offers 福州市 (350100) in the division list');
+  await page.fill('#app-division', '3501');
+  await page.waitForFunction(() => document.querySelector('#division-list option[value="350102"]'), null, { timeout: 10000 });
+  check(true, 'typing 3501 offers its counties, 鼓楼区 (350102) among them');
   for (const [k, v] of Object.entries(values)) await page.fill('#app-' + k, v);
+  await page.waitForFunction(() => (document.getElementById('app-division-name')?.textContent || '').includes('鼓楼区'), null, { timeout: 10000 });
+  check(true, 'the chosen division is named (福州市鼓楼区)');
   check((await text(page, '#app-agent_idno-hint')) === '' && (await text(page, '#app-uscc-hint')) === '',
     'corrected fields: no complaint');
   // The server's own check, named in Chinese: a mobile number the form would let through
@@ -122,7 +132,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   const serverErr = await text(page, '#app-error');
   check(serverErr.includes('行政区划') &&
       (await page.locator('#app-division[aria-invalid=true]').count()) === 1,
-    `the server's refusal names the field in Chinese and marks it (${serverErr})`);
+    `a division that is not in the list is refused, named in Chinese and marked (${serverErr})`);
   await page.fill('#app-division', '350102');
   await page.fill('#app-csr', CSR);
   await page.click('#app-create');
@@ -227,5 +237,81 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   const junk = await text(page, '#import-items tr[data-name="junk.esl"]');
   check(junk.includes('拒绝') && junk.includes('不是电子印章'), `import: a file that is no seal refused for its format (${junk})`);
   await page.screenshot({ path: join(env('ESEAL_SHOTS'), 'making-seal.png') });
+
+  // A second application, reviewed by a reviewer whose signing key is in a USBKey
+  // (libsoftskf.so): the console gives the bytes to sign and the command, the person signs
+  // them with `eseal decision sign --key skf:...` and pastes the signature.
+  const app2 = await call(page, 'POST', '/api/v1/applications', {
+    kind: 'apply', scope: 'industry', carrier: 'usbkey', unit_type: 'organ', seal_type: 1,
+    ...values, seal_name: 'USBKey审核测试章', csr: CSR,
+  });
+  check(app2.status === 201, `a second application (${app2.status})`);
+  const id2 = app2.body.application.id;
+  const put = (path, bytes, type) =>
+    page.evaluate(
+      async ([u, b, tp]) =>
+        (await fetch(u, { method: 'PUT', credentials: 'same-origin',
+          headers: { 'Content-Type': tp, Accept: 'application/json' },
+          body: new Uint8Array(b) })).status,
+      [path, Array.from(bytes), type],
+    );
+  let puts = 0;
+  for (const name of ['application_form', 'agent_id_card', 'agent_contact', 'licence'])
+    puts += (await put(`/api/v1/applications/${id2}/materials/${name}`, PDF, 'application/pdf')) === 200;
+  // Its picture from the picture workbench, put onto the draft there.
+  await page.click('#nav-picture');
+  await page.locator('#picture-view').waitFor({ state: 'visible', timeout: 10000 });
+  await page.fill('#pic-name', 'USBKey审核测试单位');
+  await page.fill('#pic-type', '公章');
+  await page.fill('#pic-draw-diameter', '40');
+  await page.click('#pic-draw-submit');
+  await page.locator('#pic-to-app').waitFor({ state: 'visible', timeout: 20000 });
+  await page.selectOption('#pic-app', String(id2));
+  await page.click('#pic-to-app');
+  await page.locator('#pic-to-app-result').waitFor({ state: 'visible', timeout: 10000 });
+  const withPic = await call(page, 'GET', `/api/v1/applications/${id2}`);
+  check(withPic.body.application.has_picture && withPic.body.application.width_mm === 40,
+    `the workbench puts its picture onto the draft (${await text(page, '#pic-to-app-result')})`);
+  const sub = await call(page, 'POST', `/api/v1/applications/${id2}/submit`, { pin: PIN });
+  check(puts === 4 && sub.status === 200, `... with its materials, submitted (${puts}, ${sub.status})`);
+  await signOut(page);
+
+  const SKF = env('ESEAL_SOFTSKF');
+  const skfEnv = { ...process.env, SOFTSKF_DIR: join(KEYS, 'skf'), ESEAL_SO_PIN: 'so-pin-87654321', ESEAL_PIN: '12345678' };
+  const cli = (args) =>
+    execFileSync(CLI, args, { encoding: 'utf8', env: skfEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30000 });
+  mkdirSync(skfEnv.SOFTSKF_DIR, { recursive: true });
+  const KEY = `skf:${SKF}#TOKEN1/STAFF/TOKREV`;
+  cli(['token', 'init', `skf:${SKF}#TOKEN1/STAFF`, '--create-device']);
+  cli(['token', 'gen', KEY, '-o', join(KEYS, 'tokrev.pub')]);
+  const tokCsr = cli(['key', 'csr', KEY, '--subject', '/C=CN/CN=tokrev']);
+  await signIn(page, 'tokrev', otp.tokrev, USER_PASS);
+  const enrolled = await call(page, 'POST', '/api/v1/me/signing-key', { csr: tokCsr });
+  check(enrolled.status === 201 && enrolled.body.kind === 'token',
+    `the reviewer enrols the USBKey's key (${enrolled.status})`);
+  await page.click('#nav-applications');
+  await page.locator(`#apps-table tr[data-name="${id2}"] .act-open`).click();
+  await page.locator('#usb-box').waitFor({ state: 'visible', timeout: 10000 });
+  await page.click('#usb-box summary');
+  await page.fill('#app-opinion', '材料齐全，USBKey 签名同意');
+  await page.selectOption('#usb-verdict', 'approve');
+  await page.click('#usb-fetch');
+  await page.locator('#usb-tbs').waitFor({ state: 'visible', timeout: 10000 });
+  const command = await text(page, '#usb-command');
+  check(command.startsWith("eseal decision sign --key 'skf:") && command.endsWith(`decision-${id2}-review.tbs`),
+    `the exact command to sign is shown (${command})`);
+  check((await page.getAttribute('#usb-download', 'download')) === `decision-${id2}-review.tbs`,
+    'the bytes can be saved under that name');
+  const tbsFile = join(KEYS, `decision-${id2}-review.tbs`);
+  writeFileSync(tbsFile, Buffer.from(await page.inputValue('#usb-tbs'), 'base64'));
+  const signature = cli(['decision', 'sign', '--key', KEY, tbsFile]).trim();
+  check(signature.length > 60, 'eseal decision sign signs them with the USBKey');
+  await page.fill('#usb-sig', signature);
+  await page.click('#usb-send');
+  await page.waitForFunction(() => (document.getElementById('app-detail-title')?.textContent || '').includes('已通过'), null, { timeout: 10000 });
+  check(true, 'approved with the USBKey\'s signature');
+  const decs = await call(page, 'GET', `/api/v1/decisions?application=${id2}`);
+  check(decs.status === 200 && decs.body.items.some((d) => d.actor === 'tokrev' && d.action === 'application.review'),
+    'the review is stored as signed by the reviewer');
   check(errors.length === 0, `no script errors${errors.length ? ': ' + errors.join('; ') : ''}`);
 });

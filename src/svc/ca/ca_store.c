@@ -155,11 +155,30 @@ static es_err cs_record(void *ctx, const char *ca, const es_ca_entry *e)
     return audit(cs, "ca.issue", object, d);
 }
 
+/* A hold released (status V): valid again, audited as ca.release. */
+static es_err cs_release(es_castore *cs, const char *ca, const es_ca_entry *e)
+{
+    int64_t changes = 0;
+    char object[64];
+    es_value p[2] = {es_v_text(ca), es_v_text(e->serial)};
+    es_err rv = es_store_exec(cs->store,
+                              "UPDATE ca_certs SET status = 'V', revoked_at = NULL, reason = NULL "
+                              "WHERE ca = ? AND serial = ? AND status = 'R' AND reason = 6",
+                              p, 2, &changes);
+    if (rv == ES_OK && changes != 1) rv = ES_ERR_NOT_FOUND;
+    if (rv != ES_OK) return rv;
+    snprintf(object, sizeof object, "cert:%s", e->serial);
+    json_t *d = json_pack("{s:s, s:s}", "ca", ca, "reason", "removeFromCRL");
+    if (!d) return ES_ERR_NOMEM;
+    return audit(cs, "ca.release", object, d);
+}
+
 static es_err cs_revoke(void *ctx, const char *ca, const es_ca_entry *e)
 {
     es_castore *cs = ctx;
     int64_t changes = 0;
     char object[64];
+    if (e->status == ES_CA_VALID) return cs_release(cs, ca, e);
     es_value p[4] = {es_v_int(e->revoked_at), es_v_int(e->reason), es_v_text(ca),
                      es_v_text(e->serial)};
     es_err rv = es_store_exec(cs->store,

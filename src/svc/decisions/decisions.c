@@ -1383,3 +1383,62 @@ es_err es_decision_get(es_decisions *ds, es_store *st, const es_actor *by, int64
     if (rv == ES_OK && !out->id) rv = ES_ERR_NOT_FOUND;
     return rv;
 }
+
+typedef struct list_ctx {
+    es_decision_rec rec;
+    es_decision_cb cb;
+    void *cbctx;
+} list_ctx;
+
+static es_err list_cb(void *ctx, const es_row *r)
+{
+    list_ctx *x = ctx;
+    x->rec.tbs.len = x->rec.sig.len = x->rec.cert.len = 0;
+    es_err rv = rec_cb(&x->rec, r);
+    return rv == ES_OK ? x->cb(x->cbctx, &x->rec) : rv;
+}
+
+es_err es_decision_list(es_decisions *ds, es_store *st, const es_actor *by,
+                        const es_decision_filter *f, es_decision_cb cb, void *ctx)
+{
+    if (!by || !f || !cb || f->limit < 1 || f->limit > ES_DECISION_PAGE_MAX) return ES_ERR_ARG;
+    int auditor = !by->is_system && es_roles_allow(by->roles, ES_PERM_AUDIT);
+    int maker = !by->is_system && (es_roles_allow(by->roles, ES_PERM_SEAL_APPLY) ||
+                                   es_roles_allow(by->roles, ES_PERM_SEAL_REVIEW));
+    /* The audit administrator lists any; the making roles the decisions about an application
+     * (as they read the application) or their own (docs/accounts.md). */
+    int own = f->actor && strcmp(f->actor, by->name) == 0;
+    if (!auditor && !maker) return deny(ds, st, by, "decision.list");
+    if (!auditor && f->application <= 0 && !f->actor) return ES_ERR_ARG; /* which? */
+    if (!auditor && f->application <= 0 && !own) return deny(ds, st, by, "decision.list");
+    if (f->application > 0) {
+        int64_t n = 0;
+        es_value pa[] = {es_v_int(f->application)};
+        es_err rv =
+            es_store_query_int(st, "SELECT COUNT(*) FROM applications WHERE id = ?", pa, 1, &n);
+        if (rv != ES_OK) return rv;
+        if (!n) return ES_ERR_NOT_FOUND;
+    }
+    char object[64];
+    snprintf(object, sizeof object, "application:%lld", (long long)f->application);
+    es_value p[] = {es_v_int(f->after),
+                    es_v_int(f->application),
+                    es_v_text(object),
+                    es_v_int(f->application),
+                    es_v_text(f->actor ? f->actor : ""),
+                    es_v_text(f->actor ? f->actor : ""),
+                    es_v_int(f->limit)};
+    list_ctx x = {.cb = cb, .cbctx = ctx};
+    es_decision_rec_init(&x.rec);
+    /* An application's decisions: those about it, and the delivery of the seal it made. */
+    es_err rv = es_store_query(
+        st,
+        "SELECT d.id, d.actor, d.action, d.object, d.tbs, d.sig, d.cert_serial, d.at, k.cert "
+        "FROM decisions d JOIN signing_keys k ON k.serial = d.cert_serial WHERE d.id > ? AND "
+        "(? = 0 OR d.object = ? OR d.id IN (SELECT deliver_decision FROM seals WHERE "
+        "application_id = ? AND deliver_decision IS NOT NULL)) AND (? = '' OR d.actor = ?) "
+        "ORDER BY d.id LIMIT ?",
+        p, sizeof p / sizeof p[0], list_cb, &x);
+    es_decision_rec_free(&x.rec);
+    return rv;
+}

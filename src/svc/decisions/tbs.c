@@ -346,3 +346,52 @@ out:
     es_cert_info_cleanup(&ci);
     return rv;
 }
+
+es_err es_decision_export_each(es_slice in, es_decision_export_cb cb, void *ctx, char *why,
+                               size_t whylen)
+{
+    json_error_t jerr;
+    es_err rv = ES_OK;
+    if (!cb) return ES_ERR_ARG;
+    if (in.len > ES_DECISION_EXPORT_MAX) {
+        say(why, whylen, "larger than an export of decisions may be");
+        return ES_ERR_LIMIT;
+    }
+    json_t *o = json_loadb((const char *)in.p, in.len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *list = o ? json_object_get(o, "decisions") : NULL;
+    if (!o || !json_is_object(o) || !list) {
+        json_decref(o);
+        return ES_ERR_NOT_FOUND; /* not an export: a single decision, perhaps */
+    }
+    const char *format = json_string_value(json_object_get(o, "format"));
+    json_t *app = json_object_get(o, "application");
+    if (!format || strcmp(format, ES_DECISION_EXPORT_FORMAT) != 0) {
+        say(why, whylen, "format: not \"" ES_DECISION_EXPORT_FORMAT "\"");
+        rv = ES_ERR_FORMAT;
+    } else if (!json_is_integer(app) || json_integer_value(app) <= 0) {
+        say(why, whylen, "application: not an application id");
+        rv = ES_ERR_FORMAT;
+    } else if (!json_is_array(list) || json_array_size(list) == 0 ||
+               json_array_size(list) > ES_DECISION_PAGE_MAX) {
+        say(why, whylen, "decisions: not an array of 1 to 200 decisions");
+        rv = ES_ERR_FORMAT;
+    }
+    for (size_t i = 0; rv == ES_OK && i < json_array_size(list); i++) {
+        char *text = json_dumps(json_array_get(list, i), JSON_COMPACT);
+        es_buf keep;
+        es_decision_bundle_view b;
+        char pwhy[256] = "";
+        if (!text) {
+            rv = ES_ERR_NOMEM;
+            break;
+        }
+        es_buf_init(&keep, ES_DECISION_BUNDLE_MAX);
+        es_err prv = es_decision_bundle_parse(es_slice_make((const uint8_t *)text, strlen(text)),
+                                              &keep, &b, pwhy, sizeof pwhy);
+        rv = cb(ctx, i, (int64_t)json_integer_value(app), prv == ES_OK ? &b : NULL, prv, pwhy);
+        es_buf_cleanup(&keep);
+        free(text);
+    }
+    json_decref(o);
+    return rv;
+}

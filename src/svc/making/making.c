@@ -187,19 +187,45 @@ static es_err app_row(void *ctx, const es_row *r)
     return ES_OK;
 }
 
-static void aad_of(int64_t id, const char *what, char *out, size_t n)
+/* The place a sealed value is bound to: "{table}/{id}/{column}", as registered with
+ * es_protect_register (es_making_protect_register), so that the re-encryption pass and
+ * `eseal protect check` find the same place. */
+static void aad_of(int64_t id, const char *column, char *out, size_t n)
 {
-    snprintf(out, n, "applications/%lld/%s", (long long)id, what);
+    snprintf(out, n, "applications/%lld/%s", (long long)id, column);
 }
 
-static es_err open_one(es_making *m, int64_t id, const char *what, const es_buf *sealed, char *out,
-                       size_t n)
+static void material_aad(int64_t mid, char *out, size_t n)
+{
+    snprintf(out, n, "application_materials/%lld/bytes", (long long)mid);
+}
+
+es_err es_making_protect_register(es_store *st, char *why, size_t whylen)
+{
+    static const char *const app_cols[] = {"agent_idno", "agent_mobile", "unit_address"};
+    static const char *const mat_cols[] = {"bytes"};
+    /* The applications' integrity value covers their own canonical form (record_bytes), not
+     * es_protect_record's: no record MAC in the registration. */
+    const es_protect_table apps = {"applications", "id", app_cols, 3, NULL, NULL, NULL, 0};
+    const es_protect_table mats = {"application_materials", "id", mat_cols, 1, NULL, NULL, NULL, 0};
+    es_err rv = ES_ERR_EXISTS;
+    /* Daemons starting at once on one PostgreSQL store may race on the same row: the loser
+     * of the race registers again (idempotent). */
+    for (int i = 0; i < 3 && rv == ES_ERR_EXISTS; i++) {
+        rv = es_protect_register(st, &apps, why, whylen);
+        if (rv == ES_OK) rv = es_protect_register(st, &mats, why, whylen);
+    }
+    return rv;
+}
+
+static es_err open_one(es_making *m, int64_t id, const char *column, const es_buf *sealed,
+                       char *out, size_t n)
 {
     char aad[96];
     es_buf plain;
     out[0] = 0;
     if (!sealed->len) return ES_OK;
-    aad_of(id, what, aad, sizeof aad);
+    aad_of(id, column, aad, sizeof aad);
     /* Room for the cipher's padding while it decrypts; the value itself must fit out. */
     es_buf_init(&plain, n + 64);
     es_err rv = es_protect_open(m->protect, m->a->store, es_slice_make(sealed->p, sealed->len),
@@ -215,12 +241,13 @@ static es_err open_one(es_making *m, int64_t id, const char *what, const es_buf 
 
 static es_err open_personal(es_making *m, full_app *f)
 {
-    es_err rv = open_one(m, f->a.id, "idno", &f->s_idno, f->a.agent_idno, sizeof f->a.agent_idno);
+    es_err rv =
+        open_one(m, f->a.id, "agent_idno", &f->s_idno, f->a.agent_idno, sizeof f->a.agent_idno);
     if (rv == ES_OK)
-        rv = open_one(m, f->a.id, "mobile", &f->s_mobile, f->a.agent_mobile,
+        rv = open_one(m, f->a.id, "agent_mobile", &f->s_mobile, f->a.agent_mobile,
                       sizeof f->a.agent_mobile);
     if (rv == ES_OK)
-        rv = open_one(m, f->a.id, "address", &f->s_address, f->a.unit_address,
+        rv = open_one(m, f->a.id, "unit_address", &f->s_address, f->a.unit_address,
                       sizeof f->a.unit_address);
     return rv;
 }
@@ -468,9 +495,9 @@ static es_err write_data(es_making *m, full_app *f, int64_t version)
     int64_t changes = 0;
     es_err rv;
     es_buf_init(&rec, 64u << 10);
-    CHECK(seal_one(m, a->id, "idno", a->agent_idno, &f->s_idno));
-    CHECK(seal_one(m, a->id, "mobile", a->agent_mobile, &f->s_mobile));
-    CHECK(seal_one(m, a->id, "address", a->unit_address, &f->s_address));
+    CHECK(seal_one(m, a->id, "agent_idno", a->agent_idno, &f->s_idno));
+    CHECK(seal_one(m, a->id, "agent_mobile", a->agent_mobile, &f->s_mobile));
+    CHECK(seal_one(m, a->id, "unit_address", a->unit_address, &f->s_address));
     if (a->agent_idno[0])
         CHECK(es_protect_index(m->protect, "idno",
                                es_slice_make((const uint8_t *)a->agent_idno, strlen(a->agent_idno)),
@@ -577,15 +604,73 @@ static es_err load_seal(es_making *m, const char *code, es_seal_rec *s)
 
 /* ---- create, update, read */
 
+/* An earlier create of by's with this key, not older than ES_MK_IDEM_TTL: ES_OK with *id
+ * when it had the same body, ES_ERR_IDEMPOTENCY when another, ES_ERR_NOT_FOUND when none. */
+static es_err idem_find(es_making *m, const es_actor *by, const char *key, const char *sm3,
+                        int64_t *id)
+{
+    int64_t same = 0;
+    es_value p[] = {es_v_text(by->name), es_v_text(key), es_v_int(es_time_now() - ES_MK_IDEM_TTL)};
+    es_err rv = es_store_query_int(m->a->store,
+                                   "SELECT application_id FROM application_idempotency WHERE "
+                                   "account = ? AND idem_key = ? AND created_at >= ?",
+                                   p, 3, id);
+    if (rv != ES_OK) return rv;
+    es_value q[] = {es_v_text(by->name), es_v_text(key), es_v_text(sm3)};
+    rv = es_store_query_int(m->a->store,
+                            "SELECT COUNT(*) FROM application_idempotency WHERE account = ? AND "
+                            "idem_key = ? AND body_sm3 = ?",
+                            q, 3, &same);
+    if (rv != ES_OK) return rv;
+    return same ? ES_OK : ES_ERR_IDEMPOTENCY;
+}
+
 es_err es_making_create(es_making *m, const es_actor *by, const es_application_input *in,
                         int64_t *id, const char **field, es_reason *why)
 {
+    return es_making_create_idem(m, by, in, NULL, NULL, id, NULL, field, why);
+}
+
+es_err es_making_create_idem(es_making *m, const es_actor *by, const es_application_input *in,
+                             const char *key, const char *body_sm3, int64_t *id, int *replayed,
+                             const char **field, es_reason *why)
+{
     full_app f;
     es_seal_rec seal;
-    char object[64], detail[160];
+    char object[64], detail[320];
     es_err rv;
+    int tries = 0;
     if (field) *field = NULL;
+    if (replayed) *replayed = 0;
     if (!may(by, ES_PERM_SEAL_APPLY)) return deny(m, by, "application.create");
+    if (key) {
+        size_t n = strlen(key);
+        int printable = n >= 1 && n <= ES_MK_IDEM_KEY_MAX && body_sm3 && strlen(body_sm3) == 64;
+        for (size_t i = 0; i < n && printable; i++) printable = key[i] > 0x20 && key[i] < 0x7f;
+        if (!printable)
+            return bad(field, why, "Idempotency-Key",
+                       "the Idempotency-Key header is 1 to 128 printable ASCII characters",
+                       "Idempotency-Key 请求头应为 1 至 128 个可打印 ASCII 字符");
+    }
+again:
+    if (key) {
+        int64_t earlier = 0;
+        rv = idem_find(m, by, key, body_sm3, &earlier);
+        if (rv == ES_OK) {
+            /* A retry: the application the first request made. */
+            if (id) *id = earlier;
+            if (replayed) *replayed = 1;
+            snprintf(object, sizeof object, "application:%lld", (long long)earlier);
+            return svc_audit_alone(m->a, by, "application.create_repeated", object, key);
+        }
+        if (rv == ES_ERR_IDEMPOTENCY) {
+            (void)bad(field, why, "Idempotency-Key",
+                      "this Idempotency-Key was used for another request (another body)",
+                      "该 Idempotency-Key 已用于内容不同的请求");
+            return ES_ERR_IDEMPOTENCY;
+        }
+        if (rv != ES_ERR_NOT_FOUND) return rv;
+    }
     full_init(&f);
     if (!in->kind || !kind_ok(in->kind)) {
         rv = bad(field, why, "kind",
@@ -643,15 +728,30 @@ es_err es_making_create(es_making *m, const es_actor *by, const es_application_i
                              p, sizeof p / sizeof p[0], &new_id));
     f.a.id = new_id;
     CHECK(write_data(m, &f, 1));
+    if (key) {
+        /* The key's row in the same transaction: a concurrent create with the same key fails
+         * on its primary key here and answers this one (again, below). Expired keys go. */
+        es_value px[] = {es_v_int(now - ES_MK_IDEM_TTL)};
+        CHECK(es_store_exec(m->a->store, "DELETE FROM application_idempotency WHERE created_at < ?",
+                            px, 1, NULL));
+        es_value pk[] = {es_v_text(by->name), es_v_text(key), es_v_text(body_sm3), es_v_int(new_id),
+                         es_v_int(now)};
+        CHECK(es_store_exec(m->a->store,
+                            "INSERT INTO application_idempotency (account, idem_key, body_sm3, "
+                            "application_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                            pk, 5, NULL));
+    }
     snprintf(object, sizeof object, "application:%lld", (long long)new_id);
-    snprintf(detail, sizeof detail, "kind=%s scope=%s carrier=%s seal=%s", f.a.kind, f.a.scope,
-             f.a.carrier, f.a.seal_code);
+    snprintf(detail, sizeof detail, "kind=%s scope=%s carrier=%s seal=%s%s%.128s", f.a.kind,
+             f.a.scope, f.a.carrier, f.a.seal_code, key ? " key=" : "", key ? key : "");
     CHECK(svc_audit(m->a, by, "application.create", object, detail));
     CHECK(es_store_commit(m->a->store));
     if (id) *id = new_id;
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
     full_free(&f);
+    /* Lost the race for the key (or the database's serialisation): the winner's answer. */
+    if (key && tries++ < 3 && (rv == ES_ERR_EXISTS || rv == ES_ERR_BUSY)) goto again;
     return rv;
 }
 
@@ -892,16 +992,12 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
     }
     if ((rv = es_sm3(bytes.p, bytes.len, d)) != ES_OK) return rv;
     es_hex_encode(d, sizeof d, hex);
-    aad_of(id, "materials/", aad, sizeof aad);
-    snprintf(aad + strlen(aad), sizeof aad - strlen(aad), "%s", name);
     es_buf_init(&sealed, spec->max_bytes + 4096);
     es_time now = es_time_now();
     snprintf(object, sizeof object, "application:%lld", (long long)id);
     snprintf(detail, sizeof detail, "material=%s type=%s size=%zu sm3=%s", name, type, bytes.len,
              hex);
     CHECK(es_store_begin(m->a->store));
-    CHECK(es_protect_seal(m->protect, m->a->store, bytes,
-                          es_slice_make((const uint8_t *)aad, strlen(aad)), &sealed));
     es_value up[] = {es_v_int(now), es_v_int(id)};
     CHECK(es_store_exec(m->a->store,
                         "UPDATE applications SET version = version + 1, updated_at = ? "
@@ -911,14 +1007,12 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
         rv = ES_ERR_MK_STATE;
         goto out;
     }
-    es_value p[] = {es_v_int(id),
-                    es_v_text(name),
-                    es_v_text(media_type_of(type)),
-                    es_v_blob(sealed.p, sealed.len),
-                    es_v_text(hex),
-                    es_v_int((int64_t)bytes.len),
-                    es_v_text(by->name),
-                    es_v_int(now)};
+    /* The row first (its id is the place its sealed bytes are bound to), then its bytes. */
+    static const uint8_t none = 0;
+    int64_t mid = 0;
+    es_value p[] = {es_v_int(id),        es_v_text(name), es_v_text(media_type_of(type)),
+                    es_v_blob(&none, 1), es_v_text(hex),  es_v_int((int64_t)bytes.len),
+                    es_v_text(by->name), es_v_int(now)};
     CHECK(es_store_exec(m->a->store,
                         "INSERT INTO application_materials (application_id, name, media_type, "
                         "bytes, sm3, size, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
@@ -927,6 +1021,16 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
                         "excluded.size, uploaded_by = excluded.uploaded_by, uploaded_at = "
                         "excluded.uploaded_at",
                         p, sizeof p / sizeof p[0], NULL));
+    CHECK(es_store_query_int(m->a->store,
+                             "SELECT id FROM application_materials WHERE application_id = ? AND "
+                             "name = ?",
+                             p, 2, &mid));
+    material_aad(mid, aad, sizeof aad);
+    CHECK(es_protect_seal(m->protect, m->a->store, bytes,
+                          es_slice_make((const uint8_t *)aad, strlen(aad)), &sealed));
+    es_value pb[] = {es_v_blob(sealed.p, sealed.len), es_v_int(mid)};
+    CHECK(es_store_exec(m->a->store, "UPDATE application_materials SET bytes = ? WHERE id = ?", pb,
+                        2, NULL));
     CHECK(svc_audit(m->a, by, "application.material_put", object, detail));
     CHECK(es_store_commit(m->a->store));
 out:
@@ -941,6 +1045,7 @@ typedef struct mat_ctx {
     es_material_cb cb;
     void *cbctx;
     int found;
+    int64_t mid; /* the row's id (the place of its sealed bytes) */
 } mat_ctx;
 
 static void fill_mat(es_material *t, const es_row *r)
@@ -959,6 +1064,7 @@ static es_err mat_row(void *ctx, const es_row *r)
     mat_ctx *x = ctx;
     x->found = 1;
     fill_mat(x->mat, r);
+    x->mid = es_row_int(r, 7);
     return x->sealed ? copy_blob(x->sealed, r, 6) : ES_OK;
 }
 
@@ -970,10 +1076,10 @@ es_err es_making_material_get(es_making *m, const es_actor *by, int64_t id, cons
     es_err rv;
     if (!may_read(by)) return deny(m, by, "application.material_get");
     es_buf_init(&sealed, ES_MK_MATERIAL_MAX + 4096);
-    mat_ctx x = {out, bytes ? &sealed : NULL, NULL, NULL, 0};
+    mat_ctx x = {out, bytes ? &sealed : NULL, NULL, NULL, 0, 0};
     es_value p[] = {es_v_int(id), es_v_text(name)};
     CHECK(es_store_query(m->a->store,
-                         "SELECT name, media_type, sm3, size, uploaded_by, uploaded_at, bytes "
+                         "SELECT name, media_type, sm3, size, uploaded_by, uploaded_at, bytes, id "
                          "FROM application_materials WHERE application_id = ? AND name = ?",
                          p, 2, mat_row, &x));
     if (!x.found) {
@@ -984,8 +1090,7 @@ es_err es_making_material_get(es_making *m, const es_actor *by, int64_t id, cons
         uint8_t d[ES_SM3_LEN];
         char hex[65];
         size_t start = bytes->len;
-        aad_of(id, "materials/", aad, sizeof aad);
-        snprintf(aad + strlen(aad), sizeof aad - strlen(aad), "%s", name);
+        material_aad(x.mid, aad, sizeof aad);
         CHECK(es_protect_open(m->protect, m->a->store, es_slice_make(sealed.p, sealed.len),
                               es_slice_make((const uint8_t *)aad, strlen(aad)), bytes));
         CHECK(es_sm3(bytes->p + start, bytes->len - start, d));
@@ -1089,9 +1194,63 @@ static es_err decide(es_making *m, const es_actor *by, const full_app *f, const 
     d.verdict = verdict ? verdict : "";
     d.opinion = opinion ? opinion : "";
     d.at = es_time_now();
+    /* A signature made beforehand (a USBKey) covers the time of the bytes it was given
+     * (es_making_decision_tbs): accepted within the window. */
+    if (proof && proof->signature.len && proof->at) {
+        if (proof->at > d.at + 60 || proof->at < d.at - ES_MK_SIGN_WINDOW) {
+            say(why, whylen,
+                "at: the signed bytes are older than 10 minutes (or in the future): "
+                "fetch them again and sign");
+            return ES_ERR_ARG;
+        }
+        d.at = proof->at;
+    }
     es_err rv = record_sm3(f, d.subject_sm3);
     if (rv != ES_OK) return rv;
     return es_decision_sign(m->decisions, m->a->store, by, &d, proof, &out->sig, why, whylen);
+}
+
+es_err es_making_decision_tbs(es_making *m, const es_actor *by, int64_t id, const char *step,
+                              const char *verdict, const char *opinion, es_time *at, es_buf *tbs,
+                              const char **field)
+{
+    static const struct {
+        const char *step, *action;
+        es_perm perm;
+    } steps[] = {{"submit", "application.submit", ES_PERM_SEAL_APPLY},
+                 {"review", "application.review", ES_PERM_SEAL_REVIEW},
+                 {"execute", "application.execute", ES_PERM_SEAL_MAKE}};
+    full_app f;
+    char object[64];
+    es_decision d;
+    size_t k = 0;
+    if (field) *field = NULL;
+    while (k < 3 && (!step || strcmp(step, steps[k].step) != 0)) k++;
+    if (k == 3) {
+        if (field) *field = "step";
+        return ES_ERR_ARG;
+    }
+    if (!may(by, steps[k].perm)) return deny(m, by, "application.decision_tbs");
+    if (k == 1 && (!verdict || (strcmp(verdict, "approve") && strcmp(verdict, "reject")))) {
+        if (field) *field = "verdict";
+        return ES_ERR_ARG;
+    }
+    memset(&d, 0, sizeof d);
+    full_init(&f);
+    es_err rv = load_full(m, id, &f);
+    if (rv == ES_OK) {
+        snprintf(object, sizeof object, "application:%lld", (long long)id);
+        d.action = steps[k].action;
+        d.object = object;
+        d.verdict = k == 1 ? verdict : "";
+        d.opinion = k == 1 && opinion ? opinion : "";
+        d.at = es_time_now();
+        rv = record_sm3(&f, d.subject_sm3);
+    }
+    if (rv == ES_OK) rv = es_decision_tbs(&d, by->name, tbs);
+    if (rv == ES_OK && at) *at = d.at;
+    full_free(&f);
+    return rv;
 }
 
 static void decided_free(decided *d)
@@ -1468,8 +1627,27 @@ static es_err revoke_cert(es_making *m, es_ca_state *st, const char *code, const
                     es_v_text(serial)};
     return es_store_exec(m->a->store,
                          "UPDATE seal_certs SET revoked_at = ?, reason = ? WHERE code = ? AND "
-                         "cert_serial = ? AND revoked_at IS NULL",
+                         "cert_serial = ? AND (revoked_at IS NULL OR reason = 'certificateHold')",
                          p, 4, NULL);
+}
+
+/* Restore: the hold on the seal's certificate released (removeFromCRL). A certificate
+ * revoked for good (by the CA's operator, or a loss) cannot be: ES_ERR_MK_CERT_REVOKED. */
+static es_err release_cert(es_making *m, es_ca_state *st, const char *code, const char *serial,
+                           char *why, size_t whylen)
+{
+    es_err rv = es_ca_revoke_in(m->ca, st, serial, ES_REASON_REMOVE_FROM_CRL, ES_TIME_NONE);
+    if (rv == ES_ERR_NOT_FOUND || rv == ES_ERR_ARG) rv = ES_OK; /* imported, or not on hold */
+    if (rv == ES_ERR_REVOKED) {
+        say(why, whylen, "the seal's certificate is revoked, not on hold: it cannot be restored");
+        return ES_ERR_MK_CERT_REVOKED;
+    }
+    if (rv != ES_OK) return rv;
+    es_value p[] = {es_v_text(code), es_v_text(serial)};
+    return es_store_exec(m->a->store,
+                         "UPDATE seal_certs SET revoked_at = NULL, reason = '' WHERE code = ? AND "
+                         "cert_serial = ? AND reason = 'certificateHold'",
+                         p, 2, NULL);
 }
 
 static es_err record_cert(es_making *m, const char *code, const char *serial, const es_buf *cert,
@@ -1585,6 +1763,11 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
         snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
     } else if (!strcmp(k, "suspend") || !strcmp(k, "restore")) {
         const char *to = !strcmp(k, "suspend") ? "suspended" : "active";
+        /* The certificate follows (RFC 5280): on hold while suspended, released on restore. */
+        if (!strcmp(k, "suspend"))
+            CHECK(revoke_cert(m, &st, old.code, old.cert_serial, ES_REASON_CERTIFICATE_HOLD));
+        else
+            CHECK(release_cert(m, &st, old.code, old.cert_serial, why, whylen));
         es_value p[] = {es_v_text(to), es_v_text(old.code)};
         CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
         CHECK(status_event(m, old.code, old.cert_serial, to, k, id));

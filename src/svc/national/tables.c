@@ -13,7 +13,9 @@
 
 /* Limits of a file: a material accepts at most this many bytes; a table has at most so many
  * rows (the loader refuses more: a configuration, not a database). */
-#define TABLES_MAX_MATERIAL_BYTES (64u * 1024 * 1024)
+/* A row may allow at most what the making system takes (ES_MK_MATERIAL_MAX, 20 MiB: the
+ * body limit of the upload route). */
+#define TABLES_MAX_MATERIAL_BYTES (20u * 1024 * 1024)
 #define TABLES_MAX_ROWS           64
 #define TABLES_MAX_TEXT           256
 

@@ -59,13 +59,15 @@ void es_config_defaults(es_config *c, const char *var)
     c->threads = 8;
     c->max_connections = 512;
     c->timeout_seconds = 30;
-    c->max_body = 16ul * 1024 * 1024;
+    c->max_body = 20ul * 1024 * 1024; /* the largest material (ES_MK_MATERIAL_MAX) */
     c->page_max = 500;
     c->per_address = 64;
     c->head_timeout_seconds = 10;
     c->request_timeout_seconds = 60;
     c->body_memory = 64ul * 1024 * 1024;
-    c->body_memory_per_address = 16ul * 1024 * 1024;
+    /* One address must be able to send the largest material (ES_MK_MATERIAL_MAX, 20 MiB) whole:
+     * its body is held in memory before it is sealed (issue 10). */
+    c->body_memory_per_address = 32ul * 1024 * 1024;
     c->log_access_rate = 20;
     c->log_access_error_rate = 50;
     c->log_summary_seconds = 60;

@@ -96,11 +96,51 @@ export default {
     form.append(el('label', t('mk_scope'), null, { htmlFor: 'app-scope' }), scopeSel);
     form.append(el('label', t('mk_carrier'), null, { htmlFor: 'app-carrier' }), carrierSel);
     form.append(el('label', t('mk_unit_type'), null, { htmlFor: 'app-unit_type' }), typeSel);
+    // Division codes (GB/T 2260) are chosen from GET /api/v1/divisions: typed digits look the
+    // codes up by prefix, typed words search the names of the provinces and prefectures (and
+    // of the counties already seen); a code that is no division is refused before sending.
+    const divList = el('datalist', null, null, { id: 'division-list' });
+    const divNames = new Map();
+    const loadDivs = async (q) => {
+      const r = await api('GET', `/api/v1/divisions?${q}`);
+      for (const d of (r && r.items) || []) divNames.set(d.code, d.full_name || d.name);
+    };
+    const divsReady = Promise.all([loadDivs('level=1&limit=100'), loadDivs('level=2&limit=1000')]).catch(
+      () => null,
+    );
+    const fillDivs = async (q) => {
+      if (/^[0-9]{1,6}$/.test(q) && q.length >= 2) await loadDivs(`prefix=${enc(q)}&limit=200`).catch(() => null);
+      else await divsReady;
+      const hits = [];
+      for (const [code, name] of divNames) {
+        if (hits.length >= 50) break;
+        if (/^[0-9]+$/.test(q) ? code.startsWith(q) : !q || name.includes(q)) hits.push([code, name]);
+      }
+      divList.replaceChildren(...hits.map(([code, name]) => el('option', name, null, { value: code })));
+    };
+    const divisionOk = async (code) => {
+      if (!/^[0-9]{6}$/.test(code)) return false;
+      if (!divNames.has(code)) await loadDivs(`prefix=${enc(code)}&limit=1`).catch(() => null);
+      return divNames.has(code);
+    };
     for (const f of TEXT_FIELDS) {
       const [l, i] = field('app-' + f, 'mk_f_' + f, { 'data-field': f, maxLength: 400 });
       const hint = el('span', null, 'hint', { id: 'app-' + f + '-hint', role: 'status' });
       inputs[f] = i;
       hints[f] = hint;
+      if (f === 'division' || f === 'approver_division') {
+        i.setAttribute('list', 'division-list');
+        i.setAttribute('autocomplete', 'off');
+        const name = el('span', null, 'hint ok', { id: 'app-' + f + '-name' });
+        i.addEventListener('input', async () => {
+          const q = i.value.trim();
+          await fillDivs(q);
+          name.textContent = divNames.get(q) || '';
+        });
+        i.addEventListener('focus', () => fillDivs(i.value.trim()));
+        form.append(l, i, name, hint);
+        continue;
+      }
       if (RULES[f])
         i.addEventListener('input', () => {
           const p = i.value ? RULES[f](i.value.trim()) : '';
@@ -110,6 +150,7 @@ export default {
         });
       form.append(l, i, hint);
     }
+    form.append(divList);
     form.append(el('label', t('mk_f_seal_type'), null, { htmlFor: 'app-seal_type' }), sealType);
     const [csrL, csrI] = field(
       'app-csr',
@@ -149,6 +190,15 @@ export default {
         body.seal_type = Number(sealType.value) || 0;
       }
       for (const f of TEXT_FIELDS) if (inputs[f].value.trim()) body[f] = inputs[f].value.trim();
+      // A division is one of the list, not free text.
+      for (const f of ['division', 'approver_division']) {
+        if (!body[f] || (await divisionOk(body[f]))) continue;
+        showError(formErr, t('mk_division_unknown'), null, form);
+        inputs[f].setAttribute('aria-invalid', 'true');
+        hints[f].textContent = t('mk_division_unknown');
+        inputs[f].focus();
+        return;
+      }
       if (carrierSel.value === 'server') {
         if (pkgI.value.trim()) body.package_request = pkgI.value.replace(/\s+/g, '');
       } else if (csrI.value.trim()) body.csr = csrI.value.trim();
@@ -230,6 +280,98 @@ export default {
       } catch (e) {
         ctx.fail(e, detailErr);
       }
+    }
+
+    // Signing with a USBKey (docs/making.md): the canonical bytes of the decision about to be
+    // taken are fetched and saved, signed on the person's machine with `eseal decision sign`,
+    // and the signature pasted or uploaded; it is sent with the bytes' time instead of a PIN.
+    function usbKeyBox(id, step) {
+      const box = el('details', null, 'panel usbkey', { id: 'usb-box' });
+      box.append(el('summary', t('mk_usb_title')), el('p', t('mk_usb_note'), 'note'));
+      const verdict = el('select', null, null, { id: 'usb-verdict' });
+      for (const vd of ['approve', 'reject'])
+        verdict.append(el('option', t('mk_verdict_' + vd), null, { value: vd }));
+      if (step === 'review')
+        box.append(el('label', t('mk_verdict'), null, { htmlFor: 'usb-verdict' }), verdict);
+      const tbsOut = el('textarea', null, 'mono', {
+        id: 'usb-tbs',
+        rows: 3,
+        readOnly: true,
+        spellcheck: false,
+      });
+      const cmd = el('code', null, 'mono', { id: 'usb-command' });
+      const dl = el('a', t('mk_usb_download'), null, { id: 'usb-download' });
+      dl.hidden = true;
+      tbsOut.hidden = true;
+      let fetched = null;
+      const fetchBtn = button(t('mk_usb_fetch'), 'secondary', async () => {
+        const opinion = document.getElementById('app-opinion');
+        const q = { step };
+        if (step === 'review') {
+          q.verdict = verdict.value;
+          q.opinion = opinion ? opinion.value : '';
+        }
+        const qs = Object.entries(q)
+          .map(([k, val]) => `${k}=${enc(val)}`)
+          .join('&');
+        try {
+          const r = await api('GET', `/api/v1/applications/${id}/decision-tbs?${qs}`);
+          fetched = { ...q, at: r.at };
+          const raw = Uint8Array.from(atob(r.tbs), (c) => c.charCodeAt(0));
+          const url = URL.createObjectURL(new Blob([raw], { type: 'application/octet-stream' }));
+          v.urls.push(url);
+          const file = `decision-${id}-${step}.tbs`;
+          dl.href = url;
+          dl.download = file;
+          dl.hidden = false;
+          tbsOut.value = r.tbs;
+          tbsOut.hidden = false;
+          cmd.textContent = `eseal decision sign --key 'skf:LIB#DEVICE/APPLICATION/CONTAINER' ${file}`;
+          showError(detailErr, null);
+        } catch (e) {
+          ctx.fail(e, detailErr);
+        }
+      }, { id: 'usb-fetch' });
+      const sigIn = el('textarea', null, 'mono', {
+        id: 'usb-sig',
+        rows: 3,
+        spellcheck: false,
+        placeholder: t('mk_usb_sig_hint'),
+      });
+      const sigFile = el('input', null, null, { id: 'usb-sig-file', type: 'file' });
+      sigFile.addEventListener('change', async () => {
+        if (!sigFile.files.length) return;
+        const bytes = new Uint8Array(await sigFile.files[0].arrayBuffer());
+        const text = new TextDecoder().decode(bytes).trim();
+        // A base64 text file as `eseal decision sign` prints it, or the DER of -o.
+        sigIn.value = /^[A-Za-z0-9+/=\s]+$/.test(text)
+          ? text.replace(/\s+/g, '')
+          : btoa(String.fromCharCode(...bytes));
+      });
+      const send = button(t('mk_usb_send'), '', async () => {
+        if (!fetched || !sigIn.value.trim()) {
+          showError(detailErr, t('mk_usb_missing'));
+          return;
+        }
+        const body = { signature: sigIn.value.replace(/\s+/g, ''), at: fetched.at };
+        if (step === 'review') {
+          body.verdict = fetched.verdict;
+          body.opinion = fetched.opinion;
+        }
+        await decide(id, step, body, step === 'execute');
+      }, { id: 'usb-send' });
+      box.append(
+        fetchBtn,
+        dl,
+        tbsOut,
+        el('p', t('mk_usb_sign'), 'note'),
+        cmd,
+        el('label', t('mk_usb_sig'), null, { htmlFor: 'usb-sig' }),
+        sigIn,
+        sigFile,
+        send,
+      );
+      return box;
     }
 
     async function open(id) {
@@ -386,6 +528,15 @@ export default {
           }),
         );
       if (acts.childNodes.length) detail.append(pinL, pinI, acts);
+      const step =
+        a.state === 'draft' && canApply
+          ? 'submit'
+          : a.state === 'submitted' && ctx.can('seal_review')
+            ? 'review'
+            : a.state === 'approved' && ctx.can('seal_make')
+              ? 'execute'
+              : '';
+      if (step) detail.append(usbKeyBox(a.id, step));
       detail.append(detailErr, result);
     }
     v.open = open;

@@ -4,8 +4,9 @@
 // scales it to the millimetres (POST /api/v1/pictures/scan). Or a standard seal drawn from the
 // unit's name (POST /api/v1/pictures/draw). The result shows at real size (CSS millimetres) on
 // a transparent checkerboard beside a ruler that the viewer may calibrate to this screen, and
-// downloads as a PNG whose pHYs makes it print at 1:1. Nothing is stored here.
-import { ApiError, api } from '../core/api.js';
+// downloads as a PNG whose pHYs makes it print at 1:1, or goes onto a draft application
+// (PUT /api/v1/applications/{id}/picture); nothing else is stored here.
+import { ApiError, api, page } from '../core/api.js';
 import { button, dropDownload, el, offerDownload } from '../core/dom.js';
 import { errorBox, showError } from '../core/form.js';
 import { t } from '../core/i18n.js';
@@ -273,6 +274,57 @@ export default {
     v.download = download;
     const actions = el('div', null, 'actions');
     actions.append(download);
+    // Onto an application: a draft of the seal issuer's (PUT .../picture at the picture's size).
+    const toApp = el('div', null, 'filters pic-row', { id: 'pic-to-app-row' });
+    const err = errorBox('pic-to-app-error');
+    const appSel = el('select', null, null, { id: 'pic-app' });
+    const toAppMsg = el('p', null, 'result', { id: 'pic-to-app-result', role: 'status' });
+    toAppMsg.hidden = true;
+    const loadDrafts = async () => {
+      appSel.replaceChildren();
+      try {
+        const r = await page('/api/v1/applications', { state: 'draft' });
+        for (const a of r.items)
+          appSel.append(
+            el('option', t('pic_app_option', { id: a.id, name: a.seal_name || a.unit_name || '' }), null, {
+              value: String(a.id),
+            }),
+          );
+      } catch (e) {
+        showError(err, e);
+      }
+      toApp.hidden = !appSel.options.length;
+    };
+    toApp.append(
+      el('label', t('pic_to_app'), null, { htmlFor: 'pic-app' }),
+      appSel,
+      button(t('pic_to_app_go'), 'secondary', async () => {
+        if (!v.picture || !appSel.value) return;
+        const w = Math.round(v.picture.width_mm);
+        const h = Math.round(v.picture.height_mm);
+        try {
+          const res = await fetch(
+            `/api/v1/applications/${encodeURIComponent(appSel.value)}/picture?width_mm=${w}&height_mm=${h}`,
+            {
+              method: 'PUT',
+              credentials: 'same-origin',
+              headers: { 'Content-Type': 'image/png', Accept: 'application/json' },
+              body: bytesOf(v.picture.png),
+            },
+          );
+          const data = await res.json().catch(() => null);
+          if (!res.ok)
+            throw new ApiError(data && data.error ? data.error : 'http_' + res.status, res.status, data);
+          showError(err, null);
+          toAppMsg.textContent = t('pic_to_app_done', { id: appSel.value, w, h });
+          toAppMsg.hidden = false;
+        } catch (e) {
+          toAppMsg.hidden = true;
+          showError(err, e);
+        }
+      }, { id: 'pic-to-app' }),
+    );
+    toApp.hidden = true;
     result.append(
       el('h2', t('pic_result')),
       facts,
@@ -282,6 +334,9 @@ export default {
       calibNote,
       calibRow,
       actions,
+      toApp,
+      err,
+      toAppMsg,
     );
 
     root.append(scanPanel, drawPanel, result);
@@ -305,6 +360,10 @@ export default {
 
     function showPicture(r) {
       result.hidden = false;
+      v.picture = r.preview ? null : r;
+      toAppMsg.hidden = true;
+      if (!r.preview) loadDrafts();
+      else toApp.hidden = true;
       dd['pic-result-source'].textContent =
         r.source === 'scan' ? t('pic_source_scan') : r.preview ? t('pic_source_preview') : t('pic_source_drawn');
       dd['pic-result-size'].textContent = t('pic_size_value', {
