@@ -1102,6 +1102,78 @@ static void usbkey(const node_t *d, const char *admin, const char *issuer, const
     ok(rc == 0 && strstr(out, "2 of 2 decisions PASSED"),
        "%s: usbkey: the export verifies offline: %d\n%s", kind, rc, out);
     json_decref(ex);
+
+    /* The delivery signed with the USBKey of an issuer whose key is in a token. */
+    char code[ES_SEAL_CODE_MAX] = "", itok[65], ikey[700], dtbs[700], dsig[700];
+    ok(execute(d, issuer, id, code) == 200 && code[0], "%s: usbkey: the seal made (%s)", kind,
+       code);
+    v = jcall(d, "POST", "/api/v1/users", admin,
+              json_pack("{s:s,s:s,s:[s]}", "name", "tokiss", "display_name", "tokiss", "roles",
+                        "seal_issuer"),
+              &st);
+    snprintf(otp, sizeof otp, "%s", sget(v, "one_time_password"));
+    json_decref(v);
+    ok(st == 201 && sign_in(d, "tokiss", otp, itok) == 201, "%s: usbkey: an issuer signs in", kind);
+    json_decref(jcall(d, "POST", "/api/v1/users/me/password", itok,
+                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", USER_PASS), &st));
+    es_sm2_key *ik = NULL;
+    es_signer *isg = NULL;
+    kp.len = csr.len = pem.len = 0;
+    snprintf(ikey, sizeof ikey, "%s/tokiss.pem", d->var);
+    if (es_sm2_key_generate(&ik) != ES_OK || es_sm2_key_to_pem(ik, NULL, &kp) != ES_OK ||
+        es_file_write(ikey, kp.p, kp.len) != ES_OK || es_signer_from_key(ik, &isg) != ES_OK ||
+        es_pki_name_parse("/CN=tokiss", &subj, why, sizeof why) != ES_OK ||
+        es_pki_csr_make(&subj, NULL, 0, isg, &csr) != ES_OK ||
+        es_pem_encode("CERTIFICATE REQUEST", csr.p, csr.len, &pem) != ES_OK ||
+        es_buf_nul(&pem) != ES_OK)
+        st_die("the issuer's token key");
+    json_decref(jcall(d, "POST", "/api/v1/me/signing-key", itok,
+                      json_pack("{s:s}", "csr", (const char *)pem.p), &st));
+    ok(st == 201, "%s: usbkey: the issuer's key enrolled (%d)", kind, st);
+    snprintf(path, sizeof path, "/api/v1/seals/%s/decision-tbs?to=%s", code, "unit-agent");
+    json_decref(jcall(d, "GET", path, tok, NULL, &st));
+    ok(st == 403, "%s: usbkey: a reviewer asks for the bytes of a delivery: 403 (%d)", kind, st);
+    v = jcall(d, "GET", path, itok, NULL, &st);
+    at = (es_time)json_integer_value(json_object_get(v, "at"));
+    tbs.len = sig.len = b64.len = 0;
+    t64 = sget(v, "tbs");
+    ok(st == 200 && at > 0 && es_base64_decode(t64, strlen(t64), &tbs) == ES_OK && tbs.len > 0,
+       "%s: usbkey: GET /seals/{code}/decision-tbs gives the delivery's bytes (%d)", kind, st);
+    json_decref(v);
+    snprintf(dtbs, sizeof dtbs, "%s/deliver.tbs", d->var);
+    snprintf(dsig, sizeof dsig, "%s/deliver.sig", d->var);
+    snprintf(args, sizeof args, "decision sign --key '%s' '%s' -o '%s'", ikey, dtbs, dsig);
+    ok(es_file_write(dtbs, tbs.p, tbs.len) == ES_OK && run_cli(d, args, out, sizeof out) == 0 &&
+           es_file_read(dsig, &sig) == ES_OK && es_base64_encode(sig.p, sig.len, &b64) == ES_OK &&
+           es_buf_nul(&b64) == ES_OK,
+       "%s: usbkey: the delivery signed offline\n%s", kind, out);
+    s64 = (const char *)b64.p;
+    snprintf(path, sizeof path, "/api/v1/seals/%s/deliver", code);
+    json_decref(jcall(
+        d, "POST", path, itok,
+        json_pack("{s:s,s:s,s:I}", "to", "someone-else", "signature", s64, "at", (json_int_t)at),
+        &st));
+    ok(st >= 400, "%s: usbkey: the signature handed in for another recipient: refused (%d)", kind,
+       st);
+    json_decref(jcall(d, "POST", path, itok,
+                      json_pack("{s:s,s:s,s:I}", "to", "unit-agent", "signature", s64, "at",
+                                (json_int_t)(at - 3600)),
+                      &st));
+    ok(st == 400, "%s: usbkey: delivery bytes an hour old: 400 (%d)", kind, st);
+    v = jcall(
+        d, "POST", path, itok,
+        json_pack("{s:s,s:s,s:I}", "to", "unit-agent", "signature", s64, "at", (json_int_t)at),
+        &st);
+    ok(st == 200 && !strcmp(sget(v, "seal.delivered_to"), "unit-agent"),
+       "%s: usbkey: the delivery signed with the USBKey is taken (%d)", kind, st);
+    json_decref(v);
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM decisions WHERE actor = 'tokiss' AND action = 'seal.deliver' "
+             "AND object = 'seal:%s' AND at = %lld",
+             code, (long long)at);
+    ok(count(url, q) == 1, "%s: usbkey: the delivery's decision stored with the signed time", kind);
+    es_signer_free(isg);
+
     es_buf_cleanup(&tbs);
     es_buf_cleanup(&sig);
     es_buf_cleanup(&b64);

@@ -118,6 +118,13 @@ es_err es_making_decision_tbs(es_making *m, const es_actor *by, int64_t id, cons
                               const char *verdict, const char *opinion, es_time *at, es_buf *tbs,
                               const char **field) ES_MUST_CHECK;
 
+/* The canonical bytes of the delivery decision (seal.deliver on seal:CODE, to as its
+ * opinion) `by` is about to take, as es_making_decision_tbs gives them for an application's
+ * steps; handed in to es_making_deliver with the signature and *at. ES_ERR_DENIED (audited),
+ * ES_ERR_ARG (to), ES_ERR_NOT_FOUND. Changes nothing. */
+es_err es_making_deliver_tbs(es_making *m, const es_actor *by, const char *code, const char *to,
+                             es_time *at, es_buf *tbs) ES_MUST_CHECK;
+
 /* Registers the making tables' sealed columns with data protection (es_protect_register):
  * applications (agent_idno, agent_mobile, unit_address at "applications/ID/COLUMN") and
  * application_materials (bytes at "application_materials/ID/bytes"), so that the

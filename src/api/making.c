@@ -558,6 +558,7 @@ static const es_json_field deliver_schema[] = {
     {"to", ES_JSON_STRING, ES_JSON_REQUIRED, 1024},
     {"pin", ES_JSON_STRING, 0, 64},
     {"signature", ES_JSON_STRING, 0, 512},
+    {"at", ES_JSON_INTEGER, 0, 0},
     {NULL},
 };
 
@@ -654,6 +655,52 @@ out:
     return rv;
 }
 
+/* The answer of a decision-tbs route: the bytes in base64, their time, the command. */
+static es_err tbs_reply(es_http_req *req, const es_buf *tbs, es_time at)
+{
+    es_buf b64;
+    es_err rv;
+    es_buf_init(&b64, 4 * ES_DECISION_TBS_MAX);
+    if ((rv = es_base64_encode(tbs->p, tbs->len, &b64)) == ES_OK &&
+        (rv = es_buf_nul(&b64)) == ES_OK) {
+        json_t *o = json_object();
+        json_object_set_new(o, "tbs", json_string((const char *)b64.p));
+        json_object_set_new(o, "at", json_integer(at));
+        json_object_set_new(
+            o, "command",
+            json_string("eseal decision sign --key 'skf:LIB#DEVICE/APPLICATION/CONTAINER' "
+                        "decision.tbs"));
+        rv = es_http_reply_json_new(req, 200, o);
+    }
+    es_buf_cleanup(&b64);
+    return rv;
+}
+
+/* GET /api/v1/seals/{code}/decision-tbs?to=: the canonical bytes of the delivery decision,
+ * for a USBKey holder (as for an application's steps). */
+static es_err seals_deliver_tbs(es_http_req *req, void *arg)
+{
+    BEGIN(app, a);
+    if ((rv = need(req, app, &a, P(ES_PERM_SEAL_MAKE), "seal.deliver_tbs")) != ES_OK) return rv;
+    const char *code = es_http_req_param(req, "code"), *to = es_http_req_query(req, "to");
+    es_making m = making_of(app, &a);
+    es_actor by = api_actor(api_user_of(req));
+    es_buf tbs;
+    es_time at = 0;
+    es_buf_init(&tbs, ES_DECISION_TBS_MAX);
+    rv = es_making_deliver_tbs(&m, &by, code, to, &at, &tbs);
+    if (rv == ES_ERR_ARG) {
+        es_reason r = {"to names who received the seal (1 to 200 bytes)",
+                       "to 应为领取人（1至200字节）"};
+        rv = reply_field(req, rv, "to", &r);
+    } else if (rv != ES_OK)
+        rv = fail(req, rv, NULL);
+    else
+        rv = tbs_reply(req, &tbs, at);
+    es_buf_cleanup(&tbs);
+    return rv;
+}
+
 /* GET /api/v1/applications/{id}/decision-tbs?step=&verdict=&opinion=: the canonical bytes of
  * the decision the caller is about to take, for a USBKey holder to sign offline and hand in
  * with "signature" and "at" (docs/making.md, "Signing with a USBKey"). */
@@ -672,10 +719,9 @@ static es_err apps_decision_tbs(es_http_req *req, void *arg)
     }
     es_making m = making_of(app, &a);
     es_actor by = api_actor(api_user_of(req));
-    es_buf tbs, b64;
+    es_buf tbs;
     es_time at = 0;
     es_buf_init(&tbs, ES_DECISION_TBS_MAX);
-    es_buf_init(&b64, 4 * ES_DECISION_TBS_MAX);
     rv = es_making_decision_tbs(&m, &by, id, step, verdict, opinion, &at, &tbs, &field);
     if (rv == ES_ERR_ARG && field) {
         es_reason r = {!strcmp(field, "step") ? "step is submit, review or execute"
@@ -689,19 +735,9 @@ static es_err apps_decision_tbs(es_http_req *req, void *arg)
         rv = fail(req, rv, NULL);
         goto out;
     }
-    if ((rv = es_base64_encode(tbs.p, tbs.len, &b64)) != ES_OK || (rv = es_buf_nul(&b64)) != ES_OK)
-        goto out;
-    json_t *o = json_object();
-    json_object_set_new(o, "tbs", json_string((const char *)b64.p));
-    json_object_set_new(o, "at", json_integer(at));
-    json_object_set_new(
-        o, "command",
-        json_string("eseal decision sign --key 'skf:LIB#DEVICE/APPLICATION/CONTAINER' "
-                    "decision.tbs"));
-    rv = es_http_reply_json_new(req, 200, o);
+    rv = tbs_reply(req, &tbs, at);
 out:
     es_buf_cleanup(&tbs);
-    es_buf_cleanup(&b64);
     return rv;
 }
 
@@ -853,6 +889,13 @@ static es_err seals_deliver(es_http_req *req, void *arg)
     if ((rv = es_http_req_json(req, deliver_schema, &in)) != ES_OK) goto out;
     if ((rv = proof_of(req, in, &proof, &sig)) != ES_OK) goto out;
     rv = es_making_deliver(&m, &by, code, str(in, "to"), &proof, why, sizeof why);
+    if (rv == ES_ERR_ARG && !strncmp(why, "at:", 3)) {
+        es_reason r = {"at: the signed bytes are older than 10 minutes (or in the future): "
+                       "fetch them again and sign",
+                       "at：所签名内容已超过 10 分钟（或时间在未来），请重新获取后签名"};
+        rv = reply_field(req, rv, "at", &r);
+        goto out;
+    }
     if (rv == ES_ERR_ARG) {
         es_reason r = {"to names who received the seal (1 to 200 bytes)",
                        "to 应为领取人（1至200字节）"};
@@ -918,6 +961,7 @@ es_err es_api_making_register(es_http *h, es_api_ctx *ctx)
         {"GET", "/api/v1/seals/{code}/esl", seals_esl, 0, API_BODY_SMALL},
         {"GET", "/api/v1/seals/{code}/package", seals_package, 0, API_BODY_SMALL},
         {"POST", "/api/v1/seals/{code}/deliver", seals_deliver, 0, API_BODY_FORM},
+        {"GET", "/api/v1/seals/{code}/decision-tbs", seals_deliver_tbs, 0, API_BODY_SMALL},
         {"GET", "/api/v1/status-events", events_list, 0, API_BODY_SMALL},
     };
     return api_routes(h, ctx, routes, sizeof routes / sizeof routes[0]);

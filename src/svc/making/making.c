@@ -1178,6 +1178,24 @@ typedef struct decided {
     int signed_;
 } decided;
 
+/* The time of a decision: now, or, for a signature made beforehand (a USBKey), the time of
+ * the bytes it was given (es_making_decision_tbs, es_making_deliver_tbs), accepted within the
+ * window. */
+static es_err signed_at(const es_decision_proof *proof, es_time *at, char *why, size_t whylen)
+{
+    *at = es_time_now();
+    if (proof && proof->signature.len && proof->at) {
+        if (proof->at > *at + 60 || proof->at < *at - ES_MK_SIGN_WINDOW) {
+            say(why, whylen,
+                "at: the signed bytes are older than 10 minutes (or in the future): "
+                "fetch them again and sign");
+            return ES_ERR_ARG;
+        }
+        *at = proof->at;
+    }
+    return ES_OK;
+}
+
 /* Signs the decision before the transaction (decision.h). */
 static es_err decide(es_making *m, const es_actor *by, const full_app *f, const char *action,
                      const char *verdict, const char *opinion, const es_decision_proof *proof,
@@ -1193,19 +1211,9 @@ static es_err decide(es_making *m, const es_actor *by, const full_app *f, const 
     d.object = object;
     d.verdict = verdict ? verdict : "";
     d.opinion = opinion ? opinion : "";
-    d.at = es_time_now();
-    /* A signature made beforehand (a USBKey) covers the time of the bytes it was given
-     * (es_making_decision_tbs): accepted within the window. */
-    if (proof && proof->signature.len && proof->at) {
-        if (proof->at > d.at + 60 || proof->at < d.at - ES_MK_SIGN_WINDOW) {
-            say(why, whylen,
-                "at: the signed bytes are older than 10 minutes (or in the future): "
-                "fetch them again and sign");
-            return ES_ERR_ARG;
-        }
-        d.at = proof->at;
-    }
-    es_err rv = record_sm3(f, d.subject_sm3);
+    es_err rv = signed_at(proof, &d.at, why, whylen);
+    if (rv != ES_OK) return rv;
+    rv = record_sm3(f, d.subject_sm3);
     if (rv != ES_OK) return rv;
     return es_decision_sign(m->decisions, m->a->store, by, &d, proof, &out->sig, why, whylen);
 }
@@ -1839,6 +1847,42 @@ out:
     return rv;
 }
 
+/* The decision of a delivery (its time left to the caller): seal.deliver on seal:CODE, the
+ * recipient as its opinion, over the application that made the seal. dobj: 64 bytes. */
+static es_err deliver_decision(const full_app *f, const char *code, const char *to, es_decision *d,
+                               char *dobj)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(dobj, 64, "seal:%s", code);
+    d->action = "seal.deliver";
+    d->object = dobj;
+    d->verdict = "";
+    d->opinion = to;
+    return record_sm3(f, d->subject_sm3);
+}
+
+es_err es_making_deliver_tbs(es_making *m, const es_actor *by, const char *code, const char *to,
+                             es_time *at, es_buf *tbs)
+{
+    es_seal_rec s;
+    full_app f;
+    es_decision d;
+    char dobj[64];
+    if (!may(by, ES_PERM_SEAL_MAKE)) return deny(m, by, "seal.deliver_tbs");
+    if (!to || !utf8_len_ok(to, ES_MK_NAME_MAX)) return ES_ERR_ARG;
+    full_init(&f);
+    es_err rv = load_seal(m, code, &s);
+    if (rv == ES_OK) rv = load_full(m, s.application_id, &f);
+    if (rv == ES_OK) rv = deliver_decision(&f, code, to, &d, dobj);
+    if (rv == ES_OK) {
+        d.at = es_time_now();
+        rv = es_decision_tbs(&d, by->name, tbs);
+    }
+    if (rv == ES_OK && at) *at = d.at;
+    full_free(&f);
+    return rv;
+}
+
 es_err es_making_deliver(es_making *m, const es_actor *by, const char *code, const char *to,
                          const es_decision_proof *proof, char *why, size_t whylen)
 {
@@ -1863,16 +1907,10 @@ es_err es_making_deliver(es_making *m, const es_actor *by, const char *code, con
     {
         char dobj[64];
         es_decision d;
-        memset(&d, 0, sizeof d);
         es_decision_sig_init(&dec.sig);
         dec.signed_ = 1;
-        snprintf(dobj, sizeof dobj, "seal:%s", code);
-        d.action = "seal.deliver";
-        d.object = dobj;
-        d.verdict = "";
-        d.opinion = to;
-        d.at = es_time_now();
-        CHECK(record_sm3(&f, d.subject_sm3));
+        CHECK(deliver_decision(&f, code, to, &d, dobj));
+        CHECK(signed_at(proof, &d.at, why, whylen));
         CHECK(es_decision_sign(m->decisions, m->a->store, by, &d, proof, &dec.sig, why, whylen));
     }
     snprintf(object, sizeof object, "seal:%s", code);

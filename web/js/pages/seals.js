@@ -25,6 +25,89 @@ async function base64Of(file) {
   return btoa(s);
 }
 
+// A delivery signed with a USBKey (docs/making.md "Signing with a USBKey"): the bytes of the
+// delivery to the recipient typed above are fetched and saved, signed with `eseal decision
+// sign` on the issuer's machine, and the signature pasted or uploaded; sent with the bytes'
+// time instead of a PIN, after the same confirmation.
+function deliverUsbKey(s, toI) {
+  const box = el('details', null, 'panel usbkey', { id: 'deliver-usb' });
+  box.append(el('summary', t('mk_usb_title')), el('p', t('mk_usb_note'), 'note'));
+  const err = errorBox();
+  const dl = el('a', t('mk_usb_download'), null, { id: 'deliver-usb-download' });
+  const cmd = el('code', null, 'mono', { id: 'deliver-usb-command' });
+  dl.hidden = true;
+  let fetched = null;
+  const fetchBtn = button(
+    t('mk_usb_fetch'),
+    'secondary',
+    async () => {
+      try {
+        const r = await api(
+          'GET',
+          `/api/v1/seals/${enc(s.code)}/decision-tbs?to=${enc(toI.value)}`,
+        );
+        fetched = { to: toI.value, at: r.at };
+        const raw = Uint8Array.from(atob(r.tbs), (c) => c.charCodeAt(0));
+        const file = `deliver-${s.code}.tbs`;
+        dl.href = URL.createObjectURL(new Blob([raw], { type: 'application/octet-stream' }));
+        dl.download = file;
+        dl.hidden = false;
+        cmd.textContent = `eseal decision sign --key 'skf:LIB#DEVICE/APPLICATION/CONTAINER' ${file}`;
+        showError(err, null);
+      } catch (e) {
+        showError(err, e);
+      }
+    },
+    { id: 'deliver-usb-fetch' },
+  );
+  const sigIn = el('textarea', null, 'mono', {
+    id: 'deliver-usb-sig',
+    rows: 3,
+    spellcheck: false,
+    placeholder: t('mk_usb_sig_hint'),
+  });
+  const send = button(
+    t('mk_usb_send'),
+    '',
+    async () => {
+      if (!fetched || !sigIn.value.trim() || fetched.to !== toI.value) {
+        showError(err, t('mk_usb_missing'));
+        return;
+      }
+      const yes = await confirmDialog({
+        title: t('mk_deliver_title'),
+        object: s.code,
+        body: t('mk_deliver_body', { to: fetched.to }),
+        ok: t('mk_deliver'),
+      });
+      if (!yes) return;
+      try {
+        await api('POST', `/api/v1/seals/${enc(s.code)}/deliver`, {
+          to: fetched.to,
+          signature: sigIn.value.replace(/\s+/g, ''),
+          at: fetched.at,
+        });
+        showResult(err, t('mk_delivered_ok'));
+        box.dispatchEvent(new CustomEvent('delivered', { bubbles: true }));
+      } catch (e) {
+        showError(err, e);
+      }
+    },
+    { id: 'deliver-usb-send' },
+  );
+  box.append(
+    fetchBtn,
+    dl,
+    el('p', t('mk_usb_sign'), 'note'),
+    cmd,
+    el('label', t('mk_usb_sig'), null, { htmlFor: 'deliver-usb-sig' }),
+    sigIn,
+    send,
+    err,
+  );
+  return box;
+}
+
 // The import of other vendors' seals: vendor, files, trust roots, the flag, the signing PIN;
 // the batch's report as a table.
 function importPanel(ctx, onDone) {
@@ -258,6 +341,8 @@ export default {
             { id: 'seal-deliver' },
           ),
         );
+        acts.append(deliverUsbKey(s, toI));
+        acts.addEventListener('delivered', () => open(s.code));
       }
       if (ctx.can('seal_apply') && s.state !== 'cancelled' && s.state !== 'lost') {
         const life = el('div', null, 'actions', { id: 'seal-lifecycle' });
