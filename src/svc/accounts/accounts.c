@@ -162,16 +162,16 @@ static es_err active_key(es_accounts *a, int64_t uid, int *has)
 /* How long a change that needs the CA's lock waits for it before answering busy. */
 #define CA_LOCK_WAIT_MS 2000
 
-/* Opens the change's transaction: with the CA's lock when revoke and the account holds an
- * active key (or force), else a plain one. *locked says which. */
-static es_err begin_change(es_accounts *a, const es_actor *by, int64_t uid, int revoke, int force,
-                           int *locked)
+/* Opens the change's transaction: with the CA's lock when force (waiting up to
+ * CA_LOCK_WAIT_MS for it), else a plain one. *locked says which. A change first runs without
+ * the lock and asks, holding the account's row, whether the account has an active key
+ * (key_check); only then is it run again with the lock: most accounts have none, and their
+ * changes neither wait for the CA nor pay an extra round trip. */
+static es_err begin_change(es_accounts *a, const es_actor *by, int force, int *locked)
 {
-    int has = 0;
     es_err rv;
     *locked = 0;
-    if (revoke && a->ca && !force && (rv = active_key(a, uid, &has)) != ES_OK) return rv;
-    if (!revoke || !a->ca || !(has || force)) return es_store_begin(a->store);
+    if (!force || !a->ca) return es_store_begin(a->store);
     es_castore cs = {a->store, a->audit, by->name, NULL};
     for (int waited = 0;; waited += 25) {
         rv = es_castore_begin_joined(&cs, a->ca);
@@ -184,15 +184,15 @@ static es_err begin_change(es_accounts *a, const es_actor *by, int64_t uid, int 
 }
 
 /* Inside the change's transaction, after the account's row was written (which holds the row:
- * an enrolment, es_decisions' enrol, writes it too): 1 when a signing key must be revoked but
- * the transaction does not hold the CA's lock (a key appeared since begin_change looked). */
-static es_err needs_lock(es_accounts *a, int64_t uid, int revoke, int locked, int *again)
+ * an enrolment, es_decisions' enrol, writes it too): *has when the account holds an active
+ * signing key that the change revokes; *again when that needs the CA's lock the transaction
+ * does not hold (roll back, begin_change with force). */
+static es_err key_check(es_accounts *a, int64_t uid, int revoke, int locked, int *has, int *again)
 {
-    int has = 0;
-    *again = 0;
-    if (!revoke || !a->ca || locked) return ES_OK;
-    es_err rv = active_key(a, uid, &has);
-    *again = has;
+    *has = *again = 0;
+    if (!revoke) return ES_OK;
+    es_err rv = active_key(a, uid, has);
+    *again = *has && !locked && a->ca;
     return rv;
 }
 
@@ -380,18 +380,19 @@ es_err es_acct_set_roles(es_accounts *a, const es_actor *by, const char *name, e
              to[0] ? to : "(none)");
     svc_rec ar;
     CHECK(svc_audit_prepare(a, by, "user.roles", object, detail, &ar));
-    int revoke = es_decision_roles(u.roles) && !es_decision_roles(roles), locked = 0, again = 0;
+    int revoke = es_decision_roles(u.roles) && !es_decision_roles(roles), locked = 0, again = 0,
+        has = 0;
     for (int force = 0;; force = 1) {
-        CHECK(begin_change(a, by, u.id, revoke, force, &locked));
-        if (revoke && !locked) /* holds the row against an enrolment until commit */
+        CHECK(begin_change(a, by, force, &locked));
+        if (revoke) /* holds the row against an enrolment until commit */
             CHECK(es_store_exec(a->store, "UPDATE users SET disabled = disabled WHERE id = ?",
                                 (es_value[]){es_v_int(u.id)}, 1, NULL));
-        CHECK(needs_lock(a, u.id, revoke, locked, &again));
+        CHECK(key_check(a, u.id, revoke, locked, &has, &again));
         if (!again || force) break;
         es_store_rollback(a->store);
     }
     CHECK(write_roles(a, u.id, roles));
-    if (revoke)
+    if (has)
         CHECK(es_signing_key_revoke_in(a->store, a->ca, a->audit, by->name, u.id,
                                        ES_REASON_PRIVILEGE_WITHDRAWN, NULL));
     CHECK(svc_audit_append(a, &ar));
@@ -411,16 +412,16 @@ es_err es_acct_set_disabled(es_accounts *a, const es_actor *by, const char *name
     snprintf(object, sizeof object, "user:%s", name);
     svc_rec ar;
     CHECK(svc_audit_prepare(a, by, disabled ? "user.disable" : "user.enable", object, "", &ar));
-    int locked = 0, again = 0;
+    int locked = 0, again = 0, has = 0;
     for (int force = 0;; force = 1) {
-        CHECK(begin_change(a, by, u.id, disabled, force, &locked));
+        CHECK(begin_change(a, by, force, &locked));
         CHECK(es_store_exec(a->store, "UPDATE users SET disabled = ? WHERE id = ?", p, 2, NULL));
-        CHECK(needs_lock(a, u.id, disabled, locked, &again));
+        CHECK(key_check(a, u.id, disabled, locked, &has, &again));
         if (!again || force) break;
         es_store_rollback(a->store);
     }
     if (disabled) CHECK(end_sessions(a, u.id));
-    if (disabled)
+    if (has)
         CHECK(es_signing_key_revoke_in(a->store, a->ca, a->audit, by->name, u.id,
                                        ES_REASON_CESSATION, NULL));
     CHECK(svc_audit_append(a, &ar));
