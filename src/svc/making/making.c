@@ -1834,10 +1834,10 @@ out:
     return rv;
 }
 
-/* The test hook of a serial collision: with ESEAL_TEST_MAKING_COLLIDE=N in the environment,
- * the first N prepared certificates of the process are recorded (without audit) before their
- * own transaction, as another writer taking the serial would: the transaction finds the serial
- * taken and prepares again. */
+/* The test hook of a serial collision (tests/test_making.c): with ESEAL_TEST_MAKING_COLLIDE=N
+ * in the environment, prepared certificates are recorded (without audit) before their own
+ * transaction, as another writer taking the serial would, until the process has made N such
+ * collisions in all: the transaction finds the serial taken and prepares again. */
 #define MAKING_COLLIDE_ENV "ESEAL_TEST_MAKING_COLLIDE"
 static int collided_so_far;
 
@@ -1852,7 +1852,9 @@ static void collide_hook(es_making *m, const prepared *pr)
     if (!go) return;
     es_castore other = {m->a->store, NULL, "test", NULL, NULL};
     es_ca_state st = es_castore_state(&other);
-    if (es_ca_issue_record(m->ca, &st, &pr->ci) != ES_OK) return;
+    if (es_store_begin(m->a->store) != ES_OK) return;
+    if (es_ca_issue_record(m->ca, &st, &pr->ci) != ES_OK || es_store_commit(m->a->store) != ES_OK)
+        es_store_rollback(m->a->store);
 }
 
 /* Records the prepared certificate with its prepared ca.issue record (cs->issued) in the
