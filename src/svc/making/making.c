@@ -1572,38 +1572,6 @@ out:
     return rv;
 }
 
-/* Issues the seal certificate for application f with code inside the transaction holding the
- * CA (joined state st): prepared, then recorded (a serial found taken: prepared again). Appends
- * to cert; pc gets it parsed. */
-static es_err issue_cert(es_making *m, es_ca_state *st, const full_app *f, const char *code,
-                         es_buf *cert, char serial[2 * ES_PKI_SERIAL_MAX + 1], es_pki_cert *pc,
-                         es_package_key **pk, char *why, size_t whylen)
-{
-    es_ca_issued ci;
-    es_err rv = ES_OK;
-    *pk = NULL;
-    es_ca_issued_init(&ci);
-    for (int attempt = 0; attempt < 3; attempt++) {
-        es_package_key_free(*pk);
-        *pk = NULL;
-        CHECK(prepare_cert(m, f, code, &ci, pk, why, whylen));
-        rv = es_ca_issue_record(m->ca, st, &ci);
-        if (rv != ES_ERR_EXISTS) break;
-    }
-    if (rv != ES_OK) goto out;
-    pause_hook();
-    snprintf(serial, 2 * ES_PKI_SERIAL_MAX + 1, "%s", ci.entry.serial);
-    CHECK(es_buf_append(cert, ci.cert.p, ci.cert.len));
-    CHECK(es_pki_cert_parse(es_slice_make(cert->p, cert->len), pc));
-out:
-    if (rv != ES_OK) {
-        es_package_key_free(*pk);
-        *pk = NULL;
-    }
-    es_ca_issued_free(&ci);
-    return rv;
-}
-
 /* Makes the GB/T 38540 v4 seal of application f with code for certificate cert (parsed: pc),
  * signed by the maker; the server carrier's package with key pk. Appends to esl and pkg. */
 static es_err make_seal(es_making *m, const full_app *f, const char *code, const es_buf *cert,
@@ -2805,7 +2773,10 @@ static es_err flow_certify(es_making *m, int64_t id)
     es_buf cert, info, body;
     es_pki_cert pc;
     es_package_key *pk = NULL;
+    es_ca_issued ci;
+    es_castore_issued ai;
     char serial[2 * ES_PKI_SERIAL_MAX + 1] = "", why[512] = "", object[64], detail[160];
+    char code0[ES_SEAL_CODE_MAX] = "";
     char key[ES_UPSTREAM_KEY_MAX + 1];
     int64_t changes = 0;
     int locked = 0;
@@ -2815,14 +2786,33 @@ static es_err flow_certify(es_making *m, int64_t id)
     es_buf_init(&cert, ES_MAX_CERT_DER);
     es_buf_init(&info, 8192);
     es_buf_init(&body, 1u << 20);
+    es_ca_issued_init(&ci);
+    memset(&ai, 0, sizeof ai);
     CHECK(load_full(m, id, &f));
-    CHECK(lock_ca(m, &locked));
-    es_castore cs = {m->a->store, m->a->audit, national_system.name, NULL};
+    es_castore cs = {m->a->store, m->a->audit, national_system.name, NULL, NULL};
     es_ca_state st = es_castore_joined_state(&cs);
+    /* Issue 10: the certificate and its ca.issue record are signed before the lock, for the
+     * code read now; inside, the step and the code are read again and must not have moved
+     * (else what was prepared is discarded: nothing was recorded). */
+    CHECK(load_flow(m, id, &fl));
+    if (!fl.found || strcmp(fl.step, "code_assigned") != 0) goto out;
+    snprintf(code0, sizeof code0, "%s", fl.code);
+    CHECK(prepare_cert(m, &f, code0, &ci, &pk, why, sizeof why));
+    CHECK(es_castore_issue_prepare(&cs, m->ca, &ci, &ai));
+    flow_free(&fl);
+    flow_init(&fl);
+    CHECK(lock_ca(m, &locked));
     CHECK(es_castore_begin_joined(&cs, m->ca));
     CHECK(load_flow(m, id, &fl)); /* inside: the step is read under the write lock */
-    if (!fl.found || strcmp(fl.step, "code_assigned") != 0) goto out;
-    CHECK(issue_cert(m, &st, &f, fl.code, &cert, serial, &pc, &pk, why, sizeof why));
+    if (!fl.found || strcmp(fl.step, "code_assigned") != 0 || strcmp(fl.code, code0) != 0) goto out;
+    cs.issued = &ai;
+    rv = es_ca_issue_record(m->ca, &st, &ci);
+    cs.issued = NULL;
+    if (rv != ES_OK) goto out; /* a serial taken: the job certifies again on its next round */
+    pause_hook();
+    snprintf(serial, sizeof serial, "%s", ci.entry.serial);
+    CHECK(es_buf_append(&cert, ci.cert.p, ci.cert.len));
+    CHECK(es_pki_cert_parse(es_slice_make(cert.p, cert.len), &pc));
     CHECK(seal_info(&f, fl.code, &pc, &cert, &info));
     CHECK(file_body(fl.code, &cert, &info, &body));
     es_value p[] = {es_v_text(serial),           es_v_blob(cert.p, cert.len),
@@ -2857,6 +2847,8 @@ out:
     if (es_store_in_tx(m->a->store)) es_store_rollback(m->a->store);
     if (locked) pthread_mutex_unlock(m->ca_lock);
     es_package_key_free(pk);
+    es_ca_issued_free(&ci);
+    es_castore_issued_free(&ai);
     es_buf_cleanup(&cert);
     es_buf_cleanup(&info);
     es_buf_cleanup(&body);
