@@ -951,6 +951,60 @@ static void suite(const char *kind, const char *url)
        json_array_size(json_object_get(s, "history")));
     json_decref(s);
 
+    /* Issue 10: the certificate, the seal and their audit records are signed before the
+     * transaction. Two executions of different applications at once both make their seal,
+     * with consecutive codes (gap-free per division). */
+    int64_t p1 = approved(&d, issuer, reviewer, apply_body("并行执行甲章"), "apply");
+    int64_t p2 = approved(&d, issuer, reviewer, apply_body("并行执行乙章"), "apply");
+    int64_t certs0 = count(store, "SELECT COUNT(*) FROM ca_certs");
+    int64_t issued0 = count(store, "SELECT COUNT(*) FROM audit WHERE action = 'ca.issue'");
+    race par[2] = {{&d, issuer, p1, 0, ""}, {&d, issuer2, p2, 0, ""}};
+    pthread_t pth[2];
+    for (int k = 0; k < 2; k++) pthread_create(&pth[k], NULL, race_run, &par[k]);
+    for (int k = 0; k < 2; k++) pthread_join(pth[k], NULL);
+    long n1 = strlen(par[0].code) == 16 ? atol(par[0].code + 8) : -1;
+    long n2 = strlen(par[1].code) == 16 ? atol(par[1].code + 8) : -1;
+    ok(p1 && p2 && par[0].st == 200 && par[1].st == 200 && n1 > 0 && n2 > 0 &&
+           (n1 - n2 == 1 || n2 - n1 == 1),
+       "%s: two executions of different applications at once: both made (%s, %s)", kind,
+       par[0].code, par[1].code);
+    ok(count(store, "SELECT COUNT(*) FROM ca_certs") == certs0 + 2 &&
+           count(store, "SELECT COUNT(*) FROM audit WHERE action = 'ca.issue'") == issued0 + 2,
+       "%s: ... two certificates, each with one ca.issue record", kind);
+    for (int k = 0; k < 2; k++) {
+        json_t *ps = seal_get(&d, issuer, par[k].code);
+        ok(ps && !strcmp(sget(ps, "seal.state"), "active"), "%s: ... seal %s active", kind,
+           par[k].code);
+        json_decref(ps);
+        verify_with_cli(&d, issuer, par[k].code, kind);
+    }
+
+    /* A serial found taken in the transaction (the test hook records the prepared certificate
+     * first, as another writer would): the execution prepares again with a new serial; the
+     * taken one is not used, nothing is recorded twice. */
+    const char *orphans = "SELECT COUNT(*) FROM ca_certs WHERE profile = 'seal' AND serial NOT IN "
+                          "(SELECT cert_serial FROM seal_certs WHERE cert_serial IS NOT NULL)";
+    int64_t p3 = approved(&d, issuer, reviewer, apply_body("序列号冲突测试章"), "apply");
+    int64_t orph0 = count(store, orphans);
+    certs0 = count(store, "SELECT COUNT(*) FROM ca_certs");
+    issued0 = count(store, "SELECT COUNT(*) FROM audit WHERE action = 'ca.issue'");
+    setenv("ESEAL_TEST_MAKING_COLLIDE", strcmp(kind, "sqlite") ? "2" : "1", 1);
+    char c3[ES_SEAL_CODE_MAX];
+    st = execute(&d, issuer, p3, c3);
+    unsetenv("ESEAL_TEST_MAKING_COLLIDE");
+    snprintf(path, sizeof path, "SELECT COUNT(*) FROM seal_certs WHERE application_id = %lld",
+             (long long)p3);
+    ok(p3 && st == 200 && strlen(c3) == 16 && count(store, path) == 1,
+       "%s: a serial collision is retried: seal %s made", kind, c3);
+    int64_t orph1 = count(store, orphans), certs1 = count(store, "SELECT COUNT(*) FROM ca_certs");
+    ok(orph1 == orph0 + 1 && certs1 == certs0 + 2,
+       "%s: ... the taken serial stays the other writer's, the seal has a new one (orphans %lld "
+       "-> %lld, certificates %lld -> %lld)",
+       kind, (long long)orph0, (long long)orph1, (long long)certs0, (long long)certs1);
+    ok(count(store, "SELECT COUNT(*) FROM audit WHERE action = 'ca.issue'") == issued0 + 1,
+       "%s: ... one ca.issue record (the discarded attempt left none)", kind);
+    verify_with_cli(&d, issuer, c3, kind);
+
     /* A record changed outside the system is refused, not shown. */
     int64_t tid = create(&d, issuer, apply_body("完整性测试章"), &st);
     snprintf(path, sizeof path, "UPDATE applications SET unit_name = 'forged' WHERE id = %lld",

@@ -17,6 +17,7 @@
 #ifndef ESEAL_CASTORE_H
 #define ESEAL_CASTORE_H
 
+#include "eseal/audit.h"
 #include "eseal/err.h"
 #include "eseal/pki.h"
 #include "eseal/signer.h"
@@ -32,10 +33,31 @@ ES_API_BEGIN
  * later). Caller storage; nothing is owned. */
 typedef struct es_castore {
     es_store *store;
-    es_signer *audit;  /* the audit key; NULL: no audit records */
-    const char *actor; /* who acts (NULL: "system") */
-    const char *role;  /* the role acted in (NULL: "") */
+    es_signer *audit;                 /* the audit key; NULL: no audit records */
+    const char *actor;                /* who acts (NULL: "system") */
+    const char *role;                 /* the role acted in (NULL: "") */
+    struct es_castore_issued *issued; /* NULL, or the ca.issue record of the next record op,
+                                         signed beforehand (es_castore_issue_prepare) */
 } es_castore;
+
+/* The ca.issue audit record of a prepared certificate (es_ca_issue_prepare), signed before the
+ * write unit so that no SM2 signature happens under the CA's lock (issue 10): set cs->issued
+ * to it, and the record op of that certificate appends it instead of signing one (a record op
+ * of another serial or CA is refused, ES_ERR_ARG, nothing written). Without cs->audit nothing
+ * is prepared (ready stays 0). One record: appended once (again only after a rollback). */
+typedef struct es_castore_issued {
+    es_audit_record rec;
+    char ca[2 * ES_PKI_KEY_ID_LEN + 1];
+    char object[64];
+    char *actor, *role, *detail;
+    int ready;
+} es_castore_issued;
+
+/* Signs the ca.issue record of p for cs (its audit key, actor and role) into out (zeroed, or
+ * freed first). Thread-safe if the audit signer is. */
+es_err es_castore_issue_prepare(es_castore *cs, const es_ca *ca, const es_ca_issued *p,
+                                es_castore_issued *out) ES_MUST_CHECK;
+void es_castore_issued_free(es_castore_issued *p);
 
 /* The operations on es_store. */
 extern const es_ca_state_ops es_castore_ops;

@@ -374,8 +374,10 @@ es_err es_pki_pem_decode(const uint8_t *p, size_t len, const char *label,
  * DIR/ca.db.
  *
  * Thread safety: an es_ca may be used from several threads at once, each with its own state
- * binding (its own store connection): signatures are serialised on the CA's key, and writes
- * of one es_ca (issue, revoke, CRL) are serialised in the process. The functions without a
+ * binding (its own store connection): the CA's key is a pool of device sessions (one per
+ * core, at most 4; a device refusing a second session gives one), so certificates are signed
+ * in parallel (es_ca_issue_prepare holds no lock), and write units of one es_ca (issue,
+ * revoke, CRL) are serialised in the process. The functions without a
  * state argument use the CA's default state (es_ca_set_state), one caller at a time. */
 
 typedef struct es_ca es_ca;
@@ -502,6 +504,27 @@ typedef struct es_ca_request {
  * process holds the CA. Needs es_ca_login. */
 es_err es_ca_issue_in(es_ca *ca, const es_ca_state *st, const es_ca_request *req, es_pki_lint *lint,
                       es_buf *out, char serial[2 * ES_PKI_SERIAL_MAX + 1]) ES_MUST_CHECK;
+
+/* Issuance in two steps, so that the SM2 work holds no lock (issue 10): es_ca_issue_prepare
+ * lints the request (as es_ca_issue_in), draws a random serial, signs the certificate and
+ * checks its signature, without touching any state; es_ca_issue_record then records it in st
+ * inside the caller's write unit (es_castore_begin_joined): ES_ERR_EXISTS when the state
+ * holds the serial already: nothing recorded, prepare again (a new serial). A prepared
+ * certificate that is never recorded was never issued: discard it (es_ca_issued_free). */
+typedef struct es_ca_issued {
+    es_buf cert;       /* DER */
+    es_buf subject;    /* printed, NUL-terminated */
+    es_ca_entry entry; /* what the state records; subject and cert point into the two above */
+} es_ca_issued;
+void es_ca_issued_init(es_ca_issued *p);
+void es_ca_issued_free(es_ca_issued *p);
+/* req->serial must be NULL (a given serial is looked up in a state: es_ca_issue_in). Errors as
+ * es_ca_issue_in but never ES_ERR_BUSY; ES_ERR_SIGNER when the signature does not verify.
+ * Thread-safe. */
+es_err es_ca_issue_prepare(es_ca *ca, const es_ca_request *req, es_pki_lint *lint,
+                           es_ca_issued *out) ES_MUST_CHECK;
+/* Records p (prepared by this ca; ES_ERR_ARG otherwise) with st's record op. */
+es_err es_ca_issue_record(es_ca *ca, const es_ca_state *st, const es_ca_issued *p) ES_MUST_CHECK;
 
 /* Marks a certificate revoked (serial: hex, any case, optional "0x" and ':'). A certificate
  * on hold (certificateHold) may be revoked again with another reason (its date stays);

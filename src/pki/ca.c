@@ -39,11 +39,10 @@ struct es_ca {
     es_profiles profiles;
     uint8_t key_id[ES_PKI_KEY_ID_LEN];
     size_t key_id_len;
-    es_signer *signer;
+    es_signer *signer; /* a pool of device sessions of the CA key (ca_pool): thread-safe */
     es_ca_state state; /* the default state; ops NULL: none */
     int state_owned;
-    int mutexes;              /* 1 once the two below are initialised */
-    pthread_mutex_t sign_mu;  /* one signature at a time on the CA's key */
+    int mutexes;              /* 1 once the one below is initialised */
     pthread_mutex_t write_mu; /* one write unit of this es_ca at a time in the process */
 };
 
@@ -276,12 +275,7 @@ es_err es_ca_load(const char *dir, es_ca **out, char *why, size_t whylen)
     es_buf_init(&b, 0);
     ca->cfg.crl_days = 7;
     snprintf(ca->cfg.crl_sm2_id, sizeof ca->cfg.crl_sm2_id, "%s", ES_SM2_DEFAULT_ID);
-    if (pthread_mutex_init(&ca->sign_mu, NULL) != 0) {
-        free(ca);
-        return ES_ERR_NOMEM;
-    }
     if (pthread_mutex_init(&ca->write_mu, NULL) != 0) {
-        pthread_mutex_destroy(&ca->sign_mu);
         free(ca);
         return ES_ERR_NOMEM;
     }
@@ -341,25 +335,110 @@ void es_ca_close(es_ca *ca)
     es_buf_cleanup(&ca->cert);
     es_buf_cleanup(&ca->chain);
     es_buf_cleanup(&ca->profiles_text);
-    if (ca->mutexes) {
-        pthread_mutex_destroy(&ca->sign_mu);
-        pthread_mutex_destroy(&ca->write_mu);
-    }
+    if (ca->mutexes) pthread_mutex_destroy(&ca->write_mu);
     free(ca);
+}
+
+/* --- the CA key: a pool of device sessions ---
+ * A key device handle is used by one thread at a time (keydev.h). Issuance signs outside any
+ * lock (es_ca_issue_prepare), so that the certificates of several executions are signed on
+ * both cores at once: the CA key is opened once per core (at most CA_SESSIONS_MAX), and a
+ * signature takes a free session or waits for one. A device that refuses a second session
+ * (or gives another key) leaves a pool of one, which is the old serialisation. */
+
+#define CA_SESSIONS_MAX 4
+
+typedef struct ca_pool {
+    es_signer *inner[CA_SESSIONS_MAX];
+    int busy[CA_SESSIONS_MAX];
+    int n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} ca_pool;
+
+static es_err ca_pool_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
+                           uint8_t s[32])
+{
+    ca_pool *p = self->ctx;
+    int i = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        for (i = 0; i < p->n && p->busy[i]; i++) continue;
+        if (i < p->n) break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    p->busy[i] = 1;
+    pthread_mutex_unlock(&p->mu);
+    es_err rv = es_signer_sign_digest(p->inner[i], e, r, s);
+    pthread_mutex_lock(&p->mu);
+    p->busy[i] = 0;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return rv;
+}
+
+static void ca_pool_destroy(es_signer *self)
+{
+    ca_pool *p = self->ctx;
+    for (int i = 0; i < p->n; i++) es_signer_free(p->inner[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+/* Takes first (an open session of the CA key) into a new pool signer. */
+static es_err ca_pool_new(es_signer *first, const char *ref, const es_secret_src *pin,
+                          es_signer **out)
+{
+    es_signer *s = calloc(1, sizeof *s);
+    ca_pool *p = calloc(1, sizeof *p);
+    if (!s || !p || pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(s);
+        free(p);
+        return ES_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        free(s);
+        free(p);
+        return ES_ERR_NOMEM;
+    }
+    p->inner[p->n++] = first;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = cores < 1 ? 1 : cores > CA_SESSIONS_MAX ? CA_SESSIONS_MAX : (int)cores;
+    while (p->n < want) {
+        es_signer *more = NULL;
+        if (es_keydev_signer(ref, pin, &more) != ES_OK) break;
+        if (memcmp(more->pub, first->pub, sizeof first->pub) != 0) {
+            es_signer_free(more);
+            break;
+        }
+        p->inner[p->n++] = more;
+    }
+    memcpy(s->pub, first->pub, sizeof s->pub);
+    s->sign_digest = ca_pool_sign;
+    s->destroy = ca_pool_destroy;
+    s->ctx = p;
+    *out = s;
+    return ES_OK;
 }
 
 es_err es_ca_login(es_ca *ca, const es_secret_src *pin)
 {
     if (!ca) return ES_ERR_ARG;
     if (ca->signer) return ES_OK;
-    es_signer *s = NULL;
+    es_signer *s = NULL, *pooled = NULL;
     es_err rv = es_keydev_signer(ca->cfg.key_ref, pin, &s);
     if (rv != ES_OK) return rv;
     if (memcmp(s->pub, ca->ci.pub, ES_SM2_PUB_LEN) != 0) {
         es_signer_free(s);
         return ES_ERR_KEY_MISMATCH;
     }
-    ca->signer = s;
+    if ((rv = ca_pool_new(s, ca->cfg.key_ref, pin, &pooled)) != ES_OK) {
+        es_signer_free(s);
+        return rv;
+    }
+    ca->signer = pooled;
     return ES_OK;
 }
 
@@ -487,21 +566,35 @@ static es_err write_end(es_ca *ca, const es_ca_state *st, es_err rv)
     return rv;
 }
 
-/* Lints, signs, checks and records one certificate issued by ca, inside the caller's write
- * unit. *collided is set when the state refused the serial as taken (the caller draws
- * again). */
-static es_err ca_issue(es_ca *ca, const es_ca_state *st, const issue_args *a, es_pki_lint *lint,
-                       es_buf *out, char *serial_out, int *collided)
+void es_ca_issued_init(es_ca_issued *p)
+{
+    memset(p, 0, sizeof *p);
+    es_buf_init(&p->cert, ES_MAX_CERT_DER);
+    es_buf_init(&p->subject, 16384);
+}
+
+void es_ca_issued_free(es_ca_issued *p)
+{
+    if (!p) return;
+    es_buf_cleanup(&p->cert);
+    es_buf_cleanup(&p->subject);
+    memset(&p->entry, 0, sizeof p->entry);
+}
+
+/* Lints, signs and checks one certificate issued by ca into p (nothing recorded). st: the
+ * state to look a given serial up in (a->serial; NULL for a random serial, which needs no
+ * state: 126 random bits, and the state's record refuses a taken one). */
+static es_err ca_prepare(es_ca *ca, const es_ca_state *st, const issue_args *a, es_pki_lint *lint,
+                         es_ca_issued *p)
 {
     es_pki_tbs t;
     char hex[SERIAL_HEX + 2];
-    es_buf der, subj;
     es_err rv = ES_OK;
     es_time now = es_time_now();
-    *collided = 0;
     memset(&t, 0, sizeof t);
-    es_buf_init(&der, ES_MAX_CERT_DER);
-    es_buf_init(&subj, 16384);
+    p->cert.len = 0;
+    p->subject.len = 0;
+    memset(&p->entry, 0, sizeof p->entry);
     if (!ca->signer) return ES_ERR_LOGIN;
     t.profile = a->profile;
     t.subject = a->subject;
@@ -528,115 +621,116 @@ static es_err ca_issue(es_ca *ca, const es_ca_state *st, const issue_args *a, es
         t.serial_len = a->serial_len;
         if (t.serial_len) {
             serial_hex(t.serial, t.serial_len, hex);
-            if ((rv = serial_taken(ca, st, hex, &taken)) != ES_OK) goto out;
+            if (!st) return ES_ERR_ARG;
+            if ((rv = serial_taken(ca, st, hex, &taken)) != ES_OK) return rv;
         }
     } else {
-        /* A collision of 126 random bits is not expected; the state is the judge anyway. */
-        for (int tries = 0; tries < 8; tries++) {
-            if ((rv = random_serial(t.serial)) != ES_OK) goto out;
-            t.serial_len = ES_PKI_SERIAL_LEN;
-            serial_hex(t.serial, t.serial_len, hex);
-            if ((rv = serial_taken(ca, st, hex, &taken)) != ES_OK) goto out;
-            if (!taken) break;
-        }
+        /* A collision of 126 random bits is not expected; the state's record is the judge
+         * (ES_ERR_EXISTS: the caller prepares again). */
+        if ((rv = random_serial(t.serial)) != ES_OK) return rv;
+        t.serial_len = ES_PKI_SERIAL_LEN;
+        serial_hex(t.serial, t.serial_len, hex);
     }
 
     pki_lint_in in = {a->profile, &t, &ca->ci, 0, now, taken};
     pki_lint(&in, lint);
-    if ((rv = es_pki_name_print(a->subject, &subj)) != ES_OK) goto out;
-    if (memchr(subj.p, '\t', subj.len) || memchr(subj.p, '\n', subj.len))
+    if ((rv = es_pki_name_print(a->subject, &p->subject)) != ES_OK) return rv;
+    if (memchr(p->subject.p, '\t', p->subject.len) || memchr(p->subject.p, '\n', p->subject.len))
         pki_lint_add(lint, "subject: holds a tab or line break");
-    if (lint->n) {
-        rv = ES_ERR_LINT;
-        goto out;
-    }
-    if ((rv = es_buf_nul(&subj)) != ES_OK) goto out;
+    if (lint->n) return ES_ERR_LINT;
+    if ((rv = es_buf_nul(&p->subject)) != ES_OK) return rv;
 
-    pthread_mutex_lock(&ca->sign_mu);
-    rv = es_pki_cert_make(&t, ca->signer, &der);
-    pthread_mutex_unlock(&ca->sign_mu);
-    if (rv != ES_OK) goto out;
+    if ((rv = es_pki_cert_make(&t, ca->signer, &p->cert)) != ES_OK) return rv;
     /* Check the signature before the certificate leaves: a faulty device must not put a
      * certificate that does not verify into the world. */
     es_pki_cert made;
-    if ((rv = es_pki_cert_parse(es_slice_make(der.p, der.len), &made)) != ES_OK ||
+    if ((rv = es_pki_cert_parse(es_slice_make(p->cert.p, p->cert.len), &made)) != ES_OK ||
         (rv = es_pki_cert_verify(&made, ca->ci.pub)) != ES_OK) {
-        rv = ES_ERR_SIGNER;
-        goto out;
+        p->cert.len = 0;
+        return ES_ERR_SIGNER;
     }
 
-    es_ca_entry e;
-    memset(&e, 0, sizeof e);
+    es_ca_entry *e = &p->entry;
     /* Lint allowed at most 20 content octets: 40 hex digits. */
-    snprintf(e.serial, sizeof e.serial, "%.40s", hex);
-    e.status = ES_CA_VALID;
-    e.not_after = t.not_after;
-    e.revoked_at = ES_TIME_NONE;
-    e.issued_at = now;
-    snprintf(e.profile, sizeof e.profile, "%s", a->profile->name);
-    e.subject = (const char *)subj.p;
-    e.cert = es_slice_make(der.p, der.len);
-    if ((rv = st->ops->record(st->ctx, ca->id, &e)) != ES_OK) {
-        if (rv == ES_ERR_EXISTS && !a->serial) *collided = 1;
-        goto out;
-    }
-    if (serial_out) snprintf(serial_out, SERIAL_HEX, "%s", e.serial);
-    rv = es_buf_append(out, der.p, der.len);
-out:
-    es_buf_cleanup(&der);
-    es_buf_cleanup(&subj);
-    return rv;
+    snprintf(e->serial, sizeof e->serial, "%.40s", hex);
+    e->status = ES_CA_VALID;
+    e->not_after = t.not_after;
+    e->revoked_at = ES_TIME_NONE;
+    e->issued_at = now;
+    snprintf(e->profile, sizeof e->profile, "%s", a->profile->name);
+    e->subject = (const char *)p->subject.p;
+    e->cert = es_slice_make(p->cert.p, p->cert.len);
+    return ES_OK;
 }
 
-/* A whole issuance in one write unit; a random serial the state refuses as taken (another
- * writer outside the lock, a restored state) is drawn again in a new unit. */
+es_err es_ca_issue_record(es_ca *ca, const es_ca_state *st, const es_ca_issued *p)
+{
+    if (!ca || !p || !p->entry.cert.len || !p->entry.subject) return ES_ERR_ARG;
+    if (!state_ok(st)) return ES_ERR_ARG;
+    /* Only what this CA signed is recorded under its name. */
+    es_pki_cert c;
+    if (es_pki_cert_parse(p->entry.cert, &c) != ES_OK || c.issuer.len != ca->ci.subject.len ||
+        memcmp(c.issuer.p, ca->ci.subject.p, c.issuer.len) != 0)
+        return ES_ERR_ARG;
+    return st->ops->record(st->ctx, ca->id, &p->entry);
+}
+
+/* A whole issuance in one write unit. A random serial is signed before the unit (no lock
+ * held: the SM2 signature and its check run while other issuances record) and drawn again
+ * when the state refuses it as taken; a given serial is looked up inside the unit. */
 static es_err ca_issue_unit(es_ca *ca, const es_ca_state *st, const issue_args *a,
                             es_pki_lint *lint, es_buf *out, char *serial_out)
 {
     es_err rv = ES_OK;
+    es_ca_issued p;
     if (!ca->signer) return ES_ERR_LOGIN;
     if (!state_ok(st)) return ES_ERR_ARG;
-    size_t start = out->len;
+    es_ca_issued_init(&p);
     for (int attempt = 0; attempt < 3; attempt++) {
-        int collided = 0;
-        if ((rv = write_begin(ca, st)) != ES_OK) return rv;
-        rv = ca_issue(ca, st, a, lint, out, serial_out, &collided);
+        if (!a->serial) {
+            if ((rv = ca_prepare(ca, NULL, a, lint, &p)) != ES_OK) break;
+            if ((rv = write_begin(ca, st)) != ES_OK) break;
+        } else {
+            if ((rv = write_begin(ca, st)) != ES_OK) break;
+            rv = ca_prepare(ca, st, a, lint, &p);
+        }
+        if (rv == ES_OK) rv = st->ops->record(st->ctx, ca->id, &p.entry);
         rv = write_end(ca, st, rv);
-        if (rv != ES_OK) out->len = start;
-        if (!collided) break;
+        if (rv != ES_ERR_EXISTS || a->serial) break;
     }
+    if (rv == ES_OK && serial_out) snprintf(serial_out, SERIAL_HEX, "%s", p.entry.serial);
+    if (rv == ES_OK) rv = es_buf_append(out, p.cert.p, p.cert.len);
+    es_ca_issued_free(&p);
     return rv;
 }
 
-es_err es_ca_issue_in(es_ca *ca, const es_ca_state *st, const es_ca_request *req, es_pki_lint *lint,
-                      es_buf *out, char serial[2 * ES_PKI_SERIAL_MAX + 1])
-{
-    es_pki_lint local;
+/* The request as issue_args (pointing into r). */
+typedef struct parsed_req {
     es_name subject;
     es_pki_san san[ES_PKI_SAN_MAX];
-    size_t n_san = 0;
-    es_buf csr_der;
-    es_pki_csr csr;
     uint8_t pub[ES_SM2_PUB_LEN];
+    es_buf csr_der;
+    issue_args a;
+} parsed_req;
+
+/* Parses req (its CSR checked) into r; failures of the request go to lint (ca_prepare adds
+ * the rest and refuses when there is any). r->csr_der is the caller's to clean up. */
+static es_err parse_req(es_ca *ca, const es_ca_request *req, es_pki_lint *lint, parsed_req *r)
+{
+    es_pki_csr csr;
+    size_t n_san = 0;
     es_err rv = ES_OK;
-    if (!lint) lint = &local;
-    lint->n = 0;
-    if (!ca || !req || !out || !req->profile || (!req->csr && !req->pub)) return ES_ERR_ARG;
-    if (!state_ok(st)) return ES_ERR_ARG;
-    if (!ca->signer) return ES_ERR_LOGIN;
+    es_buf_init(&r->csr_der, ES_MAX_CERT_DER);
     const es_profile *p = es_pki_profile_find(&ca->profiles, req->profile);
     if (!p) return ES_ERR_NOT_FOUND;
-    es_buf_init(&csr_der, ES_MAX_CERT_DER);
     if (req->csr) {
-        if ((rv = es_pki_csr_parse(req->csr, req->csr_len, &csr_der, &csr)) != ES_OK) goto out;
-        if ((rv = es_pki_csr_verify(&csr)) != ES_OK) goto out;
-        memcpy(pub, csr.pub, ES_SM2_PUB_LEN);
-        if (!req->subject && (rv = es_pki_name_from_der(csr.subject, &subject)) != ES_OK) {
-            rv = ES_ERR_FORMAT;
-            goto out;
-        }
+        if ((rv = es_pki_csr_parse(req->csr, req->csr_len, &r->csr_der, &csr)) != ES_OK) return rv;
+        if ((rv = es_pki_csr_verify(&csr)) != ES_OK) return rv;
+        memcpy(r->pub, csr.pub, ES_SM2_PUB_LEN);
+        if (!req->subject && es_pki_name_from_der(csr.subject, &r->subject) != ES_OK)
+            return ES_ERR_FORMAT;
         if (!req->n_san && csr.san.len) {
-            es_err r2 = es_pki_san_from_der(csr.san, san, ES_PKI_SAN_MAX, &n_san);
+            es_err r2 = es_pki_san_from_der(csr.san, r->san, ES_PKI_SAN_MAX, &n_san);
             if (r2 == ES_ERR_UNSUPPORTED)
                 pki_lint_add(lint, "subjectAltName: the request asks for a name type this CA "
                                    "does not issue (only DNS, IP, URI, email)");
@@ -646,25 +740,55 @@ es_err es_ca_issue_in(es_ca *ca, const es_ca_state *st, const es_ca_request *req
                 pki_lint_add(lint, "subjectAltName: the request's cannot be read");
         }
     } else {
-        memcpy(pub, req->pub, ES_SM2_PUB_LEN);
+        memcpy(r->pub, req->pub, ES_SM2_PUB_LEN);
     }
-    if (req->subject) subject = *req->subject;
+    if (req->subject) r->subject = *req->subject;
     if (req->n_san) {
-        if (req->n_san > ES_PKI_SAN_MAX) {
-            rv = ES_ERR_ARG;
-            goto out;
-        }
-        memcpy(san, req->san, req->n_san * sizeof *san);
+        if (req->n_san > ES_PKI_SAN_MAX) return ES_ERR_ARG;
+        memcpy(r->san, req->san, req->n_san * sizeof *r->san);
         n_san = req->n_san;
     }
-    issue_args a = {p,           &subject,         pub,       san,
+    issue_args a = {p,           &r->subject,      r->pub,    r->san,
                     n_san,       req->seal_source, req->days, req->not_before,
                     req->serial, req->serial_len};
-    /* Failures found in the request so far stay in lint: ca_issue adds the rest and refuses
-     * when there is any. */
-    rv = ca_issue_unit(ca, st, &a, lint, out, serial);
-out:
-    es_buf_cleanup(&csr_der);
+    r->a = a;
+    return ES_OK;
+}
+
+es_err es_ca_issue_in(es_ca *ca, const es_ca_state *st, const es_ca_request *req, es_pki_lint *lint,
+                      es_buf *out, char serial[2 * ES_PKI_SERIAL_MAX + 1])
+{
+    es_pki_lint local;
+    es_err rv = ES_OK;
+    if (!lint) lint = &local;
+    lint->n = 0;
+    if (!ca || !req || !out || !req->profile || (!req->csr && !req->pub)) return ES_ERR_ARG;
+    if (!state_ok(st)) return ES_ERR_ARG;
+    if (!ca->signer) return ES_ERR_LOGIN;
+    parsed_req *r = calloc(1, sizeof *r);
+    if (!r) return ES_ERR_NOMEM;
+    if ((rv = parse_req(ca, req, lint, r)) == ES_OK)
+        rv = ca_issue_unit(ca, st, &r->a, lint, out, serial);
+    es_buf_cleanup(&r->csr_der);
+    free(r);
+    return rv;
+}
+
+es_err es_ca_issue_prepare(es_ca *ca, const es_ca_request *req, es_pki_lint *lint,
+                           es_ca_issued *out)
+{
+    es_pki_lint local;
+    es_err rv = ES_OK;
+    if (!lint) lint = &local;
+    lint->n = 0;
+    if (!ca || !req || !out || !req->profile || (!req->csr && !req->pub)) return ES_ERR_ARG;
+    if (req->serial) return ES_ERR_ARG; /* a given serial is looked up: es_ca_issue_in */
+    if (!ca->signer) return ES_ERR_LOGIN;
+    parsed_req *r = calloc(1, sizeof *r);
+    if (!r) return ES_ERR_NOMEM;
+    if ((rv = parse_req(ca, req, lint, r)) == ES_OK) rv = ca_prepare(ca, NULL, &r->a, lint, out);
+    es_buf_cleanup(&r->csr_der);
+    free(r);
     return rv;
 }
 
@@ -787,9 +911,7 @@ es_err es_ca_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2
     t.revoked = l.r;
     t.n_revoked = l.n;
     t.sm2_id = sm2_id ? sm2_id : ca->cfg.crl_sm2_id;
-    pthread_mutex_lock(&ca->sign_mu);
     rv = es_pki_crl_make(&t, ca->signer, &crl);
-    pthread_mutex_unlock(&ca->sign_mu);
     if (rv != ES_OK) goto out;
     rv = st->ops->crl_record(st->ctx, ca->id, number, es_slice_make(crl.p, crl.len), t.this_update);
 out:

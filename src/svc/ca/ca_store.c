@@ -140,19 +140,84 @@ static es_err insert(es_castore *cs, const char *ca, const es_ca_entry *e, int64
                          p, 10, changes);
 }
 
+/* The detail of a ca.issue record (JSON text, the caller frees). */
+static char *issue_detail(const char *ca, const es_ca_entry *e)
+{
+    json_t *d = json_pack("{s:s, s:s, s:s, s:I}", "ca", ca, "profile", e->profile, "subject",
+                          e->subject ? e->subject : "", "not_after", (json_int_t)e->not_after);
+    if (!d) return NULL;
+    char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(d);
+    return text;
+}
+
 static es_err cs_record(void *ctx, const char *ca, const es_ca_entry *e)
 {
     es_castore *cs = ctx;
     int64_t changes = 0;
     char object[64];
+    es_castore_issued *pre = cs->issued;
+    snprintf(object, sizeof object, "cert:%s", e->serial);
+    /* A record prepared for another certificate or CA is refused before anything is written. */
+    if (pre && cs->audit &&
+        (!pre->ready || strcmp(pre->object, object) != 0 || strcmp(pre->ca, ca) != 0))
+        return ES_ERR_ARG;
     es_err rv = insert(cs, ca, e, &changes);
     if (rv == ES_OK && changes != 1) rv = ES_ERR_EXISTS;
     if (rv != ES_OK) return rv;
-    snprintf(object, sizeof object, "cert:%s", e->serial);
-    json_t *d = json_pack("{s:s, s:s, s:s, s:I}", "ca", ca, "profile", e->profile, "subject",
-                          e->subject ? e->subject : "", "not_after", (json_int_t)e->not_after);
-    if (!d) return ES_ERR_NOMEM;
-    return audit(cs, "ca.issue", object, d);
+    if (!cs->audit) return ES_OK;
+    if (pre) return es_audit_append(cs->store, NULL, &pre->rec);
+    char *text = issue_detail(ca, e);
+    if (!text) return ES_ERR_NOMEM;
+    es_audit_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.actor = cs->actor ? cs->actor : "system";
+    rec.role = cs->role ? cs->role : "";
+    rec.action = "ca.issue";
+    rec.object = object;
+    rec.detail = text;
+    rv = es_audit_append(cs->store, cs->audit, &rec);
+    free(text);
+    return rv;
+}
+
+es_err es_castore_issue_prepare(es_castore *cs, const es_ca *ca, const es_ca_issued *p,
+                                es_castore_issued *out)
+{
+    if (!cs || !ca || !p || !out || !p->entry.subject) return ES_ERR_ARG;
+    es_castore_issued_free(out);
+    if (!cs->audit) return ES_OK;
+    snprintf(out->ca, sizeof out->ca, "%s", es_ca_id(ca));
+    snprintf(out->object, sizeof out->object, "cert:%s", p->entry.serial);
+    out->actor = strdup(cs->actor ? cs->actor : "system");
+    out->role = strdup(cs->role ? cs->role : "");
+    out->detail = issue_detail(out->ca, &p->entry);
+    if (!out->actor || !out->role || !out->detail) {
+        es_castore_issued_free(out);
+        return ES_ERR_NOMEM;
+    }
+    memset(&out->rec, 0, sizeof out->rec);
+    out->rec.actor = out->actor;
+    out->rec.role = out->role;
+    out->rec.action = "ca.issue";
+    out->rec.object = out->object;
+    out->rec.detail = out->detail;
+    es_err rv = es_audit_prepare(cs->audit, &out->rec);
+    if (rv != ES_OK) {
+        es_castore_issued_free(out);
+        return rv;
+    }
+    out->ready = 1;
+    return ES_OK;
+}
+
+void es_castore_issued_free(es_castore_issued *p)
+{
+    if (!p) return;
+    free(p->actor);
+    free(p->role);
+    free(p->detail);
+    memset(p, 0, sizeof *p);
 }
 
 /* A hold released (status V): valid again, audited as ca.release. */

@@ -1494,12 +1494,11 @@ static void pause_hook(void)
     while (access(path, F_OK) == 0) nanosleep(&ts, NULL);
 }
 
-/* Issues the seal certificate for application f with code, inside the transaction holding the
- * CA (joined state st); for the server carrier the seal key is made here (*pk, freed by the
- * caller). Appends to cert; pc gets it parsed. */
-static es_err issue_cert(es_making *m, es_ca_state *st, const full_app *f, const char *code,
-                         es_buf *cert, char serial[2 * ES_PKI_SERIAL_MAX + 1], es_pki_cert *pc,
-                         es_package_key **pk, char *why, size_t whylen)
+/* Prepares the seal certificate for application f with code (es_ca_issue_prepare: signed and
+ * checked, nothing recorded, no lock held); for the server carrier the seal key is made here
+ * (*pk, freed by the caller). */
+static es_err prepare_cert(es_making *m, const full_app *f, const char *code, es_ca_issued *ci,
+                           es_package_key **pk, char *why, size_t whylen)
 {
     es_name subj;
     char o[ES_PKI_VALUE_MAX + 1];
@@ -1557,15 +1556,12 @@ static es_err issue_cert(es_making *m, es_ca_state *st, const full_app *f, const
             req.pub = pub;
         }
     }
-    rv = es_ca_issue_in(m->ca, st, &req, &lint, cert, serial);
+    rv = es_ca_issue_prepare(m->ca, &req, &lint, ci);
     if (rv == ES_ERR_LINT) {
         size_t k = 0;
         for (size_t i = 0; i < lint.n && why && k + 2 < whylen; i++)
             k += (size_t)snprintf(why + k, whylen - k, "%s%s", i ? "; " : "", lint.msg[i]);
     }
-    if (rv != ES_OK) goto out;
-    pause_hook();
-    CHECK(es_pki_cert_parse(es_slice_make(cert->p, cert->len), pc));
 out:
     if (rv != ES_OK) {
         es_package_key_free(*pk);
@@ -1601,19 +1597,6 @@ static es_err make_seal(es_making *m, const full_app *f, const char *code, const
     if (pk)
         rv = es_package_finish(pk, es_slice_make(cert->p, cert->len),
                                es_slice_make(esl->p, esl->len), m->maker, pkg);
-    return rv;
-}
-
-/* Issues the seal certificate and makes the seal for application f with code, inside the
- * transaction holding the CA (joined state st). Appends to cert and esl. */
-static es_err make_cert_and_seal(es_making *m, es_ca_state *st, const full_app *f, const char *code,
-                                 es_buf *cert, es_buf *esl, char serial[2 * ES_PKI_SERIAL_MAX + 1],
-                                 es_pki_cert *pc, es_buf *pkg, char *why, size_t whylen)
-{
-    es_package_key *pk = NULL;
-    es_err rv = issue_cert(m, st, f, code, cert, serial, pc, &pk, why, whylen);
-    if (rv == ES_OK) rv = make_seal(m, f, code, cert, pc, pk, esl, pkg);
-    es_package_key_free(pk);
     return rv;
 }
 
@@ -1681,6 +1664,306 @@ static es_err national_execute(es_making *m, const es_actor *by, full_app *f,
 static es_err national_status_in(es_making *m, const es_seal_rec *s, const char *state,
                                  const char *reason);
 
+/* ---- execution: the SM2 work before the transaction (issue 10)
+ *
+ * The certificate (its serial is random: it needs no CA state), the seal (it names the
+ * certificate) and their audit records are signed before the transaction; inside it the
+ * state is checked again (the application still approved, the code the one prepared) and the
+ * rows are inserted. What was prepared and not recorded was never issued: it is discarded. */
+
+/* A new industry code is gap-free per division (es_code_next_in, taken in the transaction
+ * that uses it), but the certificate and the seal carry it and are made before. So the code
+ * is predicted: the division's last serial + 1, above every code this process is preparing
+ * for the division; the transaction takes the next code as before and, when it is not the
+ * one predicted (an execution ahead failed, or another process took it), rolls back and
+ * prepares again. An execution waits (at most CODE_WAIT_S) for those ahead of it in its
+ * division to end before it begins its transaction, so that the codes commit in order. */
+#define CODE_SLOTS  64
+#define CODE_WAIT_S 2
+
+typedef struct code_slot {
+    int used;
+    char division[7];
+    int64_t serial;
+} code_slot;
+
+static code_slot code_slots[CODE_SLOTS];
+static pthread_mutex_t code_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t code_cv = PTHREAD_COND_INITIALIZER;
+
+/* Predicts the next code of division into code; *slot: its place in the table (-1: the
+ * table is full, no order kept: the check in the transaction still holds). */
+static es_err code_reserve(es_making *m, const char *division, char code[ES_SEAL_CODE_MAX],
+                           int *slot)
+{
+    int64_t last = 0;
+    *slot = -1;
+    es_value p[1] = {es_v_text(division)};
+    es_err rv = es_store_query_int(
+        m->a->store,
+        "SELECT COALESCE(MAX(last_serial), 0) FROM seal_code_serials WHERE division = ?", p, 1,
+        &last);
+    if (rv != ES_OK) return rv;
+    pthread_mutex_lock(&code_mu);
+    int64_t next = last + 1;
+    int free_i = -1;
+    for (int i = 0; i < CODE_SLOTS; i++) {
+        code_slot *c = &code_slots[i];
+        if (c->used && !strcmp(c->division, division) && c->serial >= next) next = c->serial + 1;
+        if (!c->used && free_i < 0) free_i = i;
+    }
+    if (next > ES_SEAL_SERIAL_MAX) {
+        pthread_mutex_unlock(&code_mu);
+        return ES_ERR_LIMIT;
+    }
+    if (free_i >= 0) {
+        code_slots[free_i].used = 1;
+        snprintf(code_slots[free_i].division, sizeof code_slots[free_i].division, "%.6s", division);
+        code_slots[free_i].serial = next;
+        *slot = free_i;
+    }
+    pthread_mutex_unlock(&code_mu);
+    snprintf(code, ES_SEAL_CODE_MAX, "RS%.6s%08lld", division, (long long)next);
+    return ES_OK;
+}
+
+/* Waits until no execution of this process holds an earlier code of the slot's division. */
+static void code_wait(int slot)
+{
+    if (slot < 0) return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += CODE_WAIT_S;
+    pthread_mutex_lock(&code_mu);
+    const code_slot *me = &code_slots[slot];
+    for (;;) {
+        int ahead = 0;
+        for (int i = 0; i < CODE_SLOTS && !ahead; i++) {
+            const code_slot *c = &code_slots[i];
+            ahead = i != slot && c->used && !strcmp(c->division, me->division) &&
+                    c->serial < me->serial;
+        }
+        if (!ahead || pthread_cond_timedwait(&code_cv, &code_mu, &until) != 0) break;
+    }
+    pthread_mutex_unlock(&code_mu);
+}
+
+static void code_release(int *slot)
+{
+    if (*slot < 0) return;
+    pthread_mutex_lock(&code_mu);
+    code_slots[*slot].used = 0;
+    pthread_cond_broadcast(&code_cv);
+    pthread_mutex_unlock(&code_mu);
+    *slot = -1;
+}
+
+/* What one attempt of an execution prepares: the certificate, the seal (and the server
+ * carrier's package), the ca.issue audit record. */
+typedef struct prepared {
+    es_ca_issued ci;
+    es_castore_issued ai;
+    es_package_key *pk;
+    es_buf esl, pkg;
+    es_pki_cert pc;
+    int slot;
+} prepared;
+
+static void prepared_init(prepared *pr)
+{
+    memset(pr, 0, sizeof *pr);
+    es_ca_issued_init(&pr->ci);
+    es_buf_init(&pr->esl, ES_MAX_SEAL_DER);
+    es_buf_init(&pr->pkg, ES_MAX_PACKAGE);
+    pr->slot = -1;
+}
+
+static void prepared_free(prepared *pr)
+{
+    es_ca_issued_free(&pr->ci);
+    es_castore_issued_free(&pr->ai);
+    es_package_key_free(pr->pk);
+    pr->pk = NULL;
+    es_buf_cleanup(&pr->esl);
+    es_buf_cleanup(&pr->pkg);
+    code_release(&pr->slot);
+}
+
+/* Signs the certificate, the seal and the ca.issue record of f with code (no lock held). */
+static es_err prepare_made(es_making *m, es_castore *cs, const full_app *f, const char *code,
+                           prepared *pr, char *why, size_t whylen)
+{
+    es_err rv;
+    CHECK(prepare_cert(m, f, code, &pr->ci, &pr->pk, why, whylen));
+    CHECK(es_pki_cert_parse(pr->ci.entry.cert, &pr->pc));
+    CHECK(make_seal(m, f, code, &pr->ci.cert, &pr->pc, pr->pk, &pr->esl, &pr->pkg));
+    CHECK(es_castore_issue_prepare(cs, m->ca, &pr->ci, &pr->ai));
+out:
+    return rv;
+}
+
+/* The test hook of a serial collision (tests/test_making.c): with ESEAL_TEST_MAKING_COLLIDE=N
+ * in the environment, prepared certificates are recorded (without audit) before their own
+ * transaction, as another writer taking the serial would, until the process has made N such
+ * collisions in all: the transaction finds the serial taken and prepares again. */
+#define MAKING_COLLIDE_ENV "ESEAL_TEST_MAKING_COLLIDE"
+static int collided_so_far;
+
+static void collide_hook(es_making *m, const prepared *pr)
+{
+    const char *v = getenv(MAKING_COLLIDE_ENV);
+    if (!v || !*v) return;
+    pthread_mutex_lock(&code_mu);
+    int go = collided_so_far < atoi(v);
+    if (go) collided_so_far++;
+    pthread_mutex_unlock(&code_mu);
+    if (!go) return;
+    es_castore other = {m->a->store, NULL, "test", NULL, NULL};
+    es_ca_state st = es_castore_state(&other);
+    if (es_store_begin(m->a->store) != ES_OK) return;
+    if (es_ca_issue_record(m->ca, &st, &pr->ci) != ES_OK || es_store_commit(m->a->store) != ES_OK)
+        es_store_rollback(m->a->store);
+}
+
+/* Records the prepared certificate with its prepared ca.issue record (cs->issued) in the
+ * transaction; a serial found taken sets *retry. */
+static es_err record_prepared(es_making *m, es_castore *cs, es_ca_state *st, prepared *pr,
+                              char serial[2 * ES_PKI_SERIAL_MAX + 1], int *retry)
+{
+    cs->issued = &pr->ai;
+    es_err rv = es_ca_issue_record(m->ca, st, &pr->ci);
+    cs->issued = NULL;
+    if (rv == ES_ERR_EXISTS) *retry = 1;
+    if (rv != ES_OK) return rv;
+    snprintf(serial, 2 * ES_PKI_SERIAL_MAX + 1, "%s", pr->ci.entry.serial);
+    pause_hook();
+    return ES_OK;
+}
+
+/* One transaction of an execution, with what was prepared (pr: nothing for the kinds that
+ * make no seal). *retry: the prepared certificate or code cannot be used (prepare again). */
+static es_err execute_tx(es_making *m, const es_actor *by, int64_t id, const full_app *f,
+                         const es_seal_rec *old, decided *dec, svc_rec *ar, es_castore *cs,
+                         prepared *pr, char code[ES_SEAL_CODE_MAX], int *retry, char *why,
+                         size_t whylen)
+{
+    char serial[2 * ES_PKI_SERIAL_MAX + 1] = "";
+    int64_t changes = 0, did = 0;
+    int locked = 0;
+    es_err rv;
+    es_ca_state st = es_castore_joined_state(cs);
+    const es_buf *cert = &pr->ci.cert, *esl = &pr->esl, *pkg = &pr->pkg;
+    const es_pki_cert *pc = &pr->pc;
+    /* The CA's lock is still taken, though no SM2 work remains under it: the lifecycle kinds
+     * revoke the old certificate in this transaction (revocation, like the CRL number, needs
+     * the CA's one writer), and on SQLite the write transaction is the database's one lock
+     * anyway. What it now covers is SQL and the commit. */
+    if (m->ca_lock) {
+        pthread_mutex_lock(m->ca_lock);
+        locked = 1;
+    }
+    CHECK(es_castore_begin_joined(cs, m->ca));
+    es_time now = es_time_now();
+    /* The state moves first: a concurrent or repeated execution finds it moved and stops. */
+    es_value pa[] = {es_v_text(by->name), es_v_int(now), es_v_int(id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE applications SET state = 'made', open_key = NULL, executed_by = ?, "
+                        "executed_at = ?, version = version + 1 WHERE id = ? AND state = "
+                        "'approved'",
+                        pa, 3, &changes));
+    if (changes != 1) {
+        rv = ES_ERR_MK_STATE;
+        goto out;
+    }
+    CHECK(es_decision_store_in(m->a->store, &dec->sig, &did));
+    const char *k = f->a.kind;
+    if (!strcmp(k, "change") || !strcmp(k, "replace") || !strcmp(k, "loss") ||
+        !strcmp(k, "cancel")) {
+        int reason = !strcmp(k, "loss")     ? ES_REASON_KEY_COMPROMISE
+                     : !strcmp(k, "cancel") ? ES_REASON_CESSATION
+                                            : ES_REASON_SUPERSEDED;
+        const char *to = !strcmp(k, "loss") ? "lost" : "cancelled";
+        CHECK(revoke_cert(m, &st, old->code, old->cert_serial, reason));
+        es_value p[] = {es_v_text(to), es_v_text(old->code)};
+        CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
+        CHECK(status_event(m, old->code, old->cert_serial, to, es_pki_reason_name(reason), id));
+        CHECK(national_status_in(m, old, to, es_pki_reason_name(reason)));
+        if (!makes_seal(k)) snprintf(code, ES_SEAL_CODE_MAX, "%s", old->code);
+    } else if (!strcmp(k, "suspend") || !strcmp(k, "restore")) {
+        const char *to = !strcmp(k, "suspend") ? "suspended" : "active";
+        /* The certificate follows (RFC 5280): on hold while suspended, released on restore. */
+        if (!strcmp(k, "suspend"))
+            CHECK(revoke_cert(m, &st, old->code, old->cert_serial, ES_REASON_CERTIFICATE_HOLD));
+        else
+            CHECK(release_cert(m, &st, old->code, old->cert_serial, why, whylen));
+        es_value p[] = {es_v_text(to), es_v_text(old->code)};
+        CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
+        CHECK(status_event(m, old->code, old->cert_serial, to, k, id));
+        CHECK(national_status_in(m, old, to, k));
+        snprintf(code, ES_SEAL_CODE_MAX, "%s", old->code);
+    }
+    if (!strcmp(k, "renew")) {
+        /* 7.9: the same code, a new certificate and seal; the old certificate superseded. */
+        CHECK(record_prepared(m, cs, &st, pr, serial, retry));
+        CHECK(revoke_cert(m, &st, old->code, old->cert_serial, ES_REASON_SUPERSEDED));
+        CHECK(record_cert(m, code, serial, cert, esl, pc, id));
+        es_value p[] = {
+            es_v_text(serial), es_v_int(pc->not_before), es_v_int(pc->not_after), es_v_int(id),
+            es_v_int(now),     es_v_text(by->name),      es_v_text(code)};
+        CHECK(es_store_exec(m->a->store,
+                            "UPDATE seals SET state = 'active', cert_serial = ?, valid_start = ?, "
+                            "valid_end = ?, application_id = ?, made_at = ?, made_by = ?, "
+                            "delivered_at = NULL, delivered_by = '', delivered_to = '', "
+                            "deliver_decision = NULL WHERE code = ?",
+                            p, sizeof p / sizeof p[0], NULL));
+        CHECK(record_package(m, code, pkg));
+        CHECK(status_event(m, code, serial, "active", "renewed", id));
+    } else if (makes_seal(k)) {
+        /* apply, and the new seal of a change or replacement: a new code, the one prepared. */
+        char got[ES_SEAL_CODE_MAX];
+        CHECK(es_code_next_in(m->a->store, f->a.division, got));
+        if (strcmp(got, code) != 0) {
+            *retry = 1;
+            rv = ES_ERR_BUSY;
+            goto out;
+        }
+        CHECK(record_prepared(m, cs, &st, pr, serial, retry));
+        es_value p[] = {es_v_text(code),
+                        es_v_text(serial),
+                        es_v_text(f->a.scope),
+                        es_v_text(f->a.carrier),
+                        es_v_text(f->a.uscc),
+                        es_v_text(f->a.unit_name),
+                        es_v_text(f->a.seal_name),
+                        es_v_int(f->a.seal_type),
+                        es_v_text(f->a.division),
+                        es_v_int(pc->not_before),
+                        es_v_int(pc->not_after),
+                        es_v_int(id),
+                        es_v_int(now),
+                        es_v_text(by->name)};
+        CHECK(es_store_exec(m->a->store,
+                            "INSERT INTO seals (code, state, cert_serial, scope, carrier, uscc, "
+                            "unit_name, seal_name, seal_type, division, valid_start, valid_end, "
+                            "application_id, made_at, made_by) VALUES (?, 'active', ?, ?, ?, ?, "
+                            "?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            p, sizeof p / sizeof p[0], NULL));
+        CHECK(record_cert(m, code, serial, cert, esl, pc, id));
+        CHECK(record_package(m, code, pkg));
+        CHECK(status_event(m, code, serial, "active", "made", id));
+    }
+    es_value pm[] = {es_v_text(code), did ? es_v_int(did) : es_v_null(), es_v_int(id)};
+    CHECK(es_store_exec(m->a->store,
+                        "UPDATE applications SET made_code = ?, execute_decision = ? WHERE id = ?",
+                        pm, 3, NULL));
+    CHECK(svc_audit_append(m->a, ar));
+    CHECK(es_store_commit(m->a->store));
+out:
+    if (rv != ES_OK) es_store_rollback(m->a->store);
+    if (locked) pthread_mutex_unlock(m->ca_lock);
+    return rv;
+}
+
 es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
                          const es_decision_proof *proof, char code[ES_SEAL_CODE_MAX], char *why,
                          size_t whylen)
@@ -1688,18 +1971,14 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
     full_app f;
     decided dec = {0};
     es_seal_rec old;
-    es_buf cert, esl, pkg;
-    es_pki_cert pc;
-    char object[64], detail[256], serial[2 * ES_PKI_SERIAL_MAX + 1] = "";
-    int64_t changes = 0, did = 0;
-    int locked = 0;
+    prepared pr;
+    char object[64], detail[256];
     es_err rv;
     code[0] = 0;
+    memset(&old, 0, sizeof old);
     if (!may(by, ES_PERM_SEAL_MAKE)) return deny(m, by, "application.execute");
     full_init(&f);
-    es_buf_init(&cert, ES_MAX_CERT_DER);
-    es_buf_init(&esl, ES_MAX_SEAL_DER);
-    es_buf_init(&pkg, ES_MAX_PACKAGE);
+    prepared_init(&pr);
     CHECK(load_full(m, id, &f));
     if (!strcmp(f.a.state, "made") || !strcmp(f.a.state, "delivered")) {
         /* A retry finds the first result. */
@@ -1736,112 +2015,29 @@ es_err es_making_execute(es_making *m, const es_actor *by, int64_t id,
              f.a.carrier, f.a.seal_code);
     svc_rec ar;
     CHECK(svc_audit_prepare(m->a, by, "application.execute", object, detail, &ar));
-    es_castore cs = {m->a->store, m->a->audit, by->name, NULL};
-    es_ca_state st = es_castore_joined_state(&cs);
-    if (m->ca_lock) {
-        pthread_mutex_lock(m->ca_lock);
-        locked = 1;
-    }
-    CHECK(es_castore_begin_joined(&cs, m->ca));
-    es_time now = es_time_now();
-    /* The state moves first: a concurrent or repeated execution finds it moved and stops. */
-    es_value pa[] = {es_v_text(by->name), es_v_int(now), es_v_int(id)};
-    CHECK(es_store_exec(m->a->store,
-                        "UPDATE applications SET state = 'made', open_key = NULL, executed_by = ?, "
-                        "executed_at = ?, version = version + 1 WHERE id = ? AND state = "
-                        "'approved'",
-                        pa, 3, &changes));
-    if (changes != 1) {
-        rv = ES_ERR_MK_STATE;
-        goto out;
-    }
-    CHECK(es_decision_store_in(m->a->store, &dec.sig, &did));
+    es_castore cs = {m->a->store, m->a->audit, by->name, NULL, NULL};
     const char *k = f.a.kind;
-    if (!strcmp(k, "change") || !strcmp(k, "replace") || !strcmp(k, "loss") ||
-        !strcmp(k, "cancel")) {
-        int reason = !strcmp(k, "loss")     ? ES_REASON_KEY_COMPROMISE
-                     : !strcmp(k, "cancel") ? ES_REASON_CESSATION
-                                            : ES_REASON_SUPERSEDED;
-        const char *to = !strcmp(k, "loss") ? "lost" : "cancelled";
-        CHECK(revoke_cert(m, &st, old.code, old.cert_serial, reason));
-        es_value p[] = {es_v_text(to), es_v_text(old.code)};
-        CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
-        CHECK(status_event(m, old.code, old.cert_serial, to, es_pki_reason_name(reason), id));
-        CHECK(national_status_in(m, &old, to, es_pki_reason_name(reason)));
-        snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
-    } else if (!strcmp(k, "suspend") || !strcmp(k, "restore")) {
-        const char *to = !strcmp(k, "suspend") ? "suspended" : "active";
-        /* The certificate follows (RFC 5280): on hold while suspended, released on restore. */
-        if (!strcmp(k, "suspend"))
-            CHECK(revoke_cert(m, &st, old.code, old.cert_serial, ES_REASON_CERTIFICATE_HOLD));
-        else
-            CHECK(release_cert(m, &st, old.code, old.cert_serial, why, whylen));
-        es_value p[] = {es_v_text(to), es_v_text(old.code)};
-        CHECK(es_store_exec(m->a->store, "UPDATE seals SET state = ? WHERE code = ?", p, 2, NULL));
-        CHECK(status_event(m, old.code, old.cert_serial, to, k, id));
-        CHECK(national_status_in(m, &old, to, k));
-        snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
-    }
-    if (!strcmp(k, "renew")) {
-        /* 7.9: the same code, a new certificate and seal; the old certificate superseded. */
-        snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
-        CHECK(make_cert_and_seal(m, &st, &f, code, &cert, &esl, serial, &pc, &pkg, why, whylen));
-        CHECK(revoke_cert(m, &st, old.code, old.cert_serial, ES_REASON_SUPERSEDED));
-        CHECK(record_cert(m, code, serial, &cert, &esl, &pc, id));
-        es_value p[] = {es_v_text(serial), es_v_int(pc.not_before), es_v_int(pc.not_after),
-                        es_v_int(id),      es_v_int(now),           es_v_text(by->name),
-                        es_v_text(code)};
-        CHECK(es_store_exec(m->a->store,
-                            "UPDATE seals SET state = 'active', cert_serial = ?, valid_start = ?, "
-                            "valid_end = ?, application_id = ?, made_at = ?, made_by = ?, "
-                            "delivered_at = NULL, delivered_by = '', delivered_to = '', "
-                            "deliver_decision = NULL WHERE code = ?",
-                            p, sizeof p / sizeof p[0], NULL));
-        CHECK(record_package(m, code, &pkg));
-        CHECK(status_event(m, code, serial, "active", "renewed", id));
-    } else if (makes_seal(k)) {
-        /* apply, and the new seal of a change or replacement: a new code. */
-        CHECK(es_code_next_in(m->a->store, f.a.division, code));
-        CHECK(make_cert_and_seal(m, &st, &f, code, &cert, &esl, serial, &pc, &pkg, why, whylen));
-        es_value p[] = {es_v_text(code),
-                        es_v_text(serial),
-                        es_v_text(f.a.scope),
-                        es_v_text(f.a.carrier),
-                        es_v_text(f.a.uscc),
-                        es_v_text(f.a.unit_name),
-                        es_v_text(f.a.seal_name),
-                        es_v_int(f.a.seal_type),
-                        es_v_text(f.a.division),
-                        es_v_int(pc.not_before),
-                        es_v_int(pc.not_after),
-                        es_v_int(id),
-                        es_v_int(now),
-                        es_v_text(by->name)};
-        CHECK(es_store_exec(m->a->store,
-                            "INSERT INTO seals (code, state, cert_serial, scope, carrier, uscc, "
-                            "unit_name, seal_name, seal_type, division, valid_start, valid_end, "
-                            "application_id, made_at, made_by) VALUES (?, 'active', ?, ?, ?, ?, "
-                            "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            p, sizeof p / sizeof p[0], NULL));
-        CHECK(record_cert(m, code, serial, &cert, &esl, &pc, id));
-        CHECK(record_package(m, code, &pkg));
-        CHECK(status_event(m, code, serial, "active", "made", id));
-    }
-    es_value pm[] = {es_v_text(code), did ? es_v_int(did) : es_v_null(), es_v_int(id)};
-    CHECK(es_store_exec(m->a->store,
-                        "UPDATE applications SET made_code = ?, execute_decision = ? WHERE id = ?",
-                        pm, 3, NULL));
-    CHECK(svc_audit_append(m->a, &ar));
-    CHECK(es_store_commit(m->a->store));
-out:
-    if (rv != ES_OK) {
-        es_store_rollback(m->a->store);
+    for (int attempt = 0;; attempt++) {
+        int retry = 0;
+        prepared_free(&pr);
+        prepared_init(&pr);
         code[0] = 0;
+        if (!strcmp(k, "renew")) {
+            snprintf(code, ES_SEAL_CODE_MAX, "%s", old.code);
+        } else if (makes_seal(k)) {
+            CHECK(code_reserve(m, f.a.division, code, &pr.slot));
+        }
+        if (makes_seal(k)) {
+            CHECK(prepare_made(m, &cs, &f, code, &pr, why, whylen));
+            collide_hook(m, &pr);
+            code_wait(pr.slot);
+        }
+        rv = execute_tx(m, by, id, &f, &old, &dec, &ar, &cs, &pr, code, &retry, why, whylen);
+        if (rv == ES_OK || !retry || attempt >= 4) break;
     }
-    if (locked) pthread_mutex_unlock(m->ca_lock);
-    es_buf_cleanup(&cert);
-    es_buf_cleanup(&esl);
-    es_buf_cleanup(&pkg);
+out:
+    if (rv != ES_OK) code[0] = 0;
+    prepared_free(&pr);
     decided_free(&dec);
     full_free(&f);
     return rv;
@@ -2577,7 +2773,10 @@ static es_err flow_certify(es_making *m, int64_t id)
     es_buf cert, info, body;
     es_pki_cert pc;
     es_package_key *pk = NULL;
+    es_ca_issued ci;
+    es_castore_issued ai;
     char serial[2 * ES_PKI_SERIAL_MAX + 1] = "", why[512] = "", object[64], detail[160];
+    char code0[ES_SEAL_CODE_MAX] = "";
     char key[ES_UPSTREAM_KEY_MAX + 1];
     int64_t changes = 0;
     int locked = 0;
@@ -2587,14 +2786,33 @@ static es_err flow_certify(es_making *m, int64_t id)
     es_buf_init(&cert, ES_MAX_CERT_DER);
     es_buf_init(&info, 8192);
     es_buf_init(&body, 1u << 20);
+    es_ca_issued_init(&ci);
+    memset(&ai, 0, sizeof ai);
     CHECK(load_full(m, id, &f));
-    CHECK(lock_ca(m, &locked));
-    es_castore cs = {m->a->store, m->a->audit, national_system.name, NULL};
+    es_castore cs = {m->a->store, m->a->audit, national_system.name, NULL, NULL};
     es_ca_state st = es_castore_joined_state(&cs);
+    /* Issue 10: the certificate and its ca.issue record are signed before the lock, for the
+     * code read now; inside, the step and the code are read again and must not have moved
+     * (else what was prepared is discarded: nothing was recorded). */
+    CHECK(load_flow(m, id, &fl));
+    if (!fl.found || strcmp(fl.step, "code_assigned") != 0) goto out;
+    snprintf(code0, sizeof code0, "%s", fl.code);
+    CHECK(prepare_cert(m, &f, code0, &ci, &pk, why, sizeof why));
+    CHECK(es_castore_issue_prepare(&cs, m->ca, &ci, &ai));
+    flow_free(&fl);
+    flow_init(&fl);
+    CHECK(lock_ca(m, &locked));
     CHECK(es_castore_begin_joined(&cs, m->ca));
     CHECK(load_flow(m, id, &fl)); /* inside: the step is read under the write lock */
-    if (!fl.found || strcmp(fl.step, "code_assigned") != 0) goto out;
-    CHECK(issue_cert(m, &st, &f, fl.code, &cert, serial, &pc, &pk, why, sizeof why));
+    if (!fl.found || strcmp(fl.step, "code_assigned") != 0 || strcmp(fl.code, code0) != 0) goto out;
+    cs.issued = &ai;
+    rv = es_ca_issue_record(m->ca, &st, &ci);
+    cs.issued = NULL;
+    if (rv != ES_OK) goto out; /* a serial taken: the job certifies again on its next round */
+    pause_hook();
+    snprintf(serial, sizeof serial, "%s", ci.entry.serial);
+    CHECK(es_buf_append(&cert, ci.cert.p, ci.cert.len));
+    CHECK(es_pki_cert_parse(es_slice_make(cert.p, cert.len), &pc));
     CHECK(seal_info(&f, fl.code, &pc, &cert, &info));
     CHECK(file_body(fl.code, &cert, &info, &body));
     es_value p[] = {es_v_text(serial),           es_v_blob(cert.p, cert.len),
@@ -2629,6 +2847,8 @@ out:
     if (es_store_in_tx(m->a->store)) es_store_rollback(m->a->store);
     if (locked) pthread_mutex_unlock(m->ca_lock);
     es_package_key_free(pk);
+    es_ca_issued_free(&ci);
+    es_castore_issued_free(&ai);
     es_buf_cleanup(&cert);
     es_buf_cleanup(&info);
     es_buf_cleanup(&body);
