@@ -175,6 +175,11 @@ static const struct {
      "该续期申请已提交过（随机数重复）"},
     {ES_ERR_RENEWAL_WINDOW, "renewal_window", 422,
      "the seal is not within its renewal window before expiry", "印章不在到期前的可续期期间内"},
+    {ES_ERR_MK_NO_PICTURE, "seal_picture_unusable", 422,
+     "the seal was imported with a picture this system cannot put into a new seal (not a PNG "
+     "of 10 to 100 mm): enter the application at the counter with a PNG picture",
+     "该印章为导入印章，其印模图片无法用于制作新印章（不是10至100毫米的PNG图片）：请到窗口提交申请"
+     "并上传PNG印模图片"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])
