@@ -381,5 +381,50 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
     'the delivery is stored as signed by the second issuer');
   await page.locator('#seal-data').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(env('ESEAL_SHOTS'), 'making-deliver-usb.png') });
+
+  // The holder renews the first seal online, without an account, through the page reached
+  // from the sign-in (pages/renewal.js): the request signed offline with the seal's key
+  // (`eseal making renew-request --dry-run -o`), its file chosen and sent.
+  const first = await call(page, 'GET', `/api/v1/seals/${code}`);
+  const serial1 = first.body.seal.cert_serial;
+  await signOut(page);
+  const newKey = join(KEYS, 'token2.pem');
+  run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2', '-out', newKey]);
+  writeFileSync(join(KEYS, 'token2.csr'), run(CLI, ['key', 'csr', newKey, '--subject', '/C=CN/CN=token']));
+  const rjson = join(KEYS, 'renewal.json');
+  const dry = run(CLI, ['making', 'renew-request', '--dry-run', '-o', rjson, '--code', code, '--serial', serial1,
+    '--key', keyFile, '--csr', join(KEYS, 'token2.csr'), '--until', '2040-01-01', '--contact', '张三 13800138000']);
+  check(dry.includes('nothing sent'), `the request signed offline (${dry.trim()})`);
+  await page.click('#signin-renewal');
+  await page.locator('#renewal-intro').waitFor({ state: 'visible', timeout: 10000 });
+  check((await text(page, '#view-title')).includes('在线续期') && (await text(page, '#renewal-intro')).includes('续期') && (await text(page, '#renewal-step2')).includes('--dry-run -o renewal.json'),
+    'the sign-in page leads to the online renewal, which explains the offline signing in Chinese');
+  await page.fill('#renewal-json', '{"not":"a request"}');
+  await page.click('#renewal-send');
+  await page.locator('#renewal-error').waitFor({ state: 'visible', timeout: 10000 });
+  check((await text(page, '#renewal-error')).includes('不是续期申请文件'), 'a text that is no request: named, nothing sent');
+  // A request whose signature is not the seal key's: the server's refusal, in Chinese.
+  const otherJson = join(KEYS, 'other.json');
+  run(CLI, ['making', 'renew-request', '--dry-run', '-o', otherJson, '--code', code, '--serial', serial1,
+    '--key', newKey, '--csr', join(KEYS, 'token2.csr'), '--until', '2040-01-01', '--contact', '冒名']);
+  const other = JSON.parse(readFileSync(otherJson, 'utf8'));
+  await page.fill('#renewal-json', JSON.stringify({ request: other.request, signature: other.signature }));
+  await page.click('#renewal-send');
+  await page.waitForFunction(() => (document.getElementById('renewal-error')?.textContent || '').includes('签名'), null, { timeout: 10000 });
+  check(true, `a request signed with another key: refused, in Chinese (${await text(page, '#renewal-error')})`);
+  await page.fill('#renewal-json', '');
+  await page.setInputFiles('#renewal-file', rjson);
+  await page.waitForFunction(() => (document.getElementById('renewal-json')?.value || '').includes('signature'), null, { timeout: 10000 });
+  await page.click('#renewal-send');
+  await page.locator('#renewal-result').waitFor({ state: 'visible', timeout: 10000 });
+  const rdone = await text(page, '#renewal-result');
+  check(rdone.includes('续期申请已提交'), `the file chosen and sent: entered (${rdone})`);
+  await page.screenshot({ path: join(env('ESEAL_SHOTS'), 'making-renewal.png') });
+  await page.click('#renewal-back');
+  await page.locator('#signin-form').waitFor({ state: 'visible', timeout: 10000 });
+  await signIn(page, 'reviewer', USER_PASS);
+  const apps = await call(page, 'GET', '/api/v1/applications?state=submitted');
+  check(apps.status === 200 && apps.body.items.some((a) => a.kind === 'renew' && a.seal_code === code),
+    `the reviewer finds the submitted renewal of ${code}`);
   check(errors.length === 0, `no script errors${errors.length ? ': ' + errors.join('; ') : ''}`);
 });
