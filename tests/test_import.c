@@ -603,6 +603,25 @@ static void imported_renewal(const node_t *d, const char *issuer, const char *re
     ok(count(store, "SELECT COUNT(*) FROM applications") == apps &&
            count(store, "SELECT COUNT(*) FROM renewal_requests") == reqs,
        "%s: ... and nothing is stored", kind);
+    /* TEST-IMPORT-0001: its holder certificate's O is no valid credit code, so the standing
+     * application has none and a new certificate could not carry one: refused at once, not
+     * after a review. */
+    end = seal_serial(d, issuer, "TEST-IMPORT-0001", serial);
+    es_signer *sk = t_signer("signer.key");
+    body = renewal_body("TEST-IMPORT-0001", serial, end, sk);
+    es_signer_free(sk);
+    st = call(d, "POST", "/api/v1/renewals", NULL, body, &r);
+    v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    t_resp_free(&r);
+    free(body);
+    ok(st == 422 && !strcmp(sget(v, "error"), "seal_unit_code_missing") &&
+           strstr(sget(v, "message_zh"), "统一社会信用代码") &&
+           count(store, "SELECT COUNT(*) FROM applications") == apps &&
+           count(store, "SELECT COUNT(*) FROM renewal_requests") == reqs,
+       "%s: an imported seal without a credit code: its online renewal 422 "
+       "seal_unit_code_missing, nothing stored (%d %s)",
+       kind, st, sget(v, "error"));
+    json_decref(v);
 }
 
 static void suite(const char *kind, const char *url)

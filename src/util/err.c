@@ -180,6 +180,11 @@ static const struct {
      "of 10 to 100 mm): enter the application at the counter with a PNG picture",
      "该印章为导入印章，其印模图片无法用于制作新印章（不是10至100毫米的PNG图片）：请到窗口提交申请"
      "并上传PNG印模图片"},
+    {ES_ERR_MK_NO_USCC, "seal_unit_code_missing", 422,
+     "the seal was imported without its unit's unified social credit code, which its new "
+     "certificate must carry: enter the renewal at the counter with the code",
+     "该印章为导入印章，缺少持章单位的统一社会信用代码（新证书须包含）：请到窗口提交续期申请并填写"
+     "该代码"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])

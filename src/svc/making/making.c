@@ -2936,6 +2936,10 @@ es_err making_app_renewal(es_making *m, const char *code, es_slice csr, const ch
         rv = ES_ERR_MK_NO_PICTURE;
         goto out;
     }
+    if (!f.a.uscc[0]) { /* an imported seal whose holder certificate named no credit code */
+        rv = ES_ERR_MK_NO_USCC;
+        goto out;
+    }
     snprintf(f.a.kind, sizeof f.a.kind, "renew");
     snprintf(f.a.seal_code, sizeof f.a.seal_code, "%s", seal.code);
     snprintf(f.a.reason, sizeof f.a.reason, "%s", reason);
