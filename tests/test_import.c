@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -729,6 +730,36 @@ static void suite(const char *kind, const char *url)
                "%s: %s still refused (%s)", kind, g_files[i].name, o);
         }
     }
+    /* Each imported corpus seal's standing application holds its picture exactly when the
+     * file's picture is a PNG (by its bytes) of 10 to 100 mm, at the file's size (read from
+     * the file, never copied here). */
+    int64_t kept = 0, pics_right = 0, pics = 0;
+    for (size_t i = 0; i < g_nfiles; i++) {
+        const json_t *it = item_of(v, g_files[i].name);
+        if (!it || strcmp(sget(it, "outcome"), "imported") != 0) continue;
+        es_seal sf;
+        if (es_seal_from_der(es_slice_make(g_files[i].bytes.p, g_files[i].bytes.len), 0, &sf) !=
+            ES_OK)
+            continue;
+        const char *sn = es_picture_sniff(sf.picture);
+        int png = sn && !strcmp(sn, "PNG") && sf.picture_type.len == 3 &&
+                  !strncasecmp((const char *)sf.picture_type.p, "png", 3) &&
+                  sf.picture_width >= 10 && sf.picture_width <= 100 && sf.picture_height >= 10 &&
+                  sf.picture_height <= 100;
+        char q[400];
+        snprintf(q, sizeof q,
+                 "SELECT COUNT(*) FROM applications a JOIN seals s ON s.application_id = a.id "
+                 "WHERE s.code = '%.64s' AND a.picture IS NOT NULL AND a.width_mm = %ld AND "
+                 "a.height_mm = %ld",
+                 sget(it, "code"), sf.picture_width, sf.picture_height);
+        pics++;
+        kept += png;
+        pics_right += count(store, q) == png;
+    }
+    ok(pics > 0 && pics_right == pics && kept >= 3,
+       "%s: the corpus seals' PNG pictures kept on their standing applications at their size "
+       "(%lld of %lld imported, %lld right)",
+       kind, (long long)kept, (long long)pics, (long long)pics_right);
     ok(st == 201 && imported >= 8 && rep_int(v, "imported") == imported &&
            rep_int(v, "refused") == invalid,
        "%s: %lld corpus seals imported, %lld refused (%d)", kind, (long long)imported,
