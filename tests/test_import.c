@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include "eseal/making_import.h"
 #include "eseal/node.h"
 #include "eseal/pki.h"
+#include "eseal/renewal.h"
 #include "eseal/seal.h"
 #include "http_client.h"
 #include "store_test.h"
@@ -46,7 +48,8 @@ static struct {
     es_buf bytes;
 } g_files[MAX_FILES];
 static size_t g_nfiles;
-static es_buf g_made, g_made2, g_made3, g_reserved, g_root;
+static es_buf g_made, g_made2, g_made3, g_made4, g_gif, g_reserved, g_root;
+static es_signer *g_key4; /* the holder key of TEST-IMPORT-0004 */
 static const char *g_cli;
 
 static void read_corpus(void)
@@ -69,19 +72,25 @@ static void read_corpus(void)
 
 /* A v4 seal made by the test maker (tests/data/maker.crt under root.crt) for the holder
  * certificate signer.crt (or other.crt), with code. */
+static void make_seal_pic(const char *code, es_slice holder, const char *ptype, es_slice picture,
+                          es_buf *out);
+
 static void make_seal(const char *code, const char *holder, es_buf *out)
 {
-    es_buf maker = t_data("maker.crt"), hold = t_data(holder), png = t_data("seal.png");
-    es_buf mder, hder;
-    es_buf_init(&mder, 8192);
-    es_buf_init(&hder, 8192);
-    if (es_cert_to_der(maker.p, maker.len, &mder) != ES_OK ||
-        es_cert_to_der(hold.p, hold.len, &hder) != ES_OK)
-        st_die("certificates");
-    es_sm2_key *k = t_key("maker.key");
-    es_signer *s = NULL;
-    if (es_signer_from_key(k, &s) != ES_OK) st_die("maker key");
-    es_slice certs[1] = {es_slice_make(hder.p, hder.len)};
+    es_buf png = t_data("seal.png"), hold = t_cert(holder);
+    make_seal_pic(code, es_slice_make(hold.p, hold.len), "PNG", es_slice_make(png.p, png.len), out);
+    es_buf_cleanup(&png);
+    es_buf_cleanup(&hold);
+}
+
+/* The same for the holder certificate holder (DER), with a picture of type ptype (a GIF: a
+ * picture the making system cannot put into a new seal). */
+static void make_seal_pic(const char *code, es_slice holder, const char *ptype, es_slice picture,
+                          es_buf *out)
+{
+    es_buf mder = t_cert("maker.crt");
+    es_signer *s = t_signer("maker.key");
+    es_slice certs[1] = {holder};
     es_seal_params p;
     memset(&p, 0, sizeof p);
     p.vid = "other-vendor";
@@ -93,18 +102,52 @@ static void make_seal(const char *code, const char *holder, es_buf *out)
     p.create_date = ES_TIME_NONE;
     p.valid_start = es_time_now() - 86400;
     p.valid_end = es_time_now() + 365 * 86400;
-    p.picture = es_slice_make(png.p, png.len);
+    p.picture_type = ptype;
+    p.picture = picture;
     p.width_mm = 40;
     p.height_mm = 40;
     p.maker_cert = es_slice_make(mder.p, mder.len);
     es_buf_init(out, 1u << 20);
     if (es_seal_make(&p, s, out) != ES_OK) st_die("es_seal_make");
     es_signer_free(s);
-    es_buf_cleanup(&maker);
-    es_buf_cleanup(&hold);
-    es_buf_cleanup(&png);
     es_buf_cleanup(&mder);
-    es_buf_cleanup(&hder);
+}
+
+/* A holder certificate under the test root (root.key) for a fresh key (returned as a signer),
+ * its subject O a valid unified social credit code and the unit's name, CN the seal's code:
+ * what another vendor's system issues to a unit. The DER in *out. */
+static es_signer *holder_cert(const char *code, es_buf *out)
+{
+    es_sm2_key *k = NULL;
+    es_signer *key = NULL, *root = t_signer("root.key");
+    es_buf rootc = t_cert("root.crt");
+    es_pki_cert rc;
+    es_pki_tbs t;
+    es_profile prof;
+    es_name n;
+    char subj[300], why[200] = "";
+    memset(&t, 0, sizeof t);
+    memset(&prof, 0, sizeof prof);
+    snprintf(subj, sizeof subj, "/C=CN/O=11370306MB2867521U淄博市张店区人力资源和社会保障局/CN=%s",
+             code);
+    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &key) != ES_OK ||
+        es_pki_name_parse(subj, &n, why, sizeof why) != ES_OK ||
+        es_pki_cert_parse(es_slice_make(rootc.p, rootc.len), &rc) != ES_OK)
+        st_die("holder certificate: %s", why);
+    es_sm2_key_pub(k, t.pub);
+    t.profile = &prof;
+    t.serial_len = 16;
+    if (es_random(t.serial, t.serial_len) != ES_OK) st_die("random");
+    t.serial[0] = (uint8_t)((t.serial[0] & 0x7f) | 0x40);
+    t.issuer = rc.subject;
+    t.subject = &n;
+    t.not_before = es_time_now() - 86400;
+    t.not_after = es_time_now() + 400 * 86400;
+    es_buf_init(out, 8192);
+    if (es_pki_cert_make(&t, root, out) != ES_OK) st_die("holder certificate");
+    es_signer_free(root);
+    es_buf_cleanup(&rootc);
+    return key;
 }
 
 /* ---- the node and HTTP */
@@ -131,7 +174,8 @@ static int node_start(node_t *d)
     snprintf(cfg, sizeof cfg, "%s.conf", d->var);
     snprintf(text, sizeof text,
              "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
-             "signin_rate_account = 1000\n[factors]\nenforce = false\n",
+             "signin_rate_account = 1000\n[factors]\nenforce = false\n[making]\n"
+             "renewal_window_days = 3650\n",
              d->url[0] ? "url = " : "", d->url);
     if (es_file_write(cfg, text, strlen(text)) != ES_OK) st_die("cannot write %s", cfg);
     if (!(d->outf = fopen(d->out, "w"))) return -1;
@@ -367,6 +411,220 @@ static void cli_import(const node_t *d, const char *tok, const char *kind)
     es_buf_cleanup(&o);
 }
 
+/* ---- the lifecycle of an imported seal: its picture came with it */
+
+/* Lets the site's seal profile (var/ca/profiles.conf, docs/ca.md code_pattern) admit the
+ * imported seals' codes besides its own, as a site renewing another vendor's seals under
+ * their codes would; the node is started again to read it. */
+static int profile_admits(node_t *d)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/ca/profiles.conf", d->var);
+    es_buf t = t_read(path);
+    if (es_buf_nul(&t) != ES_OK) st_die("profiles.conf");
+    static const char old[] = "code_pattern = ^RS[0-9]{14}$";
+    char *at = strstr((char *)t.p, old);
+    if (!at) return 0;
+    es_buf n;
+    es_buf_init(&n, 1u << 20);
+    if (es_buf_append(&n, t.p, (size_t)(at - (char *)t.p)) != ES_OK ||
+        es_buf_printf(&n, "code_pattern = ^(RS[0-9]{14}|TEST-IMPORT-[0-9]{4})$") != ES_OK ||
+        es_buf_printf(&n, "%s", at + sizeof old - 1) != ES_OK ||
+        es_file_write(path, n.p, n.len) != ES_OK)
+        st_die("profiles.conf");
+    es_buf_cleanup(&n);
+    es_buf_cleanup(&t);
+    node_stop(d);
+    return node_start(d) == 0;
+}
+
+/* The JSON body of a self-service renewal request of code (serial, valid_end: the seal's
+ * current ones) signed with the holder's key, for a new key. */
+static char *renewal_body(const char *code, const char *serial, es_time valid_end,
+                          es_signer *holder)
+{
+    es_renewal_req r;
+    es_buf text, sig, b1, b2;
+    es_sm2_key *nk = NULL;
+    es_signer *newkey = NULL;
+    es_name n;
+    char why[200];
+    uint8_t nonce[16];
+    es_renewal_req_init(&r);
+    es_buf_init(&text, ES_RENEWAL_MAX);
+    es_buf_init(&sig, 256);
+    es_buf_init(&b1, 2 * ES_RENEWAL_MAX);
+    es_buf_init(&b2, 1024);
+    snprintf(r.code, sizeof r.code, "%s", code);
+    snprintf(r.serial, sizeof r.serial, "%s", serial);
+    r.valid_until = valid_end + 2 * 365 * 86400;
+    snprintf(r.contact, sizeof r.contact, "李四 13900139000");
+    r.time = es_time_now();
+    if (es_random(nonce, sizeof nonce) != ES_OK) st_die("random");
+    es_hex_encode(nonce, sizeof nonce, r.nonce);
+    if (es_sm2_key_generate(&nk) != ES_OK || es_signer_from_key(nk, &newkey) != ES_OK ||
+        es_pki_name_parse("/C=CN/CN=imported-renewal", &n, why, sizeof why) != ES_OK ||
+        es_pki_csr_make(&n, NULL, 0, newkey, &r.csr) != ES_OK)
+        st_die("csr");
+    if (es_renewal_text(&r, &text) != ES_OK ||
+        es_signer_sign_message(holder, ES_SM2_DEFAULT_ID, text.p, text.len, &sig) != ES_OK ||
+        es_base64_encode(text.p, text.len, &b1) != ES_OK || es_buf_nul(&b1) != ES_OK ||
+        es_base64_encode(sig.p, sig.len, &b2) != ES_OK || es_buf_nul(&b2) != ES_OK)
+        st_die("renewal request");
+    json_t *o =
+        json_pack("{s:s,s:s}", "request", (const char *)b1.p, "signature", (const char *)b2.p);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    es_signer_free(newkey);
+    es_renewal_req_free(&r);
+    es_buf_cleanup(&text);
+    es_buf_cleanup(&sig);
+    es_buf_cleanup(&b1);
+    es_buf_cleanup(&b2);
+    return body;
+}
+
+static es_err blob_cb(void *ctx, const es_row *r)
+{
+    es_slice b = es_row_blob(r, 0);
+    return es_buf_append(ctx, b.p, b.len);
+}
+
+/* The seal's current certificate serial and validity end (0 when it cannot be read). */
+static es_time seal_serial(const node_t *d, const char *tok, const char *code, char serial[64])
+{
+    char path[128];
+    int st;
+    es_time end = 0;
+    snprintf(path, sizeof path, "/api/v1/seals/%s", code);
+    json_t *v = jcall(d, "GET", path, tok, NULL, &st);
+    const json_t *s = json_object_get(v, "seal");
+    snprintf(serial, 64, "%s", sget(s, "cert_serial"));
+    if (st != 200 || es_time_parse_iso(sget(s, "valid_end"), &end) != ES_OK) end = 0;
+    json_decref(v);
+    return end;
+}
+
+/* TEST-IMPORT-0004 (a PNG picture, 40 x 40 mm; its holder certificate names a valid credit
+ * code) is renewed by its holder online, reviewed and executed: a new seal under the same
+ * code (the site's seal profile admits the TEST-IMPORT- codes: see profile_admits), with the
+ * imported picture; TEST-IMPORT-0005 (a GIF picture) is refused with seal_picture_unusable
+ * and nothing stored. */
+static void imported_renewal(const node_t *d, const char *issuer, const char *reviewer,
+                             const char *store, const char *kind)
+{
+    char serial[64], path[200], q[400];
+    int st;
+    json_t *v = jcall(d, "POST", "/api/v1/seals/imports", issuer,
+                      request(json_pack("[o]", file_json("made4.esl", &g_made4)), 0, 1, 0), &st);
+    const json_t *it = item_of(v, "made4.esl");
+    ok(st == 201 && it && !strcmp(sget(it, "outcome"), "imported"),
+       "%s: a seal whose holder certificate names a valid credit code is imported (%s %s)", kind,
+       it ? sget(it, "outcome") : "", it ? sget(it, "reason") : "");
+    json_decref(v);
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM applications a JOIN seals s ON s.application_id = a.id WHERE "
+             "s.code = 'TEST-IMPORT-0004' AND a.picture IS NOT NULL AND a.width_mm = 40 AND "
+             "a.height_mm = 40");
+    ok(count(store, q) == 1,
+       "%s: the imported seal's standing application holds its PNG picture, 40 x 40 mm", kind);
+    es_time end = seal_serial(d, issuer, "TEST-IMPORT-0004", serial);
+    t_resp r;
+    char *body = renewal_body("TEST-IMPORT-0004", serial, end, g_key4);
+    st = call(d, "POST", "/api/v1/renewals", NULL, body, &r);
+    v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    if (st != 201) fprintf(stderr, "  renewal: %d %.*s\n", st, (int)r.body.len, r.body.p);
+    t_resp_free(&r);
+    free(body);
+    int64_t id = json_integer_value(json_object_get(v, "application_id"));
+    json_decref(v);
+    ok(st == 201 && id > 0, "%s: the holder renews the imported seal online: 201 (%d)", kind, st);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/review", (long long)id);
+    json_decref(jcall(d, "POST", path, reviewer,
+                      json_pack("{s:s,s:s,s:s}", "verdict", "approve", "opinion",
+                                "导入印章续期，同意", "pin", PIN),
+                      &st));
+    ok(st == 200, "%s: ... reviewed (%d)", kind, st);
+    snprintf(path, sizeof path, "/api/v1/applications/%lld/execute", (long long)id);
+    v = jcall(d, "POST", path, issuer, json_pack("{s:s}", "pin", PIN), &st);
+    const char *made = sget(json_object_get(v, "application"), "made_code");
+    ok(st == 200 && !strcmp(made, "TEST-IMPORT-0004"),
+       "%s: ... executed: a new seal under the same code (%d %s)", kind, st, made);
+    json_decref(v);
+    char serial2[64];
+    es_time end2 = seal_serial(d, issuer, "TEST-IMPORT-0004", serial2);
+    ok(serial2[0] && strcmp(serial, serial2) != 0 && end2 > end,
+       "%s: ... with a new certificate (%s, was %s) and a later end", kind, serial2, serial);
+    /* The new seal's file carries the imported picture, 40 x 40 mm. */
+    es_buf png = t_data("seal.png"), esl;
+    es_buf_init(&esl, 1u << 20);
+    es_value p[2] = {es_v_text("TEST-IMPORT-0004"), es_v_text(serial2)};
+    es_store *sst = NULL;
+    int same = 0;
+    if (es_store_open(store, &sst) == ES_OK &&
+        es_store_query(sst, "SELECT esl FROM seal_certs WHERE code = ? AND cert_serial = ?", p, 2,
+                       blob_cb, &esl) == ES_OK) {
+        es_seal s;
+        same = es_seal_from_der(es_slice_make(esl.p, esl.len), 0, &s) == ES_OK &&
+               s.picture.len == png.len && !memcmp(s.picture.p, png.p, png.len) &&
+               s.picture_width == 40 && s.picture_height == 40 && s.es_id.len == 16 &&
+               !memcmp(s.es_id.p, "TEST-IMPORT-0004", 16);
+    }
+    es_store_close(sst);
+    ok(same, "%s: ... and the new seal carries the imported picture, 40 x 40 mm", kind);
+    es_buf_cleanup(&esl);
+    es_buf_cleanup(&png);
+
+    /* A GIF picture: not kept; the online renewal is refused with its reason, nothing stored. */
+    v = jcall(d, "POST", "/api/v1/seals/imports", issuer,
+              request(json_pack("[o]", file_json("gif.esl", &g_gif)), 0, 1, 0), &st);
+    it = item_of(v, "gif.esl");
+    ok(st == 201 && it && !strcmp(sget(it, "outcome"), "imported"),
+       "%s: a seal with a GIF picture is imported (%s %s)", kind, it ? sget(it, "outcome") : "",
+       it ? sget(it, "reason") : "");
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM audit WHERE action = 'seal.import' AND object = "
+                    "'seal:TEST-IMPORT-0005' AND detail LIKE '%picture=GIF%'") == 1,
+       "%s: ... its audit record says the picture (GIF) is not kept", kind);
+    end = seal_serial(d, issuer, "TEST-IMPORT-0005", serial);
+    int64_t apps = count(store, "SELECT COUNT(*) FROM applications");
+    int64_t reqs = count(store, "SELECT COUNT(*) FROM renewal_requests");
+    es_signer *rk = t_signer("root.key");
+    body = renewal_body("TEST-IMPORT-0005", serial, end, rk);
+    es_signer_free(rk);
+    st = call(d, "POST", "/api/v1/renewals", NULL, body, &r);
+    v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    t_resp_free(&r);
+    free(body);
+    ok(st == 422 && !strcmp(sget(v, "error"), "seal_picture_unusable") &&
+           strstr(sget(v, "message"), "PNG") && strstr(sget(v, "message_zh"), "PNG"),
+       "%s: ... its online renewal: 422 seal_picture_unusable, in Chinese too (%d %s)", kind, st,
+       sget(v, "error"));
+    json_decref(v);
+    ok(count(store, "SELECT COUNT(*) FROM applications") == apps &&
+           count(store, "SELECT COUNT(*) FROM renewal_requests") == reqs,
+       "%s: ... and nothing is stored", kind);
+    /* TEST-IMPORT-0001: its holder certificate's O is no valid credit code, so the standing
+     * application has none and a new certificate could not carry one: refused at once, not
+     * after a review. */
+    end = seal_serial(d, issuer, "TEST-IMPORT-0001", serial);
+    es_signer *sk = t_signer("signer.key");
+    body = renewal_body("TEST-IMPORT-0001", serial, end, sk);
+    es_signer_free(sk);
+    st = call(d, "POST", "/api/v1/renewals", NULL, body, &r);
+    v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    t_resp_free(&r);
+    free(body);
+    ok(st == 422 && !strcmp(sget(v, "error"), "seal_unit_code_missing") &&
+           strstr(sget(v, "message_zh"), "统一社会信用代码") &&
+           count(store, "SELECT COUNT(*) FROM applications") == apps &&
+           count(store, "SELECT COUNT(*) FROM renewal_requests") == reqs,
+       "%s: an imported seal without a credit code: its online renewal 422 "
+       "seal_unit_code_missing, nothing stored (%d %s)",
+       kind, st, sget(v, "error"));
+    json_decref(v);
+}
+
 static void suite(const char *kind, const char *url)
 {
     node_t d;
@@ -379,6 +637,7 @@ static void suite(const char *kind, const char *url)
         ok(0, "%s: the node starts", kind);
         return;
     }
+    ok(profile_admits(&d), "%s: the seal profile admits the imported codes (node restarted)", kind);
     char store[1024];
     snprintf(store, sizeof store, "%s", url ? url : "");
     if (!url) snprintf(store, sizeof store, "sqlite:%s/eseal.db", d.var);
@@ -471,6 +730,36 @@ static void suite(const char *kind, const char *url)
                "%s: %s still refused (%s)", kind, g_files[i].name, o);
         }
     }
+    /* Each imported corpus seal's standing application holds its picture exactly when the
+     * file's picture is a PNG (by its bytes) of 10 to 100 mm, at the file's size (read from
+     * the file, never copied here). */
+    int64_t kept = 0, pics_right = 0, pics = 0;
+    for (size_t i = 0; i < g_nfiles; i++) {
+        const json_t *it = item_of(v, g_files[i].name);
+        if (!it || strcmp(sget(it, "outcome"), "imported") != 0) continue;
+        es_seal sf;
+        if (es_seal_from_der(es_slice_make(g_files[i].bytes.p, g_files[i].bytes.len), 0, &sf) !=
+            ES_OK)
+            continue;
+        const char *sn = es_picture_sniff(sf.picture);
+        int png = sn && !strcmp(sn, "PNG") && sf.picture_type.len == 3 &&
+                  !strncasecmp((const char *)sf.picture_type.p, "png", 3) &&
+                  sf.picture_width >= 10 && sf.picture_width <= 100 && sf.picture_height >= 10 &&
+                  sf.picture_height <= 100;
+        char q[400];
+        snprintf(q, sizeof q,
+                 "SELECT COUNT(*) FROM applications a JOIN seals s ON s.application_id = a.id "
+                 "WHERE s.code = '%.64s' AND a.picture IS NOT NULL AND a.width_mm = %ld AND "
+                 "a.height_mm = %ld",
+                 sget(it, "code"), sf.picture_width, sf.picture_height);
+        pics++;
+        kept += png;
+        pics_right += count(store, q) == png;
+    }
+    ok(pics > 0 && pics_right == pics && kept >= 3,
+       "%s: the corpus seals' PNG pictures kept on their standing applications at their size "
+       "(%lld of %lld imported, %lld right)",
+       kind, (long long)kept, (long long)pics, (long long)pics_right);
     ok(st == 201 && imported >= 8 && rep_int(v, "imported") == imported &&
            rep_int(v, "refused") == invalid,
        "%s: %lld corpus seals imported, %lld refused (%d)", kind, (long long)imported,
@@ -591,6 +880,7 @@ static void suite(const char *kind, const char *url)
     ok(st == 201, "%s: a suspension of an imported seal is entered (%d)", kind, st);
     json_decref(v);
 
+    imported_renewal(&d, issuer, reviewer, store, kind);
     cli_import(&d, issuer, kind);
 
     v = jcall(&d, "GET", "/api/v1/audit/verify", auditor, NULL, &st);
@@ -612,6 +902,22 @@ int main(void)
     make_seal("TEST-IMPORT-0002", "other.crt", &g_made2);
     make_seal("RS44030500000001", "maker.crt", &g_reserved);
     make_seal("TEST-IMPORT-0003", "maker.crt", &g_made3);
+    {
+        /* A GIF of one pixel (header, screen, colour table, image, trailer); a holder
+         * certificate with a valid credit code for TEST-IMPORT-0004. */
+        static const char gif[] =
+            "GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
+            "\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
+        es_buf rc = t_cert("root.crt"), png = t_data("seal.png"), h4;
+        make_seal_pic("TEST-IMPORT-0005", es_slice_make(rc.p, rc.len), "GIF",
+                      es_slice_make((const uint8_t *)gif, sizeof gif - 1), &g_gif);
+        g_key4 = holder_cert("TEST-IMPORT-0004", &h4);
+        make_seal_pic("TEST-IMPORT-0004", es_slice_make(h4.p, h4.len), "PNG",
+                      es_slice_make(png.p, png.len), &g_made4);
+        es_buf_cleanup(&rc);
+        es_buf_cleanup(&png);
+        es_buf_cleanup(&h4);
+    }
     g_cli = getenv("ESEAL_CLI");
     ok(g_nfiles >= 10, "the corpus has %zu seal files with verdicts", g_nfiles);
     suite("sqlite", NULL);
@@ -621,6 +927,9 @@ int main(void)
     es_buf_cleanup(&g_made2);
     es_buf_cleanup(&g_reserved);
     es_buf_cleanup(&g_made3);
+    es_buf_cleanup(&g_gif);
+    es_buf_cleanup(&g_made4);
+    es_signer_free(g_key4);
     es_buf_cleanup(&g_root);
     return t_done();
 }

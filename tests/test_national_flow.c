@@ -15,7 +15,10 @@
  *   issuer retries (a new key, audited) and it completes;
  * - a national seal renewed: the same code, the new certificate filed, the old one revoked;
  * - a lifecycle change (suspend) of a national seal is filed: the simulator records it; its
- *   replacement gets a new code, the old seal cancelled and that filed;
+ *   replacement gets a new code, the old seal cancelled and that filed; a change of the
+ *   replacement likewise (a new code, the new name, the changed seal cancelled and filed);
+ * - a four-level chain city -> province -> ministry -> simulator: a national seal made at the
+ *   city with its code from the simulator;
  * - another role and an outsider refused. */
 #include "test.h"
 
@@ -872,6 +875,42 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
        "%s: the replacement %s has a new code; the old seal cancelled and that filed", kind,
        newcode);
 
+    /* A change of the replacement (its unit renamed its seal, §7.6): a new code from the
+     * simulator, the seal made with the new name; the replaced seal cancelled and that filed. */
+    int64_t cid = approved(&city, issuer, reviewer,
+                           json_pack("{s:s,s:s,s:s,s:s}", "kind", "change", "seal_code", newcode,
+                                     "seal_name", "全国链路变更后印章", "reason", "单位更名"),
+                           "change");
+    char chcode[ES_SEAL_CODE_MAX] = "";
+    ok(cid && execute(&city, issuer, cid, chcode) == 202 &&
+           wait_state(&city, issuer, cid, "made", 30000),
+       "%s: a national seal changed through the link", kind);
+    a = app_get(&city, issuer, cid, &st);
+    snprintf(chcode, sizeof chcode, "%s", sget(a, "application.made_code"));
+    json_decref(a);
+    filed = 0;
+    for (int i = 0; i < 100 && !filed; i++) {
+        filed = qcount(sstore,
+                       "SELECT COUNT(*) FROM national_status WHERE code = '%s' AND "
+                       "state = 'cancelled'",
+                       newcode) == 1;
+        if (!filed) sleep_ms(100);
+    }
+    ok(digits14(chcode) && strcmp(chcode, newcode) != 0 && strcmp(chcode, code) != 0 &&
+           qcount(store, "SELECT COUNT(*) FROM seals WHERE code = '%s' AND state = 'cancelled'",
+                  newcode) == 1 &&
+           qcount(store,
+                  "SELECT COUNT(*) FROM seals WHERE code = '%s' AND state = 'active' AND "
+                  "seal_name = '全国链路变更后印章'",
+                  chcode) == 1 &&
+           qcount(sstore, "SELECT COUNT(*) FROM national_codes WHERE code = '%s'", chcode) == 1 &&
+           qcount(sstore, "SELECT COUNT(*) FROM national_filings WHERE code = '%s'", chcode) == 1 &&
+           filed,
+       "%s: the change %s has a new code from the simulator, filed, under the new name; the "
+       "changed seal %s cancelled and that filed",
+       kind, chcode, newcode);
+    verify_with_cli(&city, issuer, chcode, kind);
+
     /* 4. A refused code request (the simulator answers 409: its key was used with another
      * body), then the issuer's retry under a new key. */
     int64_t rid = approved(&city, issuer, reviewer, apply_body("被拒后重试章"), "apply");
@@ -932,12 +971,12 @@ static void suite(const char *kind, const char *sim_url, const char *city_url)
     ok(sign_in(&city, "issuer", USER_PASS, issuer) == 201 &&
            wait_state(&city, issuer, did, "made", 30000),
        "%s: the waiting application completes: made", kind);
-    /* Six codes at the simulator: the five seals' and the one the test took for the refusal. */
+    /* Seven codes at the simulator: the six seals' and the one the test took for the refusal. */
     ok(count(sstore, "SELECT COUNT(*) FROM national_codes WHERE req_key LIKE 'application:%'") ==
-               6 &&
-           count(store, "SELECT COUNT(*) FROM national_flows WHERE step = 'made'") == 6 &&
-           count(store, "SELECT COUNT(*) FROM seals WHERE scope = 'national'") == 5,
-       "%s: five national seals (and a renewal), one code each at the simulator, nothing lost "
+               7 &&
+           count(store, "SELECT COUNT(*) FROM national_flows WHERE step = 'made'") == 7 &&
+           count(store, "SELECT COUNT(*) FROM seals WHERE scope = 'national'") == 6,
+       "%s: six national seals (and a renewal), one code each at the simulator, nothing lost "
        "(%lld codes)",
        kind, (long long)count(sstore, "SELECT COUNT(*) FROM national_codes"));
     es_signer_free(syskey);
@@ -1053,6 +1092,122 @@ static void chain(const char *kind, const char *sim_url, const char *prov_url, c
     node_stop(&prov);
 }
 
+/* A four-level chain through a ministry tier: a city whose parent is a province, whose parent
+ * is the ministry, whose parent is the simulator (docs/upstream.md "Forwarding": each tier
+ * forwards under a key derived from its child's, answers signed by its own key). One national
+ * seal made at the city: its code is the simulator's, assigned to the ministry (the
+ * simulator's client), filed; the ministry and the province each recorded and audited what
+ * they forwarded. */
+static void chain_ministry(const char *kind, const char *sim_url, const char *min_url,
+                           const char *prov_url, const char *city_url)
+{
+    node_t sim, min, prov, city;
+    char sadmin[65], sbiz[65], madmin[65], mbiz[65], padmin[65], pbiz[65], admin[65], issuer[65],
+        reviewer[65];
+    char sstore[1100], mstore[1100], pstore[1100], cstore[1100], code[ES_SEAL_CODE_MAX], ref[700];
+    int st;
+    memset(&sim, 0, sizeof sim);
+    memset(&min, 0, sizeof min);
+    memset(&prov, 0, sizeof prov);
+    memset(&city, 0, sizeof city);
+    snprintf(sim.var, sizeof sim.var, "%.400s/%.32s-msim", st_tmp(), kind);
+    snprintf(min.var, sizeof min.var, "%.400s/%.32s-mmin", st_tmp(), kind);
+    snprintf(prov.var, sizeof prov.var, "%.400s/%.32s-mprov", st_tmp(), kind);
+    snprintf(city.var, sizeof city.var, "%.400s/%.32s-mcity", st_tmp(), kind);
+    snprintf(sim.url, sizeof sim.url, "%s", sim_url ? sim_url : "");
+    snprintf(min.url, sizeof min.url, "%s", min_url ? min_url : "");
+    snprintf(prov.url, sizeof prov.url, "%s", prov_url ? prov_url : "");
+    snprintf(city.url, sizeof city.url, "%s", city_url ? city_url : "");
+    snprintf(sstore, sizeof sstore, "%s", sim_url ? sim_url : "");
+    if (!sim_url) snprintf(sstore, sizeof sstore, "sqlite:%s/eseal.db", sim.var);
+    snprintf(mstore, sizeof mstore, "%s", min_url ? min_url : "");
+    if (!min_url) snprintf(mstore, sizeof mstore, "sqlite:%s/eseal.db", min.var);
+    snprintf(pstore, sizeof pstore, "%s", prov_url ? prov_url : "");
+    if (!prov_url) snprintf(pstore, sizeof pstore, "sqlite:%s/eseal.db", prov.var);
+    snprintf(cstore, sizeof cstore, "%s", city_url ? city_url : "");
+    if (!city_url) snprintf(cstore, sizeof cstore, "sqlite:%s/eseal.db", city.var);
+    snprintf(sim.extra, sizeof sim.extra, "[server]\ntier = national-simulator\n");
+    if (node_start(&sim) != 0) {
+        ok(0, "%s ministry chain: the simulator starts", kind);
+        return;
+    }
+    snprintf(min.extra, sizeof min.extra,
+             "[server]\ntier = ministry\n[upstream]\nurl = http://127.0.0.1:%u/\nclient = "
+             "min-hrss\npoll_ms = 100\nretry_min_ms = 50\nretry_max_ms = 400\nparent_cert = "
+             "%s/keys/system.crt\n",
+             sim.port, sim.var);
+    ok(node_start(&min) == 0, "%s ministry chain: the ministry starts (tier ministry)", kind);
+    snprintf(prov.extra, sizeof prov.extra,
+             "[server]\ntier = province\ndivision = 350000\n[upstream]\nurl = "
+             "http://127.0.0.1:%u/\nclient = prov-fj\npoll_ms = 100\nretry_min_ms = 50\n"
+             "retry_max_ms = 400\nparent_cert = %s/keys/system.crt\n",
+             min.port, min.var);
+    ok(node_start(&prov) == 0, "%s ministry chain: the province starts, its parent the ministry",
+       kind);
+    snprintf(city.extra, sizeof city.extra,
+             "[server]\ntier = city\ndivision = 350100\n[upstream]\nurl = http://127.0.0.1:%u/\n"
+             "client = city-fz\npoll_ms = 100\nretry_min_ms = 50\nretry_max_ms = 400\n"
+             "parent_cert = %s/keys/system.crt\n",
+             prov.port, prov.var);
+    ok(node_start(&city) == 0, "%s ministry chain: the city starts, its parent the province", kind);
+    snprintf(ref, sizeof ref, "soft:%s/keys#system", min.var);
+    es_signer *mkey = open_key(ref);
+    snprintf(ref, sizeof ref, "soft:%s/keys#system", prov.var);
+    es_signer *pkey = open_key(ref);
+    snprintf(ref, sizeof ref, "soft:%s/keys#system", city.var);
+    es_signer *ckey = open_key(ref);
+    ok(admin_in(&sim, sadmin) && account(&sim, sadmin, "simbiz", "[\"business_admin\"]", sbiz) &&
+           register_client(&sim, sbiz, "min-hrss", "seal_issuer", mkey) == 201,
+       "%s ministry chain: the ministry registered at the simulator", kind);
+    ok(admin_in(&min, madmin) && account(&min, madmin, "minbiz", "[\"business_admin\"]", mbiz) &&
+           register_client(&min, mbiz, "prov-fj", "seal_issuer", pkey) == 201,
+       "%s ministry chain: the province registered at the ministry", kind);
+    ok(admin_in(&prov, padmin) && account(&prov, padmin, "provbiz", "[\"business_admin\"]", pbiz) &&
+           register_client(&prov, pbiz, "city-fz", "seal_issuer", ckey) == 201,
+       "%s ministry chain: the city registered at the province", kind);
+    ok(admin_in(&city, admin) && account(&city, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
+           account(&city, admin, "reviewer", "[\"reviewer\"]", reviewer),
+       "%s ministry chain: the city's accounts", kind);
+    int64_t id = approved(&city, issuer, reviewer, apply_body("四级链路章"), "apply");
+    ok(id && execute(&city, issuer, id, code) == 202 &&
+           wait_state(&city, issuer, id, "made", 40000),
+       "%s ministry chain: a national seal made at the city through province and ministry", kind);
+    json_t *a = app_get(&city, issuer, id, &st);
+    snprintf(code, sizeof code, "%s", sget(a, "application.made_code"));
+    json_decref(a);
+    ok(digits14(code) && !strncmp(code, "350100", 6) &&
+           qcount(sstore,
+                  "SELECT COUNT(*) FROM national_codes WHERE code = '%s' AND client = "
+                  "'min-hrss' AND req_key LIKE 'fwd:%%'",
+                  code) == 1 &&
+           qcount(sstore, "SELECT COUNT(*) FROM national_filings WHERE code = '%s'", code) == 1 &&
+           count(sstore, "SELECT COUNT(*) FROM national_codes") == 1,
+       "%s ministry chain: the code %s is the simulator's (assigned to the ministry under a "
+       "derived key), one code, filed",
+       kind, code);
+    ok(count(mstore, "SELECT COUNT(*) FROM upstream_forwards WHERE client = 'prov-fj' AND status "
+                     "IN (200, 201)") >= 2 &&
+           count(mstore, "SELECT COUNT(*) FROM audit WHERE action = 'upstream.forward'") >= 2,
+       "%s ministry chain: the ministry recorded and audited what it forwarded", kind);
+    ok(count(pstore, "SELECT COUNT(*) FROM upstream_forwards WHERE client = 'city-fz' AND status "
+                     "IN (200, 201)") >= 2 &&
+           count(pstore, "SELECT COUNT(*) FROM audit WHERE action = 'upstream.forward'") >= 2,
+       "%s ministry chain: the province recorded and audited what it forwarded", kind);
+    ok(qcount(cstore,
+              "SELECT COUNT(*) FROM seals WHERE code = '%s' AND scope = 'national' AND state = "
+              "'active' AND police_key IS NOT NULL",
+              code) == 1,
+       "%s ministry chain: the city holds the seal with the police key", kind);
+    verify_with_cli(&city, issuer, code, kind);
+    es_signer_free(mkey);
+    es_signer_free(pkey);
+    es_signer_free(ckey);
+    node_stop(&city);
+    node_stop(&prov);
+    node_stop(&min);
+    node_stop(&sim);
+}
+
 int main(void)
 {
     setenv("ESEAL_PIN", SITE_PIN, 1);
@@ -1062,9 +1217,12 @@ int main(void)
     make_fixtures();
     suite("sqlite", NULL, NULL);
     chain("sqlite", NULL, NULL, NULL);
+    chain_ministry("sqlite", NULL, NULL, NULL, NULL);
     if (st_pg_ready()) {
         suite("postgresql", st_pg_db("national_sim"), st_pg_db("national_city"));
         chain("postgresql", st_pg_db("chain_sim"), st_pg_db("chain_prov"), st_pg_db("chain_city"));
+        chain_ministry("postgresql", st_pg_db("mchain_sim"), st_pg_db("mchain_min"),
+                       st_pg_db("mchain_prov"), st_pg_db("mchain_city"));
     }
     es_buf_cleanup(&g_png);
     return t_done();

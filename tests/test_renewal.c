@@ -558,18 +558,46 @@ static void usbkey_renewal(const node_t *d, const char *issuer, const char *revi
     seal_info si;
     ok(id && execute(d, issuer, id, code) == 200 && info_of(d, issuer, code, &si),
        "%s: a seal for the token's key (%s)", kind, code);
+    char q[256], json[800];
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM applications WHERE kind = 'renew' AND state = 'submitted' AND "
+             "seal_code = '%s'",
+             code);
+    /* Offline first: --dry-run signs and writes the request, sends nothing; the file is handed
+     * in as it is (what the console's 印章续期 page posts), entered; the reviewer rejects it. */
+    snprintf(json, sizeof json, "%s/renewal.json", dir);
+    snprintf(cmd, sizeof cmd,
+             "export SOFTSKF_DIR='%s' %s && '%s' making renew-request --dry-run -o '%s' --code %s "
+             "--serial %s --key '%s' --csr '%s' --until 2041-01-01 --contact 王五",
+             dir, env, g_cli, json, code, si.serial, k1, csr2);
+    rc = sh(cmd, out);
+    es_buf o = t_read(out);
+    if (es_buf_nul(&o) != ES_OK) st_die("buf");
+    ok(rc == 0 && strstr((char *)o.p, "nothing sent") && count(store, q) == 0,
+       "%s: renew-request --dry-run -o FILE: signed by the token, written, nothing sent (%d)\n%s",
+       kind, rc, (char *)o.p);
+    es_buf_cleanup(&o);
+    es_buf jb = t_read(json);
+    if (es_buf_nul(&jb) != ES_OK) st_die("buf");
+    json_t *handed = NULL;
+    int hst = renew(d, strdup((char *)jb.p), &handed);
+    int64_t hid = json_integer_value(json_object_get(handed, "application_id"));
+    json_decref(handed);
+    es_buf_cleanup(&jb);
+    ok(hst == 201 && hid > 0 && count(store, q) == 1,
+       "%s: ... the file handed in later: entered (%d)", kind, hst);
+    ok(step(d, reviewer, hid, "review",
+            json_pack("{s:s,s:s,s:s}", "verdict", "reject", "opinion", "联系人未确认", "pin", PIN),
+            NULL) == 200 &&
+           count(store, q) == 0,
+       "%s: ... and rejected by the reviewer", kind);
     snprintf(cmd, sizeof cmd,
              "export SOFTSKF_DIR='%s' %s && '%s' making renew-request --url http://127.0.0.1:%u "
              "--code %s --serial %s --key '%s' --csr '%s' --until 2041-01-01 --contact 王五",
              dir, env, g_cli, d->port, code, si.serial, k1, csr2);
     rc = sh(cmd, out);
-    es_buf o = t_read(out);
+    o = t_read(out);
     if (es_buf_nul(&o) != ES_OK) st_die("buf");
-    char q[256];
-    snprintf(q, sizeof q,
-             "SELECT COUNT(*) FROM applications WHERE kind = 'renew' AND state = 'submitted' AND "
-             "seal_code = '%s'",
-             code);
     ok(rc == 0 && strstr((char *)o.p, "entered (submitted)") && count(store, q) == 1,
        "%s: eseal making renew-request --key skf:... (the token signs): entered (%d)\n%s", kind, rc,
        (char *)o.p);

@@ -331,6 +331,8 @@ out:
 static const char renew_help[] =
     "usage: eseal making renew-request --url URL --code CODE --serial SERIAL --key KEY\n"
     "                                  --csr FILE --until TIME --contact TEXT [-o FILE]\n"
+    "       eseal making renew-request --dry-run -o FILE --code CODE --serial SERIAL --key KEY\n"
+    "                                  --csr FILE --until TIME --contact TEXT\n"
     "\n"
     "Online self-service renewal (LD/T 01.1 7.9 note; docs/making.md \"Self-service renewal\"):\n"
     "builds the renewal request of the seal CODE, signs it with the key of the seal's CURRENT\n"
@@ -349,22 +351,34 @@ static const char renew_help[] =
     "  --until TIME     the end of validity wanted (ISO 8601)\n"
     "  --contact TEXT   who to call about it (1 to 200 bytes)\n"
     "  -o FILE          also write the signed request (JSON) to FILE\n"
+    "  --dry-run        sign and write to -o FILE only, send nothing (no --url): the holder\n"
+    "                   hands the file in later, within 10 minutes of signing, through the\n"
+    "                   console's 印章续期 page or POST /api/v1/renewals\n"
     "\n"
-    "Exit status: 0 the application was entered, 1 the daemon refused it, 3 usage or I/O error.\n"
+    "Exit status: 0 the application was entered (--dry-run: the file written), 1 the daemon\n"
+    "refused it, 3 usage or I/O error.\n"
     "\n"
     "example:\n"
     "  eseal key csr --key skf:libsoftskf.so#APP1/NEW --subject /C=CN/CN=token -o new.csr\n"
     "  ESEAL_PIN=123456 eseal making renew-request --url http://127.0.0.1:8440 \\\n"
     "      --code RS35010200000001 --serial 50333a52f8d03dc69ede13d48c4e0b1a \\\n"
     "      --key skf:libsoftskf.so#APP1/SEAL --csr new.csr --until 2029-01-01 --contact '张三 "
-    "138...'\n";
+    "138...'\n"
+    "  ESEAL_PIN=123456 eseal making renew-request --dry-run -o renewal.json \\\n"
+    "      --code RS35010200000001 --serial 50333a52f8d03dc69ede13d48c4e0b1a \\\n"
+    "      --key skf:libsoftskf.so#APP1/SEAL --csr new.csr --until 2029-01-01 --contact 张三\n";
 
 static int making_renew(int argc, char **argv)
 {
     const char *url = NULL, *code = NULL, *serial = NULL, *key = NULL, *csr = NULL, *until = NULL,
                *contact = NULL, *out = NULL;
+    int dry = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+            continue;
+        }
         const char **dst = !strcmp(a, "--url")       ? &url
                            : !strcmp(a, "--code")    ? &code
                            : !strcmp(a, "--serial")  ? &serial
@@ -384,7 +398,11 @@ static int making_renew(int argc, char **argv)
         }
         *dst = argv[++i];
     }
-    if (!url || !code || !serial || !key || !csr || !until || !contact) {
+    if (dry && (!out || url)) {
+        fputs(renew_help, stderr);
+        return cli_error("--dry-run needs -o FILE and sends nothing (no --url)");
+    }
+    if ((!url && !dry) || !code || !serial || !key || !csr || !until || !contact) {
         fputs(renew_help, stderr);
         return cli_error("renew-request needs --url, --code, --serial, --key, --csr, --until and "
                          "--contact");
@@ -456,6 +474,15 @@ static int making_renew(int argc, char **argv)
     if (out && cli_write(out, body, strlen(body)) != 0) {
         free(body);
         ret = EXIT_USAGE;
+        goto out;
+    }
+    if (dry) {
+        char at[32];
+        es_time_format_iso(r.time, at);
+        printf("renewal request of %s signed at %s written to %s (nothing sent): hand it in "
+               "within 10 minutes\n",
+               r.code, at, out);
+        free(body);
         goto out;
     }
     unsigned st = 0;

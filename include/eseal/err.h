@@ -155,6 +155,8 @@ typedef enum es_err {
     ES_ERR_RENEWAL_TIME = 994,      /* the request's time is not within 10 minutes of now */
     ES_ERR_RENEWAL_REPLAY = 995,    /* the request's nonce was used before */
     ES_ERR_RENEWAL_WINDOW = 996,    /* the seal is not within its renewal window */
+    ES_ERR_MK_NO_PICTURE = 997,     /* an imported seal whose picture cannot go into a new seal */
+    ES_ERR_MK_NO_USCC = 998,        /* an imported seal without a unit credit code: not online */
 } es_err;
 
 /* A reason a person reads: English and Chinese, static storage. */

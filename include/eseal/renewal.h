@@ -68,9 +68,11 @@ typedef struct es_renewal_opts {
  * current certificate, or that certificate is revoked), ES_ERR_RENEWAL_SIGNATURE,
  * ES_ERR_RENEWAL_TIME, ES_ERR_RENEWAL_WINDOW, ES_ERR_RENEWAL_REPLAY, ES_ERR_MK_DUPLICATE (an
  * open application for the seal), ES_ERR_UNSUPPORTED (a server seal: renewed through the
- * ordinary flow with a new request package). Nothing is stored on a refusal; the application,
- * the evidence (request, signature, address) under its nonce and the audit record commit
- * together. *id the application. */
+ * ordinary flow with a new request package), ES_ERR_MK_NO_PICTURE (an imported seal whose
+ * picture was not kept: not a PNG of 10 to 100 mm; docs/making.md), ES_ERR_MK_NO_USCC (an
+ * imported seal whose standing application has no credit code). Nothing is stored on a
+ * refusal; the application, the evidence (request, signature, address) under its nonce and the
+ * audit record commit together. *id the application. */
 es_err es_making_renewal_request(es_making *m, es_slice text, es_slice signature,
                                  const es_renewal_opts *o, int64_t *id, const char **field,
                                  es_reason *why) ES_MUST_CHECK;

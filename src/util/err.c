@@ -175,6 +175,16 @@ static const struct {
      "该续期申请已提交过（随机数重复）"},
     {ES_ERR_RENEWAL_WINDOW, "renewal_window", 422,
      "the seal is not within its renewal window before expiry", "印章不在到期前的可续期期间内"},
+    {ES_ERR_MK_NO_PICTURE, "seal_picture_unusable", 422,
+     "the seal was imported with a picture this system cannot put into a new seal (not a PNG "
+     "of 10 to 100 mm): enter the application at the counter with a PNG picture",
+     "该印章为导入印章，其印模图片无法用于制作新印章（不是10至100毫米的PNG图片）：请到窗口提交申请"
+     "并上传PNG印模图片"},
+    {ES_ERR_MK_NO_USCC, "seal_unit_code_missing", 422,
+     "the seal was imported without its unit's unified social credit code, which its new "
+     "certificate must carry: enter the renewal at the counter with the code",
+     "该印章为导入印章，缺少持章单位的统一社会信用代码（新证书须包含）：请到窗口提交续期申请并填写"
+     "该代码"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])

@@ -3,7 +3,8 @@
 // typing, in Chinese), uploads the materials and the picture and submits with the signing PIN;
 // a reviewer sees the materials beside the data and approves; the issuer executes after the
 // confirmation dialog; the registry shows the seal with its history, and the delivery is
-// recorded after its confirmation. Run by tests/e2e/daemon.sh ... making, which sets the
+// recorded after its confirmation; a second seal, reviewed with a USBKey, is delivered by an
+// issuer whose key is in a USBKey through the delivery's own box (deliver-usb). Run by tests/e2e/daemon.sh ... making, which sets the
 // environment.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -80,6 +81,7 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
     ['issuer', ['seal_issuer']],
     ['reviewer', ['reviewer']],
     ['tokrev', ['reviewer']],
+    ['tokiss', ['seal_issuer']],
   ]) {
     const r = await call(page, 'POST', '/api/v1/users', { name, display_name: name, roles });
     otp[name] = r.body && r.body.one_time_password;
@@ -313,5 +315,116 @@ await runBrowser({ width: 1280, height: 1000 }, async (context, page) => {
   const decs = await call(page, 'GET', `/api/v1/decisions?application=${id2}`);
   check(decs.status === 200 && decs.body.items.some((d) => d.actor === 'tokrev' && d.action === 'application.review'),
     'the review is stored as signed by the reviewer');
+  await signOut(page);
+
+  // The issuer executes it; another issuer, whose signing key is in a USBKey, delivers the
+  // seal through 印章登记's USBKey box (deliver-usb): the bytes of the delivery to the
+  // recipient typed are fetched and saved, signed with `eseal decision sign --key skf:...`,
+  // pasted and sent after the confirmation.
+  await signIn(page, 'issuer', USER_PASS);
+  const ex2 = await call(page, 'POST', `/api/v1/applications/${id2}/execute`, { pin: PIN });
+  const code2 = ex2.body && ex2.body.application ? ex2.body.application.made_code : '';
+  check(ex2.status === 200 && /^RS[0-9]{14}$/.test(code2), `the second seal is made (${ex2.status} ${code2})`);
+  await signOut(page);
+  const KEY2 = `skf:${SKF}#TOKEN1/STAFF/TOKISS`;
+  cli(['token', 'gen', KEY2, '-o', join(KEYS, 'tokiss.pub')]);
+  const issCsr = cli(['key', 'csr', KEY2, '--subject', '/C=CN/CN=tokiss']);
+  await signIn(page, 'tokiss', otp.tokiss, USER_PASS);
+  const enrolled2 = await call(page, 'POST', '/api/v1/me/signing-key', { csr: issCsr });
+  check(enrolled2.status === 201 && enrolled2.body.kind === 'token',
+    `the second issuer enrols the USBKey's key (${enrolled2.status})`);
+  await page.click('#nav-seals');
+  await page.fill('#seal-q-code', code2);
+  await page.click('#seal-search-go');
+  await page.locator(`#seals-table tr[data-name="${code2}"] .act-open`).click();
+  await page.locator('#deliver-usb').waitFor({ state: 'visible', timeout: 10000 });
+  await page.fill('#deliver-to', '李四');
+  await page.click('#deliver-usb summary');
+  // Sent before anything is fetched: the box says what is missing, nothing is done.
+  await page.click('#deliver-usb-send');
+  check((await page.locator('#confirm-dialog').isVisible()) === false,
+    'send before the bytes are fetched and signed: no confirmation, nothing sent');
+  await page.click('#deliver-usb-fetch');
+  await page.locator('#deliver-usb-download').waitFor({ state: 'visible', timeout: 10000 });
+  const dcmd = await text(page, '#deliver-usb-command');
+  check(dcmd.startsWith("eseal decision sign --key 'skf:") && dcmd.endsWith(`deliver-${code2}.tbs`),
+    `the exact command to sign the delivery is shown (${dcmd})`);
+  check((await page.getAttribute('#deliver-usb-download', 'download')) === `deliver-${code2}.tbs`,
+    'the delivery\'s bytes can be saved under that name');
+  // Saved as a person would: the link's download.
+  const dtbs = join(KEYS, `deliver-${code2}.tbs`);
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }),
+    page.click('#deliver-usb-download')]);
+  await download.saveAs(dtbs);
+  const dtext = readFileSync(dtbs).toString('utf8');
+  check(download.suggestedFilename() === `deliver-${code2}.tbs` && dtext.includes(code2) && dtext.includes('李四'),
+    `the saved bytes name the seal and the recipient (${download.suggestedFilename()})`);
+  const dsig = cli(['decision', 'sign', '--key', KEY2, dtbs]).trim();
+  check(dsig.length > 60, 'eseal decision sign signs the delivery with the USBKey');
+  await page.fill('#deliver-usb-sig', dsig);
+  // The confirmation cancelled: nothing recorded.
+  await page.click('#deliver-usb-send');
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
+  await page.click('#confirm-cancel');
+  const still = await call(page, 'GET', `/api/v1/seals/${code2}`);
+  check(still.status === 200 && !still.body.seal.delivered_at, 'cancelled confirmation: not delivered');
+  await page.click('#deliver-usb-send');
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible', timeout: 10000 });
+  await page.click('#confirm-ok');
+  await page.waitForFunction(() => (document.getElementById('seal-data')?.textContent || '').includes('李四'), null, { timeout: 10000 });
+  const dlv = await call(page, 'GET', `/api/v1/seals/${code2}`);
+  check(dlv.status === 200 && dlv.body.seal.delivered_to === '李四' && dlv.body.seal.delivered_by === 'tokiss',
+    `the seal shows as delivered to 李四 by tokiss (${dlv.body && dlv.body.seal && dlv.body.seal.delivered_by})`);
+  check((await page.locator('#deliver-usb').count()) === 0, 'the delivery boxes are gone once delivered');
+  const ddecs = await call(page, 'GET', '/api/v1/decisions?actor=tokiss');
+  check(ddecs.status === 200 && ddecs.body.items.some((d) => d.actor === 'tokiss' && d.action === 'seal.deliver'),
+    'the delivery is stored as signed by the second issuer');
+  await page.locator('#seal-data').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(env('ESEAL_SHOTS'), 'making-deliver-usb.png') });
+
+  // The holder renews the first seal online, without an account, through the page reached
+  // from the sign-in (pages/renewal.js): the request signed offline with the seal's key
+  // (`eseal making renew-request --dry-run -o`), its file chosen and sent.
+  const first = await call(page, 'GET', `/api/v1/seals/${code}`);
+  const serial1 = first.body.seal.cert_serial;
+  await signOut(page);
+  const newKey = join(KEYS, 'token2.pem');
+  run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:SM2', '-out', newKey]);
+  writeFileSync(join(KEYS, 'token2.csr'), run(CLI, ['key', 'csr', newKey, '--subject', '/C=CN/CN=token']));
+  const rjson = join(KEYS, 'renewal.json');
+  const dry = run(CLI, ['making', 'renew-request', '--dry-run', '-o', rjson, '--code', code, '--serial', serial1,
+    '--key', keyFile, '--csr', join(KEYS, 'token2.csr'), '--until', '2040-01-01', '--contact', '张三 13800138000']);
+  check(dry.includes('nothing sent'), `the request signed offline (${dry.trim()})`);
+  await page.click('#signin-renewal');
+  await page.locator('#renewal-intro').waitFor({ state: 'visible', timeout: 10000 });
+  check((await text(page, '#view-title')).includes('在线续期') && (await text(page, '#renewal-intro')).includes('续期') && (await text(page, '#renewal-step2')).includes('--dry-run -o renewal.json'),
+    'the sign-in page leads to the online renewal, which explains the offline signing in Chinese');
+  await page.fill('#renewal-json', '{"not":"a request"}');
+  await page.click('#renewal-send');
+  await page.locator('#renewal-error').waitFor({ state: 'visible', timeout: 10000 });
+  check((await text(page, '#renewal-error')).includes('不是续期申请文件'), 'a text that is no request: named, nothing sent');
+  // A request whose signature is not the seal key's: the server's refusal, in Chinese.
+  const otherJson = join(KEYS, 'other.json');
+  run(CLI, ['making', 'renew-request', '--dry-run', '-o', otherJson, '--code', code, '--serial', serial1,
+    '--key', newKey, '--csr', join(KEYS, 'token2.csr'), '--until', '2040-01-01', '--contact', '冒名']);
+  const other = JSON.parse(readFileSync(otherJson, 'utf8'));
+  await page.fill('#renewal-json', JSON.stringify({ request: other.request, signature: other.signature }));
+  await page.click('#renewal-send');
+  await page.waitForFunction(() => (document.getElementById('renewal-error')?.textContent || '').includes('签名'), null, { timeout: 10000 });
+  check(true, `a request signed with another key: refused, in Chinese (${await text(page, '#renewal-error')})`);
+  await page.fill('#renewal-json', '');
+  await page.setInputFiles('#renewal-file', rjson);
+  await page.waitForFunction(() => (document.getElementById('renewal-json')?.value || '').includes('signature'), null, { timeout: 10000 });
+  await page.click('#renewal-send');
+  await page.locator('#renewal-result').waitFor({ state: 'visible', timeout: 10000 });
+  const rdone = await text(page, '#renewal-result');
+  check(rdone.includes('续期申请已提交'), `the file chosen and sent: entered (${rdone})`);
+  await page.screenshot({ path: join(env('ESEAL_SHOTS'), 'making-renewal.png') });
+  await page.click('#renewal-back');
+  await page.locator('#signin-form').waitFor({ state: 'visible', timeout: 10000 });
+  await signIn(page, 'reviewer', USER_PASS);
+  const apps = await call(page, 'GET', '/api/v1/applications?state=submitted');
+  check(apps.status === 200 && apps.body.items.some((a) => a.kind === 'renew' && a.seal_code === code),
+    `the reviewer finds the submitted renewal of ${code}`);
   check(errors.length === 0, `no script errors${errors.length ? ': ' + errors.join('; ') : ''}`);
 });

@@ -12,6 +12,7 @@ import { pages } from './pages/index.js';
 import signinPage from './pages/signin.js';
 import passwordPage from './pages/password.js';
 import factorPage from './pages/factor.js';
+import renewalPage from './pages/renewal.js';
 
 // Only that someone signed in in this tab (the token itself is in the HttpOnly cookie, out of
 // the script's reach): a reload asks the server whether the session still lives.
@@ -34,6 +35,9 @@ function createShell() {
     notice: '',
     go: (id) => router.go(id),
     signedIn: (session) => showApp(session),
+    // The seal holder's self-service renewal (no session), from the sign-in page and back.
+    showRenewal: () => router.show(renewalPage),
+    backToSignIn: () => signedOut(''),
     // A failed call: a session that ended goes back to the sign-in form, a password that must
     // change to its form; anything else is shown in box.
     fail(e, box, overrides, form) {

@@ -163,7 +163,9 @@ typedef struct candidate {
     es_application app; /* scope, carrier, uscc, division, unit_name, seal_name, seal_type */
     char code[ES_SEAL_CODE_MAX];
     char serial[2 * ES_PKI_SERIAL_MAX + 1];
-    es_slice holder_cert; /* DER (borrowed: the file or the request's certs) */
+    es_slice holder_cert;  /* DER (borrowed: the file or the request's certs) */
+    es_slice picture;      /* the seal's PNG picture (borrowed: the file); empty: not usable */
+    char picture_note[24]; /* "png", or why the picture is not kept ("gif", "size") */
     int64_t valid_start, valid_end;
     int verified;
 } candidate;
@@ -184,6 +186,33 @@ static void unit_of(const es_pki_cert *pc, es_application *a)
     } else {
         snprintf(a->unit_name, sizeof a->unit_name, "%s", o);
     }
+}
+
+/* The seal's picture (SES_ESPictrueInfo) for its standing application, so a renewal, change
+ * or replacement of the seal executes with it: kept when it is a PNG (by its bytes and its
+ * type) of at most ES_MK_PICTURE_MAX bytes whose printed size is 10 to 100 mm each way, as an
+ * application's own picture must be (the making system puts PNG pictures into the seals it
+ * makes). Other pictures (GIF, JPG, BMP, SVG, OFD) are not kept: a self-service renewal of
+ * such a seal is refused (ES_ERR_MK_NO_PICTURE) and an application entered at the counter
+ * asks for a PNG picture before it is submitted. */
+static void keep_picture(const es_seal *s, candidate *c)
+{
+    const char *sniffed = es_picture_sniff(s->picture);
+    int type_png = s->picture_type.len == 3 && (s->picture_type.p[0] | 0x20) == 'p' &&
+                   (s->picture_type.p[1] | 0x20) == 'n' && (s->picture_type.p[2] | 0x20) == 'g';
+    if (!sniffed || strcmp(sniffed, "PNG") != 0 || !type_png) {
+        snprintf(c->picture_note, sizeof c->picture_note, "%.23s", sniffed ? sniffed : "unknown");
+        return;
+    }
+    if (s->picture.len > ES_MK_PICTURE_MAX || s->picture_width < 10 || s->picture_width > 100 ||
+        s->picture_height < 10 || s->picture_height > 100) {
+        snprintf(c->picture_note, sizeof c->picture_note, "png-size");
+        return;
+    }
+    c->picture = s->picture;
+    c->app.width_mm = (int)s->picture_width;
+    c->app.height_mm = (int)s->picture_height;
+    snprintf(c->picture_note, sizeof c->picture_note, "png");
 }
 
 /* Checks a file that is not a duplicate by its bytes. ES_OK with *c filled, or ES_ERR_VERIFY
@@ -288,6 +317,7 @@ static es_err examine(const es_import_request *rq, const es_trust *trust, es_sli
     if (c->holder_cert.len) unit_of(&pc, a);
     if (!a->unit_name[0]) snprintf(a->unit_name, sizeof a->unit_name, "%s", a->seal_name);
     snprintf(a->made_code, sizeof a->made_code, "%s", c->code);
+    keep_picture(&s, c);
     rv = ES_OK;
 out:
     es_report_cleanup(&rep);
@@ -409,7 +439,7 @@ static es_err record_imported(es_making *m, const es_actor *by, int64_t batch, c
     snprintf(a.reason, sizeof a.reason, "imported from %.200s (import %lld, file %.200s)", vendor,
              (long long)batch, o->name);
     CHECK(es_store_begin(m->a->store));
-    CHECK(making_app_imported(m, by, &a, &app));
+    CHECK(making_app_imported(m, by, &a, c->picture, &app));
     es_value p[] = {es_v_text(c->code),     es_v_text(c->serial),
                     es_v_text(a.scope),     es_v_text(a.carrier),
                     es_v_text(a.uscc),      es_v_text(a.unit_name),
@@ -449,8 +479,10 @@ static es_err record_imported(es_making *m, const es_actor *by, int64_t batch, c
     CHECK(record_outcome(m, batch, o));
     snprintf(object, sizeof object, "seal:%s", c->code);
     snprintf(detail, sizeof detail,
-             "import=%lld vendor=%.100s file=%.150s sm3=%s serial=%s verified=%d application=%lld",
-             (long long)batch, vendor, o->name, o->sm3, c->serial, c->verified, (long long)app);
+             "import=%lld vendor=%.100s file=%.150s sm3=%s serial=%s verified=%d application=%lld "
+             "picture=%s",
+             (long long)batch, vendor, o->name, o->sm3, c->serial, c->verified, (long long)app,
+             c->picture_note);
     CHECK(svc_audit(m->a, by, "seal.import", object, detail));
     CHECK(es_store_commit(m->a->store));
 out:

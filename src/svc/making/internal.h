@@ -10,7 +10,7 @@
  * reason, made_code) and its integrity value, so that the lifecycle kinds find the seal's data
  * as they do for a seal made here. *id the new application. */
 es_err making_app_imported(es_making *m, const es_actor *by, const es_application *data,
-                           int64_t *id) ES_MUST_CHECK;
+                           es_slice picture, int64_t *id) ES_MUST_CHECK;
 /* Inside the caller's transaction: appends a status event (gap-free number). */
 es_err making_status_event(es_making *m, const char *code, const char *serial, const char *state,
                            const char *reason, int64_t app_id) ES_MUST_CHECK;

@@ -3081,7 +3081,7 @@ es_err es_making_national_progress(es_making *m, const es_actor *by, int64_t id,
 /* ---- for the import of other vendors' seals (src/svc/making/import.c, internal.h) */
 
 es_err making_app_imported(es_making *m, const es_actor *by, const es_application *data,
-                           int64_t *id)
+                           es_slice picture, int64_t *id)
 {
     full_app f;
     int64_t new_id = 0;
@@ -3096,6 +3096,13 @@ es_err making_app_imported(es_making *m, const es_actor *by, const es_applicatio
     snprintf(f.a.seal_name, sizeof f.a.seal_name, "%s", data->seal_name);
     snprintf(f.a.reason, sizeof f.a.reason, "%s", data->reason);
     f.a.seal_type = data->seal_type;
+    /* The seal's own picture (a PNG; none otherwise): lifecycle applications copy it. */
+    if (picture.len) {
+        CHECK(es_buf_append(&f.picture, picture.p, picture.len));
+        f.a.has_picture = 1;
+        f.a.width_mm = data->width_mm;
+        f.a.height_mm = data->height_mm;
+    }
     es_time now = es_time_now();
     es_value p[] = {es_v_text(f.a.scope), es_v_text(f.a.carrier), es_v_text(by->name),
                     es_v_int(now), es_v_int(now)};
@@ -3143,6 +3150,14 @@ es_err making_app_renewal(es_making *m, const char *code, es_slice csr, const ch
     CHECK(load_full(m, seal.application_id, &f));
     if (strcmp(f.a.carrier, "usbkey") != 0) {
         rv = ES_ERR_UNSUPPORTED;
+        goto out;
+    }
+    if (!f.picture.len) { /* an imported seal whose picture was not a PNG (import.c) */
+        rv = ES_ERR_MK_NO_PICTURE;
+        goto out;
+    }
+    if (!f.a.uscc[0]) { /* an imported seal whose holder certificate named no credit code */
+        rv = ES_ERR_MK_NO_USCC;
         goto out;
     }
     snprintf(f.a.kind, sizeof f.a.kind, "renew");

@@ -565,4 +565,17 @@ export const en = {
   mk_carrier_server: 'Server package (application system)',
   mk_f_package_request: 'Request package of the application system (base64)',
   mk_download_package: 'Download the server package',
+  rn_title: 'Renew a seal online (seal holders)',
+  rn_link: 'Seal holders: renew a seal online',
+  rn_intro:
+    "Before a seal expires (within 90 days by default) its holder may renew it without an account: a renewal request signed with the seal's current key (the USBKey) is handed in here; once reviewed and executed, a new certificate and seal are made under the same seal code. The two steps below run on a computer with the USBKey (its PIN is asked).",
+  rn_step1: "Step 1: make a new key in the USBKey and its certificate request:",
+  rn_step2: "Step 2: sign the renewal request with the seal's current key, into a file (nothing is sent):",
+  rn_step3: 'Step 3: within 10 minutes of signing, choose that file here (or paste its text) and send it.',
+  rn_file: 'Renewal request file (renewal.json)',
+  rn_paste: 'or paste its text',
+  rn_send: 'Send the renewal request',
+  rn_back: 'Back to sign-in',
+  rn_not_request: 'Not a renewal request file: the JSON written by eseal making renew-request --dry-run -o (with request and signature)',
+  rn_done: 'Renewal request entered (application {id}), waiting for review; once approved the seal issuer makes the new seal.',
 };

@@ -571,4 +571,17 @@ export const zh = {
   mk_carrier_server: '服务器密钥包（应用系统）',
   mk_f_package_request: '应用系统申请包（base64）',
   mk_download_package: '下载服务器密钥包',
+  rn_title: '印章在线续期（持章单位）',
+  rn_link: '印章持章单位：在线续期',
+  rn_intro:
+    '印章有效期届满前（默认90日内），持章单位可不登录，用印章当前密钥（USBKey）签署续期申请，在线提交；审核通过、制章人员执行后，即为同一印章编码制作新证书和新印章。以下两步在插有 USBKey 的电脑上执行（需输入 USBKey 口令）。',
+  rn_step1: '第一步：在 USBKey 中生成新密钥，并生成其证书请求：',
+  rn_step2: '第二步：用印章当前密钥签署续期申请，写入文件（不联网发送）：',
+  rn_step3: '第三步：签署后10分钟内，在此选择该文件（或粘贴其内容）并提交。',
+  rn_file: '续期申请文件（renewal.json）',
+  rn_paste: '或粘贴文件内容',
+  rn_send: '提交续期申请',
+  rn_back: '返回登录',
+  rn_not_request: '不是续期申请文件：应为 eseal making renew-request --dry-run -o 写出的 JSON（含 request 和 signature）',
+  rn_done: '续期申请已提交（申请编号 {id}），等待审核；审核通过后由制章人员制作新印章。',
 };

@@ -46,6 +46,17 @@ export default {
     const submit = el('button', t('signin_submit'), null, { id: 'signin-submit', type: 'submit' });
     form.append(userL, userI, passL, passI, otpL, otpI, err, submit);
     root.append(form);
+    // The holder of a seal has no account: the self-service renewal page (pages/renewal.js).
+    if (ctx.showRenewal) {
+      const link = el('a', t('rn_link'), null, { id: 'signin-renewal', href: '#renewal' });
+      link.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        ctx.showRenewal();
+      });
+      const p = el('p', null, 'note');
+      p.append(link);
+      root.append(p);
+    }
     if (ctx.notice) showError(err, ctx.notice);
 
     form.addEventListener('submit', async (ev) => {
