@@ -655,11 +655,27 @@ static es_err pin_open(es_decisions *ds, es_store *st, const es_actor *by, key_r
     }
     es_value p[2] = {es_v_int(k->id), es_v_int(ES_DECISION_PIN_LIMIT)};
     if (keyed(k)) {
-        /* The keyed check costs microseconds: it runs inside one transaction holding the key's
-         * row, so that the count is exact. The same person's concurrent decisions with the right
-         * PIN then never lock the key, as reserving a failure before the check did for the
-         * sixth of six at once (argon2id keys below still reserve: their check is slow). */
+        /* The keyed check costs microseconds. The right PIN of a key with no failures (k as
+         * just loaded) writes nothing: no transaction, no commit in the decision's way. A
+         * wrong PIN, or a right one after failures, is settled in one transaction holding the
+         * key's row, so that the count is exact (argon2id keys below still reserve a failure
+         * before their slow check). The right PIN at the instant a guesser's last wrong one
+         * locks the key may still pass: the owner knows it. */
         int64_t failures = -1;
+        if (k->failures >= ES_DECISION_PIN_LIMIT) {
+            say(why, whylen, "%s",
+                "the signing key is locked after too many wrong PINs: the system "
+                "administrator unlocks it");
+            return ES_ERR_PIN_LOCKED;
+        }
+        rv = unwrap_key(ds, k, pin, key);
+        if (rv == ES_OK && k->failures == 0) return ES_OK;
+        if (rv != ES_OK && rv != ES_ERR_PIN) {
+            say(why, whylen, "%s",
+                "the stored signing key does not open with this site's key device");
+            return rv;
+        }
+        es_err verdict = rv;
         CHECK(es_store_begin(st));
         rv = es_store_query_int(st,
                                 "UPDATE signing_keys SET failures = failures WHERE id = ? AND "
@@ -667,26 +683,28 @@ static es_err pin_open(es_decisions *ds, es_store *st, const es_actor *by, key_r
                                 p, 1, &failures);
         if (rv == ES_ERR_NOT_FOUND) {
             es_store_rollback(st);
+            es_sm2_key_free(*key);
+            *key = NULL;
             say(why, whylen, "the signing certificate %s is revoked: enrol a new key", k->serial);
             return ES_ERR_REVOKED;
         }
         if (rv != ES_OK) goto out;
         if (failures >= ES_DECISION_PIN_LIMIT) {
             es_store_rollback(st);
+            es_sm2_key_free(*key);
+            *key = NULL;
             say(why, whylen, "%s",
                 "the signing key is locked after too many wrong PINs: the system "
                 "administrator unlocks it");
             return ES_ERR_PIN_LOCKED;
         }
-        rv = unwrap_key(ds, k, pin, key);
-        if (rv == ES_OK) {
+        if (verdict == ES_OK) {
             if (failures > 0)
                 CHECK(es_store_exec(st, "UPDATE signing_keys SET failures = 0 WHERE id = ?", p, 1,
                                     NULL));
             CHECK(es_store_commit(st));
             return ES_OK;
         }
-        if (rv != ES_ERR_PIN) goto out;
         CHECK(es_store_exec(st, "UPDATE signing_keys SET failures = failures + 1 WHERE id = ?", p,
                             1, NULL));
         CHECK(es_store_commit(st));
@@ -755,6 +773,8 @@ static es_err pin_open(es_decisions *ds, es_store *st, const es_actor *by, key_r
     return rv;
 out:
     es_store_rollback(st);
+    es_sm2_key_free(*key);
+    *key = NULL;
     return rv;
 }
 
