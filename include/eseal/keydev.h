@@ -136,6 +136,15 @@ const char *es_keydev_last_error(void);
  * The signer owns the device (closed by es_signer_free). */
 es_err es_keydev_signer(const char *ref, const es_secret_src *src, es_signer **out) ES_MUST_CHECK;
 
+/* A signer that several threads may use at once: first (an open session of ref's key, taken)
+ * and up to one more session per core (ES_KEYDEV_SESSIONS_MAX in all) opened with src; a
+ * signature takes a free session or waits for one. A further session that does not open, or
+ * names another key, ends the pool where it is (a pool of one is a serialised signer). On
+ * failure first is not taken. */
+#define ES_KEYDEV_SESSIONS_MAX 4
+es_err es_keydev_signer_pool(es_signer *first, const char *ref, const es_secret_src *src,
+                             es_signer **out) ES_MUST_CHECK;
+
 ES_API_END
 
 #ifdef __cplusplus

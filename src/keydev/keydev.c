@@ -1,9 +1,11 @@
 /* Key references, PIN sources, dispatch to the backends, and signers over device keys. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eseal/der.h"
 #include "keydev/internal.h"
@@ -311,6 +313,84 @@ fail:
     free(s);
     es_keydev_close(dev);
     return rv;
+}
+
+/* --- a pool of sessions of one key (es_keydev_signer_pool) ---
+ * A device handle is used by one thread at a time; the CA key, the audit key and the maker key
+ * sign for every request at once, so each is opened once per core. */
+
+typedef struct key_pool {
+    es_signer *inner[ES_KEYDEV_SESSIONS_MAX];
+    int busy[ES_KEYDEV_SESSIONS_MAX];
+    int n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} key_pool;
+
+static es_err key_pool_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
+                            uint8_t s[32])
+{
+    key_pool *p = self->ctx;
+    int i = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        for (i = 0; i < p->n && p->busy[i]; i++) continue;
+        if (i < p->n) break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    p->busy[i] = 1;
+    pthread_mutex_unlock(&p->mu);
+    es_err rv = es_signer_sign_digest(p->inner[i], e, r, s);
+    pthread_mutex_lock(&p->mu);
+    p->busy[i] = 0;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return rv;
+}
+
+static void key_pool_destroy(es_signer *self)
+{
+    key_pool *p = self->ctx;
+    for (int i = 0; i < p->n; i++) es_signer_free(p->inner[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+es_err es_keydev_signer_pool(es_signer *first, const char *ref, const es_secret_src *pin,
+                             es_signer **out)
+{
+    es_signer *s = calloc(1, sizeof *s);
+    key_pool *p = calloc(1, sizeof *p);
+    if (!s || !p || pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(s);
+        free(p);
+        return ES_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        free(s);
+        free(p);
+        return ES_ERR_NOMEM;
+    }
+    p->inner[p->n++] = first;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = cores < 1 ? 1 : cores > ES_KEYDEV_SESSIONS_MAX ? ES_KEYDEV_SESSIONS_MAX : (int)cores;
+    while (p->n < want) {
+        es_signer *more = NULL;
+        if (es_keydev_signer(ref, pin, &more) != ES_OK) break;
+        if (memcmp(more->pub, first->pub, sizeof first->pub) != 0) {
+            es_signer_free(more);
+            break;
+        }
+        p->inner[p->n++] = more;
+    }
+    memcpy(s->pub, first->pub, sizeof s->pub);
+    s->sign_digest = key_pool_sign;
+    s->destroy = key_pool_destroy;
+    s->ctx = p;
+    *out = s;
+    return ES_OK;
 }
 
 /* --- SM2 ciphertext conversions --- */

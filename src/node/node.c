@@ -39,90 +39,6 @@ struct es_node {
     node_upstream *upstream; /* [upstream] (upstream.c) */
 };
 
-/* ---- The audit and maker signers: a small pool of device sessions. A key device handle is
- * used by one thread at a time; with one handle, every audited request of the node queued for
- * it (bench_making, issue 10). The pool opens up to SIGNER_SESSIONS handles of the same key
- * (one per core, at most 4); a device that refuses a second session leaves a pool of one. A
- * request takes a free handle, or waits for one. */
-
-#define SIGNER_SESSIONS_MAX 4
-
-typedef struct pool {
-    es_signer *inner[SIGNER_SESSIONS_MAX];
-    int busy[SIGNER_SESSIONS_MAX];
-    int n;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} pool;
-
-static es_err pool_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32], uint8_t s[32])
-{
-    pool *p = self->ctx;
-    int i;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        for (i = 0; i < p->n && p->busy[i]; i++) continue;
-        if (i < p->n) break;
-        pthread_cond_wait(&p->cv, &p->mu);
-    }
-    p->busy[i] = 1;
-    pthread_mutex_unlock(&p->mu);
-    es_err rv = es_signer_sign_digest(p->inner[i], e, r, s);
-    pthread_mutex_lock(&p->mu);
-    p->busy[i] = 0;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    return rv;
-}
-
-static void pool_destroy(es_signer *self)
-{
-    pool *p = self->ctx;
-    for (int i = 0; i < p->n; i++) es_signer_free(p->inner[i]);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    free(p);
-}
-
-/* A pool over inner (taken) and up to SIGNER_SESSIONS_MAX - 1 more sessions of the key ref
- * opened with pin (NULL ref: inner alone). A further session that does not open, or names
- * another key, ends the pool where it is. */
-static es_err pool_signer(es_signer *inner, const char *ref, const es_secret_src *pin,
-                          es_signer **out)
-{
-    es_signer *s = calloc(1, sizeof *s);
-    pool *p = calloc(1, sizeof *p);
-    if (!s || !p || pthread_mutex_init(&p->mu, NULL) != 0) {
-        free(s);
-        free(p);
-        return ES_ERR_NOMEM;
-    }
-    if (pthread_cond_init(&p->cv, NULL) != 0) {
-        pthread_mutex_destroy(&p->mu);
-        free(s);
-        free(p);
-        return ES_ERR_NOMEM;
-    }
-    p->inner[p->n++] = inner;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int want = cores < 1 ? 1 : cores > SIGNER_SESSIONS_MAX ? SIGNER_SESSIONS_MAX : (int)cores;
-    while (ref && p->n < want) {
-        es_signer *more = NULL;
-        if (es_keydev_signer(ref, pin, &more) != ES_OK) break;
-        if (memcmp(more->pub, inner->pub, sizeof inner->pub) != 0) {
-            es_signer_free(more);
-            break;
-        }
-        p->inner[p->n++] = more;
-    }
-    memcpy(s->pub, inner->pub, sizeof s->pub);
-    s->sign_digest = pool_sign;
-    s->destroy = pool_destroy;
-    s->ctx = p;
-    *out = s;
-    return ES_OK;
-}
-
 /* ---- Callbacks of the HTTP server, the site and the scheduler. */
 
 static void on_request(void *arg, const es_http_log_entry *e)
@@ -340,7 +256,8 @@ static es_err open_store(es_node *n, char *why, size_t whylen)
         rv = ES_ERR_KEY_MISMATCH;
         goto out;
     }
-    if ((rv = pool_signer(inner, n->ctx.cfg.key_audit, &n->ctx.site.pin, &n->audit)) != ES_OK) {
+    if ((rv = es_keydev_signer_pool(inner, n->ctx.cfg.key_audit, &n->ctx.site.pin, &n->audit)) !=
+        ES_OK) {
         es_signer_free(inner);
         goto out;
     }
@@ -510,7 +427,7 @@ static es_err open_making(es_node *n, char *why, size_t whylen)
                  es_err_str(rv));
         return rv;
     }
-    if ((rv = pool_signer(inner, x->cfg.key_system, &x->site.pin, &n->maker)) != ES_OK) {
+    if ((rv = es_keydev_signer_pool(inner, x->cfg.key_system, &x->site.pin, &n->maker)) != ES_OK) {
         es_signer_free(inner);
         return rv;
     }

@@ -39,7 +39,8 @@ struct es_ca {
     es_profiles profiles;
     uint8_t key_id[ES_PKI_KEY_ID_LEN];
     size_t key_id_len;
-    es_signer *signer; /* a pool of device sessions of the CA key (ca_pool): thread-safe */
+    es_signer *signer; /* a pool of device sessions of the CA key (es_keydev_signer_pool):
+                          thread-safe; issuance signs outside any lock (es_ca_issue_prepare) */
     es_ca_state state; /* the default state; ops NULL: none */
     int state_owned;
     int mutexes;              /* 1 once the one below is initialised */
@@ -339,90 +340,6 @@ void es_ca_close(es_ca *ca)
     free(ca);
 }
 
-/* --- the CA key: a pool of device sessions ---
- * A key device handle is used by one thread at a time (keydev.h). Issuance signs outside any
- * lock (es_ca_issue_prepare), so that the certificates of several executions are signed on
- * both cores at once: the CA key is opened once per core (at most CA_SESSIONS_MAX), and a
- * signature takes a free session or waits for one. A device that refuses a second session
- * (or gives another key) leaves a pool of one, which is the old serialisation. */
-
-#define CA_SESSIONS_MAX 4
-
-typedef struct ca_pool {
-    es_signer *inner[CA_SESSIONS_MAX];
-    int busy[CA_SESSIONS_MAX];
-    int n;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} ca_pool;
-
-static es_err ca_pool_sign(es_signer *self, const uint8_t e[ES_SM3_LEN], uint8_t r[32],
-                           uint8_t s[32])
-{
-    ca_pool *p = self->ctx;
-    int i = 0;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        for (i = 0; i < p->n && p->busy[i]; i++) continue;
-        if (i < p->n) break;
-        pthread_cond_wait(&p->cv, &p->mu);
-    }
-    p->busy[i] = 1;
-    pthread_mutex_unlock(&p->mu);
-    es_err rv = es_signer_sign_digest(p->inner[i], e, r, s);
-    pthread_mutex_lock(&p->mu);
-    p->busy[i] = 0;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    return rv;
-}
-
-static void ca_pool_destroy(es_signer *self)
-{
-    ca_pool *p = self->ctx;
-    for (int i = 0; i < p->n; i++) es_signer_free(p->inner[i]);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    free(p);
-}
-
-/* Takes first (an open session of the CA key) into a new pool signer. */
-static es_err ca_pool_new(es_signer *first, const char *ref, const es_secret_src *pin,
-                          es_signer **out)
-{
-    es_signer *s = calloc(1, sizeof *s);
-    ca_pool *p = calloc(1, sizeof *p);
-    if (!s || !p || pthread_mutex_init(&p->mu, NULL) != 0) {
-        free(s);
-        free(p);
-        return ES_ERR_NOMEM;
-    }
-    if (pthread_cond_init(&p->cv, NULL) != 0) {
-        pthread_mutex_destroy(&p->mu);
-        free(s);
-        free(p);
-        return ES_ERR_NOMEM;
-    }
-    p->inner[p->n++] = first;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int want = cores < 1 ? 1 : cores > CA_SESSIONS_MAX ? CA_SESSIONS_MAX : (int)cores;
-    while (p->n < want) {
-        es_signer *more = NULL;
-        if (es_keydev_signer(ref, pin, &more) != ES_OK) break;
-        if (memcmp(more->pub, first->pub, sizeof first->pub) != 0) {
-            es_signer_free(more);
-            break;
-        }
-        p->inner[p->n++] = more;
-    }
-    memcpy(s->pub, first->pub, sizeof s->pub);
-    s->sign_digest = ca_pool_sign;
-    s->destroy = ca_pool_destroy;
-    s->ctx = p;
-    *out = s;
-    return ES_OK;
-}
-
 es_err es_ca_login(es_ca *ca, const es_secret_src *pin)
 {
     if (!ca) return ES_ERR_ARG;
@@ -434,7 +351,7 @@ es_err es_ca_login(es_ca *ca, const es_secret_src *pin)
         es_signer_free(s);
         return ES_ERR_KEY_MISMATCH;
     }
-    if ((rv = ca_pool_new(s, ca->cfg.key_ref, pin, &pooled)) != ES_OK) {
+    if ((rv = es_keydev_signer_pool(s, ca->cfg.key_ref, pin, &pooled)) != ES_OK) {
         es_signer_free(s);
         return rv;
     }

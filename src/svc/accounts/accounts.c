@@ -143,20 +143,15 @@ static int duty_ok(const es_actor *by, es_roles roles)
  * transaction as the change; with the CA, that transaction holds the CA's lock. Only an account
  * that holds an active signing key needs the lock: the others (most of them) change without
  * waiting for the CA, so that disabling accounts does not queue behind seal making. */
-static es_err flag_cb(void *ctx, const es_row *r)
-{
-    (void)r;
-    *(int *)ctx = 1;
-    return ES_OK;
-}
-
 static es_err active_key(es_accounts *a, int64_t uid, int *has)
 {
     es_value p[1] = {es_v_int(uid)};
-    *has = 0;
-    return es_store_query(a->store,
-                          "SELECT 1 FROM signing_keys WHERE user_id = ? AND state = 'active'", p, 1,
-                          flag_cb, has);
+    int64_t n = 0;
+    es_err rv = es_store_query_int(
+        a->store, "SELECT COUNT(*) FROM signing_keys WHERE user_id = ? AND state = 'active'", p, 1,
+        &n);
+    *has = rv == ES_OK && n > 0;
+    return rv;
 }
 
 /* How long a change that needs the CA's lock waits for it before answering busy. */
