@@ -28,11 +28,13 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <errno.h>
 
 #include "../tests/http_client.h"
 #include "eseal/crypto.h"
@@ -74,12 +76,33 @@ static int req(const char *method, const char *path, const char *tok, const char
         (!body ||
          es_buf_printf(&q, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len) == ES_OK) &&
         es_buf_append_str(&q, "\r\n") == ES_OK &&
-        (!body || !len || es_buf_append(&q, body, len) == ES_OK))
-        st = t_raw(g_port, (const char *)q.p, q.len, &r);
+        (!body || !len || es_buf_append(&q, body, len) == ES_OK)) {
+        /* No answer (-1) says at which step and after how long: the stall of docs/making.md. */
+        double t0 = now_s();
+        errno = 0;
+        int fd = t_connect(g_port), e = 0;
+        const char *step = NULL;
+        if (fd < 0)
+            step = "connect", e = errno;
+        else if (t_send(fd, q.p, q.len) != 0)
+            step = "send", e = errno;
+        else if ((st = t_response(fd, 0, &r)) < 0)
+            step = "receive", e = errno;
+        if (fd >= 0) close(fd);
+        if (step)
+            fprintf(stderr, "bench_making: %s %s: no answer: %s failed after %.3f s: %s\n", method,
+                    path, step, now_s() - t0, e ? strerror(e) : "closed by the server");
+    }
     if (st < 200 || st > 299)
         fprintf(stderr, "bench_making: %s %s: %d %.*s\n", method, path, st,
                 (int)(r.body.len > 300 ? 300 : r.body.len), r.body.p ? (const char *)r.body.p : "");
-    if (out) *out = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
+    if (out) {
+        json_error_t je;
+        *out = json_loadb((const char *)r.body.p, r.body.len, 0, &je);
+        if (!*out && st > 0)
+            fprintf(stderr, "bench_making: %s %s: %d with a body that is not JSON (%s)\n", method,
+                    path, st, je.text);
+    }
     t_resp_free(&r);
     es_buf_cleanup(&q);
     return st;
@@ -261,13 +284,24 @@ static double raw_signs(int threads)
     return raw / 2.0;
 }
 
-static double run_threads(int threads, void *(*fn)(void *))
+/* CPU time of the process (the node and its clients), s. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Runs fn on threads threads; the wall time, and the CPU time into *cpu. */
+static double run_threads(int threads, void *(*fn)(void *), double *cpu)
 {
     pthread_t th[64];
     atomic_store(&g_next, 0);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, fn, NULL);
     for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+    *cpu = cpu_s() - c0;
     return now_s() - t0;
 }
 
@@ -348,11 +382,12 @@ int main(int argc, char **argv)
         return 1;
     }
     double raw0 = raw_signs(threads);
-    double te = run_threads(threads, exec_worker);
+    double ce = 0, cf = 0;
+    double te = run_threads(threads, exec_worker, &ce);
     int fe = atomic_load(&g_fail);
     atomic_store(&g_fail, 0);
     if (!count_signs(surl, c1)) return 1;
-    double tf = run_threads(threads, flow_worker);
+    double tf = run_threads(threads, flow_worker, &cf);
     int ff = atomic_load(&g_fail);
     if (!count_signs(surl, c2)) return 1;
     double raw1 = raw_signs(threads);
@@ -365,6 +400,12 @@ int main(int argc, char **argv)
     printf(
         "whole flow:            %d seals in %.2f s = %.1f seals/s (9 requests each, %d failed)\n",
         g_n, tf, (g_n - ff) / tf, ff);
+    /* Where the time goes: CPU per seal against the cores' time per seal (busy: their ratio). */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("cpu per seal:          execute %.2f ms (cores %.0f%% busy), flow %.2f ms (cores %.0f%% "
+           "busy); one raw sign: %.2f ms\n",
+           1e3 * ce / g_n, 100 * ce / (te * cores), 1e3 * cf / g_n, 100 * cf / (tf * cores),
+           1e3 * threads / ((raw0 + raw1) / 2));
     printf("raw SM2 signs:         %.0f /s on %d threads (%.0f before, %.0f after the seals)\n",
            raw_s, threads, raw0, raw1);
     double se = per_seal("execute:", c0, c1, g_n - fe), sf = per_seal("flow:", c1, c2, g_n - ff);

@@ -292,6 +292,38 @@ static void test_sign_verify(void)
     }
 }
 
+/* es_sm2_key_from_pair: d with its public point, without d*G: signs as the original key;
+ * refuses d = 0, d >= n and a point that is not one. */
+static void test_key_from_pair(void)
+{
+    es_sm2_key *a = NULL, *b = NULL;
+    uint8_t d[32], pub[65], pb[65], e[32], r[32], s[32];
+    ok(es_sm2_key_generate(&a) == ES_OK && es_sm2_key_private(a, d) == ES_OK, "pair: a key");
+    es_sm2_key_pub(a, pub);
+    ok(es_sm2_key_from_pair(d, pub, &b) == ES_OK, "pair: from d and its point");
+    es_sm2_key_pub(b, pb);
+    ok(memcmp(pub, pb, 65) == 0, "pair: the same public key");
+    ok(es_sm2_digest(pub, ES_SM2_DEFAULT_ID, 16, "pair", 4, e) == ES_OK &&
+           es_sm2_key_sign_digest(b, e, r, s) == ES_OK &&
+           es_sm2_verify_digest(pub, e, r, s) == ES_OK,
+       "pair: signs, verified under the original point");
+    es_sm2_key_free(b);
+    b = NULL;
+    uint8_t zero[32] = {0}, big[32];
+    memset(big, 0xff, sizeof big);
+    ok(es_sm2_key_from_pair(zero, pub, &b) == ES_ERR_KEY && !b, "pair: d = 0 refused");
+    ok(es_sm2_key_from_pair(big, pub, &b) == ES_ERR_KEY && !b, "pair: d >= n refused");
+    uint8_t off[65];
+    memcpy(off, pub, 65);
+    off[64] ^= 1;
+    ok(es_sm2_key_from_pair(d, off, &b) == ES_ERR_KEY && !b, "pair: a point off the curve refused");
+    off[64] ^= 1;
+    off[0] = 0x02;
+    ok(es_sm2_key_from_pair(d, off, &b) == ES_ERR_KEY && !b, "pair: not an uncompressed point");
+    es_wipe(d, sizeof d);
+    es_sm2_key_free(a);
+}
+
 static void test_sig_codec(void)
 {
     uint8_t r[32], s[32], r2[32], s2[32];
@@ -850,6 +882,7 @@ int main(void)
     test_z_digest();
     test_openssl_interop();
     test_sign_verify();
+    test_key_from_pair();
     test_sig_codec();
     test_key_pem();
     test_cert();

@@ -949,14 +949,19 @@ static void test_truncated_malformed(es_http *h, unsigned port)
     es_buf big;
     es_buf_init(&big, 1u << 20);
     int built = es_buf_append_str(&big, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ") == ES_OK;
-    for (int i = 0; built && i < 70000; i++) built = es_buf_append_byte(&big, 'a') == ES_OK;
+    for (int i = 0; built && i < 16000; i++) built = es_buf_append_byte(&big, 'a') == ES_OK;
     built = built && es_buf_append_str(&big, "\r\n\r\n") == ES_OK;
-    ok(built && t_raw(port, (const char *)big.p, big.len, &r) == 431, "headers over 64 KiB: 431");
+    ok(built && t_raw(port, (const char *)big.p, big.len, &r) == 200,
+       "a 16 KiB header (a certificate chain, a long token) is served");
+    big.len -= 4;
+    for (int i = 0; built && i < 20000; i++) built = es_buf_append_byte(&big, 'a') == ES_OK;
+    built = built && es_buf_append_str(&big, "\r\n\r\n") == ES_OK;
+    ok(built && t_raw(port, (const char *)big.p, big.len, &r) == 431, "headers over 32 KiB: 431");
     big.len = 0;
     built = es_buf_append_str(&big, "GET /healthz?") == ES_OK;
-    for (int i = 0; built && i < 70000; i++) built = es_buf_append_byte(&big, 'a') == ES_OK;
+    for (int i = 0; built && i < 36000; i++) built = es_buf_append_byte(&big, 'a') == ES_OK;
     built = built && es_buf_append_str(&big, " HTTP/1.1\r\nHost: x\r\n\r\n") == ES_OK;
-    ok(built && t_raw(port, (const char *)big.p, big.len, &r) == 414, "a target over 64 KiB: 414");
+    ok(built && t_raw(port, (const char *)big.p, big.len, &r) == 414, "a target over 32 KiB: 414");
     big.len = 0;
     built = es_buf_append_str(&big, "GET /api/v1/query?") == ES_OK;
     for (int i = 0; built && i < 65; i++) built = es_buf_printf(&big, "p%d=1&", i) == ES_OK;

@@ -467,6 +467,67 @@ static void t_durable(void)
     es_store_close(s);
 }
 
+/* es_store_commit_visible: the callback runs once, when another connection already sees the
+ * commit and may write (the write lock is released), before the wait for the disk (SQLite: the
+ * group sync has not covered the commit yet); once also when the commit fails or there is no
+ * transaction. */
+typedef struct vis_ctx {
+    es_store *other;
+    const char *path; /* SQLite: the database file, for the group-sync counters */
+    int calls, seen, wrote, unsynced;
+} vis_ctx;
+
+static void on_visible(void *arg)
+{
+    vis_ctx *v = arg;
+    v->calls++;
+    if (v->path) {
+        uint64_t commits, synced, syncs;
+        store_sqlite_sync_stats(v->path, &commits, &synced, &syncs);
+        v->unsynced = synced < commits;
+    }
+    int64_t n = 0;
+    v->seen = es_store_query_int(v->other, "SELECT count(*) FROM settings WHERE key = 'visible'",
+                                 NULL, 0, &n) == ES_OK &&
+              n == 1;
+    es_value kv[2] = {es_v_text("visible-2"), es_v_text("b")};
+    v->wrote = es_store_begin_try(v->other, "visible") == ES_OK &&
+               es_store_exec(v->other, "INSERT INTO settings (key, value) VALUES (?, ?)", kv, 2,
+                             NULL) == ES_OK &&
+               es_store_commit(v->other) == ES_OK;
+}
+
+static void t_commit_visible(void)
+{
+    const char *url = fresh("visible");
+    es_store *s = st_open_migrated(url), *o = st_open(url);
+    vis_ctx v = {o, strncmp(url, "sqlite:", 7) == 0 ? url + 7 : NULL, 0, 0, 0, 0};
+    es_value kv[2] = {es_v_text("visible"), es_v_text("a")};
+    ok(es_store_begin(s) == ES_OK &&
+           es_store_exec(s, "INSERT INTO settings (key, value) VALUES (?, ?)", kv, 2, NULL) ==
+               ES_OK &&
+           es_store_commit_visible(s, on_visible, &v) == ES_OK,
+       "%s: commit_visible commits", label);
+    ok(v.calls == 1 && v.seen, "%s: the callback ran once and another connection saw the row",
+       label);
+    ok(v.wrote, "%s: another connection could write from the callback (the lock was released)",
+       label);
+    if (v.path)
+        ok(v.unsynced, "%s: the callback ran before the group sync covered the commit", label);
+    /* A failed transaction: rolled back, the callback called once all the same. */
+    v = (vis_ctx){o, NULL, 0, 0, 0, 0};
+    ok(es_store_begin(s) == ES_OK &&
+           es_store_exec(s, "INSERT INTO settings (key, value) VALUES (?, ?)", kv, 2, NULL) ==
+               ES_ERR_EXISTS &&
+           es_store_commit_visible(s, on_visible, &v) == ES_ERR_ARG && v.calls == 1,
+       "%s: a failed transaction: refused, the callback called once", label);
+    v = (vis_ctx){o, NULL, 0, 0, 0, 0};
+    ok(es_store_commit_visible(s, on_visible, &v) == ES_ERR_ARG && v.calls == 1,
+       "%s: no transaction: refused, the callback called once", label);
+    es_store_close(o);
+    es_store_close(s);
+}
+
 /* The same statement text used again and again (SQLite caches compiled statements, PostgreSQL
  * prepares them): inside its own query's callback (refused on both backends), after a failure,
  * outside and inside a transaction (the read-only rule is checked at each use), and with more texts
@@ -943,6 +1004,7 @@ static void suite(const char *name, const char *(*fresh_db)(const char *))
     t_transactions();
     t_batch();
     t_durable();
+    t_commit_visible();
     t_statements_reused();
     if (strcmp(name, "sqlite") == 0) t_sqlite_pragmas();
     t_sql_text();

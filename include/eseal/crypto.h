@@ -86,6 +86,12 @@ void es_sm2_key_free(es_sm2_key *k);
 /* The key pair of the private scalar d (big-endian); ES_ERR_KEY when d is 0 or >= n. For
  * software devices and envelope import only: private scalars never leave a device. */
 es_err es_sm2_key_from_private(const uint8_t d[32], es_sm2_key **out) ES_MUST_CHECK;
+/* The same from d and its public point (uncompressed, 65 bytes) known from elsewhere, without
+ * computing d*G (a scalar multiplication, as dear as a signature): the caller vouches that
+ * they belong together (an authenticated record of both); a mismatched pair makes signatures
+ * that do not verify under pub. ES_ERR_KEY as above, or when pub is not a point. */
+es_err es_sm2_key_from_pair(const uint8_t d[32], const uint8_t pub[ES_SM2_PUB_LEN],
+                            es_sm2_key **out) ES_MUST_CHECK;
 es_err es_sm2_key_private(const es_sm2_key *k, uint8_t d[32]) ES_MUST_CHECK;
 
 /* SM2 encryption to a public key; appends the GM/T 0009 DER SM2Ciphertext

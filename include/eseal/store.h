@@ -80,6 +80,13 @@ es_err es_store_begin_try(es_store *s, const char *lock) ES_MUST_CHECK;
  * ES_ERR_ARG; end it with es_store_commit or es_store_rollback. */
 es_err es_store_begin_read(es_store *s) ES_MUST_CHECK;
 es_err es_store_commit(es_store *s) ES_MUST_CHECK;
+/* Commits as es_store_commit does, and calls visible(arg) once, as soon as the transaction's
+ * end is seen by other transactions (its locks released), before waiting for it to be on
+ * disk; whatever the outcome (on a failure, when the transaction is over). For what waits on
+ * this transaction's order rather than its durability: a crash keeps a prefix of the commits
+ * (the log is written in order), so a later transaction that saw this one is lost with it.
+ * The callback must not use s. */
+es_err es_store_commit_visible(es_store *s, void (*visible)(void *), void *arg) ES_MUST_CHECK;
 /* Never fails in a way the caller can act on; safe to call when no transaction is open. */
 void es_store_rollback(es_store *s);
 /* 1 inside a transaction. */

@@ -591,28 +591,18 @@ void es_trust_free(es_trust *t)
 
 /* --- raw key material (for software devices' own storage and envelope import) --- */
 
-es_err es_sm2_key_from_private(const uint8_t d[32], es_sm2_key **out)
+/* The key pair of the scalar bn and its public point pub (not checked against each other). */
+static es_err key_from_parts(const BIGNUM *bn, const uint8_t pub[ES_SM2_PUB_LEN], es_sm2_key **out)
 {
     es_err rv = ES_ERR_KEY;
-    BIGNUM *bn = BN_bin2bn(d, 32, NULL);
-    EC_GROUP *g = NULL;
-    EC_POINT *pt = NULL;
     OSSL_PARAM_BLD *bld = NULL;
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pk = NULL;
-    uint8_t pub[ES_SM2_PUB_LEN];
-    if (!bn || BN_is_zero(bn)) goto out;
-    /* The public point d*G, computed with the EC group (not deprecated in 3.0). */
-    if ((g = EC_GROUP_new_by_curve_name(NID_sm2)) == NULL || (pt = EC_POINT_new(g)) == NULL ||
-        BN_cmp(bn, EC_GROUP_get0_order(g)) >= 0 || !EC_POINT_mul(g, pt, bn, NULL, NULL, NULL) ||
-        EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, NULL) !=
-            sizeof pub)
-        goto out;
     if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn) ||
-        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, ES_SM2_PUB_LEN) ||
         (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
         (ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL)) == NULL ||
         EVP_PKEY_fromdata_init(ctx) <= 0 ||
@@ -635,7 +625,49 @@ out:
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
+    return rv;
+}
+
+/* d as a scalar of the group: NULL when 0 or not below the order. */
+static BIGNUM *scalar_of(const uint8_t d[32], const EC_GROUP *g)
+{
+    BIGNUM *bn = BN_bin2bn(d, 32, NULL);
+    if (bn && (BN_is_zero(bn) || BN_cmp(bn, EC_GROUP_get0_order(g)) >= 0)) {
+        BN_clear_free(bn);
+        bn = NULL;
+    }
+    return bn;
+}
+
+es_err es_sm2_key_from_private(const uint8_t d[32], es_sm2_key **out)
+{
+    es_err rv = ES_ERR_KEY;
+    BIGNUM *bn = NULL;
+    EC_GROUP *g = NULL;
+    EC_POINT *pt = NULL;
+    uint8_t pub[ES_SM2_PUB_LEN];
+    /* The public point d*G, computed with the EC group (not deprecated in 3.0). */
+    if ((g = EC_GROUP_new_by_curve_name(NID_sm2)) == NULL || (bn = scalar_of(d, g)) == NULL ||
+        (pt = EC_POINT_new(g)) == NULL || !EC_POINT_mul(g, pt, bn, NULL, NULL, NULL) ||
+        EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, NULL) !=
+            sizeof pub)
+        goto out;
+    rv = key_from_parts(bn, pub, out);
+out:
     EC_POINT_free(pt);
+    EC_GROUP_free(g);
+    BN_clear_free(bn);
+    ERR_clear_error();
+    return rv;
+}
+
+es_err es_sm2_key_from_pair(const uint8_t d[32], const uint8_t pub[ES_SM2_PUB_LEN],
+                            es_sm2_key **out)
+{
+    es_err rv = ES_ERR_KEY;
+    BIGNUM *bn = NULL;
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_sm2);
+    if (g && pub[0] == 0x04 && (bn = scalar_of(d, g)) != NULL) rv = key_from_parts(bn, pub, out);
     EC_GROUP_free(g);
     BN_clear_free(bn);
     ERR_clear_error();

@@ -47,8 +47,10 @@
 #define METRICS_TOKEN_MIN 16
 /* Query parameters of one request: more is a malformed query. */
 #define HTTP_MAX_QUERY 64
-/* Request line and headers of one request (libmicrohttpd's per-connection memory pool). */
-#define HEADER_MEMORY (64u * 1024)
+/* Request line and headers of one request (libmicrohttpd's per-connection memory pool). Not
+ * above 32 KiB: a larger pool is mmap'd and munmap'd for every connection (libmicrohttpd
+ * 0.9.75), whose page faults and TLB shootdowns cost more than a signature per request. */
+#define HEADER_MEMORY (32u * 1024)
 
 /* docs/http.md, "Security headers". The console needs nothing from elsewhere: no CDN, no
  * inline script or style, no frames. */

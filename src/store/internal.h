@@ -22,6 +22,9 @@ struct es_store {
     tx_mode tx;    /* the open transaction */
     int tx_failed; /* a statement failed inside it: refuse the rest until rollback */
     int in_query;  /* a query's callback is running: the store refuses other calls */
+    /* es_store_commit_visible's callback, until called (store_visible) */
+    void (*visible)(void *);
+    void *visible_arg;
     char err[STORE_ERR_MAX];
 };
 
@@ -68,6 +71,10 @@ struct store_ops {
 
 extern const store_ops store_sqlite_ops;
 extern const store_ops store_pg_ops;
+
+/* Calls the callback of es_store_commit_visible, once (the backends: when the commit's locks
+ * are released, before the durability wait; store.c: after commit, in case they did not). */
+void store_visible(es_store *s);
 
 /* Records the backend's message for the last failure ("" clears it). */
 void store_set_error(es_store *s, const char *fmt, ...)

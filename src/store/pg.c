@@ -257,6 +257,7 @@ static es_err commit_early(es_store *s)
     while ((r = PQgetResult(conn))) {
         if (i == 0) {
             rv = commit_result(s, r);
+            store_visible(s); /* the row locks are released; the barrier follows */
         } else if (rv == ES_OK && barrier == ES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
             barrier = result_err(s, r);
             store_set_error(s, "the commit is done but not confirmed on disk: %s",

@@ -344,6 +344,7 @@ static es_err sq_commit(es_store *s)
     if (rv == ES_OK && q->holding && q->group_sync)
         ticket = __atomic_add_fetch(&q->wlock->commits, 1, __ATOMIC_RELEASE);
     wlock_release(q);
+    store_visible(s);
     if (ticket) rv = group_sync(s, q->wlock, ticket);
     return rv;
 }

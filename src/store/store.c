@@ -179,27 +179,47 @@ es_err es_store_begin_read(es_store *s)
     return begin_mode(s, TX_READ);
 }
 
-es_err es_store_commit(es_store *s)
+void store_visible(es_store *s)
 {
-    if (!s) return ES_ERR_ARG;
-    if (not_in_query(s) != ES_OK) return ES_ERR_ARG;
-    if (!s->tx) {
-        store_set_error(s, "no transaction is open");
+    void (*fn)(void *) = s->visible;
+    s->visible = NULL;
+    if (fn) fn(s->visible_arg);
+}
+
+es_err es_store_commit_visible(es_store *s, void (*visible)(void *), void *arg)
+{
+    if (!s) {
+        if (visible) visible(arg);
         return ES_ERR_ARG;
     }
-    if (s->tx_failed) {
+    s->visible = visible;
+    s->visible_arg = arg;
+    es_err rv;
+    if (not_in_query(s) != ES_OK) {
+        rv = ES_ERR_ARG;
+    } else if (!s->tx) {
+        store_set_error(s, "no transaction is open");
+        rv = ES_ERR_ARG;
+    } else if (s->tx_failed) {
         /* PostgreSQL would roll back here on its own; SQLite is made to do the same. */
         s->ops->rollback(s);
         s->tx = TX_NONE;
         s->tx_failed = 0;
         store_set_error(s, "the transaction was aborted by an earlier error and was rolled "
                            "back");
-        return ES_ERR_ARG;
+        rv = ES_ERR_ARG;
+    } else {
+        rv = s->ops->commit(s);
+        s->tx = TX_NONE;
+        s->tx_failed = 0;
     }
-    es_err rv = s->ops->commit(s);
-    s->tx = TX_NONE;
-    s->tx_failed = 0;
+    store_visible(s);
     return rv;
+}
+
+es_err es_store_commit(es_store *s)
+{
+    return es_store_commit_visible(s, NULL, NULL);
 }
 
 void es_store_rollback(es_store *s)

@@ -573,6 +573,16 @@ static es_err unwrap_key(es_decisions *ds, const key_row *k, const char *pin, es
     CHECK(es_sm4_ecb(0, kek, k->wrapped.p, 32, d));
     /* A wrong PIN gives another scalar: its public key is not the certified one (the legacy
      * scheme's only check; with the tag, a row whose scalar does not match is damaged). */
+    if (keyed(k)) {
+        /* The tag authenticates the wrapped scalar together with the certified point, and only
+         * enrolment, which takes the point from the scalar, can make a tag: no d*G here (as
+         * dear as the signature the key is opened for). */
+        if (es_sm2_key_from_pair(d, k->pub, &key) != ES_OK)
+            rv = ES_ERR_SIGNING_KEY_DAMAGED;
+        else
+            *out = key, key = NULL;
+        goto out;
+    }
     if (es_sm2_key_from_private(d, &key) != ES_OK) {
         rv = keyed(k) ? ES_ERR_SIGNING_KEY_DAMAGED : ES_ERR_PIN;
         goto out;

@@ -782,9 +782,11 @@ es_err es_making_update(es_making *m, const es_actor *by, int64_t id, int64_t ve
     CHECK(validate(m, in, field, why));
     CHECK(apply_input(&f, in));
     snprintf(object, sizeof object, "application:%lld", (long long)id);
+    svc_rec ar; /* signed before the transaction (docs/audit.md) */
+    CHECK(svc_audit_prepare(m->a, by, "application.update", object, "", &ar));
     CHECK(es_store_begin(m->a->store));
     CHECK(write_data(m, &f, version));
-    CHECK(svc_audit(m->a, by, "application.update", object, ""));
+    CHECK(svc_audit_append(m->a, &ar));
     CHECK(es_store_commit(m->a->store));
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
@@ -997,6 +999,8 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
     snprintf(object, sizeof object, "application:%lld", (long long)id);
     snprintf(detail, sizeof detail, "material=%s type=%s size=%zu sm3=%s", name, type, bytes.len,
              hex);
+    svc_rec ar; /* signed before the transaction (docs/audit.md) */
+    CHECK(svc_audit_prepare(m->a, by, "application.material_put", object, detail, &ar));
     CHECK(es_store_begin(m->a->store));
     es_value up[] = {es_v_int(now), es_v_int(id)};
     CHECK(es_store_exec(m->a->store,
@@ -1031,7 +1035,7 @@ es_err es_making_material_put(es_making *m, const es_actor *by, int64_t id, cons
     es_value pb[] = {es_v_blob(sealed.p, sealed.len), es_v_int(mid)};
     CHECK(es_store_exec(m->a->store, "UPDATE application_materials SET bytes = ? WHERE id = ?", pb,
                         2, NULL));
-    CHECK(svc_audit(m->a, by, "application.material_put", object, detail));
+    CHECK(svc_audit_append(m->a, &ar));
     CHECK(es_store_commit(m->a->store));
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
@@ -1161,9 +1165,11 @@ es_err es_making_picture_put(es_making *m, const es_actor *by, int64_t id, es_sl
     f.a.height_mm = height_mm;
     snprintf(object, sizeof object, "application:%lld", (long long)id);
     snprintf(detail, sizeof detail, "picture png %zu bytes %dx%d mm", png.len, width_mm, height_mm);
+    svc_rec ar; /* signed before the transaction (docs/audit.md) */
+    CHECK(svc_audit_prepare(m->a, by, "application.picture_put", object, detail, &ar));
     CHECK(es_store_begin(m->a->store));
     CHECK(write_data(m, &f, f.a.version));
-    CHECK(svc_audit(m->a, by, "application.picture_put", object, detail));
+    CHECK(svc_audit_append(m->a, &ar));
     CHECK(es_store_commit(m->a->store));
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
@@ -1358,6 +1364,8 @@ es_err es_making_submit(es_making *m, const es_actor *by, int64_t id,
     CHECK(decide(m, by, &f, "application.submit", "", "", proof, &dec, why, whylen));
     open_key_of(&f.a, key, sizeof key);
     snprintf(object, sizeof object, "application:%lld", (long long)id);
+    svc_rec ar; /* signed before the transaction (docs/audit.md) */
+    CHECK(svc_audit_prepare(m->a, by, "application.submit", object, f.a.kind, &ar));
     CHECK(es_store_begin(m->a->store));
     CHECK(es_decision_store_in(m->a->store, &dec.sig, &did));
     es_value p[] = {es_v_text(key),
@@ -1384,7 +1392,7 @@ es_err es_making_submit(es_making *m, const es_actor *by, int64_t id,
         rv = ES_ERR_MK_VERSION;
         goto out;
     }
-    CHECK(svc_audit(m->a, by, "application.submit", object, f.a.kind));
+    CHECK(svc_audit_append(m->a, &ar));
     CHECK(es_store_commit(m->a->store));
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
@@ -1429,6 +1437,8 @@ es_err es_making_review(es_making *m, const es_actor *by, int64_t id, int approv
     const char *verdict = approve ? "approve" : "reject";
     CHECK(decide(m, by, &f, "application.review", verdict, opinion, proof, &dec, why, whylen));
     snprintf(detail, sizeof detail, "verdict=%s", verdict);
+    svc_rec ar; /* signed before the transaction (docs/audit.md) */
+    CHECK(svc_audit_prepare(m->a, by, "application.review", object, detail, &ar));
     CHECK(es_store_begin(m->a->store));
     CHECK(es_decision_store_in(m->a->store, &dec.sig, &did));
     es_value p[] = {es_v_text(approve ? "approved" : "rejected"),
@@ -1450,7 +1460,7 @@ es_err es_making_review(es_making *m, const es_actor *by, int64_t id, int approv
         rv = ES_ERR_MK_STATE;
         goto out;
     }
-    CHECK(svc_audit(m->a, by, "application.review", object, detail));
+    CHECK(svc_audit_append(m->a, &ar));
     CHECK(es_store_commit(m->a->store));
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
@@ -1840,6 +1850,22 @@ static es_err record_prepared(es_making *m, es_castore *cs, es_ca_state *st, pre
     return ES_OK;
 }
 
+/* What an execution's commit lets go once it is visible (es_store_commit_visible), without
+ * waiting for the disk: the next code of the division and the CA's writer wait only for the
+ * order of the commits, which a crash keeps. */
+typedef struct exec_hold {
+    pthread_mutex_t *ca_lock; /* NULL: not held */
+    int *slot;
+} exec_hold;
+
+static void exec_let_go(void *arg)
+{
+    exec_hold *h = arg;
+    if (h->ca_lock) pthread_mutex_unlock(h->ca_lock);
+    h->ca_lock = NULL;
+    code_release(h->slot);
+}
+
 /* One transaction of an execution, with what was prepared (pr: nothing for the kinds that
  * make no seal). *retry: the prepared certificate or code cannot be used (prepare again). */
 static es_err execute_tx(es_making *m, const es_actor *by, int64_t id, const full_app *f,
@@ -1849,7 +1875,6 @@ static es_err execute_tx(es_making *m, const es_actor *by, int64_t id, const ful
 {
     char serial[2 * ES_PKI_SERIAL_MAX + 1] = "";
     int64_t changes = 0, did = 0;
-    int locked = 0;
     es_err rv;
     es_ca_state st = es_castore_joined_state(cs);
     const es_buf *cert = &pr->ci.cert, *esl = &pr->esl, *pkg = &pr->pkg;
@@ -1858,9 +1883,10 @@ static es_err execute_tx(es_making *m, const es_actor *by, int64_t id, const ful
      * revoke the old certificate in this transaction (revocation, like the CRL number, needs
      * the CA's one writer), and on SQLite the write transaction is the database's one lock
      * anyway. What it now covers is SQL and the commit. */
+    exec_hold hold = {NULL, &pr->slot};
     if (m->ca_lock) {
         pthread_mutex_lock(m->ca_lock);
-        locked = 1;
+        hold.ca_lock = m->ca_lock;
     }
     CHECK(es_castore_begin_joined(cs, m->ca));
     es_time now = es_time_now();
@@ -1957,10 +1983,10 @@ static es_err execute_tx(es_making *m, const es_actor *by, int64_t id, const ful
                         "UPDATE applications SET made_code = ?, execute_decision = ? WHERE id = ?",
                         pm, 3, NULL));
     CHECK(svc_audit_append(m->a, ar));
-    CHECK(es_store_commit(m->a->store));
+    CHECK(es_store_commit_visible(m->a->store, exec_let_go, &hold));
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
-    if (locked) pthread_mutex_unlock(m->ca_lock);
+    exec_let_go(&hold);
     return rv;
 }
 
@@ -2111,6 +2137,8 @@ es_err es_making_deliver(es_making *m, const es_actor *by, const char *code, con
     }
     snprintf(object, sizeof object, "seal:%s", code);
     snprintf(detail, sizeof detail, "to=%s carrier=%s", to, s.carrier);
+    svc_rec ar; /* signed before the transaction (docs/audit.md) */
+    CHECK(svc_audit_prepare(m->a, by, "seal.deliver", object, detail, &ar));
     CHECK(es_store_begin(m->a->store));
     CHECK(es_decision_store_in(m->a->store, &dec.sig, &did));
     es_value p[] = {es_v_int(es_time_now()), es_v_text(by->name), es_v_text(to),
@@ -2128,7 +2156,7 @@ es_err es_making_deliver(es_making *m, const es_actor *by, const char *code, con
                         "UPDATE applications SET state = 'delivered', version = version + 1 "
                         "WHERE id = ? AND state = 'made'",
                         pa, 1, NULL));
-    CHECK(svc_audit(m->a, by, "seal.deliver", object, detail));
+    CHECK(svc_audit_append(m->a, &ar));
     CHECK(es_store_commit(m->a->store));
 out:
     if (rv != ES_OK) es_store_rollback(m->a->store);
