@@ -1591,6 +1591,90 @@ static void test_print(void)
     es_buf_cleanup(&seal);
 }
 
+/* The policy check (docs/verification.md "Policy") with the fixtures: signer.crt's CN is
+ * 37030000009999 (valid 2026-11-26 to 2125-06-20); maker.crt has no extendedKeyUsage, so it
+ * is not a making system's certificate under LD/T. */
+static int run_policy(verify_fn f, es_slice in, es_policy pol, const uint8_t *sm3, es_report *rep)
+{
+    es_verify_opts o;
+    memset(&o, 0, sizeof o);
+    o.trust = trust_root;
+    o.data_sm3 = sm3;
+    o.now = ES_TIME_NONE;
+    o.policy = pol;
+    es_report_init(rep);
+    es_err rv = f(in, &o, rep);
+    es_report_finish(rep);
+    return rv == ES_OK && rep->n_entries == 1;
+}
+
+static void test_policy(void)
+{
+    es_seal_params p;
+    es_report rep;
+    uint8_t h[ES_SM3_LEN];
+    memset(h, 0x33, sizeof h);
+    const char *cn = "37030000009999";
+
+    /* The code is the certificate's CN, the validity within it: PASSED by the conventions. */
+    default_params(&p);
+    p.es_id = cn;
+    es_buf good = make_seal(&p);
+    ok(run_policy(es_seal_verify, sl(&good), ES_POLICY_CONVENTIONS, NULL, &rep), "report");
+    want(&rep, "policy, conventions, bare", ES_CHECK_POLICY, ES_PASSED);
+    es_report_cleanup(&rep);
+    es_buf sig = make_sig(sl(&good), now, h);
+    ok(run_policy(es_signature_verify, sl(&sig), ES_POLICY_CONVENTIONS, h, &rep), "report");
+    want(&rep, "policy, conventions, signature", ES_CHECK_POLICY, ES_PASSED);
+    want_indication(&rep, "policy, conventions, signature", ES_PASSED);
+    es_report_cleanup(&rep);
+    /* Under LD/T the same seal fails: maker.crt is no making system's certificate. */
+    ok(run_policy(es_signature_verify, sl(&sig), ES_POLICY_LDT, h, &rep), "report");
+    want(&rep, "policy, ldt, ordinary maker", ES_CHECK_POLICY, ES_FAILED);
+    ok(detail_has(&rep, ES_CHECK_POLICY, "not a making system"), "policy, ldt: the maker named");
+    want_indication(&rep, "policy, ldt, ordinary maker", ES_FAILED);
+    es_report_cleanup(&rep);
+    es_buf_cleanup(&sig);
+    es_buf_cleanup(&good);
+
+    /* Another code: a WARNING naming the CN (the verdict stands); FAILED under LD/T. */
+    default_params(&p);
+    es_buf other_code = make_seal(&p);
+    ok(run_policy(es_seal_verify, sl(&other_code), ES_POLICY_CONVENTIONS, NULL, &rep), "report");
+    want(&rep, "policy, another code", ES_CHECK_POLICY, ES_WARNING);
+    ok(detail_has(&rep, ES_CHECK_POLICY, "is not its certificate's CN (37030000009999)"),
+       "policy, another code: the CN named");
+    want_indication(&rep, "policy, another code", ES_PASSED);
+    es_report_cleanup(&rep);
+    ok(run_policy(es_seal_verify, sl(&other_code), ES_POLICY_LDT, NULL, &rep), "report");
+    want(&rep, "policy, ldt, another code", ES_CHECK_POLICY, ES_FAILED);
+    es_report_cleanup(&rep);
+    es_buf_cleanup(&other_code);
+
+    /* A seal valid beyond its certificate (notAfter 2125-06-20): a WARNING naming both. */
+    default_params(&p);
+    p.es_id = cn;
+    es_time end = 0;
+    ok(es_time_parse_iso("2125-07-01T00:00:00Z", &end) == ES_OK, "a time after the certificate");
+    p.valid_end = end;
+    es_buf longer = make_seal(&p);
+    ok(run_policy(es_seal_verify, sl(&longer), ES_POLICY_CONVENTIONS, NULL, &rep), "report");
+    want(&rep, "policy, validity beyond the certificate", ES_CHECK_POLICY, ES_WARNING);
+    ok(detail_has(&rep, ES_CHECK_POLICY, "is not within its certificate's"),
+       "policy, validity: named");
+    es_report_cleanup(&rep);
+    es_buf_cleanup(&longer);
+    /* ... and one valid from before the certificate. */
+    default_params(&p);
+    p.es_id = cn;
+    p.valid_start = now - 400 * DAY;
+    es_buf earlier = make_seal(&p);
+    ok(run_policy(es_seal_verify, sl(&earlier), ES_POLICY_CONVENTIONS, NULL, &rep), "report");
+    want(&rep, "policy, validity before the certificate", ES_CHECK_POLICY, ES_WARNING);
+    es_report_cleanup(&rep);
+    es_buf_cleanup(&earlier);
+}
+
 int main(void)
 {
     now = es_time_now();
@@ -1611,6 +1695,7 @@ int main(void)
     test_truncation();
     test_validity();
     test_status();
+    test_policy();
     test_make_errors();
     test_detect();
     test_print();

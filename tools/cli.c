@@ -346,13 +346,11 @@ int cli_file_args(int argc, char **argv, const char *help, const char **file, in
 int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,
                     es_trust **trust, es_verify_opts *o, const char **data)
 {
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-                                         {"trust", required_argument, 0, 't'},
-                                         {"at", required_argument, 0, 'a'},
-                                         {"id", required_argument, 0, 'i'},
-                                         {"data", required_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'},       {"trust", required_argument, 0, 't'},
+        {"at", required_argument, 0, 'a'},   {"id", required_argument, 0, 'i'},
+        {"data", required_argument, 0, 'd'}, {"policy", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     int c, ret = 0;
     memset(o, 0, sizeof *o);
     o->now = ES_TIME_NONE;
@@ -376,6 +374,14 @@ int cli_verify_opts(int argc, char **argv, const char *help, const char **file, 
             break;
         case 'i':
             o->sm2_id = optarg;
+            break;
+        case 'p':
+            if (!strcmp(optarg, "ldt"))
+                o->policy = ES_POLICY_LDT;
+            else if (!strcmp(optarg, "conventions"))
+                o->policy = ES_POLICY_CONVENTIONS;
+            else
+                ret = cli_error("--policy is ldt or conventions, not '%s'", optarg);
             break;
         case 'd':
             if (!data)

@@ -50,6 +50,7 @@ static const char sign_help[] =
 
 static const char verify_help[] =
     "usage: eseal ofd verify FILE.ofd [--json] [--trust CERT|DIR] [--at T] [--id SM2-ID]\n"
+    "                        [--policy ldt|conventions]\n"
     "\n"
     "Verifies every signature of an OFD document, one report entry per signature: the\n"
     "References (each file's SM3 against its CheckValue, naming every changed or missing\n"
@@ -57,6 +58,10 @@ static const char verify_help[] =
     "SignedData and its seal, and the certificates (with --trust). Files changed by adding a\n"
     "later signature are told apart from tampering (check 'changes'), and files that no\n"
     "signature covers are listed (check 'coverage').\n"
+    "--policy ldt holds the seal to LD/T 01.1 as for seals of our own roots (a broken rule is\n"
+    "FAILED, and the maker certificate must be a making system's); the default, conventions,\n"
+    "only warns (other vendors' seals). Check 'policy': the seal code is its certificate's\n"
+    "CN, the seal's validity lies within its certificate's.\n"
     "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage error or unreadable package.\n"
     "\n"
     "example:\n"

@@ -188,13 +188,19 @@ static const char show_help[] =
 
 static const char verify_help[] =
     "usage: eseal seal verify FILE [--json] [--trust CERT|DIR] [--at T] [--id SM2-ID]\n"
+    "                          [--policy ldt|conventions]\n"
     "\n"
     "Verifies a seal: its structure, the maker signature, its validity period (now, or at\n"
     "--at), and with --trust the maker certificate's chain. Prints a report of named checks.\n"
+    "--policy ldt holds the seal to LD/T 01.1 as for seals of our own roots (a broken rule is\n"
+    "FAILED, and the maker certificate must be a making system's); the default, conventions,\n"
+    "only warns (other vendors' seals). Check 'policy': the seal code is its certificate's\n"
+    "CN, the seal's validity lies within its certificate's.\n"
     "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE (for example no --trust), 3 error.\n"
     "\n"
     "example:\n"
     "  eseal seal verify seal.esl --trust root.crt\n"
+    "  eseal seal verify seal.esl --trust root.crt --policy ldt\n"
     "  eseal seal verify seal.esl --json\n";
 
 static const char image_help[] =

@@ -156,12 +156,17 @@ out:
 
 static const char verify_help[] =
     "usage: eseal verify [--data DATA] SIG [--json] [--trust CERT|DIR] [--id SM2-ID]\n"
+    "                    [--policy ldt|conventions]\n"
     "\n"
     "Verifies a signature: a GB/T 38540 / GM/T 0031 SES_Signature (SignedValue.dat) or a\n"
     "GB/T 35275 SignedData. Checks the signature over TBS_Sign, the embedded seal, that the\n"
     "signer certificate is one the seal names, validity at the signing time, and with --data\n"
     "that SM3 of DATA is the signed hash (data_hash is SKIPPED without it). With --trust, the\n"
     "certificates must chain to the given anchors (otherwise chain_trust is INDETERMINATE).\n"
+    "--policy ldt holds the seal to LD/T 01.1 as for seals of our own roots (a broken rule is\n"
+    "FAILED, and the maker certificate must be a making system's); the default, conventions,\n"
+    "only warns (other vendors' seals). Check 'policy': the seal code is its certificate's\n"
+    "CN, the seal's validity lies within its certificate's.\n"
     "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage or I/O error.\n"
     "\n"
     "example:\n"

@@ -44,6 +44,7 @@ typedef enum es_result {
 #define ES_CHECK_SIGNER_CERT_VALIDITY "signer_cert_validity"
 #define ES_CHECK_CHAIN_TRUST          "chain_trust"
 #define ES_CHECK_STATUS               "status"
+#define ES_CHECK_POLICY               "policy"
 
 typedef struct es_check {
     char *name;

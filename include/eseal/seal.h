@@ -187,6 +187,13 @@ typedef struct es_seal_status {
  * seal; ctx is es_verify_opts.status_ctx. */
 typedef es_err (*es_status_fn)(void *ctx, const es_seal *s, es_time at, es_seal_status *out);
 
+/* Which rules the policy check holds a seal to (docs/verification.md "Policy"). */
+typedef enum es_policy {
+    ES_POLICY_CONVENTIONS = 0, /* any vendor's seal: a broken national convention is a WARNING */
+    ES_POLICY_LDT,             /* LD/T 01.1 (seals of our roots): FAILED, and the maker must be
+                                  a making system's certificate */
+} es_policy;
+
 typedef struct es_verify_opts {
     const char *sm2_id;      /* NULL: default */
     const es_trust *trust;   /* NULL: chain_trust INDETERMINATE */
@@ -197,6 +204,7 @@ typedef struct es_verify_opts {
     es_status_fn status;     /* NULL: status SKIPPED (offline verification) */
     void *status_ctx;        /* passed to status */
     es_time status_at;       /* the time to ask the source about; ES_TIME_NONE: now */
+    es_policy policy;        /* the policy check's rules (0: the conventions, warnings) */
 } es_verify_opts;
 
 /* The status check (docs/verification.md): with no o->status, SKIPPED. Otherwise the source

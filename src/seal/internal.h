@@ -20,6 +20,11 @@ es_err seal_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_tim
 /* signer_cert_validity at time at (ES_TIME_NONE: INDETERMINATE); ok = the cert was read. */
 es_err seal_check_cert_validity(es_entry *e, const es_cert_info *ci, int ok, es_time at,
                                 const char *what) ES_MUST_CHECK;
+/* policy (policy.c): the seal code is its certificate's CN, the seal's validity within the
+ * certificate's, and under ES_POLICY_LDT the maker a making system. signer_cert: the signer's
+ * certificate of a signature (the seal's own), or empty for a bare seal (its list is used). */
+es_err seal_check_policy(es_entry *e, const es_seal *s, es_slice signer_cert,
+                         const es_verify_opts *o) ES_MUST_CHECK;
 es_err seal_check_data_hash(es_entry *e, es_slice stored, const es_verify_opts *o) ES_MUST_CHECK;
 es_err seal_check_chain(es_entry *e, const es_verify_opts *o, es_slice signer_cert, es_time at,
                         const es_seal *seal) ES_MUST_CHECK;

@@ -306,6 +306,7 @@ es_err es_seal_verify(es_slice in, const es_verify_opts *o, es_report *rep)
                            why));
     }
     CHECK(check_status(e, &s, o, now, 0));
+    CHECK(seal_check_policy(e, &s, es_slice_make(NULL, 0), o));
     CHECK(describe_seal(&e->seal, &s, &maker, maker_ok));
     e->quirks |= s.quirks; /* verify_with_cert may add signature-encoding quirks */
 out:
@@ -373,6 +374,7 @@ static es_err ses_verify(es_slice in, const es_verify_opts *o, es_report *rep)
     CHECK(seal_check_cert_validity(e, &signer, signer_ok, s.time_info, "signing time"));
     CHECK(seal_check_chain(e, o, s.cert, s.time_info, &s.seal));
     CHECK(check_status(e, &s.seal, o, s.time_info, 1));
+    CHECK(seal_check_policy(e, &s.seal, s.cert, o));
     CHECK(describe_seal(&e->seal, &s.seal, &maker, maker_ok));
     CHECK(seal_describe_signer(&e->signer, &signer, signer_ok, s.time_info));
     CHECK(es_kv_add_slice(&e->signer, "property_info", s.property_info));

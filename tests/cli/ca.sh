@@ -243,6 +243,43 @@ check "seal verify: PASSED" grep -q "PASSED" out
 check "seal verify: chain_trust PASSED" grep -Eq 'chain_trust +PASSED' out
 run seal verify seal.esl --trust "$D/root.crt"
 check "seal verify --trust another root: not PASSED (exit $rc)" [ "$rc" -eq 1 -o "$rc" -eq 2 ]
+# The policy (docs/verification.md): seal.esl is valid from 2026-01-01, before seal.crt was
+# issued, so it breaks "the seal's validity within its certificate's": a WARNING by the
+# conventions, FAILED under --policy ldt. A seal within its certificate, made by a
+# maker-system certificate with its code as the certificate's CN, passes LD/T.
+expect 0 "seal verify (conventions): still PASSED" seal verify seal.esl --trust root/ca.crt
+check "policy (conventions): WARNING, the validity named" sh -c \
+    "grep -E 'policy +WARNING' out | grep -q 'not within its certificate'"
+expect 1 "seal verify --policy ldt: the validity outside the certificate's is FAILED" seal verify \
+    seal.esl --trust root/ca.crt --policy ldt
+check "policy ldt: FAILED, named" sh -c "grep -E 'policy +FAILED' out | grep -q 'not within its certificate'"
+NB=$(date -u -d "$(openssl x509 -in seal.crt -noout -startdate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
+expect 0 "seal make within seal.crt's validity" seal make --maker-key maker.key \
+    --maker-cert maker.crt --signer-cert seal.crt --name "$UNIT" --es-id 35010000000001 \
+    --type 1 --image "$D/seal.png" --width 40 --height 40 --created "$CREATED" \
+    --valid-from "$NB" --valid-to 2027-06-30 -o seal-in.esl
+expect 0 "seal verify --policy ldt: a seal of our CA's making system" seal verify seal-in.esl \
+    --trust root/ca.crt --policy ldt
+check "policy ldt: PASSED, the maker a making system" sh -c \
+    "grep -E 'policy +PASSED' out | grep -q 'the maker is a making system'"
+expect 0 "seal make with another code than the certificate's CN" seal make --maker-key maker.key \
+    --maker-cert maker.crt --signer-cert seal.crt --name "$UNIT" --es-id 35010000000002 \
+    --type 1 --image "$D/seal.png" --width 40 --height 40 --created "$CREATED" \
+    --valid-from "$NB" --valid-to 2027-06-30 -o seal-code.esl
+expect 0 "another code: PASSED by the conventions (a WARNING)" seal verify seal-code.esl \
+    --trust root/ca.crt
+check "another code: policy WARNING names the CN" sh -c \
+    "grep -E 'policy +WARNING' out | grep -q 'not its certificate.s CN (35010000000001)'"
+expect 1 "another code: FAILED under --policy ldt" seal verify seal-code.esl --trust root/ca.crt \
+    --policy ldt
+expect 0 "seal make by a seal certificate instead of a maker's" seal make --maker-key seal.key \
+    --maker-cert seal.crt --signer-cert seal.crt --name "$UNIT" --es-id 35010000000001 \
+    --type 1 --image "$D/seal.png" --width 40 --height 40 --created "$CREATED" \
+    --valid-from "$NB" --valid-to 2027-06-30 -o seal-ord.esl
+expect 1 "made by an ordinary certificate: FAILED under --policy ldt" seal verify seal-ord.esl \
+    --trust root/ca.crt --policy ldt
+check "ordinary maker: named" sh -c "grep -E 'policy +FAILED' out | grep -q 'not a making system'"
+expect 3 "an unknown policy" seal verify seal-in.esl --policy strictest
 
 # --- revocation and CRLs ---
 expect 0 "crl, empty-ID signature for OpenSSL 3.0" ca crl --dir root --sm2-id '' -o before.crl
