@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eseal/crypto.h"
 #include "eseal/pki.h"
 #include "fuzz.h"
 
@@ -71,6 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     es_pki_crl crl;
     tmp.len = 0;
     if (es_pki_crl_parse(data, size, &tmp, &crl) == ES_OK) es_pki_crl_cleanup(&crl);
+    /* The verifier's CRL reader (es_trust_add_crl: `--crl FILE`): what it takes it counts. */
+    es_trust *t = NULL;
+    if (es_trust_new(&t) == ES_OK) {
+        int added = 0;
+        es_err rv = es_trust_add_crl(t, data, size, &added);
+        if (es_trust_crl_count(t) != (size_t)added || (rv == ES_OK && !added)) abort();
+        es_trust_free(t);
+    }
     name_round_trip(in);
     uint8_t pub[ES_SM2_PUB_LEN];
     (void)es_pki_spki_read(data, size, pub);

@@ -959,6 +959,107 @@ static void test_empty_pem(void)
     }
 }
 
+/* es_trust with CRLs (es_trust_add_crl), the times that decide: tests/data's root signs CRLs
+ * about signer.crt, which it issued. */
+static es_buf crl_of(es_signer *root, const es_x509 *rc, es_time tu, es_time nu,
+                     const es_pki_revoked *rev, size_t n, const char *id)
+{
+    es_buf out;
+    es_buf_init(&out, 1u << 16);
+    es_pki_tbs_crl t;
+    memset(&t, 0, sizeof t);
+    t.issuer = rc->subject;
+    t.this_update = tu;
+    t.next_update = nu;
+    t.crl_number = 1;
+    t.revoked = rev;
+    t.n_revoked = n;
+    t.sm2_id = id;
+    if (es_pki_crl_make(&t, root, &out) != ES_OK) {
+        fprintf(stderr, "cannot make a CRL\n");
+        exit(2);
+    }
+    return out;
+}
+
+static es_err trust_with(const es_buf *root_der, const es_buf *crl, const es_buf *leaf, es_time at,
+                         char *why, size_t whylen)
+{
+    es_trust *t = NULL;
+    int added = 0;
+    es_err rv = es_trust_new(&t);
+    if (rv == ES_OK) rv = es_trust_add(t, root_der->p, root_der->len, &added);
+    if (rv == ES_OK && crl) rv = es_trust_add_crl(t, crl->p, crl->len, &added);
+    if (rv == ES_OK)
+        rv = es_trust_verify(t, es_slice_make(leaf->p, leaf->len), NULL, 0, at, why, whylen);
+    es_trust_free(t);
+    return rv;
+}
+
+static void test_crl_trust(void)
+{
+    const es_time day = 86400, now = es_time_now();
+    es_signer *root = t_signer("root.key");
+    es_buf root_der = t_cert("root.crt"), leaf = t_cert("signer.crt");
+    es_x509 rc, lc;
+    char why[300];
+    if (es_x509_parse(es_slice_make(root_der.p, root_der.len), 0, &rc) != ES_OK ||
+        es_x509_parse(es_slice_make(leaf.p, leaf.len), 0, &lc) != ES_OK) {
+        fprintf(stderr, "fixtures\n");
+        exit(2);
+    }
+    es_pki_revoked rev;
+    memset(&rev, 0, sizeof rev);
+    memcpy(rev.serial, lc.serial.p, lc.serial.len);
+    rev.serial_len = lc.serial.len;
+    rev.when = now - 2 * day;
+    rev.reason = 1; /* keyCompromise */
+    ok(trust_with(&root_der, NULL, &leaf, ES_TIME_NONE, why, sizeof why) == ES_OK,
+       "crl: no CRL, the chain alone");
+    /* A current CRL listing the certificate since two days ago. */
+    es_buf cur = crl_of(root, &rc, now - day, now + 6 * day, &rev, 1, NULL);
+    ok(trust_with(&root_der, &cur, &leaf, ES_TIME_NONE, why, sizeof why) == ES_ERR_REVOKED &&
+           strstr(why, "keyCompromise"),
+       "crl: revoked now (%s)", why);
+    ok(trust_with(&root_der, &cur, &leaf, now - 3 * day, why, sizeof why) == ES_OK,
+       "crl: not yet revoked three days ago (a revocation after the time does not undo it)");
+    es_buf_cleanup(&cur);
+    /* The same with the empty ID (CRLs made for OpenSSL 3.0). */
+    es_buf empty = crl_of(root, &rc, now - day, now + 6 * day, &rev, 1, "");
+    ok(trust_with(&root_der, &empty, &leaf, ES_TIME_NONE, why, sizeof why) == ES_ERR_REVOKED,
+       "crl: the empty-ID signature is accepted");
+    es_buf_cleanup(&empty);
+    /* Not listed, but out of date: issued an hour after the certificate, next update an hour
+     * later (the fixtures are days old). */
+    const es_time nb = lc.not_before;
+    es_buf old = crl_of(root, &rc, nb + 3600, nb + 7200, NULL, 0, NULL);
+    ok(trust_with(&root_der, &old, &leaf, ES_TIME_NONE, why, sizeof why) == ES_ERR_NOT_FOUND &&
+           strstr(why, "out of date"),
+       "crl: an out-of-date CRL speaks not for now (%s)", why);
+    ok(trust_with(&root_der, &old, &leaf, nb + 60, why, sizeof why) == ES_OK,
+       "crl: ... but for a time before it was issued");
+    es_buf_cleanup(&old);
+    /* A CRL another key signed (the issuer's name, not its key) is ignored. */
+    es_signer *other = t_signer("other.key");
+    es_buf forged = crl_of(other, &rc, now - day, now + 6 * day, NULL, 0, NULL);
+    ok(trust_with(&root_der, &forged, &leaf, ES_TIME_NONE, why, sizeof why) == ES_ERR_NOT_FOUND &&
+           strstr(why, "no CRL signed by its issuer"),
+       "crl: a CRL in the issuer's name signed by another key is not believed (%s)", why);
+    es_buf_cleanup(&forged);
+    es_signer_free(other);
+    /* Not a CRL. */
+    es_trust *t = NULL;
+    int added = -1;
+    ok(es_trust_new(&t) == ES_OK &&
+           es_trust_add_crl(t, root_der.p, root_der.len, &added) == ES_ERR_FORMAT && added == 0 &&
+           es_trust_crl_count(t) == 0,
+       "crl: a certificate is no CRL");
+    es_trust_free(t);
+    es_buf_cleanup(&root_der);
+    es_buf_cleanup(&leaf);
+    es_signer_free(root);
+}
+
 int main(void)
 {
     snprintf(g_tmp, sizeof g_tmp, "%s/eseal-pki.XXXXXX",
@@ -974,6 +1075,7 @@ int main(void)
     test_csr();
     test_ca();
     test_empty_pem();
+    test_crl_trust();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);

@@ -208,6 +208,19 @@ int cli_load_trust(const char *path, es_trust **out)
     return 0;
 }
 
+/* Adds the CRLs of the file at path (PEM or DER) to t. */
+static int crl_file(es_trust *t, const char *path)
+{
+    es_buf b;
+    if (cli_read(path, 64u << 20, &b)) return EXIT_USAGE;
+    int added = 0;
+    es_err rv = es_trust_add_crl(t, b.p, b.len, &added);
+    es_buf_cleanup(&b);
+    if (rv == ES_ERR_LIMIT) return cli_error("%s: more than 64 CRLs in all", path);
+    if (rv != ES_OK || !added) return cli_error("%s: no CRL could be read", path);
+    return 0;
+}
+
 int cli_time(const char *opt, const char *s, es_time *out)
 {
     if (es_time_parse_iso(s, out) != ES_OK)
@@ -346,12 +359,18 @@ int cli_file_args(int argc, char **argv, const char *help, const char **file, in
 int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,
                     es_trust **trust, es_verify_opts *o, const char **data)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'},       {"trust", required_argument, 0, 't'},
-        {"at", required_argument, 0, 'a'},   {"id", required_argument, 0, 'i'},
-        {"data", required_argument, 0, 'd'}, {"policy", required_argument, 0, 'p'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+                                         {"trust", required_argument, 0, 't'},
+                                         {"at", required_argument, 0, 'a'},
+                                         {"id", required_argument, 0, 'i'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"policy", required_argument, 0, 'p'},
+                                         {"crl", required_argument, 0, 'c'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c, ret = 0;
+    const char *crls[16];
+    size_t n_crls = 0;
     memset(o, 0, sizeof *o);
     o->now = ES_TIME_NONE;
     *json = 0;
@@ -374,6 +393,12 @@ int cli_verify_opts(int argc, char **argv, const char *help, const char **file, 
             break;
         case 'i':
             o->sm2_id = optarg;
+            break;
+        case 'c':
+            if (n_crls == sizeof crls / sizeof crls[0])
+                ret = cli_error("--crl at most %zu times", n_crls);
+            else
+                crls[n_crls++] = optarg;
             break;
         case 'p':
             if (!strcmp(optarg, "ldt"))
@@ -402,6 +427,9 @@ int cli_verify_opts(int argc, char **argv, const char *help, const char **file, 
         fputs(help, stderr);
         ret = cli_error(optind == argc ? "missing FILE" : "one file at a time");
     }
+    if (ret == 0 && n_crls && !*trust)
+        ret = cli_error("--crl needs --trust: a CRL speaks for the certificates of a chain");
+    for (size_t i = 0; ret == 0 && i < n_crls; i++) ret = crl_file(*trust, crls[i]);
     if (ret != 0) {
         es_trust_free(*trust);
         *trust = NULL;

@@ -50,7 +50,7 @@ static const char sign_help[] =
 
 static const char verify_help[] =
     "usage: eseal ofd verify FILE.ofd [--json] [--trust CERT|DIR] [--at T] [--id SM2-ID]\n"
-    "                        [--policy ldt|conventions]\n"
+    "                        [--policy ldt|conventions] [--crl FILE]...\n"
     "\n"
     "Verifies every signature of an OFD document, one report entry per signature: the\n"
     "References (each file's SM3 against its CheckValue, naming every changed or missing\n"
@@ -62,6 +62,9 @@ static const char verify_help[] =
     "FAILED, and the maker certificate must be a making system's); the default, conventions,\n"
     "only warns (other vendors' seals). Check 'policy': the seal code is its certificate's\n"
     "CN, the seal's validity lies within its certificate's.\n"
+    "--crl FILE (PEM or DER, repeatable, with --trust) asks the CRLs about every certificate\n"
+    "of the chain as of the signing time (a seal: its making time): revoked before it, FAILED;\n"
+    "no CRL of the issuer that is current or issued after that time, INDETERMINATE.\n"
     "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage error or unreadable package.\n"
     "\n"
     "example:\n"

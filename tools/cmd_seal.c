@@ -188,7 +188,7 @@ static const char show_help[] =
 
 static const char verify_help[] =
     "usage: eseal seal verify FILE [--json] [--trust CERT|DIR] [--at T] [--id SM2-ID]\n"
-    "                          [--policy ldt|conventions]\n"
+    "                          [--policy ldt|conventions] [--crl FILE]...\n"
     "\n"
     "Verifies a seal: its structure, the maker signature, its validity period (now, or at\n"
     "--at), and with --trust the maker certificate's chain. Prints a report of named checks.\n"
@@ -196,6 +196,9 @@ static const char verify_help[] =
     "FAILED, and the maker certificate must be a making system's); the default, conventions,\n"
     "only warns (other vendors' seals). Check 'policy': the seal code is its certificate's\n"
     "CN, the seal's validity lies within its certificate's.\n"
+    "--crl FILE (PEM or DER, repeatable, with --trust) asks the CRLs about every certificate\n"
+    "of the chain as of the signing time (a seal: its making time): revoked before it, FAILED;\n"
+    "no CRL of the issuer that is current or issued after that time, INDETERMINATE.\n"
     "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE (for example no --trust), 3 error.\n"
     "\n"
     "example:\n"

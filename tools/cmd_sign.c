@@ -156,7 +156,7 @@ out:
 
 static const char verify_help[] =
     "usage: eseal verify [--data DATA] SIG [--json] [--trust CERT|DIR] [--id SM2-ID]\n"
-    "                    [--policy ldt|conventions]\n"
+    "                    [--policy ldt|conventions] [--crl FILE]...\n"
     "\n"
     "Verifies a signature: a GB/T 38540 / GM/T 0031 SES_Signature (SignedValue.dat) or a\n"
     "GB/T 35275 SignedData. Checks the signature over TBS_Sign, the embedded seal, that the\n"
@@ -167,6 +167,9 @@ static const char verify_help[] =
     "FAILED, and the maker certificate must be a making system's); the default, conventions,\n"
     "only warns (other vendors' seals). Check 'policy': the seal code is its certificate's\n"
     "CN, the seal's validity lies within its certificate's.\n"
+    "--crl FILE (PEM or DER, repeatable, with --trust) asks the CRLs about every certificate\n"
+    "of the chain as of the signing time (a seal: its making time): revoked before it, FAILED;\n"
+    "no CRL of the issuer that is current or issued after that time, INDETERMINATE.\n"
     "Exit status: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 usage or I/O error.\n"
     "\n"
     "example:\n"

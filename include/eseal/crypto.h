@@ -216,6 +216,14 @@ size_t es_trust_count(const es_trust *t);
  * reason is written to why. */
 es_err es_trust_verify(const es_trust *t, es_slice cert, const es_slice *extra, size_t n_extra,
                        es_time at, char *why, size_t whylen) ES_MUST_CHECK;
+/* Adds the CRLs in the PEM or DER bytes (*added: how many; at most 64 in all): with any,
+ * es_trust_verify also asks them about every certificate of the chain it built (but the
+ * anchor), as of at: the newest CRL its issuer signed (SM2, default or empty ID) that speaks
+ * for at (issued at or after it, or current now) decides. Revoked at or before at:
+ * ES_ERR_REVOKED; no such CRL: ES_ERR_NOT_FOUND (status unknown); why says which. A CRL that
+ * does not verify is ignored, not an error. ES_ERR_FORMAT: no CRL in the bytes. */
+es_err es_trust_add_crl(es_trust *t, const uint8_t *p, size_t len, int *added) ES_MUST_CHECK;
+size_t es_trust_crl_count(const es_trust *t);
 void es_trust_free(es_trust *t);
 
 /* ES_OK when pub is an uncompressed point on the SM2 curve, ES_ERR_KEY otherwise. */

@@ -455,9 +455,23 @@ es_err es_cert_to_der(const uint8_t *p, size_t len, es_buf *out)
 
 /* --- trust --- */
 
+/* A CRL given to es_trust_add_crl: OpenSSL's parse for the names, dates and entries, our own
+ * DER copy for the signature (checked with the SM2 IDs ourselves: OpenSSL 3.0 checks an SM2
+ * CRL only with the empty ID). */
+typedef struct trust_crl {
+    X509_CRL *crl;
+    uint8_t *der;
+    size_t len;
+    es_slice tbs, sig;
+} trust_crl;
+
+#define TRUST_MAX_CRLS 64
+
 struct es_trust {
     X509_STORE *store;
     size_t n;
+    trust_crl crls[TRUST_MAX_CRLS];
+    size_t n_crls;
 };
 
 /* OpenSSL 3.0 checks an SM2 signature on a certificate only when the certificate carries
@@ -536,6 +550,9 @@ static X509 *x509_from(es_slice der)
     return x;
 }
 
+static es_err crl_check(const es_trust *t, STACK_OF(X509) * chain, es_time at, char *why,
+                        size_t whylen);
+
 es_err es_trust_verify(const es_trust *t, es_slice cert, const es_slice *extra, size_t n_extra,
                        es_time at, char *why, size_t whylen)
 {
@@ -563,7 +580,7 @@ es_err es_trust_verify(const es_trust *t, es_slice cert, const es_slice *extra, 
     }
     if (at != ES_TIME_NONE) X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
     if (X509_verify_cert(ctx) == 1) {
-        rv = ES_OK;
+        rv = t->n_crls ? crl_check(t, X509_STORE_CTX_get0_chain(ctx), at, why, whylen) : ES_OK;
     } else {
         int err = X509_STORE_CTX_get_error(ctx);
         /* No path to an anchor is "unknown", not "invalid". */
@@ -585,8 +602,203 @@ out:
 void es_trust_free(es_trust *t)
 {
     if (!t) return;
+    for (size_t i = 0; i < t->n_crls; i++) {
+        X509_CRL_free(t->crls[i].crl);
+        free(t->crls[i].der);
+    }
     X509_STORE_free(t->store);
     free(t);
+}
+
+static es_err trust_add_crl_x509(es_trust *t, X509_CRL *c)
+{
+    es_err rv = ES_ERR_FORMAT;
+    unsigned char *der = NULL;
+    int n = i2d_X509_CRL(c, &der); /* the encoding as read (OpenSSL keeps it) */
+    trust_crl *tc = &t->crls[t->n_crls];
+    es_der d, in;
+    es_der_tlv outer, tbs, alg, bits;
+    if (t->n_crls >= TRUST_MAX_CRLS) {
+        rv = ES_ERR_LIMIT;
+        goto out;
+    }
+    if (n <= 0) goto out;
+    tc->der = malloc((size_t)n);
+    if (!tc->der) {
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(tc->der, der, (size_t)n);
+    tc->len = (size_t)n;
+    es_der_init(&d, es_slice_make(tc->der, tc->len), NULL);
+    uint8_t unused = 0;
+    if (es_der_expect(&d, ES_DER_SEQUENCE, &outer) != ES_OK) goto out;
+    es_der_init(&in, outer.val, NULL);
+    if (es_der_expect(&in, ES_DER_SEQUENCE, &tbs) != ES_OK ||
+        es_der_expect(&in, ES_DER_SEQUENCE, &alg) != ES_OK ||
+        es_der_read_bits(&in, &tc->sig, &unused) != ES_OK || unused != 0)
+        goto out;
+    (void)bits;
+    tc->tbs = tbs.raw;
+    tc->crl = c;
+    c = NULL;
+    t->n_crls++;
+    rv = ES_OK;
+out:
+    if (rv != ES_OK && t->n_crls < TRUST_MAX_CRLS) {
+        free(tc->der);
+        memset(tc, 0, sizeof *tc);
+    }
+    X509_CRL_free(c);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return rv;
+}
+
+es_err es_trust_add_crl(es_trust *t, const uint8_t *p, size_t len, int *added)
+{
+    int count = 0;
+    es_err rv = ES_OK;
+    if (added) *added = 0;
+    if (!t || !p) return ES_ERR_ARG;
+    BIO *bio = BIO_new_mem_buf(p, (int)len);
+    if (!bio) return ES_ERR_NOMEM;
+    X509_CRL *c;
+    while ((c = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+        if ((rv = trust_add_crl_x509(t, c)) != ES_OK) break;
+        count++;
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (count == 0 && rv == ES_OK) {
+        const unsigned char *q = p;
+        c = d2i_X509_CRL(NULL, &q, (long)len);
+        if (!c || q != p + len) {
+            X509_CRL_free(c);
+            ERR_clear_error();
+            return ES_ERR_FORMAT;
+        }
+        if ((rv = trust_add_crl_x509(t, c)) == ES_OK) count++;
+    }
+    if (added) *added = count;
+    return rv;
+}
+
+size_t es_trust_crl_count(const es_trust *t)
+{
+    return t ? t->n_crls : 0;
+}
+
+static es_time time_of(const ASN1_TIME *a)
+{
+    struct tm tm;
+    es_time t;
+    if (!a || !ASN1_TIME_to_tm(a, &tm) ||
+        es_time_from_fields(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                            tm.tm_sec, &t) != ES_OK)
+        return ES_TIME_NONE;
+    return t;
+}
+
+/* The SM2 key of a certificate (OpenSSL's), or 0. */
+static int pub_of(X509 *x, uint8_t pub[ES_SM2_PUB_LEN])
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    es_x509 c;
+    int ok = n > 0 && es_x509_parse(es_slice_make(der, (size_t)n), 0, &c) == ES_OK && c.is_sm2;
+    if (ok) memcpy(pub, c.pub, ES_SM2_PUB_LEN);
+    OPENSSL_free(der);
+    return ok;
+}
+
+/* 1 when the CRL's signature verifies with pub: the GB/T 35276 default ID, or the empty ID
+ * (CRLs made for OpenSSL 3.0, docs/ca.md). */
+static int crl_signed_by(const trust_crl *tc, const uint8_t pub[ES_SM2_PUB_LEN])
+{
+    static const char *const ids[] = {ES_SM2_DEFAULT_ID, ""};
+    uint8_t e[ES_SM3_LEN], r[32], s[32];
+    if (es_sm2_sig_decode(tc->sig, r, s, NULL) != ES_OK) return 0;
+    for (size_t i = 0; i < 2; i++)
+        if (es_sm2_digest(pub, ids[i], strlen(ids[i]), tc->tbs.p, tc->tbs.len, e) == ES_OK &&
+            es_sm2_verify_digest(pub, e, r, s) == ES_OK)
+            return 1;
+    return 0;
+}
+
+static const char *reason_text(const X509_REVOKED *r)
+{
+    static const char *const names[] = {
+        "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+        "superseded",    "cessationOfOperation", "certificateHold", "(7)",
+        "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
+    ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
+    long v = e ? ASN1_ENUMERATED_get(e) : -1;
+    ASN1_ENUMERATED_free(e);
+    ERR_clear_error();
+    return v >= 0 && v <= 10 ? names[v] : "no reason given";
+}
+
+/* The CRLs' word on each certificate of a built chain, as of time at (now: ES_TIME_NONE). A
+ * certificate is checked against the newest CRL of its issuer that the issuer signed and that
+ * speaks for at: issued at or after it, or still current (now before its nextUpdate). Listed
+ * with a revocation date at or before at: ES_ERR_REVOKED. No such CRL: ES_ERR_NOT_FOUND (the
+ * status is unknown). A revocation after at does not undo what was done before it. */
+static es_err crl_check(const es_trust *t, STACK_OF(X509) * chain, es_time at, char *why,
+                        size_t whylen)
+{
+    const es_time now = es_time_now(), ref = at == ES_TIME_NONE ? now : at;
+    int n = sk_X509_num(chain);
+    for (int i = 0; i + 1 < n; i++) {
+        X509 *x = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);
+        uint8_t pub[ES_SM2_PUB_LEN];
+        char subj[160] = "", date[32];
+        X509_NAME_oneline(X509_get_subject_name(x), subj, sizeof subj);
+        if (!pub_of(issuer, pub)) {
+            if (why) snprintf(why, whylen, "revocation of %s: its issuer's key is not SM2", subj);
+            return ES_ERR_NOT_FOUND;
+        }
+        const trust_crl *best = NULL;
+        es_time best_at = ES_TIME_NONE;
+        int stale = 0;
+        for (size_t k = 0; k < t->n_crls; k++) {
+            const trust_crl *tc = &t->crls[k];
+            if (X509_NAME_cmp(X509_CRL_get_issuer(tc->crl), X509_get_subject_name(issuer)) != 0 ||
+                !crl_signed_by(tc, pub))
+                continue;
+            es_time tu = time_of(X509_CRL_get0_lastUpdate(tc->crl));
+            es_time nu = time_of(X509_CRL_get0_nextUpdate(tc->crl));
+            X509_REVOKED *r = NULL;
+            if (X509_CRL_get0_by_cert(tc->crl, &r, x) == 1 && r) {
+                es_time rd = time_of(X509_REVOKED_get0_revocationDate(r));
+                if (rd == ES_TIME_NONE || rd <= ref) {
+                    es_time_format_iso(rd, date);
+                    if (why)
+                        snprintf(why, whylen, "%s revoked on %s (%s)", subj,
+                                 rd == ES_TIME_NONE ? "an unknown date" : date, reason_text(r));
+                    ERR_clear_error();
+                    return ES_ERR_REVOKED;
+                }
+            }
+            ERR_clear_error();
+            if (tu == ES_TIME_NONE || !(tu >= ref || (nu != ES_TIME_NONE && now <= nu))) {
+                stale = 1;
+                continue;
+            }
+            if (!best || tu > best_at) best = tc, best_at = tu;
+        }
+        if (!best) {
+            es_time_format_iso(ref, date);
+            if (why)
+                snprintf(why, whylen,
+                         stale ? "revocation of %s unknown: its issuer's CRLs predate %s and are "
+                                 "out of date"
+                               : "revocation of %s unknown: no CRL signed by its issuer",
+                         subj, date);
+            return ES_ERR_NOT_FOUND;
+        }
+    }
+    return ES_OK;
 }
 
 /* --- raw key material (for software devices' own storage and envelope import) --- */

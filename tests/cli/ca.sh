@@ -287,6 +287,10 @@ check "before.crl: openssl crl -CAfile verifies it" sh -c \
     'openssl crl -in before.crl -CAfile root/ca.crt -noout 2>&1 | grep -q "verify OK"'
 check "before revocation: openssl verify -crl_check OK" ossl_verify root/ca.crt seal.crt \
     -crl_check -CRLfile before.crl
+printf 'CRL test document\n' >crl-data.txt
+expect 0 "sign with seal.crt before its revocation" sign --seal seal-in.esl --key seal.key \
+    --cert seal.crt crl-data.txt -o pre.sig
+sleep 1 # revocation dates have seconds
 SERIAL=$(openssl x509 -in seal.crt -noout -serial | cut -d= -f2)
 expect 0 "revoke seal.crt (keyCompromise)" ca revoke --dir root "$SERIAL" --reason keyCompromise
 expect 1 "revoke it again" ca revoke --dir root "$SERIAL" --reason superseded
@@ -332,6 +336,36 @@ check "the latest CRL is kept in the CA's state" python3 -c '
 import sqlite3, sys
 row = sqlite3.connect("root/ca.db").execute("SELECT crl, crl_number FROM ca_state").fetchone()
 sys.exit(0 if row and bytes(row[0]) == open("std.crl", "rb").read() and row[1] == 4 else 1)'
+
+# --- verification with CRLs (issue 11, AP34): seal.crt was revoked (keyCompromise) after
+# before.crl; std.crl (default ID, DER) and after.crl (empty ID, PEM) list it. ---
+expect 0 "sign with seal.crt (revoked)" sign --seal seal-in.esl --key seal.key --cert seal.crt \
+    crl-data.txt -o crl.sig
+expect 0 "verify without a CRL: PASSED (nobody asked)" verify --data crl-data.txt crl.sig \
+    --trust root/ca.crt
+expect 1 "verify --crl std.crl: the signer's certificate revoked before the signature" verify \
+    --data crl-data.txt crl.sig --trust root/ca.crt --crl std.crl
+check "--crl: chain_trust FAILED, revoked, the reason named" sh -c \
+    "grep -E 'chain_trust +FAILED' out | grep -q 'revoked on .*keyCompromise'"
+expect 1 "verify --crl after.crl (PEM, empty ID): revoked too" verify --data crl-data.txt \
+    crl.sig --trust root/ca.crt --crl after.crl
+expect 0 "a signature made before the revocation, with the CRL: PASSED" verify \
+    --data crl-data.txt pre.sig --trust root/ca.crt --crl std.crl
+expect 0 "verify --crl before.crl (current, seal.crt not listed): PASSED" verify \
+    --data crl-data.txt crl.sig --trust root/ca.crt --crl before.crl
+expect 0 "seal verify --crl std.crl: the maker certificate is not revoked" seal verify \
+    seal-in.esl --trust root/ca.crt --crl std.crl
+python3 -c '
+d = bytearray(open("std.crl", "rb").read())
+tbs_len = int.from_bytes(d[6:8], "big") + 4    # outer 30 82 LL LL, TBS 30 82 LL LL
+d[4 + tbs_len - 1] ^= 1                        # the last byte the signature covers
+open("forged.crl", "wb").write(bytes(d))'
+expect 2 "verify --crl of a CRL whose signature fails: INDETERMINATE (no CRL of the issuer)" \
+    verify --data crl-data.txt crl.sig --trust root/ca.crt --crl forged.crl
+check "forged CRL: said so" sh -c "grep -E 'chain_trust +INDETERMINATE' out | grep -q 'no CRL signed by its issuer'"
+expect 3 "--crl without --trust" verify --data crl-data.txt crl.sig --crl std.crl
+expect 3 "--crl of a file that is no CRL" verify --data crl-data.txt crl.sig --trust root/ca.crt \
+    --crl seal.crt
 
 # --- an intermediate CA signed by the root ---
 expect 3 "--intermediate without --parent" ca init --dir sub --key soft:keys#sub \
