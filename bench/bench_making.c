@@ -416,5 +416,9 @@ int main(int argc, char **argv)
            flow_s, gf > 0 ? flow_s / gf : 0, gf > 0 && flow_s >= gf ? "met" : "NOT met");
     es_node_stop(node);
     fclose(of);
+    /* The node's site and store were for this run only. */
+    char rm[1200];
+    snprintf(rm, sizeof rm, "rm -rf '%s' '%s' '%s'", var, cfg, out);
+    if (system(rm) != 0) fprintf(stderr, "bench_making: could not remove %s\n", var);
     return 0;
 }
