@@ -729,6 +729,12 @@ static void test_signature(void)
            strcmp(es_kv_get(&rep.entries[0].signer, "property_info"), PROPERTY) == 0 &&
            strstr(es_kv_get(&rep.entries[0].signer, "subject"), "37030000009999") != NULL,
        "signature: entry kind ses_signature, describes signer and propertyInfo");
+    {
+        const char *src =
+            rep.n_entries == 1 ? es_kv_get(&rep.entries[0].signer, "signing_time_source") : NULL;
+        ok(src && strstr(src, "claimed by the signer (timeInfo), not proven"),
+           "signature: the signing time is said to be claimed, not proven (%s)", src ? src : "");
+    }
     ok(rep.n_entries == 1 && rep.entries[0].quirks == 0, "signature: no quirks in the report");
     es_report_cleanup(&rep);
 

@@ -60,7 +60,8 @@ es_err seal_check_cert_validity(es_entry *e, const es_cert_info *ci, int ok, es_
                         "%s %s is within the certificate's validity %s to %s", what, c, a, b);
 }
 
-es_err seal_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_time t)
+es_err seal_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_time t,
+                            const char *time_source)
 {
     es_err rv;
     CHECK(es_kv_add(l, "subject", ok ? ci->subject : "(unreadable certificate)"));
@@ -69,6 +70,7 @@ es_err seal_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_tim
     CHECK(es_kv_add_time(l, "not_before", ok ? ci->not_before : ES_TIME_NONE));
     CHECK(es_kv_add_time(l, "not_after", ok ? ci->not_after : ES_TIME_NONE));
     CHECK(es_kv_add_time(l, "signing_time", t));
+    CHECK(es_kv_add(l, "signing_time_source", time_source));
 out:
     return rv;
 }

@@ -286,7 +286,10 @@ es_err seal_cms_verify(es_slice in, const es_verify_opts *o, es_report *rep)
     else
         CHECK(es_entry_set(e, ES_CHECK_CHAIN_TRUST, ES_INDETERMINATE, "no signer certificate"));
     CHECK(es_entry_set(e, ES_CHECK_STATUS, ES_SKIPPED, "not a seal signature"));
-    CHECK(seal_describe_signer(&e->signer, &ci, ci_ok, c.signing_time));
+    CHECK(seal_describe_signer(&e->signer, &ci, ci_ok, c.signing_time,
+                               c.signing_time == ES_TIME_NONE
+                                   ? "none: the SignedData has no signingTime attribute"
+                                   : "claimed by the signer (signingTime attribute), not proven"));
 out:
     if (ci_ok) es_cert_info_cleanup(&ci);
     es_buf_cleanup(&msg);

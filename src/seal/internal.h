@@ -16,7 +16,10 @@ es_err seal_tbs(const es_seal *s, es_buf *out) ES_MUST_CHECK;
 /* GB/T 35275 CMS SignedData (in a ContentInfo or bare): adds one entry to rep. */
 es_err seal_cms_verify(es_slice in, const es_verify_opts *o, es_report *rep) ES_MUST_CHECK;
 /* Shared check builders (checks.c), used by verify.c and cms.c alike. */
-es_err seal_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_time t) ES_MUST_CHECK;
+/* The signer's certificate and the signing time, with where that time comes from
+ * (time_source: docs/verification.md "Time"). */
+es_err seal_describe_signer(es_kvlist *l, const es_cert_info *ci, int ok, es_time t,
+                            const char *time_source) ES_MUST_CHECK;
 /* signer_cert_validity at time at (ES_TIME_NONE: INDETERMINATE); ok = the cert was read. */
 es_err seal_check_cert_validity(es_entry *e, const es_cert_info *ci, int ok, es_time at,
                                 const char *what) ES_MUST_CHECK;

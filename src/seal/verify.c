@@ -376,7 +376,11 @@ static es_err ses_verify(es_slice in, const es_verify_opts *o, es_report *rep)
     CHECK(check_status(e, &s.seal, o, s.time_info, 1));
     CHECK(seal_check_policy(e, &s.seal, s.cert, o));
     CHECK(describe_seal(&e->seal, &s.seal, &maker, maker_ok));
-    CHECK(seal_describe_signer(&e->signer, &signer, signer_ok, s.time_info));
+    CHECK(seal_describe_signer(
+        &e->signer, &signer, signer_ok, s.time_info,
+        s.timestamp.len ? "claimed by the signer (timeInfo); a timestamp token is attached, not "
+                          "verified yet"
+                        : "claimed by the signer (timeInfo), not proven: no timestamp token"));
     CHECK(es_kv_add_slice(&e->signer, "property_info", s.property_info));
     {
         es_buf hex;
