@@ -25,19 +25,10 @@
 #include "eseal/renewal.h"
 #include "eseal/seal.h"
 #include "http_client.h"
+#include "making_test.h"
 #include "store_test.h"
 
-#define ADMIN_PASS "Strong-Pass-2026!"
-#define USER_PASS  "User-Pass-2026!x"
-#define PIN        "135790"
-#define VENDOR     "某省政府统一电子印章制作系统"
-
-typedef struct node_t {
-    es_node *node;
-    FILE *outf;
-    unsigned port;
-    char var[512], out[600], otp[64], aotp[64], url[1024];
-} node_t;
+#define VENDOR "某省政府统一电子印章制作系统"
 
 /* ---- the corpus's seal files with their verdicts */
 
@@ -50,7 +41,6 @@ static struct {
 static size_t g_nfiles;
 static es_buf g_made, g_made2, g_made3, g_made4, g_gif, g_reserved, g_root;
 static es_signer *g_key4; /* the holder key of TEST-IMPORT-0004 */
-static const char *g_cli;
 
 static void read_corpus(void)
 {
@@ -148,138 +138,6 @@ static es_signer *holder_cert(const char *code, es_buf *out)
     es_signer_free(root);
     es_buf_cleanup(&rootc);
     return key;
-}
-
-/* ---- the node and HTTP */
-
-static void read_out(node_t *d)
-{
-    es_buf b;
-    es_buf_init(&b, 1u << 20);
-    if (es_file_read(d->out, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
-        static const char said[] = "one-time password for admin: ",
-                          asaid[] = "one-time password for auditor: ";
-        const char *o = strstr((char *)b.p, said);
-        if (o) sscanf(o + sizeof said - 1, "%63s", d->otp);
-        o = strstr((char *)b.p, asaid);
-        if (o) sscanf(o + sizeof asaid - 1, "%63s", d->aotp);
-    }
-    es_buf_cleanup(&b);
-}
-
-static int node_start(node_t *d)
-{
-    char cfg[700], why[600] = "", text[1600];
-    snprintf(d->out, sizeof d->out, "%.500s.out", d->var);
-    snprintf(cfg, sizeof cfg, "%s.conf", d->var);
-    snprintf(text, sizeof text,
-             "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
-             "signin_rate_account = 1000\n[factors]\nenforce = false\n[making]\n"
-             "renewal_window_days = 3650\n",
-             d->url[0] ? "url = " : "", d->url);
-    if (es_file_write(cfg, text, strlen(text)) != ES_OK) st_die("cannot write %s", cfg);
-    if (!(d->outf = fopen(d->out, "w"))) return -1;
-    es_node_opts o = {cfg, "127.0.0.1:0", d->var, d->outf};
-    es_err rv = es_node_start(&o, &d->node, why, sizeof why);
-    fflush(d->outf);
-    if (rv != ES_OK) {
-        fprintf(stderr, "the node does not start: %s (%s)\n", why, es_err_str(rv));
-        fclose(d->outf);
-        return -1;
-    }
-    d->port = es_node_port(d->node);
-    read_out(d);
-    return 0;
-}
-
-static void node_stop(node_t *d)
-{
-    es_node_stop(d->node);
-    d->node = NULL;
-    fclose(d->outf);
-}
-
-static int call(const node_t *d, const char *method, const char *path, const char *tok,
-                const char *json, t_resp *r)
-{
-    es_buf q;
-    es_buf_init(&q, 64u << 20);
-    int rv = -1;
-    size_t len = json ? strlen(json) : 0;
-    t_resp_init(r);
-    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path) != ES_OK) goto out;
-    if (tok && es_buf_printf(&q, "Authorization: Bearer %s\r\n", tok) != ES_OK) goto out;
-    if (json && es_buf_printf(&q, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
-                              len) != ES_OK)
-        goto out;
-    if (es_buf_append_str(&q, "\r\n") != ES_OK) goto out;
-    if (len && es_buf_append(&q, json, len) != ES_OK) goto out;
-    rv = t_raw(d->port, (const char *)q.p, q.len, r);
-out:
-    es_buf_cleanup(&q);
-    return rv;
-}
-
-static json_t *jcall(const node_t *d, const char *method, const char *path, const char *tok,
-                     json_t *body, int *st)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    t_resp r;
-    *st = call(d, method, path, tok, text, &r);
-    json_t *v = json_loadb((const char *)r.body.p, r.body.len, 0, NULL);
-    if (*st >= 300 && getenv("T_VERBOSE"))
-        fprintf(stderr, "  %s %s: %d %.*s\n", method, path, *st, (int)r.body.len,
-                (const char *)r.body.p);
-    t_resp_free(&r);
-    free(text);
-    json_decref(body);
-    return v;
-}
-
-static const char *sget(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static int sign_in(const node_t *d, const char *name, const char *pass, char tok[65])
-{
-    int st;
-    json_t *v = jcall(d, "POST", "/api/v1/sessions", NULL,
-                      json_pack("{s:s,s:s}", "username", name, "password", pass), &st);
-    snprintf(tok, 65, "%s", st == 201 ? sget(v, "token") : "");
-    json_decref(v);
-    return st;
-}
-
-static int account(const node_t *d, const char *admin, const char *name, const char *roles_json,
-                   char tok[65])
-{
-    int st;
-    json_t *roles = json_loads(roles_json, 0, NULL);
-    json_t *v =
-        jcall(d, "POST", "/api/v1/users", admin,
-              json_pack("{s:s,s:s,s:o}", "name", name, "display_name", name, "roles", roles), &st);
-    char otp[64];
-    snprintf(otp, sizeof otp, "%s", sget(v, "one_time_password"));
-    json_decref(v);
-    if (st != 201 || sign_in(d, name, otp, tok) != 201) return 0;
-    json_decref(jcall(d, "POST", "/api/v1/users/me/password", tok,
-                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", USER_PASS), &st));
-    if (st != 200) return 0;
-    if (!strstr(roles_json, "seal_issuer") && !strstr(roles_json, "reviewer")) return 1;
-    json_decref(
-        jcall(d, "POST", "/api/v1/me/signing-key", tok, json_pack("{s:s}", "pin", PIN), &st));
-    return st == 201;
-}
-
-static int64_t count(const char *url, const char *sql)
-{
-    es_store *s = NULL;
-    int64_t n = -1;
-    if (es_store_open(url, &s) == ES_OK && es_store_query_int(s, sql, NULL, 0, &n) != ES_OK) n = -1;
-    es_store_close(s);
-    return n;
 }
 
 /* ---- import requests */
@@ -630,32 +488,21 @@ static void suite(const char *kind, const char *url)
     node_t d;
     char admin[65], issuer[65], issuer2[65], reviewer[65], outsider[65], auditor[65], path[200];
     int st;
-    memset(&d, 0, sizeof d);
-    snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
-    snprintf(d.url, sizeof d.url, "%s", url ? url : "");
+    node_init(&d, kind, "var", url);
+    snprintf(d.extra, sizeof d.extra, "[making]\nrenewal_window_days = 3650\n");
     if (node_start(&d) != 0) {
         ok(0, "%s: the node starts", kind);
         return;
     }
     ok(profile_admits(&d), "%s: the seal profile admits the imported codes (node restarted)", kind);
-    char store[1024];
-    snprintf(store, sizeof store, "%s", url ? url : "");
-    if (!url) snprintf(store, sizeof store, "sqlite:%s/eseal.db", d.var);
-    char otp[64];
-    snprintf(otp, sizeof otp, "%s", d.otp);
-    ok(sign_in(&d, "admin", otp, admin) == 201, "%s: admin signs in", kind);
-    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", admin,
-                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", ADMIN_PASS),
-                      &st));
+    const char *store = d.store;
+    ok(admin_in(&d, admin), "%s: admin signs in", kind);
     ok(account(&d, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
            account(&d, admin, "issuer2", "[\"seal_issuer\"]", issuer2) &&
            account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer) &&
            account(&d, admin, "operator1", "[\"operator\"]", outsider),
        "%s: accounts of the making roles", kind);
-    ok(sign_in(&d, "auditor", d.aotp, auditor) == 201, "%s: the auditor signs in", kind);
-    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", auditor,
-                      json_pack("{s:s,s:s}", "old_password", d.aotp, "new_password", ADMIN_PASS),
-                      &st));
+    ok(auditor_in(&d, auditor), "%s: the auditor signs in", kind);
 
     /* Who may import. */
     json_decref(

@@ -21,400 +21,8 @@
 #include "eseal/package.h"
 #include "eseal/pki.h"
 #include "http_client.h"
+#include "making_test.h"
 #include "store_test.h"
-
-#define ADMIN_PASS "Strong-Pass-2026!"
-#define USER_PASS  "User-Pass-2026!x"
-#define USCC       "11370306MB2867521U" /* spec/national.md: a real unit's code */
-#define IDNO       "11010519491231002X" /* GB 11643's own example */
-#define THREADS    6
-#define PIN        "135790" /* every decision-taker's signing PIN */
-
-typedef struct node_t {
-    es_node *node;
-    pid_t pid;
-    FILE *outf;
-    unsigned port;
-    char var[512], out[600], otp[64], aotp[64], url[1024];
-} node_t;
-
-static char g_uscc[19];
-static char g_csr[4096];
-static es_buf g_png;
-static const char *g_cli;
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void read_out(node_t *d)
-{
-    es_buf b;
-    es_buf_init(&b, 1u << 20);
-    if (es_file_read(d->out, &b) == ES_OK && es_buf_nul(&b) == ES_OK) {
-        static const char said[] = "one-time password for admin: ",
-                          asaid[] = "one-time password for auditor: ";
-        const char *o = strstr((char *)b.p, said);
-        if (o) sscanf(o + sizeof said - 1, "%63s", d->otp);
-        o = strstr((char *)b.p, asaid);
-        if (o) sscanf(o + sizeof asaid - 1, "%63s", d->aotp);
-        const char *p = strstr((char *)b.p, "\nport ");
-        if (p && !d->port) d->port = (unsigned)strtoul(p + 6, NULL, 10);
-    }
-    es_buf_cleanup(&b);
-}
-
-static void write_config(const node_t *d, char *path, size_t n)
-{
-    char text[1600];
-    snprintf(path, n, "%s.conf", d->var);
-    snprintf(text, sizeof text,
-             "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
-             "signin_rate_account = 1000\n[factors]\nenforce = false\n",
-             d->url[0] ? "url = " : "", d->url);
-    if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
-}
-
-static int node_start(node_t *d)
-{
-    char cfg[700], why[600] = "";
-    snprintf(d->out, sizeof d->out, "%.500s.out", d->var);
-    write_config(d, cfg, sizeof cfg);
-    if (!(d->outf = fopen(d->out, "w"))) return -1;
-    es_node_opts o = {cfg, "127.0.0.1:0", d->var, d->outf};
-    es_err rv = es_node_start(&o, &d->node, why, sizeof why);
-    fflush(d->outf);
-    if (rv != ES_OK) {
-        fprintf(stderr, "the node does not start: %s (%s)\n", why, es_err_str(rv));
-        fclose(d->outf);
-        d->outf = NULL;
-        return -1;
-    }
-    d->port = es_node_port(d->node);
-    read_out(d);
-    return 0;
-}
-
-/* In a child (es_node_run) with the making pause hook set to pause_file. */
-static int node_start_process(node_t *d, const char *pause_file)
-{
-    char cfg[700];
-    snprintf(d->out, sizeof d->out, "%.500s.out", d->var);
-    write_config(d, cfg, sizeof cfg);
-    unlink(d->out);
-    d->port = 0;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (!freopen(d->out, "w", stdout)) _exit(126);
-        setenv(ES_MAKING_PAUSE_ENV, pause_file, 1);
-        es_node_opts o = {cfg, "127.0.0.1:0", d->var, NULL};
-        _exit(es_node_run(&o));
-    }
-    d->pid = pid;
-    for (int i = 0; i < 1200; i++) {
-        read_out(d);
-        if (d->port) return 0;
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) return -1;
-        sleep_ms(100);
-    }
-    return -1;
-}
-
-static void node_stop(node_t *d)
-{
-    if (d->node) {
-        es_node_stop(d->node);
-        d->node = NULL;
-        if (d->outf) fclose(d->outf);
-        d->outf = NULL;
-    }
-    if (d->pid) {
-        int st;
-        kill(d->pid, SIGTERM);
-        waitpid(d->pid, &st, 0);
-        d->pid = 0;
-    }
-}
-
-/* A request with a bearer token (may be NULL), a content type and a body of len bytes. */
-static int req_bytes(const node_t *d, const char *method, const char *path, const char *tok,
-                     const char *ctype, const void *body, size_t len, t_resp *r)
-{
-    es_buf q;
-    es_buf_init(&q, 64u << 20);
-    int rv = -1;
-    t_resp_init(r);
-    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path) != ES_OK) goto out;
-    if (tok && es_buf_printf(&q, "Authorization: Bearer %s\r\n", tok) != ES_OK) goto out;
-    if (body &&
-        es_buf_printf(&q, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, len) != ES_OK)
-        goto out;
-    if (es_buf_append_str(&q, "\r\n") != ES_OK) goto out;
-    if (body && len && es_buf_append(&q, body, len) != ES_OK) goto out;
-    rv = t_raw(d->port, (const char *)q.p, q.len, r);
-out:
-    es_buf_cleanup(&q);
-    return rv;
-}
-
-static int call(const node_t *d, const char *method, const char *path, const char *tok,
-                const char *json, t_resp *r)
-{
-    return req_bytes(d, method, path, tok, "application/json", json, json ? strlen(json) : 0, r);
-}
-
-static json_t *body_of(const t_resp *r)
-{
-    return json_loadb((const char *)r->body.p, r->body.len, 0, NULL);
-}
-
-/* A call whose JSON answer is returned (NULL when none); *st the status. */
-static json_t *jcall(const node_t *d, const char *method, const char *path, const char *tok,
-                     json_t *body, int *st)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    t_resp r;
-    *st = call(d, method, path, tok, text, &r);
-    json_t *v = body_of(&r);
-    if (*st >= 300 && getenv("T_VERBOSE"))
-        fprintf(stderr, "  %s %s: %d %.*s\n", method, path, *st, (int)r.body.len,
-                (const char *)r.body.p);
-    t_resp_free(&r);
-    free(text);
-    json_decref(body);
-    return v;
-}
-
-static const char *sget(const json_t *o, const char *path)
-{
-    /* "a.b": o["a"]["b"] */
-    char k[64];
-    const char *dot = strchr(path, '.');
-    if (dot) {
-        snprintf(k, sizeof k, "%.*s", (int)(dot - path), path);
-        return sget(json_object_get(o, k), dot + 1);
-    }
-    const char *s = json_string_value(json_object_get(o, path));
-    return s ? s : "";
-}
-
-static int sign_in(const node_t *d, const char *name, const char *pass, char tok[65])
-{
-    int st;
-    json_t *v = jcall(d, "POST", "/api/v1/sessions", NULL,
-                      json_pack("{s:s,s:s}", "username", name, "password", pass), &st);
-    snprintf(tok, 65, "%s", st == 201 ? sget(v, "token") : "");
-    json_decref(v);
-    return st;
-}
-
-static int account(const node_t *d, const char *admin, const char *name, const char *roles_json,
-                   char tok[65])
-{
-    int st;
-    json_t *roles = json_loads(roles_json, 0, NULL);
-    json_t *v =
-        jcall(d, "POST", "/api/v1/users", admin,
-              json_pack("{s:s,s:s,s:o}", "name", name, "display_name", name, "roles", roles), &st);
-    char otp[64];
-    snprintf(otp, sizeof otp, "%s", sget(v, "one_time_password"));
-    json_decref(v);
-    if (st != 201 || sign_in(d, name, otp, tok) != 201) return 0;
-    json_decref(jcall(d, "POST", "/api/v1/users/me/password", tok,
-                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", USER_PASS), &st));
-    if (st != 200) return 0;
-    if (!strstr(roles_json, "seal_issuer") && !strstr(roles_json, "reviewer")) return 1;
-    /* Decision-takers sign their decisions (LD/T 01.1 9.4): a personal key under a PIN. */
-    json_decref(
-        jcall(d, "POST", "/api/v1/me/signing-key", tok, json_pack("{s:s}", "pin", PIN), &st));
-    return st == 201;
-}
-
-/* ---- fixtures: a CSR of a token key, a picture, materials */
-
-static void make_fixtures(void)
-{
-    es_sm2_key *k = NULL;
-    es_signer *s = NULL;
-    es_name n;
-    es_buf der, pem;
-    char why[200];
-    if (es_sm2_key_generate(&k) != ES_OK || es_signer_from_key(k, &s) != ES_OK) st_die("key");
-    if (es_pki_name_parse("/C=CN/CN=token", &n, why, sizeof why) != ES_OK) st_die("%s", why);
-    es_buf_init(&der, 8192);
-    es_buf_init(&pem, 8192);
-    if (es_pki_csr_make(&n, NULL, 0, s, &der) != ES_OK ||
-        es_pem_encode("CERTIFICATE REQUEST", der.p, der.len, &pem) != ES_OK ||
-        pem.len >= sizeof g_csr)
-        st_die("csr");
-    memcpy(g_csr, pem.p, pem.len);
-    g_csr[pem.len] = 0;
-    es_buf_cleanup(&der);
-    es_buf_cleanup(&pem);
-    es_signer_free(s);
-    snprintf(g_uscc, sizeof g_uscc, "%s", USCC);
-    char path[1024];
-    const char *data = getenv("ESEAL_TESTDATA");
-    snprintf(path, sizeof path, "%s/seal.png", data ? data : "tests/data");
-    es_buf_init(&g_png, 4u << 20);
-    if (es_file_read(path, &g_png) != ES_OK) st_die("cannot read %s", path);
-}
-
-static const char pdf[] = "%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
-
-static json_t *apply_body(const char *seal_name)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "kind",
-                     "apply", "scope", "industry", "carrier", "usbkey", "uscc", g_uscc, "division",
-                     "350102", "unit_type", "organ", "unit_name",
-                     "福州市鼓楼区人力资源和社会保障局", "agent_name", "张三", "agent_idno", IDNO,
-                     "agent_mobile", "13800138000", "unit_address", "福建省福州市鼓楼区某路1号",
-                     "approver_name", "福州市人力资源和社会保障局", "approver_division", "350100",
-                     "seal_name", seal_name, "seal_type", 1, "csr", g_csr);
-}
-
-static int put_material(const node_t *d, const char *tok, int64_t id, const char *name,
-                        const void *p, size_t len)
-{
-    char path[200];
-    t_resp r;
-    snprintf(path, sizeof path, "/api/v1/applications/%lld/materials/%s", (long long)id, name);
-    int st = req_bytes(d, "PUT", path, tok, "application/pdf", p, len, &r);
-    t_resp_free(&r);
-    return st;
-}
-
-static int put_picture(const node_t *d, const char *tok, int64_t id, int w, int h)
-{
-    char path[200];
-    t_resp r;
-    snprintf(path, sizeof path, "/api/v1/applications/%lld/picture?width_mm=%d&height_mm=%d",
-             (long long)id, w, h);
-    int st = req_bytes(d, "PUT", path, tok, "image/png", g_png.p, g_png.len, &r);
-    t_resp_free(&r);
-    return st;
-}
-
-/* The materials the kind requires in the built-in tables (src/svc/national/tables.c: LD/T 01.1
- * Tables 1-6), all PDFs. */
-static int put_materials(const node_t *d, const char *tok, int64_t id, const char *kind)
-{
-    static const struct {
-        const char *kind, *first;
-        int licence;
-    } k[] = {
-        {"apply", "application_form", 1},
-        {"change", "change_statement", 1},
-        {"loss", "loss_statement", 1},
-        {"cancel", "cancel_statement", 1},
-        {"renew", "renewal_application", 0},
-        {"replace", "replace_statement", 1},
-        {"suspend", "suspension_application", 0},
-        {"restore", "restoration_application", 0},
-    };
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        if (strcmp(k[i].kind, kind) != 0) continue;
-        const char *names[4] = {k[i].first, "agent_id_card", "agent_contact",
-                                k[i].licence ? "licence" : NULL};
-        for (int j = 0; j < 4 && names[j]; j++)
-            if (put_material(d, tok, id, names[j], pdf, sizeof pdf - 1) != 200) return 0;
-        return 1;
-    }
-    return 0;
-}
-
-static int step(const node_t *d, const char *tok, int64_t id, const char *what, json_t *body,
-                json_t **out)
-{
-    char path[200];
-    int st;
-    snprintf(path, sizeof path, "/api/v1/applications/%lld/%s", (long long)id, what);
-    json_t *v = jcall(d, "POST", path, tok, body, &st);
-    if (out)
-        *out = v;
-    else
-        json_decref(v);
-    return st;
-}
-
-static json_t *pin(void)
-{
-    return json_pack("{s:s}", "pin", PIN);
-}
-
-static json_t *approve(void)
-{
-    return json_pack("{s:s,s:s,s:s}", "verdict", "approve", "opinion", "材料齐全，同意", "pin",
-                     PIN);
-}
-
-static int64_t create(const node_t *d, const char *tok, json_t *body, int *st)
-{
-    json_t *v = jcall(d, "POST", "/api/v1/applications", tok, body, st);
-    int64_t id = json_integer_value(json_object_get(json_object_get(v, "application"), "id"));
-    json_decref(v);
-    return id;
-}
-
-/* An application through create, materials, picture (for kinds that make a seal), submit,
- * approve; the id, or 0. */
-static int64_t approved(const node_t *d, const char *issuer, const char *reviewer, json_t *body,
-                        const char *kind)
-{
-    int st;
-    int64_t id = create(d, issuer, body, &st);
-    if (st != 201 || !put_materials(d, issuer, id, kind)) return 0;
-    if (!strcmp(kind, "apply") && put_picture(d, issuer, id, 42, 42) != 200) return 0;
-    if (step(d, issuer, id, "submit", pin(), NULL) != 200) return 0;
-    if (step(d, reviewer, id, "review", approve(), NULL) != 200) return 0;
-    return id;
-}
-
-static int64_t count(const char *url, const char *sql)
-{
-    es_store *s = NULL;
-    int64_t n = -1;
-    if (es_store_open(url, &s) == ES_OK && es_store_query_int(s, sql, NULL, 0, &n) != ES_OK) n = -1;
-    es_store_close(s);
-    return n;
-}
-
-static int exec_sql(const char *url, const char *sql)
-{
-    es_store *s = NULL;
-    int good = es_store_open(url, &s) == ES_OK && es_store_begin(s) == ES_OK &&
-               es_store_exec(s, sql, NULL, 0, NULL) == ES_OK && es_store_commit(s) == ES_OK;
-    es_store_close(s);
-    return good;
-}
-
-/* Executes id; the seal code made (empty on failure) and the status. */
-static int execute(const node_t *d, const char *tok, int64_t id, char code[ES_SEAL_CODE_MAX])
-{
-    json_t *v = NULL;
-    int st = step(d, tok, id, "execute", pin(), &v);
-    snprintf(code, ES_SEAL_CODE_MAX, "%s", sget(v, "application.made_code"));
-    json_decref(v);
-    return st;
-}
-
-static json_t *seal_get(const node_t *d, const char *tok, const char *code)
-{
-    char path[128];
-    int st;
-    snprintf(path, sizeof path, "/api/v1/seals/%s", code);
-    json_t *v = jcall(d, "GET", path, tok, NULL, &st);
-    if (st != 200) {
-        json_decref(v);
-        return NULL;
-    }
-    return v;
-}
 
 /* ---- parts of the suite */
 
@@ -565,57 +173,6 @@ static void lifecycle(const node_t *d, const char *issuer, const char *reviewer,
     ok(count(url, q) == 1, "%s: cancel: its certificate revoked for cessationOfOperation", kind);
 }
 
-typedef struct race {
-    const node_t *d;
-    const char *tok;
-    int64_t id;
-    int st;
-    char code[ES_SEAL_CODE_MAX];
-} race;
-
-static void *race_run(void *p)
-{
-    race *r = p;
-    r->st = execute(r->d, r->tok, r->id, r->code);
-    return NULL;
-}
-
-static int verify_with_cli(const node_t *d, const char *tok, const char *code, const char *kind)
-{
-    char path[200], esl[700], crt[700], cmd[3000], root[700];
-    t_resp r;
-    snprintf(path, sizeof path, "/api/v1/seals/%s/esl", code);
-    int st = req_bytes(d, "GET", path, tok, NULL, NULL, 0, &r);
-    snprintf(esl, sizeof esl, "%s/%s.esl", d->var, code);
-    int good = st == 200 && es_file_write(esl, r.body.p, r.body.len) == ES_OK;
-    t_resp_free(&r);
-    json_t *s = seal_get(d, tok, code);
-    const char *pem = sget(s, "certificate");
-    snprintf(crt, sizeof crt, "%s/%s.crt", d->var, code);
-    good = good && pem[0] && es_file_write(crt, pem, strlen(pem)) == ES_OK;
-    json_decref(s);
-    snprintf(root, sizeof root, "%s/ca/ca.crt", d->var);
-    if (!good || !g_cli) return 0;
-    snprintf(cmd, sizeof cmd, "'%s' seal verify '%s' --trust '%s' > '%s.report' 2>&1", g_cli, esl,
-             root, esl);
-    int v1 = system(cmd);
-    ok(v1 == 0, "%s: eseal seal verify --trust the site root: PASSED (%d)", kind, v1);
-    if (v1 != 0) {
-        snprintf(cmd, sizeof cmd, "cat '%s.report' >&2", esl);
-        if (system(cmd) != 0) fprintf(stderr, "no report\n");
-    }
-    snprintf(cmd, sizeof cmd,
-             "openssl verify -vfyopt distid:1234567812345678 -CAfile '%s' '%s' > /dev/null 2>&1",
-             root, crt);
-    int v2 = system(cmd);
-    ok(v2 == 0, "%s: openssl verify: the seal certificate chains to the site root (%d)", kind, v2);
-    snprintf(cmd, sizeof cmd,
-             "openssl x509 -in '%s' -noout -subject -nameopt utf8,sep_comma_plus | grep -q 'CN=%s'",
-             crt, code);
-    ok(system(cmd) == 0, "%s: the certificate's CN is the seal code", kind);
-    return v1 == 0 && v2 == 0;
-}
-
 /* The server carrier (§7.5 encrypted server package): an application system registered at
  * this site (its certificate issued by the site's root through POST /api/v1/clients) asks for
  * a seal for its device's encryption key; the seal made comes back only as a package
@@ -721,34 +278,22 @@ static void suite(const char *kind, const char *url)
     char admin[65], issuer[65], issuer2[65], reviewer[65], both[65], outsider[65], auditor[65];
     char code[ES_SEAL_CODE_MAX];
     int st;
-    memset(&d, 0, sizeof d);
-    snprintf(d.var, sizeof d.var, "%.400s/%.32s-var", st_tmp(), kind);
-    snprintf(d.url, sizeof d.url, "%s", url ? url : "");
+    node_init(&d, kind, "var", url);
     if (node_start(&d) != 0) {
         ok(0, "%s: the node starts", kind);
         return;
     }
-    char store[1024];
-    snprintf(store, sizeof store, "%s", url ? url : "");
-    if (!url) snprintf(store, sizeof store, "sqlite:%s/eseal.db", d.var);
+    const char *store = d.store;
     ok(count(store, "SELECT COUNT(*) FROM applications") == 0, "%s: the store is %s", kind, store);
 
-    char otp[64];
-    snprintf(otp, sizeof otp, "%s", d.otp);
-    ok(sign_in(&d, "admin", otp, admin) == 201, "%s: admin signs in", kind);
-    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", admin,
-                      json_pack("{s:s,s:s}", "old_password", otp, "new_password", ADMIN_PASS),
-                      &st));
+    ok(admin_in(&d, admin), "%s: admin signs in", kind);
     ok(account(&d, admin, "issuer", "[\"seal_issuer\"]", issuer) &&
            account(&d, admin, "issuer2", "[\"seal_issuer\"]", issuer2) &&
            account(&d, admin, "reviewer", "[\"reviewer\"]", reviewer) &&
            account(&d, admin, "both", "[\"seal_issuer\",\"reviewer\"]", both) &&
            account(&d, admin, "operator1", "[\"operator\"]", outsider),
        "%s: accounts of the making roles", kind);
-    ok(sign_in(&d, "auditor", d.aotp, auditor) == 201, "%s: the auditor signs in", kind);
-    json_decref(jcall(&d, "POST", "/api/v1/users/me/password", auditor,
-                      json_pack("{s:s,s:s}", "old_password", d.aotp, "new_password", ADMIN_PASS),
-                      &st));
+    ok(auditor_in(&d, auditor), "%s: the auditor signs in", kind);
 
     /* An outsider: 401; an account of another role: 403. */
     json_decref(jcall(&d, "GET", "/api/v1/applications", NULL, NULL, &st));
@@ -876,11 +421,11 @@ static void suite(const char *kind, const char *url)
 
     /* The same execution sent concurrently: one seal. */
     int64_t rid = approved(&d, issuer, reviewer, apply_body("并发执行测试章"), "apply");
-    race rc[THREADS];
+    exec_race rc[THREADS];
     pthread_t th[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        rc[i] = (race){&d, i % 2 ? issuer : issuer2, rid, 0, ""};
-        pthread_create(&th[i], NULL, race_run, &rc[i]);
+        rc[i] = (exec_race){&d, i % 2 ? issuer : issuer2, rid, 0, ""};
+        pthread_create(&th[i], NULL, exec_race_run, &rc[i]);
     }
     int oks = 0, same = 1;
     for (int i = 0; i < THREADS; i++) {
@@ -958,9 +503,9 @@ static void suite(const char *kind, const char *url)
     int64_t p2 = approved(&d, issuer, reviewer, apply_body("并行执行乙章"), "apply");
     int64_t certs0 = count(store, "SELECT COUNT(*) FROM ca_certs");
     int64_t issued0 = count(store, "SELECT COUNT(*) FROM audit WHERE action = 'ca.issue'");
-    race par[2] = {{&d, issuer, p1, 0, ""}, {&d, issuer2, p2, 0, ""}};
+    exec_race par[2] = {{&d, issuer, p1, 0, ""}, {&d, issuer2, p2, 0, ""}};
     pthread_t pth[2];
-    for (int k = 0; k < 2; k++) pthread_create(&pth[k], NULL, race_run, &par[k]);
+    for (int k = 0; k < 2; k++) pthread_create(&pth[k], NULL, exec_race_run, &par[k]);
     for (int k = 0; k < 2; k++) pthread_join(pth[k], NULL);
     long n1 = strlen(par[0].code) == 16 ? atol(par[0].code + 8) : -1;
     long n2 = strlen(par[1].code) == 16 ? atol(par[1].code + 8) : -1;
@@ -1036,9 +581,9 @@ static void suite(const char *kind, const char *url)
        "%s: signed in to the process", kind);
     int64_t cid = approved(&d, tok2, tok3, apply_body("崩溃测试章"), "apply");
     int64_t certs = count(store, "SELECT COUNT(*) FROM ca_certs");
-    race cr = {&d, tok2, cid, 0, ""};
+    exec_race cr = {&d, tok2, cid, 0, ""};
     pthread_t ct;
-    pthread_create(&ct, NULL, race_run, &cr);
+    pthread_create(&ct, NULL, exec_race_run, &cr);
     int paused = 0;
     for (int k = 0; k < 3000 && !paused; k++) { /* 30 s at most */
         paused = access(pausef, F_OK) == 0;
@@ -1075,6 +620,6 @@ int main(void)
     make_fixtures();
     suite("sqlite", NULL);
     if (st_pg_ready()) suite("postgresql", st_pg_db("making"));
-    es_buf_cleanup(&g_png);
+    free_fixtures();
     return t_done();
 }
