@@ -575,6 +575,17 @@ static void suite(const char *kind, const char *(*db)(const char *))
     ok(st_audit_count(s, "ca.crl") == 2, "%s: two ca.crl records", kind);
     ok(count(s, "SELECT count(*) FROM ca_state WHERE crl IS NOT NULL AND crl_number = 3") == 1,
        "%s: the latest CRL kept, the next number 3", kind);
+    /* A delta CRL against CRL 2: nothing changed since, number 3 of the same sequence,
+     * audited; the full CRL kept stays CRL 2. */
+    crl.len = tmp.len = 0;
+    ok(es_ca_delta_crl_in(ca, &st, 0, NULL, &crl) == ES_OK &&
+           es_pki_crl_parse(crl.p, crl.len, &tmp, &c) == ES_OK && c.crl_number == 3 && c.delta &&
+           c.base_number == 2 && c.n_revoked == 0 && es_pki_crl_verify(&c, cac.pub, NULL) == ES_OK,
+       "%s: delta CRL 3 of CRL 2, no changes", kind);
+    es_pki_crl_cleanup(&c);
+    ok(st_audit_count(s, "ca.crl_delta") == 1, "%s: one ca.crl_delta record", kind);
+    ok(count(s, "SELECT count(*) FROM ca_state WHERE crl IS NOT NULL AND crl_number = 4") == 1,
+       "%s: the next number 4, the full CRL kept", kind);
 
     /* The audit trail is intact and verifies. */
     es_audit_report rep;
@@ -693,7 +704,7 @@ static void suite(const char *kind, const char *(*db)(const char *))
     crl.len = tmp.len = 0;
     ok(es_ca_crl_in(ca, &rst, 0, NULL, &crl) == ES_OK &&
            es_pki_crl_parse(crl.p, crl.len, &tmp, &c) == ES_OK &&
-           c.crl_number == 3 + 2 * ISSUER_CERTS, /* 2, then the two issuers' (t_two_issuers) */
+           c.crl_number == 4 + 2 * ISSUER_CERTS, /* 2 and a delta, then t_two_issuers' */
        "%s: and the CRL numbering (%llu)", kind, (unsigned long long)c.crl_number);
     es_pki_crl_cleanup(&c);
     es_store_close(r2);

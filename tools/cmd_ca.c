@@ -121,16 +121,21 @@ static const char revoke_help[] =
     "  eseal ca revoke --dir ca 5a0f3c... --reason removeFromCRL\n";
 
 static const char crl_help[] =
-    "usage: eseal ca crl --dir DIR -o OUT.crl [--days N] [--sm2-id ID] [--der]\n"
+    "usage: eseal ca crl --dir DIR -o OUT.crl [--days N] [--sm2-id ID] [--der] [--delta]\n"
     "\n"
     "Signs a full version 2 CRL of every revoked certificate, with the next cRLNumber,\n"
     "authorityKeyIdentifier, thisUpdate now and nextUpdate after N days (default: the CA's\n"
     "crl_days). The CRL is kept in the CA's state. The signature uses the GB/T 35276 default SM2\n"
     "ID unless --sm2-id says otherwise; --sm2-id '' signs with the empty ID, the only one\n"
     "OpenSSL 3.0 verifies CRLs with (openssl verify -crl_check, openssl crl -CAfile).\n"
+    "--delta signs a delta CRL (RFC 5280 5.2.4) against the last full CRL instead: the\n"
+    "certificates revoked since, and those it lists that are valid again (removeFromCRL),\n"
+    "with deltaCRLIndicator naming the full CRL's number (openssl verify -crl_check\n"
+    "-use_deltas reads both).\n"
     "\n"
     "example:\n"
-    "  eseal ca crl --dir ca -o ca.crl --days 7\n";
+    "  eseal ca crl --dir ca -o ca.crl --days 7\n"
+    "  eseal ca crl --dir ca -o ca-delta.crl --days 1 --delta\n";
 
 static const char show_help[] =
     "usage: eseal ca show --dir DIR [--store URL] SERIAL [-o OUT.crt] [--der]\n"
@@ -619,14 +624,18 @@ static int ca_revoke(int argc, char **argv)
 
 static int ca_crl(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},    {"days", required_argument, 0, 'D'},
-        {"sm2-id", required_argument, 0, 'i'}, {"der", no_argument, 0, 'r'},
-        {"output", required_argument, 0, 'o'}, COMMON_OPTS,
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"dir", required_argument, 0, 'd'},
+                                         {"days", required_argument, 0, 'D'},
+                                         {"sm2-id", required_argument, 0, 'i'},
+                                         {"der", no_argument, 0, 'r'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"delta", no_argument, 0, 'T'},
+                                         COMMON_OPTS,
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *dir = NULL, *out = NULL, *id = NULL;
     long days = 0;
-    int der = 0, c;
+    int der = 0, delta = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -641,6 +650,9 @@ static int ca_crl(int argc, char **argv)
             break;
         case 'r':
             der = 1;
+            break;
+        case 'T':
+            delta = 1;
             break;
         case 'o':
             out = optarg;
@@ -669,7 +681,11 @@ static int ca_crl(int argc, char **argv)
     es_buf_init(&crl, ES_PKI_MAX_CRL);
     int ret = EXIT_USAGE;
     if (open_ca(dir, &ca) || login(ca, dir, NULL)) goto out;
-    es_err rv = es_ca_crl(ca, days, id, &crl);
+    es_err rv = delta ? es_ca_delta_crl(ca, days, id, &crl) : es_ca_crl(ca, days, id, &crl);
+    if (rv == ES_ERR_NOT_FOUND && delta) {
+        cli_error("%s: no full CRL yet: a delta completes one (eseal ca crl first)", dir);
+        goto out;
+    }
     if (rv == ES_ERR_BUSY) {
         busy(dir);
         goto out;
@@ -685,8 +701,15 @@ static int ca_crl(int argc, char **argv)
     if (es_pki_crl_parse(crl.p, crl.len, &tmp, &info) == ES_OK) {
         char next[32];
         es_time_format_iso(info.next_update, next);
-        fprintf(stderr, "wrote %s: CRL number %llu, %zu revoked, next update %s\n", out,
-                (unsigned long long)info.crl_number, info.n_revoked, next);
+        if (info.delta)
+            fprintf(stderr,
+                    "wrote %s: delta CRL number %llu of full CRL %llu, %zu changes, next "
+                    "update %s\n",
+                    out, (unsigned long long)info.crl_number, (unsigned long long)info.base_number,
+                    info.n_revoked, next);
+        else
+            fprintf(stderr, "wrote %s: CRL number %llu, %zu revoked, next update %s\n", out,
+                    (unsigned long long)info.crl_number, info.n_revoked, next);
         es_pki_crl_cleanup(&info);
     }
     es_buf_cleanup(&tmp);

@@ -133,6 +133,7 @@ es_err es_der_uint32_bytes(es_slice content, uint8_t out[32], es_quirks *quirks)
 #define ES_OID_CE_SAN               "2.5.29.17"
 #define ES_OID_CE_BC                "2.5.29.19"
 #define ES_OID_CE_CRL_NUMBER        "2.5.29.20"
+#define ES_OID_CE_DELTA_CRL         "2.5.29.27"
 #define ES_OID_CE_REASON            "2.5.29.21"
 #define ES_OID_CE_CRL_DP            "2.5.29.31"
 #define ES_OID_CE_AKI               "2.5.29.35"
@@ -191,6 +192,7 @@ typedef enum es_oid_id {
     ES_OID_ID_CE_SAN,
     ES_OID_ID_CE_BC,
     ES_OID_ID_CE_CRL_NUMBER,
+    ES_OID_ID_CE_DELTA_CRL,
     ES_OID_ID_CE_REASON,
     ES_OID_ID_CE_CRL_DP,
     ES_OID_ID_CE_AKI,

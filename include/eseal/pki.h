@@ -330,7 +330,9 @@ typedef struct es_pki_tbs_crl {
     uint64_t crl_number;
     const es_pki_revoked *revoked;
     size_t n_revoked;
-    const char *sm2_id; /* NULL: the default ID; "" the empty ID (OpenSSL 3.0, docs/ca.md) */
+    const char *sm2_id;   /* NULL: the default ID; "" the empty ID (OpenSSL 3.0, docs/ca.md) */
+    int delta;            /* a delta CRL (RFC 5280 5.2.4): the changes since base_number */
+    uint64_t base_number; /* the complete CRL the delta completes (deltaCRLIndicator) */
 } es_pki_tbs_crl;
 
 /* Appends a signed v2 CRL: issuer, thisUpdate, nextUpdate, the revoked certificates with
@@ -342,6 +344,8 @@ typedef struct es_pki_crl {
     es_time this_update, next_update; /* next_update ES_TIME_NONE when absent */
     int has_crl_number;
     uint64_t crl_number;
+    int delta;            /* a deltaCRLIndicator is present */
+    uint64_t base_number; /* its BaseCRLNumber */
     size_t n_revoked;
     es_pki_revoked *revoked; /* owned */
 } es_pki_crl;
@@ -429,6 +433,14 @@ typedef struct es_ca_state_ops {
     es_err (*crl_next)(void *ctx, const char *ca, uint64_t *number);
     es_err (*crl_record)(void *ctx, const char *ca, uint64_t number, es_slice der, es_time at);
     void (*close)(void *ctx);
+    /* Delta CRLs (may be NULL: es_ca_delta_crl_in then says ES_ERR_UNSUPPORTED).
+     * crl_base:         appends the DER of the last complete CRL kept (crl_record);
+     *                   ES_ERR_NOT_FOUND when there is none.
+     * crl_delta_record: keeps the record of a delta CRL just signed (number, base, time),
+     *                   the complete CRL kept unchanged. */
+    es_err (*crl_base)(void *ctx, const char *ca, es_buf *der);
+    es_err (*crl_delta_record)(void *ctx, const char *ca, uint64_t number, uint64_t base,
+                               es_time at);
 } es_ca_state_ops;
 
 /* A state binding: the operations and the caller's context (e.g. its store connection). */
@@ -543,6 +555,15 @@ es_err es_ca_revoke_in(es_ca *ca, const es_ca_state *st, const char *serial, int
  * appended to out once recorded. Needs es_ca_login. ES_ERR_BUSY as above. */
 es_err es_ca_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2_id,
                     es_buf *out) ES_MUST_CHECK;
+
+/* Signs a delta CRL (RFC 5280 5.2.4) against the last complete CRL es_ca_crl_in made: the
+ * certificates revoked since (with their dates and reasons) and those it lists that are valid
+ * again (a hold released: removeFromCRL), numbered from the same sequence, deltaCRLIndicator
+ * naming the complete CRL's number. ES_ERR_NOT_FOUND when no complete CRL was made yet,
+ * ES_ERR_UNSUPPORTED when the state keeps none. As es_ca_crl_in otherwise. */
+es_err es_ca_delta_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2_id,
+                          es_buf *out) ES_MUST_CHECK;
+es_err es_ca_delta_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out) ES_MUST_CHECK;
 
 /* Calls cb for each certificate in issuing order, from one snapshot (never waits for a
  * writer). st NULL: the default state. */

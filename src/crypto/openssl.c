@@ -766,10 +766,13 @@ static es_err crl_check(const es_trust *t, STACK_OF(X509) * chain, es_time at, c
             if (X509_NAME_cmp(X509_CRL_get_issuer(tc->crl), X509_get_subject_name(issuer)) != 0 ||
                 !crl_signed_by(tc, pub))
                 continue;
+            /* A delta CRL lists changes only: it can say revoked, never "not revoked". */
+            int delta = X509_CRL_get_ext_by_NID(tc->crl, NID_delta_crl, -1) >= 0;
             es_time tu = time_of(X509_CRL_get0_lastUpdate(tc->crl));
             es_time nu = time_of(X509_CRL_get0_nextUpdate(tc->crl));
             X509_REVOKED *r = NULL;
-            if (X509_CRL_get0_by_cert(tc->crl, &r, x) == 1 && r) {
+            if (X509_CRL_get0_by_cert(tc->crl, &r, x) == 1 && r &&
+                strcmp(reason_text(r), "removeFromCRL") != 0) {
                 es_time rd = time_of(X509_REVOKED_get0_revocationDate(r));
                 if (rd == ES_TIME_NONE || rd <= ref) {
                     es_time_format_iso(rd, date);
@@ -781,6 +784,7 @@ static es_err crl_check(const es_trust *t, STACK_OF(X509) * chain, es_time at, c
                 }
             }
             ERR_clear_error();
+            if (delta) continue;
             if (tu == ES_TIME_NONE || !(tu >= ref || (nu != ES_TIME_NONE && now <= nu))) {
                 stale = 1;
                 continue;

@@ -32,6 +32,7 @@ static const es_oid_info table[] = {
     {ES_OID_ID_CE_SAN, "subjectAltName", ES_OID_CE_SAN, "\x55\x1d\x11", 3},
     {ES_OID_ID_CE_BC, "basicConstraints", ES_OID_CE_BC, "\x55\x1d\x13", 3},
     {ES_OID_ID_CE_CRL_NUMBER, "cRLNumber", ES_OID_CE_CRL_NUMBER, "\x55\x1d\x14", 3},
+    {ES_OID_ID_CE_DELTA_CRL, "deltaCRLIndicator", ES_OID_CE_DELTA_CRL, "\x55\x1d\x1b", 3},
     {ES_OID_ID_CE_REASON, "cRLReason", ES_OID_CE_REASON, "\x55\x1d\x15", 3},
     {ES_OID_ID_CE_CRL_DP, "cRLDistributionPoints", ES_OID_CE_CRL_DP, "\x55\x1d\x1f", 3},
     {ES_OID_ID_CE_AKI, "authorityKeyIdentifier", ES_OID_CE_AKI, "\x55\x1d\x23", 3},

@@ -844,6 +844,89 @@ es_err es_ca_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out)
     return es_ca_crl_in(ca, ca ? &ca->state : NULL, days, sm2_id, out);
 }
 
+static int same_serial(const es_pki_revoked *a, const es_pki_revoked *b)
+{
+    return a->serial_len == b->serial_len && memcmp(a->serial, b->serial, a->serial_len) == 0;
+}
+
+es_err es_ca_delta_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2_id,
+                          es_buf *out)
+{
+    revoked_list l = {NULL, 0, 0}, d = {NULL, 0, 0};
+    es_buf crl, base_der, parsed;
+    es_pki_crl base;
+    int have_base = 0;
+    uint64_t number = 0;
+    if (!ca || !out || days < 0 || !state_ok(st)) return ES_ERR_ARG;
+    if (!st->ops->crl_base || !st->ops->crl_delta_record) return ES_ERR_UNSUPPORTED;
+    if (!ca->signer) return ES_ERR_LOGIN;
+    es_buf_init(&crl, ES_PKI_MAX_CRL);
+    es_buf_init(&base_der, ES_PKI_MAX_CRL);
+    es_buf_init(&parsed, ES_PKI_MAX_CRL);
+    memset(&base, 0, sizeof base);
+    es_err rv = write_begin(ca, st);
+    if (rv != ES_OK) return rv;
+    if ((rv = st->ops->crl_base(st->ctx, ca->id, &base_der)) != ES_OK) goto out;
+    if ((rv = es_pki_crl_parse(base_der.p, base_der.len, &parsed, &base)) != ES_OK) goto out;
+    have_base = 1;
+    if (!base.has_crl_number || base.delta) {
+        rv = ES_ERR_FORMAT;
+        goto out;
+    }
+    if ((rv = st->ops->list(st->ctx, ca->id, 1, revoked_cb, &l)) != ES_OK) goto out;
+    d.cap = l.n + base.n_revoked + 1;
+    if (!(d.r = calloc(d.cap, sizeof *d.r))) {
+        rv = ES_ERR_NOMEM;
+        goto out;
+    }
+    /* Revoked now and not in the base (a hold made a revocation keeps its date). */
+    for (size_t i = 0; i < l.n; i++) {
+        size_t j = 0;
+        while (j < base.n_revoked && !same_serial(&l.r[i], &base.revoked[j])) j++;
+        if (j == base.n_revoked || base.revoked[j].reason != l.r[i].reason) d.r[d.n++] = l.r[i];
+    }
+    /* In the base and valid again: removeFromCRL (RFC 5280 5.3.1), its date the base's. */
+    for (size_t j = 0; j < base.n_revoked; j++) {
+        size_t i = 0;
+        while (i < l.n && !same_serial(&l.r[i], &base.revoked[j])) i++;
+        if (i == l.n) {
+            d.r[d.n] = base.revoked[j];
+            d.r[d.n++].reason = ES_REASON_REMOVE_FROM_CRL;
+        }
+    }
+    if ((rv = st->ops->crl_next(st->ctx, ca->id, &number)) != ES_OK) goto out;
+    es_pki_tbs_crl t;
+    memset(&t, 0, sizeof t);
+    t.issuer = ca->ci.subject;
+    memcpy(t.issuer_key_id, ca->key_id, ca->key_id_len);
+    t.issuer_key_id_len = ca->key_id_len;
+    t.this_update = es_time_now();
+    t.next_update = t.this_update + (es_time)(days ? days : ca->cfg.crl_days) * DAY;
+    t.crl_number = number;
+    t.revoked = d.r;
+    t.n_revoked = d.n;
+    t.sm2_id = sm2_id ? sm2_id : ca->cfg.crl_sm2_id;
+    t.delta = 1;
+    t.base_number = base.crl_number;
+    if ((rv = es_pki_crl_make(&t, ca->signer, &crl)) != ES_OK) goto out;
+    rv = st->ops->crl_delta_record(st->ctx, ca->id, number, base.crl_number, t.this_update);
+out:
+    rv = write_end(ca, st, rv);
+    if (rv == ES_OK) rv = es_buf_append(out, crl.p, crl.len);
+    if (have_base) es_pki_crl_cleanup(&base);
+    free(l.r);
+    free(d.r);
+    es_buf_cleanup(&crl);
+    es_buf_cleanup(&base_der);
+    es_buf_cleanup(&parsed);
+    return rv;
+}
+
+es_err es_ca_delta_crl(es_ca *ca, long days, const char *sm2_id, es_buf *out)
+{
+    return es_ca_delta_crl_in(ca, ca ? &ca->state : NULL, days, sm2_id, out);
+}
+
 /* Reads run over one snapshot and take no lock: they never wait for a writer. */
 es_err es_ca_list(es_ca *ca, const es_ca_state *st, es_ca_entry_cb cb, void *ctx)
 {

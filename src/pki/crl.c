@@ -8,7 +8,7 @@
 es_err es_pki_crl_make(const es_pki_tbs_crl *t, es_signer *issuer, es_buf *out)
 {
     if (!t || !issuer || !out || !t->issuer.len || (t->n_revoked && !t->revoked) ||
-        t->next_update <= t->this_update)
+        t->next_update <= t->this_update || (t->delta && t->base_number >= t->crl_number))
         return ES_ERR_ARG;
     es_buf tbs;
     es_buf_init(&tbs, ES_PKI_MAX_CRL);
@@ -56,6 +56,13 @@ es_err es_pki_crl_make(const es_pki_tbs_crl *t, es_signer *issuer, es_buf *out)
     pki_w_ext_begin_text(&w, ES_OID_CE_CRL_NUMBER, 0);
     es_der_w_uint(&w, num, sizeof num);
     pki_w_ext_end(&w);
+    if (t->delta) {
+        /* RFC 5280 5.2.4: critical, so that a client that knows no deltas refuses it. */
+        for (int i = 0; i < 8; i++) num[i] = (uint8_t)(t->base_number >> (56 - 8 * i));
+        pki_w_ext_begin_text(&w, ES_OID_CE_DELTA_CRL, 1);
+        es_der_w_uint(&w, num, sizeof num);
+        pki_w_ext_end(&w);
+    }
     es_der_w_end(&w);
     es_der_w_end(&w);
     es_der_w_end(&w);
@@ -121,14 +128,20 @@ static es_err read_crl_exts(es_der *tbs, es_pki_crl *c)
         es_slice oid, value;
         if (pki_read_ext(&exts, &oid, &value) != ES_OK) return ES_ERR_FORMAT;
         es_der_init(&v, value, NULL);
-        if (pki_oid_is(oid, ES_OID_CE_CRL_NUMBER)) {
+        if (pki_oid_is(oid, ES_OID_CE_CRL_NUMBER) || pki_oid_is(oid, ES_OID_CE_DELTA_CRL)) {
             es_slice n;
             if (es_der_read_int_bytes(&v, &n) != ES_OK || n.len > 9 || (n.p[0] & 0x80))
                 return ES_ERR_FORMAT;
             if (n.len == 9 && n.p[0] != 0) return ES_ERR_FORMAT;
-            c->crl_number = 0;
-            for (size_t i = 0; i < n.len; i++) c->crl_number = c->crl_number << 8 | n.p[i];
-            c->has_crl_number = 1;
+            uint64_t x = 0;
+            for (size_t i = 0; i < n.len; i++) x = x << 8 | n.p[i];
+            if (pki_oid_is(oid, ES_OID_CE_CRL_NUMBER)) {
+                c->crl_number = x;
+                c->has_crl_number = 1;
+            } else {
+                c->base_number = x;
+                c->delta = 1;
+            }
         } else if (pki_oid_is(oid, ES_OID_CE_AKI)) {
             es_der seq;
             if (es_der_open(&v, ES_DER_SEQUENCE, &t, &seq) != ES_OK) return ES_ERR_FORMAT;

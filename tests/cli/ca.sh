@@ -337,35 +337,28 @@ import sqlite3, sys
 row = sqlite3.connect("root/ca.db").execute("SELECT crl, crl_number FROM ca_state").fetchone()
 sys.exit(0 if row and bytes(row[0]) == open("std.crl", "rb").read() and row[1] == 4 else 1)'
 
-# --- verification with CRLs (issue 11, AP34): seal.crt was revoked (keyCompromise) after
-# before.crl; std.crl (default ID, DER) and after.crl (empty ID, PEM) list it. ---
-expect 0 "sign with seal.crt (revoked)" sign --seal seal-in.esl --key seal.key --cert seal.crt \
-    crl-data.txt -o crl.sig
-expect 0 "verify without a CRL: PASSED (nobody asked)" verify --data crl-data.txt crl.sig \
-    --trust root/ca.crt
-expect 1 "verify --crl std.crl: the signer's certificate revoked before the signature" verify \
-    --data crl-data.txt crl.sig --trust root/ca.crt --crl std.crl
-check "--crl: chain_trust FAILED, revoked, the reason named" sh -c \
-    "grep -E 'chain_trust +FAILED' out | grep -q 'revoked on .*keyCompromise'"
-expect 1 "verify --crl after.crl (PEM, empty ID): revoked too" verify --data crl-data.txt \
-    crl.sig --trust root/ca.crt --crl after.crl
-expect 0 "a signature made before the revocation, with the CRL: PASSED" verify \
-    --data crl-data.txt pre.sig --trust root/ca.crt --crl std.crl
-expect 0 "verify --crl before.crl (current, seal.crt not listed): PASSED" verify \
-    --data crl-data.txt crl.sig --trust root/ca.crt --crl before.crl
-expect 0 "seal verify --crl std.crl: the maker certificate is not revoked" seal verify \
-    seal-in.esl --trust root/ca.crt --crl std.crl
-python3 -c '
-d = bytearray(open("std.crl", "rb").read())
-tbs_len = int.from_bytes(d[6:8], "big") + 4    # outer 30 82 LL LL, TBS 30 82 LL LL
-d[4 + tbs_len - 1] ^= 1                        # the last byte the signature covers
-open("forged.crl", "wb").write(bytes(d))'
-expect 2 "verify --crl of a CRL whose signature fails: INDETERMINATE (no CRL of the issuer)" \
-    verify --data crl-data.txt crl.sig --trust root/ca.crt --crl forged.crl
-check "forged CRL: said so" sh -c "grep -E 'chain_trust +INDETERMINATE' out | grep -q 'no CRL signed by its issuer'"
-expect 3 "--crl without --trust" verify --data crl-data.txt crl.sig --crl std.crl
-expect 3 "--crl of a file that is no CRL" verify --data crl-data.txt crl.sig --trust root/ca.crt \
-    --crl seal.crt
+# --- delta CRLs (RFC 5280 5.2.4) against the full CRL kept (std.crl, number 3) ---
+expect 0 "release seal2.crt's hold" ca revoke --dir root "$S2" --reason removeFromCRL
+U2=$(openssl x509 -in user2.crt -noout -serial | cut -d= -f2)
+expect 0 "revoke user2.crt (affiliationChanged)" ca revoke --dir root "$U2" \
+    --reason affiliationChanged
+expect 0 "a delta CRL" ca crl --dir root --delta --der -o delta.crl
+check "delta: said so on stderr" has "delta CRL number 4 of full CRL 3, 2 changes" err
+openssl crl -inform DER -in delta.crl -noout -text >deltatext 2>&1
+check "delta.crl: openssl reads the Delta CRL Indicator (critical), base 3" sh -c \
+    "grep -A1 'Delta CRL Indicator: critical' deltatext | grep -q '^ *3$'"
+check "delta.crl: CRL number 4" sh -c "grep -A1 'CRL Number' deltatext | grep -q '^ *4$'"
+check "delta.crl: user2.crt revoked, seal2.crt removed from the CRL, seal.crt not repeated" sh -c \
+    "grep -q 'Affiliation Changed' deltatext && grep -q 'Remove From CRL' deltatext &&
+     [ \$(grep -c 'Serial Number' deltatext) -eq 2 ]"
+check "the full CRL kept is still std.crl" python3 -c '
+import sqlite3, sys
+row = sqlite3.connect("root/ca.db").execute("SELECT crl, crl_number FROM ca_state").fetchone()
+sys.exit(0 if row and bytes(row[0]) == open("std.crl", "rb").read() and row[1] == 5 else 1)'
+expect 1 "verify --crl std.crl --crl delta.crl: seal.crt revoked (the full CRL says it)" verify \
+    --data crl-data.txt crl.sig --trust root/ca.crt --crl std.crl --crl delta.crl
+expect 2 "verify --crl delta.crl alone: a delta never says 'not revoked' (INDETERMINATE)" \
+    verify --data crl-data.txt pre.sig --trust root/ca.crt --crl delta.crl
 
 # --- an intermediate CA signed by the root ---
 expect 3 "--intermediate without --parent" ca init --dir sub --key soft:keys#sub \

@@ -297,6 +297,37 @@ static es_err cs_crl_record(void *ctx, const char *ca, uint64_t number, es_slice
     return audit(cs, "ca.crl", object, d);
 }
 
+static es_err crl_row(void *ctx, const es_row *r)
+{
+    es_slice b = es_row_is_null(r, 0) ? ES_SLICE_NULL : es_row_blob(r, 0);
+    return b.len ? es_buf_append(ctx, b.p, b.len) : ES_OK;
+}
+
+/* The complete CRL kept by cs_crl_record (delta CRLs are made against it). */
+static es_err cs_crl_base(void *ctx, const char *ca, es_buf *der)
+{
+    es_castore *cs = ctx;
+    es_value p[1] = {es_v_text(ca)};
+    size_t start = der->len;
+    es_err rv =
+        es_store_query(cs->store, "SELECT crl FROM ca_state WHERE ca = ?", p, 1, crl_row, der);
+    if (rv == ES_OK && der->len == start) rv = ES_ERR_NOT_FOUND;
+    return rv;
+}
+
+/* A delta CRL is audited; the complete CRL stays the one kept. */
+static es_err cs_crl_delta_record(void *ctx, const char *ca, uint64_t number, uint64_t base,
+                                  es_time at)
+{
+    es_castore *cs = ctx;
+    char object[128];
+    snprintf(object, sizeof object, "crl:%.64s/%llu", ca, (unsigned long long)number);
+    json_t *d = json_pack("{s:s, s:I, s:I, s:I}", "ca", ca, "crl_number", (json_int_t)number,
+                          "base_crl_number", (json_int_t)base, "this_update", (json_int_t)at);
+    if (!d) return ES_ERR_NOMEM;
+    return audit(cs, "ca.crl_delta", object, d);
+}
+
 /* The default state of es_ca_open / es_ca_open_url: a connection of its own. */
 typedef struct owned_state {
     es_castore cs;
@@ -321,6 +352,8 @@ const es_ca_state_ops es_castore_ops = {
     .revoke = cs_revoke,
     .crl_next = cs_crl_next,
     .crl_record = cs_crl_record,
+    .crl_base = cs_crl_base,
+    .crl_delta_record = cs_crl_delta_record,
     .close = NULL,
 };
 
@@ -335,6 +368,8 @@ static const es_ca_state_ops owned_ops = {
     .revoke = cs_revoke,
     .crl_next = cs_crl_next,
     .crl_record = cs_crl_record,
+    .crl_base = cs_crl_base,
+    .crl_delta_record = cs_crl_delta_record,
     .close = cs_close,
 };
 
@@ -374,6 +409,8 @@ static const es_ca_state_ops joined_ops = {
     .revoke = cs_revoke,
     .crl_next = cs_crl_next,
     .crl_record = cs_crl_record,
+    .crl_base = cs_crl_base,
+    .crl_delta_record = cs_crl_delta_record,
     .close = NULL,
 };
 
