@@ -57,6 +57,7 @@ typedef struct es_config {
     char key_root[ES_CONFIG_PATH + 64];   /* the seal root (CA) key */
     char key_system[ES_CONFIG_PATH + 64]; /* the daemon's system key (signed messages) */
     char key_audit[ES_CONFIG_PATH + 64];  /* signs the audit trail */
+    char key_status[ES_CONFIG_PATH + 64]; /* the status system's key (signs status answers) */
     char pin_env[64];                     /* environment variable holding the key PIN(s) */
     char pin_file[ES_CONFIG_PATH]; /* else this file (0600); the embedded default makes one */
     /* [limits] */

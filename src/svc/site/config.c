@@ -54,6 +54,7 @@ void es_config_defaults(es_config *c, const char *var)
     snprintf(c->key_root, sizeof c->key_root, "soft:%s/keys#root", var);
     snprintf(c->key_system, sizeof c->key_system, "soft:%s/keys#system", var);
     snprintf(c->key_audit, sizeof c->key_audit, "soft:%s/keys#audit", var);
+    snprintf(c->key_status, sizeof c->key_status, "soft:%s/keys#status", var);
     snprintf(c->pin_env, sizeof c->pin_env, "ESEAL_PIN");
     snprintf(c->pin_file, sizeof c->pin_file, "%s/keys/passphrase", var);
     c->threads = 8;
@@ -225,6 +226,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("keys", "root")) return STR(key_root);
     if (IS("keys", "system")) return STR(key_system);
     if (IS("keys", "audit")) return STR(key_audit);
+    if (IS("keys", "status")) return STR(key_status);
     if (IS("keys", "pin_env")) return STR(pin_env);
     if (IS("keys", "pin_file")) return STR(pin_file);
     if (IS("limits", "threads")) return NUM(threads, 1, 256);
