@@ -354,6 +354,15 @@ static int64_t count(const char *url, const char *sql)
     return n;
 }
 
+static int exec_sql(const char *url, const char *sql)
+{
+    es_store *s = NULL;
+    int good = es_store_open(url, &s) == ES_OK && es_store_begin(s) == ES_OK &&
+               es_store_exec(s, sql, NULL, 0, NULL) == ES_OK && es_store_commit(s) == ES_OK;
+    es_store_close(s);
+    return good;
+}
+
 /* Executes id; the seal code made (empty on failure) and the status. */
 static int execute(const node_t *d, const char *tok, int64_t id, char code[ES_SEAL_CODE_MAX])
 {
@@ -730,6 +739,39 @@ static void suite(const char *kind, const char *url)
     ok(answer(&d, path, &exp_s, a, &der) && a->r.by == ES_STATUS_BY_CERT &&
            !strcmp(a->r.code, code) && a->r.state_now == ES_STATUS_LOST,
        "%s: by certificate serial: the seal %s, lost", kind, a->r.code);
+
+    /* A second seal: expired after its certificate's validity; then its certificate revoked by
+     * the CA's operator (the CA's own record in ca_certs, as `eseal ca revoke` writes it; the
+     * making system records nothing): revoked, at once (the cache follows the CA's
+     * revocations), with the CA's change in its history. */
+    char code2[ES_SEAL_CODE_MAX], serial2[ES_STATUS_SERIAL_MAX];
+    id = approved(&d, issuer, reviewer, apply_body("第二枚印章"), "apply");
+    ok(id && execute(&d, issuer, id, code2) == 200 && code2[0], "%s: a second seal made (%s)", kind,
+       code2);
+    s = seal_get(&d, issuer, code2);
+    snprintf(serial2, sizeof serial2, "%s", sget(s, "seal.cert_serial"));
+    json_decref(s);
+    es_status_expect exp_2 = {code2, NULL, ES_TIME_NONE, {NULL, 0}, ES_TIME_NONE, 0};
+    snprintf(path, sizeof path, "/api/v1/status/%s", code2);
+    sleep_ms(1100); /* the revocation a second after the seal was made */
+    ok(answer(&d, path, &exp_2, a, &der) && a->r.state_now == ES_STATUS_ACTIVE && a->r.has_validity,
+       "%s: the second seal: active", kind);
+    es_time end2 = a->r.not_after, now2 = a->produced_at;
+    ok(state_at(&d, code2, end2 + 10) == ES_STATUS_EXPIRED,
+       "%s: asked about a time after its certificate's validity: expired", kind);
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "UPDATE ca_certs SET status = 'R', revoked_at = %lld, reason = 1 WHERE serial = '%s'",
+             (long long)now2, serial2);
+    ok(exec_sql(store, sql), "%s: the CA's operator revokes its certificate", kind);
+    ok(answer(&d, path, &exp_2, a, &der) && a->r.state_now == ES_STATUS_REVOKED &&
+           a->r.n_history == 2 && a->r.history[1].state == ES_STATUS_REVOKED &&
+           !strcmp(a->r.history[1].reason, "ca:keyCompromise"),
+       "%s: revoked at once, the CA's revocation in the history (%s)", kind,
+       a->r.n_history == 2 ? a->r.history[1].reason : "");
+    ok(state_at(&d, code2, now2 - 1) == ES_STATUS_ACTIVE &&
+           state_at(&d, code2, end2 + 10) == ES_STATUS_REVOKED,
+       "%s: active before the revocation, revoked after it", kind);
 
     /* Nonce: signed on demand, carried, never the same answer twice, not cacheable. */
     const char *nonce = "00112233445566778899aabbccddeeff";
