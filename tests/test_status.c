@@ -880,6 +880,26 @@ static void suite(const char *kind, const char *url)
     snprintf(args, sizeof args, "'%s/restored.der'", d.var);
     ok(cli_rc(args, NULL, d.var) == 3, "%s: eseal status verify without --trust: exit 3", kind);
 
+    /* eseal status get: asks the daemon, verifies with --trust (exit 1: lost), writes the DER. */
+    if (g_cli) {
+        char cmd[3000];
+        snprintf(cmd, sizeof cmd,
+                 "'%s' status get http://127.0.0.1:%u %s --nonce random --trust '%s' -o "
+                 "'%s/got.der' > '%s/get.out' 2>&1",
+                 g_cli, d.port, code, root, d.var, d.var);
+        int rc = system(cmd);
+        rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+        snprintf(args, sizeof args, "'%s/got.der' --trust '%s' --code %s", d.var, root, code);
+        ok(rc == 1 && cli_rc(args, "挂失 lost", d.var) == 1,
+           "%s: eseal status get --nonce random --trust: lost (exit %d), the DER kept", kind, rc);
+        snprintf(cmd, sizeof cmd,
+                 "'%s' status get http://127.0.0.1:%u %s --cert --trust '%s' > '%s/get.out' 2>&1",
+                 g_cli, d.port, serial, root, d.var);
+        rc = system(cmd);
+        ok(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "%s: eseal status get --cert: lost (exit 1)",
+           kind);
+    }
+
     /* Public: no sign-in needed; another role's session works as well; no write behind it. */
     snprintf(path, sizeof path, "/api/v1/status/%s", code);
     get(&d, path, NULL, NULL, outsider, &r1);
