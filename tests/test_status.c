@@ -68,10 +68,11 @@ static void write_config(const node_t *d, char *path, size_t n)
 {
     char text[1600];
     snprintf(path, n, "%s.conf", d->var);
-    snprintf(text, sizeof text,
-             "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
-             "signin_rate_account = 1000\n[factors]\nenforce = false\n",
-             d->url[0] ? "url = " : "", d->url);
+    snprintf(
+        text, sizeof text,
+        "[store]\n%s%s\n[log]\nlevel = warn\n[accounts]\nsignin_rate_address = 100000\n"
+        "signin_rate_account = 1000\n[factors]\nenforce = false\n[status]\nrate_address = 3000\n",
+        d->url[0] ? "url = " : "", d->url);
     if (es_file_write(path, text, strlen(text)) != ES_OK) st_die("cannot write %s", path);
 }
 
@@ -960,6 +961,18 @@ static void suite(const char *kind, const char *url)
     ok(count(store, "SELECT COUNT(*) FROM status_events") == events &&
            count(store, "SELECT COUNT(*) FROM audit") == audits,
        "%s: nothing stored changed", kind);
+
+    /* The rate per address ([status] rate_address = 3000 a minute, burst 300): 429 with
+     * Retry-After within 2000 more queries. */
+    int limited = 0;
+    snprintf(path, sizeof path, "/api/v1/status/%s", code);
+    for (int i = 0; i < 2000 && !limited; i++) {
+        t_resp r;
+        int w = get(&d, path, DER_TYPE, NULL, NULL, &r);
+        if (w == 429 && t_hdr(&r, "Retry-After")) limited = 1;
+        t_resp_free(&r);
+    }
+    ok(limited, "%s: over the rate per address: 429 with Retry-After", kind);
 
     es_buf_cleanup(&der);
     es_buf_cleanup(&sc);

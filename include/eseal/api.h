@@ -29,7 +29,8 @@ ES_API_BEGIN
 /* A CRL served by GET /api/v1/ca/crl is signed again after this long (seconds). */
 #define ES_API_CRL_REFRESH 3600
 
-/* Status queries per client address and minute (GET /api/v1/status/..., public), and the
+/* Status queries per client address and minute by default ([status] rate_address; GET
+ * /api/v1/status/..., public), and the
  * longest max-age of a cached status answer (seconds; docs/status.md "Caching"). */
 #define ES_API_STATUS_RATE    60000
 #define ES_API_STATUS_MAX_AGE 60

@@ -112,6 +112,9 @@ typedef struct es_config {
     /* [making] renewal_window_days: a seal may be renewed online (self-service, signed with
      * its key) this many days before its validity ends (docs/making.md) */
     unsigned making_renewal_window_days;
+    /* [status] rate_address: status queries a client address may make a minute (the public
+     * GET /api/v1/status/...; burst a tenth of it, at least 1; docs/status.md) */
+    unsigned status_rate_address;
     /* [keys] decisions: the node's half of people's signing keys (decrypts; docs/decisions.md) */
     char key_decisions[ES_CONFIG_PATH + 64];
     /* [keys] protect: the key-encryption key of personal data at rest (docs/protect.md) */

@@ -34,14 +34,15 @@ struct es_status_cache {
 
 es_err api_status_init(es_api_ctx *ctx)
 {
+    unsigned rate =
+        ctx->cfg.status_rate_address ? ctx->cfg.status_rate_address : ES_API_STATUS_RATE;
     struct es_status_cache *c = calloc(1, sizeof *c);
     if (!c) return ES_ERR_NOMEM;
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
         return ES_ERR_NOMEM;
     }
-    es_err rv =
-        es_ratelimit_new(1u << 14, ES_API_STATUS_RATE / 10, ES_API_STATUS_RATE, &ctx->status_rate);
+    es_err rv = es_ratelimit_new(1u << 14, rate / 10 ? rate / 10 : 1, rate, &ctx->status_rate);
     if (rv != ES_OK) {
         pthread_mutex_destroy(&c->lock);
         free(c);
