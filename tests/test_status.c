@@ -467,6 +467,23 @@ static int lifecycle_step(const node_t *d, const char *issuer, const char *revie
     return id && execute(d, issuer, id, made) == 200;
 }
 
+/* es_status_changes callbacks: the order checked (the last seq kept, -1 when out of order),
+ * and a count. */
+static es_err feed(void *ctx, const char *code, const es_status_change *c)
+{
+    int64_t *last = ctx;
+    *last = *last >= 0 && c->seq == *last + 1 && code[0] ? c->seq : -1;
+    return ES_OK;
+}
+
+static es_err feed_count(void *ctx, const char *code, const es_status_change *c)
+{
+    (void)code;
+    (void)c;
+    (*(int64_t *)ctx)++;
+    return ES_OK;
+}
+
 /* Every byte of der flipped in turn: each refused by the verifier. */
 static size_t flips_accepted(es_slice der, const es_status_expect *exp)
 {
@@ -728,6 +745,15 @@ static void suite(const char *kind, const char *url)
     int n_changes = 0;
     ok(db && es_status_changes(db, 0, 100, NULL, NULL) == ES_ERR_ARG, "%s: changes: cb needed",
        kind);
+    int64_t last_seq = 0, n_seen = 0;
+    int in_order = 1;
+    ok(db && es_status_changes(db, 0, 100, feed, &last_seq) == ES_OK &&
+           es_status_changes(db, 2, 100, feed_count, &n_seen) == ES_OK,
+       "%s: es_status_changes: the feed read", kind);
+    in_order = last_seq == count(store, "SELECT MAX(seq) FROM status_events") &&
+               n_seen == count(store, "SELECT COUNT(*) FROM status_events") - 2;
+    ok(in_order, "%s: every change after seq N, in order (last %lld, after 2: %lld)", kind,
+       (long long)last_seq, (long long)n_seen);
     es_store_close(db);
     (void)n_changes;
 
@@ -760,16 +786,30 @@ static void suite(const char *kind, const char *url)
     es_time end2 = a->r.not_after, now2 = a->produced_at;
     ok(state_at(&d, code2, end2 + 10) == ES_STATUS_EXPIRED,
        "%s: asked about a time after its certificate's validity: expired", kind);
+    /* Renewed (7.9): the same code, a new certificate; asked by the old certificate: revoked
+     * (superseded), by the code: active on the new one. */
+    ok(lifecycle_step(&d, issuer, reviewer, code2, "renew"), "%s: the second seal renewed", kind);
+    snprintf(path, sizeof path, "/api/v1/status/certs/%s", serial2);
+    es_status_expect exp_old = {NULL, serial2, ES_TIME_NONE, {NULL, 0}, ES_TIME_NONE, 0};
+    ok(answer(&d, path, &exp_old, a, &der) && a->r.state_now == ES_STATUS_REVOKED &&
+           a->r.state_at == ES_STATUS_REVOKED,
+       "%s: its old certificate: revoked (superseded)", kind);
+    snprintf(path, sizeof path, "/api/v1/status/%s", code2);
+    ok(answer(&d, path, &exp_2, a, &der) && a->r.state_now == ES_STATUS_ACTIVE &&
+           strcmp(a->r.cert_serial, serial2) != 0 && a->r.n_history == 2 &&
+           !strcmp(a->r.history[1].reason, "renewed"),
+       "%s: the seal: active on its new certificate %s", kind, a->r.cert_serial);
+    snprintf(serial2, sizeof serial2, "%s", a->r.cert_serial);
     char sql[400];
     snprintf(sql, sizeof sql,
              "UPDATE ca_certs SET status = 'R', revoked_at = %lld, reason = 1 WHERE serial = '%s'",
              (long long)now2, serial2);
     ok(exec_sql(store, sql), "%s: the CA's operator revokes its certificate", kind);
     ok(answer(&d, path, &exp_2, a, &der) && a->r.state_now == ES_STATUS_REVOKED &&
-           a->r.n_history == 2 && a->r.history[1].state == ES_STATUS_REVOKED &&
+           a->r.n_history == 3 && a->r.history[1].state == ES_STATUS_REVOKED &&
            !strcmp(a->r.history[1].reason, "ca:keyCompromise"),
        "%s: revoked at once, the CA's revocation in the history (%s)", kind,
-       a->r.n_history == 2 ? a->r.history[1].reason : "");
+       a->r.n_history == 3 ? a->r.history[1].reason : "");
     ok(state_at(&d, code2, now2 - 1) == ES_STATUS_ACTIVE &&
            state_at(&d, code2, end2 + 10) == ES_STATUS_REVOKED,
        "%s: active before the revocation, revoked after it", kind);
