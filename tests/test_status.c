@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eseal/keydev.h"
 #include "eseal/making.h"
 #include "eseal/node.h"
 #include "eseal/pki.h"
@@ -868,6 +869,45 @@ static void suite(const char *kind, const char *url)
        "%s: signed by another key: refused (another root: chain; the real certificate: "
        "signature)",
        kind);
+    /* Signed by the site's own maker key with its maker-system certificate (chained to the same
+     * root): refused for its profile (a making system's certificate is no status responder). */
+    {
+        char kp[700], pass[300] = "", ref[800];
+        es_buf pb, mc, mder, out;
+        es_buf_init(&pb, 4096);
+        es_buf_init(&mc, 1u << 20);
+        es_buf_init(&mder, 1u << 20);
+        es_buf_init(&out, ES_STATUS_ANSWER_MAX);
+        es_signer *maker = NULL;
+        snprintf(kp, sizeof kp, "%s/keys/passphrase", d.var);
+        if (es_file_read(kp, &pb) == ES_OK && pb.len < sizeof pass) {
+            memcpy(pass, pb.p, pb.len);
+            pass[pb.len] = 0;
+            pass[strcspn(pass, "\r\n")] = 0;
+        }
+        setenv("ESEAL_TEST_STATUS_PASS", pass, 1);
+        es_secret_src src = es_secret_env("ESEAL_TEST_STATUS_PASS");
+        snprintf(ref, sizeof ref, "soft:%s/keys#system", d.var);
+        snprintf(kp, sizeof kp, "%s/keys/system.crt", d.var);
+        int refused = 0;
+        if (es_keydev_signer(ref, &src, &maker) == ES_OK && es_file_read(kp, &mc) == ES_OK &&
+            es_cert_to_der(mc.p, mc.len, &mder) == ES_OK) {
+            es_status_responder mr = {maker, es_slice_make(mder.p, mder.len), NULL, 0};
+            refused = es_status_answer_sign(&keep, &mr, es_time_now(), es_time_now() + 3600,
+                                            es_slice_make(NULL, 0), &out) == ES_OK &&
+                      es_status_answer_verify(es_slice_make(out.p, out.len), g_trust, NULL, a, why,
+                                              sizeof why) == ES_ERR_VERIFY &&
+                      strstr(why, "profile") != NULL;
+        }
+        ok(refused, "%s: signed with the maker-system certificate: refused for its profile (%s)",
+           kind, why);
+        unsetenv("ESEAL_TEST_STATUS_PASS");
+        es_signer_free(maker);
+        es_buf_cleanup(&pb);
+        es_buf_cleanup(&mc);
+        es_buf_cleanup(&mder);
+        es_buf_cleanup(&out);
+    }
     /* Truncated and with trailing bytes. */
     ok(es_status_answer_parse(es_slice_make(der.p, der.len - 1), a) != ES_OK,
        "%s: truncated: refused", kind);
