@@ -25,7 +25,7 @@ if(NOT ESEAL_FUZZ)
       set(_seeds ofd)
     elseif(NOT (_n STREQUAL "fuzz_client_auth" OR _n STREQUAL "fuzz_http" OR
                 _n STREQUAL "fuzz_national" OR _n STREQUAL "fuzz_picture" OR
-                _n STREQUAL "fuzz_upstream"))
+                _n STREQUAL "fuzz_upstream" OR _n STREQUAL "fuzz_status"))
       set(_seeds esl signature)
     endif()
     set(_dirs "")

@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
 #
 # Seeds: the real corpus ($ESEAL_CORPUS, default ../shared/corpus/real: esl/ and signature/;
-# ofd/ for fuzz_ofd; none for fuzz_client_auth, fuzz_http, fuzz_national and fuzz_upstream,
+# ofd/ for fuzz_ofd; none for fuzz_client_auth, fuzz_http, fuzz_national, fuzz_upstream, fuzz_status,
 # which read text headers, raw HTTP requests, configuration files and JSON, nor for
 # fuzz_picture, which reads JPEG and PNG scans) and
 # tests/data/fuzz-regress/. The seeds are copied, never written to: libFuzzer adds what it
@@ -70,7 +70,7 @@ seed_dirs() {
 	fuzz_seal) echo esl ;;
 	fuzz_signature | fuzz_cms) echo signature esl ;;
 	fuzz_ofd) echo ofd ;;
-	fuzz_client_auth | fuzz_http | fuzz_national | fuzz_upstream) ;; # text: their regression inputs only
+	fuzz_client_auth | fuzz_http | fuzz_national | fuzz_upstream | fuzz_status) ;; # their regression inputs only
 	fuzz_picture) ;; # JPEG and PNG scans: its regression inputs only
 	*) echo esl signature ;;
 	esac

@@ -103,5 +103,6 @@ int cmd_decision(int argc, char **argv);
 int cmd_protect(int argc, char **argv);
 int cmd_picture(int argc, char **argv);
 int cmd_making(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

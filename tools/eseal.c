@@ -25,6 +25,8 @@ static const cli_cmd cmds[] = {
      "national conventions: citizen ID, credit code, division codes, making tables"},
     {"protect", cmd_protect, "data at rest: key status, rotation, check (docs/protect.md)"},
     {"making", cmd_making, "the seal registry: import other vendors' seals into a daemon"},
+    {"status", cmd_status,
+     "seal status answers: verify one offline, ask a daemon (docs/status.md)"},
 };
 
 static void usage(FILE *f)

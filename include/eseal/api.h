@@ -29,6 +29,12 @@ ES_API_BEGIN
 /* A CRL served by GET /api/v1/ca/crl is signed again after this long (seconds). */
 #define ES_API_CRL_REFRESH 3600
 
+/* Status queries per client address and minute by default ([status] rate_address; GET
+ * /api/v1/status/..., public), and the
+ * longest max-age of a cached status answer (seconds; docs/status.md "Caching"). */
+#define ES_API_STATUS_RATE    60000
+#define ES_API_STATUS_MAX_AGE 60
+
 /* Log levels of [log] level. */
 typedef enum es_log_level { ES_LOG_ERROR = 0, ES_LOG_WARN, ES_LOG_INFO, ES_LOG_DEBUG } es_log_level;
 
@@ -72,6 +78,12 @@ typedef struct es_api_ctx {
      * NULL: seals cannot be made (503). */
     es_signer *maker;
     struct es_tables *making_tables;
+    /* The status system (status.h, docs/status.md): its key (site.status_cert is its
+     * certificate), set by the node when the status system runs (NULL: 503), and the cache of
+     * signed answers without nonce (src/api/status.c). */
+    es_signer *status_key;
+    struct es_status_cache *status_cache;
+    es_ratelimit *status_rate;
     /* People's signing keys and decisions (eseal/decision.h), set by the node once the CA is
      * open; NULL until then (the routes answer 503). */
     struct es_decisions *decisions;
@@ -120,6 +132,7 @@ es_err es_api_making_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_seal_imports_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 /* Online self-service renewal (src/api/renewals.c). */
 es_err es_api_renewals_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
+es_err es_api_status_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 es_err es_api_upstream_register(es_http *h, es_api_ctx *ctx) ES_MUST_CHECK;
 
 ES_API_END

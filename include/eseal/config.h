@@ -57,6 +57,7 @@ typedef struct es_config {
     char key_root[ES_CONFIG_PATH + 64];   /* the seal root (CA) key */
     char key_system[ES_CONFIG_PATH + 64]; /* the daemon's system key (signed messages) */
     char key_audit[ES_CONFIG_PATH + 64];  /* signs the audit trail */
+    char key_status[ES_CONFIG_PATH + 64]; /* the status system's key (signs status answers) */
     char pin_env[64];                     /* environment variable holding the key PIN(s) */
     char pin_file[ES_CONFIG_PATH]; /* else this file (0600); the embedded default makes one */
     /* [limits] */
@@ -111,6 +112,9 @@ typedef struct es_config {
     /* [making] renewal_window_days: a seal may be renewed online (self-service, signed with
      * its key) this many days before its validity ends (docs/making.md) */
     unsigned making_renewal_window_days;
+    /* [status] rate_address: status queries a client address may make a minute (the public
+     * GET /api/v1/status/...; burst a tenth of it, at least 1; docs/status.md) */
+    unsigned status_rate_address;
     /* [keys] decisions: the node's half of people's signing keys (decrypts; docs/decisions.md) */
     char key_decisions[ES_CONFIG_PATH + 64];
     /* [keys] protect: the key-encryption key of personal data at rest (docs/protect.md) */

@@ -157,6 +157,11 @@ typedef enum es_err {
     ES_ERR_RENEWAL_WINDOW = 996,    /* the seal is not within its renewal window */
     ES_ERR_MK_NO_PICTURE = 997,     /* an imported seal whose picture cannot go into a new seal */
     ES_ERR_MK_NO_USCC = 998,        /* an imported seal without a unit credit code: not online */
+    /* 1000-1049: the status publishing system (status.h, docs/status.md) */
+    ES_ERR_STATUS_CODE = 1000,   /* a malformed seal code in a status query */
+    ES_ERR_STATUS_SERIAL = 1001, /* a malformed certificate serial in a status query */
+    ES_ERR_STATUS_TIME = 1002,   /* a malformed time (at) in a status query */
+    ES_ERR_STATUS_NONCE = 1003,  /* a malformed nonce in a status query */
 } es_err;
 
 /* A reason a person reads: English and Chinese, static storage. */

@@ -253,6 +253,10 @@ es_err es_http_reply_bytes(es_http_req *r, unsigned status, const char *content_
 es_err es_http_reply_empty(es_http_req *r, unsigned status) ES_MUST_CHECK;
 /* An extra response header. Names and values are checked (no CR, LF, NUL; token name). */
 es_err es_http_add_header(es_http_req *r, const char *name, const char *value) ES_MUST_CHECK;
+/* Cache-Control of this response instead of no-store (a public, cacheable answer such as a
+ * signed status answer: "public, max-age=60"); kept across replies like headers. Printable
+ * ASCII, at most 63 bytes: ES_ERR_ARG otherwise. */
+es_err es_http_set_cache(es_http_req *r, const char *value) ES_MUST_CHECK;
 /* Set-Cookie: name=value; Path=/; HttpOnly; SameSite=Strict[; Secure][; Max-Age=N]. max_age
  * < 0 makes a session cookie, 0 deletes the cookie. name must be a token and value cookie
  * octets (no space, quote, comma, semicolon, backslash): ES_ERR_ARG otherwise. */

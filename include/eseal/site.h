@@ -8,6 +8,8 @@
  *   VAR/keys/audit.pub        the audit key's public key (PEM): `eseal audit verify --pub`
  *   VAR/keys/system.crt       the daemon's system certificate (PEM), issued by the seal root
  *                             for the system key (es_site_system_cert)
+ *   VAR/keys/status.crt       the status system's certificate (status-system profile) for its
+ *                             own key, [keys] status (es_site_status_cert)
  *   VAR/ca/                   the seal root CA (pki.h, castore.h): ca.crt, profiles, its state
  *                             in VAR/ca/ca.db
  *
@@ -49,6 +51,14 @@ typedef struct es_site {
      * revoked the one of system_replaced (empty: none). */
     int system_issued;
     char system_serial[41], system_replaced[41];
+    /* The status system's key ([keys] status) and certificate (status-system profile) at
+     * VAR/keys/status.crt, when the status system runs (es_site_status_cert). */
+    int has_status_key;
+    uint8_t status_pub[ES_SM2_PUB_LEN];
+    char status_cert_path[ES_CONFIG_PATH + 32];
+    es_buf status_cert;
+    int status_issued;
+    char status_serial[41], status_replaced[41];
     int created; /* 1 when this start created anything */
     /* Set by the caller of es_site_system_cert when the configured port is ephemeral (0): a
      * certificate naming the same URL with another port is kept (it would otherwise be issued
@@ -85,6 +95,11 @@ void es_site_cleanup(es_site *s);
  * how other systems reach this one, with its port ("http://10.1.2.3:8440/"). The DER is left
  * in s->system_cert. */
 es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *ctx, char *why,
+                           size_t whylen) ES_MUST_CHECK;
+/* The status system's certificate (LD/T 01.1 7.3.3; ST10), as es_site_system_cert does for the
+ * system key: kept or issued (profile status-system) for the status key at VAR/keys/status.crt,
+ * naming url; the DER left in s->status_cert. ES_ERR_ARG when the status system does not run. */
+es_err es_site_status_cert(es_site *s, const char *url, es_site_log log, void *ctx, char *why,
                            size_t whylen) ES_MUST_CHECK;
 /* The province (ST) named by the first two digits of a GB/T 2260 division code; NULL when
  * they name none (000000). */

@@ -266,7 +266,8 @@ es_err es_api_ctx_init(es_api_ctx *ctx)
         (rv = es_ratelimit_new(1u << 12, ES_API_REFUSAL_AUDIT_RATE, ES_API_REFUSAL_AUDIT_RATE,
                                &ctx->denied_audit)) != ES_OK ||
         (rv = es_gate_new(ctx->cfg.signin_parallel, &ctx->hash_gate)) != ES_OK ||
-        (rv = es_signin_guard_new(ctx->cfg.lockout_failures, &ctx->signin_guard)) != ES_OK)
+        (rv = es_signin_guard_new(ctx->cfg.lockout_failures, &ctx->signin_guard)) != ES_OK ||
+        (rv = api_status_init(ctx)) != ES_OK)
         goto fail;
     return ES_OK;
 fail:
@@ -294,6 +295,7 @@ void es_api_ctx_cleanup(es_api_ctx *ctx)
     es_ratelimit_free(ctx->denied_audit);
     es_gate_free(ctx->hash_gate);
     es_signin_guard_free(ctx->signin_guard);
+    api_status_cleanup(ctx);
     ctx->signin_address = ctx->signin_account = ctx->refusal_audit = ctx->denied_audit = NULL;
     ctx->hash_gate = NULL;
     ctx->signin_guard = NULL;
@@ -332,6 +334,7 @@ es_err es_api_register(es_http *h, es_api_ctx *ctx)
         (rv = es_api_making_register(h, ctx)) != ES_OK ||
         (rv = es_api_seal_imports_register(h, ctx)) != ES_OK ||
         (rv = es_api_renewals_register(h, ctx)) != ES_OK ||
+        (rv = es_api_status_register(h, ctx)) != ES_OK ||
         (rv = es_api_upstream_register(h, ctx)) != ES_OK)
         return rv;
     es_http_set_auth(h, api_authenticate, ctx);

@@ -122,6 +122,10 @@ es_err api_page_add(api_page *p, const char *name, json_t *obj) ES_MUST_CHECK;
  * end the session are allowed: anything else is refused 403 factor_enrolment_required. */
 es_err api_factor_gate(es_http_req *req, es_accounts *a, es_user *u) ES_MUST_CHECK;
 
+/* The status answers' cache and rate limit (status.c), made and freed with the context. */
+es_err api_status_init(es_api_ctx *ctx) ES_MUST_CHECK;
+void api_status_cleanup(es_api_ctx *ctx);
+
 /* The authentication hook (auth.c). */
 es_err api_authenticate(es_http_req *req, void *arg);
 

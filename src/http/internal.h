@@ -242,6 +242,8 @@ struct es_http_req {
     int out_fd; /* a static file (owned until handed to the response) */
     uint64_t out_fd_len;
     int cache_console; /* console file: Cache-Control no-cache instead of no-store */
+    /* A cacheable public answer: its Cache-Control instead of no-store (es_http_set_cache). */
+    char cache_control[64];
     http_kv *hdrs;
     size_t nhdrs;
     unsigned sent_status;

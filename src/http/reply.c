@@ -256,6 +256,15 @@ es_err es_http_add_header(es_http_req *r, const char *name, const char *value)
     return add_header(r, name, value);
 }
 
+es_err es_http_set_cache(es_http_req *r, const char *value)
+{
+    if (!value || strlen(value) >= sizeof r->cache_control) return ES_ERR_ARG;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+        if (*p < 0x20 || *p >= 0x7f) return ES_ERR_ARG;
+    snprintf(r->cache_control, sizeof r->cache_control, "%s", value);
+    return ES_OK;
+}
+
 /* RFC 6265 4.1.1 cookie-octet. */
 static int cookie_value_ok(const char *s)
 {

@@ -896,7 +896,9 @@ static int add_headers(struct MHD_Response *resp, const es_http_req *r)
             return 0;
     if (!r) return MHD_add_response_header(resp, "Cache-Control", "no-store") == MHD_YES;
     if (MHD_add_response_header(resp, "Cache-Control",
-                                r->cache_console ? "no-cache" : "no-store") != MHD_YES)
+                                r->cache_control[0] ? r->cache_control
+                                : r->cache_console  ? "no-cache"
+                                                    : "no-store") != MHD_YES)
         return 0;
     if (r->ctype && MHD_add_response_header(resp, "Content-Type", r->ctype) != MHD_YES) return 0;
     for (size_t i = 0; i < r->nhdrs; i++)

@@ -35,6 +35,7 @@ struct es_node {
     char addr[160];
     node_witness *witness;   /* [audit] witness (witness.c) */
     es_signer *maker;        /* the making system's key (the system key), serialised */
+    es_signer *status;       /* the status system's key ([keys] status), a pool */
     es_tables *tables;       /* the making tables ([making] tables, or the built-in ones) */
     node_upstream *upstream; /* [upstream] (upstream.c) */
 };
@@ -409,6 +410,9 @@ static es_err open_ca(es_node *n, char *why, size_t whylen)
     x->site.ca = x->ca;
     x->site.ca_state = &st;
     rv = es_site_system_cert(&x->site, url, on_site, n, why, whylen);
+    /* The status system's own certificate (status-system profile, ST10). */
+    if (rv == ES_OK && x->site.has_status_key)
+        rv = es_site_status_cert(&x->site, url, on_site, n, why, whylen);
     x->site.ca = NULL;
     x->site.ca_state = NULL;
     return rv;
@@ -432,6 +436,27 @@ static es_err open_making(es_node *n, char *why, size_t whylen)
         return rv;
     }
     x->maker = n->maker;
+    return ES_OK;
+}
+
+/* The status system (status.h): its own key, a pool of sessions (answers with a nonce are
+ * signed on demand, on every core), whose status-system certificate is site.status_cert. */
+static es_err open_status(es_node *n, char *why, size_t whylen)
+{
+    es_api_ctx *x = &n->ctx;
+    es_err rv;
+    if (!x->site.has_status_key) return ES_OK;
+    es_signer *inner = NULL;
+    if ((rv = es_keydev_signer(x->cfg.key_status, &x->site.pin, &inner)) != ES_OK) {
+        snprintf(why, whylen, "cannot open the status key %s: %s", x->cfg.key_status,
+                 es_err_str(rv));
+        return rv;
+    }
+    if ((rv = es_keydev_signer_pool(inner, x->cfg.key_status, &x->site.pin, &n->status)) != ES_OK) {
+        es_signer_free(inner);
+        return rv;
+    }
+    x->status_key = n->status;
     return ES_OK;
 }
 
@@ -503,6 +528,7 @@ es_err es_node_start(const es_node_opts *o, es_node **out, char *why, size_t why
         goto fail;
     x->decisions = n->decisions;
     if ((rv = open_making(n, why, whylen)) != ES_OK) goto fail;
+    if ((rv = open_status(n, why, whylen)) != ES_OK) goto fail;
     atomic_store(&x->ready, 1);
 
     if ((rv = es_sched_new(&n->sched)) != ES_OK ||
@@ -576,6 +602,7 @@ void es_node_stop(es_node *n)
     if (n->ctx_ready) es_api_ctx_cleanup(&n->ctx);
     es_signer_free(n->audit);
     es_signer_free(n->maker);
+    es_signer_free(n->status);
     es_tables_free(n->tables);
     es_decisions_free(n->decisions);
     es_protect_free(n->protect);

@@ -185,6 +185,17 @@ static const struct {
      "certificate must carry: enter the renewal at the counter with the code",
      "该印章为导入印章，缺少持章单位的统一社会信用代码（新证书须包含）：请到窗口提交续期申请并填写"
      "该代码"},
+    {ES_ERR_STATUS_CODE, "status_code", 400,
+     "the seal code is malformed (1 to 32 of A-Z a-z 0-9 . _ -)",
+     "印章编码格式错误（1至32位字母、数字或 . _ -）"},
+    {ES_ERR_STATUS_SERIAL, "status_serial", 400,
+     "the certificate serial is malformed (1 to 64 hex digits)",
+     "证书序列号格式错误（1至64位十六进制数字）"},
+    {ES_ERR_STATUS_TIME, "status_time", 400,
+     "the time asked about is malformed (ISO 8601, e.g. 2026-03-01T08:00:00Z)",
+     "查询时间格式错误（ISO 8601，例如 2026-03-01T08:00:00Z）"},
+    {ES_ERR_STATUS_NONCE, "status_nonce", 400, "the nonce is malformed (16 to 64 hex digits)",
+     "随机数格式错误（16至64位十六进制数字）"},
 };
 
 #define NERRS (sizeof errs / sizeof errs[0])

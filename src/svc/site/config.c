@@ -54,6 +54,7 @@ void es_config_defaults(es_config *c, const char *var)
     snprintf(c->key_root, sizeof c->key_root, "soft:%s/keys#root", var);
     snprintf(c->key_system, sizeof c->key_system, "soft:%s/keys#system", var);
     snprintf(c->key_audit, sizeof c->key_audit, "soft:%s/keys#audit", var);
+    snprintf(c->key_status, sizeof c->key_status, "soft:%s/keys#status", var);
     snprintf(c->pin_env, sizeof c->pin_env, "ESEAL_PIN");
     snprintf(c->pin_file, sizeof c->pin_file, "%s/keys/passphrase", var);
     c->threads = 8;
@@ -94,6 +95,7 @@ void es_config_defaults(es_config *c, const char *var)
     snprintf(c->key_protect, sizeof c->key_protect, "soft:%s/keys#protect", var);
     c->protect_reencrypt_seconds = 60;
     c->making_renewal_window_days = 90;
+    c->status_rate_address = 60000;
     c->upstream_poll_ms = 1000;
     c->upstream_retry_min_ms = 1000;
     c->upstream_retry_max_ms = 3600000;
@@ -134,9 +136,9 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     parse_state *ps = ctx;
     es_config *c = ps->c;
     unsigned long u;
-    static const char *const sections[] = {"server",   "store",  "keys",    "limits",
-                                           "accounts", "api",    "audit",   "log",
-                                           "factors",  "making", "protect", "upstream"};
+    static const char *const sections[] = {"server",  "store",    "keys",  "limits",  "accounts",
+                                           "api",     "audit",    "log",   "factors", "making",
+                                           "protect", "upstream", "status"};
     if (!key) {
         for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
             if (strcmp(section, sections[i]) == 0) return ES_OK;
@@ -198,6 +200,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("server", "web_dir")) return STR(web_dir);
     if (IS("making", "tables")) return STR(making_tables);
     if (IS("making", "renewal_window_days")) return NUM(making_renewal_window_days, 1, 3650);
+    if (IS("status", "rate_address")) return NUM(status_rate_address, 1, 10000000);
     if (IS("server", "public_url")) {
         if (*v && strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
             snprintf(why, whylen, "public_url is http://HOST:PORT/ or https://HOST:PORT/");
@@ -225,6 +228,7 @@ static es_err on_key(void *ctx, const char *section, const char *key, const char
     if (IS("keys", "root")) return STR(key_root);
     if (IS("keys", "system")) return STR(key_system);
     if (IS("keys", "audit")) return STR(key_audit);
+    if (IS("keys", "status")) return STR(key_status);
     if (IS("keys", "pin_env")) return STR(pin_env);
     if (IS("keys", "pin_file")) return STR(pin_file);
     if (IS("limits", "threads")) return NUM(threads, 1, 256);

@@ -231,6 +231,8 @@ es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ct
     snprintf(s->audit_pub_path, sizeof s->audit_pub_path, "%s/keys/audit.pub", c->var_dir);
     snprintf(s->system_cert_path, sizeof s->system_cert_path, "%s/keys/system.crt", c->var_dir);
     es_buf_init(&s->system_cert, 64u << 10);
+    snprintf(s->status_cert_path, sizeof s->status_cert_path, "%s/keys/status.crt", c->var_dir);
+    es_buf_init(&s->status_cert, 64u << 10);
     char keys[ES_CONFIG_PATH + 8];
     snprintf(keys, sizeof keys, "%s/keys", c->var_dir);
     if (!make_dir(c->var_dir, 0750) || !make_dir(keys, 0700)) {
@@ -247,6 +249,11 @@ es_err es_site_prepare(const es_config *c, es_site *s, es_site_log log, void *ct
         rv = prepare_key(s, roles[i], refs[i], pub, log, ctx, why, whylen);
         if (rv == ES_OK && i == 1) memcpy(s->system_pub, pub, sizeof pub);
         if (rv == ES_OK && i == 2) memcpy(s->audit_pub, pub, sizeof pub);
+    }
+    /* The status system's own key (ST10: a certificate of its own, status-system profile). */
+    if (rv == ES_OK && (c->systems & ES_SYS_STATUS)) {
+        rv = prepare_key(s, "status", c->key_status, s->status_pub, log, ctx, why, whylen);
+        if (rv == ES_OK) s->has_status_key = 1;
     }
     if (rv == ES_OK && !file_exists(s->audit_pub_path)) {
         es_buf der, pem;
@@ -275,6 +282,7 @@ void es_site_cleanup(es_site *s)
 {
     es_wipe(s->pin_buf, sizeof s->pin_buf);
     es_buf_cleanup(&s->system_cert);
+    es_buf_cleanup(&s->status_cert);
 }
 
 const char *es_division_province(const char *division)
@@ -341,8 +349,18 @@ static int system_cert_current(es_slice der, const uint8_t pub[ES_SM2_PUB_LEN], 
     return 0;
 }
 
-es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *ctx, char *why,
-                           size_t whylen)
+/* The certificate of one of the site's system keys (pub) at path, kept or issued under profile
+ * (CN: the site name and what): the system certificate and the status system's. */
+typedef struct sys_cert {
+    const char *path, *profile, *what;
+    const uint8_t *pub;
+    es_buf *out;
+    int *issued;
+    char *serial_out, *replaced;
+} sys_cert;
+
+static es_err site_cert(es_site *s, const sys_cert *sc, const char *url, es_site_log log, void *ctx,
+                        char *why, size_t whylen)
 {
     es_buf file, der;
     char old_serial[2 * ES_PKI_SERIAL_MAX + 1] = "", serial[2 * ES_PKI_SERIAL_MAX + 1];
@@ -350,18 +368,17 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     es_err rv;
     es_buf_init(&file, 64u << 10);
     es_buf_init(&der, 64u << 10);
-    s->system_cert.len = 0;
-    s->system_issued = 0;
-    s->system_serial[0] = s->system_replaced[0] = 0;
-    rv = es_file_read(s->system_cert_path, &file);
+    sc->out->len = 0;
+    *sc->issued = 0;
+    sc->serial_out[0] = sc->replaced[0] = 0;
+    rv = es_file_read(sc->path, &file);
     if (rv == ES_OK && es_cert_to_der(file.p, file.len, &der) == ES_OK &&
-        system_cert_current(es_slice_make(der.p, der.len), s->system_pub, url, s->system_any_port,
+        system_cert_current(es_slice_make(der.p, der.len), sc->pub, url, s->system_any_port,
                             old_serial)) {
-        rv = es_buf_append(&s->system_cert, der.p, der.len);
+        rv = es_buf_append(sc->out, der.p, der.len);
         goto out;
     }
-    const int making = (s->cfg.systems & ES_SYS_MAKING) != 0;
-    const char *profile = making ? "maker-system" : "status-system";
+    const char *profile = sc->profile;
     const char *st = s->cfg.province[0] ? s->cfg.province : es_division_province(s->cfg.division);
     char cn[ES_PKI_VALUE_MAX + 1];
     es_name subject;
@@ -369,8 +386,7 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     es_pki_lint lint;
     memset(&subject, 0, sizeof subject);
     memset(&lint, 0, sizeof lint);
-    snprintf(cn, sizeof cn, "%.*s %s", (int)(sizeof cn - 40), s->cfg.site_name,
-             making ? "电子印章制作系统" : "电子印章状态发布系统");
+    snprintf(cn, sizeof cn, "%.*s %s", (int)(sizeof cn - 40), s->cfg.site_name, sc->what);
     rv = es_pki_name_add(&subject, ES_NAME_C, "CN");
     /* The ministry's division code 000000 names no province: the certificate says 全国. */
     if (rv == ES_OK) rv = es_pki_name_add(&subject, ES_NAME_ST, st ? st : "全国");
@@ -397,7 +413,7 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     const es_ca_state *state = s->ca ? s->ca_state : NULL;
     es_ca_request req = {.profile = profile,
                          .subject = &subject,
-                         .pub = s->system_pub,
+                         .pub = sc->pub,
                          .san = &san,
                          .n_san = 1,
                          .not_before = ES_TIME_NONE};
@@ -411,27 +427,52 @@ es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *c
     }
     file.len = 0;
     if ((rv = es_pem_encode("CERTIFICATE", der.p, der.len, &file)) != ES_OK ||
-        (rv = es_file_write_mode(s->system_cert_path, file.p, file.len, 0644)) != ES_OK) {
-        snprintf(why, whylen, "cannot write %s: %s", s->system_cert_path, es_err_str(rv));
+        (rv = es_file_write_mode(sc->path, file.p, file.len, 0644)) != ES_OK) {
+        snprintf(why, whylen, "cannot write %s: %s", sc->path, es_err_str(rv));
         goto out;
     }
-    say(log, ctx, "issued the system certificate %s (%s, serial %s, %s)", s->system_cert_path,
-        profile, serial, url);
+    say(log, ctx, "issued the system certificate %s (%s, serial %s, %s)", sc->path, profile, serial,
+        url);
     s->created = 1;
-    s->system_issued = 1;
-    snprintf(s->system_serial, sizeof s->system_serial, "%s", serial);
+    *sc->issued = 1;
+    snprintf(sc->serial_out, 41, "%s", serial);
     /* The one it replaces, when this CA issued it, is superseded. */
     if (old_serial[0] &&
         (state ? es_ca_revoke_in(use, state, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE)
                : es_ca_revoke(use, old_serial, ES_REASON_SUPERSEDED, ES_TIME_NONE)) == ES_OK) {
         say(log, ctx, "revoked the system certificate it replaces (serial %s, superseded)",
             old_serial);
-        snprintf(s->system_replaced, sizeof s->system_replaced, "%s", old_serial);
+        snprintf(sc->replaced, 41, "%s", old_serial);
     }
-    rv = es_buf_append(&s->system_cert, der.p, der.len);
+    rv = es_buf_append(sc->out, der.p, der.len);
 out:
     es_ca_close(ca);
     es_buf_cleanup(&file);
     es_buf_cleanup(&der);
     return rv;
+}
+
+es_err es_site_system_cert(es_site *s, const char *url, es_site_log log, void *ctx, char *why,
+                           size_t whylen)
+{
+    const int making = (s->cfg.systems & ES_SYS_MAKING) != 0;
+    sys_cert sc = {s->system_cert_path,
+                   making ? "maker-system" : "status-system",
+                   making ? "电子印章制作系统" : "电子印章状态发布系统",
+                   s->system_pub,
+                   &s->system_cert,
+                   &s->system_issued,
+                   s->system_serial,
+                   s->system_replaced};
+    return site_cert(s, &sc, url, log, ctx, why, whylen);
+}
+
+es_err es_site_status_cert(es_site *s, const char *url, es_site_log log, void *ctx, char *why,
+                           size_t whylen)
+{
+    if (!s->has_status_key) return ES_ERR_ARG;
+    sys_cert sc = {s->status_cert_path, "status-system",   "电子印章状态发布系统",
+                   s->status_pub,       &s->status_cert,   &s->status_issued,
+                   s->status_serial,    s->status_replaced};
+    return site_cert(s, &sc, url, log, ctx, why, whylen);
 }
