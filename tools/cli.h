@@ -79,6 +79,16 @@ int cli_print_pem(const char *label, const uint8_t *der, size_t len, const char 
 /* An SM2 public key as a PEM SubjectPublicKeyInfo, through cli_emit. */
 int cli_print_pub(const uint8_t pub[ES_SM2_PUB_LEN], const char *out);
 
+/* The paragraph of --policy and --crl in the help of every verifying command (one text). */
+#define CLI_VERIFY_POLICY_HELP                                                                     \
+    "--policy ldt holds the seal to LD/T 01.1 as for seals of our own roots (a broken rule is\n"   \
+    "FAILED, and the maker certificate must be a making system's); the default, conventions,\n"    \
+    "only warns (other vendors' seals). Check 'policy': the seal code is its certificate's\n"      \
+    "CN, the seal's validity lies within its certificate's.\n"                                     \
+    "--crl FILE (PEM or DER, repeatable, with --trust) asks the CRLs about every certificate\n"    \
+    "of the chain as of the signing time (a seal: its making time): revoked before it, FAILED;\n"  \
+    "no CRL of the issuer that is current or issued after that time, INDETERMINATE.\n"
+
 /* Options shared by every verifying command (--json --trust --at --id, and --data when data
  * is non-NULL). Returns 0 to go on, -1 after printing help, or an exit status. */
 int cli_verify_opts(int argc, char **argv, const char *help, const char **file, int *json,

@@ -801,6 +801,22 @@ static es_err revoked_cb(void *ctx, const es_ca_entry *e)
     return rv;
 }
 
+/* The to-be-signed CRL of number with the entries of l, issued now (full or delta alike). */
+static void crl_tbs(const es_ca *ca, long days, const char *sm2_id, uint64_t number,
+                    const revoked_list *l, es_pki_tbs_crl *t)
+{
+    memset(t, 0, sizeof *t);
+    t->issuer = ca->ci.subject;
+    memcpy(t->issuer_key_id, ca->key_id, ca->key_id_len);
+    t->issuer_key_id_len = ca->key_id_len;
+    t->this_update = es_time_now();
+    t->next_update = t->this_update + (es_time)(days ? days : ca->cfg.crl_days) * DAY;
+    t->crl_number = number;
+    t->revoked = l->r;
+    t->n_revoked = l->n;
+    t->sm2_id = sm2_id ? sm2_id : ca->cfg.crl_sm2_id;
+}
+
 es_err es_ca_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2_id, es_buf *out)
 {
     revoked_list l = {NULL, 0, 0};
@@ -818,16 +834,7 @@ es_err es_ca_crl_in(es_ca *ca, const es_ca_state *st, long days, const char *sm2
      * and a CRL that was not recorded was never handed out. */
     if ((rv = st->ops->crl_next(st->ctx, ca->id, &number)) != ES_OK) goto out;
     es_pki_tbs_crl t;
-    memset(&t, 0, sizeof t);
-    t.issuer = ca->ci.subject;
-    memcpy(t.issuer_key_id, ca->key_id, ca->key_id_len);
-    t.issuer_key_id_len = ca->key_id_len;
-    t.this_update = es_time_now();
-    t.next_update = t.this_update + (es_time)(days ? days : ca->cfg.crl_days) * DAY;
-    t.crl_number = number;
-    t.revoked = l.r;
-    t.n_revoked = l.n;
-    t.sm2_id = sm2_id ? sm2_id : ca->cfg.crl_sm2_id;
+    crl_tbs(ca, days, sm2_id, number, &l, &t);
     rv = es_pki_crl_make(&t, ca->signer, &crl);
     if (rv != ES_OK) goto out;
     rv = st->ops->crl_record(st->ctx, ca->id, number, es_slice_make(crl.p, crl.len), t.this_update);
@@ -896,16 +903,7 @@ es_err es_ca_delta_crl_in(es_ca *ca, const es_ca_state *st, long days, const cha
     }
     if ((rv = st->ops->crl_next(st->ctx, ca->id, &number)) != ES_OK) goto out;
     es_pki_tbs_crl t;
-    memset(&t, 0, sizeof t);
-    t.issuer = ca->ci.subject;
-    memcpy(t.issuer_key_id, ca->key_id, ca->key_id_len);
-    t.issuer_key_id_len = ca->key_id_len;
-    t.this_update = es_time_now();
-    t.next_update = t.this_update + (es_time)(days ? days : ca->cfg.crl_days) * DAY;
-    t.crl_number = number;
-    t.revoked = d.r;
-    t.n_revoked = d.n;
-    t.sm2_id = sm2_id ? sm2_id : ca->cfg.crl_sm2_id;
+    crl_tbs(ca, days, sm2_id, number, &d, &t);
     t.delta = 1;
     t.base_number = base.crl_number;
     if ((rv = es_pki_crl_make(&t, ca->signer, &crl)) != ES_OK) goto out;
