@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -460,4 +462,83 @@ int cli_report(es_report *rep, int json)
     default:
         return EXIT_INDETERMINATE;
     }
+}
+
+int cli_http(const char *url, const char *opt, const char *method, const char *path,
+             const char *headers, es_slice body, size_t max, unsigned *status, es_buf *out)
+{
+    char host[256], port[8] = "80";
+    if (strncmp(url, "http://", 7) != 0) return cli_error("%s: http://HOST:PORT", opt);
+    const char *h = url + 7, *end = h + strcspn(h, "/"), *colon = memchr(h, ':', (size_t)(end - h));
+    size_t hl = (size_t)((colon ? colon : end) - h);
+    if (!hl || hl >= sizeof host) return cli_error("%s: http://HOST:PORT", opt);
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    if (colon) {
+        size_t pl = (size_t)(end - colon - 1);
+        if (!pl || pl >= sizeof port) return cli_error("%s: http://HOST:PORT", opt);
+        memcpy(port, colon + 1, pl);
+        port[pl] = 0;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return cli_error("%s: %s not found (找不到主机)", opt, host);
+    int fd = -1;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
+        if (fd >= 0) close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return cli_error("%s %s: cannot connect (无法连接): %s", opt, url, strerror(errno));
+    es_buf q, a;
+    es_buf_init(&q, body.len + 8192);
+    es_buf_init(&a, max + 65536);
+    int ret = 0;
+    if (es_buf_printf(&q, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s", method, path,
+                      host, headers ? headers : "") != ES_OK ||
+        (body.len && es_buf_printf(&q, "Content-Length: %zu\r\n", body.len) != ES_OK) ||
+        es_buf_append_str(&q, "\r\n") != ES_OK ||
+        (body.len && es_buf_append(&q, body.p, body.len) != ES_OK)) {
+        ret = cli_error("the request is too large");
+        goto out;
+    }
+    for (size_t off = 0; off < q.len;) {
+        ssize_t n = send(fd, q.p + off, q.len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ret = cli_error("%s %s: the request was cut (请求中断): %s", opt, url, strerror(errno));
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    char chunk[16384];
+    for (;;) {
+        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        if (es_buf_append(&a, chunk, (size_t)n) != ES_OK) break;
+    }
+    /* Bodies may be binary (a DER answer): the head's end is found by bytes. */
+    const uint8_t *b = NULL;
+    for (size_t k = 0; k + 4 <= a.len && !b; k++)
+        if (!memcmp(a.p + k, "\r\n\r\n", 4)) b = a.p + k;
+    char line[64] = "";
+    size_t ll = a.len < sizeof line - 1 ? a.len : sizeof line - 1;
+    if (ll) memcpy(line, a.p, ll);
+    line[ll] = 0;
+    if (!b || sscanf(line, "HTTP/1.%*c %u", status) != 1) {
+        ret = cli_error("%s %s: no HTTP answer (无HTTP应答)", opt, url);
+        goto out;
+    }
+    if (es_buf_append(out, b + 4, a.len - (size_t)(b + 4 - a.p)) != ES_OK)
+        ret = cli_error("the answer is too large");
+out:
+    es_buf_cleanup(&q);
+    es_buf_cleanup(&a);
+    close(fd);
+    return ret;
 }

@@ -23,6 +23,12 @@ typedef struct cli_cmd {
     const char *summary;
 } cli_cmd;
 
+/* One HTTP/1.1 request to url (http://HOST:PORT; opt names the option it came from in
+ * errors) with extra header lines (each ending in CRLF; may be NULL) and body (may be empty),
+ * Connection: close; *status and the answer's body (binary-safe, at most about max bytes)
+ * appended to out. 0, or EXIT_USAGE with the error printed. */
+int cli_http(const char *url, const char *opt, const char *method, const char *path,
+             const char *headers, es_slice body, size_t max, unsigned *status, es_buf *out);
 /* Prints "eseal: <msg>" to stderr; returns EXIT_USAGE for convenience. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a file (limit max) or reports the error naming it. */

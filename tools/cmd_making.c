@@ -5,11 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,74 +107,12 @@ static json_t *b64_of(const char *path, int *err)
 static int http_post(const char *url, const char *path, const char *token, const char *body,
                      unsigned *status, es_buf *out)
 {
-    char host[256], port[8] = "80";
-    if (strncmp(url, "http://", 7) != 0) return cli_error("--url: http://HOST:PORT");
-    const char *h = url + 7, *end = h + strcspn(h, "/"), *colon = memchr(h, ':', (size_t)(end - h));
-    size_t hl = (size_t)((colon ? colon : end) - h);
-    if (!hl || hl >= sizeof host) return cli_error("--url: http://HOST:PORT");
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    if (colon) {
-        size_t pl = (size_t)(end - colon - 1);
-        if (!pl || pl >= sizeof port) return cli_error("--url: http://HOST:PORT");
-        memcpy(port, colon + 1, pl);
-        port[pl] = 0;
-    }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &res) != 0) return cli_error("--url: %s not found", host);
-    int fd = -1;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-        if (fd >= 0) close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) return cli_error("--url %s: cannot connect: %s", url, strerror(errno));
-    es_buf q;
-    es_buf_init(&q, 64u << 20);
-    int ret = 0;
-    if (es_buf_printf(&q,
-                      "POST %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Type: "
-                      "application/json\r\nContent-Length: %zu\r\n",
-                      path, host, strlen(body)) != ES_OK ||
-        (token && es_buf_printf(&q, "Authorization: Bearer %s\r\n", token) != ES_OK) ||
-        es_buf_append_str(&q, "\r\n") != ES_OK || es_buf_append_str(&q, body) != ES_OK) {
-        ret = cli_error("the request is too large");
-        goto out;
-    }
-    for (size_t off = 0; off < q.len;) {
-        ssize_t n = send(fd, q.p + off, q.len - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ret = cli_error("--url %s: the request was cut: %s", url, strerror(errno));
-            goto out;
-        }
-        off += (size_t)n;
-    }
-    es_buf a;
-    es_buf_init(&a, 64u << 20);
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (es_buf_append(&a, chunk, (size_t)n) != ES_OK) break;
-    }
-    if (es_buf_nul(&a) != ES_OK || sscanf((const char *)a.p, "HTTP/1.%*c %u", status) != 1) {
-        es_buf_cleanup(&a);
-        ret = cli_error("--url %s: no HTTP answer", url);
-        goto out;
-    }
-    const char *b = strstr((const char *)a.p, "\r\n\r\n");
-    if (b && es_buf_append_str(out, b + 4) != ES_OK) ret = cli_error("the answer is too large");
-    es_buf_cleanup(&a);
-out:
-    es_buf_cleanup(&q);
-    close(fd);
-    return ret;
+    char headers[512];
+    if (token && strlen(token) > 300) return cli_error("--token: too long");
+    snprintf(headers, sizeof headers, "Content-Type: application/json\r\n%s%s%s",
+             token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+    return cli_http(url, "--url", "POST", path, headers,
+                    es_slice_make((const uint8_t *)body, strlen(body)), 64u << 20, status, out);
 }
 
 static int making_import(int argc, char **argv)

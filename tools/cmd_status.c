@@ -1,11 +1,9 @@
 /* eseal status verify | get: a signed status answer of the status publishing system
  * (docs/status.md; LD/T 01.1 §8.3): checked offline, or fetched from a daemon. */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -221,77 +219,8 @@ static int status_verify(int argc, char **argv)
 /* GET path from http://HOST:PORT with Accept: the answer's DER; *status and the body. */
 static int http_get(const char *url, const char *path, unsigned *status, es_buf *out)
 {
-    char host[256], port[8] = "80";
-    if (strncmp(url, "http://", 7) != 0) return cli_error("URL: http://HOST:PORT");
-    const char *h = url + 7, *end = h + strcspn(h, "/"), *colon = memchr(h, ':', (size_t)(end - h));
-    size_t hl = (size_t)((colon ? colon : end) - h);
-    if (!hl || hl >= sizeof host) return cli_error("URL: http://HOST:PORT");
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    if (colon) {
-        size_t pl = (size_t)(end - colon - 1);
-        if (!pl || pl >= sizeof port) return cli_error("URL: http://HOST:PORT");
-        memcpy(port, colon + 1, pl);
-        port[pl] = 0;
-    }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &res) != 0) return cli_error("URL: %s not found", host);
-    int fd = -1;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-        if (fd >= 0) close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) return cli_error("%s: cannot connect: %s", url, strerror(errno));
-    char q[2048];
-    int qn = snprintf(q, sizeof q,
-                      "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nAccept: "
-                      "application/vnd.eseal.status-answer\r\n\r\n",
-                      path, host);
-    int ret = 0;
-    es_buf a;
-    es_buf_init(&a, ES_STATUS_ANSWER_MAX + 65536);
-    if (qn < 0 || (size_t)qn >= sizeof q) {
-        ret = cli_error("the request is too long");
-        goto out;
-    }
-    for (size_t off = 0; off < (size_t)qn;) {
-        ssize_t n = send(fd, q + off, (size_t)qn - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ret = cli_error("%s: the request was cut: %s", url, strerror(errno));
-            goto out;
-        }
-        off += (size_t)n;
-    }
-    char chunk[16384];
-    for (;;) {
-        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (es_buf_append(&a, chunk, (size_t)n) != ES_OK) break;
-    }
-    const uint8_t *b = NULL;
-    for (size_t k = 0; k + 4 <= a.len && !b; k++)
-        if (!memcmp(a.p + k, "\r\n\r\n", 4)) b = a.p + k;
-    char line[64] = "";
-    size_t ll = a.len < sizeof line - 1 ? a.len : sizeof line - 1;
-    if (ll) memcpy(line, a.p, ll);
-    line[ll] = 0;
-    if (!b || sscanf(line, "HTTP/1.%*c %u", status) != 1) {
-        ret = cli_error("%s: no HTTP answer", url);
-        goto out;
-    }
-    if (es_buf_append(out, b + 4, a.len - (size_t)(b + 4 - a.p)) != ES_OK)
-        ret = cli_error("the answer is too large");
-out:
-    es_buf_cleanup(&a);
-    close(fd);
-    return ret;
+    return cli_http(url, "URL", "GET", path, "Accept: application/vnd.eseal.status-answer\r\n",
+                    es_slice_make(NULL, 0), ES_STATUS_ANSWER_MAX, status, out);
 }
 
 static int status_get(int argc, char **argv)

@@ -617,7 +617,7 @@ static es_err trust_add_crl_x509(es_trust *t, X509_CRL *c)
     int n = i2d_X509_CRL(c, &der); /* the encoding as read (OpenSSL keeps it) */
     trust_crl *tc = &t->crls[t->n_crls];
     es_der d, in;
-    es_der_tlv outer, tbs, alg, bits;
+    es_der_tlv outer, tbs, alg;
     if (t->n_crls >= TRUST_MAX_CRLS) {
         rv = ES_ERR_LIMIT;
         goto out;
@@ -638,7 +638,6 @@ static es_err trust_add_crl_x509(es_trust *t, X509_CRL *c)
         es_der_expect(&in, ES_DER_SEQUENCE, &alg) != ES_OK ||
         es_der_read_bits(&in, &tc->sig, &unused) != ES_OK || unused != 0)
         goto out;
-    (void)bits;
     tc->tbs = tbs.raw;
     tc->crl = c;
     c = NULL;
